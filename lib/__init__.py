@@ -1,0 +1,1 @@
+"""Portail Famille: the family portal of a French town's education service."""

@@ -1,0 +1,169 @@
+"""The school calendar: public holidays, school holidays by zone, the town's closures.
+
+`SchoolCalendar` answers the questions every other rule asks: is this a working day, what is
+the date N working days before, on which days is a service given between two dates, and why a
+day is off. Public holidays come from `holidays` (France), school holidays from
+`vacances-scolaires-france` (zone A, B or C), closures from the town's own list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays as _holidays
+from vacances_scolaires_france import SchoolHolidayDates
+
+from lib.domain.errors import InvalidInput
+
+ZONES = ("A", "B", "C")
+WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A period the town closes a site (or every site when `site_id` is None)."""
+
+    start: date
+    end: date
+    reason: str
+    site_id: int | None = None
+
+    def covers(self, day: date, site_id: int | None) -> bool:
+        in_period = self.start <= day <= self.end
+        return in_period and (self.site_id is None or site_id is None or self.site_id == site_id)
+
+
+@lru_cache(maxsize=1)
+def _school_holiday_data() -> SchoolHolidayDates:
+    # Loading the CSV shipped with the package takes ~50 ms: once per process.
+    return SchoolHolidayDates()
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(year: int) -> dict[date, str]:
+    return dict(_holidays.France(years=year, language="fr"))
+
+
+def public_holiday_name(day: date) -> str | None:
+    """French name of the public holiday on `day`, or None."""
+    return _public_holidays(day.year).get(day)
+
+
+def school_holiday_name(day: date, zone: str) -> str | None:
+    """Name of the school holidays covering `day` in `zone` ("Vacances de Noël"), or None."""
+    row = _school_holiday_data().data.get(day)
+    if row is None or not row[f"vacances_zone_{zone.lower()}"]:
+        return None
+    return row["nom_vacances"]
+
+
+def school_holiday_periods(zone: str, start: date, end: date) -> list[tuple[date, date, str]]:
+    """Contiguous school-holiday periods of `zone` that touch [start, end], in order."""
+    periods: list[tuple[date, date, str]] = []
+    day = start
+    while day <= end:
+        name = school_holiday_name(day, zone)
+        if name is not None:
+            if periods and periods[-1][1] == day - timedelta(days=1) and periods[-1][2] == name:
+                periods[-1] = (periods[-1][0], day, name)
+            else:
+                periods.append((day, day, name))
+        day += timedelta(days=1)
+    return periods
+
+
+def check_zone(zone: str) -> str:
+    zone = (zone or "").strip().upper()
+    if zone not in ZONES:
+        raise InvalidInput(f"Zone de vacances scolaires inconnue : « {zone} » (A, B ou C).")
+    return zone
+
+
+@dataclass(frozen=True)
+class SchoolCalendar:
+    """Calendar of one town: its holiday zone and its own closures."""
+
+    zone: str = "C"
+    closures: tuple[Closure, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zone", check_zone(self.zone))
+        object.__setattr__(self, "closures", tuple(self.closures))
+
+    # --- single days -------------------------------------------------------------------------
+    def is_working_day(self, day: date) -> bool:
+        """Jour ouvré: Monday to Friday, not a public holiday (school holidays still count)."""
+        return day.weekday() < 5 and public_holiday_name(day) is None
+
+    def closure_on(self, day: date, site_id: int | None = None) -> Closure | None:
+        return next((c for c in self.closures if c.covers(day, site_id)), None)
+
+    def day_off_reason(self, day: date, site_id: int | None = None) -> str | None:
+        """Why no school service is given on `day`, in French, or None on a school day."""
+        if day.weekday() >= 5:
+            return "Week-end"
+        holiday = public_holiday_name(day)
+        if holiday is not None:
+            return f"Jour férié ({holiday})"
+        vacation = school_holiday_name(day, self.zone)
+        if vacation is not None:
+            return vacation
+        closure = self.closure_on(day, site_id)
+        if closure is not None:
+            return f"Fermeture : {closure.reason}"
+        return None
+
+    def is_school_day(self, day: date, site_id: int | None = None) -> bool:
+        return self.day_off_reason(day, site_id) is None
+
+    # --- arithmetic ----------------------------------------------------------------------------
+    def add_working_days(self, day: date, count: int) -> date:
+        """The date `count` working days after `day` (before it when `count` < 0).
+
+        `day` itself is never counted: add_working_days(Monday, -2) is the Thursday before.
+        """
+        step = 1 if count >= 0 else -1
+        remaining = abs(count)
+        current = day
+        while remaining:
+            current += timedelta(days=step)
+            if self.is_working_day(current):
+                remaining -= 1
+        return current
+
+    def service_days(
+        self,
+        weekdays: Iterable[int],
+        start: date,
+        end: date,
+        site_id: int | None = None,
+    ) -> list[date]:
+        """Days in [start, end] on which a service given on ISO `weekdays` (1 = Monday) runs."""
+        wanted = frozenset(weekdays)
+        return [d for d in _days(start, end) if d.isoweekday() in wanted and self.is_school_day(d, site_id)]
+
+
+def _days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def parse_weekdays(text: str) -> tuple[int, ...]:
+    """'1,2,4,5' -> (1, 2, 4, 5); ISO weekdays, Monday = 1."""
+    try:
+        days = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError as exc:
+        raise InvalidInput(f"Jours de la semaine illisibles : « {text} ».") from exc
+    if not days or any(d < 1 or d > 7 for d in days):
+        raise InvalidInput(f"Jours de la semaine invalides : « {text} » (1 = lundi … 7 = dimanche).")
+    return days
+
+
+def weekdays_label(days: Iterable[int]) -> str:
+    """(1, 2, 4, 5) -> 'lundi, mardi, jeudi, vendredi'."""
+    return ", ".join(WEEKDAY_NAMES[d - 1] for d in sorted(days))

@@ -1,0 +1,34 @@
+"""Checks on what people type, with the French message that explains a refusal."""
+
+from __future__ import annotations
+
+import re
+
+from lib.domain.errors import InvalidInput
+
+EMAIL_MAX_LENGTH = 254
+PASSWORD_MAX_LENGTH = 256
+# Deliberately plain: letters, digits and the usual punctuation of an address, one "@",
+# a dotted domain. Anything stranger (spaces, quotes, control characters) is refused.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def normalize_email(raw: str | None) -> str:
+    """Trimmed, lower-cased e-mail, or InvalidInput with a French reason."""
+    email = (raw or "").strip().lower()
+    if not email:
+        raise InvalidInput("Saisissez votre adresse e-mail.")
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise InvalidInput(f"Adresse e-mail trop longue (au plus {EMAIL_MAX_LENGTH} caractères).")
+    if not _EMAIL.match(email):
+        raise InvalidInput("Adresse e-mail invalide : vérifiez son orthographe (exemple : prenom.nom@exemple.fr).")
+    return email
+
+
+def check_password_input(raw: str | None) -> str:
+    password = raw or ""
+    if not password:
+        raise InvalidInput("Saisissez votre mot de passe.")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(f"Mot de passe trop long (au plus {PASSWORD_MAX_LENGTH} caractères).")
+    return password

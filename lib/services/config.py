@@ -1,0 +1,25 @@
+"""Where the database lives, and opening it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lib.store.db import Database, open_database
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB = ROOT / "data" / "portail.duckdb"
+
+
+def db_path() -> Path:
+    """`PORTAIL_DB` if set (relative paths from the repository root), else data/portail.duckdb."""
+    raw = os.environ.get("PORTAIL_DB")
+    if not raw:
+        return DEFAULT_DB
+    path = Path(raw)
+    return path if path.is_absolute() else ROOT / path
+
+
+def database(path: str | Path | None = None) -> Database:
+    """The process's open database (migrated); raises DatabaseUnavailable in French."""
+    return open_database(path or db_path())

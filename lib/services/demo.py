@@ -1,0 +1,460 @@
+"""The demo town: a deterministic, realistic data set built in a few seconds.
+
+Modelled on the seed guide: two ALAE (maternelle Jean Moulin, élémentaire Claude Nougaro) for
+school-day meals and "ALAE anim'action" on Wednesdays; about 400 children in about 270
+families; the previous school year with attendance (so trends have history) and the current one
+with weekly templates, occasional days and cancellations; two months of invoices.
+
+The school years are computed from `today`, so the demo stays alive whenever it is built; for a
+given date the result is always the same.
+
+Command line (used by `make run` and `make demo`):
+    python -m lib.services.demo [--if-missing] [--path FILE] [--today YYYY-MM-DD]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from lib.domain.calendar import Closure, SchoolCalendar
+from lib.domain.clock import PARIS, to_utc_naive
+from lib.domain.errors import DatabaseUnavailable
+from lib.domain.school_year import SchoolYear, current_and_previous
+from lib.services.auth import hash_password
+from lib.services.config import db_path
+from lib.store.bulk import insert_frame
+from lib.store.db import Database, connect_file
+from lib.store.migrate import migrate
+
+SEED = 20262027
+DEMO_PASSWORD = "demo"
+ZONE = "C"
+TOWN = "Ville de Belcastel-sur-Save (démonstration)"
+CONTACT = "inscriptions@belcastel-demo.fr"
+
+SITES = [  # id, name, kind, address, capacity
+    (1, "ALAE Jean Moulin (école maternelle)", "maternelle", "2 rue Jean Moulin", 150),
+    (2, "ALAE Claude Nougaro (école élémentaire)", "elementaire", "15 allée Claude Nougaro", 260),
+    (3, "ALAE anim'action", "mercredi", "1 place du Foirail", 130),
+]
+SERVICES = [  # id, code, name, weekdays, price, is_meal, sort
+    (1, "cantine", "Restauration scolaire", "1,2,4,5", 350, True, 1),
+    (2, "mercredi_repas", "Mercredi repas", "3", 400, True, 2),
+    (3, "mercredi_am", "Mercredi après-midi", "3", 800, False, 3),
+]
+SITE_SERVICES = [(1, 1, 150), (2, 1, 260), (3, 2, 130), (3, 3, 130)]
+TARIFFS = [(1, 700, 250), (1, 1200, 350), (1, None, 420)]  # cantine by quotient familial
+DIETS = [
+    ("standard", "Standard", 1, 0.78),
+    ("sans_porc", "Sans porc", 2, 0.12),
+    ("vegetarien", "Végétarien", 3, 0.07),
+    ("pai_panier", "PAI panier-repas", 4, 0.03),
+]
+LEVELS = ["PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2"]  # age at entry: 3 + index
+MATERNELLE = {"PS", "MS", "GS"}
+STAFF = [
+    ("agent@demo.fr", "agent", "Nadia Benali (agent d'animation)"),
+    ("cuisine@demo.fr", "cuisine", "Patrick Roux (cuisine centrale)"),
+    ("maire@demo.fr", "elu", "Monique Garrigues (maire)"),
+    ("admin@demo.fr", "admin", "Service éducation (administrateur)"),
+]
+FAMILY_COUNT = 270
+
+FIRST_F = """Emma Jade Louise Alice Chloé Lina Léa Rose Anna Mila Inès Ambre Julia Mia Léna Manon
+Juliette Lou Zoé Camille Agathe Jeanne Lucie Nina Eva Romane Sarah Iris Margaux Clara Adèle Louna
+Victoire Maëlys Charlotte Elena Capucine Héloïse Lola Gabrielle""".split()
+FIRST_M = """Gabriel Léo Raphaël Arthur Louis Lucas Adam Jules Hugo Maël Liam Noah Paul Ethan Tiago
+Sacha Gabin Nathan Aaron Mohamed Théo Noé Victor Martin Mathis Axel Léon Antoine Marius Nino
+Timéo Robin Tom Eden Valentin Clément Samuel Baptiste Oscar Yanis""".split()
+PARENT_F = "Sophie Aurélie Céline Émilie Julie Sandrine Nathalie Laure Caroline Amandine Fatima Audrey".split()
+PARENT_M = "Nicolas Julien Sébastien Thomas Mathieu Olivier Karim Jérôme Guillaume Fabien David Romain".split()
+LAST = """Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre
+Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard André Lefèvre Mercier Dupont
+Lambert Bonnet François Martinez Legrand Garnier Faure Rousseau Blanc Guérin Muller Henry Roussel
+Nicolas Perrin Morin Mathieu Clément Gauthier Dumont Lopez Fontaine Chevalier Robin Masson Sanchez
+Gérard Nguyen Boyer Denis Lemaire Duval Joly Gautier Roger Roche Roy Noël Meyer Lucas Meunier
+Jean Perez Marchand Dufour Blanchard Marie Barbier Brun Dumas Brunet Schmitt Leroux Colin Fernandez
+Pujol Castex Sabatier Estève Azéma Cazeneuve Fabre Rouquette Delpech Bousquet""".split()
+STREETS = """rue des Écoles|avenue de Toulouse|chemin du Moulin|rue de la Mairie|impasse des Lilas|
+allée des Platanes|route de Lévignac|rue du Lavoir|chemin de la Save|place de l'Église""".replace("\n", "").split("|")
+
+
+@dataclass
+class _Child:
+    id: int
+    family_id: int
+    first_name: str
+    last_name: str
+    level: int  # index in LEVELS for the current school year
+    diet: str
+    wednesday: bool
+    canteen: bool
+
+
+def demo_exists(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
+
+
+def build_demo(path: str | Path, today: date) -> dict[str, int]:
+    """Build the demo database at `path` (replacing it) for the given `today`.
+
+    Built in a temporary file beside the target, then moved into place, so a failure never
+    leaves half a town. Refuses with DatabaseLocked when another process holds `path`.
+    """
+    path = Path(path)
+    if path.exists():
+        connect_file(path).close()  # raises DatabaseLocked (in French) if a server holds it
+    tmp = path.with_name(path.name + ".tmp-build")
+    for leftover in (tmp, Path(str(tmp) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    db = Database(tmp)
+    try:
+        migrate(db)
+        counts = db.write(lambda cur: _populate(cur, today))
+        db.cursor().execute("CHECKPOINT")
+    finally:
+        db.close()
+    Path(str(path) + ".wal").unlink(missing_ok=True)
+    os.replace(tmp, path)
+    return counts
+
+
+def _populate(cur, today: date) -> dict[str, int]:
+    rng = random.Random(SEED)
+    now_utc = to_utc_naive(datetime.combine(today, time(6, 0), PARIS))
+    current, previous = current_and_previous(today, ZONE)
+    years = [previous, current]
+
+    closures = _closures(years)
+    calendar = SchoolCalendar(zone=ZONE, closures=tuple(closures))
+
+    frames: dict[str, pd.DataFrame] = {}
+    frames["settings"] = pd.DataFrame(
+        [("town_name", TOWN), ("contact_email", CONTACT), ("holiday_zone", ZONE),
+         ("invoice_rule", "bookings"), ("demo_built_for", today.isoformat())],
+        columns=["key", "value"],
+    )
+    frames["school_years"] = pd.DataFrame(
+        [(y.start_year, y.label, y.start, y.end) for y in years],
+        columns=["id", "label", "start_date", "end_date"],
+    )
+    frames["sites"] = pd.DataFrame(SITES, columns=["id", "name", "kind", "address", "capacity"])
+    frames["services"] = pd.DataFrame(
+        SERVICES, columns=["id", "code", "name", "weekdays", "unit_price_cents", "is_meal", "sort_order"]
+    )
+    frames["site_services"] = pd.DataFrame(SITE_SERVICES, columns=["site_id", "service_id", "capacity"])
+    frames["tariffs"] = pd.DataFrame(TARIFFS, columns=["service_id", "qf_max", "price_cents"]).astype(
+        {"qf_max": "Int64"}
+    )
+    frames["diets"] = pd.DataFrame([d[:3] for d in DIETS], columns=["code", "label", "sort_order"])
+    frames["closures"] = pd.DataFrame(
+        [(c.site_id, c.start, c.end, c.reason) for c in closures],
+        columns=["site_id", "start_date", "end_date", "reason"],
+    ).astype({"site_id": "Int64"})
+
+    families, children = _families_and_children(rng, now_utc)
+    users = _users(families, now_utc)  # takes the parents' names off the family rows
+    frames["families"] = pd.DataFrame(families)
+    frames["users"] = users
+    frames["children"] = pd.DataFrame(
+        [
+            dict(id=c.id, family_id=c.family_id, first_name=c.first_name, last_name=c.last_name,
+                 birth_date=_birth_date(rng, current.start_year - 3 - c.level), school_class=LEVELS[c.level],
+                 diet_code=c.diet,
+                 health_notes=("PAI : allergie alimentaire, panier-repas fourni par la famille"
+                               if c.diet == "pai_panier" else None))
+            for c in children
+        ]
+    )
+    family_user = {f["id"]: f["id"] + len(STAFF) for f in families}
+
+    registrations, reg_services, bookings, attendance = [], [], [], []
+    for year in years:
+        shift = current.start_year - year.start_year  # how many classes lower that year
+        for child in children:
+            level = child.level - shift
+            if level < 0:
+                continue  # not at school yet
+            school_site = 1 if LEVELS[level] in MATERNELLE else 2
+            wanted = []
+            if child.canteen:
+                wanted.append((school_site, [1]))
+            if child.wednesday:
+                wanted.append((3, [2, 3]))
+            for site_id, service_ids in wanted:
+                reg_id = len(registrations) + 1
+                registered_at = to_utc_naive(datetime.combine(year.start - timedelta(days=40), time(20, 0), PARIS))
+                registrations.append((reg_id, child.id, year.start_year, site_id, registered_at, registered_at))
+                reg_services.extend((reg_id, s) for s in service_ids)
+                _book_year(rng, calendar, year, today, child, site_id, service_ids,
+                           family_user[child.family_id], registered_at, bookings, attendance)
+
+    frames["registrations"] = pd.DataFrame(
+        registrations, columns=["id", "child_id", "school_year_id", "site_id", "created_at", "updated_at"]
+    )
+    frames["registration_services"] = pd.DataFrame(reg_services, columns=["registration_id", "service_id"])
+    frames["bookings"] = pd.DataFrame(
+        bookings,
+        columns=["child_id", "service_id", "day", "site_id", "state", "origin", "created_by", "created_at",
+                 "updated_by", "updated_at"],
+    )
+    frames["attendance"] = pd.DataFrame(
+        attendance, columns=["child_id", "service_id", "day", "site_id", "status", "recorded_by", "recorded_at"]
+    )
+
+    counts = {}
+    for table, frame in frames.items():
+        counts[table] = insert_frame(cur, table, frame)
+    # Sequences must continue after the ids the demo chose itself.
+    for table, seq in [("sites", "seq_sites"), ("services", "seq_services"), ("families", "seq_families"),
+                       ("children", "seq_children"), ("users", "seq_users"),
+                       ("registrations", "seq_registrations")]:
+        top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
+        # A fresh sequence starts at 1: drawing `top` values makes the next one top + 1.
+        cur.execute(f"SELECT max(nextval('{seq}')) FROM range(?)", [top])
+    counts.update(_invoices(cur, rng, today, now_utc))
+    cur.execute(
+        "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after) VALUES (?, NULL, 'demo.build', 'database', NULL, ?)",
+        [now_utc, f'{{"today": "{today.isoformat()}"}}'],
+    )
+    return counts
+
+
+def _closures(years: list[SchoolYear]) -> list[Closure]:
+    """The Friday after Ascension when the zone's calendar does not already close it, and a
+    training day at the Wednesday site in December of each year."""
+    from lib.domain.calendar import public_holiday_name, school_holiday_name
+
+    found: list[Closure] = []
+    for year in years:
+        day = year.start
+        while day <= year.end:
+            if public_holiday_name(day) == "Ascension":
+                bridge = day + timedelta(days=1)
+                if school_holiday_name(bridge, ZONE) is None:
+                    found.append(Closure(bridge, bridge, "Pont de l'Ascension"))
+            day += timedelta(days=1)
+        training = date(year.start_year, 12, 1)
+        while training.weekday() != 2:
+            training += timedelta(days=1)
+        found.append(Closure(training, training, "formation des animateurs", site_id=3))
+    return found
+
+
+def _birth_date(rng: random.Random, year: int) -> date:
+    return date(year, 1, 1) + timedelta(days=rng.randrange(365))
+
+
+def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[dict], list[_Child]]:
+    families: list[dict] = []
+    children: list[_Child] = []
+    diets = [d[0] for d in DIETS]
+    weights = [d[3] for d in DIETS]
+    for fid in range(1, FAMILY_COUNT + 1):
+        if fid == 1:
+            last = "Martin"
+            kids = [("Léa", 1, "standard", False, True), ("Hugo", 5, "sans_porc", True, True)]
+            payment_right = "granted"
+            qf = 980
+        else:
+            last = rng.choice(LAST)
+            n = rng.choices([1, 2, 3], weights=[55, 35, 10])[0]
+            levels = rng.sample(range(len(LEVELS)), n)
+            kids = []
+            for level in levels:
+                first = rng.choice(FIRST_F if rng.random() < 0.5 else FIRST_M)
+                kids.append((first, level, rng.choices(diets, weights)[0], rng.random() < 0.32, rng.random() < 0.92))
+            payment_right = "requested" if fid in (7, 42, 133) else "none"
+            qf = rng.choice([450, 620, 780, 900, 1100, 1350, 1600, 2100])
+        parent = rng.choice(PARENT_F + PARENT_M) if fid != 1 else "Camille"
+        families.append(dict(
+            id=fid, name=f"Famille {last}",
+            email="parent@demo.fr" if fid == 1 else f"famille{fid:03d}@demo.fr",
+            phone=f"06 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}",
+            address=f"{rng.randrange(1, 60)} {rng.choice(STREETS)}, 31530 Belcastel-sur-Save",
+            quotient_familial=qf, payment_right=payment_right,
+            payment_right_at=now_utc - timedelta(days=20) if payment_right != "none" else None,
+            created_at=now_utc - timedelta(days=500), parent=f"{parent} {last}",
+        ))
+        for first, level, diet, wednesday, canteen in kids:
+            children.append(_Child(len(children) + 1, fid, first, last, level, diet, wednesday, canteen))
+    return families, children
+
+
+def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
+    # One hash for every demo account: they all share the password "demo", and hashing 270
+    # times with argon2 would cost seconds for nothing.
+    password_hash = hash_password(DEMO_PASSWORD)
+    rows = [
+        dict(id=i + 1, email=email, password_hash=password_hash, role=role, family_id=None, display_name=name,
+             created_at=now_utc)
+        for i, (email, role, name) in enumerate(STAFF)
+    ]
+    for fam in families:
+        rows.append(dict(id=fam["id"] + len(STAFF), email=fam["email"], password_hash=password_hash,
+                         role="famille", family_id=fam["id"], display_name=fam.pop("parent"), created_at=now_utc))
+    return pd.DataFrame(rows).astype({"family_id": "Int64"})
+
+
+def _book_year(rng, calendar, year, today, child, site_id, service_ids, user_id, registered_at, bookings,
+               attendance) -> None:
+    """A year of bookings for one registration: mostly weekly templates, some occasional days,
+    a few cancellations; attendance for the days already past."""
+    for service_id in service_ids:
+        weekdays = (1, 2, 4, 5) if service_id == 1 else (3,)
+        days = _service_days(calendar, weekdays, year, site_id)
+        pattern = rng.random()
+        if child.id in (1, 2) or pattern < 0.8:
+            kept = set(weekdays)
+            if service_id == 1 and child.id not in (1, 2) and pattern > 0.55:
+                kept -= set(rng.sample(sorted(kept), rng.choice([1, 1, 2])))
+            if child.id == 1:
+                kept = {1, 2, 5}  # the seed's example: Monday, Tuesday and Friday
+            chosen = [d for d in days if d.isoweekday() in kept]
+            origin = "template"
+        else:
+            chosen = sorted(rng.sample(days, k=max(1, len(days) // 5)))
+            origin = "occasional"
+        for day in chosen:
+            created = registered_at if origin == "template" else to_utc_naive(
+                datetime.combine(day - timedelta(days=rng.randrange(8, 30)), time(21, 0), PARIS))
+            state = "booked"
+            updated = created
+            if rng.random() < 0.03:
+                state = "cancelled"
+                updated = to_utc_naive(datetime.combine(day - timedelta(days=rng.randrange(3, 10)), time(19, 0), PARIS))
+            bookings.append((child.id, service_id, day, site_id, state, origin, user_id, created, user_id, updated))
+            if day < today and state == "booked":
+                roll = rng.random()
+                status = "present" if roll < 0.93 else ("absent" if roll < 0.975 else "justified")
+                recorded = to_utc_naive(datetime.combine(day, time(14, 0), PARIS))
+                attendance.append((child.id, service_id, day, site_id, status, 1, recorded))
+
+
+_days_cache: dict[tuple, list[date]] = {}
+
+
+def _service_days(calendar: SchoolCalendar, weekdays: tuple[int, ...], year: SchoolYear, site_id: int) -> list[date]:
+    key = (calendar, weekdays, year, site_id)
+    if key not in _days_cache:
+        _days_cache[key] = calendar.service_days(weekdays, year.start, year.end, site_id)
+    return _days_cache[key]
+
+
+def _invoices(cur, rng: random.Random, today: date, now_utc: datetime) -> dict[str, int]:
+    """Invoices for the last two completed months (bookings billed at the family's tariff);
+    the older month mostly paid, the newer mostly not. The demo family has one of each."""
+    first_of_month = today.replace(day=1)
+    older = (first_of_month - timedelta(days=1)).replace(day=1)
+    months = [(older - timedelta(days=1)).replace(day=1), older]
+    invoice_count = 0
+    for index, month in enumerate(months):
+        next_month = (month + timedelta(days=32)).replace(day=1)
+        issue = min(next_month + timedelta(days=4), today)
+        due = issue + timedelta(days=30)
+        year = issue.year
+        lines = cur.execute(
+            """
+            WITH counted AS (
+                SELECT c.family_id, b.child_id, b.service_id, count(*) AS quantity
+                FROM bookings b JOIN children c ON c.id = b.child_id
+                WHERE b.state = 'booked' AND b.day >= ? AND b.day < ?
+                GROUP BY ALL
+            ), priced AS (
+                SELECT k.*, c.first_name, s.name AS service_name,
+                       coalesce((SELECT t.price_cents FROM tariffs t
+                                 WHERE t.service_id = k.service_id
+                                   AND (t.qf_max IS NULL OR t.qf_max >= f.quotient_familial)
+                                 ORDER BY t.qf_max NULLS LAST LIMIT 1), s.unit_price_cents) AS unit_price_cents
+                FROM counted k JOIN children c ON c.id = k.child_id
+                JOIN services s ON s.id = k.service_id JOIN families f ON f.id = k.family_id
+            )
+            SELECT family_id, child_id, service_id, first_name || ' — ' || service_name AS label, quantity,
+                   unit_price_cents, quantity * unit_price_cents AS amount_cents
+            FROM priced ORDER BY family_id, child_id, service_id
+            """,
+            [month, next_month],
+        ).df()
+        if lines.empty:
+            continue
+        start_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM invoices WHERE year = ?", [year]).fetchall()[0][0]
+        start_id = cur.execute("SELECT coalesce(max(id), 0) FROM invoices").fetchall()[0][0]
+        totals = lines.groupby("family_id", sort=True)["amount_cents"].sum().reset_index()
+        totals["seq"] = range(start_seq + 1, start_seq + 1 + len(totals))
+        totals["id"] = range(start_id + 1, start_id + 1 + len(totals))
+        invoices = pd.DataFrame(dict(
+            id=totals["id"], number=[f"F-{year}-{s:06d}" for s in totals["seq"]], year=year, seq=totals["seq"],
+            kind="invoice", family_id=totals["family_id"], period_month=month, issue_date=issue, due_date=due,
+            total_cents=totals["amount_cents"].astype("int64"), created_at=now_utc,
+        ))
+        insert_frame(cur, "invoices", invoices)
+        lines = lines.merge(totals[["family_id", "id"]], on="family_id").rename(columns={"id": "invoice_id"})
+        lines["line_no"] = lines.groupby("invoice_id").cumcount() + 1
+        insert_frame(cur, "invoice_lines", lines.drop(columns=["family_id"]))
+        invoice_count += len(invoices)
+
+        paid_share = 0.9 if index == 0 else 0.3
+        payments = []
+        for inv in invoices.itertuples():
+            if inv.family_id == 1:
+                paid = index == 0
+            else:
+                paid = rng.random() < paid_share
+            if paid:
+                method = "online" if inv.family_id == 1 else rng.choice(["cheque", "virement", "especes", "prelevement"])
+                paid_at = to_utc_naive(datetime.combine(issue + timedelta(days=rng.randrange(1, 12)), time(12, 30), PARIS))
+                if paid_at > now_utc:
+                    continue
+                payments.append(dict(invoice_id=inv.id, amount_cents=inv.total_cents, paid_at=paid_at, method=method))
+        if payments:
+            frame = pd.DataFrame(payments)
+            online = frame[frame["method"] == "online"]
+            for row in online.itertuples():
+                ref = f"DEMO{row.invoice_id:08d}"
+                tx_id = cur.execute(
+                    """INSERT INTO payment_transactions (invoice_id, family_id, provider, transaction_ref, amount_cents,
+                           state, created_at, updated_at) VALUES (?, 1, 'sandbox', ?, ?, 'paid', ?, ?) RETURNING id""",
+                    [row.invoice_id, ref, row.amount_cents, row.paid_at, row.paid_at],
+                ).fetchall()[0][0]
+                frame.loc[row.Index, "transaction_id"] = tx_id
+            if "transaction_id" not in frame:
+                frame["transaction_id"] = None
+            insert_frame(cur, "payments", frame.astype({"transaction_id": "Int64"}))
+    return {"invoices": invoice_count}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Construit la base de démonstration du Portail Famille.")
+    parser.add_argument("--path", type=Path, default=None, help="fichier DuckDB (défaut : PORTAIL_DB ou data/portail.duckdb)")
+    parser.add_argument("--if-missing", action="store_true", help="ne rien faire si la base existe déjà")
+    parser.add_argument("--today", type=date.fromisoformat, default=None, help="date du jour (AAAA-MM-JJ)")
+    args = parser.parse_args(argv)
+    path = args.path or db_path()
+    if args.if_missing and demo_exists(path):
+        print(f"Base existante conservée : {path}")
+        return 0
+    today = args.today or datetime.now(PARIS).date()
+    try:
+        started = datetime.now()
+        counts = build_demo(path, today)
+    except DatabaseUnavailable as exc:
+        print(f"Erreur : {exc.message}", file=sys.stderr)
+        return 1
+    elapsed = (datetime.now() - started).total_seconds()
+    print(
+        f"Base de démonstration créée : {path} ({counts['families']} familles, {counts['children']} enfants, "
+        f"{counts['bookings']} réservations, {counts['invoices']} factures) en {elapsed:.1f} s."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

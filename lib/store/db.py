@@ -1,0 +1,172 @@
+"""One DuckDB connection per process, a cursor per thread, retried write transactions.
+
+DuckDB lets a single OS process open a database file; inside that process any number of
+threads may work through cursors of the one connection. `open_database(path)` keeps that
+single connection in a process-wide registry so the Streamlit script runs and our own HTTP
+routes (payment notifications, login) share it.
+
+Writers race optimistically: a transaction that touched a row another one committed first
+fails with `duckdb.TransactionException`; `Database.write` rolls back and runs the whole unit
+of work again after a short jittered pause.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from lib.domain.errors import DatabaseUnavailable
+
+T = TypeVar("T")
+
+WRITE_ATTEMPTS = 12
+_BACKOFF_BASE_S = 0.005
+_BACKOFF_CAP_S = 0.25
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class DatabaseLocked(DatabaseUnavailable):
+    """Another process holds the database file."""
+
+    def __init__(self, path: str, program: str | None, pid: int | None):
+        holder = f"le programme {program} (PID {pid})" if pid else "un autre programme"
+        super().__init__(
+            f"La base de données « {path} » est déjà ouverte par {holder}. "
+            "Arrêtez ce programme (par exemple le serveur lancé par « make run ») puis réessayez."
+        )
+        self.path, self.program, self.pid = path, program, pid
+
+
+def describe_lock_error(path: str, exc: Exception) -> DatabaseUnavailable:
+    text = str(exc)
+    match = _LOCK_HOLDER.search(text)
+    if match:
+        return DatabaseLocked(path, match["program"], int(match["pid"]))
+    if "lock" in text.lower():
+        return DatabaseLocked(path, None, None)
+    return DatabaseUnavailable(f"Impossible d'ouvrir la base de données « {path} » : {text}")
+
+
+def connect_file(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A raw connection, with the holder named in French when the file is taken."""
+    path = str(path)
+    try:
+        return duckdb.connect(path)
+    except duckdb.IOException as exc:
+        raise describe_lock_error(path, exc) from exc
+
+
+class Database:
+    """The process's connection to one DuckDB file."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = connect_file(self.path)
+        self._local = threading.local()
+        self._closed = False
+
+    # --- cursors -------------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (created on first use)."""
+        if self._closed:
+            raise DatabaseUnavailable(f"La base de données « {self.path} » est fermée.")
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    # --- reads ---------------------------------------------------------------------------------
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        return self.cursor().execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple | None:
+        # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open on the cursor and
+        # refuses the next statement until it is drained.
+        found = self.cursor().execute(sql, params).fetchall()
+        return found[0] if found else None
+
+    def value(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        found = self.row(sql, params)
+        return None if found is None else found[0]
+
+    def dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        cur = self.cursor().execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
+        return self.cursor().execute(sql, params).df()
+
+    # --- writes --------------------------------------------------------------------------------
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run `work(cursor)` in one transaction; on a write-write conflict, roll back and
+        run it again (up to `attempts` times) after a jittered exponential pause."""
+        cur = self.cursor()
+        for attempt in range(1, attempts + 1):
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = work(cur)
+                cur.execute("COMMIT")
+                return result
+            except duckdb.TransactionException:
+                _rollback(cur)
+                if attempt == attempts:
+                    raise
+                pause = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** (attempt - 1))
+                time.sleep(random.uniform(0, pause))
+            except BaseException:
+                _rollback(cur)
+                raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._closed = True
+        self._con.close()
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # the failed COMMIT already ended the transaction
+
+
+_registry: dict[str, Database] = {}
+_registry_lock = threading.Lock()
+
+
+def open_database(path: str | Path) -> Database:
+    """The process-wide `Database` for `path`, opened and migrated on first use."""
+    from lib.store.migrate import migrate
+
+    key = str(Path(path).resolve())
+    with _registry_lock:
+        db = _registry.get(key)
+        if db is None:
+            db = Database(path)
+            try:
+                migrate(db)
+            except BaseException:
+                db.close()
+                raise
+            _registry[key] = db
+        return db
+
+
+def close_database(path: str | Path) -> None:
+    key = str(Path(path).resolve())
+    with _registry_lock:
+        db = _registry.pop(key, None)
+    if db is not None:
+        db.close()
