@@ -32,8 +32,10 @@ class Closure:
     site_id: int | None = None
 
     def covers(self, day: date, site_id: int | None) -> bool:
+        """A town-wide closure covers every site; a site's closure only that site (asking
+        about no particular site, only town-wide closures count)."""
         in_period = self.start <= day <= self.end
-        return in_period and (self.site_id is None or site_id is None or self.site_id == site_id)
+        return in_period and (self.site_id is None or self.site_id == site_id)
 
 
 @lru_cache(maxsize=1)
@@ -144,6 +146,19 @@ class SchoolCalendar:
         """Days in [start, end] on which a service given on ISO `weekdays` (1 = Monday) runs."""
         wanted = frozenset(weekdays)
         return [d for d in _days(start, end) if d.isoweekday() in wanted and self.is_school_day(d, site_id)]
+
+
+    def next_service_day(self, weekdays: Iterable[int], after: date, *, inclusive: bool = False,
+                         horizon_days: int = 120) -> date | None:
+        """The first day on or after (`inclusive`) / after `after` when a service given on ISO
+        `weekdays` runs somewhere; None if nothing runs within `horizon_days` (summer)."""
+        wanted = frozenset(weekdays)
+        day = after if inclusive else after + timedelta(days=1)
+        for _ in range(horizon_days):
+            if day.isoweekday() in wanted and self.is_school_day(day):
+                return day
+            day += timedelta(days=1)
+        return None
 
 
 def _days(start: date, end: date) -> Iterator[date]:

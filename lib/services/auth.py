@@ -17,6 +17,7 @@ from lib.domain.validation import check_password_input, normalize_email
 from lib.store import users
 from lib.store.db import Database
 
+SESSION_COOKIE = "pf_session"
 SESSION_LIFETIME = timedelta(days=7)
 THROTTLE_WINDOW = timedelta(minutes=15)
 LOCK_DURATION = timedelta(minutes=15)
@@ -118,3 +119,10 @@ def logout(db: Database, token: str | None) -> bool:
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return False
     return users.delete_session(db, _token_hash(token))
+
+
+def is_demo(db: Database) -> bool:
+    """True for the demo database, whose login page lists the demo accounts."""
+    from lib.store import reference
+
+    return "demo_built_for" in reference.settings(db)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.store.db import Database
 
@@ -39,3 +41,29 @@ def closures(db: Database) -> list[Closure]:
 
 def school_calendar(db: Database) -> SchoolCalendar:
     return SchoolCalendar(zone=settings(db)["holiday_zone"], closures=tuple(closures(db)))
+
+
+def current_school_year(db: Database, today: date) -> dict | None:
+    """The school year containing `today`; in the summer, the coming one; else the last one."""
+    found = db.dicts(
+        """SELECT id, label, start_date, end_date FROM school_years
+           ORDER BY CASE WHEN $today BETWEEN start_date AND end_date THEN 0
+                         WHEN start_date > $today THEN 1 ELSE 2 END,
+                    CASE WHEN start_date > $today THEN start_date END,
+                    start_date DESC
+           LIMIT 1""",
+        {"today": today},
+    )
+    return found[0] if found else None
+
+
+def previous_school_year(db: Database, school_year_id: int) -> dict | None:
+    found = db.dicts(
+        "SELECT id, label, start_date, end_date FROM school_years WHERE id < ? ORDER BY id DESC LIMIT 1",
+        [school_year_id],
+    )
+    return found[0] if found else None
+
+
+def all_service_weekdays(db: Database) -> set[int]:
+    return {int(d) for (text,) in db.rows("SELECT weekdays FROM services") for d in text.split(",") if d}

@@ -1,0 +1,15 @@
+"""Portail Famille: the router. It finds who is logged in and shows only that role's pages."""
+
+import streamlit as st
+
+from lib.ui import layout, navigation, session
+
+layout.page_setup()
+actor = session.current_actor()
+if actor is None:
+    page = st.navigation([st.Page("pages/connexion_requise.py", title="Connexion", icon=":material/login:",
+                                  url_path="connexion-requise", default=True)], position="hidden")
+else:
+    page = st.navigation(navigation.pages_for(actor.role))
+    layout.sidebar(actor)
+page.run()

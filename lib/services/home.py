@@ -1,0 +1,122 @@
+"""What each role sees on arriving: real figures from the database, checked per actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from lib.domain.actor import Actor
+from lib.domain.errors import NotAllowed
+from lib.domain.roles import Role
+from lib.store import overview, reference
+from lib.store.db import Database
+
+NEXT_BOOKINGS_PER_CHILD = 5
+
+
+def town(db: Database) -> dict[str, str]:
+    """Public facts about the town shown on every page (name, contact e-mail)."""
+    values = reference.settings(db)
+    return {"name": values["town_name"], "contact_email": values["contact_email"]}
+
+
+@dataclass
+class ChildSummary:
+    id: int
+    first_name: str
+    last_name: str
+    school_class: str
+    diet: str
+    registrations: list[dict]
+    next_bookings: list[tuple[date, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class FamilyHome:
+    school_year: str | None
+    children: list[ChildSummary]
+    unpaid_count: int
+    unpaid_cents: int
+
+
+def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
+    """The actor's own family: children, this year's registrations, next booked days, balance."""
+    if not actor.is_family or actor.family_id is None:
+        raise NotAllowed("Cette page est réservée aux familles.")
+    year = reference.current_school_year(db, today)
+    rows = overview.family_children(db, actor.family_id, year["id"] if year else -1)
+    children = {r["id"]: ChildSummary(r["id"], r["first_name"], r["last_name"], r["school_class"], r["diet"],
+                                      r["registrations"] or []) for r in rows}
+    for b in overview.family_next_bookings(db, actor.family_id, today, NEXT_BOOKINGS_PER_CHILD):
+        child = children[b["child_id"]]
+        if child.next_bookings and child.next_bookings[-1][0] == b["day"]:
+            child.next_bookings[-1][1].append(b["service"])
+        else:
+            child.next_bookings.append((b["day"], [b["service"]]))
+    balance = overview.family_balance(db, actor.family_id)
+    return FamilyHome(year["label"] if year else None, list(children.values()),
+                      balance["unpaid_count"], balance["unpaid_cents"])
+
+
+def next_service_day(db: Database, today: date, *, inclusive: bool) -> date | None:
+    calendar = reference.school_calendar(db)
+    return calendar.next_service_day(reference.all_service_weekdays(db), today, inclusive=inclusive)
+
+
+@dataclass
+class DayCounts:
+    day: date | None
+    rows: list[dict]
+
+
+def agent_home(db: Database, actor: Actor, today: date) -> DayCounts:
+    """Children expected per site and service today (or on the next service day)."""
+    actor.require(Role.AGENT, Role.ADMIN)
+    day = next_service_day(db, today, inclusive=True)
+    return DayCounts(day, overview.day_counts_by_site(db, day) if day else [])
+
+
+def kitchen_home(db: Database, actor: Actor, today: date) -> list[DayCounts]:
+    """Meals per site and diet for today (if meals are served) and the next service day."""
+    actor.require(Role.KITCHEN, Role.AGENT, Role.ADMIN)
+    days = []
+    first = next_service_day(db, today, inclusive=True)
+    if first is not None:
+        days.append(first)
+        following = next_service_day(db, first, inclusive=False)
+        if following is not None:
+            days.append(following)
+    return [DayCounts(d, overview.meals_by_site_and_diet(db, d)) for d in days]
+
+
+@dataclass
+class YearComparison:
+    label: str
+    previous_label: str | None
+    current: dict
+    previous: dict | None
+
+
+def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | None:
+    """This school year to date against the previous one at the same point."""
+    actor.require(Role.ELECTED, Role.ADMIN)
+    year = reference.current_school_year(db, today)
+    if year is None:
+        return None
+    until = min(today - timedelta(days=1), year["end_date"])
+    current = overview.year_figures(db, year["start_date"], year["end_date"], until)
+    before = reference.previous_school_year(db, year["id"])
+    previous = None
+    if before is not None:
+        same_point = before["start_date"] + (until - year["start_date"])
+        previous = overview.year_figures(db, before["start_date"], before["end_date"], same_point)
+    return YearComparison(year["label"], before["label"] if before else None, current, previous)
+
+
+def admin_home(db: Database, actor: Actor) -> dict:
+    actor.require(Role.ADMIN)
+    return {
+        "figures": overview.admin_figures(db),
+        "users_by_role": overview.users_by_role(db),
+        "recent_audit": overview.recent_audit(db, 12),
+    }

@@ -1,0 +1,150 @@
+"""Read-only queries behind the home pages of each role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lib.store.db import Database
+
+
+def family_children(db: Database, family_id: int, school_year_id: int) -> list[dict]:
+    """The family's children with their registrations for one school year."""
+    return db.dicts(
+        """
+        SELECT c.id, c.first_name, c.last_name, c.school_class, c.birth_date, d.label AS diet,
+               list({'site': s.name, 'services': (
+                        SELECT list(sv.name ORDER BY sv.sort_order)
+                        FROM registration_services rs JOIN services sv ON sv.id = rs.service_id
+                        WHERE rs.registration_id = r.id)} ORDER BY s.id)
+                 FILTER (WHERE r.id IS NOT NULL) AS registrations
+        FROM children c
+        JOIN diets d ON d.code = c.diet_code
+        LEFT JOIN registrations r ON r.child_id = c.id AND r.school_year_id = ?
+        LEFT JOIN sites s ON s.id = r.site_id
+        WHERE c.family_id = ?
+        GROUP BY ALL
+        ORDER BY c.birth_date
+        """,
+        [school_year_id, family_id],
+    )
+
+
+def family_next_bookings(db: Database, family_id: int, today: date, per_child: int) -> list[dict]:
+    return db.dicts(
+        """
+        SELECT child_id, day, service FROM (
+            SELECT b.child_id, b.day, s.name AS service,
+                   dense_rank() OVER (PARTITION BY b.child_id ORDER BY b.day) AS n, s.sort_order
+            FROM bookings b
+            JOIN children c ON c.id = b.child_id
+            JOIN services s ON s.id = b.service_id
+            WHERE c.family_id = ? AND b.state = 'booked' AND b.day >= ?
+        ) WHERE n <= ?
+        ORDER BY child_id, day, sort_order
+        """,
+        [family_id, today, per_child],
+    )
+
+
+def family_balance(db: Database, family_id: int) -> dict:
+    """Issued invoices not fully paid: how many and how much is left, in cents."""
+    found = db.dicts(
+        """
+        SELECT count(*) FILTER (WHERE left_cents > 0) AS unpaid_count,
+               coalesce(sum(left_cents) FILTER (WHERE left_cents > 0), 0)::BIGINT AS unpaid_cents
+        FROM (
+            SELECT i.total_cents - coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)
+                   AS left_cents
+            FROM invoices i WHERE i.family_id = ?
+        )
+        """,
+        [family_id],
+    )
+    return found[0]
+
+
+def day_counts_by_site(db: Database, day: date) -> list[dict]:
+    """Per site × service on one day: booked children and attendance recorded so far."""
+    return db.dicts(
+        """
+        SELECT si.name AS site, sv.name AS service,
+               count(*) FILTER (WHERE b.state = 'booked') AS booked,
+               count(*) FILTER (WHERE b.state = 'waiting') AS waiting,
+               count(a.child_id) FILTER (WHERE a.status = 'present') AS present,
+               count(a.child_id) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent,
+               any_value(ss.capacity) AS capacity
+        FROM bookings b
+        JOIN sites si ON si.id = b.site_id
+        JOIN services sv ON sv.id = b.service_id
+        LEFT JOIN site_services ss ON ss.site_id = b.site_id AND ss.service_id = b.service_id
+        LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
+        WHERE b.day = ? AND b.state IN ('booked', 'waiting')
+        GROUP BY si.id, si.name, sv.sort_order, sv.name
+        ORDER BY si.id, sv.sort_order
+        """,
+        [day],
+    )
+
+
+def meals_by_site_and_diet(db: Database, day: date) -> list[dict]:
+    """Meals booked for one day per site × diet (codes only: no health details)."""
+    return db.dicts(
+        """
+        SELECT si.name AS site, d.label AS diet, count(*) AS meals
+        FROM bookings b
+        JOIN services sv ON sv.id = b.service_id AND sv.is_meal
+        JOIN children c ON c.id = b.child_id
+        JOIN diets d ON d.code = c.diet_code
+        JOIN sites si ON si.id = b.site_id
+        WHERE b.day = ? AND b.state = 'booked'
+        GROUP BY si.id, si.name, d.sort_order, d.label
+        ORDER BY si.id, d.sort_order
+        """,
+        [day],
+    )
+
+
+def year_figures(db: Database, start: date, end: date, until: date) -> dict:
+    """Registrations and bookings of the school year starting at `start`, counted up to `until`."""
+    return db.dicts(
+        """
+        SELECT
+          (SELECT count(DISTINCT r.child_id) FROM registrations r JOIN school_years y ON y.id = r.school_year_id
+            WHERE y.start_date = $start) AS children,
+          (SELECT count(DISTINCT c.family_id) FROM registrations r JOIN school_years y ON y.id = r.school_year_id
+            JOIN children c ON c.id = r.child_id WHERE y.start_date = $start) AS families,
+          (SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN $start AND least($end, $until))
+            AS bookings_to_date,
+          (SELECT count(*) FILTER (WHERE status = 'present') FROM attendance WHERE day BETWEEN $start AND least($end, $until))
+            AS present_to_date,
+          (SELECT count(*) FROM attendance WHERE day BETWEEN $start AND least($end, $until)) AS checked_to_date
+        """,
+        {"start": start, "end": end, "until": until},
+    )[0]
+
+
+def admin_figures(db: Database) -> dict:
+    return db.dicts(
+        """
+        SELECT (SELECT count(*) FROM families) AS families,
+               (SELECT count(*) FROM children) AS children,
+               (SELECT count(*) FROM users WHERE active) AS users,
+               (SELECT count(*) FROM families WHERE payment_right = 'requested') AS payment_requests,
+               (SELECT count(*) FROM invoices) AS invoices
+        """
+    )[0]
+
+
+def users_by_role(db: Database) -> list[dict]:
+    return db.dicts("SELECT role, count(*) AS users FROM users WHERE active GROUP BY role ORDER BY role")
+
+
+def recent_audit(db: Database, limit: int) -> list[dict]:
+    return db.dicts(
+        """
+        SELECT a.logged_at, coalesce(u.display_name, 'Système') AS who, a.action, a.entity, a.entity_id, a.reason
+        FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+        ORDER BY a.id DESC LIMIT ?
+        """,
+        [limit],
+    )

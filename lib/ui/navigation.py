@@ -1,0 +1,26 @@
+"""Which pages each role sees. A page missing from a role's list does not exist for that
+session: st.navigation serves only what it is given, whatever the URL asks for."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.domain.roles import Role
+
+_HOME = {
+    Role.FAMILY: ("pages/famille_accueil.py", "Accueil", ":material/home:"),
+    Role.AGENT: ("pages/agent_accueil.py", "Accueil agent", ":material/home:"),
+    Role.KITCHEN: ("pages/cuisine_accueil.py", "Accueil cuisine", ":material/home:"),
+    Role.ELECTED: ("pages/elu_accueil.py", "Accueil élus", ":material/home:"),
+    Role.ADMIN: ("pages/admin_accueil.py", "Administration", ":material/home:"),
+}
+
+# Later issues add their pages here, per role: (file, title, icon, url_path).
+_EXTRA: dict[Role, list[tuple[str, str, str, str]]] = {role: [] for role in Role}
+
+
+def pages_for(role: Role) -> list:
+    path, title, icon = _HOME[role]
+    pages = [st.Page(path, title=title, icon=icon, url_path="accueil", default=True)]
+    pages += [st.Page(p, title=t, icon=i, url_path=u) for p, t, i, u in _EXTRA[role]]
+    return pages

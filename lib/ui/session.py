@@ -1,0 +1,79 @@
+"""Who is logged in, the database, the clock: what every page needs first."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import streamlit as st
+
+from lib.domain.actor import Actor
+from lib.domain.clock import PARIS
+from lib.domain.errors import DatabaseUnavailable, LoginRefused
+from lib.domain.roles import Role
+from lib.services import auth
+from lib.services.config import database
+
+# AppTest cannot send cookies: tests log in through the service and put the real token here.
+TEST_TOKEN_KEY = "session_token"
+
+
+def now() -> datetime:
+    """The real clock, in Paris: read here, at the edge, and passed down."""
+    return datetime.now(PARIS)
+
+
+def today() -> date:
+    return now().date()
+
+
+def db():
+    try:
+        return database()
+    except DatabaseUnavailable as exc:
+        st.error(exc.message)
+        st.stop()
+
+
+def session_token() -> str | None:
+    cookies = st.context.cookies
+    token = cookies.get(auth.SESSION_COOKIE) if cookies is not None else None
+    return token or st.session_state.get(TEST_TOKEN_KEY)
+
+
+def current_actor() -> Actor | None:
+    try:
+        return auth.actor_for_token(db(), session_token(), now())
+    except LoginRefused:
+        return None
+
+
+def require_actor(*roles: Role) -> Actor:
+    """The logged-in actor, or stop the page with a French message and a way to log in."""
+    actor = current_actor()
+    if actor is None:
+        show_login_needed()
+        st.stop()
+    if roles and actor.role not in roles:
+        st.error("Cette page n'est pas ouverte à votre profil.")
+        st.stop()
+    return actor
+
+
+LOGGED_OUT_KEY = "logged_out"
+
+
+def show_login_needed() -> None:
+    if st.session_state.get(LOGGED_OUT_KEY):
+        st.success("Vous êtes déconnecté(e). À bientôt !")
+    elif session_token():
+        st.warning(auth.SESSION_EXPIRED)
+    else:
+        st.info("Connectez-vous pour accéder au Portail Famille.")
+    st.markdown('<a href="/connexion" target="_self">Aller à la page de connexion</a>', unsafe_allow_html=True)
+
+
+
+def logout() -> None:
+    auth.logout(db(), session_token())
+    st.session_state.clear()
+    st.session_state[LOGGED_OUT_KEY] = True

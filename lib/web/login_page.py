@@ -1,0 +1,89 @@
+"""The login page: plain HTML served by our route, so that the browser's password manager,
+the phone keyboard (type=email) and a page with no JavaScript all work."""
+
+from __future__ import annotations
+
+from html import escape
+
+_STYLE = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: "Source Sans Pro", "Segoe UI", Roboto, Arial, sans-serif; color: #1f2430;
+       background: #f4f6fa; line-height: 1.5; font-size: 1.05rem; }
+main { max-width: 26rem; margin: 2rem auto; padding: 1.5rem; background: #fff; border-radius: 12px;
+       box-shadow: 0 1px 4px rgba(0,0,0,.12); }
+@media (max-width: 480px) { main { margin: 0; border-radius: 0; min-height: 100vh; } }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+.town { margin: 0 0 1.25rem; color: #4a5060; }
+label { display: block; font-weight: 600; margin: 1rem 0 .3rem; }
+input { width: 100%; font-size: 1.05rem; padding: .7rem .8rem; border: 2px solid #6b7280; border-radius: 8px; }
+input:focus { outline: 3px solid #1d4ed8; outline-offset: 1px; }
+button { margin-top: 1.5rem; width: 100%; font-size: 1.1rem; font-weight: 600; padding: .8rem; border: 0;
+         border-radius: 8px; background: #1d4ed8; color: #fff; cursor: pointer; min-height: 48px; }
+button:focus { outline: 3px solid #111; outline-offset: 2px; }
+.error { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; padding: .75rem; border-radius: 8px; }
+.info { border: 2px solid #1d4ed8; background: #eff6ff; color: #1e3a8a; padding: .75rem; border-radius: 8px; }
+.demo { margin-top: 1.5rem; font-size: .95rem; background: #f8fafc; border: 1px dashed #64748b; padding: .75rem;
+        border-radius: 8px; }
+.demo code { font-size: .95rem; }
+footer { margin-top: 1.5rem; font-size: .95rem; color: #4a5060; }
+a { color: #1d4ed8; }
+"""
+
+DEMO_ACCOUNTS = [
+    ("parent@demo.fr", "parent (famille Martin)"),
+    ("agent@demo.fr", "agent d'animation"),
+    ("cuisine@demo.fr", "cuisine centrale"),
+    ("maire@demo.fr", "maire (élue)"),
+    ("admin@demo.fr", "administrateur"),
+]
+
+
+def render(*, town: str, contact_email: str, csrf_token: str, email: str = "", error: str | None = None,
+           info: str | None = None, demo: bool = False) -> str:
+    """The whole page. Every value is escaped."""
+    notice = ""
+    if error:
+        notice = f'<p class="error" role="alert" id="login-error"><strong>Erreur :</strong> {escape(error)}</p>'
+    elif info:
+        notice = f'<p class="info" role="status">{escape(info)}</p>'
+    described = ' aria-describedby="login-error"' if error else ""
+    demo_box = ""
+    if demo:
+        items = "".join(f"<li><code>{escape(e)}</code> : {escape(who)}</li>" for e, who in DEMO_ACCOUNTS)
+        demo_box = (
+            '<section class="demo" aria-labelledby="demo-title"><h2 id="demo-title" style="font-size:1.05rem;margin:0">'
+            "Base de démonstration</h2><p style=\"margin:.3rem 0\">Mot de passe de tous les comptes : "
+            f"<code>demo</code></p><ul style=\"margin:.3rem 0;padding-left:1.2rem\">{items}</ul></section>"
+        )
+    contact = ""
+    if contact_email:
+        contact = (f'<p>Une question ? Écrivez au service éducation : '
+                   f'<a href="mailto:{escape(contact_email)}">{escape(contact_email)}</a></p>')
+    return f"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Connexion – Portail Famille – {escape(town)}</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<main>
+<h1>Portail Famille</h1>
+<p class="town">{escape(town)}</p>
+{notice}
+<form method="post" action="/auth/login" novalidate>
+<input type="hidden" name="csrf" value="{escape(csrf_token)}">
+<label for="email">Adresse e-mail</label>
+<input id="email" name="email" type="email" autocomplete="username" inputmode="email" maxlength="254"
+       required value="{escape(email)}"{described}>
+<label for="password">Mot de passe</label>
+<input id="password" name="password" type="password" autocomplete="current-password" maxlength="256" required{described}>
+<button type="submit">Se connecter</button>
+</form>
+{demo_box}
+<footer>{contact}</footer>
+</main>
+</body>
+</html>"""

@@ -1,0 +1,147 @@
+"""HTTP routes of our own: the login form, its POST, and the guard that sends a visitor who is
+not logged in to the login form before Streamlit's page loads."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lib.domain.clock import PARIS
+from lib.domain.errors import LoginRefused, PortailError
+from lib.services import auth, home
+from lib.services.config import database
+from lib.web import login_page
+
+CSRF_COOKIE = "pf_csrf"
+LOGIN_PATH = "/connexion"
+MAX_FORM_BYTES = 4096
+
+# Paths that never need a session: ours, Streamlit's machinery, static assets.
+_PUBLIC_PREFIXES = ("/_stcore/", "/static/", "/component/", "/media/", "/auth/", "/app/static/")
+_PUBLIC_PATHS = {LOGIN_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt"}
+
+
+def _now() -> datetime:
+    return datetime.now(PARIS)
+
+
+def _login_response(request: Request, *, status: int = 200, email: str = "", error: str | None = None,
+                    info: str | None = None) -> HTMLResponse:
+    db = database()
+    facts = home.town(db)
+    token = secrets.token_urlsafe(24)
+    page = login_page.render(town=facts["name"], contact_email=facts["contact_email"], csrf_token=token,
+                             email=email, error=error, info=info, demo=auth.is_demo(db))
+    response = HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/auth/login",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+async def login_form(request: Request) -> Response:
+    """GET /connexion. A stale session cookie is dropped here."""
+    info = "Vous êtes déconnecté(e)." if request.query_params.get("fin") == "1" else None
+    response = await to_thread.run_sync(lambda: _login_response(request, info=info))
+    if auth.SESSION_COOKIE in request.cookies and info:
+        response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None  # browsers send Origin on POST; "null" comes from sandboxed frames
+    return urlsplit(origin).netloc == request.headers.get("host")
+
+
+async def login_submit(request: Request) -> Response:
+    """POST /auth/login: check the form's CSRF token, then the credentials."""
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        return await to_thread.run_sync(lambda: _login_response(request, status=413, error="Formulaire trop volumineux."))
+    form = await request.form(max_files=0, max_fields=10)
+    email = str(form.get("email") or "")[:300]
+    password = str(form.get("password") or "")
+    sent_token = str(form.get("csrf") or "")
+    cookie_token = request.cookies.get(CSRF_COOKIE, "")
+    if not _same_origin(request) or not cookie_token or not hmac.compare_digest(sent_token, cookie_token):
+        return await to_thread.run_sync(lambda: _login_response(
+            request, status=403, email=email,
+            error="Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."))
+    client_ip = request.client.host if request.client else None
+
+    def attempt() -> Response:
+        try:
+            token, _actor = auth.login(database(), email, password, _now(), client_ip)
+        except PortailError as exc:
+            status = 429 if exc.__class__.__name__ == "TooManyAttempts" else 400
+            return _login_response(request, status=status, email=email if len(email) <= 254 else "", error=exc.message)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(auth.SESSION_COOKIE, token, max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+                            httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https")
+        response.delete_cookie(CSRF_COOKIE, path="/auth/login")
+        return response
+
+    return await to_thread.run_sync(attempt)
+
+
+async def logout(request: Request) -> Response:
+    """POST /auth/logout (also reachable from the app's button, which ends the session itself)."""
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    await to_thread.run_sync(lambda: auth.logout(database(), token))
+    response = RedirectResponse(f"{LOGIN_PATH}?fin=1", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response
+
+
+ROUTES = [
+    Route(LOGIN_PATH, login_form, methods=["GET"]),
+    Route("/auth/login", login_submit, methods=["POST"]),
+    Route("/auth/logout", logout, methods=["POST"]),
+]
+
+
+class RequireLogin:
+    """ASGI middleware: a page request without a valid session is sent to the login form.
+
+    The Streamlit script checks the session again on every run; this guard only spares the
+    visitor an empty app shell and gives the browser a real redirect.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and self._is_page(scope["path"]):
+            request = Request(scope)
+            token = request.cookies.get(auth.SESSION_COOKIE)
+            if not await to_thread.run_sync(lambda: _valid(token)):
+                response = RedirectResponse(LOGIN_PATH, status_code=302)
+                if token:
+                    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _is_page(path: str) -> bool:
+        if path in _PUBLIC_PATHS or path.startswith(_PUBLIC_PREFIXES):
+            return False
+        return "." not in path.rsplit("/", 1)[-1]  # files (scripts, images) are Streamlit's assets
+
+
+def _valid(token: str | None) -> bool:
+    if not token:
+        return False
+    try:
+        auth.actor_for_token(database(), token, _now())
+    except LoginRefused:
+        return False
+    return True

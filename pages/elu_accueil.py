@@ -1,0 +1,35 @@
+"""Elected officials' home: this school year to date against the previous one."""
+
+import streamlit as st
+
+from lib.domain.roles import Role
+from lib.services import home
+from lib.ui import layout, session
+
+actor = session.require_actor(Role.ELECTED, Role.ADMIN)
+data = home.elected_home(session.db(), actor, session.today())
+
+st.title("Accueil élus")
+if data is None:
+    st.info("Aucune année scolaire n'est encore ouverte.")
+    st.stop()
+
+
+def rate(figures: dict) -> str:
+    checked = figures["checked_to_date"]
+    return f"{100 * figures['present_to_date'] / checked:.1f} %" if checked else "—"
+
+
+st.caption(f"Année scolaire {data.label}, depuis la rentrée, comparée à {data.previous_label or '—'} "
+           "à la même date.")
+cols = st.columns(2)
+prev = data.previous or {}
+cols[0].metric("Enfants inscrits", data.current["children"],
+               delta=data.current["children"] - prev["children"] if prev else None)
+cols[1].metric("Familles", data.current["families"],
+               delta=data.current["families"] - prev["families"] if prev else None)
+cols = st.columns(2)
+cols[0].metric("Réservations à ce jour", data.current["bookings_to_date"],
+               delta=data.current["bookings_to_date"] - prev["bookings_to_date"] if prev else None)
+cols[1].metric("Taux de présence", rate(data.current), help=f"Année précédente : {rate(prev) if prev else '—'}")
+layout.contact_footer()
