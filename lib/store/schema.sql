@@ -1,9 +1,12 @@
 -- Portail Famille: baseline schema (version 1).
 -- The one source of truth for the tables; later changes go to lib/store/migrations/NNN_*.sql.
 -- Conventions: money in integer cents (*_cents); days as DATE; instants as TIMESTAMP in UTC
--- (naive); ids from sequences. Foreign keys are declared on the small reference tables; the
--- large fact tables (bookings, attendance) are checked by the services instead, so that bulk
--- loads of millions of rows do not pay a lookup per row.
+-- (naive); ids from sequences.
+-- No FOREIGN KEY clauses: DuckDB refuses to UPDATE a row that another table references when
+-- the row's table has a UNIQUE index besides its key (it rewrites the row as delete + insert),
+-- which would forbid editing a service's deadlines or a user's status. The services check
+-- references instead (and the tests check them), and bulk loads of millions of bookings pay no
+-- lookup per row.
 
 CREATE TABLE settings (
     key   VARCHAR PRIMARY KEY,
@@ -45,8 +48,8 @@ CREATE TABLE services (
 
 -- Which services a site offers, and how many children it takes per day for each.
 CREATE TABLE site_services (
-    site_id    INTEGER NOT NULL REFERENCES sites (id),
-    service_id INTEGER NOT NULL REFERENCES services (id),
+    site_id    INTEGER NOT NULL,
+    service_id INTEGER NOT NULL,
     capacity   INTEGER NOT NULL CHECK (capacity >= 0),
     PRIMARY KEY (site_id, service_id)
 );
@@ -54,7 +57,7 @@ CREATE TABLE site_services (
 -- Tariff brackets by quotient familial (optional): the lowest bracket whose ceiling is at
 -- least the family's QF applies; a NULL ceiling is the top bracket.
 CREATE TABLE tariffs (
-    service_id  INTEGER NOT NULL REFERENCES services (id),
+    service_id  INTEGER NOT NULL,
     qf_max      INTEGER,
     price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
     UNIQUE (service_id, qf_max)
@@ -86,7 +89,7 @@ CREATE TABLE users (
     email         VARCHAR NOT NULL UNIQUE,          -- stored lower-case
     password_hash VARCHAR NOT NULL,                 -- argon2id
     role          VARCHAR NOT NULL CHECK (role IN ('famille', 'agent', 'cuisine', 'elu', 'admin')),
-    family_id     INTEGER REFERENCES families (id),
+    family_id     INTEGER,
     display_name  VARCHAR NOT NULL,
     active        BOOLEAN NOT NULL DEFAULT TRUE,
     created_at    TIMESTAMP NOT NULL,
@@ -96,7 +99,7 @@ CREATE TABLE users (
 -- Server-side login sessions: the browser holds only a random token; we keep its hash.
 CREATE TABLE sessions (
     token_hash   VARCHAR PRIMARY KEY,
-    user_id      INTEGER NOT NULL REFERENCES users (id),
+    user_id      INTEGER NOT NULL,
     created_at   TIMESTAMP NOT NULL,
     expires_at   TIMESTAMP NOT NULL
 );
@@ -112,29 +115,29 @@ CREATE TABLE login_throttle (
 CREATE SEQUENCE seq_children START 1;
 CREATE TABLE children (
     id           INTEGER PRIMARY KEY DEFAULT nextval('seq_children'),
-    family_id    INTEGER NOT NULL REFERENCES families (id),
+    family_id    INTEGER NOT NULL,
     first_name   VARCHAR NOT NULL,
     last_name    VARCHAR NOT NULL,
     birth_date   DATE NOT NULL,
     school_class VARCHAR NOT NULL,                  -- PS, MS, GS, CP, CE1, CE2, CM1, CM2
-    diet_code    VARCHAR NOT NULL REFERENCES diets (code),
+    diet_code    VARCHAR NOT NULL,
     health_notes VARCHAR                            -- PAI content, allergies: never shown to the kitchen
 );
 
 CREATE SEQUENCE seq_registrations START 1;
 CREATE TABLE registrations (
     id             INTEGER PRIMARY KEY DEFAULT nextval('seq_registrations'),
-    child_id       INTEGER NOT NULL REFERENCES children (id),
-    school_year_id INTEGER NOT NULL REFERENCES school_years (id),
-    site_id        INTEGER NOT NULL REFERENCES sites (id),
+    child_id       INTEGER NOT NULL,
+    school_year_id INTEGER NOT NULL,
+    site_id        INTEGER NOT NULL,
     created_at     TIMESTAMP NOT NULL,
     updated_at     TIMESTAMP NOT NULL,
     UNIQUE (child_id, school_year_id, site_id)
 );
 
 CREATE TABLE registration_services (
-    registration_id INTEGER NOT NULL REFERENCES registrations (id),
-    service_id      INTEGER NOT NULL REFERENCES services (id),
+    registration_id INTEGER NOT NULL,
+    service_id      INTEGER NOT NULL,
     PRIMARY KEY (registration_id, service_id)
 );
 
@@ -168,7 +171,7 @@ CREATE TABLE attendance (
 CREATE SEQUENCE seq_closures START 1;
 CREATE TABLE closures (
     id         INTEGER PRIMARY KEY DEFAULT nextval('seq_closures'),
-    site_id    INTEGER REFERENCES sites (id),      -- NULL: every site
+    site_id    INTEGER,      -- NULL: every site
     start_date DATE NOT NULL,
     end_date   DATE NOT NULL,
     reason     VARCHAR NOT NULL,
@@ -182,7 +185,7 @@ CREATE TABLE invoices (
     year         INTEGER NOT NULL,
     seq          INTEGER NOT NULL,
     kind         VARCHAR NOT NULL DEFAULT 'invoice' CHECK (kind IN ('invoice', 'credit_note')),
-    family_id    INTEGER NOT NULL REFERENCES families (id),
+    family_id    INTEGER NOT NULL,
     period_month DATE NOT NULL,                    -- first day of the billed month
     issue_date   DATE NOT NULL,
     due_date     DATE NOT NULL,
@@ -193,7 +196,7 @@ CREATE TABLE invoices (
 );
 
 CREATE TABLE invoice_lines (
-    invoice_id       INTEGER NOT NULL REFERENCES invoices (id),
+    invoice_id       INTEGER NOT NULL,
     line_no          INTEGER NOT NULL,
     child_id         INTEGER NOT NULL,
     service_id       INTEGER NOT NULL,
@@ -207,7 +210,7 @@ CREATE TABLE invoice_lines (
 CREATE SEQUENCE seq_payment_transactions START 1;
 CREATE TABLE payment_transactions (
     id             INTEGER PRIMARY KEY DEFAULT nextval('seq_payment_transactions'),
-    invoice_id     INTEGER NOT NULL REFERENCES invoices (id),
+    invoice_id     INTEGER NOT NULL,
     family_id      INTEGER NOT NULL,
     provider       VARCHAR NOT NULL,
     transaction_ref VARCHAR NOT NULL UNIQUE,
@@ -221,7 +224,7 @@ CREATE TABLE payment_transactions (
 CREATE SEQUENCE seq_payments START 1;
 CREATE TABLE payments (
     id             INTEGER PRIMARY KEY DEFAULT nextval('seq_payments'),
-    invoice_id     INTEGER NOT NULL REFERENCES invoices (id),
+    invoice_id     INTEGER NOT NULL,
     amount_cents   INTEGER NOT NULL CHECK (amount_cents > 0),
     paid_at        TIMESTAMP NOT NULL,
     method         VARCHAR NOT NULL CHECK (method IN ('online', 'cheque', 'especes', 'virement', 'prelevement')),

@@ -1,0 +1,48 @@
+"""Shared fixtures: every test works on a temporary database, never data/portail.duckdb."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from lib.domain.clock import PARIS
+from lib.services.demo import build_demo
+from lib.store.db import close_database, open_database
+
+# The demo is built for a fixed date so that the figures the tests read never move.
+DEMO_TODAY = date(2026, 11, 27)
+DEMO_NOW = datetime.combine(DEMO_TODAY, time(9, 30), PARIS)
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path):
+    """An empty database with the schema applied."""
+    path = tmp_path / "fresh.duckdb"
+    db = open_database(path)
+    yield db
+    close_database(path)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(path, DEMO_TODAY)
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A private copy of the demo town (tests may write to it); PORTAIL_DB points at it."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_template, path)
+    monkeypatch.setenv("PORTAIL_DB", str(path))
+    yield path
+    close_database(path)
+
+
+@pytest.fixture
+def demo_db(demo_path: Path):
+    return open_database(demo_path)

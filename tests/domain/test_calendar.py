@@ -1,0 +1,155 @@
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.domain.calendar import Closure, SchoolCalendar, parse_weekdays, weekdays_label
+from lib.domain.errors import InvalidInput
+
+CAL = SchoolCalendar(zone="C")
+CANTEEN = (1, 2, 4, 5)
+WEDNESDAY = (3,)
+
+
+@pytest.mark.parametrize(
+    "day, working",
+    [
+        (date(2026, 11, 10), True),   # Tuesday
+        (date(2026, 11, 11), False),  # Armistice, a Wednesday
+        (date(2026, 11, 28), False),  # Saturday
+        (date(2026, 12, 24), True),   # school holidays are still working days
+        (date(2026, 12, 25), False),  # Christmas
+        (date(2027, 1, 1), False),
+        (date(2027, 3, 29), False),   # Easter Monday
+        (date(2027, 5, 6), False),    # Ascension
+        (date(2027, 5, 7), True),     # the bridge: school is closed, offices are not
+        (date(2027, 5, 17), False),   # Whit Monday
+    ],
+)
+def test_working_days(day, working):
+    assert CAL.is_working_day(day) is working
+
+
+@pytest.mark.parametrize(
+    "day, reason",
+    [
+        (date(2026, 11, 12), None),
+        (date(2026, 11, 11), "Jour férié (Armistice)"),
+        (date(2026, 11, 29), "Week-end"),
+        (date(2026, 12, 21), "Vacances de Noël"),
+        (date(2027, 1, 4), None),     # back to school
+        (date(2027, 3, 29), "Jour férié (Lundi de Pâques)"),
+        (date(2027, 5, 6), "Jour férié (Ascension)"),
+        (date(2027, 5, 7), "Pont de l'Ascension"),   # closed in zone C by the national calendar
+        (date(2027, 5, 17), "Jour férié (Lundi de Pentecôte)"),
+        (date(2027, 7, 5), "Vacances d'été"),
+    ],
+)
+def test_day_off_reasons(day, reason):
+    assert CAL.day_off_reason(day) == reason
+
+
+def test_zone_matters():
+    # Winter holidays 2027: zone C from 6 February, zone A from 13 February, zone B from 20.
+    monday = date(2027, 2, 8)
+    assert SchoolCalendar(zone="C").day_off_reason(monday) == "Vacances d'hiver"
+    assert SchoolCalendar(zone="A").day_off_reason(monday) is None
+    assert SchoolCalendar(zone="a").day_off_reason(date(2027, 2, 15)) == "Vacances d'hiver"
+    assert SchoolCalendar(zone="B").day_off_reason(date(2027, 2, 15)) is None
+    with pytest.raises(InvalidInput):
+        SchoolCalendar(zone="Z")
+
+
+@pytest.mark.parametrize(
+    "start, count, expected",
+    [
+        (date(2026, 12, 1), -2, date(2026, 11, 27)),   # Tuesday minus 2 working days: the Friday before
+        (date(2026, 11, 13), -2, date(2026, 11, 10)),  # 11 November is skipped
+        (date(2026, 11, 12), -1, date(2026, 11, 10)),
+        (date(2027, 3, 30), -2, date(2027, 3, 25)),    # Easter Monday skipped
+        (date(2027, 5, 5), 1, date(2027, 5, 7)),       # Ascension skipped, the bridge Friday counts
+        (date(2027, 5, 14), 1, date(2027, 5, 18)),     # Whit Monday skipped
+        (date(2026, 12, 23), 2, date(2026, 12, 28)),   # Christmas and the weekend skipped
+        (date(2026, 11, 27), 0, date(2026, 11, 27)),
+    ],
+)
+def test_add_working_days(start, count, expected):
+    assert CAL.add_working_days(start, count) == expected
+
+
+def test_service_days_across_armistice_week():
+    assert CAL.service_days(WEDNESDAY, date(2026, 11, 4), date(2026, 11, 18)) == [date(2026, 11, 4), date(2026, 11, 18)]
+    assert CAL.service_days(CANTEEN, date(2026, 11, 9), date(2026, 11, 13)) == [
+        date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 12), date(2026, 11, 13)]
+
+
+def test_service_days_skip_christmas_holidays():
+    days = CAL.service_days(CANTEEN, date(2026, 12, 14), date(2027, 1, 8))
+    assert days == [date(2026, 12, 14), date(2026, 12, 15), date(2026, 12, 17), date(2026, 12, 18),
+                    date(2027, 1, 4), date(2027, 1, 5), date(2027, 1, 7), date(2027, 1, 8)]
+
+
+def test_service_days_skip_ascension_and_its_bridge():
+    assert CAL.service_days(CANTEEN, date(2027, 5, 3), date(2027, 5, 7)) == [date(2027, 5, 3), date(2027, 5, 4)]
+
+
+def test_town_closure_applies_to_its_site_only():
+    training = Closure(date(2026, 12, 2), date(2026, 12, 2), "formation des animateurs", site_id=3)
+    bridge = Closure(date(2026, 5, 15), date(2026, 5, 15), "Pont de l'Ascension")
+    cal = SchoolCalendar(zone="C", closures=(training, bridge))
+    assert cal.service_days(WEDNESDAY, date(2026, 11, 30), date(2026, 12, 4), site_id=3) == []
+    assert cal.service_days(WEDNESDAY, date(2026, 11, 30), date(2026, 12, 4), site_id=1) == [date(2026, 12, 2)]
+    assert cal.day_off_reason(date(2026, 12, 2), site_id=3) == "Fermeture : formation des animateurs"
+    # A town-wide closure (the 2026 Ascension bridge, not closed by the national calendar).
+    assert CAL.day_off_reason(date(2026, 5, 15)) is None
+    assert cal.day_off_reason(date(2026, 5, 15), site_id=2) == "Fermeture : Pont de l'Ascension"
+
+
+def test_next_service_day_after_friday_is_monday():
+    assert CAL.next_service_day(CANTEEN, date(2026, 11, 27)) == date(2026, 11, 30)
+    assert CAL.next_service_day(CANTEEN, date(2026, 11, 27), inclusive=True) == date(2026, 11, 27)
+    assert CAL.next_service_day(CANTEEN, date(2026, 12, 18)) == date(2027, 1, 4)
+    assert CAL.next_service_day(CANTEEN, date(2027, 7, 2), horizon_days=30) is None
+
+
+def test_weekday_text():
+    assert parse_weekdays("1,2,4,5") == (1, 2, 4, 5)
+    assert weekdays_label((5, 1)) == "lundi, vendredi"
+    for bad in ("", "0", "8", "lundi", "1,,x"):
+        with pytest.raises(InvalidInput):
+            parse_weekdays(bad)
+
+
+closures = st.lists(
+    st.builds(
+        lambda start, length, site: Closure(start, start + timedelta(days=length), "test", site),
+        st.dates(date(2026, 9, 1), date(2027, 7, 2)), st.integers(0, 10), st.sampled_from([None, 1, 2]),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.dates(date(2025, 9, 1), date(2027, 6, 1)),
+    length=st.integers(0, 120),
+    weekdays=st.sets(st.integers(1, 7), min_size=1),
+    site=st.sampled_from([None, 1, 2]),
+    closed=closures,
+)
+def test_service_days_never_fall_on_a_closed_day(start, length, weekdays, site, closed):
+    cal = SchoolCalendar(zone="C", closures=tuple(closed))
+    end = start + timedelta(days=length)
+    days = cal.service_days(weekdays, start, end, site_id=site)
+    assert days == sorted(set(days))
+    for day in days:
+        assert start <= day <= end
+        assert day.isoweekday() in weekdays
+        assert day.weekday() < 5
+        assert cal.day_off_reason(day, site) is None
+        assert cal.closure_on(day, site) is None
+    # and every open day of the right weekday is there
+    expected = [start + timedelta(days=i) for i in range(length + 1)]
+    expected = [d for d in expected if d.isoweekday() in weekdays and cal.day_off_reason(d, site) is None]
+    assert days == expected

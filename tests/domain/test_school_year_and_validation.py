@@ -1,0 +1,61 @@
+from datetime import date
+
+import pytest
+
+from lib.domain.errors import InvalidInput
+from lib.domain.school_year import current_and_previous, school_year, start_year_for
+from lib.domain.validation import check_password_input, normalize_email
+
+
+def test_school_years_follow_the_official_summer_holidays():
+    year = school_year(2026, "C")
+    assert (year.label, year.start, year.end) == ("2026/2027", date(2026, 9, 1), date(2027, 7, 2))
+    current, previous = current_and_previous(date(2026, 11, 27), "C")
+    assert current.label == "2026/2027" and previous.label == "2025/2026"
+    assert previous.start == date(2025, 9, 1) and previous.end == date(2026, 7, 3)
+
+
+def test_school_year_outside_the_holiday_data_has_the_usual_shape():
+    year = school_year(2031, "C")
+    assert year.start.month == 9 and year.start.weekday() < 5
+    assert year.end.month == 7 and year.end.weekday() == 4
+
+
+@pytest.mark.parametrize("day, start_year", [(date(2026, 11, 27), 2026), (date(2027, 3, 1), 2026),
+                                             (date(2027, 7, 20), 2026), (date(2027, 8, 1), 2027)])
+def test_registration_year(day, start_year):
+    assert start_year_for(day) == start_year
+
+
+@pytest.mark.parametrize("raw, clean", [("Parent@Demo.fr", "parent@demo.fr"), ("  a.b+c@x-y.fr ", "a.b+c@x-y.fr")])
+def test_emails_are_normalized(raw, clean):
+    assert normalize_email(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ("", "Saisissez"),
+        (None, "Saisissez"),
+        ("   ", "Saisissez"),
+        ("a" * 250 + "@x.fr", "trop longue"),
+        ("pas une adresse", "invalide"),
+        ("a@b", "invalide"),
+        ("<script>@x.fr", "invalide"),
+        ("x@y.fr\x00", "invalide"),
+        ("a\"b@x.fr", "invalide"),
+        ("jérôme@x.fr", "invalide"),
+    ],
+)
+def test_bad_emails_say_why_in_french(raw, words):
+    with pytest.raises(InvalidInput) as err:
+        normalize_email(raw)
+    assert words in err.value.message
+
+
+def test_password_input():
+    assert check_password_input("demo") == "demo"
+    with pytest.raises(InvalidInput, match="Saisissez"):
+        check_password_input("")
+    with pytest.raises(InvalidInput, match="trop long"):
+        check_password_input("x" * 300)

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lib.store.db import close_database, open_database
+from lib.store.migrate import available, current_version, migrate
+
+TABLES = {
+    "settings", "school_years", "sites", "services", "site_services", "tariffs", "diets", "families", "users",
+    "sessions", "login_throttle", "children", "registrations", "registration_services", "bookings", "attendance",
+    "closures", "invoices", "invoice_lines", "payment_transactions", "payments", "audit_log", "schema_version",
+}
+
+
+def test_fresh_database_has_every_table_and_version_one(fresh_db):
+    names = {r[0] for r in fresh_db.rows("SELECT table_name FROM information_schema.tables")}
+    assert TABLES <= names
+    assert fresh_db.rows("SELECT version, name FROM schema_version") == [(1, "schema.sql")]
+
+
+def test_migrations_run_twice_change_nothing(fresh_db):
+    before = fresh_db.rows("SELECT * FROM schema_version")
+    assert migrate(fresh_db) == []
+    assert fresh_db.rows("SELECT * FROM schema_version") == before
+
+
+def test_reopening_an_existing_file_keeps_its_data(tmp_path):
+    path = tmp_path / "reopen.duckdb"
+    db = open_database(path)
+    db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('town_name', 'Testville')"))
+    close_database(path)
+    db = open_database(path)
+    assert db.value("SELECT value FROM settings WHERE key = 'town_name'") == "Testville"
+    assert current_version(db) == 1
+    close_database(path)
+
+
+def test_numbered_migrations_apply_in_order_once(fresh_db, tmp_path: Path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "003_second.sql").write_text("ALTER TABLE families ADD COLUMN nickname VARCHAR;")
+    (folder / "002_first.sql").write_text("CREATE TABLE extra (id INTEGER);")
+    (folder / "notes.txt").write_text("ignored")
+    assert [v for v, _ in available(folder)] == [1, 2, 3]
+    assert migrate(fresh_db, folder) == [2, 3]
+    assert migrate(fresh_db, folder) == []
+    assert current_version(fresh_db) == 3
+    fresh_db.value("SELECT nickname FROM families")  # the column exists
+
+
+def test_a_failing_migration_leaves_the_previous_version(fresh_db, tmp_path: Path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "002_good.sql").write_text("CREATE TABLE good (id INTEGER);")
+    (folder / "003_bad.sql").write_text("CREATE TABLE half (id INTEGER); SELECT * FROM no_such_table;")
+    with pytest.raises(duckdb.Error):
+        migrate(fresh_db, folder)
+    assert current_version(fresh_db) == 2
+    tables = {r[0] for r in fresh_db.rows("SELECT table_name FROM information_schema.tables")}
+    assert "good" in tables and "half" not in tables
+
+
+def test_duplicate_migration_numbers_are_refused(tmp_path: Path):
+    (tmp_path / "002_a.sql").write_text("SELECT 1;")
+    (tmp_path / "002_b.sql").write_text("SELECT 1;")
+    with pytest.raises(ValueError):
+        available(tmp_path)
+
+
+def test_money_columns_are_integers(fresh_db):
+    money = fresh_db.rows(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE column_name LIKE '%cents'"
+    )
+    assert money and all(r[2] == "INTEGER" for r in money)
+
+
+def test_a_booking_is_unique_per_child_service_day(fresh_db):
+    row = "(1, 1, DATE '2026-12-01', 1, 'booked', 'template', 1, now()::TIMESTAMP, 1, now()::TIMESTAMP)"
+    fresh_db.write(lambda cur: cur.execute(f"INSERT INTO bookings VALUES {row}"))
+    with pytest.raises(duckdb.ConstraintException):
+        fresh_db.write(lambda cur: cur.execute(f"INSERT INTO bookings VALUES {row}"))
+    assert fresh_db.value("SELECT count(*) FROM bookings") == 1
