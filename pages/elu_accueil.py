@@ -1,7 +1,9 @@
 """Elected officials' home: this school year to date against the previous one."""
 
+import pandas as pd
 import streamlit as st
 
+from lib import charts
 from lib.domain.roles import Role
 from lib.services import home
 from lib.ui import layout, session
@@ -32,4 +34,12 @@ cols = st.columns(2)
 cols[0].metric("Réservations à ce jour", data.current["bookings_to_date"],
                delta=data.current["bookings_to_date"] - prev["bookings_to_date"] if prev else None)
 cols[1].metric("Taux de présence", rate(data.current), help=f"Année précédente : {rate(prev) if prev else '—'}")
+
+st.header("Jours réservés par mois")
+st.caption("Le mois en cours est compté jusqu'à aujourd'hui ; l'année précédente, mois complets.")
+months = pd.DataFrame(data.months)
+st.plotly_chart(charts.monthly_comparison(months, current_label=data.label, previous_label=data.previous_label,
+                                          value_title="Jours réservés"), key="elu_months")
+st.dataframe(months.rename(columns={"month_label": "Mois", "current": data.label,
+                                    "previous": data.previous_label or "—"}), hide_index=True)
 layout.contact_footer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.errors import NotAllowed
 from lib.domain.roles import Role
@@ -95,6 +96,7 @@ class YearComparison:
     previous_label: str | None
     current: dict
     previous: dict | None
+    months: list[dict] = field(default_factory=list)  # month_label, current, previous
 
 
 def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | None:
@@ -110,7 +112,28 @@ def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | No
     if before is not None:
         same_point = before["start_date"] + (until - year["start_date"])
         previous = overview.year_figures(db, before["start_date"], before["end_date"], same_point)
-    return YearComparison(year["label"], before["label"] if before else None, current, previous)
+    months = _months_compared(db, year, before, today)
+    return YearComparison(year["label"], before["label"] if before else None, current, previous, months)
+
+
+def _months_compared(db: Database, year: dict, before: dict | None, today: date) -> list[dict]:
+    """Booked days per school month, this year (to this month) against the whole previous year."""
+    ids = [year["id"]] + ([before["id"]] if before else [])
+    rows = overview.bookings_per_school_month(db, ids, year["id"], today)
+    counts = {(r["school_year_id"], r["month_index"]): r["booked"] for r in rows}
+    months = []
+    first = year["start_date"].replace(day=1)
+    index = 0
+    month = first
+    while month <= year["end_date"]:
+        months.append({
+            "month_label": fr.month_year(month).split(" ")[0].capitalize(),
+            "current": counts.get((year["id"], index), 0) if month <= today else None,
+            "previous": counts.get((before["id"], index), 0) if before else None,
+        })
+        index += 1
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
 
 
 def admin_home(db: Database, actor: Actor) -> dict:

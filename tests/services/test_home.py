@@ -101,3 +101,18 @@ def test_admin_sees_accounts_and_requests(demo_db):
     data = home.admin_home(demo_db, actor(demo_db, "admin@demo.fr"))
     assert data["figures"]["payment_requests"] == 3
     assert {r["role"] for r in data["users_by_role"]} == {"famille", "agent", "cuisine", "elu", "admin"}
+
+
+def test_elected_months_compare_school_months_and_stop_at_today(demo_db):
+    data = home.elected_home(demo_db, actor(demo_db, "maire@demo.fr"), DEMO_TODAY)
+    labels = [m["month_label"] for m in data.months]
+    assert labels[0] == "Septembre" and labels[-1] == "Juillet" and len(labels) == 11
+    september = demo_db.value("SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN "
+                              "DATE '2026-09-01' AND DATE '2026-09-30'")
+    last_september = demo_db.value("SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN "
+                                   "DATE '2025-09-01' AND DATE '2025-09-30'")
+    assert (data.months[0]["current"], data.months[0]["previous"]) == (september, last_september)
+    november = data.months[2]
+    assert november["current"] == demo_db.value(
+        "SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN DATE '2026-11-01' AND ?", [DEMO_TODAY])
+    assert data.months[3]["current"] is None and data.months[3]["previous"] > 0  # December not come yet

@@ -1,0 +1,45 @@
+import pytest
+
+from tests.browser.conftest import login
+
+pytestmark = pytest.mark.browser
+
+
+def test_parent_logs_in_refreshes_and_still_sees_the_children(server, page, tmp_path):
+    page.goto(server + "/")
+    assert page.url.endswith("/connexion")  # not logged in: the guard sends us to the form
+    login(page, server, "parent@demo.fr")
+    page.get_by_text("Bonjour Camille Martin").wait_for()
+    page.get_by_text("Léa Martin").wait_for()
+    page.get_by_text("Hugo Martin").wait_for()
+    page.screenshot(path=str(tmp_path / "accueil-famille-390.png"))
+
+    page.reload()
+    page.get_by_text("Hugo Martin").wait_for()
+    assert "/connexion" not in page.url
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["pf_session"]["httpOnly"] is True and cookies["pf_session"]["sameSite"] == "Lax"
+
+    # No horizontal scrolling on a 390-px phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_wrong_password_is_refused_in_french(server, page):
+    login(page, server, "parent@demo.fr", "mauvais")
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "E-mail ou mot de passe incorrect." in alert.inner_text()
+    assert page.get_by_label("Adresse e-mail").input_value() == "parent@demo.fr"
+
+
+def test_logout_then_the_app_needs_a_new_login(server, page):
+    login(page, server, "agent@demo.fr")
+    page.get_by_text("Accueil agent").first.wait_for()
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    if expand.is_visible():
+        expand.click()  # on a phone the sidebar starts folded
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.get_by_text("Vous êtes déconnecté(e)").wait_for()
+    page.reload()
+    page.wait_for_url("**/connexion")
+    page.get_by_role("button", name="Se connecter").wait_for()

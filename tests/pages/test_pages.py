@@ -1,0 +1,129 @@
+"""Every page through AppTest, logged in with a real session token (AppTest cannot send
+cookies, so the token goes where lib.ui.session looks for it in tests)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.services import auth
+from lib.ui.session import TEST_TOKEN_KEY
+from tests.conftest import DEMO_NOW
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 30
+
+
+def app_test(script: str, db, email: str | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
+    if email:
+        at.session_state[TEST_TOKEN_KEY] = auth.login(db, email, "demo", DEMO_NOW)[0]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
+    parts += [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [e.value for e in at.info] + [e.value for e in at.warning] + [e.value for e in at.success]
+    parts += [e.value for e in at.error] + [str(m.value) for m in at.metric] + [m.label for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_without_a_session_the_app_asks_to_log_in(demo_db):
+    at = app_test("app.py", demo_db, None).run()
+    assert not at.exception
+    assert "Connectez-vous" in texts(at) and "/connexion" in texts(at)
+
+
+def test_with_a_forged_token_the_app_says_the_session_expired(demo_db):
+    at = app_test("app.py", demo_db, None)
+    at.session_state[TEST_TOKEN_KEY] = "forged"
+    at.run()
+    assert "reconnectez-vous" in texts(at)
+    assert "Bonjour" not in texts(at)
+
+
+@pytest.mark.parametrize("email, expected", [
+    ("parent@demo.fr", ["Bonjour Camille Martin", "Léa Martin", "Hugo Martin", "ALAE anim'action",
+                        "Prochaines réservations", "non soldée"]),
+    ("agent@demo.fr", ["Accueil agent", "Aujourd'hui", "ALAE Jean Moulin (école maternelle)", "Enfants réservés"]),
+    ("cuisine@demo.fr", ["Accueil cuisine", "Repas au total"]),
+    ("maire@demo.fr", ["Accueil élus", "Enfants inscrits", "Taux de présence", "2025/2026"]),
+    ("admin@demo.fr", ["Administration", "Familles", "Journal d'audit"]),
+])
+def test_each_role_lands_on_its_home_with_real_data(demo_db, email, expected):
+    at = app_test("app.py", demo_db, email).run()
+    assert not at.exception, at.exception
+    content = texts(at)
+    for words in expected:
+        assert words in content, words
+    assert "inscriptions@belcastel-demo.fr" in content
+
+
+def test_the_family_home_never_shows_health_details_or_other_children(demo_db):
+    at = app_test("pages/famille_accueil.py", demo_db, "parent@demo.fr").run()
+    content = texts(at)
+    others = [r[0] for r in demo_db.rows("SELECT first_name || ' ' || last_name FROM children WHERE family_id <> 1")]
+    assert not [name for name in others if name in content]
+    assert "PAI" not in content
+
+
+def test_the_kitchen_home_shows_diets_not_health_notes(demo_db):
+    at = app_test("pages/cuisine_accueil.py", demo_db, "cuisine@demo.fr").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert "PAI panier-repas" in frame.columns and "Total" in frame.columns
+    assert "allergie" not in texts(at).lower() + frame.to_string().lower()
+
+
+@pytest.mark.parametrize("page, email", [
+    ("pages/agent_accueil.py", "parent@demo.fr"),
+    ("pages/cuisine_accueil.py", "parent@demo.fr"),
+    ("pages/elu_accueil.py", "agent@demo.fr"),
+    ("pages/admin_accueil.py", "maire@demo.fr"),
+    ("pages/famille_accueil.py", "admin@demo.fr"),
+])
+def test_a_page_outside_the_role_refuses_even_when_run_directly(demo_db, page, email):
+    at = app_test(page, demo_db, email).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
+
+
+def test_a_family_cannot_reach_a_staff_page_by_url(demo_db):
+    at = app_test("app.py", demo_db, "parent@demo.fr").run()
+    with pytest.raises(ValueError, match="Known pages: .*famille_accueil.py'\\]"):
+        at.switch_page("pages/admin_accueil.py")  # not registered for this session at all
+    assert "Administration" not in texts(at)
+
+
+def test_logout_ends_the_session(demo_db):
+    at = app_test("app.py", demo_db, "parent@demo.fr").run()
+    at.button(key="logout").click().run()
+    assert "Vous êtes déconnecté(e)" in texts(at)
+    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+
+
+def plotly_values(encoded):
+    """Plotly sends numeric arrays as base64 typed arrays ({'dtype', 'bdata'})."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(encoded, dict):
+        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()
+    return list(encoded)
+
+
+def test_the_elected_chart_draws_both_years_with_a_table(demo_db):
+    import json
+
+    at = app_test("pages/elu_accueil.py", demo_db, "maire@demo.fr").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [trace["name"] for trace in spec["data"]]
+    assert names == ["2025/2026", "2026/2027"]
+    assert spec["data"][0]["marker"]["pattern"]["shape"] == "/"  # not colour alone
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Mois", "2026/2027", "2025/2026"]
+    assert table.iloc[0]["2026/2027"] == plotly_values(spec["data"][1]["y"])[0] > 0
+    assert table.iloc[5]["2025/2026"] == plotly_values(spec["data"][0]["y"])[5] > 0

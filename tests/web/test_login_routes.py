@@ -1,0 +1,109 @@
+"""Our HTTP routes, through Starlette's test client (the same objects server.py mounts)."""
+
+import re
+
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from lib.web.routes import ROUTES, RequireLogin
+
+
+def shell(_request):
+    return PlainTextResponse("streamlit shell")
+
+
+@pytest.fixture
+def client(demo_path):
+    app = Starlette(routes=[*ROUTES, Route("/", shell), Route("/{page}", shell), Route("/static/app.js", shell)],
+                    middleware=[Middleware(RequireLogin)])
+    with TestClient(app, base_url="http://127.0.0.1:8501") as c:
+        yield c
+
+
+def csrf(client):
+    page = client.get("/connexion")
+    assert page.status_code == 200
+    return re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+
+
+def post_login(client, email, password, token=None, **headers):
+    return client.post("/auth/login", data={"email": email, "password": password, "csrf": token or csrf(client)},
+                       headers=headers, follow_redirects=False)
+
+
+def test_pages_redirect_to_the_login_form_until_logged_in(client):
+    for path in ("/", "/accueil", "/mes-factures"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 302 and response.headers["location"] == "/connexion"
+    assert client.get("/static/app.js", follow_redirects=False).status_code == 200  # assets are not guarded
+
+
+def test_login_page_is_french_and_lists_demo_accounts(client):
+    page = client.get("/connexion")
+    assert '<html lang="fr">' in page.text
+    assert "Adresse e-mail" in page.text and "Se connecter" in page.text
+    assert "parent@demo.fr" in page.text and "inscriptions@belcastel-demo.fr" in page.text
+
+
+def test_successful_login_sets_a_safe_cookie_and_opens_the_app(client, demo_db):
+    response = post_login(client, "parent@demo.fr", "demo")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("pf_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert client.get("/", follow_redirects=False).text == "streamlit shell"
+    assert demo_db.value("SELECT count(*) FROM sessions") == 1
+
+
+@pytest.mark.parametrize("email, password, status, words", [
+    ("parent@demo.fr", "wrong", 400, "E-mail ou mot de passe incorrect."),
+    ("inconnu@demo.fr", "demo", 400, "E-mail ou mot de passe incorrect."),
+    ("", "", 400, "Saisissez votre adresse e-mail."),
+    ("parent@demo.fr", "", 400, "Saisissez votre mot de passe."),
+    ("a" * 400 + "@demo.fr", "demo", 400, "Adresse e-mail trop longue"),
+    ("<script>alert(1)</script>", "demo", 400, "Adresse e-mail invalide"),
+])
+def test_bad_logins_answer_in_french_without_a_session(client, demo_db, email, password, status, words):
+    response = post_login(client, email, password)
+    assert response.status_code == status
+    assert words in response.text
+    assert "Traceback" not in response.text and "<script>alert" not in response.text
+    assert "pf_session=" not in response.headers.get("set-cookie", "")
+    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+
+
+def test_the_form_needs_its_csrf_token_and_our_origin(client, demo_db):
+    csrf(client)
+    assert post_login(client, "parent@demo.fr", "demo", token="forged").status_code == 403
+    response = post_login(client, "parent@demo.fr", "demo", origin="https://evil.example")
+    assert response.status_code == 403 and "Rechargez la page" in response.text
+    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+
+
+def test_throttled_logins_answer_429(client):
+    for _ in range(4):
+        assert post_login(client, "parent@demo.fr", "nope").status_code == 400
+    response = post_login(client, "parent@demo.fr", "nope")
+    assert response.status_code == 429 and "Trop de tentatives" in response.text
+
+
+def test_a_forged_or_ended_cookie_is_dropped(client, demo_db):
+    client.cookies.set("pf_session", "forged-value")
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 302
+    assert 'pf_session=""' in response.headers["set-cookie"] or "Max-Age=0" in response.headers["set-cookie"]
+    client.cookies.clear()
+    post_login(client, "parent@demo.fr", "demo")
+    assert client.get("/", follow_redirects=False).status_code == 200
+    client.post("/auth/logout", follow_redirects=False)
+    client.cookies.clear()  # the browser drops it too; the server row is what matters:
+    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+
+
+def test_oversized_forms_are_refused(client):
+    response = client.post("/auth/login", content=b"email=" + b"a" * 10000, headers={
+        "content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    assert response.status_code == 413
