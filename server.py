@@ -15,17 +15,22 @@ from lib.services.config import database, db_path
 from lib.web.routes import ROUTES, RequireLogin
 
 
-@asynccontextmanager
-async def lifespan(_app):
-    # Open (and migrate) the database before the first visitor: a file held by another
-    # process stops the server here with a French message instead of failing on every page.
+
+def _open_database_or_exit() -> None:
+    """Open (and migrate) the database before serving anyone: a file held by another process
+    stops the server here with a French message, not a traceback on every page."""
     try:
         database()
     except DatabaseUnavailable as exc:
         print(f"Erreur : {exc.message}", file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
+        sys.exit(1)
+
+
+@asynccontextmanager
+async def lifespan(_app):
     print(f"Portail Famille : base de données {db_path()}", flush=True)
     yield {}
 
 
+_open_database_or_exit()
 app = st.App("app.py", routes=ROUTES, middleware=[Middleware(RequireLogin)], lifespan=lifespan)

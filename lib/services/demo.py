@@ -439,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = args.path or db_path()
     if args.if_missing and demo_exists(path):
+        try:
+            connect_file(path).close()  # `make run` stops here, in French, if a server holds it
+        except DatabaseUnavailable as exc:
+            print(f"Erreur : {exc.message}", file=sys.stderr)
+            return 1
         print(f"Base existante conservée : {path}")
         return 0
     today = args.today or datetime.now(PARIS).date()

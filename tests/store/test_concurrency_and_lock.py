@@ -98,3 +98,30 @@ def test_make_demo_refuses_while_a_server_holds_the_file(held_file):
     assert "déjà ouverte" in result.stderr and f"PID {pid}" in result.stderr
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before
+
+
+def test_make_run_stops_in_french_when_the_file_is_held(held_file):
+    path, pid = held_file
+    result = subprocess.run([sys.executable, "-m", "lib.services.demo", "--if-missing", "--path", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and f"PID {pid}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_server_refuses_to_start_on_a_held_file(held_file):
+    import os
+    from pathlib import Path
+
+    import socket
+
+    path, pid = held_file
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", port, "--server.address", "127.0.0.1"],
+        cwd=root, env=dict(os.environ, PORTAIL_DB=str(path)), capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "déjà ouverte" in output and f"PID {pid}" in output
+    assert "Traceback" not in output
