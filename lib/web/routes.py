@@ -48,7 +48,11 @@ def _login_response(request: Request, *, status: int = 200, email: str = "", err
 
 async def login_form(request: Request) -> Response:
     """GET /connexion. A stale session cookie is dropped here."""
-    info = "Vous êtes déconnecté(e)." if request.query_params.get("fin") == "1" else None
+    info = None
+    if request.query_params.get("fin") == "1":
+        info = "Vous êtes déconnecté(e)."
+    elif request.query_params.get("expiree") == "1":
+        info = auth.SESSION_EXPIRED
     response = await to_thread.run_sync(lambda: _login_response(request, info=info))
     if auth.SESSION_COOKIE in request.cookies and info:
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
@@ -123,7 +127,7 @@ class RequireLogin:
             request = Request(scope)
             token = request.cookies.get(auth.SESSION_COOKIE)
             if not await to_thread.run_sync(lambda: _valid(token)):
-                response = RedirectResponse(LOGIN_PATH, status_code=302)
+                response = RedirectResponse(LOGIN_PATH + ("?expiree=1" if token else ""), status_code=302)
                 if token:
                     response.delete_cookie(auth.SESSION_COOKIE, path="/")
                 await response(scope, receive, send)

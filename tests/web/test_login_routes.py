@@ -93,8 +93,10 @@ def test_throttled_logins_answer_429(client):
 def test_a_forged_or_ended_cookie_is_dropped(client, demo_db):
     client.cookies.set("pf_session", "forged-value")
     response = client.get("/", follow_redirects=False)
-    assert response.status_code == 302
-    assert 'pf_session=""' in response.headers["set-cookie"] or "Max-Age=0" in response.headers["set-cookie"]
+    assert response.status_code == 302 and response.headers["location"] == "/connexion?expiree=1"
+    assert 'pf_session=""' in response.headers["set-cookie"] and "Max-Age=0" in response.headers["set-cookie"]
+    page = client.get(response.headers["location"])
+    assert "Votre session a expiré ou n&#x27;est plus valable : reconnectez-vous." in page.text
     client.cookies.clear()
     post_login(client, "parent@demo.fr", "demo")
     assert client.get("/", follow_redirects=False).status_code == 200
