@@ -45,10 +45,10 @@ SITES = [  # id, name, kind, address, capacity
     (2, "ALAE Claude Nougaro (école élémentaire)", "elementaire", "15 allée Claude Nougaro", 260),
     (3, "ALAE anim'action", "mercredi", "1 place du Foirail", 130),
 ]
-SERVICES = [  # id, code, name, weekdays, price, is_meal, sort
-    (1, "cantine", "Restauration scolaire", "1,2,4,5", 350, True, 1),
-    (2, "mercredi_repas", "Mercredi repas", "3", 400, True, 2),
-    (3, "mercredi_am", "Mercredi après-midi", "3", 800, False, 3),
+SERVICES = [  # id, code, name, short name, weekdays, price, is_meal, sort
+    (1, "cantine", "Restauration scolaire", "Cantine", "1,2,4,5", 350, True, 1),
+    (2, "mercredi_repas", "Mercredi repas", "Repas", "3", 400, True, 2),
+    (3, "mercredi_am", "Mercredi après-midi", "Après-midi", "3", 800, False, 3),
 ]
 SITE_SERVICES = [(1, 1, 150), (2, 1, 260), (3, 2, 130), (3, 3, 130)]
 TARIFFS = [(1, 700, 250), (1, 1200, 350), (1, None, 420)]  # cantine by quotient familial
@@ -148,7 +148,8 @@ def _populate(cur, today: date) -> dict[str, int]:
     )
     frames["sites"] = pd.DataFrame(SITES, columns=["id", "name", "kind", "address", "capacity"])
     frames["services"] = pd.DataFrame(
-        SERVICES, columns=["id", "code", "name", "weekdays", "unit_price_cents", "is_meal", "sort_order"]
+        SERVICES,
+        columns=["id", "code", "name", "short_name", "weekdays", "unit_price_cents", "is_meal", "sort_order"]
     )
     frames["site_services"] = pd.DataFrame(SITE_SERVICES, columns=["site_id", "service_id", "capacity"])
     frames["tariffs"] = pd.DataFrame(TARIFFS, columns=["service_id", "qf_max", "price_cents"]).astype(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
@@ -10,17 +12,22 @@ import pandas as pd
 _names = itertools.count()
 
 
+@contextmanager
+def registered(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
+    """`frame` visible to SQL under the yielded name for the block. On an error the view is left
+    for the connection to drop: unregistering inside an aborted transaction would raise a
+    second error that hides the first."""
+    view = f"_frame_{next(_names)}"
+    cur.register(view, frame)
+    yield view
+    cur.unregister(view)
+
+
 def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
     """Insert every row of `frame` into `table` (columns matched by name)."""
     if frame.empty:
         return 0
-    view = f"_bulk_{table}_{next(_names)}"
-    cur.register(view, frame)
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    try:
+    with registered(cur, frame) as view:
         cur.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{view}"')
-    except duckdb.Error:
-        # The transaction is aborted now: unregistering would raise a second, misleading error.
-        raise
-    cur.unregister(view)
     return len(frame)

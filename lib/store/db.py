@@ -119,9 +119,9 @@ class Database:
                 result = work(cur)
                 cur.execute("COMMIT")
                 return result
-            except duckdb.TransactionException:
+            except duckdb.TransactionException as exc:
                 _rollback(cur)
-                if attempt == attempts:
+                if attempt == attempts or not is_conflict(exc):
                     raise
                 pause = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** (attempt - 1))
                 time.sleep(random.uniform(0, pause))
@@ -133,6 +133,13 @@ class Database:
     def close(self) -> None:
         self._closed = True
         self._con.close()
+
+
+def is_conflict(exc: duckdb.TransactionException) -> bool:
+    """A write-write conflict worth retrying ("Conflict on update", a duplicate key found at
+    commit), as opposed to a transaction already aborted by an earlier error."""
+    text = str(exc)
+    return "Conflict" in text or "Failed to commit" in text
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -35,6 +35,7 @@ CREATE TABLE services (
     id                   INTEGER PRIMARY KEY DEFAULT nextval('seq_services'),
     code                 VARCHAR NOT NULL UNIQUE,
     name                 VARCHAR NOT NULL UNIQUE,
+    short_name           VARCHAR NOT NULL,           -- fits a calendar cell on a phone: "Cantine"
     weekdays             VARCHAR NOT NULL,           -- ISO weekdays offered: '1,2,4,5'
     unit_price_cents     INTEGER NOT NULL CHECK (unit_price_cents >= 0),
     is_meal              BOOLEAN NOT NULL,           -- counted by the kitchen
@@ -157,6 +158,17 @@ CREATE TABLE bookings (
     PRIMARY KEY (child_id, service_id, day)
 );
 
+-- One row per (site, service, day) that a booking transaction touches. Writers bump its version
+-- first, so two parents racing for the last place of a day conflict here: one of them retries
+-- and then sees the other's booking (DuckDB's optimistic concurrency has no row locks).
+CREATE TABLE booking_day_locks (
+    site_id    INTEGER NOT NULL,
+    service_id INTEGER NOT NULL,
+    day        DATE NOT NULL,
+    version    INTEGER NOT NULL,
+    PRIMARY KEY (site_id, service_id, day)
+);
+
 CREATE TABLE attendance (
     child_id    INTEGER NOT NULL,
     service_id  INTEGER NOT NULL,
@@ -246,5 +258,6 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX idx_bookings_day ON bookings (day);
+CREATE INDEX idx_audit_entity ON audit_log (entity, entity_id);
 CREATE INDEX idx_children_family ON children (family_id);
 CREATE INDEX idx_invoices_family ON invoices (family_id);

@@ -17,6 +17,11 @@ _HOME = {
 
 # Later issues add their pages here, per role: (file, title, icon, url_path).
 _EXTRA: dict[Role, list[tuple[str, str, str, str]]] = {role: [] for role in Role}
+_EXTRA[Role.FAMILY] = [("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions")]
+_EXTRA[Role.AGENT] = [("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")]
+_EXTRA[Role.ADMIN] = [
+    ("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations"),
+]
 
 
 def pages_for(role: Role) -> list:

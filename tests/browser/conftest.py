@@ -85,3 +85,27 @@ def login(page, base: str, email: str, password: str = "demo") -> None:
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
+
+
+def settle(page) -> None:
+    """Wait for Streamlit's script run to finish (its running indicator gone), so the next click
+    lands on the widgets of the new run, not on those of the run being replaced."""
+    page.wait_for_timeout(250)
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"], "
+        "[data-testid=\"stStatusWidgetRunningManIcon\"]')", timeout=30_000)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser test, keep a screenshot of the page next to the test's temp files."""
+    outcome = yield
+    report = outcome.get_result()
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and page is not None:
+        target = Path(os.environ.get("BROWSER_FAILURES", "/tmp")) / f"failed-{item.name}.png"
+        try:
+            page.screenshot(path=str(target), full_page=True)
+            report.sections.append(("screenshot", str(target)))
+        except Exception:  # the page may be gone; the failure itself is what matters
+            pass

@@ -1,0 +1,401 @@
+"""Registrations and bookings ("Mes inscriptions"), for families and for staff.
+
+Every entry point takes the actor and checks that the child is theirs (a family) or that they
+may act on any child (agent, admin). Deadlines come from `lib.domain.deadlines` through the
+plans of `lib.domain.planning`: the calendar, the preview and the save use the same rules.
+A change is one transaction: recompute the plan on what is stored now, lock the days touched,
+write every booking in one set-based statement, promote waiting lists, write the audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from lib.domain.actor import Actor
+from lib.domain.calendar import SchoolCalendar, parse_weekdays
+from lib.domain.clock import to_utc_naive
+from lib.domain.deadlines import DeadlineRule
+from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.fr import long_date
+from lib.domain.planning import Cell, Plan, ServiceInfo, check_period, day_cells, plan_days, plan_template
+from lib.domain.roles import Role
+from lib.store import audit, reference
+from lib.store import bookings as store
+from lib.store.db import Database
+
+EDITORS = (Role.AGENT, Role.ADMIN)
+REASON_MAX = 500
+SEARCH_MIN = 2
+SEARCH_LIMIT = 30
+SCHOOL_DAY_KINDS = ("maternelle", "elementaire")
+
+
+# --- who may act on which child -------------------------------------------------------------
+
+def _child_for(db: Database, actor: Actor, child_id: object) -> dict:
+    """The child, if the actor may act on it; the same refusal whether it exists or not."""
+    refusal = NotAllowed("Enfant introuvable ou non rattaché à votre compte.")
+    if not isinstance(child_id, int) or isinstance(child_id, bool):
+        raise refusal
+    found = store.child(db, child_id)
+    if found is None:
+        raise refusal
+    if actor.is_family:
+        if actor.family_id is None or found["family_id"] != actor.family_id:
+            raise refusal
+    elif actor.role not in EDITORS:
+        raise NotAllowed("Votre profil ne permet pas de modifier les inscriptions ni les réservations.")
+    return found
+
+
+def _override(actor: Actor, late: bool, reason: str | None) -> tuple[bool, str | None]:
+    """Staff may act past the deadlines ("hors délai"), always with a reason."""
+    if not late:
+        return False, (reason or "").strip()[:REASON_MAX] or None
+    if actor.role not in EDITORS:
+        raise NotAllowed("Seul le personnel de la mairie peut modifier une réservation hors délai.")
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput("Indiquez le motif de la modification hors délai.")
+    if len(text) > REASON_MAX:
+        raise InvalidInput(f"Motif trop long (au plus {REASON_MAX} caractères).")
+    return True, text
+
+
+def my_children(db: Database, actor: Actor) -> list[dict]:
+    if not actor.is_family or actor.family_id is None:
+        raise NotAllowed("Cette page est réservée aux familles.")
+    return store.family_children(db, actor.family_id)
+
+
+def find_children(db: Database, actor: Actor, text: str) -> list[dict]:
+    """Staff search by first or last name (several words narrow it down)."""
+    actor.require(*EDITORS)
+    words = [w for w in _fold((text or "").strip()).split() if w][:5]
+    if sum(len(w) for w in words) < SEARCH_MIN:
+        raise InvalidInput(f"Saisissez au moins {SEARCH_MIN} lettres du prénom ou du nom.")
+    return store.search_children(db, [w[:40] for w in words], SEARCH_LIMIT)
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+
+
+# --- school years -----------------------------------------------------------------------------
+
+def school_years(db: Database, today: date) -> tuple[list[dict], dict | None]:
+    """All school years, and the one to show first (the current one)."""
+    return reference.school_years(db), reference.current_school_year(db, today)
+
+
+def _year(db: Database, school_year_id: object) -> dict:
+    found = [y for y in reference.school_years(db) if y["id"] == school_year_id]
+    if not found:
+        raise InvalidInput("Année scolaire inconnue.")
+    return found[0]
+
+
+# --- registration -----------------------------------------------------------------------------
+
+@dataclass
+class SiteChoice:
+    site_id: int
+    name: str
+    kind: str
+    services: list[tuple[int, str]]  # (service_id, name)
+
+
+@dataclass
+class RegistrationForm:
+    child: dict
+    year: dict
+    sites: list[SiteChoice]
+    current: dict[int, list[int]]  # site_id -> service ids
+
+
+def registration_form(db: Database, actor: Actor, child_id: int, school_year_id: int) -> RegistrationForm:
+    child = _child_for(db, actor, child_id)
+    year = _year(db, school_year_id)
+    sites: dict[int, SiteChoice] = {}
+    for row in store.offered_services(db):
+        site = sites.setdefault(row["site_id"], SiteChoice(row["site_id"], row["site_name"], row["site_kind"], []))
+        site.services.append((row["id"], row["name"]))
+    current = {r["site_id"]: r["service_ids"] or [] for r in store.registrations(db, child["id"], year["id"])}
+    return RegistrationForm(child, year, list(sites.values()), current)
+
+
+def save_registration(db: Database, actor: Actor, child_id: int, school_year_id: int, site_id: object,
+                      service_ids: Iterable[object], now: datetime) -> str:
+    """Register the child at a site for some services (an empty list withdraws the registration).
+
+    Refused: a year already over, an unknown site or a service the site does not offer, a second
+    school-day site the same year, dropping a service whose future days are still booked.
+    """
+    form = registration_form(db, actor, child_id, school_year_id)
+    child, year = form.child, form.year
+    today = now.date()
+    if year["end_date"] < today and not actor.is_staff:
+        raise InvalidInput(f"L'année scolaire {year['label']} est terminée : choisissez l'année en cours.")
+    site = next((s for s in form.sites if s.site_id == site_id), None)
+    if site is None:
+        raise InvalidInput("Structure inconnue : choisissez-en une dans la liste.")
+    wanted = list(dict.fromkeys(service_ids))
+    offered = {sid for sid, _ in site.services}
+    if any(not isinstance(s, int) or s not in offered for s in wanted):
+        raise InvalidInput(f"Cette prestation n'est pas proposée par « {site.name} ».")
+    if wanted and site.kind in SCHOOL_DAY_KINDS:
+        other = next((s for s in form.sites if s.site_id != site.site_id and s.kind in SCHOOL_DAY_KINDS
+                      and form.current.get(s.site_id)), None)
+        if other is not None:
+            raise InvalidInput(
+                f"{child['first_name']} est déjà inscrit(e) à « {other.name} » pour {year['label']} : "
+                "retirez d'abord cette inscription-là.")
+    dropped = [s for s in form.current.get(site.site_id, []) if s not in wanted]
+    if dropped and store.active_bookings_count(db, child["id"], dropped, site.site_id, max(today, year["start_date"])):
+        names = ", ".join(f"« {n} »" for sid, n in site.services if sid in dropped)
+        raise InvalidInput(f"Des jours à venir sont encore réservés pour {names} : annulez-les d'abord "
+                           "(bouton « Modification »), puis retirez la prestation.")
+    before = form.current.get(site.site_id, [])
+    if sorted(before) == sorted(wanted):
+        return "Aucun changement : l'inscription était déjà celle-ci."
+
+    at = to_utc_naive(now)
+
+    def work(cur):
+        if wanted:
+            store.save_registration(cur, child["id"], year["id"], site.site_id, sorted(wanted), at)
+        else:
+            reg = next(r for r in store.registrations(db, child["id"], year["id"]) if r["site_id"] == site.site_id)
+            store.delete_registration(cur, reg["id"])
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action="registration.save", entity="child",
+                     entity_id=child["id"], before={"site": site.name, "services": before},
+                     after={"site": site.name, "services": sorted(wanted), "year": year["label"]})
+
+    db.write(work)
+    if not wanted:
+        return f"Inscription de {child['first_name']} à « {site.name} » retirée."
+    return f"Inscription de {child['first_name']} à « {site.name} » enregistrée pour {year['label']}."
+
+
+# --- the child's booking context ----------------------------------------------------------------
+
+@dataclass
+class BookingContext:
+    child: dict
+    year: dict
+    services: list[ServiceInfo]
+    calendar: SchoolCalendar
+
+    @property
+    def first_service_day(self) -> date:
+        days = [self.calendar.next_service_day(s.weekdays, self.year["start_date"], inclusive=True,
+                                               horizon_days=60) for s in self.services]
+        return min((d for d in days if d), default=self.year["start_date"])
+
+    @property
+    def last_service_day(self) -> date:
+        last = self.year["end_date"]
+        for _ in range(60):
+            if any(last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id)
+                   for s in self.services):
+                return last
+            last -= timedelta(days=1)
+        return self.year["end_date"]
+
+    def service(self, service_id: object) -> ServiceInfo:
+        found = next((s for s in self.services if s.id == service_id), None)
+        if found is None:
+            raise InvalidInput(f"{self.child['first_name']} n'est pas inscrit(e) à cette prestation pour "
+                               f"{self.year['label']}.")
+        return found
+
+    def months(self) -> list[date]:
+        month = self.year["start_date"].replace(day=1)
+        found = []
+        while month <= self.year["end_date"]:
+            found.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        return found
+
+
+def _service_info(row: dict) -> ServiceInfo:
+    return ServiceInfo(
+        id=row["id"], code=row["code"], name=row["name"], short_name=row["short_name"],
+        weekdays=parse_weekdays(row["weekdays"]),
+        site_id=row["site_id"],
+        book=DeadlineRule(row["book_delay_days"], row["book_delay_working"], row["cutoff_time"]),
+        cancel=DeadlineRule(row["cancel_delay_days"], row["cancel_delay_working"], row["cutoff_time"]),
+    )
+
+
+def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: int) -> BookingContext:
+    child = _child_for(db, actor, child_id)
+    year = _year(db, school_year_id)
+    services = [_service_info(r) for r in store.registered_services(db, child["id"], year["id"])]
+    if not services:
+        raise InvalidInput(f"{child['first_name']} n'est inscrit(e) à aucune prestation pour {year['label']} : "
+                           "inscrivez-le (la) d'abord (« Inscrire mon enfant ou modifier son inscription »).")
+    return BookingContext(child, year, services, reference.school_calendar(db))
+
+
+def month_cells(db: Database, ctx: BookingContext, month: date, now: datetime, preview: Plan | None = None) -> list[Cell]:
+    """The state of every service day of one month for the child (one query)."""
+    first = month.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    bookings: dict = {}
+    attendance: dict = {}
+    for service_id, day, state, status in store.month_view(db, ctx.child["id"], first, last):
+        if state is not None:
+            bookings[(service_id, day)] = state
+        if status is not None:
+            attendance[(service_id, day)] = status
+    return day_cells(ctx.services, first, last, bookings, attendance, ctx.calendar, now, preview)
+
+
+# --- changes ------------------------------------------------------------------------------------
+
+@dataclass
+class ChangeResult:
+    booked: list[tuple[int, date]] = field(default_factory=list)
+    waiting: list[tuple[int, date]] = field(default_factory=list)
+    cancelled: list[tuple[int, date]] = field(default_factory=list)
+    promoted: int = 0
+    skipped: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not (self.booked or self.waiting or self.cancelled):
+            return "Aucun changement : les réservations étaient déjà celles-ci."
+        parts = []
+        if self.booked:
+            parts.append(f"{len(self.booked)} jour(s) réservé(s)")
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} jour(s) complet(s) : en liste d'attente")
+        if self.cancelled:
+            parts.append(f"{len(self.cancelled)} jour(s) annulé(s)")
+        return "Réservations enregistrées : " + ", ".join(parts) + "."
+
+
+def preview_template(db: Database, actor: Actor, ctx: BookingContext, template: Mapping[int, Iterable[int]],
+                     start: date, end: date, now: datetime, *, late: bool = False) -> Plan:
+    """What "Confirmer" would do (nothing is written)."""
+    override, _ = _override(actor, late, "aperçu" if late else None)
+    check_period(start, end, ctx.year["start_date"], ctx.year["end_date"], ctx.year["label"], now.date())
+    current = store.states(db.cursor(), ctx.child["id"], max(start, now.date()), end)
+    return plan_template(template, ctx.services, start, end, current, ctx.calendar, now, override=override)
+
+
+def apply_template(db: Database, actor: Actor, ctx: BookingContext, template: Mapping[int, Iterable[int]],
+                   start: date, end: date, now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+    override, reason = _override(actor, late, reason)
+    check_period(start, end, ctx.year["start_date"], ctx.year["end_date"], ctx.year["label"], now.date())
+    template = {k: sorted(v) for k, v in template.items()}
+
+    def plan_for(current):
+        return plan_template(template, ctx.services, start, end, current, ctx.calendar, now, override=override)
+
+    details = {"template": {str(k): v for k, v in template.items()}, "from": start, "to": end}
+    origin = "staff_late" if override else ("staff" if actor.is_staff else "template")
+    return _execute(db, actor, ctx, max(start, now.date()), end, plan_for, origin, now, override, reason,
+                    "booking.template", details)
+
+
+def change_days(db: Database, actor: Actor, ctx: BookingContext, service_id: int, month: date,
+                wanted: Iterable[date], now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+    """Occasional days of one month: book what is ticked, cancel what is unticked (all or nothing)."""
+    service = ctx.service(service_id)
+    if not isinstance(month, date):
+        raise InvalidInput("Mois illisible.")
+    first = month.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    days = [d for d in _days(first, last) if d.isoweekday() in service.weekdays
+            and ctx.year["start_date"] <= d <= ctx.year["end_date"]]
+    if not days:
+        raise InvalidInput(f"Le mois choisi est en dehors de l'année scolaire {ctx.year['label']}.")
+    return _change_days(db, actor, ctx, service, days, wanted, now, late, reason, {"month": first})
+
+
+def set_day(db: Database, actor: Actor, ctx: BookingContext, service_id: int, day: date, booked: bool,
+            now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+    """Book (`booked`) or cancel one day: a click on the calendar."""
+    service = ctx.service(service_id)
+    if not isinstance(day, date) or not ctx.year["start_date"] <= day <= ctx.year["end_date"]:
+        raise InvalidInput(f"Choisissez un jour de l'année scolaire {ctx.year['label']}.")
+    return _change_days(db, actor, ctx, service, [day], [day] if booked else [], now, late, reason, {})
+
+
+def _change_days(db, actor, ctx, service, days, wanted, now, late, reason, details) -> ChangeResult:
+    override, reason = _override(actor, late, reason)
+    wanted = set(wanted)
+    if any(not isinstance(d, date) for d in wanted):
+        raise InvalidInput("Date illisible.")
+
+    def plan_for(current):
+        return plan_days(service, days, wanted, current, ctx.calendar, now, override=override)
+
+    origin = "staff_late" if override else ("staff" if actor.is_staff else "occasional")
+    return _execute(db, actor, ctx, min(days), max(days), plan_for, origin, now, override, reason, "booking.days",
+                    {"service": service.name, **details})
+
+
+def _days(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _execute(db: Database, actor: Actor, ctx: BookingContext, first: date, last: date,
+             plan_for: Callable[[dict], Plan], origin: str, now: datetime, override: bool, reason: str | None,
+             action: str, details: dict) -> ChangeResult:
+    at = to_utc_naive(now)
+    site_of = {s.id: s.site_id for s in ctx.services}
+    child_id = ctx.child["id"]
+
+    def work(cur) -> ChangeResult:
+        plan = plan_for(store.states(cur, child_id, first, last))
+        result = ChangeResult(skipped=plan.skipped)
+        if plan.is_empty:
+            return result
+        changes = [(sid, day, site_of[sid], "book") for sid, day in plan.to_book]
+        changes += [(sid, day, site_of[sid], "cancel") for sid, day in plan.to_cancel]
+        days = pd.DataFrame(changes, columns=["service_id", "day", "site_id", "change"])
+        store.lock_days(cur, days)
+        free = store.free_places(cur, days)
+        rows = []
+        for sid, day, site, change in changes:
+            state = "cancelled" if change == "cancel" else ("booked" if free.get((site, sid, day), 0) > 0 else "waiting")
+            rows.append((child_id, sid, day, site, state, origin, actor.user_id, at))
+            (result.cancelled if state == "cancelled" else result.booked if state == "booked" else result.waiting
+             ).append((sid, day))
+        store.upsert_bookings(cur, pd.DataFrame(rows, columns=["child_id", "service_id", "day", "site_id", "state",
+                                                               "origin", "user_id", "changed_at"]))
+        freed = pd.DataFrame([(site_of[sid], sid, day) for sid, day in result.cancelled],
+                             columns=["site_id", "service_id", "day"])
+        promoted = store.promote_waiting(cur, freed, actor.user_id, at)
+        result.promoted = len(promoted)
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action=action + (".late" if override else ""),
+                     entity="child", entity_id=child_id,
+                     before={"booked_or_waiting": _iso(result.cancelled)},
+                     after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
+                     reason=reason)
+        for promoted_child, service_id, day in promoted:
+            audit.record(cur, at_utc=at, user_id=None, action="booking.promoted", entity="child",
+                         entity_id=promoted_child, before={"waiting": [[service_id, day]]},
+                         after={"booked": [[service_id, day]]}, reason="place libérée")
+        return result
+
+    return db.write(work)
+
+
+def _iso(keys: list[tuple[int, date]]) -> list[list]:
+    return [[sid, d.isoformat()] for sid, d in keys]
+
+
+def waiting_position(db: Database, ctx: BookingContext, service_id: int, day: date) -> int | None:
+    return store.waiting_position(db, ctx.child["id"], service_id, day)

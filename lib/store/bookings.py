@@ -1,0 +1,233 @@
+"""Children, registrations and bookings: the queries behind "Mes inscriptions".
+
+Reads go through `Database`; the functions taking `cur` run inside a write transaction that the
+service opens with `Database.write`, so a whole change (template, occasional days, a cancel with
+its waiting-list promotion, the audit entry) commits or rolls back as one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+from lib.store.bulk import registered
+from lib.store.db import Database
+
+KEY_COLUMNS = ["service_id", "day"]
+
+
+def child(db: Database, child_id: int) -> dict | None:
+    found = db.dicts(
+        "SELECT id, family_id, first_name, last_name, school_class, birth_date, diet_code FROM children WHERE id = ?",
+        [child_id],
+    )
+    return found[0] if found else None
+
+
+def family_children(db: Database, family_id: int) -> list[dict]:
+    return db.dicts(
+        "SELECT id, first_name, last_name, school_class FROM children WHERE family_id = ? ORDER BY birth_date",
+        [family_id],
+    )
+
+
+def search_children(db: Database, words: list[str], limit: int) -> list[dict]:
+    """Children whose first or last name contains every word (accents and case ignored)."""
+    return db.dicts(
+        """
+        SELECT c.id, c.first_name, c.last_name, c.school_class, f.name AS family
+        FROM children c JOIN families f ON f.id = c.family_id
+        WHERE list_bool_and([strip_accents(lower(c.first_name || ' ' || c.last_name)) LIKE '%' || w || '%'
+                             FOR w IN $words])
+        ORDER BY c.last_name, c.first_name LIMIT $limit
+        """,
+        {"words": words, "limit": limit},
+    )
+
+
+def offered_services(db: Database) -> list[dict]:
+    """Every site × service offered, with the service's rules and the daily capacity."""
+    return db.dicts(
+        """
+        SELECT ss.site_id, si.name AS site_name, si.kind AS site_kind, ss.capacity, s.*
+        FROM site_services ss JOIN sites si ON si.id = ss.site_id JOIN services s ON s.id = ss.service_id
+        ORDER BY ss.site_id, s.sort_order
+        """
+    )
+
+
+def registrations(db: Database, child_id: int, school_year_id: int) -> list[dict]:
+    return db.dicts(
+        """
+        SELECT r.id, r.site_id, si.name AS site_name, si.kind AS site_kind,
+               list(rs.service_id ORDER BY rs.service_id) FILTER (WHERE rs.service_id IS NOT NULL) AS service_ids
+        FROM registrations r JOIN sites si ON si.id = r.site_id
+        LEFT JOIN registration_services rs ON rs.registration_id = r.id
+        WHERE r.child_id = ? AND r.school_year_id = ?
+        GROUP BY ALL ORDER BY r.site_id
+        """,
+        [child_id, school_year_id],
+    )
+
+
+def registered_services(db_or_cur, child_id: int, school_year_id: int) -> list[dict]:
+    """The services a child is registered for in a year, each with the site that gives it."""
+    sql = """
+        SELECT s.*, r.site_id
+        FROM registrations r
+        JOIN registration_services rs ON rs.registration_id = r.id
+        JOIN services s ON s.id = rs.service_id
+        WHERE r.child_id = ? AND r.school_year_id = ?
+        ORDER BY s.sort_order
+    """
+    if isinstance(db_or_cur, Database):
+        return db_or_cur.dicts(sql, [child_id, school_year_id])
+    cur = db_or_cur.execute(sql, [child_id, school_year_id])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def save_registration(cur: duckdb.DuckDBPyConnection, child_id: int, school_year_id: int, site_id: int,
+                      service_ids: list[int], now_utc: datetime) -> int:
+    found = cur.execute(
+        "SELECT id FROM registrations WHERE child_id = ? AND school_year_id = ? AND site_id = ?",
+        [child_id, school_year_id, site_id],
+    ).fetchall()
+    if found:
+        reg_id = found[0][0]
+        cur.execute("UPDATE registrations SET updated_at = ? WHERE id = ?", [now_utc, reg_id])
+        cur.execute("DELETE FROM registration_services WHERE registration_id = ?", [reg_id])
+    else:
+        reg_id = cur.execute(
+            "INSERT INTO registrations (child_id, school_year_id, site_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [child_id, school_year_id, site_id, now_utc, now_utc],
+        ).fetchall()[0][0]
+    if service_ids:
+        cur.execute(
+            "INSERT INTO registration_services SELECT ?, unnest(?::INTEGER[])", [reg_id, service_ids]
+        )
+    return reg_id
+
+
+def delete_registration(cur: duckdb.DuckDBPyConnection, registration_id: int) -> None:
+    cur.execute("DELETE FROM registration_services WHERE registration_id = ?", [registration_id])
+    cur.execute("DELETE FROM registrations WHERE id = ?", [registration_id])
+
+
+def active_bookings_count(db_or_cur, child_id: int, service_ids: list[int], site_id: int, since: date) -> int:
+    sql = """SELECT count(*) FROM bookings WHERE child_id = ? AND list_contains(?, service_id) AND site_id = ?
+             AND day >= ? AND state IN ('booked', 'waiting')"""
+    params = [child_id, service_ids, site_id, since]
+    if isinstance(db_or_cur, Database):
+        return db_or_cur.value(sql, params)
+    return db_or_cur.execute(sql, params).fetchall()[0][0]
+
+
+def month_view(db: Database, child_id: int, first: date, last: date) -> list[tuple]:
+    """(service_id, day, booking state or None, attendance status or None) for one child and
+    one period, in one query."""
+    return db.rows(
+        """
+        SELECT coalesce(b.service_id, a.service_id), coalesce(b.day, a.day), b.state, a.status
+        FROM (SELECT * FROM bookings WHERE child_id = $child AND day BETWEEN $first AND $last) b
+        FULL OUTER JOIN (SELECT * FROM attendance WHERE child_id = $child AND day BETWEEN $first AND $last) a
+          ON a.service_id = b.service_id AND a.day = b.day
+        """,
+        {"child": child_id, "first": first, "last": last},
+    )
+
+
+def states(cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: date) -> dict[tuple[int, date], str]:
+    rows = cur.execute(
+        "SELECT service_id, day, state FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ?",
+        [child_id, first, last],
+    ).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def lock_days(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame) -> None:
+    """Bump the (site, service, day) rows of `days`: concurrent writers of a day conflict here."""
+    if days.empty:
+        return
+    with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
+        cur.execute(
+            f"""INSERT INTO booking_day_locks SELECT site_id, service_id, day, 1 FROM {view}
+                ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1"""
+        )
+
+
+def free_places(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame) -> dict[tuple[int, int, date], int]:
+    """For each (site, service, day) of `days`: capacity minus the children already booked."""
+    with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
+        rows = cur.execute(
+            f"""
+            SELECT d.site_id, d.service_id, d.day,
+                   ss.capacity - (SELECT count(*) FROM bookings b WHERE b.site_id = d.site_id
+                                  AND b.service_id = d.service_id AND b.day = d.day AND b.state = 'booked') AS free
+            FROM {view} d JOIN site_services ss ON ss.site_id = d.site_id AND ss.service_id = d.service_id
+            """
+        ).fetchall()
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+
+def upsert_bookings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    """Insert new (child, service, day) rows or update the state of existing ones, set-based."""
+    if rows.empty:
+        return
+    with registered(cur, rows) as view:
+        cur.execute(
+            f"""
+            INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
+                                  updated_by, updated_at)
+            SELECT child_id, service_id, day, site_id, state, origin, user_id, changed_at, user_id, changed_at FROM {view}
+            ON CONFLICT (child_id, service_id, day) DO UPDATE SET
+                state = excluded.state, origin = excluded.origin, site_id = excluded.site_id,
+                updated_by = excluded.updated_by, updated_at = excluded.updated_at
+            """
+        )
+
+
+def promote_waiting(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame, user_id: int, now_utc: datetime) -> list[tuple]:
+    """On each (site, service, day) of `days`, give the free places to the waiting list in the
+    order it was joined. Returns the promoted (child_id, service_id, day)."""
+    if days.empty:
+        return []
+    with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
+        return cur.execute(
+            f"""
+            WITH free AS (
+                SELECT f.site_id, f.service_id, f.day,
+                       ss.capacity - (SELECT count(*) FROM bookings b WHERE b.site_id = f.site_id
+                                      AND b.service_id = f.service_id AND b.day = f.day AND b.state = 'booked') AS n
+                FROM {view} f JOIN site_services ss USING (site_id, service_id)
+            ), queue AS (
+                SELECT b.child_id, b.service_id, b.day, free.n,
+                       row_number() OVER (PARTITION BY b.site_id, b.service_id, b.day
+                                          ORDER BY b.updated_at, b.created_at, b.child_id) AS position
+                FROM bookings b JOIN free USING (site_id, service_id, day)
+                WHERE b.state = 'waiting'
+            )
+            UPDATE bookings SET state = 'booked', updated_by = $user, updated_at = $now
+            FROM queue
+            WHERE bookings.child_id = queue.child_id AND bookings.service_id = queue.service_id
+              AND bookings.day = queue.day AND queue.position <= queue.n
+            RETURNING bookings.child_id, bookings.service_id, bookings.day
+            """,
+            {"user": user_id, "now": now_utc},
+        ).fetchall()
+
+
+def waiting_position(db: Database, child_id: int, service_id: int, day: date) -> int | None:
+    return db.value(
+        """
+        SELECT position FROM (
+            SELECT child_id, row_number() OVER (ORDER BY updated_at, created_at, child_id) AS position
+            FROM bookings WHERE service_id = ? AND day = ? AND state = 'waiting'
+              AND site_id = (SELECT site_id FROM bookings WHERE child_id = ? AND service_id = ? AND day = ?)
+        ) WHERE child_id = ?
+        """,
+        [service_id, day, child_id, service_id, day, child_id],
+    )

@@ -1,0 +1,30 @@
+"""« Mes inscriptions » (the seed's part 1): register a child, then book on the calendar."""
+
+import streamlit as st
+
+from lib.domain.roles import Role
+from lib.services import reservations
+from lib.ui import calendar, layout, session
+from lib.ui import reservations as widgets
+
+actor = session.require_actor(Role.FAMILY)
+st.title("Mes inscriptions")
+widgets.show_flash()
+
+children = reservations.my_children(session.db(), actor)
+if not children:
+    st.info("Aucun enfant n'est rattaché à votre compte. Contactez le service éducation.")
+    st.stop()
+left, right = st.columns(2)
+child = left.selectbox("Enfant", children, format_func=lambda c: f"{c['first_name']} {c['last_name']}",
+                       key="resa_child")
+with right:
+    year = widgets.choose_year("resa_year")
+
+with st.expander("Inscrire mon enfant ou modifier son inscription", icon=":material/how_to_reg:"):
+    widgets.registration_section(actor, child, year)
+
+st.header(f"Réservations de {child['first_name']}")
+widgets.booking_section(actor, child, year)
+calendar.legend()
+layout.contact_footer()

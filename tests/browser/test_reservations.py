@@ -1,0 +1,92 @@
+"""The seed's guide, followed in Chromium: register, weekly template, Appliquer, Confirmer,
+reload, then a cancellation inside the deadline that is refused with its limit."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import login, settle
+
+pytestmark = pytest.mark.browser
+
+
+def open_reservations(page, server):
+    page.goto(server + "/mes-inscriptions")
+    page.get_by_role("heading", name=re.compile("Réservations de")).wait_for()
+
+
+def choose(page, label, option):
+    settle(page)
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option).click()
+    settle(page)
+
+
+def click(page, name):
+    settle(page)
+    page.get_by_role("button", name=name, exact=True).click()
+    settle(page)
+
+
+def calendar_frame(page, month_title):
+    frame = page.frame_locator("iframe[title='streamlit_calendar.calendar']")
+    frame.locator(".fc-toolbar-title", has_text=month_title).wait_for()
+    return frame
+
+
+def test_the_seed_guide_weekly_template_then_a_late_cancellation(server, page, tmp_path):
+    login(page, server, "parent@demo.fr")
+    page.get_by_text("Bonjour Camille Martin").wait_for()
+    open_reservations(page, server)
+
+    # Register Léa for Wednesdays at ALAE anim'action (she had only school-day meals).
+    choose(page, "Enfant", "Léa Martin")
+    page.get_by_role("heading", name="Réservations de Léa").wait_for()
+    settle(page)
+    page.get_by_text("Inscrire mon enfant ou modifier son inscription").click()
+    choose(page, "Structure", "ALAE anim'action")
+    page.locator(".st-key-reg_1_3_2 label").click()  # Léa, anim'action, Mercredi repas
+    settle(page)
+    click(page, "Enregistrer l'inscription")
+    page.get_by_text("Inscription de Léa à « ALAE anim'action » enregistrée pour 2026/2027.").wait_for()
+
+    # Hugo: weekly template Monday, Tuesday, Friday for "Restauration scolaire".
+    choose(page, "Enfant", "Hugo Martin")
+    page.get_by_role("heading", name="Réservations de Hugo").wait_for()
+    click(page, "▶")  # December 2026
+    frame = calendar_frame(page, "Décembre 2026")
+    thursday = frame.locator('.fc-daygrid-day[data-date="2026-12-10"]')
+    assert "Cantine" in thursday.inner_text()
+    click(page, "Modification")
+    for day in ("Lundi", "Mardi", "Vendredi"):
+        page.locator(f".st-key-booking_template_{day.lower()}_cantine label").click()
+        settle(page)
+    click(page, "Appliquer")
+    page.get_by_text("Aperçu de la semaine type").wait_for()
+    preview = page.locator(".st-key-resa_preview_box").inner_text()
+    assert "rien n'est encore enregistré" in preview and "Vacances de Noël" in preview
+    # The calendar turns colour before anything is saved: Thursdays will be cancelled.
+    frame = calendar_frame(page, "Décembre 2026")
+    frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-to_cancel').wait_for()
+    page.screenshot(path=str(tmp_path / "apercu-semaine-type.png"), full_page=True)
+    click(page, "Confirmer")
+    page.get_by_text(re.compile("Réservations enregistrées : .*annulé")).wait_for()
+
+    page.reload()
+    open_reservations(page, server)
+    choose(page, "Enfant", "Hugo Martin")
+    page.get_by_role("heading", name="Réservations de Hugo").wait_for()
+    click(page, "▶")
+    frame = calendar_frame(page, "Décembre 2026")
+    frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-cancelled').wait_for()
+    frame.locator('.fc-daygrid-day[data-date="2026-12-07"] .state-booked').wait_for()
+
+    # Cancel Monday 30 November: too late (2 working days before, limit Thursday 26 at 23:59).
+    click(page, "◀")
+    frame = calendar_frame(page, "Novembre 2026")
+    frame.locator('.fc-daygrid-day[data-date="2026-11-30"] .fc-event').click()
+    settle(page)
+    click(page, "Annuler ce jour")
+    refusal = page.get_by_text(re.compile("Annulation impossible pour le lundi 30 novembre 2026"))
+    refusal.wait_for()
+    assert "la limite était le jeudi 26 novembre 2026 à 23 h 59" in refusal.inner_text()
