@@ -39,6 +39,7 @@ def demo_path(demo_template: Path, tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_template, path)
     monkeypatch.setenv("PORTAIL_DB", str(path))
+    monkeypatch.setenv("PORTAIL_FROZEN_NOW", DEMO_NOW.isoformat())
     yield path
     close_database(path)
 

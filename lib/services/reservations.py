@@ -317,6 +317,11 @@ def change_days(db: Database, actor: Actor, ctx: BookingContext, service_id: int
             and ctx.year["start_date"] <= d <= ctx.year["end_date"]]
     if not days:
         raise InvalidInput(f"Le mois choisi est en dehors de l'année scolaire {ctx.year['label']}.")
+    wanted = list(wanted)
+    wrong_day = next((d for d in wanted if isinstance(d, date) and first <= d <= last
+                      and d.isoweekday() not in service.weekdays), None)
+    if wrong_day is not None:
+        raise InvalidInput(f"« {service.name} » n'est pas assurée le {long_date(wrong_day)}.")
     return _change_days(db, actor, ctx, service, days, wanted, now, late, reason, {"month": first})
 
 

@@ -221,16 +221,14 @@ def _editor(actor, ctx, month: date, cells, override: StaffOverride) -> None:
 def _template_editor(actor, ctx, override: StaffOverride) -> None:
     st.caption("Cochez les jours où votre enfant sera régulièrement présent, choisissez la période, puis "
                "« Appliquer » pour voir le résultat sur le calendrier avant de confirmer.")
-    weekdays = sorted({d for s in ctx.services for d in s.weekdays})
     template: dict[int, list[int]] = {}
     for service in ctx.services:
         st.markdown(f"**{service.name}**")
-        columns = st.columns(len(weekdays))
         ticked = []
-        for column, weekday in zip(columns, weekdays):
-            if weekday in service.weekdays:
-                if column.checkbox(WEEKDAY_NAMES[weekday - 1].capitalize(),
-                                   key=f"booking_template_{WEEKDAY_NAMES[weekday - 1]}_{service.code}"):
+        with st.container(horizontal=True, gap="medium", key=f"booking_template_{service.code}"):
+            for weekday in service.weekdays:
+                name = WEEKDAY_NAMES[weekday - 1]
+                if st.checkbox(name.capitalize(), key=f"booking_template_{name}_{service.code}"):
                     ticked.append(weekday)
         template[service.id] = ticked
     left, right = st.columns(2)

@@ -7,19 +7,18 @@ from datetime import date, datetime
 import streamlit as st
 
 from lib.domain.actor import Actor
-from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable, LoginRefused
 from lib.domain.roles import Role
 from lib.services import auth
-from lib.services.config import database
+from lib.services.config import clock_now, database
 
 # AppTest cannot send cookies: tests log in through the service and put the real token here.
 TEST_TOKEN_KEY = "session_token"
 
 
 def now() -> datetime:
-    """The real clock, in Paris: read here, at the edge, and passed down."""
-    return datetime.now(PARIS)
+    """The clock, in Paris: read here, at the edge, and passed down."""
+    return clock_now()
 
 
 def today() -> date:

@@ -14,10 +14,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lib.domain.clock import PARIS
 from lib.domain.errors import LoginRefused, PortailError
 from lib.services import auth, home
-from lib.services.config import database
+from lib.services.config import clock_now, database
 from lib.web import login_page
 
 CSRF_COOKIE = "pf_csrf"
@@ -30,7 +29,7 @@ _PUBLIC_PATHS = {LOGIN_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "
 
 
 def _now() -> datetime:
-    return datetime.now(PARIS)
+    return clock_now()
 
 
 def _login_response(request: Request, *, status: int = 200, email: str = "", error: str | None = None,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEMO_NOW
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,7 +33,7 @@ def server(demo_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "portail.duckdb"
     shutil.copyfile(demo_template, path)
     port = _free_port()
-    env = dict(os.environ, PORTAIL_DB=str(path))
+    env = dict(os.environ, PORTAIL_DB=str(path), PORTAIL_FROZEN_NOW=DEMO_NOW.isoformat())
     log = open(path.with_suffix(".log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),

@@ -1,0 +1,203 @@
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.domain.calendar import Closure, SchoolCalendar
+from lib.domain.clock import PARIS
+from lib.domain.deadlines import DEFAULT_BOOK, DEFAULT_CANCEL, DeadlinePassed, DeadlineRule, check_booking, check_cancellation
+from lib.domain.errors import InvalidInput
+from lib.domain.planning import (Plan, ServiceInfo, State, apply_plan, check_period, day_cells, plan_days,
+                                 plan_template)
+
+CAL = SchoolCalendar(zone="C")
+CANTEEN = ServiceInfo(1, "cantine", "Restauration scolaire", "Cantine", (1, 2, 4, 5), 1, DEFAULT_BOOK, DEFAULT_CANCEL)
+WEDNESDAY = ServiceInfo(2, "mercredi_repas", "Mercredi repas", "Repas", (3,), 3, DEFAULT_BOOK, DEFAULT_CANCEL)
+
+
+def paris(y, m, d, h=9, mi=0):
+    return datetime(y, m, d, h, mi, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize("day, last_moment", [
+    (date(2026, 12, 1), paris(2026, 11, 27, 23, 59)),   # Tuesday: the Friday before (weekend skipped)
+    (date(2026, 11, 30), paris(2026, 11, 26, 23, 59)),  # Monday: the Thursday before
+    (date(2026, 11, 13), paris(2026, 11, 10, 23, 59)),  # Friday: 11 November (Wednesday) is skipped
+    (date(2026, 11, 12), paris(2026, 11, 9, 23, 59)),   # Thursday: Wed 11 skipped, Tue 10 and Mon 9 count
+    (date(2027, 1, 4), paris(2026, 12, 30, 23, 59)),    # back from Christmas: 1 January is skipped
+    (date(2027, 3, 30), paris(2027, 3, 25, 23, 59)),    # Easter Monday skipped
+    (date(2027, 5, 10), paris(2027, 5, 5, 23, 59)),     # Monday after Ascension: the bridge Friday is a working day
+])
+def test_cancellation_limit_is_two_working_days_before(day, last_moment):
+    assert DEFAULT_CANCEL.limit(day, CAL) == last_moment
+    check_cancellation(day, DEFAULT_CANCEL, CAL, last_moment)
+    with pytest.raises(DeadlinePassed):
+        check_cancellation(day, DEFAULT_CANCEL, CAL, last_moment + timedelta(minutes=1))
+
+
+def test_refusals_name_the_exact_limit_in_french():
+    with pytest.raises(DeadlinePassed) as err:
+        check_cancellation(date(2026, 12, 1), DEFAULT_CANCEL, CAL, paris(2026, 11, 28))
+    assert err.value.message == ("Annulation impossible pour le mardi 1 décembre 2026 : "
+                                 "la limite était le vendredi 27 novembre 2026 à 23 h 59.")
+    with pytest.raises(DeadlinePassed) as err:
+        check_booking(date(2026, 12, 7), DEFAULT_BOOK, CAL, paris(2026, 12, 1))
+    assert err.value.message == ("Réservation impossible pour le lundi 7 décembre 2026 : "
+                                 "la limite était le lundi 30 novembre 2026 à 23 h 59.")
+
+
+@pytest.mark.parametrize("rule, day, limit", [
+    (DeadlineRule(7, False), date(2026, 12, 25), paris(2026, 12, 18, 23, 59)),   # calendar days ignore holidays
+    (DeadlineRule(2, True, time(10, 0)), date(2026, 12, 1), paris(2026, 11, 27, 10, 0)),  # a cut-off hour
+    (DeadlineRule(0, True, time(8, 0)), date(2026, 12, 1), paris(2026, 12, 1, 8, 0)),     # same morning
+    (DeadlineRule(1, True), date(2027, 5, 7), paris(2027, 5, 5, 23, 59)),        # Ascension skipped
+])
+def test_rules_are_settings(rule, day, limit):
+    assert rule.limit(day, CAL) == limit
+
+
+@pytest.mark.parametrize("days", [-1, 61, 2.5, "2"])
+def test_absurd_delays_are_refused(days):
+    with pytest.raises(InvalidInput):
+        DeadlineRule(days, True)
+
+
+def test_period_checks():
+    year = dict(year_start=date(2026, 9, 1), year_end=date(2027, 7, 2), year_label="2026/2027", today=date(2026, 11, 27))
+    check_period(date(2026, 12, 1), date(2027, 7, 2), **year)
+    cases = [
+        ((None, date(2027, 1, 1)), "Indiquez"),
+        ((date(2027, 1, 10), date(2027, 1, 1)), "précède"),
+        ((date(2026, 8, 20), date(2027, 1, 1)), "année scolaire 2026/2027"),
+        ((date(2026, 12, 1), date(2027, 7, 30)), "année scolaire 2026/2027"),
+        ((date(2026, 9, 1), date(2026, 10, 1)), "entièrement passée"),
+    ]
+    for (start, end), words in cases:
+        with pytest.raises(InvalidInput, match=words):
+            check_period(start, end, **year)
+
+
+NOW = paris(2026, 11, 27, 9, 30)
+
+
+def test_template_books_ticked_days_skips_closed_and_late_ones_and_cancels_the_rest():
+    now = paris(2026, 12, 2, 10)
+    current = {(1, date(2026, 12, 10)): "booked", (1, date(2026, 12, 3)): "booked", (1, date(2026, 12, 7)): "booked",
+               (1, date(2026, 11, 26)): "booked"}
+    plan = plan_template({1: [1, 2, 5]}, [CANTEEN], date(2026, 11, 23), date(2027, 1, 8), current, CAL, now)
+    assert (1, date(2026, 12, 10)) in plan.to_cancel            # a Thursday, still cancellable
+    assert (1, date(2026, 12, 3)) not in plan.to_cancel          # too late to cancel: kept, and said
+    assert any(s.day == date(2026, 12, 3) and "conservée" in s.reason for s in plan.skipped)
+    assert (1, date(2026, 11, 26)) not in plan.to_cancel         # the past is never touched
+    assert (1, date(2026, 12, 7)) not in plan.to_book            # already booked: unchanged
+    assert (1, date(2026, 12, 8)) not in plan.to_book            # booking limit (1 December) passed
+    assert any(s.day == date(2026, 12, 8) and s.reason == "Délai de réservation dépassé" for s in plan.skipped)
+    assert (1, date(2026, 12, 11)) in plan.to_book
+    skipped = dict(plan.skipped_by_reason())
+    assert skipped["Vacances de Noël"] == 4  # 21, 22, 28, 29 December
+    assert skipped["Jour férié (Noël)"] == skipped["Jour férié (Jour de l'an)"] == 1
+    assert not [k for k in plan.to_book if k[1].isoweekday() == 4]
+
+
+def test_template_refuses_bad_grids():
+    with pytest.raises(InvalidInput, match="Aucun jour coché"):
+        plan_template({1: []}, [CANTEEN], date(2026, 12, 1), date(2027, 1, 8), {}, CAL, NOW)
+    with pytest.raises(InvalidInput, match="pas assurée le mercredi"):
+        plan_template({1: [3]}, [CANTEEN], date(2026, 12, 1), date(2027, 1, 8), {}, CAL, NOW)
+    with pytest.raises(InvalidInput, match="Prestation inconnue"):
+        plan_template({99: [1]}, [CANTEEN], date(2026, 12, 1), date(2027, 1, 8), {}, CAL, NOW)
+
+
+def test_occasional_days_are_all_or_nothing():
+    december = CAL.service_days(CANTEEN.weekdays, date(2026, 12, 1), date(2026, 12, 31))
+    plan = plan_days(CANTEEN, december, [date(2026, 12, 7), date(2026, 12, 8)], {}, CAL, NOW)
+    assert plan.to_book == [(1, date(2026, 12, 7)), (1, date(2026, 12, 8))]
+    with pytest.raises(DeadlinePassed, match="vendredi 4 décembre 2026 : la limite était le vendredi 27 novembre"):
+        plan_days(CANTEEN, december, [date(2026, 12, 7), date(2026, 12, 4)], {}, CAL, paris(2026, 12, 1))
+    with pytest.raises(InvalidInput, match="ne fait pas partie"):
+        plan_days(CANTEEN, december, [date(2027, 1, 4)], {}, CAL, NOW)
+    with pytest.raises(InvalidInput, match="n'est pas assurée"):
+        plan_days(CANTEEN, december + [date(2026, 12, 21)], [date(2026, 12, 21)], {}, CAL, NOW)
+    with pytest.raises(DeadlinePassed, match="déjà passé"):
+        plan_days(CANTEEN, [date(2026, 11, 20)], [], {(1, date(2026, 11, 20)): "booked"}, CAL, NOW)
+    # staff override: past the deadline, even a past day
+    late = plan_days(CANTEEN, [date(2026, 11, 20)], [], {(1, date(2026, 11, 20)): "booked"}, CAL, NOW, override=True)
+    assert late.to_cancel == [(1, date(2026, 11, 20))]
+
+
+def test_calendar_cells_say_what_each_day_is():
+    bookings = {(1, date(2026, 12, 1)): "booked", (1, date(2026, 12, 14)): "cancelled", (1, date(2026, 12, 15)): "waiting"}
+    attendance = {(1, date(2026, 11, 26)): "present", (1, date(2026, 11, 24)): "justified"}
+    cells = {(c.service_id, c.day): c for c in
+             day_cells([CANTEEN, WEDNESDAY], date(2026, 11, 23), date(2026, 12, 31), bookings, attendance, CAL, NOW)}
+    assert cells[(1, date(2026, 11, 26))].state is State.PRESENT
+    assert cells[(1, date(2026, 11, 24))].state is State.JUSTIFIED
+    assert cells[(1, date(2026, 12, 1))].state is State.BOOKED and not cells[(1, date(2026, 12, 1))].locked
+    assert "27 novembre 2026 à 23 h 59" in cells[(1, date(2026, 12, 1))].note
+    assert cells[(1, date(2026, 12, 3))].state is State.LOCKED
+    assert cells[(1, date(2026, 12, 7))].state is State.BOOKABLE
+    assert cells[(1, date(2026, 12, 14))].state is State.CANCELLED
+    assert cells[(1, date(2026, 12, 15))].state is State.WAITING
+    assert cells[(1, date(2026, 12, 21))].state is State.CLOSED and cells[(1, date(2026, 12, 21))].note == "Vacances de Noël"
+    assert cells[(2, date(2026, 12, 2))].state is State.LOCKED     # booking closed on 25 November
+    assert cells[(2, date(2026, 12, 9))].state is State.BOOKABLE
+    assert (1, date(2026, 12, 2)) not in cells  # no canteen on Wednesdays
+    preview = Plan(to_book=[(1, date(2026, 12, 7))], to_cancel=[(1, date(2026, 12, 1))])
+    cells = {(c.service_id, c.day): c for c in
+             day_cells([CANTEEN], date(2026, 12, 1), date(2026, 12, 8), bookings, {}, CAL, NOW, preview)}
+    assert cells[(1, date(2026, 12, 7))].state is State.TO_BOOK
+    assert cells[(1, date(2026, 12, 1))].state is State.TO_CANCEL
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+closures = st.lists(st.builds(lambda d, n, site: Closure(d, d + timedelta(days=n), "fermeture", site),
+                              st.dates(date(2026, 9, 1), date(2027, 7, 2)), st.integers(0, 6),
+                              st.sampled_from([None, 1, 3])), max_size=3)
+weekday_sets = st.sets(st.sampled_from([1, 2, 4, 5]), min_size=1)
+nows = st.builds(lambda d, h: datetime.combine(d, time(h), PARIS), st.dates(date(2026, 9, 1), date(2027, 6, 1)),
+                 st.integers(0, 23))
+
+
+@settings(max_examples=80, deadline=None)
+@given(ticked=weekday_sets, wed=st.booleans(), closed=closures, now=nows, start_offset=st.integers(0, 200),
+       length=st.integers(0, 200), override=st.booleans())
+def test_template_never_books_a_closed_day_or_a_day_the_service_is_not_given(ticked, wed, closed, now, start_offset,
+                                                                             length, override):
+    cal = SchoolCalendar(zone="C", closures=tuple(closed))
+    start = date(2026, 9, 1) + timedelta(days=start_offset)
+    end = min(start + timedelta(days=length), date(2027, 7, 2))
+    template = {1: ticked, 2: [3] if wed else []}
+    plan = plan_template(template, [CANTEEN, WEDNESDAY], start, end, {}, cal, now, override=override)
+    services = {1: CANTEEN, 2: WEDNESDAY}
+    for service_id, day in plan.to_book:
+        service = services[service_id]
+        assert day.isoweekday() in template[service_id]
+        assert cal.day_off_reason(day, service.site_id) is None
+        assert max(start, now.date()) <= day <= end
+        assert override or service.book.allows(day, cal, now)
+    assert plan.to_cancel == []  # nothing was booked before
+
+
+@settings(max_examples=60, deadline=None)
+@given(ticked=weekday_sets, existing=st.sets(st.dates(date(2026, 11, 30), date(2027, 3, 31)), max_size=30),
+       now=nows)
+def test_apply_then_cancel_restores_the_previous_state(ticked, existing, now):
+    current = {(1, d): "booked" for d in existing if d.isoweekday() in CANTEEN.weekdays and CAL.is_school_day(d)}
+    before = set(current)
+    start, end = date(2026, 11, 30), date(2027, 3, 31)
+    plan = plan_template({1: ticked}, [CANTEEN], start, end, current, CAL, now, override=True)
+    after = apply_plan(before, plan)
+    # Undo: what was booked is cancelled again, what was cancelled is booked again.
+    undo = Plan(to_book=plan.to_cancel, to_cancel=plan.to_book)
+    assert apply_plan(after, undo) == before
+    # And a day-by-day undo through plan_days (staff override) gives the same.
+    for month_start in (date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1)):
+        month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        days = [d for d in CAL.service_days(CANTEEN.weekdays, month_start, month_end)]
+        wanted = {d for (_, d) in before if month_start <= d <= month_end}
+        state = {k: "booked" for k in after if month_start <= k[1] <= month_end}
+        step = plan_days(CANTEEN, days, wanted, state, CAL, now, override=True)
+        after = apply_plan(after, step)
+    assert after == before

@@ -1,0 +1,133 @@
+"""« Mes inscriptions » and « Réservations – agents » through AppTest. The calendar component
+cannot be clicked here: a click is injected as the day it selects (session state "resa_day");
+the real clicks are in tests/browser/test_reservations.py."""
+
+from datetime import date
+
+import pytest
+
+from tests.pages.test_pages import app_test, texts
+
+LEA, HUGO = 1, 2
+
+
+def family_page(demo_db, child="Léa Martin"):
+    at = app_test("pages/mes_inscriptions.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    if child != at.selectbox(key="resa_child").value["first_name"] + " Martin":
+        at.selectbox(key="resa_child").select(next(o for o in at.selectbox(key="resa_child").options
+                                                   if child in o)).run()
+    return at
+
+
+def booked_days(db, child, first, last):
+    return {d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = 1 AND state = 'booked' "
+                                  "AND day BETWEEN ? AND ?", [child, first, last])}
+
+
+def test_the_page_shows_the_calendar_the_legend_and_modification(demo_db):
+    at = family_page(demo_db)
+    assert at.title[0].value == "Mes inscriptions"
+    assert "Réservations de Hugo" in texts(at) or "Réservations de Léa" in texts(at)
+    assert at.button(key="resa_modify").label == "Modification"
+    legend = " ".join(h.proto.body for h in at.html)
+    for word in ("Réservé", "Réservable", "Annulé", "Liste d'attente", "Délai dépassé", "Fermé", "Présent", "Absent"):
+        assert word in legend
+    assert at.selectbox(key="resa_month").value == date(2026, 11, 1)
+
+
+def test_weekly_template_appliquer_shows_a_preview_then_confirmer_saves(demo_db):
+    at = family_page(demo_db, "Hugo Martin")
+    before = booked_days(demo_db, HUGO, date(2026, 12, 7), date(2027, 7, 2))
+    at.button(key="resa_modify").click().run()
+    for day in ("lundi", "mardi", "vendredi"):
+        at.checkbox(key=f"booking_template_{day}_cantine").check()
+    at.run()
+    at.button(key="resa_apply").click().run()
+    assert not at.exception
+    content = texts(at)
+    assert "Aperçu de la semaine type" in content and "rien n'est encore enregistré" in content
+    assert "Vacances de Noël" in content
+    assert booked_days(demo_db, HUGO, date(2026, 12, 7), date(2027, 7, 2)) == before  # nothing saved yet
+    at.button(key="resa_confirm").click().run()
+    assert "Réservations enregistrées" in " ".join(s.value for s in at.success)
+    after = booked_days(demo_db, HUGO, date(2026, 12, 7), date(2027, 7, 2))
+    assert after and {d.isoweekday() for d in after} == {1, 2, 5}
+
+
+def test_appliquer_with_nothing_ticked_says_so(demo_db):
+    at = family_page(demo_db)
+    at.button(key="resa_modify").click().run()
+    at.button(key="resa_apply").click().run()
+    assert [e.value for e in at.error] == ["Aucun jour coché : cochez au moins un jour de la semaine type."]
+
+
+def test_an_end_before_the_start_is_refused(demo_db):
+    at = family_page(demo_db)
+    at.button(key="resa_modify").click().run()
+    at.checkbox(key="booking_template_lundi_cantine").check()
+    at.date_input(key="resa_from").set_value(date(2027, 3, 1))
+    at.date_input(key="resa_to").set_value(date(2027, 2, 1))
+    at.run()
+    at.button(key="resa_apply").click().run()
+    assert "précède" in at.error[0].value
+
+
+def test_a_click_on_a_locked_day_then_annuler_reads_the_refusal(demo_db):
+    at = family_page(demo_db)
+    at.session_state["resa_day"] = date(2026, 11, 30)   # what a click on the calendar selects
+    at.run()
+    assert "délai d'annulation dépassé" in texts(at)
+    at.button(key="resa_day_cantine_2026-11-30").click().run()
+    assert at.error[0].value == ("Annulation impossible pour le lundi 30 novembre 2026 : "
+                                 "la limite était le jeudi 26 novembre 2026 à 23 h 59.")
+    assert date(2026, 11, 30) in booked_days(demo_db, LEA, date(2026, 11, 30), date(2026, 11, 30))
+
+
+def test_occasional_days_in_the_month_table(demo_db):
+    at = family_page(demo_db)
+    at.selectbox(key="resa_month").set_value(date(2026, 12, 1)).run()
+    at.button(key="resa_modify").click().run()
+    at.radio(key="resa_mode").set_value("Jours occasionnels").run()
+    assert at.checkbox(key="booking_day_cantine_2026-12-08").value is True   # booked days come ticked
+    assert at.checkbox(key="booking_day_cantine_2026-12-22").disabled       # Christmas holidays
+    at.checkbox(key="booking_day_cantine_2026-12-08").uncheck()
+    at.checkbox(key="booking_day_cantine_2026-12-10").check()
+    at.run()
+    at.button(key="resa_confirm_days").click().run()
+    assert not at.error, [e.value for e in at.error]
+    december = booked_days(demo_db, LEA, date(2026, 12, 1), date(2026, 12, 31))
+    assert date(2026, 12, 10) in december and date(2026, 12, 8) not in december
+
+
+def test_registering_from_the_page(demo_db):
+    at = family_page(demo_db)
+    at.selectbox(key="reg_site_1").select_index(2).run()
+    at.checkbox(key="reg_1_3_2").check()
+    at.run()
+    at.button(key="reg_save").click().run()
+    assert "Inscription de Léa à « ALAE anim'action » enregistrée pour 2026/2027." in [s.value for s in at.success]
+
+
+def test_staff_search_and_late_change_needs_a_reason(demo_db):
+    at = app_test("pages/agent_reservations.py", demo_db, "agent@demo.fr").run()
+    assert "au moins deux lettres" in texts(at)
+    at.text_input(key="staff_search").input("x").run()
+    assert "au moins 2 lettres" in at.error[0].value
+    at.text_input(key="staff_search").input("Léa Martin").run()
+    assert at.selectbox(key="staff_child").value["id"] == LEA
+    at.toggle(key="staff_late").set_value(True).run()
+    at.session_state["resa_day"] = date(2026, 11, 26)
+    at.run()
+    at.button(key="resa_day_cantine_2026-11-26").click().run()
+    assert at.error[0].value == "Indiquez le motif de la modification hors délai."
+    at.text_input(key="staff_reason").input("oubli de l'enseignante").run()
+    at.button(key="resa_day_cantine_2026-11-26").click().run()
+    assert not at.error
+    assert date(2026, 11, 26) in booked_days(demo_db, LEA, date(2026, 11, 26), date(2026, 11, 26))
+
+
+@pytest.mark.parametrize("email", ["cuisine@demo.fr", "maire@demo.fr", "parent@demo.fr"])
+def test_the_staff_page_is_closed_to_others(demo_db, email):
+    at = app_test("pages/agent_reservations.py", demo_db, email).run()
+    assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]

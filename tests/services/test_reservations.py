@@ -1,0 +1,365 @@
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from lib.domain.clock import PARIS
+from lib.domain.deadlines import DeadlinePassed
+from lib.domain.errors import InvalidInput, NotAllowed, PortailError
+from lib.services import auth
+from lib.services import reservations as r
+from tests.conftest import DEMO_NOW, DEMO_TODAY
+
+LEA, HUGO = 1, 2
+YEAR = 2026
+CANTEEN, WED_MEAL, WED_PM = 1, 2, 3
+
+
+def login(db, email):
+    return auth.login(db, email, "demo", DEMO_NOW)[1]
+
+
+def snapshot(db):
+    return (
+        db.rows("SELECT * FROM bookings ORDER BY ALL"),
+        db.rows("SELECT * FROM registrations ORDER BY ALL"),
+        db.rows("SELECT * FROM registration_services ORDER BY ALL"),
+        db.value("SELECT count(*) FROM audit_log"),
+    )
+
+
+def booked(db, child, service=CANTEEN, first=date(2026, 9, 1), last=date(2027, 7, 31), state="booked"):
+    return {d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = ? "
+                                  "AND day BETWEEN ? AND ?", [child, service, state, first, last])}
+
+
+@pytest.fixture
+def parent(demo_db):
+    return login(demo_db, "parent@demo.fr")
+
+
+@pytest.fixture
+def other_child(demo_db):
+    return demo_db.value("SELECT min(id) FROM children WHERE family_id = 2")
+
+
+# --- access control --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("forged", ["other", 999_999, -1, 0, True, "2", 2.0, None])
+def test_a_family_cannot_touch_a_child_of_another_family_by_any_id(demo_db, parent, other_child, forged):
+    child_id = other_child if forged == "other" else forged
+    before = snapshot(demo_db)
+    calls = [
+        lambda: r.registration_form(demo_db, parent, child_id, YEAR),
+        lambda: r.save_registration(demo_db, parent, child_id, YEAR, 1, [CANTEEN], DEMO_NOW),
+        lambda: r.booking_context(demo_db, parent, child_id, YEAR),
+    ]
+    for call in calls:
+        with pytest.raises(NotAllowed) as err:
+            call()
+        assert err.value.message == "Enfant introuvable ou non rattaché à votre compte."
+    assert snapshot(demo_db) == before
+
+
+def test_a_family_cannot_use_a_context_built_for_another_child(demo_db, parent, other_child):
+    # Contexts are only built through booking_context, which checks the actor; a family actor
+    # given a staff-built context still acts as itself and the child check happens again.
+    agent = login(demo_db, "agent@demo.fr")
+    ctx = r.booking_context(demo_db, agent, other_child, YEAR)
+    before = snapshot(demo_db)
+    with pytest.raises(NotAllowed):
+        r.booking_context(demo_db, parent, ctx.child["id"], YEAR)
+    assert snapshot(demo_db) == before
+
+
+def test_family_sees_only_its_children_and_cannot_search(demo_db, parent):
+    assert [c["first_name"] for c in r.my_children(demo_db, parent)] == ["Hugo", "Léa"]
+    with pytest.raises(NotAllowed):
+        r.find_children(demo_db, parent, "Martin")
+
+
+@pytest.mark.parametrize("email", ["cuisine@demo.fr", "maire@demo.fr"])
+def test_kitchen_and_mayor_cannot_edit_bookings(demo_db, email):
+    who = login(demo_db, email)
+    with pytest.raises(NotAllowed):
+        r.booking_context(demo_db, who, HUGO, YEAR)
+    with pytest.raises(NotAllowed):
+        r.find_children(demo_db, who, "Hugo")
+
+
+def test_staff_search(demo_db):
+    agent = login(demo_db, "agent@demo.fr")
+    found = r.find_children(demo_db, agent, "hugo MARTIN")
+    assert [(c["id"], c["family"]) for c in found] == [(HUGO, "Famille Martin")]
+    assert r.find_children(demo_db, agent, "léa mart")[0]["id"] == LEA  # accents do not matter
+    for bad in ("", " ", "a"):
+        with pytest.raises(InvalidInput, match="au moins 2 lettres"):
+            r.find_children(demo_db, agent, bad)
+    assert r.find_children(demo_db, agent, "%' OR 1=1 --") == []
+
+
+# --- registration ------------------------------------------------------------------------------
+
+def test_register_a_child_for_wednesdays_then_change_it(demo_db, parent):
+    message = r.save_registration(demo_db, parent, LEA, YEAR, 3, [WED_MEAL], DEMO_NOW)
+    assert message == "Inscription de Léa à « ALAE anim'action » enregistrée pour 2026/2027."
+    form = r.registration_form(demo_db, parent, LEA, YEAR)
+    assert form.current == {1: [CANTEEN], 3: [WED_MEAL]}  # school-day site and Wednesday site at once
+    r.save_registration(demo_db, parent, LEA, YEAR, 3, [WED_MEAL, WED_PM], DEMO_NOW)
+    assert r.registration_form(demo_db, parent, LEA, YEAR).current[3] == [WED_MEAL, WED_PM]
+    assert "déjà" in r.save_registration(demo_db, parent, LEA, YEAR, 3, [WED_PM, WED_MEAL], DEMO_NOW)
+    entry = demo_db.row("SELECT user_id, action, entity_id, before, after FROM audit_log ORDER BY id DESC LIMIT 1")
+    assert entry[:3] == (parent.user_id, "registration.save", str(LEA))
+    assert '"services": [2]' in entry[3] and '"services": [2, 3]' in entry[4]
+
+
+@pytest.mark.parametrize("site, services, words", [
+    (99, [CANTEEN], "Structure inconnue"),
+    ("1", [CANTEEN], "Structure inconnue"),
+    (1, [WED_MEAL], "n'est pas proposée"),
+    (1, [999], "n'est pas proposée"),
+    (1, ["1"], "n'est pas proposée"),
+    (2, [CANTEEN], "déjà inscrit(e) à « ALAE Jean Moulin"),   # a second school-day site
+    (1, [], "annulez-les d'abord"),                          # withdrawing with future days booked
+])
+def test_bad_registrations_are_refused_and_change_nothing(demo_db, parent, site, services, words):
+    before = snapshot(demo_db)
+    with pytest.raises(InvalidInput) as err:
+        r.save_registration(demo_db, parent, LEA, YEAR, site, services, DEMO_NOW)
+    assert words in err.value.message
+    assert snapshot(demo_db) == before
+
+
+def test_a_past_school_year_cannot_be_registered_by_a_family(demo_db, parent):
+    with pytest.raises(InvalidInput, match="2025/2026 est terminée"):
+        r.save_registration(demo_db, parent, LEA, 2025, 3, [WED_MEAL], DEMO_NOW)
+    with pytest.raises(InvalidInput, match="Année scolaire inconnue"):
+        r.save_registration(demo_db, parent, LEA, 1999, 3, [WED_MEAL], DEMO_NOW)
+
+
+# --- weekly template ---------------------------------------------------------------------------
+
+def test_registration_is_required_before_booking(demo_db, parent):
+    demo_db.write(lambda cur: cur.execute("DELETE FROM registration_services WHERE registration_id IN "
+                                          "(SELECT id FROM registrations WHERE child_id = 1 AND school_year_id = 2026)"))
+    with pytest.raises(InvalidInput, match="n'est inscrit\\(e\\) à aucune prestation pour 2026/2027"):
+        r.booking_context(demo_db, parent, LEA, YEAR)
+
+
+def test_full_year_template_replaces_future_days_and_keeps_the_past(demo_db, parent):
+    ctx = r.booking_context(demo_db, parent, HUGO, YEAR)
+    past_before = booked(demo_db, HUGO, last=DEMO_TODAY - timedelta(days=1))
+    plan = r.preview_template(demo_db, parent, ctx, {CANTEEN: [1, 2, 5]}, ctx.first_service_day,
+                              ctx.last_service_day, DEMO_NOW)
+    assert demo_db.value("SELECT count(*) FROM audit_log WHERE action LIKE 'booking%'") == 0  # preview writes nothing
+    result = r.apply_template(demo_db, parent, ctx, {CANTEEN: [1, 2, 5]}, ctx.first_service_day,
+                              ctx.last_service_day, DEMO_NOW)
+    assert len(result.cancelled) == len(plan.to_cancel) > 20 and len(result.booked) == len(plan.to_book)
+    future = booked(demo_db, HUGO, first=DEMO_TODAY + timedelta(days=7))
+    assert future and {d.isoweekday() for d in future} == {1, 2, 5}
+    assert booked(demo_db, HUGO, last=DEMO_TODAY - timedelta(days=1)) == past_before
+    # Wednesday services were not in the template grid's ticks: their future days are cancelled too.
+    assert booked(demo_db, HUGO, WED_MEAL, first=DEMO_TODAY + timedelta(days=7)) == set()
+    entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'booking.template'")[0]
+    assert entry["user_id"] == parent.user_id and entry["entity_id"] == str(HUGO)
+    assert '"template"' in entry["after"] and '"booked"' in entry["after"]
+
+
+def test_reapplying_over_part_of_the_year_only_changes_that_part(demo_db, parent):
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    r.apply_template(demo_db, parent, ctx, {CANTEEN: [1, 2, 4, 5]}, ctx.first_service_day, ctx.last_service_day,
+                     DEMO_NOW)
+    r.apply_template(demo_db, parent, ctx, {CANTEEN: [4]}, date(2027, 1, 4), date(2027, 1, 31), DEMO_NOW)
+    january = booked(demo_db, LEA, first=date(2027, 1, 1), last=date(2027, 1, 31))
+    february = booked(demo_db, LEA, first=date(2027, 2, 1), last=date(2027, 2, 28))
+    assert {d.isoweekday() for d in january} == {4}
+    assert {d.isoweekday() for d in february} == {1, 2, 4, 5}
+
+
+@pytest.mark.parametrize("template, start, end, words", [
+    ({CANTEEN: []}, date(2026, 12, 1), date(2027, 7, 2), "Aucun jour coché"),
+    ({CANTEEN: [3]}, date(2026, 12, 1), date(2027, 7, 2), "pas assurée le mercredi"),
+    ({999: [1]}, date(2026, 12, 1), date(2027, 7, 2), "Prestation inconnue"),
+    ({WED_MEAL: [3]}, date(2026, 12, 1), date(2027, 7, 2), "Prestation inconnue"),  # Léa is not registered for it
+    ({CANTEEN: [1]}, date(2027, 1, 10), date(2027, 1, 1), "précède"),
+    ({CANTEEN: [1]}, date(2026, 8, 1), date(2027, 1, 1), "année scolaire 2026/2027"),
+    ({CANTEEN: [1]}, date(2026, 12, 1), date(2027, 9, 1), "année scolaire 2026/2027"),
+    ({CANTEEN: [1]}, date(2026, 9, 1), date(2026, 10, 30), "entièrement passée"),
+    ({CANTEEN: [1]}, None, date(2027, 1, 1), "Indiquez"),
+])
+def test_bad_templates_write_nothing(demo_db, parent, template, start, end, words):
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    before = snapshot(demo_db)
+    for call in (r.preview_template, r.apply_template):
+        with pytest.raises(InvalidInput) as err:
+            call(demo_db, parent, ctx, template, start, end, DEMO_NOW)
+        assert words in err.value.message
+    assert snapshot(demo_db) == before
+
+
+# --- occasional days, single days ----------------------------------------------------------------
+
+def test_occasional_days_book_and_untick_cancels(demo_db, parent):
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    december = booked(demo_db, LEA, first=date(2026, 12, 1), last=date(2026, 12, 31))
+    wanted = (december - {date(2026, 12, 8)}) | {date(2026, 12, 10)}   # drop a Tuesday, add a Thursday
+    result = r.change_days(demo_db, parent, ctx, CANTEEN, date(2026, 12, 1), wanted, DEMO_NOW)
+    assert result.booked == [(CANTEEN, date(2026, 12, 10))] and result.cancelled == [(CANTEEN, date(2026, 12, 8))]
+    assert booked(demo_db, LEA, first=date(2026, 12, 1), last=date(2026, 12, 31)) == wanted
+    origin = demo_db.value("SELECT origin FROM bookings WHERE child_id = 1 AND day = DATE '2026-12-10'")
+    assert origin == "occasional"
+
+
+@pytest.mark.parametrize("service, month, days, error, words", [
+    (CANTEEN, date(2026, 12, 1), {date(2026, 12, 3)}, DeadlinePassed,
+     "Réservation impossible pour le jeudi 3 décembre 2026 : la limite était le jeudi 26 novembre 2026 à 23 h 59."),
+    (CANTEEN, date(2026, 12, 1), {date(2026, 12, 2)}, InvalidInput, "n'est pas assurée le mercredi 2 décembre"),
+    (CANTEEN, date(2026, 12, 1), {date(2026, 12, 22)}, InvalidInput, "(Vacances de Noël)"),
+    (CANTEEN, date(2026, 12, 1), {date(2027, 1, 4)}, InvalidInput, "ne fait pas partie du mois"),
+    (CANTEEN, date(2026, 12, 1), {"2026-12-10"}, InvalidInput, "Date illisible"),
+    (CANTEEN, date(2027, 8, 1), set(), InvalidInput, "en dehors de l'année scolaire"),
+    (WED_MEAL, date(2026, 12, 1), {date(2026, 12, 9)}, InvalidInput, "n'est pas inscrit(e) à cette prestation"),
+    ("1", date(2026, 12, 1), set(), InvalidInput, "n'est pas inscrit(e) à cette prestation"),
+])
+def test_bad_occasional_days_write_nothing(demo_db, parent, service, month, days, error, words):
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    current = booked(demo_db, LEA, first=month, last=month + timedelta(days=30))
+    before = snapshot(demo_db)
+    with pytest.raises(error) as err:
+        r.change_days(demo_db, parent, ctx, service, month, current | days, DEMO_NOW)
+    assert words in err.value.message
+    assert snapshot(demo_db) == before
+
+
+def test_cancelling_inside_the_deadline_is_refused_with_the_limit(demo_db, parent):
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    before = snapshot(demo_db)
+    with pytest.raises(DeadlinePassed) as err:
+        r.set_day(demo_db, parent, ctx, CANTEEN, date(2026, 11, 30), False, DEMO_NOW)
+    assert err.value.message == ("Annulation impossible pour le lundi 30 novembre 2026 : "
+                                 "la limite était le jeudi 26 novembre 2026 à 23 h 59.")
+    with pytest.raises(DeadlinePassed, match="déjà passé"):
+        r.set_day(demo_db, parent, ctx, CANTEEN, date(2026, 11, 23), False, DEMO_NOW)
+    assert snapshot(demo_db) == before
+    # Still in time for Tuesday 1 December (limit: Friday 27 November, 23:59).
+    assert r.set_day(demo_db, parent, ctx, CANTEEN, date(2026, 12, 1), False, DEMO_NOW).cancelled
+
+
+def test_staff_book_past_the_deadline_with_a_reason_families_cannot(demo_db, parent):
+    agent = login(demo_db, "agent@demo.fr")
+    ctx = r.booking_context(demo_db, agent, LEA, YEAR)
+    day = date(2026, 11, 26)   # yesterday, a Thursday Léa does not eat at school
+    with pytest.raises(InvalidInput, match="motif"):
+        r.set_day(demo_db, agent, ctx, CANTEEN, day, True, DEMO_NOW, late=True, reason="  ")
+    with pytest.raises(DeadlinePassed):
+        r.set_day(demo_db, agent, ctx, CANTEEN, day, True, DEMO_NOW)
+    family_ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    with pytest.raises(NotAllowed):
+        r.set_day(demo_db, parent, family_ctx, CANTEEN, day, True, DEMO_NOW, late=True, reason="je veux")
+    result = r.set_day(demo_db, agent, ctx, CANTEEN, day, True, DEMO_NOW, late=True,
+                       reason="oubli signalé par l'enseignante")
+    assert result.booked == [(CANTEEN, day)]
+    row = demo_db.row("SELECT origin, created_by FROM bookings WHERE child_id = 1 AND day = ?", [day])
+    assert row == ("staff_late", agent.user_id)
+    entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'booking.days.late'")[0]
+    assert entry["reason"] == "oubli signalé par l'enseignante" and entry["user_id"] == agent.user_id
+
+
+def test_staff_cannot_book_a_closed_day_even_late(demo_db):
+    agent = login(demo_db, "agent@demo.fr")
+    ctx = r.booking_context(demo_db, agent, LEA, YEAR)
+    with pytest.raises(InvalidInput, match="Vacances de Noël"):
+        r.set_day(demo_db, agent, ctx, CANTEEN, date(2026, 12, 22), True, DEMO_NOW, late=True, reason="test")
+
+
+# --- capacity and waiting list -------------------------------------------------------------------
+
+def fill(db, site, service, day, free):
+    """Set the capacity so that exactly `free` places remain that day."""
+    taken = db.value("SELECT count(*) FROM bookings WHERE site_id = ? AND service_id = ? AND day = ? "
+                     "AND state = 'booked'", [site, service, day])
+    db.write(lambda cur: cur.execute("UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = ?",
+                                     [taken + free, site, service]))
+
+
+def test_a_full_day_goes_to_the_waiting_list_and_is_promoted_in_order(demo_db, parent):
+    day = date(2026, 12, 10)  # a Thursday: Léa (Mon/Tue/Fri) is not booked
+    fill(demo_db, 1, CANTEEN, day, 0)
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    result = r.set_day(demo_db, parent, ctx, CANTEEN, day, True, DEMO_NOW)
+    assert result.waiting == [(CANTEEN, day)] and result.booked == []
+    assert "liste d'attente" in result.summary()
+    assert r.waiting_position(demo_db, ctx, CANTEEN, day) == 1
+    # Another child of the same site books after Léa: second in line.
+    other = demo_db.value("SELECT min(c.id) FROM children c JOIN registrations r ON r.child_id = c.id "
+                          "WHERE r.site_id = 1 AND r.school_year_id = 2026 AND c.family_id <> 1 AND c.id NOT IN "
+                          "(SELECT child_id FROM bookings WHERE day = ? AND state = 'booked')", [day])
+    agent = login(demo_db, "agent@demo.fr")
+    later = DEMO_NOW + timedelta(minutes=5)
+    r.set_day(demo_db, agent, r.booking_context(demo_db, agent, other, YEAR), CANTEEN, day, True, later)
+    # A booked child cancels: the first in line (Léa) gets the place, the other still waits.
+    leaving = demo_db.value("SELECT min(child_id) FROM bookings WHERE site_id = 1 AND service_id = 1 AND day = ? "
+                            "AND state = 'booked'", [day])
+    r.set_day(demo_db, agent, r.booking_context(demo_db, agent, leaving, YEAR), CANTEEN, day, False,
+              later + timedelta(minutes=5))
+    states = dict(demo_db.rows("SELECT child_id, state FROM bookings WHERE day = ? AND service_id = 1 AND "
+                               "child_id IN (?, ?)", [day, LEA, other]))
+    assert states == {LEA: "booked", other: "waiting"}
+    assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'booking.promoted' AND entity_id = '1'") == 1
+
+
+def test_two_parents_racing_for_the_last_place_never_both_get_it(demo_db):
+    day = date(2026, 12, 10)
+    fill(demo_db, 1, CANTEEN, day, 1)
+    children = [r[0] for r in demo_db.rows(
+        "SELECT c.id FROM children c JOIN registrations r ON r.child_id = c.id AND r.site_id = 1 AND "
+        "r.school_year_id = 2026 WHERE c.id NOT IN (SELECT child_id FROM bookings WHERE day = ? AND state <> "
+        "'cancelled') ORDER BY c.id LIMIT 6", [day])]
+    agent = login(demo_db, "agent@demo.fr")
+    contexts = [r.booking_context(demo_db, agent, c, YEAR) for c in children]
+    barrier = threading.Barrier(len(contexts))
+    errors: list[BaseException] = []
+
+    def book(ctx):
+        barrier.wait()
+        try:
+            r.set_day(demo_db, agent, ctx, CANTEEN, day, True, DEMO_NOW)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=book, args=(c,)) for c in contexts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    states = [s for (s,) in demo_db.rows("SELECT state FROM bookings WHERE day = ? AND service_id = 1 AND "
+                                         "list_contains(?, child_id)", [day, children])]
+    assert sorted(states) == ["booked"] + ["waiting"] * (len(children) - 1)
+    capacity = demo_db.value("SELECT capacity FROM site_services WHERE site_id = 1 AND service_id = 1")
+    assert demo_db.value("SELECT count(*) FROM bookings WHERE site_id = 1 AND service_id = 1 AND day = ? AND "
+                         "state = 'booked'", [day]) == capacity
+
+
+# --- the calendar's month ------------------------------------------------------------------------
+
+def test_month_cells_show_attendance_locks_and_closures(demo_db, parent):
+    ctx = r.booking_context(demo_db, parent, HUGO, YEAR)
+    cells = r.month_cells(demo_db, ctx, date(2026, 11, 1), DEMO_NOW)
+    states = {(c.service_id, c.day): c.state.value for c in cells}
+    assert states[(CANTEEN, date(2026, 11, 26))] in ("present", "absent", "justified")
+    assert states[(WED_MEAL, date(2026, 11, 11))] == "closed"
+    assert states[(CANTEEN, date(2026, 11, 30))] == "booked"
+    assert next(c for c in cells if c.day == date(2026, 11, 30)).locked
+    december = r.month_cells(demo_db, ctx, date(2026, 12, 1), DEMO_NOW)
+    closure = next(c for c in december if c.day == date(2026, 12, 2) and c.service_id == WED_MEAL)
+    assert closure.state.value == "closed" and closure.note == "Fermeture : formation des animateurs"
+
+
+def test_errors_are_all_portail_errors_with_french_messages(demo_db, parent):
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    for call in (lambda: r.set_day(demo_db, parent, ctx, CANTEEN, "2026-12-01", True, DEMO_NOW),
+                 lambda: r.change_days(demo_db, parent, ctx, CANTEEN, "décembre", [], DEMO_NOW)):
+        with pytest.raises(PortailError) as err:
+            call()
+        assert err.value.message and err.value.message[0].isupper()
