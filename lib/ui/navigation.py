@@ -21,6 +21,8 @@ _EXTRA[Role.FAMILY] = [("pages/mes_inscriptions.py", "Mes inscriptions", ":mater
 _EXTRA[Role.AGENT] = [("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")]
 _EXTRA[Role.ADMIN] = [
     ("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations"),
+    ("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
+    ("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
 ]
 
 

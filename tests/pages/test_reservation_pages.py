@@ -131,3 +131,21 @@ def test_staff_search_and_late_change_needs_a_reason(demo_db):
 def test_the_staff_page_is_closed_to_others(demo_db, email):
     at = app_test("pages/agent_reservations.py", demo_db, email).run()
     assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
+
+
+def test_admin_settings_page_saves_and_refuses(demo_db):
+    at = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["Restauration scolaire", "Mercredi repas", "Mercredi après-midi"]
+    at.number_input(key="svc_cancel_1").set_value(3)
+    at.number_input(key="svc_cap_1_1").set_value(140)
+    at.button(key="FormSubmitter:service_1-Enregistrer").click().run()
+    assert "Paramètres de « Restauration scolaire » enregistrés." in at.success[0].value
+    assert demo_db.row("SELECT cancel_delay_days FROM services WHERE id = 1") == (3,)
+    assert demo_db.value("SELECT capacity FROM site_services WHERE site_id = 1 AND service_id = 1") == 140
+
+
+def test_admin_reads_the_audit_log(demo_db):
+    at = app_test("pages/admin_journal.py", demo_db, "admin@demo.fr").run()
+    assert not at.exception
+    assert "demo.build" in at.dataframe[0].value["Action"].tolist()

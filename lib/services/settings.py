@@ -1,0 +1,82 @@
+"""Settings an administrator edits: each service's deadlines and price, daily capacities; and
+reading the audit log. Every change is checked, then written with its audit entry."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from lib.domain.actor import Actor
+from lib.domain.clock import to_utc_naive
+from lib.domain.deadlines import MAX_DELAY_DAYS, DeadlineRule
+from lib.domain.errors import InvalidInput, NotFound
+from lib.domain.roles import Role
+from lib.store import audit
+from lib.store import settings as store
+from lib.store.db import Database
+
+MAX_PRICE_CENTS = 10_000   # 100 € for one meal or half-day: anything above is a typing mistake
+MAX_CAPACITY = 5_000
+
+
+def services(db: Database, actor: Actor) -> list[dict]:
+    actor.require(Role.ADMIN)
+    return store.services_with_capacities(db)
+
+
+def _int(value: object, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{what} : saisissez un nombre entier entre {low} et {high}.")
+    return value
+
+
+def update_service(db: Database, actor: Actor, service_id: int, *, unit_price_cents: object, book_delay_days: object,
+                   book_delay_working: bool, cancel_delay_days: object, cancel_delay_working: bool,
+                   cutoff_time: object, now: datetime) -> str:
+    actor.require(Role.ADMIN)
+    price = _int(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
+    book = _int(book_delay_days, "Délai de réservation", 0, MAX_DELAY_DAYS)
+    cancel = _int(cancel_delay_days, "Délai d'annulation", 0, MAX_DELAY_DAYS)
+    if not isinstance(cutoff_time, time):
+        raise InvalidInput("Heure limite illisible.")
+    DeadlineRule(book, bool(book_delay_working), cutoff_time)  # the domain's own checks
+    after = dict(unit_price_cents=price, book_delay_days=book, book_delay_working=bool(book_delay_working),
+                 cancel_delay_days=cancel, cancel_delay_working=bool(cancel_delay_working),
+                 cutoff_time=cutoff_time.replace(second=0, microsecond=0))
+
+    def work(cur) -> str:
+        before = store.service_row(cur, service_id)
+        if before is None:
+            raise NotFound("Prestation introuvable.")
+        store.update_service(cur, service_id, **after)
+        audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="service.update",
+                     entity="service", entity_id=service_id, before=before, after=after)
+        return before["name"]
+
+    name = db.write(work)
+    return f"Paramètres de « {name} » enregistrés."
+
+
+def set_capacity(db: Database, actor: Actor, site_id: int, service_id: int, value: object, now: datetime) -> str:
+    actor.require(Role.ADMIN)
+    capacity = _int(value, "Capacité", 0, MAX_CAPACITY)
+
+    def work(cur) -> None:
+        before = store.capacity(cur, site_id, service_id)
+        if before is None:
+            raise NotFound("Cette structure ne propose pas cette prestation.")
+        store.set_capacity(cur, site_id, service_id, capacity)
+        audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="capacity.update",
+                     entity="site_service", entity_id=f"{site_id}:{service_id}", before={"capacity": before},
+                     after={"capacity": capacity})
+
+    db.write(work)
+    return "Capacité enregistrée."
+
+
+def audit_entries(db: Database, actor: Actor, *, action_prefix: str = "", entity: str | None = None,
+                  entity_id: str | None = None, limit: int = 200) -> list[dict]:
+    """The audit log, newest first (administrator only)."""
+    actor.require(Role.ADMIN)
+    limit = max(1, min(int(limit), 2000))
+    return audit.entries(db, action_prefix=(action_prefix or "")[:50], entity=entity,
+                         entity_id=(entity_id or None) and str(entity_id)[:40], limit=limit)

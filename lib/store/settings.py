@@ -1,0 +1,55 @@
+"""Administrator's settings: a service's deadlines and price, a site's daily capacity."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import duckdb
+
+from lib.store.db import Database
+
+
+def services_with_capacities(db: Database) -> list[dict]:
+    return db.dicts(
+        """
+        SELECT s.id, s.name, s.sort_order, s.weekdays, s.unit_price_cents, s.book_delay_days, s.book_delay_working,
+               s.cancel_delay_days, s.cancel_delay_working, s.cutoff_time,
+               list({'site_id': ss.site_id, 'site': si.name, 'capacity': ss.capacity} ORDER BY ss.site_id)
+                 AS capacities
+        FROM services s JOIN site_services ss ON ss.service_id = s.id JOIN sites si ON si.id = ss.site_id
+        GROUP BY ALL ORDER BY s.sort_order
+        """
+    )
+
+
+def service_row(cur: duckdb.DuckDBPyConnection, service_id: int) -> dict | None:
+    cursor = cur.execute(
+        """SELECT id, name, unit_price_cents, book_delay_days, book_delay_working, cancel_delay_days,
+                  cancel_delay_working, cutoff_time FROM services WHERE id = ?""",
+        [service_id],
+    )
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    return dict(zip(names, rows[0])) if rows else None
+
+
+def update_service(cur: duckdb.DuckDBPyConnection, service_id: int, *, unit_price_cents: int, book_delay_days: int,
+                   book_delay_working: bool, cancel_delay_days: int, cancel_delay_working: bool,
+                   cutoff_time: time) -> None:
+    cur.execute(
+        """UPDATE services SET unit_price_cents = ?, book_delay_days = ?, book_delay_working = ?,
+                  cancel_delay_days = ?, cancel_delay_working = ?, cutoff_time = ? WHERE id = ?""",
+        [unit_price_cents, book_delay_days, book_delay_working, cancel_delay_days, cancel_delay_working, cutoff_time,
+         service_id],
+    )
+
+
+def capacity(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int) -> int | None:
+    rows = cur.execute("SELECT capacity FROM site_services WHERE site_id = ? AND service_id = ?",
+                       [site_id, service_id]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_capacity(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, value: int) -> None:
+    cur.execute("UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = ?",
+                [value, site_id, service_id])

@@ -1,0 +1,51 @@
+"""Administrator: each service's deadlines and price, and the daily capacity per site."""
+
+import streamlit as st
+
+from lib.domain import fr
+from lib.domain.errors import PortailError
+from lib.domain.roles import Role
+from lib.services import settings
+from lib.ui import layout, session
+
+actor = session.require_actor(Role.ADMIN)
+st.title("Prestations et délais")
+st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
+
+for service in settings.services(session.db(), actor):
+    sid = service["id"]
+    with st.form(f"service_{sid}", border=True):
+        st.subheader(service["name"])
+        price = st.number_input("Prix unitaire (€)", min_value=0.0, max_value=settings.MAX_PRICE_CENTS / 100,
+                                value=service["unit_price_cents"] / 100, step=0.05, format="%.2f",
+                                key=f"svc_price_{sid}")
+        left, right = st.columns(2)
+        book = left.number_input("Réservation : jours avant", 0, 60, service["book_delay_days"], key=f"svc_book_{sid}")
+        book_working = left.checkbox("Jours ouvrés (réservation)", service["book_delay_working"],
+                                     key=f"svc_book_working_{sid}")
+        cancel = right.number_input("Annulation : jours avant", 0, 60, service["cancel_delay_days"],
+                                    key=f"svc_cancel_{sid}")
+        cancel_working = right.checkbox("Jours ouvrés (annulation)", service["cancel_delay_working"],
+                                        key=f"svc_cancel_working_{sid}")
+        cutoff = st.time_input("Heure limite le dernier jour", service["cutoff_time"], step=900, key=f"svc_cutoff_{sid}")
+        capacities = {c["site_id"]: st.number_input(f"Capacité par jour — {c['site']}", 0, settings.MAX_CAPACITY,
+                                                   c["capacity"], key=f"svc_cap_{sid}_{c['site_id']}")
+                      for c in service["capacities"]}
+        if st.form_submit_button("Enregistrer", type="primary"):
+            try:
+                messages = [settings.update_service(
+                    session.db(), actor, sid, unit_price_cents=round(price * 100), book_delay_days=int(book),
+                    book_delay_working=book_working, cancel_delay_days=int(cancel),
+                    cancel_delay_working=cancel_working, cutoff_time=cutoff, now=session.now())]
+                for site_id, value in capacities.items():
+                    if value != next(c["capacity"] for c in service["capacities"] if c["site_id"] == site_id):
+                        messages.append(settings.set_capacity(session.db(), actor, site_id, sid, int(value),
+                                                              session.now()))
+                st.success(" ".join(messages), icon="✅")
+            except PortailError as exc:
+                st.error(exc.message, icon="⛔")
+        st.caption(f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation "
+                   f"{service['book_delay_days']} jour(s) {'ouvré(s) ' if service['book_delay_working'] else ''}avant ; "
+                   f"annulation {service['cancel_delay_days']} jour(s) "
+                   f"{'ouvré(s) ' if service['cancel_delay_working'] else ''}avant.")
+layout.contact_footer()
