@@ -114,6 +114,12 @@ def actor_for_token(db: Database, token: str | None, now: datetime) -> Actor:
     return _actor(row)
 
 
+def logout_code(token: str) -> str:
+    """The code the logout link carries: derived from the session token, so another site cannot
+    forge a link that logs someone out (the token itself never appears in a page)."""
+    return hashlib.sha256(b"logout|" + token.encode("utf-8")).hexdigest()[:32]
+
+
 def logout(db: Database, token: str | None) -> bool:
     """End the session server-side: the cookie the browser keeps is worthless afterwards."""
     if not token or len(token) > TOKEN_MAX_LENGTH:

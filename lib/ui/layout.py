@@ -24,12 +24,18 @@ def page_setup() -> None:
     st.html(_CSS)
 
 
+_LOGOUT_STYLE = ("display:inline-block;padding:.55rem 1rem;min-height:44px;border:1px solid #6b7280;"
+                 "border-radius:8px;color:#1f2430;text-decoration:none;background:#fff")
+
+
 def sidebar(actor: Actor) -> None:
     with st.sidebar:
         st.markdown(f"**{actor.display_name}**  \n{actor.role.label}")
-        if st.button("Se déconnecter", key="logout", icon=":material/logout:"):
-            session.logout()
-            st.rerun()
+        url = session.logout_url()
+        if url:
+            # A real link: logging out leaves the app for the login page in one step.
+            st.markdown(f'<a href="{url}" target="_self" style="{_LOGOUT_STYLE}">⎋ Se déconnecter</a>',
+                        unsafe_allow_html=True)
 
 
 def contact_footer() -> None:

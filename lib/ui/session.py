@@ -59,21 +59,16 @@ def require_actor(*roles: Role) -> Actor:
     return actor
 
 
-LOGGED_OUT_KEY = "logged_out"
+def logout_url() -> str | None:
+    token = session_token()
+    return f"/auth/logout?code={auth.logout_code(token)}" if token else None
 
 
 def show_login_needed() -> None:
-    if st.session_state.get(LOGGED_OUT_KEY):
-        st.success("Vous êtes déconnecté(e). À bientôt !")
-    elif session_token():
+    target = "/connexion"
+    if session_token():
         st.warning(auth.SESSION_EXPIRED)
     else:
         st.info("Connectez-vous pour accéder au Portail Famille.")
-    st.markdown('<a href="/connexion" target="_self">Aller à la page de connexion</a>', unsafe_allow_html=True)
+    st.markdown(f'<a href="{target}" target="_self">Aller à la page de connexion</a>', unsafe_allow_html=True)
 
-
-
-def logout() -> None:
-    auth.logout(db(), session_token())
-    st.session_state.clear()
-    st.session_state[LOGGED_OUT_KEY] = True

@@ -96,8 +96,12 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """POST /auth/logout (also reachable from the app's button, which ends the session itself)."""
+    """GET /auth/logout?code=…: the sidebar's link. The code is derived from the session token,
+    so a link planted on another site cannot log anyone out."""
     token = request.cookies.get(auth.SESSION_COOKIE)
+    code = request.query_params.get("code", "")
+    if not token or not hmac.compare_digest(code, auth.logout_code(token)):
+        return RedirectResponse("/", status_code=303)
     await to_thread.run_sync(lambda: auth.logout(database(), token))
     response = RedirectResponse(f"{LOGIN_PATH}?fin=1", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
@@ -107,7 +111,7 @@ async def logout(request: Request) -> Response:
 ROUTES = [
     Route(LOGIN_PATH, login_form, methods=["GET"]),
     Route("/auth/login", login_submit, methods=["POST"]),
-    Route("/auth/logout", logout, methods=["POST"]),
+    Route("/auth/logout", logout, methods=["GET"]),
 ]
 
 

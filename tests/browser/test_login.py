@@ -38,8 +38,10 @@ def test_logout_then_the_app_needs_a_new_login(server, page):
     expand = page.get_by_test_id("stExpandSidebarButton")
     if expand.is_visible():
         expand.click()  # on a phone the sidebar starts folded
-    page.get_by_role("button", name="Se déconnecter").click()
-    page.get_by_text("Vous êtes déconnecté(e)").wait_for()
-    page.reload()
-    page.wait_for_url("**/connexion")
+    page.get_by_role("link", name="Se déconnecter").click()
+    page.wait_for_url("**/connexion?fin=1")
     page.get_by_role("button", name="Se connecter").wait_for()
+    assert "Vous êtes déconnecté(e)." in page.get_by_role("status").inner_text()
+    assert "pf_session" not in {c["name"] for c in page.context.cookies()}
+    page.goto(server + "/accueil")
+    page.wait_for_url("**/connexion")  # the app is closed again

@@ -99,11 +99,12 @@ def test_a_family_cannot_reach_a_staff_page_by_url(demo_db):
     assert "Administration" not in texts(at)
 
 
-def test_logout_ends_the_session(demo_db):
+def test_the_sidebar_offers_a_logout_link_bound_to_the_session(demo_db):
     at = app_test("app.py", demo_db, "parent@demo.fr").run()
-    at.button(key="logout").click().run()
-    assert "Vous êtes déconnecté(e)" in texts(at)
-    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+    token = at.session_state[TEST_TOKEN_KEY]
+    links = [m.value for m in at.sidebar.markdown if "/auth/logout" in m.value]
+    assert len(links) == 1 and f"/auth/logout?code={auth.logout_code(token)}" in links[0]
+    assert token not in links[0]
 
 
 def plotly_values(encoded):

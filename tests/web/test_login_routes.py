@@ -9,6 +9,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from lib.services import auth
 from lib.web.routes import ROUTES, RequireLogin
 
 
@@ -100,9 +101,14 @@ def test_a_forged_or_ended_cookie_is_dropped(client, demo_db):
     client.cookies.clear()
     post_login(client, "parent@demo.fr", "demo")
     assert client.get("/", follow_redirects=False).status_code == 200
-    client.post("/auth/logout", follow_redirects=False)
-    client.cookies.clear()  # the browser drops it too; the server row is what matters:
+    token = client.cookies["pf_session"]
+    # A logout link forged by another site (wrong code) does nothing.
+    forged = client.get("/auth/logout?code=0123456789abcdef", follow_redirects=False)
+    assert forged.headers["location"] == "/" and demo_db.value("SELECT count(*) FROM sessions") == 1
+    response = client.get(f"/auth/logout?code={auth.logout_code(token)}", follow_redirects=False)
+    assert response.headers["location"] == "/connexion?fin=1" and "Max-Age=0" in response.headers["set-cookie"]
     assert demo_db.value("SELECT count(*) FROM sessions") == 0
+    assert "Vous êtes déconnecté(e)." in client.get("/connexion?fin=1").text
 
 
 def test_oversized_forms_are_refused(client):
