@@ -114,10 +114,14 @@ def actor_for_token(db: Database, token: str | None, now: datetime) -> Actor:
     return _actor(row)
 
 
+def action_code(token: str, purpose: str) -> str:
+    """The code a link for one action carries (logout, paying an invoice): derived from the
+    session token, so another site cannot forge the link (the token never appears in a page)."""
+    return hashlib.sha256(f"{purpose}|{token}".encode("utf-8")).hexdigest()[:32]
+
+
 def logout_code(token: str) -> str:
-    """The code the logout link carries: derived from the session token, so another site cannot
-    forge a link that logs someone out (the token itself never appears in a page)."""
-    return hashlib.sha256(b"logout|" + token.encode("utf-8")).hexdigest()[:32]
+    return action_code(token, "logout")
 
 
 def logout(db: Database, token: str | None) -> bool:

@@ -15,6 +15,7 @@ Command line (used by `make run` and `make demo`):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -67,6 +68,10 @@ STAFF = [
     ("admin@demo.fr", "admin", "Service éducation (administrateur)"),
 ]
 FAMILY_COUNT = 270
+# The local test bank (lib/payments/sandbox.py) speaks Systempay v2; a town puts its own
+# provider's backend and options here instead (and payment_sandbox = 0).
+SANDBOX_OPTIONS = {"site_id": "12345678", "secret_test": "demosandboxsecret", "signature_algo": "hmac_sha256",
+                   "ctx_mode": "TEST", "vads_return_mode": "GET", "service_url": "/paiement/sandbox"}
 
 FIRST_F = """Emma Jade Louise Alice Chloé Lina Léa Rose Anna Mila Inès Ambre Julia Mia Léna Manon
 Juliette Lou Zoé Camille Agathe Jeanne Lucie Nina Eva Romane Sarah Iris Margaux Clara Adèle Louna
@@ -119,6 +124,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
     try:
         migrate(db)
         counts = db.write(lambda cur: _populate(cur, today))
+        counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
         db.cursor().execute("CHECKPOINT")
     finally:
         db.close()
@@ -139,7 +145,9 @@ def _populate(cur, today: date) -> dict[str, int]:
     frames: dict[str, pd.DataFrame] = {}
     frames["settings"] = pd.DataFrame(
         [("town_name", TOWN), ("contact_email", CONTACT), ("holiday_zone", ZONE),
-         ("invoice_rule", "bookings"), ("demo_built_for", today.isoformat())],
+         ("invoice_rule", "bookings"), ("invoice_due_days", "30"), ("demo_built_for", today.isoformat()),
+         ("payment_backend", "systempayv2"), ("payment_options", json.dumps(SANDBOX_OPTIONS)),
+         ("payment_sandbox", "1")],
         columns=["key", "value"],
     )
     frames["school_years"] = pd.DataFrame(
@@ -221,7 +229,6 @@ def _populate(cur, today: date) -> dict[str, int]:
         top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
         # A fresh sequence starts at 1: drawing `top` values makes the next one top + 1.
         cur.execute(f"SELECT max(nextval('{seq}')) FROM range(?)", [top])
-    counts.update(_invoices(cur, rng, today, now_utc))
     cur.execute(
         "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after) VALUES (?, NULL, 'demo.build', 'database', NULL, ?)",
         [now_utc, f'{{"today": "{today.isoformat()}"}}'],
@@ -350,86 +357,46 @@ def _service_days(calendar: SchoolCalendar, weekdays: tuple[int, ...], year: Sch
     return _days_cache[key]
 
 
-def _invoices(cur, rng: random.Random, today: date, now_utc: datetime) -> dict[str, int]:
-    """Invoices for the last two completed months (bookings billed at the family's tariff);
-    the older month mostly paid, the newer mostly not. The demo family has one of each."""
-    first_of_month = today.replace(day=1)
-    older = (first_of_month - timedelta(days=1)).replace(day=1)
-    months = [(older - timedelta(days=1)).replace(day=1), older]
-    invoice_count = 0
-    for index, month in enumerate(months):
-        next_month = (month + timedelta(days=32)).replace(day=1)
-        issue = min(next_month + timedelta(days=4), today)
-        due = issue + timedelta(days=30)
-        year = issue.year
-        lines = cur.execute(
-            """
-            WITH counted AS (
-                SELECT c.family_id, b.child_id, b.service_id, count(*) AS quantity
-                FROM bookings b JOIN children c ON c.id = b.child_id
-                WHERE b.state = 'booked' AND b.day >= ? AND b.day < ?
-                GROUP BY ALL
-            ), priced AS (
-                SELECT k.*, c.first_name, s.name AS service_name,
-                       coalesce((SELECT t.price_cents FROM tariffs t
-                                 WHERE t.service_id = k.service_id
-                                   AND (t.qf_max IS NULL OR t.qf_max >= f.quotient_familial)
-                                 ORDER BY t.qf_max NULLS LAST LIMIT 1), s.unit_price_cents) AS unit_price_cents
-                FROM counted k JOIN children c ON c.id = k.child_id
-                JOIN services s ON s.id = k.service_id JOIN families f ON f.id = k.family_id
-            )
-            SELECT family_id, child_id, service_id, first_name || ' — ' || service_name AS label, quantity,
-                   unit_price_cents, quantity * unit_price_cents AS amount_cents
-            FROM priced ORDER BY family_id, child_id, service_id
-            """,
-            [month, next_month],
-        ).df()
-        if lines.empty:
-            continue
-        start_seq = cur.execute("SELECT coalesce(max(seq), 0) FROM invoices WHERE year = ?", [year]).fetchall()[0][0]
-        start_id = cur.execute("SELECT coalesce(max(id), 0) FROM invoices").fetchall()[0][0]
-        totals = lines.groupby("family_id", sort=True)["amount_cents"].sum().reset_index()
-        totals["seq"] = range(start_seq + 1, start_seq + 1 + len(totals))
-        totals["id"] = range(start_id + 1, start_id + 1 + len(totals))
-        invoices = pd.DataFrame(dict(
-            id=totals["id"], number=[f"F-{year}-{s:06d}" for s in totals["seq"]], year=year, seq=totals["seq"],
-            kind="invoice", family_id=totals["family_id"], period_month=month, issue_date=issue, due_date=due,
-            total_cents=totals["amount_cents"].astype("int64"), created_at=now_utc,
-        ))
-        insert_frame(cur, "invoices", invoices)
-        lines = lines.merge(totals[["family_id", "id"]], on="family_id").rename(columns={"id": "invoice_id"})
-        lines["line_no"] = lines.groupby("invoice_id").cumcount() + 1
-        insert_frame(cur, "invoice_lines", lines.drop(columns=["family_id"]))
-        invoice_count += len(invoices)
+def _invoices(db: Database, rng: random.Random, today: date) -> int:
+    """Invoices for the last two completed months, issued by the invoicing service itself; the
+    older month mostly paid, the newer mostly not. The demo family has one of each."""
+    from lib.domain.actor import Actor
+    from lib.domain.roles import Role
+    from lib.services import invoicing
+    from lib.store import invoices as invoice_store
 
+    admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
+    newer = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    older = (newer - timedelta(days=1)).replace(day=1)
+    count = 0
+    for index, month in enumerate((older, newer)):
+        after = (month + timedelta(days=32)).replace(day=1)
+        issue = min(after + timedelta(days=4), today)
+        published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))
+        count += len(published.numbers)
+        rows = db.rows("SELECT id, family_id, total_cents FROM invoices WHERE period_month = ? ORDER BY id", [month])
         paid_share = 0.9 if index == 0 else 0.3
-        payments = []
-        for inv in invoices.itertuples():
-            if inv.family_id == 1:
-                paid = index == 0
-            else:
-                paid = rng.random() < paid_share
-            if paid:
-                method = "online" if inv.family_id == 1 else rng.choice(["cheque", "virement", "especes", "prelevement"])
+
+        def pay(cur, rows=rows, issue=issue, paid_share=paid_share, index=index):
+            for invoice_id, family_id, total in rows:
+                paid = index == 0 if family_id == 1 else rng.random() < paid_share
                 paid_at = to_utc_naive(datetime.combine(issue + timedelta(days=rng.randrange(1, 12)), time(12, 30), PARIS))
-                if paid_at > now_utc:
+                if not paid or paid_at.date() >= today:
                     continue
-                payments.append(dict(invoice_id=inv.id, amount_cents=inv.total_cents, paid_at=paid_at, method=method))
-        if payments:
-            frame = pd.DataFrame(payments)
-            online = frame[frame["method"] == "online"]
-            for row in online.itertuples():
-                ref = f"DEMO{row.invoice_id:08d}"
-                tx_id = cur.execute(
-                    """INSERT INTO payment_transactions (invoice_id, family_id, provider, transaction_ref, amount_cents,
-                           state, created_at, updated_at) VALUES (?, 1, 'sandbox', ?, ?, 'paid', ?, ?) RETURNING id""",
-                    [row.invoice_id, ref, row.amount_cents, row.paid_at, row.paid_at],
-                ).fetchall()[0][0]
-                frame.loc[row.Index, "transaction_id"] = tx_id
-            if "transaction_id" not in frame:
-                frame["transaction_id"] = None
-            insert_frame(cur, "payments", frame.astype({"transaction_id": "Int64"}))
-    return {"invoices": invoice_count}
+                tx_id = None
+                if family_id == 1:  # the demo family pays online, like the seed's guide shows
+                    tx_id = invoice_id
+                    invoice_store.insert_transaction(cur, dict(
+                        id=tx_id, invoice_id=invoice_id, family_id=1, provider="systempayv2",
+                        transaction_ref=f"DEMO_{invoice_id:08d}", amount_cents=total, state="paid",
+                        created_at=paid_at, updated_at=paid_at))
+                method = "online" if tx_id else rng.choice(["cheque", "virement", "especes", "prelevement"])
+                invoice_store.insert_payment(cur, invoice_id, total, paid_at, method, tx_id, None)
+
+        db.write(pay)
+    top = db.value("SELECT coalesce(max(id), 0) FROM payment_transactions")
+    db.write(lambda cur: cur.execute("SELECT max(nextval('seq_payment_transactions')) FROM range(?)", [top]).fetchall())
+    return count
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -193,7 +193,7 @@ CREATE TABLE closures (
 CREATE SEQUENCE seq_invoices START 1;
 CREATE TABLE invoices (
     id           INTEGER PRIMARY KEY DEFAULT nextval('seq_invoices'),
-    number       VARCHAR NOT NULL UNIQUE,          -- F-2026-000123, gapless per year
+    number       VARCHAR NOT NULL UNIQUE,          -- F-2026-000123 (AV- for a credit note), gapless per year
     year         INTEGER NOT NULL,
     seq          INTEGER NOT NULL,
     kind         VARCHAR NOT NULL DEFAULT 'invoice' CHECK (kind IN ('invoice', 'credit_note')),
@@ -220,17 +220,23 @@ CREATE TABLE invoice_lines (
 );
 
 CREATE SEQUENCE seq_payment_transactions START 1;
+-- One attempt to pay an invoice online. `transaction_ref` is the provider's transaction id (what
+-- its answers carry); `idempotency_key` makes a double click on "Payer" reuse the attempt it
+-- started; `form_fields` is the signed form sent to the provider (JSON), served again on reload.
 CREATE TABLE payment_transactions (
-    id             INTEGER PRIMARY KEY DEFAULT nextval('seq_payment_transactions'),
-    invoice_id     INTEGER NOT NULL,
-    family_id      INTEGER NOT NULL,
-    provider       VARCHAR NOT NULL,
+    id              INTEGER PRIMARY KEY DEFAULT nextval('seq_payment_transactions'),
+    invoice_id      INTEGER NOT NULL,
+    family_id       INTEGER NOT NULL,
+    provider        VARCHAR NOT NULL,
     transaction_ref VARCHAR NOT NULL UNIQUE,
-    amount_cents   INTEGER NOT NULL CHECK (amount_cents > 0),
-    state          VARCHAR NOT NULL CHECK (state IN ('pending', 'paid', 'refused', 'cancelled', 'error')),
-    created_at     TIMESTAMP NOT NULL,
-    updated_at     TIMESTAMP NOT NULL,
-    provider_data  VARCHAR
+    idempotency_key VARCHAR UNIQUE,
+    amount_cents    INTEGER NOT NULL CHECK (amount_cents > 0),
+    state           VARCHAR NOT NULL CHECK (state IN ('pending', 'paid', 'refused', 'cancelled', 'error', 'expired')),
+    created_at      TIMESTAMP NOT NULL,
+    updated_at      TIMESTAMP NOT NULL,
+    form_fields     VARCHAR,
+    provider_data   VARCHAR,
+    provider_message VARCHAR
 );
 
 CREATE SEQUENCE seq_payments START 1;

@@ -17,10 +17,14 @@ _HOME = {
 
 # Later issues add their pages here, per role: (file, title, icon, url_path).
 _EXTRA: dict[Role, list[tuple[str, str, str, str]]] = {role: [] for role in Role}
-_EXTRA[Role.FAMILY] = [("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions")]
+_EXTRA[Role.FAMILY] = [
+    ("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
+    ("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
+]
 _EXTRA[Role.AGENT] = [("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")]
 _EXTRA[Role.ADMIN] = [
     ("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations"),
+    ("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
     ("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
     ("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
 ]

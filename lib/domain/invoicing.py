@@ -1,0 +1,189 @@
+"""Invoices: tariffs, lines, totals, numbering, what is left to pay, and the life of an online
+payment attempt. Money is integer cents everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from lib.domain.errors import InvalidInput, PortailError
+
+MAX_TARIFF_CENTS = 10_000     # 100 € for one meal or one half-day: anything above is a typing mistake
+MAX_QF = 100_000
+DEFAULT_DUE_DAYS = 30
+
+
+class BillingRule(StrEnum):
+    """What a month's invoice counts (a town setting)."""
+
+    BOOKINGS = "bookings"                                  # every booked day
+    BOOKINGS_JUSTIFIED_CREDITED = "bookings_justified_credited"  # booked days, less justified absences
+
+    @property
+    def label(self) -> str:
+        return {
+            BillingRule.BOOKINGS: "Jours réservés",
+            BillingRule.BOOKINGS_JUSTIFIED_CREDITED: "Jours réservés, absences justifiées déduites",
+        }[self]
+
+
+class Kind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+PREFIX = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
+
+
+def document_number(kind: Kind, year: int, seq: int) -> str:
+    """F-2026-000123 for an invoice, AV-2026-000124 for a credit note: one gapless sequence a year."""
+    if seq < 1 or not 2000 <= year <= 2999:
+        raise ValueError("sequence numbers start at 1")
+    return f"{PREFIX[kind]}-{year}-{seq:06d}"
+
+
+def next_sequence(used: Iterable[int]) -> int:
+    """The next number of a gapless yearly sequence."""
+    used = sorted(used)
+    if used != list(range(1, len(used) + 1)):
+        raise ValueError("the sequence already has a gap")
+    return len(used) + 1
+
+
+@dataclass(frozen=True)
+class Bracket:
+    qf_max: int | None   # None: the top bracket
+    price_cents: int
+
+
+def check_tariff(price_cents: object, what: str = "Tarif") -> int:
+    if isinstance(price_cents, bool) or not isinstance(price_cents, int):
+        raise InvalidInput(f"{what} : saisissez un montant en centimes (nombre entier).")
+    if not 0 <= price_cents <= MAX_TARIFF_CENTS:
+        raise InvalidInput(f"{what} : montant impossible ({price_cents / 100:.2f} €) ; "
+                           f"il doit être compris entre 0 et {MAX_TARIFF_CENTS // 100} €.")
+    return price_cents
+
+
+def check_brackets(brackets: Sequence[Bracket]) -> list[Bracket]:
+    """Brackets ordered by ceiling, each ceiling once, one open top bracket at most."""
+    clean: list[Bracket] = []
+    ceilings: set[int | None] = set()
+    for bracket in brackets:
+        if bracket.qf_max is not None and (isinstance(bracket.qf_max, bool) or not isinstance(bracket.qf_max, int)
+                                           or not 0 <= bracket.qf_max <= MAX_QF):
+            raise InvalidInput(f"Plafond de quotient familial impossible : {bracket.qf_max}.")
+        if bracket.qf_max in ceilings:
+            raise InvalidInput("Deux tranches ont le même plafond de quotient familial.")
+        ceilings.add(bracket.qf_max)
+        clean.append(Bracket(bracket.qf_max, check_tariff(bracket.price_cents)))
+    return sorted(clean, key=lambda b: (b.qf_max is None, b.qf_max or 0))
+
+
+def tariff_for(quotient_familial: int | None, brackets: Sequence[Bracket], default_cents: int) -> int:
+    """The price of the lowest bracket whose ceiling is at least the family's QF; a family
+    without a known QF pays the top bracket; no brackets: the service's unit price."""
+    if not brackets:
+        return default_cents
+    ordered = check_brackets(brackets)
+    if quotient_familial is not None:
+        for bracket in ordered:
+            if bracket.qf_max is None or quotient_familial <= bracket.qf_max:
+                return bracket.price_cents
+    top = ordered[-1]
+    return top.price_cents
+
+
+@dataclass(frozen=True)
+class Line:
+    child_id: int
+    service_id: int
+    label: str
+    quantity: int
+    unit_price_cents: int
+
+    @property
+    def amount_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+
+def total_cents(lines: Iterable[Line]) -> int:
+    return sum(line.amount_cents for line in lines)
+
+
+def kind_for(total: int) -> Kind:
+    return Kind.CREDIT_NOTE if total < 0 else Kind.INVOICE
+
+
+def due_date(issue: date, days: int = DEFAULT_DUE_DAYS) -> date:
+    return issue + timedelta(days=days)
+
+
+def left_to_pay(total: int, paid: int) -> int:
+    return max(total - paid, 0)
+
+
+class InvoiceStatus(StrEnum):
+    PAID = "paid"
+    UNPAID = "unpaid"
+    IN_PROGRESS = "in_progress"
+    CREDIT = "credit"
+
+    @property
+    def dot(self) -> str:
+        return {InvoiceStatus.PAID: "🟢", InvoiceStatus.UNPAID: "🔴", InvoiceStatus.IN_PROGRESS: "🟠",
+                InvoiceStatus.CREDIT: "🔵"}[self]
+
+    @property
+    def word(self) -> str:
+        return {InvoiceStatus.PAID: "Soldée", InvoiceStatus.UNPAID: "Non soldée",
+                InvoiceStatus.IN_PROGRESS: "Paiement en cours", InvoiceStatus.CREDIT: "Avoir"}[self]
+
+
+def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool) -> InvoiceStatus:
+    if kind is Kind.CREDIT_NOTE:
+        return InvoiceStatus.CREDIT
+    if left_to_pay(total, paid) == 0:
+        return InvoiceStatus.PAID
+    return InvoiceStatus.IN_PROGRESS if payment_pending else InvoiceStatus.UNPAID
+
+
+# --- online payment attempts -----------------------------------------------------------------
+
+class TxState(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+    EXPIRED = "expired"
+
+
+FINAL_STATES = frozenset({TxState.PAID, TxState.REFUSED, TxState.CANCELLED, TxState.ERROR, TxState.EXPIRED})
+PENDING_LIFETIME = timedelta(minutes=30)
+
+
+class PaymentRefused(PortailError):
+    """A payment may not start (paid already, in progress, no right…)."""
+
+
+def next_state(current: TxState, outcome: TxState) -> TxState:
+    """Only a pending attempt changes; a final state never does (a payment cannot be undone, and a
+    replayed answer changes nothing)."""
+    if current in FINAL_STATES:
+        return current
+    return outcome
+
+
+def outcome_message(state: TxState, number: str) -> str:
+    return {
+        TxState.PAID: f"Paiement enregistré : la facture {number} est soldée. Merci !",
+        TxState.REFUSED: f"Paiement refusé par la banque : la facture {number} reste à payer.",
+        TxState.CANCELLED: f"Paiement annulé : la facture {number} reste à payer.",
+        TxState.ERROR: f"Le paiement n'a pas abouti (erreur technique) : la facture {number} reste à payer.",
+        TxState.EXPIRED: f"Le paiement n'a pas été terminé : la facture {number} reste à payer.",
+        TxState.PENDING: f"Paiement de la facture {number} en cours de confirmation par la banque : "
+                         "actualisez la page dans un instant.",
+    }[state]

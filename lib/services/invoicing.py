@@ -1,0 +1,247 @@
+"""Monthly invoicing (administrator) and « Mes factures » (families).
+
+A month is billed from its bookings by the town's rule; a family gets one document per run with
+what is not billed yet: the first run issues the invoices, a later run after a correction issues
+only the difference (a complementary invoice, or a credit note when it is negative). Published
+documents are never edited. Numbers are gapless per year: F-2026-000123, AV-2026-000124.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from lib.domain import fr
+from lib.domain.actor import Actor
+from lib.domain.clock import to_utc_naive
+from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PENDING_LIFETIME, BillingRule, Bracket, InvoiceStatus, Kind, Line,
+                                  document_number, due_date, invoice_status, kind_for, left_to_pay, next_sequence,
+                                  tariff_for, total_cents)
+from lib.domain.roles import Role
+from lib.store import audit, reference
+from lib.store import invoices as store
+from lib.store.db import Database
+
+INVOICERS = (Role.ADMIN,)
+READERS = (Role.ADMIN, Role.AGENT)
+
+
+# --- the month's documents ---------------------------------------------------------------------
+
+@dataclass
+class Document:
+    family_id: int
+    family: str
+    lines: list[Line]
+
+    @property
+    def total_cents(self) -> int:
+        return total_cents(self.lines)
+
+    @property
+    def kind(self) -> Kind:
+        return kind_for(self.total_cents)
+
+
+@dataclass
+class MonthDraft:
+    month: date
+    rule: BillingRule
+    documents: list[Document]
+    issued: list[dict] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(d.total_cents for d in self.documents)
+
+
+def billing_rule(db: Database) -> BillingRule:
+    return BillingRule(reference.settings(db).get("invoice_rule", BillingRule.BOOKINGS.value))
+
+
+def _month(month: object, now: datetime) -> tuple[date, date]:
+    if not isinstance(month, date):
+        raise InvalidInput("Choisissez un mois.")
+    first = month.replace(day=1)
+    after = (first + timedelta(days=32)).replace(day=1)
+    if after > now.date():
+        raise InvalidInput(f"Le mois de {fr.month_year(first)} n'est pas terminé : il pourra être facturé à partir "
+                           f"du {fr.long_date(after)}.")
+    return first, after
+
+
+def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Document]:
+    counts = store.billable_counts(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED)
+    brackets: dict[int, list[Bracket]] = {}
+    for service_id, qf_max, price in store.tariffs(cur):
+        brackets.setdefault(service_id, []).append(Bracket(qf_max, price))
+    names = {}
+    if not counts.empty:
+        # One price per distinct (service, quotient familial): the rule runs a few hundred times, not per row.
+        pairs = counts[["service_id", "quotient_familial", "default_price"]].drop_duplicates()
+        prices = {(r.service_id, None if pd.isna(r.quotient_familial) else int(r.quotient_familial)):
+                  tariff_for(None if pd.isna(r.quotient_familial) else int(r.quotient_familial),
+                             brackets.get(r.service_id, []), int(r.default_price)) for r in pairs.itertuples()}
+        counts["unit_price_cents"] = [prices[(s, None if pd.isna(q) else int(q))]
+                                      for s, q in zip(counts["service_id"], counts["quotient_familial"])]
+        names = {(r.child_id, r.service_id): f"{r.first_name} — {r.service_name}" for r in counts.itertuples()}
+    billed = store.billed_quantities(cur, first)
+    keys = ["family_id", "child_id", "service_id", "unit_price_cents"]
+    current = counts[keys + ["quantity"]] if not counts.empty else pd.DataFrame(columns=keys + ["quantity"])
+    merged = current.merge(billed, on=keys, how="outer")
+    merged["delta"] = merged["quantity"].fillna(0).astype(int) - merged["billed"].fillna(0).astype(int)
+    merged = merged[merged["delta"] != 0].sort_values(keys)
+    if merged.empty:
+        return []
+    missing = {(int(r.child_id), int(r.service_id)) for r in merged.itertuples()} - set(names)
+    names.update(_line_names(cur, missing))
+    families = dict(cur.execute("SELECT id, name FROM families WHERE list_contains(?, id)",
+                                [sorted({int(f) for f in merged["family_id"]})]).fetchall())
+    documents: dict[int, Document] = {}
+    label_month = fr.month_year(first)
+    for r in merged.itertuples():
+        family_id = int(r.family_id)
+        document = documents.setdefault(family_id, Document(family_id, families.get(family_id, ""), []))
+        name = names[(int(r.child_id), int(r.service_id))]
+        label = f"{name} ({label_month})" if r.delta > 0 and pd.isna(r.billed) else f"Régularisation : {name} ({label_month})"
+        document.lines.append(Line(int(r.child_id), int(r.service_id), label, int(r.delta), int(r.unit_price_cents)))
+    return [d for d in documents.values() if d.lines]
+
+
+def _line_names(cur, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    if not pairs:
+        return {}
+    rows = cur.execute("SELECT c.id, s.id, c.first_name || ' — ' || s.name FROM children c, services s "
+                       "WHERE list_contains(?, c.id) AND list_contains(?, s.id)",
+                       [sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})]).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> MonthDraft:
+    """What publishing the month would issue (nothing is written)."""
+    actor.require(*INVOICERS)
+    first, after = _month(month, now)
+    rule = billing_rule(db)
+    documents = _documents(db.cursor(), first, after, rule)
+    return MonthDraft(first, rule, documents, store.month_documents(db, first))
+
+
+@dataclass
+class Published:
+    numbers: list[str]
+    total_cents: int
+
+    def summary(self) -> str:
+        if not self.numbers:
+            return "Rien de nouveau à facturer : toutes les factures de ce mois sont déjà émises."
+        span = self.numbers[0] if len(self.numbers) == 1 else f"{self.numbers[0]} à {self.numbers[-1]}"
+        return f"{len(self.numbers)} document(s) émis ({span}), pour un total de {fr.euros(self.total_cents)}."
+
+
+def publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Published:
+    """Issue, in one transaction, every document the month still needs. Running it again
+    issues nothing more."""
+    actor.require(*INVOICERS)
+    first, after = _month(month, now)
+    rule = billing_rule(db)
+    settings = reference.settings(db)
+    due_days = int(settings.get("invoice_due_days", DEFAULT_DUE_DAYS))
+    issue = now.date()
+    at = to_utc_naive(now)
+
+    def work(cur) -> Published:
+        documents = _documents(cur, first, after, rule)
+        if not documents:
+            if not store.month_documents(db, first):
+                raise InvalidInput(f"Aucune réservation à facturer pour {fr.month_year(first)}.")
+            return Published([], 0)
+        seq = next_sequence(store.used_sequences(cur, issue.year))
+        invoice_id = store.next_invoice_id(cur)
+        rows, lines = [], []
+        for document in documents:
+            number = document_number(document.kind, issue.year, seq)
+            rows.append(dict(id=invoice_id, number=number, year=issue.year, seq=seq, kind=document.kind.value,
+                             family_id=document.family_id, period_month=first, issue_date=issue,
+                             due_date=due_date(issue, due_days), total_cents=document.total_cents, created_at=at))
+            lines += [dict(invoice_id=invoice_id, line_no=n, child_id=line.child_id, service_id=line.service_id,
+                           label=line.label, quantity=line.quantity, unit_price_cents=line.unit_price_cents,
+                           amount_cents=line.amount_cents) for n, line in enumerate(document.lines, start=1)]
+            seq += 1
+            invoice_id += 1
+        store.insert_documents(cur, pd.DataFrame(rows), pd.DataFrame(lines))
+        result = Published([r["number"] for r in rows], sum(r["total_cents"] for r in rows))
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action="invoice.publish", entity="month",
+                     entity_id=first.isoformat(), after={"rule": rule.value, "documents": len(rows),
+                                                         "first": result.numbers[0], "last": result.numbers[-1],
+                                                         "total_cents": result.total_cents})
+        return result
+
+    return db.write(work)
+
+
+# --- « Mes factures » ------------------------------------------------------------------------------
+
+@dataclass
+class InvoiceRow:
+    id: int
+    number: str
+    kind: Kind
+    month: date
+    issue_date: date
+    due_date: date
+    total_cents: int
+    paid_cents: int
+    status: InvoiceStatus
+
+    @property
+    def left_cents(self) -> int:
+        return left_to_pay(self.total_cents, self.paid_cents) if self.kind is Kind.INVOICE else 0
+
+
+def _row(summary: dict) -> InvoiceRow:
+    kind = Kind(summary["kind"])
+    return InvoiceRow(summary["id"], summary["number"], kind, summary["period_month"], summary["issue_date"],
+                      summary["due_date"], summary["total_cents"], summary["paid_cents"],
+                      invoice_status(kind, summary["total_cents"], summary["paid_cents"], summary["payment_pending"]))
+
+
+def family_invoices(db: Database, actor: Actor, now: datetime) -> list[InvoiceRow]:
+    if not actor.is_family or actor.family_id is None:
+        raise NotAllowed("Cette page est réservée aux familles.")
+    since = to_utc_naive(now - PENDING_LIFETIME)
+    return [_row(s) for s in store.family_invoices(db, actor.family_id, since)]
+
+
+@dataclass
+class InvoiceDetail:
+    row: InvoiceRow
+    family: dict
+    lines: list[dict]
+    payments: list[dict]
+
+
+def invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetime) -> InvoiceDetail:
+    """One invoice with its lines and payments: the family's own, or any for staff."""
+    refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
+    if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
+        raise refusal
+    summary = store.invoice_summary(db, invoice_id, to_utc_naive(now - PENDING_LIFETIME))
+    if summary is None:
+        raise refusal
+    if actor.is_family:
+        if summary["family_id"] != actor.family_id:
+            raise refusal
+    elif actor.role not in READERS:
+        raise NotAllowed("Votre profil ne permet pas de consulter les factures.")
+    return InvoiceDetail(_row(summary), store.family(db, summary["family_id"]), store.invoice_lines(db, invoice_id),
+                         store.invoice_payments(db, invoice_id))
+
+
+def invoice_pdf(db: Database, actor: Actor, invoice_id: object, now: datetime) -> bytes:
+    from lib.services.invoice_pdf import render
+
+    detail = invoice_detail(db, actor, invoice_id, now)
+    return render(detail, reference.settings(db))

@@ -1,0 +1,289 @@
+"""Paying invoices online: the right to pay, starting a payment, recording the provider's answer.
+
+The provider's answer arrives twice (the browser's return and the server-to-server
+notification) and may be replayed or forged: both go through `record_answer`, which accepts only
+a signed answer for a known attempt with the right amount, and records the payment at most once
+per attempt (a unique key on payments.transaction_id, in the same transaction as the attempt's
+new state). A final state never changes: a payment cannot be undone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from lib.domain import fr
+from lib.domain.actor import Actor
+from lib.domain.clock import from_utc_naive, hour_fr, to_utc_naive
+from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.invoicing import (PENDING_LIFETIME, Kind, PaymentRefused, TxState, left_to_pay,
+                                  next_state, outcome_message)
+from lib.domain.roles import Role
+from lib.payments import provider
+from lib.payments.sandbox import BANK
+from lib.services import auth
+from lib.store import audit, reference
+from lib.store import invoices as store
+from lib.store.db import Database
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+RIGHT_WORDS = {"none": "pas de droit", "requested": "demande en attente", "granted": "accordé", "refused": "refusé"}
+
+
+def config(db: Database) -> provider.ProviderConfig:
+    return provider.ProviderConfig.from_settings(reference.settings(db))
+
+
+# --- the right to pay online --------------------------------------------------------------------
+
+def payment_right(db: Database, actor: Actor) -> dict:
+    if not actor.is_family or actor.family_id is None:
+        raise NotAllowed("Cette page est réservée aux familles.")
+    found = store.family(db, actor.family_id)
+    return {"state": found["payment_right"], "at": found["payment_right_at"]}
+
+
+def request_payment_right(db: Database, actor: Actor, now: datetime) -> str:
+    state = payment_right(db, actor)["state"]
+    if state == "granted":
+        return "Votre famille a déjà le droit de payer en ligne."
+    if state == "requested":
+        return "Votre demande est déjà enregistrée : la mairie vous répondra prochainement."
+    at = to_utc_naive(now)
+
+    def work(cur):
+        store.set_payment_right(cur, actor.family_id, "requested", at)
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action="payment_right.request", entity="family",
+                     entity_id=actor.family_id, before={"payment_right": state}, after={"payment_right": "requested"})
+
+    db.write(work)
+    return "Demande envoyée : la mairie vous répondra prochainement. Vous verrez sa réponse sur cette page."
+
+
+def payment_right_requests(db: Database, actor: Actor) -> list[dict]:
+    actor.require(Role.ADMIN)
+    return store.payment_right_requests(db)
+
+
+def decide_payment_right(db: Database, actor: Actor, family_id: object, grant: bool, now: datetime) -> str:
+    actor.require(Role.ADMIN)
+    found = store.family(db, family_id) if isinstance(family_id, int) and not isinstance(family_id, bool) else None
+    if found is None:
+        raise InvalidInput("Famille introuvable.")
+    value = "granted" if grant else "refused"
+    at = to_utc_naive(now)
+
+    def work(cur):
+        store.set_payment_right(cur, found["id"], value, at)
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action=f"payment_right.{value}", entity="family",
+                     entity_id=found["id"], before={"payment_right": found["payment_right"]},
+                     after={"payment_right": value})
+
+    db.write(work)
+    return f"{found['name']} : droit de payer en ligne {'accordé' if grant else 'refusé'}."
+
+
+# --- starting a payment ----------------------------------------------------------------------------
+
+DEPARTURE_PATH = "/paiement/depart"
+
+
+def departure_link(token: str, invoice_id: int, key: str) -> str:
+    """The link behind « Confirmer et payer »: the route checks its code against the session, then
+    starts the payment (the same key again resumes the same attempt: a double click is harmless)."""
+    from urllib.parse import urlencode
+
+    code = auth.action_code(token, f"pay:{invoice_id}:{key}")
+    return f"{DEPARTURE_PATH}?{urlencode({'facture': invoice_id, 'cle': key, 'code': code})}"
+
+
+def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
+
+def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, base_url: str,
+                  now: datetime) -> provider.Started:
+    """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
+    signed form that takes the browser to the provider."""
+    if not actor.is_family or actor.family_id is None:
+        raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
+    if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
+        raise InvalidInput("Lien de paiement invalide : revenez à « Mes factures » et cliquez à nouveau sur « Payer ».")
+    refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
+    if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
+        raise refusal
+    cfg = config(db)
+    at = to_utc_naive(now)
+    since = to_utc_naive(now - PENDING_LIFETIME)
+
+    def work(cur) -> provider.Started:
+        again = store.transaction_by_key(cur, idempotency_key)
+        if again is not None:
+            if again["family_id"] != actor.family_id or again["invoice_id"] != invoice_id:
+                raise refusal
+            if again["state"] != TxState.PENDING:
+                raise PaymentRefused(outcome_message(TxState(again["state"]), _number(cur, invoice_id)))
+            stored = json.loads(again["form_fields"])
+            return provider.Started(again["transaction_ref"], stored["url"], stored["fields"])
+        summary = store.invoice_summary(cur, invoice_id, since)
+        if summary is None or summary["family_id"] != actor.family_id:
+            raise refusal
+        family = store.family(cur, actor.family_id)
+        if family["payment_right"] != "granted":
+            raise PaymentRefused("Votre famille n'a pas encore le droit de payer en ligne : demandez-le avec le "
+                                 "bouton « Demander le droit de payer en ligne ».")
+        if summary["kind"] != Kind.INVOICE:
+            raise PaymentRefused(f"{summary['number']} est un avoir : il n'y a rien à payer.")
+        left = left_to_pay(summary["total_cents"], summary["paid_cents"])
+        if left == 0:
+            raise PaymentRefused(f"La facture {summary['number']} est déjà soldée.")
+        pending = store.pending_for_invoice(cur, invoice_id, since)
+        if pending is not None:
+            started = pending["created_at"]
+            raise PaymentRefused(
+                f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
+                f"{hour_fr(_aware(started))} : terminez-le sur la page de paiement, ou réessayez après "
+                f"{hour_fr(_aware(started) + PENDING_LIFETIME)}.")
+        try:
+            started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
+        except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
+            raise PaymentRefused("Le paiement en ligne est momentanément indisponible : réessayez plus tard ou "
+                                 "contactez la mairie.") from exc
+        store.insert_transaction(cur, dict(
+            invoice_id=invoice_id, family_id=actor.family_id, provider=cfg.backend,
+            transaction_ref=started.transaction_ref, idempotency_key=idempotency_key, amount_cents=left,
+            state=TxState.PENDING.value, created_at=at, updated_at=at,
+            form_fields=json.dumps({"url": started.url, "fields": started.fields})))
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action="payment.start", entity="invoice",
+                     entity_id=invoice_id, after={"transaction": started.transaction_ref, "amount_cents": left})
+        return started
+
+    return db.write(work)
+
+
+def _aware(stored: datetime) -> datetime:
+    return from_utc_naive(stored)
+
+
+def _number(cur, invoice_id: int) -> str:
+    rows = cur.execute("SELECT number FROM invoices WHERE id = ?", [invoice_id]).fetchall()
+    return rows[0][0] if rows else "?"
+
+
+# --- the provider's answer ---------------------------------------------------------------------------
+
+class AnswerRejected(Exception):
+    """An answer that is not recorded; `status` is the HTTP status for the provider."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass
+class Recorded:
+    transaction_ref: str
+    state: TxState
+    invoice_number: str
+    changed: bool
+
+    @property
+    def message(self) -> str:
+        return outcome_message(self.state, self.invoice_number)
+
+
+def record_answer(db: Database, query_string: str, source: str, now: datetime, base_url: str = "http://localhost") -> Recorded:
+    """Verify an answer and record it once. Rejections change nothing but leave an audit entry."""
+    at = to_utc_naive(now)
+    try:
+        answer = provider.parse(config(db), query_string, base_url)
+    except provider.ProviderError as exc:
+        _reject(db, at, source, None, f"réponse refusée : {exc.reason}")
+        raise AnswerRejected(400, exc.reason) from None
+
+    def work(cur) -> Recorded:
+        tx = store.transaction_by_ref(cur, answer.transaction_ref)
+        if tx is None:
+            raise AnswerRejected(404, "transaction inconnue")
+        number = _number(cur, tx["invoice_id"])
+        if answer.amount_cents != tx["amount_cents"]:
+            raise AnswerRejected(400, f"montant {answer.amount_cents} ≠ {tx['amount_cents']} attendus")
+        if answer.order_id is not None and answer.order_id != number:
+            raise AnswerRejected(400, "la réponse ne concerne pas cette facture")
+        current = TxState(tx["state"])
+        state = next_state(current, answer.state)
+        if state == current:
+            return Recorded(tx["transaction_ref"], current, number, changed=False)  # a replay: nothing to do
+        store.update_transaction(cur, tx["id"], state.value, at, json.dumps(answer.data, ensure_ascii=False),
+                                 answer.message[:500])
+        if state is TxState.PAID:
+            store.insert_payment(cur, tx["invoice_id"], tx["amount_cents"], at, "online", tx["id"], None)
+        audit.record(cur, at_utc=at, user_id=None, action=f"payment.{state.value}", entity="invoice",
+                     entity_id=tx["invoice_id"], before={"state": current.value},
+                     after={"state": state.value, "transaction": tx["transaction_ref"], "source": source,
+                            "amount_cents": tx["amount_cents"]})
+        return Recorded(tx["transaction_ref"], state, number, changed=True)
+
+    try:
+        return db.write(work)
+    except AnswerRejected as exc:
+        _reject(db, at, source, answer.transaction_ref, exc.reason)
+        raise
+
+
+def _reject(db: Database, at: datetime, source: str, ref: str | None, reason: str) -> None:
+    db.write(lambda cur: audit.record(cur, at_utc=at, user_id=None, action="payment.rejected", entity="transaction",
+                                      entity_id=ref, after={"source": source}, reason=reason[:300]))
+
+
+def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tuple[TxState, str] | None:
+    """What became of one of the family's attempts (for the message back on « Mes factures »)."""
+    if not actor.is_family or not isinstance(transaction_ref, str) or len(transaction_ref) > 80:
+        return None
+    found = store.transaction_for_family(db, transaction_ref, actor.family_id)
+    if found is None:
+        return None
+    state = TxState(found["state"])
+    return state, outcome_message(state, found["number"])
+
+
+def reconcile(db: Database, now: datetime, *, family_id: int | None = None, base_url: str = "http://localhost") -> int:
+    """Settle attempts whose answer never reached us: ask the provider (the sandbox keeps its
+    answers; a real provider's status service where eopayment offers one), and give up on
+    attempts older than the pending lifetime. Returns how many attempts changed."""
+    changed = 0
+    cfg = config(db)
+    for tx in store.stale_pending(db, to_utc_naive(now), family_id):
+        query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
+        if query:
+            try:
+                changed += record_answer(db, query, "reconciliation", now, base_url).changed
+            except AnswerRejected:
+                pass
+        elif _aware(tx["created_at"]) + PENDING_LIFETIME < now:
+            at = to_utc_naive(now)
+
+            def expire(cur, tx=tx):
+                if store.transaction_by_ref(cur, tx["transaction_ref"])["state"] != TxState.PENDING:
+                    return 0
+                store.update_transaction(cur, tx["id"], TxState.EXPIRED.value, at, None, "sans réponse de la banque")
+                audit.record(cur, at_utc=at, user_id=None, action="payment.expired", entity="invoice",
+                             entity_id=tx["invoice_id"], after={"transaction": tx["transaction_ref"]})
+                return 1
+
+            changed += db.write(expire)
+    return changed
+
+
+def describe_right(state: str, at: datetime | None) -> str:
+    when = f" le {fr.numeric_date(_aware(at))}" if at else ""
+    return {
+        "none": "Votre famille n'a pas le droit de payer en ligne.",
+        "requested": f"Demande de droit de payer en ligne envoyée{when} : en attente de la réponse de la mairie.",
+        "granted": f"Droit de payer en ligne accordé{when}.",
+        "refused": f"Demande de droit de payer en ligne refusée{when}. Contactez la mairie pour en savoir plus.",
+    }[state]
+

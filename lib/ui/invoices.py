@@ -1,0 +1,97 @@
+"""« Mes factures » widgets: the status dot with its word, the legend, the detail pane."""
+
+from __future__ import annotations
+
+import secrets
+
+import pandas as pd
+import streamlit as st
+
+from lib.domain import fr
+from lib.domain.invoicing import InvoiceStatus, Kind
+from lib.services import invoicing, payments
+from lib.ui import session
+
+SELECTED = "invoices_selected"
+CONFIRM = "invoices_confirm"
+
+
+def status_label(status: InvoiceStatus) -> str:
+    return f"{status.dot} {status.word}"
+
+
+def legend() -> None:
+    st.caption("Légende : " + " · ".join(f"{s.dot} {s.word}" for s in
+                                         (InvoiceStatus.UNPAID, InvoiceStatus.PAID, InvoiceStatus.IN_PROGRESS,
+                                          InvoiceStatus.CREDIT))
+               + " (non soldée : reste à payer ; soldée : réglée).")
+
+
+def table(rows: list[invoicing.InvoiceRow]) -> None:
+    """The invoices; clicking a row selects it for the detail pane."""
+    frame = pd.DataFrame([{
+        "État": status_label(r.status), "N°": r.number, "Mois": fr.month_year(r.month).capitalize(),
+        "Montant": fr.euros(r.total_cents), "Reste à payer": fr.euros(r.left_cents),
+        "Échéance": fr.numeric_date(r.due_date)} for r in rows])
+    ids = [r.id for r in rows]
+
+    def picked() -> None:
+        chosen = st.session_state["invoices_table"].selection.rows
+        if chosen:
+            st.session_state[SELECTED] = ids[chosen[0]]
+            st.session_state.pop(CONFIRM, None)
+
+    st.dataframe(frame, hide_index=True, width="stretch", selection_mode="single-row", on_select=picked,
+                 key="invoices_table")
+
+
+def detail(actor, invoice_id: int, right: str) -> None:
+    data = invoicing.invoice_detail(session.db(), actor, invoice_id, session.now())
+    row = data.row
+    with st.container(border=True, key="invoice_detail"):
+        st.subheader(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}")
+        st.markdown(f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
+                    f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**")
+        # A list rather than a table: it stays readable in a narrow pane and on a phone.
+        st.markdown("\n".join(f"- {line['label']} : {line['quantity']} × {fr.euros(line['unit_price_cents'])} = "
+                              f"**{fr.euros(line['amount_cents'])}**" for line in data.lines))
+        st.markdown(f"Total : **{fr.euros(row.total_cents)}**  \nDéjà réglé : {fr.euros(row.paid_cents)}  \n"
+                    f"Reste à payer : **{fr.euros(row.left_cents)}**")
+        if data.payments:
+            st.markdown("**Paiements reçus**\n" + "\n".join(
+                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} ({_method(p['method'])})"
+                for p in data.payments))
+        st.download_button("Télécharger la facture (PDF)", invoicing.invoice_pdf(session.db(), actor, invoice_id,
+                                                                                  session.now()),
+                           f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:")
+        _pay(row, right)
+
+
+def _method(code: str) -> str:
+    return {"online": "paiement en ligne", "cheque": "chèque", "especes": "espèces", "virement": "virement",
+            "prelevement": "prélèvement"}.get(code, code)
+
+
+def _pay(row: invoicing.InvoiceRow, right: str) -> None:
+    if row.status is InvoiceStatus.IN_PROGRESS:
+        st.info("🟠 Un paiement est en cours pour cette facture : il apparaîtra ici dès que la banque l'aura "
+                "confirmé. Actualisez la page dans un instant.")
+        return
+    if row.status is not InvoiceStatus.UNPAID or right != "granted":
+        return
+    if st.session_state.get(CONFIRM) != row.id:
+        if st.button(f"Payer {fr.euros(row.left_cents)}", key="invoices_pay", type="primary", icon=":material/payments:"):
+            st.session_state[CONFIRM] = row.id
+            st.session_state[f"invoices_key_{row.id}"] = secrets.token_urlsafe(24)
+            st.rerun()
+        return
+    st.warning("**ATTENTION : une fois le paiement effectué, il ne sera pas possible de revenir en arrière.**  \n"
+               f"Vous allez payer **{fr.euros(row.left_cents)}** pour la facture {row.number} sur la page sécurisée "
+               "de la banque, puis revenir ici.", icon="⚠️")
+    link = payments.departure_link(session.session_token(), row.id, st.session_state[f"invoices_key_{row.id}"])
+    st.markdown(f'<a href="{link}" target="_self" style="display:block;text-align:center;padding:.7rem;'
+                'min-height:44px;border-radius:8px;background:#1d4ed8;color:#fff;font-weight:600;'
+                f'text-decoration:none">Confirmer et payer {fr.euros(row.left_cents)}</a>', unsafe_allow_html=True)
+    if st.button("Annuler", key="invoices_pay_cancel", width="stretch"):
+        st.session_state.pop(CONFIRM, None)
+        st.rerun()

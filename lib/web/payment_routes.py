@@ -1,0 +1,149 @@
+"""Payment routes: the departure to the provider, the browser's return, the provider's
+notification, and the sandbox bank (only when the town's settings turn it on)."""
+
+from __future__ import annotations
+
+import urllib.request
+from urllib.parse import parse_qsl, urlencode
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from lib.domain import fr
+from lib.domain.errors import LoginRefused, PortailError
+from lib.payments.sandbox import BANK, TEST_CARD
+from lib.services import auth, home, payments
+from lib.services.config import clock_now, database
+from lib.web import pages
+
+MAX_BODY = 20_000
+
+
+def _html(result: tuple[str, int]) -> HTMLResponse:
+    text, status = result
+    return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def depart(request: Request) -> Response:
+    """GET /paiement/depart: start (or resume, same key) the payment, then post the signed form."""
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    params = request.query_params
+    raw_id, key, code = params.get("facture", ""), params.get("cle", ""), params.get("code", "")
+
+    def work() -> Response:
+        db = database()
+        try:
+            actor = auth.actor_for_token(db, token, clock_now())
+        except LoginRefused:
+            return RedirectResponse("/connexion?expiree=1", status_code=303)
+        if not raw_id.isdigit() or not payments.departure_code_ok(token, raw_id, key, code):
+            return _html(pages.message("Lien de paiement invalide", "Ce lien de paiement n'est pas valable : "
+                                       "revenez à « Mes factures » et cliquez à nouveau sur « Payer ».", status=400))
+        try:
+            started = payments.start_payment(db, actor, int(raw_id), key, _base_url(request), clock_now())
+        except PortailError as exc:
+            return _html(pages.message("Paiement impossible", exc.message, status=409))
+        amount = next((f["value"] for f in started.fields if f["name"] == "vads_amount"), None)
+        order = next((f["value"] for f in started.fields if f["name"] == "vads_order_id"), "")
+        shown = fr.euros(int(amount)) if amount and amount.isdigit() else ""
+        return _html(pages.redirect_form(started.url, started.fields, shown, order))
+
+    return await to_thread.run_sync(work)
+
+
+async def _answer(request: Request, query: str, source: str):
+    def work():
+        return payments.record_answer(database(), query, source, clock_now(), _base_url(request))
+
+    return await to_thread.run_sync(work)
+
+
+async def retour(request: Request) -> Response:
+    """GET /paiement/retour?vads_…&signature=…: the browser comes back from the provider."""
+    try:
+        recorded = await _answer(request, request.url.query, "retour")
+    except payments.AnswerRejected:
+        return _html(pages.message("Retour de paiement non reconnu",
+                                   "Ce retour de paiement n'a pas pu être vérifié : rien n'a été enregistré. Si vous "
+                                   "avez payé, la facture apparaîtra soldée dès que la banque l'aura confirmé.",
+                                   status=400))
+    return RedirectResponse(f"/mes-factures?{urlencode({'transaction': recorded.transaction_ref})}", status_code=303)
+
+
+async def notification(request: Request) -> Response:
+    """POST /paiement/notification: the provider's server-to-server notification."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return PlainTextResponse("KO: trop long", status_code=413)
+    try:
+        recorded = await _answer(request, body.decode("utf-8", "replace"), "notification")
+    except payments.AnswerRejected as exc:
+        return PlainTextResponse(f"KO: {exc.reason}", status_code=exc.status)
+    return PlainTextResponse(f"OK: {recorded.state.value}")
+
+
+# --- the sandbox bank ------------------------------------------------------------------------------
+
+def _sandbox_config():
+    cfg = payments.config(database())
+    return cfg if cfg.sandbox else None
+
+
+async def sandbox_form(request: Request) -> Response:
+    """POST /paiement/sandbox: the merchant's signed form arrives at the test bank."""
+    cfg = await to_thread.run_sync(_sandbox_config)
+    if cfg is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    body = await request.body()
+    fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)) if len(body) < MAX_BODY else {}
+    try:
+        request_id = BANK.receive(cfg, fields)
+    except ValueError as exc:
+        return _html(pages.message("Banque de test", f"Paiement refusé par la banque de test : {exc}.", status=400,
+                                   back="/", back_label="Retour au portail"))
+    town = await to_thread.run_sync(lambda: home.town(database())["name"])
+    return _html(pages.sandbox_bank(request_id, town, fr.euros(int(fields["vads_amount"])),
+                                    fields.get("vads_order_id", ""), TEST_CARD))
+
+
+def _notify(url: str, query: str) -> None:
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=query.encode(), method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded"}), timeout=10).read()
+    except OSError:
+        pass  # a lost notification: the browser's return, or the reconciliation, still brings the answer
+
+
+async def sandbox_decision(request: Request) -> Response:
+    """POST /paiement/sandbox/decision: pay, refuse or cancel; notify the merchant, send the browser back."""
+    cfg = await to_thread.run_sync(_sandbox_config)
+    if cfg is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    form = await request.form(max_files=0, max_fields=5)
+    decision = str(form.get("decision", ""))
+    lost = decision == "pay-no-return"
+    try:
+        fields, query = BANK.decide(cfg, str(form.get("request", "")), "pay" if lost else decision)
+    except ValueError as exc:
+        return _html(pages.message("Banque de test", f"{exc}.", status=400, back="/", back_label="Retour au portail"))
+    if lost:
+        return _html(pages.message("Banque de test", "Paiement accepté. (Test : le portail n'a été prévenu ni par "
+                                   "la notification ni par le retour ; actualisez « Mes factures ».)", back="/mes-factures"))
+    if fields.get("vads_url_check"):
+        await to_thread.run_sync(lambda: _notify(fields["vads_url_check"], query))
+    return RedirectResponse(f"{fields['vads_url_return']}?{query}", status_code=303)
+
+
+ROUTES = [
+    Route(payments.DEPARTURE_PATH, depart, methods=["GET"]),
+    Route("/paiement/retour", retour, methods=["GET"]),
+    Route("/paiement/notification", notification, methods=["POST"]),
+    Route("/paiement/sandbox", sandbox_form, methods=["POST"]),
+    Route("/paiement/sandbox/decision", sandbox_decision, methods=["POST"]),
+]

@@ -1,0 +1,75 @@
+"""Administrator: monthly invoicing (draft, then publish), online-payment rights, reconciliation."""
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from lib.domain import fr
+from lib.domain.errors import PortailError
+from lib.domain.roles import Role
+from lib.services import invoicing, payments
+from lib.ui import layout, session
+
+actor = session.require_actor(Role.ADMIN)
+db, now = session.db(), session.now()
+st.title("Facturation")
+
+st.header("Factures du mois")
+months, month = [], now.date().replace(day=1)
+for _ in range(12):
+    month = (month - timedelta(days=1)).replace(day=1)
+    months.append(month)
+chosen = st.selectbox("Mois à facturer (mois terminés)", months, format_func=lambda m: fr.month_year(m).capitalize(),
+                      key="billing_month")
+try:
+    draft = invoicing.draft_month(db, actor, chosen, now)
+except PortailError as exc:
+    st.error(exc.message, icon="⛔")
+    st.stop()
+st.caption(f"Règle de facturation : {draft.rule.label}. Les factures publiées ne sont jamais modifiées : "
+           "une correction donne une facture complémentaire ou un avoir.")
+if draft.issued:
+    st.markdown(f"Déjà émis pour ce mois : **{len(draft.issued)}** document(s).")
+if not draft.documents:
+    st.success("Rien de nouveau à facturer pour ce mois." if draft.issued else
+               f"Aucune réservation à facturer pour {fr.month_year(chosen)}.")
+else:
+    cols = st.columns(2)
+    cols[0].metric("Documents à émettre", len(draft.documents))
+    cols[1].metric("Montant total", fr.euros(draft.total_cents))
+    st.dataframe(pd.DataFrame([{"Famille": d.family, "Type": "Avoir" if d.total_cents < 0 else "Facture",
+                                "Lignes": len(d.lines), "Total": fr.euros(d.total_cents)} for d in draft.documents]),
+                 hide_index=True, width="stretch")
+    sure = st.checkbox("J'ai vérifié le brouillon : publier ces documents (ils ne pourront plus être modifiés)",
+                       key="billing_sure")
+    if st.button("Publier", key="billing_publish", type="primary", disabled=not sure):
+        try:
+            st.success(invoicing.publish_month(db, actor, chosen, session.now()).summary(), icon="✅")
+        except PortailError as exc:
+            st.error(exc.message, icon="⛔")
+
+st.header("Droit de payer en ligne")
+requests = payments.payment_right_requests(db, actor)
+waiting = [r for r in requests if r["payment_right"] == "requested"]
+if not waiting:
+    st.caption("Aucune demande en attente.")
+for family in waiting:
+    with st.container(border=True):
+        st.markdown(f"**{family['name']}** ({family['email'] or 'sans e-mail'})")
+        left, right = st.columns(2)
+        if left.button("Accorder", key=f"right_grant_{family['id']}", type="primary"):
+            st.success(payments.decide_payment_right(db, actor, family["id"], True, session.now()))
+            st.rerun()
+        if right.button("Refuser", key=f"right_refuse_{family['id']}"):
+            st.warning(payments.decide_payment_right(db, actor, family["id"], False, session.now()))
+            st.rerun()
+granted = [r["name"] for r in requests if r["payment_right"] == "granted"]
+st.caption(f"Familles ayant le droit : {len(granted)}.")
+
+st.header("Paiements en attente")
+st.caption("Un paiement dont la banque n'a pas confirmé le résultat est rapproché ici (et à chaque visite de la "
+           "famille sur « Mes factures ») ; sans réponse après 30 minutes, il est abandonné.")
+if st.button("Rapprocher maintenant", key="billing_reconcile"):
+    st.info(f"{payments.reconcile(db, session.now())} paiement(s) mis à jour.")
+layout.contact_footer()

@@ -1,0 +1,53 @@
+"""« Mes factures » (the seed's part 2): every issued invoice with its red or green dot, the detail
+of the selected one beside the table (below it on a phone), the PDF, and « Payer »."""
+
+import streamlit as st
+
+from lib.domain.invoicing import InvoiceStatus, TxState
+from lib.domain.roles import Role
+from lib.services import home, invoicing, payments
+from lib.ui import invoices, layout, session
+
+actor = session.require_actor(Role.FAMILY)
+db, now = session.db(), session.now()
+st.title("Mes factures")
+
+# A payment whose return never reached us is settled here: a refresh brings the green dot.
+payments.reconcile(db, now, family_id=actor.family_id)
+ref = st.query_params.get("transaction")
+outcome = payments.outcome_for_family(db, actor, ref) if ref else None
+if outcome:
+    state, text = outcome
+    {TxState.PAID: st.success, TxState.PENDING: st.info}.get(state, st.error)(text)
+
+right = payments.payment_right(db, actor)
+with st.container(border=True, key="payment_right"):
+    st.markdown(payments.describe_right(right["state"], right["at"]))
+    if right["state"] in ("none", "refused"):
+        if st.button("Demander le droit de payer en ligne", key="invoices_request_right"):
+            st.success(payments.request_payment_right(db, actor, now))
+            st.rerun()
+        contact = home.town(db)["contact_email"]
+        if contact:
+            st.caption(f"Vous pouvez aussi écrire à {contact}.")
+
+rows = invoicing.family_invoices(db, actor, now)
+if not rows:
+    st.info("Aucune facture émise pour le moment.")
+    st.stop()
+ids = [r.id for r in rows]
+if st.session_state.get(invoices.SELECTED) not in ids:
+    first_unpaid = next((r.id for r in rows if r.status is InvoiceStatus.UNPAID), ids[0])
+    st.session_state[invoices.SELECTED] = first_unpaid
+
+left, right_pane = st.columns([3, 2], gap="medium")
+with left:
+    st.caption("Cliquez sur une ligne pour afficher le détail de la facture.")
+    invoices.table(rows)
+    invoices.legend()
+    by_id = {r.id: r for r in rows}
+    st.selectbox("Facture affichée", ids, format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
+                 key=invoices.SELECTED)
+with right_pane:
+    invoices.detail(actor, st.session_state[invoices.SELECTED], right["state"])
+layout.contact_footer()
