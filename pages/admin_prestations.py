@@ -1,9 +1,11 @@
 """Administrator: each service's deadlines and price, and the daily capacity per site."""
 
+import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
 from lib.domain.errors import PortailError
+from lib.domain.invoicing import Bracket
 from lib.domain.roles import Role
 from lib.services import settings
 from lib.ui import layout, session
@@ -42,6 +44,24 @@ for service in settings.services(session.db(), actor):
                         messages.append(settings.set_capacity(session.db(), actor, site_id, sid, int(value),
                                                               session.now()))
                 st.success(" ".join(messages), icon="✅")
+            except PortailError as exc:
+                st.error(exc.message, icon="⛔")
+        brackets = settings.tariffs(session.db(), actor, sid)
+        st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
+        edited = st.data_editor(
+            pd.DataFrame({"Plafond QF": [b.qf_max for b in brackets], "Prix (€)": [b.price_cents / 100 for b in brackets]},
+                         dtype="object"),
+            num_rows="dynamic", hide_index=True, key=f"svc_tariffs_{sid}",
+            column_config={"Plafond QF": st.column_config.NumberColumn(min_value=0, step=1),
+                           "Prix (€)": st.column_config.NumberColumn(min_value=0.0, step=0.05, format="%.2f")})
+        if st.form_submit_button("Enregistrer les tarifs"):
+            try:
+                rows = edited.dropna(how="all")
+                new = [Bracket(None if pd.isna(q) else int(q), round(float(p) * 100)) for q, p in
+                       zip(rows["Plafond QF"], rows["Prix (€)"])]
+                st.success(settings.set_tariffs(session.db(), actor, sid, new, session.now()), icon="✅")
+            except (TypeError, ValueError):
+                st.error("Tarif illisible : saisissez un plafond entier et un prix en euros.", icon="⛔")
             except PortailError as exc:
                 st.error(exc.message, icon="⛔")
         st.caption(f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation "

@@ -9,6 +9,7 @@ from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.deadlines import MAX_DELAY_DAYS, DeadlineRule
 from lib.domain.errors import InvalidInput, NotFound
+from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.roles import Role
 from lib.store import audit
 from lib.store import settings as store
@@ -80,3 +81,27 @@ def audit_entries(db: Database, actor: Actor, *, action_prefix: str = "", entity
     limit = max(1, min(int(limit), 2000))
     return audit.entries(db, action_prefix=(action_prefix or "")[:50], entity=entity,
                          entity_id=(entity_id or None) and str(entity_id)[:40], limit=limit)
+
+
+def tariffs(db: Database, actor: Actor, service_id: int) -> list[Bracket]:
+    actor.require(Role.ADMIN)
+    return [Bracket(q, p) for q, p in store.tariffs(db, service_id)]
+
+
+def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Bracket], now: datetime) -> str:
+    """Replace a service's quotient-familial brackets (an empty list: one price for all)."""
+    actor.require(Role.ADMIN)
+    clean = check_brackets(brackets)
+    at = to_utc_naive(now)
+
+    def work(cur) -> str:
+        row = store.service_row(cur, service_id)
+        if row is None:
+            raise NotFound("Prestation introuvable.")
+        before = store.replace_tariffs(cur, service_id, [(b.qf_max, b.price_cents) for b in clean])
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action="tariff.update", entity="service",
+                     entity_id=service_id, before=[list(b) for b in before],
+                     after=[[b.qf_max, b.price_cents] for b in clean])
+        return row["name"]
+
+    return f"Tarifs de « {db.write(work)} » enregistrés."

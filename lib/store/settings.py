@@ -53,3 +53,17 @@ def capacity(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int) -> i
 def set_capacity(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, value: int) -> None:
     cur.execute("UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = ?",
                 [value, site_id, service_id])
+
+
+def tariffs(db: Database, service_id: int) -> list[tuple[int | None, int]]:
+    return db.rows("SELECT qf_max, price_cents FROM tariffs WHERE service_id = ? ORDER BY qf_max NULLS LAST",
+                   [service_id])
+
+
+def replace_tariffs(cur: duckdb.DuckDBPyConnection, service_id: int, brackets: list[tuple[int | None, int]]) -> list:
+    before = cur.execute("SELECT qf_max, price_cents FROM tariffs WHERE service_id = ? ORDER BY qf_max NULLS LAST",
+                         [service_id]).fetchall()
+    cur.execute("DELETE FROM tariffs WHERE service_id = ?", [service_id])
+    for qf_max, price in brackets:
+        cur.execute("INSERT INTO tariffs VALUES (?, ?, ?)", [service_id, qf_max, price])
+    return before

@@ -1,0 +1,38 @@
+"""The seed's part 2 in Chromium: « Mes factures », a red invoice, its detail, « Payer »,
+confirm, pay on the sandbox bank, back on the portal with a green dot."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import login, settle
+
+pytestmark = pytest.mark.browser
+
+
+def test_pay_an_invoice_online_round_trip(server, page, tmp_path):
+    login(page, server, "parent@demo.fr")
+    page.get_by_text("Bonjour Camille Martin").wait_for()
+    page.goto(server + "/mes-factures")
+    page.get_by_role("heading", name="Mes factures").wait_for()
+    settle(page)
+    page.screenshot(path=str(tmp_path / "mes-factures-390.png"), full_page=True)
+    detail = page.locator(".st-key-invoice_detail")
+    assert "🔴 Non soldée" in detail.inner_text() and "F-2026-000267" in detail.inner_text()
+    # On a phone the detail pane sits below the table, without horizontal scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
+    settle(page)
+    page.get_by_text("il ne sera pas possible de revenir en arrière").wait_for()
+    page.get_by_role("link", name=re.compile("Confirmer et payer 83,50")).click()
+    page.wait_for_url("**/paiement/sandbox")
+    page.get_by_role("heading", name="Banque de test").wait_for()
+    page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
+
+    page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
+    page.get_by_text("Paiement enregistré : la facture F-2026-000267 est soldée. Merci !").wait_for()
+    settle(page)
+    detail = page.locator(".st-key-invoice_detail")
+    assert "🟢 Soldée" in detail.inner_text()
+    assert not page.get_by_role("button", name=re.compile("^Payer")).count()

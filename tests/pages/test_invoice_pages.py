@@ -1,0 +1,75 @@
+"""« Mes factures » and « Facturation » through AppTest (a row click is injected as the
+selected invoice, the session state the table's selection sets)."""
+
+from tests.pages.test_pages import app_test, texts
+
+
+def invoice_id(db, number):
+    return db.value("SELECT id FROM invoices WHERE number = ?", [number])
+
+
+def test_the_table_lists_invoices_with_dots_and_words(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["N°"]) == ["F-2026-000267", "F-2026-000001"]
+    assert list(table["État"]) == ["🔴 Non soldée", "🟢 Soldée"]
+    assert list(table["Reste à payer"]) == ["83,50\u00a0€", "0,00\u00a0€"]
+    content = texts(at)
+    assert "Légende" in content and "🔴 Non soldée" in content and "🟢 Soldée" in content
+    assert "Droit de payer en ligne accordé" in content
+    # The unpaid invoice is shown first, with its lines per child and service.
+    assert "Facture F-2026-000267" in content and "Léa — Restauration scolaire (octobre 2026)" in content
+    assert at.button(key="invoices_pay").label == "Payer 83,50\u00a0€"
+
+
+def test_clicking_a_paid_row_shows_its_detail_and_payments_and_no_pay_button(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
+    at.session_state["invoices_selected"] = invoice_id(demo_db, "F-2026-000001")
+    at.run()
+    content = texts(at)
+    assert "Facture F-2026-000001" in content and "Paiements reçus" in content and "paiement en ligne" in content
+    assert not [b for b in at.button if b.key == "invoices_pay"]
+
+
+def test_payer_warns_that_it_cannot_be_undone_then_links_to_the_bank(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
+    at.button(key="invoices_pay").click().run()
+    assert "il ne sera pas possible de revenir en arrière" in at.warning[0].value
+    link = next(m.value for m in at.markdown if "/paiement/depart?" in m.value)
+    assert f"facture={invoice_id(demo_db, 'F-2026-000267')}" in link and "Confirmer et payer 83,50" in link
+    at.button(key="invoices_pay_cancel").click().run()
+    assert not [m for m in at.markdown if "/paiement/depart?" in m.value]
+
+
+def test_a_family_without_the_right_asks_for_it(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "famille002@demo.fr").run()
+    assert "n'a pas le droit de payer en ligne" in texts(at)
+    assert not [b for b in at.button if b.key == "invoices_pay"]
+    at.button(key="invoices_request_right").click().run()
+    assert "en attente de la réponse de la mairie" in texts(at)
+    assert demo_db.value("SELECT payment_right FROM families WHERE id = 2") == "requested"
+
+
+def test_another_familys_invoice_cannot_be_injected(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
+    at.session_state["invoices_selected"] = demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 2")
+    at.run()
+    assert "Facture F-2026-000267" in texts(at)   # falls back to the family's own invoice
+    others = demo_db.value("SELECT number FROM invoices WHERE family_id = 2 ORDER BY id LIMIT 1")
+    assert others not in texts(at)
+
+
+def test_admin_billing_page_drafts_and_grants_rights(demo_db):
+    at = app_test("pages/admin_facturation.py", demo_db, "admin@demo.fr").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="billing_month").value.isoformat() == "2026-10-01"
+    assert "Rien de nouveau à facturer" in texts(at)
+    at.button(key="right_grant_7").click().run()
+    assert demo_db.value("SELECT payment_right FROM families WHERE id = 7") == "granted"
+
+
+def test_the_billing_page_is_closed_to_families_and_staff(demo_db):
+    for email in ("parent@demo.fr", "agent@demo.fr"):
+        at = app_test("pages/admin_facturation.py", demo_db, email).run()
+        assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]

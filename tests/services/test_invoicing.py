@@ -1,0 +1,149 @@
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from lib.domain.clock import PARIS
+from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.invoicing import Bracket, InvoiceStatus
+from lib.services import auth, invoicing, settings
+from lib.services import reservations as r
+from tests.conftest import DEMO_NOW
+
+NOVEMBER = date(2026, 11, 1)
+AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
+
+
+def login(db, email):
+    return auth.login(db, email, "demo", DEMO_NOW)[1]
+
+
+def documents(db):
+    return db.rows("SELECT * FROM invoices ORDER BY id"), db.rows("SELECT * FROM invoice_lines ORDER BY ALL")
+
+
+def test_publishing_november_bills_booked_days_per_child_and_service(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert documents(demo_db)[0] == documents(demo_db)[0]  # nothing written by the draft
+    assert len(draft.documents) > 200 and draft.total_cents > 0
+    published = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert len(published.numbers) == len(draft.documents) and published.total_cents == draft.total_cents
+    seqs = [s for (s,) in demo_db.rows("SELECT seq FROM invoices WHERE year = 2026 ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))  # gapless, following September and October
+    assert published.numbers[0] == f"F-2026-{531:06d}"
+    # Léa's line: her booked November days at the family's tariff (QF 980 → 3,50 €).
+    lea = demo_db.value("SELECT count(*) FROM bookings WHERE child_id = 1 AND state = 'booked' AND service_id = 1 "
+                        "AND day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'")
+    line = demo_db.row("SELECT l.quantity, l.unit_price_cents, l.amount_cents, l.label FROM invoice_lines l JOIN invoices i "
+                       "ON i.id = l.invoice_id WHERE i.period_month = ? AND l.child_id = 1", [NOVEMBER])
+    assert line == (lea, 350, lea * 350, "Léa — Restauration scolaire (novembre 2026)")
+    assert demo_db.value("SELECT count(*) FROM invoices WHERE total_cents <> (SELECT sum(amount_cents) FROM "
+                         "invoice_lines l WHERE l.invoice_id = invoices.id)") == 0
+    due = demo_db.row("SELECT issue_date, due_date FROM invoices WHERE number = ?", [published.numbers[0]])
+    assert due == (date(2026, 12, 3), date(2027, 1, 2))
+    entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'invoice.publish'")
+    assert entry and entry[-1]["entity_id"] == "2026-11-01"
+
+
+def test_publishing_twice_publishes_nothing_twice(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    before = documents(demo_db)
+    again = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER + timedelta(days=1))
+    assert again.numbers == [] and "Rien de nouveau" in again.summary()
+    assert documents(demo_db) == before
+    assert invoicing.draft_month(demo_db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
+
+
+def test_a_late_correction_gives_a_credit_note_not_an_edit(demo_db):
+    admin, agent = login(demo_db, "admin@demo.fr"), login(demo_db, "agent@demo.fr")
+    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    first = demo_db.row("SELECT number, total_cents FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
+    # Staff cancel a November day of Léa's after the invoice was issued.
+    ctx = r.booking_context(demo_db, agent, 1, 2026)
+    day = min(d for (d,) in demo_db.rows("SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
+                                         "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"))
+    r.set_day(demo_db, agent, ctx, 1, day, False, AFTER_NOVEMBER, late=True, reason="absence signalée")
+    correction = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert len(correction.numbers) == 1 and correction.numbers[0].startswith("AV-2026-")
+    assert correction.total_cents == -350
+    assert demo_db.row("SELECT number, total_cents FROM invoices WHERE number = ?", [first[0]]) == first  # unchanged
+    label = demo_db.value("SELECT label FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.number = ?",
+                          [correction.numbers[0]])
+    assert label.startswith("Régularisation : Léa")
+
+
+def test_justified_absences_are_credited_when_the_town_says_so(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    justified = demo_db.value("SELECT count(*) FROM attendance a JOIN bookings b USING (child_id, service_id, day) "
+                              "WHERE a.status = 'justified' AND b.state = 'booked' AND a.day BETWEEN DATE '2026-11-01' "
+                              "AND DATE '2026-11-30'")
+    plain = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    demo_db.write(lambda cur: cur.execute("UPDATE settings SET value = 'bookings_justified_credited' WHERE key = 'invoice_rule'"))
+    credited = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    days = lambda draft: sum(line.quantity for d in draft.documents for line in d.lines)  # noqa: E731
+    assert justified > 0 and days(plain) - days(credited) == justified
+
+
+def test_quotient_familial_tariffs_apply(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    settings.set_tariffs(demo_db, admin, 1, [Bracket(1000, 100), Bracket(None, 500)], DEMO_NOW)
+    draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    qf = dict(demo_db.rows("SELECT id, quotient_familial FROM families"))
+    for document in draft.documents:
+        for line in document.lines:
+            if line.service_id == 1:
+                assert line.unit_price_cents == (100 if qf[document.family_id] <= 1000 else 500)
+
+
+@pytest.mark.parametrize("month, now, words", [
+    (date(2026, 11, 1), DEMO_NOW, "n'est pas terminé"),
+    (date(2026, 8, 1), AFTER_NOVEMBER, "Aucune réservation à facturer pour août 2026"),
+    ("2026-11", AFTER_NOVEMBER, "Choisissez un mois"),
+])
+def test_bad_months_are_refused_and_write_nothing(demo_db, month, now, words):
+    admin = login(demo_db, "admin@demo.fr")
+    before = documents(demo_db)
+    with pytest.raises(InvalidInput, match=words):
+        invoicing.publish_month(demo_db, admin, month, now)
+    assert documents(demo_db) == before
+
+
+@pytest.mark.parametrize("email", ["parent@demo.fr", "agent@demo.fr", "cuisine@demo.fr", "maire@demo.fr"])
+def test_only_the_administrator_invoices(demo_db, email):
+    who = login(demo_db, email)
+    with pytest.raises(NotAllowed):
+        invoicing.draft_month(demo_db, who, NOVEMBER, AFTER_NOVEMBER)
+    with pytest.raises(NotAllowed):
+        invoicing.publish_month(demo_db, who, NOVEMBER, AFTER_NOVEMBER)
+
+
+def test_a_family_sees_its_invoices_only(demo_db):
+    parent = login(demo_db, "parent@demo.fr")
+    rows = invoicing.family_invoices(demo_db, parent, DEMO_NOW)
+    assert [(row.number, row.status) for row in rows] == [("F-2026-000267", InvoiceStatus.UNPAID),
+                                                          ("F-2026-000001", InvoiceStatus.PAID)]
+    detail = invoicing.invoice_detail(demo_db, parent, rows[0].id, DEMO_NOW)
+    assert {line["first_name"] for line in detail.lines} == {"Léa", "Hugo"} and detail.payments == []
+    other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id <> 1")
+    for forged in (other, 999_999, "1", None, True):
+        with pytest.raises(NotAllowed, match="Facture introuvable ou non rattachée"):
+            invoicing.invoice_detail(demo_db, parent, forged, DEMO_NOW)
+        with pytest.raises(NotAllowed):
+            invoicing.invoice_pdf(demo_db, parent, forged, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        invoicing.family_invoices(demo_db, login(demo_db, "agent@demo.fr"), DEMO_NOW)
+
+
+def test_the_pdf_is_a_french_invoice(demo_db):
+    parent = login(demo_db, "parent@demo.fr")
+    row = invoicing.family_invoices(demo_db, parent, DEMO_NOW)[0]
+    pdf = invoicing.invoice_pdf(demo_db, parent, row.id, DEMO_NOW)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1500
+    from io import BytesIO
+
+    import pypdf
+
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
+    for words in ("FACTURE N° F-2026-000267", "Famille Martin", "Reste à payer", "83,50", "€", "05/12/2026"):
+        assert words in text

@@ -1,0 +1,199 @@
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.invoicing import PaymentRefused, TxState
+from lib.payments.sandbox import BANK
+from lib.services import auth, payments
+from tests.conftest import DEMO_NOW
+
+BASE = "http://127.0.0.1:8501"
+KEY = "k" * 24
+
+
+def login(db, email):
+    return auth.login(db, email, "demo", DEMO_NOW)[1]
+
+
+@pytest.fixture
+def parent(demo_db):
+    return login(demo_db, "parent@demo.fr")
+
+
+@pytest.fixture
+def unpaid(demo_db):
+    return demo_db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'")
+
+
+def money(db):
+    return (db.rows("SELECT * FROM payments ORDER BY id"),
+            db.rows("SELECT id, state FROM payment_transactions ORDER BY id"))
+
+
+def bank_answer(db, started, decision="pay"):
+    """What the sandbox bank answers for a started payment (its page, then the person's choice)."""
+    cfg = payments.config(db)
+    request_id = BANK.receive(cfg, {f["name"]: f["value"] for f in started.fields})
+    return BANK.decide(cfg, request_id, decision)[1]
+
+
+def resign(db, query, **changes):
+    fields = dict(parse_qsl(query, keep_blank_values=True))
+    fields.update(changes)
+    fields["signature"] = BANK._signer(payments.config(db)).signature(fields)
+    return urlencode(fields)
+
+
+def test_pay_round_trip_records_once_and_the_invoice_turns_green(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    fields = {f["name"]: f["value"] for f in started.fields}
+    assert started.url == BASE + "/paiement/sandbox"
+    assert fields["vads_amount"] == "8350" and fields["vads_order_id"] == "F-2026-000267"
+    assert fields["vads_url_return"] == BASE + "/paiement/retour"
+    answer = bank_answer(demo_db, started)
+    first = payments.record_answer(demo_db, answer, "notification", DEMO_NOW)
+    assert first.state is TxState.PAID and first.changed
+    before = money(demo_db)
+    again = payments.record_answer(demo_db, answer, "retour", DEMO_NOW)   # the browser's return, same answer
+    assert again.state is TxState.PAID and not again.changed
+    assert money(demo_db) == before
+    assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
+    assert demo_db.value("SELECT sum(amount_cents) FROM payments WHERE invoice_id = ?", [unpaid]) == 8350
+    with pytest.raises(PaymentRefused, match="déjà soldée"):
+        payments.start_payment(demo_db, parent, unpaid, "another-key-1234567890", BASE, DEMO_NOW)
+    assert payments.outcome_for_family(demo_db, parent, started.transaction_ref)[0] is TxState.PAID
+
+
+@pytest.mark.parametrize("decision, state", [("refuse", TxState.REFUSED), ("cancel", TxState.CANCELLED)])
+def test_refused_or_cancelled_payments_leave_the_invoice_unpaid(demo_db, parent, unpaid, decision, state):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW)
+    assert recorded.state is state and "reste à payer" in recorded.message
+    assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
+    # The family may try again (a new attempt).
+    payments.start_payment(demo_db, parent, unpaid, "second-try-key-123456", BASE, DEMO_NOW)
+
+
+def test_a_double_click_reuses_the_attempt_and_a_second_payment_is_refused(demo_db, parent, unpaid):
+    first = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    same = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW + timedelta(seconds=1))
+    assert same == first
+    assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
+    with pytest.raises(PaymentRefused, match="déjà en cours depuis 9 h 30"):
+        payments.start_payment(demo_db, parent, unpaid, "other-tab-key-1234567", BASE, DEMO_NOW + timedelta(minutes=2))
+
+
+@pytest.mark.parametrize("email, invoice, key, error, words", [
+    ("parent@demo.fr", "other", KEY, NotAllowed, "Facture introuvable"),
+    ("parent@demo.fr", 999_999, KEY, NotAllowed, "Facture introuvable"),
+    ("parent@demo.fr", "1", KEY, NotAllowed, "Facture introuvable"),
+    ("parent@demo.fr", "paid", KEY, PaymentRefused, "déjà soldée"),
+    ("parent@demo.fr", "unpaid", "short", InvalidInput, "Lien de paiement invalide"),
+    ("parent@demo.fr", "unpaid", "bad key with spaces!!", InvalidInput, "Lien de paiement invalide"),
+    ("famille002@demo.fr", "own", KEY, PaymentRefused, "pas encore le droit"),
+    ("agent@demo.fr", "unpaid", KEY, NotAllowed, "Seule la famille"),
+])
+def test_payments_that_must_not_start_write_nothing(demo_db, email, invoice, key, error, words):
+    who = login(demo_db, email)
+    ids = {
+        "other": demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 2"),
+        "paid": demo_db.value("SELECT id FROM invoices WHERE number = 'F-2026-000001'"),
+        "unpaid": demo_db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'"),
+        "own": demo_db.value("SELECT max(id) FROM invoices WHERE family_id = 2"),
+    }
+    before = money(demo_db)
+    with pytest.raises(error, match=words):
+        payments.start_payment(demo_db, who, ids.get(invoice, invoice), key, BASE, DEMO_NOW)
+    assert money(demo_db) == before
+
+
+def test_another_familys_attempt_key_cannot_be_reused(demo_db, parent, unpaid):
+    payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 1 AND id <> ?", [unpaid])
+    with pytest.raises(NotAllowed):
+        payments.start_payment(demo_db, parent, other, KEY, BASE, DEMO_NOW)
+
+
+def forged_answers(db, started, answer):
+    fields = dict(parse_qsl(answer, keep_blank_values=True))
+    tampered = dict(fields, vads_amount="1")
+    return {
+        "bad signature": urlencode(dict(fields, signature="AAAA")),
+        "tampered amount, old signature": urlencode(tampered),
+        "signed, wrong amount": resign(db, answer, vads_amount="100"),
+        "signed, unknown transaction": resign(db, answer, vads_trans_id="ZZZZZZ"),
+        "signed, another invoice": resign(db, answer, vads_order_id="F-2026-000002"),
+        "missing fields": "vads_result=00",
+        "empty": "",
+        "garbage": "%%%&&&===",
+    }
+
+
+def test_forged_and_replayed_answers_change_nothing_and_are_logged(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    answer = bank_answer(demo_db, started)
+    for name, forged in forged_answers(demo_db, started, answer).items():
+        before = money(demo_db)
+        rejected = demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'")
+        with pytest.raises(payments.AnswerRejected) as err:
+            payments.record_answer(demo_db, forged, "notification", DEMO_NOW)
+        assert err.value.status in (400, 404), name
+        assert money(demo_db) == before, name
+        assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'") == rejected + 1, name
+    # The genuine answer still works afterwards, once.
+    assert payments.record_answer(demo_db, answer, "notification", DEMO_NOW).changed
+    assert not payments.record_answer(demo_db, answer, "notification", DEMO_NOW).changed
+
+
+def test_a_paid_attempt_is_never_undone_by_a_later_answer(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    paid = bank_answer(demo_db, started, "pay")
+    payments.record_answer(demo_db, paid, "notification", DEMO_NOW)
+    refused = resign(demo_db, paid, vads_result="05", vads_auth_result="05", vads_trans_status="REFUSED")
+    assert payments.record_answer(demo_db, refused, "notification", DEMO_NOW).state is TxState.PAID
+    assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
+
+
+def test_a_lost_return_is_reconciled_and_a_forgotten_attempt_expires(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    bank_answer(demo_db, started)   # paid at the bank; neither the notification nor the return arrived
+    assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
+                         [started.transaction_ref]) == "pending"
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=1), family_id=1) == 1
+    assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
+    # Another family's forgotten attempt (no answer at the bank) expires after 30 minutes.
+    other = demo_db.value("SELECT max(id) FROM invoices WHERE family_id = 1 AND id <> ?", [unpaid])
+    demo_db.write(lambda cur: cur.execute("DELETE FROM payments WHERE invoice_id = ?", [other]))
+    forgotten = payments.start_payment(demo_db, parent, other, "forgotten-key-1234567", BASE, DEMO_NOW)
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=10)) == 0
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=31)) == 1
+    assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
+                         [forgotten.transaction_ref]) == "expired"
+
+
+def test_payment_right_request_and_decision(demo_db):
+    family, admin = login(demo_db, "famille002@demo.fr"), login(demo_db, "admin@demo.fr")
+    assert payments.payment_right(demo_db, family)["state"] == "none"
+    assert "Demande envoyée" in payments.request_payment_right(demo_db, family, DEMO_NOW)
+    assert "déjà enregistrée" in payments.request_payment_right(demo_db, family, DEMO_NOW)
+    assert any(r["id"] == 2 and r["payment_right"] == "requested" for r in payments.payment_right_requests(demo_db, admin))
+    with pytest.raises(NotAllowed):
+        payments.decide_payment_right(demo_db, family, 2, True, DEMO_NOW)
+    with pytest.raises(InvalidInput):
+        payments.decide_payment_right(demo_db, admin, 999_999, True, DEMO_NOW)
+    payments.decide_payment_right(demo_db, admin, 2, False, DEMO_NOW)
+    assert payments.payment_right(demo_db, family)["state"] == "refused"
+    assert "refusée" in payments.describe_right("refused", None)
+    payments.decide_payment_right(demo_db, admin, 2, True, DEMO_NOW)
+    assert payments.payment_right(demo_db, family)["state"] == "granted"
+    actions = [a for (a,) in demo_db.rows("SELECT action FROM audit_log WHERE entity = 'family' ORDER BY id")]
+    assert actions == ["payment_right.request", "payment_right.refused", "payment_right.granted"]
+
+
+def test_a_family_cannot_read_another_familys_payment_outcome(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    other = login(demo_db, "famille002@demo.fr")
+    assert payments.outcome_for_family(demo_db, other, started.transaction_ref) is None
+    assert payments.outcome_for_family(demo_db, parent, started.transaction_ref)[0] is TxState.PENDING
