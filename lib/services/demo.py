@@ -366,10 +366,14 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
     from lib.store import invoices as invoice_store
 
     admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
-    newer = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    older = (newer - timedelta(days=1)).replace(day=1)
+    months, month = [], today.replace(day=1)
+    for _ in range(4):  # the last two completed months with something to bill (summer has nothing)
+        month = (month - timedelta(days=1)).replace(day=1)
+        end_of_day = datetime.combine(today, time(23, 0), PARIS)
+        if invoicing.draft_month(db, admin, month, end_of_day).documents:
+            months.insert(0, month)
     count = 0
-    for index, month in enumerate((older, newer)):
+    for index, month in enumerate(months[-2:]):
         after = (month + timedelta(days=32)).replace(day=1)
         issue = min(after + timedelta(days=4), today)
         published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))

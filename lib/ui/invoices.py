@@ -29,10 +29,11 @@ def legend() -> None:
 
 def table(rows: list[invoicing.InvoiceRow]) -> None:
     """The invoices; clicking a row selects it for the detail pane."""
+    # The columns a parent needs first come first: a phone shows them without scrolling the table.
     frame = pd.DataFrame([{
-        "État": status_label(r.status), "N°": r.number, "Mois": fr.month_year(r.month).capitalize(),
-        "Montant": fr.euros(r.total_cents), "Reste à payer": fr.euros(r.left_cents),
-        "Échéance": fr.numeric_date(r.due_date)} for r in rows])
+        "État": status_label(r.status), "Mois": fr.month_year(r.month).capitalize(),
+        "Reste à payer": fr.euros(r.left_cents), "Montant": fr.euros(r.total_cents),
+        "Échéance": fr.numeric_date(r.due_date), "N°": r.number} for r in rows])
     ids = [r.id for r in rows]
 
     def picked() -> None:
