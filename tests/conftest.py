@@ -47,3 +47,15 @@ def demo_path(demo_template: Path, tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture
 def demo_db(demo_path: Path):
     return open_database(demo_path)
+
+
+def login(db, email: str):
+    """The actor of a demo account (password "demo"), logged in at DEMO_NOW."""
+    from lib.services import auth
+
+    return auth.login(db, email, "demo", DEMO_NOW)[1]
+
+
+@pytest.fixture
+def parent(demo_db):
+    return login(demo_db, "parent@demo.fr")

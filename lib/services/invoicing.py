@@ -23,6 +23,7 @@ from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PENDING_LIFETIME, BillingRul
 from lib.domain.roles import Role
 from lib.store import audit, reference
 from lib.store import invoices as store
+from lib.services.trail import refusals_audited
 from lib.store.db import Database
 
 INVOICERS = (Role.ADMIN,)
@@ -143,8 +144,13 @@ class Published:
 
 def publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Published:
     """Issue, in one transaction, every document the month still needs. Running it again
-    issues nothing more."""
+    issues nothing more. A refusal is kept in the audit log."""
     actor.require(*INVOICERS)
+    with refusals_audited(db, actor, now, "invoice.publish_refused", "month", str(month)[:10]):
+        return _publish_month(db, actor, month, now)
+
+
+def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Published:
     first, after = _month(month, now)
     rule = billing_rule(db)
     settings = reference.settings(db)
@@ -224,7 +230,13 @@ class InvoiceDetail:
 
 
 def invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetime) -> InvoiceDetail:
-    """One invoice with its lines and payments: the family's own, or any for staff."""
+    """One invoice with its lines and payments: the family's own, or any for staff. A refused
+    look at someone else's invoice is kept in the audit log."""
+    with refusals_audited(db, actor, now, "invoice.access_refused", "invoice", invoice_id):
+        return _invoice_detail(db, actor, invoice_id, now)
+
+
+def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetime) -> InvoiceDetail:
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal

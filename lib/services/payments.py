@@ -24,6 +24,7 @@ from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
 from lib.services import auth
+from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
 from lib.store.db import Database
@@ -107,7 +108,13 @@ def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> b
 def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, base_url: str,
                   now: datetime) -> provider.Started:
     """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
-    signed form that takes the browser to the provider."""
+    signed form that takes the browser to the provider. A refusal is kept in the audit log."""
+    with refusals_audited(db, actor, now, "payment.start_refused", "invoice", invoice_id):
+        return _start_payment(db, actor, invoice_id, idempotency_key, base_url, now)
+
+
+def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, base_url: str,
+                   now: datetime) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
     if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):

@@ -13,6 +13,7 @@ from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.roles import Role
 from lib.store import audit
 from lib.store import settings as store
+from lib.services.trail import refusals_audited
 from lib.store.db import Database
 
 MAX_PRICE_CENTS = 10_000   # 100 € for one meal or half-day: anything above is a typing mistake
@@ -91,7 +92,8 @@ def tariffs(db: Database, actor: Actor, service_id: int) -> list[Bracket]:
 def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Bracket], now: datetime) -> str:
     """Replace a service's quotient-familial brackets (an empty list: one price for all)."""
     actor.require(Role.ADMIN)
-    clean = check_brackets(brackets)
+    with refusals_audited(db, actor, now, "tariff.refused", "service", service_id):
+        clean = check_brackets(brackets)
     at = to_utc_naive(now)
 
     def work(cur) -> str:

@@ -40,3 +40,10 @@ def entries(db: Database, *, action_prefix: str = "", entity: str | None = None,
         """,
         {"prefix": action_prefix, "entity": entity, "entity_id": entity_id, "limit": limit},
     )
+
+
+def record_refusal(db: Database, *, at_utc: datetime, user_id: int | None, action: str, entity: str, entity_id: Any,
+                   reason: str) -> None:
+    """A refused attempt, in its own small transaction (the refused work itself wrote nothing)."""
+    db.write(lambda cur: record(cur, at_utc=at_utc, user_id=user_id, action=action, entity=entity,
+                                entity_id=entity_id, reason=reason[:500]))

@@ -29,7 +29,9 @@ def click(page, name):
 
 
 def calendar_frame(page, month_title):
-    frame = page.frame_locator("iframe[title='streamlit_calendar.calendar']")
+    # While Streamlit swaps months, the old calendar frame lingers with height 0: take the visible one.
+    settle(page)
+    frame = page.locator("iframe[title='streamlit_calendar.calendar'] >> visible=true").content_frame
     frame.locator(".fc-toolbar-title", has_text=month_title).wait_for()
     return frame
 

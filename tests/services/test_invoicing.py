@@ -5,16 +5,12 @@ import pytest
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.invoicing import Bracket, InvoiceStatus
-from lib.services import auth, invoicing, settings
+from lib.services import invoicing, settings
 from lib.services import reservations as r
-from tests.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW, login
 
 NOVEMBER = date(2026, 11, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
-
-
-def login(db, email):
-    return auth.login(db, email, "demo", DEMO_NOW)[1]
 
 
 def documents(db):
@@ -147,3 +143,14 @@ def test_the_pdf_is_a_french_invoice(demo_db):
     text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
     for words in ("FACTURE N° F-2026-000267", "Famille Martin", "Reste à payer", "83,50", "€", "05/12/2026"):
         assert words in text
+
+
+def test_refused_publications_and_absurd_tariffs_are_audited(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    with pytest.raises(InvalidInput):
+        invoicing.publish_month(demo_db, admin, date(2026, 8, 1), AFTER_NOVEMBER)
+    with pytest.raises(InvalidInput):
+        settings.set_tariffs(demo_db, admin, 1, [Bracket(700, -250)], DEMO_NOW)
+    assert demo_db.rows("SELECT tariffs.* FROM tariffs WHERE price_cents < 0") == []
+    actions = [a for (a,) in demo_db.rows("SELECT action FROM audit_log WHERE action LIKE '%refused' ORDER BY id")]
+    assert actions == ["invoice.publish_refused", "tariff.refused"]

@@ -6,20 +6,11 @@ import pytest
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.invoicing import PaymentRefused, TxState
 from lib.payments.sandbox import BANK
-from lib.services import auth, payments
-from tests.conftest import DEMO_NOW
+from lib.services import payments
+from tests.conftest import DEMO_NOW, login
 
 BASE = "http://127.0.0.1:8501"
 KEY = "k" * 24
-
-
-def login(db, email):
-    return auth.login(db, email, "demo", DEMO_NOW)[1]
-
-
-@pytest.fixture
-def parent(demo_db):
-    return login(demo_db, "parent@demo.fr")
 
 
 @pytest.fixture
@@ -197,3 +188,19 @@ def test_a_family_cannot_read_another_familys_payment_outcome(demo_db, parent, u
     other = login(demo_db, "famille002@demo.fr")
     assert payments.outcome_for_family(demo_db, other, started.transaction_ref) is None
     assert payments.outcome_for_family(demo_db, parent, started.transaction_ref)[0] is TxState.PENDING
+
+
+def test_refused_payments_and_forged_invoice_ids_leave_an_audit_entry(demo_db, parent):
+    from lib.services import invoicing
+
+    other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 2")
+    with pytest.raises(NotAllowed):
+        payments.start_payment(demo_db, parent, other, KEY, BASE, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        invoicing.invoice_detail(demo_db, parent, other, DEMO_NOW)
+    entries = demo_db.rows("SELECT action, user_id, entity_id, reason FROM audit_log WHERE action LIKE '%refused' "
+                           "ORDER BY id")
+    assert entries == [("payment.start_refused", parent.user_id, str(other),
+                        "Facture introuvable ou non rattachée à votre compte."),
+                       ("invoice.access_refused", parent.user_id, str(other),
+                        "Facture introuvable ou non rattachée à votre compte.")]

@@ -6,17 +6,12 @@ import pytest
 from lib.domain.clock import PARIS
 from lib.domain.deadlines import DeadlinePassed
 from lib.domain.errors import InvalidInput, NotAllowed, PortailError
-from lib.services import auth
 from lib.services import reservations as r
-from tests.conftest import DEMO_NOW, DEMO_TODAY
+from tests.conftest import DEMO_NOW, DEMO_TODAY, login
 
 LEA, HUGO = 1, 2
 YEAR = 2026
 CANTEEN, WED_MEAL, WED_PM = 1, 2, 3
-
-
-def login(db, email):
-    return auth.login(db, email, "demo", DEMO_NOW)[1]
 
 
 def snapshot(db):
@@ -31,11 +26,6 @@ def snapshot(db):
 def booked(db, child, service=CANTEEN, first=date(2026, 9, 1), last=date(2027, 7, 31), state="booked"):
     return {d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = ? "
                                   "AND day BETWEEN ? AND ?", [child, service, state, first, last])}
-
-
-@pytest.fixture
-def parent(demo_db):
-    return login(demo_db, "parent@demo.fr")
 
 
 @pytest.fixture

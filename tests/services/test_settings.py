@@ -3,13 +3,9 @@ from datetime import date, time
 import pytest
 
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
-from lib.services import auth, settings
+from lib.services import settings
 from lib.services import reservations as r
-from tests.conftest import DEMO_NOW
-
-
-def login(db, email):
-    return auth.login(db, email, "demo", DEMO_NOW)[1]
+from tests.conftest import DEMO_NOW, login
 
 
 def values(**change):
