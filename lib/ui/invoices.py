@@ -37,13 +37,15 @@ def table(rows: list[invoicing.InvoiceRow]) -> None:
     ids = [r.id for r in rows]
 
     def picked() -> None:
-        chosen = st.session_state["invoices_table"].selection.rows
+        selection = st.session_state["invoices_table"].selection
+        chosen = list(selection.rows) or [cell[0] for cell in selection.cells]
         if chosen:
             st.session_state[SELECTED] = ids[chosen[0]]
             st.session_state.pop(CONFIRM, None)
 
-    st.dataframe(frame, hide_index=True, width="stretch", selection_mode="single-row", on_select=picked,
-                 key="invoices_table")
+    # A click on any cell of a row, or on its tick box, picks that invoice (the seed: "cliquez sur une ligne").
+    st.dataframe(frame, hide_index=True, width="stretch", selection_mode=["single-row", "single-cell"],
+                 on_select=picked, key="invoices_table")
 
 
 def detail(actor, invoice_id: int, right: str) -> None:

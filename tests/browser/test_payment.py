@@ -22,6 +22,16 @@ def test_pay_an_invoice_online_round_trip(server, page, tmp_path):
     # On a phone the detail pane sits below the table, without horizontal scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
+    # Clicking a row shows that invoice's detail (rows are 35 px high under a 35 px header).
+    box = page.get_by_test_id("stDataFrame").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 35 + 17)   # September, paid
+    settle(page)
+    page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000001").wait_for()
+    assert "🟢 Soldée" in page.locator(".st-key-invoice_detail").inner_text()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)        # October, not paid
+    settle(page)
+    page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000267").wait_for()
+
     page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
     settle(page)
     page.get_by_text("il ne sera pas possible de revenir en arrière").wait_for()
