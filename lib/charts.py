@@ -23,3 +23,57 @@ def monthly_comparison(frame: pd.DataFrame, *, current_label: str, previous_labe
     figure.update_layout(barmode="group", yaxis_title=value_title, legend_orientation="h", legend_y=-0.2,
                          margin=dict(l=10, r=10, t=10, b=10), height=340, separators=", ")
     return figure
+
+
+# Distinct hues (colour-blind safe) and a pattern each, so series never differ by colour alone.
+PALETTE = ["#1d4ed8", "#b45309", "#15803d", "#7c3aed", "#be123c", "#0f766e"]
+PATTERNS = ["", "/", "x", ".", "-", "+"]
+
+
+def daily_meals(frame: pd.DataFrame, *, stack_by: str) -> go.Figure:
+    """Meals booked per day, stacked by site or diet, with the meals actually eaten as a line
+    (where attendance exists) so the waste shows."""
+    figure = go.Figure()
+    if frame.empty:
+        return figure
+    groups = list(dict.fromkeys(frame[stack_by]))
+    for i, group in enumerate(groups):
+        part = frame[frame[stack_by] == group].groupby("day", as_index=False)["booked"].sum()
+        figure.add_bar(x=part["day"], y=part["booked"], name=str(group), marker_color=PALETTE[i % len(PALETTE)],
+                       marker_pattern_shape=PATTERNS[i % len(PATTERNS)],
+                       hovertemplate="%{x|%d/%m} : %{y} repas<extra>" + str(group) + "</extra>")
+    checked = frame[frame["checked"] > 0].groupby("day", as_index=False)["present"].sum()
+    if not checked.empty:
+        figure.add_scatter(x=checked["day"], y=checked["present"], name="Repas pris (pointés présents)",
+                           mode="lines+markers", line=dict(color="#111827", dash="dot"), marker_symbol="diamond")
+    figure.update_layout(barmode="stack", yaxis_title="Repas", legend_orientation="h", legend_y=-0.25,
+                         margin=dict(l=10, r=10, t=10, b=10), height=360, separators=", ")
+    return figure
+
+
+def year_lines(frame: pd.DataFrame, *, column: str, current_label: str, previous_label: str | None,
+               value_title: str) -> go.Figure:
+    """One measure per period, this year (solid, circles) against the previous (dashed, squares)."""
+    figure = go.Figure()
+    if previous_label is not None and f"previous_{column}" in frame:
+        figure.add_scatter(x=frame["label"], y=frame[f"previous_{column}"], name=previous_label, mode="lines+markers",
+                           line=dict(color=PREVIOUS, dash="dash"), marker_symbol="square")
+    if f"current_{column}" in frame:
+        figure.add_scatter(x=frame["label"], y=frame[f"current_{column}"], name=current_label, mode="lines+markers",
+                           line=dict(color=CURRENT), marker_symbol="circle")
+    figure.update_layout(yaxis_title=value_title, legend_orientation="h", legend_y=-0.25,
+                         margin=dict(l=10, r=10, t=10, b=10), height=320, separators=", ")
+    return figure
+
+
+def billing(frame: pd.DataFrame) -> go.Figure:
+    """Billed and paid per month, in euros."""
+    figure = go.Figure()
+    if frame.empty:
+        return figure
+    figure.add_bar(x=frame["label"], y=frame["billed"] / 100, name="Facturé", marker_color=CURRENT)
+    figure.add_bar(x=frame["label"], y=frame["paid"] / 100, name="Encaissé", marker_color="#15803d",
+                   marker_pattern_shape="x")
+    figure.update_layout(barmode="group", yaxis_title="Euros", legend_orientation="h", legend_y=-0.25,
+                         margin=dict(l=10, r=10, t=10, b=10), height=320, separators=", ")
+    return figure

@@ -77,19 +77,6 @@ def agent_home(db: Database, actor: Actor, today: date) -> DayCounts:
     return DayCounts(day, overview.day_counts_by_site(db, day) if day else [])
 
 
-def kitchen_home(db: Database, actor: Actor, today: date) -> list[DayCounts]:
-    """Meals per site and diet for today (if meals are served) and the next service day."""
-    actor.require(Role.KITCHEN, Role.AGENT, Role.ADMIN)
-    days = []
-    first = next_service_day(db, today, inclusive=True)
-    if first is not None:
-        days.append(first)
-        following = next_service_day(db, first, inclusive=False)
-        if following is not None:
-            days.append(following)
-    return [DayCounts(d, overview.meals_by_site_and_diet(db, d)) for d in days]
-
-
 @dataclass
 class YearComparison:
     label: str

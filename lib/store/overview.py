@@ -86,24 +86,6 @@ def day_counts_by_site(db: Database, day: date) -> list[dict]:
     )
 
 
-def meals_by_site_and_diet(db: Database, day: date) -> list[dict]:
-    """Meals booked for one day per site × diet (codes only: no health details)."""
-    return db.dicts(
-        """
-        SELECT si.name AS site, d.label AS diet, count(*) AS meals
-        FROM bookings b
-        JOIN services sv ON sv.id = b.service_id AND sv.is_meal
-        JOIN children c ON c.id = b.child_id
-        JOIN diets d ON d.code = c.diet_code
-        JOIN sites si ON si.id = b.site_id
-        WHERE b.day = ? AND b.state = 'booked'
-        GROUP BY si.id, si.name, d.sort_order, d.label
-        ORDER BY si.id, d.sort_order
-        """,
-        [day],
-    )
-
-
 def year_figures(db: Database, start: date, end: date, until: date) -> dict:
     """Registrations and bookings of the school year starting at `start`, counted up to `until`."""
     return db.dicts(

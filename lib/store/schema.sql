@@ -180,6 +180,17 @@ CREATE TABLE attendance (
     PRIMARY KEY (child_id, service_id, day)
 );
 
+-- The kitchen's production sheet each time it is printed or downloaded: the next sheet shows
+-- what changed since.
+CREATE SEQUENCE seq_kitchen_prints START 1;
+CREATE TABLE kitchen_prints (
+    id         INTEGER PRIMARY KEY DEFAULT nextval('seq_kitchen_prints'),
+    day        DATE NOT NULL,
+    printed_at TIMESTAMP NOT NULL,
+    printed_by INTEGER,
+    counts     VARCHAR NOT NULL        -- JSON: [[site, service, diet, meals], ...]
+);
+
 CREATE SEQUENCE seq_closures START 1;
 CREATE TABLE closures (
     id         INTEGER PRIMARY KEY DEFAULT nextval('seq_closures'),

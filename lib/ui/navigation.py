@@ -10,7 +10,7 @@ from lib.domain.roles import Role
 _HOME = {
     Role.FAMILY: ("pages/famille_accueil.py", "Accueil", ":material/home:"),
     Role.AGENT: ("pages/agent_accueil.py", "Accueil agent", ":material/home:"),
-    Role.KITCHEN: ("pages/cuisine_accueil.py", "Accueil cuisine", ":material/home:"),
+    Role.KITCHEN: ("pages/cuisine.py", "Cuisine", ":material/restaurant:"),
     Role.ELECTED: ("pages/elu_accueil.py", "Accueil élus", ":material/home:"),
     Role.ADMIN: ("pages/admin_accueil.py", "Administration", ":material/home:"),
 }
@@ -21,12 +21,23 @@ _EXTRA[Role.FAMILY] = [
     ("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
     ("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
 ]
-_EXTRA[Role.AGENT] = [("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")]
+_KITCHEN = ("pages/cuisine.py", "Cuisine", ":material/restaurant:", "cuisine")
+_CHECK = ("pages/pointage.py", "Pointage", ":material/fact_check:", "pointage")
+_TRENDS = ("pages/tendances.py", "Tendances", ":material/trending_up:", "tendances")
+_EXTRA[Role.AGENT] = [
+    ("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations"),
+    _CHECK,
+    _KITCHEN,
+]
+_EXTRA[Role.ELECTED] = [_TRENDS]
 _EXTRA[Role.ADMIN] = [
     ("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations"),
     ("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
     ("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
     ("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
+    _CHECK,
+    _KITCHEN,
+    _TRENDS,
 ]
 
 

@@ -24,7 +24,9 @@ LOGIN_PATH = "/connexion"
 MAX_FORM_BYTES = 4096
 
 # Paths that never need a session: ours, Streamlit's machinery, static assets.
-_PUBLIC_PREFIXES = ("/_stcore/", "/static/", "/component/", "/media/", "/auth/", "/app/static/", "/paiement/")
+# /export/ checks the session itself and answers 403 (a download, not a page to redirect).
+_PUBLIC_PREFIXES = ("/_stcore/", "/static/", "/component/", "/media/", "/auth/", "/app/static/", "/paiement/",
+                    "/export/")
 _PUBLIC_PATHS = {LOGIN_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt"}
 
 

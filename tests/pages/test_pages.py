@@ -47,7 +47,7 @@ def test_with_a_forged_token_the_app_says_the_session_expired(demo_db):
     ("parent@demo.fr", ["Bonjour Camille Martin", "Léa Martin", "Hugo Martin", "ALAE anim'action",
                         "Prochaines réservations", "non soldée"]),
     ("agent@demo.fr", ["Accueil agent", "Aujourd'hui", "ALAE Jean Moulin (école maternelle)", "Enfants réservés"]),
-    ("cuisine@demo.fr", ["Accueil cuisine", "Repas au total"]),
+    ("cuisine@demo.fr", ["Cuisine", "Repas au total", "Chiffres définitifs"]),
     ("maire@demo.fr", ["Accueil élus", "Enfants inscrits", "Taux de présence", "2025/2026"]),
     ("admin@demo.fr", ["Administration", "Familles", "Journal d'audit"]),
 ])
@@ -68,17 +68,19 @@ def test_the_family_home_never_shows_health_details_or_other_children(demo_db):
     assert "PAI" not in content
 
 
-def test_the_kitchen_home_shows_diets_not_health_notes(demo_db):
-    at = app_test("pages/cuisine_accueil.py", demo_db, "cuisine@demo.fr").run()
+def test_the_kitchen_page_shows_diets_not_health_notes(demo_db):
+    at = app_test("pages/cuisine.py", demo_db, "cuisine@demo.fr").run()
     assert not at.exception
     frame = at.dataframe[0].value
     assert "PAI panier-repas" in frame.columns and "Total" in frame.columns
-    assert "allergie" not in texts(at).lower() + frame.to_string().lower()
+    notes = {n for (n,) in demo_db.rows("SELECT DISTINCT health_notes FROM children WHERE health_notes IS NOT NULL")}
+    shown = texts(at) + frame.to_string() + " ".join(d.value.to_string() for d in at.dataframe)
+    assert notes and not [n for n in notes if n in shown]
 
 
 @pytest.mark.parametrize("page, email", [
     ("pages/agent_accueil.py", "parent@demo.fr"),
-    ("pages/cuisine_accueil.py", "parent@demo.fr"),
+    ("pages/cuisine.py", "parent@demo.fr"),
     ("pages/elu_accueil.py", "agent@demo.fr"),
     ("pages/admin_accueil.py", "maire@demo.fr"),
     ("pages/famille_accueil.py", "admin@demo.fr"),

@@ -45,16 +45,15 @@ def test_a_forged_family_id_on_a_staff_actor_gives_nothing(demo_db):
 
 @pytest.mark.parametrize("email, allowed", [
     ("parent@demo.fr", set()),
-    ("agent@demo.fr", {"agent", "kitchen"}),
-    ("cuisine@demo.fr", {"kitchen"}),
+    ("agent@demo.fr", {"agent"}),
+    ("cuisine@demo.fr", set()),
     ("maire@demo.fr", {"elected"}),
-    ("admin@demo.fr", {"agent", "kitchen", "elected", "admin"}),
+    ("admin@demo.fr", {"agent", "elected", "admin"}),
 ])
 def test_staff_summaries_are_reserved_to_their_roles(demo_db, email, allowed):
     who = actor(demo_db, email)
     calls = {
         "agent": lambda: home.agent_home(demo_db, who, DEMO_TODAY),
-        "kitchen": lambda: home.kitchen_home(demo_db, who, DEMO_TODAY),
         "elected": lambda: home.elected_home(demo_db, who, DEMO_TODAY),
         "admin": lambda: home.admin_home(demo_db, who),
     }
@@ -77,17 +76,6 @@ def test_agent_sees_todays_children_per_site(demo_db):
 def test_agent_on_a_saturday_sees_monday(demo_db):
     counts = home.agent_home(demo_db, actor(demo_db, "agent@demo.fr"), date(2026, 11, 28))
     assert counts.day == date(2026, 11, 30)
-
-
-def test_kitchen_counts_today_and_the_next_service_day_by_diet(demo_db):
-    days = home.kitchen_home(demo_db, actor(demo_db, "cuisine@demo.fr"), DEMO_TODAY)
-    assert [d.day for d in days] == [DEMO_TODAY, date(2026, 11, 30)]
-    meals = demo_db.value(
-        "SELECT count(*) FROM bookings b JOIN services s ON s.id = b.service_id WHERE s.is_meal AND day = ? "
-        "AND state = 'booked'", [DEMO_TODAY])
-    assert sum(r["meals"] for r in days[0].rows) == meals
-    assert {r["diet"] for r in days[0].rows} <= {"Standard", "Sans porc", "Végétarien", "PAI panier-repas"}
-    assert all("allergie" not in str(r).lower() for r in days[0].rows)
 
 
 def test_elected_compare_with_the_previous_year(demo_db):

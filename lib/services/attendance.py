@@ -1,0 +1,99 @@
+"""Pointage: staff mark each expected child present, absent or absent with a justification, and
+add a child who came without a booking. One transaction per save; corrections are audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+
+from lib.domain import fr
+from lib.domain.actor import Actor
+from lib.domain.clock import to_utc_naive
+from lib.domain.errors import InvalidInput
+from lib.domain.roles import Role
+from lib.store import attendance as store
+from lib.store import audit, reference
+from lib.store.db import Database
+
+STAFF = (Role.AGENT, Role.ADMIN)
+STATUSES = {"present": "Présent", "absent": "Absent", "justified": "Absence justifiée"}
+
+
+@dataclass
+class AttendanceSheet:
+    day: date
+    site: str
+    service: str
+    rows: list[dict]
+    addable: list[dict]
+
+
+def choices(db: Database, actor: Actor) -> list[dict]:
+    actor.require(*STAFF)
+    return store.offered(db)
+
+
+def _pair(db: Database, site_id: object, service_id: object) -> dict:
+    found = next((o for o in store.offered(db) if o["site_id"] == site_id and o["service_id"] == service_id), None)
+    if found is None:
+        raise InvalidInput("Structure ou prestation inconnue : choisissez-les dans les listes.")
+    return found
+
+
+def _day(day: object, now: datetime) -> date:
+    if not isinstance(day, date):
+        raise InvalidInput("Choisissez un jour.")
+    if day > now.date():
+        raise InvalidInput(f"Le {fr.long_date(day)} n'est pas encore arrivé : on pointe le jour même ou après.")
+    return day
+
+
+def sheet(db: Database, actor: Actor, day: object, site_id: object, service_id: object, now: datetime) -> AttendanceSheet:
+    actor.require(*STAFF)
+    day = _day(day, now)
+    pair = _pair(db, site_id, service_id)
+    rows = store.sheet(db, day, pair["site_id"], pair["service_id"])
+    year = reference.current_school_year(db, day)
+    listed = {r["child_id"] for r in rows}
+    addable = [c for c in store.registered_children(db, pair["site_id"], pair["service_id"], year["id"] if year else -1)
+               if c["child_id"] not in listed]
+    return AttendanceSheet(day, pair["site"], pair["service"], rows, addable)
+
+
+def save(db: Database, actor: Actor, day: object, site_id: object, service_id: object, statuses: dict,
+         now: datetime) -> str:
+    """Record the statuses given (child id → present / absent / justified) in one transaction."""
+    data = sheet(db, actor, day, site_id, service_id, now)
+    allowed = {r["child_id"] for r in data.rows} | {c["child_id"] for c in data.addable}
+    if not statuses:
+        raise InvalidInput("Aucun enfant pointé.")
+    for child_id, status in statuses.items():
+        if status not in STATUSES:
+            raise InvalidInput(f"Statut de présence inconnu : « {status} ».")
+        if child_id not in allowed:
+            raise InvalidInput(f"L'enfant n° {child_id} n'est ni réservé ce jour-là ni inscrit à « {data.site} » "
+                               f"pour « {data.service} » : il ne peut pas être pointé ici.")
+    at = to_utc_naive(now)
+
+    def work(cur) -> int:
+        before = store.current(cur, data.day, service_id, list(statuses))
+        changed = {c: s for c, s in statuses.items() if before.get(c) != s}
+        if not changed:
+            return 0
+        store.upsert(cur, pd.DataFrame([dict(child_id=c, service_id=service_id, day=data.day, site_id=site_id,
+                                             status=s, recorded_by=actor.user_id, recorded_at=at)
+                                        for c, s in changed.items()]))
+        corrected = {c: before[c] for c in changed if c in before}
+        audit.record(cur, at_utc=at, user_id=actor.user_id, action="attendance.save", entity="site_service_day",
+                     entity_id=f"{site_id}:{service_id}:{data.day.isoformat()}",
+                     before={str(c): s for c, s in corrected.items()} or None,
+                     after={str(c): s for c, s in changed.items()},
+                     reason=f"{len(corrected)} correction(s)" if corrected else None)
+        return len(changed)
+
+    count = db.write(work)
+    if count == 0:
+        return "Aucun changement : le pointage était déjà celui-ci."
+    return f"Pointage enregistré : {count} enfant(s) mis à jour pour {data.site} — {data.service}."

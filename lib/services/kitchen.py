@@ -1,0 +1,148 @@
+"""The canteen manager's production sheet: meals per site × service × diet, firm or provisional,
+what changed since the sheet was last printed, CSV and PDF; and the daily meals series."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from lib.domain import fr
+from lib.domain.actor import Actor
+from lib.domain.calendar import parse_weekdays
+from lib.domain.clock import from_utc_naive, to_utc_naive
+from lib.domain.deadlines import DeadlineRule
+from lib.domain.errors import InvalidInput
+from lib.domain.kitchen import firm_from, sheet_day
+from lib.domain.roles import Role
+from lib.store import kitchen as store
+from lib.store import reference
+from lib.store.db import Database
+
+READERS = (Role.KITCHEN, Role.AGENT, Role.ADMIN)
+MAX_RANGE_DAYS = 400
+
+
+@dataclass
+class Sheet:
+    day: date
+    rows: list[dict]               # site, service, diet, meals
+    firm: bool
+    firm_at: datetime
+    changes: list[tuple[str, int, int]] = field(default_factory=list)   # (what, before, now)
+    printed_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(r["meals"] for r in self.rows)
+
+    def totals_by(self, key: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for row in self.rows:
+            found[row[key]] = found.get(row[key], 0) + row["meals"]
+        return found
+
+    @property
+    def status_text(self) -> str:
+        when = f"{fr.long_date(self.firm_at)} à {self.firm_at.hour} h {self.firm_at.minute:02d}"
+        if self.firm:
+            return f"✅ Chiffres définitifs : plus aucune famille ne peut réserver ni annuler (depuis le {when})."
+        return f"⏳ Chiffres provisoires : les familles peuvent encore annuler jusqu'au {when}."
+
+
+def _rules(db: Database) -> tuple[list[DeadlineRule], set[int]]:
+    rules, weekdays = [], set()
+    for service in store.meal_rules(db):
+        rules.append(DeadlineRule(service["book_delay_days"], service["book_delay_working"], service["cutoff_time"]))
+        rules.append(DeadlineRule(service["cancel_delay_days"], service["cancel_delay_working"], service["cutoff_time"]))
+        weekdays |= set(parse_weekdays(service["weekdays"]))
+    return rules, weekdays
+
+
+def default_day(db: Database, actor: Actor, now: datetime) -> date | None:
+    actor.require(*READERS)
+    _, weekdays = _rules(db)
+    return sheet_day(now, weekdays, reference.school_calendar(db))
+
+
+def _check_day(day: object) -> date:
+    if not isinstance(day, date):
+        raise InvalidInput("Choisissez un jour.")
+    return day
+
+
+def sheet(db: Database, actor: Actor, day: date, now: datetime) -> Sheet:
+    actor.require(*READERS)
+    day = _check_day(day)
+    rules, _ = _rules(db)
+    firm_at = firm_from(day, rules, reference.school_calendar(db))
+    rows = store.meal_counts(db, day)
+    result = Sheet(day, rows, now > firm_at, firm_at)
+    printed = store.last_print(db, day)
+    if printed is not None:
+        result.printed_at = from_utc_naive(printed["printed_at"])
+        result.changes = _changes(json.loads(printed["counts"]), rows)
+    return result
+
+
+def _key(row) -> str:
+    return f"{row['site']} — {row['service']} — {row['diet']}" if isinstance(row, dict) else " — ".join(row[:3])
+
+
+def _changes(before: list, rows: list[dict]) -> list[tuple[str, int, int]]:
+    old = {" — ".join(r[:3]): r[3] for r in before}
+    new = {_key(r): r["meals"] for r in rows}
+    return [(k, old.get(k, 0), new.get(k, 0)) for k in sorted(set(old) | set(new)) if old.get(k, 0) != new.get(k, 0)]
+
+
+def _remember_print(db: Database, actor: Actor, data: Sheet, now: datetime) -> None:
+    counts = json.dumps([[r["site"], r["service"], r["diet"], r["meals"]] for r in data.rows], ensure_ascii=False)
+    db.write(lambda cur: store.record_print(cur, data.day, to_utc_naive(now), actor.user_id, counts))
+
+
+def sheet_csv(db: Database, actor: Actor, day: date, now: datetime) -> bytes:
+    """The production sheet as CSV (semicolons, UTF-8 with BOM: opens as is in a French spreadsheet).
+    Downloading it counts as printing: the next sheet shows what changed since."""
+    data = sheet(db, actor, day, now)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["Jour", "Structure", "Prestation", "Régime", "Repas"])
+    for row in data.rows:
+        writer.writerow([data.day.isoformat(), row["site"], row["service"], row["diet"], row["meals"]])
+    writer.writerow([data.day.isoformat(), "TOTAL", "", "", data.total])
+    writer.writerow([])
+    writer.writerow(["Statut", "définitif" if data.firm else "provisoire"])
+    _remember_print(db, actor, data, now)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def sheet_pdf(db: Database, actor: Actor, day: date, now: datetime) -> bytes:
+    from lib.services.kitchen_pdf import render
+
+    data = sheet(db, actor, day, now)
+    pdf = render(data, reference.settings(db)["town_name"], now)
+    _remember_print(db, actor, data, now)
+    return pdf
+
+
+def daily_series(db: Database, actor: Actor, first: date, last: date) -> list[dict]:
+    """Meals per day × site × diet, booked and eaten, for the chart."""
+    actor.require(*READERS)
+    check_range(first, last)
+    return store.daily_meals(db, first, last)
+
+
+def check_range(first: object, last: object) -> None:
+    if not isinstance(first, date) or not isinstance(last, date):
+        raise InvalidInput("Choisissez une période (début et fin).")
+    if last < first:
+        raise InvalidInput("La fin de la période précède son début : vérifiez les dates.")
+    if (last - first).days > MAX_RANGE_DAYS:
+        raise InvalidInput(f"Période trop longue : {MAX_RANGE_DAYS} jours au plus.")
+
+
+def default_range(today: date) -> tuple[date, date]:
+    """The current month and the next two weeks."""
+    return today.replace(day=1), today + timedelta(days=14)

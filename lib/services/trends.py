@@ -1,0 +1,87 @@
+"""The mayor's trends: this school year against the previous one, read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from lib.domain import fr
+from lib.domain.actor import Actor
+from lib.domain.errors import InvalidInput
+from lib.domain.roles import Role
+from lib.store import attendance as attendance_store
+from lib.store import kitchen as kitchen_store
+from lib.store import reference
+from lib.store import trends as store
+from lib.store.db import Database
+
+READERS = (Role.ELECTED, Role.ADMIN)
+GRAINS = {"month": "Mois", "week": "Semaine"}
+
+
+@dataclass
+class Trends:
+    label: str
+    previous_label: str | None
+    grain: str
+    rows: list[dict] = field(default_factory=list)       # one per period index: both years side by side
+    billing: list[dict] = field(default_factory=list)
+    portal: dict = field(default_factory=dict)
+    unpaid_cents: int = 0
+
+
+def filters(db: Database, actor: Actor) -> list[dict]:
+    actor.require(*READERS)
+    return attendance_store.offered(db)
+
+
+def _index(period: date, start: date, grain: str) -> int:
+    if grain == "month":
+        return (period.year - start.year) * 12 + period.month - start.month
+    return (period - (start - timedelta(days=start.weekday()))).days // 7
+
+
+def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", site_id: int | None = None,
+           service_id: int | None = None) -> Trends:
+    """Per week or month since the start of the school year (to today), next to the same periods
+    of the previous year: booked, present, attendance and no-show rates, meals."""
+    actor.require(*READERS)
+    if grain not in GRAINS:
+        raise InvalidInput("Choisissez « Mois » ou « Semaine ».")
+    offered = attendance_store.offered(db)
+    if site_id is not None and site_id not in {o["site_id"] for o in offered}:
+        raise InvalidInput("Structure inconnue.")
+    if service_id is not None and service_id not in {o["service_id"] for o in offered}:
+        raise InvalidInput("Prestation inconnue.")
+    year = reference.current_school_year(db, today)
+    if year is None:
+        return Trends("—", None, grain)
+    before = reference.previous_school_year(db, year["id"])
+    result = Trends(year["label"], before["label"] if before else None, grain)
+    table: dict[int, dict] = {}
+    for tag, y, until in (("current", year, min(today, year["end_date"])),
+                          ("previous", before, before["end_date"] if before else None)):
+        if y is None:
+            continue
+        meals = {m["period"]: m for m in kitchen_store.meals_per_period(db, y["start_date"], until, grain, site_id,
+                                                                      service_id)}
+        for row in store.attendance_per_period(db, y["start_date"], until, grain, site_id, service_id):
+            index = _index(row["period"], y["start_date"], grain)
+            entry = table.setdefault(index, {"index": index})
+            if tag == "current" or "label" not in entry:
+                entry["label"] = _label(row["period"], index, grain)
+            entry[f"{tag}_booked"] = row["booked"]
+            entry[f"{tag}_rate"] = round(100 * row["present"] / row["checked"], 1) if row["checked"] else None
+            entry[f"{tag}_no_show"] = round(100 * row["absent"] / row["checked"], 1) if row["checked"] else None
+            entry[f"{tag}_meals"] = meals.get(row["period"], {}).get("meals", 0)
+    result.rows = [table[i] for i in sorted(table)]
+    result.billing = store.billing_per_month(db, (before or year)["start_date"], year["end_date"])
+    result.portal = store.portal_share(db, year["start_date"], min(today, year["end_date"]))
+    result.unpaid_cents = store.unpaid_total(db)
+    return result
+
+
+def _label(period: date, index: int, grain: str) -> str:
+    if grain == "month":
+        return fr.month_year(period).split(" ")[0].capitalize()
+    return f"S{index + 1}"

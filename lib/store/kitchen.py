@@ -1,0 +1,77 @@
+"""Meals and attendance counted in SQL: the kitchen's sheet, the daily series, the mayor's trends.
+
+Every figure of meals comes from `_MEALS`, one relation: booked days of meal services, with the
+child's diet and the attendance recorded for that day. The kitchen page, its CSV and the mayor's
+charts therefore count the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import duckdb
+
+from lib.store.db import Database
+
+_MEALS = """
+    SELECT b.day, b.site_id, si.name AS site, b.service_id, sv.name AS service, sv.sort_order AS service_order,
+           c.diet_code, d.label AS diet, d.sort_order AS diet_order, a.status
+    FROM bookings b
+    JOIN services sv ON sv.id = b.service_id AND sv.is_meal
+    JOIN children c ON c.id = b.child_id
+    JOIN diets d ON d.code = c.diet_code
+    JOIN sites si ON si.id = b.site_id
+    LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
+    WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last
+      AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
+"""
+_ALL = {"site": None, "service": None}
+
+
+def meal_counts(db: Database, day: date) -> list[dict]:
+    """Meals booked for one day per site × service × diet (diet codes only: no health details)."""
+    return db.dicts(
+        f"""SELECT site_id, site, service_id, service, diet_code, diet, count(*) AS meals
+            FROM ({_MEALS})
+            GROUP BY site_id, site, service_id, service, service_order, diet_code, diet, diet_order
+            ORDER BY site_id, service_order, diet_order""",
+        {"first": day, "last": day, **_ALL},
+    )
+
+
+def daily_meals(db: Database, first: date, last: date) -> list[dict]:
+    """Per day × site × diet: meals booked, and among them those whose attendance says present
+    or absent (absent: cooked for nothing)."""
+    return db.dicts(
+        f"""SELECT day, site, diet, count(*) AS booked,
+                   count(*) FILTER (WHERE status = 'present') AS present,
+                   count(*) FILTER (WHERE status IN ('absent', 'justified')) AS absent,
+                   count(status) AS checked
+            FROM ({_MEALS}) GROUP BY day, site, site_id, diet, diet_order ORDER BY day, site_id, diet_order""",
+        {"first": first, "last": last, **_ALL},
+    )
+
+
+def meals_per_period(db: Database, first: date, last: date, grain: str, site_id: int | None,
+                     service_id: int | None) -> list[dict]:
+    """Meals booked and eaten per week or month (the mayor's chart), from the same relation."""
+    return db.dicts(
+        f"""SELECT date_trunc($grain, day)::DATE AS period, count(*) AS meals,
+                   count(*) FILTER (WHERE status = 'present') AS present
+            FROM ({_MEALS}) GROUP BY ALL ORDER BY period""",
+        {"first": first, "last": last, "grain": grain, "site": site_id, "service": service_id},
+    )
+
+
+def last_print(db: Database, day: date) -> dict | None:
+    found = db.dicts("SELECT printed_at, counts FROM kitchen_prints WHERE day = ? ORDER BY id DESC LIMIT 1", [day])
+    return found[0] if found else None
+
+
+def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, user_id: int, counts: str) -> None:
+    cur.execute("INSERT INTO kitchen_prints (day, printed_at, printed_by, counts) VALUES (?, ?, ?, ?)",
+                [day, at_utc, user_id, counts])
+
+
+def meal_rules(db: Database) -> list[dict]:
+    return db.dicts("SELECT * FROM services WHERE is_meal ORDER BY sort_order")

@@ -1,0 +1,70 @@
+"""« Cuisine »: how many meals to cook per site, service and diet, firm or provisional, what changed
+since the last print; the sheet as CSV or PDF; and the meals per day over a period."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts
+from lib.domain import fr
+from lib.domain.errors import PortailError
+from lib.domain.roles import Role
+from lib.services import kitchen
+from lib.ui import layout, session
+
+actor = session.require_actor(Role.KITCHEN, Role.AGENT, Role.ADMIN)
+db, now = session.db(), session.now()
+st.title("Cuisine")
+
+default = kitchen.default_day(db, actor, now) or now.date()
+day = st.date_input("Jour de service", value=default, format="DD/MM/YYYY", key="kitchen_day",
+                    help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.")
+sheet = kitchen.sheet(db, actor, day, now)
+st.header(f"Repas du {fr.long_date(sheet.day)}")
+(st.success if sheet.firm else st.warning)(sheet.status_text)
+st.caption("Comptage par régime seulement : aucune donnée de santé (PAI, allergies) n'apparaît ici.")
+if not sheet.rows:
+    st.info("Aucun repas réservé ce jour-là.")
+else:
+    cols = st.columns(1 + len(sheet.totals_by("site")))
+    cols[0].metric("Repas au total", sheet.total)
+    for col, (site, meals) in zip(cols[1:], sheet.totals_by("site").items()):
+        col.metric(site, meals)
+    table = pd.DataFrame(sheet.rows).pivot_table(index=["site", "service"], columns="diet", values="meals",
+                                                 aggfunc="sum", fill_value=0, sort=False)
+    table["Total"] = table.sum(axis=1)
+    table.loc[("TOTAL", ""), :] = table.sum()
+    st.dataframe(table.astype(int).rename_axis(index=["Structure", "Prestation"], columns="Régime"), width="stretch")
+if sheet.printed_at:
+    when = f"{fr.numeric_date(sheet.printed_at)} à {sheet.printed_at.hour} h {sheet.printed_at.minute:02d}"
+    if sheet.changes:
+        st.markdown(f"**Changements depuis la dernière impression ({when}) :**\n" + "\n".join(
+            f"- {what} : {before} → **{after}** ({after - before:+d})" for what, before, after in sheet.changes))
+    else:
+        st.caption(f"Aucun changement depuis la dernière impression ({when}).")
+with st.container(horizontal=True):
+    st.download_button("Fiche de production (CSV)", lambda: kitchen.sheet_csv(db, actor, day, session.now()),
+                       f"repas-{day.isoformat()}.csv", "text/csv", key="kitchen_csv", icon=":material/download:")
+    st.download_button("Fiche imprimable (PDF)", lambda: kitchen.sheet_pdf(db, actor, day, session.now()),
+                       f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:")
+
+st.header("Repas par jour")
+first, last = kitchen.default_range(now.date())
+left, right = st.columns(2)
+start = left.date_input("Du", value=first, format="DD/MM/YYYY", key="kitchen_from")
+end = right.date_input("Au", value=last, format="DD/MM/YYYY", key="kitchen_to")
+stack = st.radio("Empiler par", ["Structure", "Régime"], horizontal=True, key="kitchen_stack")
+try:
+    series = pd.DataFrame(kitchen.daily_series(db, actor, start, end))
+except PortailError as exc:
+    st.error(exc.message, icon="⛔")
+    st.stop()
+if series.empty:
+    st.info("Aucun repas réservé sur cette période.")
+else:
+    st.plotly_chart(charts.daily_meals(series, stack_by="site" if stack == "Structure" else "diet"), key="kitchen_chart")
+    per_day = series.groupby("day", as_index=False)[["booked", "present", "absent"]].sum()
+    per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
+    st.dataframe(per_day, hide_index=True, width="stretch")
+    st.download_button("Données du graphique (CSV)", per_day.to_csv(index=False, sep=";").encode("utf-8-sig"),
+                       "repas-par-jour.csv", "text/csv", key="kitchen_series_csv")
+layout.contact_footer()

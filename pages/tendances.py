@@ -1,0 +1,72 @@
+"""« Tendances » (read-only): attendance and meals per week or month, this school year against the
+previous one, no-shows, use of the portal, billed and paid amounts. Every chart has its numbers."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts
+from lib.domain import fr
+from lib.domain.errors import PortailError
+from lib.domain.roles import Role
+from lib.services import trends
+from lib.ui import layout, session
+
+actor = session.require_actor(Role.ELECTED, Role.ADMIN)
+db = session.db()
+st.title("Tendances")
+
+offered = trends.filters(db, actor)
+sites = {None: "Toutes les structures", **{o["site_id"]: o["site"] for o in offered}}
+services = {None: "Toutes les prestations", **{o["service_id"]: o["service"] for o in offered}}
+cols = st.columns(3)
+grain = cols[0].radio("Période", list(trends.GRAINS), format_func=trends.GRAINS.get, horizontal=True, key="trends_grain")
+site = cols[1].selectbox("Structure", list(sites), format_func=sites.get, key="trends_site")
+service = cols[2].selectbox("Prestation", list(services), format_func=services.get, key="trends_service")
+try:
+    data = trends.trends(db, actor, session.today(), grain=grain, site_id=site, service_id=service)
+except PortailError as exc:
+    st.error(exc.message, icon="⛔")
+    st.stop()
+
+frame = pd.DataFrame(data.rows)
+share = data.portal
+cols = st.columns(2)
+cols[0].metric("Familles qui réservent en ligne",
+               f"{100 * share['online'] / share['families']:.0f} %" if share.get("families") else "—",
+               help=f"{share.get('online', 0)} famille(s) sur {share.get('families', 0)} ayant des réservations cette année")
+cols[1].metric("Reste à encaisser", fr.euros(data.unpaid_cents))
+if frame.empty:
+    st.info("Pas encore de données pour cette année scolaire.")
+    st.stop()
+
+st.header("Taux de présence")
+st.caption("Présents parmi les enfants réservés et pointés, en %.")
+st.plotly_chart(charts.year_lines(frame, column="rate", current_label=data.label, previous_label=data.previous_label,
+                                  value_title="% de présents"), key="trends_rate")
+st.header("Absences non prévues")
+st.plotly_chart(charts.year_lines(frame, column="no_show", current_label=data.label,
+                                  previous_label=data.previous_label, value_title="% d'absents"), key="trends_no_show")
+st.header("Repas")
+meals = frame.rename(columns={"label": "month_label", "current_meals": "current", "previous_meals": "previous"})
+st.plotly_chart(charts.monthly_comparison(meals, current_label=data.label, previous_label=data.previous_label,
+                                          value_title="Repas réservés"), key="trends_meals")
+table = frame.rename(columns={
+    "label": "Période", "current_booked": f"Réservés {data.label}", "current_rate": f"% présents {data.label}",
+    "current_no_show": f"% absents {data.label}", "current_meals": f"Repas {data.label}",
+    "previous_booked": f"Réservés {data.previous_label}", "previous_rate": f"% présents {data.previous_label}",
+    "previous_no_show": f"% absents {data.previous_label}", "previous_meals": f"Repas {data.previous_label}",
+}).drop(columns=["index"])
+st.dataframe(table, hide_index=True, width="stretch")
+st.download_button("Télécharger ces chiffres (CSV)", table.to_csv(index=False, sep=";").encode("utf-8-sig"),
+                   "tendances.csv", "text/csv", key="trends_csv")
+
+st.header("Facturé et encaissé")
+billing = pd.DataFrame(data.billing)
+if billing.empty:
+    st.info("Aucune facture émise pour l'instant.")
+else:
+    billing["label"] = [fr.month_year(p).capitalize() for p in billing["period"]]
+    st.plotly_chart(charts.billing(billing), key="trends_billing")
+    st.dataframe(pd.DataFrame({"Mois": billing["label"], "Facturé": [fr.euros(v) for v in billing["billed"]],
+                               "Encaissé": [fr.euros(v) for v in billing["paid"]]}), hide_index=True, width="stretch")
+layout.contact_footer()
