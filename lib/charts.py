@@ -46,7 +46,8 @@ def daily_meals(frame: pd.DataFrame, *, stack_by: str) -> go.Figure:
     if not checked.empty:
         figure.add_scatter(x=checked["day"], y=checked["present"], name="Repas pris (pointés présents)",
                            mode="lines+markers", line=dict(color="#111827", dash="dot"), marker_symbol="diamond")
-    figure.update_layout(barmode="stack", yaxis_title="Repas", legend_orientation="h", legend_y=-0.25,
+    figure.update_layout(barmode="stack", yaxis_title="Repas", xaxis_tickformat="%d/%m", legend_orientation="h",
+                         legend_y=-0.25,
                          margin=dict(l=10, r=10, t=10, b=10), height=360, separators=", ")
     return figure
 

@@ -203,8 +203,10 @@ def _populate(cur, today: date) -> dict[str, int]:
                 registered_at = to_utc_naive(datetime.combine(year.start - timedelta(days=40), time(20, 0), PARIS))
                 registrations.append((reg_id, child.id, year.start_year, site_id, registered_at, registered_at))
                 reg_services.extend((reg_id, s) for s in service_ids)
+                # One family in eight still books on paper: the town hall keys its bookings in.
+                booker = 1 if child.family_id % 8 == 0 else family_user[child.family_id]
                 _book_year(rng, calendar, year, today, child, site_id, service_ids,
-                           family_user[child.family_id], registered_at, bookings, attendance)
+                           booker, registered_at, bookings, attendance)
 
     frames["registrations"] = pd.DataFrame(
         registrations, columns=["id", "child_id", "school_year_id", "site_id", "created_at", "updated_at"]
@@ -339,7 +341,8 @@ def _book_year(rng, calendar, year, today, child, site_id, service_ids, user_id,
             if rng.random() < 0.03:
                 state = "cancelled"
                 updated = to_utc_naive(datetime.combine(day - timedelta(days=rng.randrange(3, 10)), time(19, 0), PARIS))
-            bookings.append((child.id, service_id, day, site_id, state, origin, user_id, created, user_id, updated))
+            how = "staff" if user_id == 1 else origin
+            bookings.append((child.id, service_id, day, site_id, state, how, user_id, created, user_id, updated))
             if day < today and state == "booked":
                 roll = rng.random()
                 status = "present" if roll < 0.93 else ("absent" if roll < 0.975 else "justified")
