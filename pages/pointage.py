@@ -38,11 +38,13 @@ if rows:
     unpointed = {r["child_id"]: "present" for r in sheet.rows if r["status"] is None}
     if unpointed and st.button(f"Marquer présents les {len(unpointed)} enfant(s) non pointés", key="check_all_present"):
         try:
-            st.success(attendance.save(db, actor, day, pair["site_id"], pair["service_id"], unpointed,
-                                       session.now()), icon="✅")
+            st.session_state["check_flash"] = attendance.save(db, actor, day, pair["site_id"], pair["service_id"],
+                                                              unpointed, session.now())
             st.rerun()
         except PortailError as exc:
             st.error(exc.message, icon="⛔")
+    if "check_flash" in st.session_state:
+        st.success(st.session_state.pop("check_flash"), icon="✅")
     edited = st.data_editor(frame, hide_index=True, width="stretch", key=editor_key,
                             disabled=["N°", "Enfant", "Classe", "Réservé"],
                             column_config={"Présence": st.column_config.SelectboxColumn(

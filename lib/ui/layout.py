@@ -19,8 +19,8 @@ _CSS = """
 
 
 def page_setup() -> None:
-    st.set_page_config(page_title="Portail Famille", page_icon="🏫", layout="wide",
-                       initial_sidebar_state="auto")
+    # No page_title here: each st.Page's own title names the browser tab ("Mes factures", …).
+    st.set_page_config(page_icon="🏫", layout="wide", initial_sidebar_state="auto")
     st.html(_CSS)
 
 

@@ -42,6 +42,7 @@ def test_pointage_marks_children_on_a_tablet(demo_db):
     assert "enfant(s) attendu(s)" in texts(at)
     at.button(key="check_all_present").click().run()
     assert not at.exception and not at.error
+    assert at.success[0].value.startswith("Pointage enregistré")
     booked = demo_db.value("SELECT count(*) FROM bookings WHERE day = DATE '2026-11-27' AND site_id = 1 AND "
                            "service_id = 1 AND state = 'booked'")
     assert demo_db.value("SELECT count(*) FROM attendance WHERE day = DATE '2026-11-27' AND site_id = 1 AND "
@@ -49,7 +50,7 @@ def test_pointage_marks_children_on_a_tablet(demo_db):
     # Everyone is pointed now: the table shows it, and saving it again changes nothing.
     assert set(at.dataframe[0].value["Présence"]) == {"Présent"}
     at.button(key="check_save").click().run()
-    assert at.success[0].value == "Aucun changement : le pointage était déjà celui-ci."
+    assert at.success[-1].value == "Aucun changement : le pointage était déjà celui-ci."
 
 
 def test_trends_page_draws_both_years_with_numbers(demo_db):
