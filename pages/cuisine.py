@@ -18,7 +18,11 @@ st.title("Cuisine")
 default = kitchen.default_day(db, actor, now) or now.date()
 day = st.date_input("Jour de service", value=default, format="DD/MM/YYYY", key="kitchen_day",
                     help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.")
-sheet = kitchen.sheet(db, actor, day, now)
+try:
+    sheet = kitchen.sheet(db, actor, day, now)
+except PortailError as exc:
+    st.info(exc.message)
+    st.stop()
 st.header(f"Repas du {fr.long_date(sheet.day)}")
 (st.success if sheet.firm else st.warning)(sheet.status_text)
 st.caption("Comptage par régime seulement : aucune donnée de santé (PAI, allergies) n'apparaît ici.")

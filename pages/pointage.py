@@ -14,6 +14,9 @@ db, now = session.db(), session.now()
 st.title("Pointage")
 
 choices = attendance.choices(db, actor)
+if not choices:
+    st.info("Aucune structure ni prestation n'est configurée.")
+    st.stop()
 left, right = st.columns(2)
 day = left.date_input("Jour", value=now.date(), max_value=now.date(), format="DD/MM/YYYY", key="check_day")
 pair = right.selectbox("Structure et prestation", choices, format_func=lambda c: f"{c['site']} — {c['service']}",

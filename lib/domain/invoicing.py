@@ -121,8 +121,10 @@ def due_date(issue: date, days: int = DEFAULT_DUE_DAYS) -> date:
     return issue + timedelta(days=days)
 
 
-def left_to_pay(total: int, paid: int) -> int:
-    return max(total - paid, 0)
+def left_to_pay(total: int, paid: int, credited: int = 0) -> int:
+    """What is still owed on an invoice: its total, less payments, less the credit notes that
+    correct it (`credited` is positive)."""
+    return max(total - paid - credited, 0)
 
 
 class InvoiceStatus(StrEnum):
@@ -142,10 +144,10 @@ class InvoiceStatus(StrEnum):
                 InvoiceStatus.IN_PROGRESS: "Paiement en cours", InvoiceStatus.CREDIT: "Avoir"}[self]
 
 
-def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool) -> InvoiceStatus:
+def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool, credited: int = 0) -> InvoiceStatus:
     if kind is Kind.CREDIT_NOTE:
         return InvoiceStatus.CREDIT
-    if left_to_pay(total, paid) == 0:
+    if left_to_pay(total, paid, credited) == 0:
         return InvoiceStatus.PAID
     return InvoiceStatus.IN_PROGRESS if payment_pending else InvoiceStatus.UNPAID
 
@@ -171,7 +173,10 @@ class PaymentRefused(PortailError):
 
 def next_state(current: TxState, outcome: TxState) -> TxState:
     """Only a pending attempt changes; a final state never does (a payment cannot be undone, and a
-    replayed answer changes nothing)."""
+    replayed answer changes nothing) — except an attempt we gave up on ourselves (expired) when
+    the bank's "paid" arrives late: the money was taken, so the payment must be recorded."""
+    if current is TxState.EXPIRED and outcome is TxState.PAID:
+        return TxState.PAID
     if current in FINAL_STATES:
         return current
     return outcome

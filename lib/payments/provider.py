@@ -93,6 +93,12 @@ def parse(config: ProviderConfig, query_string: str, base_url: str = "http://loc
     if not response.signed:
         raise ProviderError("signature invalide")
     data = dict(response.bank_data or {})
+    # eopayment picks the secret from the answer's own mode field: an answer signed with the TEST
+    # secret must not pass for a PRODUCTION payment, nor one for another merchant's site.
+    for field_name, option in (("vads_ctx_mode", "ctx_mode"), ("vads_site_id", "site_id")):
+        expected = config.options.get(option, "TEST" if option == "ctx_mode" else None)
+        if field_name in data and expected is not None and str(data[field_name]) != str(expected):
+            raise ProviderError(f"{field_name} inattendu")
     amount = data.get("vads_amount")
     try:
         amount_cents = int(amount) if amount is not None else None

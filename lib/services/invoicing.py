@@ -90,13 +90,18 @@ def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Documen
                                       for s, q in zip(counts["service_id"], counts["quotient_familial"])]
         names = {(r.child_id, r.service_id): f"{r.first_name} — {r.service_name}" for r in counts.itertuples()}
     billed = store.billed_quantities(cur, first)
-    keys = ["family_id", "child_id", "service_id", "unit_price_cents"]
-    current = counts[keys + ["quantity"]] if not counts.empty else pd.DataFrame(columns=keys + ["quantity"])
+    keys = ["family_id", "child_id", "service_id"]
+    current = counts[keys + ["quantity", "unit_price_cents"]] if not counts.empty else \
+        pd.DataFrame(columns=keys + ["quantity", "unit_price_cents"])
     merged = current.merge(billed, on=keys, how="outer")
     merged["delta"] = merged["quantity"].fillna(0).astype(int) - merged["billed"].fillna(0).astype(int)
     merged = merged[merged["delta"] != 0].sort_values(keys)
     if merged.empty:
         return []
+    # The difference only: days added are billed at today's price, days removed credited at the
+    # price they were billed (a later tariff change never re-prices a published month).
+    merged["price"] = [int(p) if d > 0 else int(b) for d, p, b in
+                       zip(merged["delta"], merged["unit_price_cents"].fillna(0), merged["billed_price"].fillna(0))]
     missing = {(int(r.child_id), int(r.service_id)) for r in merged.itertuples()} - set(names)
     names.update(_line_names(cur, missing))
     families = dict(cur.execute("SELECT id, name FROM families WHERE list_contains(?, id)",
@@ -108,7 +113,7 @@ def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Documen
         document = documents.setdefault(family_id, Document(family_id, families.get(family_id, ""), []))
         name = names[(int(r.child_id), int(r.service_id))]
         label = f"{name} ({label_month})" if r.delta > 0 and pd.isna(r.billed) else f"Régularisation : {name} ({label_month})"
-        document.lines.append(Line(int(r.child_id), int(r.service_id), label, int(r.delta), int(r.unit_price_cents)))
+        document.lines.append(Line(int(r.child_id), int(r.service_id), label, int(r.delta), int(r.price)))
     return [d for d in documents.values() if d.lines]
 
 
@@ -166,18 +171,22 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
             return Published([], 0)
         seq = next_sequence(store.used_sequences(cur, issue.year))
         invoice_id = store.next_invoice_id(cur)
+        corrected = store.first_invoice_of_month(cur, first)
         rows, lines = [], []
         for document in documents:
             number = document_number(document.kind, issue.year, seq)
+            credit = document.kind is Kind.CREDIT_NOTE
             rows.append(dict(id=invoice_id, number=number, year=issue.year, seq=seq, kind=document.kind.value,
                              family_id=document.family_id, period_month=first, issue_date=issue,
-                             due_date=due_date(issue, due_days), total_cents=document.total_cents, created_at=at))
+                             due_date=due_date(issue, due_days), total_cents=document.total_cents,
+                             corrects_invoice_id=corrected.get(document.family_id) if credit else None,
+                             created_at=at))
             lines += [dict(invoice_id=invoice_id, line_no=n, child_id=line.child_id, service_id=line.service_id,
                            label=line.label, quantity=line.quantity, unit_price_cents=line.unit_price_cents,
                            amount_cents=line.amount_cents) for n, line in enumerate(document.lines, start=1)]
             seq += 1
             invoice_id += 1
-        store.insert_documents(cur, pd.DataFrame(rows), pd.DataFrame(lines))
+        store.insert_documents(cur, pd.DataFrame(rows).astype({"corrects_invoice_id": "Int64"}), pd.DataFrame(lines))
         result = Published([r["number"] for r in rows], sum(r["total_cents"] for r in rows))
         audit.record(cur, at_utc=at, user_id=actor.user_id, action="invoice.publish", entity="month",
                      entity_id=first.isoformat(), after={"rule": rule.value, "documents": len(rows),
@@ -201,17 +210,19 @@ class InvoiceRow:
     total_cents: int
     paid_cents: int
     status: InvoiceStatus
+    credited_cents: int = 0
 
     @property
     def left_cents(self) -> int:
-        return left_to_pay(self.total_cents, self.paid_cents) if self.kind is Kind.INVOICE else 0
+        return left_to_pay(self.total_cents, self.paid_cents, self.credited_cents) if self.kind is Kind.INVOICE else 0
 
 
 def _row(summary: dict) -> InvoiceRow:
     kind = Kind(summary["kind"])
     return InvoiceRow(summary["id"], summary["number"], kind, summary["period_month"], summary["issue_date"],
                       summary["due_date"], summary["total_cents"], summary["paid_cents"],
-                      invoice_status(kind, summary["total_cents"], summary["paid_cents"], summary["payment_pending"]))
+                      invoice_status(kind, summary["total_cents"], summary["paid_cents"], summary["payment_pending"],
+                                     summary["credited_cents"]), summary["credited_cents"])
 
 
 def family_invoices(db: Database, actor: Actor, now: datetime) -> list[InvoiceRow]:

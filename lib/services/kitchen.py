@@ -77,6 +77,8 @@ def sheet(db: Database, actor: Actor, day: date, now: datetime) -> Sheet:
     actor.require(*READERS)
     day = _check_day(day)
     rules, _ = _rules(db)
+    if not rules:
+        raise InvalidInput("Aucune prestation de repas n'est configurée.")
     firm_at = firm_from(day, rules, reference.school_calendar(db))
     rows = store.meal_counts(db, day)
     result = Sheet(day, rows, now > firm_at, firm_at)

@@ -37,6 +37,11 @@ def config(db: Database) -> provider.ProviderConfig:
     return provider.ProviderConfig.from_settings(reference.settings(db))
 
 
+def public_url(db: Database) -> str | None:
+    value = reference.settings(db).get("public_url", "").strip().rstrip("/")
+    return value if value.startswith(("https://", "http://")) else None
+
+
 # --- the right to pay online --------------------------------------------------------------------
 
 def payment_right(db: Database, actor: Actor) -> dict:
@@ -138,13 +143,14 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
         summary = store.invoice_summary(cur, invoice_id, since)
         if summary is None or summary["family_id"] != actor.family_id:
             raise refusal
+        store.lock_invoice(cur, invoice_id)
         family = store.family(cur, actor.family_id)
         if family["payment_right"] != "granted":
             raise PaymentRefused("Votre famille n'a pas encore le droit de payer en ligne : demandez-le avec le "
                                  "bouton « Demander le droit de payer en ligne ».")
         if summary["kind"] != Kind.INVOICE:
             raise PaymentRefused(f"{summary['number']} est un avoir : il n'y a rien à payer.")
-        left = left_to_pay(summary["total_cents"], summary["paid_cents"])
+        left = left_to_pay(summary["total_cents"], summary["paid_cents"], summary["credited_cents"])
         if left == 0:
             raise PaymentRefused(f"La facture {summary['number']} est déjà soldée.")
         pending = store.pending_for_invoice(cur, invoice_id, since)

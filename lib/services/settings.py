@@ -12,6 +12,7 @@ from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.roles import Role
 from lib.store import audit
+from lib.store import bookings as bookings_store
 from lib.store import settings as store
 from lib.services.trail import refusals_audited
 from lib.store.db import Database
@@ -62,17 +63,25 @@ def set_capacity(db: Database, actor: Actor, site_id: int, service_id: int, valu
     actor.require(Role.ADMIN)
     capacity = _int(value, "Capacité", 0, MAX_CAPACITY)
 
-    def work(cur) -> None:
+    def work(cur) -> int:
         before = store.capacity(cur, site_id, service_id)
         if before is None:
             raise NotFound("Cette structure ne propose pas cette prestation.")
         store.set_capacity(cur, site_id, service_id, capacity)
+        # More places: the waiting lists of the coming days move up, in order.
+        promoted = bookings_store.promote_waiting(cur, bookings_store.waiting_days(cur, site_id, service_id, now.date()),
+                                                  actor.user_id, to_utc_naive(now))
         audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="capacity.update",
                      entity="site_service", entity_id=f"{site_id}:{service_id}", before={"capacity": before},
-                     after={"capacity": capacity})
+                     after={"capacity": capacity, "promoted": len(promoted)})
+        for child_id, promoted_service, day in promoted:
+            audit.record(cur, at_utc=to_utc_naive(now), user_id=None, action="booking.promoted", entity="child",
+                         entity_id=child_id, before={"waiting": [[promoted_service, day]]},
+                         after={"booked": [[promoted_service, day]]}, reason="capacité augmentée")
+        return len(promoted)
 
-    db.write(work)
-    return "Capacité enregistrée."
+    promoted = db.write(work)
+    return "Capacité enregistrée." + (f" {promoted} enfant(s) de la liste d'attente ont obtenu une place." if promoted else "")
 
 
 def audit_entries(db: Database, actor: Actor, *, action_prefix: str = "", entity: str | None = None,

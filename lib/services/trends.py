@@ -67,7 +67,8 @@ def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", sit
                                                                       service_id)}
         for row in store.attendance_per_period(db, y["start_date"], until, grain, site_id, service_id):
             index = _index(row["period"], y["start_date"], grain)
-            entry = table.setdefault(index, {"index": index})
+            entry = table.setdefault(index, {"index": index, **{f"{t}_{m}": None for t in ("current", "previous")
+                                                                 for m in ("booked", "rate", "no_show", "meals")}})
             if tag == "current" or "label" not in entry:
                 entry["label"] = _label(row["period"], index, grain)
             entry[f"{tag}_booked"] = row["booked"]

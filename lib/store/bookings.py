@@ -160,13 +160,15 @@ def lock_days(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame) -> None:
 
 
 def free_places(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame) -> dict[tuple[int, int, date], int]:
-    """For each (site, service, day) of `days`: capacity minus the children already booked."""
+    """For each (site, service, day) of `days`: capacity minus the children already booked and
+    those already waiting (a newcomer never jumps the waiting list)."""
     with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
         rows = cur.execute(
             f"""
             SELECT d.site_id, d.service_id, d.day,
                    ss.capacity - (SELECT count(*) FROM bookings b WHERE b.site_id = d.site_id
-                                  AND b.service_id = d.service_id AND b.day = d.day AND b.state = 'booked') AS free
+                                  AND b.service_id = d.service_id AND b.day = d.day
+                                  AND b.state IN ('booked', 'waiting')) AS free
             FROM {view} d JOIN site_services ss ON ss.site_id = d.site_id AND ss.service_id = d.service_id
             """
         ).fetchall()
@@ -231,3 +233,11 @@ def waiting_position(db: Database, child_id: int, service_id: int, day: date) ->
         """,
         [service_id, day, child_id, service_id, day, child_id],
     )
+
+
+def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, since: date) -> pd.DataFrame:
+    return cur.execute(
+        """SELECT DISTINCT site_id, service_id, day FROM bookings
+           WHERE site_id = ? AND service_id = ? AND day >= ? AND state = 'waiting'""",
+        [site_id, service_id, since],
+    ).df()

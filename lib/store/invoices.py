@@ -9,6 +9,7 @@ import pandas as pd
 
 from lib.store.bulk import insert_frame
 from lib.store.db import Database
+from lib.store.sql import OPEN_DAY
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
@@ -23,16 +24,14 @@ def billable_counts(cur: duckdb.DuckDBPyConnection, first: date, after: date, cr
     """Days to bill per family × child × service for [first, after): booked days, not on a
     closure, less justified absences when the town credits them. One aggregation in SQL."""
     return cur.execute(
-        """
+        f"""
         SELECT c.family_id, b.child_id, b.service_id, count(*)::INTEGER AS quantity,
                f.quotient_familial, c.first_name, s.name AS service_name, s.unit_price_cents AS default_price
         FROM bookings b
         JOIN children c ON c.id = b.child_id
         JOIN families f ON f.id = c.family_id
         JOIN services s ON s.id = b.service_id
-        WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after
-          AND NOT EXISTS (SELECT 1 FROM closures k WHERE b.day BETWEEN k.start_date AND k.end_date
-                          AND (k.site_id IS NULL OR k.site_id = b.site_id))
+        WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
           AND NOT ($credit AND EXISTS (SELECT 1 FROM attendance a WHERE a.child_id = b.child_id
                    AND a.service_id = b.service_id AND a.day = b.day AND a.status = 'justified'))
         GROUP BY ALL
@@ -42,17 +41,24 @@ def billable_counts(cur: duckdb.DuckDBPyConnection, first: date, after: date, cr
 
 
 def billed_quantities(cur: duckdb.DuckDBPyConnection, period: date) -> pd.DataFrame:
-    """What the documents already issued for a month bill, per family × child × service × price
-    (credit notes count negative)."""
+    """What the documents already issued for a month bill, per family × child × service (credit
+    notes count negative), with the unit price billed last."""
     return cur.execute(
         """
-        SELECT i.family_id, l.child_id, l.service_id, l.unit_price_cents, sum(l.quantity)::INTEGER AS billed
+        SELECT i.family_id, l.child_id, l.service_id, sum(l.quantity)::INTEGER AS billed,
+               arg_max(l.unit_price_cents, l.invoice_id * 1000 + l.line_no) AS billed_price
         FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
         WHERE i.period_month = ?
         GROUP BY ALL
         """,
         [period],
     ).df()
+
+
+def first_invoice_of_month(cur: duckdb.DuckDBPyConnection, period: date) -> dict[int, int]:
+    """Family → its first invoice for the month (what a credit note corrects)."""
+    return dict(cur.execute("SELECT family_id, min(id) FROM invoices WHERE period_month = ? AND kind = 'invoice' "
+                            "GROUP BY family_id", [period]).fetchall())
 
 
 def tariffs(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int | None, int]]:
@@ -77,6 +83,8 @@ def insert_documents(cur: duckdb.DuckDBPyConnection, documents: pd.DataFrame, li
 _SUMMARY = """
     SELECT i.id, i.number, i.kind, i.family_id, i.period_month, i.issue_date, i.due_date, i.total_cents,
            coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)::INTEGER AS paid_cents,
+           coalesce((SELECT -sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)::INTEGER
+             AS credited_cents,
            EXISTS (SELECT 1 FROM payment_transactions t WHERE t.invoice_id = i.id AND t.state = 'pending'
                    AND t.created_at > $pending_since) AS payment_pending
     FROM invoices i
@@ -148,6 +156,11 @@ def transaction_by_ref(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
 def transaction_by_key(cur: duckdb.DuckDBPyConnection, key: str) -> dict | None:
     found = _dicts(cur, "SELECT * FROM payment_transactions WHERE idempotency_key = ?", [key])
     return found[0] if found else None
+
+
+def lock_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> None:
+    cur.execute("""INSERT INTO payment_locks VALUES (?, 1)
+                   ON CONFLICT (invoice_id) DO UPDATE SET version = payment_locks.version + 1""", [invoice_id])
 
 
 def pending_for_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int, since: datetime) -> dict | None:

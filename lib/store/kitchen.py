@@ -12,8 +12,9 @@ from datetime import date, datetime
 import duckdb
 
 from lib.store.db import Database
+from lib.store.sql import OPEN_DAY
 
-_MEALS = """
+_MEALS = f"""
     SELECT b.day, b.site_id, si.name AS site, b.service_id, sv.name AS service, sv.sort_order AS service_order,
            c.diet_code, d.label AS diet, d.sort_order AS diet_order, a.status
     FROM bookings b
@@ -22,7 +23,7 @@ _MEALS = """
     JOIN diets d ON d.code = c.diet_code
     JOIN sites si ON si.id = b.site_id
     LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
-    WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last
+    WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last AND {OPEN_DAY}
       AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
 """
 _ALL = {"site": None, "service": None}

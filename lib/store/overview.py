@@ -54,8 +54,9 @@ def family_balance(db: Database, family_id: int) -> dict:
                coalesce(sum(left_cents) FILTER (WHERE left_cents > 0), 0)::BIGINT AS unpaid_cents
         FROM (
             SELECT i.total_cents - coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)
+                   + coalesce((SELECT sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)
                    AS left_cents
-            FROM invoices i WHERE i.family_id = ?
+            FROM invoices i WHERE i.family_id = ? AND i.kind = 'invoice'
         )
         """,
         [family_id],

@@ -250,6 +250,13 @@ CREATE TABLE payment_transactions (
     provider_message VARCHAR
 );
 
+-- Bumped by every attempt to start paying an invoice: two attempts started at the same moment
+-- conflict here, and the second, retried, sees the first one pending.
+CREATE TABLE payment_locks (
+    invoice_id INTEGER PRIMARY KEY,
+    version    INTEGER NOT NULL
+);
+
 CREATE SEQUENCE seq_payments START 1;
 CREATE TABLE payments (
     id             INTEGER PRIMARY KEY DEFAULT nextval('seq_payments'),

@@ -53,7 +53,9 @@ def billing_per_month(db: Database, first: date, last: date) -> list[dict]:
 
 def unpaid_total(db: Database) -> int:
     return db.value(
-        """SELECT coalesce(sum(greatest(i.total_cents - coalesce((SELECT sum(p.amount_cents) FROM payments p
-                                                               WHERE p.invoice_id = i.id), 0), 0)), 0)::BIGINT
+        """SELECT coalesce(sum(greatest(i.total_cents
+                 - coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)
+                 + coalesce((SELECT sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0), 0)),
+                 0)::BIGINT
            FROM invoices i WHERE i.kind = 'invoice'"""
     )

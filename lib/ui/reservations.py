@@ -36,6 +36,9 @@ class StaffOverride:
 
 def choose_year(key: str) -> dict:
     years, current = reservations.school_years(session.db(), session.today())
+    if not years:
+        st.info("Aucune année scolaire n'est encore ouverte : revenez bientôt ou contactez la mairie.")
+        st.stop()
     index = next((i for i, y in enumerate(years) if current and y["id"] == current["id"]), len(years) - 1)
     return st.selectbox("Année scolaire", years, index=index, format_func=lambda y: y["label"], key=key)
 
@@ -66,6 +69,9 @@ def show_flash() -> None:
 def registration_section(actor: Actor, child: dict, year: dict) -> None:
     db = session.db()
     form = reservations.registration_form(db, actor, child["id"], year["id"])
+    if not form.sites:
+        st.info("Aucune structure n'est encore ouverte aux inscriptions.")
+        return
     names = {sid: name for site in form.sites for sid, name in site.services}
     if form.current:
         st.markdown("\n".join(

@@ -27,7 +27,10 @@ def _html(result: tuple[str, int]) -> HTMLResponse:
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The portal's public address for the provider's return and notification: the setting
+    `public_url` when the town sets it (so a forged Host header cannot redirect them)."""
+    configured = payments.public_url(database())
+    return configured or str(request.base_url).rstrip("/")
 
 
 async def depart(request: Request) -> Response:

@@ -154,3 +154,27 @@ def test_refused_publications_and_absurd_tariffs_are_audited(demo_db):
     assert demo_db.rows("SELECT tariffs.* FROM tariffs WHERE price_cents < 0") == []
     actions = [a for (a,) in demo_db.rows("SELECT action FROM audit_log WHERE action LIKE '%refused' ORDER BY id")]
     assert actions == ["invoice.publish_refused", "tariff.refused"]
+
+
+def test_a_credit_note_lowers_what_the_family_owes(demo_db):
+    from lib.services import home
+
+    admin, agent, parent = login(demo_db, "admin@demo.fr"), login(demo_db, "agent@demo.fr"), login(demo_db, "parent@demo.fr")
+    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    original = demo_db.row("SELECT id, total_cents FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
+    ctx = r.booking_context(demo_db, agent, 1, 2026)
+    day = min(d for (d,) in demo_db.rows("SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
+                                         "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"))
+    r.set_day(demo_db, agent, ctx, 1, day, False, AFTER_NOVEMBER, late=True, reason="absence signalée")
+    credit = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert demo_db.value("SELECT corrects_invoice_id FROM invoices WHERE number = ?", [credit.numbers[0]]) == original[0]
+    row = next(x for x in invoicing.family_invoices(demo_db, parent, AFTER_NOVEMBER) if x.id == original[0])
+    assert row.left_cents == original[1] - 350
+    balance = home.family_home(demo_db, parent, AFTER_NOVEMBER.date())
+    assert balance.unpaid_cents == original[1] - 350 + 8350   # November less the credit, plus October
+
+
+def test_a_tariff_change_never_reprices_a_published_month(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    settings.set_tariffs(demo_db, admin, 1, [Bracket(700, 260), Bracket(1200, 360), Bracket(None, 430)], DEMO_NOW)
+    assert invoicing.draft_month(demo_db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []

@@ -204,3 +204,46 @@ def test_refused_payments_and_forged_invoice_ids_leave_an_audit_entry(demo_db, p
                         "Facture introuvable ou non rattachée à votre compte."),
                        ("invoice.access_refused", parent.user_id, str(other),
                         "Facture introuvable ou non rattachée à votre compte.")]
+
+
+def test_a_late_paid_answer_after_expiry_is_still_recorded(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    answer = bank_answer(demo_db, started)
+    # Pretend the sandbox had lost its answer: the attempt expires after 30 minutes…
+    BANK._answers.pop(started.transaction_ref)
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=40)) == 1
+    # …then the bank's notification arrives: the money was taken, so it is recorded, once.
+    recorded = payments.record_answer(demo_db, answer, "notification", DEMO_NOW + timedelta(minutes=41))
+    assert recorded.state is TxState.PAID and recorded.changed
+    assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
+    assert not payments.record_answer(demo_db, answer, "retour", DEMO_NOW + timedelta(minutes=42)).changed
+
+
+def test_an_answer_signed_for_another_mode_or_site_is_rejected(demo_db, parent, unpaid):
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    answer = bank_answer(demo_db, started)
+    for forged in (resign(demo_db, answer, vads_site_id="99999999"),):
+        with pytest.raises(payments.AnswerRejected):
+            payments.record_answer(demo_db, forged, "notification", DEMO_NOW)
+    assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
+
+
+def test_two_payments_started_at_the_same_moment_give_one_attempt(demo_db, parent, unpaid):
+    import threading
+
+    barrier, outcomes = threading.Barrier(2), []
+
+    def start(key):
+        barrier.wait()
+        try:
+            outcomes.append(payments.start_payment(demo_db, parent, unpaid, key, BASE, DEMO_NOW))
+        except PaymentRefused as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=start, args=(f"concurrent-key-{n}-123456",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["PaymentRefused", "Started"]
+    assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1

@@ -353,3 +353,30 @@ def test_errors_are_all_portail_errors_with_french_messages(demo_db, parent):
         with pytest.raises(PortailError) as err:
             call()
         assert err.value.message and err.value.message[0].isupper()
+
+
+def test_nobody_jumps_the_waiting_list_and_more_places_promote_it(demo_db, parent):
+    from lib.services import settings
+
+    day = date(2026, 12, 10)
+    fill(demo_db, 1, CANTEEN, day, 0)
+    ctx = r.booking_context(demo_db, parent, LEA, YEAR)
+    assert r.set_day(demo_db, parent, ctx, CANTEEN, day, True, DEMO_NOW).waiting
+    admin, agent = login(demo_db, "admin@demo.fr"), login(demo_db, "agent@demo.fr")
+    capacity = demo_db.value("SELECT capacity FROM site_services WHERE site_id = 1 AND service_id = 1")
+    message = settings.set_capacity(demo_db, admin, 1, CANTEEN, capacity + 1, DEMO_NOW)
+    assert "1 enfant(s) de la liste d'attente" in message
+    assert demo_db.value("SELECT state FROM bookings WHERE child_id = 1 AND day = ?", [day]) == "booked"
+    # Full again, with someone waiting: a newcomer waits behind them even if a place frees later.
+    other = demo_db.value("SELECT min(c.id) FROM children c JOIN registrations r ON r.child_id = c.id "
+                          "WHERE r.site_id = 1 AND r.school_year_id = 2026 AND c.family_id <> 1 AND c.id NOT IN "
+                          "(SELECT child_id FROM bookings WHERE day = ?)", [day])
+    assert r.set_day(demo_db, agent, r.booking_context(demo_db, agent, other, YEAR), CANTEEN, day, True, DEMO_NOW).waiting
+    settings.set_capacity(demo_db, admin, 1, CANTEEN, capacity + 1, DEMO_NOW)   # no change: nobody moves
+    third = demo_db.value("SELECT min(c.id) FROM children c JOIN registrations r ON r.child_id = c.id "
+                          "WHERE r.site_id = 1 AND r.school_year_id = 2026 AND c.family_id <> 1 AND c.id NOT IN "
+                          "(SELECT child_id FROM bookings WHERE day = ?)", [day])
+    demo_db.write(lambda cur: cur.execute("UPDATE site_services SET capacity = capacity + 1 WHERE site_id = 1 AND "
+                                          "service_id = 1"))   # a place appears without promotion having run
+    late = r.set_day(demo_db, agent, r.booking_context(demo_db, agent, third, YEAR), CANTEEN, day, True, DEMO_NOW)
+    assert late.waiting and not late.booked

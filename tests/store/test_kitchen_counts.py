@@ -108,3 +108,10 @@ def test_the_mayors_meals_are_the_kitchens_meals(town):
     assert november == kitchen_days == 9
     data = trends.trends(town, MAYOR, date(2026, 12, 1), grain="month")
     assert next(r for r in data.rows if r["label"] == "Novembre")["current_meals"] == kitchen_days
+
+
+def test_a_day_closed_afterwards_is_not_cooked(town):
+    town.write(lambda cur: cur.execute("INSERT INTO closures (site_id, start_date, end_date, reason) VALUES "
+                                       "(2, ?, ?, 'grève')", [MONDAY, MONDAY]))
+    counts = {(r["site"], r["diet"]): r["meals"] for r in store.meal_counts(town, MONDAY)}
+    assert counts == {("École A", "Standard"): 2, ("École A", "Sans porc"): 1}
