@@ -13,8 +13,8 @@ def test_the_cook_reads_the_counts_and_downloads_the_csv(server, page, tmp_path)
     page.get_by_role("heading", name="Cuisine").wait_for()
     settle(page)
     page.get_by_text("Chiffres définitifs").wait_for()
-    total = page.get_by_test_id("stMetric").first.inner_text()
-    assert "Repas au total" in total
+    settle(page)
+    total = page.get_by_test_id("stMetric").filter(has_text="Repas au total").inner_text()
     with page.expect_download() as info:
         page.get_by_role("button", name="Fiche de production (CSV)").click()
     path = tmp_path / "repas.csv"
