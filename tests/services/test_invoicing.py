@@ -51,16 +51,20 @@ def test_publishing_twice_publishes_nothing_twice(demo_db):
     assert invoicing.draft_month(demo_db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
 
 
+def publish_then_cancel_a_day(db) -> int:
+    """Publish November, then staff cancel one of Léa's November days: returns her family's invoice id."""
+    invoicing.publish_month(db, login(db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
+    agent = login(db, "agent@demo.fr")
+    day = min(d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
+                                    "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"))
+    r.set_day(db, agent, r.booking_context(db, agent, 1, 2026), 1, day, False, AFTER_NOVEMBER, late=True,
+              reason="absence signalée")
+    return db.value("SELECT id FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
+
+
 def test_a_late_correction_gives_a_credit_note_not_an_edit(demo_db):
-    admin, agent = login(demo_db, "admin@demo.fr"), login(demo_db, "agent@demo.fr")
-    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    first = demo_db.row("SELECT number, total_cents FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
-    # Staff cancel a November day of Léa's after the invoice was issued.
-    ctx = r.booking_context(demo_db, agent, 1, 2026)
-    day = min(d for (d,) in demo_db.rows("SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
-                                         "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"))
-    r.set_day(demo_db, agent, ctx, 1, day, False, AFTER_NOVEMBER, late=True, reason="absence signalée")
-    correction = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    first = demo_db.row("SELECT number, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(demo_db)])
+    correction = invoicing.publish_month(demo_db, login(demo_db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
     assert len(correction.numbers) == 1 and correction.numbers[0].startswith("AV-2026-")
     assert correction.total_cents == -350
     assert demo_db.row("SELECT number, total_cents FROM invoices WHERE number = ?", [first[0]]) == first  # unchanged
@@ -159,14 +163,9 @@ def test_refused_publications_and_absurd_tariffs_are_audited(demo_db):
 def test_a_credit_note_lowers_what_the_family_owes(demo_db):
     from lib.services import home
 
-    admin, agent, parent = login(demo_db, "admin@demo.fr"), login(demo_db, "agent@demo.fr"), login(demo_db, "parent@demo.fr")
-    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    original = demo_db.row("SELECT id, total_cents FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
-    ctx = r.booking_context(demo_db, agent, 1, 2026)
-    day = min(d for (d,) in demo_db.rows("SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
-                                         "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"))
-    r.set_day(demo_db, agent, ctx, 1, day, False, AFTER_NOVEMBER, late=True, reason="absence signalée")
-    credit = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    parent = login(demo_db, "parent@demo.fr")
+    original = demo_db.row("SELECT id, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(demo_db)])
+    credit = invoicing.publish_month(demo_db, login(demo_db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
     assert demo_db.value("SELECT corrects_invoice_id FROM invoices WHERE number = ?", [credit.numbers[0]]) == original[0]
     row = next(x for x in invoicing.family_invoices(demo_db, parent, AFTER_NOVEMBER) if x.id == original[0])
     assert row.left_cents == original[1] - 350
