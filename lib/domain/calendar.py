@@ -62,21 +62,6 @@ def school_holiday_name(day: date, zone: str) -> str | None:
     return row["nom_vacances"]
 
 
-def school_holiday_periods(zone: str, start: date, end: date) -> list[tuple[date, date, str]]:
-    """Contiguous school-holiday periods of `zone` that touch [start, end], in order."""
-    periods: list[tuple[date, date, str]] = []
-    day = start
-    while day <= end:
-        name = school_holiday_name(day, zone)
-        if name is not None:
-            if periods and periods[-1][1] == day - timedelta(days=1) and periods[-1][2] == name:
-                periods[-1] = (periods[-1][0], day, name)
-            else:
-                periods.append((day, day, name))
-        day += timedelta(days=1)
-    return periods
-
-
 def check_zone(zone: str) -> str:
     zone = (zone or "").strip().upper()
     if zone not in ZONES:

@@ -43,10 +43,6 @@ class DeadlineRule:
     def allows(self, day: date, calendar: SchoolCalendar, now: datetime) -> bool:
         return now <= self.limit(day, calendar)
 
-    def describe(self) -> str:
-        unit = "jour(s) ouvré(s)" if self.working else "jour(s)"
-        return f"{self.days} {unit} avant, jusqu'à {self.cutoff.hour} h {self.cutoff.minute:02d}"
-
 
 DEFAULT_BOOK = DeadlineRule(7, working=False)
 DEFAULT_CANCEL = DeadlineRule(2, working=True)

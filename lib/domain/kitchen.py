@@ -23,6 +23,3 @@ def firm_from(day: date, rules: Iterable[DeadlineRule], calendar: SchoolCalendar
     services' limits. Before it, the counts are provisional."""
     return max(rule.limit(day, calendar) for rule in rules)
 
-
-def is_firm(day: date, rules: Iterable[DeadlineRule], calendar: SchoolCalendar, now: datetime) -> bool:
-    return now > firm_from(day, list(rules), calendar)
