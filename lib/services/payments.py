@@ -9,10 +9,12 @@ new state). A final state never changes: a payment cannot be undone.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from lib.domain import fr
 from lib.domain.actor import Actor
@@ -99,15 +101,11 @@ DEPARTURE_PATH = "/paiement/depart"
 def departure_link(token: str, invoice_id: int, key: str) -> str:
     """The link behind « Confirmer et payer »: the route checks its code against the session, then
     starts the payment (the same key again resumes the same attempt: a double click is harmless)."""
-    from urllib.parse import urlencode
-
     code = auth.action_code(token, f"pay:{invoice_id}:{key}")
     return f"{DEPARTURE_PATH}?{urlencode({'facture': invoice_id, 'cle': key, 'code': code})}"
 
 
 def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
 def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, base_url: str,
@@ -158,8 +156,8 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
             started = pending["created_at"]
             raise PaymentRefused(
                 f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
-                f"{hour_fr(_aware(started))} : terminez-le sur la page de paiement, ou réessayez après "
-                f"{hour_fr(_aware(started) + PENDING_LIFETIME)}.")
+                f"{hour_fr(from_utc_naive(started))} : terminez-le sur la page de paiement, ou réessayez après "
+                f"{hour_fr(from_utc_naive(started) + PENDING_LIFETIME)}.")
         try:
             started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
@@ -175,10 +173,6 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
         return started
 
     return db.write(work)
-
-
-def _aware(stored: datetime) -> datetime:
-    return from_utc_naive(stored)
 
 
 def _number(cur, invoice_id: int) -> str:
@@ -276,7 +270,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None, base
                 changed += record_answer(db, query, "reconciliation", now, base_url).changed
             except AnswerRejected:
                 pass
-        elif _aware(tx["created_at"]) + PENDING_LIFETIME < now:
+        elif from_utc_naive(tx["created_at"]) + PENDING_LIFETIME < now:
             at = to_utc_naive(now)
 
             def expire(cur, tx=tx):
@@ -292,7 +286,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None, base
 
 
 def describe_right(state: str, at: datetime | None) -> str:
-    when = f" le {fr.numeric_date(_aware(at))}" if at else ""
+    when = f" le {fr.numeric_date(from_utc_naive(at))}" if at else ""
     return {
         "none": "Votre famille n'a pas le droit de payer en ligne.",
         "requested": f"Demande de droit de payer en ligne envoyée{when} : en attente de la réponse de la mairie.",

@@ -9,6 +9,7 @@ write every booking in one set-based statement, promote waiting lists, write the
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -82,8 +83,6 @@ def find_children(db: Database, actor: Actor, text: str) -> list[dict]:
 
 
 def _fold(text: str) -> str:
-    import unicodedata
-
     return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
 
 

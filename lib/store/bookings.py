@@ -72,7 +72,7 @@ def registrations(db: Database, child_id: int, school_year_id: int) -> list[dict
     )
 
 
-def registered_services(db_or_cur, child_id: int, school_year_id: int) -> list[dict]:
+def registered_services(db: Database, child_id: int, school_year_id: int) -> list[dict]:
     """The services a child is registered for in a year, each with the site that gives it."""
     sql = """
         SELECT s.*, r.site_id
@@ -82,11 +82,7 @@ def registered_services(db_or_cur, child_id: int, school_year_id: int) -> list[d
         WHERE r.child_id = ? AND r.school_year_id = ?
         ORDER BY s.sort_order
     """
-    if isinstance(db_or_cur, Database):
-        return db_or_cur.dicts(sql, [child_id, school_year_id])
-    cur = db_or_cur.execute(sql, [child_id, school_year_id])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return db.dicts(sql, [child_id, school_year_id])
 
 
 def save_registration(cur: duckdb.DuckDBPyConnection, child_id: int, school_year_id: int, site_id: int,
@@ -117,13 +113,12 @@ def delete_registration(cur: duckdb.DuckDBPyConnection, registration_id: int) ->
     cur.execute("DELETE FROM registrations WHERE id = ?", [registration_id])
 
 
-def active_bookings_count(db_or_cur, child_id: int, service_ids: list[int], site_id: int, since: date) -> int:
-    sql = """SELECT count(*) FROM bookings WHERE child_id = ? AND list_contains(?, service_id) AND site_id = ?
-             AND day >= ? AND state IN ('booked', 'waiting')"""
-    params = [child_id, service_ids, site_id, since]
-    if isinstance(db_or_cur, Database):
-        return db_or_cur.value(sql, params)
-    return db_or_cur.execute(sql, params).fetchall()[0][0]
+def active_bookings_count(db: Database, child_id: int, service_ids: list[int], site_id: int, since: date) -> int:
+    return db.value(
+        """SELECT count(*) FROM bookings WHERE child_id = ? AND list_contains(?, service_id) AND site_id = ?
+           AND day >= ? AND state IN ('booked', 'waiting')""",
+        [child_id, service_ids, site_id, since],
+    )
 
 
 def month_view(db: Database, child_id: int, first: date, last: date) -> list[tuple]:

@@ -101,9 +101,7 @@ class Database:
         return None if found is None else found[0]
 
     def dicts(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        cur = self.cursor().execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return dicts(self.cursor(), sql, params)
 
     def frame(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         return self.cursor().execute(sql, params).df()
@@ -133,6 +131,14 @@ class Database:
     def close(self) -> None:
         self._closed = True
         self._con.close()
+
+
+def dicts(source: Database | duckdb.DuckDBPyConnection, sql: str,
+          params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    """Rows as dicts, from the database or from a cursor inside a write transaction."""
+    cur = (source.cursor() if isinstance(source, Database) else source).execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
 def is_conflict(exc: duckdb.TransactionException) -> bool:

@@ -8,14 +8,8 @@ import duckdb
 import pandas as pd
 
 from lib.store.bulk import insert_frame
-from lib.store.db import Database
+from lib.store.db import Database, dicts
 from lib.store.sql import OPEN_DAY
-
-
-def _dicts(cur: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
-    cursor = cur.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 # --- computing a month -------------------------------------------------------------------------
@@ -99,7 +93,7 @@ def family_invoices(db: Database, family_id: int, pending_since: datetime) -> li
 def invoice_summary(db_or_cur, invoice_id: int, pending_since: datetime) -> dict | None:
     params = {"id": invoice_id, "pending_since": pending_since}
     sql = _SUMMARY + " WHERE i.id = $id"
-    found = db_or_cur.dicts(sql, params) if isinstance(db_or_cur, Database) else _dicts(db_or_cur, sql, params)
+    found = dicts(db_or_cur, sql, params)
     return found[0] if found else None
 
 
@@ -128,7 +122,7 @@ def invoice_payments(db: Database, invoice_id: int) -> list[dict]:
 
 def family(db_or_cur, family_id: int) -> dict | None:
     sql = "SELECT id, name, email, phone, address, quotient_familial, payment_right, payment_right_at FROM families WHERE id = ?"
-    found = db_or_cur.dicts(sql, [family_id]) if isinstance(db_or_cur, Database) else _dicts(db_or_cur, sql, [family_id])
+    found = dicts(db_or_cur, sql, [family_id])
     return found[0] if found else None
 
 
@@ -149,12 +143,12 @@ def payment_right_requests(db: Database) -> list[dict]:
 # --- payment attempts ---------------------------------------------------------------------------
 
 def transaction_by_ref(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
-    found = _dicts(cur, "SELECT * FROM payment_transactions WHERE transaction_ref = ?", [ref])
+    found = dicts(cur, "SELECT * FROM payment_transactions WHERE transaction_ref = ?", [ref])
     return found[0] if found else None
 
 
 def transaction_by_key(cur: duckdb.DuckDBPyConnection, key: str) -> dict | None:
-    found = _dicts(cur, "SELECT * FROM payment_transactions WHERE idempotency_key = ?", [key])
+    found = dicts(cur, "SELECT * FROM payment_transactions WHERE idempotency_key = ?", [key])
     return found[0] if found else None
 
 
@@ -164,7 +158,7 @@ def lock_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> None:
 
 
 def pending_for_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int, since: datetime) -> dict | None:
-    found = _dicts(cur, """SELECT * FROM payment_transactions WHERE invoice_id = ? AND state = 'pending'
+    found = dicts(cur, """SELECT * FROM payment_transactions WHERE invoice_id = ? AND state = 'pending'
                            AND created_at > ? ORDER BY created_at DESC LIMIT 1""", [invoice_id, since])
     return found[0] if found else None
 

@@ -6,7 +6,7 @@ from datetime import time
 
 import duckdb
 
-from lib.store.db import Database
+from lib.store.db import Database, dicts
 
 
 def services_with_capacities(db: Database) -> list[dict]:
@@ -23,14 +23,9 @@ def services_with_capacities(db: Database) -> list[dict]:
 
 
 def service_row(cur: duckdb.DuckDBPyConnection, service_id: int) -> dict | None:
-    cursor = cur.execute(
-        """SELECT id, name, unit_price_cents, book_delay_days, book_delay_working, cancel_delay_days,
-                  cancel_delay_working, cutoff_time FROM services WHERE id = ?""",
-        [service_id],
-    )
-    names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    return dict(zip(names, rows[0])) if rows else None
+    found = dicts(cur, """SELECT id, name, unit_price_cents, book_delay_days, book_delay_working, cancel_delay_days,
+                                 cancel_delay_working, cutoff_time FROM services WHERE id = ?""", [service_id])
+    return found[0] if found else None
 
 
 def update_service(cur: duckdb.DuckDBPyConnection, service_id: int, *, unit_price_cents: int, book_delay_days: int,

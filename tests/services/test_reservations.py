@@ -1,9 +1,8 @@
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from lib.domain.clock import PARIS
 from lib.domain.deadlines import DeadlinePassed
 from lib.domain.errors import InvalidInput, NotAllowed, PortailError
 from lib.services import reservations as r
