@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lib.domain.fr import PRODUCT
 from lib.ui import layout, navigation, session
 
 layout.page_setup()
@@ -12,4 +13,6 @@ if actor is None:
 else:
     page = st.navigation(navigation.pages_for(actor.role))
     layout.sidebar(actor)
+# The tab names the page and the site ("Mes factures – Portail Famille"): what a screen reader says first.
+st.set_page_config(page_title=f"{page.title} – {PRODUCT}")
 page.run()

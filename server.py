@@ -12,7 +12,8 @@ from starlette.middleware import Middleware
 
 from lib.domain.errors import DatabaseUnavailable
 from lib.services.config import database, db_path
-from lib.web import export_routes, payment_routes
+from lib.web import accessibility_page, export_routes, payment_routes
+from lib.web.document import FrenchDocument
 from lib.web.routes import ROUTES, RequireLogin
 
 
@@ -34,4 +35,5 @@ async def lifespan(_app):
 
 
 _open_database_or_exit()
-app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES, middleware=[Middleware(RequireLogin)], lifespan=lifespan)
+app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES,
+             middleware=[Middleware(FrenchDocument), Middleware(RequireLogin)], lifespan=lifespan)

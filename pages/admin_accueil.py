@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from lib.domain import fr
 from lib.domain.clock import from_utc_naive
 from lib.domain.roles import Role
 from lib.services import home
@@ -26,7 +27,7 @@ st.dataframe(pd.DataFrame([{"Profil": roles[r["role"]], "Comptes": r["users"]} f
              hide_index=True)
 
 st.header("Journal d'audit (dernières entrées)")
-entries = [{"Quand": from_utc_naive(e["logged_at"]).strftime("%d/%m/%Y %H:%M"), "Qui": e["who"],
+entries = [{"Quand": fr.numeric_date_time(from_utc_naive(e["logged_at"])), "Qui": e["who"],
             "Action": e["action"], "Objet": f"{e['entity']} {e['entity_id'] or ''}".strip(),
             "Motif": e["reason"] or ""} for e in data["recent_audit"]]
 st.dataframe(pd.DataFrame(entries), hide_index=True)

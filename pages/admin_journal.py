@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from lib.domain import fr
 from lib.domain.clock import from_utc_naive
 from lib.domain.roles import Role
 from lib.services import settings
@@ -22,7 +23,7 @@ if not entries:
     st.info("Aucune entrée ne correspond.")
 else:
     table = pd.DataFrame([{
-        "Quand": from_utc_naive(e["logged_at"]).strftime("%d/%m/%Y %H:%M"),
+        "Quand": fr.numeric_date_time(from_utc_naive(e["logged_at"])),
         "Qui": e["who"], "Action": e["action"], "Objet": f"{e['entity']} {e['entity_id'] or ''}".strip(),
         "Motif": e["reason"] or "", "Avant": e["before"] or "", "Après": e["after"] or "",
     } for e in entries])

@@ -17,7 +17,7 @@ st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours m
 for service in settings.services(session.db(), actor):
     sid = service["id"]
     with st.form(f"service_{sid}", border=True):
-        st.subheader(service["name"])
+        st.header(service["name"])
         price = st.number_input("Prix unitaire (€)", min_value=0.0, max_value=settings.MAX_PRICE_CENTS / 100,
                                 value=service["unit_price_cents"] / 100, step=0.05, format="%.2f",
                                 key=f"svc_price_{sid}")

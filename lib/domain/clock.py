@@ -19,8 +19,3 @@ def to_utc_naive(moment: datetime) -> datetime:
 def from_utc_naive(stored: datetime) -> datetime:
     return stored.replace(tzinfo=UTC).astimezone(PARIS)
 
-
-def hour_fr(moment: datetime) -> str:
-    """'14 h 05' in Paris time."""
-    local = moment.astimezone(PARIS)
-    return f"{local.hour} h {local.minute:02d}"

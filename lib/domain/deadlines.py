@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from lib.domain.calendar import SchoolCalendar
-from lib.domain.clock import PARIS, hour_fr
+from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, PortailError
-from lib.domain.fr import long_date
+from lib.domain.fr import hour, long_date
 
 MAX_DELAY_DAYS = 60
 
@@ -50,7 +50,7 @@ DEFAULT_CANCEL = DeadlineRule(2, working=True)
 
 def limit_text(moment: datetime) -> str:
     """'le vendredi 27 novembre 2026 à 23 h 59'."""
-    return f"le {long_date(moment)} à {hour_fr(moment)}"
+    return f"le {long_date(moment)} à {hour(moment)}"
 
 
 def check_booking(day: date, rule: DeadlineRule, calendar: SchoolCalendar, now: datetime) -> None:

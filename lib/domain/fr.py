@@ -8,7 +8,10 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency
 
+from lib.domain.clock import PARIS
+
 LOCALE = "fr_FR"
+PRODUCT = "Portail Famille"  # the name in every tab title and document
 
 
 def euros(cents: int) -> str:
@@ -34,3 +37,14 @@ def numeric_date(day: date | datetime) -> str:
 def month_year(day: date) -> str:
     """'novembre 2026'."""
     return format_date(day, "MMMM y", locale=LOCALE)
+
+
+def hour(moment: datetime) -> str:
+    """'14 h 05' in Paris time (an aware datetime)."""
+    local = moment.astimezone(PARIS)
+    return f"{local.hour} h {local.minute:02d}"
+
+
+def numeric_date_time(moment: datetime) -> str:
+    """'27/11/2026 à 14 h 05' in Paris time (an aware datetime)."""
+    return f"{numeric_date(moment.astimezone(PARIS))} à {hour(moment)}"

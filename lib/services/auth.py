@@ -10,7 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from lib.domain.actor import Actor
-from lib.domain.clock import from_utc_naive, hour_fr, to_utc_naive
+from lib.domain import fr
+from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.domain.validation import check_password_input, normalize_email
@@ -72,7 +73,7 @@ def _check_not_locked(db: Database, keys: list[str], now: datetime) -> None:
         until = from_utc_naive(max(locks))
         raise TooManyAttempts(
             "Trop de tentatives de connexion échouées : par sécurité, la connexion est suspendue "
-            f"jusqu'à {hour_fr(until)}. Vous pourrez réessayer ensuite."
+            f"jusqu'à {fr.hour(until)}. Vous pourrez réessayer ensuite."
         )
 
 

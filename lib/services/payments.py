@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from lib.domain import fr
 from lib.domain.actor import Actor
-from lib.domain.clock import from_utc_naive, hour_fr, to_utc_naive
+from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.invoicing import (PENDING_LIFETIME, Kind, PaymentRefused, TxState, left_to_pay,
                                   next_state, outcome_message)
@@ -156,8 +156,8 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
             started = pending["created_at"]
             raise PaymentRefused(
                 f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
-                f"{hour_fr(from_utc_naive(started))} : terminez-le sur la page de paiement, ou réessayez après "
-                f"{hour_fr(from_utc_naive(started) + PENDING_LIFETIME)}.")
+                f"{fr.hour(from_utc_naive(started))} : terminez-le sur la page de paiement, ou réessayez après "
+                f"{fr.hour(from_utc_naive(started) + PENDING_LIFETIME)}.")
         try:
             started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent

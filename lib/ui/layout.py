@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.domain import accessibility as a11y
 from lib.domain.actor import Actor
 from lib.services import home
 from lib.ui import session
@@ -13,7 +14,10 @@ _CSS = """
 <style>
 .stButton > button, .stDownloadButton > button, .stFormSubmitButton > button { min-height: 44px; }
 [data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; max-width: 1100px; }
-@media (max-width: 640px) { h1 { font-size: 1.7rem !important; } }
+@media (max-width: 640px) { h1 { font-size: 1.7rem !important; } h2 { font-size: 1.35rem !important; } }
+/* Streamlit's grey captions and links in them fall below 4.5:1 on white: darker, same meaning. */
+[data-testid="stCaptionContainer"] { color: #4b5160 !important; opacity: 1 !important; }
+[data-testid="stCaptionContainer"] a, [data-testid="stMarkdownContainer"] a { color: #1d4ed8 !important; }
 </style>
 """
 
@@ -40,6 +44,7 @@ def sidebar(actor: Actor) -> None:
 
 def contact_footer() -> None:
     facts = home.town(session.db())
+    st.divider()
     if facts["contact_email"]:
-        st.divider()
         st.caption(f"{facts['name']} — une question ? Écrivez à [{facts['contact_email']}](mailto:{facts['contact_email']}).")
+    st.caption(f"[{a11y.footer_line()}](/accessibilite)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
+from lib.domain import accessibility as a11y
+
 _STYLE = """
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
@@ -83,7 +85,7 @@ def render(*, town: str, contact_email: str, csrf_token: str, email: str = "", e
 <button type="submit">Se connecter</button>
 </form>
 {demo_box}
-<footer>{contact}</footer>
+<footer>{contact}<p><a href="/accessibilite">{escape(a11y.footer_line())}</a></p></footer>
 </main>
 </body>
 </html>"""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
+from lib.domain import accessibility as a11y
+from lib.domain.fr import PRODUCT
+
 _STYLE = """
 * { box-sizing: border-box; }
 body { margin: 0; font-family: "Source Sans Pro", "Segoe UI", Roboto, Arial, sans-serif; color: #1f2430;
@@ -23,15 +26,21 @@ dt { font-weight: 600; }
 .notice { border: 2px solid #b45309; background: #fffbeb; padding: .75rem; border-radius: 8px; }
 .error { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; padding: .75rem; border-radius: 8px; }
 a { color: #1d4ed8; }
+main.wide { max-width: 46rem; }
+main.wide h2 { font-size: 1.25rem; margin-top: 1.6rem; }
+main.wide h3 { font-size: 1.05rem; }
+main.wide li { margin-bottom: .5rem; }
+body > footer { text-align: center; margin: 1rem; font-size: .95rem; }
 """
 
 
-def page(title: str, body: str, *, status: int = 200) -> tuple[str, int]:
+def page(title: str, body: str, *, status: int = 200, wide: bool = False) -> tuple[str, int]:
     html = f"""<!DOCTYPE html>
 <html lang="fr">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} – Portail Famille</title><style>{_STYLE}</style></head>
-<body><main>{body}</main></body>
+<title>{escape(title)} – {PRODUCT}</title><style>{_STYLE}</style></head>
+<body><main{' class="wide"' if wide else ''}>{body}</main>
+<footer><a href="/accessibilite">{escape(a11y.footer_line())}</a></footer></body>
 </html>"""
     return html, status
 

@@ -1,0 +1,58 @@
+"""The facts of the accessibility statement (« Déclaration d'accessibilité », RGAA 4.1), kept in one
+place: the public page shows them, every page's footer names the level, and the browser tests
+(tests/browser/test_accessibility.py) are the audit they come from. Update them together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+LEVEL = "partiellement conforme"
+RGAA_VERSION = "4.1"
+AUDIT_DATE = date(2026, 11, 27)
+AUDIT_METHOD = (
+    "Audit automatisé axe-core 4.12 (règles WCAG 2.1 A et AA) dans le navigateur Chromium, sur chaque page de "
+    "chaque profil (famille, agent, cuisine, élu, administrateur), sur la page de connexion, les pages de "
+    "paiement et cette page, à 390 pixels de large (téléphone) et à 1280 pixels ; parcours au clavier seul "
+    "(connexion, semaine type, « Appliquer », « Confirmer », détail d'une facture, « Payer ») ; lecture des "
+    "pages à 390 pixels sans défilement horizontal. Ces contrôles sont rejoués à chaque modification du "
+    "portail. Il ne s'agit pas d'un audit RGAA complet réalisé par un organisme indépendant : certains "
+    "critères (pertinence des alternatives, restitution par les lecteurs d'écran) demandent une vérification "
+    "humaine qui reste à faire."
+)
+TECHNOLOGIES = ["HTML5", "CSS", "JavaScript", "WAI-ARIA", "SVG (graphiques)", "PDF (factures)"]
+ENVIRONMENT = "Chromium 156 sous Debian 12, avec les outils axe-core 4.12.1 et Playwright ; affichages 390 × 844 et 1280 × 900."
+
+
+@dataclass(frozen=True)
+class Barrier:
+    what: str
+    workaround: str
+
+
+KNOWN_BARRIERS = [
+    Barrier("La grille du calendrier de « Mes inscriptions » (mois en couleurs) ne se manipule pas au clavier : "
+            "on ne peut pas y choisir un jour sans souris ou sans toucher l'écran.",
+            "Le bouton « Modification » ouvre deux formulaires utilisables au clavier et au lecteur d'écran : "
+            "« Semaine type » (cases à cocher par jour, « Appliquer » puis « Confirmer ») et « Jours occasionnels » "
+            "(la liste des jours du mois, chacun avec son état écrit). L'affichage « en liste » donne aussi "
+            "chaque jour en texte."),
+    Barrier("Les tableaux de données (factures, listes de pointage, journal) sont dessinés par le navigateur : "
+            "certains lecteurs d'écran n'en lisent pas toutes les cellules.",
+            "Dans « Mes factures », la liste « Facture affichée » choisit une facture et son détail s'affiche en "
+            "texte, avec le PDF. Les listes du personnel sont téléchargeables en CSV."),
+    Barrier("Les graphiques (tendances, repas par jour) n'ont pas de description textuelle détaillée.",
+            "Les mêmes chiffres sont donnés dans un tableau ou un fichier CSV sous chaque graphique ; chaque "
+            "série a un motif ou une forme de point en plus de sa couleur."),
+    Barrier("Les factures PDF ne sont pas des PDF balisés (structure non restituée par un lecteur d'écran).",
+            "Le détail de chaque facture (lignes, montants, échéance, paiements) est affiché en texte dans "
+            "« Mes factures »."),
+]
+
+NOT_SUBJECT = [
+    "La page de paiement de la banque (prestataire de paiement de la mairie), qui relève de ce prestataire.",
+]
+
+
+def footer_line() -> str:
+    return f"Accessibilité : {LEVEL}"
