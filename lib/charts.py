@@ -5,6 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+def _french(figure: go.Figure, **layout) -> go.Figure:
+    """French numbers everywhere on a chart: decimal comma, space between thousands (1 000, not 1k),
+    dates as 27/11/2026 in hover labels."""
+    figure.update_layout(separators=", ", margin=dict(l=10, r=10, t=10, b=10), legend_orientation="h", **layout)
+    figure.update_yaxes(separatethousands=True, exponentformat="none")
+    return figure
+
+
 # Two hues that stay distinct for the common colour-vision deficiencies, plus a pattern on the
 # earlier year so the series never differ by colour alone.
 CURRENT = "#1d4ed8"
@@ -20,9 +28,7 @@ def monthly_comparison(frame: pd.DataFrame, *, current_label: str, previous_labe
                        marker_pattern_shape="/", hovertemplate="%{x} : %{y}<extra>" + previous_label + "</extra>")
     figure.add_bar(x=frame["month_label"], y=frame["current"], name=current_label, marker_color=CURRENT,
                    hovertemplate="%{x} : %{y}<extra>" + current_label + "</extra>")
-    figure.update_layout(barmode="group", yaxis_title=value_title, legend_orientation="h", legend_y=-0.2,
-                         margin=dict(l=10, r=10, t=10, b=10), height=340, separators=", ")
-    return figure
+    return _french(figure, barmode="group", yaxis_title=value_title, legend_y=-0.2, height=340)
 
 
 # Distinct hues (colour-blind safe) and a pattern each, so series never differ by colour alone.
@@ -45,11 +51,10 @@ def daily_meals(frame: pd.DataFrame, *, stack_by: str) -> go.Figure:
     checked = frame[frame["checked"] > 0].groupby("day", as_index=False)["present"].sum()
     if not checked.empty:
         figure.add_scatter(x=checked["day"], y=checked["present"], name="Repas pris (pointés présents)",
-                           mode="lines+markers", line=dict(color="#111827", dash="dot"), marker_symbol="diamond")
-    figure.update_layout(barmode="stack", yaxis_title="Repas", xaxis_tickformat="%d/%m", legend_orientation="h",
-                         legend_y=-0.25,
-                         margin=dict(l=10, r=10, t=10, b=10), height=360, separators=", ")
-    return figure
+                           mode="lines+markers", line=dict(color="#111827", dash="dot"), marker_symbol="diamond",
+                           hovertemplate="%{x|%d/%m} : %{y} repas pris<extra></extra>")
+    return _french(figure, barmode="stack", yaxis_title="Repas", xaxis_tickformat="%d/%m",
+                   xaxis_hoverformat="%d/%m/%Y", legend_y=-0.25, height=360)
 
 
 def year_lines(frame: pd.DataFrame, *, column: str, current_label: str, previous_label: str | None,
@@ -62,9 +67,7 @@ def year_lines(frame: pd.DataFrame, *, column: str, current_label: str, previous
     if f"current_{column}" in frame:
         figure.add_scatter(x=frame["label"], y=frame[f"current_{column}"], name=current_label, mode="lines+markers",
                            line=dict(color=CURRENT), marker_symbol="circle")
-    figure.update_layout(yaxis_title=value_title, legend_orientation="h", legend_y=-0.25,
-                         margin=dict(l=10, r=10, t=10, b=10), height=320, separators=", ")
-    return figure
+    return _french(figure, yaxis_title=value_title, legend_y=-0.25, height=320)
 
 
 def billing(frame: pd.DataFrame) -> go.Figure:
@@ -72,9 +75,8 @@ def billing(frame: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     if frame.empty:
         return figure
-    figure.add_bar(x=frame["label"], y=frame["billed"] / 100, name="Facturé", marker_color=CURRENT)
+    figure.add_bar(x=frame["label"], y=frame["billed"] / 100, name="Facturé", marker_color=CURRENT,
+                   hovertemplate="%{x} : %{y:,.2f} €<extra>Facturé</extra>")
     figure.add_bar(x=frame["label"], y=frame["paid"] / 100, name="Encaissé", marker_color="#15803d",
-                   marker_pattern_shape="x")
-    figure.update_layout(barmode="group", yaxis_title="Euros", legend_orientation="h", legend_y=-0.25,
-                         margin=dict(l=10, r=10, t=10, b=10), height=320, separators=", ")
-    return figure
+                   marker_pattern_shape="x", hovertemplate="%{x} : %{y:,.2f} €<extra>Encaissé</extra>")
+    return _french(figure, barmode="group", yaxis_title="Euros", legend_y=-0.25, height=320)

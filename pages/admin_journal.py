@@ -29,6 +29,6 @@ else:
     } for e in entries])
     st.caption(f"{len(entries)} entrée(s), les plus récentes d'abord.")
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Télécharger (CSV)", table.to_csv(index=False).encode("utf-8-sig"), "journal-audit.csv",
+    st.download_button("Télécharger (CSV)", table.to_csv(index=False, sep=";").encode("utf-8-sig"), "journal-audit.csv",
                        "text/csv", key="audit_csv")
 layout.contact_footer()

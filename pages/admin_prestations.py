@@ -6,6 +6,7 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.invoicing import Bracket
+from lib.domain.validation import parse_euros
 from lib.domain.roles import Role
 from lib.services import settings
 from lib.ui import layout, session
@@ -18,9 +19,8 @@ for service in settings.services(session.db(), actor):
     sid = service["id"]
     with st.form(f"service_{sid}", border=True):
         st.header(service["name"])
-        price = st.number_input("Prix unitaire (€)", min_value=0.0, max_value=settings.MAX_PRICE_CENTS / 100,
-                                value=service["unit_price_cents"] / 100, step=0.05, format="%.2f",
-                                key=f"svc_price_{sid}")
+        price = st.text_input("Prix unitaire (€)", value=fr.decimal(service["unit_price_cents"] / 100, 2),
+                              max_chars=12, help="En euros, avec une virgule : 3,50", key=f"svc_price_{sid}")
         left, right = st.columns(2)
         book = left.number_input("Réservation : jours avant", 0, 60, service["book_delay_days"], key=f"svc_book_{sid}")
         book_working = left.checkbox("Jours ouvrés (réservation)", service["book_delay_working"],
@@ -36,7 +36,7 @@ for service in settings.services(session.db(), actor):
         if st.form_submit_button("Enregistrer", type="primary"):
             try:
                 messages = [settings.update_service(
-                    session.db(), actor, sid, unit_price_cents=round(price * 100), book_delay_days=int(book),
+                    session.db(), actor, sid, unit_price_cents=parse_euros(price), book_delay_days=int(book),
                     book_delay_working=book_working, cancel_delay_days=int(cancel),
                     cancel_delay_working=cancel_working, cutoff_time=cutoff, now=session.now())]
                 for site_id, value in capacities.items():
@@ -49,15 +49,15 @@ for service in settings.services(session.db(), actor):
         brackets = settings.tariffs(session.db(), actor, sid)
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
-            pd.DataFrame({"Plafond QF": [b.qf_max for b in brackets], "Prix (€)": [b.price_cents / 100 for b in brackets]},
+            pd.DataFrame({"Plafond QF": [b.qf_max for b in brackets], "Prix (€)": [fr.decimal(b.price_cents / 100, 2) for b in brackets]},
                          dtype="object"),
             num_rows="dynamic", hide_index=True, key=f"svc_tariffs_{sid}",
             column_config={"Plafond QF": st.column_config.NumberColumn(min_value=0, step=1),
-                           "Prix (€)": st.column_config.NumberColumn(min_value=0.0, step=0.05, format="%.2f")})
+                           "Prix (€)": st.column_config.TextColumn(max_chars=12, help="En euros, avec une virgule : 2,50")})
         if st.form_submit_button("Enregistrer les tarifs"):
             try:
                 rows = edited.dropna(how="all")
-                new = [Bracket(None if pd.isna(q) else int(q), round(float(p) * 100)) for q, p in
+                new = [Bracket(None if pd.isna(q) else int(q), parse_euros(None if pd.isna(p) else str(p))) for q, p in
                        zip(rows["Plafond QF"], rows["Prix (€)"])]
                 st.success(settings.set_tariffs(session.db(), actor, sid, new, session.now()), icon="✅")
             except (TypeError, ValueError):

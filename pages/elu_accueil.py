@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts
+from lib.domain import fr
 from lib.domain.roles import Role
 from lib.services import home
 from lib.ui import layout, session
@@ -19,7 +20,7 @@ if data is None:
 
 def rate(figures: dict) -> str:
     checked = figures["checked_to_date"]
-    return f"{100 * figures['present_to_date'] / checked:.1f} %" if checked else "—"
+    return fr.percent(figures["present_to_date"], checked)
 
 
 st.caption(f"Année scolaire {data.label}, depuis la rentrée, comparée à {data.previous_label or '—'} "

@@ -32,7 +32,7 @@ frame = pd.DataFrame(data.rows)
 share = data.portal
 cols = st.columns(2)
 cols[0].metric("Familles qui réservent en ligne",
-               f"{100 * share['online'] / share['families']:.0f} %" if share.get("families") else "—",
+               fr.percent(share["online"], share.get("families"), digits=0),
                help=f"{share.get('online', 0)} famille(s) sur {share.get('families', 0)} ayant des réservations cette année")
 cols[1].metric("Reste à encaisser", fr.euros(data.unpaid_cents))
 if frame.empty:
@@ -56,8 +56,12 @@ table = frame.rename(columns={
     "previous_booked": f"Réservés {data.previous_label}", "previous_rate": f"% présents {data.previous_label}",
     "previous_no_show": f"% absents {data.previous_label}", "previous_meals": f"Repas {data.previous_label}",
 }).drop(columns=["index"])
-st.dataframe(table, hide_index=True, width="stretch")
-st.download_button("Télécharger ces chiffres (CSV)", table.to_csv(index=False, sep=";").encode("utf-8-sig"),
+shown = table.copy()
+for column in [c for c in shown if c.startswith("% ")]:
+    shown[column] = [fr.decimal(v) for v in shown[column]]  # "93,4", as a French reader (and screen reader) expects
+st.dataframe(shown, hide_index=True, width="stretch")
+st.download_button("Télécharger ces chiffres (CSV)",
+                   table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
                    "tendances.csv", "text/csv", key="trends_csv")
 
 st.header("Facturé et encaissé")

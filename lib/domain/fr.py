@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from lib.domain.clock import PARIS
 
@@ -48,3 +48,16 @@ def hour(moment: datetime) -> str:
 def numeric_date_time(moment: datetime) -> str:
     """'27/11/2026 à 14 h 05' in Paris time (an aware datetime)."""
     return f"{numeric_date(moment.astimezone(PARIS))} à {hour(moment)}"
+
+
+def decimal(value: float | None, digits: int = 1) -> str:
+    """93.46 -> '93,5' (French comma, thin-space thousands); None -> '—'."""
+    if value is None or value != value:  # None or NaN
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, pattern, locale=LOCALE)
+
+
+def percent(part: float, whole: float, digits: int = 1) -> str:
+    """part / whole as '93,5 %' (narrow space before %); '—' when whole is 0."""
+    return f"{decimal(100 * part / whole, digits)}\u202f%" if whole else "—"

@@ -32,3 +32,16 @@ def check_password_input(raw: str | None) -> str:
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidInput(f"Mot de passe trop long (au plus {PASSWORD_MAX_LENGTH} caractères).")
     return password
+
+
+_EUROS = re.compile(r"^(\d{1,6})(?:[,.](\d{1,2}))?$")
+
+
+def parse_euros(raw: str | None) -> int:
+    """A price typed the French way ('3,50', '3,5 €', '12') in integer cents, or InvalidInput."""
+    text = (raw or "").replace("€", "").replace("\u00a0", "").replace("\u202f", "").replace(" ", "").strip()
+    match = _EUROS.match(text)
+    if not match:
+        raise InvalidInput(f"Prix illisible : « {(raw or '').strip()[:20]} ». Saisissez un montant en euros, "
+                           "par exemple 3,50.")
+    return int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))

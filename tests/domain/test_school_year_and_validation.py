@@ -4,7 +4,7 @@ import pytest
 
 from lib.domain.errors import InvalidInput
 from lib.domain.school_year import current_and_previous, school_year, start_year_for
-from lib.domain.validation import check_password_input, normalize_email
+from lib.domain.validation import check_password_input, normalize_email, parse_euros
 
 
 def test_school_years_follow_the_official_summer_holidays():
@@ -59,3 +59,15 @@ def test_password_input():
         check_password_input("")
     with pytest.raises(InvalidInput, match="trop long"):
         check_password_input("x" * 300)
+
+
+@pytest.mark.parametrize(("typed", "cents"), [("3,50", 350), ("3,5", 350), ("3.50", 350), ("12", 1200),
+                                             (" 4,05 € ", 405), ("1\u202f200,00", 120000), ("0", 0)])
+def test_prices_typed_the_french_way(typed, cents):
+    assert parse_euros(typed) == cents
+
+
+@pytest.mark.parametrize("typed", ["", None, "3,505", "-1", "3,5O", "trois", "1e3", "3,,5", "1234567"])
+def test_prices_that_cannot_be_read_are_refused_in_french(typed):
+    with pytest.raises(InvalidInput, match="Prix illisible"):
+        parse_euros(typed)

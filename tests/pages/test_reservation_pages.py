@@ -136,13 +136,33 @@ def test_the_staff_page_is_closed_to_others(demo_db, email):
 def test_admin_settings_page_saves_and_refuses(demo_db):
     at = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
     assert not at.exception
-    assert [s.value for s in at.subheader] == ["Restauration scolaire", "Mercredi repas", "Mercredi après-midi"]
+    assert [s.value for s in at.header] == ["Restauration scolaire", "Mercredi repas", "Mercredi après-midi"]
+    assert at.text_input(key="svc_price_1").value == "3,50"
     at.number_input(key="svc_cancel_1").set_value(3)
     at.number_input(key="svc_cap_1_1").set_value(140)
     at.button(key="FormSubmitter:service_1-Enregistrer").click().run()
     assert "Paramètres de « Restauration scolaire » enregistrés." in at.success[0].value
     assert demo_db.row("SELECT cancel_delay_days FROM services WHERE id = 1") == (3,)
     assert demo_db.value("SELECT capacity FROM site_services WHERE site_id = 1 AND service_id = 1") == 140
+
+
+@pytest.mark.parametrize("typed", ["3.5O", "-2", "trois euros", "1234567", ""])
+def test_admin_price_typed_wrong_is_refused_in_french_and_nothing_changes(demo_db, typed):
+    before = demo_db.rows("SELECT * FROM services ORDER BY id")
+    at = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
+    at.text_input(key="svc_price_1").set_value(typed)
+    at.button(key="FormSubmitter:service_1-Enregistrer").click().run()
+    assert not at.exception and not at.success
+    assert at.error[0].value.startswith("Prix illisible")
+    assert demo_db.rows("SELECT * FROM services ORDER BY id") == before
+
+
+def test_admin_price_typed_the_french_way_is_saved_in_cents(demo_db):
+    at = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
+    at.text_input(key="svc_price_1").set_value("3,85 €")
+    at.button(key="FormSubmitter:service_1-Enregistrer").click().run()
+    assert not at.error
+    assert demo_db.value("SELECT unit_price_cents FROM services WHERE id = 1") == 385
 
 
 def test_admin_reads_the_audit_log(demo_db):
