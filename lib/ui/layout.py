@@ -17,7 +17,7 @@ _CSS = """
 @media (max-width: 640px) { h1 { font-size: 1.7rem !important; } h2 { font-size: 1.35rem !important; } }
 /* Streamlit's grey captions and links in them fall below 4.5:1 on white: darker, same meaning. */
 [data-testid="stCaptionContainer"] { color: #4b5160 !important; opacity: 1 !important; }
-[data-testid="stCaptionContainer"] a, [data-testid="stMarkdownContainer"] a { color: #1d4ed8 !important; }
+[data-testid="stCaptionContainer"] a { color: #1d4ed8 !important; }
 </style>
 """
 

@@ -103,7 +103,8 @@ def pytest_runtest_makereport(item, call):
     """On a failed browser test, keep a screenshot of the page next to the test's temp files."""
     outcome = yield
     report = outcome.get_result()
-    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    tabs = [v for v in getattr(item, "funcargs", {}).values() if hasattr(v, "screenshot") and hasattr(v, "goto")]
+    page = tabs[-1] if tabs else None
     if report.when == "call" and report.failed and page is not None:
         target = Path(os.environ.get("BROWSER_FAILURES", "/tmp")) / f"failed-{item.name}.png"
         try:

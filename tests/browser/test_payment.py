@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.browser.conftest import login, settle
+from tests.browser.test_accessibility import check
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +39,7 @@ def test_pay_an_invoice_online_round_trip(server, page, tmp_path):
     page.get_by_role("link", name=re.compile("Confirmer et payer 83,50")).click()
     page.wait_for_url("**/paiement/sandbox")
     page.get_by_role("heading", name="Banque de test").wait_for()
+    check(page, "banque de test")  # our sandbox bank's page passes the accessibility audit too
     page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
 
     page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
@@ -46,3 +48,4 @@ def test_pay_an_invoice_online_round_trip(server, page, tmp_path):
     detail = page.locator(".st-key-invoice_detail")
     assert "🟢 Soldée" in detail.inner_text()
     assert not page.get_by_role("button", name=re.compile("^Payer")).count()
+    check(page, "retour de paiement")
