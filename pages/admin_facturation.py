@@ -13,9 +13,9 @@ from lib.ui import layout, session
 
 actor = session.require_actor(Role.ADMIN)
 db, now = session.db(), session.now()
-st.title("Facturation")
+st.title("Facturation", anchor=False)
 
-st.header("Factures du mois")
+st.header("Factures du mois", anchor=False)
 months, month = [], now.date().replace(day=1)
 for _ in range(12):
     month = (month - timedelta(days=1)).replace(day=1)
@@ -49,7 +49,7 @@ else:
         except PortailError as exc:
             st.error(exc.message, icon="⛔")
 
-st.header("Droit de payer en ligne")
+st.header("Droit de payer en ligne", anchor=False)
 requests = payments.payment_right_requests(db, actor)
 waiting = [r for r in requests if r["payment_right"] == "requested"]
 if not waiting:
@@ -67,7 +67,7 @@ for family in waiting:
 granted = [r["name"] for r in requests if r["payment_right"] == "granted"]
 st.caption(f"Familles ayant le droit : {len(granted)}.")
 
-st.header("Paiements en attente")
+st.header("Paiements en attente", anchor=False)
 st.caption("Un paiement dont la banque n'a pas confirmé le résultat est rapproché ici (et à chaque visite de la "
            "famille sur « Mes factures ») ; sans réponse après 30 minutes, il est abandonné.")
 if st.button("Rapprocher maintenant", key="billing_reconcile"):

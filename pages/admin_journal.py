@@ -13,7 +13,7 @@ KINDS = {"Tout": "", "Réservations": "booking", "Inscriptions": "registration",
          "Capacités": "capacity", "Paiements": "payment"}
 
 actor = session.require_actor(Role.ADMIN)
-st.title("Journal d'audit")
+st.title("Journal d'audit", anchor=False)
 left, right = st.columns(2)
 kind = left.selectbox("Type de changement", list(KINDS), key="audit_kind")
 child = right.text_input("N° d'enfant (facultatif)", key="audit_child", max_chars=12)

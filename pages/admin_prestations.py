@@ -12,13 +12,13 @@ from lib.services import settings
 from lib.ui import layout, session
 
 actor = session.require_actor(Role.ADMIN)
-st.title("Prestations et délais")
+st.title("Prestations et délais", anchor=False)
 st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
 
 for service in settings.services(session.db(), actor):
     sid = service["id"]
     with st.form(f"service_{sid}", border=True):
-        st.header(service["name"])
+        st.header(service["name"], anchor=False)
         price = st.text_input("Prix unitaire (€)", value=fr.decimal(service["unit_price_cents"] / 100, 2),
                               max_chars=12, help="En euros, avec une virgule : 3,50", key=f"svc_price_{sid}")
         left, right = st.columns(2)

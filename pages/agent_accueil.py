@@ -11,17 +11,17 @@ actor = session.require_actor(Role.AGENT, Role.ADMIN)
 today = session.today()
 counts = home.agent_home(session.db(), actor, today)
 
-st.title("Accueil agent")
+st.title("Accueil agent", anchor=False)
 if counts.day is None:
     st.info("Aucun jour de service dans les prochaines semaines (vacances scolaires).")
 else:
     when = "Aujourd'hui" if counts.day == today else "Prochain jour de service"
-    st.header(f"{when} : {fr.long_date(counts.day)}")
+    st.header(f"{when} : {fr.long_date(counts.day)}", anchor=False)
     if not counts.rows:
         st.info("Aucun enfant réservé ce jour-là.")
     for row in counts.rows:
         with st.container(border=True):
-            st.subheader(f"{row['site']} — {row['service']}")
+            st.subheader(f"{row['site']} — {row['service']}", anchor=False)
             cols = st.columns(3)
             cols[0].metric("Enfants réservés", row["booked"], help=f"Capacité : {row['capacity']}")
             cols[1].metric("Pointés présents", row["present"])

@@ -10,7 +10,7 @@ from lib.ui import calendar, layout, session
 from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
-st.title("Réservations – agents")
+st.title("Réservations – agents", anchor=False)
 widgets.show_flash()
 
 query = st.text_input("Rechercher un enfant (prénom, nom)", key="staff_search", max_chars=80,
@@ -42,7 +42,7 @@ override = widgets.StaffOverride(late=late, reason=reason)
 with st.expander("Inscription de l'enfant", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
 
-st.header(f"Réservations de {child['first_name']} {child['last_name']}")
+st.header(f"Réservations de {child['first_name']} {child['last_name']}", anchor=False)
 widgets.booking_section(actor, child, year, override)
 calendar.legend()
 layout.contact_footer()

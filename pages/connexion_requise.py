@@ -4,5 +4,5 @@ import streamlit as st
 
 from lib.ui import session
 
-st.title("Portail Famille")
+st.title("Portail Famille", anchor=False)
 session.show_login_needed()

@@ -9,21 +9,22 @@ from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
 from lib.services import kitchen
-from lib.ui import layout, session
+from lib.ui import dates, layout, session
 
 actor = session.require_actor(Role.KITCHEN, Role.AGENT, Role.ADMIN)
 db, now = session.db(), session.now()
-st.title("Cuisine")
+st.title("Cuisine", anchor=False)
 
 default = kitchen.default_day(db, actor, now) or now.date()
-day = st.date_input("Jour de service", value=default, format="DD/MM/YYYY", key="kitchen_day",
-                    help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.")
+span = dates.around(now.date())
+day = dates.day_picker("Jour de service", *span, default, key="kitchen_day",
+                       help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.")
 try:
     sheet = kitchen.sheet(db, actor, day, now)
 except PortailError as exc:
     st.info(exc.message)
     st.stop()
-st.header(f"Repas du {fr.long_date(sheet.day)}")
+st.header(f"Repas du {fr.long_date(sheet.day)}", anchor=False)
 (st.success if sheet.firm else st.warning)(sheet.status_text)
 st.caption("Comptage par régime seulement : aucune donnée de santé (PAI, allergies) n'apparaît ici.")
 if not sheet.rows:
@@ -51,11 +52,11 @@ with st.container(horizontal=True):
     st.download_button("Fiche imprimable (PDF)", lambda: kitchen.sheet_pdf(db, actor, day, session.now()),
                        f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:")
 
-st.header("Repas par jour")
+st.header("Repas par jour", anchor=False)
 first, last = kitchen.default_range(now.date())
 left, right = st.columns(2)
-start = left.date_input("Du", value=first, format="DD/MM/YYYY", key="kitchen_from")
-end = right.date_input("Au", value=last, format="DD/MM/YYYY", key="kitchen_to")
+start = dates.day_picker("Du", *span, first, key="kitchen_from", where=left)
+end = dates.day_picker("Au", *span, last, key="kitchen_to", where=right)
 stack = st.radio("Empiler par", ["Structure", "Régime"], horizontal=True, key="kitchen_stack")
 try:
     series = pd.DataFrame(kitchen.daily_series(db, actor, start, end))
@@ -68,7 +69,7 @@ else:
     st.plotly_chart(charts.daily_meals(series, stack_by="site" if stack == "Structure" else "diet"), key="kitchen_chart")
     per_day = series.groupby("day", as_index=False)[["booked", "present", "absent"]].sum()
     per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
-    st.dataframe(per_day, hide_index=True, width="stretch")
+    st.dataframe(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]]), hide_index=True, width="stretch")
     st.download_button("Données du graphique (CSV)", per_day.to_csv(index=False, sep=";").encode("utf-8-sig"),
                        "repas-par-jour.csv", "text/csv", key="kitchen_series_csv")
 layout.contact_footer()

@@ -12,7 +12,7 @@ from lib.ui import layout, session
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
 data = home.elected_home(session.db(), actor, session.today())
 
-st.title("Accueil élus")
+st.title("Accueil élus", anchor=False)
 if data is None:
     st.info("Aucune année scolaire n'est encore ouverte.")
     st.stop()
@@ -36,7 +36,7 @@ cols[0].metric("Réservations à ce jour", data.current["bookings_to_date"],
                delta=data.current["bookings_to_date"] - prev["bookings_to_date"] if prev else None)
 cols[1].metric("Taux de présence", rate(data.current), help=f"Année précédente : {rate(prev) if prev else '—'}")
 
-st.header("Jours réservés par mois")
+st.header("Jours réservés par mois", anchor=False)
 st.caption("Le mois en cours est compté jusqu'à aujourd'hui ; l'année précédente, mois complets.")
 months = pd.DataFrame(data.months)
 st.plotly_chart(charts.monthly_comparison(months, current_label=data.label, previous_label=data.previous_label,

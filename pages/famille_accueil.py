@@ -10,7 +10,7 @@ from lib.ui import layout, session
 actor = session.require_actor(Role.FAMILY)
 data = home.family_home(session.db(), actor, session.today())
 
-st.title(f"Bonjour {actor.display_name}")
+st.title(f"Bonjour {actor.display_name}", anchor=False)
 if data.school_year:
     st.caption(f"Année scolaire {data.school_year}")
 
@@ -19,12 +19,12 @@ if data.unpaid_count:
 else:
     st.success("🟢 Toutes vos factures sont soldées.")
 
-st.header("Mes enfants")
+st.header("Mes enfants", anchor=False)
 if not data.children:
     st.info("Aucun enfant n'est rattaché à votre compte. Contactez le service éducation.")
 for child in data.children:
     with st.container(border=True, key=f"child_{child.id}"):
-        st.subheader(f"{child.first_name} {child.last_name}")
+        st.subheader(f"{child.first_name} {child.last_name}", anchor=False)
         st.markdown(f"Classe : **{child.school_class}** · Régime : **{child.diet}**")
         if child.registrations:
             st.markdown("**Inscriptions**")

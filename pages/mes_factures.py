@@ -10,7 +10,7 @@ from lib.ui import invoices, layout, session
 
 actor = session.require_actor(Role.FAMILY)
 db, now = session.db(), session.now()
-st.title("Mes factures")
+st.title("Mes factures", anchor=False)
 
 # A payment whose return never reached us is settled here: a refresh brings the green dot.
 payments.reconcile(db, now, family_id=actor.family_id)

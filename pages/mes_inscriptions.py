@@ -8,7 +8,7 @@ from lib.ui import calendar, layout, session
 from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.FAMILY)
-st.title("Mes inscriptions")
+st.title("Mes inscriptions", anchor=False)
 widgets.show_flash()
 
 children = reservations.my_children(session.db(), actor)
@@ -24,7 +24,7 @@ with right:
 with st.expander("Inscrire mon enfant ou modifier son inscription", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
 
-st.header(f"Réservations de {child['first_name']}")
+st.header(f"Réservations de {child['first_name']}", anchor=False)
 widgets.booking_section(actor, child, year)
 calendar.legend()
 layout.contact_footer()

@@ -7,18 +7,18 @@ import streamlit as st
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
 from lib.services import attendance
-from lib.ui import layout, session
+from lib.ui import dates, layout, session
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
 db, now = session.db(), session.now()
-st.title("Pointage")
+st.title("Pointage", anchor=False)
 
 choices = attendance.choices(db, actor)
 if not choices:
     st.info("Aucune structure ni prestation n'est configurée.")
     st.stop()
 left, right = st.columns(2)
-day = left.date_input("Jour", value=now.date(), max_value=now.date(), format="DD/MM/YYYY", key="check_day")
+day = dates.day_picker("Jour", dates.around(now.date())[0], now.date(), now.date(), key="check_day", where=left)
 pair = right.selectbox("Structure et prestation", choices, format_func=lambda c: f"{c['site']} — {c['service']}",
                        key="check_pair")
 try:

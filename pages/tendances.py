@@ -13,7 +13,7 @@ from lib.ui import layout, session
 
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
 db = session.db()
-st.title("Tendances")
+st.title("Tendances", anchor=False)
 
 offered = trends.filters(db, actor)
 sites = {None: "Toutes les structures", **{o["site_id"]: o["site"] for o in offered}}
@@ -39,14 +39,14 @@ if frame.empty:
     st.info("Pas encore de données pour cette année scolaire.")
     st.stop()
 
-st.header("Taux de présence")
+st.header("Taux de présence", anchor=False)
 st.caption("Présents parmi les enfants réservés et pointés, en %.")
 st.plotly_chart(charts.year_lines(frame, column="rate", current_label=data.label, previous_label=data.previous_label,
                                   value_title="% de présents"), key="trends_rate")
-st.header("Absences non prévues")
+st.header("Absences non prévues", anchor=False)
 st.plotly_chart(charts.year_lines(frame, column="no_show", current_label=data.label,
                                   previous_label=data.previous_label, value_title="% d'absents"), key="trends_no_show")
-st.header("Repas")
+st.header("Repas", anchor=False)
 meals = frame.rename(columns={"label": "month_label", "current_meals": "current", "previous_meals": "previous"})
 st.plotly_chart(charts.monthly_comparison(meals, current_label=data.label, previous_label=data.previous_label,
                                           value_title="Repas réservés"), key="trends_meals")
@@ -64,7 +64,7 @@ st.download_button("Télécharger ces chiffres (CSV)",
                    table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
                    "tendances.csv", "text/csv", key="trends_csv")
 
-st.header("Facturé et encaissé")
+st.header("Facturé et encaissé", anchor=False)
 billing = pd.DataFrame(data.billing)
 if billing.empty:
     st.info("Aucune facture émise pour l'instant.")

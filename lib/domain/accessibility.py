@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+STATEMENT_PATH = "/accessibilite"  # public: no login needed
 LEVEL = "partiellement conforme"
 RGAA_VERSION = "4.1"
 AUDIT_DATE = date(2026, 11, 27)
@@ -31,16 +32,23 @@ class Barrier:
 
 
 KNOWN_BARRIERS = [
-    Barrier("La grille du calendrier de « Mes inscriptions » (mois en couleurs) ne se manipule pas au clavier : "
-            "on ne peut pas y choisir un jour sans souris ou sans toucher l'écran.",
-            "Le bouton « Modification » ouvre deux formulaires utilisables au clavier et au lecteur d'écran : "
+    Barrier("Dans la grille du calendrier de « Mes inscriptions », chaque jour de service est atteint avec la "
+            "touche Tab et s'ouvre avec Entrée, mais un lecteur d'écran n'annonce que l'état du jour (par exemple "
+            "« ✓ Cantine »), pas sa date ; les jours sans service ne sont pas atteignables au clavier.",
+            "L'interrupteur « Affichage en liste » donne chaque jour avec sa date et son état en toutes lettres. Le "
+            "bouton « Modification » ouvre deux formulaires utilisables au clavier et au lecteur d'écran : "
             "« Semaine type » (cases à cocher par jour, « Appliquer » puis « Confirmer ») et « Jours occasionnels » "
-            "(la liste des jours du mois, chacun avec son état écrit). L'affichage « en liste » donne aussi "
-            "chaque jour en texte."),
-    Barrier("Les tableaux de données (factures, listes de pointage, journal) sont dessinés par le navigateur : "
-            "certains lecteurs d'écran n'en lisent pas toutes les cellules.",
+            "(la liste des jours du mois, chacun avec sa date et son état écrit)."),
+    Barrier("Les tableaux de données (factures, pointage, journal) sont dessinés dans un canevas ; une copie en "
+            "tableau est fournie aux lecteurs d'écran, mais sa restitution n'a pas encore été vérifiée avec un "
+            "lecteur d'écran.",
             "Dans « Mes factures », la liste « Facture affichée » choisit une facture et son détail s'affiche en "
-            "texte, avec le PDF. Les listes du personnel sont téléchargeables en CSV."),
+            "texte, avec le PDF. Les chiffres du personnel sont téléchargeables en CSV."),
+    Barrier("Quelques commandes de la structure de l'application (ouvrir ou fermer le menu latéral, menu "
+            "principal, bouton d'ouverture des listes déroulantes, outils des tableaux) ont un nom en anglais pour "
+            "les lecteurs d'écran (« Collapse sidebar », « Main menu », « Open »…).",
+            "Ces commandes ne sont pas nécessaires : les pages sont listées dans le menu latéral, et chaque liste "
+            "déroulante s'ouvre en tapant au clavier dans son champ, qui porte un nom en français."),
     Barrier("Les graphiques (tendances, repas par jour) n'ont pas de description textuelle détaillée.",
             "Les mêmes chiffres sont donnés dans un tableau ou un fichier CSV sous chaque graphique ; chaque "
             "série a un motif ou une forme de point en plus de sa couleur."),

@@ -108,6 +108,8 @@ def show(cells: list[Cell], short_names: dict[int, str], month: date, *, list_vi
         "buttonText": {"today": "Aujourd'hui", "month": "Mois", "list": "Liste"},
         "noEventsText": "Aucun jour de service ce mois-ci.",
         "allDayText": "Journée",
+        # Events are focusable: Tab reaches each day of service, Enter opens its panel (as a click does).
+        "eventInteractive": True,
     }
     value = fullcalendar(events=events(cells, short_names, len(short_names) > 1, with_words=list_view), options=options,
                          custom_css=_CSS, callbacks=["dateClick", "eventClick"], key=key)

@@ -52,7 +52,7 @@ def detail(actor, invoice_id: int, right: str) -> None:
     data = invoicing.invoice_detail(session.db(), actor, invoice_id, session.now())
     row = data.row
     with st.container(border=True, key="invoice_detail"):
-        st.header(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}")
+        st.header(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}", anchor=False)
         st.markdown(f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
                     f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**")
         # A list rather than a table: it stays readable in a narrow pane and on a phone.

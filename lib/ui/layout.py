@@ -47,4 +47,5 @@ def contact_footer() -> None:
     st.divider()
     if facts["contact_email"]:
         st.caption(f"{facts['name']} — une question ? Écrivez à [{facts['contact_email']}](mailto:{facts['contact_email']}).")
-    st.caption(f"[{a11y.footer_line()}](/accessibilite)")
+    # Same tab (Streamlit's markdown links open a new one without saying so).
+    st.caption(f'<a href="{a11y.STATEMENT_PATH}" target="_self">{a11y.footer_line()}</a>', unsafe_allow_html=True)

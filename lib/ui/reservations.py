@@ -19,6 +19,7 @@ from lib.domain.errors import PortailError
 from lib.domain.planning import State
 from lib.services import reservations
 from lib.ui import calendar, session
+from lib.ui.dates import day_picker
 
 PREVIEW = "resa_preview"
 EDITING = "resa_edit"
@@ -238,10 +239,9 @@ def _template_editor(actor, ctx, override: StaffOverride) -> None:
                     ticked.append(weekday)
         template[service.id] = ticked
     left, right = st.columns(2)
-    start = left.date_input("Du", value=ctx.first_service_day, min_value=ctx.year["start_date"],
-                            max_value=ctx.year["end_date"], format="DD/MM/YYYY", key="resa_from")
-    end = right.date_input("Au", value=ctx.last_service_day, min_value=ctx.year["start_date"],
-                           max_value=ctx.year["end_date"], format="DD/MM/YYYY", key="resa_to")
+    first, last = ctx.year["start_date"], ctx.year["end_date"]
+    start = day_picker("Du", first, last, ctx.first_service_day, key="resa_from", where=left)
+    end = day_picker("Au", first, last, ctx.last_service_day, key="resa_to", where=right)
     if st.button("Appliquer", key="resa_apply", type="primary"):
         try:
             plan = reservations.preview_template(session.db(), actor, ctx, template, start, end, session.now(),

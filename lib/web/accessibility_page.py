@@ -17,7 +17,6 @@ from lib.services import home
 from lib.services.config import database
 from lib.web import pages
 
-PATH = "/accessibilite"
 
 
 def render(town: str, contact_email: str) -> tuple[str, int]:
@@ -76,4 +75,4 @@ async def statement(_request: Request) -> Response:
     return HTMLResponse(text, status_code=status)
 
 
-ROUTES = [Route(PATH, statement, methods=["GET"])]
+ROUTES = [Route(a11y.STATEMENT_PATH, statement, methods=["GET"])]

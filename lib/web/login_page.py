@@ -85,7 +85,7 @@ def render(*, town: str, contact_email: str, csrf_token: str, email: str = "", e
 <button type="submit">Se connecter</button>
 </form>
 {demo_box}
-<footer>{contact}<p><a href="/accessibilite">{escape(a11y.footer_line())}</a></p></footer>
+<footer>{contact}<p><a href="{a11y.STATEMENT_PATH}">{escape(a11y.footer_line())}</a></p></footer>
 </main>
 </body>
 </html>"""

@@ -40,7 +40,7 @@ def page(title: str, body: str, *, status: int = 200, wide: bool = False) -> tup
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} – {PRODUCT}</title><style>{_STYLE}</style></head>
 <body><main{' class="wide"' if wide else ''}>{body}</main>
-<footer><a href="/accessibilite">{escape(a11y.footer_line())}</a></footer></body>
+<footer><a href="{a11y.STATEMENT_PATH}">{escape(a11y.footer_line())}</a></footer></body>
 </html>"""
     return html, status
 

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lib.domain import accessibility as a11y
 from lib.domain.errors import LoginRefused, PortailError
 from lib.services import auth, home
 from lib.services.config import clock_now, database
@@ -27,7 +28,7 @@ MAX_FORM_BYTES = 4096
 # /export/ checks the session itself and answers 403 (a download, not a page to redirect).
 _PUBLIC_PREFIXES = ("/_stcore/", "/static/", "/component/", "/media/", "/auth/", "/app/static/", "/paiement/",
                     "/export/")
-_PUBLIC_PATHS = {LOGIN_PATH, "/accessibilite", "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt"}
+_PUBLIC_PATHS = {LOGIN_PATH, a11y.STATEMENT_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt"}
 
 
 def _now() -> datetime:

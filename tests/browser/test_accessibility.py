@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lib.domain import fr
+from lib.web import accessibility_page, pages
 from tests.browser.axe import audit, blocking, describe
 from tests.browser.conftest import login, settle
 
@@ -147,6 +149,29 @@ def test_public_pages(server, page):
     # A page of our payment routes: a return with no transaction.
     page.goto(server + "/paiement/retour")
     check(page, "paiement-retour")
+
+
+def test_every_page_our_routes_serve(browser):
+    """Each template of lib/web/pages.py as served (the redirection without its one-line auto-submit
+    script, which would leave for the bank before the audit)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+    tab = context.new_page()
+    redirect, status = pages.redirect_form("https://banque.example/paiement", [{"name": "vads_amount", "value": "8350"}],
+                                           fr.euros(8350), "F-2026-000267")
+    served = {
+        "redirection": (re.sub(r"<script>.*?</script>", "", redirect), status),
+        "message": pages.message("Paiement enregistré", "La facture F-2026-000267 est soldée. Merci !"),
+        "erreur": pages.message("Paiement refusé", "La banque a refusé le paiement.", status=400),
+        "banque": pages.sandbox_bank("r1", "Ville de Belcastel-sur-Save", fr.euros(8350), "F-2026-000267",
+                                     "4970 1000 0000 0003"),
+        "declaration": accessibility_page.render("Ville de Belcastel-sur-Save", ""),
+    }
+    try:
+        for name, (html, _status) in served.items():
+            tab.set_content(html)
+            check(tab, name)
+    finally:
+        context.close()
 
 
 def test_the_statement_is_public_and_says_what_a_french_body_must_say(server, page):

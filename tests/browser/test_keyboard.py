@@ -96,6 +96,15 @@ def test_weekly_template_with_the_keyboard_alone(server, keyboard_page):
     settle(page)
     assert not page.locator(".st-key-resa_preview_box").count()
 
+    # The calendar itself: Tab reaches a day of service inside the grid, Enter opens that day's panel.
+    tab_to(page, "e.tagName === 'IFRAME' && e.contentDocument.activeElement.classList.contains('fc-event')",
+           "a day in the calendar")
+    page.keyboard.press("Enter")
+    settle(page)
+    panel = page.locator(".st-key-resa_day_panel")
+    panel.wait_for()
+    assert re.match(r"(Lundi|Mardi|Mercredi|Jeudi|Vendredi) \d+ novembre 2026", panel.inner_text())
+
 
 def test_invoice_detail_and_pay_with_the_keyboard_alone(server, keyboard_page):
     page = keyboard_page

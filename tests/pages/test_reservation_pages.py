@@ -66,8 +66,8 @@ def test_an_end_before_the_start_is_refused(demo_db):
     at = family_page(demo_db)
     at.button(key="resa_modify").click().run()
     at.checkbox(key="booking_template_lundi_cantine").check()
-    at.date_input(key="resa_from").set_value(date(2027, 3, 1))
-    at.date_input(key="resa_to").set_value(date(2027, 2, 1))
+    at.selectbox(key="resa_from").set_value(date(2027, 3, 1))
+    at.selectbox(key="resa_to").set_value(date(2027, 2, 1))
     at.run()
     at.button(key="resa_apply").click().run()
     assert "précède" in at.error[0].value

@@ -5,13 +5,15 @@ from datetime import date
 
 import pytest
 
+from lib.domain import fr
+
 from tests.pages.test_pages import app_test, plotly_values, texts
 
 
 def test_kitchen_page_counts_match_the_chart(demo_db):
     at = app_test("pages/cuisine.py", demo_db, "cuisine@demo.fr").run()
     assert not at.exception, at.exception
-    assert at.date_input(key="kitchen_day").value == date(2026, 11, 27)   # Friday morning: today's sheet
+    assert at.selectbox(key="kitchen_day").value == date(2026, 11, 27)   # Friday morning: today's sheet
     assert "Chiffres définitifs" in texts(at)
     total = next(int(m.value) for m in at.metric if m.label == "Repas au total")
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -30,9 +32,9 @@ def test_kitchen_page_counts_match_the_chart(demo_db):
 def test_kitchen_page_provisional_day_and_bad_range(demo_db):
     at = app_test("pages/cuisine.py", demo_db, "cuisine@demo.fr")
     at.run()
-    at.date_input(key="kitchen_day").set_value(date(2026, 12, 10)).run()
+    at.selectbox(key="kitchen_day").set_value(date(2026, 12, 10)).run()
     assert "Chiffres provisoires" in texts(at)
-    at.date_input(key="kitchen_from").set_value(date(2026, 12, 31)).run()
+    at.selectbox(key="kitchen_from").set_value(date(2026, 12, 31)).run()
     assert "précède" in at.error[0].value
 
 
@@ -64,7 +66,9 @@ def test_trends_page_draws_both_years_with_numbers(demo_db):
     table = at.dataframe[0].value
     september = table.iloc[0]
     assert september["Période"] == "Septembre"
-    assert september["% présents 2026/2027"] == plotly_values(rate["data"][1]["y"])[0]
+    # The table says what the chart draws, the French way (93,4).
+    assert september["% présents 2026/2027"] == fr.decimal(plotly_values(rate["data"][1]["y"])[0])
+    assert "," in september["% présents 2026/2027"]
     assert "Familles qui réservent en ligne" in texts(at) and "Reste à encaisser" in texts(at)
     at.radio(key="trends_grain").set_value("week").run()
     assert at.dataframe[0].value.iloc[0]["Période"] == "S1"
