@@ -10,9 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import duckdb
-import pandas as pd
-
-from lib.store.bulk import registered
 from lib.store.db import Database
 
 KEY_COLUMNS = ["service_id", "day"]
@@ -143,78 +140,102 @@ def states(cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: dat
     return {(r[0], r[1]): r[2] for r in rows}
 
 
-def lock_days(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame) -> None:
-    """Bump the (site, service, day) rows of `days`: concurrent writers of a day conflict here."""
-    if days.empty:
+DayKey = tuple[int, int, date]  # (site_id, service_id, day): one place where children are counted
+
+# The (site, service, day) keys of a change travel as three parallel list parameters and come back
+# as rows through a zipped unnest: a change touches one to two hundred days, and registering a
+# DataFrame for so few rows cost more than the statement itself (see bench/RESULTS.md).
+_KEYS = "(SELECT unnest($sites) AS site_id, unnest($services) AS service_id, unnest($days) AS day)"
+# Only the period of the change is read: bookings are stored roughly in day order, so DuckDB skips
+# every row group outside [first, last] instead of counting a whole year of the town.
+_TAKEN = """(SELECT site_id, service_id, day, count(*) FILTER (WHERE state = 'booked') AS booked, count(*) AS taken
+             FROM bookings WHERE day BETWEEN $first AND $last AND state IN ('booked', 'waiting')
+               AND list_contains($sites, site_id) AND list_contains($services, service_id)
+             GROUP BY ALL)"""
+
+
+def _key_params(keys: list[DayKey]) -> dict:
+    keys = sorted(set(keys))
+    return {"sites": [k[0] for k in keys], "services": [k[1] for k in keys], "days": [k[2] for k in keys],
+            "first": keys[0][2] if keys else None, "last": max(k[2] for k in keys) if keys else None}
+
+
+def lock_days(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> None:
+    """Bump the (site, service, day) rows of `keys`: concurrent writers of a day conflict here."""
+    if not keys:
         return
-    with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
-        cur.execute(
-            f"""INSERT INTO booking_day_locks SELECT site_id, service_id, day, 1 FROM {view}
-                ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1"""
-        )
+    cur.execute(
+        f"""INSERT INTO booking_day_locks SELECT site_id, service_id, day, 1 FROM {_KEYS}
+            ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1""",
+        {k: v for k, v in _key_params(keys).items() if k not in ("first", "last")},
+    )
 
 
-def free_places(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame) -> dict[tuple[int, int, date], int]:
-    """For each (site, service, day) of `days`: capacity minus the children already booked and
+def free_places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, int]:
+    """For each (site, service, day) of `keys`: capacity minus the children already booked and
     those already waiting (a newcomer never jumps the waiting list)."""
-    with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
-        rows = cur.execute(
-            f"""
-            SELECT d.site_id, d.service_id, d.day,
-                   ss.capacity - (SELECT count(*) FROM bookings b WHERE b.site_id = d.site_id
-                                  AND b.service_id = d.service_id AND b.day = d.day
-                                  AND b.state IN ('booked', 'waiting')) AS free
-            FROM {view} d JOIN site_services ss ON ss.site_id = d.site_id AND ss.service_id = d.service_id
-            """
-        ).fetchall()
+    if not keys:
+        return {}
+    rows = cur.execute(
+        f"""
+        SELECT d.site_id, d.service_id, d.day, ss.capacity - coalesce(t.taken, 0) AS free
+        FROM {_KEYS} d JOIN site_services ss USING (site_id, service_id)
+        LEFT JOIN {_TAKEN} t USING (site_id, service_id, day)
+        """,
+        _key_params(keys),
+    ).fetchall()
     return {(r[0], r[1], r[2]): r[3] for r in rows}
 
 
-def upsert_bookings(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    """Insert new (child, service, day) rows or update the state of existing ones, set-based."""
-    if rows.empty:
+def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list[tuple[int, date, int, str]],
+                    origin: str, user_id: int, now_utc: datetime) -> None:
+    """Insert new (child, service, day) rows or update the state of existing ones, in one
+    statement. `changes`: (service_id, day, site_id, state)."""
+    if not changes:
         return
-    with registered(cur, rows) as view:
-        cur.execute(
-            f"""
-            INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
-                                  updated_by, updated_at)
-            SELECT child_id, service_id, day, site_id, state, origin, user_id, changed_at, user_id, changed_at FROM {view}
-            ON CONFLICT (child_id, service_id, day) DO UPDATE SET
-                state = excluded.state, origin = excluded.origin, site_id = excluded.site_id,
-                updated_by = excluded.updated_by, updated_at = excluded.updated_at
-            """
-        )
+    cur.execute(
+        """
+        INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
+                              updated_by, updated_at)
+        SELECT $child, unnest($services), unnest($days), unnest($sites), unnest($states), $origin, $user, $now,
+               $user, $now
+        ON CONFLICT (child_id, service_id, day) DO UPDATE SET
+            state = excluded.state, origin = excluded.origin, site_id = excluded.site_id,
+            updated_by = excluded.updated_by, updated_at = excluded.updated_at
+        """,
+        {"child": child_id, "services": [c[0] for c in changes], "days": [c[1] for c in changes],
+         "sites": [c[2] for c in changes], "states": [c[3] for c in changes], "origin": origin, "user": user_id,
+         "now": now_utc},
+    )
 
 
-def promote_waiting(cur: duckdb.DuckDBPyConnection, days: pd.DataFrame, user_id: int, now_utc: datetime) -> list[tuple]:
-    """On each (site, service, day) of `days`, give the free places to the waiting list in the
+def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id: int, now_utc: datetime) -> list[tuple]:
+    """On each (site, service, day) of `keys`, give the free places to the waiting list in the
     order it was joined. Returns the promoted (child_id, service_id, day)."""
-    if days.empty:
+    if not keys:
         return []
-    with registered(cur, days[["site_id", "service_id", "day"]].drop_duplicates()) as view:
-        return cur.execute(
-            f"""
-            WITH free AS (
-                SELECT f.site_id, f.service_id, f.day,
-                       ss.capacity - (SELECT count(*) FROM bookings b WHERE b.site_id = f.site_id
-                                      AND b.service_id = f.service_id AND b.day = f.day AND b.state = 'booked') AS n
-                FROM {view} f JOIN site_services ss USING (site_id, service_id)
-            ), queue AS (
-                SELECT b.child_id, b.service_id, b.day, free.n,
-                       row_number() OVER (PARTITION BY b.site_id, b.service_id, b.day
-                                          ORDER BY b.updated_at, b.created_at, b.child_id) AS position
-                FROM bookings b JOIN free USING (site_id, service_id, day)
-                WHERE b.state = 'waiting'
-            )
-            UPDATE bookings SET state = 'booked', updated_by = $user, updated_at = $now
-            FROM queue
-            WHERE bookings.child_id = queue.child_id AND bookings.service_id = queue.service_id
-              AND bookings.day = queue.day AND queue.position <= queue.n
-            RETURNING bookings.child_id, bookings.service_id, bookings.day
-            """,
-            {"user": user_id, "now": now_utc},
-        ).fetchall()
+    return cur.execute(
+        f"""
+        WITH free AS (
+            SELECT d.site_id, d.service_id, d.day, ss.capacity - coalesce(t.booked, 0) AS n
+            FROM {_KEYS} d JOIN site_services ss USING (site_id, service_id)
+            LEFT JOIN {_TAKEN} t USING (site_id, service_id, day)
+            WHERE coalesce(t.taken, 0) > coalesce(t.booked, 0)
+        ), queue AS (
+            SELECT b.child_id, b.service_id, b.day, free.n,
+                   row_number() OVER (PARTITION BY b.site_id, b.service_id, b.day
+                                      ORDER BY b.updated_at, b.created_at, b.child_id) AS position
+            FROM bookings b JOIN free USING (site_id, service_id, day)
+            WHERE b.state = 'waiting' AND b.day BETWEEN $first AND $last
+        )
+        UPDATE bookings SET state = 'booked', updated_by = $user, updated_at = $now
+        FROM queue
+        WHERE bookings.child_id = queue.child_id AND bookings.service_id = queue.service_id
+          AND bookings.day = queue.day AND queue.position <= queue.n
+        RETURNING bookings.child_id, bookings.service_id, bookings.day
+        """,
+        {**_key_params(keys), "user": user_id, "now": now_utc},
+    ).fetchall()
 
 
 def waiting_position(db: Database, child_id: int, service_id: int, day: date) -> int | None:
@@ -230,9 +251,9 @@ def waiting_position(db: Database, child_id: int, service_id: int, day: date) ->
     )
 
 
-def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, since: date) -> pd.DataFrame:
-    return cur.execute(
+def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, since: date) -> list[DayKey]:
+    return [tuple(r) for r in cur.execute(
         """SELECT DISTINCT site_id, service_id, day FROM bookings
            WHERE site_id = ? AND service_id = ? AND day >= ? AND state = 'waiting'""",
         [site_id, service_id, since],
-    ).df()
+    ).fetchall()]
