@@ -369,16 +369,17 @@ def _execute(db: Database, actor: Actor, ctx: BookingContext, first: date, last:
         changes += [(sid, day, site_of[sid], "cancel") for sid, day in plan.to_cancel]
         keys = [(site, sid, day) for sid, day, site, _ in changes]
         store.lock_days(cur, keys)
-        free = store.free_places(cur, keys)
+        places = store.places(cur, keys)
         rows = []
         for sid, day, site, change in changes:
-            state = "cancelled" if change == "cancel" else ("booked" if free.get((site, sid, day), 0) > 0 else "waiting")
+            free = places.get((site, sid, day), (0, 0))[0]
+            state = "cancelled" if change == "cancel" else ("booked" if free > 0 else "waiting")
             rows.append((sid, day, site, state))
             (result.cancelled if state == "cancelled" else result.booked if state == "booked" else result.waiting
              ).append((sid, day))
         store.upsert_bookings(cur, child_id, rows, origin, actor.user_id, at)
-        promoted = store.promote_waiting(cur, [(site_of[sid], sid, day) for sid, day in result.cancelled],
-                                         actor.user_id, at)
+        freed = [(site_of[sid], sid, day) for sid, day in result.cancelled]
+        promoted = store.promote_waiting(cur, [k for k in freed if places.get(k, (0, 0))[1] > 0], actor.user_id, at)
         result.promoted = len(promoted)
         audit.record(cur, at_utc=at, user_id=actor.user_id, action=action + (".late" if override else ""),
                      entity="child", entity_id=child_id,
