@@ -14,7 +14,7 @@ from lib.store.sql import OPEN_DAY
 
 # --- computing a month -------------------------------------------------------------------------
 
-def billable_counts(cur: duckdb.DuckDBPyConnection, first: date, after: date, credit_justified: bool) -> pd.DataFrame:
+def billable_counts(cur: duckdb.DuckDBPyConnection, first: date, after: date, credit_justified: bool) -> list[tuple]:
     """Days to bill per family × child × service for [first, after): booked days, not on a
     closure, less justified absences when the town credits them. One aggregation in SQL."""
     return cur.execute(
@@ -31,10 +31,10 @@ def billable_counts(cur: duckdb.DuckDBPyConnection, first: date, after: date, cr
         GROUP BY ALL
         """,
         {"first": first, "after": after, "credit": credit_justified},
-    ).df()
+    ).fetchall()
 
 
-def billed_quantities(cur: duckdb.DuckDBPyConnection, period: date) -> pd.DataFrame:
+def billed_quantities(cur: duckdb.DuckDBPyConnection, period: date) -> list[tuple]:
     """What the documents already issued for a month bill, per family × child × service (credit
     notes count negative), with the unit price billed last."""
     return cur.execute(
@@ -46,7 +46,23 @@ def billed_quantities(cur: duckdb.DuckDBPyConnection, period: date) -> pd.DataFr
         GROUP BY ALL
         """,
         [period],
-    ).df()
+    ).fetchall()
+
+
+def line_names(cur: duckdb.DuckDBPyConnection, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """"Léa — Restauration scolaire" for each (child, service) of `pairs`."""
+    if not pairs:
+        return {}
+    rows = cur.execute("SELECT c.id, s.id, c.first_name || ' — ' || s.name FROM children c, services s "
+                       "WHERE c.id IN (SELECT unnest(?)) AND s.id IN (SELECT unnest(?))",
+                       [sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})]).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def family_names(cur: duckdb.DuckDBPyConnection, ids: set[int]) -> dict[int, str]:
+    # IN (SELECT unnest(?)) is a hash join; list_contains(?, id) compared every family with every
+    # id of the list (31,000 × 31,000 at city scale: a second and a half).
+    return dict(cur.execute("SELECT id, name FROM families WHERE id IN (SELECT unnest(?))", [sorted(ids)]).fetchall())
 
 
 def first_invoice_of_month(cur: duckdb.DuckDBPyConnection, period: date) -> dict[int, int]:
