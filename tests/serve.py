@@ -1,10 +1,13 @@
-"""Start the real server (`streamlit run server.py`) on a database file, for the durability drill
-and the load test. (tests/browser/conftest.py starts it the same way for its session fixture.)"""
+"""Other processes for the tests: the real server (`streamlit run server.py`) on a database file,
+for the durability drill and the load test (tests/browser/conftest.py starts it the same way for
+its session fixture), and a process that holds a database file as a server would."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 import subprocess
 import sys
 import time
@@ -58,3 +61,24 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+_HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def held(path: Path) -> Iterator[int]:
+    """Another process holds the DuckDB file at `path` (as the server does) for the block; yields its PID."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc.pid
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)

@@ -14,10 +14,9 @@ from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable
 from lib.services import backup
 from lib.store.db import DatabaseLocked, close_database, open_database
-from tests.serve import ROOT
+from tests.serve import ROOT, held
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=PARIS)
-HOLDER = "import sys, duckdb, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
 def count(path) -> int:
@@ -50,16 +49,14 @@ def test_backup_includes_what_was_only_in_the_write_ahead_log(demo_path, tmp_pat
 
 
 @pytest.fixture
-def held(demo_path):
+def held_db(demo_path):
     """Another process holding the database, as the server does."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(demo_path)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    yield demo_path
-    proc.kill()
-    proc.wait()
+    with held(demo_path):
+        yield demo_path
 
 
-def test_backup_and_restore_are_refused_while_a_server_holds_the_file(held, tmp_path):
+def test_backup_and_restore_are_refused_while_a_server_holds_the_file(held_db, tmp_path):
+    held = held_db
     with pytest.raises(DatabaseLocked, match="déjà ouverte par le programme .*PID"):
         backup.save(held, tmp_path / "backups", AT)
     assert not (tmp_path / "backups").exists()
@@ -84,7 +81,8 @@ def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(demo_pa
     assert demo_path.read_bytes() == before
 
 
-def test_the_command_line_says_why_in_french_and_exits_non_zero(held, tmp_path):
+def test_the_command_line_says_why_in_french_and_exits_non_zero(held_db, tmp_path):
+    held = held_db
     result = subprocess.run([sys.executable, "-m", "lib.services.backup", "save", "--path", str(held),
                              "--to", str(tmp_path / "b")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
