@@ -265,10 +265,16 @@ class Bench:
         admin = self.actors["admin"]
         months = [date(2025, m, 1) for m in range(9, 13)] + [date(2026, m, 1) for m in range(1, 7)]
         months += [date(2026, 9, 1), date(2026, 10, 1)]
+        # The same question as the draft: what to bill per family × child × service, with the
+        # family's quotient, the names for the line labels, closed days left out.
         billable = """
-            SELECT c.family_id, b.child_id, b.service_id, count(*) AS quantity, f.quotient_familial
+            SELECT c.family_id, b.child_id, b.service_id, count(*) AS quantity, f.quotient_familial, f.name,
+                   c.first_name, s.name AS service_name, s.unit_price_cents
             FROM bookings b JOIN children c ON c.id = b.child_id JOIN families f ON f.id = c.family_id
+            JOIN services s ON s.id = b.service_id
             WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after
+              AND NOT EXISTS (SELECT 1 FROM closures k WHERE b.day BETWEEN k.start_date AND k.end_date
+                              AND (k.site_id IS NULL OR k.site_id = b.site_id))
             GROUP BY ALL"""
         month = months[-1]
         after = date(2026, 11, 1)
@@ -285,8 +291,9 @@ class Bench:
             FROM ({billable}) GROUP BY family_id"""
         lines = f"""
             INSERT INTO invoice_lines
-            SELECT 10000000 + family_id, row_number() OVER (PARTITION BY family_id), child_id, service_id, 'x',
-                   quantity, 350, quantity * 350 FROM ({billable})"""
+            SELECT 10000000 + family_id, row_number() OVER (PARTITION BY family_id), child_id, service_id,
+                   first_name || ' — ' || service_name, quantity, unit_price_cents, quantity * unit_price_cents
+            FROM ({billable})"""
         p = {"first": month, "after": after}
         self.record("invoicing_publish", "Monthly invoicing, publish (all families)",
                     [publish], [self.rolled_back((insert, p), (lines, p))], runs=min(self.runs, len(months) - 1))
