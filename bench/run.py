@@ -31,6 +31,7 @@ from bench.city import SCALES, BadScale, build_city, family_email, scale_named
 from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable
 from lib.store.db import close_database, connect_file, open_database
+from lib.store.sql import OPEN_DAY  # a closed day is neither cooked nor billed: the bare SQL asks that too
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest's "missing ScriptRunContext" noise
@@ -206,15 +207,25 @@ class Bench:
         reservations.apply_template(self.db, self.family, ctx, full, self.today, end, self.now)
         flip = lambda booked: lambda: reservations.set_day(  # noqa: E731
             self.db, self.family, ctx, 1, day, booked, self.now)
+        # What any correct cancel must do: bump the day's lock row (two writers of a day conflict
+        # there), update the booking, look for a waiting list to promote, keep the audit entry.
         cancel = """UPDATE bookings SET state = 'cancelled', updated_at = now()::TIMESTAMP
                     WHERE child_id = $child AND service_id = 1 AND day = $day"""
+        site = next(s.site_id for s in ctx.services if s.id == 1)
+        lock = """INSERT INTO booking_day_locks VALUES ($site, 1, $day, 1)
+                  ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1"""
+        waiting = "SELECT count(*) FROM bookings WHERE site_id = $site AND service_id = 1 AND day = $day AND state = 'waiting'"
+        trail = """INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after)
+                   VALUES (now()::TIMESTAMP, 0, 'booking.days', 'child', $child, '{}')"""
         flip(False)(), flip(True)()  # warm-up
         runs = []
         for _ in range(self.runs):
             runs.append(timed(flip(False)))
             flip(True)()  # booked again (not timed), so each timed run cancels a booked day
         result = Result("day_cancel", "Cancel one day (one child)", runs,
-                        measure([self.rolled_back((cancel, {"child": self.child_id, "day": day}))], self.runs))
+                        measure([self.rolled_back((lock, {"site": site, "day": day}), (cancel, {"child": self.child_id, "day": day}),
+                                                  (waiting, {"site": site, "day": day}),
+                                                  (trail, {"child": str(self.child_id)}))], self.runs))
         self.results.append(result)
         print(result.line(), file=self.out, flush=True)
 
@@ -228,21 +239,21 @@ class Bench:
         day = tomorrow
         self.record("kitchen_counts", f"Kitchen counts site × service × diet ({day:%d/%m})",
                     [lambda: kitchen.sheet(self.db, cook, day, self.now)],
-                    [self.sql("""SELECT si.name, s.name, d.label, count(*) FROM bookings b
+                    [self.sql(f"""SELECT si.name, s.name, d.label, count(*) FROM bookings b
                                  JOIN children c ON c.id = b.child_id JOIN services s ON s.id = b.service_id
                                  JOIN sites si ON si.id = b.site_id JOIN diets d ON d.code = c.diet_code
-                                 WHERE b.day = ? AND b.state = 'booked' AND s.is_meal
-                                   AND NOT EXISTS (SELECT 1 FROM closures k WHERE b.day BETWEEN k.start_date
-                                                   AND k.end_date AND (k.site_id IS NULL OR k.site_id = b.site_id))
+                                 WHERE b.day = ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
                                  GROUP BY ALL""", [day])])
         first, last = date(2026, 10, 1), date(2026, 10, 31)
         self.record("daily_meals", "Daily meal counts chart data (one month)",
                     [lambda: kitchen.daily_series(self.db, cook, first, last)],
-                    [self.sql("""SELECT b.day, b.site_id, c.diet_code, count(*), count(a.status)
+                    [self.sql(f"""SELECT b.day, si.name, d.label, count(*), count(a.status) FILTER (WHERE
+                                  a.status = 'present'), count(a.status)
                                  FROM bookings b JOIN children c ON c.id = b.child_id
-                                 JOIN services s ON s.id = b.service_id
+                                 JOIN services s ON s.id = b.service_id JOIN sites si ON si.id = b.site_id
+                                 JOIN diets d ON d.code = c.diet_code
                                  LEFT JOIN attendance a USING (child_id, service_id, day)
-                                 WHERE b.day BETWEEN ? AND ? AND b.state = 'booked' AND s.is_meal
+                                 WHERE b.day BETWEEN ? AND ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
                                  GROUP BY ALL""", [first, last])])
 
     def trends(self) -> None:
@@ -267,14 +278,12 @@ class Bench:
         months += [date(2026, 9, 1), date(2026, 10, 1)]
         # The same question as the draft: what to bill per family × child × service, with the
         # family's quotient, the names for the line labels, closed days left out.
-        billable = """
+        billable = f"""
             SELECT c.family_id, b.child_id, b.service_id, count(*) AS quantity, f.quotient_familial, f.name,
                    c.first_name, s.name AS service_name, s.unit_price_cents
             FROM bookings b JOIN children c ON c.id = b.child_id JOIN families f ON f.id = c.family_id
             JOIN services s ON s.id = b.service_id
-            WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after
-              AND NOT EXISTS (SELECT 1 FROM closures k WHERE b.day BETWEEN k.start_date AND k.end_date
-                              AND (k.site_id IS NULL OR k.site_id = b.site_id))
+            WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
             GROUP BY ALL"""
         month = months[-1]
         after = date(2026, 11, 1)
@@ -325,7 +334,9 @@ class Bench:
                         ("SELECT * FROM payment_transactions WHERE transaction_ref = ?", [f"none-{some}"]),
                         ("UPDATE payment_transactions SET state = 'paid' WHERE invoice_id = ?", [some]),
                         ("INSERT INTO payments (invoice_id, amount_cents, paid_at, method) VALUES (?, 1, now()::TIMESTAMP, 'online')",
-                         [some]))])
+                         [some]),
+                        ("INSERT INTO audit_log (logged_at, action, entity, entity_id, after) "
+                         "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')", [str(some)]))])
 
     def pages(self) -> None:
         from streamlit.testing.v1 import AppTest
