@@ -172,9 +172,11 @@ def run_threads(path: Path, n: int, out) -> dict:
             stats.timed("calendar (month)", lambda: reservations.month_cells(db, ctx, day.replace(day=1), now))
             start.wait(timeout=600)  # everyone clicks « Réserver » at the same moment
             ack(child, stats.timed("book contested day", lambda: reservations.set_day(db, actor, ctx, 1, day, True, now)))
-            later = booking_store.states(db.cursor(), child, day + timedelta(days=1), day + timedelta(days=40))
-            other = min(d for (service_id, d), state in later.items() if service_id == CANTEEN and state == "booked")
-            ack(child, stats.timed("cancel a day", lambda: reservations.set_day(db, actor, ctx, 1, other, False, now)))
+            later = booking_store.states(db.cursor(), child, day + timedelta(days=1), day + timedelta(days=60))
+            booked = sorted(d for (service_id, d), state in later.items() if service_id == CANTEEN and state == "booked")
+            if booked:  # (an occasional eater may have nothing booked in the next two months)
+                ack(child, stats.timed("cancel a day",
+                                       lambda: reservations.set_day(db, actor, ctx, 1, booked[0], False, now)))
             stats.timed("invoices", lambda: invoicing.family_invoices(db, actor, now))
             if index % 4 == 0:  # changed their mind: the place goes to the waiting list
                 ack(child, stats.timed("cancel contested day",
