@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test demo bench clean
+.PHONY: run test demo bench load backup restore clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,26 @@ test: $(VENV)/.installed-dev
 ## demo: rebuild the demo database at $(PORTAIL_DB) (refused while a server holds the file)
 demo: $(VENV)/.installed-runtime
 	$(PY) -m lib.services.demo
+
+## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it
+SCALE ?= city
+RESULTS = $(if $(filter city,$(SCALE)),bench/RESULTS.md,bench/RESULTS-$(SCALE).md)
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench.run --scale "$(SCALE)" --output $(RESULTS)
+
+## load: many families at once on a city database (SCALE, THREADS, BROWSERS; see README)
+THREADS ?= 200
+BROWSERS ?= 20
+load: $(VENV)/.installed-dev
+	$(PY) -m bench.load --scale "$(SCALE)" --threads $(THREADS) --browsers $(BROWSERS)
+
+## backup: copy $(PORTAIL_DB) to backups/ (refused while a server holds the file)
+backup: $(VENV)/.installed-runtime
+	$(PY) -m lib.services.backup save
+
+## restore: FILE=backups/portail-….duckdb make restore (refused while a server holds the file)
+restore: $(VENV)/.installed-runtime
+	$(PY) -m lib.services.backup restore "$(FILE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache

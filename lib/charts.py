@@ -32,17 +32,30 @@ def monthly_comparison(frame: pd.DataFrame, *, current_label: str, previous_labe
 
 
 # Distinct hues (colour-blind safe) and a pattern each, so series never differ by colour alone.
-PALETTE = ["#1d4ed8", "#b45309", "#15803d", "#7c3aed", "#be123c", "#0f766e"]
-PATTERNS = ["", "/", "x", ".", "-", "+"]
+PALETTE = ["#1d4ed8", "#b45309", "#15803d", "#7c3aed", "#be123c", "#0f766e", "#4b5563", "#a21caf"]
+PATTERNS = ["", "/", "x", ".", "-", "+", "\\", "|"]
+
+
+MAX_STACKS = 8
+OTHERS = "Autres"
 
 
 def daily_meals(frame: pd.DataFrame, *, stack_by: str) -> go.Figure:
     """Meals booked per day, stacked by site or diet, with the meals actually eaten as a line
-    (where attendance exists) so the waste shows."""
+    (where attendance exists) so the waste shows. Beyond MAX_STACKS groups (a city's hundred
+    sites), the biggest ones keep their own colour and the rest stack as « Autres (n) »: a hundred
+    stacked colours cannot be told apart, and drawing them took most of a second."""
     figure = go.Figure()
     if frame.empty:
         return figure
-    groups = list(dict.fromkeys(frame[stack_by]))
+    totals = frame.groupby(stack_by, sort=False)["booked"].sum().sort_values(ascending=False, kind="stable")
+    if len(totals) > MAX_STACKS:
+        kept = list(totals.index[:MAX_STACKS - 1])
+        others = f"{OTHERS} ({len(totals) - len(kept)})"
+        frame = frame.assign(**{stack_by: frame[stack_by].where(frame[stack_by].isin(kept), others)})
+        groups = kept + [others]
+    else:
+        groups = list(dict.fromkeys(frame[stack_by]))
     for i, group in enumerate(groups):
         part = frame[frame[stack_by] == group].groupby("day", as_index=False)["booked"].sum()
         figure.add_bar(x=part["day"], y=part["booked"], name=str(group), marker_color=PALETTE[i % len(PALETTE)],

@@ -31,7 +31,7 @@ from lib.domain.errors import DatabaseUnavailable
 from lib.domain.school_year import SchoolYear, current_and_previous
 from lib.services.auth import hash_password
 from lib.services.config import db_path
-from lib.store.bulk import insert_frame
+from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Database, connect_file
 from lib.store.migrate import migrate
 
@@ -224,13 +224,7 @@ def _populate(cur, today: date) -> dict[str, int]:
     counts = {}
     for table, frame in frames.items():
         counts[table] = insert_frame(cur, table, frame)
-    # Sequences must continue after the ids the demo chose itself.
-    for table, seq in [("sites", "seq_sites"), ("services", "seq_services"), ("families", "seq_families"),
-                       ("children", "seq_children"), ("users", "seq_users"),
-                       ("registrations", "seq_registrations")]:
-        top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
-        # A fresh sequence starts at 1: drawing `top` values makes the next one top + 1.
-        cur.execute(f"SELECT max(nextval('{seq}')) FROM range(?)", [top])
+    continue_sequences(cur)  # sequences continue after the ids the demo chose itself
     cur.execute(
         "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after) VALUES (?, NULL, 'demo.build', 'database', NULL, ?)",
         [now_utc, f'{{"today": "{today.isoformat()}"}}'],

@@ -75,55 +75,22 @@ def _month(month: object, now: datetime) -> tuple[date, date]:
 
 
 def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Document]:
-    counts = store.billable_counts(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED)
     brackets: dict[int, list[Bracket]] = {}
     for service_id, qf_max, price in store.tariffs(cur):
         brackets.setdefault(service_id, []).append(Bracket(qf_max, price))
-    names = {}
-    if not counts.empty:
-        # One price per distinct (service, quotient familial): the rule runs a few hundred times, not per row.
-        pairs = counts[["service_id", "quotient_familial", "default_price"]].drop_duplicates()
-        prices = {(r.service_id, None if pd.isna(r.quotient_familial) else int(r.quotient_familial)):
-                  tariff_for(None if pd.isna(r.quotient_familial) else int(r.quotient_familial),
-                             brackets.get(r.service_id, []), int(r.default_price)) for r in pairs.itertuples()}
-        counts["unit_price_cents"] = [prices[(s, None if pd.isna(q) else int(q))]
-                                      for s, q in zip(counts["service_id"], counts["quotient_familial"])]
-        names = {(r.child_id, r.service_id): f"{r.first_name} — {r.service_name}" for r in counts.itertuples()}
-    billed = store.billed_quantities(cur, first)
-    keys = ["family_id", "child_id", "service_id"]
-    current = counts[keys + ["quantity", "unit_price_cents"]] if not counts.empty else \
-        pd.DataFrame(columns=keys + ["quantity", "unit_price_cents"])
-    merged = current.merge(billed, on=keys, how="outer")
-    merged["delta"] = merged["quantity"].fillna(0).astype(int) - merged["billed"].fillna(0).astype(int)
-    merged = merged[merged["delta"] != 0].sort_values(keys)
-    if merged.empty:
-        return []
-    # The difference only: days added are billed at today's price, days removed credited at the
-    # price they were billed (a later tariff change never re-prices a published month).
-    merged["price"] = [int(p) if d > 0 else int(b) for d, p, b in
-                       zip(merged["delta"], merged["unit_price_cents"].fillna(0), merged["billed_price"].fillna(0))]
-    missing = {(int(r.child_id), int(r.service_id)) for r in merged.itertuples()} - set(names)
-    names.update(_line_names(cur, missing))
-    families = dict(cur.execute("SELECT id, name FROM families WHERE list_contains(?, id)",
-                                [sorted({int(f) for f in merged["family_id"]})]).fetchall())
+    # One price per (service, quotient familial): the rule runs a few dozen times, not per line.
+    prices = [(service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
+              for service_id, qf, default in store.price_keys(cur)]
+    changes = store.month_changes(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, prices)
     documents: dict[int, Document] = {}
     label_month = fr.month_year(first)
-    for r in merged.itertuples():
-        family_id = int(r.family_id)
-        document = documents.setdefault(family_id, Document(family_id, families.get(family_id, ""), []))
-        name = names[(int(r.child_id), int(r.service_id))]
-        label = f"{name} ({label_month})" if r.delta > 0 and pd.isna(r.billed) else f"Régularisation : {name} ({label_month})"
-        document.lines.append(Line(int(r.child_id), int(r.service_id), label, int(r.delta), int(r.price)))
-    return [d for d in documents.values() if d.lines]
-
-
-def _line_names(cur, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
-    if not pairs:
-        return {}
-    rows = cur.execute("SELECT c.id, s.id, c.first_name || ' — ' || s.name FROM children c, services s "
-                       "WHERE list_contains(?, c.id) AND list_contains(?, s.id)",
-                       [sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs})]).fetchall()
-    return {(r[0], r[1]): r[2] for r in rows}
+    for family_id, family, child_id, service_id, name, delta, price, first_time in changes:
+        document = documents.get(family_id)
+        if document is None:
+            document = documents[family_id] = Document(family_id, family, [])
+        label = f"{name} ({label_month})" if delta > 0 and first_time else f"Régularisation : {name} ({label_month})"
+        document.lines.append(Line(child_id, service_id, label, delta, int(price)))
+    return list(documents.values())
 
 
 def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> MonthDraft:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import pandas as pd
 
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
@@ -368,20 +367,19 @@ def _execute(db: Database, actor: Actor, ctx: BookingContext, first: date, last:
             return result
         changes = [(sid, day, site_of[sid], "book") for sid, day in plan.to_book]
         changes += [(sid, day, site_of[sid], "cancel") for sid, day in plan.to_cancel]
-        days = pd.DataFrame(changes, columns=["service_id", "day", "site_id", "change"])
-        store.lock_days(cur, days)
-        free = store.free_places(cur, days)
+        keys = [(site, sid, day) for sid, day, site, _ in changes]
+        store.lock_days(cur, keys)
+        places = store.places(cur, keys)
         rows = []
         for sid, day, site, change in changes:
-            state = "cancelled" if change == "cancel" else ("booked" if free.get((site, sid, day), 0) > 0 else "waiting")
-            rows.append((child_id, sid, day, site, state, origin, actor.user_id, at))
+            free = places.get((site, sid, day), (0, 0))[0]
+            state = "cancelled" if change == "cancel" else ("booked" if free > 0 else "waiting")
+            rows.append((sid, day, site, state))
             (result.cancelled if state == "cancelled" else result.booked if state == "booked" else result.waiting
              ).append((sid, day))
-        store.upsert_bookings(cur, pd.DataFrame(rows, columns=["child_id", "service_id", "day", "site_id", "state",
-                                                               "origin", "user_id", "changed_at"]))
-        freed = pd.DataFrame([(site_of[sid], sid, day) for sid, day in result.cancelled],
-                             columns=["site_id", "service_id", "day"])
-        promoted = store.promote_waiting(cur, freed, actor.user_id, at)
+        store.upsert_bookings(cur, child_id, rows, origin, actor.user_id, at)
+        freed = [(site_of[sid], sid, day) for sid, day in result.cancelled]
+        promoted = store.promote_waiting(cur, [k for k in freed if places.get(k, (0, 0))[1] > 0], actor.user_id, at)
         result.promoted = len(promoted)
         audit.record(cur, at_utc=at, user_id=actor.user_id, action=action + (".late" if override else ""),
                      entity="child", entity_id=child_id,

@@ -31,3 +31,15 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     with registered(cur, frame) as view:
         cur.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{view}"')
     return len(frame)
+
+
+_SEQUENCES = [("sites", "seq_sites"), ("services", "seq_services"), ("families", "seq_families"),
+              ("children", "seq_children"), ("users", "seq_users"), ("registrations", "seq_registrations")]
+
+
+def continue_sequences(cur: duckdb.DuckDBPyConnection) -> None:
+    """After a bulk load that chose its own ids, make each id sequence continue after them."""
+    for table, seq in _SEQUENCES:
+        top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
+        # A fresh sequence starts at 1: drawing `top` values makes the next one top + 1.
+        cur.execute(f"SELECT max(nextval('{seq}')) FROM range(?)", [top])

@@ -73,6 +73,7 @@ class Database:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = connect_file(self.path)
         self._local = threading.local()
+        self._write_turn = threading.RLock()
         self._closed = False
 
     # --- cursors -------------------------------------------------------------------------------
@@ -109,7 +110,18 @@ class Database:
     # --- writes --------------------------------------------------------------------------------
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
         """Run `work(cursor)` in one transaction; on a write-write conflict, roll back and
-        run it again (up to `attempts` times) after a jittered exponential pause."""
+        run it again (up to `attempts` times) after a jittered exponential pause.
+
+        Write transactions of this process take turns (reads never wait). Only this process can
+        open the file, so this is every writer there is. Left to DuckDB's optimistic concurrency,
+        200 families booking the same day all bumped the same `booking_day_locks` row: most
+        transactions conflicted, retried, conflicted again and ran out of attempts (bench/load.py);
+        first writers of a new row even failed with a duplicate key. In turn, each write takes its
+        20 ms once. The retry stays for a conflict that would still come from elsewhere."""
+        with self._write_turn:
+            return self._write(work, attempts)
+
+    def _write(self, work: Callable[[duckdb.DuckDBPyConnection], T], attempts: int) -> T:
         cur = self.cursor()
         for attempt in range(1, attempts + 1):
             cur.execute("BEGIN TRANSACTION")

@@ -1,6 +1,6 @@
 """Meals and attendance counted in SQL: the kitchen's sheet, the daily series, the mayor's trends.
 
-Every figure of meals comes from `_MEALS`, one relation: booked days of meal services, with the
+Every figure of meals comes from `_meals()`, one relation: booked days of meal services, with the
 child's diet and the attendance recorded for that day. The kitchen page, its CSV and the mayor's
 charts therefore count the same way.
 """
@@ -14,18 +14,27 @@ import duckdb
 from lib.store.db import Database
 from lib.store.sql import OPEN_DAY
 
-_MEALS = f"""
+def _meals(*, attendance: bool) -> str:
+    """The one relation of meals. The attendance of each booked day (at most one row per booking:
+    same key) comes along only for the figures that read it: the join never changes which rows
+    count, and skipping it saves the largest join of the query (6.7 million attendance rows at
+    city scale) where only meals are counted."""
+    status, join = ("a.status", """LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id
+                                   AND a.day = b.day""") if attendance else ("NULL::VARCHAR AS status", "")
+    return f"""
     SELECT b.day, b.site_id, si.name AS site, b.service_id, sv.name AS service, sv.sort_order AS service_order,
-           c.diet_code, d.label AS diet, d.sort_order AS diet_order, a.status
+           c.diet_code, d.label AS diet, d.sort_order AS diet_order, {status}
     FROM bookings b
     JOIN services sv ON sv.id = b.service_id AND sv.is_meal
     JOIN children c ON c.id = b.child_id
     JOIN diets d ON d.code = c.diet_code
     JOIN sites si ON si.id = b.site_id
-    LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
+    {join}
     WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last AND {OPEN_DAY}
       AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
 """
+
+
 _ALL = {"site": None, "service": None}
 
 
@@ -33,7 +42,7 @@ def meal_counts(db: Database, day: date) -> list[dict]:
     """Meals booked for one day per site × service × diet (diet codes only: no health details)."""
     return db.dicts(
         f"""SELECT site_id, site, service_id, service, diet_code, diet, count(*) AS meals
-            FROM ({_MEALS})
+            FROM ({_meals(attendance=False)})
             GROUP BY site_id, site, service_id, service, service_order, diet_code, diet, diet_order
             ORDER BY site_id, service_order, diet_order""",
         {"first": day, "last": day, **_ALL},
@@ -48,18 +57,17 @@ def daily_meals(db: Database, first: date, last: date) -> list[dict]:
                    count(*) FILTER (WHERE status = 'present') AS present,
                    count(*) FILTER (WHERE status IN ('absent', 'justified')) AS absent,
                    count(status) AS checked
-            FROM ({_MEALS}) GROUP BY day, site, site_id, diet, diet_order ORDER BY day, site_id, diet_order""",
+            FROM ({_meals(attendance=True)}) GROUP BY day, site, site_id, diet, diet_order ORDER BY day, site_id, diet_order""",
         {"first": first, "last": last, **_ALL},
     )
 
 
 def meals_per_period(db: Database, first: date, last: date, grain: str, site_id: int | None,
                      service_id: int | None) -> list[dict]:
-    """Meals booked and eaten per week or month (the mayor's chart), from the same relation."""
+    """Meals booked per week or month (the mayor's chart), from the same relation."""
     return db.dicts(
-        f"""SELECT date_trunc($grain, day)::DATE AS period, count(*) AS meals,
-                   count(*) FILTER (WHERE status = 'present') AS present
-            FROM ({_MEALS}) GROUP BY ALL ORDER BY period""",
+        f"""SELECT date_trunc($grain, day)::DATE AS period, count(*) AS meals
+            FROM ({_meals(attendance=False)}) GROUP BY ALL ORDER BY period""",
         {"first": first, "last": last, "grain": grain, "site": site_id, "service": service_id},
     )
 

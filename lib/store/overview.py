@@ -135,13 +135,15 @@ def recent_audit(db: Database, limit: int) -> list[dict]:
 
 def bookings_per_school_month(db: Database, school_year_ids: list[int], current_id: int, today: date) -> list[dict]:
     """Booked days per month of each school year (month 0 = the year's first month); the
-    current year only up to `today`, the others whole."""
+    current year only up to `today`, the others whole. Counted per day first, then matched to
+    the years: the range join on 11 million bookings took most of a second at city scale."""
     return db.dicts(
         """
+        WITH per_day AS (SELECT day, count(*) AS booked FROM bookings WHERE state = 'booked' GROUP BY day)
         SELECT y.id AS school_year_id, date_diff('month', date_trunc('month', y.start_date), date_trunc('month', b.day))
-               AS month_index, count(*) AS booked
-        FROM bookings b JOIN school_years y ON b.day BETWEEN y.start_date AND y.end_date
-        WHERE b.state = 'booked' AND list_contains($ids, y.id) AND (y.id <> $current OR b.day <= $today)
+               AS month_index, sum(b.booked)::BIGINT AS booked
+        FROM per_day b JOIN school_years y ON b.day BETWEEN y.start_date AND y.end_date
+        WHERE list_contains($ids, y.id) AND (y.id <> $current OR b.day <= $today)
         GROUP BY ALL ORDER BY ALL
         """,
         {"ids": school_year_ids, "current": current_id, "today": today},

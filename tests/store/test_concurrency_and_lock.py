@@ -1,11 +1,11 @@
 import subprocess
 import sys
-import textwrap
 import threading
 
 import pytest
 
 from lib.store.db import DatabaseLocked, close_database, open_database
+from tests.serve import held
 
 
 def test_two_threads_racing_on_one_row_lose_no_increment(fresh_db):
@@ -58,25 +58,13 @@ def test_a_failed_unit_of_work_writes_nothing(fresh_db):
     assert fresh_db.value("SELECT count(*) FROM settings") == 0
 
 
-HOLDER = textwrap.dedent("""
-    import sys, time, duckdb
-    con = duckdb.connect(sys.argv[1])
-    print("ready", flush=True)
-    sys.stdin.read()
-""")
-
-
 @pytest.fixture
 def held_file(tmp_path):
     path = tmp_path / "held.duckdb"
     open_database(path)
     close_database(path)
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    yield path, proc.pid
-    proc.stdin.close()
-    proc.wait(timeout=10)
+    with held(path) as pid:
+        yield path, pid
 
 
 def test_a_file_held_by_another_process_is_refused_in_french(held_file):

@@ -3,7 +3,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lib.store.db import close_database, open_database
+from lib.store.db import Database, close_database, open_database
 from lib.store.migrate import available, current_version, migrate
 
 TABLES = {
@@ -13,10 +13,11 @@ TABLES = {
 }
 
 
-def test_fresh_database_has_every_table_and_version_one(fresh_db):
+def test_fresh_database_has_every_table_and_every_migration(fresh_db):
     names = {r[0] for r in fresh_db.rows("SELECT table_name FROM information_schema.tables")}
     assert TABLES <= names
-    assert fresh_db.rows("SELECT version, name FROM schema_version") == [(1, "schema.sql")]
+    assert fresh_db.rows("SELECT version, name FROM schema_version ORDER BY version") == [
+        (1, "schema.sql"), (2, "002_bookings_by_child.sql")]
 
 
 def test_migrations_run_twice_change_nothing(fresh_db):
@@ -32,11 +33,23 @@ def test_reopening_an_existing_file_keeps_its_data(tmp_path):
     close_database(path)
     db = open_database(path)
     assert db.value("SELECT value FROM settings WHERE key = 'town_name'") == "Testville"
-    assert current_version(db) == 1
+    assert current_version(db) == available()[-1][0]
     close_database(path)
 
 
-def test_numbered_migrations_apply_in_order_once(fresh_db, tmp_path: Path):
+@pytest.fixture
+def schema_only_db(tmp_path: Path):
+    """A database at version 1 (schema.sql only), for migrations written by the test itself."""
+    db = Database(tmp_path / "schema-only.duckdb")
+    empty = tmp_path / "no-migrations"
+    empty.mkdir()
+    migrate(db, empty)
+    yield db
+    db.close()
+
+
+def test_numbered_migrations_apply_in_order_once(schema_only_db, tmp_path: Path):
+    fresh_db = schema_only_db
     folder = tmp_path / "migrations"
     folder.mkdir()
     (folder / "003_second.sql").write_text("ALTER TABLE families ADD COLUMN nickname VARCHAR;")
@@ -49,7 +62,8 @@ def test_numbered_migrations_apply_in_order_once(fresh_db, tmp_path: Path):
     fresh_db.value("SELECT nickname FROM families")  # the column exists
 
 
-def test_a_failing_migration_leaves_the_previous_version(fresh_db, tmp_path: Path):
+def test_a_failing_migration_leaves_the_previous_version(schema_only_db, tmp_path: Path):
+    fresh_db = schema_only_db
     folder = tmp_path / "migrations"
     folder.mkdir()
     (folder / "002_good.sql").write_text("CREATE TABLE good (id INTEGER);")

@@ -1,0 +1,483 @@
+"""`make bench`: build a city in a temporary directory, time what the pages ask of the services,
+and compare each figure with the bare SQL of the same question on the same connection.
+
+Each operation runs once to warm up, then RUNS times; the median is kept. The ratio is the
+service's median over the bare SQL's median: what the use case (access checks, domain rules,
+Python) costs above the engine's own limit for that question. Writes alternate between two
+states (a template then another, a cancel then a re-booking) or take a new month / a new invoice
+each run, so every timed run does the same amount of work. The bare SQL of a write runs in a
+transaction that is rolled back.
+
+    python -m bench.run [--scale town|city|paris] [--runs 5] [--output bench/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import bench as bench_package
+from bench.city import SCALES, BadScale, build_city, family_email, scale_named
+from lib.domain.clock import PARIS
+from lib.domain.errors import DatabaseUnavailable
+from lib.store.db import close_database, connect_file, open_database
+from lib.store.sql import OPEN_DAY  # a closed day is neither cooked nor billed: the bare SQL asks that too
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest's "missing ScriptRunContext" noise
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BENCH_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=PARIS)  # a Friday of term: the same figures every run
+TARGETS_MS = {"family_month": 50, "day_cancel": 50, "year_template": 100, "kitchen_counts": 100,
+              "invoicing_draft": 5000, "invoicing_publish": 5000}
+PAGE_TARGET_MS = 500
+RATIO_TARGET = 2.0
+PAYMENT_BASE = "http://127.0.0.1:8501"
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    runs_ms: list[float]
+    bare_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs_ms)
+
+    @property
+    def bare(self) -> float | None:
+        return statistics.median(self.bare_ms) if self.bare_ms else None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.median / self.bare if self.bare else None
+
+    def verdict(self) -> str:
+        target = TARGETS_MS.get(self.key, PAGE_TARGET_MS if self.key.startswith("page:") else None)
+        misses = []
+        if target is not None and self.median > target:
+            misses.append(f"> {target} ms")
+        if self.ratio is not None and self.ratio > RATIO_TARGET:
+            misses.append(f"ratio > {RATIO_TARGET:g}")
+        return "MISSED " + ", ".join(misses) if misses else ("ok" if target or self.ratio else "—")
+
+    def line(self) -> str:
+        bare = f"{self.bare:9.1f}" if self.bare is not None else "        —"
+        ratio = f"{self.ratio:6.2f}" if self.ratio is not None else "     —"
+        return f"| {self.label:<58} | {self.median:9.1f} | {bare} | {ratio} | {self.verdict():<18} |"
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(fns: list[Callable[[], object]], runs: int) -> list[float]:
+    """Warm up on fns[0], then time each of the next `runs` calls (cycling through fns)."""
+    fns[0]()
+    return [timed(fns[(i + 1) % len(fns)]) for i in range(runs)]
+
+
+class Bench:
+    def __init__(self, path: Path, runs: int, out=sys.stdout):
+        from lib.services import auth
+
+        self.path, self.runs, self.out = path, runs, out
+        self.db = open_database(path)
+        self.now = BENCH_NOW
+        self.today = BENCH_NOW.date()
+        self.results: list[Result] = []
+        login = lambda email: auth.login(self.db, email, "demo", self.now)  # noqa: E731
+        self.family_id, self.child_id = self._sample_family()
+        self.family_token, self.family = login(family_email(self.family_id))
+        self.tokens = {"famille": self.family_token}
+        self.actors = {}
+        for email, role in (("agent@demo.fr", "agent"), ("cuisine@demo.fr", "cuisine"), ("maire@demo.fr", "elu"),
+                            ("admin@demo.fr", "admin")):
+            self.tokens[role], self.actors[role] = login(email)
+        self._login = login
+
+    def _sample_family(self) -> tuple[int, int]:
+        """The first family allowed to pay online whose child eats at the canteen and goes on Wednesdays."""
+        return self.db.row("""
+            SELECT c.family_id, c.id FROM children c JOIN families f ON f.id = c.family_id
+            JOIN registrations r ON r.child_id = c.id AND r.school_year_id = ?
+            JOIN registration_services rs ON rs.registration_id = r.id
+            WHERE f.payment_right = 'granted' GROUP BY ALL HAVING count(DISTINCT rs.service_id) = 3
+            ORDER BY c.family_id, c.id LIMIT 1""", [self.today.year if self.today.month >= 8 else self.today.year - 1])
+
+    def record(self, key: str, label: str, service: list[Callable], bare: list[Callable] | None = None,
+               runs: int | None = None) -> Result:
+        runs = runs or self.runs
+        result = Result(key, label, measure(service, runs), measure(bare, runs) if bare else [])
+        self.results.append(result)
+        print(result.line(), file=self.out, flush=True)
+        return result
+
+    # --- bare SQL helpers ----------------------------------------------------------------------
+    def sql(self, text: str, params=()) -> Callable[[], list]:
+        return lambda: self.db.cursor().execute(text, params).fetchall()
+
+    def rolled_back(self, *statements: tuple[str, object]) -> Callable[[], None]:
+        def run():
+            cur = self.db.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for text, params in statements:
+                    cur.execute(text, params).fetchall()
+            finally:
+                cur.execute("ROLLBACK")
+        return run
+
+    # --- the operations ------------------------------------------------------------------------
+    def all(self) -> None:
+        self.family_month()
+        self.writes()
+        self.kitchen()
+        self.trends()
+        self.invoicing()
+        self.payment()
+        self.pages()
+
+    def _context(self):
+        from lib.services import reservations
+
+        year = self.today.year if self.today.month >= 8 else self.today.year - 1
+        return reservations.booking_context(self.db, self.family, self.child_id, year)
+
+    def family_month(self) -> None:
+        from lib.services import reservations
+
+        month = date(2027, 1, 1)
+        last = date(2027, 1, 31)
+
+        def service():
+            ctx = self._context()
+            return reservations.month_cells(self.db, ctx, month, self.now)
+
+        bare = self.sql("""
+            SELECT s.id, s.weekdays, r.site_id, b.day, b.state, a.status
+            FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
+            JOIN services s ON s.id = rs.service_id
+            LEFT JOIN bookings b ON b.child_id = r.child_id AND b.service_id = s.id AND b.day BETWEEN $first AND $last
+            LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
+            WHERE r.child_id = $child AND r.school_year_id = $year""",
+                        {"child": self.child_id, "year": 2026, "first": month, "last": last})
+        self.record("family_month", "Family month calendar (one child, one month)", [service], [bare])
+
+    def writes(self) -> None:
+        from lib.services import reservations
+
+        ctx = self._context()
+        end = ctx.year["end_date"]
+        full, light = {1: [1, 2, 4, 5], 2: [3], 3: [3]}, {1: [1, 2], 2: [3], 3: []}
+        apply = lambda template: lambda: reservations.apply_template(  # noqa: E731
+            self.db, self.family, ctx, template, self.today, end, self.now)
+        year_rows = """
+            INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
+                                  updated_by, updated_at)
+            SELECT $child, 1, d::DATE, $site, 'booked', 'template', 0, now()::TIMESTAMP, 0, now()::TIMESTAMP
+            FROM generate_series($from::DATE, $to::DATE, INTERVAL 1 DAY) g(d)
+            WHERE isodow(d) IN (1, 2, 4, 5)
+            ON CONFLICT (child_id, service_id, day) DO UPDATE SET state = excluded.state,
+                updated_at = excluded.updated_at"""
+        site = next(s.site_id for s in ctx.services if s.id == 1)
+        capacity = """SELECT b.day, count(*) FROM bookings b WHERE b.site_id = $site AND b.service_id = $service
+                      AND b.day BETWEEN $from AND $to AND b.state IN ('booked', 'waiting') GROUP BY b.day"""
+        params = {"child": self.child_id, "site": site, "from": self.today + timedelta(days=7), "to": end}
+        counts = [(capacity, {"site": s.site_id, "service": s.id, "from": params["from"], "to": end})
+                  for s in ctx.services]
+        self.record("year_template", "Apply a full-year weekly template (one child)",
+                    [apply(full), apply(light)], [self.rolled_back(*counts, (year_rows, params))])
+        day = self.today + timedelta(days=14)
+        while day.isoweekday() not in (1, 2, 4, 5) or not ctx.calendar.is_school_day(day):
+            day += timedelta(days=1)
+        reservations.apply_template(self.db, self.family, ctx, full, self.today, end, self.now)
+        flip = lambda booked: lambda: reservations.set_day(  # noqa: E731
+            self.db, self.family, ctx, 1, day, booked, self.now)
+        # What any correct cancel must do: bump the day's lock row (two writers of a day conflict
+        # there), update the booking, look for a waiting list to promote, keep the audit entry.
+        cancel = """UPDATE bookings SET state = 'cancelled', updated_at = now()::TIMESTAMP
+                    WHERE child_id = $child AND service_id = 1 AND day = $day"""
+        site = next(s.site_id for s in ctx.services if s.id == 1)
+        lock = """INSERT INTO booking_day_locks VALUES ($site, 1, $day, 1)
+                  ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1"""
+        waiting = "SELECT count(*) FROM bookings WHERE site_id = $site AND service_id = 1 AND day = $day AND state = 'waiting'"
+        trail = """INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after)
+                   VALUES (now()::TIMESTAMP, 0, 'booking.days', 'child', $child, '{}')"""
+        flip(False)(), flip(True)()  # warm-up
+        runs = []
+        for _ in range(self.runs):
+            runs.append(timed(flip(False)))
+            flip(True)()  # booked again (not timed), so each timed run cancels a booked day
+        result = Result("day_cancel", "Cancel one day (one child)", runs,
+                        measure([self.rolled_back((lock, {"site": site, "day": day}), (cancel, {"child": self.child_id, "day": day}),
+                                                  (waiting, {"site": site, "day": day}),
+                                                  (trail, {"child": str(self.child_id)}))], self.runs))
+        self.results.append(result)
+        print(result.line(), file=self.out, flush=True)
+
+    def kitchen(self) -> None:
+        from lib.services import kitchen
+
+        cook = self.actors["cuisine"]
+        tomorrow = self.today + timedelta(days=1)
+        while tomorrow.isoweekday() > 5:
+            tomorrow += timedelta(days=1)
+        day = tomorrow
+        self.record("kitchen_counts", f"Kitchen counts site × service × diet ({day:%d/%m})",
+                    [lambda: kitchen.sheet(self.db, cook, day, self.now)],
+                    [self.sql(f"""SELECT si.name, s.name, d.label, count(*) FROM bookings b
+                                 JOIN children c ON c.id = b.child_id JOIN services s ON s.id = b.service_id
+                                 JOIN sites si ON si.id = b.site_id JOIN diets d ON d.code = c.diet_code
+                                 WHERE b.day = ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
+                                 GROUP BY ALL""", [day])])
+        first, last = date(2026, 10, 1), date(2026, 10, 31)
+        self.record("daily_meals", "Daily meal counts chart data (one month)",
+                    [lambda: kitchen.daily_series(self.db, cook, first, last)],
+                    [self.sql(f"""SELECT b.day, si.name, d.label, count(*), count(a.status) FILTER (WHERE
+                                  a.status = 'present'), count(a.status)
+                                 FROM bookings b JOIN children c ON c.id = b.child_id
+                                 JOIN services s ON s.id = b.service_id JOIN sites si ON si.id = b.site_id
+                                 JOIN diets d ON d.code = c.diet_code
+                                 LEFT JOIN attendance a USING (child_id, service_id, day)
+                                 WHERE b.day BETWEEN ? AND ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
+                                 GROUP BY ALL""", [first, last])])
+
+    def trends(self) -> None:
+        from lib.services import trends
+
+        mayor = self.actors["elu"]
+        self.record("trends", "Mayor's trends (school year vs previous)",
+                    [lambda: trends.trends(self.db, mayor, self.today)],
+                    [self.sql("""SELECT date_trunc('month', b.day), count(*), count(a.status),
+                                        count(*) FILTER (WHERE a.status = 'present'),
+                                        count(*) FILTER (WHERE s.is_meal)
+                                 FROM bookings b JOIN services s ON s.id = b.service_id
+                                 LEFT JOIN attendance a USING (child_id, service_id, day)
+                                 WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY ALL""",
+                              [date(2025, 9, 1), self.today])])
+
+    def invoicing(self) -> None:
+        from lib.services import invoicing
+
+        admin = self.actors["admin"]
+        months = [date(2025, m, 1) for m in range(9, 13)] + [date(2026, m, 1) for m in range(1, 7)]
+        months += [date(2026, 9, 1), date(2026, 10, 1)]
+        # The same question as the draft: what to bill per family × child × service, with the
+        # family's quotient, the names for the line labels, closed days left out.
+        billable = f"""
+            SELECT c.family_id, b.child_id, b.service_id, count(*) AS quantity, f.quotient_familial, f.name,
+                   c.first_name, s.name AS service_name, s.unit_price_cents
+            FROM bookings b JOIN children c ON c.id = b.child_id JOIN families f ON f.id = c.family_id
+            JOIN services s ON s.id = b.service_id
+            WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
+            GROUP BY ALL"""
+        month = months[-1]
+        after = date(2026, 11, 1)
+        self.record("invoicing_draft", "Monthly invoicing, draft (all families)",
+                    [lambda: invoicing.draft_month(self.db, admin, month, self.now)],
+                    [self.sql(billable, {"first": month, "after": after})], runs=3)
+        queue = iter(months)
+        publish = lambda: invoicing.publish_month(self.db, admin, next(queue), self.now)  # noqa: E731
+        insert = f"""
+            INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date, total_cents,
+                                  created_at)
+            SELECT 10000000 + family_id, 'X-' || family_id, 2026, 10000000 + family_id, family_id, $first, $first,
+                   $first, sum(quantity * 350), now()::TIMESTAMP
+            FROM ({billable}) GROUP BY family_id"""
+        lines = f"""
+            INSERT INTO invoice_lines
+            SELECT 10000000 + family_id, row_number() OVER (PARTITION BY family_id), child_id, service_id,
+                   first_name || ' — ' || service_name, quantity, unit_price_cents, quantity * unit_price_cents
+            FROM ({billable})"""
+        p = {"first": month, "after": after}
+        self.record("invoicing_publish", "Monthly invoicing, publish (all families)",
+                    [publish], [self.rolled_back((insert, p), (lines, p))], runs=min(self.runs, len(months) - 1))
+        for rest in queue:  # the remaining completed months, so every page has its invoices
+            invoicing.publish_month(self.db, admin, rest, self.now)
+
+    def payment(self) -> None:
+        from lib.payments.sandbox import BANK
+        from lib.services import payments
+
+        rows = self.db.rows("""
+            SELECT i.id, u.email FROM invoices i JOIN families f ON f.id = i.family_id AND f.payment_right = 'granted'
+            JOIN users u ON u.family_id = f.id
+            WHERE i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id)
+            ORDER BY i.id LIMIT ?""", [self.runs + 1])
+        answers = []
+        cfg = payments.config(self.db)
+        for n, (invoice_id, email) in enumerate(rows):
+            actor = self._login(email)[1]
+            started = payments.start_payment(self.db, actor, invoice_id, f"bench-payment-key-{n:06d}", PAYMENT_BASE,
+                                             self.now)
+            request_id = BANK.receive(cfg, {f["name"]: f["value"] for f in started.fields})
+            answers.append(BANK.decide(cfg, request_id, "pay")[1])
+        queue = iter(answers)
+        some = rows[0][0]
+        self.record("payment", "One payment notification recorded",
+                    [lambda: payments.record_answer(self.db, next(queue), "notification", self.now, PAYMENT_BASE)],
+                    [self.rolled_back(
+                        ("SELECT * FROM payment_transactions WHERE transaction_ref = ?", [f"none-{some}"]),
+                        ("UPDATE payment_transactions SET state = 'paid' WHERE invoice_id = ?", [some]),
+                        ("INSERT INTO payments (invoice_id, amount_cents, paid_at, method) VALUES (?, 1, now()::TIMESTAMP, 'online')",
+                         [some]),
+                        ("INSERT INTO audit_log (logged_at, action, entity, entity_id, after) "
+                         "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')", [str(some)]))])
+
+    def pages(self) -> None:
+        from streamlit.testing.v1 import AppTest
+
+        from lib.ui.session import TEST_TOKEN_KEY
+
+        os.environ["PORTAIL_DB"] = str(self.path)
+        os.environ["PORTAIL_FROZEN_NOW"] = self.now.isoformat()
+        pages = [("famille", "famille_accueil"), ("famille", "mes_inscriptions"), ("famille", "mes_factures"),
+                 ("agent", "agent_accueil"), ("agent", "agent_reservations"), ("agent", "pointage"),
+                 ("cuisine", "cuisine"), ("elu", "elu_accueil"), ("elu", "tendances"), ("admin", "admin_accueil"),
+                 ("admin", "admin_facturation"), ("admin", "admin_prestations"), ("admin", "admin_journal")]
+        # AppTest spends time of its own on every run (it scans the installed packages for
+        # components, parses the messages: ~0.2–0.6 s here, whatever the page). The page runs
+        # inside a wrapper script that times its own execution: that is the server-side render
+        # (the page's service calls and Streamlit building its elements), AppTest's cost aside.
+        for role, page in pages:
+            script = _TIMED_PAGE.format(path=str(ROOT / "pages" / f"{page}.py"))
+
+            def render(role=role, page=page, script=script):
+                at = AppTest.from_string(script, default_timeout=120)
+                at.session_state[TEST_TOKEN_KEY] = self.tokens[role]
+                at.run()
+                if at.exception:
+                    raise RuntimeError(f"{page}: {at.exception}")
+                return bench_package.PAGE_MS.pop()
+
+            render()
+            result = Result(f"page:{page}", f"Page {page} ({role}), server-side render",
+                            [render() for _ in range(self.runs)])
+            self.results.append(result)
+            print(result.line(), file=self.out, flush=True)
+
+
+_TIMED_PAGE = """
+import runpy
+import time
+
+import bench
+
+_started = time.perf_counter()
+try:
+    runpy.run_path({path!r}, run_name="__main__")
+finally:
+    bench.PAGE_MS.append((time.perf_counter() - _started) * 1000)
+"""
+
+
+def header() -> str:
+    return ("| operation | median ms | bare SQL ms | ratio | target |\n"
+            "|---|---:|---:|---:|---|")
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "?"
+    try:
+        mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")) // 1024
+    except (OSError, StopIteration):
+        mem = 0
+    return f"{platform.node()}: {cpus} CPU ({model}), {mem} MiB RAM, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Banc d'essai du Portail Famille à l'échelle d'une ville.")
+    parser.add_argument("--scale", default=os.environ.get("SCALE") or None, help=f"échelle : {', '.join(SCALES)}")
+    parser.add_argument("--runs", type=int, default=5, help="mesures par opération (médiane), après un échauffement")
+    parser.add_argument("--output", type=Path, default=None, help="fichier Markdown des résultats (défaut : aucun)")
+    parser.add_argument("--keep", type=Path, default=None, help="garder la base construite dans ce dossier")
+    args = parser.parse_args(argv)
+    try:
+        scale = scale_named(args.scale)
+        if args.runs < 1 or args.runs > 50:
+            raise BadScale("Le nombre de mesures doit être compris entre 1 et 50.")
+        check_data_free()
+    except (BadScale, DatabaseUnavailable) as exc:
+        print(f"Erreur : {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="portail-bench-", dir=args.keep) as tmp:
+        path = Path(tmp) / f"{scale.name}.duckdb"
+        print(f"Construction de la ville « {scale.name} » dans {path} …", flush=True)
+        started = time.perf_counter()
+        counts = build_city(path, scale, BENCH_NOW.date())
+        built_s = time.perf_counter() - started
+        size_mb = path.stat().st_size / 2 ** 20
+        print(f"… {counts['families']} familles, {counts['children']} enfants, {counts['bookings']} réservations, "
+              f"{counts['attendance']} pointages en {built_s:.1f} s ({size_mb:.0f} Mio).", flush=True)
+        print(header(), flush=True)
+        bench = Bench(path, args.runs)
+        try:
+            bench.all()
+        finally:
+            close_database(path)
+        size_after = path.stat().st_size / 2 ** 20
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = report(scale.name, counts, built_s, size_mb, size_after, peak_mb, bench.results, args.runs)
+    print("\n" + summary)
+    if args.output:
+        args.output.write_text(summary, encoding="utf-8")
+        print(f"Résultats écrits dans {args.output}")
+    return 0  # a missed target is a finding for the table, not a failed run
+
+
+def check_data_free() -> None:
+    """Refuse while a server holds the project's database: the bench would compete with it for
+    the two cores and the figures would mean nothing. (The bench never writes to data/.)"""
+    from lib.services.config import db_path
+
+    live = db_path()
+    if live.exists():
+        connect_file(live).close()
+
+
+def report(scale: str, counts: dict, built_s: float, size_mb: float, size_after: float, peak_mb: float,
+           results: list[Result], runs: int) -> str:
+    missed = [r for r in results if r.verdict().startswith("MISSED")]
+    lines = [
+        f"# Benchmark — scale `{scale}`",
+        "",
+        f"- Date: {datetime.now(PARIS):%Y-%m-%d %H:%M} (Paris); data built for {BENCH_NOW:%Y-%m-%d %H:%M}",
+        f"- Machine: {machine()}",
+        f"- City: {counts['families']} families, {counts['children']} children, {counts['bookings']} bookings, "
+        f"{counts['attendance']} attendance rows; built in {built_s:.0f} s",
+        f"- Database file: {size_mb:.0f} MiB after the build, {size_after:.0f} MiB after the bench",
+        f"- Peak memory of the bench process (build + bench): {peak_mb:.0f} MiB",
+        f"- Each figure: median of {runs} runs after one warm-up (invoicing: 3); ratio = service ÷ bare SQL of "
+        "the same question on the same connection",
+        "- Pages: time of the page script's own run inside AppTest (its service calls and Streamlit building the "
+        "elements), without AppTest's fixed cost per run",
+        "",
+        header(),
+        *[r.line() for r in results],
+        "",
+        f"Targets missed: {len(missed)}" + (" — " + ", ".join(r.key for r in missed) if missed else ""),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Other processes for the tests: the real server (`streamlit run server.py`) on a database file,
+for the durability drill and the load test (tests/browser/conftest.py starts it the same way for
+its session fixture), and a process that holds a database file as a server would."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+            return answer.read().decode() == "ok"
+    except OSError:
+        return False
+
+
+def start_server(db: Path, log: Path, *, frozen_now: str | None = None, timeout_s: float = 120,
+                 port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """The server on 127.0.0.1 serving `db`, once /_stcore/health answers ok; (process, base URL)."""
+    port = port or free_port()
+    env = dict(os.environ, PORTAIL_DB=str(db))
+    if frozen_now:
+        env["PORTAIL_FROZEN_NOW"] = frozen_now
+    with open(log, "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while not healthy(base):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("the server did not start: " + log.read_text())
+        time.sleep(0.3)
+    return proc, base
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+_HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def held(path: Path) -> Iterator[int]:
+    """Another process holds the DuckDB file at `path` (as the server does) for the block; yields its PID."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc.pid
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
