@@ -1,6 +1,6 @@
 """Other processes for the tests: the real server (`streamlit run server.py`) on a database file,
-for the durability drill and the load test (tests/browser/conftest.py starts it the same way for
-its session fixture), and a process that holds a database file as a server would."""
+for the browser tests, the durability drill and the load test, and a process that holds a
+database file as a server would."""
 
 from __future__ import annotations
 

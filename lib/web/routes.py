@@ -15,7 +15,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lib.domain import accessibility as a11y
+from lib.domain import menu
 from lib.domain.errors import LoginRefused, PortailError
+from lib.domain.roles import Role
 from lib.services import auth, home
 from lib.services.config import clock_now, database
 from lib.web import login_page
@@ -132,11 +134,17 @@ class RequireLogin:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and self._is_page(scope["path"]):
             request = Request(scope)
             token = request.cookies.get(auth.SESSION_COOKIE)
-            if not await to_thread.run_sync(lambda: _valid(token)):
+            role = await to_thread.run_sync(lambda: _role(token))
+            if role is None:
                 response = RedirectResponse(LOGIN_PATH + ("?expiree=1" if token else ""), status_code=302)
                 if token:
                     response.delete_cookie(auth.SESSION_COOKIE, path="/")
                 await response(scope, receive, send)
+                return
+            if scope["path"].strip("/") not in menu.page_paths(role):
+                # Another role's page, an old bookmark, a typo: the home page, not Streamlit's
+                # English "Page not found" box.
+                await RedirectResponse("/", status_code=302)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -147,11 +155,11 @@ class RequireLogin:
         return "." not in path.rsplit("/", 1)[-1]  # files (scripts, images) are Streamlit's assets
 
 
-def _valid(token: str | None) -> bool:
+def _role(token: str | None) -> Role | None:
+    """The role of a valid session, None without one."""
     if not token:
-        return False
+        return None
     try:
-        auth.actor_for_token(database(), token, _now())
+        return auth.actor_for_token(database(), token, _now()).role
     except LoginRefused:
-        return False
-    return True
+        return None

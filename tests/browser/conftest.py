@@ -5,61 +5,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEMO_NOW
+from tests.serve import start_server, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def server(demo_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "portail.duckdb"
     shutil.copyfile(demo_template, path)
-    port = _free_port()
-    env = dict(os.environ, PORTAIL_DB=str(path), PORTAIL_FROZEN_NOW=DEMO_NOW.isoformat())
-    log = open(path.with_suffix(".log"), "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                if answer.read().decode() == "ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the server did not start: " + path.with_suffix(".log").read_text())
-        time.sleep(0.3)
+    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop(proc)
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +37,25 @@ def browser():
         instance.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+def _tab(browser, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
     tab = context.new_page()
     tab.set_default_timeout(30_000)
+    return context, tab
+
+
+@pytest.fixture
+def page(browser):
+    """A phone: 390 × 844, as families use the portal."""
+    context, tab = _tab(browser, 390, 844)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def desk(browser):
+    """A computer screen, sidebar open: staff at their desk, keyboard users."""
+    context, tab = _tab(browser, 1280, 900)
     yield tab
     context.close()
 

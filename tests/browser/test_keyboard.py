@@ -33,16 +33,6 @@ def in_key(key: str) -> str:
     return f"e.closest('.st-key-{key}')"
 
 
-@pytest.fixture
-def keyboard_page(browser):
-    # A keyboard user is most often at a computer: the sidebar is open at this width.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    yield tab
-    context.close()
-
-
 def keyboard_login(page, server: str, email: str) -> None:
     page.goto(server + "/connexion")
     tab_to(page, "e.id === 'email'", "the e-mail field")
@@ -61,8 +51,8 @@ def open_from_the_menu(page, title: str) -> None:
     settle(page)
 
 
-def test_weekly_template_with_the_keyboard_alone(server, keyboard_page):
-    page = keyboard_page
+def test_weekly_template_with_the_keyboard_alone(server, desk):
+    page = desk  # a keyboard user is most often at a computer, sidebar open
     keyboard_login(page, server, "famille003@demo.fr")
     open_from_the_menu(page, "Mes inscriptions")
 
@@ -106,8 +96,8 @@ def test_weekly_template_with_the_keyboard_alone(server, keyboard_page):
     assert re.match(r"(Lundi|Mardi|Mercredi|Jeudi|Vendredi) \d+ novembre 2026", panel.inner_text())
 
 
-def test_invoice_detail_and_pay_with_the_keyboard_alone(server, keyboard_page):
-    page = keyboard_page
+def test_invoice_detail_and_pay_with_the_keyboard_alone(server, desk):
+    page = desk  # a keyboard user is most often at a computer, sidebar open
     keyboard_login(page, server, "parent@demo.fr")
     open_from_the_menu(page, "Mes factures")
     detail = page.locator(".st-key-invoice_detail")
@@ -119,7 +109,7 @@ def test_invoice_detail_and_pay_with_the_keyboard_alone(server, keyboard_page):
     page.keyboard.press("Enter")
     settle(page)
     detail.get_by_role("heading", name="Facture F-2026-000001").wait_for()
-    assert "🟢 Soldée" in detail.inner_text()
+    detail.get_by_text("🟢 Soldée").wait_for()  # the pane's body, redrawn after its heading
 
     # Back to the unpaid one, then « Payer »: the confirmation, then its link, all by keyboard.
     tab_to(page, in_key("invoices_selected") + " && e.tagName === 'INPUT'", "« Facture affichée »")

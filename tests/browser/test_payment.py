@@ -28,7 +28,9 @@ def test_pay_an_invoice_online_round_trip(server, page, tmp_path):
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 35 + 17)   # September, paid
     settle(page)
     page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000001").wait_for()
-    assert "🟢 Soldée" in page.locator(".st-key-invoice_detail").inner_text()
+    # Streamlit redraws the pane element by element: wait for its body, not just its heading.
+    page.locator(".st-key-invoice_detail").get_by_text("🟢 Soldée").wait_for()
+    settle(page)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)        # October, not paid
     settle(page)
     page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000267").wait_for()

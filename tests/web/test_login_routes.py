@@ -115,3 +115,19 @@ def test_oversized_forms_are_refused(client):
     response = client.post("/auth/login", content=b"email=" + b"a" * 10000, headers={
         "content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(("email", "path", "served"), [
+    ("parent@demo.fr", "/mes-factures", True), ("parent@demo.fr", "/", True),
+    ("parent@demo.fr", "/pointage", False), ("parent@demo.fr", "/facturation", False),
+    ("parent@demo.fr", "/accueil", False), ("parent@demo.fr", "/nimporte-quoi", False),
+    ("cuisine@demo.fr", "/mes-factures", False), ("agent@demo.fr", "/pointage", True),
+    ("admin@demo.fr", "/facturation", True), ("maire@demo.fr", "/tendances", True),
+])
+def test_a_page_the_role_does_not_have_leads_home_not_to_an_english_error(client, email, path, served):
+    assert post_login(client, email, "demo").status_code == 303
+    response = client.get(path, follow_redirects=False)
+    if served:
+        assert response.status_code == 200 and response.text == "streamlit shell"
+    else:
+        assert response.status_code == 302 and response.headers["location"] == "/"

@@ -1,0 +1,54 @@
+"""Which pages each role has, as plain data: the Streamlit router (lib/ui/navigation.py) builds its
+pages from it, and the login guard (lib/web/routes.py) sends a request for a page the role does
+not have to the home page, before Streamlit would show its English "Page not found"."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from lib.domain.roles import Role
+
+
+class Entry(NamedTuple):
+    file: str
+    title: str
+    icon: str
+    url_path: str
+
+
+HOME = {
+    Role.FAMILY: Entry("pages/famille_accueil.py", "Accueil", ":material/home:", "accueil"),
+    Role.AGENT: Entry("pages/agent_accueil.py", "Accueil agent", ":material/home:", "accueil"),
+    Role.KITCHEN: Entry("pages/cuisine.py", "Cuisine", ":material/restaurant:", "accueil"),
+    Role.ELECTED: Entry("pages/elu_accueil.py", "Accueil élus", ":material/home:", "accueil"),
+    Role.ADMIN: Entry("pages/admin_accueil.py", "Administration", ":material/home:", "accueil"),
+}
+
+_KITCHEN = Entry("pages/cuisine.py", "Cuisine", ":material/restaurant:", "cuisine")
+_CHECK = Entry("pages/pointage.py", "Pointage", ":material/fact_check:", "pointage")
+_TRENDS = Entry("pages/tendances.py", "Tendances", ":material/trending_up:", "tendances")
+_STAFF_BOOKINGS = Entry("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")
+
+EXTRA: dict[Role, list[Entry]] = {
+    Role.FAMILY: [
+        Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
+        Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
+    ],
+    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _KITCHEN],
+    Role.KITCHEN: [],
+    Role.ELECTED: [_TRENDS],
+    Role.ADMIN: [
+        _STAFF_BOOKINGS,
+        Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
+        Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
+        Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
+        _CHECK,
+        _KITCHEN,
+        _TRENDS,
+    ],
+}
+
+
+def page_paths(role: Role) -> set[str]:
+    """The URL paths (without the leading slash) the role's pages answer; "" is the home page."""
+    return {""} | {entry.url_path for entry in EXTRA[role]}
