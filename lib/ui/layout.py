@@ -9,23 +9,10 @@ from lib.domain.actor import Actor
 from lib.services import home
 from lib.ui import session
 
-# Larger tap targets and no horizontal overflow on a 390-px phone.
-_CSS = """
-<style>
-.stButton > button, .stDownloadButton > button, .stFormSubmitButton > button { min-height: 44px; }
-[data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; max-width: 1100px; }
-@media (max-width: 640px) { h1 { font-size: 1.7rem !important; } h2 { font-size: 1.35rem !important; } }
-/* Streamlit's grey captions and links in them fall below 4.5:1 on white: darker, same meaning. */
-[data-testid="stCaptionContainer"] { color: #4b5160 !important; opacity: 1 !important; }
-[data-testid="stCaptionContainer"] a { color: #1d4ed8 !important; }
-</style>
-"""
-
-
 def page_setup() -> None:
-    # No page_title here: each st.Page's own title names the browser tab ("Mes factures", …).
+    # The tab's title is set by app.py once the page is known; the app's CSS (tap targets, contrast)
+    # is in the document's head (lib/web/document.py), so it applies before the first element shows.
     st.set_page_config(page_icon="🏫", layout="wide", initial_sidebar_state="auto")
-    st.html(_CSS)
 
 
 _LOGOUT_STYLE = ("display:inline-block;padding:.55rem 1rem;min-height:44px;border:1px solid #6b7280;"

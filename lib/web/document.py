@@ -13,16 +13,26 @@ from lib.domain.fr import PRODUCT
 _LANG = re.compile(rb'<html([^>]*?)\slang="[^"]*"', re.IGNORECASE)
 _TITLE = re.compile(rb"<title>Streamlit</title>", re.IGNORECASE)
 _NOSCRIPT = re.compile(rb"<noscript>.*?</noscript>", re.IGNORECASE | re.DOTALL)
+# Larger tap targets, no horizontal overflow on a 390-px phone, and Streamlit's grey captions
+# (below 4.5:1 on white) darkened. In the head of the document, so no element is ever drawn without it.
+APP_CSS = """<style>
+.stButton button, .stDownloadButton button, .stFormSubmitButton button { min-height: 44px; min-width: 44px; }
+[data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; max-width: 1100px; }
+@media (max-width: 640px) { h1 { font-size: 1.7rem !important; } h2 { font-size: 1.35rem !important; } }
+[data-testid="stCaptionContainer"] { color: #4b5160 !important; opacity: 1 !important; }
+[data-testid="stCaptionContainer"] a { color: #1d4ed8 !important; }
+</style>"""
 _FRENCH_NOSCRIPT = ("<noscript>Le Portail Famille a besoin de JavaScript : activez-le dans votre navigateur, "
                     "ou contactez la mairie.</noscript>").encode()
 
 
 def frenchify(html: bytes) -> bytes:
-    """Declare French, name the tab and translate the no-script notice of an HTML document."""
+    """Declare French, name the tab, add the app's CSS and translate the no-script notice."""
     html = _LANG.sub(rb'<html\1 lang="fr"', html, count=1)
     if not re.search(rb"<html[^>]*\slang=", html, re.IGNORECASE):
         html = re.sub(rb"<html", b'<html lang="fr"', html, count=1, flags=re.IGNORECASE)
-    html = _TITLE.sub(f"<title>{PRODUCT}</title>".encode(), html, count=1)
+    if _TITLE.search(html):  # Streamlit's own shell (not a component's frame): our CSS too
+        html = _TITLE.sub(f"<title>{PRODUCT}</title>{APP_CSS}".encode(), html, count=1)
     return _NOSCRIPT.sub(lambda _m: _FRENCH_NOSCRIPT, html, count=1)
 
 

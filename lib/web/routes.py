@@ -141,9 +141,11 @@ class RequireLogin:
                     response.delete_cookie(auth.SESSION_COOKIE, path="/")
                 await response(scope, receive, send)
                 return
-            if scope["path"].strip("/") not in menu.page_paths(role):
+            page = scope["path"].strip("/")
+            if "/" not in page and page not in menu.page_paths(role):
                 # Another role's page, an old bookmark, a typo: the home page, not Streamlit's
-                # English "Page not found" box.
+                # English "Page not found" box. (Deeper paths such as /mes-factures/_stcore/health
+                # are the frontend probing for its base path: they must get Streamlit's answer.)
                 await RedirectResponse("/", status_code=302)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

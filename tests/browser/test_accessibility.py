@@ -125,6 +125,18 @@ def check(page, name: str, *, title: str | None = None) -> None:
     assert not problems, (name, problems)
 
 
+def small_tap_targets(page) -> list[str]:
+    """Buttons and links of the page less than 44 px high (not the grids' hover toolbars, links in a
+    sentence, or the arrow inside a list whose whole field is the target)."""
+    return page.evaluate("""Array.from(document.querySelectorAll(
+            '[data-testid=stMain] button, [data-testid=stMain] a[href]'))
+        .filter(e => e.offsetParent !== null && !e.closest('[data-testid=stElementToolbar]')
+                     && !e.closest('[data-testid=stCaptionContainer]') && !e.closest('p, li')
+                     && !e.closest('.stSelectbox, [data-testid=stSelectbox]'))
+        .filter(e => e.getBoundingClientRect().height < 44)
+        .map(e => (e.innerText || e.getAttribute('aria-label') || e.outerHTML.slice(0, 60)).trim())""")
+
+
 def open_app_page(page, server: str, path: str, heading: str) -> None:
     page.goto(f"{server}/{path}")
     page.get_by_role("heading", name=heading, level=1).wait_for()
@@ -189,6 +201,7 @@ def test_every_family_page_on_a_phone(server, page):
     for path, heading in FAMILY_PAGES:
         open_app_page(page, server, path, heading)
         check(page, path or "accueil")
+        assert not small_tap_targets(page), (path, small_tap_targets(page))  # thumbs, not mouse pointers
         screenshot(page, f"famille-{path or 'accueil'}")
     # The calendar as a list (the phone's reading of the month) passes too.
     open_app_page(page, server, "mes-inscriptions", "Mes inscriptions")

@@ -39,7 +39,7 @@ def client(demo_path):
 def test_frenchify_declares_french_and_names_the_tab():
     html = frenchify(SHELL.encode()).decode()
     assert '<html lang="fr">' in html and "lang=\"en\"" not in html
-    assert "<title>Portail Famille</title>" in html
+    assert "<title>Portail Famille</title>" in html and "min-height: 44px" in html
     assert "<noscript>Le Portail Famille a besoin de JavaScript" in html
     assert frenchify(b"<html><body>x</body></html>") == b'<html lang="fr"><body>x</body></html>'
 

@@ -19,7 +19,8 @@ def shell(_request):
 
 @pytest.fixture
 def client(demo_path):
-    app = Starlette(routes=[*ROUTES, Route("/", shell), Route("/{page}", shell), Route("/static/app.js", shell)],
+    app = Starlette(routes=[*ROUTES, Route("/", shell), Route("/{page}", shell), Route("/static/app.js", shell),
+                            Route("/{page}/_stcore/health", shell)],
                     middleware=[Middleware(RequireLogin)])
     with TestClient(app, base_url="http://127.0.0.1:8501") as c:
         yield c
@@ -123,6 +124,7 @@ def test_oversized_forms_are_refused(client):
     ("parent@demo.fr", "/accueil", False), ("parent@demo.fr", "/nimporte-quoi", False),
     ("cuisine@demo.fr", "/mes-factures", False), ("agent@demo.fr", "/pointage", True),
     ("admin@demo.fr", "/facturation", True), ("maire@demo.fr", "/tendances", True),
+    ("parent@demo.fr", "/mes-factures/_stcore/health", True),  # the frontend probing its base path
 ])
 def test_a_page_the_role_does_not_have_leads_home_not_to_an_english_error(client, email, path, served):
     assert post_login(client, email, "demo").status_code == 303
