@@ -49,8 +49,9 @@ for service in settings.services(session.db(), actor):
         brackets = settings.tariffs(session.db(), actor, sid)
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
-            pd.DataFrame({"Plafond QF": [b.qf_max for b in brackets], "Prix (€)": [fr.decimal(b.price_cents / 100, 2) for b in brackets]},
-                         dtype="object"),
+            # Nullable types: an empty ceiling shows as an empty cell, not "None".
+            pd.DataFrame({"Plafond QF": pd.array([b.qf_max for b in brackets], dtype="Int64"),
+                          "Prix (€)": pd.array([fr.decimal(b.price_cents / 100, 2) for b in brackets], dtype="string")}),
             num_rows="dynamic", hide_index=True, key=f"svc_tariffs_{sid}",
             column_config={"Plafond QF": st.column_config.NumberColumn(min_value=0, step=1),
                            "Prix (€)": st.column_config.TextColumn(max_chars=12, help="En euros, avec une virgule : 2,50")})

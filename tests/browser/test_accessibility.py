@@ -45,7 +45,7 @@ _ENGLISH_MONTHS = re.compile(r"\b(January|February|March|April|May|June|July|Aug
 _DOT_AMOUNT = re.compile(r"\d\.\d+\s?(€|%|EUR\b)|€\s?\d+\.\d")
 _CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(AM|PM)\b")
 _ENGLISH_PHRASES = re.compile(r"Page not found|does not seem to exist|Something went wrong|No results|"
-                              r"Choose an option|Please wait")
+                              r"Choose an option|Please wait|\bNone\b|\bnan\b|\bNaN\b|\bNaT\b|\bTrue\b|\bFalse\b")
 _DOT_NUMBER = re.compile(r"^-?[\d,]*\d\.\d+$")  # a whole table cell such as 93.4 or 1,234.5
 
 
@@ -53,6 +53,7 @@ def french_problems(text: str, cells: list[str] = ()) -> list[str]:
     """What a French reader should never see: English months or days, dollars, 12.40 €, 14:05,
     and (in table cells) 93.4."""
     found = [cell for cell in cells if _DOT_NUMBER.match(cell.strip())]
+    text = "\n".join([text, *cells])
     found += [m.group(0) for m in _ENGLISH_MONTHS.finditer(text)]
     found += [m.group(0) for m in _ENGLISH_PHRASES.finditer(text)]
     found += ["$"] if "$" in text else []
@@ -67,6 +68,7 @@ def test_the_french_scan_catches_what_it_must():
     assert french_problems("12.40 €") and french_problems("93.5 %") and french_problems("14:05")
     assert french_problems("Monday") and french_problems("December 2026")
     assert french_problems("Page not found") == ["Page not found"]
+    assert french_problems("", ["700", "None"]) == ["None"]
     assert french_problems("", ["Septembre", "93.4"]) == ["93.4"] and not french_problems("", ["93,4", "2026"])
 
 
