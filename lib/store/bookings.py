@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import duckdb
+
+from lib.store import day_counts
 from lib.store.db import Database
 
 KEY_COLUMNS = ["service_id", "day"]
@@ -209,6 +211,7 @@ def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list
     statement. `changes`: (service_id, day, site_id, state)."""
     if not changes:
         return
+    day_counts.forget(cur, [c[1] for c in changes])
     params = {"child": child_id, "services": [c[0] for c in changes], "days": [c[1] for c in changes],
               "sites": [c[2] for c in changes], "states": [c[3] for c in changes], "origin": origin,
               "user": user_id, "now": now_utc}
@@ -247,7 +250,7 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
     if not keys:
         return []
     taken, params = _taken(keys)
-    return cur.execute(
+    promoted = cur.execute(
         f"""
         WITH free AS (
             SELECT d.site_id, d.service_id, d.day, ss.capacity - coalesce(t.booked, 0) AS n
@@ -269,6 +272,8 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
         """,
         {**_key_params(keys), **params, "user": user_id, "now": now_utc},
     ).fetchall()
+    day_counts.forget(cur, [r[2] for r in promoted])
+    return promoted
 
 
 def waiting_position(db: Database, child_id: int, service_id: int, day: date) -> int | None:
