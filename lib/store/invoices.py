@@ -229,6 +229,14 @@ def transaction_by_ref(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
     return found[0] if found else None
 
 
+def transaction_with_number(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
+    """`transaction_by_ref` with its invoice's number ("?" when the invoice is gone), in one
+    statement: a payment notification needs both."""
+    found = dicts(cur, """SELECT t.*, coalesce(i.number, '?') AS invoice_number FROM payment_transactions t
+                          LEFT JOIN invoices i ON i.id = t.invoice_id WHERE t.transaction_ref = ?""", [ref])
+    return found[0] if found else None
+
+
 def transaction_by_key(cur: duckdb.DuckDBPyConnection, key: str) -> dict | None:
     found = dicts(cur, "SELECT * FROM payment_transactions WHERE idempotency_key = ?", [key])
     return found[0] if found else None
