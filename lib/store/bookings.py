@@ -192,6 +192,17 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
     promotes a waiting list only where this says there is one."""
     if not keys:
         return {}
+    if len(set(keys)) == 1:
+        # One day (a click on the calendar): a scan with constant filters, half the cost of the
+        # general statement's joins with the keys and the capacities.
+        site, service, day = keys[0]
+        free, waiting = cur.execute(
+            """SELECT (SELECT capacity FROM site_services WHERE site_id = $site AND service_id = $service) - count(*),
+                      count(*) FILTER (WHERE state = 'waiting')
+               FROM bookings WHERE site_id = $site AND service_id = $service AND day = $day
+                 AND state IN ('booked', 'waiting')""",
+            {"site": site, "service": service, "day": day}).fetchall()[0]
+        return {} if free is None else {keys[0]: (free, waiting)}
     taken, params = _taken(keys)
     rows = cur.execute(
         f"""
@@ -216,18 +227,27 @@ def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list
               "sites": [c[2] for c in changes], "states": [c[3] for c in changes], "origin": origin,
               "user": user_id, "now": now_utc}
     # UPDATE the rows the child already has (found through its index), then INSERT the others: an
-    # INSERT … ON CONFLICT probes the primary key row by row and cost three times as much.
-    changed = cur.execute(
-        f"""
-        UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
-        FROM (SELECT unnest($services) AS service_id, unnest($days) AS day, unnest($sites) AS site_id,
-                     unnest($states) AS state) c,
-             {_CHILD_ROWS.replace("?", "$child")} mine
-        WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
-        RETURNING bookings.service_id, bookings.day
-        """,
-        params,
-    ).fetchall()
+    # INSERT … ON CONFLICT probes the primary key row by row and cost three times as much. One
+    # change (a click on the calendar) updates its row by its key: a third of the general statement.
+    if len(changes) == 1:
+        changed = cur.execute(
+            """UPDATE bookings SET state = $state, origin = $origin, site_id = $site, updated_by = $user, updated_at = $now
+               WHERE child_id = $child AND service_id = $service AND day = $day
+               RETURNING service_id, day""",
+            {"child": child_id, "service": changes[0][0], "day": changes[0][1], "site": changes[0][2],
+             "state": changes[0][3], "origin": origin, "user": user_id, "now": now_utc}).fetchall()
+    else:
+        changed = cur.execute(
+            f"""
+            UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
+            FROM (SELECT unnest($services) AS service_id, unnest($days) AS day, unnest($sites) AS site_id,
+                         unnest($states) AS state) c,
+                 {_CHILD_ROWS.replace("?", "$child")} mine
+            WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
+            RETURNING bookings.service_id, bookings.day
+            """,
+            params,
+        ).fetchall()
     if len(changed) == len(changes):
         return
     done = set(changed)
