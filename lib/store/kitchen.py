@@ -22,7 +22,8 @@ def _meals(*, attendance: bool) -> str:
     """The one relation of meals. The attendance of each booked day (at most one row per booking:
     same key) comes along only for the figures that read it: the join never changes which rows
     count, and skipping it saves the largest join of the query (6.7 million attendance rows at
-    city scale) where only meals are counted."""
+    city scale) where only meals are counted. With the attendance, it is the reference the
+    counts per day (`_meal_counts()`) are checked against in the tests."""
     status, join = ("a.status", """LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id
                                    AND a.day = b.day""") if attendance else ("NULL::VARCHAR AS status", "")
     return f"""
