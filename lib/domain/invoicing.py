@@ -52,6 +52,14 @@ def next_sequence(used: Iterable[int]) -> int:
     return len(used) + 1
 
 
+def sequence_after(count: int, distinct: int, top: int) -> int:
+    """`next_sequence` from a summary of the year's numbers (how many documents, how many
+    distinct numbers, the highest; numbers start at 1): gapless means all three are equal."""
+    if not count == distinct == top:
+        raise ValueError("the sequence already has a gap")
+    return top + 1
+
+
 @dataclass(frozen=True)
 class Bracket:
     qf_max: int | None   # None: the top bracket

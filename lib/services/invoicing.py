@@ -8,18 +8,17 @@ documents are never edited. Numbers are gapless per year: F-2026-000123, AV-2026
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-
-import pandas as pd
 
 from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PENDING_LIFETIME, BillingRule, Bracket, InvoiceStatus, Kind, Line,
-                                  document_number, due_date, invoice_status, kind_for, left_to_pay, next_sequence,
-                                  tariff_for, total_cents)
+from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PENDING_LIFETIME, PREFIX, BillingRule, Bracket, InvoiceStatus,
+                                  Kind, Line, due_date, invoice_status, kind_for, left_to_pay, sequence_after,
+                                  tariff_for)
 from lib.domain.roles import Role
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -32,15 +31,36 @@ READERS = (Role.ADMIN, Role.AGENT)
 
 # --- the month's documents ---------------------------------------------------------------------
 
+class Lines(Sequence):
+    """A document's lines, made `Line`s only when read: a month at city scale has 73,000 of them
+    and the draft's page only counts them. `columns`: the month's lines by column, this
+    document's from `start` to `end`."""
+
+    def __init__(self, columns: dict[str, list], start: int, end: int):
+        self._columns, self._start, self._end = columns, start, end
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        i = self._start + index % len(self)
+        c = self._columns
+        return Line(c["child_id"][i], c["service_id"][i], c["label"][i], c["quantity"][i], c["unit_price_cents"][i])
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+
 @dataclass
 class Document:
     family_id: int
     family: str
-    lines: list[Line]
-
-    @property
-    def total_cents(self) -> int:
-        return total_cents(self.lines)
+    lines: Sequence[Line]
+    total_cents: int          # of its lines, summed in SQL with them (see test_invoicing)
 
     @property
     def kind(self) -> Kind:
@@ -74,23 +94,22 @@ def _month(month: object, now: datetime) -> tuple[date, date]:
     return first, after
 
 
-def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Document]:
+def _prices(cur) -> list[tuple[int, int | None, int]]:
+    """One price per (service, quotient familial): the tariff rule runs a few dozen times, not per line."""
     brackets: dict[int, list[Bracket]] = {}
     for service_id, qf_max, price in store.tariffs(cur):
         brackets.setdefault(service_id, []).append(Bracket(qf_max, price))
-    # One price per (service, quotient familial): the rule runs a few dozen times, not per line.
-    prices = [(service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
-              for service_id, qf, default in store.price_keys(cur)]
-    changes = store.month_changes(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, prices)
-    documents: dict[int, Document] = {}
-    label_month = fr.month_year(first)
-    for family_id, family, child_id, service_id, name, delta, price, first_time in changes:
-        document = documents.get(family_id)
-        if document is None:
-            document = documents[family_id] = Document(family_id, family, [])
-        label = f"{name} ({label_month})" if delta > 0 and first_time else f"Régularisation : {name} ({label_month})"
-        document.lines.append(Line(child_id, service_id, label, delta, int(price)))
-    return list(documents.values())
+    return [(service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
+            for service_id, qf, default in store.price_keys(cur)]
+
+
+def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Document]:
+    columns = store.month_lines(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur),
+                                fr.month_year(first))
+    starts = [i for i, n in enumerate(columns["line_no"]) if n == 1]
+    ends = starts[1:] + [len(columns["line_no"])]
+    family, name, total = columns["family_id"], columns["family"], columns["document_total"]
+    return [Document(family[s], name[s], Lines(columns, s, e), total[s]) for s, e in zip(starts, ends)]
 
 
 def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> MonthDraft:
@@ -131,32 +150,18 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
     at = to_utc_naive(now)
 
     def work(cur) -> Published:
-        documents = _documents(cur, first, after, rule)
-        if not documents:
+        seq = sequence_after(*store.sequence_state(cur, issue.year))
+        issued = store.publish_lines(
+            cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur), fr.month_year(first),
+            first_id=store.next_invoice_id(cur), first_seq=seq, year=issue.year,
+            prefixes={kind.value: PREFIX[kind] for kind in Kind}, issue=issue, due=due_date(issue, due_days), at_utc=at)
+        if not issued:
             if not store.month_documents(db, first):
                 raise InvalidInput(f"Aucune réservation à facturer pour {fr.month_year(first)}.")
             return Published([], 0)
-        seq = next_sequence(store.used_sequences(cur, issue.year))
-        invoice_id = store.next_invoice_id(cur)
-        corrected = store.first_invoice_of_month(cur, first)
-        rows, lines = [], []
-        for document in documents:
-            number = document_number(document.kind, issue.year, seq)
-            credit = document.kind is Kind.CREDIT_NOTE
-            rows.append(dict(id=invoice_id, number=number, year=issue.year, seq=seq, kind=document.kind.value,
-                             family_id=document.family_id, period_month=first, issue_date=issue,
-                             due_date=due_date(issue, due_days), total_cents=document.total_cents,
-                             corrects_invoice_id=corrected.get(document.family_id) if credit else None,
-                             created_at=at))
-            lines += [dict(invoice_id=invoice_id, line_no=n, child_id=line.child_id, service_id=line.service_id,
-                           label=line.label, quantity=line.quantity, unit_price_cents=line.unit_price_cents,
-                           amount_cents=line.amount_cents) for n, line in enumerate(document.lines, start=1)]
-            seq += 1
-            invoice_id += 1
-        store.insert_documents(cur, pd.DataFrame(rows).astype({"corrects_invoice_id": "Int64"}), pd.DataFrame(lines))
-        result = Published([r["number"] for r in rows], sum(r["total_cents"] for r in rows))
+        result = Published([number for _, number, _ in issued], sum(total for _, _, total in issued))
         audit.record(cur, at_utc=at, user_id=actor.user_id, action="invoice.publish", entity="month",
-                     entity_id=first.isoformat(), after={"rule": rule.value, "documents": len(rows),
+                     entity_id=first.isoformat(), after={"rule": rule.value, "documents": len(issued),
                                                          "first": result.numbers[0], "last": result.numbers[-1],
                                                          "total_cents": result.total_cents})
         return result

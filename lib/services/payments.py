@@ -212,10 +212,10 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime, b
         raise AnswerRejected(400, exc.reason) from None
 
     def work(cur) -> Recorded:
-        tx = store.transaction_by_ref(cur, answer.transaction_ref)
+        tx = store.transaction_with_number(cur, answer.transaction_ref)
         if tx is None:
             raise AnswerRejected(404, "transaction inconnue")
-        number = _number(cur, tx["invoice_id"])
+        number = tx["invoice_number"]
         if answer.amount_cents != tx["amount_cents"]:
             raise AnswerRejected(400, f"montant {answer.amount_cents} ≠ {tx['amount_cents']} attendus")
         if answer.order_id is not None and answer.order_id != number:

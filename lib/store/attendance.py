@@ -7,6 +7,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from lib.store import day_counts
 from lib.store.bulk import registered
 from lib.store.db import Database
 
@@ -55,6 +56,7 @@ def current(cur: duckdb.DuckDBPyConnection, day: date, service_id: int, child_id
 
 
 def upsert(cur: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    day_counts.forget(cur, list(rows["day"].unique()))
     with registered(cur, rows) as view:
         cur.execute(
             f"""INSERT INTO attendance (child_id, service_id, day, site_id, status, recorded_by, recorded_at)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import duckdb
+
+from lib.store import day_counts
 from lib.store.db import Database
 
 KEY_COLUMNS = ["service_id", "day"]
@@ -138,7 +140,11 @@ _CHILD_ROWS = "(WITH mine AS MATERIALIZED (SELECT rowid AS row, * FROM bookings 
 
 
 def states(cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: date) -> dict[tuple[int, date], str]:
-    rows = cur.execute(f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
+    # One day: its row groups are found by their day range (bookings are stored roughly in day
+    # order), twice as fast as the child's index; a longer period goes through the index.
+    rows = cur.execute("SELECT service_id, day, state FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ?"
+                       if first == last else
+                       f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
                        [child_id, first, last]).fetchall()
     return {(r[0], r[1]): r[2] for r in rows}
 
@@ -190,6 +196,17 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
     promotes a waiting list only where this says there is one."""
     if not keys:
         return {}
+    if len(set(keys)) == 1:
+        # One day (a click on the calendar): a scan with constant filters, half the cost of the
+        # general statement's joins with the keys and the capacities.
+        site, service, day = keys[0]
+        free, waiting = cur.execute(
+            """SELECT (SELECT capacity FROM site_services WHERE site_id = $site AND service_id = $service) - count(*),
+                      count(*) FILTER (WHERE state = 'waiting')
+               FROM bookings WHERE site_id = $site AND service_id = $service AND day = $day
+                 AND state IN ('booked', 'waiting')""",
+            {"site": site, "service": service, "day": day}).fetchall()[0]
+        return {} if free is None else {keys[0]: (free, waiting)}
     taken, params = _taken(keys)
     rows = cur.execute(
         f"""
@@ -209,22 +226,32 @@ def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list
     statement. `changes`: (service_id, day, site_id, state)."""
     if not changes:
         return
+    day_counts.forget(cur, [c[1] for c in changes])
     params = {"child": child_id, "services": [c[0] for c in changes], "days": [c[1] for c in changes],
               "sites": [c[2] for c in changes], "states": [c[3] for c in changes], "origin": origin,
               "user": user_id, "now": now_utc}
     # UPDATE the rows the child already has (found through its index), then INSERT the others: an
-    # INSERT … ON CONFLICT probes the primary key row by row and cost three times as much.
-    changed = cur.execute(
-        f"""
-        UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
-        FROM (SELECT unnest($services) AS service_id, unnest($days) AS day, unnest($sites) AS site_id,
-                     unnest($states) AS state) c,
-             {_CHILD_ROWS.replace("?", "$child")} mine
-        WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
-        RETURNING bookings.service_id, bookings.day
-        """,
-        params,
-    ).fetchall()
+    # INSERT … ON CONFLICT probes the primary key row by row and cost three times as much. One
+    # change (a click on the calendar) updates its row by its key: a third of the general statement.
+    if len(changes) == 1:
+        changed = cur.execute(
+            """UPDATE bookings SET state = $state, origin = $origin, site_id = $site, updated_by = $user, updated_at = $now
+               WHERE child_id = $child AND service_id = $service AND day = $day
+               RETURNING service_id, day""",
+            {"child": child_id, "service": changes[0][0], "day": changes[0][1], "site": changes[0][2],
+             "state": changes[0][3], "origin": origin, "user": user_id, "now": now_utc}).fetchall()
+    else:
+        changed = cur.execute(
+            f"""
+            UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
+            FROM (SELECT unnest($services) AS service_id, unnest($days) AS day, unnest($sites) AS site_id,
+                         unnest($states) AS state) c,
+                 {_CHILD_ROWS.replace("?", "$child")} mine
+            WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
+            RETURNING bookings.service_id, bookings.day
+            """,
+            params,
+        ).fetchall()
     if len(changed) == len(changes):
         return
     done = set(changed)
@@ -247,7 +274,7 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
     if not keys:
         return []
     taken, params = _taken(keys)
-    return cur.execute(
+    promoted = cur.execute(
         f"""
         WITH free AS (
             SELECT d.site_id, d.service_id, d.day, ss.capacity - coalesce(t.booked, 0) AS n
@@ -269,6 +296,8 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
         """,
         {**_key_params(keys), **params, "user": user_id, "now": now_utc},
     ).fetchall()
+    day_counts.forget(cur, [r[2] for r in promoted])
+    return promoted
 
 
 def waiting_position(db: Database, child_id: int, service_id: int, day: date) -> int | None:

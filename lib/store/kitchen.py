@@ -2,7 +2,10 @@
 
 Every figure of meals comes from `_meals()`, one relation: booked days of meal services, with the
 child's diet and the attendance recorded for that day. The kitchen page, its CSV and the mayor's
-charts therefore count the same way.
+charts therefore count the same way. The figures over a period (the daily series, the mayor's
+meals) read the same relation already counted per day (`_meal_counts()`, over `day_counts`, see
+lib/store/day_counts.py): the same joins and filters on the counts instead of on each booking.
+tests/store/test_kitchen_counts.py checks that both give the same figures.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from datetime import date, datetime
 
 import duckdb
 
-from lib.store.db import Database
+from lib.store import day_counts
+from lib.store.db import Database, dicts
 from lib.store.sql import OPEN_DAY
 
 def _meals(*, attendance: bool) -> str:
     """The one relation of meals. The attendance of each booked day (at most one row per booking:
     same key) comes along only for the figures that read it: the join never changes which rows
     count, and skipping it saves the largest join of the query (6.7 million attendance rows at
-    city scale) where only meals are counted."""
+    city scale) where only meals are counted. With the attendance, it is the reference the
+    counts per day (`_meal_counts()`) are checked against in the tests."""
     status, join = ("a.status", """LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id
                                    AND a.day = b.day""") if attendance else ("NULL::VARCHAR AS status", "")
     return f"""
@@ -33,6 +38,31 @@ def _meals(*, attendance: bool) -> str:
     WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last AND {OPEN_DAY}
       AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
 """
+
+
+def _meal_counts() -> str:
+    """`_meals()` counted per day × site × service × diet: the same joins and filters, applied to
+    the counts of `day_counts` (booked, checked, present, absent) instead of to each booking.
+    Read it after `day_counts.counted()` in the same transaction."""
+    return f"""
+    SELECT b.day, b.site_id, si.name AS site, b.service_id, sv.name AS service, sv.sort_order AS service_order,
+           b.diet_code, d.label AS diet, d.sort_order AS diet_order, b.booked, b.checked, b.present, b.absent
+    FROM day_counts b
+    JOIN services sv ON sv.id = b.service_id AND sv.is_meal
+    JOIN diets d ON d.code = b.diet_code
+    JOIN sites si ON si.id = b.site_id
+    WHERE b.day BETWEEN $first AND $last AND {OPEN_DAY}
+      AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
+"""
+
+
+def read_counted(db: Database, sql: str, params: dict) -> list[dict]:
+    """Rows of `sql` over `day_counts` for $first..$last, the days not counted yet counted first,
+    in one transaction: what it reads is exact (see lib/store/day_counts.py)."""
+    def work(cur):
+        day_counts.counted(cur, params["first"], params["last"])
+        return dicts(cur, sql, params)
+    return db.write(work)
 
 
 _ALL = {"site": None, "service": None}
@@ -52,12 +82,11 @@ def meal_counts(db: Database, day: date) -> list[dict]:
 def daily_meals(db: Database, first: date, last: date) -> list[dict]:
     """Per day × site × diet: meals booked, and among them those whose attendance says present
     or absent (absent: cooked for nothing)."""
-    return db.dicts(
-        f"""SELECT day, site, diet, count(*) AS booked,
-                   count(*) FILTER (WHERE status = 'present') AS present,
-                   count(*) FILTER (WHERE status IN ('absent', 'justified')) AS absent,
-                   count(status) AS checked
-            FROM ({_meals(attendance=True)}) GROUP BY day, site, site_id, diet, diet_order ORDER BY day, site_id, diet_order""",
+    return read_counted(
+        db,
+        f"""SELECT day, site, diet, sum(booked)::BIGINT AS booked, sum(present)::BIGINT AS present,
+                   sum(absent)::BIGINT AS absent, sum(checked)::BIGINT AS checked
+            FROM ({_meal_counts()}) GROUP BY day, site, site_id, diet, diet_order ORDER BY day, site_id, diet_order""",
         {"first": first, "last": last, **_ALL},
     )
 
@@ -65,9 +94,10 @@ def daily_meals(db: Database, first: date, last: date) -> list[dict]:
 def meals_per_period(db: Database, first: date, last: date, grain: str, site_id: int | None,
                      service_id: int | None) -> list[dict]:
     """Meals booked per week or month (the mayor's chart), from the same relation."""
-    return db.dicts(
-        f"""SELECT date_trunc($grain, day)::DATE AS period, count(*) AS meals
-            FROM ({_meals(attendance=False)}) GROUP BY ALL ORDER BY period""",
+    return read_counted(
+        db,
+        f"""SELECT date_trunc($grain, day)::DATE AS period, sum(booked)::BIGINT AS meals
+            FROM ({_meal_counts()}) GROUP BY ALL ORDER BY period""",
         {"first": first, "last": last, "grain": grain, "site": site_id, "service": service_id},
     )
 

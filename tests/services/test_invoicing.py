@@ -177,3 +177,24 @@ def test_a_tariff_change_never_reprices_a_published_month(demo_db):
     admin = login(demo_db, "admin@demo.fr")
     settings.set_tariffs(demo_db, admin, 1, [Bracket(700, 260), Bracket(1200, 360), Bracket(None, 430)], DEMO_NOW)
     assert invoicing.draft_month(demo_db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
+
+
+def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db):
+    """Publishing numbers and inserts in SQL (set-based): each document is the draft's, its number
+    and kind those of lib.domain.invoicing, its total the sum of its lines."""
+    from lib.domain.invoicing import Kind, document_number, kind_for, total_cents
+
+    admin = login(demo_db, "admin@demo.fr")
+    draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    stored = demo_db.rows("SELECT id, number, year, seq, kind, family_id, total_cents, due_date FROM invoices "
+                          "WHERE period_month = ? ORDER BY seq", [NOVEMBER])
+    assert [row[5] for row in stored] == [d.family_id for d in draft.documents]
+    for (invoice_id, number, year, seq, kind, _, total, due), document in zip(stored, draft.documents):
+        assert total == document.total_cents == total_cents(document.lines)
+        assert Kind(kind) is kind_for(total) and number == document_number(Kind(kind), year, seq)
+        assert due == AFTER_NOVEMBER.date() + timedelta(days=30)
+        lines = demo_db.rows("SELECT line_no, child_id, service_id, label, quantity, unit_price_cents, amount_cents "
+                             "FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", [invoice_id])
+        assert lines == [(n, line.child_id, line.service_id, line.label, line.quantity, line.unit_price_cents,
+                          line.amount_cents) for n, line in enumerate(document.lines, start=1)]

@@ -9,7 +9,10 @@ from lib.domain.actor import Actor
 from lib.domain.clock import PARIS
 from lib.domain.roles import Role
 from lib.services import kitchen, trends
+from lib.store import attendance as attendance_store
+from lib.store import bookings as bookings_store
 from lib.store import kitchen as store
+from lib.store import trends as trends_store
 from lib.store.bulk import insert_frame
 
 COOK = Actor(1, "cuisine@x.fr", Role.KITCHEN, "Cuisine")
@@ -115,3 +118,65 @@ def test_a_day_closed_afterwards_is_not_cooked(town):
                                        "(2, ?, ?, 'grève')", [MONDAY, MONDAY]))
     counts = {(r["site"], r["diet"]): r["meals"] for r in store.meal_counts(town, MONDAY)}
     assert counts == {("École A", "Standard"): 2, ("École A", "Sans porc"): 1}
+
+
+def _live(town, first, last):
+    """The figures straight from the one relation of meals, `_meals()`, booking by booking."""
+    daily = town.dicts(
+        f"""SELECT day, site, diet, count(*) AS booked, count(*) FILTER (WHERE status = 'present') AS present,
+                   count(*) FILTER (WHERE status IN ('absent', 'justified')) AS absent, count(status) AS checked
+            FROM ({store._meals(attendance=True)}) GROUP BY day, site, site_id, diet, diet_order
+            ORDER BY day, site_id, diet_order""", {"first": first, "last": last, "site": None, "service": None})
+    meals = town.dicts(f"SELECT date_trunc('month', day)::DATE AS period, count(*) AS meals "
+                       f"FROM ({store._meals(attendance=False)}) GROUP BY ALL ORDER BY period",
+                       {"first": first, "last": last, "site": None, "service": None})
+    attendance = town.dicts(
+        """SELECT date_trunc('month', b.day)::DATE AS period, count(*) AS booked, count(a.child_id) AS checked,
+                  count(*) FILTER (WHERE a.status = 'present') AS present,
+                  count(*) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent
+           FROM bookings b LEFT JOIN attendance a USING (child_id, service_id, day)
+           WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY ALL ORDER BY period""", [first, last])
+    return daily, meals, attendance
+
+
+def _counted(town, first, last):
+    """The same figures as the pages read them, from the counts per day (lib/store/day_counts.py)."""
+    return (store.daily_meals(town, first, last), store.meals_per_period(town, first, last, "month", None, None),
+            trends_store.attendance_per_period(town, first, last, "month", None, None))
+
+
+def test_the_counts_per_day_agree_with_the_meals_relation_after_every_write(town):
+    first, last = date(2026, 11, 1), date(2026, 12, 31)
+    assert _counted(town, first, last) == _live(town, first, last)
+    assert town.value("SELECT count(*) FROM day_counts_done") == 61          # every day of the period counted
+
+    # A cancel, a new booking and a waiting list promoted, through the store's writes.
+    def book(cur):
+        bookings_store.upsert_bookings(cur, 1, [(1, FRIDAY, 1, "cancelled"), (1, MONDAY, 1, "cancelled")],
+                                       "occasional", 1, datetime(2026, 11, 20))
+        bookings_store.upsert_bookings(cur, 5, [(1, MONDAY, 1, "waiting"), (2, FRIDAY, 1, "booked")],
+                                       "occasional", 1, datetime(2026, 11, 20))
+        bookings_store.promote_waiting(cur, [(1, 1, MONDAY)], 1, datetime(2026, 11, 20))
+    town.write(book)
+    assert town.value("SELECT count(*) FROM day_counts_done WHERE day IN (?, ?)", [FRIDAY, MONDAY]) == 0
+    assert _counted(town, first, last) == _live(town, first, last)
+    monday = next(r for r in store.daily_meals(town, MONDAY, MONDAY) if r["site"] == "École A"
+                  and r["diet"] == "Standard")
+    assert monday["booked"] == 2                                              # child 1 out, child 5 promoted in
+
+    # Attendance recorded, then corrected.
+    def point(status):
+        frame = pd.DataFrame([dict(child_id=5, service_id=1, day=MONDAY, site_id=1, status=status, recorded_by=1,
+                                   recorded_at=datetime(2026, 11, 30, 12))])
+        town.write(lambda cur: attendance_store.upsert(cur, frame))
+    point("present")
+    assert _counted(town, first, last) == _live(town, first, last)
+    point("justified")
+    assert _counted(town, first, last) == _live(town, first, last)
+    assert sum(r["absent"] for r in store.daily_meals(town, MONDAY, MONDAY)) == 1
+
+    # A closure is read with the counts, not counted into them: nothing to strike off.
+    town.write(lambda cur: cur.execute("INSERT INTO closures (site_id, start_date, end_date, reason) VALUES "
+                                       "(1, ?, ?, 'grève')", [FRIDAY, FRIDAY]))
+    assert _counted(town, first, last) == _live(town, first, last)
+    assert not [r for r in store.daily_meals(town, FRIDAY, FRIDAY) if r["site"] == "École A"]
