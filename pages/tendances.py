@@ -56,9 +56,13 @@ table = frame.rename(columns={
     "previous_booked": f"Réservés {data.previous_label}", "previous_rate": f"% présents {data.previous_label}",
     "previous_no_show": f"% absents {data.previous_label}", "previous_meals": f"Repas {data.previous_label}",
 }).drop(columns=["index"])
+table = table[["Période", *[c for c in table if c != "Période"]]]  # the period first, as one reads a table
 shown = table.copy()
-for column in [c for c in shown if c.startswith("% ")]:
-    shown[column] = [fr.decimal(v) for v in shown[column]]  # "93,4", as a French reader (and screen reader) expects
+for column in shown.columns[1:]:
+    if column.startswith("% "):
+        shown[column] = [fr.decimal(v) for v in shown[column]]  # "93,4", as a French reader (and screen reader) expects
+    else:
+        shown[column] = pd.array(shown[column], dtype="Int64")  # months to come: an empty cell, not "None"
 st.dataframe(shown, hide_index=True, width="stretch")
 st.download_button("Télécharger ces chiffres (CSV)",
                    table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),

@@ -3,6 +3,7 @@ cookies, so the token goes where lib.ui.session looks for it in tests)."""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -133,3 +134,28 @@ def test_the_elected_chart_draws_both_years_with_a_table(demo_db):
     assert list(table.columns) == ["Mois", "2026/2027", "2025/2026"]
     assert table.iloc[0]["2026/2027"] == plotly_values(spec["data"][1]["y"])[0] > 0
     assert table.iloc[5]["2025/2026"] == plotly_values(spec["data"][0]["y"])[5] > 0
+
+
+ROLE_EMAILS = {"famille": "parent@demo.fr", "agent": "agent@demo.fr", "cuisine": "cuisine@demo.fr",
+               "elu": "maire@demo.fr", "admin": "admin@demo.fr"}
+
+
+def _every_page():
+    from lib.domain.menu import EXTRA, HOME
+    for role, home in HOME.items():
+        for entry in [home, *EXTRA[role]]:
+            yield pytest.param(entry.file, ROLE_EMAILS[role.value], id=f"{role.value}:{entry.url_path}")
+
+
+@pytest.mark.parametrize("page, email", list(_every_page()))
+def test_every_table_reads_the_french_way(demo_db, page, email):
+    """What a data grid shows for a cell: a float as 93.4 and an empty object cell as "None", in
+    English. Every table of every page carries French strings, whole numbers or empty cells."""
+    at = app_test(page, demo_db, email).run()
+    assert not at.exception, at.exception
+    for frame in (element.value for element in at.dataframe):
+        for column in frame.columns:
+            values = frame[column]
+            assert not pd.api.types.is_float_dtype(values), (page, column, "shown as 93.4")
+            if values.dtype == object:
+                assert not values.isna().any(), (page, column, 'an empty cell shown as "None"')
