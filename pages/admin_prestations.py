@@ -49,16 +49,18 @@ for service in settings.services(session.db(), actor):
         brackets = settings.tariffs(session.db(), actor, sid)
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
-            # Nullable types: an empty ceiling shows as an empty cell, not "None".
-            pd.DataFrame({"Plafond QF": pd.array([b.qf_max for b in brackets], dtype="Int64"),
-                          "Prix (€)": pd.array([fr.decimal(b.price_cents / 100, 2) for b in brackets], dtype="string")}),
+            # Text cells: an empty ceiling stays an empty cell (the grid would write "None").
+            pd.DataFrame({"Plafond QF": ["" if b.qf_max is None else str(b.qf_max) for b in brackets],
+                          "Prix (€)": [fr.decimal(b.price_cents / 100, 2) for b in brackets]}, dtype="string"),
             num_rows="dynamic", hide_index=True, key=f"svc_tariffs_{sid}",
-            column_config={"Plafond QF": st.column_config.NumberColumn(min_value=0, step=1),
+            column_config={"Plafond QF": st.column_config.TextColumn(
+                               max_chars=7, help="Quotient familial maximal ; vide pour la tranche la plus haute"),
                            "Prix (€)": st.column_config.TextColumn(max_chars=12, help="En euros, avec une virgule : 2,50")})
         if st.form_submit_button("Enregistrer les tarifs"):
             try:
                 rows = edited.dropna(how="all")
-                new = [Bracket(None if pd.isna(q) else int(q), parse_euros(None if pd.isna(p) else str(p))) for q, p in
+                new = [Bracket(None if pd.isna(q) or not str(q).strip() else int(str(q).strip()),
+                               parse_euros(None if pd.isna(p) else str(p))) for q, p in
                        zip(rows["Plafond QF"], rows["Prix (€)"])]
                 st.success(settings.set_tariffs(session.db(), actor, sid, new, session.now()), icon="✅")
             except (TypeError, ValueError):

@@ -7,7 +7,7 @@ from lib import charts
 from lib.domain import fr
 from lib.domain.roles import Role
 from lib.services import home
-from lib.ui import layout, session
+from lib.ui import layout, session, tables
 
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
 data = home.elected_home(session.db(), actor, session.today())
@@ -41,6 +41,6 @@ st.caption("Le mois en cours est compté jusqu'à aujourd'hui ; l'année précé
 months = pd.DataFrame(data.months)
 st.plotly_chart(charts.monthly_comparison(months, current_label=data.label, previous_label=data.previous_label,
                                           value_title="Jours réservés"), key="elu_months")
-st.dataframe(months.astype({"current": "Int64", "previous": "Int64"}).rename(columns={"month_label": "Mois", "current": data.label,
+st.dataframe(tables.french(months).rename(columns={"month_label": "Mois", "current": data.label,
                                     "previous": data.previous_label or "—"}), hide_index=True)
 layout.contact_footer()

@@ -9,7 +9,7 @@ from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
 from lib.services import trends
-from lib.ui import layout, session
+from lib.ui import layout, session, tables
 
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
 db = session.db()
@@ -57,13 +57,9 @@ table = frame.rename(columns={
     "previous_no_show": f"% absents {data.previous_label}", "previous_meals": f"Repas {data.previous_label}",
 }).drop(columns=["index"])
 table = table[["Période", *[c for c in table if c != "Période"]]]  # the period first, as one reads a table
-shown = table.copy()
-for column in shown.columns[1:]:
-    if column.startswith("% "):
-        shown[column] = [fr.decimal(v) for v in shown[column]]  # "93,4", as a French reader (and screen reader) expects
-    else:
-        shown[column] = pd.array(shown[column], dtype="Int64")  # months to come: an empty cell, not "None"
-st.dataframe(shown, hide_index=True, width="stretch")
+# "93,4" and "5 703", months to come as "—": as a French reader (and screen reader) expects.
+st.dataframe(tables.french(table, digits={c: 1 for c in table if c.startswith("% ")}), hide_index=True,
+             width="stretch")
 st.download_button("Télécharger ces chiffres (CSV)",
                    table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
                    "tendances.csv", "text/csv", key="trends_csv")

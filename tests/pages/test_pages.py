@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.domain import fr
 from lib.services import auth
 from lib.ui.session import TEST_TOKEN_KEY
 from tests.conftest import DEMO_NOW
@@ -132,8 +133,11 @@ def test_the_elected_chart_draws_both_years_with_a_table(demo_db):
     assert spec["data"][0]["marker"]["pattern"]["shape"] == "/"  # not colour alone
     table = at.dataframe[0].value
     assert list(table.columns) == ["Mois", "2026/2027", "2025/2026"]
-    assert table.iloc[0]["2026/2027"] == plotly_values(spec["data"][1]["y"])[0] > 0
-    assert table.iloc[5]["2025/2026"] == plotly_values(spec["data"][0]["y"])[5] > 0
+    drawn = plotly_values(spec["data"][1]["y"])[0]
+    assert drawn > 0 and table.iloc[0]["2026/2027"] == fr.decimal(drawn, 0)  # the same number, written French
+    earlier = plotly_values(spec["data"][0]["y"])[5]
+    assert earlier > 0 and table.iloc[5]["2025/2026"] == fr.decimal(earlier, 0)
+    assert table.iloc[-1]["2026/2027"] == "—"  # a month to come: a dash, not "None"
 
 
 ROLE_EMAILS = {"famille": "parent@demo.fr", "agent": "agent@demo.fr", "cuisine": "cuisine@demo.fr",
@@ -149,13 +153,12 @@ def _every_page():
 
 @pytest.mark.parametrize("page, email", list(_every_page()))
 def test_every_table_reads_the_french_way(demo_db, page, email):
-    """What a data grid shows for a cell: a float as 93.4 and an empty object cell as "None", in
-    English. Every table of every page carries French strings, whole numbers or empty cells."""
+    """What a data grid shows for a cell: a float as 93.4 and any empty cell as "None", in English.
+    Every table of every page carries French strings or whole numbers, and no empty cell."""
     at = app_test(page, demo_db, email).run()
     assert not at.exception, at.exception
     for frame in (element.value for element in at.dataframe):
         for column in frame.columns:
             values = frame[column]
             assert not pd.api.types.is_float_dtype(values), (page, column, "shown as 93.4")
-            if values.dtype == object:
-                assert not values.isna().any(), (page, column, 'an empty cell shown as "None"')
+            assert not values.isna().any(), (page, column, 'an empty cell shown as "None"')
