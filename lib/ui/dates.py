@@ -11,10 +11,6 @@ import streamlit as st
 from lib.domain import fr
 
 
-def _label(day: date) -> str:
-    return fr.long_date(day)
-
-
 def day_picker(label: str, first: date, last: date, value: date, *, key: str, where=st,
                help: str | None = None) -> date:
     """A day between `first` and `last` (inclusive), `value` chosen at first (kept within them)."""
@@ -22,7 +18,7 @@ def day_picker(label: str, first: date, last: date, value: date, *, key: str, wh
     value = min(max(value, first), last)
     if key in st.session_state and st.session_state[key] not in days:
         del st.session_state[key]  # a day from another year or child: start again from `value`
-    return where.selectbox(label, days, index=days.index(value), format_func=_label, key=key, help=help)
+    return where.selectbox(label, days, index=days.index(value), format_func=fr.long_date, key=key, help=help)
 
 
 def around(today: date, *, before: int = 366, after: int = 366) -> tuple[date, date]:
