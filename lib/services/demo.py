@@ -375,11 +375,12 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
         issue = min(after + timedelta(days=4), today)
         published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))
         count += len(published.numbers)
-        rows = db.rows("SELECT id, family_id, total_cents FROM invoices WHERE period_month = ? ORDER BY id", [month])
+        rows = db.rows("SELECT id, family_id, total_cents, number FROM invoices WHERE period_month = ? ORDER BY id",
+                       [month])
         paid_share = 0.9 if index == 0 else 0.3
 
         def pay(cur, rows=rows, issue=issue, paid_share=paid_share, index=index):
-            for invoice_id, family_id, total in rows:
+            for invoice_id, family_id, total, number in rows:
                 paid = index == 0 if family_id == 1 else rng.random() < paid_share
                 paid_at = to_utc_naive(datetime.combine(issue + timedelta(days=rng.randrange(1, 12)), time(12, 30), PARIS))
                 if not paid or paid_at.date() >= today:
@@ -389,7 +390,7 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
                     tx_id = invoice_id
                     invoice_store.insert_transaction(cur, dict(
                         id=tx_id, invoice_id=invoice_id, family_id=1, provider="systempayv2",
-                        transaction_ref=f"DEMO_{invoice_id:08d}", amount_cents=total, state="paid",
+                        transaction_ref=f"DEMO_{invoice_id:08d}", order_ref=number, amount_cents=total, state="paid",
                         created_at=paid_at, updated_at=paid_at))
                 method = "online" if tx_id else rng.choice(["cheque", "virement", "especes", "prelevement"])
                 invoice_store.insert_payment(cur, invoice_id, total, paid_at, method, tx_id, None)

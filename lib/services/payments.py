@@ -39,9 +39,14 @@ def config(db: Database) -> provider.ProviderConfig:
     return provider.ProviderConfig.from_settings(reference.settings(db))
 
 
-def public_url(db: Database) -> str | None:
-    value = reference.settings(db).get("public_url", "").strip().rstrip("/")
-    return value if value.startswith(("https://", "http://")) else None
+def _setup(db: Database, request_url: str) -> tuple[provider.ProviderConfig, str]:
+    """The provider's configuration and the portal's address given to it for the return and the
+    notification, from one read of the settings: the setting `public_url` when the town sets it
+    (so a forged Host header cannot redirect them), else the address the request came to."""
+    values = reference.settings(db)
+    public = values.get("public_url", "").strip().rstrip("/")
+    base = public if public.startswith(("https://", "http://")) else request_url.rstrip("/")
+    return provider.ProviderConfig.from_settings(values), base
 
 
 # --- the right to pay online --------------------------------------------------------------------
@@ -108,15 +113,16 @@ def departure_link(token: str, invoice_id: int, key: str) -> str:
 def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
-def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, base_url: str,
+def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, request_url: str,
                   now: datetime) -> provider.Started:
     """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
-    signed form that takes the browser to the provider. A refusal is kept in the audit log."""
+    signed form that takes the browser to the provider. A refusal is kept in the audit log.
+    `request_url`: the address the request came to (the setting `public_url` wins over it)."""
     with refusals_audited(db, actor, now, "payment.start_refused", "invoice", invoice_id):
-        return _start_payment(db, actor, invoice_id, idempotency_key, base_url, now)
+        return _start_payment(db, actor, invoice_id, idempotency_key, request_url, now)
 
 
-def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, base_url: str,
+def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, request_url: str,
                    now: datetime) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
@@ -125,7 +131,7 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal
-    cfg = config(db)
+    cfg, base_url = _setup(db, request_url)
     at = to_utc_naive(now)
     since = to_utc_naive(now - PENDING_LIFETIME)
 
@@ -165,7 +171,8 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
                                  "contactez la mairie.") from exc
         store.insert_transaction(cur, dict(
             invoice_id=invoice_id, family_id=actor.family_id, provider=cfg.backend,
-            transaction_ref=started.transaction_ref, idempotency_key=idempotency_key, amount_cents=left,
+            transaction_ref=started.transaction_ref, order_ref=summary["number"], idempotency_key=idempotency_key,
+            amount_cents=left,
             state=TxState.PENDING.value, created_at=at, updated_at=at,
             form_fields=json.dumps({"url": started.url, "fields": started.fields})))
         audit.record(cur, at_utc=at, user_id=actor.user_id, action="payment.start", entity="invoice",
@@ -202,20 +209,22 @@ class Recorded:
         return outcome_message(self.state, self.invoice_number)
 
 
-def record_answer(db: Database, query_string: str, source: str, now: datetime, base_url: str = "http://localhost") -> Recorded:
+def record_answer(db: Database, query_string: str, source: str, now: datetime,
+                  request_url: str = "http://localhost") -> Recorded:
     """Verify an answer and record it once. Rejections change nothing but leave an audit entry."""
     at = to_utc_naive(now)
+    cfg, base_url = _setup(db, request_url)
     try:
-        answer = provider.parse(config(db), query_string, base_url)
+        answer = provider.parse(cfg, query_string, base_url)
     except provider.ProviderError as exc:
         _reject(db, at, source, None, f"réponse refusée : {exc.reason}")
         raise AnswerRejected(400, exc.reason) from None
 
     def work(cur) -> Recorded:
-        tx = store.transaction_with_number(cur, answer.transaction_ref)
+        tx = store.transaction_for_answer(cur, answer.transaction_ref)
         if tx is None:
             raise AnswerRejected(404, "transaction inconnue")
-        number = tx["invoice_number"]
+        number = tx["order_ref"]
         if answer.amount_cents != tx["amount_cents"]:
             raise AnswerRejected(400, f"montant {answer.amount_cents} ≠ {tx['amount_cents']} attendus")
         if answer.order_id is not None and answer.order_id != number:
@@ -257,7 +266,7 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tupl
     return state, outcome_message(state, found["number"])
 
 
-def reconcile(db: Database, now: datetime, *, family_id: int | None = None, base_url: str = "http://localhost") -> int:
+def reconcile(db: Database, now: datetime, *, family_id: int | None = None, request_url: str = "http://localhost") -> int:
     """Settle attempts whose answer never reached us: ask the provider (the sandbox keeps its
     answers; a real provider's status service where eopayment offers one), and give up on
     attempts older than the pending lifetime. Returns how many attempts changed."""
@@ -267,7 +276,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None, base
         query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
         if query:
             try:
-                changed += record_answer(db, query, "reconciliation", now, base_url).changed
+                changed += record_answer(db, query, "reconciliation", now, request_url).changed
             except AnswerRejected:
                 pass
         elif from_utc_naive(tx["created_at"]) + PENDING_LIFETIME < now:

@@ -229,11 +229,11 @@ def transaction_by_ref(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
     return found[0] if found else None
 
 
-def transaction_with_number(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
-    """`transaction_by_ref` with its invoice's number ("?" when the invoice is gone), in one
-    statement: a payment notification needs both."""
-    found = dicts(cur, """SELECT t.*, coalesce(i.number, '?') AS invoice_number FROM payment_transactions t
-                          LEFT JOIN invoices i ON i.id = t.invoice_id WHERE t.transaction_ref = ?""", [ref])
+def transaction_for_answer(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
+    """What a provider's answer is checked against: the attempt's state, amount and order
+    reference (its invoice's number, kept on the attempt: no join with the invoices)."""
+    found = dicts(cur, """SELECT id, invoice_id, transaction_ref, order_ref, amount_cents, state
+                          FROM payment_transactions WHERE transaction_ref = ?""", [ref])
     return found[0] if found else None
 
 
@@ -254,6 +254,8 @@ def pending_for_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int, since: 
 
 
 def insert_transaction(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
+    if not row.get("order_ref"):
+        raise ValueError("an attempt carries the order reference sent to the provider")
     columns = ", ".join(row)
     cur.execute(f"INSERT INTO payment_transactions ({columns}) VALUES ({', '.join('?' for _ in row)})",
                 list(row.values()))

@@ -26,11 +26,9 @@ def _html(result: tuple[str, int]) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _base_url(request: Request) -> str:
-    """The portal's public address for the provider's return and notification: the setting
-    `public_url` when the town sets it (so a forged Host header cannot redirect them)."""
-    configured = payments.public_url(database())
-    return configured or str(request.base_url).rstrip("/")
+def _request_url(request: Request) -> str:
+    """The address the request came to (the setting `public_url` wins over it, in the service)."""
+    return str(request.base_url).rstrip("/")
 
 
 async def depart(request: Request) -> Response:
@@ -49,7 +47,7 @@ async def depart(request: Request) -> Response:
             return _html(pages.message("Lien de paiement invalide", "Ce lien de paiement n'est pas valable : "
                                        "revenez à « Mes factures » et cliquez à nouveau sur « Payer ».", status=400))
         try:
-            started = payments.start_payment(db, actor, int(raw_id), key, _base_url(request), clock_now())
+            started = payments.start_payment(db, actor, int(raw_id), key, _request_url(request), clock_now())
         except PortailError as exc:
             return _html(pages.message("Paiement impossible", exc.message, status=409))
         amount = next((f["value"] for f in started.fields if f["name"] == "vads_amount"), None)
@@ -62,7 +60,7 @@ async def depart(request: Request) -> Response:
 
 async def _answer(request: Request, query: str, source: str):
     def work():
-        return payments.record_answer(database(), query, source, clock_now(), _base_url(request))
+        return payments.record_answer(database(), query, source, clock_now(), _request_url(request))
 
     return await to_thread.run_sync(work)
 

@@ -57,6 +57,20 @@ def test_pay_round_trip_records_once_and_the_invoice_turns_green(demo_db, parent
     assert payments.outcome_for_family(demo_db, parent, started.transaction_ref)[0] is TxState.PAID
 
 
+def test_the_town_address_wins_over_the_address_a_request_came_to(demo_db, parent, unpaid):
+    """With `public_url` set, a forged Host header cannot send the provider's return or
+    notification elsewhere, and the answer is still verified against the same addresses."""
+    demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', 'https://famille.ma-ville.fr/')"))
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, "http://evil.example", DEMO_NOW)
+    fields = {f["name"]: f["value"] for f in started.fields}
+    assert started.url == "https://famille.ma-ville.fr/paiement/sandbox"
+    assert fields["vads_url_return"] == "https://famille.ma-ville.fr/paiement/retour"
+    assert fields["vads_url_check"] == "https://famille.ma-ville.fr/paiement/notification"
+    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW,
+                                      "http://evil.example")
+    assert recorded.state is TxState.PAID and recorded.invoice_number == "F-2026-000267"
+
+
 @pytest.mark.parametrize("decision, state", [("refuse", TxState.REFUSED), ("cancel", TxState.CANCELLED)])
 def test_refused_or_cancelled_payments_leave_the_invoice_unpaid(demo_db, parent, unpaid, decision, state):
     started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)

@@ -18,7 +18,8 @@ def test_fresh_database_has_every_table_and_every_migration(fresh_db):
     names = {r[0] for r in fresh_db.rows("SELECT table_name FROM information_schema.tables")}
     assert TABLES <= names
     assert fresh_db.rows("SELECT version, name FROM schema_version ORDER BY version") == [
-        (1, "schema.sql"), (2, "002_bookings_by_child.sql"), (3, "003_day_counts.sql")]
+        (1, "schema.sql"), (2, "002_bookings_by_child.sql"), (3, "003_day_counts.sql"),
+        (4, "004_payment_order_ref.sql")]
 
 
 def test_migrations_run_twice_change_nothing(fresh_db):
@@ -74,6 +75,33 @@ def test_a_failing_migration_leaves_the_previous_version(schema_only_db, tmp_pat
     assert current_version(fresh_db) == 2
     tables = {r[0] for r in fresh_db.rows("SELECT table_name FROM information_schema.tables")}
     assert "good" in tables and "half" not in tables
+
+
+def test_attempts_made_before_004_get_their_invoice_number(schema_only_db, tmp_path: Path):
+    """An attempt recorded before the order reference was kept on it takes its invoice's number,
+    so a late answer for it is still checked against the right invoice."""
+    db = schema_only_db
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for _version, file in available()[1:]:
+        if file.name < "004":
+            (folder / file.name).write_text(file.read_text(encoding="utf-8"))
+    migrate(db, folder)
+
+    def before(cur):
+        cur.execute("""INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date,
+                       total_cents, created_at) VALUES (7, 'F-2026-000007', 2026, 7, 1, '2026-10-01', '2026-11-03',
+                       '2026-11-30', 4250, '2026-11-03 08:00')""")
+        for tx_id, invoice_id in ((1, 7), (2, 99)):
+            cur.execute("""INSERT INTO payment_transactions (id, invoice_id, family_id, provider, transaction_ref,
+                           amount_cents, state, created_at, updated_at)
+                           VALUES (?, ?, 1, 'systempayv2', ?, 4250, 'pending', '2026-11-04 10:00', '2026-11-04 10:00')""",
+                        [tx_id, invoice_id, f"REF{tx_id}"])
+
+    db.write(before)
+    assert migrate(db)[0] == 4
+    assert db.rows("SELECT transaction_ref, order_ref FROM payment_transactions ORDER BY id") == [
+        ("REF1", "F-2026-000007"), ("REF2", "?")]
 
 
 def test_duplicate_migration_numbers_are_refused(tmp_path: Path):
