@@ -38,6 +38,7 @@ demo: $(VENV)/.installed-runtime
 ## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it
 SCALE ?= city
 RESULTS = $(if $(filter city,$(SCALE)),bench/RESULTS.md,bench/RESULTS-$(SCALE).md)
+LOAD_RESULTS = $(if $(filter city,$(SCALE)),bench/LOAD.md,bench/LOAD-$(SCALE).md)
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.run --scale "$(SCALE)" --output $(RESULTS)
 
@@ -45,7 +46,7 @@ bench: $(VENV)/.installed-dev
 THREADS ?= 200
 BROWSERS ?= 20
 load: $(VENV)/.installed-dev
-	$(PY) -m bench.load --scale "$(SCALE)" --threads $(THREADS) --browsers $(BROWSERS)
+	$(PY) -m bench.load --scale "$(SCALE)" --threads $(THREADS) --browsers $(BROWSERS) --output $(LOAD_RESULTS)
 
 ## backup: copy $(PORTAIL_DB) to backups/ (refused while a server holds the file)
 backup: $(VENV)/.installed-runtime

@@ -37,12 +37,13 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.city import BadScale, build_city, family_email, scale_named
-from bench.run import BENCH_NOW, check_data_free
+from bench.run import BENCH_NOW, check_data_free, machine
+from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable
 from lib.store import bookings as booking_store
 from lib.store.db import close_database, open_database
@@ -331,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=200, help="familles simultanées (appels de services)")
     parser.add_argument("--browsers", type=int, default=20, help="sessions Chromium simultanées (0 : aucune)")
     parser.add_argument("--url", default=None, help="serveur déjà lancé (adresse locale uniquement)")
-    parser.add_argument("--output", type=Path, default=None, help="ajouter le résumé à ce fichier Markdown")
+    parser.add_argument("--output", type=Path, default=None, help="écrire le résumé dans ce fichier Markdown")
     args = parser.parse_args(argv)
     try:
         scale = scale_named(args.scale)
@@ -345,26 +346,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     out = sys.stdout
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="portail-load-") as tmp:
         path = Path(tmp) / f"{scale.name}.duckdb"
         print(f"Construction de la ville « {scale.name} » …", flush=True)
         build_city(path, scale, BENCH_NOW.date())
         threads = run_threads(path, args.threads, out)
         browsers = run_browsers(path, args.browsers, url, out) if args.browsers else None
-    lines = report(scale.name, threads, browsers)
+    lines = report(scale.name, threads, browsers, load_before)
     print("\n".join(lines))
     if args.output:
-        with open(args.output, "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
+        args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"Résultats écrits dans {args.output}")
     failed = threads["problems"] or threads["errors"] or (browsers and browsers["errors"])
     return 1 if failed else 0
 
 
-def report(scale: str, threads: dict, browsers: dict | None) -> list[str]:
+def report(scale: str, threads: dict, browsers: dict | None, load_before: float) -> list[str]:
     booked, waiting = threads["contested"]
     lines = [
-        f"## Load test — scale `{scale}`",
+        f"# Load test — scale `{scale}`",
         "",
+        f"- Date: {datetime.now(PARIS):%Y-%m-%d %H:%M} (Paris); machine: {machine()}; load average before the "
+        f"run: {load_before:.2f}",
         f"- Threads: {threads['threads']} families at once through the services, {threads['elapsed_s']:.1f} s in all; "
         f"{threads['acks']} acknowledged booking changes; contested day: {booked} booked, {waiting} on the waiting "
         f"list; errors: {len(threads['errors'])}; memory: {threads['rss_per_session_mb']:.1f} MiB per family",

@@ -9,12 +9,14 @@ each run, so every timed run does the same amount of work. The bare SQL of a wri
 the service does (writing the change to disk is part of the engine's limit for a write); where
 the next run needs the data back, it is put back untimed after each run.
 
-    python -m bench.run [--scale town|city|paris] [--runs 5] [--output bench/RESULTS.md]
+    python -m bench.run [--scale town|city|paris] [--runs 9] [--output bench/RESULTS.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import platform
 import resource
@@ -35,7 +37,6 @@ from lib.store.db import close_database, connect_file, open_database
 from lib.store.sql import OPEN_DAY  # a closed day is neither cooked nor billed: the bare SQL asks that too
 
 ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest's "missing ScriptRunContext" noise
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BENCH_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=PARIS)  # a Friday of term: the same figures every run
 TARGETS_MS = {"family_month": 50, "day_cancel": 50, "year_template": 100, "kitchen_counts": 100,
@@ -397,6 +398,9 @@ class Bench:
         # components, parses the messages: ~0.2–0.6 s here, whatever the page). The page runs
         # inside a wrapper script that times its own execution: that is the server-side render
         # (the page's service calls and Streamlit building its elements), AppTest's cost aside.
+        # Setting AppTest's session state from this thread warns of a "missing ScriptRunContext"
+        # (Streamlit puts its log level back on every run, so the logger is switched off instead).
+        logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").disabled = True
         for role, page in pages:
             script = _TIMED_PAGE.format(path=str(ROOT / "pages" / f"{page}.py"))
 
@@ -450,19 +454,26 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Banc d'essai du Portail Famille à l'échelle d'une ville.")
     parser.add_argument("--scale", default=os.environ.get("SCALE") or None, help=f"échelle : {', '.join(SCALES)}")
-    parser.add_argument("--runs", type=int, default=5, help="mesures par opération (médiane), après un échauffement")
+    parser.add_argument("--runs", type=int, default=9, help="mesures par opération (médiane), après un échauffement")
     parser.add_argument("--output", type=Path, default=None, help="fichier Markdown des résultats (défaut : aucun)")
-    parser.add_argument("--keep", type=Path, default=None, help="garder la base construite dans ce dossier")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="garder la base construite dans ce dossier (pour l'examiner ensuite)")
     args = parser.parse_args(argv)
     try:
         scale = scale_named(args.scale)
         if args.runs < 1 or args.runs > 50:
             raise BadScale("Le nombre de mesures doit être compris entre 1 et 50.")
+        if args.keep and (args.keep / f"{scale.name}.duckdb").exists():
+            raise BadScale(f"{args.keep / f'{scale.name}.duckdb'} existe déjà : choisissez un autre dossier.")
         check_data_free()
     except (BadScale, DatabaseUnavailable) as exc:
         print(f"Erreur : {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="portail-bench-", dir=args.keep) as tmp:
+    load_before = os.getloadavg()[0]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    folder = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="portail-bench-")
+    with folder as tmp:
         path = Path(tmp) / f"{scale.name}.duckdb"
         print(f"Construction de la ville « {scale.name} » dans {path} …", flush=True)
         started = time.perf_counter()
@@ -479,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             close_database(path)
         size_after = path.stat().st_size / 2 ** 20
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    summary = report(scale.name, counts, built_s, size_mb, size_after, peak_mb, bench.results, args.runs)
+    summary = report(scale.name, counts, built_s, size_mb, size_after, peak_mb, bench.results, args.runs, load_before)
     print("\n" + summary)
     if args.output:
         args.output.write_text(summary, encoding="utf-8")
@@ -498,18 +509,18 @@ def check_data_free() -> None:
 
 
 def report(scale: str, counts: dict, built_s: float, size_mb: float, size_after: float, peak_mb: float,
-           results: list[Result], runs: int) -> str:
+           results: list[Result], runs: int, load_before: float) -> str:
     missed = [r for r in results if r.verdict().startswith("MISSED")]
     lines = [
         f"# Benchmark — scale `{scale}`",
         "",
         f"- Date: {datetime.now(PARIS):%Y-%m-%d %H:%M} (Paris); data built for {BENCH_NOW:%Y-%m-%d %H:%M}",
-        f"- Machine: {machine()}",
+        f"- Machine: {machine()}; load average before the run: {load_before:.2f}",
         f"- City: {counts['families']} families, {counts['children']} children, {counts['bookings']} bookings, "
         f"{counts['attendance']} attendance rows; built in {built_s:.0f} s",
         f"- Database file: {size_mb:.0f} MiB after the build, {size_after:.0f} MiB after the bench",
         f"- Peak memory of the bench process (build + bench): {peak_mb:.0f} MiB",
-        f"- Each figure: median of {runs} runs after one warm-up (invoicing: 3); ratio = service ÷ bare SQL of "
+        f"- Each figure: median of {runs} runs after one warm-up (the invoicing draft: 3); ratio = service ÷ bare SQL of "
         "the same question on the same connection",
         "- Pages: time of the page script's own run inside AppTest (its service calls and Streamlit building the "
         "elements), without AppTest's fixed cost per run",

@@ -157,3 +157,38 @@ def test_loopback_addresses_are_accepted(url):
 def test_other_addresses_are_refused(url):
     with pytest.raises(BadTarget):
         check_loopback(url)
+
+
+@pytest.mark.slow
+def test_a_town_bench_times_every_operation_and_keeps_its_database(tmp_path):
+    """The bench's own code runs end to end (at town scale, one run each): a line per operation,
+    a ratio wherever there is a bare SQL, the summary written, the database kept with the payments
+    it recorded. Only the shape is checked: timings are never asserted."""
+    keep, output = tmp_path / "kept", tmp_path / "results.md"
+    before = _data_state()
+    result = subprocess.run([sys.executable, "-m", "bench.run", "--scale", "town", "--runs", "1", "--keep", str(keep),
+                             "--output", str(output)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "ScriptRunContext" not in result.stdout + result.stderr
+    rows = [line for line in output.read_text(encoding="utf-8").splitlines() if line.startswith("| ") and "ms" not in line]
+    labels = [r.split("|")[1].strip() for r in rows]
+    assert labels[:9] == [
+        "Family month calendar (one child, one month)", "Apply a full-year weekly template (one child)",
+        "Cancel one day (one child)", "Kitchen counts site × service × diet (30/11)",
+        "Daily meal counts chart data (one month)", "Mayor's trends (school year vs previous)",
+        "Monthly invoicing, draft (all families)", "Monthly invoicing, publish (all families)",
+        "One payment notification recorded"]
+    assert len([label for label in labels if label.startswith("Page ")]) == 13
+    for row in rows[:9]:
+        assert float(row.split("|")[4].strip()) > 0, row  # every operation has its bare SQL ratio
+    assert "Targets missed:" in output.read_text(encoding="utf-8")
+    db = open_database(keep / "town.duckdb")
+    try:  # the service's payments and the bare SQL's each recorded one per run (and the warm-up)
+        assert db.value("SELECT count(*) FROM payments WHERE method = 'online' AND recorded_by IS NULL") >= 4
+        assert db.value("SELECT count(*) FROM invoices WHERE id >= 10000000") == 0  # the bare SQL's put back
+    finally:
+        close_database(keep / "town.duckdb")
+    again = subprocess.run([sys.executable, "-m", "bench.run", "--scale", "town", "--keep", str(keep)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "existe déjà" in again.stderr
+    assert _data_state() == before
