@@ -38,8 +38,10 @@ else:
     cols = st.columns(2)
     cols[0].metric("Documents à émettre", len(draft.documents))
     cols[1].metric("Montant total", fr.euros(draft.total_cents))
-    st.dataframe(pd.DataFrame([{"Famille": d.family, "Type": "Avoir" if d.total_cents < 0 else "Facture",
-                                "Lignes": len(d.lines), "Total": fr.euros(d.total_cents)} for d in draft.documents]),
+    table = draft.documents.by_column()
+    st.dataframe(pd.DataFrame({"Famille": table["family"],
+                               "Type": ["Avoir" if t < 0 else "Facture" for t in table["total_cents"]],
+                               "Lignes": table["lines"], "Total": [fr.euros(t) for t in table["total_cents"]]}),
                  hide_index=True, width="stretch")
     sure = st.checkbox("J'ai vérifié le brouillon : publier ces documents (ils ne pourront plus être modifiés)",
                        key="billing_sure")

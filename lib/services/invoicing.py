@@ -31,28 +31,34 @@ READERS = (Role.ADMIN, Role.AGENT)
 
 # --- the month's documents ---------------------------------------------------------------------
 
-class Lines(Sequence):
-    """A document's lines, made `Line`s only when read: a month at city scale has 73,000 of them
-    and the draft's page only counts them. `columns`: the month's lines by column, this
-    document's from `start` to `end`."""
+class _Made(Sequence):
+    """A sequence whose items are made only when read (see `store.MonthLines`)."""
 
-    def __init__(self, columns: dict[str, list], start: int, end: int):
-        self._columns, self._start, self._end = columns, start, end
-
-    def __len__(self) -> int:
-        return self._end - self._start
+    def _make(self, i: int):
+        raise NotImplementedError
 
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        i = self._start + index % len(self)
-        c = self._columns
-        return Line(c["child_id"][i], c["service_id"][i], c["label"][i], c["quantity"][i], c["unit_price_cents"][i])
+        return self._make(index % len(self))
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other)
+
+
+class Lines(_Made):
+    """A document's lines."""
+
+    def __init__(self, month: store.MonthLines, start: int, end: int):
+        self._month, self._start, self._end = month, start, end
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def _make(self, i: int) -> Line:
+        return Line(*self._month.line(self._start + i))
 
 
 @dataclass
@@ -67,16 +73,39 @@ class Document:
         return kind_for(self.total_cents)
 
 
+class Documents(_Made):
+    """The month's documents, one per family."""
+
+    def __init__(self, month: store.MonthLines):
+        self._month = month
+
+    def __len__(self) -> int:
+        return len(self._month)
+
+    def _make(self, i: int) -> Document:
+        family_id, name, start, end, total = self._month.document(i)
+        return Document(family_id, name, Lines(self._month, start, end), total)
+
+    @property
+    def total_cents(self) -> int:
+        return self._month.total_cents
+
+    def by_column(self) -> dict[str, list]:
+        """family, lines (how many), total_cents: one list each, in document order, no
+        `Document` made (a city's month has 30,000)."""
+        return self._month.documents_by_column()
+
+
 @dataclass
 class MonthDraft:
     month: date
     rule: BillingRule
-    documents: list[Document]
+    documents: Documents
     issued: list[dict] = field(default_factory=list)
 
     @property
     def total_cents(self) -> int:
-        return sum(d.total_cents for d in self.documents)
+        return self.documents.total_cents
 
 
 def billing_rule(db: Database) -> BillingRule:
@@ -103,13 +132,9 @@ def _prices(cur) -> list[tuple[int, int | None, int]]:
             for service_id, qf, default in store.price_keys(cur)]
 
 
-def _documents(cur, first: date, after: date, rule: BillingRule) -> list[Document]:
-    columns = store.month_lines(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur),
-                                fr.month_year(first))
-    starts = [i for i, n in enumerate(columns["line_no"]) if n == 1]
-    ends = starts[1:] + [len(columns["line_no"])]
-    family, name, total = columns["family_id"], columns["family"], columns["document_total"]
-    return [Document(family[s], name[s], Lines(columns, s, e), total[s]) for s, e in zip(starts, ends)]
+def _documents(cur, first: date, after: date, rule: BillingRule) -> Documents:
+    return Documents(store.month_lines(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED,
+                                       _prices(cur), fr.month_year(first)))
 
 
 def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> MonthDraft:

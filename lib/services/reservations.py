@@ -38,10 +38,16 @@ SCHOOL_DAY_KINDS = ("maternelle", "elementaire")
 
 def _child_for(db: Database, actor: Actor, child_id: object) -> dict:
     """The child, if the actor may act on it; the same refusal whether it exists or not."""
+    return _may_act_on(actor, store.child(db, child_id) if _is_id(child_id) else None)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _may_act_on(actor: Actor, found: dict | None) -> dict:
+    """`found` (a child row, or None), if the actor may act on it."""
     refusal = NotAllowed("Enfant introuvable ou non rattaché à votre compte.")
-    if not isinstance(child_id, int) or isinstance(child_id, bool):
-        raise refusal
-    found = store.child(db, child_id)
     if found is None:
         raise refusal
     if actor.is_family:
@@ -233,9 +239,13 @@ def _service_info(row: dict) -> ServiceInfo:
 
 
 def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: int) -> BookingContext:
-    child = _child_for(db, actor, child_id)
-    year = _year(db, school_year_id)
-    services = [_service_info(r) for r in store.registered_services(db, child["id"], year["id"])]
+    if not _is_id(child_id):
+        _may_act_on(actor, None)
+    child, year, rows = store.booking_basis(db, child_id, school_year_id if _is_id(school_year_id) else None)
+    child = _may_act_on(actor, child)
+    if year is None:
+        raise InvalidInput("Année scolaire inconnue.")
+    services = [_service_info(r) for r in rows]
     if not services:
         raise InvalidInput(f"{child['first_name']} n'est inscrit(e) à aucune prestation pour {year['label']} : "
                            "inscrivez-le (la) d'abord (« Inscrire mon enfant ou modifier son inscription »).")

@@ -71,17 +71,35 @@ def registrations(db: Database, child_id: int, school_year_id: int) -> list[dict
     )
 
 
-def registered_services(db: Database, child_id: int, school_year_id: int) -> list[dict]:
-    """The services a child is registered for in a year, each with the site that gives it."""
-    sql = """
-        SELECT s.*, r.site_id
-        FROM registrations r
-        JOIN registration_services rs ON rs.registration_id = r.id
-        JOIN services s ON s.id = rs.service_id
-        WHERE r.child_id = ? AND r.school_year_id = ?
-        ORDER BY s.sort_order
-    """
-    return db.dicts(sql, [child_id, school_year_id])
+_CHILD = ["id", "family_id", "first_name", "last_name", "school_class", "birth_date", "diet_code"]
+_YEAR = ["id", "label", "start_date", "end_date"]
+
+
+def booking_basis(db: Database, child_id: int, school_year_id: int) -> tuple[dict | None, dict | None, list[dict]]:
+    """(the child, the school year, the services the child is registered for that year, each
+    with the site that gives it), in one statement: a calendar shown asks for the three each
+    time, and DuckDB spends about a millisecond a statement however small (bench/NOTES.md)."""
+    rows = db.dicts(
+        f"""
+        SELECT {", ".join(f"c.{n} AS child_{n}" for n in _CHILD)}, {", ".join(f"y.{n} AS year_{n}" for n in _YEAR)},
+               s.*, r.site_id
+        FROM children c LEFT JOIN school_years y ON y.id = $year
+        LEFT JOIN registrations r ON r.child_id = c.id AND r.school_year_id = y.id
+        LEFT JOIN registration_services rs ON rs.registration_id = r.id
+        LEFT JOIN services s ON s.id = rs.service_id
+        WHERE c.id = $child
+        """,
+        {"child": child_id, "year": school_year_id},
+    )
+    if not rows:
+        return None, None, []
+    first = rows[0]
+    child = {n: first[f"child_{n}"] for n in _CHILD}
+    year = {n: first[f"year_{n}"] for n in _YEAR} if first["year_id"] is not None else None
+    prefixed = {f"child_{n}" for n in _CHILD} | {f"year_{n}" for n in _YEAR}
+    services = sorted(({k: v for k, v in r.items() if k not in prefixed} for r in rows if r["id"] is not None),
+                      key=lambda r: r["sort_order"])
+    return child, year, services
 
 
 def save_registration(cur: duckdb.DuckDBPyConnection, child_id: int, school_year_id: int, site_id: int,

@@ -33,9 +33,10 @@ def services(db: Database) -> list[dict]:
 
 
 def closures(db: Database) -> list[Closure]:
+    # sorted here, not by ORDER BY: DuckDB's sort costs half a millisecond even for a few rows
     return [
         Closure(start=r[0], end=r[1], reason=r[2], site_id=r[3])
-        for r in db.rows("SELECT start_date, end_date, reason, site_id FROM closures ORDER BY start_date")
+        for r in sorted(db.rows("SELECT start_date, end_date, reason, site_id FROM closures"), key=lambda r: r[0])
     ]
 
 

@@ -190,6 +190,11 @@ def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db)
     stored = demo_db.rows("SELECT id, number, year, seq, kind, family_id, total_cents, due_date FROM invoices "
                           "WHERE period_month = ? ORDER BY seq", [NOVEMBER])
     assert [row[5] for row in stored] == [d.family_id for d in draft.documents]
+    # The draft's table (by column, no Document made) says what the documents say.
+    assert draft.documents.by_column() == {"family": [d.family for d in draft.documents],
+                                           "lines": [len(d.lines) for d in draft.documents],
+                                           "total_cents": [d.total_cents for d in draft.documents]}
+    assert draft.total_cents == sum(row[6] for row in stored) and draft.documents[-1] == list(draft.documents)[-1]
     for (invoice_id, number, year, seq, kind, _, total, due), document in zip(stored, draft.documents):
         assert total == document.total_cents == total_cents(document.lines)
         assert Kind(kind) is kind_for(total) and number == document_number(Kind(kind), year, seq)
