@@ -70,11 +70,14 @@ _ALL = {"site": None, "service": None}
 
 def meal_counts(db: Database, day: date) -> list[dict]:
     """Meals booked for one day per site × service × diet (diet codes only: no health details)."""
+    # Counted by ids, named afterwards: grouping 33,000 meals by their names cost a third more.
     return db.dicts(
-        f"""SELECT site_id, site, service_id, service, diet_code, diet, count(*) AS meals
-            FROM ({_meals(attendance=False)})
-            GROUP BY site_id, site, service_id, service, service_order, diet_code, diet, diet_order
-            ORDER BY site_id, service_order, diet_order""",
+        f"""SELECT m.site_id, si.name AS site, m.service_id, sv.name AS service, m.diet_code, d.label AS diet, m.meals
+            FROM (SELECT site_id, service_id, diet_code, count(*) AS meals FROM ({_meals(attendance=False)})
+                  GROUP BY ALL) m
+            JOIN sites si ON si.id = m.site_id JOIN services sv ON sv.id = m.service_id
+            JOIN diets d ON d.code = m.diet_code
+            ORDER BY m.site_id, sv.sort_order, d.sort_order""",
         {"first": day, "last": day, **_ALL},
     )
 
@@ -103,8 +106,9 @@ def meals_per_period(db: Database, first: date, last: date, grain: str, site_id:
 
 
 def last_print(db: Database, day: date) -> dict | None:
-    found = db.dicts("SELECT printed_at, counts FROM kitchen_prints WHERE day = ? ORDER BY id DESC LIMIT 1", [day])
-    return found[0] if found else None
+    # arg_max rather than ORDER BY … LIMIT 1: no sort (half a millisecond, even for no rows)
+    found = db.row("SELECT arg_max(printed_at, id), arg_max(counts, id) FROM kitchen_prints WHERE day = ?", [day])
+    return {"printed_at": found[0], "counts": found[1]} if found[0] is not None else None
 
 
 def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, user_id: int, counts: str) -> None:
@@ -113,4 +117,5 @@ def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, us
 
 
 def meal_rules(db: Database) -> list[dict]:
-    return db.dicts("SELECT * FROM services WHERE is_meal ORDER BY sort_order")
+    """The meal services' rules (in no particular order)."""
+    return db.dicts("SELECT * FROM services WHERE is_meal")
