@@ -107,6 +107,19 @@ def rss_mb(pid: int | str = "self") -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy so far (every core, every process)."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 # --- phase 1: threads -------------------------------------------------------------------------
 
 def pick_families(db, n: int, today: date) -> tuple[list[tuple[int, int, int]], int, date]:
@@ -255,7 +268,7 @@ def verify(db, acks: list[tuple], site: int, day: date, capacity: int, before: d
 
 # --- phase 2: browsers ------------------------------------------------------------------------
 
-async def _browser_sessions(base: str, emails: list[str], stats: Stats) -> None:
+async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: str = "browser") -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -272,7 +285,7 @@ async def _browser_sessions(base: str, emails: list[str], stats: Stats) -> None:
                 await page.get_by_label("Mot de passe").fill("demo")
                 await page.get_by_role("button", name="Se connecter").click()
                 await page.get_by_text("Bonjour").first.wait_for()
-                stats.latencies["browser: log in → home shown"].append((time.perf_counter() - started) * 1000)
+                stats.latencies[f"{prefix}: log in → home shown"].append((time.perf_counter() - started) * 1000)
                 for title, path, marker in (("Mes inscriptions", "mes-inscriptions", "Mes inscriptions"),
                                             ("Mes factures", "mes-factures", "Mes factures")):
                     started = time.perf_counter()
@@ -281,7 +294,7 @@ async def _browser_sessions(base: str, emails: list[str], stats: Stats) -> None:
                     await page.wait_for_function(
                         "!document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"], "
                         "[data-testid=\"stStatusWidgetRunningManIcon\"]')")
-                    stats.latencies[f"browser: {title}"].append((time.perf_counter() - started) * 1000)
+                    stats.latencies[f"{prefix}: {title}"].append((time.perf_counter() - started) * 1000)
             except Exception as exc:  # noqa: BLE001 — counted and reported
                 stats.errors.append(f"{email}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
             finally:
@@ -302,6 +315,8 @@ def run_browsers(path: Path, n: int, url: str | None, out) -> dict:
         log = path.with_suffix(".server.log")
         proc, url = start_server(path, log, frozen_now=BENCH_NOW.isoformat(), timeout_s=300)
     stats = Stats()
+    # One session alone first: what a family waits for when the server is quiet (and the warm-up).
+    asyncio.run(_browser_sessions(url, emails[:1], stats, prefix="one browser alone"))
     idle = rss_mb(proc.pid) if proc else 0.0
     peak = [idle]
     done = threading.Event()
@@ -314,16 +329,21 @@ def run_browsers(path: Path, n: int, url: str | None, out) -> dict:
     watcher = threading.Thread(target=watch)
     watcher.start()
     started = time.perf_counter()
+    server_cpu, busy = (cpu_s(proc.pid) if proc else 0.0), machine_busy_s()
     try:
         asyncio.run(_browser_sessions(url, emails, stats))
+        server_cpu = (cpu_s(proc.pid) if proc else 0.0) - server_cpu
+        busy = machine_busy_s() - busy
     finally:
         done.set()
         watcher.join()
         if proc:
             stop(proc)
-    print(f"Browsers: {n} sessions in {time.perf_counter() - started:.1f} s.", file=out, flush=True)
+    elapsed = time.perf_counter() - started
+    print(f"Browsers: {n} sessions in {elapsed:.1f} s.", file=out, flush=True)
     return {"browsers": n, "stats": stats, "errors": stats.errors, "server_idle_mb": idle, "server_peak_mb": peak[0],
-            "per_session_mb": (peak[0] - idle) / n if n and proc else 0.0}
+            "per_session_mb": (peak[0] - idle) / n if n and proc else 0.0, "elapsed_s": elapsed,
+            "server_cpu_s": server_cpu, "machine_busy_s": busy}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,6 +398,10 @@ def report(scale: str, threads: dict, browsers: dict | None, load_before: float)
         lines.append(f"- Browsers: {browsers['browsers']} Chromium sessions at once on the real server; errors: "
                      f"{len(browsers['errors'])}; server memory {browsers['server_idle_mb']:.0f} MiB idle, "
                      f"{browsers['server_peak_mb']:.0f} MiB at peak, {browsers['per_session_mb']:.1f} MiB per session")
+        lines.append(f"- Where the CPU went while the {browsers['browsers']} browsers ran ({browsers['elapsed_s']:.0f} s, "
+                     f"{os.cpu_count()} cores): the portal's server {browsers['server_cpu_s']:.0f} s, the whole machine "
+                     f"{browsers['machine_busy_s']:.0f} s (Chromium and the rest: "
+                     f"{browsers['machine_busy_s'] - browsers['server_cpu_s']:.0f} s)")
     lines += ["", *threads["stats"].table()]
     if browsers:
         lines += browsers["stats"].table()[2:]
