@@ -268,13 +268,16 @@ def verify(db, acks: list[tuple], site: int, day: date, capacity: int, before: d
 
 # --- phase 2: browsers ------------------------------------------------------------------------
 
-async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: str = "browser") -> None:
+async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: str = "browser",
+                            all_open=None) -> None:
+    """Each email logs in in its own browser context and opens its pages; `all_open()` is
+    called once every session has finished, before any is closed (their sessions still held)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
-        async def session(email: str) -> None:
+        async def session(email: str):
             context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
             page = await context.new_page()
             page.set_default_timeout(120_000)
@@ -297,10 +300,14 @@ async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: 
                     stats.latencies[f"{prefix}: {title}"].append((time.perf_counter() - started) * 1000)
             except Exception as exc:  # noqa: BLE001 — counted and reported
                 stats.errors.append(f"{email}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-            finally:
-                await context.close()
+            return context
 
-        await asyncio.gather(*(session(e) for e in emails))
+        contexts = await asyncio.gather(*(session(e) for e in emails))
+        if all_open:
+            await asyncio.sleep(2)  # the last scripts' runs end
+            all_open()
+        for context in contexts:
+            await context.close()
         await browser.close()
 
 
@@ -330,8 +337,13 @@ def run_browsers(path: Path, n: int, url: str | None, out) -> dict:
     watcher.start()
     started = time.perf_counter()
     server_cpu, busy = (cpu_s(proc.pid) if proc else 0.0), machine_busy_s()
+    held = [idle]
+
+    def all_open() -> None:
+        held[0] = rss_mb(proc.pid) if proc else 0.0
+
     try:
-        asyncio.run(_browser_sessions(url, emails, stats))
+        asyncio.run(_browser_sessions(url, emails, stats, all_open=all_open))
         server_cpu = (cpu_s(proc.pid) if proc else 0.0) - server_cpu
         busy = machine_busy_s() - busy
     finally:
@@ -342,7 +354,7 @@ def run_browsers(path: Path, n: int, url: str | None, out) -> dict:
     elapsed = time.perf_counter() - started
     print(f"Browsers: {n} sessions in {elapsed:.1f} s.", file=out, flush=True)
     return {"browsers": n, "stats": stats, "errors": stats.errors, "server_idle_mb": idle, "server_peak_mb": peak[0],
-            "per_session_mb": (peak[0] - idle) / n if n and proc else 0.0, "elapsed_s": elapsed,
+            "per_session_mb": (held[0] - idle) / n if n and proc else 0.0, "held_mb": held[0], "elapsed_s": elapsed,
             "server_cpu_s": server_cpu, "machine_busy_s": busy}
 
 
@@ -396,8 +408,9 @@ def report(scale: str, threads: dict, browsers: dict | None, load_before: float)
     ]
     if browsers:
         lines.append(f"- Browsers: {browsers['browsers']} Chromium sessions at once on the real server; errors: "
-                     f"{len(browsers['errors'])}; server memory {browsers['server_idle_mb']:.0f} MiB idle, "
-                     f"{browsers['server_peak_mb']:.0f} MiB at peak, {browsers['per_session_mb']:.1f} MiB per session")
+                     f"{len(browsers['errors'])}; server memory {browsers['server_idle_mb']:.0f} MiB before them, "
+                     f"{browsers['server_peak_mb']:.0f} MiB at peak while they ran, {browsers['held_mb']:.0f} MiB with "
+                     f"the {browsers['browsers']} sessions open and idle: {browsers['per_session_mb']:.1f} MiB per session")
         lines.append(f"- Where the CPU went while the {browsers['browsers']} browsers ran ({browsers['elapsed_s']:.0f} s, "
                      f"{os.cpu_count()} cores): the portal's server {browsers['server_cpu_s']:.0f} s, the whole machine "
                      f"{browsers['machine_busy_s']:.0f} s (Chromium and the rest: "
