@@ -239,9 +239,8 @@ def _service_info(row: dict) -> ServiceInfo:
 
 
 def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: int) -> BookingContext:
-    if not _is_id(child_id):
-        _may_act_on(actor, None)
-    child, year, rows = store.booking_basis(db, child_id, school_year_id if _is_id(school_year_id) else None)
+    child, year, rows = (store.booking_basis(db, child_id, school_year_id if _is_id(school_year_id) else None)
+                         if _is_id(child_id) else (None, None, []))
     child = _may_act_on(actor, child)
     if year is None:
         raise InvalidInput("Année scolaire inconnue.")
