@@ -163,16 +163,8 @@ class Bench:
         return lambda: self.db.cursor().execute(text, params).fetchall()
 
     def commit(self, *statements: tuple[str, object]) -> None:
-        """Run statements in one transaction and commit it."""
-        cur = self.db.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            for text, params in statements:
-                cur.execute(text, params).fetchall()
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        """Run statements in one transaction and commit it (the services' own `Database.write`)."""
+        self.db.write(lambda cur: [cur.execute(text, params).fetchall() for text, params in statements])
 
     def committed(self, *statements: tuple[str, object],
                   undo: tuple[tuple[str, object], ...] = ()) -> Callable[[], None] | Undone:
