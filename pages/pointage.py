@@ -29,36 +29,53 @@ except PortailError as exc:
 
 labels = {None: "—", **attendance.STATUSES}
 codes = {label: code for code, label in attendance.STATUSES.items()}
-editor_key = f"check_{day.isoformat()}_{pair['site_id']}_{pair['service_id']}"
-added = st.session_state.setdefault(f"{editor_key}_added", [])
+place = f"check_{day.isoformat()}_{pair['site_id']}_{pair['service_id']}"
+added = st.session_state.setdefault(f"{place}_added", [])
+# The grid's key changes after every save, so that it shows what is stored, never a stale edit.
+generation = st.session_state.setdefault("check_generation", 0)
 rows = sheet.rows + [dict(c, booked=False, status="present") for c in sheet.addable if c["child_id"] in added]
 if not rows:
     st.info("Aucun enfant réservé ce jour-là pour cette prestation.")
-frame = pd.DataFrame([{"N°": r["child_id"], "Enfant": f"{r['first_name']} {r['last_name']}", "Classe": r["school_class"],
-                       "Réservé": "oui" if r["booked"] else "non", "Présence": labels[r["status"]]} for r in rows])
-st.caption(f"{len(sheet.rows)} enfant(s) attendu(s). Touchez la colonne « Présence » pour pointer.")
+st.caption(f"{len(sheet.rows)} enfant(s) attendu(s). Touchez la colonne « Présence » pour pointer, puis enregistrez.")
+
+
+def saved(message: str) -> None:
+    st.session_state["check_flash"] = message
+    st.session_state["check_generation"] = generation + 1
+    st.rerun()
+
+
 if rows:
-    unpointed = {r["child_id"]: "present" for r in sheet.rows if r["status"] is None}
-    if unpointed and st.button(f"Marquer présents les {len(unpointed)} enfant(s) non pointés", key="check_all_present"):
+    frame = pd.DataFrame([{"N°": r["child_id"], "Enfant": f"{r['first_name']} {r['last_name']}",
+                           "Classe": r["school_class"], "Réservé": "oui" if r["booked"] else "non",
+                           "Présence": labels[r["status"]]} for r in rows])
+    edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"{place}_{generation}",
+                            disabled=["N°", "Enfant", "Classe", "Réservé"],
+                            column_config={"Présence": st.column_config.SelectboxColumn(
+                                "Présence", options=list(attendance.STATUSES.values()), required=False)})
+    stored = {r["child_id"]: r["status"] for r in sheet.rows}
+    # What the grid shows now that is not stored: saved with either button, never lost.
+    edits = {int(n): codes.get(p) for n, p in zip(edited["N°"], edited["Présence"])
+             if codes.get(p) is not None and codes.get(p) != stored.get(int(n))}
+    rest = attendance.unmarked(sheet, edits)
+    if edits:
+        st.warning(f"{len(edits)} changement(s) pas encore enregistré(s).", icon="✏️")
+    if st.button("Enregistrer le pointage", key="check_save", type="primary"):
         try:
-            st.session_state["check_flash"] = attendance.save(db, actor, day, pair["site_id"], pair["service_id"],
-                                                              unpointed, session.now())
-            st.rerun()
+            saved(attendance.save(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
+                  if edits else "Aucun changement : le pointage était déjà celui-ci.")
+        except PortailError as exc:
+            st.error(exc.message, icon="⛔")
+    if rest and edits:
+        st.caption("« Marquer présents » enregistre aussi les choix déjà faits dans la grille.")
+    if rest and st.button(f"Marquer présents les {len(rest)} enfant(s) non pointés", key="check_all_present"):
+        try:
+            saved(attendance.mark_rest_present(db, actor, day, pair["site_id"], pair["service_id"], edits,
+                                               session.now()))
         except PortailError as exc:
             st.error(exc.message, icon="⛔")
     if "check_flash" in st.session_state:
         st.success(st.session_state.pop("check_flash"), icon="✅")
-    edited = st.data_editor(frame, hide_index=True, width="stretch", key=editor_key,
-                            disabled=["N°", "Enfant", "Classe", "Réservé"],
-                            column_config={"Présence": st.column_config.SelectboxColumn(
-                                "Présence", options=list(attendance.STATUSES.values()), required=False)})
-    if st.button("Enregistrer le pointage", key="check_save", type="primary"):
-        statuses = {int(n): codes[p] for n, p in zip(edited["N°"], edited["Présence"]) if p in codes}
-        try:
-            st.success(attendance.save(db, actor, day, pair["site_id"], pair["service_id"], statuses,
-                                       session.now()), icon="✅")
-        except PortailError as exc:
-            st.error(exc.message, icon="⛔")
 candidates = [c for c in sheet.addable if c["child_id"] not in added]
 if candidates:
     with st.expander("Ajouter un enfant présent sans réservation"):

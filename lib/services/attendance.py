@@ -62,19 +62,56 @@ def sheet(db: Database, actor: Actor, day: object, site_id: object, service_id: 
     return AttendanceSheet(day, pair["site"], pair["service"], rows, addable)
 
 
+def unmarked(data: AttendanceSheet, edits: dict) -> list[int]:
+    """The expected children with no status, neither stored nor chosen on screen (`edits`)."""
+    return [r["child_id"] for r in data.rows if r["status"] is None and edits.get(r["child_id"]) is None]
+
+
 def save(db: Database, actor: Actor, day: object, site_id: object, service_id: object, statuses: dict,
          now: datetime) -> str:
     """Record the statuses given (child id → present / absent / justified) in one transaction."""
     data = sheet(db, actor, day, site_id, service_id, now)
+    count = _record(db, actor, data, site_id, service_id, _checked(data, statuses), now)
+    if count == 0:
+        return "Aucun changement : le pointage était déjà celui-ci."
+    return f"Pointage enregistré : {count} enfant(s) mis à jour pour {data.site} — {data.service}."
+
+
+def mark_rest_present(db: Database, actor: Actor, day: object, site_id: object, service_id: object, edits: dict,
+                      now: datetime) -> str:
+    """« Marquer présents … non pointés »: the statuses chosen on screen (`edits`) are saved as
+    they are, and only the expected children with no status, stored or chosen, become present."""
+    data = sheet(db, actor, day, site_id, service_id, now)
+    edits = _checked(data, {c: s for c, s in edits.items() if s is not None}, allow_empty=True)
+    rest = unmarked(data, edits)
+    if not rest:
+        raise InvalidInput("Tous les enfants attendus sont déjà pointés.")
+    _record(db, actor, data, site_id, service_id, {**edits, **dict.fromkeys(rest, "present")}, now)
+    said = f"Pointage enregistré pour {data.site} — {data.service} : {len(rest)} enfant(s) non pointé(s) marqué(s) présent(s)"
+    if edits:
+        counts: dict[str, int] = {}
+        for status in edits.values():
+            counts[STATUSES[status].lower()] = counts.get(STATUSES[status].lower(), 0) + 1
+        said += (", et les choix de la grille enregistrés aussi ("
+                 + ", ".join(f"{n} {word}" for word, n in counts.items()) + ")")
+    return said + "."
+
+
+def _checked(data: AttendanceSheet, statuses: object, *, allow_empty: bool = False) -> dict[int, str]:
     allowed = {r["child_id"] for r in data.rows} | {c["child_id"] for c in data.addable}
-    if not statuses:
+    if not isinstance(statuses, dict) or (not statuses and not allow_empty):
         raise InvalidInput("Aucun enfant pointé.")
     for child_id, status in statuses.items():
         if status not in STATUSES:
             raise InvalidInput(f"Statut de présence inconnu : « {status} ».")
-        if child_id not in allowed:
+        if child_id not in allowed or isinstance(child_id, bool):
             raise InvalidInput(f"L'enfant n° {child_id} n'est ni réservé ce jour-là ni inscrit à « {data.site} » "
                                f"pour « {data.service} » : il ne peut pas être pointé ici.")
+    return dict(statuses)
+
+
+def _record(db: Database, actor: Actor, data: AttendanceSheet, site_id, service_id, statuses: dict[int, str],
+            now: datetime) -> int:
     at = to_utc_naive(now)
 
     def work(cur) -> int:
@@ -93,7 +130,4 @@ def save(db: Database, actor: Actor, day: object, site_id: object, service_id: o
                      reason=f"{len(corrected)} correction(s)" if corrected else None)
         return len(changed)
 
-    count = db.write(work)
-    if count == 0:
-        return "Aucun changement : le pointage était déjà celui-ci."
-    return f"Pointage enregistré : {count} enfant(s) mis à jour pour {data.site} — {data.service}."
+    return db.write(work)
