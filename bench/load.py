@@ -183,7 +183,7 @@ def run_threads(path: Path, n: int, out) -> dict:
         try:
             token, actor = stats.timed("login", lambda: auth.login(db, family_email(family_id), "demo", now))
             ctx = reservations.booking_context(db, actor, child, ctx_year(today))
-            stats.timed("calendar (month)", lambda: reservations.month_cells(db, ctx, day.replace(day=1), now))
+            stats.timed("calendar (month)", lambda: reservations.month_cells(db, actor, ctx, day.replace(day=1), now))
             start.wait(timeout=600)  # everyone clicks « Réserver » at the same moment
             ack(child, stats.timed("book contested day", lambda: reservations.set_day(db, actor, ctx, 1, day, True, now)))
             later = booking_store.states(db.cursor(), child, day + timedelta(days=1), day + timedelta(days=60))

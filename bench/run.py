@@ -196,7 +196,7 @@ class Bench:
 
         def service():
             ctx = self._context()
-            return reservations.month_cells(self.db, ctx, month, self.now)
+            return reservations.month_cells(self.db, self.family, ctx, month, self.now)
 
         bare = self.sql("""
             SELECT s.id, s.weekdays, r.site_id, b.day, b.state, a.status

@@ -11,7 +11,6 @@ from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
 st.title("Réservations – agents", anchor=False)
-widgets.show_flash()
 
 query = st.text_input("Rechercher un enfant (prénom, nom)", key="staff_search", max_chars=80,
                       placeholder="ex. : Hugo Martin")

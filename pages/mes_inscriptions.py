@@ -9,7 +9,6 @@ from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.FAMILY)
 st.title("Mes inscriptions", anchor=False)
-widgets.show_flash()
 
 children = reservations.my_children(session.db(), actor)
 if not children:

@@ -19,6 +19,7 @@ from lib.domain.errors import InvalidInput
 from lib.domain.fr import long_date
 
 Key = tuple[int, date]  # (service_id, day)
+ACTIVE = ("booked", "waiting")  # stored states that hold (or wait for) a place
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,26 @@ class Plan:
     def is_empty(self) -> bool:
         return not self.to_book and not self.to_cancel
 
+    def by_month(self) -> list[tuple[date, list[Key], list[Key]]]:
+        """(first day of the month, days to book, days to cancel), month by month in day order:
+        the preview names every day that will change, without paging through the calendar."""
+        months: dict[date, tuple[list[Key], list[Key]]] = {}
+        for keys, slot in ((self.to_book, 0), (self.to_cancel, 1)):
+            for key in keys:
+                months.setdefault(key[1].replace(day=1), ([], []))[slot].append(key)
+        return [(month, sorted(book, key=_by_day), sorted(cancel, key=_by_day))
+                for month, (book, cancel) in sorted(months.items())]
+
     def skipped_by_reason(self) -> list[tuple[str, int]]:
         """('Vacances de Noël', 8), … in order of first appearance."""
         counts: dict[str, int] = {}
         for skip in self.skipped:
             counts[skip.reason] = counts.get(skip.reason, 0) + 1
         return list(counts.items())
+
+
+def _by_day(key: Key) -> tuple[date, int]:
+    return key[1], key[0]
 
 
 def apply_plan(booked: set[Key], plan: Plan) -> set[Key]:
@@ -98,7 +113,9 @@ def check_period(start: date | None, end: date | None, year_start: date, year_en
 
 
 def check_template(template: Mapping[int, Iterable[int]], services: Sequence[ServiceInfo]) -> dict[int, set[int]]:
-    """Ticked weekdays per service, checked against the days each service is given."""
+    """Ticked weekdays per service named in the template, checked against the days each service is
+    given. A service left out of the template is left as it is; one named with no day ticked has
+    its days cancelled (the parent unticked them all)."""
     by_id = {s.id: s for s in services}
     clean: dict[int, set[int]] = {}
     for service_id, weekdays in template.items():
@@ -111,11 +128,31 @@ def check_template(template: Mapping[int, Iterable[int]], services: Sequence[Ser
             raise InvalidInput(
                 f"« {service.name} » n'est pas assurée le {WEEKDAY_NAMES[wrong[0] - 1]} : décochez ce jour."
             )
-        if days:
-            clean[service_id] = days
+        clean[service_id] = days
     if not clean:
-        raise InvalidInput("Aucun jour coché : cochez au moins un jour de la semaine type.")
+        raise InvalidInput("La semaine type n'a pas changé : cochez ou décochez au moins un jour, "
+                           "puis « Appliquer ».")
     return clean
+
+
+def current_pattern(services: Sequence[ServiceInfo], current: Mapping[Key, str], calendar: SchoolCalendar,
+                    first: date, last: date) -> dict[int, tuple[int, ...]]:
+    """The weekdays each service is booked on at least half of its open days of [first, last]:
+    the weekly template the editor opens with, so that what the parent does not touch stays."""
+    pattern: dict[int, tuple[int, ...]] = {}
+    for service in services:
+        open_days: dict[int, int] = {}
+        active: dict[int, int] = {}
+        day = first
+        while day <= last:
+            weekday = day.isoweekday()
+            if weekday in service.weekdays and calendar.day_off_reason(day, service.site_id) is None:
+                open_days[weekday] = open_days.get(weekday, 0) + 1
+                if current.get((service.id, day)) in ACTIVE:
+                    active[weekday] = active.get(weekday, 0) + 1
+            day += timedelta(days=1)
+        pattern[service.id] = tuple(w for w in service.weekdays if active.get(w, 0) and 2 * active[w] >= open_days[w])
+    return pattern
 
 
 # --- plans -----------------------------------------------------------------------------------
@@ -131,7 +168,8 @@ def plan_template(
     *,
     override: bool = False,
 ) -> Plan:
-    """Replace the bookings of [start, end] from today on by the weekly template.
+    """Replace the bookings of [start, end] from today on by the weekly template, for the services
+    the template names (the others are not touched).
 
     `current` maps (service, day) to the stored state ('booked', 'cancelled', 'waiting').
     Ticked days are booked when the booking deadline allows (or `override`), unticked booked
@@ -142,7 +180,9 @@ def plan_template(
     plan = Plan()
     first = max(start, today)
     for service in services:
-        wanted = ticked.get(service.id, set())
+        if service.id not in ticked:
+            continue
+        wanted = ticked[service.id]
         day = first
         while day <= end:
             weekday = day.isoweekday()
@@ -161,7 +201,7 @@ def _plan_template_day(plan: Plan, service: ServiceInfo, day: date, wanted: bool
             plan.skipped.append(Skip(service.id, day, closed))
         return
     key = (service.id, day)
-    active = state in ("booked", "waiting")
+    active = state in ACTIVE
     if wanted and not active:
         if override or service.book.allows(day, calendar, now):
             plan.to_book.append(key)
@@ -178,29 +218,27 @@ def _plan_template_day(plan: Plan, service: ServiceInfo, day: date, wanted: bool
 
 def plan_days(
     service: ServiceInfo,
-    month_days: Sequence[date],
-    wanted: Iterable[date],
+    book: Iterable[date],
+    cancel: Iterable[date],
     current: Mapping[Key, str],
     calendar: SchoolCalendar,
     now: datetime,
     *,
     override: bool = False,
 ) -> Plan:
-    """Occasional days: within `month_days` (the days shown), book the ticked days and cancel
-    the unticked booked ones. All or nothing: a day that may not change raises, with its limit."""
-    wanted = set(wanted)
-    shown = set(month_days)
-    outside = sorted(wanted - shown)
-    if outside:
-        raise InvalidInput(f"Le {long_date(outside[0])} ne fait pas partie du mois affiché.")
+    """Occasional days: book the days in `book`, cancel the days in `cancel`, and touch no other
+    day. All or nothing: a day that may not change raises, with its limit. A day already in the
+    state asked for is left as it is (counted unchanged)."""
+    book, cancel = set(book), set(cancel)
+    both = sorted(book & cancel)
+    if both:
+        raise InvalidInput(f"Le {long_date(both[0])} ne peut pas être à la fois réservé et annulé.")
     today = now.date()
     plan = Plan()
-    for day in sorted(shown):
+    for day in sorted(book | cancel):
         key = (service.id, day)
-        state = current.get(key)
-        active = state in ("booked", "waiting")
-        tick = day in wanted
-        if tick == active:
+        tick = day in book
+        if tick == (current.get(key) in ACTIVE):
             plan.unchanged += 1
             continue
         closed = calendar.day_off_reason(day, service.site_id)
@@ -269,7 +307,7 @@ def _cell(service, day, bookings, attendance, calendar, now, to_book, to_cancel)
     if seen is not None:
         return Cell(service.id, day, State(seen), True)
     state = bookings.get(key)
-    if state in ("booked", "waiting"):
+    if state in ACTIVE:
         limit = service.cancel.limit(day, calendar)
         locked = now > limit
         note = f"annulable jusqu'au {limit_text(limit)[3:]}" if not locked else "délai d'annulation dépassé"

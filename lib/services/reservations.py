@@ -21,7 +21,9 @@ from lib.domain.clock import to_utc_naive
 from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.fr import long_date
-from lib.domain.planning import Cell, Plan, ServiceInfo, check_period, day_cells, plan_days, plan_template
+from lib.domain.fr import short_date
+from lib.domain.planning import (Cell, Plan, ServiceInfo, check_period, current_pattern, day_cells, plan_days,
+                                 plan_template)
 from lib.domain.roles import Role
 from lib.store import audit, reference
 from lib.store import bookings as store
@@ -251,8 +253,20 @@ def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: i
     return BookingContext(child, year, services, reference.school_calendar(db))
 
 
-def month_cells(db: Database, ctx: BookingContext, month: date, now: datetime, preview: Plan | None = None) -> list[Cell]:
+def _still_may_act(actor: Actor, ctx: BookingContext) -> None:
+    """A context was built for one actor: whoever uses it is checked again against its child."""
+    _may_act_on(actor, ctx.child)
+
+
+def _recheck_stored(db: Database, actor: Actor, ctx: BookingContext) -> None:
+    """Before a write: the actor against the child as stored now, not as the context remembers it."""
+    _may_act_on(actor, store.child(db, ctx.child["id"]))
+
+
+def month_cells(db: Database, actor: Actor, ctx: BookingContext, month: date, now: datetime,
+                preview: Plan | None = None) -> list[Cell]:
     """The state of every service day of one month for the child (one query)."""
+    _still_may_act(actor, ctx)
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     bookings: dict = {}
@@ -265,6 +279,17 @@ def month_cells(db: Database, ctx: BookingContext, month: date, now: datetime, p
     return day_cells(ctx.services, first, last, bookings, attendance, ctx.calendar, now, preview)
 
 
+def template_pattern(db: Database, actor: Actor, ctx: BookingContext, now: datetime) -> dict[int, tuple[int, ...]]:
+    """The child's weekly pattern per service from today to the end of the year (the whole year
+    once it is over): the weekly-template editor opens with it."""
+    _still_may_act(actor, ctx)
+    first, last = max(now.date(), ctx.year["start_date"]), ctx.year["end_date"]
+    if first > last:
+        first = ctx.year["start_date"]
+    current = store.states(db.cursor(), ctx.child["id"], first, last)
+    return current_pattern(ctx.services, current, ctx.calendar, first, last)
+
+
 # --- changes ------------------------------------------------------------------------------------
 
 @dataclass
@@ -274,23 +299,30 @@ class ChangeResult:
     cancelled: list[tuple[int, date]] = field(default_factory=list)
     promoted: int = 0
     skipped: list = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)  # service id -> name, to name the days
+    NAMED_AT_MOST = 12  # beyond, the days are counted (the preview listed them by month)
 
     def summary(self) -> str:
         if not (self.booked or self.waiting or self.cancelled):
             return "Aucun changement : les réservations étaient déjà celles-ci."
+        named = len(self.booked) + len(self.waiting) + len(self.cancelled) <= self.NAMED_AT_MOST
         parts = []
-        if self.booked:
-            parts.append(f"{len(self.booked)} jour(s) réservé(s)")
-        if self.waiting:
-            parts.append(f"{len(self.waiting)} jour(s) complet(s) : en liste d'attente")
-        if self.cancelled:
-            parts.append(f"{len(self.cancelled)} jour(s) annulé(s)")
+        for keys, words in ((self.booked, "réservé(s)"), (self.waiting, "complet(s) : en liste d'attente"),
+                            (self.cancelled, "annulé(s)")):
+            if keys:
+                parts.append(f"{len(keys)} jour(s) {words}" + (f" ({self._days(keys)})" if named else ""))
         return "Réservations enregistrées : " + ", ".join(parts) + "."
+
+    def _days(self, keys: list[tuple[int, date]]) -> str:
+        several = len({sid for sid, _ in self.booked + self.waiting + self.cancelled}) > 1
+        return ", ".join(short_date(day) + (f" – {self.names.get(sid, '')}" if several else "")
+                         for sid, day in sorted(keys, key=lambda k: (k[1], k[0])))
 
 
 def preview_template(db: Database, actor: Actor, ctx: BookingContext, template: Mapping[int, Iterable[int]],
                      start: date, end: date, now: datetime, *, late: bool = False) -> Plan:
     """What "Confirmer" would do (nothing is written)."""
+    _still_may_act(actor, ctx)
     override, _ = _override(actor, late, "aperçu" if late else None)
     check_period(start, end, ctx.year["start_date"], ctx.year["end_date"], ctx.year["label"], now.date())
     current = store.states(db.cursor(), ctx.child["id"], max(start, now.date()), end)
@@ -312,24 +344,30 @@ def apply_template(db: Database, actor: Actor, ctx: BookingContext, template: Ma
                     "booking.template", details)
 
 
-def change_days(db: Database, actor: Actor, ctx: BookingContext, service_id: int, month: date,
-                wanted: Iterable[date], now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
-    """Occasional days of one month: book what is ticked, cancel what is unticked (all or nothing)."""
+def change_days(db: Database, actor: Actor, ctx: BookingContext, service_id: int, book: Iterable[date],
+                cancel: Iterable[date], now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+    """Occasional days: book the days in `book`, cancel those in `cancel` (all or nothing); no
+    other day is touched, whatever the month table showed."""
     service = ctx.service(service_id)
-    if not isinstance(month, date):
-        raise InvalidInput("Mois illisible.")
-    first = month.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    days = [d for d in _days(first, last) if d.isoweekday() in service.weekdays
-            and ctx.year["start_date"] <= d <= ctx.year["end_date"]]
-    if not days:
-        raise InvalidInput(f"Le mois choisi est en dehors de l'année scolaire {ctx.year['label']}.")
-    wanted = list(wanted)
-    wrong_day = next((d for d in wanted if isinstance(d, date) and first <= d <= last
-                      and d.isoweekday() not in service.weekdays), None)
+    book, cancel = _named_days(book), _named_days(cancel)
+    if not book and not cancel:
+        raise InvalidInput("Aucun jour coché ni décoché : rien à enregistrer.")
+    outside = next((d for d in sorted(book | cancel) if not ctx.year["start_date"] <= d <= ctx.year["end_date"]), None)
+    if outside is not None:
+        raise InvalidInput(f"Le {long_date(outside)} est en dehors de l'année scolaire {ctx.year['label']}.")
+    wrong_day = next((d for d in sorted(book) if d.isoweekday() not in service.weekdays), None)
     if wrong_day is not None:
         raise InvalidInput(f"« {service.name} » n'est pas assurée le {long_date(wrong_day)}.")
-    return _change_days(db, actor, ctx, service, days, wanted, now, late, reason, {"month": first})
+    return _change_days(db, actor, ctx, service, book, cancel, now, late, reason)
+
+
+def _named_days(days: Iterable[date]) -> set[date]:
+    if isinstance(days, (str, bytes, date)) or not isinstance(days, Iterable):
+        raise InvalidInput("Date illisible.")
+    days = list(days)
+    if any(not isinstance(d, date) or isinstance(d, datetime) for d in days):
+        raise InvalidInput("Date illisible.")
+    return set(days)
 
 
 def set_day(db: Database, actor: Actor, ctx: BookingContext, service_id: int, day: date, booked: bool,
@@ -338,40 +376,33 @@ def set_day(db: Database, actor: Actor, ctx: BookingContext, service_id: int, da
     service = ctx.service(service_id)
     if not isinstance(day, date) or not ctx.year["start_date"] <= day <= ctx.year["end_date"]:
         raise InvalidInput(f"Choisissez un jour de l'année scolaire {ctx.year['label']}.")
-    return _change_days(db, actor, ctx, service, [day], [day] if booked else [], now, late, reason, {})
+    return _change_days(db, actor, ctx, service, {day} if booked else set(), set() if booked else {day},
+                        now, late, reason)
 
 
-def _change_days(db, actor, ctx, service, days, wanted, now, late, reason, details) -> ChangeResult:
+def _change_days(db, actor, ctx, service, book: set[date], cancel: set[date], now, late, reason) -> ChangeResult:
     override, reason = _override(actor, late, reason)
-    wanted = set(wanted)
-    if any(not isinstance(d, date) for d in wanted):
-        raise InvalidInput("Date illisible.")
 
     def plan_for(current):
-        return plan_days(service, days, wanted, current, ctx.calendar, now, override=override)
+        return plan_days(service, book, cancel, current, ctx.calendar, now, override=override)
 
     origin = "staff_late" if override else ("staff" if actor.is_staff else "occasional")
+    days = book | cancel
     return _execute(db, actor, ctx, min(days), max(days), plan_for, origin, now, override, reason, "booking.days",
-                    {"service": service.name, **details})
-
-
-def _days(first: date, last: date):
-    day = first
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
+                    {"service": service.name})
 
 
 def _execute(db: Database, actor: Actor, ctx: BookingContext, first: date, last: date,
              plan_for: Callable[[dict], Plan], origin: str, now: datetime, override: bool, reason: str | None,
              action: str, details: dict) -> ChangeResult:
+    _recheck_stored(db, actor, ctx)
     at = to_utc_naive(now)
     site_of = {s.id: s.site_id for s in ctx.services}
     child_id = ctx.child["id"]
 
     def work(cur) -> ChangeResult:
         plan = plan_for(store.states(cur, child_id, first, last))
-        result = ChangeResult(skipped=plan.skipped)
+        result = ChangeResult(skipped=plan.skipped, names={s.id: s.name for s in ctx.services})
         if plan.is_empty:
             return result
         changes = [(sid, day, site_of[sid], "book") for sid, day in plan.to_book]

@@ -47,12 +47,15 @@ _CSS = """
 .fc .fc-event-title { font-weight: 600; overflow: hidden; text-overflow: ellipsis; }
 .fc .fc-day-sat, .fc .fc-day-sun { background: #f3f4f6; }
 .fc .fc-event.state-bookable { border: 1px dashed #1e3a8a !important; }
-.fc .fc-bg-event { opacity: 0.55; }
-.fc .fc-bg-event .fc-event-title { font-size: 0.7rem; color: #111827; font-style: normal; }
+.fc .fc-bg-event { opacity: 0.55; overflow: hidden; }
+.fc .fc-bg-event .fc-event-title { font-size: 0.7rem; color: #111827; font-style: normal; overflow-wrap: anywhere;
+  hyphens: auto; margin: 0 2px; }
 @media (max-width: 480px) {
   .fc { font-size: 0.7rem; }
   .fc .fc-daygrid-day-number { padding: 1px 2px; }
   .fc .fc-daygrid-event { padding: 0 1px; }
+  /* A closed day's reason stays inside its cell; the list view and the day panel give it whole. */
+  .fc .fc-bg-event .fc-event-title { font-size: 0.6rem; line-height: 1.15; }
 }
 """
 
@@ -135,8 +138,9 @@ def _clicked_day(value: object, key: str) -> date | None:
 
 
 def legend(states: list[State] | None = None) -> None:
-    """The colours in words, at the bottom of the page (as the seed's guide promises)."""
-    shown = states or [s for s in STYLES if s not in (State.TO_BOOK, State.TO_CANCEL)]
+    """The colours in words, at the bottom of the page (as the seed's guide promises), the
+    preview's « À réserver » and « À annuler » included."""
+    shown = states or list(STYLES)
     items = "".join(
         f'<li style="display:flex;align-items:center;gap:.5rem;margin:.2rem 0">'
         f'<span aria-hidden="true" style="display:inline-block;min-width:2.2rem;text-align:center;'

@@ -8,8 +8,8 @@ from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS
 from lib.domain.deadlines import DEFAULT_BOOK, DEFAULT_CANCEL, DeadlinePassed, DeadlineRule, check_booking, check_cancellation
 from lib.domain.errors import InvalidInput
-from lib.domain.planning import (Plan, ServiceInfo, State, apply_plan, check_period, day_cells, plan_days,
-                                 plan_template)
+from lib.domain.planning import (Plan, ServiceInfo, State, apply_plan, check_period, current_pattern, day_cells,
+                                 plan_days, plan_template)
 
 CAL = SchoolCalendar(zone="C")
 CANTEEN = ServiceInfo(1, "cantine", "Restauration scolaire", "Cantine", (1, 2, 4, 5), 1, DEFAULT_BOOK, DEFAULT_CANCEL)
@@ -101,8 +101,8 @@ def test_template_books_ticked_days_skips_closed_and_late_ones_and_cancels_the_r
 
 
 def test_template_refuses_bad_grids():
-    with pytest.raises(InvalidInput, match="Aucun jour coché"):
-        plan_template({1: []}, [CANTEEN], date(2026, 12, 1), date(2027, 1, 8), {}, CAL, NOW)
+    with pytest.raises(InvalidInput, match="La semaine type n'a pas changé"):
+        plan_template({}, [CANTEEN], date(2026, 12, 1), date(2027, 1, 8), {}, CAL, NOW)
     with pytest.raises(InvalidInput, match="pas assurée le mercredi"):
         plan_template({1: [3]}, [CANTEEN], date(2026, 12, 1), date(2027, 1, 8), {}, CAL, NOW)
     with pytest.raises(InvalidInput, match="Prestation inconnue"):
@@ -110,20 +110,63 @@ def test_template_refuses_bad_grids():
 
 
 def test_occasional_days_are_all_or_nothing():
-    december = CAL.service_days(CANTEEN.weekdays, date(2026, 12, 1), date(2026, 12, 31))
-    plan = plan_days(CANTEEN, december, [date(2026, 12, 7), date(2026, 12, 8)], {}, CAL, NOW)
+    plan = plan_days(CANTEEN, [date(2026, 12, 7), date(2026, 12, 8)], [], {}, CAL, NOW)
     assert plan.to_book == [(1, date(2026, 12, 7)), (1, date(2026, 12, 8))]
     with pytest.raises(DeadlinePassed, match="vendredi 4 décembre 2026 : la limite était le vendredi 27 novembre"):
-        plan_days(CANTEEN, december, [date(2026, 12, 7), date(2026, 12, 4)], {}, CAL, paris(2026, 12, 1))
-    with pytest.raises(InvalidInput, match="ne fait pas partie"):
-        plan_days(CANTEEN, december, [date(2027, 1, 4)], {}, CAL, NOW)
+        plan_days(CANTEEN, [date(2026, 12, 7), date(2026, 12, 4)], [], {}, CAL, paris(2026, 12, 1))
     with pytest.raises(InvalidInput, match="n'est pas assurée"):
-        plan_days(CANTEEN, december + [date(2026, 12, 21)], [date(2026, 12, 21)], {}, CAL, NOW)
+        plan_days(CANTEEN, [date(2026, 12, 21)], [], {}, CAL, NOW)
+    with pytest.raises(InvalidInput, match="à la fois réservé et annulé"):
+        plan_days(CANTEEN, [date(2026, 12, 7)], [date(2026, 12, 7)], {}, CAL, NOW)
     with pytest.raises(DeadlinePassed, match="déjà passé"):
-        plan_days(CANTEEN, [date(2026, 11, 20)], [], {(1, date(2026, 11, 20)): "booked"}, CAL, NOW)
+        plan_days(CANTEEN, [], [date(2026, 11, 20)], {(1, date(2026, 11, 20)): "booked"}, CAL, NOW)
     # staff override: past the deadline, even a past day
-    late = plan_days(CANTEEN, [date(2026, 11, 20)], [], {(1, date(2026, 11, 20)): "booked"}, CAL, NOW, override=True)
+    late = plan_days(CANTEEN, [], [date(2026, 11, 20)], {(1, date(2026, 11, 20)): "booked"}, CAL, NOW, override=True)
     assert late.to_cancel == [(1, date(2026, 11, 20))]
+
+
+def test_occasional_days_touch_only_the_days_they_name():
+    # A past day, marked or not, that the save does not name is never read as a cancellation:
+    # the month table once sent its unticked box and the whole save was refused.
+    current = {(1, date(2026, 12, 1)): "booked", (1, date(2026, 12, 8)): "booked", (1, date(2026, 12, 10)): "booked"}
+    plan = plan_days(CANTEEN, [date(2026, 12, 11)], [date(2026, 12, 10)], current, CAL, paris(2026, 12, 2, 10))
+    assert plan.to_book == [(1, date(2026, 12, 11))] and plan.to_cancel == [(1, date(2026, 12, 10))]
+    # Naming a day already in the state asked for changes nothing, whatever its deadline.
+    same = plan_days(CANTEEN, [date(2026, 12, 1)], [date(2026, 12, 3)], current, CAL, paris(2026, 12, 2, 10))
+    assert same.is_empty and same.unchanged == 2
+
+
+def test_template_leaves_the_services_it_does_not_name_as_they_are():
+    current = {(2, date(2026, 12, 9)): "booked", (2, date(2026, 12, 16)): "booked", (1, date(2026, 12, 10)): "booked"}
+    plan = plan_template({1: [1, 2, 5]}, [CANTEEN, WEDNESDAY], date(2026, 12, 7), date(2027, 1, 8), current, CAL, NOW)
+    assert not [k for k in plan.to_cancel + plan.to_book if k[0] == 2]   # Wednesdays untouched
+    assert (1, date(2026, 12, 10)) in plan.to_cancel                       # Thursday unticked: cancelled
+    # A service named with every box unticked: the parent cancels its days.
+    stop = plan_template({2: []}, [CANTEEN, WEDNESDAY], date(2026, 12, 7), date(2027, 1, 8), current, CAL, NOW)
+    assert stop.to_cancel == [(2, date(2026, 12, 9)), (2, date(2026, 12, 16))] and not stop.to_book
+
+
+def test_the_current_pattern_is_what_most_weeks_hold():
+    first, last = date(2026, 11, 30), date(2027, 1, 29)
+    days = CAL.service_days(CANTEEN.weekdays, first, last)
+    current = {(1, d): "booked" for d in days if d.isoweekday() in (1, 2, 5)}
+    current[(1, date(2026, 12, 3))] = "booked"            # one odd Thursday is not a habit
+    current.pop((1, date(2026, 12, 7)))                   # one Monday missed is still a habit
+    current[(1, date(2026, 12, 11))] = "cancelled"
+    wed = [d for d in CAL.service_days((3,), first, last)]
+    current.update({(2, d): "waiting" for d in wed[: (len(wed) + 1) // 2]})  # half the Wednesdays or more, waiting
+    pattern = current_pattern([CANTEEN, WEDNESDAY], current, CAL, first, last)
+    assert pattern == {1: (1, 2, 5), 2: (3,)}
+    assert current_pattern([CANTEEN], {}, CAL, first, last) == {1: ()}
+
+
+def test_a_plan_lists_its_days_month_by_month():
+    plan = Plan(to_book=[(1, date(2027, 1, 4)), (1, date(2026, 12, 7)), (2, date(2026, 12, 7))],
+                to_cancel=[(1, date(2026, 12, 10))])
+    assert plan.by_month() == [
+        (date(2026, 12, 1), [(1, date(2026, 12, 7)), (2, date(2026, 12, 7))], [(1, date(2026, 12, 10))]),
+        (date(2027, 1, 1), [(1, date(2027, 1, 4))], []),
+    ]
 
 
 def test_calendar_cells_say_what_each_day_is():
@@ -198,6 +241,7 @@ def test_apply_then_cancel_restores_the_previous_state(ticked, existing, now):
         days = [d for d in CAL.service_days(CANTEEN.weekdays, month_start, month_end)]
         wanted = {d for (_, d) in before if month_start <= d <= month_end}
         state = {k: "booked" for k in after if month_start <= k[1] <= month_end}
-        step = plan_days(CANTEEN, days, wanted, state, CAL, now, override=True)
+        active = {d for (_, d) in state}
+        step = plan_days(CANTEEN, wanted - active, set(days) - wanted, state, CAL, now, override=True)
         after = apply_plan(after, step)
     assert after == before

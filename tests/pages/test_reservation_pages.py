@@ -36,36 +36,53 @@ def test_the_page_shows_the_calendar_the_legend_and_modification(demo_db):
     assert at.selectbox(key="resa_month").value == date(2026, 11, 1)
 
 
-def test_weekly_template_appliquer_shows_a_preview_then_confirmer_saves(demo_db):
+def wednesdays(db, child):
+    return db.rows("SELECT service_id, day, state FROM bookings WHERE child_id = ? AND service_id IN (2, 3) "
+                   "ORDER BY ALL", [child])
+
+
+def test_weekly_template_opens_on_the_current_pattern_and_changes_only_what_was_changed(demo_db):
     at = family_page(demo_db, "Hugo Martin")
     before = booked_days(demo_db, HUGO, date(2026, 12, 7), date(2027, 7, 2))
+    wednesdays_before = wednesdays(demo_db, HUGO)
     at.button(key="resa_modify").click().run()
-    for day in ("lundi", "mardi", "vendredi"):
-        at.checkbox(key=f"booking_template_{day}_cantine").check()
+    # The editor opens on Hugo's habits: meals Monday, Tuesday, Thursday, Friday; Wednesdays both.
+    ticked = {k for k in ("lundi", "mardi", "jeudi", "vendredi") if at.checkbox(key=f"booking_template_{k}_cantine").value}
+    assert ticked == {"lundi", "mardi", "jeudi", "vendredi"}
+    assert at.checkbox(key="booking_template_mercredi_mercredi_repas").value is True
+    assert at.checkbox(key="booking_template_mercredi_mercredi_am").value is True
+    # The seed's guide: meals on Monday, Tuesday and Friday — so Thursday is unticked.
+    at.checkbox(key="booking_template_jeudi_cantine").uncheck()
     at.run()
     at.button(key="resa_apply").click().run()
     assert not at.exception
     content = texts(at)
     assert "Aperçu de la semaine type" in content and "rien n'est encore enregistré" in content
     assert "Vacances de Noël" in content
+    assert "« Mercredi repas » : inchangé" in content and "« Mercredi après-midi » : inchangé" in content
+    # Every day that changes is named, month by month, on the page (no paging through months).
+    assert "Décembre 2026" in content and "Juin 2027" in content
+    assert "jeu. 10/12" in content and "À annuler" in content
     assert booked_days(demo_db, HUGO, date(2026, 12, 7), date(2027, 7, 2)) == before  # nothing saved yet
     at.button(key="resa_confirm").click().run()
     assert "Réservations enregistrées" in " ".join(s.value for s in at.success)
     after = booked_days(demo_db, HUGO, date(2026, 12, 7), date(2027, 7, 2))
     assert after and {d.isoweekday() for d in after} == {1, 2, 5}
+    assert wednesdays(demo_db, HUGO) == wednesdays_before  # never touched
 
 
-def test_appliquer_with_nothing_ticked_says_so(demo_db):
+def test_appliquer_with_nothing_changed_says_so(demo_db):
     at = family_page(demo_db)
     at.button(key="resa_modify").click().run()
     at.button(key="resa_apply").click().run()
-    assert [e.value for e in at.error] == ["Aucun jour coché : cochez au moins un jour de la semaine type."]
+    assert [e.value for e in at.error] == ["La semaine type n'a pas changé : cochez ou décochez au moins un jour, "
+                                           "puis « Appliquer »."]
 
 
 def test_an_end_before_the_start_is_refused(demo_db):
     at = family_page(demo_db)
     at.button(key="resa_modify").click().run()
-    at.checkbox(key="booking_template_lundi_cantine").check()
+    at.checkbox(key="booking_template_jeudi_cantine").check()
     at.selectbox(key="resa_from").set_value(date(2027, 3, 1))
     at.selectbox(key="resa_to").set_value(date(2027, 2, 1))
     at.run()
@@ -90,12 +107,64 @@ def test_occasional_days_in_the_month_table(demo_db):
     at.button(key="resa_modify").click().run()
     at.radio(key="resa_mode").set_value("Jours occasionnels").run()
     assert at.checkbox(key="booking_day_cantine_2026-12-08").value is True   # booked days come ticked
-    assert at.checkbox(key="booking_day_cantine_2026-12-22").disabled       # Christmas holidays
+    keys = [c.key for c in at.checkbox if c.key.startswith("booking_day_")]
+    assert "booking_day_cantine_2026-12-22" not in keys                     # Christmas holidays: no box
+    assert "booking_day_cantine_2026-12-03" not in keys                     # past its booking limit: no box
+    assert keys == sorted(keys)                                             # in day order
     at.checkbox(key="booking_day_cantine_2026-12-08").uncheck()
+    at.checkbox(key="booking_day_cantine_2026-12-10").check()
+    at.run()
+    pending = texts(at)
+    assert "À réserver : jeudi 10 décembre 2026" in pending and "À annuler : mardi 8 décembre 2026" in pending
+    at.button(key="resa_confirm_days").click().run()
+    assert not at.error, [e.value for e in at.error]
+    december = booked_days(demo_db, LEA, date(2026, 12, 1), date(2026, 12, 31))
+    assert date(2026, 12, 10) in december and date(2026, 12, 8) not in december
+    assert "(jeu. 10/12)" in at.success[0].value and "(mar. 08/12)" in at.success[0].value
+
+
+def test_occasional_days_save_in_a_month_with_days_already_marked(demo_db):
+    # November: past days marked present/absent by the staff. They used to come unticked and the
+    # save read them as cancellations (« Annulation impossible pour le … »).
+    marked = demo_db.rows("SELECT day, status FROM attendance WHERE child_id = ? AND service_id = 1 AND "
+                          "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30' ORDER BY day", [LEA])
+    assert marked, "the demo marks Léa's past November days"
+    others = "SELECT * FROM bookings WHERE child_id = ? AND day <> DATE '2026-12-10' ORDER BY ALL"
+    untouched = demo_db.rows(others, [LEA])
+    at = family_page(demo_db)
+    at.button(key="resa_modify").click().run()
+    at.radio(key="resa_mode").set_value("Jours occasionnels").run()
+    keys = {c.key for c in at.checkbox if c.key.startswith("booking_day_")}
+    assert not {f"booking_day_cantine_{d.isoformat()}" for d, _ in marked} & keys   # shown, not editable
+    grid = texts(at)
+    assert "Présent" in grid                                                   # with their state
+    # Nothing is editable in November any more (past, or inside the limits): nothing to confirm.
+    assert at.button(key="resa_confirm_days").disabled
+    at.selectbox(key="resa_month").set_value(date(2026, 12, 1)).run()
     at.checkbox(key="booking_day_cantine_2026-12-10").check()
     at.run()
     at.button(key="resa_confirm_days").click().run()
     assert not at.error, [e.value for e in at.error]
+    assert demo_db.rows(others, [LEA]) == untouched
+    assert date(2026, 12, 10) in booked_days(demo_db, LEA, date(2026, 12, 10), date(2026, 12, 10))
+
+
+def test_a_day_cancelled_from_the_day_panel_is_not_booked_again_by_the_month_table(demo_db):
+    at = family_page(demo_db)
+    at.selectbox(key="resa_month").set_value(date(2026, 12, 1)).run()
+    at.session_state["resa_day"] = date(2026, 12, 8)   # what a click on the calendar selects
+    at.run()
+    at.button(key="resa_day_cantine_2026-12-08").click().run()
+    panel = texts(at)
+    assert "1 jour(s) annulé(s) (mar. 08/12)" in panel
+    assert date(2026, 12, 8) not in booked_days(demo_db, LEA, date(2026, 12, 8), date(2026, 12, 8))
+    at.button(key="resa_modify").click().run()
+    at.radio(key="resa_mode").set_value("Jours occasionnels").run()
+    assert at.checkbox(key="booking_day_cantine_2026-12-08").value is False   # opens on what is stored
+    at.checkbox(key="booking_day_cantine_2026-12-10").check()
+    at.run()
+    assert "mardi 8 décembre" not in texts(at).split("Ce qui sera enregistré")[1]
+    at.button(key="resa_confirm_days").click().run()
     december = booked_days(demo_db, LEA, date(2026, 12, 1), date(2026, 12, 31))
     assert date(2026, 12, 10) in december and date(2026, 12, 8) not in december
 

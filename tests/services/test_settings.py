@@ -18,11 +18,11 @@ def values(**change):
 def test_admin_changes_a_deadline_and_the_calendar_follows(demo_db):
     admin, parent = login(demo_db, "admin@demo.fr"), login(demo_db, "parent@demo.fr")
     ctx = r.booking_context(demo_db, parent, 1, 2026)
-    cell = next(c for c in r.month_cells(demo_db, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1))
+    cell = next(c for c in r.month_cells(demo_db, parent, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1))
     assert not cell.locked
     settings.update_service(demo_db, admin, 1, **values(cancel_delay_days=5, cutoff_time=time(10, 0)))
     ctx = r.booking_context(demo_db, parent, 1, 2026)
-    cell = next(c for c in r.month_cells(demo_db, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1))
+    cell = next(c for c in r.month_cells(demo_db, parent, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1))
     assert cell.locked
     entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'service.update'")[0]
     assert entry["user_id"] == admin.user_id and '"cancel_delay_days": 2' in entry["before"]
