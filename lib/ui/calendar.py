@@ -32,7 +32,7 @@ STYLES: dict[State, Style] = {
     State.CANCELLED: Style("Annulé", "✕", "#fde68a", "#713f12", "réservation annulée"),
     State.WAITING: Style("Liste d'attente", "⏳", "#6d28d9", "#ffffff", "complet : en attente d'une place"),
     State.LOCKED: Style("Délai dépassé", "🔒", "#e5e7eb", "#374151", "trop tard pour réserver ce jour"),
-    State.CLOSED: Style("Fermé", "⛔", "#9ca3af", "#111827", "week-end, jour férié, vacances ou fermeture"),
+    State.CLOSED: Style("Fermé", "⛔", "#d1d5db", "#111827", "week-end, jour férié, vacances ou fermeture"),
     State.PRESENT: Style("Présent", "●", "#1d4ed8", "#ffffff", "présence pointée par l'équipe"),
     State.ABSENT: Style("Absent", "○", "#b91c1c", "#ffffff", "absence pointée par l'équipe"),
     State.JUSTIFIED: Style("Absence justifiée", "◐", "#fecaca", "#7f1d1d", "absence justifiée (certificat…)"),
@@ -47,7 +47,7 @@ _CSS = """
 .fc .fc-event-title { font-weight: 600; overflow: hidden; text-overflow: ellipsis; }
 .fc .fc-day-sat, .fc .fc-day-sun { background: #f3f4f6; }
 .fc .fc-event.state-bookable { border: 1px dashed #1e3a8a !important; }
-.fc .fc-bg-event { opacity: 0.55; overflow: hidden; }
+.fc .fc-bg-event { opacity: 1; overflow: hidden; }
 .fc .fc-bg-event .fc-event-title { font-size: 0.7rem; color: #111827; font-style: normal; overflow-wrap: anywhere;
   hyphens: auto; margin: 0 2px; }
 @media (max-width: 480px) {

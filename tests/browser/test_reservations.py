@@ -60,13 +60,19 @@ def test_the_seed_guide_weekly_template_then_a_late_cancellation(server, page, t
     thursday = frame.locator('.fc-daygrid-day[data-date="2026-12-10"]')
     assert "Cantine" in thursday.inner_text()
     click(page, "Modification")
-    for day in ("Lundi", "Mardi", "Vendredi"):
-        page.locator(f".st-key-booking_template_{day.lower()}_cantine label").click()
-        settle(page)
+    # The editor opens on Hugo's weeks (meals Monday, Tuesday, Thursday, Friday; both Wednesday
+    # services): for Monday, Tuesday and Friday as in the guide, Thursday is unticked.
+    for day in ("lundi", "mardi", "jeudi", "vendredi"):
+        assert page.locator(f".st-key-booking_template_{day}_cantine input").is_checked()
+    page.locator(".st-key-booking_template_jeudi_cantine label").click()
+    settle(page)
     click(page, "Appliquer")
     page.get_by_text("Aperçu de la semaine type").wait_for()
     preview = page.locator(".st-key-resa_preview_box").inner_text()
     assert "rien n'est encore enregistré" in preview and "Vacances de Noël" in preview
+    # Every day that changes is listed by month; the Wednesday services are left as they are.
+    assert "jeu. 10/12" in preview and "Juin 2027" in preview
+    assert "« Mercredi repas » : inchangé" in preview
     # The calendar turns colour before anything is saved: Thursdays will be cancelled.
     frame = calendar_frame(page, "Décembre 2026")
     frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-to_cancel').wait_for()
@@ -92,3 +98,51 @@ def test_the_seed_guide_weekly_template_then_a_late_cancellation(server, page, t
     refusal = page.get_by_text(re.compile("Annulation impossible pour le lundi 30 novembre 2026"))
     refusal.wait_for()
     assert "la limite était le jeudi 26 novembre 2026 à 23 h 59" in refusal.inner_text()
+
+
+def test_occasional_days_in_the_month_calendar_at_390(server, page, tmp_path):
+    """« Jours occasionnels »: a month table in day order on a phone; a day cancelled from the day
+    panel stays cancelled when the table opens; a click on the calendar ticks its day."""
+    login(page, server, "famille004@demo.fr")
+    page.get_by_text("Bonjour").first.wait_for()
+    open_reservations(page, server)
+    click(page, "▶")  # December 2026
+    frame = calendar_frame(page, "Décembre 2026")
+    booked = frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-booked')
+    if not booked.count():   # make sure the Thursday is booked to begin with
+        frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .fc-event').first.click()
+        settle(page)
+        click(page, "Réserver ce jour")
+        frame = calendar_frame(page, "Décembre 2026")
+    frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-booked').first.click()
+    settle(page)
+    click(page, "Annuler ce jour")
+    panel = page.locator(".st-key-resa_day_panel")
+    panel.get_by_text(re.compile(r"annulé\(s\) \(jeu\. 10/12")).wait_for()   # said where the tap was
+
+    click(page, "Modification")
+    page.get_by_text("Jours occasionnels").click()
+    settle(page)
+    grid = page.locator(".st-key-resa_month_grid")
+    grid.wait_for()
+    box = page.locator(".st-key-booking_day_cantine_2026-12-10 input")
+    assert not box.is_checked()          # opens on what is stored: cancelled
+    # Weeks in rows, Monday to Sunday, in day order on the phone: each day right of the one before.
+    x = {d: page.locator(f".st-key-booking_day_cantine_2026-12-{d:02d}").bounding_box()
+         for d in (7, 8, 10, 11) if page.locator(f".st-key-booking_day_cantine_2026-12-{d:02d}").count()}
+    days = sorted(x)
+    assert all(x[a]["x"] < x[b]["x"] and abs(x[a]["y"] - x[b]["y"]) < 5 for a, b in zip(days, days[1:]))
+    # A tap on the calendar's Thursday ticks it in the table.
+    frame = calendar_frame(page, "Décembre 2026")
+    frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .fc-event').first.click()
+    settle(page)
+    assert box.is_checked()
+    page.get_by_text("À réserver : jeudi 10 décembre 2026").wait_for()
+    page.screenshot(path=str(tmp_path / "jours-occasionnels-390.png"), full_page=True)
+    click(page, "Confirmer")
+    page.get_by_text(re.compile(r"1 jour\(s\) réservé\(s\) \(jeu\. 10/12\)")).wait_for()
+    page.reload()
+    open_reservations(page, server)
+    click(page, "▶")
+    frame = calendar_frame(page, "Décembre 2026")
+    frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-booked').wait_for()
