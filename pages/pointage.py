@@ -17,10 +17,13 @@ choices = attendance.choices(db, actor)
 if not choices:
     st.info("Aucune structure ni prestation n'est configurée.")
     st.stop()
-left, right = st.columns(2)
+left, middle, right = st.columns(3)
 day = dates.day_picker("Jour", dates.around(now.date())[0], now.date(), now.date(), key="check_day", where=left)
-pair = right.selectbox("Structure et prestation", choices, format_func=lambda c: f"{c['site']} — {c['service']}",
-                       key="check_pair")
+# Two short lists rather than one of long « site — service » names, cut on a phone.
+sites = list(dict.fromkeys(c["site"] for c in choices))
+site = middle.selectbox("Structure", sites, key="check_site")
+pair = right.selectbox("Prestation", [c for c in choices if c["site"] == site], format_func=lambda c: c["service"],
+                       key="check_service")
 try:
     sheet = attendance.sheet(db, actor, day, pair["site_id"], pair["service_id"], now)
 except PortailError as exc:
@@ -49,7 +52,9 @@ if rows:
     frame = pd.DataFrame([{"N°": r["child_id"], "Enfant": f"{r['first_name']} {r['last_name']}",
                            "Classe": r["school_class"], "Réservé": "oui" if r["booked"] else "non",
                            "Présence": labels[r["status"]]} for r in rows])
+    # The name and the status first: on a phone they are what shows without scrolling sideways.
     edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"{place}_{generation}",
+                            column_order=["Enfant", "Présence", "Classe", "Réservé", "N°"],
                             disabled=["N°", "Enfant", "Classe", "Réservé"],
                             column_config={"Présence": st.column_config.SelectboxColumn(
                                 "Présence", options=list(attendance.STATUSES.values()), required=False)})
