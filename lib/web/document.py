@@ -53,6 +53,12 @@ _FRENCH_UI = {
     "Close Search": "Fermer la recherche", "Next Result": "Résultat suivant", "Previous Result": "Résultat précédent",
     "Clear selection": "Effacer la sélection", "Select all": "Tout sélectionner", "Download as PNG": "Télécharger en PNG",
     "Scroll tabs left": "Onglets précédents", "Scroll tabs right": "Onglets suivants",
+    # A grid column's menu (click on a header) and its submenus.
+    "Statistics": "Statistiques", "Automatic": "Automatique", "Localized": "Localisé", "Plain": "Brut",
+    "Percent": "Pourcentage", "Scientific": "Scientifique", "Average": "Moyenne", "Median": "Médiane",
+    "Sum": "Somme", "Distinct": "Valeurs distinctes", "Empty": "Vides", "Values": "Valeurs",
+    "Standard deviation": "Écart type", "Range": "Étendue",
+    "Connecting": "Connexion…", "Connection error": "Connexion perdue", "Please wait...": "Veuillez patienter…",
 }
 # Streamlit's interface speaks English whatever the browser's language, and offers no setting for it:
 # this script translates its fixed words (aria-labels, placeholders, tooltips, the skip link) as they
