@@ -34,8 +34,8 @@ def table(rows: list[invoicing.InvoiceRow]) -> None:
     # The columns a parent needs first come first: a phone shows them without scrolling the table.
     frame = pd.DataFrame([{
         "État": status_label(r.status), "Mois": fr.month_year(r.month).capitalize(),
-        "Reste à payer": fr.euros(r.left_cents), "Montant": fr.euros(r.total_cents),
-        "Échéance": fr.numeric_date(r.due_date), "N°": r.number} for r in rows])
+        "Reste à payer": fr.euros(r.left_cents), "N°": r.number, "Montant": fr.euros(r.total_cents),
+        "Échéance": fr.numeric_date(r.due_date)} for r in rows])
     ids = [r.id for r in rows]
 
     def picked() -> None:
