@@ -5,14 +5,31 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.roles import Role
 from lib.services import home
-from lib.ui import layout, session
+from lib.ui import invoices, layout, session
 
 actor = session.require_actor(Role.FAMILY)
 data = home.family_home(session.db(), actor, session.today())
+actions = home.family_actions(session.db(), actor, session.now())
 
 st.title(f"Bonjour {actor.display_name}", anchor=False)
 if data.school_year:
     st.caption(f"Année scolaire {data.school_year}")
+
+# The seed's two pages and what waits (an unpaid invoice's « Payer ») one tap away, menu closed.
+# Buttons that switch page (st.page_link would refuse to draw where the page runs alone, as in tests).
+with st.container(key="home_shortcuts"):
+    left, right = st.columns(2)
+    if left.button("Mes inscriptions", key="home_go_inscriptions", icon=":material/calendar_month:", width="stretch"):
+        st.switch_page("pages/mes_inscriptions.py")
+    if right.button("Mes factures", key="home_go_factures", icon=":material/receipt_long:", width="stretch"):
+        st.switch_page("pages/mes_factures.py")
+    for invoice in actions.unpaid[:3]:  # the oldest first; « Mes factures » has them all
+        what = f"{fr.month_year(invoice.month)} ({invoice.number})"
+        label = (f"Payer {fr.euros(invoice.left_cents)} — {what}" if actions.can_pay_online
+                 else f"Voir la facture non soldée : {fr.euros(invoice.left_cents)} — {what}")
+        if st.button(label, key=f"home_pay_{invoice.number}", type="primary", width="stretch",
+                     icon=":material/payments:" if actions.can_pay_online else ":material/receipt_long:"):
+            st.switch_page("pages/mes_factures.py", query_params={invoices.LINK_PARAM: invoice.number})
 
 if data.unpaid_count:
     st.warning(f"🔴 {data.unpaid_count} facture(s) non soldée(s) : {fr.euros(data.unpaid_cents)} restant à payer.")

@@ -23,9 +23,13 @@ if outcome:
 right = payments.payment_right(db, actor)
 with st.container(border=True, key="payment_right"):
     st.markdown(payments.describe_right(right["state"], right["at"]))
+    # The answer to « Demander… » shows here, where the button was, after the rerun that stored it.
+    answer = st.session_state.pop(invoices.RIGHT_ANSWER, None)
+    if answer:
+        st.success(answer, icon="✅")
     if right["state"] in ("none", "refused"):
         if st.button("Demander le droit de payer en ligne", key="invoices_request_right"):
-            st.success(payments.request_payment_right(db, actor, now))
+            st.session_state[invoices.RIGHT_ANSWER] = payments.request_payment_right(db, actor, now)
             st.rerun()
         contact = home.town(db)["contact_email"]
         if contact:
@@ -39,15 +43,21 @@ ids = [r.id for r in rows]
 if st.session_state.get(invoices.SELECTED) not in ids:
     first_unpaid = next((r.id for r in rows if r.status is InvoiceStatus.UNPAID), ids[0])
     st.session_state[invoices.SELECTED] = first_unpaid
+invoices.open_from_link(rows, right["state"])
 
 left, right_pane = st.columns([3, 2], gap="medium")
 with left:
-    st.caption("Cliquez sur une ligne pour afficher le détail de la facture.")
-    invoices.table(rows)
+    # A grid on a wide screen, a list of cards on a phone: lib/web/document.py shows one of the two.
+    with st.container(key="invoices_grid"):
+        st.caption("Cliquez sur une ligne pour afficher le détail de la facture.")
+        invoices.table(rows)
+        by_id = {r.id: r for r in rows}
+        st.selectbox("Facture affichée", ids, format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
+                     key=invoices.SELECTED, placeholder="Choisir une facture")
+    with st.container(key="invoices_cards"):
+        st.caption("Touchez une facture pour afficher son détail.")
+        invoices.cards(rows)
     invoices.legend()
-    by_id = {r.id: r for r in rows}
-    st.selectbox("Facture affichée", ids, format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
-                 key=invoices.SELECTED)
 with right_pane:
     invoices.detail(actor, st.session_state[invoices.SELECTED], right["state"])
 layout.contact_footer()

@@ -16,8 +16,9 @@ AUDIT_METHOD = (
     "chaque profil (famille, agent, cuisine, élu, administrateur), sur la page de connexion, les pages de "
     "paiement et cette page, à 390 pixels de large (téléphone) et à 1280 pixels ; parcours au clavier seul "
     "(connexion, semaine type, « Appliquer », « Confirmer », détail d'une facture, « Payer ») ; lecture des "
-    "pages à 390 pixels sans défilement horizontal. Ces contrôles sont rejoués à chaque modification du "
-    "portail. Il ne s'agit pas d'un audit RGAA complet réalisé par un organisme indépendant : certains "
+    "pages à 390 pixels sans défilement horizontal ; recherche de mots anglais dans le texte, les noms donnés "
+    "aux lecteurs d'écran (aria-label), les textes indicatifs des champs et les infobulles. Ces contrôles sont "
+    "rejoués à chaque modification du portail. Il ne s'agit pas d'un audit RGAA complet réalisé par un organisme indépendant : certains "
     "critères (pertinence des alternatives, restitution par les lecteurs d'écran) demandent une vérification "
     "humaine qui reste à faire."
 )
@@ -42,13 +43,12 @@ KNOWN_BARRIERS = [
     Barrier("Les tableaux de données (factures, pointage, journal) sont dessinés dans un canevas ; une copie en "
             "tableau est fournie aux lecteurs d'écran, mais sa restitution n'a pas encore été vérifiée avec un "
             "lecteur d'écran.",
-            "Dans « Mes factures », la liste « Facture affichée » choisit une facture et son détail s'affiche en "
-            "texte, avec le PDF. Les chiffres du personnel sont téléchargeables en CSV."),
-    Barrier("Quelques commandes de la structure de l'application (ouvrir ou fermer le menu latéral, menu "
-            "principal, bouton d'ouverture des listes déroulantes, outils des tableaux) ont un nom en anglais pour "
-            "les lecteurs d'écran (« Collapse sidebar », « Main menu », « Open »…).",
-            "Ces commandes ne sont pas nécessaires : les pages sont listées dans le menu latéral, et chaque liste "
-            "déroulante s'ouvre en tapant au clavier dans son champ, qui porte un nom en français."),
+            "Dans « Mes factures », sur un téléphone, chaque facture est un bouton qui dit son état, son mois, le "
+            "reste à payer et son numéro ; sur un écran large, la liste « Facture affichée » choisit une facture. "
+            "Son détail s'affiche en texte, avec le PDF. Les chiffres du personnel sont téléchargeables en CSV."),
+    Barrier("Si le portail perd la connexion au serveur, l'explication détaillée affichée par l'outil sur lequel "
+            "il est construit (Streamlit) peut rester en anglais.",
+            "Rechargez la page ; si le message persiste, écrivez à la mairie (adresse en bas de chaque page)."),
     Barrier("Les graphiques (tendances, repas par jour) n'ont pas de description textuelle détaillée.",
             "Les mêmes chiffres sont donnés dans un tableau ou un fichier CSV sous chaque graphique ; chaque "
             "série a un motif ou une forme de point en plus de sa couleur."),

@@ -3,7 +3,15 @@
 `SchoolCalendar` answers the questions every other rule asks: is this a working day, what is
 the date N working days before, on which days is a service given between two dates, and why a
 day is off. Public holidays come from `holidays` (France), school holidays from
-`vacances-scolaires-france` (zone A, B or C), closures from the town's own list.
+`vacances-scolaires-france` (zone A, B or C) cross-checked with the `holidays` package's school
+category, closures from the town's own list.
+
+The two school sources disagree: `vacances-scolaires-france` (the ministry's open data) has no
+« Pont de l'Ascension » for 2023–2026 (Friday 15 May 2026 had no school), which `holidays`
+computes from the arrêtés. So a day is a school holiday when the open data says so, or when
+`holidays` names it the Ascension bridge, or when the open data does not reach that far yet and
+`holidays` closes it. Elsewhere the open data wins (it is the authority, `holidays` a rule that
+can miss an exception); the town's own closures then add whatever both sources miss.
 """
 
 from __future__ import annotations
@@ -54,12 +62,30 @@ def public_holiday_name(day: date) -> str | None:
     return _public_holidays(day.year).get(day)
 
 
+ASCENSION_BRIDGE = "Pont de l'Ascension"
+
+
+@lru_cache(maxsize=64)
+def _computed_school_holidays(year: int, zone: str) -> dict[date, str]:
+    return dict(_holidays.country_holidays("FR", subdiv=f"Zone {zone.upper()}", years=year,
+                                           categories=(_holidays.SCHOOL,), language="fr"))
+
+
 def school_holiday_name(day: date, zone: str) -> str | None:
     """Name of the school holidays covering `day` in `zone` ("Vacances de Noël"), or None."""
-    row = _school_holiday_data().data.get(day)
-    if row is None or not row[f"vacances_zone_{zone.lower()}"]:
-        return None
-    return row["nom_vacances"]
+    data = _school_holiday_data().data
+    row = data.get(day)
+    if row is not None and row[f"vacances_zone_{zone.lower()}"]:
+        return row["nom_vacances"]
+    computed = _computed_school_holidays(day.year, zone).get(day)
+    if computed == ASCENSION_BRIDGE or (computed is not None and day > _open_data_until()):
+        return computed
+    return None
+
+
+@lru_cache(maxsize=1)
+def _open_data_until() -> date:
+    return max(_school_holiday_data().data)
 
 
 def check_zone(zone: str) -> str:

@@ -233,19 +233,10 @@ def _populate(cur, today: date) -> dict[str, int]:
 
 
 def _closures(years: list[SchoolYear]) -> list[Closure]:
-    """The Friday after Ascension when the zone's calendar does not already close it, and a
-    training day at the Wednesday site in December of each year."""
-    from lib.domain.calendar import public_holiday_name, school_holiday_name
-
+    """A training day at the Wednesday site in December of each year. (The Ascension bridge is
+    the school calendar's own: lib/domain/calendar.py.)"""
     found: list[Closure] = []
     for year in years:
-        day = year.start
-        while day <= year.end:
-            if public_holiday_name(day) == "Ascension":
-                bridge = day + timedelta(days=1)
-                if school_holiday_name(bridge, ZONE) is None:
-                    found.append(Closure(bridge, bridge, "Pont de l'Ascension"))
-            day += timedelta(days=1)
         training = date(year.start_year, 12, 1)
         while training.weekday() != 2:
             training += timedelta(days=1)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.errors import NotAllowed
+from lib.domain.invoicing import InvoiceStatus
 from lib.domain.roles import Role
+from lib.services import invoicing, payments
 from lib.store import overview, reference
 from lib.store.db import Database
 
@@ -57,6 +59,37 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
     balance = overview.family_balance(db, actor.family_id)
     return FamilyHome(year["label"] if year else None, list(children.values()),
                       balance["unpaid_count"], balance["unpaid_cents"])
+
+
+@dataclass(frozen=True)
+class PendingInvoice:
+    """An unpaid invoice the home offers to open (and pay, when the family may pay online)."""
+    number: str
+    month: date
+    left_cents: int
+    due_date: date
+
+
+@dataclass
+class FamilyActions:
+    unpaid: list[PendingInvoice]
+    can_pay_online: bool
+
+
+def family_actions(db: Database, actor: Actor, now: datetime) -> FamilyActions:
+    """What waits for the family: its unpaid invoices, oldest first, and whether it may pay them online."""
+    rows = invoicing.family_invoices(db, actor, now)  # refuses anyone but a family; its own invoices only
+    unpaid = sorted((r for r in rows if r.status is InvoiceStatus.UNPAID), key=lambda r: (r.month, r.number))
+    return FamilyActions([PendingInvoice(r.number, r.month, r.left_cents, r.due_date) for r in unpaid],
+                         payments.payment_right(db, actor)["state"] == "granted")
+
+
+def linked_invoice(rows: list[invoicing.InvoiceRow], number: object) -> invoicing.InvoiceRow | None:
+    """The invoice a link names (« ?facture=F-2026-000267 »), among the rows `family_invoices` gave
+    the family: another family's number, or anything else, names none of them."""
+    if not isinstance(number, str):
+        return None
+    return next((r for r in rows if r.number == number.strip()), None)
 
 
 def next_service_day(db: Database, today: date, *, inclusive: bool) -> date | None:

@@ -15,6 +15,15 @@ from lib.domain import fr
 from lib.domain.invoicing import Kind
 
 
+METHOD_LABELS = {"online": "paiement en ligne", "cheque": "chèque", "especes": "espèces", "virement": "virement",
+                 "prelevement": "prélèvement"}
+
+
+def method_label(code: str) -> str:
+    """How a payment was made, in French (the stored code is English or unaccented)."""
+    return METHOD_LABELS.get(code, code)
+
+
 def _money(cents: int) -> str:
     # Babel writes narrow no-break spaces, which the PDF standard fonts lack.
     return fr.euros(cents).replace("\u202f", "\u00a0")
@@ -58,7 +67,7 @@ def render(detail, settings: dict[str, str]) -> bytes:
     ]))
     story += [grid, Spacer(1, 8 * mm)]
     if detail.payments:
-        paid = "<br/>".join(f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} ({p['method']})"
+        paid = "<br/>".join(f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} ({method_label(p['method'])})"
                             for p in detail.payments)
         story += [Paragraph(f"<b>Paiements reçus</b><br/>{paid}", styles["Normal"]), Spacer(1, 6 * mm)]
     contact = settings.get("contact_email", "")

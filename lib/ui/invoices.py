@@ -9,11 +9,13 @@ import streamlit as st
 
 from lib.domain import fr
 from lib.domain.invoicing import InvoiceStatus, Kind
-from lib.services import invoicing, payments
+from lib.services import home, invoice_pdf, invoicing, payments
 from lib.ui import session
 
 SELECTED = "invoices_selected"
 CONFIRM = "invoices_confirm"
+RIGHT_ANSWER = "invoices_right_answer"
+LINK_PARAM = "facture"  # « Mes factures ?facture=F-2026-000267 »: the home's « Payer » shortcut
 
 
 def status_label(status: InvoiceStatus) -> str:
@@ -32,8 +34,8 @@ def table(rows: list[invoicing.InvoiceRow]) -> None:
     # The columns a parent needs first come first: a phone shows them without scrolling the table.
     frame = pd.DataFrame([{
         "État": status_label(r.status), "Mois": fr.month_year(r.month).capitalize(),
-        "Reste à payer": fr.euros(r.left_cents), "Montant": fr.euros(r.total_cents),
-        "Échéance": fr.numeric_date(r.due_date), "N°": r.number} for r in rows])
+        "Reste à payer": fr.euros(r.left_cents), "N°": r.number, "Montant": fr.euros(r.total_cents),
+        "Échéance": fr.numeric_date(r.due_date)} for r in rows])
     ids = [r.id for r in rows]
 
     def picked() -> None:
@@ -46,6 +48,44 @@ def table(rows: list[invoicing.InvoiceRow]) -> None:
     # A click on any cell of a row, or on its tick box, picks that invoice (the seed: "cliquez sur une ligne").
     st.dataframe(frame, hide_index=True, width="stretch", selection_mode=["single-row", "single-cell"],
                  on_select=picked, key="invoices_table")
+
+
+def cards(rows: list[invoicing.InvoiceRow]) -> None:
+    """The invoices as a list of buttons, for a phone (the grid would scroll sideways there): each
+    says its state in words, month, amount left and number; a tap shows its detail below."""
+    def pick(invoice_id: int) -> None:
+        if st.session_state.get(SELECTED) != invoice_id:
+            st.session_state[SELECTED] = invoice_id
+            st.session_state.pop(CONFIRM, None)
+
+    for r in rows:
+        shown = st.session_state.get(SELECTED) == r.id
+        st.button(f"{status_label(r.status)} · {fr.month_year(r.month).capitalize()} · reste {fr.euros(r.left_cents)}"
+                  f" · {r.number}" + (" — affichée ci-dessous" if shown else ""),
+                  key=f"invoices_card_{r.id}", width="stretch", on_click=pick, args=(r.id,))
+
+
+def open_from_link(rows: list[invoicing.InvoiceRow], right: str) -> None:
+    """A link naming an invoice (the home's « Payer ») selects it and, when it can be paid online,
+    opens its « Payer » step. The link is read once, then dropped from the address, so choosing
+    another invoice afterwards is not undone. Only the family's own rows can match."""
+    number = st.query_params.get(LINK_PARAM)
+    if number is None:
+        return
+    del st.query_params[LINK_PARAM]
+    row = home.linked_invoice(rows, number)
+    if row is None:
+        st.info("Cette facture n'est pas dans votre compte. Voici vos factures.")
+        return
+    st.session_state[SELECTED] = row.id
+    st.session_state.pop(CONFIRM, None)
+    if row.status is InvoiceStatus.UNPAID and right == "granted":
+        _open_payment(row.id)
+
+
+def _open_payment(invoice_id: int) -> None:
+    st.session_state[CONFIRM] = invoice_id
+    st.session_state[f"invoices_key_{invoice_id}"] = secrets.token_urlsafe(24)
 
 
 def detail(actor, invoice_id: int, right: str) -> None:
@@ -62,17 +102,12 @@ def detail(actor, invoice_id: int, right: str) -> None:
                     f"Reste à payer : **{fr.euros(row.left_cents)}**")
         if data.payments:
             st.markdown("**Paiements reçus**\n" + "\n".join(
-                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} ({_method(p['method'])})"
+                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} ({invoice_pdf.method_label(p['method'])})"
                 for p in data.payments))
         st.download_button("Télécharger la facture (PDF)", invoicing.invoice_pdf(session.db(), actor, invoice_id,
                                                                                   session.now()),
                            f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:")
         _pay(row, right)
-
-
-def _method(code: str) -> str:
-    return {"online": "paiement en ligne", "cheque": "chèque", "especes": "espèces", "virement": "virement",
-            "prelevement": "prélèvement"}.get(code, code)
 
 
 def _pay(row: invoicing.InvoiceRow, right: str) -> None:
@@ -84,8 +119,7 @@ def _pay(row: invoicing.InvoiceRow, right: str) -> None:
         return
     if st.session_state.get(CONFIRM) != row.id:
         if st.button(f"Payer {fr.euros(row.left_cents)}", key="invoices_pay", type="primary", icon=":material/payments:"):
-            st.session_state[CONFIRM] = row.id
-            st.session_state[f"invoices_key_{row.id}"] = secrets.token_urlsafe(24)
+            _open_payment(row.id)
             st.rerun()
         return
     st.warning("**ATTENTION : une fois le paiement effectué, il ne sera pas possible de revenir en arrière.**  \n"

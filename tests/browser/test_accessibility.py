@@ -49,6 +49,30 @@ _ENGLISH_PHRASES = re.compile(r"Page not found|does not seem to exist|Something 
 _DOT_NUMBER = re.compile(r"^-?[\d,]*\d\.\d+$")  # a whole table cell such as 93.4 or 1,234.5
 
 
+# Streamlit's own words, in its aria-labels, placeholders, tooltips and hidden links: a screen reader
+# says them even where nobody sees them (« Skip to main content », « Help for Mois affiché »).
+_ENGLISH_UI = re.compile(r"^(Skip to main content|Sidebar|App pages|Expand sidebar|Collapse sidebar|Main menu|"
+                         r"Open|Close|Clear value|Clear all|Selected values|Running\.\.\.|Stop|Stop script|"
+                         r"Show/hide columns|Download as CSV|Search|Fullscreen|Close fullscreen|Toggle fullscreen|"
+                         r"Help|Help for .*|Choose an option|Select\.\.\.|Print|Record a screencast|"
+                         r"Made with Streamlit|Show password|Hide password|Increment|Decrement|Link to heading|"
+                         r"Dataframe column menu|Navigate to home page|Remove .*|No results)$")
+
+
+def english_ui(page) -> list[str]:
+    """Streamlit's English in the document (frames excluded): aria-label, placeholder, title, alt,
+    and whole text nodes (the skip link, the main menu, the grids' tooltips)."""
+    values = page.evaluate("""(() => {
+        const out = [];
+        document.querySelectorAll('[aria-label],[placeholder],[title],[alt]').forEach(e => {
+            for (const a of ['aria-label', 'placeholder', 'title', 'alt']) {
+                const v = e.getAttribute(a); if (v) out.push(a + '=' + v.trim()); } });
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) { const v = walker.currentNode.nodeValue.trim(); if (v) out.push('text=' + v); }
+        return out; })()""")
+    return sorted({v for v in values if _ENGLISH_UI.match(v.split("=", 1)[1])})
+
+
 def french_problems(text: str, cells: list[str] = ()) -> list[str]:
     """What a French reader should never see: English months or days, dollars, 12.40 €, 14:05,
     and (in table cells) 93.4."""
@@ -70,6 +94,11 @@ def test_the_french_scan_catches_what_it_must():
     assert french_problems("Page not found") == ["Page not found"]
     assert french_problems("", ["700", "None"]) == ["None"]
     assert french_problems("", ["Septembre", "93.4"]) == ["93.4"] and not french_problems("", ["93,4", "2026"])
+    for english in ("Skip to main content", "Help for Mois affiché", "Choose an option", "Main menu",
+                    "Download as CSV", "Collapse sidebar", "Made with Streamlit"):
+        assert _ENGLISH_UI.match(english), english
+    for french in ("Aller au contenu principal", "Aide pour Mois affiché", "Menu principal", "Ouvrir", "Mes factures"):
+        assert not _ENGLISH_UI.match(french), french
 
 
 def visible_text(page) -> str:
@@ -125,6 +154,8 @@ def check(page, name: str, *, title: str | None = None) -> None:
     assert scroll[0] <= width and scroll[1] <= scroll[2], (name, "scrolls sideways", scroll)
     problems = french_problems(visible_text(page), table_cells(page))
     assert not problems, (name, problems)
+    english = english_ui(page)
+    assert not english, (name, english)
 
 
 def small_tap_targets(page) -> list[str]:

@@ -1,5 +1,6 @@
-"""The seed's part 2 in Chromium: « Mes factures », a red invoice, its detail, « Payer »,
-confirm, pay on the sandbox bank, back on the portal with a green dot."""
+"""The seed's part 2 in Chromium at a desk: « Mes factures », a click on a row of the table, a red
+invoice, its detail, « Payer », confirm, pay on the sandbox bank, back on the portal with a green
+dot. (On a phone the table is a list of cards: tests/browser/test_seed_guides.py walks it there.)"""
 
 import re
 
@@ -11,17 +12,19 @@ from tests.browser.test_accessibility import check
 pytestmark = pytest.mark.browser
 
 
-def test_pay_an_invoice_online_round_trip(server, page, tmp_path):
+def test_pay_an_invoice_online_round_trip(server, desk, tmp_path):
+    page = desk
     login(page, server, "parent@demo.fr")
     page.get_by_text("Bonjour Camille Martin").wait_for()
     page.goto(server + "/mes-factures")
     page.get_by_role("heading", name="Mes factures").wait_for()
     settle(page)
-    page.screenshot(path=str(tmp_path / "mes-factures-390.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "mes-factures-1280.png"), full_page=True)
     detail = page.locator(".st-key-invoice_detail")
     assert "🔴 Non soldée" in detail.inner_text() and "F-2026-000267" in detail.inner_text()
-    # On a phone the detail pane sits below the table, without horizontal scrolling.
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # At a desk the table is shown (not the phone's cards), beside the detail, without horizontal scrolling.
+    assert page.locator(".st-key-invoices_grid").is_visible() and not page.locator(".st-key-invoices_cards").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
 
     # Clicking a row shows that invoice's detail (rows are 35 px high under a 35 px header).
     box = page.get_by_test_id("stDataFrame").first.bounding_box()

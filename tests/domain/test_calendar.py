@@ -96,14 +96,46 @@ def test_service_days_skip_ascension_and_its_bridge():
 
 def test_town_closure_applies_to_its_site_only():
     training = Closure(date(2026, 12, 2), date(2026, 12, 2), "formation des animateurs", site_id=3)
-    bridge = Closure(date(2026, 5, 15), date(2026, 5, 15), "Pont de l'Ascension")
-    cal = SchoolCalendar(zone="C", closures=(training, bridge))
+    strike = Closure(date(2027, 3, 9), date(2027, 3, 9), "grève du personnel")
+    cal = SchoolCalendar(zone="C", closures=(training, strike))
     assert cal.service_days(WEDNESDAY, date(2026, 11, 30), date(2026, 12, 4), site_id=3) == []
     assert cal.service_days(WEDNESDAY, date(2026, 11, 30), date(2026, 12, 4), site_id=1) == [date(2026, 12, 2)]
     assert cal.day_off_reason(date(2026, 12, 2), site_id=3) == "Fermeture : formation des animateurs"
-    # A town-wide closure (the 2026 Ascension bridge, not closed by the national calendar).
-    assert CAL.day_off_reason(date(2026, 5, 15)) is None
-    assert cal.day_off_reason(date(2026, 5, 15), site_id=2) == "Fermeture : Pont de l'Ascension"
+    # A town-wide closure, on a day both national sources leave open.
+    assert CAL.day_off_reason(date(2027, 3, 9)) is None
+    assert cal.day_off_reason(date(2027, 3, 9), site_id=2) == "Fermeture : grève du personnel"
+
+
+@pytest.mark.parametrize(
+    "day, reason",
+    [
+        # 2025/2026: the open data (vacances-scolaires-france) has no bridge; `holidays` has it.
+        (date(2026, 5, 14), "Jour férié (Ascension)"),
+        (date(2026, 5, 15), "Pont de l'Ascension"),   # no school in zone C that Friday
+        (date(2026, 5, 22), None),                     # the next Friday is a normal school day
+        (date(2026, 5, 13), None),                     # and so is the Wednesday before
+        (date(2025, 5, 30), "Pont de l'Ascension"),   # last year's too
+        # 2026/2027: both sources have it.
+        (date(2027, 5, 6), "Jour férié (Ascension)"),
+        (date(2027, 5, 7), "Pont de l'Ascension"),
+        (date(2027, 5, 14), None),
+    ],
+)
+def test_the_ascension_bridge_comes_from_the_libraries(day, reason):
+    assert CAL.day_off_reason(day) == reason
+
+
+def test_the_bridge_is_a_working_day_and_no_service_day():
+    # Offices are open on the bridge (deadlines count it); schools, canteens and the centre are not.
+    assert CAL.is_working_day(date(2026, 5, 15))
+    assert not CAL.is_school_day(date(2026, 5, 15))
+    assert CAL.service_days(CANTEEN, date(2026, 5, 11), date(2026, 5, 15)) == [date(2026, 5, 11), date(2026, 5, 12)]
+
+
+def test_where_the_sources_disagree_the_open_data_wins():
+    # `holidays` starts the 2027/2028 year on Thursday 2 September by its rule; the ministry's
+    # open data says Wednesday 1 September 2027: the open data is the authority.
+    assert CAL.day_off_reason(date(2027, 9, 1)) is None
 
 
 def test_next_service_day_after_friday_is_monday():

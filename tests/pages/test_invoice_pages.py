@@ -47,8 +47,58 @@ def test_a_family_without_the_right_asks_for_it(demo_db):
     assert "n'a pas le droit de payer en ligne" in texts(at)
     assert not [b for b in at.button if b.key == "invoices_pay"]
     at.button(key="invoices_request_right").click().run()
+    # The answer stands in the box where the button was, above the stored state, after the rerun.
+    assert [s.value for s in at.success] == [
+        "Demande envoyée : la mairie vous répondra prochainement. Vous verrez sa réponse sur cette page."]
     assert "en attente de la réponse de la mairie" in texts(at)
+    assert not [b for b in at.button if b.key == "invoices_request_right"]
     assert demo_db.value("SELECT payment_right FROM families WHERE id = 2") == "requested"
+    at.run()  # a later run shows the stored state only
+    assert not at.success and "en attente de la réponse de la mairie" in texts(at)
+
+
+def test_a_phone_gets_one_card_per_invoice_with_state_month_amount_and_number(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
+    paid, unpaid = invoice_id(demo_db, "F-2026-000001"), invoice_id(demo_db, "F-2026-000267")
+    assert at.button(key=f"invoices_card_{unpaid}").label == (
+        "🔴 Non soldée · Octobre 2026 · reste 83,50\u00a0€ · F-2026-000267 — affichée ci-dessous")
+    assert at.button(key=f"invoices_card_{paid}").label == "🟢 Soldée · Septembre 2026 · reste 0,00\u00a0€ · F-2026-000001"
+    at.button(key=f"invoices_card_{paid}").click().run()
+    assert "Facture F-2026-000001" in texts(at) and at.session_state["invoices_selected"] == paid
+    assert at.button(key=f"invoices_card_{paid}").label.endswith("— affichée ci-dessous")
+
+
+def test_the_homes_payer_link_opens_that_invoice_at_its_payer_step(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
+    at.query_params["facture"] = "F-2026-000267"
+    at.run()
+    assert "il ne sera pas possible de revenir en arrière" in at.warning[0].value
+    link = next(m.value for m in at.markdown if "/paiement/depart?" in m.value)
+    assert f"facture={invoice_id(demo_db, 'F-2026-000267')}" in link
+    assert "facture" not in at.query_params  # read once: another choice afterwards is not undone
+    paid = invoice_id(demo_db, "F-2026-000001")
+    at.button(key=f"invoices_card_{paid}").click().run()
+    assert "Facture F-2026-000001" in texts(at) and not [m for m in at.markdown if "/paiement/depart?" in m.value]
+
+
+def test_a_link_to_a_paid_invoice_selects_it_without_a_payer_step(demo_db):
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
+    at.query_params["facture"] = "F-2026-000001"
+    at.run()
+    assert "Facture F-2026-000001" in texts(at) and "Paiements reçus" in texts(at)
+    assert not [m for m in at.markdown if "/paiement/depart?" in m.value]
+
+
+def test_a_link_to_another_familys_invoice_shows_nothing_of_it(demo_db):
+    other = demo_db.value("SELECT number FROM invoices WHERE family_id = 2 ORDER BY id LIMIT 1")
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
+    at.query_params["facture"] = other
+    at.run()
+    assert not at.exception
+    assert [i.value for i in at.info] == ["Cette facture n'est pas dans votre compte. Voici vos factures."]
+    content = texts(at) + " ".join(b.label for b in at.button)
+    assert other not in content and "Facture F-2026-000267" in content
+    assert not [m for m in at.markdown if "/paiement/depart?" in m.value]  # nothing opened to pay
 
 
 def test_another_familys_invoice_cannot_be_injected(demo_db):
@@ -73,3 +123,19 @@ def test_the_billing_page_is_closed_to_families_and_staff(demo_db):
     for email in ("parent@demo.fr", "agent@demo.fr"):
         at = app_test("pages/admin_facturation.py", demo_db, email).run()
         assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
+
+
+def test_the_pdf_a_family_downloads_names_its_payments_in_french(demo_db):
+    """« Télécharger la facture (PDF) » of a paid invoice: the payment's method in French, never « (online) »."""
+    from io import BytesIO
+
+    import pypdf
+
+    from lib.services import auth, invoicing
+    from tests.conftest import DEMO_NOW
+
+    parent = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)[1]
+    pdf = invoicing.invoice_pdf(demo_db, parent, invoice_id(demo_db, "F-2026-000001"), DEMO_NOW)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
+    assert "Paiements reçus" in text and "(paiement en ligne)" in text
+    assert "online" not in text

@@ -70,6 +70,22 @@ def test_the_family_home_never_shows_health_details_or_other_children(demo_db):
     assert "PAI" not in content
 
 
+def test_the_family_home_puts_its_two_pages_and_the_payment_first(demo_db):
+    at = app_test("pages/famille_accueil.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.button][:3] == ["Mes inscriptions", "Mes factures",
+                                                "Payer 83,50\u00a0€ — octobre 2026 (F-2026-000267)"]
+    assert at.button(key="home_pay_F-2026-000267").icon == ":material/payments:"
+
+
+def test_a_family_that_may_not_pay_online_is_shown_its_invoice_not_payer(demo_db):
+    demo_db.write(lambda cur: cur.execute("UPDATE families SET payment_right = 'none' WHERE id = 1"))
+    at = app_test("pages/famille_accueil.py", demo_db, "parent@demo.fr").run()
+    labels = [b.label for b in at.button]
+    assert "Voir la facture non soldée : 83,50\u00a0€ — octobre 2026 (F-2026-000267)" in labels
+    assert not [label for label in labels if label.startswith("Payer")]
+
+
 def test_the_kitchen_page_shows_diets_not_health_notes(demo_db):
     at = app_test("pages/cuisine.py", demo_db, "cuisine@demo.fr").run()
     assert not at.exception

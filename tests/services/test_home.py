@@ -104,3 +104,34 @@ def test_elected_months_compare_school_months_and_stop_at_today(demo_db):
     assert november["current"] == demo_db.value(
         "SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN DATE '2026-11-01' AND ?", [DEMO_TODAY])
     assert data.months[3]["current"] is None and data.months[3]["previous"] > 0  # December not come yet
+
+
+def test_the_family_home_offers_its_unpaid_invoices_to_pay(demo_db):
+    actions = home.family_actions(demo_db, actor(demo_db, "parent@demo.fr"), DEMO_NOW)
+    assert actions.can_pay_online
+    assert [(p.number, p.month, p.left_cents) for p in actions.unpaid] == [("F-2026-000267", date(2026, 10, 1), 8350)]
+
+
+def test_a_family_without_the_right_sees_its_unpaid_invoices_but_may_not_pay_online(demo_db):
+    who = actor(demo_db, "famille002@demo.fr")
+    actions = home.family_actions(demo_db, who, DEMO_NOW)
+    assert not actions.can_pay_online
+    own = {n for (n,) in demo_db.rows("SELECT number FROM invoices WHERE family_id = ?", [who.family_id])}
+    assert {p.number for p in actions.unpaid} <= own
+
+
+@pytest.mark.parametrize("email", ["agent@demo.fr", "admin@demo.fr", "maire@demo.fr"])
+def test_family_actions_are_for_families_only(demo_db, email):
+    with pytest.raises(NotAllowed):
+        home.family_actions(demo_db, actor(demo_db, email), DEMO_NOW)
+
+
+def test_a_link_names_only_the_familys_own_invoices(demo_db):
+    from lib.services import invoicing
+
+    rows = invoicing.family_invoices(demo_db, actor(demo_db, "parent@demo.fr"), DEMO_NOW)
+    assert home.linked_invoice(rows, "F-2026-000267").number == "F-2026-000267"
+    assert home.linked_invoice(rows, " F-2026-000267 ").number == "F-2026-000267"
+    other = demo_db.value("SELECT number FROM invoices WHERE family_id = 2 ORDER BY id LIMIT 1")
+    for forged in (other, "", "F-2026-", None, 267, ["F-2026-000267"], True):
+        assert home.linked_invoice(rows, forged) is None, forged
