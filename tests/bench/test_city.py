@@ -81,7 +81,7 @@ def test_the_services_work_on_the_generated_town(town):
                                  "WHERE r.school_year_id = 2026 ORDER BY c.id LIMIT 1")
     actor = auth.login(db, f"famille{family_id:06d}@bench.fr", "demo", DEMO_NOW)[1]
     ctx = reservations.booking_context(db, actor, child_id, 2026)
-    assert reservations.month_cells(db, ctx, date(2027, 1, 1), DEMO_NOW)
+    assert reservations.month_cells(db, actor, ctx, date(2027, 1, 1), DEMO_NOW)
     admin = auth.login(db, "admin@demo.fr", "demo", DEMO_NOW)[1]
     assert invoicing.draft_month(db, admin, date(2026, 10, 1), DEMO_NOW).documents
 
