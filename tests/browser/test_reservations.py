@@ -1,5 +1,7 @@
-"""The seed's guide, followed in Chromium: register, weekly template, Appliquer, Confirmer,
-reload, then a cancellation inside the deadline that is refused with its limit."""
+"""The seed's guide (part 1, « Les inscriptions »), followed in Chromium on a phone (390 px) from
+the home's shortcut, never the side menu: register, weekly template, Appliquer, Confirmer,
+reload, then a cancellation inside the deadline that is refused with its limit; and the
+occasional days' month table."""
 
 import re
 
@@ -8,6 +10,15 @@ import pytest
 from tests.browser.conftest import login, settle
 
 pytestmark = pytest.mark.browser
+
+
+def from_home(page):
+    """The home's « Mes inscriptions » shortcut, as a parent on a phone would (the menu stays shut)."""
+    page.get_by_role("heading", name=re.compile("Bonjour"), level=1).wait_for()
+    settle(page)
+    page.locator(".st-key-home_shortcuts").get_by_role("button", name="Mes inscriptions").click()
+    page.get_by_role("heading", name=re.compile("Réservations de")).wait_for()
+    assert page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true"
 
 
 def open_reservations(page, server):
@@ -39,7 +50,7 @@ def calendar_frame(page, month_title):
 def test_the_seed_guide_weekly_template_then_a_late_cancellation(server, page, tmp_path):
     login(page, server, "parent@demo.fr")
     page.get_by_text("Bonjour Camille Martin").wait_for()
-    open_reservations(page, server)
+    from_home(page)
 
     # Register Léa for Wednesdays at ALAE anim'action (she had only school-day meals).
     choose(page, "Enfant", "Léa Martin")
@@ -104,8 +115,7 @@ def test_occasional_days_in_the_month_calendar_at_390(server, page, tmp_path):
     """« Jours occasionnels »: a month table in day order on a phone; a day cancelled from the day
     panel stays cancelled when the table opens; a click on the calendar ticks its day."""
     login(page, server, "famille004@demo.fr")
-    page.get_by_text("Bonjour").first.wait_for()
-    open_reservations(page, server)
+    from_home(page)
     click(page, "▶")  # December 2026
     frame = calendar_frame(page, "Décembre 2026")
     booked = frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-booked')
