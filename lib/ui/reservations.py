@@ -242,7 +242,7 @@ def _preview_box(actor, ctx, preview: dict, override: StaffOverride) -> None:
 
 def _changes_by_month(plan, ctx) -> str:
     """Every day the preview would change, grouped by month (markdown)."""
-    several = len(ctx.services) > 1
+    several = len({sid for sid, _ in plan.to_book + plan.to_cancel}) > 1  # name the service only then
 
     def days(keys) -> str:
         return ", ".join(fr.short_date(day) + (f" ({ctx.service(sid).short_name})" if several else "")
