@@ -63,7 +63,7 @@ table = frame.rename(columns={
 table = table[["Période", *[c for c in table if c != "Période"]]]  # the period first, as one reads a table
 # "93,4" and "5 703", periods to come as "—": as a French reader (and screen reader) expects.
 st.dataframe(tables.french(table, digits={c: 1 for c in table if c.startswith("% ")}), hide_index=True,
-             width="stretch")
+             width="stretch", column_config={"Période": st.column_config.TextColumn(width="medium", pinned=True)})
 st.download_button("Télécharger ces chiffres (CSV)",
                    table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
                    "tendances.csv", "text/csv", key="trends_csv")
