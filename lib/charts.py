@@ -3,7 +3,7 @@
 What a reader can trust on every chart: value axes start at 0 (a bar or a rate drawn from 92 %
 makes a 1-point change look like a collapse); numbers are French on the axis and in the hover
 (« 14 205 », a narrow no-break space between thousands as lib/domain/fr.py writes them, « 93,4 % »);
-a period still running is drawn apart and says « mois en cours »; axis labels are short (« Nov. »,
+a period still running is drawn apart and says « mois en cours »; axis labels are short (« nov. »,
 « 30/11 ») so eleven months fit whole on a 390-px phone, the whole name is in the hover."""
 
 from __future__ import annotations

@@ -83,12 +83,12 @@ def test_the_most_stacks_a_chart_draws_still_differ_by_more_than_colour():
 
 def running_months() -> pd.DataFrame:
     return pd.DataFrame({"month_label": ["Septembre", "Octobre", "Novembre (mois en cours)", "Décembre"],
-                         "tick": ["Sept.", "Oct.", "Nov.", "Déc."], "running": [False, False, True, False],
+                         "tick": ["sept.", "oct.", "nov.", "déc."], "running": [False, False, True, False],
                          "current": [5703, 3157, 1200, None], "previous": [5090, 2993, 4341, 3257]})
 
 
 def running_rates() -> pd.DataFrame:
-    return pd.DataFrame({"label": ["Septembre", "Octobre", "Novembre (mois en cours)"], "tick": ["Sept.", "Oct.", "Nov."],
+    return pd.DataFrame({"label": ["Septembre", "Octobre", "Novembre (mois en cours)"], "tick": ["sept.", "oct.", "nov."],
                          "running": [False, False, True], "current_rate": [93.4, 92.6, 97.0],
                          "previous_rate": [92.9, 93.2, 93.4]})
 
@@ -111,12 +111,12 @@ def test_the_running_month_bar_is_marked_and_named():
     figure = charts.monthly_comparison(running_months(), current_label="2026/2027", previous_label="2025/2026",
                                        value_title="Jours")
     current = figure.data[-1]
-    assert list(current.x) == ["Sept.", "Oct.", "Nov.", "Déc."]          # short French ticks on the axis
+    assert list(current.x) == ["sept.", "oct.", "nov.", "déc."]          # short French ticks on the axis
     assert list(current.customdata) == list(running_months()["month_label"])   # the whole name in the hover
     assert list(current.marker.pattern.shape) == ["", "", ".", ""]
     assert list(current.marker.opacity) == [1.0, 1.0, 0.6, 1.0]
     [note] = figure.layout.annotations
-    assert (note.text, note.x, note.y) == ("mois en cours", "Nov.", 4341)   # above the taller bar of its group
+    assert (note.text, note.x, note.y) == ("mois en cours", "nov.", 4341)   # above the taller bar of its group
 
 
 def test_without_a_running_month_nothing_is_marked():
@@ -129,7 +129,7 @@ def test_a_running_month_is_left_off_the_rate_line_and_drawn_apart():
                                value_title="% de présents", percent=True, running_name="mois en cours")
     previous, current, running = figure.data
     assert list(current.y) == [93.4, 92.6, None]        # the line stops at the last whole month
-    assert (running.name, list(running.x), list(running.y)) == ("2026/2027 (mois en cours)", ["Nov."], [97.0])
+    assert (running.name, list(running.x), list(running.y)) == ("2026/2027 (mois en cours)", ["nov."], [97.0])
     assert running.marker.symbol == "circle-open" and running.mode == "markers"
     assert list(previous.y) == [92.9, 93.2, 93.4]       # the previous year's months are whole
     assert figure.layout.yaxis.ticksuffix == "\u202f%" and figure.layout.yaxis.rangemode == "tozero"
@@ -144,7 +144,7 @@ def test_counts_have_no_percent_suffix():
 
 
 def test_billing_ticks_are_short_and_hover_in_euros():
-    money = pd.DataFrame({"label": ["Septembre 2026"], "tick": ["Sept. 26"], "billed": [2_220_290], "paid": [0]})
+    money = pd.DataFrame({"label": ["Septembre 2026"], "tick": ["sept. 26"], "billed": [2_220_290], "paid": [0]})
     figure = charts.billing(money)
-    assert list(figure.data[0].x) == ["Sept. 26"] and list(figure.data[0].customdata) == ["Septembre 2026"]
+    assert list(figure.data[0].x) == ["sept. 26"] and list(figure.data[0].customdata) == ["Septembre 2026"]
     assert figure.data[0].hovertemplate.startswith("%{customdata} : %{y:,.2f}\u00a0€")

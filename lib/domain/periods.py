@@ -3,7 +3,7 @@
 A month (or week) that has not ended yet holds fewer days than a whole one: drawn beside whole
 ones without a mark, it reads as a drop. Its label says « (mois en cours) » and the charts draw it
 apart. Labels come in two lengths: whole for tables and hover (« Semaine du 30 novembre »), short
-for a chart's axis at 390 px (« Nov. », « 30/11 »)."""
+for a chart's axis at 390 px (« nov. », « 30/11 »)."""
 
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ def month_name(day: date) -> str:
 
 
 def month_tick(day: date) -> str:
-    """'Nov.', 'Sept.', 'Mai': short enough for eleven months side by side on a phone."""
-    return format_date(day, "MMM", locale=LOCALE).capitalize()
+    """'nov.', 'sept.', 'mai': short enough for eleven months side by side on a phone; lower case,
+    as French writes months (and never to be read as the English 'Nov')."""
+    return format_date(day, "MMM", locale=LOCALE)
 
 
 def week_name(monday: date) -> str:

@@ -34,7 +34,7 @@ class Trends:
     previous_label: str | None
     grain: str
     # One per period index, both years side by side: label (« Novembre (mois en cours) », « Semaine du
-    # 30 novembre »), tick (« Nov. », « 30/11 »), running (the period holds today: partial figures).
+    # 30 novembre »), tick (« nov. », « 30/11 »), running (the period holds today: partial figures).
     rows: list[dict] = field(default_factory=list)
     billing: list[dict] = field(default_factory=list)
     portal: dict = field(default_factory=dict)
