@@ -36,5 +36,5 @@ def test_period_start(first, index, grain, expected):
 
 def test_every_month_tick_is_short_and_french():
     ticks = [periods.month_tick(date(2026, m, 1)) for m in range(1, 13)]
-    assert ticks == ["Janv.", "Févr.", "Mars", "Avr.", "Mai", "Juin", "Juil.", "Août", "sept.", "oct.", "nov.", "déc."]
+    assert ticks == ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
     assert max(map(len, ticks)) <= 5
