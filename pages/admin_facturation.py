@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
+from lib.domain.clock import from_utc_naive
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
 from lib.services import invoicing, payments
@@ -52,22 +53,37 @@ else:
             st.error(exc.message, icon="⛔")
 
 st.header("Droit de payer en ligne", anchor=False)
+# A decision is confirmed inside the family's own box, where the button was (not at the top of a
+# long page): the box stays for this visit and shows the state stored in the database.
+decided = st.session_state.setdefault("right_decided", [])
 requests = payments.payment_right_requests(db, actor)
-waiting = [r for r in requests if r["payment_right"] == "requested"]
-if not waiting:
+shown = [r for r in requests if r["payment_right"] == "requested" or r["id"] in decided]
+if not shown:
     st.caption("Aucune demande en attente.")
-for family in waiting:
-    with st.container(border=True):
+for family in sorted(shown, key=lambda r: r["name"]):
+    with st.container(border=True, key=f"right_family_{family['id']}"):
         st.markdown(f"**{family['name']}** ({family['email'] or 'sans e-mail'})")
+        if family["payment_right"] != "requested":
+            granted = family["payment_right"] == "granted"
+            (st.success if granted else st.warning)(
+                f"Droit de payer en ligne {'accordé' if granted else 'refusé'}"
+                + (f" le {fr.numeric_date_time(from_utc_naive(family['payment_right_at']))}"
+                   if family["payment_right_at"] else "") + " : la famille le voit sur « Mes factures ».",
+                icon="✅" if granted else "🚫")
+            continue
         left, right = st.columns(2)
-        if left.button("Accorder", key=f"right_grant_{family['id']}", type="primary"):
-            st.success(payments.decide_payment_right(db, actor, family["id"], True, session.now()))
-            st.rerun()
-        if right.button("Refuser", key=f"right_refuse_{family['id']}"):
-            st.warning(payments.decide_payment_right(db, actor, family["id"], False, session.now()))
-            st.rerun()
+        grant = left.button("Accorder", key=f"right_grant_{family['id']}", type="primary")
+        refuse = right.button("Refuser", key=f"right_refuse_{family['id']}")
+        if grant or refuse:
+            try:
+                payments.decide_payment_right(db, actor, family["id"], grant, session.now())
+            except PortailError as exc:
+                st.error(exc.message, icon="⛔")
+            else:
+                decided.append(family["id"])
+                st.rerun()
 granted = [r["name"] for r in requests if r["payment_right"] == "granted"]
-st.caption(f"Familles ayant le droit : {len(granted)}.")
+st.caption(f"Familles ayant le droit : {fr.decimal(len(granted), 0)}.")
 
 st.header("Paiements en attente", anchor=False)
 st.caption("Un paiement dont la banque n'a pas confirmé le résultat est rapproché ici (et à chaque visite de la "

@@ -1,34 +1,62 @@
-"""Administrator: the audit log — who changed what, when, before and after, and why."""
+"""Administrator: the audit log in plain French — who, what, which family or child, when — by kind
+of change, family or child name and period; the same as CSV."""
 
-import pandas as pd
+from itertools import groupby
+
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.clock import from_utc_naive
+from lib.domain.errors import PortailError
+from lib.domain.journal import KINDS, NAME_MAX
 from lib.domain.roles import Role
-from lib.services import settings
-from lib.ui import layout, session
+from lib.services import trail
+from lib.ui import dates, layout, session
 
-KINDS = {"Tout": "", "Réservations": "booking", "Inscriptions": "registration", "Prestations": "service",
-         "Capacités": "capacity", "Paiements": "payment"}
+MARKDOWN_SIGNS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|$~"})
+
+
+def md(text: str) -> str:
+    """Names and reasons typed by people, shown as text (never as markdown, links or formulas)."""
+    return text.translate(MARKDOWN_SIGNS)
+
 
 actor = session.require_actor(Role.ADMIN)
+today = session.today()
 st.title("Journal d'audit", anchor=False)
+st.caption("Qui a changé quoi, pour quelle famille ou quel enfant, et quand (heure de Paris).")
 left, right = st.columns(2)
 kind = left.selectbox("Type de changement", list(KINDS), key="audit_kind")
-child = right.text_input("N° d'enfant (facultatif)", key="audit_child", max_chars=12)
-entries = settings.audit_entries(session.db(), actor, action_prefix=KINDS[kind],
-                                 entity="child" if child.strip() else None, entity_id=child.strip() or None)
-if not entries:
-    st.info("Aucune entrée ne correspond.")
+name = right.text_input("Famille ou enfant (nom ou prénom)", key="audit_name", max_chars=NAME_MAX,
+                        placeholder="ex. Martin", help="Sans accents ni majuscules obligatoires.")
+first, last = dates.around(today, after=0)
+left, right = st.columns(2)
+start = dates.day_picker("Du", first, last, first, key="audit_from", where=left)
+end = dates.day_picker("Au", first, last, last, key="audit_to", where=right)
+filters = dict(kind=kind, name=name, first=start, last=end)
+try:
+    found = trail.journal(session.db(), actor, **filters)
+except PortailError as exc:
+    st.error(exc.message, icon="⛔")
+    st.stop()
+
+if not found.lines:
+    st.info("Aucune entrée ne correspond à ces filtres.")
 else:
-    table = pd.DataFrame([{
-        "Quand": fr.numeric_date_time(from_utc_naive(e["logged_at"])),
-        "Qui": e["who"], "Action": e["action"], "Objet": f"{e['entity']} {e['entity_id'] or ''}".strip(),
-        "Motif": e["reason"] or "", "Avant": e["before"] or "", "Après": e["after"] or "",
-    } for e in entries])
-    st.caption(f"{len(entries)} entrée(s), les plus récentes d'abord.")
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Télécharger (CSV)", table.to_csv(index=False, sep=";").encode("utf-8-sig"), "journal-audit.csv",
-                       "text/csv", key="audit_csv")
+    shown = f"Les {len(found.lines)} entrées les plus récentes" if found.more else f"{len(found.lines)} entrée(s)"
+    st.caption(f"{shown}, de la plus récente à la plus ancienne."
+               + (" Précisez les filtres, ou téléchargez le CSV (5 000 entrées au plus)." if found.more else ""))
+    st.download_button("Télécharger ces entrées (CSV)", lambda: trail.journal_csv(session.db(), actor, **filters),
+                       f"journal-audit-{today.isoformat()}.csv", "text/csv", key="audit_csv",
+                       icon=":material/download:")
+    for day, lines in groupby(found.lines, key=lambda line: line.at.date()):
+        items = []
+        for line in lines:
+            item = f"- **{fr.hour(line.at)}** — {md(line.who)} : {md(line.what)}."
+            if line.concerns:
+                item += f"  \n  Concerne : {md(line.concerns)}."
+            if line.reason:
+                item += f"  \n  Motif : « {md(line.reason)} »"
+            items.append(item)
+        with st.container(border=True):
+            st.markdown(f"**{fr.long_date(day).capitalize()}**\n\n" + "\n".join(items))
 layout.contact_footer()

@@ -9,7 +9,9 @@ from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
 from lib.services import kitchen
-from lib.ui import dates, layout, session
+from lib.ui import dates, layout, session, tables
+
+MAX_CARDS = 12
 
 actor = session.require_actor(Role.KITCHEN, Role.AGENT, Role.ADMIN)
 db, now = session.db(), session.now()
@@ -30,15 +32,22 @@ st.caption("Comptage par régime seulement : aucune donnée de santé (PAI, alle
 if not sheet.rows:
     st.info("Aucun repas réservé ce jour-là.")
 else:
-    cols = st.columns(1 + len(sheet.totals_by("site")))
-    cols[0].metric("Repas au total", sheet.total)
-    for col, (site, meals) in zip(cols[1:], sheet.totals_by("site").items()):
-        col.metric(site, meals)
-    table = pd.DataFrame(sheet.rows).pivot_table(index=["site", "service"], columns="diet", values="meals",
-                                                 aggfunc="sum", fill_value=0, sort=False)
-    table["Total"] = table.sum(axis=1)
-    table.loc[("TOTAL", ""), :] = table.sum()
-    st.dataframe(table.astype(int).rename_axis(index=["Structure", "Prestation"], columns="Régime"), width="stretch")
+    st.metric("Repas au total", fr.decimal(sheet.total, 0))
+    # One small table per site and service (diet → meals) rather than one wide pivot: on a phone or
+    # a kitchen tablet every diet's count stays in view, never cut off at the table's right edge.
+    rows = pd.DataFrame(sheet.rows)
+    groups = rows.groupby(["site", "service"], sort=False)
+    if groups.ngroups > MAX_CARDS:  # a city's hundred sites: one long table (sortable, searchable) instead
+        st.dataframe(tables.french(rows.rename(columns={"site": "Structure", "service": "Prestation", "diet": "Régime",
+                                                        "meals": "Repas"})), hide_index=True, width="stretch")
+    else:
+        cols = st.columns(min(3, groups.ngroups))
+        for i, ((site, service), part) in enumerate(groups):
+            with cols[i % len(cols)].container(border=True, key=f"kitchen_group_{i}"):
+                st.markdown(f"**{site}**  \n{service} : **{fr.decimal(int(part['meals'].sum()), 0)}** repas")
+                diets = part.groupby("diet", sort=False, as_index=False)["meals"].sum()
+                st.dataframe(tables.french(diets.rename(columns={"diet": "Régime", "meals": "Repas"})),
+                             hide_index=True, width="stretch", key=f"kitchen_diets_{i}")
 if sheet.printed_at:
     when = f"{fr.numeric_date(sheet.printed_at)} à {sheet.printed_at.hour} h {sheet.printed_at.minute:02d}"
     if sheet.changes:
@@ -69,7 +78,8 @@ else:
     st.plotly_chart(charts.daily_meals(series, stack_by="site" if stack == "Structure" else "diet"), key="kitchen_chart")
     per_day = series.groupby("day", as_index=False)[["booked", "present", "absent"]].sum()
     per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
-    st.dataframe(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]]), hide_index=True, width="stretch")
+    st.dataframe(tables.french(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]])), hide_index=True,
+                 width="stretch")
     st.download_button("Données du graphique (CSV)", per_day.to_csv(index=False, sep=";").encode("utf-8-sig"),
                        "repas-par-jour.csv", "text/csv", key="kitchen_series_csv")
 layout.contact_footer()

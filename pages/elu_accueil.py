@@ -6,7 +6,7 @@ import streamlit as st
 from lib import charts
 from lib.domain import fr
 from lib.domain.roles import Role
-from lib.services import home
+from lib.services import home, trends
 from lib.ui import layout, session, tables
 
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
@@ -25,22 +25,31 @@ def rate(figures: dict) -> str:
 
 st.caption(f"Année scolaire {data.label}, depuis la rentrée, comparée à {data.previous_label or '—'} "
            "à la même date.")
-cols = st.columns(2)
 prev = data.previous or {}
-cols[0].metric("Enfants inscrits", data.current["children"],
-               delta=data.current["children"] - prev["children"] if prev else None)
-cols[1].metric("Familles", data.current["families"],
-               delta=data.current["families"] - prev["families"] if prev else None)
+
+
+def count(key: str) -> tuple[str, str | None]:
+    """The figure and its change since last year, French-written (« 13 557 », « +1 597 »)."""
+    value = data.current[key]
+    if not prev:
+        return fr.decimal(value, 0), None
+    change = value - prev[key]
+    return fr.decimal(value, 0), ("+" if change >= 0 else "-") + fr.decimal(abs(change), 0)
+
+
 cols = st.columns(2)
-cols[0].metric("Réservations à ce jour", data.current["bookings_to_date"],
-               delta=data.current["bookings_to_date"] - prev["bookings_to_date"] if prev else None)
+cols[0].metric("Enfants inscrits", *count("children"))
+cols[1].metric("Familles", *count("families"))
+cols = st.columns(2)
+cols[0].metric("Réservations à ce jour", *count("bookings_to_date"))
 cols[1].metric("Taux de présence", rate(data.current), help=f"Année précédente : {rate(prev) if prev else '—'}")
 
 st.header("Jours réservés par mois", anchor=False)
-st.caption("Le mois en cours est compté jusqu'à aujourd'hui ; l'année précédente, mois complets.")
-months = pd.DataFrame(data.months)
+st.caption("Le mois en cours (barre pointillée) est compté jusqu'à aujourd'hui : ses chiffres sont partiels. "
+           "L'année précédente : mois complets. L'axe part de 0.")
+months = pd.DataFrame(trends.school_months(data.months))
 st.plotly_chart(charts.monthly_comparison(months, current_label=data.label, previous_label=data.previous_label,
                                           value_title="Jours réservés"), key="elu_months")
-st.dataframe(tables.french(months).rename(columns={"month_label": "Mois", "current": data.label,
-                                    "previous": data.previous_label or "—"}), hide_index=True)
+st.dataframe(tables.french(months.drop(columns=["tick", "running"])).rename(
+    columns={"month_label": "Mois", "current": data.label, "previous": data.previous_label or "—"}), hide_index=True)
 layout.contact_footer()

@@ -1,16 +1,26 @@
-"""Refusals that matter to the town's accounts (payments, invoicing, tariffs) leave a trace:
-the work wrote nothing, the audit log says who tried what and why it was refused."""
+"""The audit log's two doors. Refusals that matter to the town's accounts (payments, invoicing,
+tariffs) leave a trace: the work wrote nothing, the audit log says who tried what and why it was
+refused. And the administrator reads the log in French (`journal`, `journal_csv`): who, what (a
+sentence from lib/domain/journal.py), which family or child, when (Paris time)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from lib.domain import fr
+from lib.domain import journal as journal_rules
 from lib.domain.actor import Actor
-from lib.domain.clock import to_utc_naive
-from lib.domain.errors import PortailError
+from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
+from lib.domain.errors import InvalidInput, PortailError
+from lib.domain.roles import Role
 from lib.store import audit
 from lib.store.db import Database
 
@@ -26,3 +36,101 @@ def refusals_audited(db: Database, actor: Actor | None, now: datetime, action: s
                              entity_id=entity_id if isinstance(entity_id, (int, str)) else repr(entity_id)[:40],
                              reason=exc.message)
         raise
+
+
+# --- reading the log, in French -------------------------------------------------------------------
+
+PAGE_LIMIT = 200      # entries shown on the page; the CSV takes up to CSV_LIMIT
+CSV_LIMIT = 5000
+CSV_HEADERS = ["Date et heure", "Qui", "Action", "Famille ou enfant", "Motif"]
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    at: datetime          # aware, Paris
+    when: str             # « 27/11/2026 à 9 h 30 »
+    who: str              # « Nadia Benali (agent d'animation) »
+    what: str             # the French sentence
+    concerns: str         # « Hugo Martin (Famille Martin) » or ''
+    reason: str           # the reason typed or recorded, or ''
+
+
+@dataclass
+class Journal:
+    lines: list[JournalLine]
+    more: bool            # there were more entries than the limit
+
+
+def _load(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _name_filter(name: object) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidInput("Nom illisible : saisissez le nom d'une famille ou d'un enfant.")
+    text = " ".join(name.split())
+    if not text:
+        return None
+    if len(text) > journal_rules.NAME_MAX:
+        raise InvalidInput(f"Nom trop long : {journal_rules.NAME_MAX} caractères au plus.")
+    if any(unicodedata.category(c).startswith("C") for c in text):
+        raise InvalidInput("Nom illisible : saisissez seulement des lettres, des espaces ou des tirets.")
+    if sum(c.isalpha() for c in text) < 2:
+        raise InvalidInput("Saisissez au moins 2 lettres du nom de la famille ou de l'enfant.")
+    return journal_rules.fold(text)
+
+
+def _bounds(first: object, last: object) -> tuple[datetime | None, datetime | None]:
+    """The Paris days from `first` to `last` (inclusive) as UTC instants [start, end)."""
+    for day in (first, last):
+        if day is not None and (not isinstance(day, date) or isinstance(day, datetime)):
+            raise InvalidInput("Choisissez une période : un jour de début et un jour de fin.")
+    if first is not None and last is not None and last < first:
+        raise InvalidInput("La fin de la période précède son début : vérifiez les dates.")
+    start = to_utc_naive(datetime.combine(first, time(0), PARIS)) if first is not None else None
+    end = to_utc_naive(datetime.combine(last + timedelta(days=1), time(0), PARIS)) if last is not None else None
+    return start, end
+
+
+def journal(db: Database, actor: Actor, *, kind: str = "Tout", name: object = None, first: object = None,
+            last: object = None, limit: int = PAGE_LIMIT) -> Journal:
+    """The audit log in French, newest first (administrator only): one kind of change
+    (`journal_rules.KINDS`), a family or child whose name contains `name`, the Paris days from
+    `first` to `last`."""
+    actor.require(Role.ADMIN)
+    if kind not in journal_rules.KINDS:
+        raise InvalidInput("Type de changement inconnu : choisissez-en un dans la liste.")
+    folded = _name_filter(name)
+    start, end = _bounds(first, last)
+    limit = max(1, min(int(limit), CSV_LIMIT))
+    rows = audit.journal(db, prefixes=list(journal_rules.KINDS[kind]), name=folded, first_utc=start, last_utc=end,
+                         limit=limit + 1)
+    services = audit.service_names(db) if rows else {}
+    lines = []
+    for row in rows[:limit]:
+        entry = journal_rules.Entry(
+            action=row["action"], entity=row["entity"], entity_id=row["entity_id"], before=_load(row["before"]),
+            after=_load(row["after"]), reason=row["reason"], child=row["child"], family=row["family"],
+            invoice=row["invoice"], site=row["site"], service=row["service"], services=services)
+        at = from_utc_naive(row["logged_at"])
+        lines.append(JournalLine(at, fr.numeric_date_time(at), journal_rules.who(row["who"], row["role"]),
+                                 journal_rules.sentence(entry), journal_rules.concerns(entry), journal_rules.shown_reason(entry)))
+    return Journal(lines, more=len(rows) > limit)
+
+
+def journal_csv(db: Database, actor: Actor, **filters: Any) -> bytes:
+    """The same entries as CSV for a French spreadsheet (semicolons, UTF-8 with BOM)."""
+    found = journal(db, actor, **filters, limit=CSV_LIMIT)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(CSV_HEADERS)
+    for line in found.lines:
+        writer.writerow([line.when, line.who, line.what, line.concerns, line.reason])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from lib.domain import fr
+from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.errors import InvalidInput
 from lib.domain.roles import Role
@@ -17,6 +17,15 @@ from lib.store.db import Database
 
 READERS = (Role.ELECTED, Role.ADMIN)
 GRAINS = {"month": "Mois", "week": "Semaine"}
+RUNNING = periods.RUNNING
+READING = {
+    "month": "Chaque mois de l'année scolaire est comparé au même mois de l'année précédente. Cercle vide et "
+             "barre pointillée : le mois en cours, compté jusqu'à aujourd'hui (chiffres partiels). "
+             "Les axes partent de 0.",
+    "week": "Chaque semaine de l'année scolaire est comparée à la même semaine de l'année précédente. Cercle vide "
+            "et barre pointillée : la semaine en cours, comptée jusqu'à aujourd'hui (chiffres partiels). "
+            "Les axes partent de 0.",
+}
 
 
 @dataclass
@@ -24,7 +33,9 @@ class Trends:
     label: str
     previous_label: str | None
     grain: str
-    rows: list[dict] = field(default_factory=list)       # one per period index: both years side by side
+    # One per period index, both years side by side: label (« Novembre (mois en cours) », « Semaine du
+    # 30 novembre »), tick (« nov. », « 30/11 »), running (the period holds today: partial figures).
+    rows: list[dict] = field(default_factory=list)
     billing: list[dict] = field(default_factory=list)
     portal: dict = field(default_factory=dict)
     unpaid_cents: int = 0
@@ -38,7 +49,7 @@ def filters(db: Database, actor: Actor) -> list[dict]:
 def _index(period: date, start: date, grain: str) -> int:
     if grain == "month":
         return (period.year - start.year) * 12 + period.month - start.month
-    return (period - (start - timedelta(days=start.weekday()))).days // 7
+    return (period - periods.week_start(start)).days // 7
 
 
 def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", site_id: int | None = None,
@@ -68,8 +79,10 @@ def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", sit
         index = _index(row["period"], y["start_date"], grain)
         entry = table.setdefault(index, {"index": index, **{f"{t}_{m}": None for t in ("current", "previous")
                                                              for m in ("booked", "rate", "no_show", "meals")}})
-        if tag == "current" or "label" not in entry:
-            entry["label"] = _label(row["period"], index, grain)
+        if "label" not in entry:
+            # Named after this school year's calendar, whichever year's row came first: the
+            # previous year is compared week for week (month for month) of the school year.
+            entry.update(periods.labels(periods.period_start(year["start_date"], index, grain), grain, today))
         entry[f"{tag}_booked"] = row["booked"]
         entry[f"{tag}_rate"] = round(100 * row["present"] / row["checked"], 1) if row["checked"] else None
         entry[f"{tag}_no_show"] = round(100 * row["absent"] / row["checked"], 1) if row["checked"] else None
@@ -81,7 +94,17 @@ def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", sit
     return result
 
 
-def _label(period: date, index: int, grain: str) -> str:
-    if grain == "month":
-        return fr.month_year(period).split(" ")[0].capitalize()
-    return f"S{index + 1}"
+_TICKS = {periods.month_name(date(2000, m, 1)): periods.month_tick(date(2000, m, 1)) for m in range(1, 13)}
+
+
+def school_months(months: list[dict]) -> list[dict]:
+    """The home page's booked days per school month (month_label, current, previous; current is
+    None after this month) with the axis tick and the running month marked: the last month with a
+    current figure holds today and is counted only up to it."""
+    running = max((i for i, m in enumerate(months) if m.get("current") is not None), default=None)
+    marked = []
+    for i, month in enumerate(months):
+        name = month["month_label"]
+        marked.append({**month, "tick": _TICKS.get(name, name), "running": i == running,
+                       "month_label": f"{name} ({periods.RUNNING['month']})" if i == running else name})
+    return marked

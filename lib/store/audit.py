@@ -47,3 +47,56 @@ def record_refusal(db: Database, *, at_utc: datetime, user_id: int | None, actio
     """A refused attempt, in its own small transaction (the refused work itself wrote nothing)."""
     db.write(lambda cur: record(cur, at_utc=at_utc, user_id=user_id, action=action, entity=entity,
                                 entity_id=entity_id, reason=reason[:500]))
+
+
+# The names an entry's ids stand for, looked up where the log is read (the log keeps ids: a name
+# can change, the id cannot). An entity id that is not a number of ours finds nothing.
+_NAMED = """
+    SELECT a.id, a.logged_at, a.user_id, u.display_name AS who, u.role, a.action, a.entity, a.entity_id,
+           a.before, a.after, a.reason,
+           CASE WHEN c.id IS NOT NULL THEN c.first_name || ' ' || c.last_name END AS child,
+           coalesce(cf.name, f.name, inf.name) AS family, i.number AS invoice,
+           s.name AS site, coalesce(sv.name, es.name) AS service
+    FROM audit_log a
+    LEFT JOIN users u ON u.id = a.user_id
+    LEFT JOIN children c ON a.entity = 'child' AND c.id = TRY_CAST(a.entity_id AS INTEGER)
+    LEFT JOIN families cf ON cf.id = c.family_id
+    LEFT JOIN families f ON a.entity = 'family' AND f.id = TRY_CAST(a.entity_id AS INTEGER)
+    LEFT JOIN invoices i ON a.entity = 'invoice' AND i.id = TRY_CAST(a.entity_id AS INTEGER)
+    LEFT JOIN families inf ON inf.id = i.family_id
+    LEFT JOIN sites s ON a.entity IN ('site_service', 'site_service_day')
+                     AND s.id = TRY_CAST(split_part(a.entity_id, ':', 1) AS INTEGER)
+    LEFT JOIN services sv ON a.entity IN ('site_service', 'site_service_day')
+                         AND sv.id = TRY_CAST(split_part(a.entity_id, ':', 2) AS INTEGER)
+    LEFT JOIN services es ON a.entity = 'service' AND es.id = TRY_CAST(a.entity_id AS INTEGER)
+"""
+
+
+def journal(db: Database, *, prefixes: list[str], name: str | None, first_utc: datetime | None,
+            last_utc: datetime | None, limit: int) -> list[dict]:
+    """Entries newest first (by time, then by id), with names. `prefixes`: the actions to keep (all if empty). `name`
+    (lower case, no accents): a child's or family's name contains it — the entity's own child or
+    family, an invoice's family, or one of the children of an attendance entry. `first_utc` ≤
+    logged_at < `last_utc`."""
+    return db.dicts(
+        f"""
+        WITH named AS ({_NAMED}
+            WHERE (len($prefixes) = 0 OR EXISTS (SELECT 1 FROM unnest($prefixes) t(p) WHERE starts_with(a.action, p)))
+              AND ($first IS NULL OR a.logged_at >= $first) AND ($last IS NULL OR a.logged_at < $last))
+        SELECT * FROM named n
+        WHERE $name IS NULL
+           OR contains(strip_accents(lower(coalesce(n.child, ''))), $name)
+           OR contains(strip_accents(lower(coalesce(n.family, ''))), $name)
+           OR (n.entity = 'site_service_day' AND EXISTS (
+                 SELECT 1 FROM children k JOIN families kf ON kf.id = k.family_id
+                 WHERE list_contains(json_keys(TRY_CAST(n.after AS JSON)), k.id::VARCHAR)
+                   AND (contains(strip_accents(lower(k.first_name || ' ' || k.last_name)), $name)
+                        OR contains(strip_accents(lower(kf.name)), $name))))
+        ORDER BY n.logged_at DESC, n.id DESC LIMIT $limit
+        """,
+        {"prefixes": prefixes, "name": name, "first": first_utc, "last": last_utc, "limit": limit},
+    )
+
+
+def service_names(db: Database) -> dict[int, str]:
+    return {row["id"]: row["name"] for row in db.dicts("SELECT id, name FROM services")}

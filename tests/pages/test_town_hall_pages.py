@@ -61,8 +61,9 @@ def test_trends_page_draws_both_years_with_numbers(demo_db):
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(charts) == 4
     rate = charts[0]
-    assert [t["name"] for t in rate["data"]] == ["2025/2026", "2026/2027"]
-    assert {t["marker"]["symbol"] for t in rate["data"]} == {"square", "circle"}   # not colour alone
+    assert [t["name"] for t in rate["data"]] == ["2025/2026", "2026/2027", "2026/2027 (mois en cours)"]
+    assert [t["marker"]["symbol"] for t in rate["data"]] == ["square", "circle", "circle-open"]   # not colour alone
+    assert rate["layout"]["yaxis"]["rangemode"] == "tozero"
     table = at.dataframe[0].value
     september = table.iloc[0]
     assert september["Période"] == "Septembre"
@@ -71,7 +72,8 @@ def test_trends_page_draws_both_years_with_numbers(demo_db):
     assert "," in september["% présents 2026/2027"]
     assert "Familles qui réservent en ligne" in texts(at) and "Reste à encaisser" in texts(at)
     at.radio(key="trends_grain").set_value("week").run()
-    assert at.dataframe[0].value.iloc[0]["Période"] == "S1"
+    assert at.dataframe[0].value.iloc[0]["Période"] == "Semaine du 31 août"   # the school year's first week
+    assert "Semaine du 23 novembre (semaine en cours)" in at.dataframe[0].value["Période"].tolist()
 
 
 @pytest.mark.parametrize("page, email", [("pages/pointage.py", "parent@demo.fr"), ("pages/pointage.py", "maire@demo.fr"),

@@ -1,0 +1,399 @@
+"""The audit log in plain French: one sentence per entry, built from what the writer recorded
+(its action, the entity's names looked up by the reader, and the before/after/reason JSON).
+
+Every action string written by `audit.record` has its sentence here (`SENTENCES`); an action
+nobody taught us still reads as « Action « x.y » sur … », never as raw JSON. Pure: the names are
+looked up by lib.services.trail and passed in.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+from lib.domain import fr
+from lib.domain.roles import Role
+
+# What the administrator filters by (« Type de changement ») → the action prefixes it covers.
+KINDS: dict[str, tuple[str, ...]] = {
+    "Tout": (),
+    "Réservations": ("booking.",),
+    "Inscriptions": ("registration.",),
+    "Pointage": ("attendance.",),
+    "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
+    "Facturation": ("invoice.",),
+    "Paiements en ligne": ("payment.", "payment_right."),
+}
+
+NAME_MAX = 60          # a family or child name typed in the filter
+SYSTEM = "Système"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit row with the names its ids stand for (None where the reader found none)."""
+
+    action: str
+    entity: str = ""
+    entity_id: str | None = None
+    before: Any = None
+    after: Any = None
+    reason: str | None = None
+    child: str | None = None          # « Hugo Martin » when the entity is a child
+    family: str | None = None         # « Famille Martin »: the entity's family (child, family, invoice)
+    invoice: str | None = None        # « F-2026-000123 »
+    site: str | None = None           # for site × service (× day) entities
+    service: str | None = None        # for service and site × service entities
+    services: Mapping[int, str] = field(default_factory=dict)   # every service's name, for ids in the JSON
+
+
+# --- small French pieces -------------------------------------------------------------------------
+
+def count(n: int, word: str) -> str:
+    """'3 enfant(s)', '14 205 jour(s)': the portal's own way of writing counts."""
+    return f"{fr.decimal(n, 0)} {word}(s)"
+
+
+def plural(n: int, singular: str, many: str) -> str:
+    """'1 correction', '2 corrections'."""
+    return f"{fr.decimal(n, 0)} {singular if n == 1 else many}"
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _hour(value: Any) -> str:
+    try:
+        moment = value if isinstance(value, time) else time.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{moment.hour} h {moment.minute:02d}"
+
+
+def days_phrase(days: list[date]) -> str:
+    """'le mardi 1 décembre 2026' for one day; 'du 01/12/2026 au 18/12/2026' for several."""
+    days = sorted(set(days))
+    if not days:
+        return ""
+    if len(days) == 1:
+        return f"le {fr.long_date(days[0])}"
+    return f"du {fr.numeric_date(days[0])} au {fr.numeric_date(days[-1])}"
+
+
+def _pairs(value: Any) -> list[tuple[int | None, date]]:
+    """[[service_id, '2026-12-01'], …] as written by the booking services."""
+    found = []
+    for item in value or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and _day(item[1]) is not None:
+            found.append((_int(item[0]), _day(item[1])))
+    return found
+
+
+def _service_names(entry: Entry, ids: list[int | None]) -> str:
+    names = list(dict.fromkeys(entry.services.get(i, f"prestation n° {i}") for i in ids if i is not None))
+    if not names and isinstance(entry.after, dict) and isinstance(entry.after.get("service"), str):
+        names = [entry.after["service"]]
+    return " et ".join(", ".join(names).rsplit(", ", 1)) if names else "prestation inconnue"
+
+
+def _child(entry: Entry) -> str:
+    return entry.child or (f"l'enfant n° {entry.entity_id}" if entry.entity_id else "un enfant")
+
+
+def _family(entry: Entry) -> str:
+    return entry.family or (f"la famille n° {entry.entity_id}" if entry.entity_id else "une famille")
+
+
+def _invoice(entry: Entry) -> str:
+    if entry.invoice:
+        return f"la facture {entry.invoice}"
+    return f"la facture n° {entry.entity_id}" if entry.entity_id else "une facture"
+
+
+def _site_service(entry: Entry) -> str:
+    parts = [p for p in (entry.site, entry.service) if p]
+    return " — ".join(parts) if parts else f"la structure et prestation {entry.entity_id or '?'}"
+
+
+def _month(value: Any) -> str:
+    day = _day(value)
+    return fr.month_year(day) if day else str(value or "?")
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+# --- one sentence per action ----------------------------------------------------------------------
+
+def _booking(entry: Entry) -> str:
+    before, after = _dict(entry.before), _dict(entry.after)
+    cancelled = _pairs(before.get("booked_or_waiting"))
+    booked, waiting = _pairs(after.get("booked")), _pairs(after.get("waiting"))
+    everything = cancelled + booked + waiting
+    service = _service_names(entry, [s for s, _ in everything])
+    late = ", hors délai" if entry.action.endswith(".late") else ""
+    who = _child(entry)
+    if entry.action.startswith("booking.template"):
+        period = ""
+        if _day(after.get("from")) and _day(after.get("to")):
+            period = f" du {fr.numeric_date(_day(after['from']))} au {fr.numeric_date(_day(after['to']))}"
+        done = [f"{count(len(booked), 'jour')} réservé(s)" if booked else "",
+                f"{count(len(waiting), 'jour')} en liste d'attente" if waiting else "",
+                f"{count(len(cancelled), 'jour')} annulé(s)" if cancelled else ""]
+        done = [d for d in done if d] or ["aucun changement"]
+        return f"A appliqué la semaine type{period} pour {who}{late} ({service}) : {', '.join(done)}"
+    if not everything:
+        return f"N'a rien changé aux réservations de {who}{late}"
+    parts = []
+    if booked:
+        parts.append(f"réservé {count(len(booked), 'jour')}")
+    if waiting:
+        parts.append(f"mis {count(len(waiting), 'jour')} en liste d'attente")
+    if cancelled:
+        parts.append(f"annulé {count(len(cancelled), 'jour')}")
+    verbs = " et ".join(", ".join(parts).rsplit(", ", 1))
+    return f"A {verbs} de {service} pour {who} {days_phrase([d for _, d in everything])}{late}"
+
+
+def _promoted(entry: Entry) -> str:
+    pairs = _pairs(_dict(entry.after).get("booked"))
+    service = _service_names(entry, [s for s, _ in pairs])
+    return (f"Place obtenue depuis la liste d'attente par {_child(entry)} : {service} "
+            f"{days_phrase([d for _, d in pairs])}").rstrip()
+
+
+def _registration(entry: Entry) -> str:
+    before, after = _dict(entry.before), _dict(entry.after)
+    site = after.get("site") or before.get("site") or "une structure"
+    wanted = [s for s in (after.get("services") or []) if _int(s) is not None]
+    if not wanted:
+        return f"A retiré l'inscription de {_child(entry)} à « {site} »"
+    names = _service_names(entry, [_int(s) for s in wanted])
+    year = f" pour {after['year']}" if after.get("year") else ""
+    verb = "A modifié l'inscription de" if before.get("services") else "A inscrit"
+    return f"{verb} {_child(entry)} à « {site} »{year} : {names}"
+
+
+STATUS_WORDS = {"present": "présent", "absent": "absent"}
+
+
+def _attendance(entry: Entry) -> str:
+    after, before = _dict(entry.after), _dict(entry.before)
+    day = _day((entry.entity_id or "").split(":")[-1])
+    when = f" le {fr.long_date(day)}" if day else ""
+    tally = Counter(after.values())
+    detail = ", ".join(
+        (f"{fr.decimal(tally[s], 0)} absence(s) justifiée(s)" if s == "justified" else count(tally[s], STATUS_WORDS[s]))
+        for s in ("present", "absent", "justified") if tally[s])
+    corrections = f" ({plural(len(before), 'correction', 'corrections')})" if before else ""
+    return (f"A pointé {count(len(after), 'enfant')} pour {_site_service(entry)}{when}"
+            f"{' : ' + detail if detail else ''}{corrections}")
+
+
+SERVICE_FIELDS = {
+    "unit_price_cents": "prix",
+    "book_delay_days": "délai de réservation",
+    "cancel_delay_days": "délai d'annulation",
+    "cutoff_time": "heure limite",
+}
+
+
+def _delay(days: Any, working: Any) -> str:
+    n = _int(days)
+    return f"{count(n, 'jour ouvré') if working else count(n, 'jour')}" if n is not None else str(days)
+
+
+def _service_value(field_name: str, values: dict) -> str:
+    if field_name == "unit_price_cents":
+        cents = _int(values.get(field_name))
+        return fr.euros(cents) if cents is not None else "?"
+    if field_name == "cutoff_time":
+        return _hour(values.get(field_name))
+    working = values.get(field_name.replace("_days", "_working"))
+    return _delay(values.get(field_name), working)
+
+
+def _service_update(entry: Entry) -> str:
+    before, after = _dict(entry.before), _dict(entry.after)
+    name = before.get("name") or entry.service or f"prestation n° {entry.entity_id}"
+    changes = []
+    for key, label in SERVICE_FIELDS.items():
+        old, new = _service_value(key, before), _service_value(key, after)
+        if key in after and old != new:
+            changes.append(f"{label} {old} → {new}" if key in before else f"{label} {new}")
+    return f"A modifié « {name} » : {', '.join(changes)}" if changes else f"A enregistré « {name} » sans changement"
+
+
+def _capacity(entry: Entry) -> str:
+    old, new = _int(_dict(entry.before).get("capacity")), _int(_dict(entry.after).get("capacity"))
+    promoted = _int(_dict(entry.after).get("promoted")) or 0
+    change = f"{fr.decimal(old, 0)} → {count(new, 'place')}" if old is not None and new is not None else (
+        count(new, "place") if new is not None else "?")
+    more = f" ; {count(promoted, 'enfant')} de la liste d'attente ont obtenu une place" if promoted else ""
+    return f"A changé la capacité de {_site_service(entry)} : {change}{more}"
+
+
+def brackets_text(value: Any) -> str:
+    """[[700, 250], [None, 420]] → 'QF ≤ 700 : 2,50 € ; au-delà : 4,20 €'; [] → 'prix unique'."""
+    parts = []
+    for item in value or []:
+        if not isinstance(item, (list, tuple)) or len(item) != 2 or _int(item[1]) is None:
+            continue
+        limit = _int(item[0])
+        parts.append(f"{'au-delà' if limit is None else 'QF ≤ ' + fr.decimal(limit, 0)} : {fr.euros(_int(item[1]))}")
+    return " ; ".join(parts) if parts else "prix unique de la prestation"
+
+
+def _tariffs(entry: Entry) -> str:
+    name = entry.service or f"prestation n° {entry.entity_id}"
+    return f"A changé les tarifs de « {name} » : {brackets_text(entry.before)} → {brackets_text(entry.after)}"
+
+
+def _publish(entry: Entry) -> str:
+    after = _dict(entry.after)
+    documents = _int(after.get("documents")) or 0
+    numbers = f" ({after['first']} à {after['last']})" if after.get("first") and after.get("last") else ""
+    total = _int(after.get("total_cents"))
+    return (f"A publié {count(documents, 'document')} pour {_month(entry.entity_id)}{numbers}"
+            f"{', total ' + fr.euros(total) if total is not None else ''}")
+
+
+TX_STATES = {
+    "paid": "Paiement en ligne reçu",
+    "refused": "Paiement en ligne refusé par la banque",
+    "cancelled": "Paiement en ligne abandonné par la famille",
+    "error": "Paiement en ligne en erreur",
+    "expired": "Paiement en ligne expiré (pas de réponse de la banque)",
+    "pending": "Paiement en ligne en attente",
+}
+SOURCES = {"return": "retour de la famille", "notification": "avis de la banque",
+           "reconciliation": "rapprochement", "retour": "retour de la famille"}
+
+
+def _amount(entry: Entry) -> str:
+    cents = _int(_dict(entry.after).get("amount_cents"))
+    return f" de {fr.euros(cents)}" if cents is not None else ""
+
+
+def _payment_state(entry: Entry) -> str:
+    state = entry.action.split(".", 1)[1]
+    source = _dict(entry.after).get("source")
+    how = f" ({SOURCES.get(source, source)})" if source else ""
+    return f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}"
+
+
+def _payment_rejected(entry: Entry) -> str:
+    source = _dict(entry.after).get("source")
+    ref = f" (transaction {entry.entity_id})" if entry.entity_id else ""
+    return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
+
+
+SENTENCES: dict[str, Callable[[Entry], str]] = {
+    "booking.days": _booking,
+    "booking.days.late": _booking,
+    "booking.template": _booking,
+    "booking.template.late": _booking,
+    "booking.promoted": _promoted,
+    "registration.save": _registration,
+    "attendance.save": _attendance,
+    "service.update": _service_update,
+    "capacity.update": _capacity,
+    "tariff.update": _tariffs,
+    "tariff.refused": lambda e: f"Modification des tarifs de « {e.service or 'prestation n° ' + str(e.entity_id)} » refusée",
+    "invoice.publish": _publish,
+    "invoice.publish_refused": lambda e: f"Publication des factures refusée pour {_month(e.entity_id)}",
+    "invoice.access_refused": lambda e: f"Accès refusé à {_invoice(e)}",
+    "payment_right.request": lambda e: f"A demandé le droit de payer en ligne pour {_family(e)}",
+    "payment_right.granted": lambda e: f"A accordé le droit de payer en ligne à {_family(e)}",
+    "payment_right.refused": lambda e: f"A refusé le droit de payer en ligne à {_family(e)}",
+    "payment.start": lambda e: f"A commencé un paiement en ligne{_amount(e)} pour {_invoice(e)}",
+    "payment.start_refused": lambda e: f"Paiement en ligne refusé pour {_invoice(e)}",
+    "payment.paid": _payment_state,
+    "payment.refused": _payment_state,
+    "payment.cancelled": _payment_state,
+    "payment.error": _payment_state,
+    "payment.expired": _payment_state,
+    "payment.pending": _payment_state,
+    "payment.rejected": _payment_rejected,
+    "demo.build": lambda e: (f"A créé la ville de démonstration (données au {fr.long_date(_day(_dict(e.after)['today']))})"
+                             if _day(_dict(e.after).get("today")) else "A créé la ville de démonstration"),
+}
+
+ENTITY_WORDS = {"child": "l'enfant", "family": "la famille", "invoice": "la facture", "service": "la prestation",
+                "month": "le mois", "site_service": "la structure et prestation", "transaction": "la transaction",
+                "site_service_day": "le pointage", "database": "la base de données"}
+
+
+def _target(entry: Entry) -> str:
+    named = entry.child or entry.family or entry.invoice or (
+        _site_service(entry) if entry.site or entry.service else None)
+    if named:
+        return named
+    word = ENTITY_WORDS.get(entry.entity, entry.entity or "?")
+    return f"{word} {entry.entity_id}".strip() if entry.entity_id else word
+
+
+def sentence(entry: Entry) -> str:
+    """What happened, in one French sentence (no final full stop: it sits in a table cell)."""
+    build = SENTENCES.get(entry.action)
+    if build is not None:
+        try:
+            return build(entry)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # an entry written by an older version in another shape: say what we can
+    return f"Action « {entry.action} » sur {_target(entry)}"
+
+
+def shown_reason(entry: Entry) -> str:
+    """The reason column: what a person typed or the portal recorded, unless the sentence says it
+    already (a check's « 1 correction(s) »)."""
+    if entry.action == "attendance.save":
+        return ""
+    return entry.reason or ""
+
+
+def concerns(entry: Entry) -> str:
+    """Which family or child the entry is about: 'Hugo Martin (Famille Martin)', 'Famille Bonnet', ''."""
+    if entry.child:
+        return f"{entry.child} ({entry.family})" if entry.family else entry.child
+    if entry.family:
+        return entry.family
+    return ""
+
+
+def who(name: str | None, role: str | None) -> str:
+    """'Nadia Benali (agent d'animation)', 'Camille Martin (famille)', 'Système' for the portal itself."""
+    if not name:
+        return SYSTEM
+    try:
+        label = Role(role).label.lower()
+    except ValueError:
+        return name
+    return name if label in name.lower() else f"{name} ({label})"
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, as the store compares names: « Léa » finds « LEA »."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
