@@ -31,6 +31,7 @@ def test_the_mayor_sees_the_trend_chart(server, page):
     page.get_by_role("heading", name="Taux de présence").wait_for()
     settle(page)
     chart = page.locator(".stPlotlyChart").first
-    # plotly draws its frame first and the traces after: wait for the second one to be drawn
-    chart.locator(".scatterlayer .trace").nth(1).wait_for(state="attached")
-    assert chart.locator(".scatterlayer .trace").count() == 2   # this year and the previous one, drawn
+    # plotly draws its frame first and the traces after: wait for the third one to be drawn
+    chart.locator(".scatterlayer .trace").nth(2).wait_for(state="attached")
+    # the previous year, this year, and this year's running month drawn apart as partial
+    assert chart.locator(".scatterlayer .trace").count() == 3
