@@ -3,10 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib.domain import fr
-from lib.domain.clock import from_utc_naive
 from lib.domain.roles import Role
-from lib.services import home
+from lib.services import home, trail
 from lib.ui import layout, session
 
 actor = session.require_actor(Role.ADMIN)
@@ -27,8 +25,9 @@ st.dataframe(pd.DataFrame([{"Profil": roles[r["role"]], "Comptes": r["users"]} f
              hide_index=True)
 
 st.header("Journal d'audit (dernières entrées)", anchor=False)
-entries = [{"Quand": fr.numeric_date_time(from_utc_naive(e["logged_at"])), "Qui": e["who"],
-            "Action": e["action"], "Objet": f"{e['entity']} {e['entity_id'] or ''}".strip(),
-            "Motif": e["reason"] or ""} for e in data["recent_audit"]]
-st.dataframe(pd.DataFrame(entries), hide_index=True)
+recent = trail.journal(session.db(), actor, limit=12).lines
+st.dataframe(pd.DataFrame([{"Quand": line.when, "Qui": line.who, "Quoi": line.what, "Concerne": line.concerns or "",
+                            "Motif": line.reason or ""} for line in recent]), hide_index=True)
+if st.button("Tout le journal, avec ses filtres", key="admin_go_journal", icon=":material/history:"):
+    st.switch_page("pages/admin_journal.py")
 layout.contact_footer()

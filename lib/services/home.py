@@ -161,5 +161,4 @@ def admin_home(db: Database, actor: Actor) -> dict:
     return {
         "figures": overview.admin_figures(db),
         "users_by_role": overview.users_by_role(db),
-        "recent_audit": overview.recent_audit(db, 12),
     }

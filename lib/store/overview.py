@@ -122,17 +122,6 @@ def users_by_role(db: Database) -> list[dict]:
     return db.dicts("SELECT role, count(*) AS users FROM users WHERE active GROUP BY role ORDER BY role")
 
 
-def recent_audit(db: Database, limit: int) -> list[dict]:
-    return db.dicts(
-        """
-        SELECT a.logged_at, coalesce(u.display_name, 'Système') AS who, a.action, a.entity, a.entity_id, a.reason
-        FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
-        ORDER BY a.id DESC LIMIT ?
-        """,
-        [limit],
-    )
-
-
 def bookings_per_school_month(db: Database, school_year_ids: list[int], current_id: int, today: date) -> list[dict]:
     """Booked days per month of each school year (month 0 = the year's first month); the
     current year only up to `today`, the others whole. Counted per day first, then matched to
