@@ -21,7 +21,11 @@ def cancel_hugos_december(db):
     hugo = next(k for k in reservations.my_children(db, parent) if k["first_name"] == "Hugo")
     _, year = reservations.school_years(db, DEMO_TODAY)
     ctx = reservations.booking_context(db, parent, hugo["id"], year["id"])
-    reservations.change_days(db, parent, ctx, ctx.services[0].id, date(2026, 12, 1), [], DEMO_NOW)
+    service = ctx.services[0].id
+    december = [d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND "
+                                      "state = 'booked' AND day BETWEEN DATE '2026-12-01' AND DATE '2026-12-31'",
+                                      [hugo["id"], service])]
+    reservations.change_days(db, parent, ctx, service, [], december, DEMO_NOW)
     payments.decide_payment_right(db, login(db, "admin@demo.fr"), 7, True, DEMO_NOW)
 
 
@@ -107,3 +111,13 @@ def test_the_kitchen_shows_each_diet_per_site_in_small_tables(demo_db):
     total = int(next(m.value for m in at.metric if m.label == "Repas au total").replace("\u202f", ""))
     assert sum(int(v) for s in sheets for v in s["Repas"]) == total
     assert "Repas au total" in texts(at)
+
+
+def test_the_administrators_home_shows_the_latest_entries_in_french(demo_db):
+    cancel_hugos_december(demo_db)
+    at = app_test("pages/admin_accueil.py", demo_db, "admin@demo.fr").run()
+    assert not at.exception, at.exception
+    latest = at.dataframe[-1].value
+    assert list(latest.columns) == ["Quand", "Qui", "Quoi", "Concerne", "Motif"]
+    assert any("Hugo Martin" in c for c in latest["Concerne"])
+    assert not any("." in w and " " not in w for w in latest["Quoi"])   # no internal code like booking.days
