@@ -18,7 +18,11 @@ def logged(demo_db):
     kids = {k["first_name"]: k["id"] for k in reservations.my_children(demo_db, parent)}
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
     hugo = reservations.booking_context(demo_db, parent, kids["Hugo"], year["id"])
-    reservations.change_days(demo_db, parent, hugo, hugo.services[0].id, date(2026, 12, 1), [], DEMO_NOW)
+    meals = hugo.services[0].id
+    december = [d for (d,) in demo_db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = "
+                                           "'booked' AND day BETWEEN DATE '2026-12-01' AND DATE '2026-12-31'",
+                                           [kids["Hugo"], meals])]
+    reservations.change_days(demo_db, parent, hugo, meals, [], december, DEMO_NOW)
     lea = reservations.booking_context(demo_db, agent, kids["Léa"], year["id"])
     reservations.set_day(demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
                          reason="Malade")
