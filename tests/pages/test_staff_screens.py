@@ -4,7 +4,7 @@ French) and « Accorder » confirmed beside the family, from the stored state, a
 from datetime import date
 
 from lib.services import payments, reservations
-from tests.conftest import DEMO_NOW, DEMO_TODAY, login
+from tests.conftest import booked_days, DEMO_NOW, DEMO_TODAY, login
 from tests.pages.test_pages import app_test, texts
 
 
@@ -22,9 +22,7 @@ def cancel_hugos_december(db):
     _, year = reservations.school_years(db, DEMO_TODAY)
     ctx = reservations.booking_context(db, parent, hugo["id"], year["id"])
     service = ctx.services[0].id
-    december = [d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND "
-                                      "state = 'booked' AND day BETWEEN DATE '2026-12-01' AND DATE '2026-12-31'",
-                                      [hugo["id"], service])]
+    december = booked_days(db, hugo["id"], service, date(2026, 12, 1), date(2026, 12, 31))
     reservations.change_days(db, parent, ctx, service, [], december, DEMO_NOW)
     payments.decide_payment_right(db, login(db, "admin@demo.fr"), 7, True, DEMO_NOW)
 

@@ -7,7 +7,7 @@ import pytest
 
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.services import attendance, payments, reservations, trail
-from tests.conftest import DEMO_NOW, DEMO_TODAY, login
+from tests.conftest import booked_days, DEMO_NOW, DEMO_TODAY, login
 
 
 @pytest.fixture
@@ -19,9 +19,7 @@ def logged(demo_db):
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
     hugo = reservations.booking_context(demo_db, parent, kids["Hugo"], year["id"])
     meals = hugo.services[0].id
-    december = [d for (d,) in demo_db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = "
-                                           "'booked' AND day BETWEEN DATE '2026-12-01' AND DATE '2026-12-31'",
-                                           [kids["Hugo"], meals])]
+    december = booked_days(demo_db, kids["Hugo"], meals, date(2026, 12, 1), date(2026, 12, 31))
     reservations.change_days(demo_db, parent, hugo, meals, [], december, DEMO_NOW)
     lea = reservations.booking_context(demo_db, agent, kids["Léa"], year["id"])
     reservations.set_day(demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
