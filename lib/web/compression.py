@@ -136,6 +136,14 @@ def _long_cache_for_hashed(scope: Scope, send: Send) -> Send:
     return wrapped
 
 
+def _vary_on_accept_encoding(headers: MutableHeaders) -> None:
+    """Add Accept-Encoding to Vary once (Streamlit's inner gzip layer may have added it already)."""
+    existing = ", ".join(headers.getlist("vary"))
+    tokens = {token.strip().lower() for token in existing.split(",")}
+    if "accept-encoding" not in tokens and "*" not in tokens:
+        headers["Vary"] = f"{existing}, Accept-Encoding" if existing else "Accept-Encoding"
+
+
 def _add_long_cache(headers: MutableHeaders) -> None:
     if "immutable" not in headers.get("cache-control", "") and "no-store" not in headers.get("cache-control", ""):
         headers["Cache-Control"] = LONG_CACHE
@@ -180,7 +188,7 @@ class _Responder:
                 or not compressible(headers.get("content-type", ""))):
             await self._send(message)
             return
-        headers.add_vary_header("Accept-Encoding")
+        _vary_on_accept_encoding(headers)
         if not self.gzip_ok:
             await self._send(message)
             return

@@ -116,6 +116,24 @@ def test_the_french_html_shell_is_gzipped_too(portal):
     assert "accept-encoding" in packed.headers["vary"].lower()
 
 
+def test_the_login_page_is_gzipped_and_prefetches_streamlits_first_files(portal):
+    packed, packed_body = _raw_get(portal, "/connexion", GZIP)
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers.get_list("vary") == ["Accept-Encoding"]  # once, though Streamlit's gzip layer adds it too
+    page = gzip.decompress(packed_body).decode()
+    template = re.search(r'<template id="pf-prefetch">(.*?)</template>', page, re.DOTALL)[1]
+    assert 'getElementById("pf-prefetch")' in page  # put in the head once the parent starts on the form
+    links = re.findall(r'<link rel="prefetch" href="\./([^"]+)" as="(\w+)" crossorigin>', template)
+    index = (STATIC / "index.html").read_text()
+    assert ("static/js/" + _index_script().rsplit("/", 1)[1], "script") in links
+    assert any(kind == "style" for _, kind in links) and any(kind == "font" for _, kind in links)
+    assert len(links) == index.count('rel="modulepreload"') + 3  # + the module, the stylesheet, the font
+    for href, _kind in links:
+        assert (STATIC / href).is_file(), href
+        assert "./" + href in index  # read from Streamlit's index.html, nothing invented
+        assert portal.get("/" + href, headers=GZIP).status_code == 200
+
+
 def test_images_and_fonts_are_left_as_they_are(portal):
     font = next(p for p in (STATIC / "static" / "media").glob("*.woff2"))
     answer, body = _raw_get(portal, f"/static/media/{font.name}", GZIP)
