@@ -7,7 +7,8 @@ Chromium with that session cookie in its profile, checks (Playwright over CDP) t
 page is really drawn there, then runs the npm `lighthouse` CLI (bench/node_modules, from
 bench/package.json) in that same browser (`--port`) on each page, `--runs` times, and writes the median
 first contentful paint, largest contentful paint, total blocking time and bytes transferred into
-a section of bench/LIGHTHOUSE.md (other sections of that file are kept).
+a section of bench/LIGHTHOUSE.md (other sections of that file are kept). Then it times « Se
+connecter » → home page drawn on a throttled network, with and without the login page's prefetch.
 
     .venv/bin/python -m bench.lighthouse --runs 3 --section "Après" --output bench/LIGHTHOUSE.md
 """
@@ -176,6 +177,74 @@ def lighthouse(url: str, port: int, out: Path) -> Run:
                lcp_element=label)
 
 
+# Lighthouse's slow 4G as DevTools applies it (`--throttling-method=devtools`): 150 ms RTT × 3.75,
+# 1.6 Mbit/s down and 750 kbit/s up × 0.9. The CPU is not slowed: this measures the network.
+SLOW_4G = {"offline": False, "latency": 562.5, "downloadThroughput": 1.6 * 1024 * 1024 * 0.9 / 8,
+           "uploadThroughput": 750 * 1024 * 0.9 / 8}
+TYPING_S = 10  # a parent typing an e-mail address and a password on a phone
+
+
+def login_to_home(base: str, runs: int) -> dict[str, list[tuple[float, float]]]:
+    """« Se connecter » clicked → « Bonjour … » drawn, in a fresh browser context each time, on a
+    throttled network, after TYPING_S seconds on the login page: with the page's prefetch links
+    honoured, and with /static/ blocked while on the login page (so nothing is prefetched; the
+    block is lifted before the click). Returns per variant (seconds, KiB received after the click)."""
+    from playwright.sync_api import sync_playwright
+
+    timings: dict[str, list[tuple[float, float]]] = {"prefetch": [], "no prefetch": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(runs):
+                for variant in timings:
+                    context = browser.new_context(viewport={"width": 412, "height": 823}, locale="fr-FR")
+                    tab = context.new_page()
+                    cdp = context.new_cdp_session(tab)
+                    cdp.send("Network.enable")
+                    cdp.send("Network.emulateNetworkConditions", SLOW_4G)
+                    received = [0.0]
+                    counting = [False]
+
+                    def finished(event, received=received, counting=counting):
+                        if counting[0]:
+                            received[0] += event.get("encodedDataLength", 0)
+
+                    cdp.on("Network.loadingFinished", finished)
+                    if variant == "no prefetch":
+                        cdp.send("Network.setBlockedURLs", {"urls": ["*/static/*"]})
+                    tab.goto(base + "/connexion")
+                    tab.get_by_label("Adresse e-mail").fill(EMAIL)
+                    tab.get_by_label("Mot de passe").fill(PASSWORD)
+                    tab.wait_for_timeout(TYPING_S * 1000)
+                    cdp.send("Network.setBlockedURLs", {"urls": []})
+                    counting[0] = True
+                    clicked = time.perf_counter()
+                    tab.get_by_role("button", name="Se connecter").click()
+                    tab.locator("h1").filter(has_text=re.compile(r"^Bonjour ")).first.wait_for(timeout=120_000)
+                    timings[variant].append((time.perf_counter() - clicked, received[0] / 1024))
+                    print(f"login → home, {variant}: {timings[variant][-1][0]:.1f} s, "
+                          f"{timings[variant][-1][1]:,.0f} KiB after the click", flush=True)
+                    context.close()
+        finally:
+            browser.close()
+    return timings
+
+
+def _login_lines(timings: dict[str, list[tuple[float, float]]]) -> list[str]:
+    lines = [f"**Login submitted → home drawn** (Chromium, fresh cache, network throttled as Lighthouse's slow 4G "
+             f"in DevTools mode, CPU not slowed; {TYPING_S} s on the login page first, as a parent typing; median "
+             f"of {len(next(iter(timings.values())))}):", "",
+             "| variant | seconds | KiB received after the click | runs (s) |", "|---|---:|---:|---|"]
+    for variant, values in timings.items():
+        seconds = statistics.median(v[0] for v in values)
+        kib = statistics.median(v[1] for v in values)
+        runs = ", ".join(f"{v[0]:.1f}" for v in values)
+        name = {"prefetch": "with the login page's prefetch links",
+                "no prefetch": "prefetch blocked (/static/ unreachable while on the login page)"}[variant]
+        lines.append(f"| {name} | {seconds:.1f} | {kib:,.0f} | {runs} |")
+    return lines + [""]
+
+
 def _median_run(runs: list[Run]) -> Run:
     """The run whose largest paint is the median one (its other figures belong to the same load)."""
     ordered = sorted(runs, key=lambda r: r.lcp_ms)
@@ -183,7 +252,8 @@ def _median_run(runs: list[Run]) -> Run:
 
 
 def _section(title: str, base: str, reached: dict[str, str], results: list[tuple[Page, list[Run]]],
-             runs: int, load_before: float, seconds: float) -> str:
+             runs: int, load_before: float, seconds: float,
+             login_timings: dict[str, list[tuple[float, float]]] | None = None) -> str:
     lines = [
         f"## {title}",
         "",
@@ -207,6 +277,8 @@ def _section(title: str, base: str, reached: dict[str, str], results: list[tuple
     spread = ", ".join(f"{page.name} {min(r.lcp_ms for r in rs) / 1000:.1f}–{max(r.lcp_ms for r in rs) / 1000:.1f} s"
                        for page, rs in results)
     lines += ["", f"LCP range over the runs: {spread}.", ""]
+    if login_timings:
+        lines += _login_lines(login_timings)
     return "\n".join(lines)
 
 
@@ -235,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="passages de Lighthouse par page (médiane)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "LIGHTHOUSE.md")
     parser.add_argument("--section", default="Latest run", help="titre de la section écrite dans le fichier")
+    parser.add_argument("--login-runs", type=int, default=3,
+                        help="mesures « connexion → accueil » avec et sans préchargement (0 : aucune)")
     parser.add_argument("--url", default=None, help="un serveur déjà lancé (adresse locale) au lieu d'en démarrer un")
     args = parser.parse_args(argv)
     if not LIGHTHOUSE.exists():
@@ -243,8 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"Erreur : Chromium est absent ({CHROMIUM}).", file=sys.stderr)
         return 1
-    if not 1 <= args.runs <= 20:
-        print("Erreur : --runs doit être compris entre 1 et 20.", file=sys.stderr)
+    if not 0 <= args.runs <= 20 or not 0 <= args.login_runs <= 20:
+        print("Erreur : --runs et --login-runs doivent être compris entre 0 et 20.", file=sys.stderr)
         return 1
     from lib.services.demo import build_demo
     from tests.serve import start_server, stop
@@ -269,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                 reached = log_in_and_check(port, base, cookie)
                 print("Pages drawn:", reached, flush=True)
                 results = []
-                for page in PAGES:
+                for page in PAGES if args.runs else []:
                     page_runs = []
                     for i in range(args.runs):
                         run = lighthouse(base + page.path, port, tmp_dir / f"lh-{i}.json")
@@ -278,10 +352,12 @@ def main(argv: list[str] | None = None) -> int:
                               f"LCP element {run.lcp_element!r}", flush=True)
                         page_runs.append(run)
                     results.append((page, page_runs))
+            login_timings = login_to_home(base, args.login_runs) if args.login_runs else None
         finally:
             if proc is not None:
                 stop(proc)
-    text = _section(args.section, base, reached, results, args.runs, load_before, time.monotonic() - started)
+    text = _section(args.section, base, reached, results, args.runs, load_before, time.monotonic() - started,
+                    login_timings)
     write_section(args.output, args.section, text)
     print(text)
     missed = [page.name for page, rs in results if _median_run(rs).lcp_ms >= page.lcp_target_ms
