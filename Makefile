@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test demo bench load backup restore clean
+.PHONY: run test demo bench load backup restore clean lighthouse
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,16 @@ THREADS ?= 200
 BROWSERS ?= 20
 load: $(VENV)/.installed-dev
 	$(PY) -m bench.load --scale "$(SCALE)" --threads $(THREADS) --browsers $(BROWSERS) --output $(LOAD_RESULTS)
+
+## lighthouse: Lighthouse's mobile profile (slow 4G) on the login page and the family pages, logged in
+## (a temporary demo town; LIGHTHOUSE_RUNS per page, median) into bench/LIGHTHOUSE.md
+LIGHTHOUSE_RUNS ?= 3
+LIGHTHOUSE_SECTION ?= Latest run
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed
+	$(PY) -m bench.lighthouse --runs $(LIGHTHOUSE_RUNS) --section "$(LIGHTHOUSE_SECTION)" --output bench/LIGHTHOUSE.md
 
 ## backup: copy $(PORTAIL_DB) to backups/ (refused while a server holds the file)
 backup: $(VENV)/.installed-runtime

@@ -12,10 +12,10 @@ from starlette.middleware import Middleware
 
 from lib.domain.errors import DatabaseUnavailable
 from lib.services.config import database, db_path
-from lib.web import accessibility_page, export_routes, payment_routes
+from lib.web import accessibility_page, export_routes, login_page, payment_routes
+from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
 from lib.web.routes import ROUTES, RequireLogin
-
 
 
 def _open_database_or_exit() -> None:
@@ -34,6 +34,11 @@ async def lifespan(_app):
     yield {}
 
 
+# Outermost first. Compress sits outside FrenchDocument, which asks for an identity body to rewrite
+# the HTML shell: the rewritten shell still leaves gzipped.
+MIDDLEWARE = [Middleware(Compress), Middleware(FrenchDocument), Middleware(RequireLogin)]
+
 _open_database_or_exit()
+login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
 app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES,
-             middleware=[Middleware(FrenchDocument), Middleware(RequireLogin)], lifespan=lifespan)
+             middleware=MIDDLEWARE, lifespan=lifespan)
