@@ -66,6 +66,9 @@ def test_the_homes_payer_opens_that_invoice_at_its_payer_step(own, page):
     page.locator(".st-key-invoices_cards").get_by_role("button", name=re.compile("F-2026-000001")).click()
     settle(page)
     detail.get_by_role("heading", name="Facture F-2026-000001").wait_for()
+    # Streamlit keeps the last run's elements (stale) until the new run ends: wait for the link to go.
+    detail.get_by_role("link", name=re.compile("Confirmer et payer")).wait_for(state="detached")
+    settle(page)
     assert not detail.get_by_role("link", name=re.compile("Confirmer et payer")).count()
     screenshot(page, "guide-payer-depuis-accueil")
 
