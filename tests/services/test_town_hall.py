@@ -103,7 +103,7 @@ def test_trends_compare_years_and_count_money(demo_db):
         "SELECT sum(total_cents) - (SELECT sum(amount_cents) FROM payments) FROM invoices")
     assert 0 < data.portal["online"] <= data.portal["families"]
     weekly = trends.trends(demo_db, login(demo_db, "maire@demo.fr"), DEMO_TODAY, grain="week", site_id=3)
-    assert weekly.rows[0]["label"] == "S1" and all((r["current_meals"] or 0) >= 0 for r in weekly.rows)
+    assert weekly.rows[0]["label"] == "Semaine du 31 août" and all((r["current_meals"] or 0) >= 0 for r in weekly.rows)
 
 
 def test_the_kitchen_sheet_the_csv_and_the_mayors_month_agree(demo_db):
@@ -116,7 +116,7 @@ def test_the_kitchen_sheet_the_csv_and_the_mayors_month_agree(demo_db):
     november = sum(sum(r["meals"] for r in kitchen.sheet(demo_db, cook, d, DEMO_NOW).rows)
                    for d in (date(2026, 11, 1) + timedelta(days=i) for i in range(30)))
     data = trends.trends(demo_db, login(demo_db, "maire@demo.fr"), date(2026, 11, 30))
-    assert next(r for r in data.rows if r["label"] == "Novembre")["current_meals"] == november
+    assert next(r for r in data.rows if r["label"] == "Novembre (mois en cours)")["current_meals"] == november
 
 
 def test_trends_in_the_summer_have_every_column(demo_db):
