@@ -27,6 +27,7 @@ a failed request.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import re
 import sys
@@ -66,19 +67,23 @@ TEXT_RANGES = [
 ]
 
 
-def streamlit_media_dir() -> Path:
-    import streamlit
+def _streamlit_package() -> Path:
+    """Streamlit's installed folder, found without importing streamlit (lib.web must not)."""
+    spec = importlib.util.find_spec("streamlit")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("streamlit is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
-    return Path(streamlit.__file__).parent / "static" / "static" / "media"
+
+def streamlit_media_dir() -> Path:
+    return _streamlit_package() / "static" / "static" / "media"
 
 
 def _icon_sources() -> Iterator[Path]:
     yield ROOT / "app.py"
     for folder in (ROOT / "pages", ROOT / "lib"):
         yield from sorted(folder.rglob("*.py"))
-    import streamlit
-
-    package = Path(streamlit.__file__).parent
+    package = _streamlit_package()
     yield from sorted((package / "static" / "static" / "js").glob("*.js"))  # its interface's own icons
     yield from sorted(p for p in package.rglob("*.py") if "static" not in p.parts)  # icons its Python emits
 

@@ -1,6 +1,7 @@
 """Streamlit's fonts served as subsets (lib/web/fonts.py): the icon font still draws every icon the
 portal and Streamlit's interface name, the text font still writes French, and a font that cannot
-be subset is served as it is."""
+be subset is served as it is. Served through the real server: tests/web/test_compression.py
+(one st.App per test session)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,12 @@ from starlette.testclient import TestClient
 
 from lib.web import fonts
 from lib.web.fonts import FontSubsets, build_subsets, icon_glyphs, icon_names
-from tests.web.test_compression import portal  # noqa: F401 — the real st.App of server.py, as a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 MEDIA = fonts.streamlit_media_dir()
 ICON_FILE = next(MEDIA.glob("MaterialSymbols-Rounded.*.woff2"))
 TEXT_FILE = next(MEDIA.glob("SourceSansVF-Upright.ttf.*.woff2"))
 ITALIC_FILE = next(MEDIA.glob("SourceSansVF-Italic.ttf.*.woff2"))
-BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}
 # Icons Streamlit's own interface draws, named here by hand: the sidebar's open/close chevrons, the
 # page menu, expanders, dialogs' close, checks, the password eye, the main menu.
 CHROME = ["keyboard_double_arrow_right", "keyboard_double_arrow_left", "expand_more", "expand_less", "close",
@@ -90,27 +89,6 @@ def test_the_text_font_still_writes_french_with_its_weights(subsets, path):
     assert "gvar" in served and "GPOS" in served and "GSUB" in served
     features = {r.FeatureTag for r in served["GPOS"].table.FeatureList.FeatureRecord}
     assert "kern" in features
-
-
-def test_the_server_serves_the_subsets_at_streamlits_urls(portal):  # noqa: F811
-    for path in (ICON_FILE, TEXT_FILE):
-        answer = portal.get(f"/static/media/{path.name}", headers=BROWSER)
-        assert answer.status_code == 200
-        assert answer.headers["content-type"] == "font/woff2"
-        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
-        assert "content-encoding" not in answer.headers
-        assert int(answer.headers["content-length"]) == len(answer.content) < path.stat().st_size * 0.7
-        assert answer.headers["etag"].startswith('"subset-')
-        assert _font(answer.content)["head"] is not None
-        again = portal.get(f"/static/media/{path.name}", headers={**BROWSER, "If-None-Match": answer.headers["etag"]})
-        assert again.status_code == 304 and again.content == b""
-        head = portal.head(f"/static/media/{path.name}")
-        assert head.status_code == 200 and head.content == b""
-        assert head.headers["content-length"] == answer.headers["content-length"]
-    served = _font(portal.get(f"/static/media/{ICON_FILE.name}", headers=BROWSER).content)
-    assert set(_our_icons()) <= set(icon_glyphs(served, _our_icons()))
-    other = next(MEDIA.glob("KaTeX_Main-Regular.*.woff2"))
-    assert portal.get(f"/static/media/{other.name}").content == other.read_bytes()  # not ours to change
 
 
 # --- the fallback: the original, never a failed request -------------------------------------
