@@ -15,6 +15,7 @@ from lib.services.config import database, db_path
 from lib.web import accessibility_page, export_routes, login_page, payment_routes
 from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
+from lib.web.fonts import FontSubsets
 from lib.web.routes import ROUTES, RequireLogin
 
 
@@ -35,8 +36,9 @@ async def lifespan(_app):
 
 
 # Outermost first. Compress sits outside FrenchDocument, which asks for an identity body to rewrite
-# the HTML shell: the rewritten shell still leaves gzipped.
-MIDDLEWARE = [Middleware(Compress), Middleware(FrenchDocument), Middleware(RequireLogin)]
+# the HTML shell: the rewritten shell still leaves compressed. FontSubsets answers Streamlit's
+# icon and text font URLs with smaller subsets (woff2: Compress leaves them as they are).
+MIDDLEWARE = [Middleware(Compress), Middleware(FontSubsets), Middleware(FrenchDocument), Middleware(RequireLogin)]
 
 _open_database_or_exit()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once

@@ -309,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", default="Latest run", help="titre de la section écrite dans le fichier")
     parser.add_argument("--login-runs", type=int, default=3,
                         help="mesures « connexion → accueil » avec et sans préchargement (0 : aucune)")
+    parser.add_argument("--reports", type=Path, default=None,
+                        help="dossier où garder les rapports JSON de Lighthouse (un par passage)")
     parser.add_argument("--url", default=None, help="un serveur déjà lancé (adresse locale) au lieu d'en démarrer un")
     args = parser.parse_args(argv)
     if not LIGHTHOUSE.exists():
@@ -346,7 +348,12 @@ def main(argv: list[str] | None = None) -> int:
                 for page in PAGES if args.runs else []:
                     page_runs = []
                     for i in range(args.runs):
-                        run = lighthouse(base + page.path, port, tmp_dir / f"lh-{i}.json")
+                        report = tmp_dir / f"lh-{i}.json"
+                        run = lighthouse(base + page.path, port, report)
+                        if args.reports:
+                            args.reports.mkdir(parents=True, exist_ok=True)
+                            slug = page.path.strip("/") or "accueil"
+                            shutil.copyfile(report, args.reports / f"{slug}-{i + 1}.json")
                         print(f"{page.name}: FCP {run.fcp_ms / 1000:.1f} s, LCP {run.lcp_ms / 1000:.1f} s, "
                               f"TBT {run.tbt_ms:.0f} ms, {run.bytes / 1024:,.0f} KiB, final {run.final_url}, "
                               f"LCP element {run.lcp_element!r}", flush=True)

@@ -1,4 +1,4 @@
-"""Gzip on the way out (lib/web/compression.py): through the real st.App of server.py (Streamlit's
+"""Brotli or gzip on the way out (lib/web/compression.py): through the real st.App of server.py (Streamlit's
 own static files, its middleware and ours in their real order), and on tiny ASGI apps for the
 cases the portal has no route for."""
 
@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import re
+
+import brotli
 from pathlib import Path
 
 import pytest
@@ -16,9 +18,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 
 from lib.web import login_page
-from lib.web.compression import Compress, accepts_gzip, compressible
+from lib.web.compression import Compress, accepts_gzip, choose_coding, compressible
 
-GZIP = {"Accept-Encoding": "gzip, deflate, br"}
+GZIP = {"Accept-Encoding": "gzip, deflate"}
+BR = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
 IDENTITY = {"Accept-Encoding": "identity"}
 STATIC = Path(login_page.streamlit_index()).parent
 
@@ -93,7 +96,8 @@ def test_streamlits_main_bundle_comes_gzipped_and_decodes_to_the_same_bytes(port
 
 def test_nothing_is_compressed_without_accept_encoding(portal):
     path = "/" + _index_script()
-    for headers in ({"Accept-Encoding": None}, IDENTITY, {"Accept-Encoding": "gzip;q=0, br"}):
+    for headers in ({"Accept-Encoding": None}, IDENTITY, {"Accept-Encoding": "gzip;q=0, br;q=0"},
+                    {"Accept-Encoding": "zstd, deflate"}):
         answer, body = _raw_get(portal, path, headers)
         assert "content-encoding" not in answer.headers
         assert body == (STATIC / _index_script()).read_bytes()
@@ -134,12 +138,55 @@ def test_the_login_page_is_gzipped_and_prefetches_streamlits_first_files(portal)
         assert portal.get("/" + href, headers=GZIP).status_code == 200
 
 
+def test_streamlits_main_bundle_comes_in_brotli_to_a_browser_that_asks(portal):
+    path = "/" + _index_script()
+    packed, packed_body = _raw_get(portal, path, BR)
+    original = (STATIC / _index_script()).read_bytes()
+    assert packed.headers["content-encoding"] == "br"
+    assert brotli.decompress(packed_body) == original
+    assert int(packed.headers["content-length"]) == len(packed_body) < len(original) / 2
+    assert "accept-encoding" in packed.headers["vary"].lower()
+    assert packed.headers["etag"].startswith("W/")
+    gzipped, gzipped_body = _raw_get(portal, path, GZIP)  # the same file, to a gzip-only client
+    assert gzipped.headers["content-encoding"] == "gzip" and gzip.decompress(gzipped_body) == original
+
+
+def test_the_french_html_shell_comes_in_brotli_too(portal):
+    packed, packed_body = _raw_get(portal, "/connexion", BR)
+    assert packed.headers["content-encoding"] == "br"
+    assert b'<html lang="fr">' in brotli.decompress(packed_body)
+
+
 def test_images_and_fonts_are_left_as_they_are(portal):
-    font = next(p for p in (STATIC / "static" / "media").glob("*.woff2"))
-    answer, body = _raw_get(portal, f"/static/media/{font.name}", GZIP)
+    font = next(p for p in (STATIC / "static" / "media").glob("KaTeX_*.woff2"))  # not one fonts.py subsets
+    answer, body = _raw_get(portal, f"/static/media/{font.name}", BR)
     assert "content-encoding" not in answer.headers and body == font.read_bytes()
     answer, body = _raw_get(portal, "/favicon.png", GZIP)
     assert "content-encoding" not in answer.headers and body == (STATIC / "favicon.png").read_bytes()
+
+
+def test_the_server_serves_the_subsets_at_streamlits_urls(portal):
+    from lib.web.fonts import icon_glyphs
+    from tests.web.test_fonts import ICON_FILE, MEDIA, TEXT_FILE, _font, _our_icons
+
+    for path in (ICON_FILE, TEXT_FILE):
+        answer = portal.get(f"/static/media/{path.name}", headers=BR)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "font/woff2"
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert "content-encoding" not in answer.headers
+        assert int(answer.headers["content-length"]) == len(answer.content) < path.stat().st_size * 0.7
+        assert answer.headers["etag"].startswith('"subset-')
+        assert _font(answer.content)["head"] is not None
+        again = portal.get(f"/static/media/{path.name}", headers={**BR, "If-None-Match": answer.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        head = portal.head(f"/static/media/{path.name}")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == answer.headers["content-length"]
+    served = _font(portal.get(f"/static/media/{ICON_FILE.name}", headers=BR).content)
+    assert set(_our_icons()) <= set(icon_glyphs(served, _our_icons()))
+    other = next(MEDIA.glob("KaTeX_Main-Regular.*.woff2"))
+    assert portal.get(f"/static/media/{other.name}").content == other.read_bytes()  # not ours to change
 
 
 # --- the middleware alone, on tiny apps -------------------------------------------------------
@@ -201,6 +248,30 @@ def test_a_streamed_answer_is_compressed_as_it_streams(tiny):
     answer, body = _raw_get(tiny, "/stream.csv", GZIP)
     assert answer.headers["content-encoding"] == "gzip" and "content-length" not in answer.headers
     assert gzip.decompress(body) == BIG
+    answer, body = _raw_get(tiny, "/stream.csv", BR)
+    assert answer.headers["content-encoding"] == "br" and "content-length" not in answer.headers
+    assert brotli.decompress(body) == BIG
+
+
+def _immutable(_request):
+    return Response(BIG, media_type="application/javascript",
+                    headers={"Cache-Control": "public, immutable, max-age=31536000", "ETag": '"abc"'})
+
+
+def test_an_immutable_file_gets_brotlis_best_level_once_computed_behind():
+    compress = Compress(Starlette(routes=[Route("/static/js/main.abc.js", _immutable)]))
+    with TestClient(compress) as client:
+        first, first_body = _raw_get(client, "/static/js/main.abc.js", BR)
+        assert first.headers["content-encoding"] == "br" and brotli.decompress(first_body) == BIG
+        compress.wait_for_best()
+        best, best_body = _raw_get(client, "/static/js/main.abc.js", BR)
+        assert brotli.decompress(best_body) == BIG
+        assert best_body == brotli.compress(BIG, quality=11)  # the cached copy was replaced by the best one
+        assert int(best.headers["content-length"]) == len(best_body) <= len(first_body)
+        gzipped, gzipped_body = _raw_get(client, "/static/js/main.abc.js", GZIP)  # cached apart
+        assert gzipped.headers["content-encoding"] == "gzip" and gzip.decompress(gzipped_body) == BIG
+        again, again_body = _raw_get(client, "/static/js/main.abc.js", BR)
+        assert again_body == best_body
 
 
 def test_already_encoded_tiny_and_incompressible_answers_pass_untouched(tiny):
@@ -208,7 +279,7 @@ def test_already_encoded_tiny_and_incompressible_answers_pass_untouched(tiny):
     assert answer.headers["content-encoding"] == "gzip" and gzip.decompress(body) == BIG  # not gzipped twice
     answer, body = _raw_get(tiny, "/tiny", GZIP)
     assert "content-encoding" not in answer.headers and body == b"ok"
-    answer, body = _raw_get(tiny, "/image.png", GZIP)
+    answer, body = _raw_get(tiny, "/image.png", BR)
     assert "content-encoding" not in answer.headers and body == PNG and "vary" not in answer.headers
 
 
@@ -246,6 +317,15 @@ def test_without_the_middleware_nothing_is_compressed():
 ])
 def test_accept_encoding_is_read_with_its_weights(header, expected):
     assert accepts_gzip(header) is expected
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("gzip, deflate, br, zstd", "br"), ("br", "br"), ("gzip", "gzip"), ("br;q=0.5, gzip", "gzip"),
+    ("br;q=0, gzip", "gzip"), ("*", "br"), ("gzip;q=0, *", "br"), ("identity", None), ("", None),
+    ("br;q=0, gzip;q=0", None), ("BR, GZIP", "br"), ("deflate", None),
+])
+def test_brotli_is_chosen_when_the_browser_accepts_it(header, expected):
+    assert choose_coding(header) == expected
 
 
 @pytest.mark.parametrize("content_type, expected", [
