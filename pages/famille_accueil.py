@@ -14,6 +14,9 @@ actions = home.family_actions(session.db(), actor, session.now())
 st.title(f"Bonjour {actor.display_name}", anchor=False)
 if data.school_year:
     st.caption(f"Année scolaire {data.school_year}")
+# The seed guide's first words: what the portal is for, before the shortcuts to it.
+st.markdown("Le Portail Famille vous permet de réserver la restauration scolaire et le mercredi de vos enfants, "
+            "et de régler vos factures.")
 
 # The seed's two pages and what waits (an unpaid invoice's « Payer ») one tap away, menu closed.
 # Buttons that switch page (st.page_link would refuse to draw where the page runs alone, as in tests).

@@ -11,6 +11,9 @@ from lib.ui import invoices, layout, session
 actor = session.require_actor(Role.FAMILY)
 db, now = session.db(), session.now()
 st.title("Mes factures", anchor=False)
+st.markdown("Toutes vos factures émises : touchez-en une pour voir son détail et son PDF. 🔴 non soldée, "
+            "🟢 soldée. « Payer » ouvre le paiement en ligne sécurisé ; une fois le paiement effectué, il n'est "
+            "pas possible de revenir en arrière.")
 
 # A payment whose return never reached us is settled here: a refresh brings the green dot.
 payments.reconcile(db, now, family_id=actor.family_id)
@@ -47,13 +50,16 @@ invoices.open_from_link(rows, right["state"])
 
 left, right_pane = st.columns([3, 2], gap="medium")
 with left:
-    # A grid on a wide screen, a list of cards on a phone: lib/web/document.py shows one of the two.
-    with st.container(key="invoices_grid"):
-        st.caption("Cliquez sur une ligne pour afficher le détail de la facture.")
-        invoices.table(rows)
-        by_id = {r.id: r for r in rows}
-        st.selectbox("Facture affichée", ids, format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
-                     key=invoices.SELECTED, placeholder="Choisir une facture")
+    # A grid on a wide screen, a list of cards on a phone: lib/web/document.py shows one of the two;
+    # a phone's browser is not sent the grid at all (its bundle is the page's heaviest download).
+    if not session.on_a_phone():
+        with st.container(key="invoices_grid"):
+            st.caption("Cliquez sur une ligne pour afficher le détail de la facture.")
+            invoices.table(rows)
+            by_id = {r.id: r for r in rows}
+            st.selectbox("Facture affichée", ids,
+                         format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
+                         key=invoices.SELECTED, placeholder="Choisir une facture")
     with st.container(key="invoices_cards"):
         st.caption("Touchez une facture pour afficher son détail.")
         invoices.cards(rows)

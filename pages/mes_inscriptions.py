@@ -9,6 +9,9 @@ from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.FAMILY)
 st.title("Mes inscriptions", anchor=False)
+st.markdown("Touchez un jour du calendrier pour le réserver ou l'annuler. « Modification » : une semaine type "
+            "sur une période (les jours où votre enfant vient chaque semaine), ou des jours occasionnels, mois par "
+            "mois. La légende des couleurs est en bas de page.")
 
 children = reservations.my_children(session.db(), actor)
 if not children:

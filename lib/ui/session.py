@@ -16,6 +16,17 @@ from lib.services.config import clock_now, database
 TEST_TOKEN_KEY = "session_token"
 
 
+def is_phone_agent(user_agent: str | None) -> bool:
+    """A phone's browser ("Mobi" in its User-Agent, as MDN advises): such a page can leave out what
+    only a wide screen shows, and the phone does not download it. Anything else gets both, and the
+    CSS shows the one that fits the width."""
+    return "Mobi" in (user_agent or "")
+
+
+def on_a_phone() -> bool:
+    return is_phone_agent(st.context.headers.get("User-Agent"))
+
+
 def now() -> datetime:
     """The clock, in Paris: read here, at the edge, and passed down."""
     return clock_now()

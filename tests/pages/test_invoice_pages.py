@@ -139,3 +139,23 @@ def test_the_pdf_a_family_downloads_names_its_payments_in_french(demo_db):
     text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
     assert "Paiements reçus" in text and "(paiement en ligne)" in text
     assert "online" not in text
+
+
+def test_a_phones_browser_is_not_sent_the_grid(demo_db, monkeypatch):
+    # The grid's bundle was the page's heaviest download on a phone, where the cards are shown.
+    from lib.ui import session
+
+    assert session.is_phone_agent("Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
+                                  "(KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36")
+    assert session.is_phone_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+                                  "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1")
+    assert not session.is_phone_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                      "Chrome/156.0.0.0 Safari/537.36")
+    assert not session.is_phone_agent(None)
+    monkeypatch.setattr(session, "on_a_phone", lambda: True)
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    assert not at.dataframe and not [s for s in at.selectbox if s.key == "invoices_selected"]
+    paid = invoice_id(demo_db, "F-2026-000001")
+    at.button(key=f"invoices_card_{paid}").click().run()
+    assert "Facture F-2026-000001" in texts(at) and at.session_state["invoices_selected"] == paid
