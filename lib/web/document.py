@@ -10,6 +10,7 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lib.domain.fr import PRODUCT
+from lib.web import streamlit_files
 
 _LANG = re.compile(rb'<html([^>]*?)\slang="[^"]*"', re.IGNORECASE)
 _TITLE = re.compile(rb"<title>Streamlit</title>", re.IGNORECASE)
@@ -118,7 +119,8 @@ def frenchify(html: bytes) -> bytes:
     if not re.search(rb"<html[^>]*\slang=", html, re.IGNORECASE):
         html = re.sub(rb"<html", b'<html lang="fr"', html, count=1, flags=re.IGNORECASE)
     if _TITLE.search(html):  # Streamlit's own shell (not a component's frame): our CSS too
-        html = _TITLE.sub(f"<title>{PRODUCT}</title>{APP_CSS}{app_script()}".encode(), html, count=1)
+        html = _TITLE.sub(f"<title>{PRODUCT}</title>{APP_CSS}{app_script()}{streamlit_files.early_links()}".encode(),
+                          html, count=1)
     return _NOSCRIPT.sub(lambda _m: _FRENCH_NOSCRIPT, html, count=1)
 
 

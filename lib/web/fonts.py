@@ -27,7 +27,6 @@ a failed request.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import re
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 from anyio import to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lib.web import streamlit_files
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG_CACHE = "public, max-age=31536000, immutable"
@@ -68,11 +69,11 @@ TEXT_RANGES = [
 
 
 def _streamlit_package() -> Path:
-    """Streamlit's installed folder, found without importing streamlit (lib.web must not)."""
-    spec = importlib.util.find_spec("streamlit")
-    if spec is None or not spec.submodule_search_locations:
+    """Streamlit's installed folder."""
+    package = streamlit_files.package_dir()
+    if package is None:
         raise FileNotFoundError("streamlit is not installed")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return package
 
 
 def streamlit_media_dir() -> Path:

@@ -4,12 +4,12 @@ the phone keyboard (type=email) and a page with no JavaScript all work."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 from lib.domain import accessibility as a11y
+from lib.web import streamlit_files
 
 _STYLE = """
 :root { color-scheme: light; }
@@ -70,26 +70,18 @@ class _StreamlitShellAssets(HTMLParser):
             self.assets.append(found)
 
 
-def streamlit_index() -> Path | None:
-    """Streamlit's own index.html, found without importing streamlit (lib.web must not)."""
-    spec = importlib.util.find_spec("streamlit")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "static" / "index.html"
-
-
 @functools.cache
 def prefetch_assets() -> tuple[tuple[str, str], ...]:
     """What the app's first page will load, read from the installed Streamlit once (server.py calls
     this at start). The login page asks the browser to fetch them while the parent types, so that
     « Se connecter » finds them in its cache; the names change with each Streamlit release, so they
     are never written here. No index.html (a broken install): no prefetch, the login still works."""
-    index = streamlit_index()
+    index = streamlit_files.index_html()
     if index is None or not index.is_file():
         return ()
     parser = _StreamlitShellAssets()
     parser.feed(index.read_text(encoding="utf-8"))
-    return tuple(parser.assets)
+    return tuple(parser.assets) + tuple(a for a in streamlit_files.early_assets() if a not in parser.assets)
 
 
 # The links wait in an inert <template> until the parent starts on the form (focus) or, at the

@@ -17,13 +17,13 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 
-from lib.web import login_page
+from lib.web import login_page, streamlit_files
 from lib.web.compression import Compress, accepts_gzip, choose_coding, compressible
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
 BR = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
 IDENTITY = {"Accept-Encoding": "identity"}
-STATIC = Path(login_page.streamlit_index()).parent
+STATIC = Path(streamlit_files.index_html()).parent
 
 
 @pytest.fixture(scope="module")
@@ -131,11 +131,27 @@ def test_the_login_page_is_gzipped_and_prefetches_streamlits_first_files(portal)
     index = (STATIC / "index.html").read_text()
     assert ("static/js/" + _index_script().rsplit("/", 1)[1], "script") in links
     assert any(kind == "style" for _, kind in links) and any(kind == "font" for _, kind in links)
-    assert len(links) == index.count('rel="modulepreload"') + 3  # + the module, the stylesheet, the font
-    for href, _kind in links:
+    early = [(href[2:], kind) for href, kind in streamlit_files.early_assets()]
+    # The shell's own (+ the module, the stylesheet, the font), then the modules the pages load late.
+    assert len(links) == index.count('rel="modulepreload"') + 3 + len(early)
+    for href, kind in links:
         assert (STATIC / href).is_file(), href
-        assert "./" + href in index  # read from Streamlit's index.html, nothing invented
+        assert "./" + href in index or (href, kind) in early  # read from Streamlit's files, nothing invented
         assert portal.get("/" + href, headers=GZIP).status_code == 200
+
+
+def test_the_shell_asks_at_once_for_the_modules_the_pages_load_late(portal):
+    found = streamlit_files.early_assets()
+    stems = {href.rsplit("/", 1)[1].split(".")[0] for href, _ in found}
+    assert {"rehype-raw", "Button", "Selectbox", "Checkbox", "Html"} <= stems
+    assert ("./static/media/" + next(p.name for p in (STATIC / "static" / "media").glob("MaterialSymbols*.woff2")),
+            "font") in found
+    for href, _kind in found:
+        assert (STATIC / href[2:]).is_file(), href
+    shell = portal.get("/mes-inscriptions", headers={"Accept-Encoding": "identity"}).text
+    assert "<title>" in shell and streamlit_files.early_links() in shell
+    asked = re.findall(r'<link rel="modulepreload" crossorigin href="\./static/js/([^".]+)\.', shell)
+    assert set(streamlit_files.SHELL_EARLY) <= set(asked)   # the markdown-with-HTML chain, at once
 
 
 def test_streamlits_main_bundle_comes_in_brotli_to_a_browser_that_asks(portal):
