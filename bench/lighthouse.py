@@ -35,7 +35,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from bench.run import BENCH_NOW, machine
-from tests.serve import free_port
+from tests.serve import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
@@ -113,12 +113,7 @@ def chromium(profile: Path) -> Iterator[int]:
                 time.sleep(0.2)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def log_in_and_check(port: int, base: str, cookie: str) -> dict[str, str]:

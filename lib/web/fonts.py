@@ -145,18 +145,24 @@ def subset_icon_font(data: bytes, names: Iterable[str]) -> bytes:
         raise ValueError("no icon of the list found in the font's ligatures")
     cmap = font.getBestCmap()
     keep = {cmap[ord(c)] for c in LIGATURE_TEXT if ord(c) in cmap} | set(glyphs.values()) | {".notdef"}
-    options = subset.Options()
-    options.layout_features = ["*"]
+    options = _options(subset, glyph_names=True)
     options.layout_closure = False  # keep the ligatures into kept glyphs only, not all 3,800 icons
-    options.notdef_outline = True
-    options.name_IDs = ["*"]
-    options.name_languages = ["*"]
-    options.glyph_names = True
-    options.flavor = "woff2"
     subsetter = subset.Subsetter(options)
     subsetter.populate(glyphs=sorted(keep), unicodes=[ord(c) for c in LIGATURE_TEXT])
     subsetter.subset(font)
     return _save_woff2(font)
+
+
+def _options(subset, *, glyph_names: bool):
+    """What both subsets keep: every layout feature, the names, a drawn .notdef; woff2 out."""
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.glyph_names = glyph_names
+    options.flavor = "woff2"
+    return options
 
 
 def subset_text_font(data: bytes) -> bytes:
@@ -165,14 +171,7 @@ def subset_text_font(data: bytes) -> bytes:
     from fontTools.ttLib import TTFont
 
     font = TTFont(io.BytesIO(data))
-    options = subset.Options()
-    options.layout_features = ["*"]
-    options.notdef_outline = True
-    options.name_IDs = ["*"]
-    options.name_languages = ["*"]
-    options.glyph_names = False
-    options.flavor = "woff2"
-    subsetter = subset.Subsetter(options)
+    subsetter = subset.Subsetter(_options(subset, glyph_names=False))
     subsetter.populate(unicodes=[u for low, high in TEXT_RANGES for u in range(low, high + 1)])
     subsetter.subset(font)
     return _save_woff2(font)

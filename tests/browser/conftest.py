@@ -67,13 +67,32 @@ def login(page, base: str, email: str, password: str = "demo") -> None:
     page.get_by_role("button", name="Se connecter").click()
 
 
+def pay_at_the_test_bank(page, amount: str, on_bank=None) -> None:
+    """From an invoice's « Payer » (`amount` as shown, e.g. "83,50"): the warning, « Confirmer et
+    payer », the test bank's « Payer », then back on « Mes factures » with the transaction."""
+    import re
+
+    page.get_by_role("button", name=re.compile(f"^Payer {amount}")).first.click()
+    settle(page)
+    page.get_by_text("il ne sera pas possible de revenir en arrière").wait_for()
+    page.get_by_role("link", name=re.compile(f"Confirmer et payer {amount}")).click()
+    page.wait_for_url("**/paiement/sandbox")
+    page.get_by_role("heading", name="Banque de test").wait_for()
+    if on_bank:
+        on_bank(page)
+    page.get_by_role("button", name=re.compile(f"^Payer {amount}")).click()
+    page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
+
+
 def settle(page) -> None:
     """Wait for Streamlit's script run to finish (its running indicator gone), so the next click
     lands on the widgets of the new run, not on those of the run being replaced."""
     page.wait_for_timeout(250)
+    # While a run goes on, the last run's elements stay on the page marked stale (a second list
+    # with the same label, a button about to go): wait for them to be replaced too.
     page.wait_for_function(
         "!document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"], "
-        "[data-testid=\"stStatusWidgetRunningManIcon\"]')", timeout=30_000)
+        "[data-testid=\"stStatusWidgetRunningManIcon\"], [data-stale=\"true\"]')", timeout=30_000)
 
 
 @pytest.hookimpl(hookwrapper=True)

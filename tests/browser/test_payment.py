@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import login, settle
+from tests.browser.conftest import login, settle, pay_at_the_test_bank
 from tests.browser.test_accessibility import check
 
 pytestmark = pytest.mark.browser
@@ -38,16 +38,8 @@ def test_pay_an_invoice_online_round_trip(server, desk, tmp_path):
     settle(page)
     page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000267").wait_for()
 
-    page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
-    settle(page)
-    page.get_by_text("il ne sera pas possible de revenir en arrière").wait_for()
-    page.get_by_role("link", name=re.compile("Confirmer et payer 83,50")).click()
-    page.wait_for_url("**/paiement/sandbox")
-    page.get_by_role("heading", name="Banque de test").wait_for()
-    check(page, "banque de test")  # our sandbox bank's page passes the accessibility audit too
-    page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
-
-    page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
+    # our sandbox bank's page passes the accessibility audit too
+    pay_at_the_test_bank(page, "83,50", on_bank=lambda bank: check(bank, "banque de test"))
     page.get_by_text("Paiement enregistré : la facture F-2026-000267 est soldée. Merci !").wait_for()
     settle(page)
     detail = page.locator(".st-key-invoice_detail")

@@ -131,7 +131,7 @@ def test_occasional_days_in_the_month_calendar_at_390(server, page, tmp_path):
     panel.get_by_text(re.compile(r"annulé\(s\) \(jeu\. 10/12")).wait_for()   # said where the tap was
 
     click(page, "Modification")
-    page.get_by_text("Jours occasionnels").click()
+    page.get_by_text("Jours occasionnels", exact=True).click()
     settle(page)
     grid = page.locator(".st-key-resa_month_grid")
     grid.wait_for()

@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from lib.store.db import close_database, open_database
-from tests.browser.conftest import login, settle
+from tests.browser.conftest import login, pay_at_the_test_bank, settle
 from tests.browser.test_accessibility import check, screenshot
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
@@ -106,16 +106,7 @@ def test_the_payment_guide_on_a_phone_from_the_home_shortcuts(own, page):
     detail = page.locator(".st-key-invoice_detail")
     detail.get_by_role("heading", name=f"Facture {UNPAID}").wait_for()
     assert "🔴 Non soldée" in detail.inner_text()
-    detail.get_by_role("button", name=re.compile("^Payer 83,50")).click()
-    settle(page)
-    page.get_by_text("il ne sera pas possible de revenir en arrière").wait_for()
-    page.get_by_role("link", name=re.compile("Confirmer et payer 83,50")).click()
-
-    page.wait_for_url("**/paiement/sandbox")
-    page.get_by_role("heading", name="Banque de test").wait_for()
-    page.get_by_role("button", name=re.compile("^Payer 83,50")).click()
-
-    page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
+    pay_at_the_test_bank(page, "83,50")
     page.get_by_text(f"Paiement enregistré : la facture {UNPAID} est soldée. Merci !").wait_for()
     settle(page)
     detail = page.locator(".st-key-invoice_detail")
