@@ -8,7 +8,6 @@ looked up by lib.services.trail and passed in.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -393,7 +392,3 @@ def who(name: str | None, role: str | None) -> str:
         return name
     return name if label in name.lower() else f"{name} ({label})"
 
-
-def fold(text: str) -> str:
-    """Lower case without accents, as the store compares names: « Léa » finds « LEA »."""
-    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")

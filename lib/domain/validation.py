@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lib.domain.errors import InvalidInput
 
@@ -45,3 +46,8 @@ def parse_euros(raw: str | None) -> int:
         raise InvalidInput(f"Prix illisible : « {(raw or '').strip()[:20]} ». Saisissez un montant en euros, "
                            "par exemple 3,50.")
     return int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, as names are compared in searches: « Léa » finds « LEA »."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")

@@ -9,7 +9,6 @@ write every booking in one set-based statement, promote waiting lists, write the
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from lib.domain.fr import short_date
 from lib.domain.planning import (Cell, Plan, ServiceInfo, check_period, current_pattern, day_cells, plan_days,
                                  plan_template)
 from lib.domain.roles import Role
+from lib.domain.validation import fold
 from lib.store import audit, reference
 from lib.store import bookings as store
 from lib.store.db import Database
@@ -83,14 +83,11 @@ def my_children(db: Database, actor: Actor) -> list[dict]:
 def find_children(db: Database, actor: Actor, text: str) -> list[dict]:
     """Staff search by first or last name (several words narrow it down)."""
     actor.require(*EDITORS)
-    words = [w for w in _fold((text or "").strip()).split() if w][:5]
+    words = [w for w in fold((text or "").strip()).split() if w][:5]
     if sum(len(w) for w in words) < SEARCH_MIN:
         raise InvalidInput(f"Saisissez au moins {SEARCH_MIN} lettres du prénom ou du nom.")
     return store.search_children(db, [w[:40] for w in words], SEARCH_LIMIT)
 
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
 
 
 # --- school years -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.roles import Role
+from lib.domain.validation import fold
 from lib.store import audit
 from lib.store.db import Database
 
@@ -84,7 +85,7 @@ def _name_filter(name: object) -> str | None:
         raise InvalidInput("Nom illisible : saisissez seulement des lettres, des espaces ou des tirets.")
     if sum(c.isalpha() for c in text) < 2:
         raise InvalidInput("Saisissez au moins 2 lettres du nom de la famille ou de l'enfant.")
-    return journal_rules.fold(text)
+    return fold(text)
 
 
 def _bounds(first: object, last: object) -> tuple[datetime | None, datetime | None]:
