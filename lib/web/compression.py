@@ -285,20 +285,14 @@ class _Responder:
             if not more:
                 whole = b"".join(self.chunks)
                 self.chunks = []
+                compressed = await _maybe_in_thread(lambda: _whole(whole, self.coding, cached=True), len(whole))
+                self.owner.cache.put(self.cache_key, compressed)
                 if self.coding == "br":
-                    compressed = await _maybe_in_thread(lambda: _brotli(whole, BROTLI_FIRST_QUALITY), len(whole))
-                    self.owner.cache.put(self.cache_key, compressed)
                     self.owner.improve_later(self.cache_key, whole)
-                else:
-                    compressed = await _maybe_in_thread(lambda: _gzip(whole, CACHED_LEVEL), len(whole))
-                    self.owner.cache.put(self.cache_key, compressed)
                 self.mode = "pass"
                 await self._send_whole(compressed)
         elif self.mode == "hold" and not more:
-            if self.coding == "br":
-                compressed = await _maybe_in_thread(lambda: _brotli(body, BROTLI_STREAM_QUALITY), len(body))
-            else:
-                compressed = await _maybe_in_thread(lambda: _gzip(body, STREAM_LEVEL), len(body))
+            compressed = await _maybe_in_thread(lambda: _whole(body, self.coding, cached=False), len(body))
             self.mode = "pass"
             await self._send_whole(compressed)
         else:  # a streamed body: compress each piece as it comes, flushed so it leaves at once
@@ -351,12 +345,11 @@ class _Stream:
         return out + self._gz.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def _brotli(data: bytes, quality: int) -> bytes:
-    return brotli.compress(data, quality=quality)
-
-
-def _gzip(data: bytes, level: int) -> bytes:
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+def _whole(data: bytes, coding: str, *, cached: bool) -> bytes:
+    """A whole body at once: an immutable file about to be cached gets the stronger level."""
+    if coding == "br":
+        return brotli.compress(data, quality=BROTLI_FIRST_QUALITY if cached else BROTLI_STREAM_QUALITY)
+    compressor = zlib.compressobj(CACHED_LEVEL if cached else STREAM_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush()
 
 
