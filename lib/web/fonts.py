@@ -30,6 +30,7 @@ import hashlib
 import io
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,9 +41,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lib.web import streamlit_files
+from lib.web.compression import LONG_CACHE
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG_CACHE = "public, max-age=31536000, immutable"
 ICON = re.compile(r":material/([a-z0-9_]+):")
 ICON_FONT = re.compile(r"^MaterialSymbols-Rounded\.[^/]+\.woff2$")
 TEXT_FONT = re.compile(r"^SourceSansVF-(?:Upright|Italic)\.ttf\.[^/]+\.woff2$")
@@ -184,6 +185,32 @@ class Subset:
     original_size: int
 
 
+CACHE_DIR = Path(tempfile.gettempdir()) / "portail-famille-fonts"
+
+
+def _kept(data: bytes, recipe: str, build) -> bytes:
+    """A subset built once per font, recipe and fontTools version, then read back from a cache
+    folder: every server start (the tests start several) would otherwise spend seconds of CPU on
+    the same few files. A cache that cannot be read or written only means building again."""
+    from fontTools import version as fonttools_version
+
+    key = hashlib.sha256(b"\0".join([fonttools_version.encode(), recipe.encode(), data])).hexdigest()
+    cached = CACHE_DIR / f"{key}.woff2"
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    body = build()
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{threading.get_ident()}.part")
+        partial.write_bytes(body)
+        partial.replace(cached)  # whole or absent, whoever reads it
+    except OSError:
+        pass
+    return body
+
+
 def build_subsets(media: Path | None = None, names: Iterable[str] | None = None) -> dict[str, Subset | None]:
     """File name → its subset, for Streamlit's icon font and text fonts; None where it failed
     (that file is then served as it is)."""
@@ -194,9 +221,10 @@ def build_subsets(media: Path | None = None, names: Iterable[str] | None = None)
         try:
             data = path.read_bytes()
             if ICON_FONT.match(path.name):
-                body = subset_icon_font(data, icon_names() if names is None else names)
+                icons = sorted(icon_names() if names is None else names)
+                body = _kept(data, "\n".join(icons), lambda: subset_icon_font(data, icons))
             else:
-                body = subset_text_font(data)
+                body = _kept(data, "text", lambda: subset_text_font(data))
             if len(body) >= len(data):
                 raise ValueError("the subset is not smaller")
             digest = hashlib.sha256(body).hexdigest()[:20]
