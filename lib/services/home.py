@@ -61,18 +61,9 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
                       balance["unpaid_count"], balance["unpaid_cents"])
 
 
-@dataclass(frozen=True)
-class PendingInvoice:
-    """An unpaid invoice the home offers to open (and pay, when the family may pay online)."""
-    number: str
-    month: date
-    left_cents: int
-    due_date: date
-
-
 @dataclass
 class FamilyActions:
-    unpaid: list[PendingInvoice]
+    unpaid: list[invoicing.InvoiceRow]  # oldest first
     can_pay_online: bool
 
 
@@ -80,8 +71,7 @@ def family_actions(db: Database, actor: Actor, now: datetime) -> FamilyActions:
     """What waits for the family: its unpaid invoices, oldest first, and whether it may pay them online."""
     rows = invoicing.family_invoices(db, actor, now)  # refuses anyone but a family; its own invoices only
     unpaid = sorted((r for r in rows if r.status is InvoiceStatus.UNPAID), key=lambda r: (r.month, r.number))
-    return FamilyActions([PendingInvoice(r.number, r.month, r.left_cents, r.due_date) for r in unpaid],
-                         payments.payment_right(db, actor)["state"] == "granted")
+    return FamilyActions(unpaid, payments.payment_right(db, actor)["state"] == "granted")
 
 
 def linked_invoice(rows: list[invoicing.InvoiceRow], number: object) -> invoicing.InvoiceRow | None:
