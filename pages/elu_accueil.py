@@ -6,7 +6,7 @@ import streamlit as st
 from lib import charts
 from lib.domain import fr
 from lib.domain.roles import Role
-from lib.services import home, trends
+from lib.services import home
 from lib.ui import layout, session, tables
 
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
@@ -47,7 +47,7 @@ cols[1].metric("Taux de présence", rate(data.current), help=f"Année précéden
 st.header("Jours réservés par mois", anchor=False)
 st.caption("Le mois en cours (barre pointillée) est compté jusqu'à aujourd'hui : ses chiffres sont partiels. "
            "L'année précédente : mois complets. L'axe part de 0.")
-months = pd.DataFrame(trends.school_months(data.months))
+months = pd.DataFrame(data.months)
 st.plotly_chart(charts.monthly_comparison(months, current_label=data.label, previous_label=data.previous_label,
                                           value_title="Jours réservés"), key="elu_months")
 st.dataframe(tables.french(months.drop(columns=["tick", "running"])).rename(

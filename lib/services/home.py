@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from lib.domain import fr
+from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.errors import NotAllowed
 from lib.domain.invoicing import InvoiceStatus
@@ -106,7 +106,7 @@ class YearComparison:
     previous_label: str | None
     current: dict
     previous: dict | None
-    months: list[dict] = field(default_factory=list)  # month_label, current, previous
+    months: list[dict] = field(default_factory=list)  # month_label, tick, running, current, previous
 
 
 def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | None:
@@ -136,8 +136,9 @@ def _months_compared(db: Database, year: dict, before: dict | None, today: date)
     index = 0
     month = first
     while month <= year["end_date"]:
+        named = periods.labels(month, "month", today)  # « Novembre (mois en cours) », « nov. », running
         months.append({
-            "month_label": fr.month_year(month).split(" ")[0].capitalize(),
+            "month_label": named["label"], "tick": named["tick"], "running": named["running"],
             "current": counts.get((year["id"], index), 0) if month <= today else None,
             "previous": counts.get((before["id"], index), 0) if before else None,
         })

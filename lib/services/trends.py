@@ -92,19 +92,3 @@ def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", sit
     result.portal = store.portal_share(db, year["start_date"], min(today, year["end_date"]))
     result.unpaid_cents = store.unpaid_total(db)
     return result
-
-
-_TICKS = {periods.month_name(date(2000, m, 1)): periods.month_tick(date(2000, m, 1)) for m in range(1, 13)}
-
-
-def school_months(months: list[dict]) -> list[dict]:
-    """The home page's booked days per school month (month_label, current, previous; current is
-    None after this month) with the axis tick and the running month marked: the last month with a
-    current figure holds today and is counted only up to it."""
-    running = max((i for i, m in enumerate(months) if m.get("current") is not None), default=None)
-    marked = []
-    for i, month in enumerate(months):
-        name = month["month_label"]
-        marked.append({**month, "tick": _TICKS.get(name, name), "running": i == running,
-                       "month_label": f"{name} ({periods.RUNNING['month']})" if i == running else name})
-    return marked
