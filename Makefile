@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test demo bench load backup restore clean lighthouse
+.PHONY: run test demo bench load backup restore clean lighthouse system-packages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ run: $(VENV)/.installed-runtime
 	$(PY) -m lib.services.demo --if-missing
 	$(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
 
+## system-packages: the Debian packages the tests need (chromium, emoji font, haproxy, openssl)
+system-packages:
+	.ci/packages
+
 ## test: install what the tests need and run them all
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev system-packages
 	$(PY) -m pytest
 
 ## demo: rebuild the demo database at $(PORTAIL_DB) (refused while a server holds the file)
@@ -55,7 +59,7 @@ LIGHTHOUSE_SECTION ?= Latest run
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	cd bench && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
-lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed
+lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed system-packages
 	$(PY) -m bench.lighthouse --runs $(LIGHTHOUSE_RUNS) --section "$(LIGHTHOUSE_SECTION)" --output bench/LIGHTHOUSE.md
 
 ## backup: copy $(PORTAIL_DB) to backups/ (refused while a server holds the file)

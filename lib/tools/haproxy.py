@@ -1,0 +1,166 @@
+"""The portal as a town deploys it: HTTPS with HTTP/2 in front, through Debian's HAProxy.
+
+A portal where parents type passwords is served over HTTPS, and a phone on a mobile network then
+gets HTTP/2: Streamlit's ~100 small modules travel on one connection instead of queueing six at a
+time on HTTP/1.1 (Lighthouse's mobile profile: « Mes inscriptions » 6.0 s → ~4 s to largest paint,
+bench/LIGHTHOUSE.md). Uvicorn speaks HTTP/1.1 only, so TLS and HTTP/2 end in HAProxy, which
+passes the websocket through and tells the server the request came over HTTPS
+(`X-Forwarded-Proto`, so the session cookie is marked `Secure`).
+
+    python -m lib.tools.haproxy --certificate /etc/haproxy/portail.pem --server 127.0.0.1:8501
+
+prints the configuration for /etc/haproxy/haproxy.cfg (README, « Mise en production »). The tests
+and `make lighthouse` run the same configuration on a self-signed certificate (`running`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Debian installs HAProxy in /usr/sbin, which a user's PATH may not hold
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+OPENSSL = "openssl"
+
+
+class ProxyUnavailable(RuntimeError):
+    """HAProxy or openssl is not installed, or HAProxy did not start."""
+
+
+def config(*, listen: str, certificate: Path, servers: list[str], redirect_http: str | None = None) -> str:
+    """HAProxy's configuration: HTTPS on `listen` (host:port) with HTTP/2 offered first, to the
+    Streamlit server(s) `servers` (host:port). `redirect_http` (host:port): also answer plain HTTP
+    there with a permanent redirect to HTTPS. Several servers are balanced by source address, so a
+    browser's websocket and its HTTP requests reach the same process."""
+    if not servers:
+        raise ValueError("at least one server")
+    lines = [
+        "# Portail Famille behind HAProxy: written by `python -m lib.tools.haproxy`.",
+        "global",
+        "    # to the journal under systemd",
+        "    log stdout format raw local0",
+        "    ssl-default-bind-options ssl-min-ver TLSv1.2",
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    timeout connect 5s",
+        "    timeout client 60s",
+        "    timeout server 60s",
+        "    # the websocket of a page left open on a phone",
+        "    timeout tunnel 1h",
+        "",
+    ]
+    if redirect_http:
+        lines += [
+            "frontend portail_http",
+            f"    bind {redirect_http}",
+            "    http-request redirect scheme https code 301",
+            "",
+        ]
+    lines += [
+        "frontend portail_https",
+        f"    bind {listen} ssl crt {certificate} alpn h2,http/1.1",
+        "    option forwardfor",
+        "    http-request set-header X-Forwarded-Proto https",
+        '    http-response set-header Strict-Transport-Security "max-age=31536000"',
+        "    default_backend portail",
+        "",
+        "backend portail",
+        "    balance source",
+        "    option httpchk GET /_stcore/health",
+    ]
+    lines += [f"    server portail{n} {server} check" for n, server in enumerate(servers, start=1)]
+    return "\n".join(lines) + "\n"
+
+
+def available() -> bool:
+    return Path(HAPROXY).is_file() and shutil.which(OPENSSL) is not None
+
+
+def self_signed(directory: Path, host: str = "127.0.0.1") -> Path:
+    """A certificate and its key in one PEM file (HAProxy's `crt`), for tests and benches only."""
+    key, cert, both = directory / "key.pem", directory / "cert.pem", directory / "portail.pem"
+    san = f"IP:{host}" if host.replace(".", "").isdigit() else f"DNS:{host}"
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "7", "-subj", f"/CN={host}", "-addext", f"subjectAltName={san}"],
+                   check=True, capture_output=True)
+    both.write_bytes(cert.read_bytes() + key.read_bytes())
+    both.chmod(0o600)
+    return both
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(base: str) -> bool:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # our own self-signed certificate
+    try:
+        with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2, context=context) as answer:
+            return answer.read().decode() == "ok"
+    except OSError:
+        return False
+
+
+@contextmanager
+def running(servers: list[str], *, timeout_s: float = 30) -> Iterator[str]:
+    """HAProxy on a free local port with a self-signed certificate, in front of `servers`;
+    yields its https:// base URL once the portal answers through it."""
+    if not available():
+        raise ProxyUnavailable("HAProxy et openssl sont nécessaires (paquets Debian haproxy et openssl).")
+    with tempfile.TemporaryDirectory(prefix="portail-haproxy-") as folder:
+        directory = Path(folder)
+        listen = f"127.0.0.1:{_free_port()}"
+        path = directory / "haproxy.cfg"
+        path.write_text(config(listen=listen, certificate=self_signed(directory), servers=servers))
+        log = directory / "haproxy.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen([HAPROXY, "-f", str(path), "-db"], stdout=out, stderr=subprocess.STDOUT)
+        base = f"https://{listen}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not _answers(base):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise ProxyUnavailable("HAProxy n'a pas démarré : " + log.read_text())
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Configuration HAProxy (HTTPS, HTTP/2) devant le portail.")
+    parser.add_argument("--certificate", type=Path, required=True,
+                        help="certificat et clé dans un seul fichier PEM (par exemple de certbot)")
+    parser.add_argument("--server", action="append", required=True, help="adresse du portail (hôte:port), répétable")
+    parser.add_argument("--listen", default=":443", help="adresse HTTPS (défaut :443)")
+    parser.add_argument("--redirect-http", default=":80", help="adresse HTTP redirigée vers HTTPS ('' : aucune)")
+    args = parser.parse_args(argv)
+    sys.stdout.write(config(listen=args.listen, certificate=args.certificate, servers=args.server,
+                            redirect_http=args.redirect_http or None))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

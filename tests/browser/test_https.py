@@ -1,0 +1,74 @@
+"""The portal as a town deploys it: behind HAProxy, over HTTPS with HTTP/2 (lib/tools/haproxy.py).
+A parent on a phone logs in, books from « Mes inscriptions » and pays an invoice at the test bank,
+all through the proxy: the pages come over HTTP/2, the websocket passes, the session cookie is
+`Secure`, and the bank sends the parent back to the HTTPS address.
+
+This module pays the Martin family's unpaid invoice, so it runs on a server of its own."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import urllib.parse
+
+import pytest
+
+from lib.tools import haproxy
+from tests.browser.conftest import login, pay_at_the_test_bank, settle
+from tests.conftest import DEMO_NOW
+from tests.serve import start_server, stop
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def deployed(demo_template, tmp_path_factory):
+    if not haproxy.available():
+        pytest.fail("HAProxy and openssl are needed (apt-get install haproxy openssl; `make test` and .ci/run do it)")
+    path = tmp_path_factory.mktemp("https") / "portail.duckdb"
+    shutil.copyfile(demo_template, path)
+    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
+    try:
+        with haproxy.running([urllib.parse.urlsplit(base).netloc]) as https:
+            yield https
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", ignore_https_errors=True)
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
+
+
+def test_a_parent_logs_in_books_and_pays_over_https_and_http2(deployed, phone):
+    page = phone
+    page.goto(deployed + "/connexion")
+    login(page, deployed, "parent@demo.fr")
+    page.get_by_role("heading", name="Bonjour Camille Martin", level=1).wait_for()
+    settle(page)
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol") == "h2"
+    session = next(c for c in page.context.cookies() if c["name"] == "pf_session")
+    assert session["secure"] and session["httpOnly"]
+
+    shortcuts = page.locator(".st-key-home_shortcuts")
+    shortcuts.get_by_role("button", name=re.compile("Mes inscriptions$")).click()
+    page.get_by_role("heading", name="Mes inscriptions", level=1).wait_for()
+    settle(page)
+    page.get_by_role("heading", name=re.compile("^Réservations de ")).wait_for()
+    modules = page.evaluate("performance.getEntriesByType('resource')"
+                            ".filter(e => e.name.includes('/static/js/')).map(e => e.nextHopProtocol)")
+    assert modules and set(modules) == {"h2"}
+
+    page.goto(deployed + "/mes-factures")
+    page.get_by_role("heading", name="Mes factures", level=1).wait_for()
+    settle(page)
+    page.locator(".st-key-invoices_cards").get_by_role("button", name=re.compile("🔴 Non soldée")).first.click()
+    settle(page)
+    pay_at_the_test_bank(page, "83,50")
+    assert page.url.startswith(deployed + "/mes-factures?transaction=")
+    page.get_by_text(re.compile("Paiement enregistré : la facture .* est soldée")).wait_for()
+
