@@ -5,7 +5,6 @@ database file as a server would."""
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 import subprocess
@@ -14,13 +13,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from lib.tools.processes import free_port, stop  # noqa: F401 — the tests import them from here
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def healthy(base: str) -> bool:
@@ -52,15 +47,6 @@ def start_server(db: Path, log: Path, *, frozen_now: str | None = None, timeout_
             raise RuntimeError("the server did not start: " + log.read_text())
         time.sleep(0.3)
     return proc, base
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 _HOLDER = """

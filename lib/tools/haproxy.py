@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from lib.tools.processes import free_port, stop
 
 # Debian installs HAProxy in /usr/sbin, which a user's PATH may not hold
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -101,12 +102,6 @@ def self_signed(directory: Path, host: str = "127.0.0.1") -> Path:
     return both
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _answers(base: str) -> bool:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -126,7 +121,7 @@ def running(servers: list[str], *, timeout_s: float = 30) -> Iterator[str]:
         raise ProxyUnavailable("HAProxy et openssl sont nécessaires (paquets Debian haproxy et openssl).")
     with tempfile.TemporaryDirectory(prefix="portail-haproxy-") as folder:
         directory = Path(folder)
-        listen = f"127.0.0.1:{_free_port()}"
+        listen = f"127.0.0.1:{free_port()}"
         path = directory / "haproxy.cfg"
         path.write_text(config(listen=listen, certificate=self_signed(directory), servers=servers))
         log = directory / "haproxy.log"
@@ -141,12 +136,7 @@ def running(servers: list[str], *, timeout_s: float = 30) -> Iterator[str]:
                 time.sleep(0.2)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def main(argv: list[str] | None = None) -> int:
