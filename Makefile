@@ -62,11 +62,13 @@ bench/node_modules/.installed: bench/package.json bench/package-lock.json
 lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed system-packages
 	$(PY) -m bench.lighthouse --runs $(LIGHTHOUSE_RUNS) --section "$(LIGHTHOUSE_SECTION)" --output bench/LIGHTHOUSE.md
 
-## backup: copy $(PORTAIL_DB) to backups/ (refused while a server holds the file)
+## backup: a verified backup of $(PORTAIL_DB) (+ manifest + checksum) into $${PORTAIL_BACKUP_DIR:-backups}/; while
+## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token)
 backup: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.backup save
+	$(PY) -m lib.services.backup save --url http://127.0.0.1:$(PORT)
 
-## restore: FILE=backups/portail-….duckdb make restore (refused while a server holds the file)
+## restore: FILE=backups/portail-….duckdb make restore (verified whole first; the replaced file is kept beside it;
+## refused while a server holds the file)
 restore: $(VENV)/.installed-runtime
 	$(PY) -m lib.services.backup restore "$(FILE)"
 

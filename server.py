@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 
 from lib.domain.errors import DatabaseUnavailable
 from lib.services.config import database, db_path
-from lib.web import accessibility_page, export_routes, login_page, payment_routes
+from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes
 from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
 from lib.web.fonts import FontSubsets
@@ -42,5 +42,6 @@ MIDDLEWARE = [Middleware(Compress), Middleware(FontSubsets), Middleware(FrenchDo
 
 _open_database_or_exit()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
-app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES,
+app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES
+             + backup_routes.ROUTES,
              middleware=MIDDLEWARE, lifespan=lifespan)

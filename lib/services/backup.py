@@ -1,109 +1,441 @@
 """Backup and restore of the database file (`make backup`, `make restore`).
 
-DuckDB lets one process open the file, and not even a reader may open it while the server runs.
-A backup is therefore a consistent copy taken while nobody holds the file: we open it ourselves
-(which fails, naming the holder, when the server is up), CHECKPOINT so that everything the write-
-ahead log holds is in the main file, close it, and copy that one file. While the server runs the
-backup is refused with a French message: stop the server (a few seconds), back up, start it again.
+A backup is three files sharing one unique name, `portail-YYYYMMDD-HHMMSS-xxxxxxxx.duckdb`:
+the copy of the database file; `….duckdb.json`, its manifest (rows of every table counted at
+backup time, schema version, moment, size, checksum); `….duckdb.sha256`, its SHA-256 in
+`sha256sum` format (`sha256sum -c` reads it too), written last. They are created, never
+overwritten, readable by their owner only (0600 in a 0700 folder): they hold password hashes
+and health notes.
 
-A restore checks that the backup opens and carries our schema, then replaces the database file
-atomically (copy beside it, then rename), also refusing while a server holds the file.
+Two ways to take one, the same file either way:
+- offline (`save`), when no process holds the database: we open it ourselves (refused, naming
+  the holder, when one does), CHECKPOINT, and copy it while our connection keeps others out;
+- online (`save_online`), inside the server, which holds the file: its writers wait their turn
+  (`Database.quiesced`), the write-ahead log is folded into the file, and the file is copied
+  while pages go on reading. `POST /admin/sauvegarde` (lib/web/backup_routes.py) runs it for
+  whoever presents the backup token, and `make backup` calls that route when a server holds
+  the file.
+Either way the copy is opened read-only and read to its last row, and its counts must equal
+the live database's, before it becomes a backup.
 
-    python -m lib.services.backup save [--path FILE] [--to DIR]
+A restore verifies the whole backup first (checksum, manifest, every table read, the row counts
+recorded at backup time) and refuses in French otherwise, changing nothing; it is refused while
+a server holds the live file; the live file is kept beside itself as
+`….replaced-YYYYMMDD-HHMMSS-xxxx` and the verified copy takes its name atomically.
+
+    python -m lib.services.backup save [--path FILE] [--to DIR] [--url URL]
     python -m lib.services.backup restore BACKUP [--path FILE]
+    python -m lib.services.backup verify BACKUP
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import json
 import os
-import shutil
+import secrets
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lib.domain.clock import PARIS
-from lib.domain.errors import DatabaseUnavailable
+from lib.domain.clock import PARIS, to_utc_naive
+from lib.domain.errors import DatabaseUnavailable, NotAllowed, PortailError
 from lib.services.config import ROOT, db_path
-from lib.store.db import DatabaseLocked, connect_file
+from lib.store import audit, snapshot
+from lib.store.db import Database, DatabaseLocked, connect_file
+
+if TYPE_CHECKING:
+    import duckdb
 
 DEFAULT_DIR = ROOT / "backups"
+BACKUP_DIR_ENV = "PORTAIL_BACKUP_DIR"
+TOKEN_ENV = "PORTAIL_BACKUP_TOKEN"
+TOKEN_FILE_ENV = "PORTAIL_BACKUP_TOKEN_FILE"
+ROUTE = "/admin/sauvegarde"
+MANIFEST_FORMAT = 1
+TOKEN_MIN_LENGTH = 32
+_CHUNK = 1 << 20
 
 
-def _checkpointed(path: Path) -> None:
-    """Open `path` alone (DatabaseLocked, in French, if a server holds it), fold the WAL into the
-    file, close it."""
-    con = connect_file(path)
+class BackupRefused(PortailError):
+    """A backup a restore must not use, or one that could not be taken."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    sha256: str
+    size: int
+    tables: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+def manifest_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + ".json")
+
+
+def checksum_path(backup: Path) -> Path:
+    return backup.with_name(backup.name + ".sha256")
+
+
+def backup_dir() -> Path:
+    """`PORTAIL_BACKUP_DIR` if set (relative paths from the repository root), else backups/."""
+    raw = os.environ.get(BACKUP_DIR_ENV)
+    if not raw:
+        return DEFAULT_DIR
+    path = Path(raw)
+    return path if path.is_absolute() else ROOT / path
+
+
+# --- private files -------------------------------------------------------------------------------
+def _private_dir(directory: Path) -> Path:
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)  # an older, wider folder too: the backups are nobody else's to read
+    return directory
+
+
+def _create_private(path: Path) -> int:
+    """A new file, owner-only; FileExistsError rather than overwrite anything."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def _write_private(path: Path, text: str) -> None:
+    with os.fdopen(_create_private(path), "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as src:
+        while chunk := src.read(_CHUNK):
+            yield chunk
+
+
+def _write_copy(chunks: Iterable[bytes], target: Path) -> tuple[str, int]:
+    """Write `chunks` to the new owner-only file `target`, synced; (SHA-256, size) of what was written."""
+    digest, size = hashlib.sha256(), 0
+    with os.fdopen(_create_private(target), "wb") as out:
+        for chunk in chunks:
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return digest.hexdigest(), size
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        con.execute("CHECKPOINT")
+        os.fsync(fd)
     finally:
-        con.close()
+        os.close(fd)
 
 
-def save(path: Path, directory: Path, now: datetime) -> Path:
-    """Copy the database to `directory` as portail-YYYYMMDD-HHMMSS.duckdb; returns the copy."""
+def _unique(directory: Path, stem: str, now: datetime) -> Path:
+    """A name no file in `directory` has (the moment, then 32 random bits)."""
+    while True:
+        candidate = directory / f"{stem}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.duckdb"
+        taken = (candidate, manifest_path(candidate), checksum_path(candidate),
+                 candidate.with_name(candidate.name + ".partial"))
+        if not any(p.exists() for p in taken):
+            return candidate
+
+
+# --- taking a backup -----------------------------------------------------------------------------
+def _take(db: Database, directory: Path, now: datetime) -> Backup:
+    """Copy the database file while its writers wait, check the copy against the live counts,
+    then write its manifest and checksum."""
+    directory = _private_dir(directory)
+    source = Path(db.path)
+    target = _unique(directory, source.stem, now)
+    partial = target.with_name(target.name + ".partial")
+    made: list[Path] = []
+    try:
+        with db.quiesced() as cur:
+            version, counts = snapshot.schema_version(cur), snapshot.row_counts(cur)
+            made.append(partial)
+            digest, size = _write_copy(db.file_chunks(_CHUNK), partial)
+        try:
+            _, found = snapshot.read_backup(partial)
+        except DatabaseUnavailable as exc:
+            raise BackupRefused(f"La copie de la base est illisible ({exc.message}) : aucune sauvegarde écrite.") from exc
+        if found != counts:
+            raise BackupRefused("La copie ne contient pas les mêmes lignes que la base : aucune sauvegarde écrite.")
+        os.link(partial, target)  # never replaces a file that exists
+        made.append(target)
+        partial.unlink()
+        manifest = dict(format=MANIFEST_FORMAT, database=source.name, taken_at=now.isoformat(), schema_version=version,
+                        bytes=size, sha256=digest, tables=counts)
+        made.append(manifest_path(target))
+        _write_private(manifest_path(target), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        made.append(checksum_path(target))
+        _write_private(checksum_path(target), f"{digest}  {target.name}\n")  # last: the backup is complete
+    except BaseException:
+        for leftover in made:
+            leftover.unlink(missing_ok=True)
+        raise
+    _sync_dir(directory)
+    return Backup(target, digest, size, counts)
+
+
+def save(path: Path, directory: Path, now: datetime) -> Backup:
+    """Offline backup: refused (DatabaseLocked, in French) while another process holds `path`."""
     if not path.exists():
         raise DatabaseUnavailable(f"La base de données « {path} » n'existe pas : rien à sauvegarder.")
-    _checkpointed(path)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{path.stem}-{now:%Y%m%d-%H%M%S}.duckdb"
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(path, partial)
-    os.replace(partial, target)  # a backup that exists is complete
-    return target
-
-
-def restore(backup: Path, path: Path) -> None:
-    """Replace the database at `path` by `backup` (checked first)."""
-    if not backup.is_file():
-        raise DatabaseUnavailable(f"Sauvegarde introuvable : « {backup} ».")
-    check_backup(backup)
-    if path.exists():
-        _checkpointed(path)  # refuses while a server holds it
-    staging = path.with_name(path.name + ".restoring")
-    shutil.copyfile(backup, staging)
-    Path(str(path) + ".wal").unlink(missing_ok=True)
-    os.replace(staging, path)
-
-
-def check_backup(backup: Path) -> None:
+    db = Database(path)  # as it is: a backup migrates nothing
     try:
-        con = connect_file(backup)
+        return _take(db, directory, now)
+    finally:
+        db.close()
+
+
+def save_online(db: Database, directory: Path, now: datetime) -> Backup:
+    """Backup taken inside the process that holds the database, while it serves."""
+    made = _take(db, directory, now)
+    db.write(lambda cur: audit.record(cur, at_utc=to_utc_naive(now), user_id=None, action="database.backup",
+                                      entity="database", entity_id=None,
+                                      after={"file": made.path.name, "rows": made.rows, "sha256": made.sha256}))
+    return made
+
+
+# --- the online backup's secret ------------------------------------------------------------------
+def token_file() -> Path:
+    """`PORTAIL_BACKUP_TOKEN_FILE`, else `backup-token` beside the database."""
+    raw = os.environ.get(TOKEN_FILE_ENV)
+    return Path(raw) if raw else db_path().parent / "backup-token"
+
+
+def _read_token_file(path: Path) -> str:
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise NotAllowed(f"Le fichier du jeton de sauvegarde « {path} » doit appartenir à ce compte et n'être lisible "
+                         f"que par lui (chmod 600 « {path} ») : sauvegarde en ligne refusée.")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def configured_token() -> str | None:
+    """The secret the server expects: `PORTAIL_BACKUP_TOKEN`, else the token file's content."""
+    token = os.environ.get(TOKEN_ENV) or (_read_token_file(token_file()) if token_file().exists() else None)
+    if token is not None and len(token) < TOKEN_MIN_LENGTH:
+        raise NotAllowed(f"Le jeton de sauvegarde est trop court ({TOKEN_MIN_LENGTH} caractères au moins) : "
+                         "sauvegarde en ligne refusée.")
+    return token
+
+
+def client_token() -> str:
+    """The secret `make backup` sends: the configured one, or a new token file (owner-only)
+    that the server, running as the same account, reads at the next request."""
+    token = configured_token()
+    if token is None:
+        path = token_file()
+        _write_private(path, secrets.token_urlsafe(32) + "\n")
+        token = _read_token_file(path)
+    return token
+
+
+def authorize(authorization: str | None) -> None:
+    """NotAllowed unless `authorization` is "Bearer <the configured token>"."""
+    expected = configured_token()
+    if expected is None:
+        raise NotAllowed(f"Sauvegarde en ligne désactivée : définissez {TOKEN_ENV} ou créez le fichier "
+                         f"« {token_file()} » (make backup le crée).")
+    scheme, _, sent = (authorization or "").partition(" ")
+    if scheme != "Bearer" or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
+        raise NotAllowed("Jeton de sauvegarde absent ou invalide : sauvegarde refusée.")
+
+
+def request_online(url: str, token: str, timeout_s: float = 3600) -> dict:
+    """Ask the server at `url` for an online backup; its answer (file, size, checksum, rows)."""
+    request = urllib.request.Request(url.rstrip("/") + ROUTE, data=b"", method="POST",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["erreur"]
+        except (ValueError, KeyError, TypeError):
+            message = f"le serveur a répondu {exc.code}"
+        raise BackupRefused(message) from exc
+    except OSError as exc:
+        raise BackupRefused(f"le serveur ne répond pas à l'adresse {url} ({exc}).") from exc
+
+
+# --- restoring -----------------------------------------------------------------------------------
+def _refused(backup: Path, why: str) -> BackupRefused:
+    return BackupRefused(f"Restauration refusée, rien n'a été modifié : {why} (sauvegarde « {backup} »).")
+
+
+def _recorded_checksum(backup: Path) -> str:
+    try:
+        text = checksum_path(backup).read_text(encoding="utf-8")
+    except OSError:
+        raise _refused(backup, f"la somme de contrôle « {checksum_path(backup).name} » est absente ou illisible") from None
+    fields = text.split()
+    if len(fields) != 2 or fields[1].lstrip("*") != backup.name or len(fields[0]) != 64:
+        raise _refused(backup, f"la somme de contrôle « {checksum_path(backup).name} » est mal formée")
+    return fields[0].lower()
+
+
+def _recorded_counts(backup: Path, digest: str) -> dict[str, int]:
+    try:
+        manifest = json.loads(manifest_path(backup).read_text(encoding="utf-8"))
+        tables = manifest["tables"]
+        valid = (manifest["format"] == MANIFEST_FORMAT and manifest["sha256"] == digest and isinstance(tables, dict)
+                 and all(isinstance(k, str) and type(v) is int for k, v in tables.items()))
+    except (OSError, ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise _refused(backup, f"le manifeste « {manifest_path(backup).name} » est absent, illisible ou ne décrit pas "
+                               "ce fichier")
+    return tables
+
+
+def verify(backup: Path) -> Backup:
+    """The backup, checked whole: its SHA-256 against its checksum file, its manifest, every row of
+    every table read, the row counts recorded at backup time. BackupRefused (French) otherwise."""
+    if not backup.is_file():
+        raise BackupRefused(f"Sauvegarde introuvable : « {backup} ».")
+    expected = _recorded_checksum(backup)
+    digest = _sha256(backup)
+    if not hmac.compare_digest(digest, expected):
+        raise _refused(backup, "sa somme de contrôle ne correspond pas, le fichier est incomplet ou abîmé")
+    recorded = _recorded_counts(backup, digest)
+    try:
+        version, found = snapshot.read_backup(backup)
+    except DatabaseUnavailable as exc:
+        raise _refused(backup, f"ce n'est pas une sauvegarde lisible du Portail Famille ({exc.message})") from exc
+    if not version:
+        raise _refused(backup, "ce n'est pas une sauvegarde du Portail Famille (schéma absent)")
+    if found != recorded:
+        changed = sorted(set(found) ^ set(recorded)) or sorted(t for t in found if found[t] != recorded[t])
+        table = changed[0]
+        raise _refused(backup, f"la table « {table} » a {found.get(table, 0)} ligne(s) au lieu des "
+                               f"{recorded.get(table, 0)} comptées à la sauvegarde")
+    return Backup(backup, digest, backup.stat().st_size, found)
+
+
+def _kept_name(path: Path, now: datetime) -> Path:
+    while True:
+        candidate = path.with_name(f"{path.name}.replaced-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}")
+        if not candidate.exists():
+            return candidate
+
+
+def _open_live(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """The live database opened by us alone (DatabaseLocked while another process holds it);
+    None when there is none, or when it is too damaged to open: what a restore is for."""
+    if not path.exists():
+        return None
+    try:
+        return connect_file(path)
     except DatabaseLocked:
         raise
-    except DatabaseUnavailable as exc:
-        raise DatabaseUnavailable(f"« {backup} » n'est pas une sauvegarde du Portail Famille lisible "
-                                  f"({exc.message}).") from exc
+    except DatabaseUnavailable:
+        return None
+
+
+def restore(backup: Path, path: Path, now: datetime) -> Path | None:
+    """Replace the database at `path` by the verified `backup`; returns where the replaced file
+    was kept (None when there was none)."""
+    checked = verify(backup)
+    live = _open_live(path)  # refused at once while a server holds it, before copying anything
+    if live is not None:
+        live.close()
+    staging = path.with_name(path.name + ".restoring")
+    staging.unlink(missing_ok=True)  # left by a restore that died half way; never a live file
     try:
-        version = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
-        con.execute("SELECT count(*) FROM bookings").fetchall()
-    except Exception as exc:  # noqa: BLE001 — any failure means: not one of our databases
-        raise DatabaseUnavailable(f"« {backup} » n'est pas une sauvegarde du Portail Famille lisible ({exc}).") from exc
+        if _write_copy(_chunks(backup), staging)[0] != checked.sha256:
+            raise _refused(backup, "le fichier a changé pendant la restauration")
+        kept = None
+        if path.exists():
+            live = _open_live(path)  # held through the swap: no server can open the file meanwhile
+            try:
+                if live is not None:
+                    live.execute("CHECKPOINT")  # the replaced file is whole by itself, its log folded in
+                kept = _kept_name(path, now)
+                os.link(path, kept)
+                os.replace(staging, path)
+            finally:
+                if live is not None:
+                    live.close()
+            wal = Path(f"{path}.wal")
+            if wal.exists():  # the replaced file's log goes with it, never replayed onto the backup
+                os.replace(wal, Path(f"{kept}.wal"))
+        else:
+            os.replace(staging, path)
     finally:
-        con.close()
-    if not version:
-        raise DatabaseUnavailable(f"« {backup} » n'est pas une sauvegarde du Portail Famille (schéma absent).")
+        staging.unlink(missing_ok=True)
+    _sync_dir(path.parent)
+    return kept
+
+
+# --- command line --------------------------------------------------------------------------------
+def _save_command(path: Path, directory: Path, url: str, now: datetime) -> str:
+    try:
+        made = save(path, directory, now)
+    except DatabaseLocked as held:
+        try:
+            answer = request_online(url, client_token())
+        except PortailError as exc:
+            raise BackupRefused(f"{held.message} La sauvegarde en ligne par {url} a échoué aussi : {exc.message}") from exc
+        return (f"Sauvegarde en ligne écrite par le serveur : {answer['fichier']} ({answer['octets'] / 2 ** 20:.1f} Mio, "
+                f"{answer['lignes']} lignes vérifiées, SHA-256 {answer['sha256']}).")
+    return (f"Sauvegarde écrite : {made.path} ({made.size / 2 ** 20:.1f} Mio, {made.rows} lignes vérifiées, "
+            f"SHA-256 {made.sha256}).")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Sauvegarde et restauration de la base du Portail Famille.")
     commands = parser.add_subparsers(dest="command", required=True)
-    saving = commands.add_parser("save", help="copier la base dans un dossier de sauvegardes")
+    saving = commands.add_parser("save", help="sauvegarder la base (en ligne par le serveur s'il tourne)")
     saving.add_argument("--path", type=Path, default=None, help="base (défaut : PORTAIL_DB ou data/portail.duckdb)")
-    saving.add_argument("--to", type=Path, default=DEFAULT_DIR, help="dossier des sauvegardes (défaut : backups/)")
-    restoring = commands.add_parser("restore", help="remplacer la base par une sauvegarde")
+    saving.add_argument("--to", type=Path, default=None,
+                        help="dossier des sauvegardes hors ligne (défaut : PORTAIL_BACKUP_DIR ou backups/) ; "
+                             "en ligne, le serveur écrit dans son propre PORTAIL_BACKUP_DIR")
+    saving.add_argument("--url", default=os.environ.get("PORTAIL_URL", "http://127.0.0.1:8501"),
+                        help="adresse du serveur pour la sauvegarde en ligne (défaut : PORTAIL_URL ou "
+                             "http://127.0.0.1:8501)")
+    restoring = commands.add_parser("restore", help="remplacer la base par une sauvegarde vérifiée")
     restoring.add_argument("backup", type=Path, help="fichier de sauvegarde (.duckdb)")
     restoring.add_argument("--path", type=Path, default=None, help="base (défaut : PORTAIL_DB ou data/portail.duckdb)")
+    verifying = commands.add_parser("verify", help="vérifier une sauvegarde sans rien modifier")
+    verifying.add_argument("backup", type=Path, help="fichier de sauvegarde (.duckdb)")
     args = parser.parse_args(argv)
-    path = args.path or db_path()
+    now = datetime.now(PARIS)
     try:
         if args.command == "save":
-            target = save(path, args.to, datetime.now(PARIS))
-            print(f"Sauvegarde écrite : {target} ({target.stat().st_size / 2 ** 20:.1f} Mio).")
+            print(_save_command(args.path or db_path(), args.to or backup_dir(), args.url, now))
+        elif args.command == "verify":
+            checked = verify(args.backup)
+            print(f"Sauvegarde « {args.backup} » vérifiée : {len(checked.tables)} tables, {checked.rows} lignes.")
         else:
-            restore(args.backup, path)
-            print(f"Base « {path} » restaurée depuis « {args.backup} ».")
-    except DatabaseUnavailable as exc:
+            path = args.path or db_path()
+            kept = restore(args.backup, path, now)
+            print(f"Base « {path} » restaurée depuis « {args.backup} » (vérifiée)."
+                  + (f" L'ancienne base est conservée : « {kept} »." if kept else ""))
+    except PortailError as exc:
         print(f"Erreur : {exc.message}", file=sys.stderr)
         return 1
     return 0

@@ -12,11 +12,13 @@ of work again after a short jittered pause.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +34,8 @@ _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.25
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+# Bytes 8-11 of every DuckDB file.
+_MAGIC = b"DUCK"
 
 
 class DatabaseLocked(DatabaseUnavailable):
@@ -72,6 +76,11 @@ class Database:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = connect_file(self.path)
+        # DuckDB's lock on the file is a POSIX lock: it belongs to the process, and closing ANY
+        # descriptor of the file in the process releases it (a backup's open/read/close let a
+        # second process in). Our own reads of the file (backup, health) use this one descriptor,
+        # open as long as the connection.
+        self._fd = os.open(self.path, os.O_RDONLY)
         self._local = threading.local()
         self._write_turn = threading.RLock()
         self._closed = False
@@ -121,6 +130,36 @@ class Database:
         with self._write_turn:
             return self._write(work, attempts)
 
+    @contextmanager
+    def quiesced(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """For the block, this process's writers wait their turn and everything committed is in
+        the main file (CHECKPOINT folds the write-ahead log in): the file does not change until
+        the block ends, so it can be copied whole while the server goes on reading."""
+        with self._write_turn:
+            cur = self.cursor()
+            cur.execute("CHECKPOINT")
+            yield cur
+
+    def file_chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The database file's bytes, read through the process's own descriptor (see __init__);
+        inside `quiesced()` they are a consistent copy."""
+        offset = 0
+        while chunk := os.pread(self._fd, size, offset):
+            yield chunk
+            offset += len(chunk)
+
+    def check_readable(self) -> None:
+        """Raise DatabaseUnavailable (in French) unless the file at our path is still the one we
+        opened, with DuckDB's header, and a query answers: what a health check asks."""
+        try:
+            if os.fstat(self._fd).st_ino != os.stat(self.path).st_ino:
+                raise DatabaseUnavailable(f"La base de données « {self.path} » a été remplacée ou supprimée.")
+            if os.pread(self._fd, 12, 0)[8:12] != _MAGIC:
+                raise DatabaseUnavailable(f"La base de données « {self.path} » est abîmée (en-tête illisible).")
+            self.value("SELECT max(version) FROM schema_version")
+        except (OSError, duckdb.Error) as exc:
+            raise DatabaseUnavailable(f"La base de données « {self.path} » ne peut pas être lue : {exc}") from exc
+
     def _write(self, work: Callable[[duckdb.DuckDBPyConnection], T], attempts: int) -> T:
         cur = self.cursor()
         for attempt in range(1, attempts + 1):
@@ -143,6 +182,7 @@ class Database:
     def close(self) -> None:
         self._closed = True
         self._con.close()
+        os.close(self._fd)
 
 
 def dicts(source: Database | duckdb.DuckDBPyConnection, sql: str,

@@ -30,7 +30,8 @@ MAX_FORM_BYTES = 4096
 # /export/ checks the session itself and answers 403 (a download, not a page to redirect).
 _PUBLIC_PREFIXES = ("/_stcore/", "/static/", "/component/", "/media/", "/auth/", "/app/static/", "/paiement/",
                     "/export/")
-_PUBLIC_PATHS = {LOGIN_PATH, a11y.STATEMENT_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt"}
+_PUBLIC_PATHS = {LOGIN_PATH, a11y.STATEMENT_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt",
+                 "/sante"}  # the health check (lib/web/backup_routes.py)
 
 
 def _now() -> datetime:
