@@ -7,7 +7,8 @@ routes (payment notifications, login) share it.
 
 Writers race optimistically: a transaction that touched a row another one committed first
 fails with `duckdb.TransactionException`; `Database.write` rolls back and runs the whole unit
-of work again after a short jittered pause.
+of work again after a short jittered pause. A commit the disk refused (full, quota, size limit,
+I/O error) is not a conflict: it is raised at once as `StorageFailure`, in French.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.25
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+# What DuckDB says when the operating system refused to write its files (ENOSPC, EDQUOT, EFBIG, EIO).
+_STORAGE_FAILURES = ("Could not write", "No space left", "Disk quota", "File too large", "Input/output error")
 # Bytes 8-11 of every DuckDB file.
 _MAGIC = b"DUCK"
 
@@ -48,6 +51,18 @@ class DatabaseLocked(DatabaseUnavailable):
             "Arrêtez ce programme (par exemple le serveur lancé par « make run ») puis réessayez."
         )
         self.path, self.program, self.pid = path, program, pid
+
+
+class StorageFailure(DatabaseUnavailable):
+    """The disk refused to write a transaction: nothing of it was kept, and trying again at once
+    would fail the same way."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(
+            "L'enregistrement a échoué : le serveur n'a pas pu écrire dans la base de données (disque plein "
+            "ou en panne). Rien n'a été enregistré. Réessayez plus tard et prévenez le service informatique."
+        )
+        self.path, self.detail = path, detail
 
 
 def describe_lock_error(path: str, exc: Exception) -> DatabaseUnavailable:
@@ -168,8 +183,10 @@ class Database:
                 result = work(cur)
                 cur.execute("COMMIT")
                 return result
-            except duckdb.TransactionException as exc:
+            except duckdb.Error as exc:
                 _rollback(cur)
+                if is_storage_failure(exc):
+                    raise StorageFailure(self.path, str(exc)) from exc
                 if attempt == attempts or not is_conflict(exc):
                     raise
                 pause = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** (attempt - 1))
@@ -193,11 +210,18 @@ def dicts(source: Database | duckdb.DuckDBPyConnection, sql: str,
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def is_conflict(exc: duckdb.TransactionException) -> bool:
-    """A write-write conflict worth retrying ("Conflict on update", a duplicate key found at
-    commit), as opposed to a transaction already aborted by an earlier error."""
+def is_conflict(exc: duckdb.Error) -> bool:
+    """A write-write conflict worth retrying ("Conflict on update", a duplicate key another
+    writer committed first), as opposed to a transaction already aborted by an earlier error or
+    a commit the disk refused ("Failed to commit: Could not write file …": retrying would only
+    fail again, twelve times over)."""
     text = str(exc)
-    return "Conflict" in text or "Failed to commit" in text
+    return isinstance(exc, duckdb.TransactionException) and ("Conflict" in text or "duplicate key" in text)
+
+
+def is_storage_failure(exc: duckdb.Error) -> bool:
+    """The operating system refused to write the database's files."""
+    return isinstance(exc, duckdb.IOException) or any(sign in str(exc) for sign in _STORAGE_FAILURES)
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
