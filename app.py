@@ -4,6 +4,7 @@ import streamlit as st
 
 from lib.domain.fr import PRODUCT
 from lib.ui import layout, navigation, session
+from lib.ui.errors import shown_in_french
 
 layout.page_setup()
 actor = session.current_actor()
@@ -15,4 +16,5 @@ else:
     layout.sidebar(actor)
 # The tab names the page and the site ("Mes factures – Portail Famille"): what a screen reader says first.
 st.set_page_config(page_title=f"{page.title} – {PRODUCT}")
-page.run()
+with shown_in_french():  # never Streamlit's English error box
+    page.run()

@@ -123,3 +123,36 @@ def test_check_readable_names_the_file_in_french(demo_db):
         file.write(b"XXXX")
     with pytest.raises(DatabaseUnavailable, match="abîmée"):
         demo_db.check_readable()
+
+
+# --- pages: a French message, never Streamlit's English box ---------------------------------------
+def _family_home_failing_with(demo_db, monkeypatch, error: Exception):
+    from streamlit.testing.v1 import AppTest
+
+    from lib.services import auth, home
+    from lib.ui.session import TEST_TOKEN_KEY
+    from tests.conftest import DEMO_NOW
+
+    def broken(*_args, **_kwargs):
+        raise error
+
+    monkeypatch.setattr(home, "family_home", broken)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state[TEST_TOKEN_KEY] = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)[0]
+    return at.run()
+
+
+def test_an_unexpected_error_on_a_page_is_shown_in_french(demo_db, monkeypatch, caplog):
+    at = _family_home_failing_with(demo_db, monkeypatch, RuntimeError("boom: internal detail"))
+    assert not at.exception
+    [error] = at.error
+    assert error.value.startswith("Une erreur inattendue empêche d'afficher cette page.")
+    reference = error.value.split("référence « ")[1][:6]
+    assert "boom" not in error.value
+    assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)  # the log has the traceback
+
+
+def test_a_full_disk_on_a_page_says_so_in_french(demo_db, monkeypatch):
+    at = _family_home_failing_with(demo_db, monkeypatch, StorageFailure("x.duckdb", DISK_FULL))
+    assert not at.exception
+    assert [e.value for e in at.error] == [StorageFailure("x.duckdb", DISK_FULL).message]
