@@ -22,7 +22,8 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-runtime
 
-## run: install, create the demo town's database on first start, serve on 127.0.0.1:$(PORT)
+## run: install, create the demo town's database on first start, serve on 127.0.0.1:$(PORT). With
+## PORTAIL_MODE=production no demo is built and the server refuses demo data or settings (python -m lib.services.setup)
 run: $(VENV)/.installed-runtime
 	$(PY) -m lib.services.demo --if-missing
 	$(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)

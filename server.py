@@ -10,8 +10,9 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
-from lib.domain.errors import DatabaseUnavailable
-from lib.services.config import database, db_path
+from lib.domain.errors import PortailError
+from lib.services.config import db_path
+from lib.services.setup import serving_database
 from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes
 from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
@@ -20,11 +21,12 @@ from lib.web.routes import ROUTES, RequireLogin
 
 
 def _open_database_or_exit() -> None:
-    """Open (and migrate) the database before serving anyone: a file held by another process
-    stops the server here with a French message, not a traceback on every page."""
+    """Open (and migrate) the database before serving anyone: a file held by another process, or
+    in production (PORTAIL_MODE=production) a missing database or demo settings, stop the server
+    here with a French message, not a traceback on every page."""
     try:
-        database()
-    except DatabaseUnavailable as exc:
+        serving_database()
+    except PortailError as exc:
         print(f"Erreur : {exc.message}", file=sys.stderr, flush=True)
         sys.exit(1)
 

@@ -1,4 +1,4 @@
-"""Where the database lives, and opening it."""
+"""Where the database lives, opening it, and the mode the portal runs in."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from datetime import datetime
 from pathlib import Path
 
 from lib.domain.clock import PARIS
-
+from lib.domain.errors import InvalidInput
 from lib.store.db import Database, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "data" / "portail.duckdb"
 FROZEN_NOW = "PORTAIL_FROZEN_NOW"
+MODE = "PORTAIL_MODE"
+PRODUCTION = "production"
+DEMO = "demo"
 
 
 def db_path() -> Path:
@@ -37,3 +40,14 @@ def clock_now() -> datetime:
         moment = datetime.fromisoformat(frozen)
         return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
     return datetime.now(PARIS)
+
+
+def production() -> bool:
+    """True when `PORTAIL_MODE=production` (a town's own portal: no demo data or settings, checked
+    at start); unset or `demo` is the demo. Any other value is refused: a typo must not quietly
+    start a production server as a demo."""
+    mode = os.environ.get(MODE, "").strip()
+    if mode not in ("", DEMO, PRODUCTION):
+        raise InvalidInput(f"{MODE}={mode!r} n'est pas un mode connu : écrivez {MODE}={PRODUCTION} (le portail d'une "
+                           f"ville) ou {MODE}={DEMO} (la démonstration).")
+    return mode == PRODUCTION

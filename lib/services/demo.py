@@ -27,16 +27,17 @@ import pandas as pd
 
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
-from lib.domain.errors import DatabaseUnavailable
+from lib.domain.errors import DatabaseUnavailable, InvalidInput
 from lib.domain.school_year import SchoolYear, current_and_previous
 from lib.services.auth import hash_password
-from lib.services.config import db_path
+from lib.services.config import MODE, PRODUCTION, db_path, production
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Database, connect_file
 from lib.store.migrate import migrate
 
 SEED = 20262027
 DEMO_PASSWORD = "demo"
+DEMO_EMAIL_DOMAIN = "demo.fr"  # every demo account's e-mail ends with @demo.fr
 ZONE = "C"
 TOWN = "Ville de Belcastel-sur-Save (démonstration)"
 CONTACT = "inscriptions@belcastel-demo.fr"
@@ -399,6 +400,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="date du jour (AAAA-MM-JJ)")
     args = parser.parse_args(argv)
     path = args.path or db_path()
+    try:
+        in_production = production()
+    except InvalidInput as exc:
+        print(f"Erreur : {exc.message}", file=sys.stderr)
+        return 1
+    if in_production and not (args.if_missing and demo_exists(path)):
+        print(f"Erreur : {MODE}={PRODUCTION} : la ville de démonstration (comptes au mot de passe « {DEMO_PASSWORD} », "
+              f"banque de test) n'est pas construite. Créez la base de la ville avec son premier administrateur : "
+              f"python -m lib.services.setup admin --email ADRESSE", file=sys.stderr)
+        return 1
     if args.if_missing and demo_exists(path):
         try:
             connect_file(path).close()  # `make run` stops here, in French, if a server holds it

@@ -1,0 +1,244 @@
+"""A town's own portal: its first administrator, its deployment settings, and the check that a
+production start (`PORTAIL_MODE=production`) runs before serving anyone.
+
+A missing database used to become the demo town silently (accounts with the password « demo »,
+the test bank on, a payment secret published in the code). In production the server refuses to
+start on a missing database or on demo settings, listing what to fix and the command that fixes
+it:
+
+    python -m lib.services.setup admin --email ADRESSE [--name NOM]   # the password is asked twice
+    python -m lib.services.setup set public_url https://famille.ma-ville.fr
+    python -m lib.services.setup set payment_sandbox 0
+    python -m lib.services.setup check                                  # what a production start checks
+
+These commands write, so they refuse (in French) while a server holds the database file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import sys
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from lib.domain.clock import PARIS, to_utc_naive
+from lib.domain.errors import InvalidInput, PortailError
+from lib.domain.validation import normalize_email
+from lib.services import auth
+from lib.services.config import MODE, PRODUCTION, database, db_path, production
+from lib.services.demo import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.store import audit, deployment, reference
+from lib.store.db import Database
+
+MIN_PASSWORD_LENGTH = 12
+DISPLAY_NAME_MAX_LENGTH = 120
+SETTING_MAX_LENGTH = 4000
+ADMIN_COMMAND = "python -m lib.services.setup admin --email ADRESSE"
+_BACKEND = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
+class NotReadyForProduction(PortailError):
+    """A production start on demo data or demo settings."""
+
+
+# --- the production check ------------------------------------------------------------------------
+def _demo_secrets() -> set[str]:
+    return {value for key, value in SANDBOX_OPTIONS.items() if "secret" in key}
+
+
+def _option_values(raw: str) -> set[str]:
+    try:
+        options = json.loads(raw or "{}")
+    except ValueError:
+        return set()
+    return {str(v) for v in options.values()} if isinstance(options, dict) else set()
+
+
+def production_problems(db: Database) -> list[str]:
+    """What stands between this database and a production start, each with its fix (French)."""
+    settings = reference.settings(db)
+    fresh = f"partez d'une base neuve : PORTAIL_DB=data/ville.duckdb {ADMIN_COMMAND}"
+    problems = []
+    if "demo_built_for" in settings:
+        problems.append(f"c'est la base de démonstration (construite par make run ou make demo) : {fresh}")
+    accounts = deployment.demo_accounts(db, DEMO_EMAIL_DOMAIN)
+    if accounts:
+        problems.append(f"{accounts} compte(s) de démonstration (…@{DEMO_EMAIL_DOMAIN}, mot de passe "
+                        f"« {DEMO_PASSWORD} ») existent : {fresh}")
+    if settings.get("payment_sandbox") == "1":
+        problems.append("la banque de test est active : python -m lib.services.setup set payment_sandbox 0")
+    if _option_values(settings.get("payment_options", "")) & _demo_secrets():
+        problems.append("les options de paiement contiennent le secret de la démonstration, publié dans le code : "
+                        "python -m lib.services.setup set payment_options '{…}' avec les identifiants de votre banque")
+    if not settings.get("public_url", "").startswith("https://"):
+        problems.append("l'adresse publique du portail (public_url, en https) n'est pas renseignée : "
+                        "python -m lib.services.setup set public_url https://famille.ma-ville.fr")
+    if not deployment.active_admins(db):
+        problems.append(f"aucun compte administrateur : {ADMIN_COMMAND}")
+    return problems
+
+
+def _refusal(problems: list[str]) -> NotReadyForProduction:
+    listed = "\n".join(f"  - {p}" for p in problems)
+    return NotReadyForProduction(f"Démarrage en production ({MODE}={PRODUCTION}) refusé. À corriger :\n{listed}")
+
+
+def ready_database() -> Database:
+    """The database, if it exists and passes the production check; NotReadyForProduction (French,
+    with the fixes) otherwise."""
+    path = db_path()
+    if not path.exists():
+        raise _refusal([f"la base « {path} » n'existe pas (un portail en production ne construit pas la "
+                        f"démonstration) : créez-la avec son premier administrateur, {ADMIN_COMMAND}"])
+    db = database()
+    problems = production_problems(db)
+    if problems:
+        raise _refusal(problems)
+    return db
+
+
+def serving_database() -> Database:
+    """The database the server opens: checked first in production."""
+    return ready_database() if production() else database()
+
+
+# --- preparing a town's database -----------------------------------------------------------------
+def check_new_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins.")
+    if password.strip().lower() == DEMO_PASSWORD:
+        raise InvalidInput("Ce mot de passe est celui de la démonstration : choisissez-en un autre.")
+    return password
+
+
+def create_admin(db: Database, email: str, display_name: str, password: str, now: datetime) -> int:
+    """A new administrator account (the first one of a town's database); its id."""
+    address = normalize_email(email)
+    name = (display_name or "").strip()
+    if not name or len(name) > DISPLAY_NAME_MAX_LENGTH:
+        raise InvalidInput(f"Nom affiché : entre 1 et {DISPLAY_NAME_MAX_LENGTH} caractères.")
+    password_hash = auth.hash_password(check_new_password(password))
+    at = to_utc_naive(now)
+
+    def work(cur) -> int:
+        if deployment.email_taken(cur, address):
+            raise InvalidInput(f"Un compte existe déjà avec l'adresse {address}.")
+        user_id = deployment.insert_admin(cur, address, password_hash, name, at)
+        audit.record(cur, at_utc=at, user_id=None, action="user.create", entity="user", entity_id=user_id,
+                     after={"email": address, "role": "admin"}, reason="ligne de commande (setup admin)")
+        return user_id
+
+    return db.write(work)
+
+
+def _https_origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InvalidInput("public_url : l'adresse https du portail, sans chemin (exemple : https://famille.ma-ville.fr).")
+    return value.rstrip("/")
+
+
+def _json_object(value: str) -> str:
+    try:
+        options = json.loads(value)
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise InvalidInput("payment_options : un objet JSON, par exemple {\"site_id\": \"…\", \"secret_production\": \"…\"}.")
+    return value
+
+
+def _one_of(*allowed: str):
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise InvalidInput(f"Valeur attendue : {' ou '.join(allowed)}.")
+        return value
+    return check
+
+
+def _backend(value: str) -> str:
+    if not _BACKEND.match(value):
+        raise InvalidInput("payment_backend : le nom d'un module eopayment (par exemple payfip_ws ou systempayv2).")
+    return value
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise InvalidInput("Valeur vide.")
+    return value.strip()
+
+
+# key -> (check, secret: the value never goes into the audit log)
+SETTINGS = {
+    "town_name": (_text, False),
+    "contact_email": (normalize_email, False),
+    "public_url": (_https_origin, False),
+    "payment_backend": (_backend, False),
+    "payment_options": (_json_object, True),
+    "payment_sandbox": (_one_of("0", "1"), False),
+}
+
+
+def set_setting(db: Database, key: str, value: str, now: datetime) -> None:
+    """Set one deployment setting, checked, with its audit entry (secrets left out of it)."""
+    if key not in SETTINGS:
+        raise InvalidInput(f"Réglage inconnu « {key[:40]} » : {', '.join(SETTINGS)}.")
+    if len(value) > SETTING_MAX_LENGTH:
+        raise InvalidInput(f"Valeur trop longue (au plus {SETTING_MAX_LENGTH} caractères).")
+    check, secret = SETTINGS[key]
+    clean = check(value)
+    at = to_utc_naive(now)
+
+    def work(cur) -> None:
+        before = deployment.put_setting(cur, key, clean)
+        audit.record(cur, at_utc=at, user_id=None, action="setting.update", entity="setting", entity_id=key,
+                     before=None if secret else before, after=None if secret else clean,
+                     reason="ligne de commande (setup set)")
+
+    db.write(work)
+
+
+# --- command line --------------------------------------------------------------------------------
+def _ask_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Mot de passe : ")
+    if getpass.getpass("Le même mot de passe, encore : ") != first:
+        raise InvalidInput("Les deux mots de passe diffèrent.")
+    return first
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Préparer le Portail Famille d'une ville (production).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    admin = commands.add_parser("admin", help="créer un compte administrateur (la base est créée si besoin)")
+    admin.add_argument("--email", required=True, help="adresse e-mail de connexion")
+    admin.add_argument("--name", default="Service éducation (administrateur)", help="nom affiché")
+    admin.add_argument("--password-stdin", action="store_true", help="lire le mot de passe sur l'entrée standard")
+    setting = commands.add_parser("set", help="régler " + ", ".join(SETTINGS))
+    setting.add_argument("key", help="réglage")
+    setting.add_argument("value", help="valeur")
+    commands.add_parser("check", help="ce qu'un démarrage en production vérifie")
+    args = parser.parse_args(argv)
+    now = datetime.now(PARIS)
+    try:
+        if args.command == "admin":
+            db = database()
+            user_id = create_admin(db, args.email, args.name, _ask_password(args.password_stdin), now)
+            print(f"Compte administrateur n° {user_id} créé pour {normalize_email(args.email)} dans « {db.path} ».")
+        elif args.command == "set":
+            set_setting(database(), args.key, args.value, now)
+            print(f"Réglage « {args.key} » enregistré.")
+        else:
+            print(f"« {ready_database().path} » est prête pour la production.")
+    except PortailError as exc:
+        print(f"Erreur : {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
