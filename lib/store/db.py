@@ -70,17 +70,18 @@ def describe_lock_error(path: str, exc: Exception) -> DatabaseUnavailable:
     match = _LOCK_HOLDER.search(text)
     if match:
         return DatabaseLocked(path, match["program"], int(match["pid"]))
-    if "lock" in text.lower():
+    if "Could not set lock" in text or "Conflicting lock" in text:  # not "Corrupt … in block"
         return DatabaseLocked(path, None, None)
     return DatabaseUnavailable(f"Impossible d'ouvrir la base de données « {path} » : {text}")
 
 
 def connect_file(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """A raw connection, with the holder named in French when the file is taken."""
+    """A raw connection, with the holder named in French when the file is taken (and the reason
+    when it is damaged)."""
     path = str(path)
     try:
         return duckdb.connect(path)
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         raise describe_lock_error(path, exc) from exc
 
 
@@ -246,6 +247,9 @@ def open_database(path: str | Path) -> Database:
             db = Database(path)
             try:
                 migrate(db)
+            except duckdb.Error as exc:  # a damaged file can open, then fail on its first read
+                db.close()
+                raise DatabaseUnavailable(f"La base de données « {path} » est illisible : {exc}") from exc
             except BaseException:
                 db.close()
                 raise

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from lib.domain.errors import DatabaseUnavailable
-from lib.store.db import StorageFailure, is_conflict, is_storage_failure
+from lib.store.db import DatabaseLocked, StorageFailure, is_conflict, is_storage_failure, open_database
 from lib.web import backup_routes
 from tests.serve import ROOT
 
@@ -106,6 +106,18 @@ def test_health_says_not_ok_when_the_database_cannot_be_read(tmp_path, monkeypat
     damaged = tmp_path / "damaged.duckdb"
     damaged.write_bytes(b"\0" * 8 + b"NOT A DATABASE" * 1000)
     assert _health(monkeypatch, damaged) == (503, "not ok")
+
+
+@pytest.mark.parametrize("offset, length", [(0, 4096), (4096, 8192)])  # the file's header; the database's headers
+def test_a_damaged_file_is_named_damaged_not_held_and_health_says_not_ok(demo_path, monkeypatch, offset, length):
+    with open(demo_path, "r+b") as file:
+        file.seek(offset)
+        file.write(b"\x5a" * length)
+    with pytest.raises(DatabaseUnavailable) as refused:
+        open_database(demo_path)
+    assert not isinstance(refused.value, DatabaseLocked)  # "Corrupt … in block" is no lock
+    assert "Impossible d'ouvrir la base de données" in refused.value.message
+    assert _health(monkeypatch, demo_path) == (503, "not ok")
 
 
 def test_health_says_ok_for_a_good_database_and_not_ok_once_its_file_is_gone(demo_path, monkeypatch):

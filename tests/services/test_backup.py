@@ -71,6 +71,17 @@ def test_backup_then_restore_brings_back_the_saved_state_and_keeps_the_replaced_
     assert backup.verify(saved.path).sha256 == saved.sha256  # the backup itself is untouched
 
 
+def test_a_restore_replaces_a_database_too_damaged_to_open(demo_path, saved):
+    before = saved.tables["bookings"]
+    with open(demo_path, "r+b") as file:  # the database's headers fail their checksums
+        file.seek(4096)
+        file.write(b"\x5a" * 8192)
+    damaged = demo_path.read_bytes()
+    kept = backup.restore(saved.path, demo_path, LATER)
+    assert count(demo_path) == before
+    assert kept.read_bytes() == damaged
+
+
 def test_backup_includes_what_was_only_in_the_write_ahead_log(demo_path, tmp_path):
     db = open_database(demo_path)
     db.write(lambda cur: cur.execute("DELETE FROM bookings WHERE child_id = 2"))
