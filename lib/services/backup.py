@@ -229,8 +229,10 @@ def token_file() -> Path:
 def _read_token_file(path: Path) -> str:
     info = path.stat()
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise NotAllowed(f"Le fichier du jeton de sauvegarde « {path} » doit appartenir à ce compte et n'être lisible "
-                         f"que par lui (chmod 600 « {path} ») : sauvegarde en ligne refusée.")
+        # No path in the message: the route shows it to whoever asks.
+        raise NotAllowed(f"Le fichier du jeton de sauvegarde ({TOKEN_FILE_ENV}, par défaut backup-token à côté de la "
+                         "base) doit appartenir au compte du serveur et n'être lisible que par lui (chmod 600) : "
+                         "sauvegarde en ligne refusée.")
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -258,8 +260,8 @@ def authorize(authorization: str | None) -> None:
     """NotAllowed unless `authorization` is "Bearer <the configured token>"."""
     expected = configured_token()
     if expected is None:
-        raise NotAllowed(f"Sauvegarde en ligne désactivée : définissez {TOKEN_ENV} ou créez le fichier "
-                         f"« {token_file()} » (make backup le crée).")
+        raise NotAllowed(f"Sauvegarde en ligne désactivée : définissez {TOKEN_ENV}, ou le fichier du jeton "
+                         f"({TOKEN_FILE_ENV}, par défaut backup-token à côté de la base, que make backup crée).")
     scheme, _, sent = (authorization or "").partition(" ")
     if scheme != "Bearer" or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
         raise NotAllowed("Jeton de sauvegarde absent ou invalide : sauvegarde refusée.")
@@ -363,6 +365,7 @@ def restore(backup: Path, path: Path, now: datetime) -> Path | None:
     live = _open_live(path)  # refused at once while a server holds it, before copying anything
     if live is not None:
         live.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(path.name + ".restoring")
     staging.unlink(missing_ok=True)  # left by a restore that died half way; never a live file
     try:
