@@ -217,7 +217,7 @@ def is_conflict(exc: duckdb.Error) -> bool:
     a commit the disk refused ("Failed to commit: Could not write file …": retrying would only
     fail again, twelve times over)."""
     text = str(exc)
-    return isinstance(exc, duckdb.TransactionException) and ("Conflict" in text or "duplicate key" in text)
+    return isinstance(exc, duckdb.TransactionException) and ("conflict" in text.lower() or "duplicate key" in text)
 
 
 def is_storage_failure(exc: duckdb.Error) -> bool:
