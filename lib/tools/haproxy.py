@@ -80,7 +80,8 @@ def config(*, listen: str, certificate: Path, servers: list[str], redirect_http:
         "",
         "backend portail",
         "    balance source",
-        "    option httpchk GET /_stcore/health",
+        "    # our health route: not ok when the database cannot be read (/_stcore/health only says the server is up)",
+        "    option httpchk GET /sante",
     ]
     lines += [f"    server portail{n} {server} check" for n, server in enumerate(servers, start=1)]
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ def test_the_printed_configuration_is_valid_and_sends_plain_http_to_https(tmp_pa
     assert check.returncode == 0, check.stdout + check.stderr
     assert "bind 127.0.0.1:8443 ssl crt" in text and "alpn h2,http/1.1" in text
     assert "http-request set-header X-Forwarded-Proto https" in text
+    assert "option httpchk GET /sante" in text  # the route that says not ok when the database cannot be read
     assert "bind 127.0.0.1:8080\n    http-request redirect scheme https code 301" in text
     assert "server portail1 127.0.0.1:8501 check" in text and "server portail2 127.0.0.1:8502 check" in text
     assert oct(certificate.stat().st_mode & 0o777) == "0o600"  # the private key is in it
