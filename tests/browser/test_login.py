@@ -45,3 +45,29 @@ def test_logout_then_the_app_needs_a_new_login(server, page):
     assert "pf_session" not in {c["name"] for c in page.context.cookies()}
     page.goto(server + "/accueil")
     page.wait_for_url("**/connexion")  # the app is closed again
+
+
+def test_forwarding_headers_from_an_untrusted_peer_are_ignored(server):
+    """The real server (no PORTAIL_TRUSTED_PROXIES): a client on the same machine sends forged
+    X-Forwarded-For and X-Forwarded-Proto. Its guesses all count against its own address, so a new
+    forged address each time does not escape the wait; and it does not get a `Secure` cookie by
+    claiming HTTPS. (uvicorn's default would have believed both from 127.0.0.1.)"""
+    import re
+
+    import httpx
+
+    def attempt(client, email, password, forged_address):
+        page = client.get("/connexion")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+        return client.post("/auth/login", data={"email": email, "password": password, "csrf": token},
+                           headers={"x-forwarded-for": forged_address, "x-forwarded-proto": "https",
+                                    "origin": server}, follow_redirects=False)
+
+    with httpx.Client(base_url=server) as client:
+        statuses = [attempt(client, "personne@demo.fr", "devine", f"198.51.100.{n}").status_code for n in range(5)]
+        assert statuses == [400, 400, 400, 400, 429]  # one (account, address) pair: the 127.0.0.1 it came from
+        client.cookies.clear()
+        response = attempt(client, "cuisine@demo.fr", "demo", "198.51.100.99")
+        assert response.status_code == 303
+        cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("pf_session="))
+        assert "secure" not in cookie.lower()
