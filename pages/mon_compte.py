@@ -14,7 +14,7 @@ actor = session.require_actor()
 st.title("Mon compte", anchor=False)
 st.markdown(f"Connecté(e) avec l'adresse **{actor.email}** ({actor.role.label.lower()}).")
 
-st.subheader("Changer de mot de passe", anchor=False)
+st.header("Changer de mot de passe", anchor=False)
 st.caption(f"Au moins {PASSWORD_MIN_LENGTH} caractères. Une phrase de quelques mots sans rapport entre eux est "
            "sûre et facile à retenir ; les mots de passe courants ou déjà dérobés sur d'autres sites sont refusés. "
            "Une fois le mot de passe changé, vos autres appareils sont déconnectés.")
@@ -38,7 +38,7 @@ if submitted:
         st.session_state[ANSWER] = f"Votre mot de passe a été changé.{others}"
         st.rerun()
 
-st.subheader("Appareils connectés", anchor=False)
+st.header("Appareils connectés", anchor=False)
 st.markdown("Un appareil perdu, un ordinateur partagé où vous êtes resté(e) connecté(e) : fermez toutes vos "
             "sessions, sur cet appareil comme sur les autres. Il faudra ensuite vous reconnecter.")
 url = session.logout_url(everywhere=True)
