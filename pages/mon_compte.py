@@ -30,7 +30,8 @@ with st.form("account_password", clear_on_submit=True, enter_to_submit=False):
     submitted = st.form_submit_button("Changer le mot de passe", type="primary", key="account_change")
 if submitted:
     try:
-        ended = auth.change_password(session.db(), actor, session.session_token(), current, new, again, session.now())
+        ended = auth.change_password(session.db(), actor, session.session_token(), current, new, again, session.now(),
+                                     st.context.ip_address)
     except PortailError as exc:
         st.error(exc.message)
     else:

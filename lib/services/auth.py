@@ -96,6 +96,32 @@ def _take_a_try(db: Database, email: str, address: str, now: datetime) -> list[t
     return db.write(work)
 
 
+def _check_password(db: Database, email: str, password: str, address: str, now: datetime,
+                    refusal: str) -> tuple[dict, list[tuple[str, policy.Schedule]]]:
+    """The active account's row if `password` is its password, with the throttle keys this try was
+    counted against; LoginRefused(`refusal`) otherwise (the failure stays counted)."""
+    counted = _take_a_try(db, email, address, now)
+    row = users.user_by_email(db, email)
+    ok = _verify(row["password_hash"] if row else _DUMMY_HASH, password)
+    if not ok or row is None or not row["active"]:
+        raise LoginRefused(refusal)
+    return row, counted
+
+
+def _forgive(cur: duckdb.DuckDBPyConnection, counted: list[tuple[str, policy.Schedule]], now_utc: datetime) -> None:
+    """A right password: the pair's failures are forgiven; the address's are not (an attacker
+    holding one account must not wipe the count of its guesses at the others), only this try's
+    share of them."""
+    (pair, _), *address_keys = counted
+    users.clear_throttle(cur, pair)
+    for key, schedule in address_keys:
+        failures = users.throttle_rows(cur, [key]).get(key, {}).get("failures", 1) - 1
+        if failures > 0:
+            users.save_throttle(cur, key, failures, now_utc, now_utc + schedule.wait_after(failures))
+        else:
+            users.clear_throttle(cur, key)
+
+
 def login(db: Database, email: str, password: str, now: datetime, client_ip: str | None = None) -> tuple[str, Actor]:
     """Check the credentials; on success return (session token for the cookie, actor).
 
@@ -108,27 +134,12 @@ def login(db: Database, email: str, password: str, now: datetime, client_ip: str
     email = normalize_email(email)
     password = check_password_input(password)
     address = policy.address_key(client_ip)
-    counted = _take_a_try(db, email, address, now)
-
-    row = users.user_by_email(db, email)
-    ok = _verify(row["password_hash"] if row else _DUMMY_HASH, password)
-    if not ok or row is None or not row["active"]:
-        raise LoginRefused(BAD_CREDENTIALS)
-
+    row, counted = _check_password(db, email, password, address, now, BAD_CREDENTIALS)
     token = secrets.token_urlsafe(32)
     now_utc = to_utc_naive(now)
 
     def work(cur):
-        # The pair's failures are forgiven; the address's are not (an attacker holding one account
-        # must not wipe the count of its guesses at the others), only this attempt's share of them.
-        (pair, _), *address_keys = counted
-        users.clear_throttle(cur, pair)
-        for key, schedule in address_keys:
-            failures = users.throttle_rows(cur, [key]).get(key, {}).get("failures", 1) - 1
-            if failures > 0:
-                users.save_throttle(cur, key, failures, now_utc, now_utc + schedule.wait_after(failures))
-            else:
-                users.clear_throttle(cur, key)
+        _forgive(cur, counted, now_utc)
         users.remember_address(cur, email, address, now_utc)
         users.create_session(cur, _token_hash(token), row["id"], now_utc, to_utc_naive(now + SESSION_LIFETIME))
         audit.record(cur, at_utc=now_utc, user_id=row["id"], action="auth.login", entity="user", entity_id=row["id"],
@@ -187,23 +198,25 @@ def logout(db: Database, token: str | None, now: datetime, everywhere: bool = Fa
 
 
 def change_password(db: Database, actor: Actor, token: str | None, current: str, new: str, confirmation: str,
-                    now: datetime) -> int:
+                    now: datetime, client_ip: str | None = None) -> int:
     """Replace the actor's password; every other session of the account ends (a thief who knew the
-    old password is logged out). Returns how many other sessions ended. InvalidInput or
-    LoginRefused in French for a wrong current password or a new one the policy refuses; nothing
-    is written then."""
+    old password is logged out). Returns how many other sessions ended. InvalidInput in French for
+    a new password the policy refuses (nothing written); LoginRefused for a wrong current password,
+    counted by the login throttle like a failed login from `client_ip` (a stolen session must not
+    become a way to guess the password), TooManyAttempts while that pair must wait."""
     if not current:
         raise InvalidInput("Saisissez votre mot de passe actuel.")
-    row = users.user_by_id(db, actor.user_id)
-    if row is None or not row["active"] or not _verify(row["password_hash"], check_password_input(current)):
-        raise LoginRefused(WRONG_CURRENT_PASSWORD)
-    password = check_new_password(new, confirmation, [row["email"], row["display_name"]])
+    current = check_password_input(current)
+    password = check_new_password(new, confirmation, [actor.email, actor.display_name])
     if password == current:
         raise InvalidInput("Le nouveau mot de passe doit être différent de l'actuel.")
+    _row, counted = _check_password(db, actor.email, current, policy.address_key(client_ip), now,
+                                    WRONG_CURRENT_PASSWORD)
     password_hash = hash_password(password)
     now_utc = to_utc_naive(now)
 
     def work(cur):
+        _forgive(cur, counted, now_utc)
         users.set_password_hash(cur, actor.user_id, password_hash)
         ended = users.delete_sessions_of(cur, actor.user_id, keep_token_hash=_token_hash(token) if token else None)
         audit.record(cur, at_utc=now_utc, user_id=actor.user_id, action="auth.password", entity="user",

@@ -16,11 +16,6 @@ def user_by_email(db: Database, email: str) -> dict | None:
     return found[0] if found else None
 
 
-def user_by_id(db: Database, user_id: int) -> dict | None:
-    found = db.dicts(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.id = ?", [user_id])
-    return found[0] if found else None
-
-
 def user_for_session(db: Database, token_hash: str, now_utc: datetime) -> dict | None:
     """The session's user with the session's `last_seen_at`, while the session has not expired."""
     found = db.dicts(

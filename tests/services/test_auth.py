@@ -290,6 +290,17 @@ def test_a_password_change_ends_the_other_sessions_and_is_audited(demo_db):
         auth.change_password(demo_db, actor, token, NEW, NEW, NEW, DEMO_NOW)
 
 
+def test_guessing_the_current_password_from_a_session_is_throttled_like_a_login(demo_db):
+    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
+    for _ in range(4):
+        with pytest.raises(LoginRefused) as err:
+            auth.change_password(demo_db, actor, token, "devine", NEW, NEW, DEMO_NOW, "192.0.2.1")
+        assert err.value.message == "Le mot de passe actuel est incorrect."
+    with pytest.raises(TooManyAttempts, match="réessayez dans 5 secondes"):
+        auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW, "192.0.2.1")
+    auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW + timedelta(seconds=5), "192.0.2.1")
+
+
 def test_a_deactivated_account_cannot_log_in_nor_keep_its_session(demo_db):
     token, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
     demo_db.write(lambda cur: cur.execute("UPDATE users SET active = FALSE WHERE email = 'agent@demo.fr'"))
