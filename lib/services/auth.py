@@ -60,7 +60,7 @@ def _actor(row: dict) -> Actor:
     )
 
 
-def wait_message(seconds: int) -> str:
+def _wait_message(seconds: int) -> str:
     return (f"Trop de tentatives de connexion échouées : par sécurité, réessayez dans {seconds} seconde"
             f"{'s' if seconds > 1 else ''}.")
 
@@ -86,7 +86,7 @@ def _take_a_try(db: Database, email: str, address: str, now: datetime) -> list[t
         rows = users.throttle_rows(cur, [key for key, _ in keys])
         waits = [policy.seconds_to_wait(rows[key]["retry_at"], now_utc) for key, _ in keys if key in rows]
         if max(waits, default=0) > 0:
-            raise TooManyAttempts(wait_message(max(waits)))
+            raise TooManyAttempts(_wait_message(max(waits)))
         for key, schedule in keys:
             row = rows.get(key)
             failures = 1 + (policy.counted_failures(row["failures"], row["last_failure_at"], now_utc) if row else 0)

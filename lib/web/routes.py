@@ -112,16 +112,16 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """GET /auth/logout?code=…: the sidebar's links, « Se déconnecter » (this session) and « Se
-    déconnecter de tous les appareils » (every session of the account), each with its own code.
+    """GET /auth/logout?code=…: the sidebar's « Se déconnecter » (this session) and « Mon compte »'s
+    « Se déconnecter de tous les appareils » (every session of the account), each with its own code.
     The codes are derived from the session token, so a link planted on another site cannot log
     anyone out."""
     token = request.cookies.get(auth.SESSION_COOKIE)
-    code = request.query_params.get("code", "")
+    code = request.query_params.get("code", "").encode("utf-8")  # bytes: compare_digest refuses non-ASCII str
     if not token:
         return RedirectResponse("/", status_code=303)
-    everywhere = hmac.compare_digest(code, auth.logout_everywhere_code(token))
-    if not everywhere and not hmac.compare_digest(code, auth.logout_code(token)):
+    everywhere = hmac.compare_digest(code, auth.logout_everywhere_code(token).encode())
+    if not everywhere and not hmac.compare_digest(code, auth.logout_code(token).encode()):
         return RedirectResponse("/", status_code=303)
     await to_thread.run_sync(lambda: auth.logout(database(), token, _now(), everywhere=everywhere))
     response = RedirectResponse(f"{LOGIN_PATH}?fin={'tous' if everywhere else '1'}", status_code=303)
