@@ -39,6 +39,8 @@ PAIR = Schedule(free=3, first=timedelta(seconds=5), ceiling=timedelta(minutes=15
 ADDRESS = Schedule(free=10, first=timedelta(seconds=5), ceiling=timedelta(minutes=15))
 # Failures older than this are forgotten (django-axes' cool-off).
 FORGET_AFTER = timedelta(hours=24)
+# An address an account has not logged in from for this long is a stranger to it again.
+KNOWN_FOR = timedelta(days=90)
 
 # Staff sessions open the files of every family: they end after 2 hours without use; a family's after 12.
 IDLE_TIMEOUT = {role: timedelta(hours=2) for role in Role} | {Role.FAMILY: timedelta(hours=12)}

@@ -65,11 +65,12 @@ def _wait_message(seconds: int) -> str:
             f"{'s' if seconds > 1 else ''}.")
 
 
-def _throttle_keys(cur: duckdb.DuckDBPyConnection, email: str, address: str) -> list[tuple[str, policy.Schedule]]:
+def _throttle_keys(cur: duckdb.DuckDBPyConnection, email: str, address: str,
+                   now_utc: datetime) -> list[tuple[str, policy.Schedule]]:
     """The counters this attempt answers to: its (account, address) pair, and its address as well
-    when the account has never logged in from there."""
+    when the account has not logged in from there lately."""
     keys = [(f"pair:{email} {address}", policy.PAIR)]
-    if not users.is_known_address(cur, email, address):
+    if not users.is_known_address(cur, email, address, now_utc - policy.KNOWN_FOR):
         keys.append((f"address:{address}", policy.ADDRESS))
     return keys
 
@@ -82,7 +83,7 @@ def _take_a_try(db: Database, email: str, address: str, now: datetime) -> list[t
     now_utc = to_utc_naive(now)
 
     def work(cur):
-        keys = _throttle_keys(cur, email, address)
+        keys = _throttle_keys(cur, email, address, now_utc)
         rows = users.throttle_rows(cur, [key for key, _ in keys])
         waits = [policy.seconds_to_wait(rows[key]["retry_at"], now_utc) for key, _ in keys if key in rows]
         if max(waits, default=0) > 0:
@@ -140,7 +141,7 @@ def login(db: Database, email: str, password: str, now: datetime, client_ip: str
 
     def work(cur):
         _forgive(cur, counted, now_utc)
-        users.remember_address(cur, email, address, now_utc)
+        users.remember_address(cur, email, address, now_utc, now_utc - policy.KNOWN_FOR)
         users.create_session(cur, _token_hash(token), row["id"], now_utc, to_utc_naive(now + SESSION_LIFETIME))
         audit.record(cur, at_utc=now_utc, user_id=row["id"], action="auth.login", entity="user", entity_id=row["id"],
                      after={"address": address})

@@ -77,12 +77,16 @@ def clear_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> None:
     cur.execute("DELETE FROM login_throttle WHERE key = ?", [key])
 
 
-def is_known_address(cur: duckdb.DuckDBPyConnection, email: str, address: str) -> bool:
-    return bool(cur.execute("SELECT 1 FROM login_known_addresses WHERE email = ? AND address = ?",
-                            [email, address]).fetchall())
+def is_known_address(cur: duckdb.DuckDBPyConnection, email: str, address: str, since_utc: datetime) -> bool:
+    """Whether the e-mail has logged in from the address since `since_utc`."""
+    return bool(cur.execute("SELECT 1 FROM login_known_addresses WHERE email = ? AND address = ? AND last_login_at >= ?",
+                            [email, address, since_utc]).fetchall())
 
 
-def remember_address(cur: duckdb.DuckDBPyConnection, email: str, address: str, now_utc: datetime) -> None:
+def remember_address(cur: duckdb.DuckDBPyConnection, email: str, address: str, now_utc: datetime,
+                     forget_before_utc: datetime) -> None:
+    """Record a login from the address; the e-mail's addresses unused since `forget_before_utc` go."""
+    cur.execute("DELETE FROM login_known_addresses WHERE email = ? AND last_login_at < ?", [email, forget_before_utc])
     cur.execute(
         """INSERT INTO login_known_addresses VALUES (?, ?, ?)
            ON CONFLICT (email, address) DO UPDATE SET last_login_at = excluded.last_login_at""",

@@ -156,6 +156,16 @@ def test_an_address_guessing_many_accounts_waits_only_for_accounts_it_never_open
     auth.login(demo_db, "famille021@demo.fr", "demo", DEMO_NOW + timedelta(seconds=5), address)
 
 
+def test_an_address_unused_for_90_days_is_a_stranger_again(demo_db):
+    address = "203.0.113.9"
+    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW - timedelta(days=91), address)
+    for n in range(11):
+        guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address)
+    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address, password="demo") == "wait"
+    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(seconds=5), address)
+    assert demo_db.value("SELECT count(*) FROM login_known_addresses WHERE email = 'parent@demo.fr'") == 1
+
+
 def test_a_successful_login_does_not_wipe_the_addresss_count_of_guesses(demo_db):
     address = "203.0.113.9"
     for n in range(10):
