@@ -13,18 +13,20 @@ from starlette.middleware import Middleware
 from lib.domain.errors import PortailError
 from lib.services.config import db_path
 from lib.services.setup import serving_database
-from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes
+from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes, proxies
 from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
 from lib.web.fonts import FontSubsets
 from lib.web.routes import ROUTES, RequireLogin
 
 
-def _open_database_or_exit() -> None:
-    """Open (and migrate) the database before serving anyone: a file held by another process, or
-    in production (PORTAIL_MODE=production) a missing database or demo settings, stop the server
-    here with a French message, not a traceback on every page."""
+def _prepare_or_exit() -> None:
+    """Before serving anyone: believe X-Forwarded-For/-Proto only from the proxies of
+    PORTAIL_TRUSTED_PROXIES (lib/web/proxies.py), then open (and migrate) the database. A malformed
+    setting, a file held by another process, or in production (PORTAIL_MODE=production) a missing
+    database or demo settings stop the server here with a French message, not a traceback on every page."""
     try:
+        proxies.follow_in_uvicorn(proxies.trusted_proxies())
         serving_database()
     except PortailError as exc:
         print(f"Erreur : {exc.message}", file=sys.stderr, flush=True)
@@ -42,7 +44,7 @@ async def lifespan(_app):
 # icon and text font URLs with smaller subsets (woff2: Compress leaves them as they are).
 MIDDLEWARE = [Middleware(Compress), Middleware(FontSubsets), Middleware(FrenchDocument), Middleware(RequireLogin)]
 
-_open_database_or_exit()
+_prepare_or_exit()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
 app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES
              + backup_routes.ROUTES,

@@ -345,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Erreur : --runs et --login-runs doivent être compris entre 0 et 20.", file=sys.stderr)
         return 1
     from lib.services.demo import build_demo
+    from lib.web import proxies
     from tests.serve import start_server, stop
 
     load_before = os.getloadavg()[0]
@@ -361,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             db = tmp_dir / "portail.duckdb"
             build_demo(db, BENCH_NOW.date())
-            proc, base = start_server(db, tmp_dir / "server.log", frozen_now=BENCH_NOW.isoformat())
+            # As a town deploys it: the local HAProxy (the deployed front) is the trusted proxy.
+            proc, base = start_server(db, tmp_dir / "server.log", frozen_now=BENCH_NOW.isoformat(),
+                                      env={proxies.TRUSTED_PROXIES: "127.0.0.1"})
         try:
             cookie = login_cookie(base)
             with ExitStack() as stack:

@@ -27,10 +27,11 @@ def healthy(base: str) -> bool:
 
 
 def start_server(db: Path, log: Path, *, frozen_now: str | None = None, timeout_s: float = 120,
-                 port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """The server on 127.0.0.1 serving `db`, once /_stcore/health answers ok; (process, base URL)."""
+                 port: int | None = None, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """The server on 127.0.0.1 serving `db`, once /_stcore/health answers ok; (process, base URL).
+    `env`: more environment variables (settings such as PORTAIL_TRUSTED_PROXIES)."""
     port = port or free_port()
-    env = dict(os.environ, PORTAIL_DB=str(db))
+    env = dict(os.environ, PORTAIL_DB=str(db), **(env or {}))
     if frozen_now:
         env["PORTAIL_FROZEN_NOW"] = frozen_now
     with open(log, "a") as out:

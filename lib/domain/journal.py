@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
+    "Connexions et mots de passe": ("auth.",),
 }
 
 NAME_MAX = 60          # a family or child name typed in the filter
@@ -309,7 +310,23 @@ def _payment_rejected(entry: Entry) -> str:
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 
 
+def _logout(entry: Entry) -> str:
+    after = _dict(entry.after)
+    if not after.get("everywhere"):
+        return "S'est déconnecté(e)"
+    others = _int(after.get("other_sessions")) or 0
+    return f"S'est déconnecté(e) de tous les appareils ({count(others, 'autre session')} fermée(s))"
+
+
+def _password(entry: Entry) -> str:
+    others = _int(_dict(entry.after).get("other_sessions")) or 0
+    return f"A changé son mot de passe ({count(others, 'autre session')} fermée(s))"
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
+    "auth.login": lambda e: "S'est connecté(e)",
+    "auth.logout": _logout,
+    "auth.password": _password,
     "booking.days": _booking,
     "booking.days.late": _booking,
     "booking.template": _booking,
@@ -342,7 +359,8 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
 
 ENTITY_WORDS = {"child": "l'enfant", "family": "la famille", "invoice": "la facture", "service": "la prestation",
                 "month": "le mois", "site_service": "la structure et prestation", "transaction": "la transaction",
-                "site_service_day": "le pointage", "database": "la base de données"}
+                "site_service_day": "le pointage", "database": "la base de données",
+                "user": "le compte"}
 
 
 def _target(entry: Entry) -> str:

@@ -29,7 +29,9 @@ _CHECK = Entry("pages/pointage.py", "Pointage", ":material/fact_check:", "pointa
 _TRENDS = Entry("pages/tendances.py", "Tendances", ":material/trending_up:", "tendances")
 _STAFF_BOOKINGS = Entry("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")
 
-EXTRA: dict[Role, list[Entry]] = {
+_ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
+
+_ROLE_PAGES: dict[Role, list[Entry]] = {
     Role.FAMILY: [
         Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
         Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
@@ -47,6 +49,8 @@ EXTRA: dict[Role, list[Entry]] = {
         _TRENDS,
     ],
 }
+# Everyone's last entry: their own password and sessions.
+EXTRA: dict[Role, list[Entry]] = {role: [*entries, _ACCOUNT] for role, entries in _ROLE_PAGES.items()}
 
 
 def page_paths(role: Role) -> set[str]:

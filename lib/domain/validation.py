@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from lib.domain.errors import InvalidInput
 
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MAX_LENGTH = 256
+PASSWORD_MIN_LENGTH = 12  # ASVS 2.1.1
+# zxcvbn's 30,000 most common passwords of public breaches (ASVS 2.1.7), lower case.
+_BREACHED = frozenset(FREQUENCY_LISTS["passwords"])
+# zxcvbn scores 0 to 4; 3 is "safely unguessable" for an online attack. Its pattern search grows
+# with the length: the first characters decide the score, the rest only add strength.
+_MIN_SCORE = 3
+_SCORED_LENGTH = 64
 # Deliberately plain: letters, digits and the usual punctuation of an address, one "@",
 # a dotted domain. Anything stranger (spaces, quotes, control characters) is refused.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -32,6 +43,31 @@ def check_password_input(raw: str | None) -> str:
         raise InvalidInput("Saisissez votre mot de passe.")
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidInput(f"Mot de passe trop long (au plus {PASSWORD_MAX_LENGTH} caractères).")
+    return password
+
+
+def check_new_password(raw: str | None, confirmation: str | None, personal: list[str]) -> str:
+    """A new password that a person chose, or InvalidInput saying what to change. `personal`: the
+    account's e-mail and name, which a password must not be built on."""
+    password = raw or ""
+    if not password:
+        raise InvalidInput("Saisissez le nouveau mot de passe.")
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidInput(f"Le nouveau mot de passe est trop court : au moins {PASSWORD_MIN_LENGTH} caractères "
+                           "(une phrase de plusieurs mots est facile à retenir).")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(f"Le nouveau mot de passe est trop long (au plus {PASSWORD_MAX_LENGTH} caractères).")
+    if password != (confirmation or ""):
+        raise InvalidInput("Les deux saisies du nouveau mot de passe sont différentes.")
+    if password.lower() in _BREACHED:
+        raise InvalidInput("Ce mot de passe figure dans les listes de mots de passe dérobés : choisissez-en un autre.")
+    words = [part for item in personal for part in re.split(r"[@.\s_-]+", fold(item)) if len(part) >= 3]
+    if len(functools.reduce(lambda rest, word: rest.replace(word, ""), words, fold(password))) < PASSWORD_MIN_LENGTH:
+        raise InvalidInput(f"Votre nom et votre adresse e-mail ne comptent pas dans les {PASSWORD_MIN_LENGTH} "
+                           "caractères : ajoutez d'autres mots.")
+    if zxcvbn(password[:_SCORED_LENGTH], user_inputs=words)["score"] < _MIN_SCORE:
+        raise InvalidInput("Ce mot de passe est trop facile à deviner (mot courant, suite de touches, "
+                           "répétition) : ajoutez des mots sans rapport entre eux.")
     return password
 
 

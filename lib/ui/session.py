@@ -70,9 +70,12 @@ def require_actor(*roles: Role) -> Actor:
     return actor
 
 
-def logout_url() -> str | None:
+def logout_url(everywhere: bool = False) -> str | None:
+    """The link that ends this session, or with `everywhere` every session of the account."""
     token = session_token()
-    return f"/auth/logout?code={auth.logout_code(token)}" if token else None
+    if not token:
+        return None
+    return f"/auth/logout?code={auth.logout_everywhere_code(token) if everywhere else auth.logout_code(token)}"
 
 
 def show_login_needed() -> None:

@@ -19,6 +19,8 @@ _NOSCRIPT = re.compile(rb"<noscript>.*?</noscript>", re.IGNORECASE | re.DOTALL)
 # (below 4.5:1 on white) darkened. In the head of the document, so no element is ever drawn without it.
 APP_CSS = """<style>
 .stButton button, .stDownloadButton button, .stFormSubmitButton button { min-height: 44px; min-width: 44px; }
+/* the eye that shows a password as typed (« Mon compte ») */
+.stTextInput button { min-height: 44px; min-width: 44px; }
 [data-testid="stMainBlockContainer"] { padding-left: 1rem; padding-right: 1rem; max-width: 1100px; }
 @media (max-width: 640px) { h1 { font-size: 1.7rem !important; } h2 { font-size: 1.35rem !important; } }
 [data-testid="stCaptionContainer"] { color: #4b5160 !important; opacity: 1 !important; }

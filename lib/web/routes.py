@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lib.domain import accessibility as a11y
 from lib.domain import menu
-from lib.domain.errors import LoginRefused, PortailError
+from lib.domain.errors import LoginRefused, PortailError, TooManyAttempts
 from lib.domain.roles import Role
 from lib.services import auth, home
 from lib.services.config import clock_now, database
@@ -38,6 +38,12 @@ def _now() -> datetime:
     return clock_now()
 
 
+def _secure(request: Request) -> bool:
+    """Cookies are `Secure` on HTTPS (as told by a trusted proxy, lib/web/proxies.py) and whenever
+    the town's public address is https."""
+    return request.url.scheme == "https" or auth.cookies_need_https(database())
+
+
 def _login_response(request: Request, *, status: int = 200, email: str = "", error: str | None = None,
                     info: str | None = None) -> HTMLResponse:
     db = database()
@@ -47,7 +53,7 @@ def _login_response(request: Request, *, status: int = 200, email: str = "", err
                              email=email, error=error, info=info, demo=auth.is_demo(db))
     response = HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/auth/login",
-                        secure=request.url.scheme == "https")
+                        secure=_secure(request))
     return response
 
 
@@ -56,6 +62,8 @@ async def login_form(request: Request) -> Response:
     info = None
     if request.query_params.get("fin") == "1":
         info = "Vous êtes déconnecté(e)."
+    elif request.query_params.get("fin") == "tous":
+        info = "Vous êtes déconnecté(e) de tous les appareils."
     elif request.query_params.get("expiree") == "1":
         info = auth.SESSION_EXPIRED
     response = await to_thread.run_sync(lambda: _login_response(request, info=info))
@@ -84,17 +92,20 @@ async def login_submit(request: Request) -> Response:
         return await to_thread.run_sync(lambda: _login_response(
             request, status=403, email=email,
             error="Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."))
+    # uvicorn has already replaced the peer by the X-Forwarded-For client if, and only if, the peer
+    # is a trusted proxy (lib/web/proxies.py).
     client_ip = request.client.host if request.client else None
 
     def attempt() -> Response:
         try:
             token, _actor = auth.login(database(), email, password, _now(), client_ip)
         except PortailError as exc:
-            status = 429 if exc.__class__.__name__ == "TooManyAttempts" else 400
+            # 429 with the seconds to wait: the server never sleeps on a throttled attempt.
+            status = 429 if isinstance(exc, TooManyAttempts) else 400
             return _login_response(request, status=status, email=email if len(email) <= 254 else "", error=exc.message)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(auth.SESSION_COOKIE, token, max_age=int(auth.SESSION_LIFETIME.total_seconds()),
-                            httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https")
+                            httponly=True, samesite="lax", path="/", secure=_secure(request))
         response.delete_cookie(CSRF_COOKIE, path="/auth/login")
         return response
 
@@ -102,14 +113,19 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """GET /auth/logout?code=…: the sidebar's link. The code is derived from the session token,
-    so a link planted on another site cannot log anyone out."""
+    """GET /auth/logout?code=…: the sidebar's « Se déconnecter » (this session) and « Mon compte »'s
+    « Se déconnecter de tous les appareils » (every session of the account), each with its own code.
+    The codes are derived from the session token, so a link planted on another site cannot log
+    anyone out."""
     token = request.cookies.get(auth.SESSION_COOKIE)
-    code = request.query_params.get("code", "")
-    if not token or not hmac.compare_digest(code, auth.logout_code(token)):
+    code = request.query_params.get("code", "").encode("utf-8")  # bytes: compare_digest refuses non-ASCII str
+    if not token:
         return RedirectResponse("/", status_code=303)
-    await to_thread.run_sync(lambda: auth.logout(database(), token))
-    response = RedirectResponse(f"{LOGIN_PATH}?fin=1", status_code=303)
+    everywhere = hmac.compare_digest(code, auth.logout_everywhere_code(token).encode())
+    if not everywhere and not hmac.compare_digest(code, auth.logout_code(token).encode()):
+        return RedirectResponse("/", status_code=303)
+    await to_thread.run_sync(lambda: auth.logout(database(), token, _now(), everywhere=everywhere))
+    response = RedirectResponse(f"{LOGIN_PATH}?fin={'tous' if everywhere else '1'}", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
 

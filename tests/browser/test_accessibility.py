@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 STREAMLIT_KNOWN: dict[str, str] = {}
 
 FAMILY_PAGES = [("", "Bonjour Camille Martin"), ("mes-inscriptions", "Mes inscriptions"),
-                ("mes-factures", "Mes factures")]
+                ("mes-factures", "Mes factures"), ("mon-compte", "Mon compte")]
 STAFF_PAGES = {
     "agent@demo.fr": [("", "Accueil agent"), ("reservations", "Réservations – agents"),
                       ("pointage", "Pointage"), ("cuisine", "Cuisine")],
@@ -40,7 +40,7 @@ STAFF_PAGES = {
 SCREENS = Path(os.environ.get("BROWSER_SCREENSHOTS", "/tmp/portail-screens"))
 
 _ENGLISH_MONTHS = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-                             r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|"
+                             r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mon(?!\s+[a-zà-ÿ])|Tue|Wed|Thu|Fri|"
                              r"Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 _DOT_AMOUNT = re.compile(r"\d\.\d+\s?(€|%|EUR\b)|€\s?\d+\.\d")
 _CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(AM|PM)\b")
@@ -90,7 +90,8 @@ def test_the_french_scan_catches_what_it_must():
     assert french_problems("Nov 27, 2026 : $12.40") == ["Nov", "$"]
     assert french_problems("lundi 30 novembre 2026 · 12,40 € · 23 h 59 · 93,5 %") == []
     assert french_problems("12.40 €") and french_problems("93.5 %") and french_problems("14:05")
-    assert french_problems("Monday") and french_problems("December 2026")
+    assert french_problems("Monday") and french_problems("December 2026") and french_problems("Mon, 30")
+    assert french_problems("Mon compte") == []  # French « my », not Monday
     assert french_problems("Page not found") == ["Page not found"]
     assert french_problems("", ["700", "None"]) == ["None"]
     assert french_problems("", ["Septembre", "93.4"]) == ["93.4"] and not french_problems("", ["93,4", "2026"])

@@ -14,6 +14,7 @@ import urllib.parse
 import pytest
 
 from lib.tools import haproxy
+from lib.web import proxies
 from tests.browser.conftest import login, pay_at_the_test_bank, settle
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
@@ -27,7 +28,9 @@ def deployed(demo_template, tmp_path_factory):
         pytest.fail("HAProxy and openssl are needed (apt-get install haproxy openssl; `make test` and .ci/run do it)")
     path = tmp_path_factory.mktemp("https") / "portail.duckdb"
     shutil.copyfile(demo_template, path)
-    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
+    # HAProxy runs on this machine: the server believes its X-Forwarded-Proto (and only its).
+    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90,
+                              env={proxies.TRUSTED_PROXIES: "127.0.0.1"})
     try:
         with haproxy.running([urllib.parse.urlsplit(base).netloc]) as https:
             yield https

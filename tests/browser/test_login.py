@@ -45,3 +45,34 @@ def test_logout_then_the_app_needs_a_new_login(server, page):
     assert "pf_session" not in {c["name"] for c in page.context.cookies()}
     page.goto(server + "/accueil")
     page.wait_for_url("**/connexion")  # the app is closed again
+
+
+def test_forwarding_headers_from_an_untrusted_peer_are_ignored(server):
+    """The real server (no PORTAIL_TRUSTED_PROXIES): a client on the same machine sends forged
+    X-Forwarded-For and X-Forwarded-Proto. Its guesses all count against its own address, so a new
+    forged address each time does not escape the wait; and it does not get a `Secure` cookie by
+    claiming HTTPS. (uvicorn's default would have believed both from 127.0.0.1.)"""
+    import http.client
+    import re
+    import urllib.parse
+
+    def attempt(email, password, forged_address):
+        connection = http.client.HTTPConnection(urllib.parse.urlsplit(server).netloc, timeout=30)
+        connection.request("GET", "/connexion")
+        page = connection.getresponse()
+        token = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())[1]
+        form = urllib.parse.urlencode({"email": email, "password": password, "csrf": token})
+        connection.request("POST", "/auth/login", body=form, headers={
+            "content-type": "application/x-www-form-urlencoded", "origin": server, "cookie": f"pf_csrf={token}",
+            "x-forwarded-for": forged_address, "x-forwarded-proto": "https"})
+        answer = connection.getresponse()
+        answer.read()
+        connection.close()
+        return answer.status, answer.headers.get_all("set-cookie") or []
+
+    statuses = [attempt("personne@demo.fr", "devine", f"198.51.100.{n}")[0] for n in range(5)]
+    assert statuses == [400, 400, 400, 400, 429]  # one (account, address) pair: the 127.0.0.1 it came from
+    status, cookies = attempt("cuisine@demo.fr", "demo", "198.51.100.99")
+    assert status == 303
+    session = next(c for c in cookies if c.startswith("pf_session="))
+    assert "secure" not in session.lower()

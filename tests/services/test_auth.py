@@ -1,7 +1,11 @@
+import json
+from collections import Counter
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 
+from lib.domain import login_policy as policy
 from lib.domain.errors import InvalidInput, LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.services import auth
@@ -54,38 +58,129 @@ def test_bad_input_is_refused_before_anything_is_written(demo_db, email, passwor
     assert counts(demo_db) == before
 
 
-def test_five_failures_pause_the_account_even_for_the_right_password(demo_db):
-    for attempt in range(4):
-        with pytest.raises(LoginRefused) as err:
-            auth.login(demo_db, "parent@demo.fr", "nope", DEMO_NOW + timedelta(seconds=attempt))
-        assert not isinstance(err.value, TooManyAttempts)
-    with pytest.raises(TooManyAttempts):
-        auth.login(demo_db, "parent@demo.fr", "nope", DEMO_NOW + timedelta(seconds=5))
+ADMIN = "admin@demo.fr"
+OWNER_ADDRESS = "198.51.100.7"
+
+
+def cheap_hash(db, email, password="demo"):
+    """The account's password hashed with argon2's smallest cost: the hash carries its own cost, so
+    a thousand checks take a second instead of a minute; the code path is the same."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
+    db.write(lambda cur: cur.execute("UPDATE users SET password_hash = ? WHERE email = ?", [cheap, email]))
+
+
+def guess(db, email, now, address, password="wrong-guess"):
+    """One attempt; 'refused' (wrong password) or 'wait' (throttled). A success fails the test."""
+    try:
+        auth.login(db, email, password, now, address)
+    except TooManyAttempts:
+        return "wait"
+    except LoginRefused:
+        return "refused"
+    raise AssertionError("an attacker's guess logged in")
+
+
+@pytest.mark.parametrize("addresses", [
+    ["203.0.113.66"],                                                     # one address
+    [f"10.{n // 250}.{n % 250}.1" for n in range(1000)],                  # a botnet: one guess each
+    [f"2001:db8:{n:x}::1" for n in range(100)],                           # IPv6, one /64 each
+])
+def test_a_thousand_guesses_neither_succeed_nor_stop_the_owner(demo_db, addresses):
+    cheap_hash(demo_db, ADMIN)
+    auth.login(demo_db, ADMIN, "demo", DEMO_NOW - timedelta(days=3), OWNER_ADDRESS)  # the owner's usual address
+    outcomes = Counter()
+    for n in range(1000):
+        now = DEMO_NOW + timedelta(seconds=n)
+        outcomes[guess(demo_db, ADMIN, now, addresses[n % len(addresses)])] += 1
+        if n % 250 == 249:
+            # In the middle of the attack and at its end, the owner logs in at once, from home...
+            token, actor = auth.login(demo_db, ADMIN, "demo", now, OWNER_ADDRESS)
+            assert actor.email == ADMIN and auth.actor_for_token(demo_db, token, now) == actor
+    # ...and from an address never used before.
+    auth.login(demo_db, ADMIN, "demo", DEMO_NOW + timedelta(seconds=1000), "192.0.2.200")
+    assert outcomes["refused"] + outcomes["wait"] == 1000
+    if len(addresses) == 1:
+        assert outcomes["wait"] > 950  # the single address spent the attack waiting
+    assert demo_db.value("SELECT count(*) FROM sessions") == 6  # the owner's, none of the attacker's
+
+
+def test_failures_slow_the_pair_more_and_more_but_never_lock_it(demo_db):
+    address = "203.0.113.5"
+    for n in range(3):  # a few typos cost nothing
+        assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address) == "refused"
+    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address) == "refused"  # the 4th: next one in 5 s
     with pytest.raises(TooManyAttempts) as err:
-        auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(minutes=1))
-    assert "9 h 45" in err.value.message  # 9:30 + 15 minutes, Paris time
+        auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(seconds=2), address)
+    assert err.value.message == ("Trop de tentatives de connexion échouées : par sécurité, "
+                                 "réessayez dans 3 secondes.")
+    now = DEMO_NOW + timedelta(seconds=5)
+    waits = []
+    for _ in range(12):
+        assert guess(demo_db, "parent@demo.fr", now, address) == "refused"
+        with pytest.raises(TooManyAttempts) as err:
+            auth.login(demo_db, "parent@demo.fr", "demo", now, address)
+        waits.append(int(err.value.message.split("dans ")[1].split(" ")[0]))
+        now += timedelta(seconds=waits[-1])
+    assert waits == [10, 20, 40, 80, 160, 320, 640, 900, 900, 900, 900, 900]  # doubling, up to 15 minutes
+    # Once the wait is over, the right password works and forgets the failures.
+    auth.login(demo_db, "parent@demo.fr", "demo", now, address)
+    assert demo_db.value("SELECT count(*) FROM login_throttle WHERE key LIKE 'pair:%'") == 0
+    # A quiet day forgets them too.
+    for _ in range(4):
+        guess(demo_db, "parent@demo.fr", now, address)
+    assert guess(demo_db, "parent@demo.fr", now + timedelta(hours=24), address) == "refused"
+
+
+def test_a_throttled_attempt_is_refused_without_checking_or_writing_anything(demo_db):
+    for _ in range(4):
+        guess(demo_db, "parent@demo.fr", DEMO_NOW, "203.0.113.5")
+    before = demo_db.rows("SELECT * FROM login_throttle ORDER BY key")
+    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, "203.0.113.5", password="demo") == "wait"
+    assert demo_db.rows("SELECT * FROM login_throttle ORDER BY key") == before
     assert demo_db.value("SELECT count(*) FROM sessions") == 0
-    # Another account is not paused by this one's failures.
-    auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW + timedelta(minutes=1))
-    # After the pause, the right password works and clears the counter.
-    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(minutes=16))
-    assert demo_db.value("SELECT count(*) FROM login_throttle WHERE key LIKE 'email:%'") == 0
 
 
-def test_failures_spread_over_time_do_not_lock(demo_db):
-    for hour in range(8):
-        with pytest.raises(LoginRefused) as err:
-            auth.login(demo_db, "parent@demo.fr", "nope", DEMO_NOW + timedelta(hours=hour))
-        assert not isinstance(err.value, TooManyAttempts)
+def test_an_address_guessing_many_accounts_waits_only_for_accounts_it_never_opened(demo_db):
+    address = "203.0.113.9"
+    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW - timedelta(hours=1), address)  # known here
+    for n in range(11):
+        assert guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address) == "refused"
+    # The 11th account tried: the address now waits before trying any account it never opened...
+    with pytest.raises(TooManyAttempts) as err:
+        auth.login(demo_db, "famille020@demo.fr", "demo", DEMO_NOW, address)
+    assert "réessayez dans 5 secondes" in err.value.message
+    # ...but the family that logs in from there every day is not held up,
+    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, address)
+    # nor is anyone elsewhere, and the address gets its next try once the wait is over.
+    auth.login(demo_db, "famille020@demo.fr", "demo", DEMO_NOW, "203.0.113.10")
+    auth.login(demo_db, "famille021@demo.fr", "demo", DEMO_NOW + timedelta(seconds=5), address)
 
 
-def test_many_accounts_tried_from_one_address_pause_that_address(demo_db):
-    for n in range(30):
-        with pytest.raises(LoginRefused):
-            auth.login(demo_db, f"famille{n + 2:03d}@demo.fr", "nope", DEMO_NOW, "203.0.113.9")
-    with pytest.raises(TooManyAttempts):
-        auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "203.0.113.9")
-    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "203.0.113.10")
+def test_an_address_unused_for_90_days_is_a_stranger_again(demo_db):
+    address = "203.0.113.9"
+    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW - timedelta(days=91), address)
+    for n in range(11):
+        guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address)
+    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address, password="demo") == "wait"
+    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(seconds=5), address)
+    assert demo_db.value("SELECT count(*) FROM login_known_addresses WHERE email = 'parent@demo.fr'") == 1
+
+
+def test_a_successful_login_does_not_wipe_the_addresss_count_of_guesses(demo_db):
+    address = "203.0.113.9"
+    for n in range(10):
+        guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address)
+    auth.login(demo_db, "famille030@demo.fr", "demo", DEMO_NOW, address)  # the attacker's own account
+    assert guess(demo_db, "famille031@demo.fr", DEMO_NOW, address) == "refused"  # the 11th unknown failure
+    assert guess(demo_db, "famille032@demo.fr", DEMO_NOW, address) == "wait"
+
+
+@pytest.mark.parametrize("client, key", [
+    ("203.0.113.9", "203.0.113.9"), ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.1", "192.0.2.1"), (None, "inconnue"), ("testclient", "inconnue"),
+])
+def test_addresses_are_counted_per_host_and_per_ipv6_64(client, key):
+    assert policy.address_key(client) == key
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token", "x" * 5000])
@@ -95,16 +190,125 @@ def test_forged_tokens_are_refused(demo_db, token):
     assert "reconnectez-vous" in err.value.message
 
 
-def test_sessions_expire_and_logout_ends_them(demo_db):
+def test_a_session_in_use_lasts_seven_days_and_logout_ends_it(demo_db):
     token, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
-    auth.actor_for_token(demo_db, token, DEMO_NOW + timedelta(days=6))
+    for hours in range(0, 7 * 24, 6):  # used every 6 hours
+        auth.actor_for_token(demo_db, token, DEMO_NOW + timedelta(hours=hours))
     with pytest.raises(LoginRefused):
-        auth.actor_for_token(demo_db, token, DEMO_NOW + timedelta(days=8))
+        auth.actor_for_token(demo_db, token, DEMO_NOW + timedelta(days=7))
     token, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
-    assert auth.logout(demo_db, token) is True
+    assert auth.logout(demo_db, token, DEMO_NOW) is True
     with pytest.raises(LoginRefused):
         auth.actor_for_token(demo_db, token, DEMO_NOW)
-    assert auth.logout(demo_db, token) is False
+    assert auth.logout(demo_db, token, DEMO_NOW) is False
+
+
+@pytest.mark.parametrize("email, idle_hours", [("parent@demo.fr", 12), ("agent@demo.fr", 2), ("cuisine@demo.fr", 2),
+                                               ("maire@demo.fr", 2), ("admin@demo.fr", 2)])
+def test_a_session_left_idle_ends_after_2_hours_for_staff_and_12_for_families(demo_db, email, idle_hours):
+    token, actor = auth.login(demo_db, email, "demo", DEMO_NOW)
+    later = DEMO_NOW + timedelta(hours=idle_hours) - timedelta(minutes=1)
+    assert auth.actor_for_token(demo_db, token, later) == actor  # used just in time: the clock restarts
+    assert auth.actor_for_token(demo_db, token, later + timedelta(hours=idle_hours, minutes=-2)) == actor
+    with pytest.raises(LoginRefused) as err:
+        auth.actor_for_token(demo_db, token, later + timedelta(hours=2 * idle_hours))
+    assert err.value.message == auth.SESSION_EXPIRED
+
+
+def test_logout_everywhere_ends_every_session_of_the_account_only(demo_db):
+    phone, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
+    laptop, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.2")
+    agent, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
+    assert auth.logout(demo_db, laptop, DEMO_NOW, everywhere=True) is True
+    for token in (phone, laptop):
+        with pytest.raises(LoginRefused):
+            auth.actor_for_token(demo_db, token, DEMO_NOW)
+    assert auth.actor_for_token(demo_db, agent, DEMO_NOW).email == "agent@demo.fr"
+    assert logged(demo_db) == [("auth.logout", "parent@demo.fr", '{"everywhere": true, "other_sessions": 1}'),
+                               ("auth.login", "agent@demo.fr", '{"address": "inconnue"}'),
+                               ("auth.login", "parent@demo.fr", '{"address": "192.0.2.2"}'),
+                               ("auth.login", "parent@demo.fr", '{"address": "192.0.2.1"}')]
+
+
+def logged(db):
+    return db.rows("SELECT a.action, u.email, a.after FROM audit_log a JOIN users u ON u.id = a.user_id"
+                   " WHERE a.action LIKE 'auth.%' ORDER BY a.id DESC")
+
+
+def test_login_and_logout_are_in_the_journal_in_french(demo_db):
+    from lib.domain.journal import Entry, sentence
+
+    token, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
+    auth.logout(demo_db, token, DEMO_NOW)
+    assert [sentence(Entry(action=a, entity="user", after=json.loads(after))) for a, _, after in logged(demo_db)] == [
+        "S'est déconnecté(e)", "S'est connecté(e)"]
+
+
+@pytest.mark.parametrize("public_url, secure", [("https://famille.ma-ville.fr/", True), ("http://127.0.0.1:8501", False),
+                                                ("", False)])
+def test_cookies_need_https_when_the_public_address_is_https(demo_db, public_url, secure):
+    demo_db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
+    assert auth.cookies_need_https(demo_db) is secure
+
+
+# --- changing one's password ----------------------------------------------------------------------
+
+NEW = "cheval agrafe batterie correcte"
+
+
+def account_state(db):
+    return db.rows("SELECT id, password_hash FROM users ORDER BY id") + db.rows(
+        "SELECT token_hash FROM sessions ORDER BY 1") + db.rows("SELECT count(*) FROM audit_log")
+
+
+@pytest.mark.parametrize("current, new, again, error, words", [
+    ("", NEW, NEW, InvalidInput, "Saisissez votre mot de passe actuel."),
+    ("mauvais", NEW, NEW, LoginRefused, "Le mot de passe actuel est incorrect."),
+    ("demo", "", "", InvalidInput, "Saisissez le nouveau mot de passe."),
+    ("demo", "court123", "court123", InvalidInput, "trop court : au moins 12 caractères"),
+    ("demo", "x" * 300, "x" * 300, InvalidInput, "trop long"),
+    ("demo", NEW, NEW + "!", InvalidInput, "Les deux saisies du nouveau mot de passe sont différentes."),
+    ("demo", "password1234", "password1234", InvalidInput, "listes de mots de passe dérobés"),
+    ("demo", "Qwertyuiop12", "Qwertyuiop12", InvalidInput, "listes de mots de passe dérobés"),
+    ("demo", "azertyuiopqs", "azertyuiopqs", InvalidInput, "trop facile à deviner"),
+    ("demo", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", InvalidInput, "trop facile à deviner"),
+    ("demo", "camille.martin", "camille.martin", InvalidInput, "Votre nom et votre adresse e-mail ne comptent pas"),
+    ("demo", "CamilleMartin2024", "CamilleMartin2024", InvalidInput, "ne comptent pas dans les 12 caractères"),
+    ("demo", "parent@demo.fr!!", "parent@demo.fr!!", InvalidInput, "ne comptent pas"),
+])
+def test_a_refused_password_change_says_why_and_changes_nothing(demo_db, current, new, again, error, words):
+    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
+    before = account_state(demo_db)
+    with pytest.raises(error) as err:
+        auth.change_password(demo_db, actor, token, current, new, again, DEMO_NOW)
+    assert words in err.value.message
+    assert account_state(demo_db) == before
+
+
+def test_a_password_change_ends_the_other_sessions_and_is_audited(demo_db):
+    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
+    thief, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "203.0.113.66")
+    assert auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW) == 1
+    assert auth.actor_for_token(demo_db, token, DEMO_NOW) == actor  # this device stays logged in
+    with pytest.raises(LoginRefused):
+        auth.actor_for_token(demo_db, thief, DEMO_NOW)
+    with pytest.raises(LoginRefused):
+        auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
+    auth.login(demo_db, "parent@demo.fr", NEW, DEMO_NOW, "192.0.2.1")
+    assert logged(demo_db)[1] == ("auth.password", "parent@demo.fr", '{"other_sessions": 1}')
+    with pytest.raises(InvalidInput, match="différent de l'actuel"):
+        auth.change_password(demo_db, actor, token, NEW, NEW, NEW, DEMO_NOW)
+
+
+def test_guessing_the_current_password_from_a_session_is_throttled_like_a_login(demo_db):
+    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
+    for _ in range(4):
+        with pytest.raises(LoginRefused) as err:
+            auth.change_password(demo_db, actor, token, "devine", NEW, NEW, DEMO_NOW, "192.0.2.1")
+        assert err.value.message == "Le mot de passe actuel est incorrect."
+    with pytest.raises(TooManyAttempts, match="réessayez dans 5 secondes"):
+        auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW, "192.0.2.1")
+    auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW + timedelta(seconds=5), "192.0.2.1")
 
 
 def test_a_deactivated_account_cannot_log_in_nor_keep_its_session(demo_db):

@@ -10,7 +10,7 @@ TABLES = {
     "settings", "school_years", "sites", "services", "site_services", "tariffs", "diets", "families", "users",
     "sessions", "login_throttle", "children", "registrations", "registration_services", "bookings", "attendance",
     "closures", "invoices", "invoice_lines", "payment_transactions", "payments", "audit_log", "schema_version",
-    "day_counts", "day_counts_done",
+    "day_counts", "day_counts_done", "login_known_addresses",
 }
 
 
@@ -19,7 +19,7 @@ def test_fresh_database_has_every_table_and_every_migration(fresh_db):
     assert TABLES <= names
     assert fresh_db.rows("SELECT version, name FROM schema_version ORDER BY version") == [
         (1, "schema.sql"), (2, "002_bookings_by_child.sql"), (3, "003_day_counts.sql"),
-        (4, "004_payment_order_ref.sql")]
+        (4, "004_payment_order_ref.sql"), (5, "005_login_throttle_pairs.sql")]
 
 
 def test_migrations_run_twice_change_nothing(fresh_db):

@@ -85,11 +85,46 @@ def test_the_form_needs_its_csrf_token_and_our_origin(client, demo_db):
     assert demo_db.value("SELECT count(*) FROM sessions") == 0
 
 
-def test_throttled_logins_answer_429(client):
+def test_throttled_logins_answer_429_with_the_wait_and_never_hold_a_thread(client):
     for _ in range(4):
         assert post_login(client, "parent@demo.fr", "nope").status_code == 400
-    response = post_login(client, "parent@demo.fr", "nope")
-    assert response.status_code == 429 and "Trop de tentatives" in response.text
+    response = post_login(client, "parent@demo.fr", "demo")  # the frozen clock: the 5 seconds never pass
+    assert response.status_code == 429 and "réessayez dans 5 secondes" in response.text
+    assert "pf_session=" not in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("public_url, base, secure", [
+    ("https://famille.ma-ville.fr", "http://127.0.0.1:8501", True),  # a proxy that did not say it was HTTPS
+    ("", "https://127.0.0.1:8501", True),
+    ("", "http://127.0.0.1:8501", False),
+])
+def test_cookies_are_secure_over_https_or_when_the_public_address_is_https(demo_path, demo_db, public_url, base,
+                                                                            secure):
+    demo_db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
+    app = Starlette(routes=ROUTES, middleware=[Middleware(RequireLogin)])
+    with TestClient(app, base_url=base) as c:
+        form = c.get("/connexion")
+        assert ("secure" in form.headers["set-cookie"].lower()) is secure  # the CSRF cookie
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]
+        c.cookies.clear()  # sent by hand below: httpx keeps a Secure cookie from a plain-HTTP test address
+        response = post_login(c, "parent@demo.fr", "demo", token=token, cookie=f"pf_csrf={token}")
+        cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("pf_session="))
+        assert ("; secure" in cookie.lower()) is secure
+
+
+def test_logout_from_every_device_ends_all_the_accounts_sessions(demo_path, demo_db, client):
+    other = TestClient(client.app, base_url="http://127.0.0.1:8501")
+    assert post_login(other, "parent@demo.fr", "demo").status_code == 303
+    assert post_login(client, "parent@demo.fr", "demo").status_code == 303
+    token = client.cookies["pf_session"]
+    # The code of the other link, or one session's code, does not end the others.
+    for forged in (auth.logout_everywhere_code("forged"), "é" * 32):
+        assert client.get(f"/auth/logout?code={forged}", follow_redirects=False).headers["location"] == "/"
+    response = client.get(f"/auth/logout?code={auth.logout_everywhere_code(token)}", follow_redirects=False)
+    assert response.headers["location"] == "/connexion?fin=tous"
+    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+    assert other.get("/", follow_redirects=False).headers["location"] == "/connexion?expiree=1"
+    assert "Vous êtes déconnecté(e) de tous les appareils." in client.get("/connexion?fin=tous").text
 
 
 def test_a_forged_or_ended_cookie_is_dropped(client, demo_db):
