@@ -82,12 +82,13 @@ def start(config: ProviderConfig, base_url: str, amount_cents: int, order_id: st
     return Started(ref, form.url, [{"name": f["name"], "value": f["value"]} for f in form.fields])
 
 
-def parse(config: ProviderConfig, query_string: str, base_url: str = "http://localhost") -> Answer:
-    """Verify and read an answer; raises ProviderError when it is unsigned, forged or malformed."""
+def parse(config: ProviderConfig, query_string: str) -> Answer:
+    """Verify and read an answer; raises ProviderError when it is unsigned, forged or malformed.
+    An answer stands on its signature: the portal's own addresses play no part (hence none here)."""
     if not query_string or len(query_string) > 20_000:
         raise ProviderError("réponse vide ou trop longue")
     try:
-        response = config.eopayment(base_url).response(query_string)
+        response = config.eopayment("").response(query_string)
     except Exception as exc:  # eopayment raises ResponseError, KeyError… on malformed input
         raise ProviderError(f"réponse illisible ({exc.__class__.__name__})") from None
     if not response.signed:

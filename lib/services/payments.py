@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,13 +40,23 @@ def config(db: Database) -> provider.ProviderConfig:
     return provider.ProviderConfig.from_settings(reference.settings(db))
 
 
-def _setup(db: Database, request_url: str) -> tuple[provider.ProviderConfig, str]:
-    """The provider's configuration and the portal's address given to it for the return and the
-    notification, from one read of the settings: the setting `public_url` when the town sets it
-    (so a forged Host header cannot redirect them), else the address the request came to."""
+PUBLIC_URL_ENV = "PORTAIL_PUBLIC_URL"
+
+
+def _origin(value: str | None) -> str | None:
+    value = (value or "").strip().rstrip("/")
+    return value if value.startswith(("https://", "http://")) else None
+
+
+def _setup(db: Database, served_port: int) -> tuple[provider.ProviderConfig, str]:
+    """The provider's configuration and the portal's address given to it (the form's target for
+    the test bank, the return, the notification), from one read of the settings: the setting
+    `public_url` when the town sets it, else the environment's PORTAIL_PUBLIC_URL, else the
+    process's own http://127.0.0.1:<the port it serves on>. Never an address a request names: a
+    forged Host header must not send the family, the provider or the test bank elsewhere."""
     values = reference.settings(db)
-    public = values.get("public_url", "").strip().rstrip("/")
-    base = public if public.startswith(("https://", "http://")) else request_url.rstrip("/")
+    base = (_origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
+            or f"http://127.0.0.1:{served_port}")
     return provider.ProviderConfig.from_settings(values), base
 
 
@@ -113,16 +124,16 @@ def departure_link(token: str, invoice_id: int, key: str) -> str:
 def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
-def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, request_url: str,
+def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int,
                   now: datetime) -> provider.Started:
     """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
     signed form that takes the browser to the provider. A refusal is kept in the audit log.
-    `request_url`: the address the request came to (the setting `public_url` wins over it)."""
+    `served_port`: the port this process serves on (the portal's address without `public_url`)."""
     with refusals_audited(db, actor, now, "payment.start_refused", "invoice", invoice_id):
-        return _start_payment(db, actor, invoice_id, idempotency_key, request_url, now)
+        return _start_payment(db, actor, invoice_id, idempotency_key, served_port, now)
 
 
-def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, request_url: str,
+def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int,
                    now: datetime) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
@@ -131,7 +142,7 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal
-    cfg, base_url = _setup(db, request_url)
+    cfg, base_url = _setup(db, served_port)
     at = to_utc_naive(now)
     since = to_utc_naive(now - PENDING_LIFETIME)
 
@@ -209,13 +220,12 @@ class Recorded:
         return outcome_message(self.state, self.invoice_number)
 
 
-def record_answer(db: Database, query_string: str, source: str, now: datetime,
-                  request_url: str = "http://localhost") -> Recorded:
+def record_answer(db: Database, query_string: str, source: str, now: datetime) -> Recorded:
     """Verify an answer and record it once. Rejections change nothing but leave an audit entry."""
     at = to_utc_naive(now)
-    cfg, base_url = _setup(db, request_url)
+    cfg = config(db)
     try:
-        answer = provider.parse(cfg, query_string, base_url)
+        answer = provider.parse(cfg, query_string)
     except provider.ProviderError as exc:
         _reject(db, at, source, None, f"réponse refusée : {exc.reason}")
         raise AnswerRejected(400, exc.reason) from None
@@ -266,7 +276,7 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tupl
     return state, outcome_message(state, found["number"])
 
 
-def reconcile(db: Database, now: datetime, *, family_id: int | None = None, request_url: str = "http://localhost") -> int:
+def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> int:
     """Settle attempts whose answer never reached us: ask the provider (the sandbox keeps its
     answers; a real provider's status service where eopayment offers one), and give up on
     attempts older than the pending lifetime. Returns how many attempts changed."""
@@ -276,7 +286,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None, requ
         query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
         if query:
             try:
-                changed += record_answer(db, query, "reconciliation", now, request_url).changed
+                changed += record_answer(db, query, "reconciliation", now).changed
             except AnswerRejected:
                 pass
         elif from_utc_naive(tx["created_at"]) + PENDING_LIFETIME < now:

@@ -26,9 +26,10 @@ def _html(result: tuple[str, int]) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _request_url(request: Request) -> str:
-    """The address the request came to (the setting `public_url` wins over it, in the service)."""
-    return str(request.base_url).rstrip("/")
+def _served_port(request: Request) -> int:
+    """The port this process serves on: the socket's, never the Host header (the portal's address
+    given to the provider comes from the settings, see payments._setup)."""
+    return int(request.scope["server"][1])
 
 
 async def depart(request: Request) -> Response:
@@ -47,7 +48,7 @@ async def depart(request: Request) -> Response:
             return _html(pages.message("Lien de paiement invalide", "Ce lien de paiement n'est pas valable : "
                                        "revenez à « Mes factures » et cliquez à nouveau sur « Payer ».", status=400))
         try:
-            started = payments.start_payment(db, actor, int(raw_id), key, _request_url(request), clock_now())
+            started = payments.start_payment(db, actor, int(raw_id), key, _served_port(request), clock_now())
         except PortailError as exc:
             return _html(pages.message("Paiement impossible", exc.message, status=409))
         amount = next((f["value"] for f in started.fields if f["name"] == "vads_amount"), None)
@@ -60,7 +61,7 @@ async def depart(request: Request) -> Response:
 
 async def _answer(request: Request, query: str, source: str):
     def work():
-        return payments.record_answer(database(), query, source, clock_now(), _request_url(request))
+        return payments.record_answer(database(), query, source, clock_now())
 
     return await to_thread.run_sync(work)
 
