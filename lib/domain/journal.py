@@ -300,7 +300,10 @@ def _payment_state(entry: Entry) -> str:
     state = entry.action.split(".", 1)[1]
     source = _dict(entry.after).get("source")
     how = f" ({SOURCES.get(source, source)})" if source else ""
-    return f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}"
+    over = _int(_dict(entry.after).get("overpaid_cents"))
+    refund = f" — trop-perçu de {fr.euros(over)} à rembourser" if over else ""
+    return (f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}"
+            f"{refund}")
 
 
 def _payment_rejected(entry: Entry) -> str:

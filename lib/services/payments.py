@@ -4,7 +4,13 @@ The provider's answer arrives twice (the browser's return and the server-to-serv
 notification) and may be replayed or forged: both go through `record_answer`, which accepts only
 a signed answer for a known attempt with the right amount, and records the payment at most once
 per attempt (a unique key on payments.transaction_id, in the same transaction as the attempt's
-new state). A final state never changes: a payment cannot be undone.
+new state). A final state never changes — a payment cannot be undone — but a signed "paid" always
+wins: money the provider took is recorded, even after a refusal or our own expiry.
+
+An invoice never has two attempts that could both still succeed: an attempt blocks its invoice
+until the provider answered final for it or its own expiry has surely passed
+(`ProviderConfig.attempt_lifetime`). If money arrives twice anyway, both payments are kept and the
+invoice is « Trop-perçu »: `overpaid_invoices` lists the refunds for the administrator.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import (PENDING_LIFETIME, Kind, PaymentRefused, TxState, left_to_pay,
-                                  next_state, outcome_message)
+from lib.domain.invoicing import (Kind, PaymentRefused, TxState, left_to_pay, next_state, outcome_message,
+                                  overpaid_cents)
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
@@ -30,6 +36,7 @@ from lib.services import auth
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
+from lib.store import payments as payment_store
 from lib.store.db import Database
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -144,7 +151,7 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
         raise refusal
     cfg, base_url = _setup(db, served_port)
     at = to_utc_naive(now)
-    since = to_utc_naive(now - PENDING_LIFETIME)
+    since = to_utc_naive(now - cfg.attempt_lifetime)
 
     def work(cur) -> provider.Started:
         again = store.transaction_by_key(cur, idempotency_key)
@@ -170,11 +177,10 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
             raise PaymentRefused(f"La facture {summary['number']} est déjà soldée.")
         pending = store.pending_for_invoice(cur, invoice_id, since)
         if pending is not None:
-            started = pending["created_at"]
-            raise PaymentRefused(
-                f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
-                f"{fr.hour(from_utc_naive(started))} : terminez-le sur la page de paiement, ou réessayez après "
-                f"{fr.hour(from_utc_naive(started) + PENDING_LIFETIME)}.")
+            started = from_utc_naive(pending["created_at"])
+            raise PaymentRefused(f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
+                                 f"{fr.hour(started)} : terminez-le sur la page de paiement. "
+                                 + second_payment_after(started + cfg.attempt_lifetime, now))
         try:
             started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
@@ -198,6 +204,14 @@ def _number(cur, invoice_id: int) -> str:
     return rows[0][0] if rows else "?"
 
 
+def second_payment_after(until: datetime, now: datetime) -> str:
+    """Why a second payment of an invoice cannot start while an attempt is in progress, and when
+    it can (`until`: the attempt's end, see ProviderConfig.attempt_lifetime), for the family."""
+    when = fr.hour(until) if until.astimezone(now.tzinfo).date() == now.date() else f"le {fr.numeric_date_time(until)}"
+    return ("Tant que la banque peut encore l'accepter, un second paiement n'est pas possible : sans réponse de sa "
+            f"part, vous pourrez payer à nouveau après {when}.")
+
+
 # --- the provider's answer ---------------------------------------------------------------------------
 
 class AnswerRejected(Exception):
@@ -214,10 +228,11 @@ class Recorded:
     state: TxState
     invoice_number: str
     changed: bool
+    overpaid_cents: int = 0
 
     @property
     def message(self) -> str:
-        return outcome_message(self.state, self.invoice_number)
+        return outcome_message(self.state, self.invoice_number, self.overpaid_cents)
 
 
 def record_answer(db: Database, query_string: str, source: str, now: datetime) -> Recorded:
@@ -245,13 +260,17 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime) -
             return Recorded(tx["transaction_ref"], current, number, changed=False)  # a replay: nothing to do
         store.update_transaction(cur, tx["id"], state.value, at, json.dumps(answer.data, ensure_ascii=False),
                                  answer.message[:500])
+        after = {"state": state.value, "transaction": tx["transaction_ref"], "source": source,
+                 "amount_cents": tx["amount_cents"]}
+        overpaid = 0
         if state is TxState.PAID:
             store.insert_payment(cur, tx["invoice_id"], tx["amount_cents"], at, "online", tx["id"], None)
+            overpaid = overpaid_cents(*payment_store.invoice_money(cur, tx["invoice_id"]))
+            if overpaid:
+                after["overpaid_cents"] = overpaid
         audit.record(cur, at_utc=at, user_id=None, action=f"payment.{state.value}", entity="invoice",
-                     entity_id=tx["invoice_id"], before={"state": current.value},
-                     after={"state": state.value, "transaction": tx["transaction_ref"], "source": source,
-                            "amount_cents": tx["amount_cents"]})
-        return Recorded(tx["transaction_ref"], state, number, changed=True)
+                     entity_id=tx["invoice_id"], before={"state": current.value}, after=after)
+        return Recorded(tx["transaction_ref"], state, number, changed=True, overpaid_cents=overpaid)
 
     try:
         return db.write(work)
@@ -273,13 +292,15 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tupl
     if found is None:
         return None
     state = TxState(found["state"])
-    return state, outcome_message(state, found["number"])
+    return state, outcome_message(state, found["number"],
+                                  overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"])))
 
 
 def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> int:
     """Settle attempts whose answer never reached us: ask the provider (the sandbox keeps its
     answers; a real provider's status service where eopayment offers one), and give up on
-    attempts older than the pending lifetime. Returns how many attempts changed."""
+    attempts only once the provider's own expiry has surely passed (`attempt_lifetime`).
+    Returns how many attempts changed."""
     changed = 0
     cfg = config(db)
     for tx in store.stale_pending(db, to_utc_naive(now), family_id):
@@ -289,7 +310,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
                 changed += record_answer(db, query, "reconciliation", now).changed
             except AnswerRejected:
                 pass
-        elif from_utc_naive(tx["created_at"]) + PENDING_LIFETIME < now:
+        elif from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
             at = to_utc_naive(now)
 
             def expire(cur, tx=tx):
@@ -302,6 +323,33 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
 
             changed += db.write(expire)
     return changed
+
+
+# --- money received twice ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Overpaid:
+    """An invoice that received more than it asked, and the refund the town owes its family."""
+
+    invoice_id: int
+    number: str
+    family_id: int
+    family: str
+    email: str | None
+    total_cents: int
+    paid_cents: int
+    credited_cents: int
+    payments: list[dict]          # amount_cents, paid_at (UTC), method, reference (the provider's)
+
+    @property
+    def refund_cents(self) -> int:
+        return overpaid_cents(self.total_cents, self.paid_cents, self.credited_cents)
+
+
+def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
+    actor.require(Role.ADMIN)
+    return [Overpaid(r["id"], r["number"], r["family_id"], r["family"], r["email"], r["total_cents"], r["paid_cents"],
+                     r["credited_cents"], r["payments"]) for r in payment_store.overpaid_invoices(db)]
 
 
 def describe_right(state: str, at: datetime | None) -> str:

@@ -168,12 +168,14 @@ def test_a_lost_return_is_reconciled_and_a_forgotten_attempt_expires(demo_db, pa
                          [started.transaction_ref]) == "pending"
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=1), family_id=1) == 1
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
-    # Another family's forgotten attempt (no answer at the bank) expires after 30 minutes.
+    # Another forgotten attempt (no answer at the bank) expires only once the bank's own expiry has
+    # surely passed: its validity (an hour by default) and a margin of 30 minutes.
     other = demo_db.value("SELECT max(id) FROM invoices WHERE family_id = 1 AND id <> ?", [unpaid])
     demo_db.write(lambda cur: cur.execute("DELETE FROM payments WHERE invoice_id = ?", [other]))
     forgotten = payments.start_payment(demo_db, parent, other, "forgotten-key-1234567", PORT, DEMO_NOW)
-    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=10)) == 0
-    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=31)) == 1
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=31)) == 0
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=89)) == 0
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=91)) == 1
     assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
                          [forgotten.transaction_ref]) == "expired"
 
@@ -223,14 +225,15 @@ def test_refused_payments_and_forged_invoice_ids_leave_an_audit_entry(demo_db, p
 def test_a_late_paid_answer_after_expiry_is_still_recorded(demo_db, parent, unpaid):
     started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     answer = bank_answer(demo_db, started)
-    # Pretend the sandbox had lost its answer: the attempt expires after 30 minutes…
+    # Pretend the sandbox had lost its answer: the attempt expires after its lifetime…
     BANK._answers.pop(started.transaction_ref)
-    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=40)) == 1
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=91)) == 1
     # …then the bank's notification arrives: the money was taken, so it is recorded, once.
-    recorded = payments.record_answer(demo_db, answer, "notification", DEMO_NOW + timedelta(minutes=41))
+    late = DEMO_NOW + timedelta(minutes=92)
+    recorded = payments.record_answer(demo_db, answer, "notification", late)
     assert recorded.state is TxState.PAID and recorded.changed
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
-    assert not payments.record_answer(demo_db, answer, "retour", DEMO_NOW + timedelta(minutes=42)).changed
+    assert not payments.record_answer(demo_db, answer, "retour", late).changed
 
 
 def test_an_answer_signed_for_another_mode_or_site_is_rejected(demo_db, parent, unpaid):
