@@ -382,7 +382,8 @@ class Bench:
                  "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')", [str(invoice_id)]))
 
         self.record("payment", "One payment notification recorded",
-                    [lambda: payments.record_answer(self.db, next(queue), "notification", self.now)],
+                    [lambda: payments.record_answer(self.db, next(queue), "notification", self.now,
+                                                                  address="bench")],
                     [bare])
 
     def pages(self) -> None:

@@ -307,7 +307,13 @@ def _payment_state(entry: Entry) -> str:
 
 
 def _payment_rejected(entry: Entry) -> str:
+    """One rejected answer for a transaction, or the anonymous ones from one address, counted."""
     source = _dict(entry.after).get("source")
+    if entry.entity == "address":
+        n = _int(_dict(entry.after).get("count")) or 1
+        how = f" ({SOURCES.get(source, source)})" if source else ""
+        return f"{plural(n, 'réponse de paiement rejetée', 'réponses de paiement rejetées')} venant de " \
+               f"{entry.entity_id}{how}"
     ref = f" (transaction {entry.entity_id})" if entry.entity_id else ""
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 

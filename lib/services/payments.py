@@ -19,8 +19,9 @@ import hmac
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from lib.domain import fr
@@ -235,14 +236,16 @@ class Recorded:
         return outcome_message(self.state, self.invoice_number, self.overpaid_cents)
 
 
-def record_answer(db: Database, query_string: str, source: str, now: datetime) -> Recorded:
-    """Verify an answer and record it once. Rejections change nothing but leave an audit entry."""
+def record_answer(db: Database, query_string: str, source: str, now: datetime, *, address: str) -> Recorded:
+    """Verify an answer and record it once. Rejections change nothing but leave an audit entry:
+    one each for a signed answer that does not fit its attempt, one counted per address and window
+    for anonymous ones (unsigned, forged, unreadable). `address`: where the answer came from."""
     at = to_utc_naive(now)
     cfg = config(db)
     try:
         answer = provider.parse(cfg, query_string)
     except provider.ProviderError as exc:
-        _reject(db, at, source, None, f"réponse refusée : {exc.reason}")
+        REJECTIONS.count(db, now, address, source, exc.reason)
         raise AnswerRejected(400, exc.reason) from None
 
     def work(cur) -> Recorded:
@@ -275,13 +278,77 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime) -
     try:
         return db.write(work)
     except AnswerRejected as exc:
-        _reject(db, at, source, answer.transaction_ref, exc.reason)
+        db.write(lambda cur: audit.record(cur, at_utc=at, user_id=None, action="payment.rejected",
+                                          entity="transaction", entity_id=answer.transaction_ref,
+                                          after={"source": source, "address": address}, reason=exc.reason[:300]))
         raise
 
 
-def _reject(db: Database, at: datetime, source: str, ref: str | None, reason: str) -> None:
-    db.write(lambda cur: audit.record(cur, at_utc=at, user_id=None, action="payment.rejected", entity="transaction",
-                                      entity_id=ref, after={"source": source}, reason=reason[:300]))
+class RejectionTally:
+    """Anonymous rejected answers — anyone can post to the notification route — counted per source
+    address: one audit row per address and window (WINDOW), whose count is brought up to date at
+    most once per FLUSH, and for the last time when a later rejection finds the window closed. A
+    flood then costs a few writes per window and one line in the journal, where one row each once
+    buried the real payments. Counts live in this process until written: at most FLUSH of them
+    are lost if it stops. Beyond MAX_ADDRESSES addresses at once, new ones are counted together
+    under « autres adresses » (an attacker with many addresses cannot grow the table)."""
+
+    WINDOW = timedelta(minutes=10)
+    FLUSH = timedelta(minutes=1)
+    MAX_ADDRESSES = 10_000
+    OTHERS = "autres adresses"
+
+    @dataclass
+    class _Tally:
+        audit_id: int
+        source: str
+        opened: datetime
+        last: datetime
+        written_at: datetime
+        reason: str
+        count: int = 1
+        written: int = 1
+
+    def __init__(self) -> None:
+        self._by_database: dict[str, dict[str, RejectionTally._Tally]] = {}   # database file → address → tally
+        self._lock = threading.Lock()
+
+    def count(self, db: Database, now: datetime, address: str, source: str, reason: str) -> None:
+        reason = reason[:300]
+        with self._lock:
+            tallies = self._by_database.setdefault(db.path, {})
+            tally = tallies.get(address)
+            if tally is None or now >= tally.opened + self.WINDOW:
+                self._close_windows(db, tallies, now)
+                if address not in tallies and len(tallies) >= self.MAX_ADDRESSES:
+                    address = self.OTHERS
+                tally = tallies.get(address)
+            if tally is None:
+                first = {"source": source, "count": 1, "first": to_utc_naive(now).isoformat()}
+                audit_id = db.write(lambda cur: payment_store.open_rejection_tally(cur, to_utc_naive(now), address,
+                                                                                   first, reason))
+                tallies[address] = self._Tally(audit_id, source, now, now, now, reason)
+                return
+            tally.count, tally.last, tally.reason = tally.count + 1, now, reason
+            if now >= tally.written_at + self.FLUSH:
+                self._write(db, tally, now)
+
+    def _close_windows(self, db: Database, tallies: dict[str, RejectionTally._Tally], now: datetime) -> None:
+        for address in [a for a, t in tallies.items() if now >= t.opened + self.WINDOW]:
+            self._write(db, tallies.pop(address), now)
+
+    @staticmethod
+    def _write(db: Database, tally: RejectionTally._Tally, now: datetime) -> None:
+        tally.written_at = now
+        if tally.count == tally.written:
+            return
+        after = {"source": tally.source, "count": tally.count, "first": to_utc_naive(tally.opened).isoformat(),
+                 "last": to_utc_naive(tally.last).isoformat()}
+        db.write(lambda cur: payment_store.update_rejection_tally(cur, tally.audit_id, after, tally.reason))
+        tally.written = tally.count
+
+
+REJECTIONS = RejectionTally()
 
 
 def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tuple[TxState, str] | None:
@@ -307,7 +374,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
         query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
         if query:
             try:
-                changed += record_answer(db, query, "reconciliation", now).changed
+                changed += record_answer(db, query, "reconciliation", now, address="rapprochement").changed
             except AnswerRejected:
                 pass
         elif from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:

@@ -1,7 +1,10 @@
 """Online payments seen from the town's side: invoices that received more than they asked (the
-refunds to make)."""
+refunds to make), and the audit rows that count anonymous rejected answers."""
 
 from __future__ import annotations
+
+import json
+from datetime import datetime
 
 import duckdb
 
@@ -36,6 +39,21 @@ def overpaid_invoices(db: Database) -> list[dict]:
         ORDER BY o.number
         """
     )
+
+
+def open_rejection_tally(cur: duckdb.DuckDBPyConnection, at_utc: datetime, address: str, after: dict,
+                         reason: str) -> int:
+    """The audit row that counts the anonymous rejections from one address in one window; its id."""
+    return cur.execute(
+        """INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after, reason)
+           VALUES (?, NULL, 'payment.rejected', 'address', ?, ?, ?) RETURNING id""",
+        [at_utc, address, json.dumps(after, ensure_ascii=False), reason],
+    ).fetchall()[0][0]
+
+
+def update_rejection_tally(cur: duckdb.DuckDBPyConnection, audit_id: int, after: dict, reason: str) -> None:
+    cur.execute("UPDATE audit_log SET after = ?, reason = ? WHERE id = ? AND action = 'payment.rejected'",
+                [json.dumps(after, ensure_ascii=False), reason, audit_id])
 
 
 def invoice_money(db_or_cur: Database | duckdb.DuckDBPyConnection, invoice_id: int) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ from tests.conftest import DEMO_NOW, login
 
 BASE = "http://127.0.0.1:8501"
 PORT = 8501             # the port the process serves on: the portal's address without `public_url`
+PROVIDER = "192.0.2.10"  # where the provider's answers come from
 KEY = "k" * 24
 
 
@@ -45,10 +46,10 @@ def test_pay_round_trip_records_once_and_the_invoice_turns_green(demo_db, parent
     assert fields["vads_amount"] == "8350" and fields["vads_order_id"] == "F-2026-000267"
     assert fields["vads_url_return"] == BASE + "/paiement/retour"
     answer = bank_answer(demo_db, started)
-    first = payments.record_answer(demo_db, answer, "notification", DEMO_NOW)
+    first = payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER)
     assert first.state is TxState.PAID and first.changed
     before = money(demo_db)
-    again = payments.record_answer(demo_db, answer, "retour", DEMO_NOW)   # the browser's return, same answer
+    again = payments.record_answer(demo_db, answer, "retour", DEMO_NOW, address=PROVIDER)   # the browser's return, same answer
     assert again.state is TxState.PAID and not again.changed
     assert money(demo_db) == before
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
@@ -67,14 +68,14 @@ def test_the_town_address_wins_over_the_address_a_request_came_to(demo_db, paren
     assert started.url == "https://famille.ma-ville.fr/paiement/sandbox"
     assert fields["vads_url_return"] == "https://famille.ma-ville.fr/paiement/retour"
     assert fields["vads_url_check"] == "https://famille.ma-ville.fr/paiement/notification"
-    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW)
+    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW, address=PROVIDER)
     assert recorded.state is TxState.PAID and recorded.invoice_number == "F-2026-000267"
 
 
 @pytest.mark.parametrize("decision, state", [("refuse", TxState.REFUSED), ("cancel", TxState.CANCELLED)])
 def test_refused_or_cancelled_payments_leave_the_invoice_unpaid(demo_db, parent, unpaid, decision, state):
     started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
-    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW)
+    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW, address=PROVIDER)
     assert recorded.state is state and "reste à payer" in recorded.message
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
     # The family may try again (a new attempt).
@@ -136,28 +137,43 @@ def forged_answers(db, started, answer):
     }
 
 
+SIGNED = ("signed, wrong amount", "signed, unknown transaction", "signed, another invoice")
+
+
+def rejections(db):
+    return db.rows("SELECT entity, entity_id, json_extract(after, '$.count')::INTEGER, reason FROM audit_log "
+                   "WHERE action = 'payment.rejected' ORDER BY id")
+
+
 def test_forged_and_replayed_answers_change_nothing_and_are_logged(demo_db, parent, unpaid):
+    """A signed answer that does not fit its attempt is logged on its own; anonymous ones (anyone
+    can send them) are counted on one row for their address."""
     started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     answer = bank_answer(demo_db, started)
-    for name, forged in forged_answers(demo_db, started, answer).items():
+    for minute, (name, forged) in enumerate(forged_answers(demo_db, started, answer).items()):
         before = money(demo_db)
-        rejected = demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'")
         with pytest.raises(payments.AnswerRejected) as err:
-            payments.record_answer(demo_db, forged, "notification", DEMO_NOW)
+            payments.record_answer(demo_db, forged, "notification", DEMO_NOW + timedelta(minutes=minute),
+                                   address=PROVIDER)
         assert err.value.status in (400, 404), name
         assert money(demo_db) == before, name
-        assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'") == rejected + 1, name
+    assert rejections(demo_db) == [
+        ("address", PROVIDER, 5, "réponse illisible (ResponseError)"),   # the 5 unsigned ones, the last reason
+        ("transaction", started.transaction_ref, None, "montant 100 ≠ 8350 attendus"),
+        ("transaction", started.transaction_ref.split("_")[0] + "_ZZZZZZ", None, "transaction inconnue"),
+        ("transaction", started.transaction_ref, None, "la réponse ne concerne pas cette facture"),
+    ]
     # The genuine answer still works afterwards, once.
-    assert payments.record_answer(demo_db, answer, "notification", DEMO_NOW).changed
-    assert not payments.record_answer(demo_db, answer, "notification", DEMO_NOW).changed
+    assert payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER).changed
+    assert not payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER).changed
 
 
 def test_a_paid_attempt_is_never_undone_by_a_later_answer(demo_db, parent, unpaid):
     started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     paid = bank_answer(demo_db, started, "pay")
-    payments.record_answer(demo_db, paid, "notification", DEMO_NOW)
+    payments.record_answer(demo_db, paid, "notification", DEMO_NOW, address=PROVIDER)
     refused = resign(demo_db, paid, vads_result="05", vads_auth_result="05", vads_trans_status="REFUSED")
-    assert payments.record_answer(demo_db, refused, "notification", DEMO_NOW).state is TxState.PAID
+    assert payments.record_answer(demo_db, refused, "notification", DEMO_NOW, address=PROVIDER).state is TxState.PAID
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
 
 
@@ -230,10 +246,10 @@ def test_a_late_paid_answer_after_expiry_is_still_recorded(demo_db, parent, unpa
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=91)) == 1
     # …then the bank's notification arrives: the money was taken, so it is recorded, once.
     late = DEMO_NOW + timedelta(minutes=92)
-    recorded = payments.record_answer(demo_db, answer, "notification", late)
+    recorded = payments.record_answer(demo_db, answer, "notification", late, address=PROVIDER)
     assert recorded.state is TxState.PAID and recorded.changed
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
-    assert not payments.record_answer(demo_db, answer, "retour", late).changed
+    assert not payments.record_answer(demo_db, answer, "retour", late, address=PROVIDER).changed
 
 
 def test_an_answer_signed_for_another_mode_or_site_is_rejected(demo_db, parent, unpaid):
@@ -241,7 +257,7 @@ def test_an_answer_signed_for_another_mode_or_site_is_rejected(demo_db, parent, 
     answer = bank_answer(demo_db, started)
     for forged in (resign(demo_db, answer, vads_site_id="99999999"),):
         with pytest.raises(payments.AnswerRejected):
-            payments.record_answer(demo_db, forged, "notification", DEMO_NOW)
+            payments.record_answer(demo_db, forged, "notification", DEMO_NOW, address=PROVIDER)
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
 
 

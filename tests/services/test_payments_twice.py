@@ -13,7 +13,7 @@ from lib.payments.sandbox import BANK
 from lib.services import invoicing, payments
 from tests.conftest import DEMO_NOW, login
 from tests.pages.test_pages import app_test
-from tests.services.test_payments import PORT
+from tests.services.test_payments import PORT, PROVIDER
 
 MINUTE = timedelta(minutes=1)
 
@@ -52,7 +52,8 @@ def test_an_attempt_the_bank_may_still_complete_blocks_a_second_one(demo_db, par
     # The family sees the payment in progress, and until when.
     row = invoicing.invoice_detail(demo_db, parent, unpaid, DEMO_NOW + 31 * MINUTE).row
     assert row.status is InvoiceStatus.IN_PROGRESS and row.pending_until == DEMO_NOW + 90 * MINUTE
-    payments.record_answer(demo_db, decide(demo_db, page, "pay"), "notification", DEMO_NOW + 40 * MINUTE)
+    payments.record_answer(demo_db, decide(demo_db, page, "pay"), "notification", DEMO_NOW + 40 * MINUTE,
+                           address=PROVIDER)
     assert received(demo_db, unpaid) == [8350]
     assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
 
@@ -83,9 +84,11 @@ def test_a_signed_paid_after_a_refusal_is_recorded_and_audited(demo_db, parent, 
     (a second try on its page): the money was taken, so it is recorded and audited."""
     started = payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
     refused_page, paid_page = bank_page(demo_db, started), bank_page(demo_db, started)
-    first = payments.record_answer(demo_db, decide(demo_db, refused_page, decision), "retour", DEMO_NOW + MINUTE)
+    first = payments.record_answer(demo_db, decide(demo_db, refused_page, decision), "retour", DEMO_NOW + MINUTE,
+                                   address=PROVIDER)
     assert first.state is state
-    late = payments.record_answer(demo_db, decide(demo_db, paid_page, "pay"), "notification", DEMO_NOW + 2 * MINUTE)
+    late = payments.record_answer(demo_db, decide(demo_db, paid_page, "pay"), "notification", DEMO_NOW + 2 * MINUTE,
+                                  address=PROVIDER)
     assert late.state is TxState.PAID and late.changed
     assert received(demo_db, unpaid) == [8350]
     assert demo_db.value("SELECT state FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == "paid"
@@ -97,10 +100,12 @@ def pay_twice(db, parent, invoice_id):
     """A first attempt refused, a second one paid, then the bank's late "paid" for the first."""
     first = payments.start_payment(db, parent, invoice_id, key(1), PORT, DEMO_NOW)
     refused_page, paid_page = bank_page(db, first), bank_page(db, first)
-    payments.record_answer(db, decide(db, refused_page, "refuse"), "retour", DEMO_NOW + MINUTE)
+    payments.record_answer(db, decide(db, refused_page, "refuse"), "retour", DEMO_NOW + MINUTE, address=PROVIDER)
     second = payments.start_payment(db, parent, invoice_id, key(2), PORT, DEMO_NOW + 2 * MINUTE)
-    payments.record_answer(db, decide(db, bank_page(db, second), "pay"), "notification", DEMO_NOW + 3 * MINUTE)
-    late = payments.record_answer(db, decide(db, paid_page, "pay"), "notification", DEMO_NOW + 4 * MINUTE)
+    payments.record_answer(db, decide(db, bank_page(db, second), "pay"), "notification", DEMO_NOW + 3 * MINUTE,
+                           address=PROVIDER)
+    late = payments.record_answer(db, decide(db, paid_page, "pay"), "notification", DEMO_NOW + 4 * MINUTE,
+                                  address=PROVIDER)
     return first, second, late
 
 
