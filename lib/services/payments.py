@@ -56,16 +56,18 @@ def _origin(value: str | None) -> str | None:
     return value if value.startswith(("https://", "http://")) else None
 
 
-def _setup(db: Database, served_port: int) -> tuple[provider.ProviderConfig, str]:
+def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str]:
     """The provider's configuration and the portal's address given to it (the form's target for
     the test bank, the return, the notification), from one read of the settings: the setting
     `public_url` when the town sets it, else the environment's PORTAIL_PUBLIC_URL, else the
     process's own http://127.0.0.1:<the port it serves on>. Never an address a request names: a
     forged Host header must not send the family, the provider or the test bank elsewhere."""
     values = reference.settings(db)
-    base = (_origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
-            or f"http://127.0.0.1:{served_port}")
-    return provider.ProviderConfig.from_settings(values), base
+    base = _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
+    if base is None and not served_port:
+        raise PaymentRefused("Le paiement en ligne n'est pas configuré (adresse publique du portail) : "
+                             "contactez la mairie.")
+    return provider.ProviderConfig.from_settings(values), base or f"http://127.0.0.1:{served_port}"
 
 
 # --- the right to pay online --------------------------------------------------------------------
@@ -132,16 +134,17 @@ def departure_link(token: str, invoice_id: int, key: str) -> str:
 def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
-def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int,
+def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None,
                   now: datetime) -> provider.Started:
     """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
     signed form that takes the browser to the provider. A refusal is kept in the audit log.
-    `served_port`: the port this process serves on (the portal's address without `public_url`)."""
+    `served_port`: the port this process serves on (the portal's address without `public_url`;
+    None on a Unix socket, where only a configured address will do)."""
     with refusals_audited(db, actor, now, "payment.start_refused", "invoice", invoice_id):
         return _start_payment(db, actor, invoice_id, idempotency_key, served_port, now)
 
 
-def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int,
+def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None,
                    now: datetime) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")

@@ -27,10 +27,11 @@ def _html(result: tuple[str, int]) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _served_port(request: Request) -> int:
+def _served_port(request: Request) -> int | None:
     """The port this process serves on: the socket's, never the Host header (the portal's address
-    given to the provider comes from the settings, see payments._setup)."""
-    return int(request.scope["server"][1])
+    given to the provider comes from the settings, see payments._setup); None on a Unix socket."""
+    server = request.scope.get("server") or (None, None)
+    return server[1]
 
 
 def _address(request: Request) -> str:

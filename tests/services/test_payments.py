@@ -280,3 +280,13 @@ def test_two_payments_started_at_the_same_moment_give_one_attempt(demo_db, paren
         t.join()
     assert sorted(type(o).__name__ for o in outcomes) == ["PaymentRefused", "Started"]
     assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
+
+
+def test_without_any_known_address_a_payment_does_not_start(demo_db, parent, unpaid, monkeypatch):
+    """Served on a Unix socket (no port) with neither public_url nor PORTAIL_PUBLIC_URL: refused in
+    French, nothing written, rather than an address guessed from the request."""
+    monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)
+    before = money(demo_db)
+    with pytest.raises(PaymentRefused, match="pas configuré"):
+        payments.start_payment(demo_db, parent, unpaid, KEY, None, DEMO_NOW)
+    assert money(demo_db) == before
