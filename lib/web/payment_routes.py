@@ -54,6 +54,12 @@ async def _bounded_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
+async def _bounded_form(request: Request) -> dict[str, str] | None:
+    """A urlencoded form read through `_bounded_body` (None when too long)."""
+    body = await _bounded_body(request)
+    return None if body is None else dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
 async def depart(request: Request) -> Response:
     """GET /paiement/depart: start (or resume, same key) the payment, then post the signed form."""
     token = request.cookies.get(auth.SESSION_COOKIE)
@@ -128,10 +134,9 @@ async def sandbox_form(request: Request) -> Response:
     cfg = await to_thread.run_sync(_sandbox_config)
     if cfg is None:
         return PlainTextResponse("Not Found", status_code=404)
-    body = await _bounded_body(request)
-    if body is None:
+    fields = await _bounded_form(request)
+    if fields is None:
         return _too_large()
-    fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     try:
         request_id = BANK.receive(cfg, fields)
     except ValueError as exc:
@@ -155,10 +160,9 @@ async def sandbox_decision(request: Request) -> Response:
     cfg = await to_thread.run_sync(_sandbox_config)
     if cfg is None:
         return PlainTextResponse("Not Found", status_code=404)
-    body = await _bounded_body(request)
-    if body is None:
+    form = await _bounded_form(request)
+    if form is None:
         return _too_large()
-    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     decision = form.get("decision", "")
     lost = decision == "pay-no-return"
     try:
