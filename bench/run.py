@@ -44,7 +44,7 @@ TARGETS_MS = {"family_month": 50, "day_cancel": 50, "year_template": 100, "kitch
               "invoicing_draft": 5000, "invoicing_publish": 5000}
 PAGE_TARGET_MS = 500
 RATIO_TARGET = 2.0
-PAYMENT_BASE = "http://127.0.0.1:8501"
+PAYMENT_PORT = 8501   # the portal served on 127.0.0.1:8501: the payment addresses without public_url
 
 
 @dataclass
@@ -358,7 +358,7 @@ class Bench:
         cfg = payments.config(self.db)
         for n, (invoice_id, email) in enumerate(rows):
             actor = self._login(email)[1]
-            started = payments.start_payment(self.db, actor, invoice_id, f"bench-payment-key-{n:06d}", PAYMENT_BASE,
+            started = payments.start_payment(self.db, actor, invoice_id, f"bench-payment-key-{n:06d}", PAYMENT_PORT,
                                              self.now)
             if n < count:
                 request_id = BANK.receive(cfg, {f["name"]: f["value"] for f in started.fields})
@@ -382,7 +382,8 @@ class Bench:
                  "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')", [str(invoice_id)]))
 
         self.record("payment", "One payment notification recorded",
-                    [lambda: payments.record_answer(self.db, next(queue), "notification", self.now, PAYMENT_BASE)],
+                    [lambda: payments.record_answer(self.db, next(queue), "notification", self.now,
+                                                                  address="bench")],
                     [bare])
 
     def pages(self) -> None:

@@ -1,4 +1,5 @@
-"""Administrator: monthly invoicing (draft, then publish), online-payment rights, reconciliation."""
+"""Administrator: monthly invoicing (draft, then publish), online-payment rights, reconciliation, and the
+refunds owed for invoices paid twice."""
 
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from lib.domain import fr
 from lib.domain.clock import from_utc_naive
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
-from lib.services import invoicing, payments
+from lib.services import invoice_pdf, invoicing, payments
 from lib.ui import layout, session
 
 actor = session.require_actor(Role.ADMIN)
@@ -86,8 +87,28 @@ granted = [r["name"] for r in requests if r["payment_right"] == "granted"]
 st.caption(f"Familles ayant le droit : {fr.decimal(len(granted), 0)}.")
 
 st.header("Paiements en attente", anchor=False)
+lifetime = payments.config(db).attempt_lifetime
 st.caption("Un paiement dont la banque n'a pas confirmé le résultat est rapproché ici (et à chaque visite de la "
-           "famille sur « Mes factures ») ; sans réponse après 30 minutes, il est abandonné.")
+           "famille sur « Mes factures ») ; il n'est abandonné qu'une fois passé le délai où la banque peut encore "
+           f"l'accepter ({fr.decimal(lifetime.total_seconds() / 60, 0)} minutes, marge comprise).")
 if st.button("Rapprocher maintenant", key="billing_reconcile"):
     st.info(f"{payments.reconcile(db, session.now())} paiement(s) mis à jour.")
+
+st.header("Trop-perçus à rembourser", anchor=False)
+overpaid = payments.overpaid_invoices(db, actor)
+if not overpaid:
+    st.caption("Aucune facture n'a reçu plus que son montant.")
+else:
+    st.warning(f"{len(overpaid)} facture(s) ont reçu plus que leur montant : remboursez la famille du trop-perçu "
+               "(les références permettent de retrouver les paiements chez la banque).", icon="🟣")
+    st.dataframe(pd.DataFrame({
+        "Facture": [o.number for o in overpaid],
+        "Famille": [f"{o.family} ({o.email or 'sans e-mail'})" for o in overpaid],
+        "À rembourser": [fr.euros(o.refund_cents) for o in overpaid],
+        "Montant de la facture": [fr.euros(o.total_cents) for o in overpaid],
+        "Paiements reçus": ["; ".join(
+            f"{fr.numeric_date_time(from_utc_naive(p['paid_at']))} : {fr.euros(p['amount_cents'])}"
+            + (f" (réf. {p['reference']})" if p["reference"] else f" ({invoice_pdf.method_label(p['method'])})") for p in o.payments)
+            for o in overpaid],
+    }), hide_index=True, width="stretch", key="billing_overpaid")
 layout.contact_footer()

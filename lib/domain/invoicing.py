@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from lib.domain import fr
 from lib.domain.errors import InvalidInput, PortailError
 
 MAX_TARIFF_CENTS = 10_000     # 100 € for one meal or one half-day: anything above is a typing mistake
@@ -135,26 +136,36 @@ def left_to_pay(total: int, paid: int, credited: int = 0) -> int:
     return max(total - paid - credited, 0)
 
 
+def overpaid_cents(total: int, paid: int, credited: int = 0) -> int:
+    """What was received beyond what an invoice asks (two payments of it, or a payment and then a
+    credit note): money the town owes back to the family."""
+    return max(paid + credited - total, 0)
+
+
 class InvoiceStatus(StrEnum):
     PAID = "paid"
     UNPAID = "unpaid"
     IN_PROGRESS = "in_progress"
     CREDIT = "credit"
+    OVERPAID = "overpaid"
 
     @property
     def dot(self) -> str:
         return {InvoiceStatus.PAID: "🟢", InvoiceStatus.UNPAID: "🔴", InvoiceStatus.IN_PROGRESS: "🟠",
-                InvoiceStatus.CREDIT: "🔵"}[self]
+                InvoiceStatus.CREDIT: "🔵", InvoiceStatus.OVERPAID: "🟣"}[self]
 
     @property
     def word(self) -> str:
         return {InvoiceStatus.PAID: "Soldée", InvoiceStatus.UNPAID: "Non soldée",
-                InvoiceStatus.IN_PROGRESS: "Paiement en cours", InvoiceStatus.CREDIT: "Avoir"}[self]
+                InvoiceStatus.IN_PROGRESS: "Paiement en cours", InvoiceStatus.CREDIT: "Avoir",
+                InvoiceStatus.OVERPAID: "Trop-perçu"}[self]
 
 
 def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool, credited: int = 0) -> InvoiceStatus:
     if kind is Kind.CREDIT_NOTE:
         return InvoiceStatus.CREDIT
+    if overpaid_cents(total, paid, credited) > 0:
+        return InvoiceStatus.OVERPAID
     if left_to_pay(total, paid, credited) == 0:
         return InvoiceStatus.PAID
     return InvoiceStatus.IN_PROGRESS if payment_pending else InvoiceStatus.UNPAID
@@ -172,7 +183,6 @@ class TxState(StrEnum):
 
 
 FINAL_STATES = frozenset({TxState.PAID, TxState.REFUSED, TxState.CANCELLED, TxState.ERROR, TxState.EXPIRED})
-PENDING_LIFETIME = timedelta(minutes=30)
 
 
 class PaymentRefused(PortailError):
@@ -181,16 +191,22 @@ class PaymentRefused(PortailError):
 
 def next_state(current: TxState, outcome: TxState) -> TxState:
     """Only a pending attempt changes; a final state never does (a payment cannot be undone, and a
-    replayed answer changes nothing) — except an attempt we gave up on ourselves (expired) when
-    the bank's "paid" arrives late: the money was taken, so the payment must be recorded."""
-    if current is TxState.EXPIRED and outcome is TxState.PAID:
+    replayed answer changes nothing) — except when the provider says "paid" after any other final
+    state (expired on our side, or refused, cancelled, in error by an earlier answer): the money
+    was taken, so the payment must be recorded."""
+    if outcome is TxState.PAID:
         return TxState.PAID
     if current in FINAL_STATES:
         return current
     return outcome
 
 
-def outcome_message(state: TxState, number: str) -> str:
+def outcome_message(state: TxState, number: str, overpaid: int = 0) -> str:
+    """What the family reads about an attempt; `overpaid`: cents its invoice has received beyond
+    what it asked (the attempt paid an invoice another payment had already settled)."""
+    if state is TxState.PAID and overpaid > 0:
+        return (f"Paiement enregistré : la facture {number} était déjà réglée, la mairie vous remboursera le "
+                f"trop-perçu de {fr.euros(overpaid)}.")
     return {
         TxState.PAID: f"Paiement enregistré : la facture {number} est soldée. Merci !",
         TxState.REFUSED: f"Paiement refusé par la banque : la facture {number} reste à payer.",

@@ -301,11 +301,20 @@ def _payment_state(entry: Entry) -> str:
     state = entry.action.split(".", 1)[1]
     source = _dict(entry.after).get("source")
     how = f" ({SOURCES.get(source, source)})" if source else ""
-    return f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}"
+    over = _int(_dict(entry.after).get("overpaid_cents"))
+    refund = f" — trop-perçu de {fr.euros(over)} à rembourser" if over else ""
+    return (f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}"
+            f"{refund}")
 
 
 def _payment_rejected(entry: Entry) -> str:
+    """One rejected answer for a transaction, or the anonymous ones from one address, counted."""
     source = _dict(entry.after).get("source")
+    if entry.entity == "address":
+        n = _int(_dict(entry.after).get("count")) or 1
+        how = f" ({SOURCES.get(source, source)})" if source else ""
+        return f"{plural(n, 'réponse de paiement rejetée', 'réponses de paiement rejetées')} venant de " \
+               f"{entry.entity_id}{how}"
     ref = f" (transaction {entry.entity_id})" if entry.entity_id else ""
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 import eopayment
@@ -36,16 +37,32 @@ class ProviderError(Exception):
         self.reason = reason
 
 
+# How long a provider may still complete an attempt after we issued its form: the validity of its
+# payment page (the town sets `payment_attempt_minutes` from its contract; an hour when it does
+# not), plus a margin for clocks and late notifications. Until then the attempt may still turn
+# into money, so no second attempt starts for the same invoice and we do not give up on it.
+DEFAULT_VALIDITY = timedelta(hours=1)
+MARGIN = timedelta(minutes=30)
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     backend: str                        # an eopayment backend name: "systempayv2", "payfip_ws", …
     options: dict = field(default_factory=dict)
     sandbox: bool = False               # our own test bank serves `service_url`
+    validity: timedelta = DEFAULT_VALIDITY
 
     @classmethod
     def from_settings(cls, values: dict[str, str]) -> ProviderConfig:
+        minutes = values.get("payment_attempt_minutes", "").strip()
+        validity = timedelta(minutes=int(minutes)) if minutes.isdigit() and int(minutes) > 0 else DEFAULT_VALIDITY
         return cls(values.get("payment_backend", "systempayv2"), json.loads(values.get("payment_options") or "{}"),
-                   values.get("payment_sandbox") == "1")
+                   values.get("payment_sandbox") == "1", validity)
+
+    @property
+    def attempt_lifetime(self) -> timedelta:
+        """How long an attempt blocks its invoice and stays pending: surely past the provider's expiry."""
+        return self.validity + MARGIN
 
     def eopayment(self, base_url: str) -> eopayment.Payment:
         base = base_url.rstrip("/")
@@ -82,12 +99,13 @@ def start(config: ProviderConfig, base_url: str, amount_cents: int, order_id: st
     return Started(ref, form.url, [{"name": f["name"], "value": f["value"]} for f in form.fields])
 
 
-def parse(config: ProviderConfig, query_string: str, base_url: str = "http://localhost") -> Answer:
-    """Verify and read an answer; raises ProviderError when it is unsigned, forged or malformed."""
+def parse(config: ProviderConfig, query_string: str) -> Answer:
+    """Verify and read an answer; raises ProviderError when it is unsigned, forged or malformed.
+    An answer stands on its signature: the portal's own addresses play no part (hence none here)."""
     if not query_string or len(query_string) > 20_000:
         raise ProviderError("réponse vide ou trop longue")
     try:
-        response = config.eopayment(base_url).response(query_string)
+        response = config.eopayment("").response(query_string)
     except Exception as exc:  # eopayment raises ResponseError, KeyError… on malformed input
         raise ProviderError(f"réponse illisible ({exc.__class__.__name__})") from None
     if not response.signed:

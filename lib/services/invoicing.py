@@ -14,14 +14,14 @@ from datetime import date, datetime, timedelta
 
 from lib.domain import fr
 from lib.domain.actor import Actor
-from lib.domain.clock import to_utc_naive
+from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PENDING_LIFETIME, PREFIX, BillingRule, Bracket, InvoiceStatus,
-                                  Kind, Line, due_date, invoice_status, kind_for, left_to_pay, sequence_after,
-                                  tariff_for)
+from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PREFIX, BillingRule, Bracket, InvoiceStatus, Kind, Line, due_date,
+                                  invoice_status, kind_for, left_to_pay, overpaid_cents, sequence_after, tariff_for)
 from lib.domain.roles import Role
 from lib.store import audit, reference
 from lib.store import invoices as store
+from lib.services import payments
 from lib.services.trail import refusals_audited
 from lib.store.db import Database
 
@@ -208,25 +208,32 @@ class InvoiceRow:
     paid_cents: int
     status: InvoiceStatus
     credited_cents: int = 0
+    pending_until: datetime | None = None   # an online payment is in progress until then (Paris time)
 
     @property
     def left_cents(self) -> int:
         return left_to_pay(self.total_cents, self.paid_cents, self.credited_cents) if self.kind is Kind.INVOICE else 0
 
+    @property
+    def overpaid_cents(self) -> int:
+        return overpaid_cents(self.total_cents, self.paid_cents, self.credited_cents) if self.kind is Kind.INVOICE else 0
 
-def _row(summary: dict) -> InvoiceRow:
+
+def _row(summary: dict, attempt_lifetime: timedelta) -> InvoiceRow:
     kind = Kind(summary["kind"])
+    started = summary["pending_started"]
     return InvoiceRow(summary["id"], summary["number"], kind, summary["period_month"], summary["issue_date"],
                       summary["due_date"], summary["total_cents"], summary["paid_cents"],
-                      invoice_status(kind, summary["total_cents"], summary["paid_cents"], summary["payment_pending"],
-                                     summary["credited_cents"]), summary["credited_cents"])
+                      invoice_status(kind, summary["total_cents"], summary["paid_cents"], started is not None,
+                                     summary["credited_cents"]), summary["credited_cents"],
+                      None if started is None else from_utc_naive(started) + attempt_lifetime)
 
 
 def family_invoices(db: Database, actor: Actor, now: datetime) -> list[InvoiceRow]:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
-    since = to_utc_naive(now - PENDING_LIFETIME)
-    return [_row(s) for s in store.family_invoices(db, actor.family_id, since)]
+    lifetime = payments.config(db).attempt_lifetime
+    return [_row(s, lifetime) for s in store.family_invoices(db, actor.family_id, to_utc_naive(now - lifetime))]
 
 
 @dataclass
@@ -248,7 +255,8 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal
-    summary = store.invoice_summary(db, invoice_id, to_utc_naive(now - PENDING_LIFETIME))
+    lifetime = payments.config(db).attempt_lifetime
+    summary = store.invoice_summary(db, invoice_id, to_utc_naive(now - lifetime))
     if summary is None:
         raise refusal
     if actor.is_family:
@@ -256,7 +264,7 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
             raise refusal
     elif actor.role not in READERS:
         raise NotAllowed("Votre profil ne permet pas de consulter les factures.")
-    return InvoiceDetail(_row(summary), store.family(db, summary["family_id"]), store.invoice_lines(db, invoice_id),
+    return InvoiceDetail(_row(summary, lifetime), store.family(db, summary["family_id"]), store.invoice_lines(db, invoice_id),
                          store.invoice_payments(db, invoice_id))
 
 

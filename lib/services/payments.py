@@ -4,24 +4,32 @@ The provider's answer arrives twice (the browser's return and the server-to-serv
 notification) and may be replayed or forged: both go through `record_answer`, which accepts only
 a signed answer for a known attempt with the right amount, and records the payment at most once
 per attempt (a unique key on payments.transaction_id, in the same transaction as the attempt's
-new state). A final state never changes: a payment cannot be undone.
+new state). A final state never changes — a payment cannot be undone — but a signed "paid" always
+wins: money the provider took is recorded, even after a refusal or our own expiry.
+
+An invoice never has two attempts that could both still succeed: an attempt blocks its invoice
+until the provider answered final for it or its own expiry has surely passed
+(`ProviderConfig.attempt_lifetime`). If money arrives twice anyway, both payments are kept and the
+invoice is « Trop-perçu »: `overpaid_invoices` lists the refunds for the administrator.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import os
 import re
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import (PENDING_LIFETIME, Kind, PaymentRefused, TxState, left_to_pay,
-                                  next_state, outcome_message)
+from lib.domain.invoicing import (Kind, PaymentRefused, TxState, left_to_pay, next_state, outcome_message,
+                                  overpaid_cents)
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
@@ -29,6 +37,7 @@ from lib.services import auth
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
+from lib.store import payments as payment_store
 from lib.store.db import Database
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -39,14 +48,26 @@ def config(db: Database) -> provider.ProviderConfig:
     return provider.ProviderConfig.from_settings(reference.settings(db))
 
 
-def _setup(db: Database, request_url: str) -> tuple[provider.ProviderConfig, str]:
-    """The provider's configuration and the portal's address given to it for the return and the
-    notification, from one read of the settings: the setting `public_url` when the town sets it
-    (so a forged Host header cannot redirect them), else the address the request came to."""
+PUBLIC_URL_ENV = "PORTAIL_PUBLIC_URL"
+
+
+def _origin(value: str | None) -> str | None:
+    value = (value or "").strip().rstrip("/")
+    return value if value.startswith(("https://", "http://")) else None
+
+
+def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str]:
+    """The provider's configuration and the portal's address given to it (the form's target for
+    the test bank, the return, the notification), from one read of the settings: the setting
+    `public_url` when the town sets it, else the environment's PORTAIL_PUBLIC_URL, else the
+    process's own http://127.0.0.1:<the port it serves on>. Never an address a request names: a
+    forged Host header must not send the family, the provider or the test bank elsewhere."""
     values = reference.settings(db)
-    public = values.get("public_url", "").strip().rstrip("/")
-    base = public if public.startswith(("https://", "http://")) else request_url.rstrip("/")
-    return provider.ProviderConfig.from_settings(values), base
+    base = _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
+    if base is None and not served_port:
+        raise PaymentRefused("Le paiement en ligne n'est pas configuré (adresse publique du portail) : "
+                             "contactez la mairie.")
+    return provider.ProviderConfig.from_settings(values), base or f"http://127.0.0.1:{served_port}"
 
 
 # --- the right to pay online --------------------------------------------------------------------
@@ -113,16 +134,17 @@ def departure_link(token: str, invoice_id: int, key: str) -> str:
 def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
-def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, request_url: str,
+def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None,
                   now: datetime) -> provider.Started:
     """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
     signed form that takes the browser to the provider. A refusal is kept in the audit log.
-    `request_url`: the address the request came to (the setting `public_url` wins over it)."""
+    `served_port`: the port this process serves on (the portal's address without `public_url`;
+    None on a Unix socket, where only a configured address will do)."""
     with refusals_audited(db, actor, now, "payment.start_refused", "invoice", invoice_id):
-        return _start_payment(db, actor, invoice_id, idempotency_key, request_url, now)
+        return _start_payment(db, actor, invoice_id, idempotency_key, served_port, now)
 
 
-def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, request_url: str,
+def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None,
                    now: datetime) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
@@ -131,9 +153,9 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal
-    cfg, base_url = _setup(db, request_url)
+    cfg, base_url = _setup(db, served_port)
     at = to_utc_naive(now)
-    since = to_utc_naive(now - PENDING_LIFETIME)
+    since = to_utc_naive(now - cfg.attempt_lifetime)
 
     def work(cur) -> provider.Started:
         again = store.transaction_by_key(cur, idempotency_key)
@@ -159,11 +181,10 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
             raise PaymentRefused(f"La facture {summary['number']} est déjà soldée.")
         pending = store.pending_for_invoice(cur, invoice_id, since)
         if pending is not None:
-            started = pending["created_at"]
-            raise PaymentRefused(
-                f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
-                f"{fr.hour(from_utc_naive(started))} : terminez-le sur la page de paiement, ou réessayez après "
-                f"{fr.hour(from_utc_naive(started) + PENDING_LIFETIME)}.")
+            started = from_utc_naive(pending["created_at"])
+            raise PaymentRefused(f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
+                                 f"{fr.hour(started)} : terminez-le sur la page de paiement. "
+                                 + second_payment_after(started + cfg.attempt_lifetime, now))
         try:
             started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
@@ -187,6 +208,14 @@ def _number(cur, invoice_id: int) -> str:
     return rows[0][0] if rows else "?"
 
 
+def second_payment_after(until: datetime, now: datetime) -> str:
+    """Why a second payment of an invoice cannot start while an attempt is in progress, and when
+    it can (`until`: the attempt's end, see ProviderConfig.attempt_lifetime), for the family."""
+    when = fr.hour(until) if until.astimezone(now.tzinfo).date() == now.date() else f"le {fr.numeric_date_time(until)}"
+    return ("Tant que la banque peut encore l'accepter, un second paiement n'est pas possible : sans réponse de sa "
+            f"part, vous pourrez payer à nouveau après {when}.")
+
+
 # --- the provider's answer ---------------------------------------------------------------------------
 
 class AnswerRejected(Exception):
@@ -203,21 +232,23 @@ class Recorded:
     state: TxState
     invoice_number: str
     changed: bool
+    overpaid_cents: int = 0
 
     @property
     def message(self) -> str:
-        return outcome_message(self.state, self.invoice_number)
+        return outcome_message(self.state, self.invoice_number, self.overpaid_cents)
 
 
-def record_answer(db: Database, query_string: str, source: str, now: datetime,
-                  request_url: str = "http://localhost") -> Recorded:
-    """Verify an answer and record it once. Rejections change nothing but leave an audit entry."""
+def record_answer(db: Database, query_string: str, source: str, now: datetime, *, address: str) -> Recorded:
+    """Verify an answer and record it once. Rejections change nothing but leave an audit entry:
+    one each for a signed answer that does not fit its attempt, one counted per address and window
+    for anonymous ones (unsigned, forged, unreadable). `address`: where the answer came from."""
     at = to_utc_naive(now)
-    cfg, base_url = _setup(db, request_url)
+    cfg = config(db)
     try:
-        answer = provider.parse(cfg, query_string, base_url)
+        answer = provider.parse(cfg, query_string)
     except provider.ProviderError as exc:
-        _reject(db, at, source, None, f"réponse refusée : {exc.reason}")
+        REJECTIONS.count(db, now, address, source, exc.reason)
         raise AnswerRejected(400, exc.reason) from None
 
     def work(cur) -> Recorded:
@@ -235,24 +266,92 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime,
             return Recorded(tx["transaction_ref"], current, number, changed=False)  # a replay: nothing to do
         store.update_transaction(cur, tx["id"], state.value, at, json.dumps(answer.data, ensure_ascii=False),
                                  answer.message[:500])
+        after = {"state": state.value, "transaction": tx["transaction_ref"], "source": source,
+                 "amount_cents": tx["amount_cents"]}
+        overpaid = 0
         if state is TxState.PAID:
             store.insert_payment(cur, tx["invoice_id"], tx["amount_cents"], at, "online", tx["id"], None)
+            overpaid = overpaid_cents(*payment_store.invoice_money(cur, tx["invoice_id"]))
+            if overpaid:
+                after["overpaid_cents"] = overpaid
         audit.record(cur, at_utc=at, user_id=None, action=f"payment.{state.value}", entity="invoice",
-                     entity_id=tx["invoice_id"], before={"state": current.value},
-                     after={"state": state.value, "transaction": tx["transaction_ref"], "source": source,
-                            "amount_cents": tx["amount_cents"]})
-        return Recorded(tx["transaction_ref"], state, number, changed=True)
+                     entity_id=tx["invoice_id"], before={"state": current.value}, after=after)
+        return Recorded(tx["transaction_ref"], state, number, changed=True, overpaid_cents=overpaid)
 
     try:
         return db.write(work)
     except AnswerRejected as exc:
-        _reject(db, at, source, answer.transaction_ref, exc.reason)
+        db.write(lambda cur: audit.record(cur, at_utc=at, user_id=None, action="payment.rejected",
+                                          entity="transaction", entity_id=answer.transaction_ref,
+                                          after={"source": source, "address": address}, reason=exc.reason[:300]))
         raise
 
 
-def _reject(db: Database, at: datetime, source: str, ref: str | None, reason: str) -> None:
-    db.write(lambda cur: audit.record(cur, at_utc=at, user_id=None, action="payment.rejected", entity="transaction",
-                                      entity_id=ref, after={"source": source}, reason=reason[:300]))
+class RejectionTally:
+    """Anonymous rejected answers — anyone can post to the notification route — counted per source
+    address: one audit row per address and window (WINDOW), whose count is brought up to date at
+    most once per FLUSH, and for the last time when a later rejection finds the window closed. A
+    flood then costs a few writes per window and one line in the journal, where one row each once
+    buried the real payments. Counts live in this process until written: at most FLUSH of them
+    are lost if it stops. Beyond MAX_ADDRESSES addresses at once, new ones are counted together
+    under « autres adresses » (an attacker with many addresses cannot grow the table)."""
+
+    WINDOW = timedelta(minutes=10)
+    FLUSH = timedelta(minutes=1)
+    MAX_ADDRESSES = 10_000
+    OTHERS = "autres adresses"
+
+    @dataclass
+    class _Tally:
+        audit_id: int
+        source: str
+        opened: datetime
+        last: datetime
+        written_at: datetime
+        reason: str
+        count: int = 1
+        written: int = 1
+
+    def __init__(self) -> None:
+        self._by_database: dict[str, dict[str, RejectionTally._Tally]] = {}   # database file → address → tally
+        self._lock = threading.Lock()
+
+    def count(self, db: Database, now: datetime, address: str, source: str, reason: str) -> None:
+        reason = reason[:300]
+        with self._lock:
+            tallies = self._by_database.setdefault(db.path, {})
+            tally = tallies.get(address)
+            if tally is None or now >= tally.opened + self.WINDOW:
+                self._close_windows(db, tallies, now)
+                if address not in tallies and len(tallies) >= self.MAX_ADDRESSES:
+                    address = self.OTHERS
+                tally = tallies.get(address)
+            if tally is None:
+                first = {"source": source, "count": 1, "first": to_utc_naive(now).isoformat()}
+                audit_id = db.write(lambda cur: payment_store.open_rejection_tally(cur, to_utc_naive(now), address,
+                                                                                   first, reason))
+                tallies[address] = self._Tally(audit_id, source, now, now, now, reason)
+                return
+            tally.count, tally.last, tally.reason = tally.count + 1, now, reason
+            if now >= tally.written_at + self.FLUSH:
+                self._write(db, tally, now)
+
+    def _close_windows(self, db: Database, tallies: dict[str, RejectionTally._Tally], now: datetime) -> None:
+        for address in [a for a, t in tallies.items() if now >= t.opened + self.WINDOW]:
+            self._write(db, tallies.pop(address), now)
+
+    @staticmethod
+    def _write(db: Database, tally: RejectionTally._Tally, now: datetime) -> None:
+        tally.written_at = now
+        if tally.count == tally.written:
+            return
+        after = {"source": tally.source, "count": tally.count, "first": to_utc_naive(tally.opened).isoformat(),
+                 "last": to_utc_naive(tally.last).isoformat()}
+        db.write(lambda cur: payment_store.update_rejection_tally(cur, tally.audit_id, after, tally.reason))
+        tally.written = tally.count
+
+
+REJECTIONS = RejectionTally()
 
 
 def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tuple[TxState, str] | None:
@@ -263,23 +362,25 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tupl
     if found is None:
         return None
     state = TxState(found["state"])
-    return state, outcome_message(state, found["number"])
+    return state, outcome_message(state, found["number"],
+                                  overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"])))
 
 
-def reconcile(db: Database, now: datetime, *, family_id: int | None = None, request_url: str = "http://localhost") -> int:
+def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> int:
     """Settle attempts whose answer never reached us: ask the provider (the sandbox keeps its
     answers; a real provider's status service where eopayment offers one), and give up on
-    attempts older than the pending lifetime. Returns how many attempts changed."""
+    attempts only once the provider's own expiry has surely passed (`attempt_lifetime`).
+    Returns how many attempts changed."""
     changed = 0
     cfg = config(db)
     for tx in store.stale_pending(db, to_utc_naive(now), family_id):
         query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
         if query:
             try:
-                changed += record_answer(db, query, "reconciliation", now, request_url).changed
+                changed += record_answer(db, query, "reconciliation", now, address="rapprochement").changed
             except AnswerRejected:
                 pass
-        elif from_utc_naive(tx["created_at"]) + PENDING_LIFETIME < now:
+        elif from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
             at = to_utc_naive(now)
 
             def expire(cur, tx=tx):
@@ -292,6 +393,33 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None, requ
 
             changed += db.write(expire)
     return changed
+
+
+# --- money received twice ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Overpaid:
+    """An invoice that received more than it asked, and the refund the town owes its family."""
+
+    invoice_id: int
+    number: str
+    family_id: int
+    family: str
+    email: str | None
+    total_cents: int
+    paid_cents: int
+    credited_cents: int
+    payments: list[dict]          # amount_cents, paid_at (UTC), method, reference (the provider's)
+
+    @property
+    def refund_cents(self) -> int:
+        return overpaid_cents(self.total_cents, self.paid_cents, self.credited_cents)
+
+
+def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
+    actor.require(Role.ADMIN)
+    return [Overpaid(r["id"], r["number"], r["family_id"], r["family"], r["email"], r["total_cents"], r["paid_cents"],
+                     r["credited_cents"], r["payments"]) for r in payment_store.overpaid_invoices(db)]
 
 
 def describe_right(state: str, at: datetime | None) -> str:

@@ -201,8 +201,8 @@ _SUMMARY = """
            coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)::INTEGER AS paid_cents,
            coalesce((SELECT -sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)::INTEGER
              AS credited_cents,
-           EXISTS (SELECT 1 FROM payment_transactions t WHERE t.invoice_id = i.id AND t.state = 'pending'
-                   AND t.created_at > $pending_since) AS payment_pending
+           (SELECT max(t.created_at) FROM payment_transactions t WHERE t.invoice_id = i.id AND t.state = 'pending'
+                   AND t.created_at > $pending_since) AS pending_started
     FROM invoices i
 """
 
@@ -334,7 +334,8 @@ def stale_pending(db: Database, before: datetime, family_id: int | None) -> list
 
 def transaction_for_family(db: Database, ref: str, family_id: int) -> dict | None:
     found = db.dicts(
-        """SELECT t.state, t.provider_message, i.number FROM payment_transactions t JOIN invoices i ON i.id = t.invoice_id
+        """SELECT t.state, t.provider_message, t.invoice_id, i.number FROM payment_transactions t
+           JOIN invoices i ON i.id = t.invoice_id
            WHERE t.transaction_ref = ? AND t.family_id = ?""",
         [ref, family_id],
     )

@@ -115,14 +115,14 @@ def _answers(base: str) -> bool:
 
 
 @contextmanager
-def running(servers: list[str], *, timeout_s: float = 30) -> Iterator[str]:
-    """HAProxy on a free local port with a self-signed certificate, in front of `servers`;
-    yields its https:// base URL once the portal answers through it."""
+def running(servers: list[str], *, listen: str | None = None, timeout_s: float = 30) -> Iterator[str]:
+    """HAProxy on `listen` (host:port; default a free local port) with a self-signed certificate,
+    in front of `servers`; yields its https:// base URL once the portal answers through it."""
     if not available():
         raise ProxyUnavailable("HAProxy et openssl sont nécessaires (paquets Debian haproxy et openssl).")
     with tempfile.TemporaryDirectory(prefix="portail-haproxy-") as folder:
         directory = Path(folder)
-        listen = f"127.0.0.1:{free_port()}"
+        listen = listen or f"127.0.0.1:{free_port()}"
         path = directory / "haproxy.cfg"
         path.write_text(config(listen=listen, certificate=self_signed(directory), servers=servers))
         log = directory / "haproxy.log"

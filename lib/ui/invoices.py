@@ -25,8 +25,9 @@ def status_label(status: InvoiceStatus) -> str:
 def legend() -> None:
     st.caption("Légende : " + " · ".join(f"{s.dot} {s.word}" for s in
                                          (InvoiceStatus.UNPAID, InvoiceStatus.PAID, InvoiceStatus.IN_PROGRESS,
-                                          InvoiceStatus.CREDIT))
-               + " (non soldée : reste à payer ; soldée : réglée).")
+                                          InvoiceStatus.CREDIT, InvoiceStatus.OVERPAID))
+               + " (non soldée : reste à payer ; soldée : réglée ; trop-perçu : payée deux fois, la mairie "
+                 "rembourse).")
 
 
 def table(rows: list[invoicing.InvoiceRow]) -> None:
@@ -113,7 +114,12 @@ def detail(actor, invoice_id: int, right: str) -> None:
 def _pay(row: invoicing.InvoiceRow, right: str) -> None:
     if row.status is InvoiceStatus.IN_PROGRESS:
         st.info("🟠 Un paiement est en cours pour cette facture : il apparaîtra ici dès que la banque l'aura "
-                "confirmé. Actualisez la page dans un instant.")
+                "confirmé. Actualisez la page dans un instant. "
+                + payments.second_payment_after(row.pending_until, session.now()))
+        return
+    if row.status is InvoiceStatus.OVERPAID:
+        st.info(f"🟣 Trop-perçu : cette facture a reçu {fr.euros(row.overpaid_cents)} de plus que son montant ; "
+                "la mairie vous rembourse la différence.")
         return
     if row.status is not InvoiceStatus.UNPAID or right != "granted":
         return

@@ -19,6 +19,7 @@ from lib.services.config import clock_now, database
 from lib.web import pages
 
 MAX_BODY = 20_000
+TOO_LARGE = "Requête trop volumineuse : refusée."
 
 
 def _html(result: tuple[str, int]) -> HTMLResponse:
@@ -26,9 +27,37 @@ def _html(result: tuple[str, int]) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _request_url(request: Request) -> str:
-    """The address the request came to (the setting `public_url` wins over it, in the service)."""
-    return str(request.base_url).rstrip("/")
+def _served_port(request: Request) -> int | None:
+    """The port this process serves on: the socket's, never the Host header (the portal's address
+    given to the provider comes from the settings, see payments._setup); None on a Unix socket."""
+    server = request.scope.get("server") or (None, None)
+    return server[1]
+
+
+def _address(request: Request) -> str:
+    """Where a request comes from, for counting rejected answers: the peer of the socket."""
+    return request.client.host if request.client else "inconnue"
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None when it is longer than MAX_BODY: refused on the declared length before
+    reading anything, and on the streamed length as soon as it goes past (a chunked body declares
+    none), so a huge body never sits in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+async def _bounded_form(request: Request) -> dict[str, str] | None:
+    """A urlencoded form read through `_bounded_body` (None when too long)."""
+    body = await _bounded_body(request)
+    return None if body is None else dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 async def depart(request: Request) -> Response:
@@ -47,7 +76,7 @@ async def depart(request: Request) -> Response:
             return _html(pages.message("Lien de paiement invalide", "Ce lien de paiement n'est pas valable : "
                                        "revenez à « Mes factures » et cliquez à nouveau sur « Payer ».", status=400))
         try:
-            started = payments.start_payment(db, actor, int(raw_id), key, _request_url(request), clock_now())
+            started = payments.start_payment(db, actor, int(raw_id), key, _served_port(request), clock_now())
         except PortailError as exc:
             return _html(pages.message("Paiement impossible", exc.message, status=409))
         amount = next((f["value"] for f in started.fields if f["name"] == "vads_amount"), None)
@@ -60,7 +89,7 @@ async def depart(request: Request) -> Response:
 
 async def _answer(request: Request, query: str, source: str):
     def work():
-        return payments.record_answer(database(), query, source, clock_now(), _request_url(request))
+        return payments.record_answer(database(), query, source, clock_now(), address=_address(request))
 
     return await to_thread.run_sync(work)
 
@@ -79,9 +108,9 @@ async def retour(request: Request) -> Response:
 
 async def notification(request: Request) -> Response:
     """POST /paiement/notification: the provider's server-to-server notification."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return PlainTextResponse("KO: trop long", status_code=413)
+    body = await _bounded_body(request)
+    if body is None:
+        return PlainTextResponse(f"KO: {TOO_LARGE}", status_code=413)
     try:
         recorded = await _answer(request, body.decode("utf-8", "replace"), "notification")
     except payments.AnswerRejected as exc:
@@ -90,6 +119,10 @@ async def notification(request: Request) -> Response:
 
 
 # --- the sandbox bank ------------------------------------------------------------------------------
+
+def _too_large() -> Response:
+    return _html(pages.message("Banque de test", TOO_LARGE, status=413, back="/", back_label="Retour au portail"))
+
 
 def _sandbox_config():
     cfg = payments.config(database())
@@ -101,8 +134,9 @@ async def sandbox_form(request: Request) -> Response:
     cfg = await to_thread.run_sync(_sandbox_config)
     if cfg is None:
         return PlainTextResponse("Not Found", status_code=404)
-    body = await request.body()
-    fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)) if len(body) < MAX_BODY else {}
+    fields = await _bounded_form(request)
+    if fields is None:
+        return _too_large()
     try:
         request_id = BANK.receive(cfg, fields)
     except ValueError as exc:
@@ -126,11 +160,13 @@ async def sandbox_decision(request: Request) -> Response:
     cfg = await to_thread.run_sync(_sandbox_config)
     if cfg is None:
         return PlainTextResponse("Not Found", status_code=404)
-    form = await request.form(max_files=0, max_fields=5)
-    decision = str(form.get("decision", ""))
+    form = await _bounded_form(request)
+    if form is None:
+        return _too_large()
+    decision = form.get("decision", "")
     lost = decision == "pay-no-return"
     try:
-        fields, query = BANK.decide(cfg, str(form.get("request", "")), "pay" if lost else decision)
+        fields, query = BANK.decide(cfg, form.get("request", ""), "pay" if lost else decision)
     except ValueError as exc:
         return _html(pages.message("Banque de test", f"{exc}.", status=400, back="/", back_label="Retour au portail"))
     if lost:

@@ -5,7 +5,7 @@ import pytest
 from lib.domain.errors import InvalidInput
 from lib.domain.invoicing import (Bracket, InvoiceStatus, Kind, Line, TxState, check_brackets, check_tariff,
                                   document_number, due_date, invoice_status, kind_for, left_to_pay, next_sequence,
-                                  next_state, outcome_message, tariff_for, total_cents)
+                                  next_state, outcome_message, overpaid_cents, tariff_for, total_cents)
 
 BRACKETS = [Bracket(None, 420), Bracket(700, 250), Bracket(1200, 350)]
 
@@ -64,6 +64,10 @@ def test_status_and_what_is_left():
     assert invoice_status(Kind.INVOICE, 8350, 0, True) is InvoiceStatus.IN_PROGRESS
     assert invoice_status(Kind.INVOICE, 8350, 8350, False) is InvoiceStatus.PAID
     assert invoice_status(Kind.CREDIT_NOTE, -350, 0, False) is InvoiceStatus.CREDIT
+    assert invoice_status(Kind.INVOICE, 8350, 16700, False) is InvoiceStatus.OVERPAID     # paid twice
+    assert invoice_status(Kind.INVOICE, 8350, 8350, False, credited=350) is InvoiceStatus.OVERPAID
+    assert (InvoiceStatus.OVERPAID.dot, InvoiceStatus.OVERPAID.word) == ("🟣", "Trop-perçu")
+    assert overpaid_cents(8350, 16700) == 8350 and overpaid_cents(8350, 8000, 350) == 0
     assert (InvoiceStatus.UNPAID.dot, InvoiceStatus.UNPAID.word) == ("🔴", "Non soldée")
     assert (InvoiceStatus.PAID.dot, InvoiceStatus.PAID.word) == ("🟢", "Soldée")
     assert due_date(date(2026, 11, 5)) == date(2026, 12, 5)
@@ -74,11 +78,14 @@ def test_status_and_what_is_left():
     (TxState.PENDING, TxState.REFUSED, TxState.REFUSED),
     (TxState.PAID, TxState.REFUSED, TxState.PAID),        # a payment cannot be undone
     (TxState.PAID, TxState.PAID, TxState.PAID),           # a replay changes nothing
-    (TxState.CANCELLED, TxState.PAID, TxState.CANCELLED),
-    (TxState.EXPIRED, TxState.PAID, TxState.PAID),        # the bank's late "paid": money was taken
+    (TxState.EXPIRED, TxState.PAID, TxState.PAID),        # the bank's late "paid": money was taken…
+    (TxState.CANCELLED, TxState.PAID, TxState.PAID),      # … whatever was said before
+    (TxState.REFUSED, TxState.PAID, TxState.PAID),
+    (TxState.ERROR, TxState.PAID, TxState.PAID),
     (TxState.EXPIRED, TxState.REFUSED, TxState.EXPIRED),
+    (TxState.CANCELLED, TxState.REFUSED, TxState.CANCELLED),
 ])
-def test_a_final_state_never_changes(current, outcome, expected):
+def test_a_final_state_never_changes_but_money_taken_is_recorded(current, outcome, expected):
     assert next_state(current, outcome) is expected
 
 

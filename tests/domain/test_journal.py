@@ -99,6 +99,12 @@ SITE = dict(site="ALAE Jean Moulin", service="Restauration scolaire")
      "Paiement en ligne expiré (pas de réponse de la banque) pour la facture F-2026-000012"),
     (Entry("payment.rejected", "transaction", "T9", after={"source": "notification"}, reason="montant 1 ≠ 2"),
      "Réponse de paiement rejetée (transaction T9), reçue par avis de la banque"),
+    (Entry("payment.rejected", "address", "198.51.100.66", after={"source": "notification", "count": 400}),
+     "400 réponses de paiement rejetées venant de 198.51.100.66 (avis de la banque)"),
+    (Entry("payment.paid", "invoice", "12", after={"state": "paid", "source": "notification", "amount_cents": 2340,
+                                                    "overpaid_cents": 2340}, invoice="F-2026-000012"),
+     "Paiement en ligne reçu de 23,40\u00a0€ pour la facture F-2026-000012 (avis de la banque) — trop-perçu de "
+     "23,40\u00a0€ à rembourser"),
     (Entry("demo.build", "database", None, after={"today": "2026-11-27"}),
      "A créé la ville de démonstration (données au vendredi 27 novembre 2026)"),
 ])

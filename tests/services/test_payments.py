@@ -10,6 +10,8 @@ from lib.services import payments
 from tests.conftest import DEMO_NOW, login
 
 BASE = "http://127.0.0.1:8501"
+PORT = 8501             # the port the process serves on: the portal's address without `public_url`
+PROVIDER = "192.0.2.10"  # where the provider's answers come from
 KEY = "k" * 24
 
 
@@ -38,56 +40,55 @@ def resign(db, query, **changes):
 
 
 def test_pay_round_trip_records_once_and_the_invoice_turns_green(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     fields = {f["name"]: f["value"] for f in started.fields}
     assert started.url == BASE + "/paiement/sandbox"
     assert fields["vads_amount"] == "8350" and fields["vads_order_id"] == "F-2026-000267"
     assert fields["vads_url_return"] == BASE + "/paiement/retour"
     answer = bank_answer(demo_db, started)
-    first = payments.record_answer(demo_db, answer, "notification", DEMO_NOW)
+    first = payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER)
     assert first.state is TxState.PAID and first.changed
     before = money(demo_db)
-    again = payments.record_answer(demo_db, answer, "retour", DEMO_NOW)   # the browser's return, same answer
+    again = payments.record_answer(demo_db, answer, "retour", DEMO_NOW, address=PROVIDER)   # the browser's return, same answer
     assert again.state is TxState.PAID and not again.changed
     assert money(demo_db) == before
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
     assert demo_db.value("SELECT sum(amount_cents) FROM payments WHERE invoice_id = ?", [unpaid]) == 8350
     with pytest.raises(PaymentRefused, match="déjà soldée"):
-        payments.start_payment(demo_db, parent, unpaid, "another-key-1234567890", BASE, DEMO_NOW)
+        payments.start_payment(demo_db, parent, unpaid, "another-key-1234567890", PORT, DEMO_NOW)
     assert payments.outcome_for_family(demo_db, parent, started.transaction_ref)[0] is TxState.PAID
 
 
 def test_the_town_address_wins_over_the_address_a_request_came_to(demo_db, parent, unpaid):
-    """With `public_url` set, a forged Host header cannot send the provider's return or
-    notification elsewhere, and the answer is still verified against the same addresses."""
+    """With `public_url` set, the provider's form, return and notification use the town's address
+    (the route passes only the port it serves on: no request header reaches them)."""
     demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', 'https://famille.ma-ville.fr/')"))
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, "http://evil.example", DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     fields = {f["name"]: f["value"] for f in started.fields}
     assert started.url == "https://famille.ma-ville.fr/paiement/sandbox"
     assert fields["vads_url_return"] == "https://famille.ma-ville.fr/paiement/retour"
     assert fields["vads_url_check"] == "https://famille.ma-ville.fr/paiement/notification"
-    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW,
-                                      "http://evil.example")
+    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW, address=PROVIDER)
     assert recorded.state is TxState.PAID and recorded.invoice_number == "F-2026-000267"
 
 
 @pytest.mark.parametrize("decision, state", [("refuse", TxState.REFUSED), ("cancel", TxState.CANCELLED)])
 def test_refused_or_cancelled_payments_leave_the_invoice_unpaid(demo_db, parent, unpaid, decision, state):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
-    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
+    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW, address=PROVIDER)
     assert recorded.state is state and "reste à payer" in recorded.message
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
     # The family may try again (a new attempt).
-    payments.start_payment(demo_db, parent, unpaid, "second-try-key-123456", BASE, DEMO_NOW)
+    payments.start_payment(demo_db, parent, unpaid, "second-try-key-123456", PORT, DEMO_NOW)
 
 
 def test_a_double_click_reuses_the_attempt_and_a_second_payment_is_refused(demo_db, parent, unpaid):
-    first = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
-    same = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW + timedelta(seconds=1))
+    first = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
+    same = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW + timedelta(seconds=1))
     assert same == first
     assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
     with pytest.raises(PaymentRefused, match="déjà en cours depuis 9 h 30"):
-        payments.start_payment(demo_db, parent, unpaid, "other-tab-key-1234567", BASE, DEMO_NOW + timedelta(minutes=2))
+        payments.start_payment(demo_db, parent, unpaid, "other-tab-key-1234567", PORT, DEMO_NOW + timedelta(minutes=2))
 
 
 @pytest.mark.parametrize("email, invoice, key, error, words", [
@@ -110,15 +111,15 @@ def test_payments_that_must_not_start_write_nothing(demo_db, email, invoice, key
     }
     before = money(demo_db)
     with pytest.raises(error, match=words):
-        payments.start_payment(demo_db, who, ids.get(invoice, invoice), key, BASE, DEMO_NOW)
+        payments.start_payment(demo_db, who, ids.get(invoice, invoice), key, PORT, DEMO_NOW)
     assert money(demo_db) == before
 
 
 def test_another_familys_attempt_key_cannot_be_reused(demo_db, parent, unpaid):
-    payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 1 AND id <> ?", [unpaid])
     with pytest.raises(NotAllowed):
-        payments.start_payment(demo_db, parent, other, KEY, BASE, DEMO_NOW)
+        payments.start_payment(demo_db, parent, other, KEY, PORT, DEMO_NOW)
 
 
 def forged_answers(db, started, answer):
@@ -136,44 +137,61 @@ def forged_answers(db, started, answer):
     }
 
 
+SIGNED = ("signed, wrong amount", "signed, unknown transaction", "signed, another invoice")
+
+
+def rejections(db):
+    return db.rows("SELECT entity, entity_id, json_extract(after, '$.count')::INTEGER, reason FROM audit_log "
+                   "WHERE action = 'payment.rejected' ORDER BY id")
+
+
 def test_forged_and_replayed_answers_change_nothing_and_are_logged(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    """A signed answer that does not fit its attempt is logged on its own; anonymous ones (anyone
+    can send them) are counted on one row for their address."""
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     answer = bank_answer(demo_db, started)
-    for name, forged in forged_answers(demo_db, started, answer).items():
+    for minute, (name, forged) in enumerate(forged_answers(demo_db, started, answer).items()):
         before = money(demo_db)
-        rejected = demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'")
         with pytest.raises(payments.AnswerRejected) as err:
-            payments.record_answer(demo_db, forged, "notification", DEMO_NOW)
+            payments.record_answer(demo_db, forged, "notification", DEMO_NOW + timedelta(minutes=minute),
+                                   address=PROVIDER)
         assert err.value.status in (400, 404), name
         assert money(demo_db) == before, name
-        assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'") == rejected + 1, name
+    assert rejections(demo_db) == [
+        ("address", PROVIDER, 5, "réponse illisible (ResponseError)"),   # the 5 unsigned ones, the last reason
+        ("transaction", started.transaction_ref, None, "montant 100 ≠ 8350 attendus"),
+        ("transaction", started.transaction_ref.split("_")[0] + "_ZZZZZZ", None, "transaction inconnue"),
+        ("transaction", started.transaction_ref, None, "la réponse ne concerne pas cette facture"),
+    ]
     # The genuine answer still works afterwards, once.
-    assert payments.record_answer(demo_db, answer, "notification", DEMO_NOW).changed
-    assert not payments.record_answer(demo_db, answer, "notification", DEMO_NOW).changed
+    assert payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER).changed
+    assert not payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER).changed
 
 
 def test_a_paid_attempt_is_never_undone_by_a_later_answer(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     paid = bank_answer(demo_db, started, "pay")
-    payments.record_answer(demo_db, paid, "notification", DEMO_NOW)
+    payments.record_answer(demo_db, paid, "notification", DEMO_NOW, address=PROVIDER)
     refused = resign(demo_db, paid, vads_result="05", vads_auth_result="05", vads_trans_status="REFUSED")
-    assert payments.record_answer(demo_db, refused, "notification", DEMO_NOW).state is TxState.PAID
+    assert payments.record_answer(demo_db, refused, "notification", DEMO_NOW, address=PROVIDER).state is TxState.PAID
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
 
 
 def test_a_lost_return_is_reconciled_and_a_forgotten_attempt_expires(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     bank_answer(demo_db, started)   # paid at the bank; neither the notification nor the return arrived
     assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
                          [started.transaction_ref]) == "pending"
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=1), family_id=1) == 1
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
-    # Another family's forgotten attempt (no answer at the bank) expires after 30 minutes.
+    # Another forgotten attempt (no answer at the bank) expires only once the bank's own expiry has
+    # surely passed: its validity (an hour by default) and a margin of 30 minutes.
     other = demo_db.value("SELECT max(id) FROM invoices WHERE family_id = 1 AND id <> ?", [unpaid])
     demo_db.write(lambda cur: cur.execute("DELETE FROM payments WHERE invoice_id = ?", [other]))
-    forgotten = payments.start_payment(demo_db, parent, other, "forgotten-key-1234567", BASE, DEMO_NOW)
-    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=10)) == 0
-    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=31)) == 1
+    forgotten = payments.start_payment(demo_db, parent, other, "forgotten-key-1234567", PORT, DEMO_NOW)
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=31)) == 0
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=89)) == 0
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=91)) == 1
     assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
                          [forgotten.transaction_ref]) == "expired"
 
@@ -198,7 +216,7 @@ def test_payment_right_request_and_decision(demo_db):
 
 
 def test_a_family_cannot_read_another_familys_payment_outcome(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     other = login(demo_db, "famille002@demo.fr")
     assert payments.outcome_for_family(demo_db, other, started.transaction_ref) is None
     assert payments.outcome_for_family(demo_db, parent, started.transaction_ref)[0] is TxState.PENDING
@@ -209,7 +227,7 @@ def test_refused_payments_and_forged_invoice_ids_leave_an_audit_entry(demo_db, p
 
     other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 2")
     with pytest.raises(NotAllowed):
-        payments.start_payment(demo_db, parent, other, KEY, BASE, DEMO_NOW)
+        payments.start_payment(demo_db, parent, other, KEY, PORT, DEMO_NOW)
     with pytest.raises(NotAllowed):
         invoicing.invoice_detail(demo_db, parent, other, DEMO_NOW)
     entries = demo_db.rows("SELECT action, user_id, entity_id, reason FROM audit_log WHERE action LIKE '%refused' "
@@ -221,24 +239,25 @@ def test_refused_payments_and_forged_invoice_ids_leave_an_audit_entry(demo_db, p
 
 
 def test_a_late_paid_answer_after_expiry_is_still_recorded(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     answer = bank_answer(demo_db, started)
-    # Pretend the sandbox had lost its answer: the attempt expires after 30 minutes…
+    # Pretend the sandbox had lost its answer: the attempt expires after its lifetime…
     BANK._answers.pop(started.transaction_ref)
-    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=40)) == 1
+    assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=91)) == 1
     # …then the bank's notification arrives: the money was taken, so it is recorded, once.
-    recorded = payments.record_answer(demo_db, answer, "notification", DEMO_NOW + timedelta(minutes=41))
+    late = DEMO_NOW + timedelta(minutes=92)
+    recorded = payments.record_answer(demo_db, answer, "notification", late, address=PROVIDER)
     assert recorded.state is TxState.PAID and recorded.changed
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
-    assert not payments.record_answer(demo_db, answer, "retour", DEMO_NOW + timedelta(minutes=42)).changed
+    assert not payments.record_answer(demo_db, answer, "retour", late, address=PROVIDER).changed
 
 
 def test_an_answer_signed_for_another_mode_or_site_is_rejected(demo_db, parent, unpaid):
-    started = payments.start_payment(demo_db, parent, unpaid, KEY, BASE, DEMO_NOW)
+    started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
     answer = bank_answer(demo_db, started)
     for forged in (resign(demo_db, answer, vads_site_id="99999999"),):
         with pytest.raises(payments.AnswerRejected):
-            payments.record_answer(demo_db, forged, "notification", DEMO_NOW)
+            payments.record_answer(demo_db, forged, "notification", DEMO_NOW, address=PROVIDER)
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
 
 
@@ -250,7 +269,7 @@ def test_two_payments_started_at_the_same_moment_give_one_attempt(demo_db, paren
     def start(key):
         barrier.wait()
         try:
-            outcomes.append(payments.start_payment(demo_db, parent, unpaid, key, BASE, DEMO_NOW))
+            outcomes.append(payments.start_payment(demo_db, parent, unpaid, key, PORT, DEMO_NOW))
         except PaymentRefused as exc:
             outcomes.append(exc)
 
@@ -261,3 +280,13 @@ def test_two_payments_started_at_the_same_moment_give_one_attempt(demo_db, paren
         t.join()
     assert sorted(type(o).__name__ for o in outcomes) == ["PaymentRefused", "Started"]
     assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
+
+
+def test_without_any_known_address_a_payment_does_not_start(demo_db, parent, unpaid, monkeypatch):
+    """Served on a Unix socket (no port) with neither public_url nor PORTAIL_PUBLIC_URL: refused in
+    French, nothing written, rather than an address guessed from the request."""
+    monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)
+    before = money(demo_db)
+    with pytest.raises(PaymentRefused, match="pas configuré"):
+        payments.start_payment(demo_db, parent, unpaid, KEY, None, DEMO_NOW)
+    assert money(demo_db) == before
