@@ -26,7 +26,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
-    "Connexions et mots de passe": ("auth.",),
+    "Connexions et mots de passe": ("auth.", "user."),
+    "Sauvegardes et réglages": ("database.", "setting."),
 }
 
 NAME_MAX = 60          # a family or child name typed in the filter
@@ -362,6 +363,11 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "database.backup": lambda e: (f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
+                                  if _dict(e.after).get("file") else "Sauvegarde de la base de données prise"),
+    "user.create": lambda e: (f"A créé le compte administrateur {_dict(e.after)['email']}"
+                              if _dict(e.after).get("email") else "A créé un compte administrateur"),
+    "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
     "demo.build": lambda e: (f"A créé la ville de démonstration (données au {fr.long_date(_day(_dict(e.after)['today']))})"
                              if _day(_dict(e.after).get("today")) else "A créé la ville de démonstration"),
 }

@@ -174,3 +174,12 @@ def test_days_phrase(days, expected):
 
 def test_brackets_skip_malformed_items():
     assert brackets_text([[None, 420], "x", [1, None]]) == "au-delà : 4,20\u00a0€"
+
+
+def test_backups_accounts_and_settings_made_from_the_command_line_read_in_french():
+    assert sentence(Entry("database.backup", after={"file": "portail-20261201-020000-1a2b3c4d.duckdb"})) == \
+        "Sauvegarde de la base de données prise (portail-20261201-020000-1a2b3c4d.duckdb)"
+    assert sentence(Entry("user.create", after={"email": "dgs@mairie.fr", "role": "admin"})) == \
+        "A créé le compte administrateur dgs@mairie.fr"
+    assert sentence(Entry("setting.update", entity="setting", entity_id="public_url")) == \
+        "A modifié le réglage « public_url »"
