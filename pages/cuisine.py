@@ -8,6 +8,7 @@ from lib import charts
 from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.roles import Role
+from lib.domain.spreadsheet import csv_bytes
 from lib.services import kitchen
 from lib.ui import dates, layout, session, tables
 
@@ -55,10 +56,13 @@ if sheet.printed_at:
             f"- {what} : {before} → **{after}** ({after - before:+d})" for what, before, after in sheet.changes))
     else:
         st.caption(f"Aucun changement depuis la dernière impression ({when}).")
+# Built on the click, and only the click counts as printing (the /export/ link only downloads).
 with st.container(horizontal=True):
-    st.download_button("Fiche de production (CSV)", lambda: kitchen.sheet_csv(db, actor, day, session.now()),
+    st.download_button("Fiche de production (CSV)",
+                       lambda: kitchen.sheet_file(db, actor, day, session.now(), "csv", count_as_printed=True),
                        f"repas-{day.isoformat()}.csv", "text/csv", key="kitchen_csv", icon=":material/download:")
-    st.download_button("Fiche imprimable (PDF)", lambda: kitchen.sheet_pdf(db, actor, day, session.now()),
+    st.download_button("Fiche imprimable (PDF)",
+                       lambda: kitchen.sheet_file(db, actor, day, session.now(), "pdf", count_as_printed=True),
                        f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:")
 
 st.header("Repas par jour", anchor=False)
@@ -80,6 +84,6 @@ else:
     per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
     st.dataframe(tables.french(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]])), hide_index=True,
                  width="stretch")
-    st.download_button("Données du graphique (CSV)", per_day.to_csv(index=False, sep=";").encode("utf-8-sig"),
+    st.download_button("Données du graphique (CSV)", csv_bytes(per_day.columns, per_day.itertuples(index=False)),
                        "repas-par-jour.csv", "text/csv", key="kitchen_series_csv")
 layout.contact_footer()

