@@ -89,7 +89,8 @@ def _open_payment(invoice_id: int) -> None:
 
 
 def detail(actor, invoice_id: int, right: str) -> None:
-    data = invoicing.invoice_detail(session.db(), actor, invoice_id, session.now())
+    db = session.db()
+    data = invoicing.invoice_detail(db, actor, invoice_id, session.now())
     row = data.row
     with st.container(border=True, key="invoice_detail"):
         st.header(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}", anchor=False)
@@ -102,10 +103,12 @@ def detail(actor, invoice_id: int, right: str) -> None:
                     f"Reste à payer : **{fr.euros(row.left_cents)}**")
         if data.payments:
             st.markdown("**Paiements reçus**\n" + "\n".join(
-                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} ({invoice_pdf.method_label(p['method'])})"
+                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} "
+                f"({invoice_pdf.method_label(p['method'])})"
                 for p in data.payments))
-        st.download_button("Télécharger la facture (PDF)", invoicing.invoice_pdf(session.db(), actor, invoice_id,
-                                                                                  session.now()),
+        # Built when the button is clicked, not on every view of the page.
+        st.download_button("Télécharger la facture (PDF)",
+                           lambda: invoicing.invoice_pdf(db, actor, invoice_id, session.now()),
                            f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:")
         _pay(row, right)
 
