@@ -7,6 +7,7 @@ import streamlit as st
 from lib import charts
 from lib.domain import fr, periods
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.services import trends
@@ -26,7 +27,7 @@ service = cols[2].selectbox("Prestation", list(services), format_func=services.g
 try:
     data = trends.trends(db, actor, session.today(), grain=grain, site_id=site, service_id=service)
 except PortailError as exc:
-    st.error(exc.message, icon="⛔")
+    st.error(md(exc.message), icon="⛔")
     st.stop()
 
 frame = pd.DataFrame(data.rows)

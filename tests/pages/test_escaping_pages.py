@@ -1,13 +1,20 @@
 """What people type stays text on the pages: « Mes factures » with a family named in markup, its
-PDF built only when asked for."""
+PDF built only when asked for; names written as markdown links and images shown as typed on every
+page a family or the staff see."""
 
 import io
+import re
+from datetime import date
+from html import unescape
 
 import pytest
+from markdown_it import MarkdownIt
 from pypdf import PdfReader
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from lib.services import invoice_pdf
+from lib.domain.markup import WORD_JOINER
+from lib.services import invoice_pdf, kitchen, reservations
+from tests.conftest import DEMO_NOW, DEMO_TODAY, login
 from tests.pages.test_pages import app_test, texts
 
 MARKUP_NAME = "<b>O'Brien & <Fils>"
@@ -57,3 +64,84 @@ def test_a_family_named_in_markup_sees_its_invoices_and_gets_a_readable_pdf(demo
     assert "Facture F-2026-000267" in texts(at) and not at.error
     text = pdf_text(deferred["F-2026-000267.pdf"]())
     assert MARKUP_NAME in text and MARKUP_ADDRESS in text
+
+
+# --- markdown: names that try to be links and images -------------------------------------------
+
+PAYLOAD = "![x](https://evil.example/p.png) [clic](https://evil.example)"
+RENDERER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+@pytest.fixture
+def poisoned(demo_db):
+    """Every name people type, set to the payload: family, parent, child, sites, services, diets,
+    invoice lines, a closure, the town; an agent's late cancellation with the payload as reason;
+    the sheet printed before the sites were renamed (so « Cuisine » lists changes by name)."""
+    cook, agent = login(demo_db, "cuisine@demo.fr"), login(demo_db, "agent@demo.fr")
+    kitchen.sheet_file(demo_db, cook, DEMO_TODAY, DEMO_NOW, "csv", count_as_printed=True)
+    _, year = reservations.school_years(demo_db, DEMO_TODAY)
+    lea = reservations.booking_context(demo_db, agent, 1, year["id"])
+    reservations.set_day(demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
+                         reason=PAYLOAD)
+
+    def poison(cur):
+        cur.execute("UPDATE families SET name = ?, payment_right = 'requested' WHERE id = 1", [PAYLOAD])
+        cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD])
+        cur.execute("UPDATE children SET first_name = ? WHERE id = 1", [PAYLOAD])
+        for i in (1, 2, 3):
+            cur.execute("UPDATE sites SET name = ? WHERE id = ?", [f"{PAYLOAD} {i}", i])
+            cur.execute("UPDATE services SET name = ?, short_name = ? WHERE id = ?", [f"{PAYLOAD} s{i}", PAYLOAD, i])
+        cur.execute("UPDATE diets SET label = ? WHERE code = 'standard'", [PAYLOAD])
+        cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD])
+        cur.execute("INSERT INTO closures (site_id, start_date, end_date, reason) VALUES (NULL, ?, ?, ?)",
+                    [date(2026, 12, 14), date(2026, 12, 14), PAYLOAD])
+        cur.execute("UPDATE settings SET value = ? WHERE key = 'town_name'", [PAYLOAD])
+
+    demo_db.write(poison)
+    return demo_db
+
+
+def markdown_sources(at) -> list[str]:
+    """Everything Streamlit renders as markdown: texts, alerts, and the labels of widgets."""
+    sources = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
+        sources += [e.value for e in getattr(at, kind)]
+    for kind in ("button", "checkbox", "toggle", "text_input", "number_input", "selectbox", "radio", "expander",
+                 "metric"):
+        sources += [e.label for e in getattr(at, kind)]
+    sources += [e.proto.label for e in at.get("download_button")]
+    return [str(s) for s in sources]
+
+
+def assert_shown_as_text(at) -> None:
+    html = "\n".join(RENDERER.render(source) for source in markdown_sources(at))
+    assert not re.search(r"""(href|src)=["']?[^"'>]*evil\.example""", html), html
+    text = unescape(re.sub(r"<[^>]+>", "", html))
+    assert not re.search(r"https?://evil|www\.evil|@evil", text)      # nothing for GFM to link afterwards
+    assert PAYLOAD in text.replace(WORD_JOINER, "")
+
+
+# The town's name (the footer) is the payload too, so every page must show it as typed.
+@pytest.mark.parametrize("script, email, widgets", [
+    ("app.py", "parent@demo.fr", {}),
+    ("pages/famille_accueil.py", "parent@demo.fr", {}),
+    ("pages/mes_inscriptions.py", "parent@demo.fr", {}),
+    ("pages/mes_factures.py", "parent@demo.fr", {}),
+    ("pages/agent_accueil.py", "agent@demo.fr", {}),
+    ("pages/agent_reservations.py", "agent@demo.fr", {"staff_search": "Martin"}),
+    ("pages/pointage.py", "agent@demo.fr", {}),
+    ("pages/cuisine.py", "cuisine@demo.fr", {}),
+    ("pages/admin_accueil.py", "admin@demo.fr", {}),
+    ("pages/admin_journal.py", "admin@demo.fr", {}),
+    ("pages/admin_facturation.py", "admin@demo.fr", {}),
+    ("pages/admin_prestations.py", "admin@demo.fr", {}),
+    ("pages/elu_accueil.py", "maire@demo.fr", {}),
+    ("pages/tendances.py", "maire@demo.fr", {}),
+])
+def test_names_that_look_like_links_and_images_are_shown_as_text(poisoned, script, email, widgets):
+    at = app_test(script, poisoned, email)
+    for key, value in widgets.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert_shown_as_text(at)
