@@ -37,7 +37,8 @@ with st.container(border=True, key="payment_right"):
             st.rerun()
         contact = home.town(db)["contact_email"]
         if contact:
-            st.caption(f"Vous pouvez aussi écrire à {md(contact)}.")
+            st.caption(layout.html_line(f"Vous pouvez aussi écrire à {layout.email_link(contact)}."),
+                       unsafe_allow_html=True)
 
 rows = invoicing.family_invoices(db, actor, now)
 if not rows:

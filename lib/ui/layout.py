@@ -33,13 +33,24 @@ def sidebar(actor: Actor) -> None:
                         unsafe_allow_html=True)
 
 
+def html_line(html: str) -> str:
+    """One line of our own HTML for st.caption/st.markdown(unsafe_allow_html=True), as an HTML block
+    (a <div>): markdown leaves its text alone, so an e-mail address in it stays one link (GFM would
+    link it a second time inside ours, which a browser renders as an empty link). Every text in
+    it that is not ours goes through html.escape."""
+    return f"<div>{html}</div>"
+
+
+def email_link(email: str) -> str:
+    """The town's contact address as a mailto: link, for `html_line`."""
+    return f'<a href="mailto:{escape(quote(email, safe="@"))}">{escape(email)}</a>'
+
+
 def contact_footer() -> None:
     facts = home.town(session.db())
     st.divider()
-    email = facts["contact_email"]
-    if email:
-        # The address is meant to be a link: written as one, never left to markdown to guess.
-        st.caption(f"{md(facts['name'])} — une question ? Écrivez à "
-                   f'<a href="mailto:{escape(quote(email, safe="@"))}">{escape(email)}</a>.', unsafe_allow_html=True)
+    if facts["contact_email"]:
+        line = f"{escape(facts['name'])} — une question ? Écrivez à {email_link(facts['contact_email'])}."
+        st.caption(html_line(line), unsafe_allow_html=True)
     # Same tab (Streamlit's markdown links open a new one without saying so).
     st.caption(f'<a href="{a11y.STATEMENT_PATH}" target="_self">{a11y.footer_line()}</a>', unsafe_allow_html=True)

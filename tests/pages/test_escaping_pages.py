@@ -66,6 +66,14 @@ def test_a_family_named_in_markup_sees_its_invoices_and_gets_a_readable_pdf(demo
     assert MARKUP_NAME in text and MARKUP_ADDRESS in text
 
 
+def test_only_the_kitchen_pages_buttons_count_as_printing(demo_db, deferred):
+    at = app_test("pages/cuisine.py", demo_db, "cuisine@demo.fr").run()
+    assert not at.exception and demo_db.value("SELECT count(*) FROM kitchen_prints") == 0
+    assert deferred["repas-2026-11-27.csv"]().decode("utf-8-sig").startswith("Jour;Structure")   # the click
+    assert demo_db.value("SELECT count(*) FROM kitchen_prints WHERE day = DATE '2026-11-27'") == 1
+    assert "Aucun changement depuis la dernière impression" in texts(at.run())
+
+
 # --- markdown: names that try to be links and images -------------------------------------------
 
 PAYLOAD = "![x](https://evil.example/p.png) [clic](https://evil.example)"
@@ -113,12 +121,19 @@ def markdown_sources(at) -> list[str]:
     return [str(s) for s in sources]
 
 
+def text_nodes(source: str) -> list[str]:
+    """The markdown text nodes (not our own raw HTML): where Streamlit's GFM looks for bare addresses."""
+    return [child.content for token in RENDERER.parse(source) if token.type == "inline"
+            for child in token.children if child.type == "text"]
+
+
 def assert_shown_as_text(at) -> None:
-    html = "\n".join(RENDERER.render(source) for source in markdown_sources(at))
+    sources = markdown_sources(at)
+    html = "\n".join(RENDERER.render(source) for source in sources)
     assert not re.search(r"""(href|src)=["']?[^"'>]*evil\.example""", html), html
-    text = unescape(re.sub(r"<[^>]+>", "", html))
-    assert not re.search(r"https?://evil|www\.evil|@evil", text)      # nothing for GFM to link afterwards
-    assert PAYLOAD in text.replace(WORD_JOINER, "")
+    nodes = [node for source in sources for node in text_nodes(source)]
+    assert not [n for n in nodes if re.search(r"https?://evil|www\.evil|@evil", n)]   # nothing GFM would link
+    assert PAYLOAD in unescape(re.sub(r"<[^>]+>", "", html)).replace(WORD_JOINER, "")
 
 
 # The town's name (the footer) is the payload too, so every page must show it as typed.
