@@ -8,7 +8,6 @@ of a weekly template (its inputs and the plan to colour the calendar), the day c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from datetime import date, timedelta
 
 import streamlit as st
@@ -396,7 +395,7 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
                 else:
                     colour = "#4b5160" if style else "#6b7280"
                     column.markdown(f'<span aria-hidden="true" style="color:{colour}">{shown}</span>'
-                                    f'<span class="pf-sr">{escape(spoken)}</span>', unsafe_allow_html=True)
+                                    f'<span class="pf-sr">{md(spoken)}</span>', unsafe_allow_html=True)
             week += timedelta(days=7)
     return ticked
 

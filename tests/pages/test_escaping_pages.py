@@ -102,7 +102,7 @@ def poisoned(demo_db):
         cur.execute("UPDATE diets SET label = ? WHERE code = 'standard'", [PAYLOAD])
         cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD])
         cur.execute("INSERT INTO closures (site_id, start_date, end_date, reason) VALUES (NULL, ?, ?, ?)",
-                    [date(2026, 12, 14), date(2026, 12, 14), PAYLOAD])
+                    [date(2026, 11, 30), date(2026, 11, 30), PAYLOAD])
         cur.execute("UPDATE settings SET value = ? WHERE key = 'town_name'", [PAYLOAD])
 
     demo_db.write(poison)
@@ -159,4 +159,17 @@ def test_names_that_look_like_links_and_images_are_shown_as_text(poisoned, scrip
         at.session_state[key] = value
     at.run()
     assert not at.exception, at.exception
+    assert_shown_as_text(at)
+
+
+def test_a_closure_reason_is_text_in_the_day_panel_and_the_month_grid(poisoned):
+    at = app_test("pages/mes_inscriptions.py", poisoned, "parent@demo.fr").run()
+    at.session_state["resa_day"] = date(2026, 11, 30)         # a click on the closed Monday
+    at.run()
+    assert [m for m in at.markdown if m.value.startswith("⛔") and "Fermeture" in m.value]   # the day panel
+    assert_shown_as_text(at)
+    at.button(key="resa_modify").click().run()
+    at.radio(key="resa_mode").set_value("Jours occasionnels").run()
+    assert not at.exception, at.exception
+    assert [m for m in at.markdown if "Fermeture" in m.value and "pf-sr" in m.value]   # the grid's spoken day
     assert_shown_as_text(at)
