@@ -41,7 +41,8 @@ def render(detail, settings: dict[str, str]) -> bytes:
                             lang="fr-FR")
     title = "AVOIR" if row.kind is Kind.CREDIT_NOTE else "FACTURE"
     story = [
-        Paragraph(f"<b>{pdf(settings.get('town_name', ''))}</b><br/>Service éducation – Portail Famille", styles["Normal"]),
+        Paragraph(f"<b>{pdf(settings.get('town_name', ''))}</b><br/>Service éducation – Portail Famille",
+                  styles["Normal"]),
         Spacer(1, 8 * mm),
         Paragraph(f"{title} N° {pdf(row.number)}", styles["Title"]),
         Paragraph(f"Période : {fr.month_year(row.month)}<br/>Date d'émission : {fr.numeric_date(row.issue_date)}"
@@ -70,7 +71,8 @@ def render(detail, settings: dict[str, str]) -> bytes:
     ]))
     story += [grid, Spacer(1, 8 * mm)]
     if detail.payments:
-        paid = "<br/>".join(f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} ({pdf(method_label(p['method']))})"
+        paid = "<br/>".join(f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} "
+                            f"({pdf(method_label(p['method']))})"
                             for p in detail.payments)
         story += [Paragraph(f"<b>Paiements reçus</b><br/>{paid}", styles["Normal"]), Spacer(1, 6 * mm)]
     contact = settings.get("contact_email", "")

@@ -118,7 +118,8 @@ def _remember_print(db: Database, actor: Actor, data: Sheet, now: datetime) -> N
 def _csv(data: Sheet, town: str, now: datetime) -> bytes:
     """Semicolons, UTF-8 with BOM: opens as is in a French spreadsheet; names are inert cells."""
     rows = [[data.day.isoformat(), row["site"], row["service"], row["diet"], row["meals"]] for row in data.rows]
-    rows += [[data.day.isoformat(), "TOTAL", "", "", data.total], [], ["Statut", "définitif" if data.firm else "provisoire"]]
+    rows += [[data.day.isoformat(), "TOTAL", "", "", data.total], [],
+             ["Statut", "définitif" if data.firm else "provisoire"]]
     return csv_bytes(["Jour", "Structure", "Prestation", "Régime", "Repas"], rows)
 
 

@@ -129,4 +129,5 @@ def journal_csv(db: Database, actor: Actor, **filters: Any) -> bytes:
     """The same entries as CSV for a French spreadsheet (semicolons, UTF-8 with BOM); a reason
     typed as « =HYPERLINK(…) » stays text there."""
     found = journal(db, actor, **filters, limit=CSV_LIMIT)
-    return csv_bytes(CSV_HEADERS, ([line.when, line.who, line.what, line.concerns, line.reason] for line in found.lines))
+    return csv_bytes(CSV_HEADERS, ([line.when, line.who, line.what, line.concerns, line.reason]
+                                   for line in found.lines))

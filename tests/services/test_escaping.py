@@ -40,10 +40,13 @@ def test_an_agents_reason_is_text_in_the_audit_csv(demo_db, reason):
 
 
 def test_site_and_diet_names_are_text_in_the_kitchen_csv_and_counts_stay_numbers(demo_db):
-    names = iter(FORMULAS)
-    demo_db.write(lambda cur: [cur.execute("UPDATE sites SET name = ? WHERE id = ?", [next(names), i]) for i in (1, 2, 3)]
-                  and [cur.execute("UPDATE diets SET label = ? WHERE code = ?", [next(names), code])
-                       for code in ("standard", "sans_porc", "vegetarien")])
+    def rename(cur):
+        for site_id, name in zip((1, 2, 3), FORMULAS[:3]):
+            cur.execute("UPDATE sites SET name = ? WHERE id = ?", [name, site_id])
+        for code, name in zip(("standard", "sans_porc", "vegetarien"), FORMULAS[3:]):
+            cur.execute("UPDATE diets SET label = ? WHERE code = ?", [name, code])
+
+    demo_db.write(rename)
     cook = login(demo_db, "cuisine@demo.fr")
     rows = cells(kitchen.sheet_file(demo_db, cook, date(2026, 11, 30), DEMO_NOW, "csv", count_as_printed=False))
     body = [row for row in rows[1:] if row and row[1] != "TOTAL" and row[0] != "Statut"]
