@@ -9,6 +9,7 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.clock import from_utc_naive
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import invoice_pdf, invoicing, payments
 from lib.ui import layout, session
@@ -63,7 +64,7 @@ if not shown:
     st.caption("Aucune demande en attente.")
 for family in sorted(shown, key=lambda r: r["name"]):
     with st.container(border=True, key=f"right_family_{family['id']}"):
-        st.markdown(f"**{family['name']}** ({family['email'] or 'sans e-mail'})")
+        st.markdown(f"**{md(family['name'])}** ({md(family['email'] or 'sans e-mail')})")
         if family["payment_right"] != "requested":
             granted = family["payment_right"] == "granted"
             (st.success if granted else st.warning)(

@@ -8,17 +8,10 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.journal import KINDS, NAME_MAX
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import trail
 from lib.ui import dates, layout, session
-
-MARKDOWN_SIGNS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|$~"})
-
-
-def md(text: str) -> str:
-    """Names and reasons typed by people, shown as text (never as markdown, links or formulas)."""
-    return text.translate(MARKDOWN_SIGNS)
-
 
 actor = session.require_actor(Role.ADMIN)
 today = session.today()
@@ -36,7 +29,7 @@ filters = dict(kind=kind, name=name, first=start, last=end)
 try:
     found = trail.journal(session.db(), actor, **filters)
 except PortailError as exc:
-    st.error(exc.message, icon="⛔")
+    st.error(md(exc.message), icon="⛔")
     st.stop()
 
 if not found.lines:

@@ -6,6 +6,7 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.invoicing import Bracket
+from lib.domain.markup import md
 from lib.domain.validation import parse_euros
 from lib.domain.roles import Role
 from lib.services import settings
@@ -18,7 +19,7 @@ st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours m
 for service in settings.services(session.db(), actor):
     sid = service["id"]
     with st.form(f"service_{sid}", border=True):
-        st.header(service["name"], anchor=False)
+        st.header(md(service["name"]), anchor=False)
         price = st.text_input("Prix unitaire (€)", value=fr.decimal(service["unit_price_cents"] / 100, 2),
                               max_chars=12, help="En euros, avec une virgule : 3,50", key=f"svc_price_{sid}")
         left, right = st.columns(2)
@@ -30,7 +31,7 @@ for service in settings.services(session.db(), actor):
         cancel_working = right.checkbox("Jours ouvrés (annulation)", service["cancel_delay_working"],
                                         key=f"svc_cancel_working_{sid}")
         cutoff = st.time_input("Heure limite le dernier jour", service["cutoff_time"], step=900, key=f"svc_cutoff_{sid}")
-        capacities = {c["site_id"]: st.number_input(f"Capacité par jour — {c['site']}", 0, settings.MAX_CAPACITY,
+        capacities = {c["site_id"]: st.number_input(f"Capacité par jour — {md(c['site'])}", 0, settings.MAX_CAPACITY,
                                                    c["capacity"], key=f"svc_cap_{sid}_{c['site_id']}")
                       for c in service["capacities"]}
         if st.form_submit_button("Enregistrer", type="primary"):
@@ -43,9 +44,9 @@ for service in settings.services(session.db(), actor):
                     if value != next(c["capacity"] for c in service["capacities"] if c["site_id"] == site_id):
                         messages.append(settings.set_capacity(session.db(), actor, site_id, sid, int(value),
                                                               session.now()))
-                st.success(" ".join(messages), icon="✅")
+                st.success(md(" ".join(messages)), icon="✅")
             except PortailError as exc:
-                st.error(exc.message, icon="⛔")
+                st.error(md(exc.message), icon="⛔")
         brackets = settings.tariffs(session.db(), actor, sid)
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
@@ -62,11 +63,11 @@ for service in settings.services(session.db(), actor):
                 new = [Bracket(None if pd.isna(q) or not str(q).strip() else int(str(q).strip()),
                                parse_euros(None if pd.isna(p) else str(p))) for q, p in
                        zip(rows["Plafond QF"], rows["Prix (€)"])]
-                st.success(settings.set_tariffs(session.db(), actor, sid, new, session.now()), icon="✅")
+                st.success(md(settings.set_tariffs(session.db(), actor, sid, new, session.now())), icon="✅")
             except (TypeError, ValueError):
                 st.error("Tarif illisible : saisissez un plafond entier et un prix en euros.", icon="⛔")
             except PortailError as exc:
-                st.error(exc.message, icon="⛔")
+                st.error(md(exc.message), icon="⛔")
         st.caption(f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation "
                    f"{service['book_delay_days']} jour(s) {'ouvré(s) ' if service['book_delay_working'] else ''}avant ; "
                    f"annulation {service['cancel_delay_days']} jour(s) "

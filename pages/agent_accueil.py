@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib.domain import fr
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import home
 from lib.ui import layout, session
@@ -21,7 +22,7 @@ else:
         st.info("Aucun enfant réservé ce jour-là.")
     for row in counts.rows:
         with st.container(border=True):
-            st.subheader(f"{row['site']} — {row['service']}", anchor=False)
+            st.subheader(f"{md(row['site'])} — {md(row['service'])}", anchor=False)
             cols = st.columns(3)
             cols[0].metric("Enfants réservés", row["booked"], help=f"Capacité : {row['capacity']}")
             cols[1].metric("Pointés présents", row["present"])

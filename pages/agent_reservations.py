@@ -4,6 +4,7 @@ when needed ("hors délai", with a reason kept in the audit log)."""
 import streamlit as st
 
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import reservations
 from lib.ui import calendar, layout, session
@@ -20,7 +21,7 @@ if not query:
 try:
     found = reservations.find_children(session.db(), actor, query)
 except PortailError as exc:
-    st.error(exc.message, icon="⛔")
+    st.error(md(exc.message), icon="⛔")
     st.stop()
 if not found:
     st.info("Aucun enfant ne correspond à cette recherche.")
@@ -41,7 +42,7 @@ override = widgets.StaffOverride(late=late, reason=reason)
 with st.expander("Inscription de l'enfant", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
 
-st.header(f"Réservations de {child['first_name']} {child['last_name']}", anchor=False)
+st.header(f"Réservations de {md(child['first_name'])} {md(child['last_name'])}", anchor=False)
 widgets.booking_section(actor, child, year, override)
 calendar.legend()
 layout.contact_footer()

@@ -7,7 +7,9 @@ import streamlit as st
 from lib import charts
 from lib.domain import fr
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.roles import Role
+from lib.domain.spreadsheet import csv_bytes
 from lib.services import kitchen
 from lib.ui import dates, layout, session, tables
 
@@ -24,7 +26,7 @@ day = dates.day_picker("Jour de service", *span, default, key="kitchen_day",
 try:
     sheet = kitchen.sheet(db, actor, day, now)
 except PortailError as exc:
-    st.info(exc.message)
+    st.info(md(exc.message))
     st.stop()
 st.header(f"Repas du {fr.long_date(sheet.day)}", anchor=False)
 (st.success if sheet.firm else st.warning)(sheet.status_text)
@@ -44,7 +46,7 @@ else:
         cols = st.columns(min(3, groups.ngroups))
         for i, ((site, service), part) in enumerate(groups):
             with cols[i % len(cols)].container(border=True, key=f"kitchen_group_{i}"):
-                st.markdown(f"**{site}**  \n{service} : **{fr.decimal(int(part['meals'].sum()), 0)}** repas")
+                st.markdown(f"**{md(site)}**  \n{md(service)} : **{fr.decimal(int(part['meals'].sum()), 0)}** repas")
                 diets = part.groupby("diet", sort=False, as_index=False)["meals"].sum()
                 st.dataframe(tables.french(diets.rename(columns={"diet": "Régime", "meals": "Repas"})),
                              hide_index=True, width="stretch", key=f"kitchen_diets_{i}")
@@ -52,13 +54,16 @@ if sheet.printed_at:
     when = f"{fr.numeric_date(sheet.printed_at)} à {sheet.printed_at.hour} h {sheet.printed_at.minute:02d}"
     if sheet.changes:
         st.markdown(f"**Changements depuis la dernière impression ({when}) :**\n" + "\n".join(
-            f"- {what} : {before} → **{after}** ({after - before:+d})" for what, before, after in sheet.changes))
+            f"- {md(what)} : {before} → **{after}** ({after - before:+d})" for what, before, after in sheet.changes))
     else:
         st.caption(f"Aucun changement depuis la dernière impression ({when}).")
+# Built on the click, and only the click counts as printing (the /export/ link only downloads).
 with st.container(horizontal=True):
-    st.download_button("Fiche de production (CSV)", lambda: kitchen.sheet_csv(db, actor, day, session.now()),
+    st.download_button("Fiche de production (CSV)",
+                       lambda: kitchen.sheet_file(db, actor, day, session.now(), "csv", count_as_printed=True),
                        f"repas-{day.isoformat()}.csv", "text/csv", key="kitchen_csv", icon=":material/download:")
-    st.download_button("Fiche imprimable (PDF)", lambda: kitchen.sheet_pdf(db, actor, day, session.now()),
+    st.download_button("Fiche imprimable (PDF)",
+                       lambda: kitchen.sheet_file(db, actor, day, session.now(), "pdf", count_as_printed=True),
                        f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:")
 
 st.header("Repas par jour", anchor=False)
@@ -70,7 +75,7 @@ stack = st.radio("Empiler par", ["Structure", "Régime"], horizontal=True, key="
 try:
     series = pd.DataFrame(kitchen.daily_series(db, actor, start, end))
 except PortailError as exc:
-    st.error(exc.message, icon="⛔")
+    st.error(md(exc.message), icon="⛔")
     st.stop()
 if series.empty:
     st.info("Aucun repas réservé sur cette période.")
@@ -80,6 +85,6 @@ else:
     per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
     st.dataframe(tables.french(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]])), hide_index=True,
                  width="stretch")
-    st.download_button("Données du graphique (CSV)", per_day.to_csv(index=False, sep=";").encode("utf-8-sig"),
+    st.download_button("Données du graphique (CSV)", csv_bytes(per_day.columns, per_day.itertuples(index=False)),
                        "repas-par-jour.csv", "text/csv", key="kitchen_series_csv")
 layout.contact_footer()

@@ -5,6 +5,7 @@ import streamlit as st
 
 from lib import charts
 from lib.domain import fr
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import home
 from lib.ui import layout, session, tables
@@ -23,7 +24,7 @@ def rate(figures: dict) -> str:
     return fr.percent(figures["present_to_date"], checked)
 
 
-st.caption(f"Année scolaire {data.label}, depuis la rentrée, comparée à {data.previous_label or '—'} "
+st.caption(f"Année scolaire {md(data.label)}, depuis la rentrée, comparée à {md(data.previous_label or '—')} "
            "à la même date.")
 prev = data.previous or {}
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib.domain import fr
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import home
 from lib.ui import invoices, layout, session
@@ -11,9 +12,9 @@ actor = session.require_actor(Role.FAMILY)
 data = home.family_home(session.db(), actor, session.today())
 actions = home.family_actions(session.db(), actor, session.now())
 
-st.title(f"Bonjour {actor.display_name}", anchor=False)
+st.title(f"Bonjour {md(actor.display_name)}", anchor=False)
 if data.school_year:
-    st.caption(f"Année scolaire {data.school_year}")
+    st.caption(f"Année scolaire {md(data.school_year)}")
 # The seed guide's first words: what the portal is for, before the shortcuts to it.
 st.markdown("Le Portail Famille vous permet de réserver la restauration scolaire et le mercredi de vos enfants, "
             "et de régler vos factures.")
@@ -44,16 +45,16 @@ if not data.children:
     st.info("Aucun enfant n'est rattaché à votre compte. Contactez le service éducation.")
 for child in data.children:
     with st.container(border=True, key=f"child_{child.id}"):
-        st.subheader(f"{child.first_name} {child.last_name}", anchor=False)
-        st.markdown(f"Classe : **{child.school_class}** · Régime : **{child.diet}**")
+        st.subheader(f"{md(child.first_name)} {md(child.last_name)}", anchor=False)
+        st.markdown(f"Classe : **{md(child.school_class)}** · Régime : **{md(child.diet)}**")
         if child.registrations:
             st.markdown("**Inscriptions**")
-            st.markdown("\n".join(f"- {r['site']} : {', '.join(r['services'])}" for r in child.registrations))
+            st.markdown("\n".join(f"- {md(r['site'])} : {md(', '.join(r['services']))}" for r in child.registrations))
         else:
             st.info("Pas encore inscrit(e) pour cette année scolaire.")
         if child.next_bookings:
             st.markdown("**Prochaines réservations**")
-            st.markdown("\n".join(f"- {fr.long_date(day).capitalize()} : {', '.join(services)}"
+            st.markdown("\n".join(f"- {fr.long_date(day).capitalize()} : {md(', '.join(services))}"
                                   for day, services in child.next_bookings))
         else:
             st.caption("Aucune réservation à venir.")

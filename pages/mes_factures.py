@@ -4,6 +4,7 @@ of the selected one beside the table (below it on a phone), the PDF, and « Paye
 import streamlit as st
 
 from lib.domain.invoicing import InvoiceStatus, TxState
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import home, invoicing, payments
 from lib.ui import invoices, layout, session
@@ -21,7 +22,7 @@ ref = st.query_params.get("transaction")
 outcome = payments.outcome_for_family(db, actor, ref) if ref else None
 if outcome:
     state, text = outcome
-    {TxState.PAID: st.success, TxState.PENDING: st.info}.get(state, st.error)(text)
+    {TxState.PAID: st.success, TxState.PENDING: st.info}.get(state, st.error)(md(text))
 
 right = payments.payment_right(db, actor)
 with st.container(border=True, key="payment_right"):
@@ -29,14 +30,15 @@ with st.container(border=True, key="payment_right"):
     # The answer to « Demander… » shows here, where the button was, after the rerun that stored it.
     answer = st.session_state.pop(invoices.RIGHT_ANSWER, None)
     if answer:
-        st.success(answer, icon="✅")
+        st.success(md(answer), icon="✅")
     if right["state"] in ("none", "refused"):
         if st.button("Demander le droit de payer en ligne", key="invoices_request_right"):
             st.session_state[invoices.RIGHT_ANSWER] = payments.request_payment_right(db, actor, now)
             st.rerun()
         contact = home.town(db)["contact_email"]
         if contact:
-            st.caption(f"Vous pouvez aussi écrire à {contact}.")
+            st.caption(layout.html_line(f"Vous pouvez aussi écrire à {layout.email_link(contact)}."),
+                       unsafe_allow_html=True)
 
 rows = invoicing.family_invoices(db, actor, now)
 if not rows:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import reservations
 from lib.ui import calendar, layout, session
@@ -26,7 +27,7 @@ with right:
 with st.expander("Inscrire mon enfant ou modifier son inscription", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
 
-st.header(f"Réservations de {child['first_name']}", anchor=False)
+st.header(f"Réservations de {md(child['first_name'])}", anchor=False)
 widgets.booking_section(actor, child, year)
 calendar.legend()
 layout.contact_footer()

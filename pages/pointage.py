@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import attendance
 from lib.ui import dates, layout, session
@@ -27,7 +28,7 @@ pair = right.selectbox("Prestation", [c for c in choices if c["site"] == site], 
 try:
     sheet = attendance.sheet(db, actor, day, pair["site_id"], pair["service_id"], now)
 except PortailError as exc:
-    st.error(exc.message, icon="⛔")
+    st.error(md(exc.message), icon="⛔")
     st.stop()
 
 labels = {None: "—", **attendance.STATUSES}
@@ -70,7 +71,7 @@ if rows:
             saved(attendance.save(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
                   if edits else "Aucun changement : le pointage était déjà celui-ci.")
         except PortailError as exc:
-            st.error(exc.message, icon="⛔")
+            st.error(md(exc.message), icon="⛔")
     if rest and edits:
         st.caption("« Marquer présents » enregistre aussi les choix déjà faits dans la grille.")
     if rest and st.button(f"Marquer présents les {len(rest)} enfant(s) non pointés", key="check_all_present"):
@@ -78,9 +79,9 @@ if rows:
             saved(attendance.mark_rest_present(db, actor, day, pair["site_id"], pair["service_id"], edits,
                                                session.now()))
         except PortailError as exc:
-            st.error(exc.message, icon="⛔")
+            st.error(md(exc.message), icon="⛔")
     if "check_flash" in st.session_state:
-        st.success(st.session_state.pop("check_flash"), icon="✅")
+        st.success(md(st.session_state.pop("check_flash")), icon="✅")
 candidates = [c for c in sheet.addable if c["child_id"] not in added]
 if candidates:
     with st.expander("Ajouter un enfant présent sans réservation"):

@@ -7,7 +7,9 @@ import streamlit as st
 from lib import charts
 from lib.domain import fr, periods
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.roles import Role
+from lib.domain.spreadsheet import csv_bytes
 from lib.services import trends
 from lib.ui import layout, session, tables
 
@@ -25,7 +27,7 @@ service = cols[2].selectbox("Prestation", list(services), format_func=services.g
 try:
     data = trends.trends(db, actor, session.today(), grain=grain, site_id=site, service_id=service)
 except PortailError as exc:
-    st.error(exc.message, icon="⛔")
+    st.error(md(exc.message), icon="⛔")
     st.stop()
 
 frame = pd.DataFrame(data.rows)
@@ -65,7 +67,7 @@ table = table[["Période", *[c for c in table if c != "Période"]]]  # the perio
 st.dataframe(tables.french(table, digits={c: 1 for c in table if c.startswith("% ")}), hide_index=True,
              width="stretch", column_config={"Période": st.column_config.TextColumn(width="medium", pinned=True)})
 st.download_button("Télécharger ces chiffres (CSV)",
-                   table.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"),
+                   csv_bytes(table.columns, table.itertuples(index=False)),
                    "tendances.csv", "text/csv", key="trends_csv")
 
 st.header("Facturé et encaissé", anchor=False)

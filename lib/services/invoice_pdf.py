@@ -1,5 +1,7 @@
 """An invoice as a PDF, laid out the French way (town, family, lines, total, due date, how to
-pay). reportlab's standard fonts cover French accents and the euro sign."""
+pay). reportlab's standard fonts cover French accents and the euro sign. Every text that is not
+ours (town, family, address, line labels, contact) goes through `markup.pdf`: reportlab reads a
+Paragraph's text as markup, and a family named « <b>O'Brien & <Fils> » must print as such."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lib.domain import fr
+from lib.domain.markup import pdf
 from lib.domain.invoicing import Kind
 
 
@@ -38,18 +41,19 @@ def render(detail, settings: dict[str, str]) -> bytes:
                             lang="fr-FR")
     title = "AVOIR" if row.kind is Kind.CREDIT_NOTE else "FACTURE"
     story = [
-        Paragraph(f"<b>{settings.get('town_name', '')}</b><br/>Service éducation – Portail Famille", styles["Normal"]),
+        Paragraph(f"<b>{pdf(settings.get('town_name', ''))}</b><br/>Service éducation – Portail Famille",
+                  styles["Normal"]),
         Spacer(1, 8 * mm),
-        Paragraph(f"{title} N° {row.number}", styles["Title"]),
+        Paragraph(f"{title} N° {pdf(row.number)}", styles["Title"]),
         Paragraph(f"Période : {fr.month_year(row.month)}<br/>Date d'émission : {fr.numeric_date(row.issue_date)}"
                   f"<br/>Date d'échéance : <b>{fr.numeric_date(row.due_date)}</b>", styles["Normal"]),
         Spacer(1, 6 * mm),
-        Paragraph(f"<b>{family['name']}</b><br/>{family.get('address') or ''}", styles["Normal"]),
+        Paragraph(f"<b>{pdf(family['name'])}</b><br/>{pdf(family.get('address') or '')}", styles["Normal"]),
         Spacer(1, 8 * mm),
     ]
     table = [["Enfant – prestation", "Quantité", "Prix unitaire", "Montant"]]
     for line in detail.lines:
-        table.append([Paragraph(line["label"], styles["Normal"]), str(line["quantity"]),
+        table.append([Paragraph(pdf(line["label"]), styles["Normal"]), str(line["quantity"]),
                       _money(line["unit_price_cents"]), _money(line["amount_cents"])])
     table.append(["", "", "Total", _money(row.total_cents)])
     if row.kind is Kind.INVOICE:
@@ -67,13 +71,14 @@ def render(detail, settings: dict[str, str]) -> bytes:
     ]))
     story += [grid, Spacer(1, 8 * mm)]
     if detail.payments:
-        paid = "<br/>".join(f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} ({method_label(p['method'])})"
+        paid = "<br/>".join(f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} "
+                            f"({pdf(method_label(p['method']))})"
                             for p in detail.payments)
         story += [Paragraph(f"<b>Paiements reçus</b><br/>{paid}", styles["Normal"]), Spacer(1, 6 * mm)]
     contact = settings.get("contact_email", "")
     story.append(Paragraph(
         "<b>Comment payer ?</b><br/>En ligne sur le Portail Famille, rubrique « Mes factures », bouton « Payer » "
         "(si votre famille a le droit de payer en ligne) ; ou par chèque à l'ordre du Trésor public, en rappelant "
-        f"le numéro {row.number}, à déposer en mairie.<br/>Une question ? {contact}", styles["Normal"]))
+        f"le numéro {pdf(row.number)}, à déposer en mairie.<br/>Une question ? {pdf(contact)}", styles["Normal"]))
     doc.build(story)
     return buffer.getvalue()

@@ -1,10 +1,12 @@
 """The canteen manager's production sheet: meals per site × service × diet, firm or provisional,
-what changed since the sheet was last printed, CSV and PDF; and the daily meals series."""
+what changed since the sheet was last printed, CSV and PDF; and the daily meals series.
+
+Printing moves the « changes since the last print » baseline: only the « Cuisine » page's buttons
+do it (a Streamlit action inside the cook's session). A plain download (`count_as_printed=False`,
+the /export/ link) writes nothing, so a link planted on another site cannot move it."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +19,7 @@ from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput
 from lib.domain.kitchen import firm_from, sheet_day
 from lib.domain.roles import Role
+from lib.domain.spreadsheet import csv_bytes
 from lib.store import kitchen as store
 from lib.store import reference
 from lib.store.db import Database
@@ -67,15 +70,23 @@ def default_day(db: Database, actor: Actor, now: datetime) -> date | None:
     return sheet_day(now, weekdays, reference.school_calendar(db))
 
 
-def _check_day(day: object) -> date:
-    if not isinstance(day, date):
+def _check_day(db: Database, day: object) -> date:
+    """A day of the school years the town holds (the sheet of year 1 or 9999 means nothing)."""
+    if not isinstance(day, date) or isinstance(day, datetime):
         raise InvalidInput("Choisissez un jour.")
+    years = reference.school_years(db)
+    if not years:
+        raise InvalidInput("Aucune année scolaire n'est configurée.")
+    first, last = min(y["start_date"] for y in years), max(y["end_date"] for y in years)
+    if not first <= day <= last:
+        raise InvalidInput(f"Jour hors des années scolaires connues : choisissez un jour du "
+                           f"{fr.numeric_date(first)} au {fr.numeric_date(last)}.")
     return day
 
 
 def sheet(db: Database, actor: Actor, day: date, now: datetime) -> Sheet:
     actor.require(*READERS)
-    day = _check_day(day)
+    day = _check_day(db, day)
     rules, _ = _rules(db)
     if not rules:
         raise InvalidInput("Aucune prestation de repas n'est configurée.")
@@ -104,29 +115,33 @@ def _remember_print(db: Database, actor: Actor, data: Sheet, now: datetime) -> N
     db.write(lambda cur: store.record_print(cur, data.day, to_utc_naive(now), actor.user_id, counts))
 
 
-def sheet_csv(db: Database, actor: Actor, day: date, now: datetime) -> bytes:
-    """The production sheet as CSV (semicolons, UTF-8 with BOM: opens as is in a French spreadsheet).
-    Downloading it counts as printing: the next sheet shows what changed since."""
-    data = sheet(db, actor, day, now)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["Jour", "Structure", "Prestation", "Régime", "Repas"])
-    for row in data.rows:
-        writer.writerow([data.day.isoformat(), row["site"], row["service"], row["diet"], row["meals"]])
-    writer.writerow([data.day.isoformat(), "TOTAL", "", "", data.total])
-    writer.writerow([])
-    writer.writerow(["Statut", "définitif" if data.firm else "provisoire"])
-    _remember_print(db, actor, data, now)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+def _csv(data: Sheet, town: str, now: datetime) -> bytes:
+    """Semicolons, UTF-8 with BOM: opens as is in a French spreadsheet; names are inert cells."""
+    rows = [[data.day.isoformat(), row["site"], row["service"], row["diet"], row["meals"]] for row in data.rows]
+    rows += [[data.day.isoformat(), "TOTAL", "", "", data.total], [],
+             ["Statut", "définitif" if data.firm else "provisoire"]]
+    return csv_bytes(["Jour", "Structure", "Prestation", "Régime", "Repas"], rows)
 
 
-def sheet_pdf(db: Database, actor: Actor, day: date, now: datetime) -> bytes:
+def _pdf(data: Sheet, town: str, now: datetime) -> bytes:
     from lib.services.kitchen_pdf import render
 
+    return render(data, town, now)
+
+
+FILE_KINDS = {"csv": _csv, "pdf": _pdf}
+
+
+def sheet_file(db: Database, actor: Actor, day: date, now: datetime, kind: str, *, count_as_printed: bool) -> bytes:
+    """The production sheet as a file, `kind` "csv" or "pdf". When `count_as_printed`, the next
+    sheet shows what changed since this one."""
+    if kind not in FILE_KINDS:
+        raise InvalidInput("Format inconnu : .csv ou .pdf.")
     data = sheet(db, actor, day, now)
-    pdf = render(data, reference.settings(db)["town_name"], now)
-    _remember_print(db, actor, data, now)
-    return pdf
+    body = FILE_KINDS[kind](data, reference.settings(db)["town_name"], now)
+    if count_as_printed:
+        _remember_print(db, actor, data, now)
+    return body
 
 
 def daily_series(db: Database, actor: Actor, first: date, last: date) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The production sheet as a printable PDF (A4, large figures for the kitchen wall)."""
+"""The production sheet as a printable PDF (A4, large figures for the kitchen wall). Every name
+goes through `markup.pdf`: reportlab reads a Paragraph's text as markup."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lib.domain import fr
+from lib.domain.markup import pdf
 
 
 def render(sheet, town: str, now: datetime) -> bytes:
@@ -20,14 +22,15 @@ def render(sheet, town: str, now: datetime) -> bytes:
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title=f"Repas du {fr.numeric_date(sheet.day)}", lang="fr-FR")
     story = [
-        Paragraph(f"<b>{town}</b> – fiche de production", styles["Normal"]),
+        Paragraph(f"<b>{pdf(town)}</b> – fiche de production", styles["Normal"]),
         Paragraph(f"Repas du {fr.long_date(sheet.day)}", styles["Title"]),
         Paragraph(sheet.status_text.replace("✅ ", "").replace("⏳ ", ""), styles["Normal"]),
         Paragraph(f"Imprimée le {fr.numeric_date(now)} à {now.hour} h {now.minute:02d}.", styles["Normal"]),
         Spacer(1, 6 * mm),
     ]
     table = [["Structure", "Prestation", "Régime", "Repas"]]
-    table += [[Paragraph(r["site"], styles["Normal"]), r["service"], r["diet"], str(r["meals"])] for r in sheet.rows]
+    table += [[Paragraph(pdf(r[name]), styles["Normal"]) for name in ("site", "service", "diet")] + [str(r["meals"])]
+              for r in sheet.rows]
     table.append(["TOTAL", "", "", str(sheet.total)])
     grid = Table(table, colWidths=[70 * mm, 40 * mm, 40 * mm, 25 * mm], repeatRows=1)
     grid.setStyle(TableStyle([

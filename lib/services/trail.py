@@ -5,8 +5,6 @@ sentence from lib/domain/journal.py), which family or child, when (Paris time)."
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import unicodedata
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.roles import Role
+from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
 from lib.store import audit
 from lib.store.db import Database
@@ -127,11 +126,8 @@ def journal(db: Database, actor: Actor, *, kind: str = "Tout", name: object = No
 
 
 def journal_csv(db: Database, actor: Actor, **filters: Any) -> bytes:
-    """The same entries as CSV for a French spreadsheet (semicolons, UTF-8 with BOM)."""
+    """The same entries as CSV for a French spreadsheet (semicolons, UTF-8 with BOM); a reason
+    typed as « =HYPERLINK(…) » stays text there."""
     found = journal(db, actor, **filters, limit=CSV_LIMIT)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(CSV_HEADERS)
-    for line in found.lines:
-        writer.writerow([line.when, line.who, line.what, line.concerns, line.reason])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(CSV_HEADERS, ([line.when, line.who, line.what, line.concerns, line.reason]
+                                   for line in found.lines))

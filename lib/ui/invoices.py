@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
+from lib.domain.markup import md
 from lib.domain.invoicing import InvoiceStatus, Kind
 from lib.services import home, invoice_pdf, invoicing, payments
 from lib.ui import session
@@ -90,23 +91,26 @@ def _open_payment(invoice_id: int) -> None:
 
 
 def detail(actor, invoice_id: int, right: str) -> None:
-    data = invoicing.invoice_detail(session.db(), actor, invoice_id, session.now())
+    db = session.db()
+    data = invoicing.invoice_detail(db, actor, invoice_id, session.now())
     row = data.row
     with st.container(border=True, key="invoice_detail"):
         st.header(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}", anchor=False)
         st.markdown(f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
                     f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**")
         # A list rather than a table: it stays readable in a narrow pane and on a phone.
-        st.markdown("\n".join(f"- {line['label']} : {line['quantity']} × {fr.euros(line['unit_price_cents'])} = "
+        st.markdown("\n".join(f"- {md(line['label'])} : {line['quantity']} × {fr.euros(line['unit_price_cents'])} = "
                               f"**{fr.euros(line['amount_cents'])}**" for line in data.lines))
         st.markdown(f"Total : **{fr.euros(row.total_cents)}**  \nDéjà réglé : {fr.euros(row.paid_cents)}  \n"
                     f"Reste à payer : **{fr.euros(row.left_cents)}**")
         if data.payments:
             st.markdown("**Paiements reçus**\n" + "\n".join(
-                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} ({invoice_pdf.method_label(p['method'])})"
+                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} "
+                f"({md(invoice_pdf.method_label(p['method']))})"
                 for p in data.payments))
-        st.download_button("Télécharger la facture (PDF)", invoicing.invoice_pdf(session.db(), actor, invoice_id,
-                                                                                  session.now()),
+        # Built when the button is clicked, not on every view of the page.
+        st.download_button("Télécharger la facture (PDF)",
+                           lambda: invoicing.invoice_pdf(db, actor, invoice_id, session.now()),
                            f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:")
         _pay(row, right)
 

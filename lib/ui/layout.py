@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
+from urllib.parse import quote
+
 import streamlit as st
 
 from lib.domain import accessibility as a11y
 from lib.domain.actor import Actor
+from lib.domain.markup import md
 from lib.services import home
 from lib.ui import session
 
@@ -21,7 +25,7 @@ _LOGOUT_STYLE = ("display:inline-block;padding:.55rem 1rem;min-height:44px;borde
 
 def sidebar(actor: Actor) -> None:
     with st.sidebar:
-        st.markdown(f"**{actor.display_name}**  \n{actor.role.label}")
+        st.markdown(f"**{md(actor.display_name)}**  \n{actor.role.label}")
         url = session.logout_url()
         if url:
             # A real link: logging out leaves the app for the login page in one step.
@@ -29,10 +33,24 @@ def sidebar(actor: Actor) -> None:
                         unsafe_allow_html=True)
 
 
+def html_line(html: str) -> str:
+    """One line of our own HTML for st.caption/st.markdown(unsafe_allow_html=True), as an HTML block
+    (a <div>): markdown leaves its text alone, so an e-mail address in it stays one link (GFM would
+    link it a second time inside ours, which a browser renders as an empty link). Every text in
+    it that is not ours goes through html.escape."""
+    return f"<div>{html}</div>"
+
+
+def email_link(email: str) -> str:
+    """The town's contact address as a mailto: link, for `html_line`."""
+    return f'<a href="mailto:{escape(quote(email, safe="@"))}">{escape(email)}</a>'
+
+
 def contact_footer() -> None:
     facts = home.town(session.db())
     st.divider()
     if facts["contact_email"]:
-        st.caption(f"{facts['name']} — une question ? Écrivez à [{facts['contact_email']}](mailto:{facts['contact_email']}).")
+        line = f"{escape(facts['name'])} — une question ? Écrivez à {email_link(facts['contact_email'])}."
+        st.caption(html_line(line), unsafe_allow_html=True)
     # Same tab (Streamlit's markdown links open a new one without saying so).
     st.caption(f'<a href="{a11y.STATEMENT_PATH}" target="_self">{a11y.footer_line()}</a>', unsafe_allow_html=True)

@@ -8,7 +8,6 @@ of a weekly template (its inputs and the plan to colour the calendar), the day c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from datetime import date, timedelta
 
 import streamlit as st
@@ -17,6 +16,7 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.calendar import WEEKDAY_NAMES
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.planning import State
 from lib.services import reservations
 from lib.ui import calendar, session
@@ -73,11 +73,11 @@ def show_flash(where: str) -> None:
         return
     _where, kind, text = st.session_state.pop(FLASH)
     if kind == "success":
-        st.success(text, icon="✅")
+        st.success(md(text), icon="✅")
     elif kind == "error":
-        st.error(text, icon="⛔")
+        st.error(md(text), icon="⛔")
     else:
-        st.info(text, icon="ℹ️")
+        st.info(md(text), icon="ℹ️")
 
 
 # --- registration -----------------------------------------------------------------------------
@@ -91,15 +91,15 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
     names = {sid: name for site in form.sites for sid, name in site.services}
     if form.current:
         st.markdown("\n".join(
-            f"- **{s.name}** : {', '.join(names[x] for x in form.current[s.site_id]) or '—'}"
+            f"- **{md(s.name)}** : {md(', '.join(names[x] for x in form.current[s.site_id]) or '—')}"
             for s in form.sites if s.site_id in form.current))
     else:
-        st.info(f"{child['first_name']} n'est pas encore inscrit(e) pour {year['label']}.")
+        st.info(f"{md(child['first_name'])} n'est pas encore inscrit(e) pour {md(year['label'])}.")
     site = st.selectbox("Structure", form.sites, format_func=lambda s: s.name, key=f"reg_site_{child['id']}")
     current = form.current.get(site.site_id, [])
     st.markdown("Prestations")
     chosen = [sid for sid, name in site.services
-              if st.checkbox(name, value=sid in current, key=f"reg_{child['id']}_{site.site_id}_{sid}")]
+              if st.checkbox(md(name), value=sid in current, key=f"reg_{child['id']}_{site.site_id}_{sid}")]
     if st.button("Enregistrer l'inscription", key="reg_save", type="primary"):
         try:
             _flash("registration", "success", reservations.save_registration(
@@ -107,7 +107,7 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
             st.session_state.pop(PREVIEW, None)
             st.rerun()
         except PortailError as exc:
-            st.error(exc.message, icon="⛔")
+            st.error(md(exc.message), icon="⛔")
     show_flash("registration")
 
 
@@ -120,7 +120,7 @@ def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverri
     try:
         ctx = reservations.booking_context(db, actor, child["id"], year["id"])
     except PortailError as exc:
-        st.info(exc.message)
+        st.info(md(exc.message))
         return
     now = session.now()
     month = _month_picker(ctx, now.date())
@@ -175,7 +175,7 @@ def _run(action, where: str) -> bool:
     try:
         result = action()
     except PortailError as exc:
-        st.error(exc.message, icon="⛔")
+        st.error(md(exc.message), icon="⛔")
         return False
     _flash(where, "success", result.summary())
     _reset_editor()
@@ -194,7 +194,8 @@ def _day_panel(actor, ctx, cells, override: StaffOverride) -> None:
         for cell in todays:
             service = ctx.service(cell.service_id)
             style = calendar.STYLES[cell.state]
-            st.markdown(f"{style.icon} **{service.name}** : {style.word}" + (f" — {cell.note}" if cell.note else ""))
+            st.markdown(f"{style.icon} **{md(service.name)}** : {style.word}"
+                        + (f" — {md(cell.note)}" if cell.note else ""))
             if cell.state in (State.BOOKED, State.WAITING):
                 label, wanted = "Annuler ce jour", False
             elif cell.state in (State.BOOKABLE, State.CANCELLED, State.LOCKED):
@@ -219,12 +220,12 @@ def _preview_box(actor, ctx, preview: dict, override: StaffOverride) -> None:
         st.markdown(f"- {calendar.STYLES[State.TO_BOOK].icon} **{len(plan.to_book)}** jour(s) seront réservés\n"
                     f"- {calendar.STYLES[State.TO_CANCEL].icon} **{len(plan.to_cancel)}** jour(s) seront annulés\n"
                     f"- {plan.unchanged} jour(s) restent tels quels"
-                    + "".join(f"\n- « {name} » : inchangé (cases non modifiées)" for name in untouched))
+                    + "".join(f"\n- « {md(name)} » : inchangé (cases non modifiées)" for name in untouched))
         if not plan.is_empty:
             st.markdown("**Jours qui changent, mois par mois**")
             st.markdown(_changes_by_month(plan, ctx))
         if plan.skipped:
-            st.markdown("Jours ignorés :\n" + "\n".join(f"- {reason} : {n} jour(s)"
+            st.markdown("Jours ignorés :\n" + "\n".join(f"- {md(reason)} : {n} jour(s)"
                                                          for reason, n in plan.skipped_by_reason()))
         left, right = st.columns(2)
         if left.button("Confirmer", key="resa_confirm", type="primary", width="stretch", disabled=plan.is_empty):
@@ -245,7 +246,7 @@ def _changes_by_month(plan, ctx) -> str:
     several = len({sid for sid, _ in plan.to_book + plan.to_cancel}) > 1  # name the service only then
 
     def days(keys) -> str:
-        return ", ".join(fr.short_date(day) + (f" ({ctx.service(sid).short_name})" if several else "")
+        return ", ".join(fr.short_date(day) + (f" ({md(ctx.service(sid).short_name)})" if several else "")
                          for sid, day in keys)
 
     book, cancel = calendar.STYLES[State.TO_BOOK], calendar.STYLES[State.TO_CANCEL]
@@ -278,7 +279,7 @@ def _template_editor(actor, ctx, override: StaffOverride) -> None:
     pattern = st.session_state[PATTERN]
     template: dict[int, list[int]] = {}
     for service in ctx.services:
-        st.markdown(f"**{service.name}**")
+        st.markdown(f"**{md(service.name)}**")
         ticked = []
         with st.container(horizontal=True, gap="medium", key=f"booking_template_{service.code}"):
             for weekday in service.weekdays:
@@ -299,7 +300,7 @@ def _template_editor(actor, ctx, override: StaffOverride) -> None:
             plan = reservations.preview_template(session.db(), actor, ctx, template, start, end, session.now(),
                                                  late=override.late)
         except PortailError as exc:
-            st.error(exc.message, icon="⛔")
+            st.error(md(exc.message), icon="⛔")
             return
         st.session_state[PREVIEW] = {"template": template, "start": start, "end": end, "plan": plan}
         st.rerun()
@@ -394,7 +395,7 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
                 else:
                     colour = "#4b5160" if style else "#6b7280"
                     column.markdown(f'<span aria-hidden="true" style="color:{colour}">{shown}</span>'
-                                    f'<span class="pf-sr">{escape(spoken)}</span>', unsafe_allow_html=True)
+                                    f'<span class="pf-sr">{md(spoken)}</span>', unsafe_allow_html=True)
             week += timedelta(days=7)
     return ticked
 

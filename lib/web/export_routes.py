@@ -1,5 +1,9 @@
 """Downloads served over plain HTTP for staff (the kitchen's sheet from any PC or tablet), checked
-against the session cookie and the role like every page."""
+against the session cookie and the role like every page.
+
+A download here only reads: it never counts as printing the sheet (the « changes since the last
+print » baseline moves only from the « Cuisine » page's buttons). A link planted on another site
+therefore changes nothing, and the route takes no POST."""
 
 from __future__ import annotations
 
@@ -14,13 +18,13 @@ from lib.domain.errors import LoginRefused, NotAllowed, PortailError
 from lib.services import auth, kitchen
 from lib.services.config import clock_now, database
 
-_TYPES = {"csv": ("text/csv; charset=utf-8", kitchen.sheet_csv), "pdf": ("application/pdf", kitchen.sheet_pdf)}
+_MEDIA = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 
 
 async def kitchen_sheet(request: Request) -> Response:
     """GET /export/cuisine.csv?jour=2026-11-30 (or .pdf)."""
     kind = request.path_params["kind"]
-    if kind not in _TYPES:
+    if kind not in _MEDIA:
         return PlainTextResponse("Format inconnu : .csv ou .pdf.", status_code=404)
     token = request.cookies.get(auth.SESSION_COOKIE)
     raw_day = request.query_params.get("jour", "")
@@ -37,14 +41,13 @@ async def kitchen_sheet(request: Request) -> Response:
             return PlainTextResponse("Date illisible : utilisez AAAA-MM-JJ.", status_code=400)
         except NotAllowed as exc:
             return PlainTextResponse(exc.message, status_code=403)
-        media, render = _TYPES[kind]
         try:
-            body = render(db, actor, day, now)
+            body = kitchen.sheet_file(db, actor, day, now, kind, count_as_printed=False)
         except NotAllowed as exc:
             return PlainTextResponse(exc.message, status_code=403)
         except PortailError as exc:
             return PlainTextResponse(exc.message, status_code=400)
-        return Response(body, media_type=media, headers={
+        return Response(body, media_type=_MEDIA[kind], headers={
             "Content-Disposition": f'attachment; filename="repas-{day.isoformat()}.{kind}"', "Cache-Control": "no-store"})
 
     return await to_thread.run_sync(work)

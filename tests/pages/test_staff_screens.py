@@ -32,8 +32,8 @@ def test_the_journal_reads_in_french_and_filters_by_name_and_days(demo_db):
     at = app_test("pages/admin_journal.py", demo_db, "admin@demo.fr").run()
     assert not at.exception, at.exception
     shown = journal_text(at)
-    assert "A annulé 11 jour\\(s\\) de Restauration scolaire pour Hugo Martin" in shown
-    assert "Camille Martin \\(famille\\)" in shown and "Vendredi 27 novembre 2026" in shown
+    assert "A annulé 11 jour(s) de Restauration scolaire pour Hugo Martin" in shown
+    assert "Camille Martin (famille)" in shown and "Vendredi 27 novembre 2026" in shown
     assert "booking.days" not in shown and "demo.build" not in shown and '{"' not in shown
     at.text_input(key="audit_name").set_value("bonnet").run()
     shown = journal_text(at)
@@ -68,7 +68,8 @@ def test_the_journal_shows_typed_text_as_text(demo_db):
     reservations.set_day(demo_db, agent, ctx, ctx.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
                          reason="**urgent** $x$ [lien](http://x)")
     at = app_test("pages/admin_journal.py", demo_db, "admin@demo.fr").run()
-    assert "Motif : « \\*\\*urgent\\*\\* \\$x\\$ \\[lien\\]\\(http://x\\) »" in journal_text(at)
+    # Escaped for markdown; the address cut by an invisible word joiner so that it is not linked.
+    assert "Motif : « \\*\\*urgent\\*\\* \\$x\\$ \\[lien\\](http\u2060://x) »" in journal_text(at)
 
 
 def test_granting_the_right_is_confirmed_beside_the_family_from_the_stored_state(demo_db):

@@ -110,7 +110,8 @@ def test_the_kitchen_sheet_the_csv_and_the_mayors_month_agree(demo_db):
     cook = login(demo_db, "cuisine@demo.fr")
     day = date(2026, 11, 26)
     sheet = kitchen.sheet(demo_db, cook, day, DEMO_NOW)
-    csv_total = int(kitchen.sheet_csv(demo_db, cook, day, DEMO_NOW).decode("utf-8-sig").split("TOTAL;;;")[1].split()[0])
+    csv = kitchen.sheet_file(demo_db, cook, day, DEMO_NOW, "csv", count_as_printed=False).decode("utf-8-sig")
+    csv_total = int(csv.split("TOTAL;;;")[1].split()[0])
     series = sum(r["booked"] for r in kitchen.daily_series(demo_db, cook, day, day))
     assert sheet.total == csv_total == series > 0
     november = sum(sum(r["meals"] for r in kitchen.sheet(demo_db, cook, d, DEMO_NOW).rows)

@@ -87,7 +87,7 @@ def test_firm_once_every_deadline_has_passed(town):
 def test_changes_since_the_last_print(town):
     sheet = kitchen.sheet(town, COOK, MONDAY, at(FRIDAY, 8))
     assert sheet.printed_at is None
-    csv = kitchen.sheet_csv(town, COOK, MONDAY, at(FRIDAY, 8)).decode("utf-8-sig")
+    csv = kitchen.sheet_file(town, COOK, MONDAY, at(FRIDAY, 8), "csv", count_as_printed=True).decode("utf-8-sig")
     assert "École A;Restauration scolaire;Standard;2" in csv and "TOTAL;;;4" in csv
     assert "arachide" not in csv
     town.write(lambda cur: cur.execute("UPDATE bookings SET state = 'cancelled' WHERE child_id = 3 AND day = ?",

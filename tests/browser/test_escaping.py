@@ -1,0 +1,57 @@
+"""In Chromium: a family and a parent named with a markdown image and link see their names as
+typed — no <img>, no <a> to the other site, no request to it (a tracking pixel would fire one) —
+and the invoice PDF, built on the click, says the name as typed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from pypdf import PdfReader
+
+from lib.domain.markup import WORD_JOINER
+from lib.store.db import close_database, open_database
+from tests.browser.conftest import login, settle
+from tests.conftest import DEMO_NOW
+from tests.serve import start_server, stop
+
+pytestmark = pytest.mark.browser
+
+PAYLOAD = "![x](https://evil.example/p.png) [clic](https://evil.example)"
+
+
+@pytest.fixture(scope="module")
+def poisoned_server(demo_template, tmp_path_factory):
+    path = tmp_path_factory.mktemp("escaping") / "portail.duckdb"
+    shutil.copyfile(demo_template, path)
+    db = open_database(path)
+    db.write(lambda cur: (cur.execute("UPDATE families SET name = ? WHERE id = 1", [PAYLOAD]),
+                          cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD]),
+                          cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD])))
+    close_database(path)
+    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
+    yield base
+    stop(proc)
+
+
+def test_a_name_written_as_an_image_and_a_link_shows_as_text(poisoned_server, page, tmp_path):
+    asked = []
+    page.route(re.compile(r"https?://evil\.example/.*"), lambda route: (asked.append(route.request.url), route.abort()))
+    login(page, poisoned_server, "parent@demo.fr")
+    page.get_by_role("heading", name=re.compile("^Bonjour")).wait_for()
+    settle(page)
+    for path in ("/", "/mes-factures"):
+        if path != "/":
+            page.goto(poisoned_server + path)
+            page.get_by_text("Facture F-2026-000267").first.wait_for()
+            settle(page)
+        assert page.locator('a[href*="evil.example"], img[src*="evil.example"]').count() == 0
+        assert PAYLOAD in page.locator("body").inner_text().replace(WORD_JOINER, "")
+    assert asked == []
+    # The invoice PDF, built on the click, carries the name as typed too.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Télécharger la facture (PDF)").click()
+    info.value.save_as(tmp_path / "facture.pdf")
+    text = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "facture.pdf").pages)
+    assert info.value.suggested_filename == "F-2026-000267.pdf" and PAYLOAD in text
