@@ -33,9 +33,10 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
-def payment_form_origin(config: ProviderConfig) -> str | None:
+def payment_form_origin(config: ProviderConfig, portal: str | None) -> str | None:
     """Where the departure page posts the signed form: the `service_url` option, else the
-    backend's own default; None when that is one of our routes (the test bank)."""
+    backend's own default. A path is one of our routes (the test bank), at the portal's public
+    address `portal` when set (else the page's own origin: None)."""
     url = config.options.get("service_url")
     if url is None:
         backend = eopayment.get_backends().get(config.backend)
@@ -45,16 +46,16 @@ def payment_form_origin(config: ProviderConfig) -> str | None:
         if url is None:
             return ANY_HTTPS
     url = str(url)
-    return None if url.startswith("/") else origin_of(url) or ANY_HTTPS
+    if url.startswith("/"):
+        return portal
+    return origin_of(url) or ANY_HTTPS
 
 
 def web_policy(db: Database) -> WebPolicy:
     """From one read of the settings: `public_url` names the public host; the payment settings the
     provider's page."""
     values = reference.settings(db)
-    hosts = set(LOOPBACK_HOSTS)
-    public = urlsplit(values.get("public_url", "").strip())
-    if public.scheme in ("http", "https") and public.hostname:
-        hosts.add(public.hostname.lower())
-    form = payment_form_origin(ProviderConfig.from_settings(values))
+    portal = origin_of(values.get("public_url", ""))
+    hosts = LOOPBACK_HOSTS | ({urlsplit(portal).hostname} if portal else set())
+    form = payment_form_origin(ProviderConfig.from_settings(values), portal)
     return WebPolicy(frozenset(hosts), (form,) if form else ())

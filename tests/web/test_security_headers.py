@@ -26,7 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from lib.services import auth
 from lib.services.web_policy import ANY_HTTPS, web_policy
-from lib.web import accessibility_page, document, payment_routes, streamlit_files
+from lib.web import accessibility_page, backup_routes, document, payment_routes, streamlit_files
 from lib.web.routes import ROUTES, RequireLogin
 from lib.web.security import (SecurityHeaders, StreamlitDoors, content_security_policy, inline_scripts,
                               server_error)
@@ -66,8 +66,10 @@ def client(demo_path):
                  Route("/static/js/index.js", lambda _r: PlainTextResponse("x", media_type="text/javascript")),
                  Route("/_stcore/health", lambda _r: PlainTextResponse("ok")),
                  Route("/_stcore/metrics", lambda _r: PlainTextResponse("session_events_total 3")),
-                 Route("/media/{name}", _file), Route("/paiement/bug", _boom), WebSocketRoute("/_stcore/stream", _stream)]
-    app = Starlette(routes=[*ROUTES, *payment_routes.ROUTES, *accessibility_page.ROUTES, *stand_ins],
+                 Route("/media/{name}", _file), Route("/paiement/bug", _boom),
+                 WebSocketRoute("/_stcore/stream", _stream)]
+    ours = [*ROUTES, *payment_routes.ROUTES, *accessibility_page.ROUTES, *backup_routes.ROUTES]
+    app = Starlette(routes=[*ours, *stand_ins],
                     middleware=[Middleware(SecurityHeaders), Middleware(StreamlitDoors), Middleware(RequireLogin)],
                     exception_handlers={Exception: server_error})
     with TestClient(app, base_url="http://127.0.0.1:8501", raise_server_exceptions=False) as c:
@@ -103,7 +105,8 @@ def test_every_kind_of_answer_carries_the_headers(client):
         "not found": client.get("/component/inconnu/index.html"),
         "refused media": client.get("/media/facture.pdf"),
         "hidden metrics": client.get("/_stcore/metrics"),
-        "health": client.get("/_stcore/health"),
+        "Streamlit's health": client.get("/_stcore/health"),
+        "our health check": client.get("/sante"),
         "script": client.get("/static/js/index.js"),
         "a bug": client.get("/paiement/bug"),
     }
@@ -138,6 +141,13 @@ def test_the_form_targets_follow_the_payment_settings(demo_db, backend, options,
         "UPDATE settings SET value = CASE key WHEN 'payment_backend' THEN ? ELSE ? END "
         "WHERE key IN ('payment_backend', 'payment_options')", [backend, json.dumps(options)]))
     assert web_policy(demo_db).form_origins == expected
+
+
+def test_the_test_bank_is_reached_at_the_public_address(demo_db):
+    demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', 'https://Famille.Ma-Ville.fr/')"))
+    policy = web_policy(demo_db)
+    assert policy.form_origins == ("https://famille.ma-ville.fr",)
+    assert policy.hosts == {"famille.ma-ville.fr", "localhost", "127.0.0.1", "::1"}
 
 
 def test_only_our_own_inline_scripts_may_run():
@@ -239,6 +249,7 @@ def test_the_real_server_secures_every_answer_and_hides_its_name(real_server):
         "Streamlit's shell": ("GET", "/", None),  # redirected to the login form
         "Streamlit's bundle": ("GET", "/" + bundle, None),
         "Streamlit's health": ("GET", "/_stcore/health", None),
+        "our health check": ("GET", "/sante", None),
         "Streamlit's host config": ("GET", "/_stcore/host-config", None),
         "the favicon": ("GET", "/favicon.png", None),
         "the login form": ("GET", "/connexion", None),
