@@ -270,11 +270,14 @@ def test_the_real_server_secures_every_answer_and_hides_its_name(real_server):
 
 
 def _handshake(netloc: str, origin: str | None, host: str | None = None) -> int:
+    """The status of a websocket handshake (101: accepted; uvicorn's own answer either way)."""
     headers = {"Host": host or netloc, "Upgrade": "websocket", "Connection": "Upgrade",
                "Sec-WebSocket-Key": base64.b64encode(b"portail-famille!").decode(), "Sec-WebSocket-Version": "13"}
     if origin:
         headers["Origin"] = origin
-    return _request(netloc, "GET", "/_stcore/stream", headers=headers)[0]
+    status, answer_headers, _raw = _request(netloc, "GET", "/_stcore/stream", headers=headers)
+    assert "server" not in answer_headers
+    return status
 
 
 @pytest.mark.slow
