@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import eopayment
 
 from lib.payments.provider import ProviderConfig
+from lib.services import payments
 from lib.store import reference
 from lib.store.db import Database
 
@@ -35,8 +36,8 @@ def origin_of(url: str) -> str | None:
 
 def payment_form_origin(config: ProviderConfig, portal: str | None) -> str | None:
     """Where the departure page posts the signed form: the `service_url` option, else the
-    backend's own default. A path is one of our routes (the test bank), at the portal's public
-    address `portal` when set (else the page's own origin: None)."""
+    backend's own default. A path is one of our routes (the test bank) at the portal's address
+    `portal` (payments.portal_address; None: the page's own origin)."""
     url = config.options.get("service_url")
     if url is None:
         backend = eopayment.get_backends().get(config.backend)
@@ -47,15 +48,16 @@ def payment_form_origin(config: ProviderConfig, portal: str | None) -> str | Non
             return ANY_HTTPS
     url = str(url)
     if url.startswith("/"):
-        return portal
+        return origin_of(portal) if portal else None
     return origin_of(url) or ANY_HTTPS
 
 
-def web_policy(db: Database) -> WebPolicy:
-    """From one read of the settings: `public_url` names the public host; the payment settings the
-    provider's page."""
+def web_policy(db: Database, served_port: int | None = None) -> WebPolicy:
+    """From one read of the settings: the portal's public address (`public_url`, else
+    PORTAIL_PUBLIC_URL) names its public host; the payment settings the provider's page.
+    `served_port`: the port this process serves on (the test bank's address without a public one)."""
     values = reference.settings(db)
-    portal = origin_of(values.get("public_url", ""))
-    hosts = LOOPBACK_HOSTS | ({urlsplit(portal).hostname} if portal else set())
-    form = payment_form_origin(ProviderConfig.from_settings(values), portal)
+    public = urlsplit(payments.public_address(values) or "").hostname
+    hosts = LOOPBACK_HOSTS | ({public} if public else set())
+    form = payment_form_origin(ProviderConfig.from_settings(values), payments.portal_address(values, served_port))
     return WebPolicy(frozenset(hosts), (form,) if form else ())

@@ -103,8 +103,13 @@ FIXED_HEADERS = {
 }
 
 
-def current_policy() -> WebPolicy:
-    return web_policy(database())
+def current_policy(served_port: int | None) -> WebPolicy:
+    return web_policy(database(), served_port)
+
+
+def _served_port(scope: Scope) -> int | None:
+    """The port this process serves on: the socket's (None on a Unix socket), never the Host header."""
+    return (scope.get("server") or (None, None))[1]
 
 
 class SecurityHeaders:
@@ -112,7 +117,7 @@ class SecurityHeaders:
     form targets (the payment provider's page) are read from the settings for documents only:
     a script or an image posts no form."""
 
-    def __init__(self, app: ASGIApp, policy: Callable[[], WebPolicy] = current_policy):
+    def __init__(self, app: ASGIApp, policy: Callable[[int | None], WebPolicy] = current_policy):
         self.app = app
         self.policy = policy
 
@@ -127,15 +132,15 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 form_origins: tuple[str, ...] = ()
                 if headers.get("content-type", "").startswith("text/html"):
-                    form_origins = await self._form_origins()
+                    form_origins = await self._form_origins(_served_port(scope))
                 secure(headers, form_origins)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _form_origins(self) -> tuple[str, ...]:
+    async def _form_origins(self, served_port: int | None) -> tuple[str, ...]:
         try:
-            return (await to_thread.run_sync(self.policy)).form_origins
+            return (await to_thread.run_sync(self.policy, served_port)).form_origins
         except PortailError:  # the database is unavailable: the page says so, and posts no form elsewhere
             return ()
 
@@ -160,14 +165,14 @@ async def server_error(_request: Request, _exc: Exception) -> Response:
 class StreamlitDoors:
     """ASGI middleware: Streamlit's websocket, media files and metrics, as described above."""
 
-    def __init__(self, app: ASGIApp, policy: Callable[[], WebPolicy] = current_policy):
+    def __init__(self, app: ASGIApp, policy: Callable[[int | None], WebPolicy] = current_policy):
         self.app = app
         self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "websocket" and path == STREAM_PATH:
-            policy = await to_thread.run_sync(self.policy)
+            policy = await to_thread.run_sync(self.policy, _served_port(scope))
             if not websocket_allowed(Headers(scope=scope), policy):
                 await send({"type": "websocket.close", "code": POLICY_VIOLATION})
                 return

@@ -24,8 +24,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from lib.services import auth
-from lib.services.web_policy import ANY_HTTPS, web_policy
+from lib.services import auth, payments
+from lib.services.web_policy import ANY_HTTPS, LOOPBACK_HOSTS, WebPolicy, web_policy
 from lib.web import accessibility_page, backup_routes, document, payment_routes, streamlit_files
 from lib.web.routes import ROUTES, RequireLogin
 from lib.web.security import (SecurityHeaders, StreamlitDoors, content_security_policy, inline_scripts,
@@ -61,7 +61,8 @@ async def _stream(websocket):
 
 
 @pytest.fixture
-def client(demo_path):
+def client(demo_path, monkeypatch):
+    monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)  # the demo: no public address
     stand_ins = [Route("/", _shell), Route("/{page}", _shell),
                  Route("/static/js/index.js", lambda _r: PlainTextResponse("x", media_type="text/javascript")),
                  Route("/_stcore/health", lambda _r: PlainTextResponse("ok")),
@@ -117,8 +118,8 @@ def test_every_kind_of_answer_carries_the_headers(client):
 
 
 def test_documents_may_post_forms_to_the_payment_provider_only(client, demo_db):
-    # The demo's test bank is one of our routes: 'self' alone.
-    assert "form-action 'self';" in client.get("/connexion").headers["content-security-policy"]
+    # The demo's test bank is one of our routes, at the portal's own address (no public_url: the port served).
+    assert "form-action 'self' http://127.0.0.1:8501;" in client.get("/connexion").headers["content-security-policy"]
     # A real Systempay account: eopayment's address for it, on documents.
     demo_db.write(lambda cur: cur.execute(
         "UPDATE settings SET value = ? WHERE key = 'payment_options'",
@@ -136,18 +137,25 @@ def test_documents_may_post_forms_to_the_payment_provider_only(client, demo_db):
     ("paybox", {}, (ANY_HTTPS,)),  # eopayment does not publish Paybox's address
     ("no-such-backend", {}, ()),
 ])
-def test_the_form_targets_follow_the_payment_settings(demo_db, backend, options, expected):
+def test_the_form_targets_follow_the_payment_settings(demo_db, monkeypatch, backend, options, expected):
+    monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)
     demo_db.write(lambda cur: cur.execute(
         "UPDATE settings SET value = CASE key WHEN 'payment_backend' THEN ? ELSE ? END "
         "WHERE key IN ('payment_backend', 'payment_options')", [backend, json.dumps(options)]))
     assert web_policy(demo_db).form_origins == expected
 
 
-def test_the_test_bank_is_reached_at_the_public_address(demo_db):
+def test_the_test_bank_is_where_the_payments_send_the_form(demo_db, monkeypatch):
+    """payments.portal_address: public_url, else PORTAIL_PUBLIC_URL, else the port this process serves on."""
+    monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)
+    assert web_policy(demo_db, 8501) == WebPolicy(LOOPBACK_HOSTS, ("http://127.0.0.1:8501",))
+    assert web_policy(demo_db, None) == WebPolicy(LOOPBACK_HOSTS, ())  # a Unix socket: nothing can be paid
+    monkeypatch.setenv(payments.PUBLIC_URL_ENV, "https://portail.ma-ville.fr/")
+    assert web_policy(demo_db, 8501) == WebPolicy(LOOPBACK_HOSTS | {"portail.ma-ville.fr"},
+                                                  ("https://portail.ma-ville.fr",))
     demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', 'https://Famille.Ma-Ville.fr/')"))
-    policy = web_policy(demo_db)
-    assert policy.form_origins == ("https://famille.ma-ville.fr",)
-    assert policy.hosts == {"famille.ma-ville.fr", "localhost", "127.0.0.1", "::1"}
+    assert web_policy(demo_db, 8501) == WebPolicy(LOOPBACK_HOSTS | {"famille.ma-ville.fr"},
+                                                  ("https://famille.ma-ville.fr",))
 
 
 def test_only_our_own_inline_scripts_may_run():
