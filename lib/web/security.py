@@ -214,7 +214,7 @@ def websocket_allowed(headers: Headers, policy: WebPolicy) -> bool:
 
 async def _session_role(scope: Scope) -> Role | None:
     token = Request(scope).cookies.get(auth.SESSION_COOKIE)
-    return await to_thread.run_sync(lambda: routes._role(token))
+    return await to_thread.run_sync(lambda: routes.session_role(token))
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, text: str) -> None:
