@@ -8,8 +8,10 @@ middleware and OWASP's secure-headers project give theirs:
   under a decoy), scripts come only from our origin or are one of the few inline scripts we write
   ourselves (allowed by their SHA-256, so an injected `<script>` does not run), forms go only to
   our routes and to the payment provider's page. Streamlit's frontend needs `'unsafe-inline'`
-  styles (emotion writes `<style>` elements at run time), `data:`/`blob:` images and fonts, its
-  websocket (`connect-src 'self'`) and the calendar component's frame, served from our origin;
+  styles (emotion writes `<style>` elements at run time), `data:`/`blob:` images, `data:` fonts,
+  its websocket (`connect-src 'self'`), the calendar component's frame, served from our origin,
+  and `'wasm-unsafe-eval'` (its protobuf library compiles a small WebAssembly helper; JavaScript
+  from a string stays refused);
 - `X-Frame-Options: SAMEORIGIN` for browsers that predate `frame-ancestors`;
 - `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` (addresses such as
   `/paiement/depart?facture=…&code=…` never leave in a Referer), `Cross-Origin-Opener-Policy:
@@ -20,8 +22,8 @@ middleware and OWASP's secure-headers project give theirs:
 
 - its websocket accepts any origin whose host is localhost or one of the machine's addresses (any
   port: another local application's page could drive a session), and any Host (DNS rebinding):
-  here the Host must be one the portal is reached by (the machine itself, or the host of the
-  setting `public_url`) and a browser's Origin must be the page's own;
+  here the Host must be one the portal is reached by (the machine itself, or the host of its
+  public address: `public_url`, else PORTAIL_PUBLIC_URL) and a browser's Origin must be the page's own;
 - `/media/…` (the files behind `st.download_button`, an invoice's PDF) answers anyone who has the
   URL until Streamlit forgets the file, minutes after logout: here it needs a valid session;
 - `/_stcore/metrics` is public: here it is for the administrator only.
@@ -35,7 +37,6 @@ import base64
 import functools
 import hashlib
 import re
-from collections.abc import Callable
 
 from anyio import to_thread
 from starlette.datastructures import Headers, MutableHeaders
@@ -117,9 +118,8 @@ class SecurityHeaders:
     form targets (the payment provider's page) are read from the settings for documents only:
     a script or an image posts no form."""
 
-    def __init__(self, app: ASGIApp, policy: Callable[[int | None], WebPolicy] = current_policy):
+    def __init__(self, app: ASGIApp):
         self.app = app
-        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,7 +140,7 @@ class SecurityHeaders:
 
     async def _form_origins(self, served_port: int | None) -> tuple[str, ...]:
         try:
-            return (await to_thread.run_sync(self.policy, served_port)).form_origins
+            return (await to_thread.run_sync(current_policy, served_port)).form_origins
         except PortailError:  # the database is unavailable: the page says so, and posts no form elsewhere
             return ()
 
@@ -165,14 +165,13 @@ async def server_error(_request: Request, _exc: Exception) -> Response:
 class StreamlitDoors:
     """ASGI middleware: Streamlit's websocket, media files and metrics, as described above."""
 
-    def __init__(self, app: ASGIApp, policy: Callable[[int | None], WebPolicy] = current_policy):
+    def __init__(self, app: ASGIApp):
         self.app = app
-        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "websocket" and path == STREAM_PATH:
-            policy = await to_thread.run_sync(self.policy, _served_port(scope))
+            policy = await to_thread.run_sync(current_policy, _served_port(scope))
             if not websocket_allowed(Headers(scope=scope), policy):
                 await send({"type": "websocket.close", "code": POLICY_VIOLATION})
                 return
