@@ -18,6 +18,7 @@ from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
 from lib.web.fonts import FontSubsets
 from lib.web.routes import ROUTES, RequireLogin
+from lib.web.security import SecurityHeaders, StreamlitDoors, hide_server_banner, server_error
 
 
 def _prepare_or_exit() -> None:
@@ -39,13 +40,17 @@ async def lifespan(_app):
     yield {}
 
 
-# Outermost first. Compress sits outside FrenchDocument, which asks for an identity body to rewrite
-# the HTML shell: the rewritten shell still leaves compressed. FontSubsets answers Streamlit's
-# icon and text font URLs with smaller subsets (woff2: Compress leaves them as they are).
-MIDDLEWARE = [Middleware(Compress), Middleware(FontSubsets), Middleware(FrenchDocument), Middleware(RequireLogin)]
+# Outermost first. SecurityHeaders sees every answer, refusals included; StreamlitDoors guards
+# Streamlit's websocket, media files and metrics. Compress sits outside FrenchDocument, which asks
+# for an identity body to rewrite the HTML shell: the rewritten shell still leaves compressed.
+# FontSubsets answers Streamlit's icon and text font URLs with smaller subsets (woff2: Compress
+# leaves them as they are).
+MIDDLEWARE = [Middleware(SecurityHeaders), Middleware(StreamlitDoors), Middleware(Compress), Middleware(FontSubsets),
+              Middleware(FrenchDocument), Middleware(RequireLogin)]
 
 _prepare_or_exit()
+hide_server_banner()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
 app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES
              + backup_routes.ROUTES,
-             middleware=MIDDLEWARE, lifespan=lifespan)
+             middleware=MIDDLEWARE, lifespan=lifespan, exception_handlers={Exception: server_error})

@@ -296,9 +296,9 @@ async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: 
                     started = time.perf_counter()
                     await page.goto(f"{base}/{path}")
                     await page.get_by_role("heading", name=marker).first.wait_for()
-                    await page.wait_for_function(
-                        "!document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"], "
-                        "[data-testid=\"stStatusWidgetRunningManIcon\"]')")
+                    # a locator, not wait_for_function (eval, which the portal's CSP refuses)
+                    await page.locator('[data-testid="stStatusWidgetRunningIcon"], '
+                                       '[data-testid="stStatusWidgetRunningManIcon"]').first.wait_for(state="detached")
                     stats.latencies[f"{prefix}: {title}"].append((time.perf_counter() - started) * 1000)
             except Exception as exc:  # noqa: BLE001 — counted and reported
                 stats.errors.append(f"{email}: {type(exc).__name__}: {str(exc).splitlines()[0]}")

@@ -56,18 +56,29 @@ def _origin(value: str | None) -> str | None:
     return value if value.startswith(("https://", "http://")) else None
 
 
+def public_address(values: dict[str, str]) -> str | None:
+    """The portal's public address as the town configures it: the setting `public_url`, else the
+    environment's PORTAIL_PUBLIC_URL; None when neither is set."""
+    return _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
+
+
+def portal_address(values: dict[str, str], served_port: int | None) -> str | None:
+    """The portal's address given to the provider (the form's target for the test bank, the
+    return, the notification): the public address, else the process's own
+    http://127.0.0.1:<the port it serves on>; None on a Unix socket without a public address.
+    Never an address a request names: a forged Host header must not send the family, the
+    provider or the test bank elsewhere."""
+    return public_address(values) or (f"http://127.0.0.1:{served_port}" if served_port else None)
+
+
 def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str]:
-    """The provider's configuration and the portal's address given to it (the form's target for
-    the test bank, the return, the notification), from one read of the settings: the setting
-    `public_url` when the town sets it, else the environment's PORTAIL_PUBLIC_URL, else the
-    process's own http://127.0.0.1:<the port it serves on>. Never an address a request names: a
-    forged Host header must not send the family, the provider or the test bank elsewhere."""
+    """The provider's configuration and the portal's address, from one read of the settings."""
     values = reference.settings(db)
-    base = _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
-    if base is None and not served_port:
+    base = portal_address(values, served_port)
+    if base is None:
         raise PaymentRefused("Le paiement en ligne n'est pas configuré (adresse publique du portail) : "
                              "contactez la mairie.")
-    return provider.ProviderConfig.from_settings(values), base or f"http://127.0.0.1:{served_port}"
+    return provider.ProviderConfig.from_settings(values), base
 
 
 # --- the right to pay online --------------------------------------------------------------------

@@ -151,7 +151,7 @@ class RequireLogin:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and self._is_page(scope["path"]):
             request = Request(scope)
             token = request.cookies.get(auth.SESSION_COOKIE)
-            role = await to_thread.run_sync(lambda: _role(token))
+            role = await to_thread.run_sync(lambda: session_role(token))
             if role is None:
                 response = RedirectResponse(LOGIN_PATH + ("?expiree=1" if token else ""), status_code=302)
                 if token:
@@ -174,7 +174,7 @@ class RequireLogin:
         return "." not in path.rsplit("/", 1)[-1]  # files (scripts, images) are Streamlit's assets
 
 
-def _role(token: str | None) -> Role | None:
+def session_role(token: str | None) -> Role | None:
     """The role of a valid session, None without one."""
     if not token:
         return None

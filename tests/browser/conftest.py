@@ -37,27 +37,53 @@ def browser():
         instance.close()
 
 
-def _tab(browser, width: int, height: int):
+CSP_MARK = "CSP violation:"
+_REPORT_CSP = ("document.addEventListener('securitypolicyviolation', e => console.error("
+               f"'{CSP_MARK} ' + e.effectiveDirective + ' blocked ' + e.blockedURI + ' at ' + e.sourceFile + ':' "
+               "+ e.lineNumber));")
+
+
+def watch_csp(context, seen: list[str]) -> None:
+    """Collect in `seen` the Content-Security-Policy violations the browser reports in the
+    context's pages and their frames (the calendar's too)."""
+    context.add_init_script(_REPORT_CSP)
+    context.on("console", lambda message: seen.append(message.text) if message.text.startswith(CSP_MARK) else None)
+
+
+def no_csp_violations(seen: list[str]) -> None:
+    assert not seen, "the Content-Security-Policy blocked something the portal uses:\n" + "\n".join(seen)
+
+
+@pytest.fixture
+def csp_violations() -> list[str]:
+    """What the `page` and `desk` tabs' policy blocked: a test ends with nothing there."""
+    return []
+
+
+def _tab(browser, width: int, height: int, csp_violations: list[str]):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
+    watch_csp(context, csp_violations)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     return context, tab
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, csp_violations):
     """A phone: 390 × 844, as families use the portal."""
-    context, tab = _tab(browser, 390, 844)
+    context, tab = _tab(browser, 390, 844, csp_violations)
     yield tab
     context.close()
+    no_csp_violations(csp_violations)
 
 
 @pytest.fixture
-def desk(browser):
+def desk(browser, csp_violations):
     """A computer screen, sidebar open: staff at their desk, keyboard users."""
-    context, tab = _tab(browser, 1280, 900)
+    context, tab = _tab(browser, 1280, 900, csp_violations)
     yield tab
     context.close()
+    no_csp_violations(csp_violations)
 
 
 def login(page, base: str, email: str, password: str = "demo") -> None:
@@ -84,15 +110,18 @@ def pay_at_the_test_bank(page, amount: str, on_bank=None) -> None:
     page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
 
 
+RUNNING = ('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"], '
+           '[data-stale="true"]')
+
+
 def settle(page) -> None:
     """Wait for Streamlit's script run to finish (its running indicator gone), so the next click
     lands on the widgets of the new run, not on those of the run being replaced."""
     page.wait_for_timeout(250)
     # While a run goes on, the last run's elements stay on the page marked stale (a second list
-    # with the same label, a button about to go): wait for them to be replaced too.
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"], "
-        "[data-testid=\"stStatusWidgetRunningManIcon\"], [data-stale=\"true\"]')", timeout=30_000)
+    # with the same label, a button about to go): wait for them to be replaced too. (A locator, not
+    # wait_for_function: Playwright runs that through eval(), which the portal's CSP refuses.)
+    page.locator(RUNNING).first.wait_for(state="detached", timeout=30_000)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,7 +16,7 @@ import pytest
 from lib.store.db import close_database, open_database
 from lib.tools import haproxy
 from lib.web import proxies
-from tests.browser.conftest import login, pay_at_the_test_bank, settle
+from tests.browser.conftest import login, no_csp_violations, pay_at_the_test_bank, settle, watch_csp
 from tests.conftest import DEMO_NOW
 from tests.serve import free_port, start_server, stop
 
@@ -46,12 +46,14 @@ def deployed(demo_template, tmp_path_factory):
 
 
 @pytest.fixture
-def phone(browser):
+def phone(browser, csp_violations):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", ignore_https_errors=True)
+    watch_csp(context, csp_violations)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     yield tab
     context.close()
+    no_csp_violations(csp_violations)
 
 
 def test_a_parent_logs_in_books_and_pays_over_https_and_http2(deployed, phone):

@@ -128,12 +128,11 @@ def test_the_side_menu_closes_after_choosing_a_page_on_a_phone(own, page):
     for name, heading in (("Mes inscriptions", "Mes inscriptions"), ("Mes factures", "Mes factures"),
                           ("Accueil", "Bonjour Camille Martin")):
         page.get_by_test_id("stExpandSidebarButton").click()
-        page.wait_for_function("document.querySelector('[data-testid=stSidebar]').dataset.collapsed === 'false'")
+        page.locator('[data-testid=stSidebar][data-collapsed="false"]').wait_for(state="attached")
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
         page.get_by_role("heading", name=heading, level=1).wait_for()
         settle(page)
-        page.wait_for_function("document.querySelector('[data-testid=stSidebar]').dataset.collapsed === 'true'",
-                               timeout=5_000)
+        page.locator('[data-testid=stSidebar][data-collapsed="true"]').wait_for(state="attached", timeout=5_000)
         # Nothing of the menu covers the page: its first heading is where a thumb can reach it.
         assert page.get_by_role("heading", name=heading, level=1).bounding_box()["x"] >= 0
 
