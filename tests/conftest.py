@@ -65,3 +65,14 @@ def booked_days(db, child_id: int, service_id: int, first: date, last: date) -> 
     """The days booked for a child and a service in [first, last], in day order."""
     return [d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = 'booked' "
                                   "AND day BETWEEN ? AND ? ORDER BY day", [child_id, service_id, first, last])]
+
+
+def run_coroutine(coroutine):
+    """Run an ASGI call to its end from a test, on an event loop of its own in a worker thread:
+    the session's Playwright browser keeps an event loop running in the main thread, where
+    `asyncio.run` would refuse ("cannot be called from a running event loop")."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()

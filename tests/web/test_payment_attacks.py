@@ -2,7 +2,6 @@
 addresses; a huge body is refused before it is read; a flood of forged notifications does not
 bury the real payments in the journal."""
 
-import asyncio
 import re
 from html import unescape
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from starlette.testclient import TestClient
 from lib.services import payments, trail
 from lib.web import payment_routes
 from lib.web.routes import ROUTES, RequireLogin
-from tests.conftest import login
+from tests.conftest import login, run_coroutine
 from tests.web.test_login_routes import post_login
 from tests.web.test_payment_routes import KEY, hidden_fields, unpaid_id
 
@@ -101,7 +100,7 @@ def post_raw(path: str, chunks: int, declared: int | None) -> tuple[int, str, in
     scope = {"type": "http", "http_version": "1.1", "method": "POST", "path": path, "raw_path": path.encode(),
              "root_path": "", "scheme": "http", "query_string": b"", "headers": headers,
              "client": ("203.0.113.9", 4000), "server": ("127.0.0.1", 8501)}
-    asyncio.run(app()(scope, receive, send))
+    run_coroutine(app()(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], body.decode(), len(read)

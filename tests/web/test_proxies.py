@@ -1,13 +1,13 @@
 """X-Forwarded-For / -Proto are believed only from the proxies of PORTAIL_TRUSTED_PROXIES, in the
 uvicorn that `streamlit run server.py` starts (its own default believes any local peer)."""
 
-import asyncio
 
 import pytest
 import uvicorn.config
 
 from lib.domain.errors import InvalidInput
 from lib.web import proxies
+from tests.conftest import run_coroutine
 
 FORGED = [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")]
 
@@ -45,7 +45,7 @@ def seen_by_the_app(trusted: list[str], peer: str, monkeypatch) -> tuple[str, st
     proxies.follow_in_uvicorn(trusted)  # what server.py does while uvicorn imports it
     config.load()
     scope = {"type": "http", "scheme": "http", "client": (peer, 50000), "headers": FORGED, "path": "/"}
-    asyncio.run(config.loaded_app(scope, None, None))
+    run_coroutine(config.loaded_app(scope, None, None))
     return seen["client"], seen["scheme"]
 
 
