@@ -6,7 +6,7 @@ import streamlit as st
 from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.roles import Role
-from lib.services import reservations
+from lib.services import reservations, trail
 from lib.ui import calendar, layout, session
 from lib.ui import reservations as widgets
 
@@ -31,6 +31,9 @@ child = left.selectbox(f"Enfant ({len(found)} trouvé(s))", found, key="staff_ch
                        format_func=lambda c: f"{c['first_name']} {c['last_name']} ({c['school_class']}, {c['family']})")
 with right:
     year = widgets.choose_year("staff_year")
+if st.session_state.get("staff_child_read") != child["id"]:  # once per child chosen, not per rerun
+    trail.record_child_file_read(session.db(), actor, child["id"], session.now())
+    st.session_state["staff_child_read"] = child["id"]
 
 with st.container(border=True):
     late = st.toggle("Modifier hors délai", key="staff_late",

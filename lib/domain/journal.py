@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
     "Connexions et mots de passe": ("auth.", "user."),
+    "Consultations de dossiers": ("child.read",),
     "Sauvegardes et réglages": ("database.", "setting."),
 }
 
@@ -363,6 +364,7 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
     "database.backup": lambda e: (f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
                                   if _dict(e.after).get("file") else "Sauvegarde de la base de données prise"),
     "user.create": lambda e: (f"A créé le compte administrateur {_dict(e.after)['email']}"

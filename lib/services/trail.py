@@ -17,7 +17,7 @@ from lib.domain import fr
 from lib.domain import journal as journal_rules
 from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
-from lib.domain.errors import InvalidInput, PortailError
+from lib.domain.errors import InvalidInput, NotAllowed, PortailError
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
@@ -36,6 +36,16 @@ def refusals_audited(db: Database, actor: Actor | None, now: datetime, action: s
                              entity_id=entity_id if isinstance(entity_id, (int, str)) else repr(entity_id)[:40],
                              reason=exc.message)
         raise
+
+
+def record_child_file_read(db: Database, actor: Actor, child_id: int, now: datetime) -> None:
+    """A staff member opened a child's file (registration and bookings): who read whose data, in
+    the journal, as the GDPR asks of a service holding children's data. The page calls it once each
+    time a child is chosen, not on every rerun."""
+    if actor.role not in (Role.AGENT, Role.ADMIN):
+        raise NotAllowed("Seul le personnel de la mairie consulte le dossier d'un enfant.")
+    db.write(lambda cur: audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="child.read",
+                                      entity="child", entity_id=int(child_id)))
 
 
 # --- reading the log, in French -------------------------------------------------------------------

@@ -6,6 +6,8 @@ from datetime import date
 
 import pytest
 
+from lib.services import reservations
+from tests.conftest import login
 from tests.pages.test_pages import app_test, texts
 
 LEA, HUGO = 1, 2
@@ -194,6 +196,16 @@ def test_staff_search_and_late_change_needs_a_reason(demo_db):
     at.button(key="resa_day_cantine_2026-11-26").click().run()
     assert not at.error
     assert date(2026, 11, 26) in booked_days(demo_db, LEA, date(2026, 11, 26), date(2026, 11, 26))
+
+
+def test_opening_a_childs_file_is_recorded_once_per_child_chosen(demo_db):
+    found = reservations.find_children(demo_db, login(demo_db, "agent@demo.fr"), "Martin")
+    at = app_test("pages/agent_reservations.py", demo_db, "agent@demo.fr").run()
+    at.text_input(key="staff_search").input("Martin").run()
+    at.toggle(key="staff_late").set_value(True).run()  # a rerun on the same child: no new entry
+    at.selectbox(key="staff_child").select_index(1).run()
+    reads = demo_db.rows("SELECT entity_id FROM audit_log WHERE action = 'child.read' ORDER BY id")
+    assert [int(r[0]) for r in reads] == [found[0]["id"], found[1]["id"]]
 
 
 @pytest.mark.parametrize("email", ["cuisine@demo.fr", "maire@demo.fr", "parent@demo.fr"])

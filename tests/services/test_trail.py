@@ -136,3 +136,22 @@ def test_only_the_administrator_reads_the_log(demo_db, email):
         trail.journal(demo_db, who)
     with pytest.raises(NotAllowed):
         trail.journal_csv(demo_db, who)
+
+
+def test_a_staff_member_opening_a_childs_file_is_in_the_journal(demo_db):
+    agent, admin = login(demo_db, "agent@demo.fr"), login(demo_db, "admin@demo.fr")
+    hugo = next(k for k in reservations.find_children(demo_db, agent, "Hugo Martin"))
+    trail.record_child_file_read(demo_db, agent, hugo["id"], DEMO_NOW)
+    journal = trail.journal(demo_db, admin, kind="Consultations de dossiers")
+    assert [(line.who, line.what, line.concerns) for line in journal.lines] == [
+        ("Nadia Benali (agent d'animation)", "A consulté le dossier de Hugo Martin (inscription et réservations)",
+         "Hugo Martin (Famille Martin)")]
+
+
+@pytest.mark.parametrize("email", ["parent@demo.fr", "cuisine@demo.fr", "maire@demo.fr"])
+def test_only_town_hall_staff_who_open_files_record_a_read(demo_db, email):
+    someone = login(demo_db, email)  # logging in is audited
+    before = demo_db.rows("SELECT count(*) FROM audit_log")
+    with pytest.raises(NotAllowed):
+        trail.record_child_file_read(demo_db, someone, 1, DEMO_NOW)
+    assert demo_db.rows("SELECT count(*) FROM audit_log") == before
