@@ -4,6 +4,7 @@ and log out of every device at once."""
 import streamlit as st
 
 from lib.domain.errors import PortailError
+from lib.domain.markup import md
 from lib.domain.validation import PASSWORD_MIN_LENGTH
 from lib.services import auth
 from lib.ui import layout, session
@@ -12,7 +13,7 @@ ANSWER = "account_answer"
 
 actor = session.require_actor()
 st.title("Mon compte", anchor=False)
-st.markdown(f"Connecté(e) avec l'adresse **{actor.email}** ({actor.role.label.lower()}).")
+st.markdown(f"Connecté(e) avec l'adresse **{md(actor.email)}** ({actor.role.label.lower()}).")
 
 st.header("Changer de mot de passe", anchor=False)
 st.caption(f"Au moins {PASSWORD_MIN_LENGTH} caractères. Une phrase de quelques mots sans rapport entre eux est "
