@@ -370,7 +370,8 @@ class Bench:
 
         def bare():
             # What any correct recording must do: find the attempt by the bank's reference, mark
-            # it paid, record the payment, keep the audit entry; then commit.
+            # it paid, record the payment, see whether the invoice is now overpaid (money received
+            # twice is kept and flagged), keep the audit entry; then commit.
             ref, tx_id, invoice_id, amount = next(bare_queue)
             self.commit(
                 ("SELECT id, invoice_id, order_ref, amount_cents, state FROM payment_transactions "
@@ -378,6 +379,9 @@ class Bench:
                 ("UPDATE payment_transactions SET state = 'paid', updated_at = now()::TIMESTAMP WHERE id = ?", [tx_id]),
                 ("INSERT INTO payments (invoice_id, amount_cents, paid_at, method, transaction_id) "
                  "VALUES (?, ?, now()::TIMESTAMP, 'online', ?)", [invoice_id, amount, tx_id]),
+                ("SELECT i.total_cents, (SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), "
+                 "(SELECT sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id) "
+                 "FROM invoices i WHERE i.id = ?", [invoice_id]),
                 ("INSERT INTO audit_log (logged_at, action, entity, entity_id, after) "
                  "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')", [str(invoice_id)]))
 
