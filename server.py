@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
-from lib.domain.errors import PortailError
+from lib.services.command_line import run_in_french
 from lib.services.config import db_path
 from lib.services.setup import serving_database
 from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes, proxies
@@ -26,11 +26,11 @@ def _prepare_or_exit() -> None:
     PORTAIL_TRUSTED_PROXIES (lib/web/proxies.py), then open (and migrate) the database. A malformed
     setting, a file held by another process, or in production (PORTAIL_MODE=production) a missing
     database or demo settings stop the server here with a French message, not a traceback on every page."""
-    try:
+    def prepare() -> None:
         proxies.follow_in_uvicorn(proxies.trusted_proxies())
         serving_database()
-    except PortailError as exc:
-        print(f"Erreur : {exc.message}", file=sys.stderr, flush=True)
+
+    if run_in_french(prepare):
         sys.exit(1)
 
 

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, NotAllowed, PortailError
 from lib.services.config import ROOT, db_path
+from lib.services.command_line import run_in_french
 from lib.store import audit, snapshot
 from lib.store.db import Database, DatabaseLocked, connect_file
 
@@ -427,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     verifying.add_argument("backup", type=Path, help="fichier de sauvegarde (.duckdb)")
     args = parser.parse_args(argv)
     now = datetime.now(PARIS)
-    try:
+
+    def work() -> None:
         if args.command == "save":
             print(_save_command(args.path or db_path(), args.to or backup_dir(), args.url, now))
         elif args.command == "verify":
@@ -438,10 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             kept = restore(args.backup, path, now)
             print(f"Base « {path} » restaurée depuis « {args.backup} » (vérifiée)."
                   + (f" L'ancienne base est conservée : « {kept} »." if kept else ""))
-    except PortailError as exc:
-        print(f"Erreur : {exc.message}", file=sys.stderr)
-        return 1
-    return 0
+
+    return run_in_french(work)
 
 
 if __name__ == "__main__":

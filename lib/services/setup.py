@@ -30,6 +30,7 @@ from lib.domain.validation import normalize_email
 from lib.services import auth
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
 from lib.services.demo import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.services.command_line import run_in_french
 from lib.store import audit, deployment, reference
 from lib.store.db import Database
 
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="ce qu'un démarrage en production vérifie")
     args = parser.parse_args(argv)
     now = datetime.now(PARIS)
-    try:
+
+    def work() -> None:
         if args.command == "admin":
             db = database()
             user_id = create_admin(db, args.email, args.name, _ask_password(args.password_stdin), now)
@@ -234,10 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Réglage « {args.key} » enregistré.")
         else:
             print(f"« {ready_database().path} » est prête pour la production.")
-    except PortailError as exc:
-        print(f"Erreur : {exc.message}", file=sys.stderr)
-        return 1
-    return 0
+
+    return run_in_french(work)
 
 
 if __name__ == "__main__":

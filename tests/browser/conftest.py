@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from lib.store.db import close_database, open_database
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
 
@@ -24,6 +26,34 @@ def server(demo_template, tmp_path_factory):
     proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
     yield base
     stop(proc)
+
+
+@contextmanager
+def private_server(demo_template: Path, tmp_path_factory, name: str, prepare=None, env: dict | None = None):
+    """A server of a module's own, on a private copy of the demo (for a module that pays an invoice
+    or changes names): `prepare(db)` changes the copy first. Yields the base URL."""
+    path = tmp_path_factory.mktemp(name) / "portail.duckdb"
+    shutil.copyfile(demo_template, path)
+    if prepare:
+        db = open_database(path)
+        try:
+            prepare(db)
+        finally:
+            close_database(path)
+    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90, env=env)
+    try:
+        yield base
+    finally:
+        stop(proc)
+
+
+def open_my_invoices(page, base: str) -> None:
+    """The Martin parent logs in and opens « Mes factures »."""
+    login(page, base, "parent@demo.fr")
+    page.get_by_text("Bonjour Camille Martin").wait_for()
+    page.goto(base + "/mes-factures")
+    page.get_by_role("heading", name="Mes factures").wait_for()
+    settle(page)
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,12 @@ and the invoice PDF, built on the click, says the name as typed."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from pypdf import PdfReader
 
 from lib.domain.markup import WORD_JOINER
-from lib.store.db import close_database, open_database
-from tests.browser.conftest import login, settle
-from tests.conftest import DEMO_NOW
-from tests.serve import start_server, stop
+from tests.browser.conftest import login, private_server, settle
 
 pytestmark = pytest.mark.browser
 
@@ -23,16 +19,13 @@ PAYLOAD = "![x](https://evil.example/p.png) [clic](https://evil.example)"
 
 @pytest.fixture(scope="module")
 def poisoned_server(demo_template, tmp_path_factory):
-    path = tmp_path_factory.mktemp("escaping") / "portail.duckdb"
-    shutil.copyfile(demo_template, path)
-    db = open_database(path)
-    db.write(lambda cur: (cur.execute("UPDATE families SET name = ? WHERE id = 1", [PAYLOAD]),
-                          cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD]),
-                          cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD])))
-    close_database(path)
-    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
-    yield base
-    stop(proc)
+    def poison(db):
+        db.write(lambda cur: (cur.execute("UPDATE families SET name = ? WHERE id = 1", [PAYLOAD]),
+                              cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD]),
+                              cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD])))
+
+    with private_server(demo_template, tmp_path_factory, "escaping", prepare=poison) as base:
+        yield base
 
 
 def test_a_name_written_as_an_image_and_a_link_shows_as_text(poisoned_server, page, tmp_path):

@@ -8,17 +8,14 @@ This module pays the Martin family's unpaid invoice, so it runs on a server of i
 from __future__ import annotations
 
 import re
-import shutil
 import urllib.parse
 
 import pytest
 
-from lib.store.db import close_database, open_database
 from lib.tools import haproxy
 from lib.web import proxies
-from tests.browser.conftest import login, no_csp_violations, pay_at_the_test_bank, settle, watch_csp
-from tests.conftest import DEMO_NOW
-from tests.serve import free_port, start_server, stop
+from tests.browser.conftest import login, no_csp_violations, pay_at_the_test_bank, private_server, settle, watch_csp
+from tests.serve import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -27,22 +24,18 @@ pytestmark = pytest.mark.browser
 def deployed(demo_template, tmp_path_factory):
     if not haproxy.available():
         pytest.fail("HAProxy and openssl are needed (apt-get install haproxy openssl; `make test` and .ci/run do it)")
-    path = tmp_path_factory.mktemp("https") / "portail.duckdb"
-    shutil.copyfile(demo_template, path)
     # As a town does: the portal's public address is a setting (payment addresses never follow
     # the request's Host header), and HAProxy runs on this machine: the server believes its
     # X-Forwarded-Proto (and only its).
     listen = f"127.0.0.1:{free_port()}"
-    db = open_database(path)
-    db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', ?)", [f"https://{listen}"]))
-    close_database(path)
-    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90,
-                              env={proxies.TRUSTED_PROXIES: "127.0.0.1"})
-    try:
+
+    def public_address(db):
+        db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', ?)", [f"https://{listen}"]))
+
+    with private_server(demo_template, tmp_path_factory, "https", prepare=public_address,
+                        env={proxies.TRUSTED_PROXIES: "127.0.0.1"}) as base:
         with haproxy.running([urllib.parse.urlsplit(base).netloc], listen=listen) as https:
             yield https
-    finally:
-        stop(proc)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import login, settle, pay_at_the_test_bank
+from tests.browser.conftest import open_my_invoices, pay_at_the_test_bank, settle
 from tests.browser.test_accessibility import check
 
 pytestmark = pytest.mark.browser
@@ -14,11 +14,7 @@ pytestmark = pytest.mark.browser
 
 def test_pay_an_invoice_online_round_trip(server, desk, tmp_path):
     page = desk
-    login(page, server, "parent@demo.fr")
-    page.get_by_text("Bonjour Camille Martin").wait_for()
-    page.goto(server + "/mes-factures")
-    page.get_by_role("heading", name="Mes factures").wait_for()
-    settle(page)
+    open_my_invoices(page, server)
     page.screenshot(path=str(tmp_path / "mes-factures-1280.png"), full_page=True)
     detail = page.locator(".st-key-invoice_detail")
     assert "🔴 Non soldée" in detail.inner_text() and "F-2026-000267" in detail.inner_text()

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.browser.conftest import CSP_MARK, login, settle
+from tests.browser.conftest import CSP_MARK, login, open_my_invoices, settle
 
 pytestmark = pytest.mark.browser
 
@@ -80,11 +80,7 @@ def test_an_injected_inline_script_does_not_run(server, page, csp_violations):
 
 def test_an_invoice_pdf_link_dies_with_the_session(server, desk):
     page = desk
-    login(page, server, "parent@demo.fr")
-    page.get_by_text("Bonjour Camille Martin").wait_for()
-    page.goto(server + "/mes-factures")
-    page.get_by_role("heading", name="Mes factures").wait_for()
-    settle(page)
+    open_my_invoices(page, server)
     with page.expect_download() as info:
         page.get_by_role("button", name=re.compile("^Télécharger la facture")).click()
     url = info.value.url

@@ -9,15 +9,11 @@ its own (tests/browser/test_payment.py pays the same invoice on the shared one).
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from lib.store.db import close_database, open_database
-from tests.browser.conftest import login, pay_at_the_test_bank, settle
+from tests.browser.conftest import login, pay_at_the_test_bank, private_server, settle
 from tests.browser.test_accessibility import check, screenshot
-from tests.conftest import DEMO_NOW
-from tests.serve import start_server, stop
 
 pytestmark = pytest.mark.browser
 
@@ -27,17 +23,14 @@ UNPAID = "F-2026-000267"
 @pytest.fixture(scope="module")
 def own(demo_template, tmp_path_factory):
     """A server on a private copy of the demo, and another family's invoice number."""
-    path = tmp_path_factory.mktemp("guides") / "portail.duckdb"
-    shutil.copyfile(demo_template, path)
-    db = open_database(path)
-    try:
-        other = db.value("SELECT number FROM invoices WHERE family_id <> 1 AND kind = 'invoice' ORDER BY id LIMIT 1")
+    other = []
+
+    def look(db):
+        other.append(db.value("SELECT number FROM invoices WHERE family_id <> 1 AND kind = 'invoice' ORDER BY id LIMIT 1"))
         assert db.value("SELECT family_id FROM invoices WHERE number = ?", [UNPAID]) == 1
-    finally:
-        close_database(path)
-    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
-    yield base, other
-    stop(proc)
+
+    with private_server(demo_template, tmp_path_factory, "guides", prepare=look) as base:
+        yield base, other[0]
 
 
 def sidebar_collapsed(page) -> bool:
