@@ -2,7 +2,7 @@
 
 A portal where parents type passwords is served over HTTPS, and a phone on a mobile network then
 gets HTTP/2: Streamlit's ~100 small modules travel on one connection instead of queueing six at a
-time on HTTP/1.1 (Lighthouse's mobile profile: « Mes inscriptions » 6.0 s → ~4 s to largest paint,
+time on HTTP/1.1 (Lighthouse's mobile profile: « Mes inscriptions » 6.4 s → 4.1 s to largest paint,
 bench/LIGHTHOUSE.md). Uvicorn speaks HTTP/1.1 only, so TLS and HTTP/2 end in HAProxy, which
 passes the websocket through and tells the server the request came over HTTPS
 (`X-Forwarded-Proto`, so the session cookie is marked `Secure`).
