@@ -58,13 +58,17 @@ if sheet.printed_at:
     else:
         st.caption(f"Aucun changement depuis la dernière impression ({when}).")
 # Built on the click, and only the click counts as printing (the /export/ link only downloads).
+# on_click="ignore": a click that also reran the page would register the buttons again and could
+# drop the file being built for it (Streamlit's deferred downloads), leaving the download hanging.
 with st.container(horizontal=True):
     st.download_button("Fiche de production (CSV)",
                        lambda: kitchen.sheet_file(db, actor, day, session.now(), "csv", count_as_printed=True),
-                       f"repas-{day.isoformat()}.csv", "text/csv", key="kitchen_csv", icon=":material/download:")
+                       f"repas-{day.isoformat()}.csv", "text/csv", key="kitchen_csv", icon=":material/download:",
+                       on_click="ignore")
     st.download_button("Fiche imprimable (PDF)",
                        lambda: kitchen.sheet_file(db, actor, day, session.now(), "pdf", count_as_printed=True),
-                       f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:")
+                       f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:",
+                       on_click="ignore")
 
 st.header("Repas par jour", anchor=False)
 first, last = kitchen.default_range(now.date())

@@ -108,10 +108,12 @@ def detail(actor, invoice_id: int, right: str) -> None:
                 f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} "
                 f"({md(invoice_pdf.method_label(p['method']))})"
                 for p in data.payments))
-        # Built when the button is clicked, not on every view of the page.
+        # Built when the button is clicked, not on every view of the page; the click does not rerun
+        # the page (a rerun registers the button again and could drop the file being built for it).
         st.download_button("Télécharger la facture (PDF)",
                            lambda: invoicing.invoice_pdf(db, actor, invoice_id, session.now()),
-                           f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:")
+                           f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:",
+                           on_click="ignore")
         _pay(row, right)
 
 
