@@ -196,11 +196,13 @@ def next_invoice_id(cur: duckdb.DuckDBPyConnection) -> int:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_SUMMARY = """
+# What an invoice `i` has received, in cents: its payments, and its credit notes (as a positive sum).
+PAID_CENTS = "coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)::BIGINT"
+CREDITED_CENTS = "coalesce((SELECT -sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)::BIGINT"
+
+_SUMMARY = f"""
     SELECT i.id, i.number, i.kind, i.family_id, i.period_month, i.issue_date, i.due_date, i.total_cents,
-           coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)::INTEGER AS paid_cents,
-           coalesce((SELECT -sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)::INTEGER
-             AS credited_cents,
+           {PAID_CENTS} AS paid_cents, {CREDITED_CENTS} AS credited_cents,
            (SELECT max(t.created_at) FROM payment_transactions t WHERE t.invoice_id = i.id AND t.state = 'pending'
                    AND t.created_at > $pending_since) AS pending_started
     FROM invoices i

@@ -9,6 +9,7 @@ from datetime import datetime
 import duckdb
 
 from lib.store.db import Database
+from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
 
 
 def overpaid_invoices(db: Database) -> list[dict]:
@@ -60,7 +61,5 @@ def invoice_money(db_or_cur: Database | duckdb.DuckDBPyConnection, invoice_id: i
     """(total, paid, credited) of one invoice, in cents: whether its payments exceed what it asks."""
     cur = db_or_cur.cursor() if isinstance(db_or_cur, Database) else db_or_cur
     return tuple(cur.execute(
-        """SELECT i.total_cents,
-                  coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)::BIGINT,
-                  coalesce((SELECT -sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)::BIGINT
-           FROM invoices i WHERE i.id = ?""", [invoice_id]).fetchall()[0])
+        f"SELECT i.total_cents, {PAID_CENTS}, {CREDITED_CENTS} FROM invoices i WHERE i.id = ?",
+        [invoice_id]).fetchall()[0])
