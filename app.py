@@ -9,8 +9,18 @@ from lib.ui.errors import shown_in_french
 layout.page_setup()
 actor = session.current_actor()
 if actor is None:
-    page = st.navigation([st.Page("pages/connexion_requise.py", title="Connexion", icon=":material/login:",
-                                  url_path="connexion-requise", default=True)], position="hidden")
+    page = st.navigation(
+        [
+            st.Page(
+                "pages/connexion_requise.py",
+                title="Connexion",
+                icon=":material/login:",
+                url_path="connexion-requise",
+                default=True,
+            )
+        ],
+        position="hidden",
+    )
 else:
     page = st.navigation(navigation.pages_for(actor.role))
     layout.sidebar(actor)

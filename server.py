@@ -26,6 +26,7 @@ def _prepare_or_exit() -> None:
     PORTAIL_TRUSTED_PROXIES (lib/web/proxies.py), then open (and migrate) the database. A malformed
     setting, a file held by another process, or in production (PORTAIL_MODE=production) a missing
     database or demo settings stop the server here with a French message, not a traceback on every page."""
+
     def prepare() -> None:
         proxies.follow_in_uvicorn(proxies.trusted_proxies())
         serving_database()
@@ -45,12 +46,22 @@ async def lifespan(_app):
 # for an identity body to rewrite the HTML shell: the rewritten shell still leaves compressed.
 # FontSubsets answers Streamlit's icon and text font URLs with smaller subsets (woff2: Compress
 # leaves them as they are).
-MIDDLEWARE = [Middleware(SecurityHeaders), Middleware(StreamlitDoors), Middleware(Compress), Middleware(FontSubsets),
-              Middleware(FrenchDocument), Middleware(RequireLogin)]
+MIDDLEWARE = [
+    Middleware(SecurityHeaders),
+    Middleware(StreamlitDoors),
+    Middleware(Compress),
+    Middleware(FontSubsets),
+    Middleware(FrenchDocument),
+    Middleware(RequireLogin),
+]
 
 _prepare_or_exit()
 hide_server_banner()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
-app = st.App("app.py", routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES
-             + backup_routes.ROUTES,
-             middleware=MIDDLEWARE, lifespan=lifespan, exception_handlers={Exception: server_error})
+app = st.App(
+    "app.py",
+    routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES + backup_routes.ROUTES,
+    middleware=MIDDLEWARE,
+    lifespan=lifespan,
+    exception_handlers={Exception: server_error},
+)

@@ -19,7 +19,7 @@ import json
 import sys
 import time as clock
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -107,38 +107,74 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
 
     m, e, w = scale.maternelle_sites, scale.elementaire_sites, scale.mercredi_sites
     sites = [(i + 1, f"ALAE maternelle n° {i + 1}", "maternelle", f"{i + 1} rue des Écoles", 0) for i in range(m)]
-    sites += [(m + i + 1, f"ALAE élémentaire n° {i + 1}", "elementaire", f"{i + 1} avenue du Savoir", 0)
-              for i in range(e)]
-    sites += [(m + e + i + 1, f"Accueil du mercredi n° {i + 1}", "mercredi", f"{i + 1} place du Foirail", 0)
-              for i in range(w)]
+    sites += [
+        (m + i + 1, f"ALAE élémentaire n° {i + 1}", "elementaire", f"{i + 1} avenue du Savoir", 0) for i in range(e)
+    ]
+    sites += [
+        (m + e + i + 1, f"Accueil du mercredi n° {i + 1}", "mercredi", f"{i + 1} place du Foirail", 0) for i in range(w)
+    ]
     frames = {
         "settings": pd.DataFrame(
-            [("town_name", CITY), ("contact_email", "inscriptions@bench.fr"), ("holiday_zone", demo.ZONE),
-             ("invoice_rule", "bookings"), ("invoice_due_days", "30"), ("bench_built_for", today.isoformat()),
-             ("bench_scale", scale.name), ("payment_backend", "systempayv2"),
-             ("payment_options", json.dumps(demo.SANDBOX_OPTIONS)), ("payment_sandbox", "1")],
-            columns=["key", "value"]),
-        "school_years": pd.DataFrame([(y.start_year, y.label, y.start, y.end) for y in years],
-                                     columns=["id", "label", "start_date", "end_date"]),
+            [
+                ("town_name", CITY),
+                ("contact_email", "inscriptions@bench.fr"),
+                ("holiday_zone", demo.ZONE),
+                ("invoice_rule", "bookings"),
+                ("invoice_due_days", "30"),
+                ("bench_built_for", today.isoformat()),
+                ("bench_scale", scale.name),
+                ("payment_backend", "systempayv2"),
+                ("payment_options", json.dumps(demo.SANDBOX_OPTIONS)),
+                ("payment_sandbox", "1"),
+            ],
+            columns=["key", "value"],
+        ),
+        "school_years": pd.DataFrame(
+            [(y.start_year, y.label, y.start, y.end) for y in years], columns=["id", "label", "start_date", "end_date"]
+        ),
         "sites": pd.DataFrame(sites, columns=["id", "name", "kind", "address", "capacity"]),
-        "services": pd.DataFrame(demo.SERVICES, columns=["id", "code", "name", "short_name", "weekdays",
-                                                         "unit_price_cents", "is_meal", "sort_order"]),
+        "services": pd.DataFrame(
+            demo.SERVICES,
+            columns=["id", "code", "name", "short_name", "weekdays", "unit_price_cents", "is_meal", "sort_order"],
+        ),
         "tariffs": pd.DataFrame(demo.TARIFFS, columns=["service_id", "qf_max", "price_cents"]).astype(
-            {"qf_max": "Int64"}),
+            {"qf_max": "Int64"}
+        ),
         "diets": pd.DataFrame([d[:3] for d in DIETS], columns=["code", "label", "sort_order"]),
-        "closures": pd.DataFrame([(c.site_id, c.start, c.end, c.reason) for c in closures],
-                                 columns=["site_id", "start_date", "end_date", "reason"]).astype({"site_id": "Int64"}),
+        "closures": pd.DataFrame(
+            [(c.site_id, c.start, c.end, c.reason) for c in closures],
+            columns=["site_id", "start_date", "end_date", "reason"],
+        ).astype({"site_id": "Int64"}),
     }
     counts = {table: insert_frame(cur, table, frame) for table, frame in frames.items()}
     days = pd.DataFrame(
-        [(y.start_year, service_id, d) for y in years for service_id, weekdays in ((1, (1, 2, 4, 5)), (2, (3,)), (3, (3,)))
-         for d in calendar.service_days(weekdays, y.start, y.end)],
-        columns=["year_id", "service_id", "day"])
+        [
+            (y.start_year, service_id, d)
+            for y in years
+            for service_id, weekdays in ((1, (1, 2, 4, 5)), (2, (3,)), (3, (3,)))
+            for d in calendar.service_days(weekdays, y.start, y.end)
+        ],
+        columns=["year_id", "service_id", "day"],
+    )
     families = round(scale.children / CHILDREN_PER_FAMILY)
-    params = dict(families=families, children=scale.children, m=m, e=e, w=w, now=now_utc, today=today,
-                  current=current.start_year, last=demo.LAST, first_f=demo.FIRST_F, first_m=demo.FIRST_M,
-                  parents=demo.PARENT_F + demo.PARENT_M, streets=demo.STREETS, levels=demo.LEVELS,
-                  diets=[d[0] for d in DIETS], diet_cuts=_cumulative([d[3] for d in DIETS]))
+    params = {
+        "families": families,
+        "children": scale.children,
+        "m": m,
+        "e": e,
+        "w": w,
+        "now": now_utc,
+        "today": today,
+        "current": current.start_year,
+        "last": demo.LAST,
+        "first_f": demo.FIRST_F,
+        "first_m": demo.FIRST_M,
+        "parents": demo.PARENT_F + demo.PARENT_M,
+        "streets": demo.STREETS,
+        "levels": demo.LEVELS,
+        "diets": [d[0] for d in DIETS],
+        "diet_cuts": _cumulative([d[3] for d in DIETS]),
+    }
     cur.execute(_MACROS)
     _families(cur, params)
     _children(cur, params)
@@ -149,8 +185,7 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
         _bookings(cur, params)
     finally:
         cur.unregister("_service_days")
-    for table in ("families", "children", "users", "registrations", "registration_services", "bookings",
-                  "attendance"):
+    for table in ("families", "children", "users", "registrations", "registration_services", "bookings", "attendance"):
         counts[table] = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     # Each site takes the children registered there (the busiest year), so no day is over capacity.
     cur.execute("""
@@ -159,12 +194,16 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
             SELECT r.site_id, rs.service_id, r.school_year_id, count(*) AS n
             FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id GROUP BY ALL
         ) GROUP BY ALL""")
-    cur.execute("UPDATE sites SET capacity = coalesce((SELECT max(capacity) FROM site_services ss "
-                "WHERE ss.site_id = sites.id), 0)")
+    cur.execute(
+        "UPDATE sites SET capacity = coalesce((SELECT max(capacity) FROM site_services ss "
+        "WHERE ss.site_id = sites.id), 0)"
+    )
     continue_sequences(cur)
-    cur.execute("INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after) "
-                "VALUES (?, NULL, 'bench.build', 'database', NULL, ?)",
-                [now_utc, json.dumps({"today": today.isoformat(), "scale": scale.name})])
+    cur.execute(
+        "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after) "
+        "VALUES (?, NULL, 'bench.build', 'database', NULL, ?)",
+        [now_utc, json.dumps({"today": today.isoformat(), "scale": scale.name})],
+    )
     return counts
 
 
@@ -184,7 +223,8 @@ CREATE OR REPLACE TEMP MACRO pick(l, a, b) AS l[1 + (hash(a, b, 'pick') % len(l)
 
 
 def _families(cur, p: dict) -> None:
-    cur.execute("""
+    cur.execute(
+        """
         INSERT INTO families (id, name, email, phone, address, quotient_familial, payment_right, payment_right_at,
                               created_at)
         SELECT id, 'Famille ' || pick($last, id, 'last'), 'famille' || lpad(id::VARCHAR, 6, '0') || '@bench.fr',
@@ -194,12 +234,15 @@ def _families(cur, p: dict) -> None:
                CASE WHEN id % 5 = 0 THEN 'granted' ELSE 'none' END,
                CASE WHEN id % 5 = 0 THEN $now - INTERVAL 20 DAY END,
                $now - INTERVAL 500 DAY
-        FROM range(1, $families + 1) t(id)""", {k: p[k] for k in ("last", "streets", "now", "families")})
+        FROM range(1, $families + 1) t(id)""",
+        {k: p[k] for k in ("last", "streets", "now", "families")},
+    )
 
 
 def _children(cur, p: dict) -> None:
     """Children numbered family by family (1 to 3 each, drawn), cut at the scale's count."""
-    cur.execute("""
+    cur.execute(
+        """
         INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code, health_notes)
         WITH kids AS (
             SELECT f.id AS family_id, k, substr(f.name, 9) AS last_name,
@@ -217,8 +260,16 @@ def _children(cur, p: dict) -> None:
                CASE WHEN $diets[1 + list_position(list_transform($cuts, lambda c: diet_roll < c), true) - 1] = 'pai_panier'
                     THEN 'PAI : allergie alimentaire, panier-repas fourni par la famille' END
         FROM numbered WHERE id <= $children""",
-                {"first_f": p["first_f"], "first_m": p["first_m"], "current": p["current"], "levels": p["levels"],
-                 "diets": p["diets"], "cuts": p["diet_cuts"], "children": p["children"]})
+        {
+            "first_f": p["first_f"],
+            "first_m": p["first_m"],
+            "current": p["current"],
+            "levels": p["levels"],
+            "diets": p["diets"],
+            "cuts": p["diet_cuts"],
+            "children": p["children"],
+        },
+    )
     # A scale's last family may have lost its children to the cut: drop empty families.
     cur.execute("DELETE FROM families WHERE id NOT IN (SELECT family_id FROM children)")
 
@@ -227,20 +278,38 @@ def _users(cur, families: int, now_utc: datetime) -> None:
     # One argon2 hash for every account (they share the password): hashing 31,000 times would
     # take minutes for nothing.
     password_hash = hash_password(PASSWORD)
-    insert_frame(cur, "users", pd.DataFrame(
-        [dict(id=i + 1, email=email, password_hash=password_hash, role=role, family_id=None, display_name=name,
-              created_at=now_utc) for i, (email, role, name) in enumerate(STAFF)]).astype({"family_id": "Int64"}))
-    cur.execute("""
+    insert_frame(
+        cur,
+        "users",
+        pd.DataFrame(
+            [
+                {
+                    "id": i + 1,
+                    "email": email,
+                    "password_hash": password_hash,
+                    "role": role,
+                    "family_id": None,
+                    "display_name": name,
+                    "created_at": now_utc,
+                }
+                for i, (email, role, name) in enumerate(STAFF)
+            ]
+        ).astype({"family_id": "Int64"}),
+    )
+    cur.execute(
+        """
         INSERT INTO users (id, email, password_hash, role, family_id, display_name, created_at)
         SELECT f.id + $staff, f.email, $hash, 'famille', f.id, pick($parents, f.id, 'parent') || ' ' || substr(f.name, 9), $now
         FROM families f""",
-                {"staff": len(STAFF), "hash": password_hash, "parents": demo.PARENT_F + demo.PARENT_M, "now": now_utc})
+        {"staff": len(STAFF), "hash": password_hash, "parents": demo.PARENT_F + demo.PARENT_M, "now": now_utc},
+    )
 
 
 def _registrations(cur, p: dict, years) -> None:
     """Each child at its district's school (maternelle or élémentaire by class that year), 92 %
     at the canteen; 32 % also on Wednesdays at the district's Wednesday site."""
-    cur.execute("""
+    cur.execute(
+        """
         CREATE TEMP TABLE _wanted AS
         WITH per_year AS (
             SELECT c.id AS child_id, y.id AS year_id, y.start_date,
@@ -255,7 +324,8 @@ def _registrations(cur, p: dict, years) -> None:
         UNION ALL
         SELECT child_id, year_id, start_date, family_id, 1 + $m + $e + district % $w, [2, 3]
         FROM per_year WHERE level >= 0 AND u(child_id, 'wednesday', 0) < 0.32""",
-                {k: p[k] for k in ("levels", "current", "m", "e", "w")})
+        {k: p[k] for k in ("levels", "current", "m", "e", "w")},
+    )
     cur.execute("""
         INSERT INTO registrations (id, child_id, school_year_id, site_id, created_at, updated_at)
         SELECT row_number() OVER (ORDER BY year_id, child_id, site_id), child_id, year_id, site_id,
@@ -294,13 +364,16 @@ def _bookings(cur, p: dict) -> None:
                 THEN isodow(d.day) <> [1, 2, 4, 5][1 + (hash(r.child_id, r.school_year_id, 'skip') % 4)::INTEGER]
             ELSE true END
         ORDER BY d.day, r.site_id, rs.service_id, r.child_id""")
-    cur.execute("""
+    cur.execute(
+        """
         INSERT INTO attendance
         SELECT child_id, service_id, day, site_id,
                CASE WHEN u(child_id, service_id, day + 1) < 0.93 THEN 'present'
                     WHEN u(child_id, service_id, day + 1) < 0.975 THEN 'absent' ELSE 'justified' END,
                1, timezone('UTC', timezone('Europe/Paris', day + TIME '14:00'))
-        FROM bookings WHERE day < $today AND state = 'booked'""", {"today": p["today"]})
+        FROM bookings WHERE day < $today AND state = 'booked'""",
+        {"today": p["today"]},
+    )
     cur.execute("DROP TABLE _wanted")
 
 
@@ -317,8 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     except (BadScale, FileExistsError, DatabaseUnavailable) as exc:
         print(f"Erreur : {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
-    print(f"Ville « {scale.name} » créée : {args.path} ({counts['families']} familles, {counts['children']} enfants, "
-          f"{counts['bookings']} réservations) en {clock.perf_counter() - started:.1f} s.")
+    print(
+        f"Ville « {scale.name} » créée : {args.path} ({counts['families']} familles, {counts['children']} enfants, "
+        f"{counts['bookings']} réservations) en {clock.perf_counter() - started:.1f} s."
+    )
     return 0
 
 

@@ -43,8 +43,15 @@ from tests.serve import free_port, stop
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # the HTTPS front's certificate is a self-signed one made for the run
 LIGHTHOUSE_CHROMIUM_ARGS = [*CHROMIUM_ARGS, "--ignore-certificate-errors"]
 EMAIL, PASSWORD = "parent@demo.fr", "demo"
@@ -75,6 +82,7 @@ class Front:
     """How the browser reaches the portal: straight to Streamlit's server as `make run` serves it on
     the town hall's machine, or through HAProxy with TLS and HTTP/2 as a town deploys it
     (lib/tools/haproxy.py). The targets are a phone's on the deployed portal."""
+
     name: str
     base: str
     target: bool
@@ -118,8 +126,17 @@ def login_cookie(base: str) -> str:
 def chromium(profile: Path) -> Iterator[int]:
     """Chromium with its debugging port open (Lighthouse's `--port` drives it); yields the port."""
     port = free_port()
-    proc = subprocess.Popen([CHROMIUM, *LIGHTHOUSE_CHROMIUM_ARGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}",
-                             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            CHROMIUM,
+            *LIGHTHOUSE_CHROMIUM_ARGS,
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -148,8 +165,7 @@ def log_in_and_check(port: int, base: str, cookie: str) -> dict[str, str]:
     with sync_playwright() as p:
         browser = p.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
         context = browser.contexts[0]
-        context.add_cookies([{"name": "pf_session", "value": cookie, "url": base, "httpOnly": True,
-                              "sameSite": "Lax"}])
+        context.add_cookies([{"name": "pf_session", "value": cookie, "url": base, "httpOnly": True, "sameSite": "Lax"}])
         for page in PAGES:
             tab = context.new_page()
             tab.goto(base + page.path)
@@ -166,8 +182,15 @@ def log_in_and_check(port: int, base: str, cookie: str) -> dict[str, str]:
 def lighthouse(url: str, port: int, out: Path) -> Run:
     """One Lighthouse run (default mobile profile) in the browser on `port`, which holds the cookie.
     Lighthouse empties the HTTP cache first (a first visit) but keeps cookies."""
-    command = [str(LIGHTHOUSE), url, f"--port={port}", "--output=json", f"--output-path={out}",
-               "--only-categories=performance", "--quiet"]
+    command = [
+        str(LIGHTHOUSE),
+        url,
+        f"--port={port}",
+        "--output=json",
+        f"--output-path={out}",
+        "--only-categories=performance",
+        "--quiet",
+    ]
     subprocess.run(command, check=True, env=dict(os.environ, CHROME_PATH=CHROMIUM), timeout=300)
     report = json.loads(out.read_text())
     audits = report["audits"]
@@ -183,18 +206,24 @@ def lighthouse(url: str, port: int, out: Path) -> Run:
                 break
         if label:
             break
-    return Run(fcp_ms=audits["first-contentful-paint"]["numericValue"],
-               lcp_ms=audits["largest-contentful-paint"]["numericValue"],
-               tbt_ms=audits["total-blocking-time"]["numericValue"],
-               bytes=audits["total-byte-weight"]["numericValue"],
-               final_url=report.get("finalDisplayedUrl") or report.get("finalUrl", ""),
-               lcp_element=label)
+    return Run(
+        fcp_ms=audits["first-contentful-paint"]["numericValue"],
+        lcp_ms=audits["largest-contentful-paint"]["numericValue"],
+        tbt_ms=audits["total-blocking-time"]["numericValue"],
+        bytes=audits["total-byte-weight"]["numericValue"],
+        final_url=report.get("finalDisplayedUrl") or report.get("finalUrl", ""),
+        lcp_element=label,
+    )
 
 
 # Lighthouse's slow 4G as DevTools applies it (`--throttling-method=devtools`): 150 ms RTT × 3.75,
 # 1.6 Mbit/s down and 750 kbit/s up × 0.9. The CPU is not slowed: this measures the network.
-SLOW_4G = {"offline": False, "latency": 562.5, "downloadThroughput": 1.6 * 1024 * 1024 * 0.9 / 8,
-           "uploadThroughput": 750 * 1024 * 0.9 / 8}
+SLOW_4G = {
+    "offline": False,
+    "latency": 562.5,
+    "downloadThroughput": 1.6 * 1024 * 1024 * 0.9 / 8,
+    "uploadThroughput": 750 * 1024 * 0.9 / 8,
+}
 TYPING_S = 10  # a parent typing an e-mail address and a password on a phone
 
 
@@ -236,8 +265,11 @@ def login_to_home(base: str, runs: int) -> dict[str, list[tuple[float, float]]]:
                     tab.get_by_role("button", name="Se connecter").click()
                     tab.locator("h1").filter(has_text=re.compile(r"^Bonjour ")).first.wait_for(timeout=120_000)
                     timings[variant].append((time.perf_counter() - clicked, received[0] / 1024))
-                    print(f"login → home, {variant}: {timings[variant][-1][0]:.1f} s, "
-                          f"{timings[variant][-1][1]:,.0f} KiB after the click", flush=True)
+                    print(
+                        f"login → home, {variant}: {timings[variant][-1][0]:.1f} s, "
+                        f"{timings[variant][-1][1]:,.0f} KiB after the click",
+                        flush=True,
+                    )
                     context.close()
         finally:
             browser.close()
@@ -245,18 +277,24 @@ def login_to_home(base: str, runs: int) -> dict[str, list[tuple[float, float]]]:
 
 
 def _login_lines(timings: dict[str, list[tuple[float, float]]]) -> list[str]:
-    lines = [f"**Login submitted → home drawn** (Chromium, fresh cache, network throttled as Lighthouse's slow 4G "
-             f"in DevTools mode, CPU not slowed; {TYPING_S} s on the login page first, as a parent typing; median "
-             f"of {len(next(iter(timings.values())))}):", "",
-             "| variant | seconds | KiB received after the click | runs (s) |", "|---|---:|---:|---|"]
+    lines = [
+        f"**Login submitted → home drawn** (Chromium, fresh cache, network throttled as Lighthouse's slow 4G "
+        f"in DevTools mode, CPU not slowed; {TYPING_S} s on the login page first, as a parent typing; median "
+        f"of {len(next(iter(timings.values())))}):",
+        "",
+        "| variant | seconds | KiB received after the click | runs (s) |",
+        "|---|---:|---:|---|",
+    ]
     for variant, values in timings.items():
         seconds = statistics.median(v[0] for v in values)
         kib = statistics.median(v[1] for v in values)
         runs = ", ".join(f"{v[0]:.1f}" for v in values)
-        name = {"prefetch": "with the login page's prefetch links",
-                "no prefetch": "prefetch blocked (/static/ unreachable while on the login page)"}[variant]
+        name = {
+            "prefetch": "with the login page's prefetch links",
+            "no prefetch": "prefetch blocked (/static/ unreachable while on the login page)",
+        }[variant]
         lines.append(f"| {name} | {seconds:.1f} | {kib:,.0f} | {runs} |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _median_run(runs: list[Run]) -> Run:
@@ -270,9 +308,15 @@ def _met(page: Page, runs: list[Run]) -> bool:
     return (urllib.parse.urlsplit(run.final_url).path or "/") == page.path and run.lcp_ms < page.lcp_target_ms
 
 
-def _section(title: str, reached: dict[str, dict[str, str]], results: list[tuple[Front, Page, list[Run]]],
-             runs: int, load_before: float, seconds: float,
-             login_timings: dict[str, list[tuple[float, float]]] | None = None) -> str:
+def _section(
+    title: str,
+    reached: dict[str, dict[str, str]],
+    results: list[tuple[Front, Page, list[Run]]],
+    runs: int,
+    load_before: float,
+    seconds: float,
+    login_timings: dict[str, list[tuple[float, float]]] | None = None,
+) -> str:
     lines = [
         f"## {title}",
         "",
@@ -293,11 +337,15 @@ def _section(title: str, reached: dict[str, dict[str, str]], results: list[tuple
         goal = f"< {page.lcp_target_ms / 1000:g} s"
         verdict = ("ok" if _met(page, page_runs) else "**missed**") + f" ({goal})" if front.target else "—"
         element = run.lcp_element.replace("|", "\\|")[:40]
-        lines.append(f"| {front.name} | {page.name} | `{final}` | {reached.get(front.name, {}).get(page.path, '?')} | "
-                     f"{run.fcp_ms / 1000:.1f} | {run.lcp_ms / 1000:.1f} | {run.tbt_ms:.0f} | {run.bytes / 1024:,.0f} | "
-                     f"{element} | {verdict} |")
-    spread = ", ".join(f"{page.name} ({front.name}) {min(r.lcp_ms for r in rs) / 1000:.1f}–"
-                       f"{max(r.lcp_ms for r in rs) / 1000:.1f} s" for front, page, rs in results)
+        lines.append(
+            f"| {front.name} | {page.name} | `{final}` | {reached.get(front.name, {}).get(page.path, '?')} | "
+            f"{run.fcp_ms / 1000:.1f} | {run.lcp_ms / 1000:.1f} | {run.tbt_ms:.0f} | {run.bytes / 1024:,.0f} | "
+            f"{element} | {verdict} |"
+        )
+    spread = ", ".join(
+        f"{page.name} ({front.name}) {min(r.lcp_ms for r in rs) / 1000:.1f}–{max(r.lcp_ms for r in rs) / 1000:.1f} s"
+        for front, page, rs in results
+    )
     lines += ["", f"LCP range over the runs: {spread}.", ""]
     if login_timings:
         lines += _login_lines(login_timings)
@@ -313,8 +361,10 @@ def _lighthouse_version() -> str:
 
 def write_section(output: Path, title: str, text: str) -> None:
     """Replace the section `## title` of `output` (or append it), keeping every other section."""
-    header = ("# Lighthouse, mobile profile\n\nWritten by `make lighthouse` (bench/lighthouse.py); each section is one "
-              "run of it, kept until a run with the same title replaces it.\n\n")
+    header = (
+        "# Lighthouse, mobile profile\n\nWritten by `make lighthouse` (bench/lighthouse.py); each section is one "
+        "run of it, kept until a run with the same title replaces it.\n\n"
+    )
     current = output.read_text() if output.exists() else header
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     if pattern.search(current):
@@ -325,14 +375,21 @@ def write_section(output: Path, title: str, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Lighthouse (profil mobile) sur la page de connexion et les pages famille.")
+    parser = argparse.ArgumentParser(
+        description="Lighthouse (profil mobile) sur la page de connexion et les pages famille."
+    )
     parser.add_argument("--runs", type=int, default=3, help="passages de Lighthouse par page (médiane)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "LIGHTHOUSE.md")
     parser.add_argument("--section", default="Latest run", help="titre de la section écrite dans le fichier")
-    parser.add_argument("--login-runs", type=int, default=3,
-                        help="mesures « connexion → accueil » avec et sans préchargement (0 : aucune)")
-    parser.add_argument("--reports", type=Path, default=None,
-                        help="dossier où garder les rapports JSON de Lighthouse (un par passage)")
+    parser.add_argument(
+        "--login-runs",
+        type=int,
+        default=3,
+        help="mesures « connexion → accueil » avec et sans préchargement (0 : aucune)",
+    )
+    parser.add_argument(
+        "--reports", type=Path, default=None, help="dossier où garder les rapports JSON de Lighthouse (un par passage)"
+    )
     parser.add_argument("--url", default=None, help="un serveur déjà lancé (adresse locale) au lieu d'en démarrer un")
     args = parser.parse_args(argv)
     if not LIGHTHOUSE.exists():
@@ -363,8 +420,9 @@ def main(argv: list[str] | None = None) -> int:
             db = tmp_dir / "portail.duckdb"
             build_demo(db, BENCH_NOW.date())
             # As a town deploys it: the local HAProxy (the deployed front) is the trusted proxy.
-            proc, base = start_server(db, tmp_dir / "server.log", frozen_now=BENCH_NOW.isoformat(),
-                                      env={proxies.TRUSTED_PROXIES: "127.0.0.1"})
+            proc, base = start_server(
+                db, tmp_dir / "server.log", frozen_now=BENCH_NOW.isoformat(), env={proxies.TRUSTED_PROXIES: "127.0.0.1"}
+            )
         try:
             cookie = login_cookie(base)
             with ExitStack() as stack:
@@ -373,8 +431,10 @@ def main(argv: list[str] | None = None) -> int:
                     host = urllib.parse.urlsplit(base).netloc
                     fronts.append(Front(DEPLOYED, stack.enter_context(haproxy.running([host])), target=True))
                 else:
-                    print("HAProxy ou openssl absent : mesure directe seulement (apt-get install haproxy openssl).",
-                          file=sys.stderr)
+                    print(
+                        "HAProxy ou openssl absent : mesure directe seulement (apt-get install haproxy openssl).",
+                        file=sys.stderr,
+                    )
                 port = stack.enter_context(chromium(tmp_dir / "profile"))
                 results = []
                 for front in fronts:
@@ -389,17 +449,19 @@ def main(argv: list[str] | None = None) -> int:
                                 args.reports.mkdir(parents=True, exist_ok=True)
                                 slug = (page.path.strip("/") or "accueil") + ("-h2" if front.target else "")
                                 shutil.copyfile(report, args.reports / f"{slug}-{i + 1}.json")
-                            print(f"{front.name} · {page.name}: FCP {run.fcp_ms / 1000:.1f} s, "
-                                  f"LCP {run.lcp_ms / 1000:.1f} s, TBT {run.tbt_ms:.0f} ms, {run.bytes / 1024:,.0f} KiB, "
-                                  f"final {run.final_url}, LCP element {run.lcp_element!r}", flush=True)
+                            print(
+                                f"{front.name} · {page.name}: FCP {run.fcp_ms / 1000:.1f} s, "
+                                f"LCP {run.lcp_ms / 1000:.1f} s, TBT {run.tbt_ms:.0f} ms, {run.bytes / 1024:,.0f} KiB, "
+                                f"final {run.final_url}, LCP element {run.lcp_element!r}",
+                                flush=True,
+                            )
                             page_runs.append(run)
                         results.append((front, page, page_runs))
             login_timings = login_to_home(base, args.login_runs) if args.login_runs else None
         finally:
             if proc is not None:
                 stop(proc)
-    text = _section(args.section, reached, results, args.runs, load_before, time.monotonic() - started,
-                    login_timings)
+    text = _section(args.section, reached, results, args.runs, load_before, time.monotonic() - started, login_timings)
     write_section(args.output, args.section, text)
     print(text)
     missed = [f"{page.name} ({front.name})" for front, page, rs in results if front.target and not _met(page, rs)]

@@ -29,8 +29,6 @@ import argparse
 import asyncio
 import ipaddress
 import os
-import resource
-import statistics
 import sys
 import tempfile
 import threading
@@ -49,8 +47,15 @@ from lib.store import bookings as booking_store
 from lib.store.db import close_database, open_database
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CANTEEN = 1
 
 
@@ -68,14 +73,16 @@ def check_loopback(url: str) -> str:
     except ValueError:
         loopback = False
     if not loopback:
-        raise BadTarget(f"Refusé : « {host} » n'est pas une adresse locale (127.0.0.1, ::1, localhost). Le test de "
-                        "charge se connecte comme de vraies familles et réserve : jamais contre un portail réel.")
+        raise BadTarget(
+            f"Refusé : « {host} » n'est pas une adresse locale (127.0.0.1, ::1, localhost). Le test de "
+            "charge se connecte comme de vraies familles et réserve : jamais contre un portail réel."
+        )
     return url.rstrip("/")
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else 0.0
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
 @dataclass
@@ -95,13 +102,15 @@ class Stats:
     def table(self) -> list[str]:
         lines = ["| action | count | p50 ms | p95 ms | max ms |", "|---|---:|---:|---:|---:|"]
         for name, values in self.latencies.items():
-            lines.append(f"| {name} | {len(values)} | {percentile(values, 0.5):.0f} | {percentile(values, 0.95):.0f} | "
-                         f"{max(values):.0f} |")
+            lines.append(
+                f"| {name} | {len(values)} | {percentile(values, 0.5):.0f} | {percentile(values, 0.95):.0f} | "
+                f"{max(values):.0f} |"
+            )
         return lines
 
 
 def rss_mb(pid: int | str = "self") -> float:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -109,18 +118,19 @@ def rss_mb(pid: int | str = "self") -> float:
 
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_s() -> float:
     """CPU seconds the whole machine has spent busy so far (every core, every process)."""
-    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 # --- phase 1: threads -------------------------------------------------------------------------
+
 
 def pick_families(db, n: int, today: date) -> tuple[list[tuple[int, int, int]], int, date]:
     """n families (family, child, site), each with a child at the canteen of the busiest site, and
@@ -130,20 +140,30 @@ def pick_families(db, n: int, today: date) -> tuple[list[tuple[int, int, int]], 
     day = today + timedelta(days=10)
     while day.isoweekday() not in (1, 2, 4, 5):
         day += timedelta(days=1)
-    site = db.value("""SELECT r.site_id FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
+    site = db.value(
+        """SELECT r.site_id FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
                        WHERE r.school_year_id = ? AND rs.service_id = 1 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""",
-                    [year])
-    rows = db.rows("""
+        [year],
+    )
+    rows = db.rows(
+        """
         SELECT min(r.child_id), c.family_id
         FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id AND rs.service_id = 1
         JOIN children c ON c.id = r.child_id
         WHERE r.school_year_id = ? AND r.site_id = ?
-        GROUP BY c.family_id ORDER BY c.family_id LIMIT ?""", [year, site, n])
+        GROUP BY c.family_id ORDER BY c.family_id LIMIT ?""",
+        [year, site, n],
+    )
     if len(rows) < n:
         raise RuntimeError(f"only {len(rows)} families at the busiest site at this scale: lower --threads")
     children = [child for child, _ in rows]
-    db.write(lambda cur: cur.execute("UPDATE bookings SET state = 'cancelled' WHERE service_id = 1 AND day = ? "
-                                     "AND child_id IN (SELECT unnest(?))", [day, children]))
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE bookings SET state = 'cancelled' WHERE service_id = 1 AND day = ? "
+            "AND child_id IN (SELECT unnest(?))",
+            [day, children],
+        )
+    )
     return [(family, child, site) for child, family in rows], site, day
 
 
@@ -153,28 +173,45 @@ def run_threads(path: Path, n: int, out) -> dict:
     db = open_database(path)
     now, today = BENCH_NOW, BENCH_NOW.date()
     families, site, day = pick_families(db, n, today)
-    booked_before = db.value("SELECT count(*) FROM bookings WHERE site_id = ? AND service_id = 1 AND day = ? "
-                             "AND state = 'booked'", [site, day])
+    booked_before = db.value(
+        "SELECT count(*) FROM bookings WHERE site_id = ? AND service_id = 1 AND day = ? AND state = 'booked'",
+        [site, day],
+    )
     capacity = booked_before + n // 2
     old_capacity = db.value("SELECT capacity FROM site_services WHERE site_id = ? AND service_id = 1", [site])
     # Lowering the site's capacity for the contest leaves other days above it from the start: those
     # may not grow, the contested day may not pass it.
-    before = dict(db.rows("SELECT day, count(*) FROM bookings WHERE site_id = ? AND service_id = 1 AND "
-                          "state = 'booked' GROUP BY day", [site]))
-    db.write(lambda cur: cur.execute("UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = 1",
-                                     [capacity, site]))
-    print(f"Threads: {n} families of site {site} want {day} ({booked_before} children booked, capacity set to "
-          f"{capacity}: {n // 2} places for {n} requests).", file=out, flush=True)
+    before = dict(
+        db.rows(
+            "SELECT day, count(*) FROM bookings WHERE site_id = ? AND service_id = 1 AND state = 'booked' GROUP BY day",
+            [site],
+        )
+    )
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = 1", [capacity, site]
+        )
+    )
+    print(
+        f"Threads: {n} families of site {site} want {day} ({booked_before} children booked, capacity set to "
+        f"{capacity}: {n // 2} places for {n} requests).",
+        file=out,
+        flush=True,
+    )
     stats = Stats()
     acks: list[tuple[int, date, str, int]] = []  # (child, day, acknowledged state, order)
-    order = iter(range(10 ** 9))
+    order = iter(range(10**9))
     ack_lock = threading.Lock()
     start = threading.Barrier(n)
     rss_before = rss_mb()
 
     def ack(child: int, result) -> None:
         with ack_lock:
-            for state, keys in (("booked", result.booked), ("waiting", result.waiting), ("cancelled", result.cancelled)):
+            for state, keys in (
+                ("booked", result.booked),
+                ("waiting", result.waiting),
+                ("cancelled", result.cancelled),
+            ):
                 for service_id, when in keys:
                     if service_id == CANTEEN:
                         acks.append((child, when, state, next(order)))
@@ -183,21 +220,32 @@ def run_threads(path: Path, n: int, out) -> dict:
         try:
             # each family from its own home address, as the login throttle sees real parents
             address = f"10.{family_id >> 16 & 255}.{family_id >> 8 & 255}.{family_id & 255}"
-            token, actor = stats.timed("login", lambda: auth.login(db, family_email(family_id), "demo", now, address))
+            _token, actor = stats.timed("login", lambda: auth.login(db, family_email(family_id), "demo", now, address))
             ctx = reservations.booking_context(db, actor, child, ctx_year(today))
             stats.timed("calendar (month)", lambda: reservations.month_cells(db, actor, ctx, day.replace(day=1), now))
             start.wait(timeout=600)  # everyone clicks « Réserver » at the same moment
-            ack(child, stats.timed("book contested day", lambda: reservations.set_day(db, actor, ctx, 1, day, True, now)))
+            ack(
+                child,
+                stats.timed("book contested day", lambda: reservations.set_day(db, actor, ctx, 1, day, True, now)),
+            )
             later = booking_store.states(db.cursor(), child, day + timedelta(days=1), day + timedelta(days=60))
-            booked = sorted(d for (service_id, d), state in later.items() if service_id == CANTEEN and state == "booked")
+            booked = sorted(
+                d for (service_id, d), state in later.items() if service_id == CANTEEN and state == "booked"
+            )
             if booked:  # (an occasional eater may have nothing booked in the next two months)
-                ack(child, stats.timed("cancel a day",
-                                       lambda: reservations.set_day(db, actor, ctx, 1, booked[0], False, now)))
+                ack(
+                    child,
+                    stats.timed("cancel a day", lambda: reservations.set_day(db, actor, ctx, 1, booked[0], False, now)),
+                )
             stats.timed("invoices", lambda: invoicing.family_invoices(db, actor, now))
             if index % 4 == 0:  # changed their mind: the place goes to the waiting list
-                ack(child, stats.timed("cancel contested day",
-                                       lambda: reservations.set_day(db, actor, ctx, 1, day, False, now)))
-        except Exception as exc:  # noqa: BLE001 — counted and reported, the check below decides
+                ack(
+                    child,
+                    stats.timed(
+                        "cancel contested day", lambda: reservations.set_day(db, actor, ctx, 1, day, False, now)
+                    ),
+                )
+        except Exception as exc:
             with stats.lock:
                 stats.errors.append(f"family {family_id}: {type(exc).__name__}: {exc}")
 
@@ -210,14 +258,24 @@ def run_threads(path: Path, n: int, out) -> dict:
     elapsed = time.perf_counter() - started
     rss_after = rss_mb()
     problems = verify(db, acks, site, day, capacity, before)
-    db.write(lambda cur: cur.execute("UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = 1",
-                                     [old_capacity, site]))
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = 1", [old_capacity, site]
+        )
+    )
     close_database(path)
     booked_on_day = [a for a in acks if a[1] == day]
     summary = {
-        "threads": n, "elapsed_s": elapsed, "errors": stats.errors, "problems": problems, "stats": stats,
-        "acks": len(acks), "contested": (sum(1 for a in booked_on_day if a[2] == "booked"),
-                                         sum(1 for a in booked_on_day if a[2] == "waiting")),
+        "threads": n,
+        "elapsed_s": elapsed,
+        "errors": stats.errors,
+        "problems": problems,
+        "stats": stats,
+        "acks": len(acks),
+        "contested": (
+            sum(1 for a in booked_on_day if a[2] == "booked"),
+            sum(1 for a in booked_on_day if a[2] == "waiting"),
+        ),
         "rss_per_session_mb": max(0.0, rss_after - rss_before) / n,
     }
     return summary
@@ -233,20 +291,28 @@ def verify(db, acks: list[tuple], site: int, day: date, capacity: int, before: d
     last: dict[tuple[int, date], str] = {}
     for child, when, state, _ in sorted(acks, key=lambda a: a[3]):
         last[(child, when)] = state
-    stored = {(c, d): s for c, d, s in db.rows(
-        "SELECT child_id, day, state FROM bookings WHERE service_id = 1 AND child_id IN (SELECT unnest(?))",
-        [sorted({a[0] for a in acks})])}
+    stored = {
+        (c, d): s
+        for c, d, s in db.rows(
+            "SELECT child_id, day, state FROM bookings WHERE service_id = 1 AND child_id IN (SELECT unnest(?))",
+            [sorted({a[0] for a in acks})],
+        )
+    }
     for key, state in last.items():
         found = stored.get(key)
         allowed = {"waiting", "booked"} if state == "waiting" else {state}  # a waiting child may have been promoted
         if found not in allowed:
             problems.append(f"child {key[0]} on {key[1]}: acknowledged {state}, stored {found}")
-    duplicates = db.value("SELECT count(*) FROM (SELECT child_id, service_id, day FROM bookings GROUP BY ALL "
-                          "HAVING count(*) > 1)")
+    duplicates = db.value(
+        "SELECT count(*) FROM (SELECT child_id, service_id, day FROM bookings GROUP BY ALL HAVING count(*) > 1)"
+    )
     if duplicates:
         problems.append(f"{duplicates} bookings stored twice")
-    booked, waiting = db.row("""SELECT count(*) FILTER (WHERE state = 'booked'), count(*) FILTER (WHERE state = 'waiting')
-                                FROM bookings WHERE site_id = ? AND service_id = 1 AND day = ?""", [site, day])
+    booked, waiting = db.row(
+        """SELECT count(*) FILTER (WHERE state = 'booked'), count(*) FILTER (WHERE state = 'waiting')
+                                FROM bookings WHERE site_id = ? AND service_id = 1 AND day = ?""",
+        [site, day],
+    )
     if booked > capacity:
         problems.append(f"{day}: {booked} booked for {capacity} places")
     if waiting and booked < capacity:
@@ -270,8 +336,8 @@ def verify(db, acks: list[tuple], site: int, day: date, capacity: int, before: d
 
 # --- phase 2: browsers ------------------------------------------------------------------------
 
-async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: str = "browser",
-                            all_open=None) -> None:
+
+async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: str = "browser", all_open=None) -> None:
     """Each email logs in in its own browser context and opens its pages; `all_open()` is
     called once every session has finished, before any is closed (their sessions still held)."""
     from playwright.async_api import async_playwright
@@ -291,16 +357,19 @@ async def _browser_sessions(base: str, emails: list[str], stats: Stats, prefix: 
                 await page.get_by_role("button", name="Se connecter").click()
                 await page.get_by_text("Bonjour").first.wait_for()
                 stats.latencies[f"{prefix}: log in → home shown"].append((time.perf_counter() - started) * 1000)
-                for title, path, marker in (("Mes inscriptions", "mes-inscriptions", "Mes inscriptions"),
-                                            ("Mes factures", "mes-factures", "Mes factures")):
+                for title, path, marker in (
+                    ("Mes inscriptions", "mes-inscriptions", "Mes inscriptions"),
+                    ("Mes factures", "mes-factures", "Mes factures"),
+                ):
                     started = time.perf_counter()
                     await page.goto(f"{base}/{path}")
                     await page.get_by_role("heading", name=marker).first.wait_for()
                     # a locator, not wait_for_function (eval, which the portal's CSP refuses)
-                    await page.locator('[data-testid="stStatusWidgetRunningIcon"], '
-                                       '[data-testid="stStatusWidgetRunningManIcon"]').first.wait_for(state="detached")
+                    await page.locator(
+                        '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'
+                    ).first.wait_for(state="detached")
                     stats.latencies[f"{prefix}: {title}"].append((time.perf_counter() - started) * 1000)
-            except Exception as exc:  # noqa: BLE001 — counted and reported
+            except Exception as exc:
                 stats.errors.append(f"{email}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
             return context
 
@@ -355,9 +424,18 @@ def run_browsers(path: Path, n: int, url: str | None, out) -> dict:
             stop(proc)
     elapsed = time.perf_counter() - started
     print(f"Browsers: {n} sessions in {elapsed:.1f} s.", file=out, flush=True)
-    return {"browsers": n, "stats": stats, "errors": stats.errors, "server_idle_mb": idle, "server_peak_mb": peak[0],
-            "per_session_mb": (held[0] - idle) / n if n and proc else 0.0, "held_mb": held[0], "elapsed_s": elapsed,
-            "server_cpu_s": server_cpu, "machine_busy_s": busy}
+    return {
+        "browsers": n,
+        "stats": stats,
+        "errors": stats.errors,
+        "server_idle_mb": idle,
+        "server_peak_mb": peak[0],
+        "per_session_mb": (held[0] - idle) / n if n and proc else 0.0,
+        "held_mb": held[0],
+        "elapsed_s": elapsed,
+        "server_cpu_s": server_cpu,
+        "machine_busy_s": busy,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -409,21 +487,25 @@ def report(scale: str, threads: dict, browsers: dict | None, load_before: float)
         f"- Check against the database: {'every acknowledged action stored, nothing doubled, no day over capacity, nobody waiting while a place is free' if not threads['problems'] else '; '.join(threads['problems'][:5])}",
     ]
     if browsers:
-        lines.append(f"- Browsers: {browsers['browsers']} Chromium sessions at once on the real server; errors: "
-                     f"{len(browsers['errors'])}; server memory {browsers['server_idle_mb']:.0f} MiB before them, "
-                     f"{browsers['server_peak_mb']:.0f} MiB at peak while they ran, {browsers['held_mb']:.0f} MiB with "
-                     f"the {browsers['browsers']} sessions open and idle: {browsers['per_session_mb']:.1f} MiB per session")
-        lines.append(f"- Where the CPU went while the {browsers['browsers']} browsers ran ({browsers['elapsed_s']:.0f} s, "
-                     f"{os.cpu_count()} cores): the portal's server {browsers['server_cpu_s']:.0f} s, the whole machine "
-                     f"{browsers['machine_busy_s']:.0f} s (Chromium and the rest: "
-                     f"{browsers['machine_busy_s'] - browsers['server_cpu_s']:.0f} s)")
+        lines.append(
+            f"- Browsers: {browsers['browsers']} Chromium sessions at once on the real server; errors: "
+            f"{len(browsers['errors'])}; server memory {browsers['server_idle_mb']:.0f} MiB before them, "
+            f"{browsers['server_peak_mb']:.0f} MiB at peak while they ran, {browsers['held_mb']:.0f} MiB with "
+            f"the {browsers['browsers']} sessions open and idle: {browsers['per_session_mb']:.1f} MiB per session"
+        )
+        lines.append(
+            f"- Where the CPU went while the {browsers['browsers']} browsers ran ({browsers['elapsed_s']:.0f} s, "
+            f"{os.cpu_count()} cores): the portal's server {browsers['server_cpu_s']:.0f} s, the whole machine "
+            f"{browsers['machine_busy_s']:.0f} s (Chromium and the rest: "
+            f"{browsers['machine_busy_s'] - browsers['server_cpu_s']:.0f} s)"
+        )
     lines += ["", *threads["stats"].table()]
     if browsers:
         lines += browsers["stats"].table()[2:]
     errors = threads["errors"] + (browsers["errors"] if browsers else [])
     if errors:
         lines += ["", "Errors (first 10):", *[f"- {e}" for e in errors[:10]]]
-    return lines + [""]
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

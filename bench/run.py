@@ -40,11 +40,17 @@ from lib.store.sql import OPEN_DAY  # a closed day is neither cooked nor billed:
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BENCH_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=PARIS)  # a Friday of term: the same figures every run
-TARGETS_MS = {"family_month": 50, "day_cancel": 50, "year_template": 100, "kitchen_counts": 100,
-              "invoicing_draft": 5000, "invoicing_publish": 5000}
+TARGETS_MS = {
+    "family_month": 50,
+    "day_cancel": 50,
+    "year_template": 100,
+    "kitchen_counts": 100,
+    "invoicing_draft": 5000,
+    "invoicing_publish": 5000,
+}
 PAGE_TARGET_MS = 500
 RATIO_TARGET = 2.0
-PAYMENT_PORT = 8501   # the portal served on 127.0.0.1:8501: the payment addresses without public_url
+PAYMENT_PORT = 8501  # the portal served on 127.0.0.1:8501: the payment addresses without public_url
 
 
 @dataclass
@@ -91,6 +97,7 @@ def timed(fn: Callable[[], object]) -> float:
 class Undone:
     """A write timed with `run`, then put back with `undo` (not timed) so the next run does the
     same work again."""
+
     run: Callable[[], object]
     undo: Callable[[], object]
 
@@ -126,27 +133,44 @@ class Bench:
         self.now = BENCH_NOW
         self.today = BENCH_NOW.date()
         self.results: list[Result] = []
-        login = lambda email: auth.login(self.db, email, "demo", self.now)  # noqa: E731
+
+        def login(email):
+            return auth.login(self.db, email, "demo", self.now)
+
         self.family_id, self.child_id = self._sample_family()
         self.family_token, self.family = login(family_email(self.family_id))
         self.tokens = {"famille": self.family_token}
         self.actors = {}
-        for email, role in (("agent@demo.fr", "agent"), ("cuisine@demo.fr", "cuisine"), ("maire@demo.fr", "elu"),
-                            ("admin@demo.fr", "admin")):
+        for email, role in (
+            ("agent@demo.fr", "agent"),
+            ("cuisine@demo.fr", "cuisine"),
+            ("maire@demo.fr", "elu"),
+            ("admin@demo.fr", "admin"),
+        ):
             self.tokens[role], self.actors[role] = login(email)
         self._login = login
 
     def _sample_family(self) -> tuple[int, int]:
         """The first family allowed to pay online whose child eats at the canteen and goes on Wednesdays."""
-        return self.db.row("""
+        return self.db.row(
+            """
             SELECT c.family_id, c.id FROM children c JOIN families f ON f.id = c.family_id
             JOIN registrations r ON r.child_id = c.id AND r.school_year_id = ?
             JOIN registration_services rs ON rs.registration_id = r.id
             WHERE f.payment_right = 'granted' GROUP BY ALL HAVING count(DISTINCT rs.service_id) = 3
-            ORDER BY c.family_id, c.id LIMIT 1""", [self.today.year if self.today.month >= 8 else self.today.year - 1])
+            ORDER BY c.family_id, c.id LIMIT 1""",
+            [self.today.year if self.today.month >= 8 else self.today.year - 1],
+        )
 
-    def record(self, key: str, label: str, service: list[Callable], bare: list[Callable] | None = None,
-               runs: int | None = None, in_turn: bool = True) -> Result:
+    def record(
+        self,
+        key: str,
+        label: str,
+        service: list[Callable],
+        bare: list[Callable] | None = None,
+        runs: int | None = None,
+        in_turn: bool = True,
+    ) -> Result:
         """Time `service` and its `bare` SQL, taking turns unless `in_turn` is False (for a bare
         write that would change what the next service run has to do)."""
         runs = runs or self.runs
@@ -166,10 +190,14 @@ class Bench:
         """Run statements in one transaction and commit it (the services' own `Database.write`)."""
         self.db.write(lambda cur: [cur.execute(text, params).fetchall() for text, params in statements])
 
-    def committed(self, *statements: tuple[str, object],
-                  undo: tuple[tuple[str, object], ...] = ()) -> Callable[[], None] | Undone:
+    def committed(
+        self, *statements: tuple[str, object], undo: tuple[tuple[str, object], ...] = ()
+    ) -> Callable[[], None] | Undone:
         """The bare SQL of a write, committed; `undo` puts the data back, untimed, after each run."""
-        run = lambda: self.commit(*statements)  # noqa: E731
+
+        def run():
+            return self.commit(*statements)
+
         return Undone(run, lambda: self.commit(*undo)) if undo else run
 
     # --- the operations ------------------------------------------------------------------------
@@ -198,14 +226,16 @@ class Bench:
             ctx = self._context()
             return reservations.month_cells(self.db, self.family, ctx, month, self.now)
 
-        bare = self.sql("""
+        bare = self.sql(
+            """
             SELECT s.id, s.weekdays, r.site_id, b.day, b.state, a.status
             FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
             JOIN services s ON s.id = rs.service_id
             LEFT JOIN bookings b ON b.child_id = r.child_id AND b.service_id = s.id AND b.day BETWEEN $first AND $last
             LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
             WHERE r.child_id = $child AND r.school_year_id = $year""",
-                        {"child": self.child_id, "year": 2026, "first": month, "last": last})
+            {"child": self.child_id, "year": 2026, "first": month, "last": last},
+        )
         self.record("family_month", "Family month calendar (one child, one month)", [service], [bare])
 
     def writes(self) -> None:
@@ -214,8 +244,10 @@ class Bench:
         ctx = self._context()
         end = ctx.year["end_date"]
         full, light = {1: [1, 2, 4, 5], 2: [3], 3: [3]}, {1: [1, 2], 2: [3], 3: []}
-        apply = lambda template: lambda: reservations.apply_template(  # noqa: E731
-            self.db, self.family, ctx, template, self.today, end, self.now)
+
+        def apply(template):
+            return lambda: reservations.apply_template(self.db, self.family, ctx, template, self.today, end, self.now)
+
         year_rows = """
             INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
                                   updated_by, updated_at)
@@ -228,17 +260,24 @@ class Bench:
         capacity = """SELECT b.day, count(*) FROM bookings b WHERE b.site_id = $site AND b.service_id = $service
                       AND b.day BETWEEN $from AND $to AND b.state IN ('booked', 'waiting') GROUP BY b.day"""
         params = {"child": self.child_id, "site": site, "from": self.today + timedelta(days=7), "to": end}
-        counts = [(capacity, {"site": s.site_id, "service": s.id, "from": params["from"], "to": end})
-                  for s in ctx.services]
-        self.record("year_template", "Apply a full-year weekly template (one child)",
-                    [apply(full), apply(light)], [self.committed(*counts, (year_rows, params))],
-                    in_turn=False)  # the bare SQL books the whole year: the next template would find it done
+        counts = [
+            (capacity, {"site": s.site_id, "service": s.id, "from": params["from"], "to": end}) for s in ctx.services
+        ]
+        self.record(
+            "year_template",
+            "Apply a full-year weekly template (one child)",
+            [apply(full), apply(light)],
+            [self.committed(*counts, (year_rows, params))],
+            in_turn=False,
+        )  # the bare SQL books the whole year: the next template would find it done
         day = self.today + timedelta(days=14)
         while day.isoweekday() not in (1, 2, 4, 5) or not ctx.calendar.is_school_day(day):
             day += timedelta(days=1)
         reservations.apply_template(self.db, self.family, ctx, full, self.today, end, self.now)
-        flip = lambda booked: lambda: reservations.set_day(  # noqa: E731
-            self.db, self.family, ctx, 1, day, booked, self.now)
+
+        def flip(booked):
+            return lambda: reservations.set_day(self.db, self.family, ctx, 1, day, booked, self.now)
+
         # What any correct cancel must do: bump the day's lock row (two writers of a day conflict
         # there), update the booking, look for a waiting list to promote, keep the audit entry.
         cancel = """UPDATE bookings SET state = 'cancelled', updated_at = now()::TIMESTAMP
@@ -251,10 +290,20 @@ class Bench:
         trail = """INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after)
                    VALUES (now()::TIMESTAMP, 0, 'booking.days', 'child', $child, '{}')"""
         # Each timed run cancels a booked day, booked again afterwards (not timed).
-        self.record("day_cancel", "Cancel one day (one child)", [Undone(flip(False), flip(True))],
-                    [self.committed((lock, {"site": site, "day": day}), (cancel, {"child": self.child_id, "day": day}),
-                                    (waiting, {"site": site, "day": day}), (trail, {"child": str(self.child_id)}),
-                                    undo=((rebook, {"child": self.child_id, "day": day}),))])
+        self.record(
+            "day_cancel",
+            "Cancel one day (one child)",
+            [Undone(flip(False), flip(True))],
+            [
+                self.committed(
+                    (lock, {"site": site, "day": day}),
+                    (cancel, {"child": self.child_id, "day": day}),
+                    (waiting, {"site": site, "day": day}),
+                    (trail, {"child": str(self.child_id)}),
+                    undo=((rebook, {"child": self.child_id, "day": day}),),
+                )
+            ],
+        )
 
     def kitchen(self) -> None:
         from lib.services import kitchen
@@ -264,38 +313,61 @@ class Bench:
         while tomorrow.isoweekday() > 5:
             tomorrow += timedelta(days=1)
         day = tomorrow
-        self.record("kitchen_counts", f"Kitchen counts site × service × diet ({day:%d/%m})",
-                    [lambda: kitchen.sheet(self.db, cook, day, self.now)],
-                    [self.sql(f"""SELECT si.name, s.name, d.label, count(*) FROM bookings b
+        self.record(
+            "kitchen_counts",
+            f"Kitchen counts site × service × diet ({day:%d/%m})",
+            [lambda: kitchen.sheet(self.db, cook, day, self.now)],
+            [
+                self.sql(
+                    f"""SELECT si.name, s.name, d.label, count(*) FROM bookings b
                                  JOIN children c ON c.id = b.child_id JOIN services s ON s.id = b.service_id
                                  JOIN sites si ON si.id = b.site_id JOIN diets d ON d.code = c.diet_code
                                  WHERE b.day = ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
-                                 GROUP BY ALL""", [day])])
+                                 GROUP BY ALL""",
+                    [day],
+                )
+            ],
+        )
         first, last = date(2026, 10, 1), date(2026, 10, 31)
-        self.record("daily_meals", "Daily meal counts chart data (one month)",
-                    [lambda: kitchen.daily_series(self.db, cook, first, last)],
-                    [self.sql(f"""SELECT b.day, si.name, d.label, count(*), count(a.status) FILTER (WHERE
+        self.record(
+            "daily_meals",
+            "Daily meal counts chart data (one month)",
+            [lambda: kitchen.daily_series(self.db, cook, first, last)],
+            [
+                self.sql(
+                    f"""SELECT b.day, si.name, d.label, count(*), count(a.status) FILTER (WHERE
                                   a.status = 'present'), count(a.status)
                                  FROM bookings b JOIN children c ON c.id = b.child_id
                                  JOIN services s ON s.id = b.service_id JOIN sites si ON si.id = b.site_id
                                  JOIN diets d ON d.code = c.diet_code
                                  LEFT JOIN attendance a USING (child_id, service_id, day)
                                  WHERE b.day BETWEEN ? AND ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
-                                 GROUP BY ALL""", [first, last])])
+                                 GROUP BY ALL""",
+                    [first, last],
+                )
+            ],
+        )
 
     def trends(self) -> None:
         from lib.services import trends
 
         mayor = self.actors["elu"]
-        self.record("trends", "Mayor's trends (school year vs previous)",
-                    [lambda: trends.trends(self.db, mayor, self.today)],
-                    [self.sql("""SELECT date_trunc('month', b.day), count(*), count(a.status),
+        self.record(
+            "trends",
+            "Mayor's trends (school year vs previous)",
+            [lambda: trends.trends(self.db, mayor, self.today)],
+            [
+                self.sql(
+                    """SELECT date_trunc('month', b.day), count(*), count(a.status),
                                         count(*) FILTER (WHERE a.status = 'present'),
                                         count(*) FILTER (WHERE s.is_meal)
                                  FROM bookings b JOIN services s ON s.id = b.service_id
                                  LEFT JOIN attendance a USING (child_id, service_id, day)
                                  WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY ALL""",
-                              [date(2025, 9, 1), self.today])])
+                    [date(2025, 9, 1), self.today],
+                )
+            ],
+        )
 
     def invoicing(self) -> None:
         from lib.services import invoicing
@@ -314,11 +386,18 @@ class Bench:
             GROUP BY ALL"""
         month = months[-1]
         after = date(2026, 11, 1)
-        self.record("invoicing_draft", "Monthly invoicing, draft (all families)",
-                    [lambda: invoicing.draft_month(self.db, admin, month, self.now)],
-                    [self.sql(billable, {"first": month, "after": after})], runs=3)
+        self.record(
+            "invoicing_draft",
+            "Monthly invoicing, draft (all families)",
+            [lambda: invoicing.draft_month(self.db, admin, month, self.now)],
+            [self.sql(billable, {"first": month, "after": after})],
+            runs=3,
+        )
         queue = iter(months[:-1])  # the last month stays a draft (below)
-        publish = lambda: invoicing.publish_month(self.db, admin, next(queue), self.now)  # noqa: E731
+
+        def publish():
+            return invoicing.publish_month(self.db, admin, next(queue), self.now)
+
         insert = f"""
             INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date, total_cents,
                                   created_at)
@@ -331,11 +410,22 @@ class Bench:
                    first_name || ' — ' || service_name, quantity, unit_price_cents, quantity * unit_price_cents
             FROM ({billable})"""
         p = {"first": month, "after": after}
-        self.record("invoicing_publish", "Monthly invoicing, publish (all families)",
-                    [publish], [self.committed((insert, p), (lines, p), undo=(
+        self.record(
+            "invoicing_publish",
+            "Monthly invoicing, publish (all families)",
+            [publish],
+            [
+                self.committed(
+                    (insert, p),
+                    (lines, p),
+                    undo=(
                         ("DELETE FROM invoice_lines WHERE invoice_id >= 10000000", []),
-                        ("DELETE FROM invoices WHERE id >= 10000000", [])))],
-                    runs=min(self.runs, len(months) - 2))
+                        ("DELETE FROM invoices WHERE id >= 10000000", []),
+                    ),
+                )
+            ],
+            runs=min(self.runs, len(months) - 2),
+        )
         # The remaining completed months, so every page has its invoices; all but the last, whose
         # draft (30,000 documents at city scale) is what « Facturation » shows when the pages are
         # timed, as on the morning the town invoices it.
@@ -349,23 +439,32 @@ class Bench:
         # Each timed run records the bank's answer for an attempt of its own: the service's runs
         # take the first half of the attempts, the bare SQL's runs the second.
         count = self.runs + 1
-        rows = self.db.rows("""
+        rows = self.db.rows(
+            """
             SELECT i.id, u.email FROM invoices i JOIN families f ON f.id = i.family_id AND f.payment_right = 'granted'
             JOIN users u ON u.family_id = f.id
             WHERE i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id)
-            ORDER BY i.id LIMIT ?""", [2 * count])
+            ORDER BY i.id LIMIT ?""",
+            [2 * count],
+        )
         answers, attempts = [], []
         cfg = payments.config(self.db)
         for n, (invoice_id, email) in enumerate(rows):
             actor = self._login(email)[1]
-            started = payments.start_payment(self.db, actor, invoice_id, f"bench-payment-key-{n:06d}", PAYMENT_PORT,
-                                             self.now)
+            started = payments.start_payment(
+                self.db, actor, invoice_id, f"bench-payment-key-{n:06d}", PAYMENT_PORT, self.now
+            )
             if n < count:
                 request_id = BANK.receive(cfg, {f["name"]: f["value"] for f in started.fields})
                 answers.append(BANK.decide(cfg, request_id, "pay")[1])
             else:
-                attempts.append(self.db.row("SELECT transaction_ref, id, invoice_id, amount_cents FROM payment_transactions "
-                                            "WHERE transaction_ref = ?", [started.transaction_ref]))
+                attempts.append(
+                    self.db.row(
+                        "SELECT transaction_ref, id, invoice_id, amount_cents FROM payment_transactions "
+                        "WHERE transaction_ref = ?",
+                        [started.transaction_ref],
+                    )
+                )
         queue, bare_queue = iter(answers), iter(attempts)
 
         def bare():
@@ -374,21 +473,36 @@ class Bench:
             # twice is kept and flagged), keep the audit entry; then commit.
             ref, tx_id, invoice_id, amount = next(bare_queue)
             self.commit(
-                ("SELECT id, invoice_id, order_ref, amount_cents, state FROM payment_transactions "
-                 "WHERE transaction_ref = ?", [ref]),
+                (
+                    "SELECT id, invoice_id, order_ref, amount_cents, state FROM payment_transactions "
+                    "WHERE transaction_ref = ?",
+                    [ref],
+                ),
                 ("UPDATE payment_transactions SET state = 'paid', updated_at = now()::TIMESTAMP WHERE id = ?", [tx_id]),
-                ("INSERT INTO payments (invoice_id, amount_cents, paid_at, method, transaction_id) "
-                 "VALUES (?, ?, now()::TIMESTAMP, 'online', ?)", [invoice_id, amount, tx_id]),
-                ("SELECT i.total_cents, (SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), "
-                 "(SELECT sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id) "
-                 "FROM invoices i WHERE i.id = ?", [invoice_id]),
-                ("INSERT INTO audit_log (logged_at, action, entity, entity_id, after) "
-                 "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')", [str(invoice_id)]))
+                (
+                    "INSERT INTO payments (invoice_id, amount_cents, paid_at, method, transaction_id) "
+                    "VALUES (?, ?, now()::TIMESTAMP, 'online', ?)",
+                    [invoice_id, amount, tx_id],
+                ),
+                (
+                    "SELECT i.total_cents, (SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), "
+                    "(SELECT sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id) "
+                    "FROM invoices i WHERE i.id = ?",
+                    [invoice_id],
+                ),
+                (
+                    "INSERT INTO audit_log (logged_at, action, entity, entity_id, after) "
+                    "VALUES (now()::TIMESTAMP, 'payment.paid', 'invoice', ?, '{}')",
+                    [str(invoice_id)],
+                ),
+            )
 
-        self.record("payment", "One payment notification recorded",
-                    [lambda: payments.record_answer(self.db, next(queue), "notification", self.now,
-                                                                  address="bench")],
-                    [bare])
+        self.record(
+            "payment",
+            "One payment notification recorded",
+            [lambda: payments.record_answer(self.db, next(queue), "notification", self.now, address="bench")],
+            [bare],
+        )
 
     def pages(self) -> None:
         from streamlit.testing.v1 import AppTest
@@ -397,10 +511,21 @@ class Bench:
 
         os.environ["PORTAIL_DB"] = str(self.path)
         os.environ["PORTAIL_FROZEN_NOW"] = self.now.isoformat()
-        pages = [("famille", "famille_accueil"), ("famille", "mes_inscriptions"), ("famille", "mes_factures"),
-                 ("agent", "agent_accueil"), ("agent", "agent_reservations"), ("agent", "pointage"),
-                 ("cuisine", "cuisine"), ("elu", "elu_accueil"), ("elu", "tendances"), ("admin", "admin_accueil"),
-                 ("admin", "admin_facturation"), ("admin", "admin_prestations"), ("admin", "admin_journal")]
+        pages = [
+            ("famille", "famille_accueil"),
+            ("famille", "mes_inscriptions"),
+            ("famille", "mes_factures"),
+            ("agent", "agent_accueil"),
+            ("agent", "agent_reservations"),
+            ("agent", "pointage"),
+            ("cuisine", "cuisine"),
+            ("elu", "elu_accueil"),
+            ("elu", "tendances"),
+            ("admin", "admin_accueil"),
+            ("admin", "admin_facturation"),
+            ("admin", "admin_prestations"),
+            ("admin", "admin_journal"),
+        ]
         # AppTest spends time of its own on every run (it scans the installed packages for
         # components, parses the messages: ~0.2–0.6 s here, whatever the page). The page runs
         # inside a wrapper script that times its own execution: that is the server-side render
@@ -420,8 +545,9 @@ class Bench:
                 return bench_package.PAGE_MS.pop()
 
             render()
-            result = Result(f"page:{page}", f"Page {page} ({role}), server-side render",
-                            [render() for _ in range(self.runs)])
+            result = Result(
+                f"page:{page}", f"Page {page} ({role}), server-side render", [render() for _ in range(self.runs)]
+            )
             self.results.append(result)
             print(result.line(), file=self.out, flush=True)
 
@@ -441,18 +567,28 @@ finally:
 
 
 def header() -> str:
-    return ("| operation | median ms | bare SQL ms | ratio | target |\n"
-            "|---|---:|---:|---:|---|")
+    return "| operation | median ms | bare SQL ms | ratio | target |\n|---|---:|---:|---:|---|"
 
 
 def machine() -> str:
     cpus = os.cpu_count()
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         model = platform.processor() or "?"
     try:
-        mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")) // 1024
+        mem = (
+            next(
+                int(line.split()[1])
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+            // 1024
+        )
     except (OSError, StopIteration):
         mem = 0
     return f"{platform.node()}: {cpus} CPU ({model}), {mem} MiB RAM, Python {platform.python_version()}"
@@ -463,8 +599,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default=os.environ.get("SCALE") or None, help=f"échelle : {', '.join(SCALES)}")
     parser.add_argument("--runs", type=int, default=9, help="mesures par opération (médiane), après un échauffement")
     parser.add_argument("--output", type=Path, default=None, help="fichier Markdown des résultats (défaut : aucun)")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="garder la base construite dans ce dossier (pour l'examiner ensuite)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="garder la base construite dans ce dossier (pour l'examiner ensuite)"
+    )
     args = parser.parse_args(argv)
     try:
         scale = scale_named(args.scale)
@@ -486,16 +623,19 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         counts = build_city(path, scale, BENCH_NOW.date())
         built_s = time.perf_counter() - started
-        size_mb = path.stat().st_size / 2 ** 20
-        print(f"… {counts['families']} familles, {counts['children']} enfants, {counts['bookings']} réservations, "
-              f"{counts['attendance']} pointages en {built_s:.1f} s ({size_mb:.0f} Mio).", flush=True)
+        size_mb = path.stat().st_size / 2**20
+        print(
+            f"… {counts['families']} familles, {counts['children']} enfants, {counts['bookings']} réservations, "
+            f"{counts['attendance']} pointages en {built_s:.1f} s ({size_mb:.0f} Mio).",
+            flush=True,
+        )
         print(header(), flush=True)
         bench = Bench(path, args.runs)
         try:
             bench.all()
         finally:
             close_database(path)
-        size_after = path.stat().st_size / 2 ** 20
+        size_after = path.stat().st_size / 2**20
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = report(scale.name, counts, built_s, size_mb, size_after, peak_mb, bench.results, args.runs, load_before)
     print("\n" + summary)
@@ -515,8 +655,17 @@ def check_data_free() -> None:
         connect_file(live).close()
 
 
-def report(scale: str, counts: dict, built_s: float, size_mb: float, size_after: float, peak_mb: float,
-           results: list[Result], runs: int, load_before: float) -> str:
+def report(
+    scale: str,
+    counts: dict,
+    built_s: float,
+    size_mb: float,
+    size_after: float,
+    peak_mb: float,
+    results: list[Result],
+    runs: int,
+    load_before: float,
+) -> str:
     missed = [r for r in results if r.verdict().startswith("MISSED")]
     lines = [
         f"# Benchmark — scale `{scale}`",

@@ -11,19 +11,21 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-THOUSANDS = "\u202f"          # as babel writes fr_FR numbers (lib/domain/fr.py)
+THOUSANDS = "\u202f"  # as babel writes fr_FR numbers (lib/domain/fr.py)
 PERCENT = "\u202f%"
 EURO = "\u00a0€"
-COUNT_FORMAT = ",~f"          # d3: thousands grouped with the layout's separator, no useless decimals
+COUNT_FORMAT = ",~f"  # d3: thousands grouped with the layout's separator, no useless decimals
 
 
 def _french(figure: go.Figure, **layout) -> go.Figure:
     """French numbers everywhere on a chart: decimal comma, narrow space between thousands (14 205,
     not 14k), value axis from 0, labels that make room for themselves."""
-    figure.update_layout(separators="," + THOUSANDS, margin=dict(l=10, r=10, t=30, b=10), legend_orientation="h",
-                         **layout)
-    figure.update_yaxes(separatethousands=True, exponentformat="none", rangemode="tozero", tickformat=COUNT_FORMAT,
-                        automargin=True)
+    figure.update_layout(
+        separators="," + THOUSANDS, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_orientation="h", **layout
+    )
+    figure.update_yaxes(
+        separatethousands=True, exponentformat="none", rangemode="tozero", tickformat=COUNT_FORMAT, automargin=True
+    )
     figure.update_xaxes(automargin=True)
     return figure
 
@@ -45,8 +47,14 @@ CURRENT = "#1d4ed8"
 PREVIOUS = "#9ca3af"
 
 
-def monthly_comparison(frame: pd.DataFrame, *, current_label: str, previous_label: str | None,
-                       value_title: str, running_name: str = "mois en cours") -> go.Figure:
+def monthly_comparison(
+    frame: pd.DataFrame,
+    *,
+    current_label: str,
+    previous_label: str | None,
+    value_title: str,
+    running_name: str = "mois en cours",
+) -> go.Figure:
     """Grouped bars per school month: `frame` has columns month_label, current, previous, and
     optionally tick (the axis's short label) and running (this month is not over: its bar is
     dotted and marked « mois en cours »)."""
@@ -55,18 +63,43 @@ def monthly_comparison(frame: pd.DataFrame, *, current_label: str, previous_labe
     running = _running(frame)
     hover = "%{customdata} : %{y:" + COUNT_FORMAT + "}<extra>"
     if previous_label is not None:
-        figure.add_bar(x=ticks, y=frame["previous"].tolist(), name=previous_label, marker_color=PREVIOUS,
-                       marker_pattern_shape="/", customdata=labels, hovertemplate=hover + previous_label + "</extra>")
-    figure.add_bar(x=ticks, y=frame["current"].tolist(), name=current_label, marker_color=CURRENT,
-                   marker=dict(pattern=dict(shape=["." if r else "" for r in running], fillmode="overlay",
-                                            fgcolor="#ffffff", solidity=0.4),
-                               opacity=[0.6 if r else 1.0 for r in running]), customdata=labels,
-                   hovertemplate=hover + current_label + "</extra>")
+        figure.add_bar(
+            x=ticks,
+            y=frame["previous"].tolist(),
+            name=previous_label,
+            marker_color=PREVIOUS,
+            marker_pattern_shape="/",
+            customdata=labels,
+            hovertemplate=hover + previous_label + "</extra>",
+        )
+    figure.add_bar(
+        x=ticks,
+        y=frame["current"].tolist(),
+        name=current_label,
+        marker_color=CURRENT,
+        marker={
+            "pattern": {
+                "shape": ["." if r else "" for r in running],
+                "fillmode": "overlay",
+                "fgcolor": "#ffffff",
+                "solidity": 0.4,
+            },
+            "opacity": [0.6 if r else 1.0 for r in running],
+        },
+        customdata=labels,
+        hovertemplate=hover + current_label + "</extra>",
+    )
     for tick, is_running, *values in zip(ticks, running, frame["current"], frame.get("previous", frame["current"])):
         if is_running:
             top = max((v for v in values if v is not None and v == v), default=0)
-            figure.add_annotation(x=tick, y=top, text=running_name, showarrow=False, yanchor="bottom",
-                                  font=dict(size=12, color="#1f2430"))
+            figure.add_annotation(
+                x=tick,
+                y=top,
+                text=running_name,
+                showarrow=False,
+                yanchor="bottom",
+                font={"size": 12, "color": "#1f2430"},
+            )
     return _french(figure, barmode="group", yaxis_title=value_title, legend_y=-0.2, height=340)
 
 
@@ -93,7 +126,7 @@ def daily_meals(frame: pd.DataFrame, *, stack_by: str) -> go.Figure:
     per_day = frame.groupby([stack_by, "day"], sort=False)["booked"].sum()
     totals = per_day.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
     if len(totals) > MAX_STACKS:
-        kept = list(totals.index[:MAX_STACKS - 1])
+        kept = list(totals.index[: MAX_STACKS - 1])
         others = f"{OTHERS} ({len(totals) - len(kept)})"
         rest = per_day[~per_day.index.get_level_values(0).isin(kept)].groupby(level=1, sort=False).sum()
         parts = [(group, per_day.loc[group]) for group in kept] + [(others, rest)]
@@ -101,20 +134,46 @@ def daily_meals(frame: pd.DataFrame, *, stack_by: str) -> go.Figure:
         parts = [(group, per_day.loc[group]) for group in dict.fromkeys(frame[stack_by])]
     for i, (group, part) in enumerate(parts):
         part = part.sort_index()
-        figure.add_bar(x=part.index.tolist(), y=part.tolist(), name=str(group), marker_color=PALETTE[i % len(PALETTE)],
-                       marker_pattern_shape=PATTERNS[i % len(PATTERNS)],
-                       hovertemplate="%{x|%d/%m} : %{y:" + COUNT_FORMAT + "} repas<extra>" + str(group) + "</extra>")
+        figure.add_bar(
+            x=part.index.tolist(),
+            y=part.tolist(),
+            name=str(group),
+            marker_color=PALETTE[i % len(PALETTE)],
+            marker_pattern_shape=PATTERNS[i % len(PATTERNS)],
+            hovertemplate="%{x|%d/%m} : %{y:" + COUNT_FORMAT + "} repas<extra>" + str(group) + "</extra>",
+        )
     checked = frame[frame["checked"] > 0].groupby("day")["present"].sum()
     if not checked.empty:
-        figure.add_scatter(x=checked.index.tolist(), y=checked.tolist(), name="Repas pris (pointés présents)",
-                           mode="lines+markers", line=dict(color="#111827", dash="dot"), marker_symbol="diamond",
-                           hovertemplate="%{x|%d/%m} : %{y:" + COUNT_FORMAT + "} repas pris<extra></extra>")
-    return _french(figure, barmode="stack", yaxis_title="Repas", xaxis_tickformat="%d/%m",
-                   xaxis_hoverformat="%d/%m/%Y", legend_y=-0.25, height=360)
+        figure.add_scatter(
+            x=checked.index.tolist(),
+            y=checked.tolist(),
+            name="Repas pris (pointés présents)",
+            mode="lines+markers",
+            line={"color": "#111827", "dash": "dot"},
+            marker_symbol="diamond",
+            hovertemplate="%{x|%d/%m} : %{y:" + COUNT_FORMAT + "} repas pris<extra></extra>",
+        )
+    return _french(
+        figure,
+        barmode="stack",
+        yaxis_title="Repas",
+        xaxis_tickformat="%d/%m",
+        xaxis_hoverformat="%d/%m/%Y",
+        legend_y=-0.25,
+        height=360,
+    )
 
 
-def year_lines(frame: pd.DataFrame, *, column: str, current_label: str, previous_label: str | None,
-               value_title: str, percent: bool = False, running_name: str = "en cours") -> go.Figure:
+def year_lines(
+    frame: pd.DataFrame,
+    *,
+    column: str,
+    current_label: str,
+    previous_label: str | None,
+    value_title: str,
+    percent: bool = False,
+    running_name: str = "en cours",
+) -> go.Figure:
     """One measure per period, this year (solid, circles) against the previous (dashed, squares).
     `frame` has label (whole, for the hover), optionally tick (axis) and running: the period still
     running is left off the line and drawn alone as an open circle named « … (en cours) », so a
@@ -125,20 +184,40 @@ def year_lines(frame: pd.DataFrame, *, column: str, current_label: str, previous
     value = "%{y:,.1f}" + PERCENT if percent else "%{y:" + COUNT_FORMAT + "}"
     hover = "%{customdata} : " + value + "<extra>"
     if previous_label is not None and f"previous_{column}" in frame:
-        figure.add_scatter(x=ticks, y=frame[f"previous_{column}"].tolist(), name=previous_label, mode="lines+markers",
-                           line=dict(color=PREVIOUS, dash="dash"), marker_symbol="square", customdata=labels,
-                           hovertemplate=hover + previous_label + "</extra>")
+        figure.add_scatter(
+            x=ticks,
+            y=frame[f"previous_{column}"].tolist(),
+            name=previous_label,
+            mode="lines+markers",
+            line={"color": PREVIOUS, "dash": "dash"},
+            marker_symbol="square",
+            customdata=labels,
+            hovertemplate=hover + previous_label + "</extra>",
+        )
     if f"current_{column}" in frame:
         values = frame[f"current_{column}"].tolist()
-        figure.add_scatter(x=ticks, y=[None if r else v for v, r in zip(values, running)], name=current_label,
-                           mode="lines+markers", line=dict(color=CURRENT), marker_symbol="circle", customdata=labels,
-                           hovertemplate=hover + current_label + "</extra>")
+        figure.add_scatter(
+            x=ticks,
+            y=[None if r else v for v, r in zip(values, running)],
+            name=current_label,
+            mode="lines+markers",
+            line={"color": CURRENT},
+            marker_symbol="circle",
+            customdata=labels,
+            hovertemplate=hover + current_label + "</extra>",
+        )
         partial = [(t, v, label) for t, v, label, r in zip(ticks, values, labels, running) if r and v is not None]
         if partial:
             name = f"{current_label} ({running_name})"
-            figure.add_scatter(x=[p[0] for p in partial], y=[p[1] for p in partial], name=name, mode="markers",
-                               marker=dict(color=CURRENT, symbol="circle-open", size=11, line=dict(width=2)),
-                               customdata=[p[2] for p in partial], hovertemplate=hover + name + "</extra>")
+            figure.add_scatter(
+                x=[p[0] for p in partial],
+                y=[p[1] for p in partial],
+                name=name,
+                mode="markers",
+                marker={"color": CURRENT, "symbol": "circle-open", "size": 11, "line": {"width": 2}},
+                customdata=[p[2] for p in partial],
+                hovertemplate=hover + name + "</extra>",
+            )
     figure = _french(figure, yaxis_title=value_title, legend_y=-0.25, height=320)
     if percent:
         figure.update_yaxes(ticksuffix=PERCENT)
@@ -153,7 +232,13 @@ def billing(frame: pd.DataFrame) -> go.Figure:
         return figure
     ticks, labels = _axis(frame, "label")
     for name, column, colour, pattern in (("Facturé", "billed", CURRENT, ""), ("Encaissé", "paid", "#15803d", "x")):
-        figure.add_bar(x=ticks, y=(frame[column] / 100).tolist(), name=name, marker_color=colour,
-                       marker_pattern_shape=pattern, customdata=labels,
-                       hovertemplate="%{customdata} : %{y:,.2f}" + EURO + "<extra>" + name + "</extra>")
+        figure.add_bar(
+            x=ticks,
+            y=(frame[column] / 100).tolist(),
+            name=name,
+            marker_color=colour,
+            marker_pattern_shape=pattern,
+            customdata=labels,
+            hovertemplate="%{customdata} : %{y:,.2f}" + EURO + "<extra>" + name + "</extra>",
+        )
     return _french(figure, barmode="group", yaxis_title="Euros", legend_y=-0.25, height=320)

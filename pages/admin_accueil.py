@@ -21,13 +21,27 @@ if figures["payment_requests"]:
 
 st.header("Comptes actifs par profil", anchor=False)
 roles = {r.value: r.label for r in Role}
-st.dataframe(pd.DataFrame([{"Profil": roles[r["role"]], "Comptes": r["users"]} for r in data["users_by_role"]]),
-             hide_index=True)
+st.dataframe(
+    pd.DataFrame([{"Profil": roles[r["role"]], "Comptes": r["users"]} for r in data["users_by_role"]]), hide_index=True
+)
 
 st.header("Journal d'audit (dernières entrées)", anchor=False)
 recent = trail.journal(session.db(), actor, limit=12).lines
-st.dataframe(pd.DataFrame([{"Quand": line.when, "Qui": line.who, "Quoi": line.what, "Concerne": line.concerns or "",
-                            "Motif": line.reason or ""} for line in recent]), hide_index=True)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "Quand": line.when,
+                "Qui": line.who,
+                "Quoi": line.what,
+                "Concerne": line.concerns or "",
+                "Motif": line.reason or "",
+            }
+            for line in recent
+        ]
+    ),
+    hide_index=True,
+)
 if st.button("Tout le journal, avec ses filtres", key="admin_go_journal", icon=":material/history:"):
     st.switch_page("pages/admin_journal.py")
 layout.contact_footer()

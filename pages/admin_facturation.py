@@ -23,31 +23,46 @@ months, month = [], now.date().replace(day=1)
 for _ in range(12):
     month = (month - timedelta(days=1)).replace(day=1)
     months.append(month)
-chosen = st.selectbox("Mois à facturer (mois terminés)", months, format_func=lambda m: fr.month_year(m).capitalize(),
-                      key="billing_month")
+chosen = st.selectbox(
+    "Mois à facturer (mois terminés)", months, format_func=lambda m: fr.month_year(m).capitalize(), key="billing_month"
+)
 try:
     draft = invoicing.draft_month(db, actor, chosen, now)
 except PortailError as exc:
     st.error(exc.message, icon="⛔")
     st.stop()
-st.caption(f"Règle de facturation : {draft.rule.label}. Les factures publiées ne sont jamais modifiées : "
-           "une correction donne une facture complémentaire ou un avoir.")
+st.caption(
+    f"Règle de facturation : {draft.rule.label}. Les factures publiées ne sont jamais modifiées : "
+    "une correction donne une facture complémentaire ou un avoir."
+)
 if draft.issued:
     st.markdown(f"Déjà émis pour ce mois : **{len(draft.issued)}** document(s).")
 if not draft.documents:
-    st.success("Rien de nouveau à facturer pour ce mois." if draft.issued else
-               f"Aucune réservation à facturer pour {fr.month_year(chosen)}.")
+    st.success(
+        "Rien de nouveau à facturer pour ce mois."
+        if draft.issued
+        else f"Aucune réservation à facturer pour {fr.month_year(chosen)}."
+    )
 else:
     cols = st.columns(2)
     cols[0].metric("Documents à émettre", len(draft.documents))
     cols[1].metric("Montant total", fr.euros(draft.total_cents))
     table = draft.documents.by_column()
-    st.dataframe(pd.DataFrame({"Famille": table["family"],
-                               "Type": ["Avoir" if t < 0 else "Facture" for t in table["total_cents"]],
-                               "Lignes": table["lines"], "Total": [fr.euros(t) for t in table["total_cents"]]}),
-                 hide_index=True, width="stretch")
-    sure = st.checkbox("J'ai vérifié le brouillon : publier ces documents (ils ne pourront plus être modifiés)",
-                       key="billing_sure")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Famille": table["family"],
+                "Type": ["Avoir" if t < 0 else "Facture" for t in table["total_cents"]],
+                "Lignes": table["lines"],
+                "Total": [fr.euros(t) for t in table["total_cents"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    sure = st.checkbox(
+        "J'ai vérifié le brouillon : publier ces documents (ils ne pourront plus être modifiés)", key="billing_sure"
+    )
     if st.button("Publier", key="billing_publish", type="primary", disabled=not sure):
         try:
             st.success(invoicing.publish_month(db, actor, chosen, session.now()).summary(), icon="✅")
@@ -69,9 +84,14 @@ for family in sorted(shown, key=lambda r: r["name"]):
             granted = family["payment_right"] == "granted"
             (st.success if granted else st.warning)(
                 f"Droit de payer en ligne {'accordé' if granted else 'refusé'}"
-                + (f" le {fr.numeric_date_time(from_utc_naive(family['payment_right_at']))}"
-                   if family["payment_right_at"] else "") + " : la famille le voit sur « Mes factures ».",
-                icon="✅" if granted else "🚫")
+                + (
+                    f" le {fr.numeric_date_time(from_utc_naive(family['payment_right_at']))}"
+                    if family["payment_right_at"]
+                    else ""
+                )
+                + " : la famille le voit sur « Mes factures ».",
+                icon="✅" if granted else "🚫",
+            )
             continue
         left, right = st.columns(2)
         grant = left.button("Accorder", key=f"right_grant_{family['id']}", type="primary")
@@ -89,9 +109,11 @@ st.caption(f"Familles ayant le droit : {fr.decimal(len(granted), 0)}.")
 
 st.header("Paiements en attente", anchor=False)
 lifetime = payments.config(db).attempt_lifetime
-st.caption("Un paiement dont la banque n'a pas confirmé le résultat est rapproché ici (et à chaque visite de la "
-           "famille sur « Mes factures ») ; il n'est abandonné qu'une fois passé le délai où la banque peut encore "
-           f"l'accepter ({fr.decimal(lifetime.total_seconds() / 60, 0)} minutes, marge comprise).")
+st.caption(
+    "Un paiement dont la banque n'a pas confirmé le résultat est rapproché ici (et à chaque visite de la "
+    "famille sur « Mes factures ») ; il n'est abandonné qu'une fois passé le délai où la banque peut encore "
+    f"l'accepter ({fr.decimal(lifetime.total_seconds() / 60, 0)} minutes, marge comprise)."
+)
 if st.button("Rapprocher maintenant", key="billing_reconcile"):
     st.info(f"{payments.reconcile(db, session.now())} paiement(s) mis à jour.")
 
@@ -100,16 +122,34 @@ overpaid = payments.overpaid_invoices(db, actor)
 if not overpaid:
     st.caption("Aucune facture n'a reçu plus que son montant.")
 else:
-    st.warning(f"{len(overpaid)} facture(s) ont reçu plus que leur montant : remboursez la famille du trop-perçu "
-               "(les références permettent de retrouver les paiements chez la banque).", icon="🟣")
-    st.dataframe(pd.DataFrame({
-        "Facture": [o.number for o in overpaid],
-        "Famille": [f"{o.family} ({o.email or 'sans e-mail'})" for o in overpaid],
-        "À rembourser": [fr.euros(o.refund_cents) for o in overpaid],
-        "Montant de la facture": [fr.euros(o.total_cents) for o in overpaid],
-        "Paiements reçus": ["; ".join(
-            f"{fr.numeric_date_time(from_utc_naive(p['paid_at']))} : {fr.euros(p['amount_cents'])}"
-            + (f" (réf. {p['reference']})" if p["reference"] else f" ({invoice_pdf.method_label(p['method'])})") for p in o.payments)
-            for o in overpaid],
-    }), hide_index=True, width="stretch", key="billing_overpaid")
+    st.warning(
+        f"{len(overpaid)} facture(s) ont reçu plus que leur montant : remboursez la famille du trop-perçu "
+        "(les références permettent de retrouver les paiements chez la banque).",
+        icon="🟣",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Facture": [o.number for o in overpaid],
+                "Famille": [f"{o.family} ({o.email or 'sans e-mail'})" for o in overpaid],
+                "À rembourser": [fr.euros(o.refund_cents) for o in overpaid],
+                "Montant de la facture": [fr.euros(o.total_cents) for o in overpaid],
+                "Paiements reçus": [
+                    "; ".join(
+                        f"{fr.numeric_date_time(from_utc_naive(p['paid_at']))} : {fr.euros(p['amount_cents'])}"
+                        + (
+                            f" (réf. {p['reference']})"
+                            if p["reference"]
+                            else f" ({invoice_pdf.method_label(p['method'])})"
+                        )
+                        for p in o.payments
+                    )
+                    for o in overpaid
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="billing_overpaid",
+    )
 layout.contact_footer()

@@ -19,13 +19,18 @@ st.title("Journal d'audit", anchor=False)
 st.caption("Qui a changé quoi, pour quelle famille ou quel enfant, et quand (heure de Paris).")
 left, right = st.columns(2)
 kind = left.selectbox("Type de changement", list(KINDS), key="audit_kind")
-name = right.text_input("Famille ou enfant (nom ou prénom)", key="audit_name", max_chars=NAME_MAX,
-                        placeholder="ex. Martin", help="Sans accents ni majuscules obligatoires.")
+name = right.text_input(
+    "Famille ou enfant (nom ou prénom)",
+    key="audit_name",
+    max_chars=NAME_MAX,
+    placeholder="ex. Martin",
+    help="Sans accents ni majuscules obligatoires.",
+)
 first, last = dates.around(today, after=0)
 left, right = st.columns(2)
 start = dates.day_picker("Du", first, last, first, key="audit_from", where=left)
 end = dates.day_picker("Au", first, last, last, key="audit_to", where=right)
-filters = dict(kind=kind, name=name, first=start, last=end)
+filters = {"kind": kind, "name": name, "first": start, "last": end}
 try:
     found = trail.journal(session.db(), actor, **filters)
 except PortailError as exc:
@@ -36,11 +41,18 @@ if not found.lines:
     st.info("Aucune entrée ne correspond à ces filtres.")
 else:
     shown = f"Les {len(found.lines)} entrées les plus récentes" if found.more else f"{len(found.lines)} entrée(s)"
-    st.caption(f"{shown}, de la plus récente à la plus ancienne."
-               + (" Précisez les filtres, ou téléchargez le CSV (5 000 entrées au plus)." if found.more else ""))
-    st.download_button("Télécharger ces entrées (CSV)", lambda: trail.journal_csv(session.db(), actor, **filters),
-                       f"journal-audit-{today.isoformat()}.csv", "text/csv", key="audit_csv",
-                       icon=":material/download:")
+    st.caption(
+        f"{shown}, de la plus récente à la plus ancienne."
+        + (" Précisez les filtres, ou téléchargez le CSV (5 000 entrées au plus)." if found.more else "")
+    )
+    st.download_button(
+        "Télécharger ces entrées (CSV)",
+        lambda: trail.journal_csv(session.db(), actor, **filters),
+        f"journal-audit-{today.isoformat()}.csv",
+        "text/csv",
+        key="audit_csv",
+        icon=":material/download:",
+    )
     for day, lines in groupby(found.lines, key=lambda line: line.at.date()):
         items = []
         for line in lines:

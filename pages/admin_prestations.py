@@ -7,8 +7,8 @@ from lib.domain import fr
 from lib.domain.errors import PortailError
 from lib.domain.invoicing import Bracket
 from lib.domain.markup import md
-from lib.domain.validation import parse_euros
 from lib.domain.roles import Role
+from lib.domain.validation import parse_euros
 from lib.services import settings
 from lib.ui import layout, session
 
@@ -20,30 +20,58 @@ for service in settings.services(session.db(), actor):
     sid = service["id"]
     with st.form(f"service_{sid}", border=True):
         st.header(md(service["name"]), anchor=False)
-        price = st.text_input("Prix unitaire (€)", value=fr.decimal(service["unit_price_cents"] / 100, 2),
-                              max_chars=12, help="En euros, avec une virgule : 3,50", key=f"svc_price_{sid}")
+        price = st.text_input(
+            "Prix unitaire (€)",
+            value=fr.decimal(service["unit_price_cents"] / 100, 2),
+            max_chars=12,
+            help="En euros, avec une virgule : 3,50",
+            key=f"svc_price_{sid}",
+        )
         left, right = st.columns(2)
         book = left.number_input("Réservation : jours avant", 0, 60, service["book_delay_days"], key=f"svc_book_{sid}")
-        book_working = left.checkbox("Jours ouvrés (réservation)", service["book_delay_working"],
-                                     key=f"svc_book_working_{sid}")
-        cancel = right.number_input("Annulation : jours avant", 0, 60, service["cancel_delay_days"],
-                                    key=f"svc_cancel_{sid}")
-        cancel_working = right.checkbox("Jours ouvrés (annulation)", service["cancel_delay_working"],
-                                        key=f"svc_cancel_working_{sid}")
-        cutoff = st.time_input("Heure limite le dernier jour", service["cutoff_time"], step=900, key=f"svc_cutoff_{sid}")
-        capacities = {c["site_id"]: st.number_input(f"Capacité par jour — {md(c['site'])}", 0, settings.MAX_CAPACITY,
-                                                   c["capacity"], key=f"svc_cap_{sid}_{c['site_id']}")
-                      for c in service["capacities"]}
+        book_working = left.checkbox(
+            "Jours ouvrés (réservation)", service["book_delay_working"], key=f"svc_book_working_{sid}"
+        )
+        cancel = right.number_input(
+            "Annulation : jours avant", 0, 60, service["cancel_delay_days"], key=f"svc_cancel_{sid}"
+        )
+        cancel_working = right.checkbox(
+            "Jours ouvrés (annulation)", service["cancel_delay_working"], key=f"svc_cancel_working_{sid}"
+        )
+        cutoff = st.time_input(
+            "Heure limite le dernier jour", service["cutoff_time"], step=900, key=f"svc_cutoff_{sid}"
+        )
+        capacities = {
+            c["site_id"]: st.number_input(
+                f"Capacité par jour — {md(c['site'])}",
+                0,
+                settings.MAX_CAPACITY,
+                c["capacity"],
+                key=f"svc_cap_{sid}_{c['site_id']}",
+            )
+            for c in service["capacities"]
+        }
         if st.form_submit_button("Enregistrer", type="primary"):
             try:
-                messages = [settings.update_service(
-                    session.db(), actor, sid, unit_price_cents=parse_euros(price), book_delay_days=int(book),
-                    book_delay_working=book_working, cancel_delay_days=int(cancel),
-                    cancel_delay_working=cancel_working, cutoff_time=cutoff, now=session.now())]
+                messages = [
+                    settings.update_service(
+                        session.db(),
+                        actor,
+                        sid,
+                        unit_price_cents=parse_euros(price),
+                        book_delay_days=int(book),
+                        book_delay_working=book_working,
+                        cancel_delay_days=int(cancel),
+                        cancel_delay_working=cancel_working,
+                        cutoff_time=cutoff,
+                        now=session.now(),
+                    )
+                ]
                 for site_id, value in capacities.items():
                     if value != next(c["capacity"] for c in service["capacities"] if c["site_id"] == site_id):
-                        messages.append(settings.set_capacity(session.db(), actor, site_id, sid, int(value),
-                                                              session.now()))
+                        messages.append(
+                            settings.set_capacity(session.db(), actor, site_id, sid, int(value), session.now())
+                        )
                 st.success(md(" ".join(messages)), icon="✅")
             except PortailError as exc:
                 st.error(md(exc.message), icon="⛔")
@@ -51,25 +79,42 @@ for service in settings.services(session.db(), actor):
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
             # Text cells: an empty ceiling stays an empty cell (the grid would write "None").
-            pd.DataFrame({"Plafond QF": ["" if b.qf_max is None else str(b.qf_max) for b in brackets],
-                          "Prix (€)": [fr.decimal(b.price_cents / 100, 2) for b in brackets]}, dtype="string"),
-            num_rows="dynamic", hide_index=True, key=f"svc_tariffs_{sid}",
-            column_config={"Plafond QF": st.column_config.TextColumn(
-                               max_chars=7, help="Quotient familial maximal ; vide pour la tranche la plus haute"),
-                           "Prix (€)": st.column_config.TextColumn(max_chars=12, help="En euros, avec une virgule : 2,50")})
+            pd.DataFrame(
+                {
+                    "Plafond QF": ["" if b.qf_max is None else str(b.qf_max) for b in brackets],
+                    "Prix (€)": [fr.decimal(b.price_cents / 100, 2) for b in brackets],
+                },
+                dtype="string",
+            ),
+            num_rows="dynamic",
+            hide_index=True,
+            key=f"svc_tariffs_{sid}",
+            column_config={
+                "Plafond QF": st.column_config.TextColumn(
+                    max_chars=7, help="Quotient familial maximal ; vide pour la tranche la plus haute"
+                ),
+                "Prix (€)": st.column_config.TextColumn(max_chars=12, help="En euros, avec une virgule : 2,50"),
+            },
+        )
         if st.form_submit_button("Enregistrer les tarifs"):
             try:
                 rows = edited.dropna(how="all")
-                new = [Bracket(None if pd.isna(q) or not str(q).strip() else int(str(q).strip()),
-                               parse_euros(None if pd.isna(p) else str(p))) for q, p in
-                       zip(rows["Plafond QF"], rows["Prix (€)"])]
+                new = [
+                    Bracket(
+                        None if pd.isna(q) or not str(q).strip() else int(str(q).strip()),
+                        parse_euros(None if pd.isna(p) else str(p)),
+                    )
+                    for q, p in zip(rows["Plafond QF"], rows["Prix (€)"])
+                ]
                 st.success(md(settings.set_tariffs(session.db(), actor, sid, new, session.now())), icon="✅")
             except (TypeError, ValueError):
                 st.error("Tarif illisible : saisissez un plafond entier et un prix en euros.", icon="⛔")
             except PortailError as exc:
                 st.error(md(exc.message), icon="⛔")
-        st.caption(f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation "
-                   f"{service['book_delay_days']} jour(s) {'ouvré(s) ' if service['book_delay_working'] else ''}avant ; "
-                   f"annulation {service['cancel_delay_days']} jour(s) "
-                   f"{'ouvré(s) ' if service['cancel_delay_working'] else ''}avant.")
+        st.caption(
+            f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation "
+            f"{service['book_delay_days']} jour(s) {'ouvré(s) ' if service['book_delay_working'] else ''}avant ; "
+            f"annulation {service['cancel_delay_days']} jour(s) "
+            f"{'ouvré(s) ' if service['cancel_delay_working'] else ''}avant."
+        )
 layout.contact_footer()

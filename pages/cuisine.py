@@ -21,8 +21,13 @@ st.title("Cuisine", anchor=False)
 
 default = kitchen.default_day(db, actor, now) or now.date()
 span = dates.around(now.date())
-day = dates.day_picker("Jour de service", *span, default, key="kitchen_day",
-                       help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.")
+day = dates.day_picker(
+    "Jour de service",
+    *span,
+    default,
+    key="kitchen_day",
+    help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.",
+)
 try:
     sheet = kitchen.sheet(db, actor, day, now)
 except PortailError as exc:
@@ -40,35 +45,58 @@ else:
     rows = pd.DataFrame(sheet.rows)
     groups = rows.groupby(["site", "service"], sort=False)
     if groups.ngroups > MAX_CARDS:  # a city's hundred sites: one long table (sortable, searchable) instead
-        st.dataframe(tables.french(rows.rename(columns={"site": "Structure", "service": "Prestation", "diet": "Régime",
-                                                        "meals": "Repas"})), hide_index=True, width="stretch")
+        st.dataframe(
+            tables.french(
+                rows.rename(columns={"site": "Structure", "service": "Prestation", "diet": "Régime", "meals": "Repas"})
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         cols = st.columns(min(3, groups.ngroups))
         for i, ((site, service), part) in enumerate(groups):
             with cols[i % len(cols)].container(border=True, key=f"kitchen_group_{i}"):
                 st.markdown(f"**{md(site)}**  \n{md(service)} : **{fr.decimal(int(part['meals'].sum()), 0)}** repas")
                 diets = part.groupby("diet", sort=False, as_index=False)["meals"].sum()
-                st.dataframe(tables.french(diets.rename(columns={"diet": "Régime", "meals": "Repas"})),
-                             hide_index=True, width="stretch", key=f"kitchen_diets_{i}")
+                st.dataframe(
+                    tables.french(diets.rename(columns={"diet": "Régime", "meals": "Repas"})),
+                    hide_index=True,
+                    width="stretch",
+                    key=f"kitchen_diets_{i}",
+                )
 if sheet.printed_at:
     when = f"{fr.numeric_date(sheet.printed_at)} à {sheet.printed_at.hour} h {sheet.printed_at.minute:02d}"
     if sheet.changes:
-        st.markdown(f"**Changements depuis la dernière impression ({when}) :**\n" + "\n".join(
-            f"- {md(what)} : {before} → **{after}** ({after - before:+d})" for what, before, after in sheet.changes))
+        st.markdown(
+            f"**Changements depuis la dernière impression ({when}) :**\n"
+            + "\n".join(
+                f"- {md(what)} : {before} → **{after}** ({after - before:+d})" for what, before, after in sheet.changes
+            )
+        )
     else:
         st.caption(f"Aucun changement depuis la dernière impression ({when}).")
 # Built on the click, and only the click counts as printing (the /export/ link only downloads).
 # on_click="ignore": a click that also reran the page would register the buttons again and could
 # drop the file being built for it (Streamlit's deferred downloads), leaving the download hanging.
 with st.container(horizontal=True):
-    st.download_button("Fiche de production (CSV)",
-                       lambda: kitchen.sheet_file(db, actor, day, session.now(), "csv", count_as_printed=True),
-                       f"repas-{day.isoformat()}.csv", "text/csv", key="kitchen_csv", icon=":material/download:",
-                       on_click="ignore")
-    st.download_button("Fiche imprimable (PDF)",
-                       lambda: kitchen.sheet_file(db, actor, day, session.now(), "pdf", count_as_printed=True),
-                       f"repas-{day.isoformat()}.pdf", "application/pdf", key="kitchen_pdf", icon=":material/print:",
-                       on_click="ignore")
+    st.download_button(
+        "Fiche de production (CSV)",
+        lambda: kitchen.sheet_file(db, actor, day, session.now(), "csv", count_as_printed=True),
+        f"repas-{day.isoformat()}.csv",
+        "text/csv",
+        key="kitchen_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    st.download_button(
+        "Fiche imprimable (PDF)",
+        lambda: kitchen.sheet_file(db, actor, day, session.now(), "pdf", count_as_printed=True),
+        f"repas-{day.isoformat()}.pdf",
+        "application/pdf",
+        key="kitchen_pdf",
+        icon=":material/print:",
+        on_click="ignore",
+    )
 
 st.header("Repas par jour", anchor=False)
 first, last = kitchen.default_range(now.date())
@@ -84,11 +112,21 @@ except PortailError as exc:
 if series.empty:
     st.info("Aucun repas réservé sur cette période.")
 else:
-    st.plotly_chart(charts.daily_meals(series, stack_by="site" if stack == "Structure" else "diet"), key="kitchen_chart")
+    st.plotly_chart(
+        charts.daily_meals(series, stack_by="site" if stack == "Structure" else "diet"), key="kitchen_chart"
+    )
     per_day = series.groupby("day", as_index=False)[["booked", "present", "absent"]].sum()
     per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
-    st.dataframe(tables.french(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]])), hide_index=True,
-                 width="stretch")
-    st.download_button("Données du graphique (CSV)", csv_bytes(per_day.columns, per_day.itertuples(index=False)),
-                       "repas-par-jour.csv", "text/csv", key="kitchen_series_csv")
+    st.dataframe(
+        tables.french(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]])),
+        hide_index=True,
+        width="stretch",
+    )
+    st.download_button(
+        "Données du graphique (CSV)",
+        csv_bytes(per_day.columns, per_day.itertuples(index=False)),
+        "repas-par-jour.csv",
+        "text/csv",
+        key="kitchen_series_csv",
+    )
 layout.contact_footer()

@@ -24,8 +24,9 @@ def rate(figures: dict) -> str:
     return fr.percent(figures["present_to_date"], checked)
 
 
-st.caption(f"Année scolaire {md(data.label)}, depuis la rentrée, comparée à {md(data.previous_label or '—')} "
-           "à la même date.")
+st.caption(
+    f"Année scolaire {md(data.label)}, depuis la rentrée, comparée à {md(data.previous_label or '—')} à la même date."
+)
 prev = data.previous or {}
 
 
@@ -46,11 +47,21 @@ cols[0].metric("Réservations à ce jour", *count("bookings_to_date"))
 cols[1].metric("Taux de présence", rate(data.current), help=f"Année précédente : {rate(prev) if prev else '—'}")
 
 st.header("Jours réservés par mois", anchor=False)
-st.caption("Le mois en cours (barre pointillée) est compté jusqu'à aujourd'hui : ses chiffres sont partiels. "
-           "L'année précédente : mois complets. L'axe part de 0.")
+st.caption(
+    "Le mois en cours (barre pointillée) est compté jusqu'à aujourd'hui : ses chiffres sont partiels. "
+    "L'année précédente : mois complets. L'axe part de 0."
+)
 months = pd.DataFrame(data.months)
-st.plotly_chart(charts.monthly_comparison(months, current_label=data.label, previous_label=data.previous_label,
-                                          value_title="Jours réservés"), key="elu_months")
-st.dataframe(tables.french(months.drop(columns=["tick", "running"])).rename(
-    columns={"month_label": "Mois", "current": data.label, "previous": data.previous_label or "—"}), hide_index=True)
+st.plotly_chart(
+    charts.monthly_comparison(
+        months, current_label=data.label, previous_label=data.previous_label, value_title="Jours réservés"
+    ),
+    key="elu_months",
+)
+st.dataframe(
+    tables.french(months.drop(columns=["tick", "running"])).rename(
+        columns={"month_label": "Mois", "current": data.label, "previous": data.previous_label or "—"}
+    ),
+    hide_index=True,
+)
 layout.contact_footer()

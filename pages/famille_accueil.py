@@ -16,8 +16,10 @@ st.title(f"Bonjour {md(actor.display_name)}", anchor=False)
 if data.school_year:
     st.caption(f"Année scolaire {md(data.school_year)}")
 # The seed guide's first words: what the portal is for, before the shortcuts to it.
-st.markdown("Le Portail Famille vous permet de réserver la restauration scolaire et le mercredi de vos enfants, "
-            "et de régler vos factures.")
+st.markdown(
+    "Le Portail Famille vous permet de réserver la restauration scolaire et le mercredi de vos enfants, "
+    "et de régler vos factures."
+)
 
 # The seed's two pages and what waits (an unpaid invoice's « Payer ») one tap away, menu closed.
 # Buttons that switch page (st.page_link would refuse to draw where the page runs alone, as in tests).
@@ -29,10 +31,18 @@ with st.container(key="home_shortcuts"):
         st.switch_page("pages/mes_factures.py")
     for invoice in actions.unpaid[:3]:  # the oldest first; « Mes factures » has them all
         what = f"{fr.month_year(invoice.month)} ({invoice.number})"
-        label = (f"Payer {fr.euros(invoice.left_cents)} — {what}" if actions.can_pay_online
-                 else f"Voir la facture non soldée : {fr.euros(invoice.left_cents)} — {what}")
-        if st.button(label, key=f"home_pay_{invoice.number}", type="primary", width="stretch",
-                     icon=":material/payments:" if actions.can_pay_online else ":material/receipt_long:"):
+        label = (
+            f"Payer {fr.euros(invoice.left_cents)} — {what}"
+            if actions.can_pay_online
+            else f"Voir la facture non soldée : {fr.euros(invoice.left_cents)} — {what}"
+        )
+        if st.button(
+            label,
+            key=f"home_pay_{invoice.number}",
+            type="primary",
+            width="stretch",
+            icon=":material/payments:" if actions.can_pay_online else ":material/receipt_long:",
+        ):
             st.switch_page("pages/mes_factures.py", query_params={invoices.LINK_PARAM: invoice.number})
 
 if data.unpaid_count:
@@ -54,8 +64,12 @@ for child in data.children:
             st.info("Pas encore inscrit(e) pour cette année scolaire.")
         if child.next_bookings:
             st.markdown("**Prochaines réservations**")
-            st.markdown("\n".join(f"- {fr.long_date(day).capitalize()} : {md(', '.join(services))}"
-                                  for day, services in child.next_bookings))
+            st.markdown(
+                "\n".join(
+                    f"- {fr.long_date(day).capitalize()} : {md(', '.join(services))}"
+                    for day, services in child.next_bookings
+                )
+            )
         else:
             st.caption("Aucune réservation à venir.")
 

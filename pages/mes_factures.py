@@ -12,9 +12,11 @@ from lib.ui import invoices, layout, session
 actor = session.require_actor(Role.FAMILY)
 db, now = session.db(), session.now()
 st.title("Mes factures", anchor=False)
-st.markdown("Toutes vos factures émises : touchez-en une pour voir son détail et son PDF. 🔴 non soldée, "
-            "🟢 soldée. « Payer » ouvre le paiement en ligne sécurisé ; une fois le paiement effectué, il n'est "
-            "pas possible de revenir en arrière.")
+st.markdown(
+    "Toutes vos factures émises : touchez-en une pour voir son détail et son PDF. 🔴 non soldée, "
+    "🟢 soldée. « Payer » ouvre le paiement en ligne sécurisé ; une fois le paiement effectué, il n'est "
+    "pas possible de revenir en arrière."
+)
 
 # A payment whose return never reached us is settled here: a refresh brings the green dot.
 payments.reconcile(db, now, family_id=actor.family_id)
@@ -37,8 +39,9 @@ with st.container(border=True, key="payment_right"):
             st.rerun()
         contact = home.town(db)["contact_email"]
         if contact:
-            st.caption(layout.html_line(f"Vous pouvez aussi écrire à {layout.email_link(contact)}."),
-                       unsafe_allow_html=True)
+            st.caption(
+                layout.html_line(f"Vous pouvez aussi écrire à {layout.email_link(contact)}."), unsafe_allow_html=True
+            )
 
 rows = invoicing.family_invoices(db, actor, now)
 if not rows:
@@ -59,9 +62,13 @@ with left:
             st.caption("Cliquez sur une ligne pour afficher le détail de la facture.")
             invoices.table(rows)
             by_id = {r.id: r for r in rows}
-            st.selectbox("Facture affichée", ids,
-                         format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
-                         key=invoices.SELECTED, placeholder="Choisir une facture")
+            st.selectbox(
+                "Facture affichée",
+                ids,
+                format_func=lambda i: f"{by_id[i].number} — {by_id[i].status.word}",
+                key=invoices.SELECTED,
+                placeholder="Choisir une facture",
+            )
     with st.container(key="invoices_cards"):
         st.caption("Touchez une facture pour afficher son détail.")
         invoices.cards(rows)

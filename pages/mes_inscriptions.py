@@ -10,17 +10,20 @@ from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.FAMILY)
 st.title("Mes inscriptions", anchor=False)
-st.markdown("Touchez un jour du calendrier pour le réserver ou l'annuler. « Modification » : une semaine type "
-            "sur une période (les jours où votre enfant vient chaque semaine), ou des jours occasionnels, mois par "
-            "mois. La légende des couleurs est en bas de page.")
+st.markdown(
+    "Touchez un jour du calendrier pour le réserver ou l'annuler. « Modification » : une semaine type "
+    "sur une période (les jours où votre enfant vient chaque semaine), ou des jours occasionnels, mois par "
+    "mois. La légende des couleurs est en bas de page."
+)
 
 children = reservations.my_children(session.db(), actor)
 if not children:
     st.info("Aucun enfant n'est rattaché à votre compte. Contactez le service éducation.")
     st.stop()
 left, right = st.columns(2)
-child = left.selectbox("Enfant", children, format_func=lambda c: f"{c['first_name']} {c['last_name']}",
-                       key="resa_child")
+child = left.selectbox(
+    "Enfant", children, format_func=lambda c: f"{c['first_name']} {c['last_name']}", key="resa_child"
+)
 with right:
     year = widgets.choose_year("resa_year")
 

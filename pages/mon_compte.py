@@ -16,23 +16,28 @@ st.title("Mon compte", anchor=False)
 st.markdown(f"Connecté(e) avec l'adresse **{md(actor.email)}** ({actor.role.label.lower()}).")
 
 st.header("Changer de mot de passe", anchor=False)
-st.caption(f"Au moins {PASSWORD_MIN_LENGTH} caractères. Une phrase de quelques mots sans rapport entre eux est "
-           "sûre et facile à retenir ; les mots de passe courants ou déjà dérobés sur d'autres sites sont refusés. "
-           "Une fois le mot de passe changé, vos autres appareils sont déconnectés.")
+st.caption(
+    f"Au moins {PASSWORD_MIN_LENGTH} caractères. Une phrase de quelques mots sans rapport entre eux est "
+    "sûre et facile à retenir ; les mots de passe courants ou déjà dérobés sur d'autres sites sont refusés. "
+    "Une fois le mot de passe changé, vos autres appareils sont déconnectés."
+)
 answer = st.session_state.pop(ANSWER, None)
 if answer:
     st.success(answer, icon="✅")
 with st.form("account_password", clear_on_submit=True, enter_to_submit=False):
-    current = st.text_input("Mot de passe actuel", type="password", autocomplete="current-password",
-                            key="account_current")
+    current = st.text_input(
+        "Mot de passe actuel", type="password", autocomplete="current-password", key="account_current"
+    )
     new = st.text_input("Nouveau mot de passe", type="password", autocomplete="new-password", key="account_new")
-    again = st.text_input("Nouveau mot de passe, une seconde fois", type="password", autocomplete="new-password",
-                          key="account_again")
+    again = st.text_input(
+        "Nouveau mot de passe, une seconde fois", type="password", autocomplete="new-password", key="account_again"
+    )
     submitted = st.form_submit_button("Changer le mot de passe", type="primary", key="account_change")
 if submitted:
     try:
-        ended = auth.change_password(session.db(), actor, session.session_token(), current, new, again, session.now(),
-                                     st.context.ip_address)
+        ended = auth.change_password(
+            session.db(), actor, session.session_token(), current, new, again, session.now(), st.context.ip_address
+        )
     except PortailError as exc:
         st.error(exc.message)
     else:
@@ -41,8 +46,10 @@ if submitted:
         st.rerun()
 
 st.header("Appareils connectés", anchor=False)
-st.markdown("Un appareil perdu, un ordinateur partagé où vous êtes resté(e) connecté(e) : fermez toutes vos "
-            "sessions, sur cet appareil comme sur les autres. Il faudra ensuite vous reconnecter.")
+st.markdown(
+    "Un appareil perdu, un ordinateur partagé où vous êtes resté(e) connecté(e) : fermez toutes vos "
+    "sessions, sur cet appareil comme sur les autres. Il faudra ensuite vous reconnecter."
+)
 url = session.logout_url(everywhere=True)
 if url:
     st.markdown(f'<a href="{url}" target="_self">Se déconnecter de tous les appareils</a>', unsafe_allow_html=True)

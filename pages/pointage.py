@@ -23,8 +23,9 @@ day = dates.day_picker("Jour", dates.around(now.date())[0], now.date(), now.date
 # Two short lists rather than one of long « site — service » names, cut on a phone.
 sites = list(dict.fromkeys(c["site"] for c in choices))
 site = middle.selectbox("Structure", sites, key="check_site")
-pair = right.selectbox("Prestation", [c for c in choices if c["site"] == site], format_func=lambda c: c["service"],
-                       key="check_service")
+pair = right.selectbox(
+    "Prestation", [c for c in choices if c["site"] == site], format_func=lambda c: c["service"], key="check_service"
+)
 try:
     sheet = attendance.sheet(db, actor, day, pair["site_id"], pair["service_id"], now)
 except PortailError as exc:
@@ -50,34 +51,58 @@ def saved(message: str) -> None:
 
 
 if rows:
-    frame = pd.DataFrame([{"N°": r["child_id"], "Enfant": f"{r['first_name']} {r['last_name']}",
-                           "Classe": r["school_class"], "Réservé": "oui" if r["booked"] else "non",
-                           "Présence": labels[r["status"]]} for r in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "N°": r["child_id"],
+                "Enfant": f"{r['first_name']} {r['last_name']}",
+                "Classe": r["school_class"],
+                "Réservé": "oui" if r["booked"] else "non",
+                "Présence": labels[r["status"]],
+            }
+            for r in rows
+        ]
+    )
     # The name and the status first: on a phone they are what shows without scrolling sideways.
-    edited = st.data_editor(frame, hide_index=True, width="stretch", key=f"{place}_{generation}",
-                            column_order=["Enfant", "Présence", "Classe", "Réservé", "N°"],
-                            disabled=["N°", "Enfant", "Classe", "Réservé"],
-                            column_config={"Présence": st.column_config.SelectboxColumn(
-                                "Présence", options=list(attendance.STATUSES.values()), required=False)})
+    edited = st.data_editor(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key=f"{place}_{generation}",
+        column_order=["Enfant", "Présence", "Classe", "Réservé", "N°"],
+        disabled=["N°", "Enfant", "Classe", "Réservé"],
+        column_config={
+            "Présence": st.column_config.SelectboxColumn(
+                "Présence", options=list(attendance.STATUSES.values()), required=False
+            )
+        },
+    )
     stored = {r["child_id"]: r["status"] for r in sheet.rows}
     # What the grid shows now that is not stored: saved with either button, never lost.
-    edits = {int(n): codes.get(p) for n, p in zip(edited["N°"], edited["Présence"])
-             if codes.get(p) is not None and codes.get(p) != stored.get(int(n))}
+    edits = {
+        int(n): codes.get(p)
+        for n, p in zip(edited["N°"], edited["Présence"])
+        if codes.get(p) is not None and codes.get(p) != stored.get(int(n))
+    }
     rest = attendance.unmarked(sheet, edits)
     if edits:
         st.warning(f"{len(edits)} changement(s) pas encore enregistré(s).", icon="✏️")
     if st.button("Enregistrer le pointage", key="check_save", type="primary"):
         try:
-            saved(attendance.save(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
-                  if edits else "Aucun changement : le pointage était déjà celui-ci.")
+            saved(
+                attendance.save(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
+                if edits
+                else "Aucun changement : le pointage était déjà celui-ci."
+            )
         except PortailError as exc:
             st.error(md(exc.message), icon="⛔")
     if rest and edits:
         st.caption("« Marquer présents » enregistre aussi les choix déjà faits dans la grille.")
     if rest and st.button(f"Marquer présents les {len(rest)} enfant(s) non pointés", key="check_all_present"):
         try:
-            saved(attendance.mark_rest_present(db, actor, day, pair["site_id"], pair["service_id"], edits,
-                                               session.now()))
+            saved(
+                attendance.mark_rest_present(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
+            )
         except PortailError as exc:
             st.error(md(exc.message), icon="⛔")
     if "check_flash" in st.session_state:
@@ -85,8 +110,12 @@ if rows:
 candidates = [c for c in sheet.addable if c["child_id"] not in added]
 if candidates:
     with st.expander("Ajouter un enfant présent sans réservation"):
-        extra = st.selectbox("Enfant inscrit à cette structure", candidates, key="check_extra",
-                             format_func=lambda c: f"{c['first_name']} {c['last_name']} ({c['school_class']})")
+        extra = st.selectbox(
+            "Enfant inscrit à cette structure",
+            candidates,
+            key="check_extra",
+            format_func=lambda c: f"{c['first_name']} {c['last_name']} ({c['school_class']})",
+        )
         if st.button("Ajouter au pointage", key="check_add"):
             added.append(extra["child_id"])
             st.rerun()

@@ -63,8 +63,14 @@ def parent(demo_db):
 
 def booked_days(db, child_id: int, service_id: int, first: date, last: date) -> list[date]:
     """The days booked for a child and a service in [first, last], in day order."""
-    return [d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = 'booked' "
-                                  "AND day BETWEEN ? AND ? ORDER BY day", [child_id, service_id, first, last])]
+    return [
+        d
+        for (d,) in db.rows(
+            "SELECT day FROM bookings WHERE child_id = ? AND service_id = ? AND state = 'booked' "
+            "AND day BETWEEN ? AND ? ORDER BY day",
+            [child_id, service_id, first, last],
+        )
+    ]
 
 
 def run_coroutine(coroutine):

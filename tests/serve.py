@@ -5,15 +5,15 @@ database file as a server would."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from lib.tools.processes import free_port, stop  # noqa: F401 — the tests import them from here
+from lib.tools.processes import free_port, stop  # noqa: F401 (re-exported for the test modules)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,8 +26,15 @@ def healthy(base: str) -> bool:
         return False
 
 
-def start_server(db: Path, log: Path, *, frozen_now: str | None = None, timeout_s: float = 120,
-                 port: int | None = None, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    db: Path,
+    log: Path,
+    *,
+    frozen_now: str | None = None,
+    timeout_s: float = 120,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, str]:
     """The server on 127.0.0.1 serving `db`, once /_stcore/health answers ok; (process, base URL).
     `env`: more environment variables (settings such as PORTAIL_TRUSTED_PROXIES)."""
     port = port or free_port()
@@ -36,9 +43,24 @@ def start_server(db: Path, log: Path, *, frozen_now: str | None = None, timeout_
         env["PORTAIL_FROZEN_NOW"] = frozen_now
     with open(log, "a") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "server.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while not healthy(base):
@@ -61,8 +83,9 @@ sys.stdin.read()
 @contextmanager
 def held(path: Path) -> Iterator[int]:
     """Another process holds the DuckDB file at `path` (as the server does) for the block; yields its PID."""
-    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline().strip() == "ready"
         yield proc.pid

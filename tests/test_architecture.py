@@ -41,8 +41,9 @@ LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 
 
 def test_import_linter_contracts_hold():
-    result = subprocess.run([LINT_IMPORTS, "--config", ".importlinter", "--no-cache"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [LINT_IMPORTS, "--config", ".importlinter", "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 kept, 0 broken" in result.stdout
 
@@ -55,7 +56,8 @@ def test_import_linter_catches_a_domain_module_importing_streamlit(tmp_path):
     shutil.copytree(ROOT / "lib", copy / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / ".importlinter", copy / ".importlinter")
     (copy / "lib" / "domain" / "leak.py").write_text("import streamlit\n")
-    result = subprocess.run([LINT_IMPORTS, "--config", ".importlinter", "--no-cache"], cwd=copy, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [LINT_IMPORTS, "--config", ".importlinter", "--no-cache"], cwd=copy, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0
     assert "lib.domain.leak -> streamlit" in result.stdout

@@ -67,8 +67,11 @@ ASCENSION_BRIDGE = "Pont de l'Ascension"
 
 @lru_cache(maxsize=64)
 def _computed_school_holidays(year: int, zone: str) -> dict[date, str]:
-    return dict(_holidays.country_holidays("FR", subdiv=f"Zone {zone.upper()}", years=year,
-                                           categories=(_holidays.SCHOOL,), language="fr"))
+    return dict(
+        _holidays.country_holidays(
+            "FR", subdiv=f"Zone {zone.upper()}", years=year, categories=(_holidays.SCHOOL,), language="fr"
+        )
+    )
 
 
 def school_holiday_name(day: date, zone: str) -> str | None:
@@ -158,9 +161,9 @@ class SchoolCalendar:
         wanted = frozenset(weekdays)
         return [d for d in _days(start, end) if d.isoweekday() in wanted and self.is_school_day(d, site_id)]
 
-
-    def next_service_day(self, weekdays: Iterable[int], after: date, *, inclusive: bool = False,
-                         horizon_days: int = 120) -> date | None:
+    def next_service_day(
+        self, weekdays: Iterable[int], after: date, *, inclusive: bool = False, horizon_days: int = 120
+    ) -> date | None:
         """The first day on or after (`inclusive`) / after `after` when a service given on ISO
         `weekdays` runs somewhere; None if nothing runs within `horizon_days` (summer)."""
         wanted = frozenset(weekdays)

@@ -18,4 +18,3 @@ def to_utc_naive(moment: datetime) -> datetime:
 
 def from_utc_naive(stored: datetime) -> datetime:
     return stored.replace(tzinfo=UTC).astimezone(PARIS)
-

@@ -56,14 +56,10 @@ def limit_text(moment: datetime) -> str:
 def check_booking(day: date, rule: DeadlineRule, calendar: SchoolCalendar, now: datetime) -> None:
     limit = rule.limit(day, calendar)
     if now > limit:
-        raise DeadlinePassed(
-            f"Réservation impossible pour le {long_date(day)} : la limite était {limit_text(limit)}."
-        )
+        raise DeadlinePassed(f"Réservation impossible pour le {long_date(day)} : la limite était {limit_text(limit)}.")
 
 
 def check_cancellation(day: date, rule: DeadlineRule, calendar: SchoolCalendar, now: datetime) -> None:
     limit = rule.limit(day, calendar)
     if now > limit:
-        raise DeadlinePassed(
-            f"Annulation impossible pour le {long_date(day)} : la limite était {limit_text(limit)}."
-        )
+        raise DeadlinePassed(f"Annulation impossible pour le {long_date(day)} : la limite était {limit_text(limit)}.")

@@ -11,7 +11,7 @@ from enum import StrEnum
 from lib.domain import fr
 from lib.domain.errors import InvalidInput, PortailError
 
-MAX_TARIFF_CENTS = 10_000     # 100 € for one meal or one half-day: anything above is a typing mistake
+MAX_TARIFF_CENTS = 10_000  # 100 € for one meal or one half-day: anything above is a typing mistake
 MAX_QF = 100_000
 DEFAULT_DUE_DAYS = 30
 
@@ -19,7 +19,7 @@ DEFAULT_DUE_DAYS = 30
 class BillingRule(StrEnum):
     """What a month's invoice counts (a town setting)."""
 
-    BOOKINGS = "bookings"                                  # every booked day
+    BOOKINGS = "bookings"  # every booked day
     BOOKINGS_JUSTIFIED_CREDITED = "bookings_justified_credited"  # booked days, less justified absences
 
     @property
@@ -63,7 +63,7 @@ def sequence_after(count: int, distinct: int, top: int) -> int:
 
 @dataclass(frozen=True)
 class Bracket:
-    qf_max: int | None   # None: the top bracket
+    qf_max: int | None  # None: the top bracket
     price_cents: int
 
 
@@ -71,8 +71,10 @@ def check_tariff(price_cents: object, what: str = "Tarif") -> int:
     if isinstance(price_cents, bool) or not isinstance(price_cents, int):
         raise InvalidInput(f"{what} : saisissez un montant en centimes (nombre entier).")
     if not 0 <= price_cents <= MAX_TARIFF_CENTS:
-        raise InvalidInput(f"{what} : montant impossible ({price_cents / 100:.2f} €) ; "
-                           f"il doit être compris entre 0 et {MAX_TARIFF_CENTS // 100} €.")
+        raise InvalidInput(
+            f"{what} : montant impossible ({price_cents / 100:.2f} €) ; "
+            f"il doit être compris entre 0 et {MAX_TARIFF_CENTS // 100} €."
+        )
     return price_cents
 
 
@@ -81,8 +83,9 @@ def check_brackets(brackets: Sequence[Bracket]) -> list[Bracket]:
     clean: list[Bracket] = []
     ceilings: set[int | None] = set()
     for bracket in brackets:
-        if bracket.qf_max is not None and (isinstance(bracket.qf_max, bool) or not isinstance(bracket.qf_max, int)
-                                           or not 0 <= bracket.qf_max <= MAX_QF):
+        if bracket.qf_max is not None and (
+            isinstance(bracket.qf_max, bool) or not isinstance(bracket.qf_max, int) or not 0 <= bracket.qf_max <= MAX_QF
+        ):
             raise InvalidInput(f"Plafond de quotient familial impossible : {bracket.qf_max}.")
         if bracket.qf_max in ceilings:
             raise InvalidInput("Deux tranches ont le même plafond de quotient familial.")
@@ -151,14 +154,23 @@ class InvoiceStatus(StrEnum):
 
     @property
     def dot(self) -> str:
-        return {InvoiceStatus.PAID: "🟢", InvoiceStatus.UNPAID: "🔴", InvoiceStatus.IN_PROGRESS: "🟠",
-                InvoiceStatus.CREDIT: "🔵", InvoiceStatus.OVERPAID: "🟣"}[self]
+        return {
+            InvoiceStatus.PAID: "🟢",
+            InvoiceStatus.UNPAID: "🔴",
+            InvoiceStatus.IN_PROGRESS: "🟠",
+            InvoiceStatus.CREDIT: "🔵",
+            InvoiceStatus.OVERPAID: "🟣",
+        }[self]
 
     @property
     def word(self) -> str:
-        return {InvoiceStatus.PAID: "Soldée", InvoiceStatus.UNPAID: "Non soldée",
-                InvoiceStatus.IN_PROGRESS: "Paiement en cours", InvoiceStatus.CREDIT: "Avoir",
-                InvoiceStatus.OVERPAID: "Trop-perçu"}[self]
+        return {
+            InvoiceStatus.PAID: "Soldée",
+            InvoiceStatus.UNPAID: "Non soldée",
+            InvoiceStatus.IN_PROGRESS: "Paiement en cours",
+            InvoiceStatus.CREDIT: "Avoir",
+            InvoiceStatus.OVERPAID: "Trop-perçu",
+        }[self]
 
 
 def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool, credited: int = 0) -> InvoiceStatus:
@@ -172,6 +184,7 @@ def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool, cre
 
 
 # --- online payment attempts -----------------------------------------------------------------
+
 
 class TxState(StrEnum):
     PENDING = "pending"
@@ -205,8 +218,10 @@ def outcome_message(state: TxState, number: str, overpaid: int = 0) -> str:
     """What the family reads about an attempt; `overpaid`: cents its invoice has received beyond
     what it asked (the attempt paid an invoice another payment had already settled)."""
     if state is TxState.PAID and overpaid > 0:
-        return (f"Paiement enregistré : la facture {number} était déjà réglée, la mairie vous remboursera le "
-                f"trop-perçu de {fr.euros(overpaid)}.")
+        return (
+            f"Paiement enregistré : la facture {number} était déjà réglée, la mairie vous remboursera le "
+            f"trop-perçu de {fr.euros(overpaid)}."
+        )
     return {
         TxState.PAID: f"Paiement enregistré : la facture {number} est soldée. Merci !",
         TxState.REFUSED: f"Paiement refusé par la banque : la facture {number} reste à payer.",
@@ -214,5 +229,5 @@ def outcome_message(state: TxState, number: str, overpaid: int = 0) -> str:
         TxState.ERROR: f"Le paiement n'a pas abouti (erreur technique) : la facture {number} reste à payer.",
         TxState.EXPIRED: f"Le paiement n'a pas été terminé : la facture {number} reste à payer.",
         TxState.PENDING: f"Paiement de la facture {number} en cours de confirmation par la banque : "
-                         "actualisez la page dans un instant.",
+        "actualisez la page dans un instant.",
     }[state]

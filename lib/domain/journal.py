@@ -31,7 +31,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Sauvegardes et réglages": ("database.", "setting."),
 }
 
-NAME_MAX = 60          # a family or child name typed in the filter
+NAME_MAX = 60  # a family or child name typed in the filter
 SYSTEM = "Système"
 
 
@@ -45,15 +45,16 @@ class Entry:
     before: Any = None
     after: Any = None
     reason: str | None = None
-    child: str | None = None          # « Hugo Martin » when the entity is a child
-    family: str | None = None         # « Famille Martin »: the entity's family (child, family, invoice)
-    invoice: str | None = None        # « F-2026-000123 »
-    site: str | None = None           # for site × service (× day) entities
-    service: str | None = None        # for service and site × service entities
-    services: Mapping[int, str] = field(default_factory=dict)   # every service's name, for ids in the JSON
+    child: str | None = None  # « Hugo Martin » when the entity is a child
+    family: str | None = None  # « Famille Martin »: the entity's family (child, family, invoice)
+    invoice: str | None = None  # « F-2026-000123 »
+    site: str | None = None  # for site × service (× day) entities
+    service: str | None = None  # for service and site × service entities
+    services: Mapping[int, str] = field(default_factory=dict)  # every service's name, for ids in the JSON
 
 
 # --- small French pieces -------------------------------------------------------------------------
+
 
 def count(n: int, word: str) -> str:
     """'3 enfant(s)', '14 205 jour(s)': the portal's own way of writing counts."""
@@ -149,6 +150,7 @@ def _dict(value: Any) -> dict:
 
 # --- one sentence per action ----------------------------------------------------------------------
 
+
 def _booking(entry: Entry) -> str:
     before, after = _dict(entry.before), _dict(entry.after)
     cancelled = _pairs(before.get("booked_or_waiting"))
@@ -161,9 +163,11 @@ def _booking(entry: Entry) -> str:
         period = ""
         if _day(after.get("from")) and _day(after.get("to")):
             period = f" du {fr.numeric_date(_day(after['from']))} au {fr.numeric_date(_day(after['to']))}"
-        done = [f"{count(len(booked), 'jour')} réservé(s)" if booked else "",
-                f"{count(len(waiting), 'jour')} en liste d'attente" if waiting else "",
-                f"{count(len(cancelled), 'jour')} annulé(s)" if cancelled else ""]
+        done = [
+            f"{count(len(booked), 'jour')} réservé(s)" if booked else "",
+            f"{count(len(waiting), 'jour')} en liste d'attente" if waiting else "",
+            f"{count(len(cancelled), 'jour')} annulé(s)" if cancelled else "",
+        ]
         done = [d for d in done if d] or ["aucun changement"]
         return f"A appliqué la semaine type{period} pour {who}{late} ({service}) : {', '.join(done)}"
     if not everything:
@@ -182,8 +186,9 @@ def _booking(entry: Entry) -> str:
 def _promoted(entry: Entry) -> str:
     pairs = _pairs(_dict(entry.after).get("booked"))
     service = _service_names(entry, [s for s, _ in pairs])
-    return (f"Place obtenue depuis la liste d'attente par {_child(entry)} : {service} "
-            f"{days_phrase([d for _, d in pairs])}").rstrip()
+    return (
+        f"Place obtenue depuis la liste d'attente par {_child(entry)} : {service} {days_phrase([d for _, d in pairs])}"
+    ).rstrip()
 
 
 def _registration(entry: Entry) -> str:
@@ -208,10 +213,14 @@ def _attendance(entry: Entry) -> str:
     tally = Counter(after.values())
     detail = ", ".join(
         (f"{fr.decimal(tally[s], 0)} absence(s) justifiée(s)" if s == "justified" else count(tally[s], STATUS_WORDS[s]))
-        for s in ("present", "absent", "justified") if tally[s])
+        for s in ("present", "absent", "justified")
+        if tally[s]
+    )
     corrections = f" ({plural(len(before), 'correction', 'corrections')})" if before else ""
-    return (f"A pointé {count(len(after), 'enfant')} pour {_site_service(entry)}{when}"
-            f"{' : ' + detail if detail else ''}{corrections}")
+    return (
+        f"A pointé {count(len(after), 'enfant')} pour {_site_service(entry)}{when}"
+        f"{' : ' + detail if detail else ''}{corrections}"
+    )
 
 
 SERVICE_FIELDS = {
@@ -251,8 +260,11 @@ def _service_update(entry: Entry) -> str:
 def _capacity(entry: Entry) -> str:
     old, new = _int(_dict(entry.before).get("capacity")), _int(_dict(entry.after).get("capacity"))
     promoted = _int(_dict(entry.after).get("promoted")) or 0
-    change = f"{fr.decimal(old, 0)} → {count(new, 'place')}" if old is not None and new is not None else (
-        count(new, "place") if new is not None else "?")
+    change = (
+        f"{fr.decimal(old, 0)} → {count(new, 'place')}"
+        if old is not None and new is not None
+        else (count(new, "place") if new is not None else "?")
+    )
     more = f" ; {count(promoted, 'enfant')} de la liste d'attente ont obtenu une place" if promoted else ""
     return f"A changé la capacité de {_site_service(entry)} : {change}{more}"
 
@@ -278,8 +290,10 @@ def _publish(entry: Entry) -> str:
     documents = _int(after.get("documents")) or 0
     numbers = f" ({after['first']} à {after['last']})" if after.get("first") and after.get("last") else ""
     total = _int(after.get("total_cents"))
-    return (f"A publié {count(documents, 'document')} pour {_month(entry.entity_id)}{numbers}"
-            f"{', total ' + fr.euros(total) if total is not None else ''}")
+    return (
+        f"A publié {count(documents, 'document')} pour {_month(entry.entity_id)}{numbers}"
+        f"{', total ' + fr.euros(total) if total is not None else ''}"
+    )
 
 
 TX_STATES = {
@@ -290,8 +304,12 @@ TX_STATES = {
     "expired": "Paiement en ligne expiré (pas de réponse de la banque)",
     "pending": "Paiement en ligne en attente",
 }
-SOURCES = {"return": "retour de la famille", "notification": "avis de la banque",
-           "reconciliation": "rapprochement", "retour": "retour de la famille"}
+SOURCES = {
+    "return": "retour de la famille",
+    "notification": "avis de la banque",
+    "reconciliation": "rapprochement",
+    "retour": "retour de la famille",
+}
 
 
 def _amount(entry: Entry) -> str:
@@ -305,8 +323,7 @@ def _payment_state(entry: Entry) -> str:
     how = f" ({SOURCES.get(source, source)})" if source else ""
     over = _int(_dict(entry.after).get("overpaid_cents"))
     refund = f" — trop-perçu de {fr.euros(over)} à rembourser" if over else ""
-    return (f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}"
-            f"{refund}")
+    return f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}{refund}"
 
 
 def _payment_rejected(entry: Entry) -> str:
@@ -315,8 +332,10 @@ def _payment_rejected(entry: Entry) -> str:
     if entry.entity == "address":
         n = _int(_dict(entry.after).get("count")) or 1
         how = f" ({SOURCES.get(source, source)})" if source else ""
-        return f"{plural(n, 'réponse de paiement rejetée', 'réponses de paiement rejetées')} venant de " \
-               f"{entry.entity_id}{how}"
+        return (
+            f"{plural(n, 'réponse de paiement rejetée', 'réponses de paiement rejetées')} venant de "
+            f"{entry.entity_id}{how}"
+        )
     ref = f" (transaction {entry.entity_id})" if entry.entity_id else ""
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 
@@ -348,7 +367,9 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "service.update": _service_update,
     "capacity.update": _capacity,
     "tariff.update": _tariffs,
-    "tariff.refused": lambda e: f"Modification des tarifs de « {e.service or 'prestation n° ' + str(e.entity_id)} » refusée",
+    "tariff.refused": lambda e: (
+        f"Modification des tarifs de « {e.service or 'prestation n° ' + str(e.entity_id)} » refusée"
+    ),
     "invoice.publish": _publish,
     "invoice.publish_refused": lambda e: f"Publication des factures refusée pour {_month(e.entity_id)}",
     "invoice.access_refused": lambda e: f"Accès refusé à {_invoice(e)}",
@@ -365,24 +386,42 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
-    "database.backup": lambda e: (f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
-                                  if _dict(e.after).get("file") else "Sauvegarde de la base de données prise"),
-    "user.create": lambda e: (f"A créé le compte administrateur {_dict(e.after)['email']}"
-                              if _dict(e.after).get("email") else "A créé un compte administrateur"),
+    "database.backup": lambda e: (
+        f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
+        if _dict(e.after).get("file")
+        else "Sauvegarde de la base de données prise"
+    ),
+    "user.create": lambda e: (
+        f"A créé le compte administrateur {_dict(e.after)['email']}"
+        if _dict(e.after).get("email")
+        else "A créé un compte administrateur"
+    ),
     "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
-    "demo.build": lambda e: (f"A créé la ville de démonstration (données au {fr.long_date(_day(_dict(e.after)['today']))})"
-                             if _day(_dict(e.after).get("today")) else "A créé la ville de démonstration"),
+    "demo.build": lambda e: (
+        f"A créé la ville de démonstration (données au {fr.long_date(_day(_dict(e.after)['today']))})"
+        if _day(_dict(e.after).get("today"))
+        else "A créé la ville de démonstration"
+    ),
 }
 
-ENTITY_WORDS = {"child": "l'enfant", "family": "la famille", "invoice": "la facture", "service": "la prestation",
-                "month": "le mois", "site_service": "la structure et prestation", "transaction": "la transaction",
-                "site_service_day": "le pointage", "database": "la base de données",
-                "user": "le compte"}
+ENTITY_WORDS = {
+    "child": "l'enfant",
+    "family": "la famille",
+    "invoice": "la facture",
+    "service": "la prestation",
+    "month": "le mois",
+    "site_service": "la structure et prestation",
+    "transaction": "la transaction",
+    "site_service_day": "le pointage",
+    "database": "la base de données",
+    "user": "le compte",
+}
 
 
 def _target(entry: Entry) -> str:
-    named = entry.child or entry.family or entry.invoice or (
-        _site_service(entry) if entry.site or entry.service else None)
+    named = (
+        entry.child or entry.family or entry.invoice or (_site_service(entry) if entry.site or entry.service else None)
+    )
     if named:
         return named
     word = ENTITY_WORDS.get(entry.entity, entry.entity or "?")
@@ -426,4 +465,3 @@ def who(name: str | None, role: str | None) -> str:
     except ValueError:
         return name
     return name if label in name.lower() else f"{name} ({label})"
-

@@ -22,4 +22,3 @@ def firm_from(day: date, rules: Iterable[DeadlineRule], calendar: SchoolCalendar
     """The moment after which no family can book or cancel `day` any more: the latest of its
     services' limits. Before it, the counts are provisional."""
     return max(rule.limit(day, calendar) for rule in rules)
-

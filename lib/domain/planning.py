@@ -46,7 +46,7 @@ class State(StrEnum):
     PRESENT = "present"
     ABSENT = "absent"
     JUSTIFIED = "justified"
-    TO_BOOK = "to_book"      # preview only
+    TO_BOOK = "to_book"  # preview only
     TO_CANCEL = "to_cancel"  # preview only
 
 
@@ -75,8 +75,10 @@ class Plan:
         for keys, slot in ((self.to_book, 0), (self.to_cancel, 1)):
             for key in keys:
                 months.setdefault(key[1].replace(day=1), ([], []))[slot].append(key)
-        return [(month, sorted(book, key=_by_day), sorted(cancel, key=_by_day))
-                for month, (book, cancel) in sorted(months.items())]
+        return [
+            (month, sorted(book, key=_by_day), sorted(cancel, key=_by_day))
+            for month, (book, cancel) in sorted(months.items())
+        ]
 
     def skipped_by_reason(self) -> list[tuple[str, int]]:
         """('Vacances de Noël', 8), … in order of first appearance."""
@@ -97,8 +99,10 @@ def apply_plan(booked: set[Key], plan: Plan) -> set[Key]:
 
 # --- validation ------------------------------------------------------------------------------
 
-def check_period(start: date | None, end: date | None, year_start: date, year_end: date, year_label: str,
-                 today: date) -> None:
+
+def check_period(
+    start: date | None, end: date | None, year_start: date, year_end: date, year_label: str, today: date
+) -> None:
     if start is None or end is None:
         raise InvalidInput("Indiquez le début et la fin de la période.")
     if end < start:
@@ -130,13 +134,13 @@ def check_template(template: Mapping[int, Iterable[int]], services: Sequence[Ser
             )
         clean[service_id] = days
     if not clean:
-        raise InvalidInput("La semaine type n'a pas changé : cochez ou décochez au moins un jour, "
-                           "puis « Appliquer ».")
+        raise InvalidInput("La semaine type n'a pas changé : cochez ou décochez au moins un jour, puis « Appliquer ».")
     return clean
 
 
-def current_pattern(services: Sequence[ServiceInfo], current: Mapping[Key, str], calendar: SchoolCalendar,
-                    first: date, last: date) -> dict[int, tuple[int, ...]]:
+def current_pattern(
+    services: Sequence[ServiceInfo], current: Mapping[Key, str], calendar: SchoolCalendar, first: date, last: date
+) -> dict[int, tuple[int, ...]]:
     """The weekdays each service is booked on at least half of its open days of [first, last]:
     the weekly template the editor opens with, so that what the parent does not touch stays."""
     pattern: dict[int, tuple[int, ...]] = {}
@@ -156,6 +160,7 @@ def current_pattern(services: Sequence[ServiceInfo], current: Mapping[Key, str],
 
 
 # --- plans -----------------------------------------------------------------------------------
+
 
 def plan_template(
     template: Mapping[int, Iterable[int]],
@@ -187,14 +192,23 @@ def plan_template(
         while day <= end:
             weekday = day.isoweekday()
             if weekday in service.weekdays:
-                _plan_template_day(plan, service, day, weekday in wanted, current.get((service.id, day)),
-                                   calendar, now, override)
+                _plan_template_day(
+                    plan, service, day, weekday in wanted, current.get((service.id, day)), calendar, now, override
+                )
             day += timedelta(days=1)
     return plan
 
 
-def _plan_template_day(plan: Plan, service: ServiceInfo, day: date, wanted: bool, state: str | None,
-                       calendar: SchoolCalendar, now: datetime, override: bool) -> None:
+def _plan_template_day(
+    plan: Plan,
+    service: ServiceInfo,
+    day: date,
+    wanted: bool,
+    state: str | None,
+    calendar: SchoolCalendar,
+    now: datetime,
+    override: bool,
+) -> None:
     closed = calendar.day_off_reason(day, service.site_id)
     if closed is not None:
         if wanted:
@@ -243,8 +257,9 @@ def plan_days(
             continue
         closed = calendar.day_off_reason(day, service.site_id)
         if tick and (closed is not None or day.isoweekday() not in service.weekdays):
-            raise InvalidInput(f"« {service.name} » n'est pas assurée le {long_date(day)}"
-                               + (f" ({closed})." if closed else "."))
+            raise InvalidInput(
+                f"« {service.name} » n'est pas assurée le {long_date(day)}" + (f" ({closed})." if closed else ".")
+            )
         if day < today and not override:
             raise DeadlinePassed(f"Le {long_date(day)} est déjà passé : il ne peut plus être modifié.")
         if tick:
@@ -260,13 +275,14 @@ def plan_days(
 
 # --- calendar cells --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Cell:
     service_id: int
     day: date
     state: State
-    locked: bool      # the family can no longer change this day
-    note: str = ""    # French detail: closure reason, the limit, attendance
+    locked: bool  # the family can no longer change this day
+    note: str = ""  # French detail: closure reason, the limit, attendance
 
 
 def day_cells(

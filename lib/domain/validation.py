@@ -53,8 +53,10 @@ def check_new_password(raw: str | None, confirmation: str | None, personal: list
     if not password:
         raise InvalidInput("Saisissez le nouveau mot de passe.")
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise InvalidInput(f"Le nouveau mot de passe est trop court : au moins {PASSWORD_MIN_LENGTH} caractères "
-                           "(une phrase de plusieurs mots est facile à retenir).")
+        raise InvalidInput(
+            f"Le nouveau mot de passe est trop court : au moins {PASSWORD_MIN_LENGTH} caractères "
+            "(une phrase de plusieurs mots est facile à retenir)."
+        )
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InvalidInput(f"Le nouveau mot de passe est trop long (au plus {PASSWORD_MAX_LENGTH} caractères).")
     if password != (confirmation or ""):
@@ -63,11 +65,15 @@ def check_new_password(raw: str | None, confirmation: str | None, personal: list
         raise InvalidInput("Ce mot de passe figure dans les listes de mots de passe dérobés : choisissez-en un autre.")
     words = [part for item in personal for part in re.split(r"[@.\s_-]+", fold(item)) if len(part) >= 3]
     if len(functools.reduce(lambda rest, word: rest.replace(word, ""), words, fold(password))) < PASSWORD_MIN_LENGTH:
-        raise InvalidInput(f"Votre nom et votre adresse e-mail ne comptent pas dans les {PASSWORD_MIN_LENGTH} "
-                           "caractères : ajoutez d'autres mots.")
+        raise InvalidInput(
+            f"Votre nom et votre adresse e-mail ne comptent pas dans les {PASSWORD_MIN_LENGTH} "
+            "caractères : ajoutez d'autres mots."
+        )
     if zxcvbn(password[:_SCORED_LENGTH], user_inputs=words)["score"] < _MIN_SCORE:
-        raise InvalidInput("Ce mot de passe est trop facile à deviner (mot courant, suite de touches, "
-                           "répétition) : ajoutez des mots sans rapport entre eux.")
+        raise InvalidInput(
+            "Ce mot de passe est trop facile à deviner (mot courant, suite de touches, "
+            "répétition) : ajoutez des mots sans rapport entre eux."
+        )
     return password
 
 
@@ -79,8 +85,9 @@ def parse_euros(raw: str | None) -> int:
     text = (raw or "").replace("€", "").replace("\u00a0", "").replace("\u202f", "").replace(" ", "").strip()
     match = _EUROS.match(text)
     if not match:
-        raise InvalidInput(f"Prix illisible : « {(raw or '').strip()[:20]} ». Saisissez un montant en euros, "
-                           "par exemple 3,50.")
+        raise InvalidInput(
+            f"Prix illisible : « {(raw or '').strip()[:20]} ». Saisissez un montant en euros, par exemple 3,50."
+        )
     return int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
 
 

@@ -47,17 +47,21 @@ MARGIN = timedelta(minutes=30)
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    backend: str                        # an eopayment backend name: "systempayv2", "payfip_ws", …
+    backend: str  # an eopayment backend name: "systempayv2", "payfip_ws", …
     options: dict = field(default_factory=dict)
-    sandbox: bool = False               # our own test bank serves `service_url`
+    sandbox: bool = False  # our own test bank serves `service_url`
     validity: timedelta = DEFAULT_VALIDITY
 
     @classmethod
     def from_settings(cls, values: dict[str, str]) -> ProviderConfig:
         minutes = values.get("payment_attempt_minutes", "").strip()
         validity = timedelta(minutes=int(minutes)) if minutes.isdigit() and int(minutes) > 0 else DEFAULT_VALIDITY
-        return cls(values.get("payment_backend", "systempayv2"), json.loads(values.get("payment_options") or "{}"),
-                   values.get("payment_sandbox") == "1", validity)
+        return cls(
+            values.get("payment_backend", "systempayv2"),
+            json.loads(values.get("payment_options") or "{}"),
+            values.get("payment_sandbox") == "1",
+            validity,
+        )
 
     @property
     def attempt_lifetime(self) -> timedelta:
@@ -122,5 +126,11 @@ def parse(config: ProviderConfig, query_string: str) -> Answer:
         amount_cents = int(amount) if amount is not None else None
     except ValueError:
         raise ProviderError("montant illisible") from None
-    return Answer(response.transaction_id, _RESULTS.get(response.result, TxState.ERROR), amount_cents,
-                  data.get("vads_order_id"), response.bank_status or "", data)
+    return Answer(
+        response.transaction_id,
+        _RESULTS.get(response.result, TxState.ERROR),
+        amount_cents,
+        data.get("vads_order_id"),
+        response.bank_status or "",
+        data,
+    )

@@ -60,16 +60,20 @@ class SandboxBank:
         if fields is None or decision not in DECISIONS:
             raise ValueError("paiement inconnu ou déjà traité")
         result, auth_result, status = DECISIONS[decision]
-        answer = {k: v for k, v in fields.items() if k.startswith("vads_") and k not in ("vads_url_return", "vads_url_check")}
-        answer.update({
-            "vads_result": result,
-            "vads_auth_result": auth_result,
-            "vads_extra_result": "",
-            "vads_trans_status": status,
-            "vads_auth_number": secrets.token_hex(3).upper() if decision == "pay" else "",
-            "vads_effective_creation_date": datetime.now(UTC).strftime("%Y%m%d%H%M%S"),
-            "vads_card_number": "497010XXXXXX0003" if decision == "pay" else "",
-        })
+        answer = {
+            k: v for k, v in fields.items() if k.startswith("vads_") and k not in ("vads_url_return", "vads_url_check")
+        }
+        answer.update(
+            {
+                "vads_result": result,
+                "vads_auth_result": auth_result,
+                "vads_extra_result": "",
+                "vads_trans_status": status,
+                "vads_auth_number": secrets.token_hex(3).upper() if decision == "pay" else "",
+                "vads_effective_creation_date": datetime.now(UTC).strftime("%Y%m%d%H%M%S"),
+                "vads_card_number": "497010XXXXXX0003" if decision == "pay" else "",
+            }
+        )
         answer["signature"] = self._signer(config).signature(answer)
         query = urlencode(answer)
         with self._lock:

@@ -50,15 +50,20 @@ def _day(day: object, now: datetime) -> date:
     return day
 
 
-def sheet(db: Database, actor: Actor, day: object, site_id: object, service_id: object, now: datetime) -> AttendanceSheet:
+def sheet(
+    db: Database, actor: Actor, day: object, site_id: object, service_id: object, now: datetime
+) -> AttendanceSheet:
     actor.require(*STAFF)
     day = _day(day, now)
     pair = _pair(db, site_id, service_id)
     rows = store.sheet(db, day, pair["site_id"], pair["service_id"])
     year = reference.current_school_year(db, day)
     listed = {r["child_id"] for r in rows}
-    addable = [c for c in store.registered_children(db, pair["site_id"], pair["service_id"], year["id"] if year else -1)
-               if c["child_id"] not in listed]
+    addable = [
+        c
+        for c in store.registered_children(db, pair["site_id"], pair["service_id"], year["id"] if year else -1)
+        if c["child_id"] not in listed
+    ]
     return AttendanceSheet(day, pair["site"], pair["service"], rows, addable)
 
 
@@ -67,8 +72,9 @@ def unmarked(data: AttendanceSheet, edits: dict) -> list[int]:
     return [r["child_id"] for r in data.rows if r["status"] is None and edits.get(r["child_id"]) is None]
 
 
-def save(db: Database, actor: Actor, day: object, site_id: object, service_id: object, statuses: dict,
-         now: datetime) -> str:
+def save(
+    db: Database, actor: Actor, day: object, site_id: object, service_id: object, statuses: dict, now: datetime
+) -> str:
     """Record the statuses given (child id → present / absent / justified) in one transaction."""
     data = sheet(db, actor, day, site_id, service_id, now)
     count = _record(db, actor, data, site_id, service_id, _checked(data, statuses), now)
@@ -77,8 +83,9 @@ def save(db: Database, actor: Actor, day: object, site_id: object, service_id: o
     return f"Pointage enregistré : {count} enfant(s) mis à jour pour {data.site} — {data.service}."
 
 
-def mark_rest_present(db: Database, actor: Actor, day: object, site_id: object, service_id: object, edits: dict,
-                      now: datetime) -> str:
+def mark_rest_present(
+    db: Database, actor: Actor, day: object, site_id: object, service_id: object, edits: dict, now: datetime
+) -> str:
     """« Marquer présents … non pointés »: the statuses chosen on screen (`edits`) are saved as
     they are, and only the expected children with no status, stored or chosen, become present."""
     data = sheet(db, actor, day, site_id, service_id, now)
@@ -92,8 +99,11 @@ def mark_rest_present(db: Database, actor: Actor, day: object, site_id: object, 
         counts: dict[str, int] = {}
         for status in edits.values():
             counts[STATUSES[status].lower()] = counts.get(STATUSES[status].lower(), 0) + 1
-        said += (", et les choix de la grille enregistrés aussi ("
-                 + ", ".join(f"{n} {word}" for word, n in counts.items()) + ")")
+        said += (
+            ", et les choix de la grille enregistrés aussi ("
+            + ", ".join(f"{n} {word}" for word, n in counts.items())
+            + ")"
+        )
     return said + "."
 
 
@@ -105,13 +115,16 @@ def _checked(data: AttendanceSheet, statuses: object, *, allow_empty: bool = Fal
         if status not in STATUSES:
             raise InvalidInput(f"Statut de présence inconnu : « {status} ».")
         if child_id not in allowed or isinstance(child_id, bool):
-            raise InvalidInput(f"L'enfant n° {child_id} n'est ni réservé ce jour-là ni inscrit à « {data.site} » "
-                               f"pour « {data.service} » : il ne peut pas être pointé ici.")
+            raise InvalidInput(
+                f"L'enfant n° {child_id} n'est ni réservé ce jour-là ni inscrit à « {data.site} » "
+                f"pour « {data.service} » : il ne peut pas être pointé ici."
+            )
     return dict(statuses)
 
 
-def _record(db: Database, actor: Actor, data: AttendanceSheet, site_id, service_id, statuses: dict[int, str],
-            now: datetime) -> int:
+def _record(
+    db: Database, actor: Actor, data: AttendanceSheet, site_id, service_id, statuses: dict[int, str], now: datetime
+) -> int:
     at = to_utc_naive(now)
 
     def work(cur) -> int:
@@ -119,15 +132,35 @@ def _record(db: Database, actor: Actor, data: AttendanceSheet, site_id, service_
         changed = {c: s for c, s in statuses.items() if before.get(c) != s}
         if not changed:
             return 0
-        store.upsert(cur, pd.DataFrame([dict(child_id=c, service_id=service_id, day=data.day, site_id=site_id,
-                                             status=s, recorded_by=actor.user_id, recorded_at=at)
-                                        for c, s in changed.items()]))
+        store.upsert(
+            cur,
+            pd.DataFrame(
+                [
+                    {
+                        "child_id": c,
+                        "service_id": service_id,
+                        "day": data.day,
+                        "site_id": site_id,
+                        "status": s,
+                        "recorded_by": actor.user_id,
+                        "recorded_at": at,
+                    }
+                    for c, s in changed.items()
+                ]
+            ),
+        )
         corrected = {c: before[c] for c in changed if c in before}
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action="attendance.save", entity="site_service_day",
-                     entity_id=f"{site_id}:{service_id}:{data.day.isoformat()}",
-                     before={str(c): s for c, s in corrected.items()} or None,
-                     after={str(c): s for c, s in changed.items()},
-                     reason=f"{len(corrected)} correction(s)" if corrected else None)
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action="attendance.save",
+            entity="site_service_day",
+            entity_id=f"{site_id}:{service_id}:{data.day.isoformat()}",
+            before={str(c): s for c, s in corrected.items()} or None,
+            after={str(c): s for c, s in changed.items()},
+            reason=f"{len(corrected)} correction(s)" if corrected else None,
+        )
         return len(changed)
 
     return db.write(work)

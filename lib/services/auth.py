@@ -61,12 +61,15 @@ def _actor(row: dict) -> Actor:
 
 
 def _wait_message(seconds: int) -> str:
-    return (f"Trop de tentatives de connexion échouées : par sécurité, réessayez dans {seconds} seconde"
-            f"{'s' if seconds > 1 else ''}.")
+    return (
+        f"Trop de tentatives de connexion échouées : par sécurité, réessayez dans {seconds} seconde"
+        f"{'s' if seconds > 1 else ''}."
+    )
 
 
-def _throttle_keys(cur: duckdb.DuckDBPyConnection, email: str, address: str,
-                   now_utc: datetime) -> list[tuple[str, policy.Schedule]]:
+def _throttle_keys(
+    cur: duckdb.DuckDBPyConnection, email: str, address: str, now_utc: datetime
+) -> list[tuple[str, policy.Schedule]]:
     """The counters this attempt answers to: its (account, address) pair, and its address as well
     when the account has not logged in from there lately."""
     keys = [(f"pair:{email} {address}", policy.PAIR)]
@@ -97,8 +100,9 @@ def _take_a_try(db: Database, email: str, address: str, now: datetime) -> list[t
     return db.write(work)
 
 
-def _check_password(db: Database, email: str, password: str, address: str, now: datetime,
-                    refusal: str) -> tuple[dict, list[tuple[str, policy.Schedule]]]:
+def _check_password(
+    db: Database, email: str, password: str, address: str, now: datetime, refusal: str
+) -> tuple[dict, list[tuple[str, policy.Schedule]]]:
     """The active account's row if `password` is its password, with the throttle keys this try was
     counted against; LoginRefused(`refusal`) otherwise (the failure stays counted)."""
     counted = _take_a_try(db, email, address, now)
@@ -143,8 +147,15 @@ def login(db: Database, email: str, password: str, now: datetime, client_ip: str
         _forgive(cur, counted, now_utc)
         users.remember_address(cur, email, address, now_utc, now_utc - policy.KNOWN_FOR)
         users.create_session(cur, _token_hash(token), row["id"], now_utc, to_utc_naive(now + SESSION_LIFETIME))
-        audit.record(cur, at_utc=now_utc, user_id=row["id"], action="auth.login", entity="user", entity_id=row["id"],
-                     after={"address": address})
+        audit.record(
+            cur,
+            at_utc=now_utc,
+            user_id=row["id"],
+            action="auth.login",
+            entity="user",
+            entity_id=row["id"],
+            after={"address": address},
+        )
 
     db.write(work)
     return token, _actor(row)
@@ -168,7 +179,7 @@ def actor_for_token(db: Database, token: str | None, now: datetime) -> Actor:
 def action_code(token: str, purpose: str) -> str:
     """The code a link for one action carries (logout, paying an invoice): derived from the
     session token, so another site cannot forge the link (the token never appears in a page)."""
-    return hashlib.sha256(f"{purpose}|{token}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{purpose}|{token}".encode()).hexdigest()[:32]
 
 
 def logout_code(token: str) -> str:
@@ -191,15 +202,30 @@ def logout(db: Database, token: str | None, now: datetime, everywhere: bool = Fa
         if user_id is None:
             return False
         others = users.delete_sessions_of(cur, user_id) if everywhere else 0
-        audit.record(cur, at_utc=now_utc, user_id=user_id, action="auth.logout", entity="user", entity_id=user_id,
-                     after={"everywhere": everywhere, "other_sessions": others})
+        audit.record(
+            cur,
+            at_utc=now_utc,
+            user_id=user_id,
+            action="auth.logout",
+            entity="user",
+            entity_id=user_id,
+            after={"everywhere": everywhere, "other_sessions": others},
+        )
         return True
 
     return db.write(work)
 
 
-def change_password(db: Database, actor: Actor, token: str | None, current: str, new: str, confirmation: str,
-                    now: datetime, client_ip: str | None = None) -> int:
+def change_password(
+    db: Database,
+    actor: Actor,
+    token: str | None,
+    current: str,
+    new: str,
+    confirmation: str,
+    now: datetime,
+    client_ip: str | None = None,
+) -> int:
     """Replace the actor's password; every other session of the account ends (a thief who knew the
     old password is logged out). Returns how many other sessions ended. InvalidInput in French for
     a new password the policy refuses (nothing written); LoginRefused for a wrong current password,
@@ -211,8 +237,9 @@ def change_password(db: Database, actor: Actor, token: str | None, current: str,
     password = check_new_password(new, confirmation, [actor.email, actor.display_name])
     if password == current:
         raise InvalidInput("Le nouveau mot de passe doit être différent de l'actuel.")
-    _row, counted = _check_password(db, actor.email, current, policy.address_key(client_ip), now,
-                                    WRONG_CURRENT_PASSWORD)
+    _row, counted = _check_password(
+        db, actor.email, current, policy.address_key(client_ip), now, WRONG_CURRENT_PASSWORD
+    )
     password_hash = hash_password(password)
     now_utc = to_utc_naive(now)
 
@@ -220,8 +247,15 @@ def change_password(db: Database, actor: Actor, token: str | None, current: str,
         _forgive(cur, counted, now_utc)
         users.set_password_hash(cur, actor.user_id, password_hash)
         ended = users.delete_sessions_of(cur, actor.user_id, keep_token_hash=_token_hash(token) if token else None)
-        audit.record(cur, at_utc=now_utc, user_id=actor.user_id, action="auth.password", entity="user",
-                     entity_id=actor.user_id, after={"other_sessions": ended})
+        audit.record(
+            cur,
+            at_utc=now_utc,
+            user_id=actor.user_id,
+            action="auth.password",
+            entity="user",
+            entity_id=actor.user_id,
+            after={"other_sessions": ended},
+        )
         return ended
 
     return db.write(work)

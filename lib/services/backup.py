@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING
 
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, NotAllowed, PortailError
-from lib.services.config import ROOT, db_path
 from lib.services.command_line import run_in_french
+from lib.services.config import ROOT, db_path
 from lib.store import audit, snapshot
 from lib.store.db import Database, DatabaseLocked, connect_file
 
@@ -157,8 +157,12 @@ def _unique(directory: Path, stem: str, now: datetime) -> Path:
     """A name no file in `directory` has (the moment, then 32 random bits)."""
     while True:
         candidate = directory / f"{stem}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.duckdb"
-        taken = (candidate, manifest_path(candidate), checksum_path(candidate),
-                 candidate.with_name(candidate.name + ".partial"))
+        taken = (
+            candidate,
+            manifest_path(candidate),
+            checksum_path(candidate),
+            candidate.with_name(candidate.name + ".partial"),
+        )
         if not any(p.exists() for p in taken):
             return candidate
 
@@ -180,14 +184,23 @@ def _take(db: Database, directory: Path, now: datetime) -> Backup:
         try:
             _, found = snapshot.read_backup(partial)
         except DatabaseUnavailable as exc:
-            raise BackupRefused(f"La copie de la base est illisible ({exc.message}) : aucune sauvegarde écrite.") from exc
+            raise BackupRefused(
+                f"La copie de la base est illisible ({exc.message}) : aucune sauvegarde écrite."
+            ) from exc
         if found != counts:
             raise BackupRefused("La copie ne contient pas les mêmes lignes que la base : aucune sauvegarde écrite.")
         os.link(partial, target)  # never replaces a file that exists
         made.append(target)
         partial.unlink()
-        manifest = dict(format=MANIFEST_FORMAT, database=source.name, taken_at=now.isoformat(), schema_version=version,
-                        bytes=size, sha256=digest, tables=counts)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "database": source.name,
+            "taken_at": now.isoformat(),
+            "schema_version": version,
+            "bytes": size,
+            "sha256": digest,
+            "tables": counts,
+        }
         made.append(manifest_path(target))
         _write_private(manifest_path(target), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         made.append(checksum_path(target))
@@ -214,9 +227,17 @@ def save(path: Path, directory: Path, now: datetime) -> Backup:
 def save_online(db: Database, directory: Path, now: datetime) -> Backup:
     """Backup taken inside the process that holds the database, while it serves."""
     made = _take(db, directory, now)
-    db.write(lambda cur: audit.record(cur, at_utc=to_utc_naive(now), user_id=None, action="database.backup",
-                                      entity="database", entity_id=None,
-                                      after={"file": made.path.name, "rows": made.rows, "sha256": made.sha256}))
+    db.write(
+        lambda cur: audit.record(
+            cur,
+            at_utc=to_utc_naive(now),
+            user_id=None,
+            action="database.backup",
+            entity="database",
+            entity_id=None,
+            after={"file": made.path.name, "rows": made.rows, "sha256": made.sha256},
+        )
+    )
     return made
 
 
@@ -231,9 +252,11 @@ def _read_token_file(path: Path) -> str:
     info = path.stat()
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
         # No path in the message: the route shows it to whoever asks.
-        raise NotAllowed(f"Le fichier du jeton de sauvegarde ({TOKEN_FILE_ENV}, par défaut backup-token à côté de la "
-                         "base) doit appartenir au compte du serveur et n'être lisible que par lui (chmod 600) : "
-                         "sauvegarde en ligne refusée.")
+        raise NotAllowed(
+            f"Le fichier du jeton de sauvegarde ({TOKEN_FILE_ENV}, par défaut backup-token à côté de la "
+            "base) doit appartenir au compte du serveur et n'être lisible que par lui (chmod 600) : "
+            "sauvegarde en ligne refusée."
+        )
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -241,8 +264,10 @@ def configured_token() -> str | None:
     """The secret the server expects: `PORTAIL_BACKUP_TOKEN`, else the token file's content."""
     token = os.environ.get(TOKEN_ENV) or (_read_token_file(token_file()) if token_file().exists() else None)
     if token is not None and len(token) < TOKEN_MIN_LENGTH:
-        raise NotAllowed(f"Le jeton de sauvegarde est trop court ({TOKEN_MIN_LENGTH} caractères au moins) : "
-                         "sauvegarde en ligne refusée.")
+        raise NotAllowed(
+            f"Le jeton de sauvegarde est trop court ({TOKEN_MIN_LENGTH} caractères au moins) : "
+            "sauvegarde en ligne refusée."
+        )
     return token
 
 
@@ -261,8 +286,10 @@ def authorize(authorization: str | None) -> None:
     """NotAllowed unless `authorization` is "Bearer <the configured token>"."""
     expected = configured_token()
     if expected is None:
-        raise NotAllowed(f"Sauvegarde en ligne désactivée : définissez {TOKEN_ENV}, ou le fichier du jeton "
-                         f"({TOKEN_FILE_ENV}, par défaut backup-token à côté de la base, que make backup crée).")
+        raise NotAllowed(
+            f"Sauvegarde en ligne désactivée : définissez {TOKEN_ENV}, ou le fichier du jeton "
+            f"({TOKEN_FILE_ENV}, par défaut backup-token à côté de la base, que make backup crée)."
+        )
     scheme, _, sent = (authorization or "").partition(" ")
     if scheme != "Bearer" or not hmac.compare_digest(sent.strip().encode(), expected.encode()):
         raise NotAllowed("Jeton de sauvegarde absent ou invalide : sauvegarde refusée.")
@@ -270,8 +297,9 @@ def authorize(authorization: str | None) -> None:
 
 def request_online(url: str, token: str, timeout_s: float = 3600) -> dict:
     """Ask the server at `url` for an online backup; its answer (file, size, checksum, rows)."""
-    request = urllib.request.Request(url.rstrip("/") + ROUTE, data=b"", method="POST",
-                                     headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        url.rstrip("/") + ROUTE, data=b"", method="POST", headers={"Authorization": f"Bearer {token}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as answer:
             return json.loads(answer.read())
@@ -294,7 +322,9 @@ def _recorded_checksum(backup: Path) -> str:
     try:
         text = checksum_path(backup).read_text(encoding="utf-8")
     except OSError:
-        raise _refused(backup, f"la somme de contrôle « {checksum_path(backup).name} » est absente ou illisible") from None
+        raise _refused(
+            backup, f"la somme de contrôle « {checksum_path(backup).name} » est absente ou illisible"
+        ) from None
     fields = text.split()
     if len(fields) != 2 or fields[1].lstrip("*") != backup.name or len(fields[0]) != 64:
         raise _refused(backup, f"la somme de contrôle « {checksum_path(backup).name} » est mal formée")
@@ -305,13 +335,18 @@ def _recorded_counts(backup: Path, digest: str) -> dict[str, int]:
     try:
         manifest = json.loads(manifest_path(backup).read_text(encoding="utf-8"))
         tables = manifest["tables"]
-        valid = (manifest["format"] == MANIFEST_FORMAT and manifest["sha256"] == digest and isinstance(tables, dict)
-                 and all(isinstance(k, str) and type(v) is int for k, v in tables.items()))
+        valid = (
+            manifest["format"] == MANIFEST_FORMAT
+            and manifest["sha256"] == digest
+            and isinstance(tables, dict)
+            and all(isinstance(k, str) and type(v) is int for k, v in tables.items())
+        )
     except (OSError, ValueError, KeyError, TypeError):
         valid = False
     if not valid:
-        raise _refused(backup, f"le manifeste « {manifest_path(backup).name} » est absent, illisible ou ne décrit pas "
-                               "ce fichier")
+        raise _refused(
+            backup, f"le manifeste « {manifest_path(backup).name} » est absent, illisible ou ne décrit pas ce fichier"
+        )
     return tables
 
 
@@ -334,8 +369,11 @@ def verify(backup: Path) -> Backup:
     if found != recorded:
         changed = sorted(set(found) ^ set(recorded)) or sorted(t for t in found if found[t] != recorded[t])
         table = changed[0]
-        raise _refused(backup, f"la table « {table} » a {found.get(table, 0)} ligne(s) au lieu des "
-                               f"{recorded.get(table, 0)} comptées à la sauvegarde")
+        raise _refused(
+            backup,
+            f"la table « {table} » a {found.get(table, 0)} ligne(s) au lieu des "
+            f"{recorded.get(table, 0)} comptées à la sauvegarde",
+        )
     return Backup(backup, digest, backup.stat().st_size, found)
 
 
@@ -403,11 +441,17 @@ def _save_command(path: Path, directory: Path, url: str, now: datetime) -> str:
         try:
             answer = request_online(url, client_token())
         except PortailError as exc:
-            raise BackupRefused(f"{held.message} La sauvegarde en ligne par {url} a échoué aussi : {exc.message}") from exc
-        return (f"Sauvegarde en ligne écrite par le serveur : {answer['fichier']} ({answer['octets'] / 2 ** 20:.1f} Mio, "
-                f"{answer['lignes']} lignes vérifiées, SHA-256 {answer['sha256']}).")
-    return (f"Sauvegarde écrite : {made.path} ({made.size / 2 ** 20:.1f} Mio, {made.rows} lignes vérifiées, "
-            f"SHA-256 {made.sha256}).")
+            raise BackupRefused(
+                f"{held.message} La sauvegarde en ligne par {url} a échoué aussi : {exc.message}"
+            ) from exc
+        return (
+            f"Sauvegarde en ligne écrite par le serveur : {answer['fichier']} ({answer['octets'] / 2**20:.1f} Mio, "
+            f"{answer['lignes']} lignes vérifiées, SHA-256 {answer['sha256']})."
+        )
+    return (
+        f"Sauvegarde écrite : {made.path} ({made.size / 2**20:.1f} Mio, {made.rows} lignes vérifiées, "
+        f"SHA-256 {made.sha256})."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -415,12 +459,18 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     saving = commands.add_parser("save", help="sauvegarder la base (en ligne par le serveur s'il tourne)")
     saving.add_argument("--path", type=Path, default=None, help="base (défaut : PORTAIL_DB ou data/portail.duckdb)")
-    saving.add_argument("--to", type=Path, default=None,
-                        help="dossier des sauvegardes hors ligne (défaut : PORTAIL_BACKUP_DIR ou backups/) ; "
-                             "en ligne, le serveur écrit dans son propre PORTAIL_BACKUP_DIR")
-    saving.add_argument("--url", default=os.environ.get("PORTAIL_URL", "http://127.0.0.1:8501"),
-                        help="adresse du serveur pour la sauvegarde en ligne (défaut : PORTAIL_URL ou "
-                             "http://127.0.0.1:8501)")
+    saving.add_argument(
+        "--to",
+        type=Path,
+        default=None,
+        help="dossier des sauvegardes hors ligne (défaut : PORTAIL_BACKUP_DIR ou backups/) ; "
+        "en ligne, le serveur écrit dans son propre PORTAIL_BACKUP_DIR",
+    )
+    saving.add_argument(
+        "--url",
+        default=os.environ.get("PORTAIL_URL", "http://127.0.0.1:8501"),
+        help="adresse du serveur pour la sauvegarde en ligne (défaut : PORTAIL_URL ou http://127.0.0.1:8501)",
+    )
     restoring = commands.add_parser("restore", help="remplacer la base par une sauvegarde vérifiée")
     restoring.add_argument("backup", type=Path, help="fichier de sauvegarde (.duckdb)")
     restoring.add_argument("--path", type=Path, default=None, help="base (défaut : PORTAIL_DB ou data/portail.duckdb)")
@@ -438,8 +488,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             path = args.path or db_path()
             kept = restore(args.backup, path, now)
-            print(f"Base « {path} » restaurée depuis « {args.backup} » (vérifiée)."
-                  + (f" L'ancienne base est conservée : « {kept} »." if kept else ""))
+            print(
+                f"Base « {path} » restaurée depuis « {args.backup} » (vérifiée)."
+                + (f" L'ancienne base est conservée : « {kept} »." if kept else "")
+            )
 
     return run_in_french(work)
 

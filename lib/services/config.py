@@ -48,6 +48,8 @@ def production() -> bool:
     start a production server as a demo."""
     mode = os.environ.get(MODE, "").strip()
     if mode not in ("", DEMO, PRODUCTION):
-        raise InvalidInput(f"{MODE}={mode!r} n'est pas un mode connu : écrivez {MODE}={PRODUCTION} (le portail d'une "
-                           f"ville) ou {MODE}={DEMO} (la démonstration).")
+        raise InvalidInput(
+            f"{MODE}={mode!r} n'est pas un mode connu : écrivez {MODE}={PRODUCTION} (le portail d'une "
+            f"ville) ou {MODE}={DEMO} (la démonstration)."
+        )
     return mode == PRODUCTION

@@ -71,24 +71,220 @@ STAFF = [
 FAMILY_COUNT = 270
 # The local test bank (lib/payments/sandbox.py) speaks Systempay v2; a town puts its own
 # provider's backend and options here instead (and payment_sandbox = 0).
-SANDBOX_OPTIONS = {"site_id": "12345678", "secret_test": "demosandboxsecret", "signature_algo": "hmac_sha256",
-                   "ctx_mode": "TEST", "vads_return_mode": "GET", "service_url": "/paiement/sandbox"}
+SANDBOX_OPTIONS = {
+    "site_id": "12345678",
+    "secret_test": "demosandboxsecret",
+    "signature_algo": "hmac_sha256",
+    "ctx_mode": "TEST",
+    "vads_return_mode": "GET",
+    "service_url": "/paiement/sandbox",
+}
 
-FIRST_F = """Emma Jade Louise Alice Chloé Lina Léa Rose Anna Mila Inès Ambre Julia Mia Léna Manon
-Juliette Lou Zoé Camille Agathe Jeanne Lucie Nina Eva Romane Sarah Iris Margaux Clara Adèle Louna
-Victoire Maëlys Charlotte Elena Capucine Héloïse Lola Gabrielle""".split()
-FIRST_M = """Gabriel Léo Raphaël Arthur Louis Lucas Adam Jules Hugo Maël Liam Noah Paul Ethan Tiago
-Sacha Gabin Nathan Aaron Mohamed Théo Noé Victor Martin Mathis Axel Léon Antoine Marius Nino
-Timéo Robin Tom Eden Valentin Clément Samuel Baptiste Oscar Yanis""".split()
-PARENT_F = "Sophie Aurélie Céline Émilie Julie Sandrine Nathalie Laure Caroline Amandine Fatima Audrey".split()
-PARENT_M = "Nicolas Julien Sébastien Thomas Mathieu Olivier Karim Jérôme Guillaume Fabien David Romain".split()
-LAST = """Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre
-Michel Garcia David Bertrand Roux Vincent Fournier Morel Girard André Lefèvre Mercier Dupont
-Lambert Bonnet François Martinez Legrand Garnier Faure Rousseau Blanc Guérin Muller Henry Roussel
-Nicolas Perrin Morin Mathieu Clément Gauthier Dumont Lopez Fontaine Chevalier Robin Masson Sanchez
-Gérard Nguyen Boyer Denis Lemaire Duval Joly Gautier Roger Roche Roy Noël Meyer Lucas Meunier
-Jean Perez Marchand Dufour Blanchard Marie Barbier Brun Dumas Brunet Schmitt Leroux Colin Fernandez
-Pujol Castex Sabatier Estève Azéma Cazeneuve Fabre Rouquette Delpech Bousquet""".split()
+FIRST_F = [
+    "Emma",
+    "Jade",
+    "Louise",
+    "Alice",
+    "Chloé",
+    "Lina",
+    "Léa",
+    "Rose",
+    "Anna",
+    "Mila",
+    "Inès",
+    "Ambre",
+    "Julia",
+    "Mia",
+    "Léna",
+    "Manon",
+    "Juliette",
+    "Lou",
+    "Zoé",
+    "Camille",
+    "Agathe",
+    "Jeanne",
+    "Lucie",
+    "Nina",
+    "Eva",
+    "Romane",
+    "Sarah",
+    "Iris",
+    "Margaux",
+    "Clara",
+    "Adèle",
+    "Louna",
+    "Victoire",
+    "Maëlys",
+    "Charlotte",
+    "Elena",
+    "Capucine",
+    "Héloïse",
+    "Lola",
+    "Gabrielle",
+]
+FIRST_M = [
+    "Gabriel",
+    "Léo",
+    "Raphaël",
+    "Arthur",
+    "Louis",
+    "Lucas",
+    "Adam",
+    "Jules",
+    "Hugo",
+    "Maël",
+    "Liam",
+    "Noah",
+    "Paul",
+    "Ethan",
+    "Tiago",
+    "Sacha",
+    "Gabin",
+    "Nathan",
+    "Aaron",
+    "Mohamed",
+    "Théo",
+    "Noé",
+    "Victor",
+    "Martin",
+    "Mathis",
+    "Axel",
+    "Léon",
+    "Antoine",
+    "Marius",
+    "Nino",
+    "Timéo",
+    "Robin",
+    "Tom",
+    "Eden",
+    "Valentin",
+    "Clément",
+    "Samuel",
+    "Baptiste",
+    "Oscar",
+    "Yanis",
+]
+PARENT_F = [
+    "Sophie",
+    "Aurélie",
+    "Céline",
+    "Émilie",
+    "Julie",
+    "Sandrine",
+    "Nathalie",
+    "Laure",
+    "Caroline",
+    "Amandine",
+    "Fatima",
+    "Audrey",
+]
+PARENT_M = [
+    "Nicolas",
+    "Julien",
+    "Sébastien",
+    "Thomas",
+    "Mathieu",
+    "Olivier",
+    "Karim",
+    "Jérôme",
+    "Guillaume",
+    "Fabien",
+    "David",
+    "Romain",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefèvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Masson",
+    "Sanchez",
+    "Gérard",
+    "Nguyen",
+    "Boyer",
+    "Denis",
+    "Lemaire",
+    "Duval",
+    "Joly",
+    "Gautier",
+    "Roger",
+    "Roche",
+    "Roy",
+    "Noël",
+    "Meyer",
+    "Lucas",
+    "Meunier",
+    "Jean",
+    "Perez",
+    "Marchand",
+    "Dufour",
+    "Blanchard",
+    "Marie",
+    "Barbier",
+    "Brun",
+    "Dumas",
+    "Brunet",
+    "Schmitt",
+    "Leroux",
+    "Colin",
+    "Fernandez",
+    "Pujol",
+    "Castex",
+    "Sabatier",
+    "Estève",
+    "Azéma",
+    "Cazeneuve",
+    "Fabre",
+    "Rouquette",
+    "Delpech",
+    "Bousquet",
+]
 STREETS = """rue des Écoles|avenue de Toulouse|chemin du Moulin|rue de la Mairie|impasse des Lilas|
 allée des Platanes|route de Lévignac|rue du Lavoir|chemin de la Save|place de l'Église""".replace("\n", "").split("|")
 
@@ -145,10 +341,17 @@ def _populate(cur, today: date) -> dict[str, int]:
 
     frames: dict[str, pd.DataFrame] = {}
     frames["settings"] = pd.DataFrame(
-        [("town_name", TOWN), ("contact_email", CONTACT), ("holiday_zone", ZONE),
-         ("invoice_rule", "bookings"), ("invoice_due_days", "30"), ("demo_built_for", today.isoformat()),
-         ("payment_backend", "systempayv2"), ("payment_options", json.dumps(SANDBOX_OPTIONS)),
-         ("payment_sandbox", "1")],
+        [
+            ("town_name", TOWN),
+            ("contact_email", CONTACT),
+            ("holiday_zone", ZONE),
+            ("invoice_rule", "bookings"),
+            ("invoice_due_days", "30"),
+            ("demo_built_for", today.isoformat()),
+            ("payment_backend", "systempayv2"),
+            ("payment_options", json.dumps(SANDBOX_OPTIONS)),
+            ("payment_sandbox", "1"),
+        ],
         columns=["key", "value"],
     )
     frames["school_years"] = pd.DataFrame(
@@ -157,8 +360,7 @@ def _populate(cur, today: date) -> dict[str, int]:
     )
     frames["sites"] = pd.DataFrame(SITES, columns=["id", "name", "kind", "address", "capacity"])
     frames["services"] = pd.DataFrame(
-        SERVICES,
-        columns=["id", "code", "name", "short_name", "weekdays", "unit_price_cents", "is_meal", "sort_order"]
+        SERVICES, columns=["id", "code", "name", "short_name", "weekdays", "unit_price_cents", "is_meal", "sort_order"]
     )
     frames["site_services"] = pd.DataFrame(SITE_SERVICES, columns=["site_id", "service_id", "capacity"])
     frames["tariffs"] = pd.DataFrame(TARIFFS, columns=["service_id", "qf_max", "price_cents"]).astype(
@@ -176,11 +378,18 @@ def _populate(cur, today: date) -> dict[str, int]:
     frames["users"] = users
     frames["children"] = pd.DataFrame(
         [
-            dict(id=c.id, family_id=c.family_id, first_name=c.first_name, last_name=c.last_name,
-                 birth_date=_birth_date(rng, current.start_year - 3 - c.level), school_class=LEVELS[c.level],
-                 diet_code=c.diet,
-                 health_notes=("PAI : allergie alimentaire, panier-repas fourni par la famille"
-                               if c.diet == "pai_panier" else None))
+            {
+                "id": c.id,
+                "family_id": c.family_id,
+                "first_name": c.first_name,
+                "last_name": c.last_name,
+                "birth_date": _birth_date(rng, current.start_year - 3 - c.level),
+                "school_class": LEVELS[c.level],
+                "diet_code": c.diet,
+                "health_notes": (
+                    "PAI : allergie alimentaire, panier-repas fourni par la famille" if c.diet == "pai_panier" else None
+                ),
+            }
             for c in children
         ]
     )
@@ -206,8 +415,9 @@ def _populate(cur, today: date) -> dict[str, int]:
                 reg_services.extend((reg_id, s) for s in service_ids)
                 # One family in eight still books on paper: the town hall keys its bookings in.
                 booker = 1 if child.family_id % 8 == 0 else family_user[child.family_id]
-                _book_year(rng, calendar, year, today, child, site_id, service_ids,
-                           booker, registered_at, bookings, attendance)
+                _book_year(
+                    rng, calendar, year, today, child, site_id, service_ids, booker, registered_at, bookings, attendance
+                )
 
     frames["registrations"] = pd.DataFrame(
         registrations, columns=["id", "child_id", "school_year_id", "site_id", "created_at", "updated_at"]
@@ -215,8 +425,18 @@ def _populate(cur, today: date) -> dict[str, int]:
     frames["registration_services"] = pd.DataFrame(reg_services, columns=["registration_id", "service_id"])
     frames["bookings"] = pd.DataFrame(
         bookings,
-        columns=["child_id", "service_id", "day", "site_id", "state", "origin", "created_by", "created_at",
-                 "updated_by", "updated_at"],
+        columns=[
+            "child_id",
+            "service_id",
+            "day",
+            "site_id",
+            "state",
+            "origin",
+            "created_by",
+            "created_at",
+            "updated_by",
+            "updated_at",
+        ],
     )
     frames["attendance"] = pd.DataFrame(
         attendance, columns=["child_id", "service_id", "day", "site_id", "status", "recorded_by", "recorded_at"]
@@ -271,15 +491,20 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
             payment_right = "requested" if fid in (7, 42, 133) else "none"
             qf = rng.choice([450, 620, 780, 900, 1100, 1350, 1600, 2100])
         parent = rng.choice(PARENT_F + PARENT_M) if fid != 1 else "Camille"
-        families.append(dict(
-            id=fid, name=f"Famille {last}",
-            email="parent@demo.fr" if fid == 1 else f"famille{fid:03d}@demo.fr",
-            phone=f"06 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}",
-            address=f"{rng.randrange(1, 60)} {rng.choice(STREETS)}, 31530 Belcastel-sur-Save",
-            quotient_familial=qf, payment_right=payment_right,
-            payment_right_at=now_utc - timedelta(days=20) if payment_right != "none" else None,
-            created_at=now_utc - timedelta(days=500), parent=f"{parent} {last}",
-        ))
+        families.append(
+            {
+                "id": fid,
+                "name": f"Famille {last}",
+                "email": "parent@demo.fr" if fid == 1 else f"famille{fid:03d}@demo.fr",
+                "phone": f"06 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}",
+                "address": f"{rng.randrange(1, 60)} {rng.choice(STREETS)}, 31530 Belcastel-sur-Save",
+                "quotient_familial": qf,
+                "payment_right": payment_right,
+                "payment_right_at": now_utc - timedelta(days=20) if payment_right != "none" else None,
+                "created_at": now_utc - timedelta(days=500),
+                "parent": f"{parent} {last}",
+            }
+        )
         for first, level, diet, wednesday, canteen in kids:
             children.append(_Child(len(children) + 1, fid, first, last, level, diet, wednesday, canteen))
     return families, children
@@ -290,18 +515,35 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
     # times with argon2 would cost seconds for nothing.
     password_hash = hash_password(DEMO_PASSWORD)
     rows = [
-        dict(id=i + 1, email=email, password_hash=password_hash, role=role, family_id=None, display_name=name,
-             created_at=now_utc)
+        {
+            "id": i + 1,
+            "email": email,
+            "password_hash": password_hash,
+            "role": role,
+            "family_id": None,
+            "display_name": name,
+            "created_at": now_utc,
+        }
         for i, (email, role, name) in enumerate(STAFF)
     ]
     for fam in families:
-        rows.append(dict(id=fam["id"] + len(STAFF), email=fam["email"], password_hash=password_hash,
-                         role="famille", family_id=fam["id"], display_name=fam.pop("parent"), created_at=now_utc))
+        rows.append(
+            {
+                "id": fam["id"] + len(STAFF),
+                "email": fam["email"],
+                "password_hash": password_hash,
+                "role": "famille",
+                "family_id": fam["id"],
+                "display_name": fam.pop("parent"),
+                "created_at": now_utc,
+            }
+        )
     return pd.DataFrame(rows).astype({"family_id": "Int64"})
 
 
-def _book_year(rng, calendar, year, today, child, site_id, service_ids, user_id, registered_at, bookings,
-               attendance) -> None:
+def _book_year(
+    rng, calendar, year, today, child, site_id, service_ids, user_id, registered_at, bookings, attendance
+) -> None:
     """A year of bookings for one registration: mostly weekly templates, some occasional days,
     a few cancellations; attendance for the days already past."""
     for service_id in service_ids:
@@ -320,8 +562,11 @@ def _book_year(rng, calendar, year, today, child, site_id, service_ids, user_id,
             chosen = sorted(rng.sample(days, k=max(1, len(days) // 5)))
             origin = "occasional"
         for day in chosen:
-            created = registered_at if origin == "template" else to_utc_naive(
-                datetime.combine(day - timedelta(days=rng.randrange(8, 30)), time(21, 0), PARIS))
+            created = (
+                registered_at
+                if origin == "template"
+                else to_utc_naive(datetime.combine(day - timedelta(days=rng.randrange(8, 30)), time(21, 0), PARIS))
+            )
             state = "booked"
             updated = created
             if rng.random() < 0.03:
@@ -367,23 +612,37 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
         issue = min(after + timedelta(days=4), today)
         published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))
         count += len(published.numbers)
-        rows = db.rows("SELECT id, family_id, total_cents, number FROM invoices WHERE period_month = ? ORDER BY id",
-                       [month])
+        rows = db.rows(
+            "SELECT id, family_id, total_cents, number FROM invoices WHERE period_month = ? ORDER BY id", [month]
+        )
         paid_share = 0.9 if index == 0 else 0.3
 
         def pay(cur, rows=rows, issue=issue, paid_share=paid_share, index=index):
             for invoice_id, family_id, total, number in rows:
                 paid = index == 0 if family_id == 1 else rng.random() < paid_share
-                paid_at = to_utc_naive(datetime.combine(issue + timedelta(days=rng.randrange(1, 12)), time(12, 30), PARIS))
+                paid_at = to_utc_naive(
+                    datetime.combine(issue + timedelta(days=rng.randrange(1, 12)), time(12, 30), PARIS)
+                )
                 if not paid or paid_at.date() >= today:
                     continue
                 tx_id = None
                 if family_id == 1:  # the demo family pays online, like the seed's guide shows
                     tx_id = invoice_id
-                    invoice_store.insert_transaction(cur, dict(
-                        id=tx_id, invoice_id=invoice_id, family_id=1, provider="systempayv2",
-                        transaction_ref=f"DEMO_{invoice_id:08d}", order_ref=number, amount_cents=total, state="paid",
-                        created_at=paid_at, updated_at=paid_at))
+                    invoice_store.insert_transaction(
+                        cur,
+                        {
+                            "id": tx_id,
+                            "invoice_id": invoice_id,
+                            "family_id": 1,
+                            "provider": "systempayv2",
+                            "transaction_ref": f"DEMO_{invoice_id:08d}",
+                            "order_ref": number,
+                            "amount_cents": total,
+                            "state": "paid",
+                            "created_at": paid_at,
+                            "updated_at": paid_at,
+                        },
+                    )
                 method = "online" if tx_id else rng.choice(["cheque", "virement", "especes", "prelevement"])
                 invoice_store.insert_payment(cur, invoice_id, total, paid_at, method, tx_id, None)
 
@@ -395,7 +654,9 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Construit la base de démonstration du Portail Famille.")
-    parser.add_argument("--path", type=Path, default=None, help="fichier DuckDB (défaut : PORTAIL_DB ou data/portail.duckdb)")
+    parser.add_argument(
+        "--path", type=Path, default=None, help="fichier DuckDB (défaut : PORTAIL_DB ou data/portail.duckdb)"
+    )
     parser.add_argument("--if-missing", action="store_true", help="ne rien faire si la base existe déjà")
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="date du jour (AAAA-MM-JJ)")
     args = parser.parse_args(argv)
@@ -406,9 +667,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : {exc.message}", file=sys.stderr)
         return 1
     if in_production and not (args.if_missing and demo_exists(path)):
-        print(f"Erreur : {MODE}={PRODUCTION} : la ville de démonstration (comptes au mot de passe « {DEMO_PASSWORD} », "
-              f"banque de test) n'est pas construite. Créez la base de la ville avec son premier administrateur : "
-              f"python -m lib.services.setup admin --email ADRESSE", file=sys.stderr)
+        print(
+            f"Erreur : {MODE}={PRODUCTION} : la ville de démonstration (comptes au mot de passe « {DEMO_PASSWORD} », "
+            f"banque de test) n'est pas construite. Créez la base de la ville avec son premier administrateur : "
+            f"python -m lib.services.setup admin --email ADRESSE",
+            file=sys.stderr,
+        )
         return 1
     if args.if_missing and demo_exists(path):
         try:

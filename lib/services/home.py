@@ -48,8 +48,12 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
         raise NotAllowed("Cette page est réservée aux familles.")
     year = reference.current_school_year(db, today)
     rows = overview.family_children(db, actor.family_id, year["id"] if year else -1)
-    children = {r["id"]: ChildSummary(r["id"], r["first_name"], r["last_name"], r["school_class"], r["diet"],
-                                      r["registrations"] or []) for r in rows}
+    children = {
+        r["id"]: ChildSummary(
+            r["id"], r["first_name"], r["last_name"], r["school_class"], r["diet"], r["registrations"] or []
+        )
+        for r in rows
+    }
     for b in overview.family_next_bookings(db, actor.family_id, today, NEXT_BOOKINGS_PER_CHILD):
         child = children[b["child_id"]]
         if child.next_bookings and child.next_bookings[-1][0] == b["day"]:
@@ -57,8 +61,9 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
         else:
             child.next_bookings.append((b["day"], [b["service"]]))
     balance = overview.family_balance(db, actor.family_id)
-    return FamilyHome(year["label"] if year else None, list(children.values()),
-                      balance["unpaid_count"], balance["unpaid_cents"])
+    return FamilyHome(
+        year["label"] if year else None, list(children.values()), balance["unpaid_count"], balance["unpaid_cents"]
+    )
 
 
 @dataclass
@@ -137,11 +142,15 @@ def _months_compared(db: Database, year: dict, before: dict | None, today: date)
     month = first
     while month <= year["end_date"]:
         named = periods.labels(month, "month", today)  # « Novembre (mois en cours) », « nov. », running
-        months.append({
-            "month_label": named["label"], "tick": named["tick"], "running": named["running"],
-            "current": counts.get((year["id"], index), 0) if month <= today else None,
-            "previous": counts.get((before["id"], index), 0) if before else None,
-        })
+        months.append(
+            {
+                "month_label": named["label"],
+                "tick": named["tick"],
+                "running": named["running"],
+                "current": counts.get((year["id"], index), 0) if month <= today else None,
+                "previous": counts.get((before["id"], index), 0) if before else None,
+            }
+        )
         index += 1
         month = (month + timedelta(days=32)).replace(day=1)
     return months

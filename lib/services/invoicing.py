@@ -16,13 +16,27 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import (DEFAULT_DUE_DAYS, PREFIX, BillingRule, Bracket, InvoiceStatus, Kind, Line, due_date,
-                                  invoice_status, kind_for, left_to_pay, overpaid_cents, sequence_after, tariff_for)
+from lib.domain.invoicing import (
+    DEFAULT_DUE_DAYS,
+    PREFIX,
+    BillingRule,
+    Bracket,
+    InvoiceStatus,
+    Kind,
+    Line,
+    due_date,
+    invoice_status,
+    kind_for,
+    left_to_pay,
+    overpaid_cents,
+    sequence_after,
+    tariff_for,
+)
 from lib.domain.roles import Role
-from lib.store import audit, reference
-from lib.store import invoices as store
 from lib.services import payments
 from lib.services.trail import refusals_audited
+from lib.store import audit, reference
+from lib.store import invoices as store
 from lib.store.db import Database
 
 INVOICERS = (Role.ADMIN,)
@@ -30,6 +44,7 @@ READERS = (Role.ADMIN, Role.AGENT)
 
 
 # --- the month's documents ---------------------------------------------------------------------
+
 
 class _Made(Sequence):
     """A sequence whose items are made only when read (see `store.MonthLines`)."""
@@ -66,7 +81,7 @@ class Document:
     family_id: int
     family: str
     lines: Sequence[Line]
-    total_cents: int          # of its lines, summed in SQL with them (see test_invoicing)
+    total_cents: int  # of its lines, summed in SQL with them (see test_invoicing)
 
     @property
     def kind(self) -> Kind:
@@ -118,8 +133,10 @@ def _month(month: object, now: datetime) -> tuple[date, date]:
     first = month.replace(day=1)
     after = (first + timedelta(days=32)).replace(day=1)
     if after > now.date():
-        raise InvalidInput(f"Le mois de {fr.month_year(first)} n'est pas terminé : il pourra être facturé à partir "
-                           f"du {fr.long_date(after)}.")
+        raise InvalidInput(
+            f"Le mois de {fr.month_year(first)} n'est pas terminé : il pourra être facturé à partir "
+            f"du {fr.long_date(after)}."
+        )
     return first, after
 
 
@@ -128,13 +145,18 @@ def _prices(cur) -> list[tuple[int, int | None, int]]:
     brackets: dict[int, list[Bracket]] = {}
     for service_id, qf_max, price in store.tariffs(cur):
         brackets.setdefault(service_id, []).append(Bracket(qf_max, price))
-    return [(service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
-            for service_id, qf, default in store.price_keys(cur)]
+    return [
+        (service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
+        for service_id, qf, default in store.price_keys(cur)
+    ]
 
 
 def _documents(cur, first: date, after: date, rule: BillingRule) -> Documents:
-    return Documents(store.month_lines(cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED,
-                                       _prices(cur), fr.month_year(first)))
+    return Documents(
+        store.month_lines(
+            cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur), fr.month_year(first)
+        )
+    )
 
 
 def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> MonthDraft:
@@ -177,24 +199,47 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
     def work(cur) -> Published:
         seq = sequence_after(*store.sequence_state(cur, issue.year))
         issued = store.publish_lines(
-            cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur), fr.month_year(first),
-            first_id=store.next_invoice_id(cur), first_seq=seq, year=issue.year,
-            prefixes={kind.value: PREFIX[kind] for kind in Kind}, issue=issue, due=due_date(issue, due_days), at_utc=at)
+            cur,
+            first,
+            after,
+            rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED,
+            _prices(cur),
+            fr.month_year(first),
+            first_id=store.next_invoice_id(cur),
+            first_seq=seq,
+            year=issue.year,
+            prefixes={kind.value: PREFIX[kind] for kind in Kind},
+            issue=issue,
+            due=due_date(issue, due_days),
+            at_utc=at,
+        )
         if not issued:
             if not store.month_documents(db, first):
                 raise InvalidInput(f"Aucune réservation à facturer pour {fr.month_year(first)}.")
             return Published([], 0)
         result = Published([number for _, number, _ in issued], sum(total for _, _, total in issued))
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action="invoice.publish", entity="month",
-                     entity_id=first.isoformat(), after={"rule": rule.value, "documents": len(issued),
-                                                         "first": result.numbers[0], "last": result.numbers[-1],
-                                                         "total_cents": result.total_cents})
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action="invoice.publish",
+            entity="month",
+            entity_id=first.isoformat(),
+            after={
+                "rule": rule.value,
+                "documents": len(issued),
+                "first": result.numbers[0],
+                "last": result.numbers[-1],
+                "total_cents": result.total_cents,
+            },
+        )
         return result
 
     return db.write(work)
 
 
 # --- « Mes factures » ------------------------------------------------------------------------------
+
 
 @dataclass
 class InvoiceRow:
@@ -208,7 +253,7 @@ class InvoiceRow:
     paid_cents: int
     status: InvoiceStatus
     credited_cents: int = 0
-    pending_until: datetime | None = None   # an online payment is in progress until then (Paris time)
+    pending_until: datetime | None = None  # an online payment is in progress until then (Paris time)
 
     @property
     def left_cents(self) -> int:
@@ -216,17 +261,29 @@ class InvoiceRow:
 
     @property
     def overpaid_cents(self) -> int:
-        return overpaid_cents(self.total_cents, self.paid_cents, self.credited_cents) if self.kind is Kind.INVOICE else 0
+        return (
+            overpaid_cents(self.total_cents, self.paid_cents, self.credited_cents) if self.kind is Kind.INVOICE else 0
+        )
 
 
 def _row(summary: dict, attempt_lifetime: timedelta) -> InvoiceRow:
     kind = Kind(summary["kind"])
     started = summary["pending_started"]
-    return InvoiceRow(summary["id"], summary["number"], kind, summary["period_month"], summary["issue_date"],
-                      summary["due_date"], summary["total_cents"], summary["paid_cents"],
-                      invoice_status(kind, summary["total_cents"], summary["paid_cents"], started is not None,
-                                     summary["credited_cents"]), summary["credited_cents"],
-                      None if started is None else from_utc_naive(started) + attempt_lifetime)
+    return InvoiceRow(
+        summary["id"],
+        summary["number"],
+        kind,
+        summary["period_month"],
+        summary["issue_date"],
+        summary["due_date"],
+        summary["total_cents"],
+        summary["paid_cents"],
+        invoice_status(
+            kind, summary["total_cents"], summary["paid_cents"], started is not None, summary["credited_cents"]
+        ),
+        summary["credited_cents"],
+        None if started is None else from_utc_naive(started) + attempt_lifetime,
+    )
 
 
 def family_invoices(db: Database, actor: Actor, now: datetime) -> list[InvoiceRow]:
@@ -264,8 +321,12 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
             raise refusal
     elif actor.role not in READERS:
         raise NotAllowed("Votre profil ne permet pas de consulter les factures.")
-    return InvoiceDetail(_row(summary, lifetime), store.family(db, summary["family_id"]), store.invoice_lines(db, invoice_id),
-                         store.invoice_payments(db, invoice_id))
+    return InvoiceDetail(
+        _row(summary, lifetime),
+        store.family(db, summary["family_id"]),
+        store.invoice_lines(db, invoice_id),
+        store.invoice_payments(db, invoice_id),
+    )
 
 
 def invoice_pdf(db: Database, actor: Actor, invoice_id: object, now: datetime) -> bytes:

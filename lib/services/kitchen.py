@@ -31,10 +31,10 @@ MAX_RANGE_DAYS = 400
 @dataclass
 class Sheet:
     day: date
-    rows: list[dict]               # site, service, diet, meals
+    rows: list[dict]  # site, service, diet, meals
     firm: bool
     firm_at: datetime
-    changes: list[tuple[str, int, int]] = field(default_factory=list)   # (what, before, now)
+    changes: list[tuple[str, int, int]] = field(default_factory=list)  # (what, before, now)
     printed_at: datetime | None = None
 
     @property
@@ -59,7 +59,9 @@ def _rules(db: Database) -> tuple[list[DeadlineRule], set[int]]:
     rules, weekdays = [], set()
     for service in store.meal_rules(db):
         rules.append(DeadlineRule(service["book_delay_days"], service["book_delay_working"], service["cutoff_time"]))
-        rules.append(DeadlineRule(service["cancel_delay_days"], service["cancel_delay_working"], service["cutoff_time"]))
+        rules.append(
+            DeadlineRule(service["cancel_delay_days"], service["cancel_delay_working"], service["cutoff_time"])
+        )
         weekdays |= set(parse_weekdays(service["weekdays"]))
     return rules, weekdays
 
@@ -79,8 +81,10 @@ def _check_day(db: Database, day: object) -> date:
         raise InvalidInput("Aucune année scolaire n'est configurée.")
     first, last = min(y["start_date"] for y in years), max(y["end_date"] for y in years)
     if not first <= day <= last:
-        raise InvalidInput(f"Jour hors des années scolaires connues : choisissez un jour du "
-                           f"{fr.numeric_date(first)} au {fr.numeric_date(last)}.")
+        raise InvalidInput(
+            f"Jour hors des années scolaires connues : choisissez un jour du "
+            f"{fr.numeric_date(first)} au {fr.numeric_date(last)}."
+        )
     return day
 
 
@@ -118,8 +122,11 @@ def _remember_print(db: Database, actor: Actor, data: Sheet, now: datetime) -> N
 def _csv(data: Sheet, town: str, now: datetime) -> bytes:
     """Semicolons, UTF-8 with BOM: opens as is in a French spreadsheet; names are inert cells."""
     rows = [[data.day.isoformat(), row["site"], row["service"], row["diet"], row["meals"]] for row in data.rows]
-    rows += [[data.day.isoformat(), "TOTAL", "", "", data.total], [],
-             ["Statut", "définitif" if data.firm else "provisoire"]]
+    rows += [
+        [data.day.isoformat(), "TOTAL", "", "", data.total],
+        [],
+        ["Statut", "définitif" if data.firm else "provisoire"],
+    ]
     return csv_bytes(["Jour", "Structure", "Prestation", "Régime", "Repas"], rows)
 
 

@@ -15,6 +15,7 @@ invoice is « Trop-perçu »: `overpaid_invoices` lists the refunds for the admi
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
@@ -28,8 +29,7 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import (Kind, PaymentRefused, TxState, left_to_pay, next_state, outcome_message,
-                                  overpaid_cents)
+from lib.domain.invoicing import Kind, PaymentRefused, TxState, left_to_pay, next_state, outcome_message, overpaid_cents
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
@@ -76,12 +76,14 @@ def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConf
     values = reference.settings(db)
     base = portal_address(values, served_port)
     if base is None:
-        raise PaymentRefused("Le paiement en ligne n'est pas configuré (adresse publique du portail) : "
-                             "contactez la mairie.")
+        raise PaymentRefused(
+            "Le paiement en ligne n'est pas configuré (adresse publique du portail) : contactez la mairie."
+        )
     return provider.ProviderConfig.from_settings(values), base
 
 
 # --- the right to pay online --------------------------------------------------------------------
+
 
 def payment_right(db: Database, actor: Actor) -> dict:
     if not actor.is_family or actor.family_id is None:
@@ -100,8 +102,16 @@ def request_payment_right(db: Database, actor: Actor, now: datetime) -> str:
 
     def work(cur):
         store.set_payment_right(cur, actor.family_id, "requested", at)
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action="payment_right.request", entity="family",
-                     entity_id=actor.family_id, before={"payment_right": state}, after={"payment_right": "requested"})
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action="payment_right.request",
+            entity="family",
+            entity_id=actor.family_id,
+            before={"payment_right": state},
+            after={"payment_right": "requested"},
+        )
 
     db.write(work)
     return "Demande envoyée : la mairie vous répondra prochainement. Vous verrez sa réponse sur cette page."
@@ -122,9 +132,16 @@ def decide_payment_right(db: Database, actor: Actor, family_id: object, grant: b
 
     def work(cur):
         store.set_payment_right(cur, found["id"], value, at)
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action=f"payment_right.{value}", entity="family",
-                     entity_id=found["id"], before={"payment_right": found["payment_right"]},
-                     after={"payment_right": value})
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action=f"payment_right.{value}",
+            entity="family",
+            entity_id=found["id"],
+            before={"payment_right": found["payment_right"]},
+            after={"payment_right": value},
+        )
 
     db.write(work)
     return f"{found['name']} : droit de payer en ligne {'accordé' if grant else 'refusé'}."
@@ -145,8 +162,10 @@ def departure_link(token: str, invoice_id: int, key: str) -> str:
 def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> bool:
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
-def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None,
-                  now: datetime) -> provider.Started:
+
+def start_payment(
+    db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None, now: datetime
+) -> provider.Started:
     """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
     signed form that takes the browser to the provider. A refusal is kept in the audit log.
     `served_port`: the port this process serves on (the portal's address without `public_url`;
@@ -155,8 +174,9 @@ def start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_ke
         return _start_payment(db, actor, invoice_id, idempotency_key, served_port, now)
 
 
-def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None,
-                   now: datetime) -> provider.Started:
+def _start_payment(
+    db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None, now: datetime
+) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
     if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
@@ -183,8 +203,10 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
         store.lock_invoice(cur, invoice_id)
         family = store.family(cur, actor.family_id)
         if family["payment_right"] != "granted":
-            raise PaymentRefused("Votre famille n'a pas encore le droit de payer en ligne : demandez-le avec le "
-                                 "bouton « Demander le droit de payer en ligne ».")
+            raise PaymentRefused(
+                "Votre famille n'a pas encore le droit de payer en ligne : demandez-le avec le "
+                "bouton « Demander le droit de payer en ligne »."
+            )
         if summary["kind"] != Kind.INVOICE:
             raise PaymentRefused(f"{summary['number']} est un avoir : il n'y a rien à payer.")
         left = left_to_pay(summary["total_cents"], summary["paid_cents"], summary["credited_cents"])
@@ -193,22 +215,42 @@ def _start_payment(db: Database, actor: Actor, invoice_id: object, idempotency_k
         pending = store.pending_for_invoice(cur, invoice_id, since)
         if pending is not None:
             started = from_utc_naive(pending["created_at"])
-            raise PaymentRefused(f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
-                                 f"{fr.hour(started)} : terminez-le sur la page de paiement. "
-                                 + second_payment_after(started + cfg.attempt_lifetime, now))
+            raise PaymentRefused(
+                f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
+                f"{fr.hour(started)} : terminez-le sur la page de paiement. "
+                + second_payment_after(started + cfg.attempt_lifetime, now)
+            )
         try:
             started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
-            raise PaymentRefused("Le paiement en ligne est momentanément indisponible : réessayez plus tard ou "
-                                 "contactez la mairie.") from exc
-        store.insert_transaction(cur, dict(
-            invoice_id=invoice_id, family_id=actor.family_id, provider=cfg.backend,
-            transaction_ref=started.transaction_ref, order_ref=summary["number"], idempotency_key=idempotency_key,
-            amount_cents=left,
-            state=TxState.PENDING.value, created_at=at, updated_at=at,
-            form_fields=json.dumps({"url": started.url, "fields": started.fields})))
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action="payment.start", entity="invoice",
-                     entity_id=invoice_id, after={"transaction": started.transaction_ref, "amount_cents": left})
+            raise PaymentRefused(
+                "Le paiement en ligne est momentanément indisponible : réessayez plus tard ou contactez la mairie."
+            ) from exc
+        store.insert_transaction(
+            cur,
+            {
+                "invoice_id": invoice_id,
+                "family_id": actor.family_id,
+                "provider": cfg.backend,
+                "transaction_ref": started.transaction_ref,
+                "order_ref": summary["number"],
+                "idempotency_key": idempotency_key,
+                "amount_cents": left,
+                "state": TxState.PENDING.value,
+                "created_at": at,
+                "updated_at": at,
+                "form_fields": json.dumps({"url": started.url, "fields": started.fields}),
+            },
+        )
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action="payment.start",
+            entity="invoice",
+            entity_id=invoice_id,
+            after={"transaction": started.transaction_ref, "amount_cents": left},
+        )
         return started
 
     return db.write(work)
@@ -223,11 +265,14 @@ def second_payment_after(until: datetime, now: datetime) -> str:
     """Why a second payment of an invoice cannot start while an attempt is in progress, and when
     it can (`until`: the attempt's end, see ProviderConfig.attempt_lifetime), for the family."""
     when = fr.hour(until) if until.astimezone(now.tzinfo).date() == now.date() else f"le {fr.numeric_date_time(until)}"
-    return ("Tant que la banque peut encore l'accepter, un second paiement n'est pas possible : sans réponse de sa "
-            f"part, vous pourrez payer à nouveau après {when}.")
+    return (
+        "Tant que la banque peut encore l'accepter, un second paiement n'est pas possible : sans réponse de sa "
+        f"part, vous pourrez payer à nouveau après {when}."
+    )
 
 
 # --- the provider's answer ---------------------------------------------------------------------------
+
 
 class AnswerRejected(Exception):
     """An answer that is not recorded; `status` is the HTTP status for the provider."""
@@ -275,26 +320,49 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime, *
         state = next_state(current, answer.state)
         if state == current:
             return Recorded(tx["transaction_ref"], current, number, changed=False)  # a replay: nothing to do
-        store.update_transaction(cur, tx["id"], state.value, at, json.dumps(answer.data, ensure_ascii=False),
-                                 answer.message[:500])
-        after = {"state": state.value, "transaction": tx["transaction_ref"], "source": source,
-                 "amount_cents": tx["amount_cents"]}
+        store.update_transaction(
+            cur, tx["id"], state.value, at, json.dumps(answer.data, ensure_ascii=False), answer.message[:500]
+        )
+        after = {
+            "state": state.value,
+            "transaction": tx["transaction_ref"],
+            "source": source,
+            "amount_cents": tx["amount_cents"],
+        }
         overpaid = 0
         if state is TxState.PAID:
             store.insert_payment(cur, tx["invoice_id"], tx["amount_cents"], at, "online", tx["id"], None)
             overpaid = overpaid_cents(*payment_store.invoice_money(cur, tx["invoice_id"]))
             if overpaid:
                 after["overpaid_cents"] = overpaid
-        audit.record(cur, at_utc=at, user_id=None, action=f"payment.{state.value}", entity="invoice",
-                     entity_id=tx["invoice_id"], before={"state": current.value}, after=after)
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=None,
+            action=f"payment.{state.value}",
+            entity="invoice",
+            entity_id=tx["invoice_id"],
+            before={"state": current.value},
+            after=after,
+        )
         return Recorded(tx["transaction_ref"], state, number, changed=True, overpaid_cents=overpaid)
 
     try:
         return db.write(work)
     except AnswerRejected as exc:
-        db.write(lambda cur: audit.record(cur, at_utc=at, user_id=None, action="payment.rejected",
-                                          entity="transaction", entity_id=answer.transaction_ref,
-                                          after={"source": source, "address": address}, reason=exc.reason[:300]))
+        reason = exc.reason[:300]
+        db.write(
+            lambda cur: audit.record(
+                cur,
+                at_utc=at,
+                user_id=None,
+                action="payment.rejected",
+                entity="transaction",
+                entity_id=answer.transaction_ref,
+                after={"source": source, "address": address},
+                reason=reason,
+            )
+        )
         raise
 
 
@@ -324,7 +392,7 @@ class RejectionTally:
         written: int = 1
 
     def __init__(self) -> None:
-        self._by_database: dict[str, dict[str, RejectionTally._Tally]] = {}   # database file → address → tally
+        self._by_database: dict[str, dict[str, RejectionTally._Tally]] = {}  # database file → address → tally
         self._lock = threading.Lock()
 
     def count(self, db: Database, now: datetime, address: str, source: str, reason: str) -> None:
@@ -339,8 +407,9 @@ class RejectionTally:
                 tally = tallies.get(address)
             if tally is None:
                 first = {"source": source, "count": 1, "first": to_utc_naive(now).isoformat()}
-                audit_id = db.write(lambda cur: payment_store.open_rejection_tally(cur, to_utc_naive(now), address,
-                                                                                   first, reason))
+                audit_id = db.write(
+                    lambda cur: payment_store.open_rejection_tally(cur, to_utc_naive(now), address, first, reason)
+                )
                 tallies[address] = self._Tally(audit_id, source, now, now, now, reason)
                 return
             tally.count, tally.last, tally.reason = tally.count + 1, now, reason
@@ -356,8 +425,12 @@ class RejectionTally:
         tally.written_at = now
         if tally.count == tally.written:
             return
-        after = {"source": tally.source, "count": tally.count, "first": to_utc_naive(tally.opened).isoformat(),
-                 "last": to_utc_naive(tally.last).isoformat()}
+        after = {
+            "source": tally.source,
+            "count": tally.count,
+            "first": to_utc_naive(tally.opened).isoformat(),
+            "last": to_utc_naive(tally.last).isoformat(),
+        }
         db.write(lambda cur: payment_store.update_rejection_tally(cur, tally.audit_id, after, tally.reason))
         tally.written = tally.count
 
@@ -373,8 +446,9 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tupl
     if found is None:
         return None
     state = TxState(found["state"])
-    return state, outcome_message(state, found["number"],
-                                  overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"])))
+    return state, outcome_message(
+        state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))
+    )
 
 
 def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> int:
@@ -387,19 +461,24 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
     for tx in store.stale_pending(db, to_utc_naive(now), family_id):
         query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
         if query:
-            try:
+            with contextlib.suppress(AnswerRejected):
                 changed += record_answer(db, query, "reconciliation", now, address="rapprochement").changed
-            except AnswerRejected:
-                pass
         elif from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
             at = to_utc_naive(now)
 
-            def expire(cur, tx=tx):
+            def expire(cur, tx=tx, at=at):
                 if store.transaction_by_ref(cur, tx["transaction_ref"])["state"] != TxState.PENDING:
                     return 0
                 store.update_transaction(cur, tx["id"], TxState.EXPIRED.value, at, None, "sans réponse de la banque")
-                audit.record(cur, at_utc=at, user_id=None, action="payment.expired", entity="invoice",
-                             entity_id=tx["invoice_id"], after={"transaction": tx["transaction_ref"]})
+                audit.record(
+                    cur,
+                    at_utc=at,
+                    user_id=None,
+                    action="payment.expired",
+                    entity="invoice",
+                    entity_id=tx["invoice_id"],
+                    after={"transaction": tx["transaction_ref"]},
+                )
                 return 1
 
             changed += db.write(expire)
@@ -407,6 +486,7 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
 
 
 # --- money received twice ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Overpaid:
@@ -420,7 +500,7 @@ class Overpaid:
     total_cents: int
     paid_cents: int
     credited_cents: int
-    payments: list[dict]          # amount_cents, paid_at (UTC), method, reference (the provider's)
+    payments: list[dict]  # amount_cents, paid_at (UTC), method, reference (the provider's)
 
     @property
     def refund_cents(self) -> int:
@@ -429,8 +509,20 @@ class Overpaid:
 
 def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
     actor.require(Role.ADMIN)
-    return [Overpaid(r["id"], r["number"], r["family_id"], r["family"], r["email"], r["total_cents"], r["paid_cents"],
-                     r["credited_cents"], r["payments"]) for r in payment_store.overpaid_invoices(db)]
+    return [
+        Overpaid(
+            r["id"],
+            r["number"],
+            r["family_id"],
+            r["family"],
+            r["email"],
+            r["total_cents"],
+            r["paid_cents"],
+            r["credited_cents"],
+            r["payments"],
+        )
+        for r in payment_store.overpaid_invoices(db)
+    ]
 
 
 def describe_right(state: str, at: datetime | None) -> str:
@@ -441,4 +533,3 @@ def describe_right(state: str, at: datetime | None) -> str:
         "granted": f"Droit de payer en ligne accordé{when}.",
         "refused": f"Demande de droit de payer en ligne refusée{when}. Contactez la mairie pour en savoir plus.",
     }[state]
-

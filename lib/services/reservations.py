@@ -13,16 +13,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
 from lib.domain.clock import to_utc_naive
 from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.fr import long_date
-from lib.domain.fr import short_date
-from lib.domain.planning import (Cell, Plan, ServiceInfo, check_period, current_pattern, day_cells, plan_days,
-                                 plan_template)
+from lib.domain.fr import long_date, short_date
+from lib.domain.planning import (
+    Cell,
+    Plan,
+    ServiceInfo,
+    check_period,
+    current_pattern,
+    day_cells,
+    plan_days,
+    plan_template,
+)
 from lib.domain.roles import Role
 from lib.domain.validation import fold
 from lib.store import audit, reference
@@ -37,6 +43,7 @@ SCHOOL_DAY_KINDS = ("maternelle", "elementaire")
 
 
 # --- who may act on which child -------------------------------------------------------------
+
 
 def _child_for(db: Database, actor: Actor, child_id: object) -> dict:
     """The child, if the actor may act on it; the same refusal whether it exists or not."""
@@ -89,8 +96,8 @@ def find_children(db: Database, actor: Actor, text: str) -> list[dict]:
     return store.search_children(db, [w[:40] for w in words], SEARCH_LIMIT)
 
 
-
 # --- school years -----------------------------------------------------------------------------
+
 
 def school_years(db: Database, today: date) -> tuple[list[dict], dict | None]:
     """All school years, and the one to show first (the current one)."""
@@ -105,6 +112,7 @@ def _year(db: Database, school_year_id: object) -> dict:
 
 
 # --- registration -----------------------------------------------------------------------------
+
 
 @dataclass
 class SiteChoice:
@@ -133,8 +141,15 @@ def registration_form(db: Database, actor: Actor, child_id: int, school_year_id:
     return RegistrationForm(child, year, list(sites.values()), current)
 
 
-def save_registration(db: Database, actor: Actor, child_id: int, school_year_id: int, site_id: object,
-                      service_ids: Iterable[object], now: datetime) -> str:
+def save_registration(
+    db: Database,
+    actor: Actor,
+    child_id: int,
+    school_year_id: int,
+    site_id: object,
+    service_ids: Iterable[object],
+    now: datetime,
+) -> str:
     """Register the child at a site for some services (an empty list withdraws the registration).
 
     Refused: a year already over, an unknown site or a service the site does not offer, a second
@@ -153,17 +168,26 @@ def save_registration(db: Database, actor: Actor, child_id: int, school_year_id:
     if any(not isinstance(s, int) or s not in offered for s in wanted):
         raise InvalidInput(f"Cette prestation n'est pas proposée par « {site.name} ».")
     if wanted and site.kind in SCHOOL_DAY_KINDS:
-        other = next((s for s in form.sites if s.site_id != site.site_id and s.kind in SCHOOL_DAY_KINDS
-                      and form.current.get(s.site_id)), None)
+        other = next(
+            (
+                s
+                for s in form.sites
+                if s.site_id != site.site_id and s.kind in SCHOOL_DAY_KINDS and form.current.get(s.site_id)
+            ),
+            None,
+        )
         if other is not None:
             raise InvalidInput(
                 f"{child['first_name']} est déjà inscrit(e) à « {other.name} » pour {year['label']} : "
-                "retirez d'abord cette inscription-là.")
+                "retirez d'abord cette inscription-là."
+            )
     dropped = [s for s in form.current.get(site.site_id, []) if s not in wanted]
     if dropped and store.active_bookings_count(db, child["id"], dropped, site.site_id, max(today, year["start_date"])):
         names = ", ".join(f"« {n} »" for sid, n in site.services if sid in dropped)
-        raise InvalidInput(f"Des jours à venir sont encore réservés pour {names} : annulez-les d'abord "
-                           "(bouton « Modification »), puis retirez la prestation.")
+        raise InvalidInput(
+            f"Des jours à venir sont encore réservés pour {names} : annulez-les d'abord "
+            "(bouton « Modification »), puis retirez la prestation."
+        )
     before = form.current.get(site.site_id, [])
     if sorted(before) == sorted(wanted):
         return "Aucun changement : l'inscription était déjà celle-ci."
@@ -176,9 +200,16 @@ def save_registration(db: Database, actor: Actor, child_id: int, school_year_id:
         else:
             reg = next(r for r in store.registrations(db, child["id"], year["id"]) if r["site_id"] == site.site_id)
             store.delete_registration(cur, reg["id"])
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action="registration.save", entity="child",
-                     entity_id=child["id"], before={"site": site.name, "services": before},
-                     after={"site": site.name, "services": sorted(wanted), "year": year["label"]})
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action="registration.save",
+            entity="child",
+            entity_id=child["id"],
+            before={"site": site.name, "services": before},
+            after={"site": site.name, "services": sorted(wanted), "year": year["label"]},
+        )
 
     db.write(work)
     if not wanted:
@@ -187,6 +218,7 @@ def save_registration(db: Database, actor: Actor, child_id: int, school_year_id:
 
 
 # --- the child's booking context ----------------------------------------------------------------
+
 
 @dataclass
 class BookingContext:
@@ -197,16 +229,19 @@ class BookingContext:
 
     @property
     def first_service_day(self) -> date:
-        days = [self.calendar.next_service_day(s.weekdays, self.year["start_date"], inclusive=True,
-                                               horizon_days=60) for s in self.services]
+        days = [
+            self.calendar.next_service_day(s.weekdays, self.year["start_date"], inclusive=True, horizon_days=60)
+            for s in self.services
+        ]
         return min((d for d in days if d), default=self.year["start_date"])
 
     @property
     def last_service_day(self) -> date:
         last = self.year["end_date"]
         for _ in range(60):
-            if any(last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id)
-                   for s in self.services):
+            if any(
+                last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id) for s in self.services
+            ):
                 return last
             last -= timedelta(days=1)
         return self.year["end_date"]
@@ -214,8 +249,9 @@ class BookingContext:
     def service(self, service_id: object) -> ServiceInfo:
         found = next((s for s in self.services if s.id == service_id), None)
         if found is None:
-            raise InvalidInput(f"{self.child['first_name']} n'est pas inscrit(e) à cette prestation pour "
-                               f"{self.year['label']}.")
+            raise InvalidInput(
+                f"{self.child['first_name']} n'est pas inscrit(e) à cette prestation pour {self.year['label']}."
+            )
         return found
 
     def months(self) -> list[date]:
@@ -229,7 +265,10 @@ class BookingContext:
 
 def _service_info(row: dict) -> ServiceInfo:
     return ServiceInfo(
-        id=row["id"], code=row["code"], name=row["name"], short_name=row["short_name"],
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        short_name=row["short_name"],
         weekdays=parse_weekdays(row["weekdays"]),
         site_id=row["site_id"],
         book=DeadlineRule(row["book_delay_days"], row["book_delay_working"], row["cutoff_time"]),
@@ -238,15 +277,20 @@ def _service_info(row: dict) -> ServiceInfo:
 
 
 def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: int) -> BookingContext:
-    child, year, rows = (store.booking_basis(db, child_id, school_year_id if _is_id(school_year_id) else None)
-                         if _is_id(child_id) else (None, None, []))
+    child, year, rows = (
+        store.booking_basis(db, child_id, school_year_id if _is_id(school_year_id) else None)
+        if _is_id(child_id)
+        else (None, None, [])
+    )
     child = _may_act_on(actor, child)
     if year is None:
         raise InvalidInput("Année scolaire inconnue.")
     services = [_service_info(r) for r in rows]
     if not services:
-        raise InvalidInput(f"{child['first_name']} n'est inscrit(e) à aucune prestation pour {year['label']} : "
-                           "inscrivez-le (la) d'abord (« Inscrire mon enfant ou modifier son inscription »).")
+        raise InvalidInput(
+            f"{child['first_name']} n'est inscrit(e) à aucune prestation pour {year['label']} : "
+            "inscrivez-le (la) d'abord (« Inscrire mon enfant ou modifier son inscription »)."
+        )
     return BookingContext(child, year, services, reference.school_calendar(db))
 
 
@@ -260,8 +304,9 @@ def _recheck_stored(db: Database, actor: Actor, ctx: BookingContext) -> None:
     _may_act_on(actor, store.child(db, ctx.child["id"]))
 
 
-def month_cells(db: Database, actor: Actor, ctx: BookingContext, month: date, now: datetime,
-                preview: Plan | None = None) -> list[Cell]:
+def month_cells(
+    db: Database, actor: Actor, ctx: BookingContext, month: date, now: datetime, preview: Plan | None = None
+) -> list[Cell]:
     """The state of every service day of one month for the child (one query)."""
     _still_may_act(actor, ctx)
     first = month.replace(day=1)
@@ -289,6 +334,7 @@ def template_pattern(db: Database, actor: Actor, ctx: BookingContext, now: datet
 
 # --- changes ------------------------------------------------------------------------------------
 
+
 @dataclass
 class ChangeResult:
     booked: list[tuple[int, date]] = field(default_factory=list)
@@ -304,20 +350,34 @@ class ChangeResult:
             return "Aucun changement : les réservations étaient déjà celles-ci."
         named = len(self.booked) + len(self.waiting) + len(self.cancelled) <= self.NAMED_AT_MOST
         parts = []
-        for keys, words in ((self.booked, "réservé(s)"), (self.waiting, "complet(s) : en liste d'attente"),
-                            (self.cancelled, "annulé(s)")):
+        for keys, words in (
+            (self.booked, "réservé(s)"),
+            (self.waiting, "complet(s) : en liste d'attente"),
+            (self.cancelled, "annulé(s)"),
+        ):
             if keys:
                 parts.append(f"{len(keys)} jour(s) {words}" + (f" ({self._days(keys)})" if named else ""))
         return "Réservations enregistrées : " + ", ".join(parts) + "."
 
     def _days(self, keys: list[tuple[int, date]]) -> str:
         several = len({sid for sid, _ in self.booked + self.waiting + self.cancelled}) > 1
-        return ", ".join(short_date(day) + (f" – {self.names.get(sid, '')}" if several else "")
-                         for sid, day in sorted(keys, key=lambda k: (k[1], k[0])))
+        return ", ".join(
+            short_date(day) + (f" – {self.names.get(sid, '')}" if several else "")
+            for sid, day in sorted(keys, key=lambda k: (k[1], k[0]))
+        )
 
 
-def preview_template(db: Database, actor: Actor, ctx: BookingContext, template: Mapping[int, Iterable[int]],
-                     start: date, end: date, now: datetime, *, late: bool = False) -> Plan:
+def preview_template(
+    db: Database,
+    actor: Actor,
+    ctx: BookingContext,
+    template: Mapping[int, Iterable[int]],
+    start: date,
+    end: date,
+    now: datetime,
+    *,
+    late: bool = False,
+) -> Plan:
     """What "Confirmer" would do (nothing is written)."""
     _still_may_act(actor, ctx)
     override, _ = _override(actor, late, "aperçu" if late else None)
@@ -326,8 +386,18 @@ def preview_template(db: Database, actor: Actor, ctx: BookingContext, template: 
     return plan_template(template, ctx.services, start, end, current, ctx.calendar, now, override=override)
 
 
-def apply_template(db: Database, actor: Actor, ctx: BookingContext, template: Mapping[int, Iterable[int]],
-                   start: date, end: date, now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+def apply_template(
+    db: Database,
+    actor: Actor,
+    ctx: BookingContext,
+    template: Mapping[int, Iterable[int]],
+    start: date,
+    end: date,
+    now: datetime,
+    *,
+    late: bool = False,
+    reason: str | None = None,
+) -> ChangeResult:
     override, reason = _override(actor, late, reason)
     check_period(start, end, ctx.year["start_date"], ctx.year["end_date"], ctx.year["label"], now.date())
     template = {k: sorted(v) for k, v in template.items()}
@@ -337,12 +407,34 @@ def apply_template(db: Database, actor: Actor, ctx: BookingContext, template: Ma
 
     details = {"template": {str(k): v for k, v in template.items()}, "from": start, "to": end}
     origin = "staff_late" if override else ("staff" if actor.is_staff else "template")
-    return _execute(db, actor, ctx, max(start, now.date()), end, plan_for, origin, now, override, reason,
-                    "booking.template", details)
+    return _execute(
+        db,
+        actor,
+        ctx,
+        max(start, now.date()),
+        end,
+        plan_for,
+        origin,
+        now,
+        override,
+        reason,
+        "booking.template",
+        details,
+    )
 
 
-def change_days(db: Database, actor: Actor, ctx: BookingContext, service_id: int, book: Iterable[date],
-                cancel: Iterable[date], now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+def change_days(
+    db: Database,
+    actor: Actor,
+    ctx: BookingContext,
+    service_id: int,
+    book: Iterable[date],
+    cancel: Iterable[date],
+    now: datetime,
+    *,
+    late: bool = False,
+    reason: str | None = None,
+) -> ChangeResult:
     """Occasional days: book the days in `book`, cancel those in `cancel` (all or nothing); no
     other day is touched, whatever the month table showed."""
     service = ctx.service(service_id)
@@ -367,14 +459,25 @@ def _named_days(days: Iterable[date]) -> set[date]:
     return set(days)
 
 
-def set_day(db: Database, actor: Actor, ctx: BookingContext, service_id: int, day: date, booked: bool,
-            now: datetime, *, late: bool = False, reason: str | None = None) -> ChangeResult:
+def set_day(
+    db: Database,
+    actor: Actor,
+    ctx: BookingContext,
+    service_id: int,
+    day: date,
+    booked: bool,
+    now: datetime,
+    *,
+    late: bool = False,
+    reason: str | None = None,
+) -> ChangeResult:
     """Book (`booked`) or cancel one day: a click on the calendar."""
     service = ctx.service(service_id)
     if not isinstance(day, date) or not ctx.year["start_date"] <= day <= ctx.year["end_date"]:
         raise InvalidInput(f"Choisissez un jour de l'année scolaire {ctx.year['label']}.")
-    return _change_days(db, actor, ctx, service, {day} if booked else set(), set() if booked else {day},
-                        now, late, reason)
+    return _change_days(
+        db, actor, ctx, service, {day} if booked else set(), set() if booked else {day}, now, late, reason
+    )
 
 
 def _change_days(db, actor, ctx, service, book: set[date], cancel: set[date], now, late, reason) -> ChangeResult:
@@ -385,13 +488,36 @@ def _change_days(db, actor, ctx, service, book: set[date], cancel: set[date], no
 
     origin = "staff_late" if override else ("staff" if actor.is_staff else "occasional")
     days = book | cancel
-    return _execute(db, actor, ctx, min(days), max(days), plan_for, origin, now, override, reason, "booking.days",
-                    {"service": service.name})
+    return _execute(
+        db,
+        actor,
+        ctx,
+        min(days),
+        max(days),
+        plan_for,
+        origin,
+        now,
+        override,
+        reason,
+        "booking.days",
+        {"service": service.name},
+    )
 
 
-def _execute(db: Database, actor: Actor, ctx: BookingContext, first: date, last: date,
-             plan_for: Callable[[dict], Plan], origin: str, now: datetime, override: bool, reason: str | None,
-             action: str, details: dict) -> ChangeResult:
+def _execute(
+    db: Database,
+    actor: Actor,
+    ctx: BookingContext,
+    first: date,
+    last: date,
+    plan_for: Callable[[dict], Plan],
+    origin: str,
+    now: datetime,
+    override: bool,
+    reason: str | None,
+    action: str,
+    details: dict,
+) -> ChangeResult:
     _recheck_stored(db, actor, ctx)
     at = to_utc_naive(now)
     site_of = {s.id: s.site_id for s in ctx.services}
@@ -412,21 +538,36 @@ def _execute(db: Database, actor: Actor, ctx: BookingContext, first: date, last:
             free = places.get((site, sid, day), (0, 0))[0]
             state = "cancelled" if change == "cancel" else ("booked" if free > 0 else "waiting")
             rows.append((sid, day, site, state))
-            (result.cancelled if state == "cancelled" else result.booked if state == "booked" else result.waiting
-             ).append((sid, day))
+            (
+                result.cancelled if state == "cancelled" else result.booked if state == "booked" else result.waiting
+            ).append((sid, day))
         store.upsert_bookings(cur, child_id, rows, origin, actor.user_id, at)
         freed = [(site_of[sid], sid, day) for sid, day in result.cancelled]
         promoted = store.promote_waiting(cur, [k for k in freed if places.get(k, (0, 0))[1] > 0], actor.user_id, at)
         result.promoted = len(promoted)
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action=action + (".late" if override else ""),
-                     entity="child", entity_id=child_id,
-                     before={"booked_or_waiting": _iso(result.cancelled)},
-                     after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
-                     reason=reason)
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action=action + (".late" if override else ""),
+            entity="child",
+            entity_id=child_id,
+            before={"booked_or_waiting": _iso(result.cancelled)},
+            after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
+            reason=reason,
+        )
         for promoted_child, service_id, day in promoted:
-            audit.record(cur, at_utc=at, user_id=None, action="booking.promoted", entity="child",
-                         entity_id=promoted_child, before={"waiting": [[service_id, day]]},
-                         after={"booked": [[service_id, day]]}, reason="place libérée")
+            audit.record(
+                cur,
+                at_utc=at,
+                user_id=None,
+                action="booking.promoted",
+                entity="child",
+                entity_id=promoted_child,
+                before={"waiting": [[service_id, day]]},
+                after={"booked": [[service_id, day]]},
+                reason="place libérée",
+            )
         return result
 
     return db.write(work)

@@ -11,13 +11,13 @@ from lib.domain.deadlines import MAX_DELAY_DAYS, DeadlineRule
 from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.roles import Role
+from lib.services.trail import refusals_audited
 from lib.store import audit
 from lib.store import bookings as bookings_store
 from lib.store import settings as store
-from lib.services.trail import refusals_audited
 from lib.store.db import Database
 
-MAX_PRICE_CENTS = 10_000   # 100 € for one meal or half-day: anything above is a typing mistake
+MAX_PRICE_CENTS = 10_000  # 100 € for one meal or half-day: anything above is a typing mistake
 MAX_CAPACITY = 5_000
 
 
@@ -32,9 +32,19 @@ def _int(value: object, what: str, low: int, high: int) -> int:
     return value
 
 
-def update_service(db: Database, actor: Actor, service_id: int, *, unit_price_cents: object, book_delay_days: object,
-                   book_delay_working: bool, cancel_delay_days: object, cancel_delay_working: bool,
-                   cutoff_time: object, now: datetime) -> str:
+def update_service(
+    db: Database,
+    actor: Actor,
+    service_id: int,
+    *,
+    unit_price_cents: object,
+    book_delay_days: object,
+    book_delay_working: bool,
+    cancel_delay_days: object,
+    cancel_delay_working: bool,
+    cutoff_time: object,
+    now: datetime,
+) -> str:
     actor.require(Role.ADMIN)
     price = _int(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
     book = _int(book_delay_days, "Délai de réservation", 0, MAX_DELAY_DAYS)
@@ -42,17 +52,30 @@ def update_service(db: Database, actor: Actor, service_id: int, *, unit_price_ce
     if not isinstance(cutoff_time, time):
         raise InvalidInput("Heure limite illisible.")
     DeadlineRule(book, bool(book_delay_working), cutoff_time)  # the domain's own checks
-    after = dict(unit_price_cents=price, book_delay_days=book, book_delay_working=bool(book_delay_working),
-                 cancel_delay_days=cancel, cancel_delay_working=bool(cancel_delay_working),
-                 cutoff_time=cutoff_time.replace(second=0, microsecond=0))
+    after = {
+        "unit_price_cents": price,
+        "book_delay_days": book,
+        "book_delay_working": bool(book_delay_working),
+        "cancel_delay_days": cancel,
+        "cancel_delay_working": bool(cancel_delay_working),
+        "cutoff_time": cutoff_time.replace(second=0, microsecond=0),
+    }
 
     def work(cur) -> str:
         before = store.service_row(cur, service_id)
         if before is None:
             raise NotFound("Prestation introuvable.")
         store.update_service(cur, service_id, **after)
-        audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="service.update",
-                     entity="service", entity_id=service_id, before=before, after=after)
+        audit.record(
+            cur,
+            at_utc=to_utc_naive(now),
+            user_id=actor.user_id,
+            action="service.update",
+            entity="service",
+            entity_id=service_id,
+            before=before,
+            after=after,
+        )
         return before["name"]
 
     name = db.write(work)
@@ -69,28 +92,58 @@ def set_capacity(db: Database, actor: Actor, site_id: int, service_id: int, valu
             raise NotFound("Cette structure ne propose pas cette prestation.")
         store.set_capacity(cur, site_id, service_id, capacity)
         # More places: the waiting lists of the coming days move up, in order.
-        promoted = bookings_store.promote_waiting(cur, bookings_store.waiting_days(cur, site_id, service_id, now.date()),
-                                                  actor.user_id, to_utc_naive(now))
-        audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="capacity.update",
-                     entity="site_service", entity_id=f"{site_id}:{service_id}", before={"capacity": before},
-                     after={"capacity": capacity, "promoted": len(promoted)})
+        promoted = bookings_store.promote_waiting(
+            cur, bookings_store.waiting_days(cur, site_id, service_id, now.date()), actor.user_id, to_utc_naive(now)
+        )
+        audit.record(
+            cur,
+            at_utc=to_utc_naive(now),
+            user_id=actor.user_id,
+            action="capacity.update",
+            entity="site_service",
+            entity_id=f"{site_id}:{service_id}",
+            before={"capacity": before},
+            after={"capacity": capacity, "promoted": len(promoted)},
+        )
         for child_id, promoted_service, day in promoted:
-            audit.record(cur, at_utc=to_utc_naive(now), user_id=None, action="booking.promoted", entity="child",
-                         entity_id=child_id, before={"waiting": [[promoted_service, day]]},
-                         after={"booked": [[promoted_service, day]]}, reason="capacité augmentée")
+            audit.record(
+                cur,
+                at_utc=to_utc_naive(now),
+                user_id=None,
+                action="booking.promoted",
+                entity="child",
+                entity_id=child_id,
+                before={"waiting": [[promoted_service, day]]},
+                after={"booked": [[promoted_service, day]]},
+                reason="capacité augmentée",
+            )
         return len(promoted)
 
     promoted = db.write(work)
-    return "Capacité enregistrée." + (f" {promoted} enfant(s) de la liste d'attente ont obtenu une place." if promoted else "")
+    return "Capacité enregistrée." + (
+        f" {promoted} enfant(s) de la liste d'attente ont obtenu une place." if promoted else ""
+    )
 
 
-def audit_entries(db: Database, actor: Actor, *, action_prefix: str = "", entity: str | None = None,
-                  entity_id: str | None = None, limit: int = 200) -> list[dict]:
+def audit_entries(
+    db: Database,
+    actor: Actor,
+    *,
+    action_prefix: str = "",
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: int = 200,
+) -> list[dict]:
     """The audit log, newest first (administrator only)."""
     actor.require(Role.ADMIN)
     limit = max(1, min(int(limit), 2000))
-    return audit.entries(db, action_prefix=(action_prefix or "")[:50], entity=entity,
-                         entity_id=(entity_id or None) and str(entity_id)[:40], limit=limit)
+    return audit.entries(
+        db,
+        action_prefix=(action_prefix or "")[:50],
+        entity=entity,
+        entity_id=(entity_id or None) and str(entity_id)[:40],
+        limit=limit,
+    )
 
 
 def tariffs(db: Database, actor: Actor, service_id: int) -> list[Bracket]:
@@ -110,9 +163,16 @@ def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Brac
         if row is None:
             raise NotFound("Prestation introuvable.")
         before = store.replace_tariffs(cur, service_id, [(b.qf_max, b.price_cents) for b in clean])
-        audit.record(cur, at_utc=at, user_id=actor.user_id, action="tariff.update", entity="service",
-                     entity_id=service_id, before=[list(b) for b in before],
-                     after=[[b.qf_max, b.price_cents] for b in clean])
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=actor.user_id,
+            action="tariff.update",
+            entity="service",
+            entity_id=service_id,
+            before=[list(b) for b in before],
+            after=[[b.qf_max, b.price_cents] for b in clean],
+        )
         return row["name"]
 
     return f"Tarifs de « {db.write(work)} » enregistrés."

@@ -28,9 +28,9 @@ from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.validation import normalize_email
 from lib.services import auth
+from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
 from lib.services.demo import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
-from lib.services.command_line import run_in_french
 from lib.store import audit, deployment, reference
 from lib.store.db import Database
 
@@ -67,16 +67,22 @@ def production_problems(db: Database) -> list[str]:
         problems.append(f"c'est la base de démonstration (construite par make run ou make demo) : {fresh}")
     accounts = deployment.demo_accounts(db, DEMO_EMAIL_DOMAIN)
     if accounts:
-        problems.append(f"{accounts} compte(s) de démonstration (…@{DEMO_EMAIL_DOMAIN}, mot de passe "
-                        f"« {DEMO_PASSWORD} ») existent : {fresh}")
+        problems.append(
+            f"{accounts} compte(s) de démonstration (…@{DEMO_EMAIL_DOMAIN}, mot de passe "
+            f"« {DEMO_PASSWORD} ») existent : {fresh}"
+        )
     if settings.get("payment_sandbox") == "1":
         problems.append("la banque de test est active : python -m lib.services.setup set payment_sandbox 0")
     if _option_values(settings.get("payment_options", "")) & _demo_secrets():
-        problems.append("les options de paiement contiennent le secret de la démonstration, publié dans le code : "
-                        "python -m lib.services.setup set payment_options '{…}' avec les identifiants de votre banque")
+        problems.append(
+            "les options de paiement contiennent le secret de la démonstration, publié dans le code : "
+            "python -m lib.services.setup set payment_options '{…}' avec les identifiants de votre banque"
+        )
     if not settings.get("public_url", "").startswith("https://"):
-        problems.append("l'adresse publique du portail (public_url, en https) n'est pas renseignée : "
-                        "python -m lib.services.setup set public_url https://famille.ma-ville.fr")
+        problems.append(
+            "l'adresse publique du portail (public_url, en https) n'est pas renseignée : "
+            "python -m lib.services.setup set public_url https://famille.ma-ville.fr"
+        )
     if not deployment.active_admins(db):
         problems.append(f"aucun compte administrateur : {ADMIN_COMMAND}")
     return problems
@@ -92,8 +98,12 @@ def ready_database() -> Database:
     with the fixes) otherwise."""
     path = db_path()
     if not path.exists():
-        raise _refusal([f"la base « {path} » n'existe pas (un portail en production ne construit pas la "
-                        f"démonstration) : créez-la avec son premier administrateur, {ADMIN_COMMAND}"])
+        raise _refusal(
+            [
+                f"la base « {path} » n'existe pas (un portail en production ne construit pas la "
+                f"démonstration) : créez-la avec son premier administrateur, {ADMIN_COMMAND}"
+            ]
+        )
     db = database()
     problems = production_problems(db)
     if problems:
@@ -128,8 +138,16 @@ def create_admin(db: Database, email: str, display_name: str, password: str, now
         if deployment.email_taken(cur, address):
             raise InvalidInput(f"Un compte existe déjà avec l'adresse {address}.")
         user_id = deployment.insert_admin(cur, address, password_hash, name, at)
-        audit.record(cur, at_utc=at, user_id=None, action="user.create", entity="user", entity_id=user_id,
-                     after={"email": address, "role": "admin"}, reason="ligne de commande (setup admin)")
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=None,
+            action="user.create",
+            entity="user",
+            entity_id=user_id,
+            after={"email": address, "role": "admin"},
+            reason="ligne de commande (setup admin)",
+        )
         return user_id
 
     return db.write(work)
@@ -138,7 +156,9 @@ def create_admin(db: Database, email: str, display_name: str, password: str, now
 def _https_origin(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise InvalidInput("public_url : l'adresse https du portail, sans chemin (exemple : https://famille.ma-ville.fr).")
+        raise InvalidInput(
+            "public_url : l'adresse https du portail, sans chemin (exemple : https://famille.ma-ville.fr)."
+        )
     return value.rstrip("/")
 
 
@@ -148,7 +168,7 @@ def _json_object(value: str) -> str:
     except ValueError:
         options = None
     if not isinstance(options, dict):
-        raise InvalidInput("payment_options : un objet JSON, par exemple {\"site_id\": \"…\", \"secret_production\": \"…\"}.")
+        raise InvalidInput('payment_options : un objet JSON, par exemple {"site_id": "…", "secret_production": "…"}.')
     return value
 
 
@@ -157,6 +177,7 @@ def _one_of(*allowed: str):
         if value not in allowed:
             raise InvalidInput(f"Valeur attendue : {' ou '.join(allowed)}.")
         return value
+
     return check
 
 
@@ -195,9 +216,17 @@ def set_setting(db: Database, key: str, value: str, now: datetime) -> None:
 
     def work(cur) -> None:
         before = deployment.put_setting(cur, key, clean)
-        audit.record(cur, at_utc=at, user_id=None, action="setting.update", entity="setting", entity_id=key,
-                     before=None if secret else before, after=None if secret else clean,
-                     reason="ligne de commande (setup set)")
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=None,
+            action="setting.update",
+            entity="setting",
+            entity_id=key,
+            before=None if secret else before,
+            after=None if secret else clean,
+            reason="ligne de commande (setup set)",
+        )
 
     db.write(work)
 

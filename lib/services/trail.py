@@ -26,15 +26,21 @@ from lib.store.db import Database
 
 
 @contextmanager
-def refusals_audited(db: Database, actor: Actor | None, now: datetime, action: str, entity: str,
-                     entity_id: Any) -> Iterator[None]:
+def refusals_audited(
+    db: Database, actor: Actor | None, now: datetime, action: str, entity: str, entity_id: Any
+) -> Iterator[None]:
     try:
         yield
     except PortailError as exc:
-        audit.record_refusal(db, at_utc=to_utc_naive(now), user_id=actor.user_id if actor else None,
-                             action=action, entity=entity,
-                             entity_id=entity_id if isinstance(entity_id, (int, str)) else repr(entity_id)[:40],
-                             reason=exc.message)
+        audit.record_refusal(
+            db,
+            at_utc=to_utc_naive(now),
+            user_id=actor.user_id if actor else None,
+            action=action,
+            entity=entity,
+            entity_id=entity_id if isinstance(entity_id, (int, str)) else repr(entity_id)[:40],
+            reason=exc.message,
+        )
         raise
 
 
@@ -44,31 +50,39 @@ def record_child_file_read(db: Database, actor: Actor, child_id: int, now: datet
     time a child is chosen, not on every rerun."""
     if actor.role not in (Role.AGENT, Role.ADMIN):
         raise NotAllowed("Seul le personnel de la mairie consulte le dossier d'un enfant.")
-    db.write(lambda cur: audit.record(cur, at_utc=to_utc_naive(now), user_id=actor.user_id, action="child.read",
-                                      entity="child", entity_id=int(child_id)))
+    db.write(
+        lambda cur: audit.record(
+            cur,
+            at_utc=to_utc_naive(now),
+            user_id=actor.user_id,
+            action="child.read",
+            entity="child",
+            entity_id=int(child_id),
+        )
+    )
 
 
 # --- reading the log, in French -------------------------------------------------------------------
 
-PAGE_LIMIT = 200      # entries shown on the page; the CSV takes up to CSV_LIMIT
+PAGE_LIMIT = 200  # entries shown on the page; the CSV takes up to CSV_LIMIT
 CSV_LIMIT = 5000
 CSV_HEADERS = ["Date et heure", "Qui", "Action", "Famille ou enfant", "Motif"]
 
 
 @dataclass(frozen=True)
 class JournalLine:
-    at: datetime          # aware, Paris
-    when: str             # « 27/11/2026 à 9 h 30 »
-    who: str              # « Nadia Benali (agent d'animation) »
-    what: str             # the French sentence
-    concerns: str         # « Hugo Martin (Famille Martin) » or ''
-    reason: str           # the reason typed or recorded, or ''
+    at: datetime  # aware, Paris
+    when: str  # « 27/11/2026 à 9 h 30 »
+    who: str  # « Nadia Benali (agent d'animation) »
+    what: str  # the French sentence
+    concerns: str  # « Hugo Martin (Famille Martin) » or ''
+    reason: str  # the reason typed or recorded, or ''
 
 
 @dataclass
 class Journal:
     lines: list[JournalLine]
-    more: bool            # there were more entries than the limit
+    more: bool  # there were more entries than the limit
 
 
 def _load(value: str | None) -> Any:
@@ -109,8 +123,16 @@ def _bounds(first: object, last: object) -> tuple[datetime | None, datetime | No
     return start, end
 
 
-def journal(db: Database, actor: Actor, *, kind: str = "Tout", name: object = None, first: object = None,
-            last: object = None, limit: int = PAGE_LIMIT) -> Journal:
+def journal(
+    db: Database,
+    actor: Actor,
+    *,
+    kind: str = "Tout",
+    name: object = None,
+    first: object = None,
+    last: object = None,
+    limit: int = PAGE_LIMIT,
+) -> Journal:
     """The audit log in French, newest first (administrator only): one kind of change
     (`journal_rules.KINDS`), a family or child whose name contains `name`, the Paris days from
     `first` to `last`."""
@@ -120,18 +142,37 @@ def journal(db: Database, actor: Actor, *, kind: str = "Tout", name: object = No
     folded = _name_filter(name)
     start, end = _bounds(first, last)
     limit = max(1, min(int(limit), CSV_LIMIT))
-    rows = audit.journal(db, prefixes=list(journal_rules.KINDS[kind]), name=folded, first_utc=start, last_utc=end,
-                         limit=limit + 1)
+    rows = audit.journal(
+        db, prefixes=list(journal_rules.KINDS[kind]), name=folded, first_utc=start, last_utc=end, limit=limit + 1
+    )
     services = audit.service_names(db) if rows else {}
     lines = []
     for row in rows[:limit]:
         entry = journal_rules.Entry(
-            action=row["action"], entity=row["entity"], entity_id=row["entity_id"], before=_load(row["before"]),
-            after=_load(row["after"]), reason=row["reason"], child=row["child"], family=row["family"],
-            invoice=row["invoice"], site=row["site"], service=row["service"], services=services)
+            action=row["action"],
+            entity=row["entity"],
+            entity_id=row["entity_id"],
+            before=_load(row["before"]),
+            after=_load(row["after"]),
+            reason=row["reason"],
+            child=row["child"],
+            family=row["family"],
+            invoice=row["invoice"],
+            site=row["site"],
+            service=row["service"],
+            services=services,
+        )
         at = from_utc_naive(row["logged_at"])
-        lines.append(JournalLine(at, fr.numeric_date_time(at), journal_rules.who(row["who"], row["role"]),
-                                 journal_rules.sentence(entry), journal_rules.concerns(entry), journal_rules.shown_reason(entry)))
+        lines.append(
+            JournalLine(
+                at,
+                fr.numeric_date_time(at),
+                journal_rules.who(row["who"], row["role"]),
+                journal_rules.sentence(entry),
+                journal_rules.concerns(entry),
+                journal_rules.shown_reason(entry),
+            )
+        )
     return Journal(lines, more=len(rows) > limit)
 
 
@@ -139,5 +180,6 @@ def journal_csv(db: Database, actor: Actor, **filters: Any) -> bytes:
     """The same entries as CSV for a French spreadsheet (semicolons, UTF-8 with BOM); a reason
     typed as « =HYPERLINK(…) » stays text there."""
     found = journal(db, actor, **filters, limit=CSV_LIMIT)
-    return csv_bytes(CSV_HEADERS, ([line.when, line.who, line.what, line.concerns, line.reason]
-                                   for line in found.lines))
+    return csv_bytes(
+        CSV_HEADERS, ([line.when, line.who, line.what, line.concerns, line.reason] for line in found.lines)
+    )

@@ -20,11 +20,11 @@ GRAINS = {"month": "Mois", "week": "Semaine"}
 RUNNING = periods.RUNNING
 READING = {
     "month": "Chaque mois de l'année scolaire est comparé au même mois de l'année précédente. Cercle vide et "
-             "barre pointillée : le mois en cours, compté jusqu'à aujourd'hui (chiffres partiels). "
-             "Les axes partent de 0.",
+    "barre pointillée : le mois en cours, compté jusqu'à aujourd'hui (chiffres partiels). "
+    "Les axes partent de 0.",
     "week": "Chaque semaine de l'année scolaire est comparée à la même semaine de l'année précédente. Cercle vide "
-            "et barre pointillée : la semaine en cours, comptée jusqu'à aujourd'hui (chiffres partiels). "
-            "Les axes partent de 0.",
+    "et barre pointillée : la semaine en cours, comptée jusqu'à aujourd'hui (chiffres partiels). "
+    "Les axes partent de 0.",
 }
 
 
@@ -52,8 +52,15 @@ def _index(period: date, start: date, grain: str) -> int:
     return (period - periods.week_start(start)).days // 7
 
 
-def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", site_id: int | None = None,
-           service_id: int | None = None) -> Trends:
+def trends(
+    db: Database,
+    actor: Actor,
+    today: date,
+    *,
+    grain: str = "month",
+    site_id: int | None = None,
+    service_id: int | None = None,
+) -> Trends:
     """Per week or month since the start of the school year (to today), next to the same periods
     of the previous year: booked, present, attendance and no-show rates, meals."""
     actor.require(*READERS)
@@ -77,8 +84,13 @@ def trends(db: Database, actor: Actor, today: date, *, grain: str = "month", sit
     for row in store.attendance_per_period(db, first, last, grain, site_id, service_id):
         tag, y = ("previous", before) if before and row["period"] <= before["end_date"] else ("current", year)
         index = _index(row["period"], y["start_date"], grain)
-        entry = table.setdefault(index, {"index": index, **{f"{t}_{m}": None for t in ("current", "previous")
-                                                             for m in ("booked", "rate", "no_show", "meals")}})
+        entry = table.setdefault(
+            index,
+            {
+                "index": index,
+                **{f"{t}_{m}": None for t in ("current", "previous") for m in ("booked", "rate", "no_show", "meals")},
+            },
+        )
         if "label" not in entry:
             # Named after this school year's calendar, whichever year's row came first: the
             # previous year is compared week for week (month for month) of the school year.

@@ -22,8 +22,8 @@ ANY_HTTPS = "https:"
 
 @dataclass(frozen=True)
 class WebPolicy:
-    hosts: frozenset[str]           # lower-case host names (no port) the browser may use
-    form_origins: tuple[str, ...]   # besides our own origin, where a form may be posted
+    hosts: frozenset[str]  # lower-case host names (no port) the browser may use
+    form_origins: tuple[str, ...]  # besides our own origin, where a form may be posted
 
 
 def origin_of(url: str) -> str | None:

@@ -50,8 +50,10 @@ def registered_children(db: Database, site_id: int, service_id: int, school_year
 
 
 def current(cur: duckdb.DuckDBPyConnection, day: date, service_id: int, child_ids: list[int]) -> dict[int, str]:
-    rows = cur.execute("SELECT child_id, status FROM attendance WHERE day = ? AND service_id = ? AND "
-                       "list_contains(?, child_id)", [day, service_id, child_ids]).fetchall()
+    rows = cur.execute(
+        "SELECT child_id, status FROM attendance WHERE day = ? AND service_id = ? AND list_contains(?, child_id)",
+        [day, service_id, child_ids],
+    ).fetchall()
     return dict(rows)
 
 

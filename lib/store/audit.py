@@ -14,21 +14,42 @@ from lib.store.db import Database
 def _json(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v))
-
-
-def record(cur: duckdb.DuckDBPyConnection, *, at_utc: datetime, user_id: int | None, action: str, entity: str,
-           entity_id: Any, before: Any = None, after: Any = None, reason: str | None = None) -> None:
-    cur.execute(
-        "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, before, after, reason)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [at_utc, user_id, action, entity, None if entity_id is None else str(entity_id), _json(before), _json(after),
-         reason],
+    return json.dumps(
+        value, ensure_ascii=False, default=lambda v: v.isoformat() if isinstance(v, (date, datetime)) else str(v)
     )
 
 
-def entries(db: Database, *, action_prefix: str = "", entity: str | None = None, entity_id: str | None = None,
-            limit: int = 200) -> list[dict]:
+def record(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    at_utc: datetime,
+    user_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: Any = None,
+    after: Any = None,
+    reason: str | None = None,
+) -> None:
+    cur.execute(
+        "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, before, after, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            at_utc,
+            user_id,
+            action,
+            entity,
+            None if entity_id is None else str(entity_id),
+            _json(before),
+            _json(after),
+            reason,
+        ],
+    )
+
+
+def entries(
+    db: Database, *, action_prefix: str = "", entity: str | None = None, entity_id: str | None = None, limit: int = 200
+) -> list[dict]:
     return db.dicts(
         """
         SELECT a.id, a.logged_at, a.user_id, coalesce(u.display_name, 'Système') AS who, u.role, a.action,
@@ -42,11 +63,15 @@ def entries(db: Database, *, action_prefix: str = "", entity: str | None = None,
     )
 
 
-def record_refusal(db: Database, *, at_utc: datetime, user_id: int | None, action: str, entity: str, entity_id: Any,
-                   reason: str) -> None:
+def record_refusal(
+    db: Database, *, at_utc: datetime, user_id: int | None, action: str, entity: str, entity_id: Any, reason: str
+) -> None:
     """A refused attempt, in its own small transaction (the refused work itself wrote nothing)."""
-    db.write(lambda cur: record(cur, at_utc=at_utc, user_id=user_id, action=action, entity=entity,
-                                entity_id=entity_id, reason=reason[:500]))
+    db.write(
+        lambda cur: record(
+            cur, at_utc=at_utc, user_id=user_id, action=action, entity=entity, entity_id=entity_id, reason=reason[:500]
+        )
+    )
 
 
 # The names an entry's ids stand for, looked up where the log is read (the log keeps ids: a name
@@ -72,8 +97,15 @@ _NAMED = """
 """
 
 
-def journal(db: Database, *, prefixes: list[str], name: str | None, first_utc: datetime | None,
-            last_utc: datetime | None, limit: int) -> list[dict]:
+def journal(
+    db: Database,
+    *,
+    prefixes: list[str],
+    name: str | None,
+    first_utc: datetime | None,
+    last_utc: datetime | None,
+    limit: int,
+) -> list[dict]:
     """Entries newest first (by time, then by id), with names. `prefixes`: the actions to keep (all if empty). `name`
     (lower case, no accents): a child's or family's name contains it — the entity's own child or
     family, an invoice's family, or one of the children of an attendance entry. `first_utc` ≤

@@ -97,13 +97,21 @@ def booking_basis(db: Database, child_id: int, school_year_id: int) -> tuple[dic
     child = {n: first[f"child_{n}"] for n in _CHILD}
     year = {n: first[f"year_{n}"] for n in _YEAR} if first["year_id"] is not None else None
     prefixed = {f"child_{n}" for n in _CHILD} | {f"year_{n}" for n in _YEAR}
-    services = sorted(({k: v for k, v in r.items() if k not in prefixed} for r in rows if r["id"] is not None),
-                      key=lambda r: r["sort_order"])
+    services = sorted(
+        ({k: v for k, v in r.items() if k not in prefixed} for r in rows if r["id"] is not None),
+        key=lambda r: r["sort_order"],
+    )
     return child, year, services
 
 
-def save_registration(cur: duckdb.DuckDBPyConnection, child_id: int, school_year_id: int, site_id: int,
-                      service_ids: list[int], now_utc: datetime) -> int:
+def save_registration(
+    cur: duckdb.DuckDBPyConnection,
+    child_id: int,
+    school_year_id: int,
+    site_id: int,
+    service_ids: list[int],
+    now_utc: datetime,
+) -> int:
     found = cur.execute(
         "SELECT id FROM registrations WHERE child_id = ? AND school_year_id = ? AND site_id = ?",
         [child_id, school_year_id, site_id],
@@ -119,9 +127,7 @@ def save_registration(cur: duckdb.DuckDBPyConnection, child_id: int, school_year
             [child_id, school_year_id, site_id, now_utc, now_utc],
         ).fetchall()[0][0]
     if service_ids:
-        cur.execute(
-            "INSERT INTO registration_services SELECT ?, unnest(?::INTEGER[])", [reg_id, service_ids]
-        )
+        cur.execute("INSERT INTO registration_services SELECT ?, unnest(?::INTEGER[])", [reg_id, service_ids])
     return reg_id
 
 
@@ -160,10 +166,12 @@ _CHILD_ROWS = "(WITH mine AS MATERIALIZED (SELECT rowid AS row, * FROM bookings 
 def states(cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: date) -> dict[tuple[int, date], str]:
     # One day: its row groups are found by their day range (bookings are stored roughly in day
     # order), twice as fast as the child's index; a longer period goes through the index.
-    rows = cur.execute("SELECT service_id, day, state FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ?"
-                       if first == last else
-                       f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
-                       [child_id, first, last]).fetchall()
+    rows = cur.execute(
+        "SELECT service_id, day, state FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ?"
+        if first == last
+        else f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
+        [child_id, first, last],
+    ).fetchall()
     return {(r[0], r[1]): r[2] for r in rows}
 
 
@@ -223,7 +231,8 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
                       count(*) FILTER (WHERE state = 'waiting')
                FROM bookings WHERE site_id = $site AND service_id = $service AND day = $day
                  AND state IN ('booked', 'waiting')""",
-            {"site": site, "service": service, "day": day}).fetchall()[0]
+            {"site": site, "service": service, "day": day},
+        ).fetchall()[0]
         return {} if free is None else {keys[0]: (free, waiting)}
     taken, params = _taken(keys)
     rows = cur.execute(
@@ -238,16 +247,29 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
     return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
 
 
-def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list[tuple[int, date, int, str]],
-                    origin: str, user_id: int, now_utc: datetime) -> None:
+def upsert_bookings(
+    cur: duckdb.DuckDBPyConnection,
+    child_id: int,
+    changes: list[tuple[int, date, int, str]],
+    origin: str,
+    user_id: int,
+    now_utc: datetime,
+) -> None:
     """Insert new (child, service, day) rows or update the state of existing ones, in one
     statement. `changes`: (service_id, day, site_id, state)."""
     if not changes:
         return
     day_counts.forget(cur, [c[1] for c in changes])
-    params = {"child": child_id, "services": [c[0] for c in changes], "days": [c[1] for c in changes],
-              "sites": [c[2] for c in changes], "states": [c[3] for c in changes], "origin": origin,
-              "user": user_id, "now": now_utc}
+    params = {
+        "child": child_id,
+        "services": [c[0] for c in changes],
+        "days": [c[1] for c in changes],
+        "sites": [c[2] for c in changes],
+        "states": [c[3] for c in changes],
+        "origin": origin,
+        "user": user_id,
+        "now": now_utc,
+    }
     # UPDATE the rows the child already has (found through its index), then INSERT the others: an
     # INSERT … ON CONFLICT probes the primary key row by row and cost three times as much. One
     # change (a click on the calendar) updates its row by its key: a third of the general statement.
@@ -256,8 +278,17 @@ def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list
             """UPDATE bookings SET state = $state, origin = $origin, site_id = $site, updated_by = $user, updated_at = $now
                WHERE child_id = $child AND service_id = $service AND day = $day
                RETURNING service_id, day""",
-            {"child": child_id, "service": changes[0][0], "day": changes[0][1], "site": changes[0][2],
-             "state": changes[0][3], "origin": origin, "user": user_id, "now": now_utc}).fetchall()
+            {
+                "child": child_id,
+                "service": changes[0][0],
+                "day": changes[0][1],
+                "site": changes[0][2],
+                "state": changes[0][3],
+                "origin": origin,
+                "user": user_id,
+                "now": now_utc,
+            },
+        ).fetchall()
     else:
         changed = cur.execute(
             f"""
@@ -281,8 +312,13 @@ def upsert_bookings(cur: duckdb.DuckDBPyConnection, child_id: int, changes: list
         SELECT $child, unnest($services), unnest($days), unnest($sites), unnest($states), $origin, $user, $now,
                $user, $now
         """,
-        {**params, "services": [c[0] for c in new], "days": [c[1] for c in new], "sites": [c[2] for c in new],
-         "states": [c[3] for c in new]},
+        {
+            **params,
+            "services": [c[0] for c in new],
+            "days": [c[1] for c in new],
+            "sites": [c[2] for c in new],
+            "states": [c[3] for c in new],
+        },
     )
 
 
@@ -332,8 +368,11 @@ def waiting_position(db: Database, child_id: int, service_id: int, day: date) ->
 
 
 def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, since: date) -> list[DayKey]:
-    return [tuple(r) for r in cur.execute(
-        """SELECT DISTINCT site_id, service_id, day FROM bookings
+    return [
+        tuple(r)
+        for r in cur.execute(
+            """SELECT DISTINCT site_id, service_id, day FROM bookings
            WHERE site_id = ? AND service_id = ? AND day >= ? AND state = 'waiting'""",
-        [site_id, service_id, since],
-    ).fetchall()]
+            [site_id, service_id, since],
+        ).fetchall()
+    ]

@@ -33,8 +33,14 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     return len(frame)
 
 
-_SEQUENCES = [("sites", "seq_sites"), ("services", "seq_services"), ("families", "seq_families"),
-              ("children", "seq_children"), ("users", "seq_users"), ("registrations", "seq_registrations")]
+_SEQUENCES = [
+    ("sites", "seq_sites"),
+    ("services", "seq_services"),
+    ("families", "seq_families"),
+    ("children", "seq_children"),
+    ("users", "seq_users"),
+    ("registrations", "seq_registrations"),
+]
 
 
 def continue_sequences(cur: duckdb.DuckDBPyConnection) -> None:

@@ -46,8 +46,9 @@ def forget(cur: duckdb.DuckDBPyConnection, days: list[date]) -> None:
 def counted(cur: duckdb.DuckDBPyConnection, first: date, last: date) -> None:
     """Count again the days from `first` to `last` that are not counted (inside the reader's
     transaction, before it reads `day_counts`)."""
-    listed = {r[0] for r in cur.execute("SELECT day FROM day_counts_done WHERE day BETWEEN ? AND ?",
-                                        [first, last]).fetchall()}
+    listed = {
+        r[0] for r in cur.execute("SELECT day FROM day_counts_done WHERE day BETWEEN ? AND ?", [first, last]).fetchall()
+    }
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     missing = [d for d in days if d not in listed]
     if not missing:

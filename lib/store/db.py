@@ -203,8 +203,9 @@ class Database:
         os.close(self._fd)
 
 
-def dicts(source: Database | duckdb.DuckDBPyConnection, sql: str,
-          params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+def dicts(
+    source: Database | duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> list[dict[str, Any]]:
     """Rows as dicts, from the database or from a cursor inside a write transaction."""
     cur = (source.cursor() if isinstance(source, Database) else source).execute(sql, params)
     names = [d[0] for d in cur.description]

@@ -12,18 +12,21 @@ import numpy as np
 from lib.store.db import Database, dicts
 from lib.store.sql import OPEN_DAY
 
-
 # --- computing a month -------------------------------------------------------------------------
+
 
 def price_keys(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int | None, int]]:
     """Every (service, quotient familial) a family may bill at, with the service's unit price:
     the tariff rule (lib.domain.invoicing.tariff_for) prices these few dozen pairs, not each line."""
-    return cur.execute("SELECT s.id, q.qf, s.unit_price_cents FROM services s, "
-                       "(SELECT DISTINCT quotient_familial AS qf FROM families) q").fetchall()
+    return cur.execute(
+        "SELECT s.id, q.qf, s.unit_price_cents FROM services s, "
+        "(SELECT DISTINCT quotient_familial AS qf FROM families) q"
+    ).fetchall()
 
 
-def _month_lines(first: date, after: date, credit_justified: bool, prices: list[tuple[int, int | None, int]],
-                 month_label: str) -> tuple[str, dict]:
+def _month_lines(
+    first: date, after: date, credit_justified: bool, prices: list[tuple[int, int | None, int]], month_label: str
+) -> tuple[str, dict]:
     """What a month still needs billed, one row per line of the documents to issue, ordered:
     (family_id, family name, child_id, service_id, label, quantity to add (negative: to credit),
     unit price, line number in its document, document number in the run (1, 2, … by family),
@@ -83,9 +86,15 @@ def _month_lines(first: date, after: date, credit_justified: bool, prices: list[
         FROM lines l LEFT JOIN first_invoice fi USING (family_id)
         ORDER BY l.family_id, l.child_id, l.service_id
         """
-    params = {"first": first, "after": after, "credit": credit_justified, "month_label": month_label,
-              "price_services": [p[0] for p in prices], "price_qf": [p[1] for p in prices],
-              "price_cents": [p[2] for p in prices]}
+    params = {
+        "first": first,
+        "after": after,
+        "credit": credit_justified,
+        "month_label": month_label,
+        "price_services": [p[0] for p in prices],
+        "price_qf": [p[1] for p in prices],
+        "price_cents": [p[2] for p in prices],
+    }
     return sql, params
 
 
@@ -111,26 +120,44 @@ class MonthLines:
 
     def documents_by_column(self) -> dict[str, list]:
         """Every document's family name, number of lines and total, by column (for a table)."""
-        return {"family": self._columns["family"][self._starts].tolist(),
-                "lines": (self._ends - self._starts).tolist(),
-                "total_cents": self._columns["document_total"][self._starts].tolist()}
+        return {
+            "family": self._columns["family"][self._starts].tolist(),
+            "lines": (self._ends - self._starts).tolist(),
+            "total_cents": self._columns["document_total"][self._starts].tolist(),
+        }
 
     def document(self, n: int) -> tuple[int, str, int, int, int]:
         """Document n: (family_id, family name, its first line, the end of its lines, total)."""
         start = int(self._starts[n])
         c = self._columns
-        return int(c["family_id"][start]), str(c["family"][start]), start, int(self._ends[n]), \
-            int(c["document_total"][start])
+        return (
+            int(c["family_id"][start]),
+            str(c["family"][start]),
+            start,
+            int(self._ends[n]),
+            int(c["document_total"][start]),
+        )
 
     def line(self, i: int) -> tuple[int, int, str, int, int]:
         """Line i of the month: (child_id, service_id, label, quantity, unit_price_cents)."""
         c = self._columns
-        return (int(c["child_id"][i]), int(c["service_id"][i]), str(c["label"][i]), int(c["quantity"][i]),
-                int(c["unit_price_cents"][i]))
+        return (
+            int(c["child_id"][i]),
+            int(c["service_id"][i]),
+            str(c["label"][i]),
+            int(c["quantity"][i]),
+            int(c["unit_price_cents"][i]),
+        )
 
 
-def month_lines(cur: duckdb.DuckDBPyConnection, first: date, after: date, credit_justified: bool,
-                prices: list[tuple[int, int | None, int]], month_label: str) -> MonthLines:
+def month_lines(
+    cur: duckdb.DuckDBPyConnection,
+    first: date,
+    after: date,
+    credit_justified: bool,
+    prices: list[tuple[int, int | None, int]],
+    month_label: str,
+) -> MonthLines:
     sql, params = _month_lines(first, after, credit_justified, prices, month_label)
     return MonthLines(cur.execute(sql, params).fetchnumpy())
 
@@ -138,9 +165,22 @@ def month_lines(cur: duckdb.DuckDBPyConnection, first: date, after: date, credit
 _staged = itertools.count()
 
 
-def publish_lines(cur: duckdb.DuckDBPyConnection, first: date, after: date, credit_justified: bool,
-                  prices: list[tuple[int, int | None, int]], month_label: str, *, first_id: int, first_seq: int,
-                  year: int, prefixes: dict[str, str], issue: date, due: date, at_utc: datetime) -> list[tuple]:
+def publish_lines(
+    cur: duckdb.DuckDBPyConnection,
+    first: date,
+    after: date,
+    credit_justified: bool,
+    prices: list[tuple[int, int | None, int]],
+    month_label: str,
+    *,
+    first_id: int,
+    first_seq: int,
+    year: int,
+    prefixes: dict[str, str],
+    issue: date,
+    due: date,
+    at_utc: datetime,
+) -> list[tuple]:
     """Insert every document the month still needs and its lines, set-based (inside the caller's
     transaction): document n of the run (by family) gets id `first_id + n - 1` and the number
     `<prefix>-<year>-<seq:06d>` with seq `first_seq + n - 1`, the prefix of its kind (`prefixes`:
@@ -163,8 +203,17 @@ def publish_lines(cur: duckdb.DuckDBPyConnection, first: date, after: date, cred
             FROM {staged} WHERE line_no = 1
             RETURNING seq, number, total_cents
             """,
-            {"first_id": first_id, "first_seq": first_seq, "year": year, "first": first, "issue": issue, "due": due,
-             "at": at_utc, "credit_prefix": prefixes["credit_note"], "invoice_prefix": prefixes["invoice"]},
+            {
+                "first_id": first_id,
+                "first_seq": first_seq,
+                "year": year,
+                "first": first,
+                "issue": issue,
+                "due": due,
+                "at": at_utc,
+                "credit_prefix": prefixes["credit_note"],
+                "invoice_prefix": prefixes["invoice"],
+            },
         ).fetchall()
         cur.execute(
             f"""INSERT INTO invoice_lines (invoice_id, line_no, child_id, service_id, label, quantity,
@@ -186,8 +235,11 @@ def tariffs(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int | None, int]]
 def sequence_state(cur: duckdb.DuckDBPyConnection, year: int) -> tuple[int, int, int]:
     """(documents, distinct numbers, highest number) of a year's sequence: enough to tell it is
     gapless without reading every number (hundreds of thousands at city scale)."""
-    return tuple(cur.execute("SELECT count(*), count(DISTINCT seq), coalesce(max(seq), 0) FROM invoices "
-                             "WHERE year = ?", [year]).fetchall()[0])
+    return tuple(
+        cur.execute(
+            "SELECT count(*), count(DISTINCT seq), coalesce(max(seq), 0) FROM invoices WHERE year = ?", [year]
+        ).fetchall()[0]
+    )
 
 
 def next_invoice_id(cur: duckdb.DuckDBPyConnection) -> int:
@@ -210,8 +262,10 @@ _SUMMARY = f"""
 
 
 def family_invoices(db: Database, family_id: int, pending_since: datetime) -> list[dict]:
-    return db.dicts(_SUMMARY + " WHERE i.family_id = $family ORDER BY i.issue_date DESC, i.id DESC",
-                    {"family": family_id, "pending_since": pending_since})
+    return db.dicts(
+        _SUMMARY + " WHERE i.family_id = $family ORDER BY i.issue_date DESC, i.id DESC",
+        {"family": family_id, "pending_since": pending_since},
+    )
 
 
 def invoice_summary(db_or_cur, invoice_id: int, pending_since: datetime) -> dict | None:
@@ -240,8 +294,9 @@ def invoice_lines(db: Database, invoice_id: int) -> list[dict]:
 
 
 def invoice_payments(db: Database, invoice_id: int) -> list[dict]:
-    return db.dicts("SELECT amount_cents, paid_at, method FROM payments WHERE invoice_id = ? ORDER BY paid_at",
-                    [invoice_id])
+    return db.dicts(
+        "SELECT amount_cents, paid_at, method FROM payments WHERE invoice_id = ? ORDER BY paid_at", [invoice_id]
+    )
 
 
 def family(db_or_cur, family_id: int) -> dict | None:
@@ -251,6 +306,7 @@ def family(db_or_cur, family_id: int) -> dict | None:
 
 
 # --- payment right ---------------------------------------------------------------------------------
+
 
 def set_payment_right(cur: duckdb.DuckDBPyConnection, family_id: int, value: str, at_utc: datetime) -> None:
     cur.execute("UPDATE families SET payment_right = ?, payment_right_at = ? WHERE id = ?", [value, at_utc, family_id])
@@ -266,6 +322,7 @@ def payment_right_requests(db: Database) -> list[dict]:
 
 # --- payment attempts ---------------------------------------------------------------------------
 
+
 def transaction_by_ref(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
     found = dicts(cur, "SELECT * FROM payment_transactions WHERE transaction_ref = ?", [ref])
     return found[0] if found else None
@@ -274,8 +331,12 @@ def transaction_by_ref(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
 def transaction_for_answer(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | None:
     """What a provider's answer is checked against: the attempt's state, amount and order
     reference (its invoice's number, kept on the attempt: no join with the invoices)."""
-    found = dicts(cur, """SELECT id, invoice_id, transaction_ref, order_ref, amount_cents, state
-                          FROM payment_transactions WHERE transaction_ref = ?""", [ref])
+    found = dicts(
+        cur,
+        """SELECT id, invoice_id, transaction_ref, order_ref, amount_cents, state
+                          FROM payment_transactions WHERE transaction_ref = ?""",
+        [ref],
+    )
     return found[0] if found else None
 
 
@@ -285,13 +346,20 @@ def transaction_by_key(cur: duckdb.DuckDBPyConnection, key: str) -> dict | None:
 
 
 def lock_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> None:
-    cur.execute("""INSERT INTO payment_locks VALUES (?, 1)
-                   ON CONFLICT (invoice_id) DO UPDATE SET version = payment_locks.version + 1""", [invoice_id])
+    cur.execute(
+        """INSERT INTO payment_locks VALUES (?, 1)
+                   ON CONFLICT (invoice_id) DO UPDATE SET version = payment_locks.version + 1""",
+        [invoice_id],
+    )
 
 
 def pending_for_invoice(cur: duckdb.DuckDBPyConnection, invoice_id: int, since: datetime) -> dict | None:
-    found = dicts(cur, """SELECT * FROM payment_transactions WHERE invoice_id = ? AND state = 'pending'
-                           AND created_at > ? ORDER BY created_at DESC LIMIT 1""", [invoice_id, since])
+    found = dicts(
+        cur,
+        """SELECT * FROM payment_transactions WHERE invoice_id = ? AND state = 'pending'
+                           AND created_at > ? ORDER BY created_at DESC LIMIT 1""",
+        [invoice_id, since],
+    )
     return found[0] if found else None
 
 
@@ -299,12 +367,19 @@ def insert_transaction(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     if not row.get("order_ref"):
         raise ValueError("an attempt carries the order reference sent to the provider")
     columns = ", ".join(row)
-    cur.execute(f"INSERT INTO payment_transactions ({columns}) VALUES ({', '.join('?' for _ in row)})",
-                list(row.values()))
+    cur.execute(
+        f"INSERT INTO payment_transactions ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+    )
 
 
-def update_transaction(cur: duckdb.DuckDBPyConnection, tx_id: int, state: str, at_utc: datetime,
-                       provider_data: str | None, message: str | None) -> None:
+def update_transaction(
+    cur: duckdb.DuckDBPyConnection,
+    tx_id: int,
+    state: str,
+    at_utc: datetime,
+    provider_data: str | None,
+    message: str | None,
+) -> None:
     cur.execute(
         """UPDATE payment_transactions SET state = ?, updated_at = ?, provider_data = coalesce(?, provider_data),
                   provider_message = coalesce(?, provider_message) WHERE id = ?""",
@@ -312,8 +387,15 @@ def update_transaction(cur: duckdb.DuckDBPyConnection, tx_id: int, state: str, a
     )
 
 
-def insert_payment(cur: duckdb.DuckDBPyConnection, invoice_id: int, amount_cents: int, paid_at_utc: datetime,
-                   method: str, transaction_id: int | None, user_id: int | None) -> None:
+def insert_payment(
+    cur: duckdb.DuckDBPyConnection,
+    invoice_id: int,
+    amount_cents: int,
+    paid_at_utc: datetime,
+    method: str,
+    transaction_id: int | None,
+    user_id: int | None,
+) -> None:
     cur.execute(
         "INSERT INTO payments (invoice_id, amount_cents, paid_at, method, transaction_id, recorded_by) VALUES (?, ?, ?, ?, ?, ?)",
         [invoice_id, amount_cents, paid_at_utc, method, transaction_id, user_id],
@@ -321,8 +403,9 @@ def insert_payment(cur: duckdb.DuckDBPyConnection, invoice_id: int, amount_cents
 
 
 def paid_cents(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> int:
-    return cur.execute("SELECT coalesce(sum(amount_cents), 0) FROM payments WHERE invoice_id = ?",
-                       [invoice_id]).fetchall()[0][0]
+    return cur.execute(
+        "SELECT coalesce(sum(amount_cents), 0) FROM payments WHERE invoice_id = ?", [invoice_id]
+    ).fetchall()[0][0]
 
 
 def stale_pending(db: Database, before: datetime, family_id: int | None) -> list[dict]:

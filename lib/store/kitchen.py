@@ -18,14 +18,22 @@ from lib.store import day_counts
 from lib.store.db import Database, dicts
 from lib.store.sql import OPEN_DAY
 
+
 def _meals(*, attendance: bool) -> str:
     """The one relation of meals. The attendance of each booked day (at most one row per booking:
     same key) comes along only for the figures that read it: the join never changes which rows
     count, and skipping it saves the largest join of the query (6.7 million attendance rows at
     city scale) where only meals are counted. With the attendance, it is the reference the
     counts per day (`_meal_counts()`) are checked against in the tests."""
-    status, join = ("a.status", """LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id
-                                   AND a.day = b.day""") if attendance else ("NULL::VARCHAR AS status", "")
+    status, join = (
+        (
+            "a.status",
+            """LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id
+                                   AND a.day = b.day""",
+        )
+        if attendance
+        else ("NULL::VARCHAR AS status", "")
+    )
     return f"""
     SELECT b.day, b.site_id, si.name AS site, b.service_id, sv.name AS service, sv.sort_order AS service_order,
            c.diet_code, d.label AS diet, d.sort_order AS diet_order, {status}
@@ -59,9 +67,11 @@ def _meal_counts() -> str:
 def read_counted(db: Database, sql: str, params: dict) -> list[dict]:
     """Rows of `sql` over `day_counts` for $first..$last, the days not counted yet counted first,
     in one transaction: what it reads is exact (see lib/store/day_counts.py)."""
+
     def work(cur):
         day_counts.counted(cur, params["first"], params["last"])
         return dicts(cur, sql, params)
+
     return db.write(work)
 
 
@@ -94,8 +104,9 @@ def daily_meals(db: Database, first: date, last: date) -> list[dict]:
     )
 
 
-def meals_per_period(db: Database, first: date, last: date, grain: str, site_id: int | None,
-                     service_id: int | None) -> list[dict]:
+def meals_per_period(
+    db: Database, first: date, last: date, grain: str, site_id: int | None, service_id: int | None
+) -> list[dict]:
     """Meals booked per week or month (the mayor's chart), from the same relation."""
     return read_counted(
         db,
@@ -112,8 +123,10 @@ def last_print(db: Database, day: date) -> dict | None:
 
 
 def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, user_id: int, counts: str) -> None:
-    cur.execute("INSERT INTO kitchen_prints (day, printed_at, printed_by, counts) VALUES (?, ?, ?, ?)",
-                [day, at_utc, user_id, counts])
+    cur.execute(
+        "INSERT INTO kitchen_prints (day, printed_at, printed_by, counts) VALUES (?, ?, ?, ?)",
+        [day, at_utc, user_id, counts],
+    )
 
 
 def meal_rules(db: Database) -> list[dict]:

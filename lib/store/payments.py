@@ -42,8 +42,9 @@ def overpaid_invoices(db: Database) -> list[dict]:
     )
 
 
-def open_rejection_tally(cur: duckdb.DuckDBPyConnection, at_utc: datetime, address: str, after: dict,
-                         reason: str) -> int:
+def open_rejection_tally(
+    cur: duckdb.DuckDBPyConnection, at_utc: datetime, address: str, after: dict, reason: str
+) -> int:
     """The audit row that counts the anonymous rejections from one address in one window; its id."""
     return cur.execute(
         """INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after, reason)
@@ -53,13 +54,17 @@ def open_rejection_tally(cur: duckdb.DuckDBPyConnection, at_utc: datetime, addre
 
 
 def update_rejection_tally(cur: duckdb.DuckDBPyConnection, audit_id: int, after: dict, reason: str) -> None:
-    cur.execute("UPDATE audit_log SET after = ?, reason = ? WHERE id = ? AND action = 'payment.rejected'",
-                [json.dumps(after, ensure_ascii=False), reason, audit_id])
+    cur.execute(
+        "UPDATE audit_log SET after = ?, reason = ? WHERE id = ? AND action = 'payment.rejected'",
+        [json.dumps(after, ensure_ascii=False), reason, audit_id],
+    )
 
 
 def invoice_money(db_or_cur: Database | duckdb.DuckDBPyConnection, invoice_id: int) -> tuple[int, int, int]:
     """(total, paid, credited) of one invoice, in cents: whether its payments exceed what it asks."""
     cur = db_or_cur.cursor() if isinstance(db_or_cur, Database) else db_or_cur
-    return tuple(cur.execute(
-        f"SELECT i.total_cents, {PAID_CENTS}, {CREDITED_CENTS} FROM invoices i WHERE i.id = ?",
-        [invoice_id]).fetchall()[0])
+    return tuple(
+        cur.execute(
+            f"SELECT i.total_cents, {PAID_CENTS}, {CREDITED_CENTS} FROM invoices i WHERE i.id = ?", [invoice_id]
+        ).fetchall()[0]
+    )

@@ -19,9 +19,13 @@ def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
-        "ORDER BY table_name").fetchall()]
+    return [
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+            "ORDER BY table_name"
+        ).fetchall()
+    ]
 
 
 def _quoted(name: str) -> str:
@@ -36,8 +40,10 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def read_every_row(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per table, found by reading every column of every row (a hash of each row): a
     damaged or missing block fails here, where a count alone could be answered from metadata."""
-    return {name: con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {_quoted(name)} AS t").fetchall()[0][0]
-            for name in _tables(con)}
+    return {
+        name: con.execute(f"SELECT count(*), bit_xor(hash(t)) FROM {_quoted(name)} AS t").fetchall()[0][0]
+        for name in _tables(con)
+    }
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -8,8 +8,9 @@ from lib.store.db import Database
 from lib.store.kitchen import read_counted
 
 
-def attendance_per_period(db: Database, first: date, last: date, grain: str, site_id: int | None,
-                          service_id: int | None) -> list[dict]:
+def attendance_per_period(
+    db: Database, first: date, last: date, grain: str, site_id: int | None, service_id: int | None
+) -> list[dict]:
     """Booked days per week or month, and among the days already checked: present, absent
     (from the bookings counted per day, lib/store/day_counts.py)."""
     return read_counted(

@@ -27,16 +27,21 @@ def user_for_session(db: Database, token_hash: str, now_utc: datetime) -> dict |
     return found[0] if found else None
 
 
-def create_session(cur: duckdb.DuckDBPyConnection, token_hash: str, user_id: int, now_utc: datetime,
-                   expires_utc: datetime) -> None:
+def create_session(
+    cur: duckdb.DuckDBPyConnection, token_hash: str, user_id: int, now_utc: datetime, expires_utc: datetime
+) -> None:
     # Expired sessions are swept on each login: the table stays the size of live sessions.
     cur.execute("DELETE FROM sessions WHERE expires_at <= ?", [now_utc])
-    cur.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)"
-                " VALUES (?, ?, ?, ?, ?)", [token_hash, user_id, now_utc, expires_utc, now_utc])
+    cur.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+        [token_hash, user_id, now_utc, expires_utc, now_utc],
+    )
 
 
 def touch_session(db: Database, token_hash: str, now_utc: datetime) -> None:
-    db.write(lambda cur: cur.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", [now_utc, token_hash]))
+    db.write(
+        lambda cur: cur.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", [now_utc, token_hash])
+    )
 
 
 def delete_session(cur: duckdb.DuckDBPyConnection, token_hash: str) -> int | None:
@@ -47,8 +52,12 @@ def delete_session(cur: duckdb.DuckDBPyConnection, token_hash: str) -> int | Non
 
 def delete_sessions_of(cur: duckdb.DuckDBPyConnection, user_id: int, keep_token_hash: str | None = None) -> int:
     """Delete every session of the user but `keep_token_hash`; how many were deleted."""
-    return len(cur.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash IS DISTINCT FROM ? RETURNING 1",
-                           [user_id, keep_token_hash]).fetchall())
+    return len(
+        cur.execute(
+            "DELETE FROM sessions WHERE user_id = ? AND token_hash IS DISTINCT FROM ? RETURNING 1",
+            [user_id, keep_token_hash],
+        ).fetchall()
+    )
 
 
 def set_password_hash(cur: duckdb.DuckDBPyConnection, user_id: int, password_hash: str) -> None:
@@ -57,14 +66,17 @@ def set_password_hash(cur: duckdb.DuckDBPyConnection, user_id: int, password_has
 
 def throttle_rows(cur: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, dict]:
     """The throttle rows of `keys`, by key (a key without failures has none)."""
-    found = cur.execute("SELECT key, failures, last_failure_at, retry_at FROM login_throttle"
-                        " WHERE list_contains(?, key)", [keys]).fetchall()
-    return {key: {"failures": failures, "last_failure_at": last, "retry_at": retry}
-            for key, failures, last, retry in found}
+    found = cur.execute(
+        "SELECT key, failures, last_failure_at, retry_at FROM login_throttle WHERE list_contains(?, key)", [keys]
+    ).fetchall()
+    return {
+        key: {"failures": failures, "last_failure_at": last, "retry_at": retry} for key, failures, last, retry in found
+    }
 
 
-def save_throttle(cur: duckdb.DuckDBPyConnection, key: str, failures: int, last_failure_utc: datetime,
-                  retry_utc: datetime) -> None:
+def save_throttle(
+    cur: duckdb.DuckDBPyConnection, key: str, failures: int, last_failure_utc: datetime, retry_utc: datetime
+) -> None:
     cur.execute(
         """INSERT INTO login_throttle VALUES (?, ?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
@@ -79,12 +91,17 @@ def clear_throttle(cur: duckdb.DuckDBPyConnection, key: str) -> None:
 
 def is_known_address(cur: duckdb.DuckDBPyConnection, email: str, address: str, since_utc: datetime) -> bool:
     """Whether the e-mail has logged in from the address since `since_utc`."""
-    return bool(cur.execute("SELECT 1 FROM login_known_addresses WHERE email = ? AND address = ? AND last_login_at >= ?",
-                            [email, address, since_utc]).fetchall())
+    return bool(
+        cur.execute(
+            "SELECT 1 FROM login_known_addresses WHERE email = ? AND address = ? AND last_login_at >= ?",
+            [email, address, since_utc],
+        ).fetchall()
+    )
 
 
-def remember_address(cur: duckdb.DuckDBPyConnection, email: str, address: str, now_utc: datetime,
-                     forget_before_utc: datetime) -> None:
+def remember_address(
+    cur: duckdb.DuckDBPyConnection, email: str, address: str, now_utc: datetime, forget_before_utc: datetime
+) -> None:
     """Record a login from the address; the e-mail's addresses unused since `forget_before_utc` go."""
     cur.execute("DELETE FROM login_known_addresses WHERE email = ? AND last_login_at < ?", [email, forget_before_utc])
     cur.execute(

@@ -95,9 +95,28 @@ def self_signed(directory: Path, host: str = "127.0.0.1") -> Path:
     """A certificate and its key in one PEM file (HAProxy's `crt`), for tests and benches only."""
     key, cert, both = directory / "key.pem", directory / "cert.pem", directory / "portail.pem"
     san = f"IP:{host}" if host.replace(".", "").isdigit() else f"DNS:{host}"
-    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "7", "-subj", f"/CN={host}", "-addext", f"subjectAltName={san}"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            OPENSSL,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "7",
+            "-subj",
+            f"/CN={host}",
+            "-addext",
+            f"subjectAltName={san}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     both.write_bytes(cert.read_bytes() + key.read_bytes())
     both.chmod(0o600)
     return both
@@ -142,14 +161,24 @@ def running(servers: list[str], *, listen: str | None = None, timeout_s: float =
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Configuration HAProxy (HTTPS, HTTP/2) devant le portail.")
-    parser.add_argument("--certificate", type=Path, required=True,
-                        help="certificat et clé dans un seul fichier PEM (par exemple de certbot)")
+    parser.add_argument(
+        "--certificate",
+        type=Path,
+        required=True,
+        help="certificat et clé dans un seul fichier PEM (par exemple de certbot)",
+    )
     parser.add_argument("--server", action="append", required=True, help="adresse du portail (hôte:port), répétable")
     parser.add_argument("--listen", default=":443", help="adresse HTTPS (défaut :443)")
     parser.add_argument("--redirect-http", default=":80", help="adresse HTTP redirigée vers HTTPS ('' : aucune)")
     args = parser.parse_args(argv)
-    sys.stdout.write(config(listen=args.listen, certificate=args.certificate, servers=args.server,
-                            redirect_http=args.redirect_http or None))
+    sys.stdout.write(
+        config(
+            listen=args.listen,
+            certificate=args.certificate,
+            servers=args.server,
+            redirect_http=args.redirect_http or None,
+        )
+    )
     return 0
 
 

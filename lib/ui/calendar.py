@@ -60,8 +60,9 @@ _CSS = """
 """
 
 
-def events(cells: list[Cell], short_names: dict[int, str], several_services: bool, *, with_words: bool = False
-           ) -> list[dict]:
+def events(
+    cells: list[Cell], short_names: dict[int, str], several_services: bool, *, with_words: bool = False
+) -> list[dict]:
     """FullCalendar events: one per service day; closed days as a background band with the reason."""
     found: list[dict] = []
     closed_days: set[date] = set()
@@ -70,8 +71,15 @@ def events(cells: list[Cell], short_names: dict[int, str], several_services: boo
         if cell.state is State.CLOSED:
             if cell.day not in closed_days:
                 closed_days.add(cell.day)
-                found.append({"start": cell.day.isoformat(), "allDay": True, "display": "background",
-                              "title": f"{style.icon} {cell.note}", "backgroundColor": style.background})
+                found.append(
+                    {
+                        "start": cell.day.isoformat(),
+                        "allDay": True,
+                        "display": "background",
+                        "title": f"{style.icon} {cell.note}",
+                        "backgroundColor": style.background,
+                    }
+                )
             continue
         name = short_names[cell.service_id]
         title = f"{style.icon} {name}" if several_services else f"{style.icon} {style.word}"
@@ -79,18 +87,24 @@ def events(cells: list[Cell], short_names: dict[int, str], several_services: boo
             title += f" — {style.word}" + (f" ({cell.note})" if cell.note else "")
         if cell.locked and cell.state in (State.BOOKED, State.WAITING):
             title += " 🔒"
-        found.append({
-            "id": f"{cell.service_id}:{cell.day.isoformat()}",
-            "title": title,
-            "start": cell.day.isoformat(),
-            "allDay": True,
-            "backgroundColor": style.background,
-            "borderColor": style.text if cell.state is State.BOOKABLE else style.background,
-            "textColor": style.text,
-            "classNames": [f"state-{cell.state.value}"],
-            "extendedProps": {"service_id": cell.service_id, "state": cell.state.value, "word": style.word,
-                              "note": cell.note},
-        })
+        found.append(
+            {
+                "id": f"{cell.service_id}:{cell.day.isoformat()}",
+                "title": title,
+                "start": cell.day.isoformat(),
+                "allDay": True,
+                "backgroundColor": style.background,
+                "borderColor": style.text if cell.state is State.BOOKABLE else style.background,
+                "textColor": style.text,
+                "classNames": [f"state-{cell.state.value}"],
+                "extendedProps": {
+                    "service_id": cell.service_id,
+                    "state": cell.state.value,
+                    "word": style.word,
+                    "note": cell.note,
+                },
+            }
+        )
     return found
 
 
@@ -114,8 +128,13 @@ def show(cells: list[Cell], short_names: dict[int, str], month: date, *, list_vi
         # Events are focusable: Tab reaches each day of service, Enter opens its panel (as a click does).
         "eventInteractive": True,
     }
-    value = fullcalendar(events=events(cells, short_names, len(short_names) > 1, with_words=list_view), options=options,
-                         custom_css=_CSS, callbacks=["dateClick", "eventClick"], key=key)
+    value = fullcalendar(
+        events=events(cells, short_names, len(short_names) > 1, with_words=list_view),
+        options=options,
+        custom_css=_CSS,
+        callbacks=["dateClick", "eventClick"],
+        key=key,
+    )
     return _clicked_day(value, key)
 
 
@@ -144,12 +163,14 @@ def legend(states: list[State] | None = None) -> None:
     items = "".join(
         f'<li style="display:flex;align-items:center;gap:.5rem;margin:.2rem 0">'
         f'<span aria-hidden="true" style="display:inline-block;min-width:2.2rem;text-align:center;'
-        f'background:{STYLES[s].background};color:{STYLES[s].text};border:1px solid {STYLES[s].text};'
+        f"background:{STYLES[s].background};color:{STYLES[s].text};border:1px solid {STYLES[s].text};"
         f'border-radius:4px;padding:0 .3rem">{STYLES[s].icon}</span>'
-        f'<span><strong>{STYLES[s].word}</strong> : {STYLES[s].explanation}</span></li>'
+        f"<span><strong>{STYLES[s].word}</strong> : {STYLES[s].explanation}</span></li>"
         for s in shown
     )
-    st.html(f'<section aria-label="Légende des couleurs du calendrier"><h3 style="font-size:1.1rem">'
-            f'Légende</h3><ul style="list-style:none;padding:0;margin:0">{items}</ul>'
-            '<p style="margin-top:.4rem">🔒 : ce jour ne peut plus être modifié en ligne (délai dépassé).</p>'
-            '</section>')
+    st.html(
+        f'<section aria-label="Légende des couleurs du calendrier"><h3 style="font-size:1.1rem">'
+        f'Légende</h3><ul style="list-style:none;padding:0;margin:0">{items}</ul>'
+        '<p style="margin-top:.4rem">🔒 : ce jour ne peut plus être modifié en ligne (délai dépassé).</p>'
+        "</section>"
+    )

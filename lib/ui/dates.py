@@ -11,8 +11,9 @@ import streamlit as st
 from lib.domain import fr
 
 
-def day_picker(label: str, first: date, last: date, value: date, *, key: str, where=st,
-               help: str | None = None) -> date:
+def day_picker(
+    label: str, first: date, last: date, value: date, *, key: str, where=st, help: str | None = None
+) -> date:
     """A day between `first` and `last` (inclusive), `value` chosen at first (kept within them)."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     value = min(max(value, first), last)

@@ -16,8 +16,10 @@ _log = logging.getLogger("portail")
 
 
 def unexpected_error_message(reference: str) -> str:
-    return ("Une erreur inattendue empêche d'afficher cette page. Réessayez dans un instant ; si elle revient, "
-            f"signalez-la au service éducation de la mairie en donnant la référence « {reference} ».")
+    return (
+        "Une erreur inattendue empêche d'afficher cette page. Réessayez dans un instant ; si elle revient, "
+        f"signalez-la au service éducation de la mairie en donnant la référence « {reference} »."
+    )
 
 
 @contextmanager

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.markup import md
 from lib.domain.invoicing import InvoiceStatus, Kind
+from lib.domain.markup import md
 from lib.services import home, invoice_pdf, invoicing, payments
 from lib.ui import session
 
@@ -24,20 +24,39 @@ def status_label(status: InvoiceStatus) -> str:
 
 
 def legend() -> None:
-    st.caption("Légende : " + " · ".join(f"{s.dot} {s.word}" for s in
-                                         (InvoiceStatus.UNPAID, InvoiceStatus.PAID, InvoiceStatus.IN_PROGRESS,
-                                          InvoiceStatus.CREDIT, InvoiceStatus.OVERPAID))
-               + " (non soldée : reste à payer ; soldée : réglée ; trop-perçu : payée deux fois, la mairie "
-                 "rembourse).")
+    st.caption(
+        "Légende : "
+        + " · ".join(
+            f"{s.dot} {s.word}"
+            for s in (
+                InvoiceStatus.UNPAID,
+                InvoiceStatus.PAID,
+                InvoiceStatus.IN_PROGRESS,
+                InvoiceStatus.CREDIT,
+                InvoiceStatus.OVERPAID,
+            )
+        )
+        + " (non soldée : reste à payer ; soldée : réglée ; trop-perçu : payée deux fois, la mairie "
+        "rembourse)."
+    )
 
 
 def table(rows: list[invoicing.InvoiceRow]) -> None:
     """The invoices; clicking a row selects it for the detail pane."""
     # The columns a parent needs first come first: a phone shows them without scrolling the table.
-    frame = pd.DataFrame([{
-        "État": status_label(r.status), "Mois": fr.month_year(r.month).capitalize(),
-        "Reste à payer": fr.euros(r.left_cents), "N°": r.number, "Montant": fr.euros(r.total_cents),
-        "Échéance": fr.numeric_date(r.due_date)} for r in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "État": status_label(r.status),
+                "Mois": fr.month_year(r.month).capitalize(),
+                "Reste à payer": fr.euros(r.left_cents),
+                "N°": r.number,
+                "Montant": fr.euros(r.total_cents),
+                "Échéance": fr.numeric_date(r.due_date),
+            }
+            for r in rows
+        ]
+    )
     ids = [r.id for r in rows]
 
     def picked() -> None:
@@ -48,13 +67,20 @@ def table(rows: list[invoicing.InvoiceRow]) -> None:
             st.session_state.pop(CONFIRM, None)
 
     # A click on any cell of a row, or on its tick box, picks that invoice (the seed: "cliquez sur une ligne").
-    st.dataframe(frame, hide_index=True, width="stretch", selection_mode=["single-row", "single-cell"],
-                 on_select=picked, key="invoices_table")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        selection_mode=["single-row", "single-cell"],
+        on_select=picked,
+        key="invoices_table",
+    )
 
 
 def cards(rows: list[invoicing.InvoiceRow]) -> None:
     """The invoices as a list of buttons, for a phone (the grid would scroll sideways there): each
     says its state in words, month, amount left and number; a tap shows its detail below."""
+
     def pick(invoice_id: int) -> None:
         if st.session_state.get(SELECTED) != invoice_id:
             st.session_state[SELECTED] = invoice_id
@@ -62,9 +88,14 @@ def cards(rows: list[invoicing.InvoiceRow]) -> None:
 
     for r in rows:
         shown = st.session_state.get(SELECTED) == r.id
-        st.button(f"{status_label(r.status)} · {fr.month_year(r.month).capitalize()} · reste {fr.euros(r.left_cents)}"
-                  f" · {r.number}" + (" — affichée ci-dessous" if shown else ""),
-                  key=f"invoices_card_{r.id}", width="stretch", on_click=pick, args=(r.id,))
+        st.button(
+            f"{status_label(r.status)} · {fr.month_year(r.month).capitalize()} · reste {fr.euros(r.left_cents)}"
+            f" · {r.number}" + (" — affichée ci-dessous" if shown else ""),
+            key=f"invoices_card_{r.id}",
+            width="stretch",
+            on_click=pick,
+            args=(r.id,),
+        )
 
 
 def open_from_link(rows: list[invoicing.InvoiceRow], right: str) -> None:
@@ -96,51 +127,81 @@ def detail(actor, invoice_id: int, right: str) -> None:
     row = data.row
     with st.container(border=True, key="invoice_detail"):
         st.header(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}", anchor=False)
-        st.markdown(f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
-                    f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**")
+        st.markdown(
+            f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
+            f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**"
+        )
         # A list rather than a table: it stays readable in a narrow pane and on a phone.
-        st.markdown("\n".join(f"- {md(line['label'])} : {line['quantity']} × {fr.euros(line['unit_price_cents'])} = "
-                              f"**{fr.euros(line['amount_cents'])}**" for line in data.lines))
-        st.markdown(f"Total : **{fr.euros(row.total_cents)}**  \nDéjà réglé : {fr.euros(row.paid_cents)}  \n"
-                    f"Reste à payer : **{fr.euros(row.left_cents)}**")
+        st.markdown(
+            "\n".join(
+                f"- {md(line['label'])} : {line['quantity']} × {fr.euros(line['unit_price_cents'])} = "
+                f"**{fr.euros(line['amount_cents'])}**"
+                for line in data.lines
+            )
+        )
+        st.markdown(
+            f"Total : **{fr.euros(row.total_cents)}**  \nDéjà réglé : {fr.euros(row.paid_cents)}  \n"
+            f"Reste à payer : **{fr.euros(row.left_cents)}**"
+        )
         if data.payments:
-            st.markdown("**Paiements reçus**\n" + "\n".join(
-                f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} "
-                f"({md(invoice_pdf.method_label(p['method']))})"
-                for p in data.payments))
+            st.markdown(
+                "**Paiements reçus**\n"
+                + "\n".join(
+                    f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} "
+                    f"({md(invoice_pdf.method_label(p['method']))})"
+                    for p in data.payments
+                )
+            )
         # Built when the button is clicked, not on every view of the page; the click does not rerun
         # the page (a rerun registers the button again and could drop the file being built for it).
-        st.download_button("Télécharger la facture (PDF)",
-                           lambda: invoicing.invoice_pdf(db, actor, invoice_id, session.now()),
-                           f"{row.number}.pdf", "application/pdf", key="invoices_pdf", icon=":material/download:",
-                           on_click="ignore")
+        st.download_button(
+            "Télécharger la facture (PDF)",
+            lambda: invoicing.invoice_pdf(db, actor, invoice_id, session.now()),
+            f"{row.number}.pdf",
+            "application/pdf",
+            key="invoices_pdf",
+            icon=":material/download:",
+            on_click="ignore",
+        )
         _pay(row, right)
 
 
 def _pay(row: invoicing.InvoiceRow, right: str) -> None:
     if row.status is InvoiceStatus.IN_PROGRESS:
-        st.info("🟠 Un paiement est en cours pour cette facture : il apparaîtra ici dès que la banque l'aura "
-                "confirmé. Actualisez la page dans un instant. "
-                + payments.second_payment_after(row.pending_until, session.now()))
+        st.info(
+            "🟠 Un paiement est en cours pour cette facture : il apparaîtra ici dès que la banque l'aura "
+            "confirmé. Actualisez la page dans un instant. "
+            + payments.second_payment_after(row.pending_until, session.now())
+        )
         return
     if row.status is InvoiceStatus.OVERPAID:
-        st.info(f"🟣 Trop-perçu : cette facture a reçu {fr.euros(row.overpaid_cents)} de plus que son montant ; "
-                "la mairie vous rembourse la différence.")
+        st.info(
+            f"🟣 Trop-perçu : cette facture a reçu {fr.euros(row.overpaid_cents)} de plus que son montant ; "
+            "la mairie vous rembourse la différence."
+        )
         return
     if row.status is not InvoiceStatus.UNPAID or right != "granted":
         return
     if st.session_state.get(CONFIRM) != row.id:
-        if st.button(f"Payer {fr.euros(row.left_cents)}", key="invoices_pay", type="primary", icon=":material/payments:"):
+        if st.button(
+            f"Payer {fr.euros(row.left_cents)}", key="invoices_pay", type="primary", icon=":material/payments:"
+        ):
             _open_payment(row.id)
             st.rerun()
         return
-    st.warning("**ATTENTION : une fois le paiement effectué, il ne sera pas possible de revenir en arrière.**  \n"
-               f"Vous allez payer **{fr.euros(row.left_cents)}** pour la facture {row.number} sur la page sécurisée "
-               "de la banque, puis revenir ici.", icon="⚠️")
+    st.warning(
+        "**ATTENTION : une fois le paiement effectué, il ne sera pas possible de revenir en arrière.**  \n"
+        f"Vous allez payer **{fr.euros(row.left_cents)}** pour la facture {row.number} sur la page sécurisée "
+        "de la banque, puis revenir ici.",
+        icon="⚠️",
+    )
     link = payments.departure_link(session.session_token(), row.id, st.session_state[f"invoices_key_{row.id}"])
-    st.markdown(f'<a href="{link}" target="_self" style="display:block;text-align:center;padding:.7rem;'
-                'min-height:44px;border-radius:8px;background:#1d4ed8;color:#fff;font-weight:600;'
-                f'text-decoration:none">Confirmer et payer {fr.euros(row.left_cents)}</a>', unsafe_allow_html=True)
+    st.markdown(
+        f'<a href="{link}" target="_self" style="display:block;text-align:center;padding:.7rem;'
+        "min-height:44px;border-radius:8px;background:#1d4ed8;color:#fff;font-weight:600;"
+        f'text-decoration:none">Confirmer et payer {fr.euros(row.left_cents)}</a>',
+        unsafe_allow_html=True,
+    )
     if st.button("Annuler", key="invoices_pay_cancel", width="stretch"):
         st.session_state.pop(CONFIRM, None)
         st.rerun()

@@ -13,14 +13,17 @@ from lib.domain.markup import md
 from lib.services import home
 from lib.ui import session
 
+
 def page_setup() -> None:
     # The tab's title is set by app.py once the page is known; the app's CSS (tap targets, contrast)
     # is in the document's head (lib/web/document.py), so it applies before the first element shows.
     st.set_page_config(page_icon="🏫", layout="wide", initial_sidebar_state="auto")
 
 
-_LOGOUT_STYLE = ("display:inline-block;padding:.55rem 1rem;min-height:44px;border:1px solid #6b7280;"
-                 "border-radius:8px;color:#1f2430;text-decoration:none;background:#fff")
+_LOGOUT_STYLE = (
+    "display:inline-block;padding:.55rem 1rem;min-height:44px;border:1px solid #6b7280;"
+    "border-radius:8px;color:#1f2430;text-decoration:none;background:#fff"
+)
 
 
 def sidebar(actor: Actor) -> None:
@@ -29,8 +32,9 @@ def sidebar(actor: Actor) -> None:
         url = session.logout_url()
         if url:
             # A real link: logging out leaves the app for the login page in one step.
-            st.markdown(f'<a href="{url}" target="_self" style="{_LOGOUT_STYLE}">⎋ Se déconnecter</a>',
-                        unsafe_allow_html=True)
+            st.markdown(
+                f'<a href="{url}" target="_self" style="{_LOGOUT_STYLE}">⎋ Se déconnecter</a>', unsafe_allow_html=True
+            )
 
 
 def html_line(html: str) -> str:

@@ -82,6 +82,7 @@ def show_flash(where: str) -> None:
 
 # --- registration -----------------------------------------------------------------------------
 
+
 def registration_section(actor: Actor, child: dict, year: dict) -> None:
     db = session.db()
     form = reservations.registration_form(db, actor, child["id"], year["id"])
@@ -90,20 +91,30 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
         return
     names = {sid: name for site in form.sites for sid, name in site.services}
     if form.current:
-        st.markdown("\n".join(
-            f"- **{md(s.name)}** : {md(', '.join(names[x] for x in form.current[s.site_id]) or '—')}"
-            for s in form.sites if s.site_id in form.current))
+        st.markdown(
+            "\n".join(
+                f"- **{md(s.name)}** : {md(', '.join(names[x] for x in form.current[s.site_id]) or '—')}"
+                for s in form.sites
+                if s.site_id in form.current
+            )
+        )
     else:
         st.info(f"{md(child['first_name'])} n'est pas encore inscrit(e) pour {md(year['label'])}.")
     site = st.selectbox("Structure", form.sites, format_func=lambda s: s.name, key=f"reg_site_{child['id']}")
     current = form.current.get(site.site_id, [])
     st.markdown("Prestations")
-    chosen = [sid for sid, name in site.services
-              if st.checkbox(md(name), value=sid in current, key=f"reg_{child['id']}_{site.site_id}_{sid}")]
+    chosen = [
+        sid
+        for sid, name in site.services
+        if st.checkbox(md(name), value=sid in current, key=f"reg_{child['id']}_{site.site_id}_{sid}")
+    ]
     if st.button("Enregistrer l'inscription", key="reg_save", type="primary"):
         try:
-            _flash("registration", "success", reservations.save_registration(
-                db, actor, child["id"], year["id"], site.site_id, chosen, session.now()))
+            _flash(
+                "registration",
+                "success",
+                reservations.save_registration(db, actor, child["id"], year["id"], site.site_id, chosen, session.now()),
+            )
             st.session_state.pop(PREVIEW, None)
             st.rerun()
         except PortailError as exc:
@@ -112,6 +123,7 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
 
 
 # --- bookings ---------------------------------------------------------------------------------
+
 
 def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverride | None = None) -> None:
     db = session.db()
@@ -128,16 +140,25 @@ def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverri
     plan = preview["plan"] if preview else None
     cells = reservations.month_cells(db, actor, ctx, month, now, plan)
     list_view = st.toggle("Affichage en liste (pratique sur téléphone)", key="resa_list_view")
-    clicked = calendar.show(cells, {s.id: s.short_name for s in ctx.services}, month, list_view=list_view,
-                            key=f"resa_cal_{child['id']}_{month.isoformat()}_{'list' if list_view else 'grid'}")
+    clicked = calendar.show(
+        cells,
+        {s.id: s.short_name for s in ctx.services},
+        month,
+        list_view=list_view,
+        key=f"resa_cal_{child['id']}_{month.isoformat()}_{'list' if list_view else 'grid'}",
+    )
     if clicked is not None:
         st.session_state[DAY] = clicked
     show_flash("calendar")
     if preview:
         _preview_box(actor, ctx, preview, override)
     _day_panel(actor, ctx, cells, override)
-    if st.button("Modification", key="resa_modify", icon=":material/edit_calendar:",
-                 type="secondary" if st.session_state.get(EDITING) else "primary"):
+    if st.button(
+        "Modification",
+        key="resa_modify",
+        icon=":material/edit_calendar:",
+        type="secondary" if st.session_state.get(EDITING) else "primary",
+    ):
         st.session_state[EDITING] = not st.session_state.get(EDITING, False)
         st.session_state.pop(PREVIEW, None)
         _reset_editor()
@@ -155,12 +176,25 @@ def _month_picker(ctx, today: date) -> date:
     # A horizontal container keeps ◀ month ▶ on one line on a phone (columns would stack).
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         # Callbacks: they change the month before the script (and the selectbox) runs again.
-        st.button("◀", key="resa_prev", help="Mois précédent", disabled=index == 0,
-                  on_click=_set_month, args=(months[max(index - 1, 0)],))
-        st.selectbox("Mois affiché", months, format_func=lambda m: fr.month_year(m).capitalize(), key=MONTH,
-                     width="stretch")
-        st.button("▶", key="resa_next", help="Mois suivant", disabled=index == len(months) - 1,
-                  on_click=_set_month, args=(months[min(index + 1, len(months) - 1)],))
+        st.button(
+            "◀",
+            key="resa_prev",
+            help="Mois précédent",
+            disabled=index == 0,
+            on_click=_set_month,
+            args=(months[max(index - 1, 0)],),
+        )
+        st.selectbox(
+            "Mois affiché", months, format_func=lambda m: fr.month_year(m).capitalize(), key=MONTH, width="stretch"
+        )
+        st.button(
+            "▶",
+            key="resa_next",
+            help="Mois suivant",
+            disabled=index == len(months) - 1,
+            on_click=_set_month,
+            args=(months[min(index + 1, len(months) - 1)],),
+        )
     return st.session_state[MONTH]
 
 
@@ -194,8 +228,9 @@ def _day_panel(actor, ctx, cells, override: StaffOverride) -> None:
         for cell in todays:
             service = ctx.service(cell.service_id)
             style = calendar.STYLES[cell.state]
-            st.markdown(f"{style.icon} **{md(service.name)}** : {style.word}"
-                        + (f" — {md(cell.note)}" if cell.note else ""))
+            st.markdown(
+                f"{style.icon} **{md(service.name)}** : {style.word}" + (f" — {md(cell.note)}" if cell.note else "")
+            )
             if cell.state in (State.BOOKED, State.WAITING):
                 label, wanted = "Annuler ce jour", False
             elif cell.state in (State.BOOKABLE, State.CANCELLED, State.LOCKED):
@@ -203,9 +238,20 @@ def _day_panel(actor, ctx, cells, override: StaffOverride) -> None:
             else:
                 continue
             if st.button(label, key=f"resa_day_{service.code}_{day.isoformat()}"):
-                done = _run(lambda: reservations.set_day(session.db(), actor, ctx, service.id, day, wanted,
-                                                         session.now(), late=override.late, reason=override.reason),
-                            "day")
+                done = _run(
+                    lambda service=service, day=day, wanted=wanted: reservations.set_day(
+                        session.db(),
+                        actor,
+                        ctx,
+                        service.id,
+                        day,
+                        wanted,
+                        session.now(),
+                        late=override.late,
+                        reason=override.reason,
+                    ),
+                    "day",
+                )
                 if done:
                     st.rerun()
         show_flash("day")
@@ -214,24 +260,41 @@ def _day_panel(actor, ctx, cells, override: StaffOverride) -> None:
 def _preview_box(actor, ctx, preview: dict, override: StaffOverride) -> None:
     plan = preview["plan"]
     with st.container(border=True, key="resa_preview_box"):
-        st.markdown(f"**Aperçu de la semaine type** du {fr.long_date(preview['start'])} au "
-                    f"{fr.long_date(preview['end'])} : rien n'est encore enregistré.")
+        st.markdown(
+            f"**Aperçu de la semaine type** du {fr.long_date(preview['start'])} au "
+            f"{fr.long_date(preview['end'])} : rien n'est encore enregistré."
+        )
         untouched = [s.name for s in ctx.services if s.id not in preview["template"]]
-        st.markdown(f"- {calendar.STYLES[State.TO_BOOK].icon} **{len(plan.to_book)}** jour(s) seront réservés\n"
-                    f"- {calendar.STYLES[State.TO_CANCEL].icon} **{len(plan.to_cancel)}** jour(s) seront annulés\n"
-                    f"- {plan.unchanged} jour(s) restent tels quels"
-                    + "".join(f"\n- « {md(name)} » : inchangé (cases non modifiées)" for name in untouched))
+        st.markdown(
+            f"- {calendar.STYLES[State.TO_BOOK].icon} **{len(plan.to_book)}** jour(s) seront réservés\n"
+            f"- {calendar.STYLES[State.TO_CANCEL].icon} **{len(plan.to_cancel)}** jour(s) seront annulés\n"
+            f"- {plan.unchanged} jour(s) restent tels quels"
+            + "".join(f"\n- « {md(name)} » : inchangé (cases non modifiées)" for name in untouched)
+        )
         if not plan.is_empty:
             st.markdown("**Jours qui changent, mois par mois**")
             st.markdown(_changes_by_month(plan, ctx))
         if plan.skipped:
-            st.markdown("Jours ignorés :\n" + "\n".join(f"- {md(reason)} : {n} jour(s)"
-                                                         for reason, n in plan.skipped_by_reason()))
+            st.markdown(
+                "Jours ignorés :\n"
+                + "\n".join(f"- {md(reason)} : {n} jour(s)" for reason, n in plan.skipped_by_reason())
+            )
         left, right = st.columns(2)
         if left.button("Confirmer", key="resa_confirm", type="primary", width="stretch", disabled=plan.is_empty):
-            done = _run(lambda: reservations.apply_template(
-                session.db(), actor, ctx, preview["template"], preview["start"], preview["end"], session.now(),
-                late=override.late, reason=override.reason), "calendar")
+            done = _run(
+                lambda: reservations.apply_template(
+                    session.db(),
+                    actor,
+                    ctx,
+                    preview["template"],
+                    preview["start"],
+                    preview["end"],
+                    session.now(),
+                    late=override.late,
+                    reason=override.reason,
+                ),
+                "calendar",
+            )
             if done:
                 st.session_state.pop(PREVIEW, None)
                 st.session_state[EDITING] = False
@@ -246,8 +309,9 @@ def _changes_by_month(plan, ctx) -> str:
     several = len({sid for sid, _ in plan.to_book + plan.to_cancel}) > 1  # name the service only then
 
     def days(keys) -> str:
-        return ", ".join(fr.short_date(day) + (f" ({md(ctx.service(sid).short_name)})" if several else "")
-                         for sid, day in keys)
+        return ", ".join(
+            fr.short_date(day) + (f" ({md(ctx.service(sid).short_name)})" if several else "") for sid, day in keys
+        )
 
     book, cancel = calendar.STYLES[State.TO_BOOK], calendar.STYLES[State.TO_CANCEL]
     lines = []
@@ -262,8 +326,9 @@ def _changes_by_month(plan, ctx) -> str:
 
 def _editor(actor, ctx, month: date, cells, override: StaffOverride, clicked: date | None) -> None:
     with st.container(border=True, key="resa_editor"):
-        mode = st.radio("Que voulez-vous modifier ?", ["Semaine type", "Jours occasionnels"], horizontal=True,
-                        key="resa_mode")
+        mode = st.radio(
+            "Que voulez-vous modifier ?", ["Semaine type", "Jours occasionnels"], horizontal=True, key="resa_mode"
+        )
         if mode == "Semaine type":
             _template_editor(actor, ctx, override)
         else:
@@ -271,9 +336,11 @@ def _editor(actor, ctx, month: date, cells, override: StaffOverride, clicked: da
 
 
 def _template_editor(actor, ctx, override: StaffOverride) -> None:
-    st.caption("Les cases cochées sont la semaine type actuelle de votre enfant. Cochez ou décochez des jours, "
-               "choisissez la période, puis « Appliquer » pour voir le résultat sur le calendrier avant de "
-               "confirmer. Une prestation dont vous ne changez aucune case reste telle qu'elle est.")
+    st.caption(
+        "Les cases cochées sont la semaine type actuelle de votre enfant. Cochez ou décochez des jours, "
+        "choisissez la période, puis « Appliquer » pour voir le résultat sur le calendrier avant de "
+        "confirmer. Une prestation dont vous ne changez aucune case reste telle qu'elle est."
+    )
     if PATTERN not in st.session_state:
         st.session_state[PATTERN] = reservations.template_pattern(session.db(), actor, ctx, session.now())
     pattern = st.session_state[PATTERN]
@@ -297,8 +364,9 @@ def _template_editor(actor, ctx, override: StaffOverride) -> None:
     end = day_picker("Au", first, last, ctx.last_service_day, key="resa_to", where=right)
     if st.button("Appliquer", key="resa_apply", type="primary"):
         try:
-            plan = reservations.preview_template(session.db(), actor, ctx, template, start, end, session.now(),
-                                                 late=override.late)
+            plan = reservations.preview_template(
+                session.db(), actor, ctx, template, start, end, session.now(), late=override.late
+            )
         except PortailError as exc:
             st.error(md(exc.message), icon="⛔")
             return
@@ -326,9 +394,11 @@ _GRID_CSS = """<style>
 
 
 def _occasional_editor(actor, ctx, month: date, cells, override: StaffOverride, clicked: date | None) -> None:
-    st.caption(f"Cochez les jours de {fr.month_year(month)} à réserver, décochez ceux à annuler, puis "
-               "« Confirmer ». Les jours grisés ne peuvent plus être modifiés en ligne. Changez de mois avec "
-               "les flèches au-dessus du calendrier.")
+    st.caption(
+        f"Cochez les jours de {fr.month_year(month)} à réserver, décochez ceux à annuler, puis "
+        "« Confirmer ». Les jours grisés ne peuvent plus être modifiés en ligne. Changez de mois avec "
+        "les flèches au-dessus du calendrier."
+    )
     service = ctx.services[0]
     if len(ctx.services) > 1:
         service = st.selectbox("Prestation", ctx.services, format_func=lambda s: s.name, key="resa_occ_service")
@@ -346,8 +416,20 @@ def _occasional_editor(actor, ctx, month: date, cells, override: StaffOverride, 
     cancel = sorted(d for d in editable if stored[d] and not ticked[d])
     st.markdown(_pending_changes(book, cancel))
     if st.button("Confirmer", key="resa_confirm_days", type="primary", disabled=not (book or cancel)):
-        if _run(lambda: reservations.change_days(session.db(), actor, ctx, service.id, book, cancel, session.now(),
-                                                 late=override.late, reason=override.reason), "occasional"):
+        if _run(
+            lambda: reservations.change_days(
+                session.db(),
+                actor,
+                ctx,
+                service.id,
+                book,
+                cancel,
+                session.now(),
+                late=override.late,
+                reason=override.reason,
+            ),
+            "occasional",
+        ):
             st.rerun()
     show_flash("occasional")
 
@@ -377,15 +459,19 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
         week = first_monday
         days_box = st.container(key="resa_month_days")
         while week <= last:
-            for column, day in zip(days_box.columns(7, gap=None, wrap=False),
-                                   (week + timedelta(days=n) for n in range(7))):
+            for column, day in zip(
+                days_box.columns(7, gap=None, wrap=False), (week + timedelta(days=n) for n in range(7))
+            ):
                 if day.month != month.month:
                     continue
                 cell = by_day.get(day)
                 style = calendar.STYLES[cell.state] if cell else None
                 shown = f"{day.day} {style.icon}" if style else f"{day.day}"
-                spoken = (f"{fr.long_date(day)} : {style.word}{' — ' + cell.note if cell.note else ''}" if style
-                          else f"{fr.long_date(day)} : pas de service")
+                spoken = (
+                    f"{fr.long_date(day)} : {style.word}{' — ' + cell.note if cell.note else ''}"
+                    if style
+                    else f"{fr.long_date(day)} : pas de service"
+                )
                 if day in editable:
                     column.markdown(f'<span aria-hidden="true">{shown}</span>', unsafe_allow_html=True)
                     key = _day_key(service, day)
@@ -394,8 +480,11 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
                     ticked[day] = column.checkbox(spoken, key=key, label_visibility="collapsed")
                 else:
                     colour = "#4b5160" if style else "#6b7280"
-                    column.markdown(f'<span aria-hidden="true" style="color:{colour}">{shown}</span>'
-                                    f'<span class="pf-sr">{md(spoken)}</span>', unsafe_allow_html=True)
+                    column.markdown(
+                        f'<span aria-hidden="true" style="color:{colour}">{shown}</span>'
+                        f'<span class="pf-sr">{md(spoken)}</span>',
+                        unsafe_allow_html=True,
+                    )
             week += timedelta(days=7)
     return ticked
 

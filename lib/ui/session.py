@@ -85,4 +85,3 @@ def show_login_needed() -> None:
     else:
         st.info("Connectez-vous pour accéder au Portail Famille.")
     st.markdown(f'<a href="{target}" target="_self">Aller à la page de connexion</a>', unsafe_allow_html=True)
-

@@ -14,6 +14,9 @@ def french(frame: pd.DataFrame, *, digits: dict[str, int] | None = None) -> pd.D
     shown = frame.copy()
     for column in shown.columns:
         values = shown[column]
-        if pd.api.types.is_numeric_dtype(values) or values.map(lambda v: v is None or isinstance(v, (int, float))).all():
+        if (
+            pd.api.types.is_numeric_dtype(values)
+            or values.map(lambda v: v is None or isinstance(v, (int, float))).all()
+        ):
             shown[column] = [fr.decimal(None if pd.isna(v) else float(v), digits.get(column, 0)) for v in values]
     return shown

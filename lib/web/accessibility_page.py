@@ -18,21 +18,26 @@ from lib.services.config import database
 from lib.web import pages
 
 
-
 def render(town: str, contact_email: str) -> tuple[str, int]:
-    barriers = "".join(f"<li><p>{escape(b.what)}</p><p><strong>Solution de contournement :</strong> "
-                       f"{escape(b.workaround)}</p></li>" for b in a11y.KNOWN_BARRIERS)
+    barriers = "".join(
+        f"<li><p>{escape(b.what)}</p><p><strong>Solution de contournement :</strong> {escape(b.workaround)}</p></li>"
+        for b in a11y.KNOWN_BARRIERS
+    )
     exempt = "".join(f"<li>{escape(item)}</li>" for item in a11y.NOT_SUBJECT)
     technologies = ", ".join(a11y.TECHNOLOGIES)
     if contact_email:
-        contact = (f'<p>Si vous n\'arrivez pas à accéder à un contenu ou à un service, écrivez au service éducation '
-                   f'de la mairie : <a href="mailto:{escape(contact_email)}?subject=Accessibilit%C3%A9%20du%20Portail'
-                   f'%20Famille">{escape(contact_email)}</a>. Dites-nous la page et ce qui vous bloque : nous vous '
-                   "répondrons et vous donnerons l'information ou le service sous une autre forme.</p>")
+        contact = (
+            f"<p>Si vous n'arrivez pas à accéder à un contenu ou à un service, écrivez au service éducation "
+            f'de la mairie : <a href="mailto:{escape(contact_email)}?subject=Accessibilit%C3%A9%20du%20Portail'
+            f'%20Famille">{escape(contact_email)}</a>. Dites-nous la page et ce qui vous bloque : nous vous '
+            "répondrons et vous donnerons l'information ou le service sous une autre forme.</p>"
+        )
     else:
-        contact = ("<p>Si vous n'arrivez pas à accéder à un contenu ou à un service, contactez le service éducation "
-                   "de la mairie (accueil ou téléphone) : nous vous donnerons l'information ou le service sous une "
-                   "autre forme.</p>")
+        contact = (
+            "<p>Si vous n'arrivez pas à accéder à un contenu ou à un service, contactez le service éducation "
+            "de la mairie (accueil ou téléphone) : nous vous donnerons l'information ou le service sous une "
+            "autre forme.</p>"
+        )
     body = f"""<p><a href="/">Portail Famille</a> › Accessibilité</p>
 <h1>Déclaration d'accessibilité</h1>
 <p>{escape(town)} s'engage à rendre ses services numériques accessibles, conformément à l'article 47 de la loi

@@ -28,8 +28,15 @@ async def take_backup(request: Request) -> Response:
             return JSONResponse({"erreur": exc.message}, status_code=403)
         except PortailError as exc:
             return JSONResponse({"erreur": exc.message}, status_code=503)
-        return JSONResponse({"fichier": str(made.path), "octets": made.size, "sha256": made.sha256,
-                             "tables": len(made.tables), "lignes": made.rows})
+        return JSONResponse(
+            {
+                "fichier": str(made.path),
+                "octets": made.size,
+                "sha256": made.sha256,
+                "tables": len(made.tables),
+                "lignes": made.rows,
+            }
+        )
 
     return await to_thread.run_sync(work)
 

@@ -57,10 +57,23 @@ THREAD_SIZE = 64 * 1024  # compress bigger bodies in a worker thread, off the ev
 CACHE_BYTES = 32 * 1024 * 1024
 LONG_CACHE = "public, max-age=31536000, immutable"
 
-_TEXT_TYPES = {"application/javascript", "application/x-javascript", "application/ecmascript", "application/json",
-               "application/manifest+json", "application/xml", "application/xhtml+xml", "application/wasm",
-               "image/svg+xml", "image/x-icon", "image/vnd.microsoft.icon", "font/ttf", "font/otf",
-               "application/x-font-ttf", "application/vnd.ms-fontobject"}
+_TEXT_TYPES = {
+    "application/javascript",
+    "application/x-javascript",
+    "application/ecmascript",
+    "application/json",
+    "application/manifest+json",
+    "application/xml",
+    "application/xhtml+xml",
+    "application/wasm",
+    "image/svg+xml",
+    "image/x-icon",
+    "image/vnd.microsoft.icon",
+    "font/ttf",
+    "font/otf",
+    "application/x-font-ttf",
+    "application/vnd.ms-fontobject",
+}
 # A component's build output: `…/static/js/main.a153ecd0.js`, `…/static/css/main.7f1c2b3e.css`.
 _HASHED_COMPONENT_FILE = re.compile(r"^/component/[^/]+/static/(?:js|css|media)/[^/]+\.[0-9a-f]{8,}\.[a-z0-9]+$")
 
@@ -103,7 +116,7 @@ def accepts_gzip(accept_encoding: str) -> bool:
 
 
 def choose_coding(accept_encoding: str) -> str | None:
-    """"br" when brotli is accepted (and installed) at least as much as gzip, else "gzip" when
+    """ "br" when brotli is accepted (and installed) at least as much as gzip, else "gzip" when
     accepted, else None (identity)."""
     weights = _weights(accept_encoding)
     gzip_q = _accepts(weights, "gzip", "x-gzip")
@@ -249,9 +262,14 @@ class _Responder:
         if self.hashed_component and status == 200:
             _add_long_cache(headers)
         encoded = headers.get("content-encoding", "identity").lower() != "identity"
-        if (encoded or status < 200 or status in (204, 206, 304) or message.get("trailers")
-                or "no-transform" in headers.get("cache-control", "")
-                or not compressible(headers.get("content-type", ""))):
+        if (
+            encoded
+            or status < 200
+            or status in (204, 206, 304)
+            or message.get("trailers")
+            or "no-transform" in headers.get("cache-control", "")
+            or not compressible(headers.get("content-type", ""))
+        ):
             await self._send(message)
             return
         _vary_on_accept_encoding(headers)
@@ -279,7 +297,7 @@ class _Responder:
             self.mode = "pass"
             await self._send(self.start)
             await self._send(message)
-        elif self.mode == "hold" and self.cache_key is not None or self.mode == "buffer":
+        elif (self.mode == "hold" and self.cache_key is not None) or self.mode == "buffer":
             self.mode = "buffer"
             self.chunks.append(body)
             if not more:
@@ -307,8 +325,9 @@ class _Responder:
             def piece() -> bytes:
                 return compressor.piece(body, last=not more)
 
-            await self._send({"type": "http.response.body", "body": await _maybe_in_thread(piece, len(body)),
-                              "more_body": more})
+            await self._send(
+                {"type": "http.response.body", "body": await _maybe_in_thread(piece, len(body)), "more_body": more}
+            )
 
     def _encoded_headers(self) -> MutableHeaders:
         headers = MutableHeaders(scope=self.start)

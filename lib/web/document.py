@@ -38,30 +38,73 @@ APP_CSS = """<style>
   justify-content: flex-start; font-size: 1rem; }
 </style>"""
 _FRENCH_UI = {
-    "Skip to main content": "Aller au contenu principal", "Sidebar": "Menu latéral", "App pages": "Pages du portail",
-    "Expand sidebar": "Ouvrir le menu", "Collapse sidebar": "Réduire le menu", "Main menu": "Menu principal",
-    "Open": "Ouvrir la liste", "Close": "Fermer", "Clear value": "Effacer", "Clear all": "Tout effacer",
-    "Selected values": "Valeurs choisies", "Running...": "Chargement…", "Stop": "Arrêter",
-    "Stop script": "Arrêter", "Show/hide columns": "Afficher ou masquer des colonnes",
-    "Download as CSV": "Télécharger en CSV", "Search": "Rechercher", "Fullscreen": "Plein écran",
-    "Close fullscreen": "Quitter le plein écran", "Toggle fullscreen": "Plein écran", "Help": "Aide",
-    "Choose an option": "Choisir dans la liste", "Select...": "Choisir…", "No results": "Aucun résultat",
-    "Print": "Imprimer", "Record a screencast": "Enregistrer l'écran", "Made with Streamlit": "Réalisé avec Streamlit",
-    "Show password": "Afficher le mot de passe", "Hide password": "Masquer le mot de passe",
-    "Increment": "Augmenter", "Decrement": "Diminuer", "Link to heading": "Lien vers ce titre",
-    "Dataframe column menu": "Menu de la colonne", "Navigate to home page": "Aller à l'accueil",
-    "Sort ascending": "Trier par ordre croissant", "Sort descending": "Trier par ordre décroissant",
-    "Pin column": "Épingler la colonne", "Unpin column": "Détacher la colonne", "Hide column": "Masquer la colonne",
-    "Autosize": "Largeur automatique", "Copy column name": "Copier le nom de la colonne",
-    "Close Search": "Fermer la recherche", "Next Result": "Résultat suivant", "Previous Result": "Résultat précédent",
-    "Clear selection": "Effacer la sélection", "Select all": "Tout sélectionner", "Download as PNG": "Télécharger en PNG",
-    "Scroll tabs left": "Onglets précédents", "Scroll tabs right": "Onglets suivants",
+    "Skip to main content": "Aller au contenu principal",
+    "Sidebar": "Menu latéral",
+    "App pages": "Pages du portail",
+    "Expand sidebar": "Ouvrir le menu",
+    "Collapse sidebar": "Réduire le menu",
+    "Main menu": "Menu principal",
+    "Open": "Ouvrir la liste",
+    "Close": "Fermer",
+    "Clear value": "Effacer",
+    "Clear all": "Tout effacer",
+    "Selected values": "Valeurs choisies",
+    "Running...": "Chargement…",
+    "Stop": "Arrêter",
+    "Stop script": "Arrêter",
+    "Show/hide columns": "Afficher ou masquer des colonnes",
+    "Download as CSV": "Télécharger en CSV",
+    "Search": "Rechercher",
+    "Fullscreen": "Plein écran",
+    "Close fullscreen": "Quitter le plein écran",
+    "Toggle fullscreen": "Plein écran",
+    "Help": "Aide",
+    "Choose an option": "Choisir dans la liste",
+    "Select...": "Choisir…",
+    "No results": "Aucun résultat",
+    "Print": "Imprimer",
+    "Record a screencast": "Enregistrer l'écran",
+    "Made with Streamlit": "Réalisé avec Streamlit",
+    "Show password": "Afficher le mot de passe",
+    "Hide password": "Masquer le mot de passe",
+    "Increment": "Augmenter",
+    "Decrement": "Diminuer",
+    "Link to heading": "Lien vers ce titre",
+    "Dataframe column menu": "Menu de la colonne",
+    "Navigate to home page": "Aller à l'accueil",
+    "Sort ascending": "Trier par ordre croissant",
+    "Sort descending": "Trier par ordre décroissant",
+    "Pin column": "Épingler la colonne",
+    "Unpin column": "Détacher la colonne",
+    "Hide column": "Masquer la colonne",
+    "Autosize": "Largeur automatique",
+    "Copy column name": "Copier le nom de la colonne",
+    "Close Search": "Fermer la recherche",
+    "Next Result": "Résultat suivant",
+    "Previous Result": "Résultat précédent",
+    "Clear selection": "Effacer la sélection",
+    "Select all": "Tout sélectionner",
+    "Download as PNG": "Télécharger en PNG",
+    "Scroll tabs left": "Onglets précédents",
+    "Scroll tabs right": "Onglets suivants",
     # A grid column's menu (click on a header) and its submenus.
-    "Statistics": "Statistiques", "Automatic": "Automatique", "Localized": "Localisé", "Plain": "Brut",
-    "Percent": "Pourcentage", "Scientific": "Scientifique", "Average": "Moyenne", "Median": "Médiane",
-    "Sum": "Somme", "Distinct": "Valeurs distinctes", "Empty": "Vides", "Values": "Valeurs",
-    "Standard deviation": "Écart type", "Range": "Étendue",
-    "Connecting": "Connexion…", "Connection error": "Connexion perdue", "Please wait...": "Veuillez patienter…",
+    "Statistics": "Statistiques",
+    "Automatic": "Automatique",
+    "Localized": "Localisé",
+    "Plain": "Brut",
+    "Percent": "Pourcentage",
+    "Scientific": "Scientifique",
+    "Average": "Moyenne",
+    "Median": "Médiane",
+    "Sum": "Somme",
+    "Distinct": "Valeurs distinctes",
+    "Empty": "Vides",
+    "Values": "Valeurs",
+    "Standard deviation": "Écart type",
+    "Range": "Étendue",
+    "Connecting": "Connexion…",
+    "Connection error": "Connexion perdue",
+    "Please wait...": "Veuillez patienter…",
 }
 # Streamlit's interface speaks English whatever the browser's language, and offers no setting for it:
 # this script translates its fixed words (aria-labels, placeholders, tooltips, the skip link) as they
@@ -107,8 +150,10 @@ document.addEventListener("click", event => {
   }, 0);
 }, true);
 })();</script>"""
-_FRENCH_NOSCRIPT = ("<noscript>Le Portail Famille a besoin de JavaScript : activez-le dans votre navigateur, "
-                    "ou contactez la mairie.</noscript>").encode()
+_FRENCH_NOSCRIPT = (
+    b"<noscript>Le Portail Famille a besoin de JavaScript : activez-le dans votre navigateur, "
+    b"ou contactez la mairie.</noscript>"
+)
 
 
 def app_script() -> str:
@@ -121,8 +166,9 @@ def frenchify(html: bytes) -> bytes:
     if not re.search(rb"<html[^>]*\slang=", html, re.IGNORECASE):
         html = re.sub(rb"<html", b'<html lang="fr"', html, count=1, flags=re.IGNORECASE)
     if _TITLE.search(html):  # Streamlit's own shell (not a component's frame): our CSS too
-        html = _TITLE.sub(f"<title>{PRODUCT}</title>{APP_CSS}{app_script()}{streamlit_files.early_links()}".encode(),
-                          html, count=1)
+        html = _TITLE.sub(
+            f"<title>{PRODUCT}</title>{APP_CSS}{app_script()}{streamlit_files.early_links()}".encode(), html, count=1
+        )
     return _NOSCRIPT.sub(lambda _m: _FRENCH_NOSCRIPT, html, count=1)
 
 
@@ -145,7 +191,7 @@ class FrenchDocument:
         async def capture(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                headers = dict((k.lower(), v) for k, v in message.get("headers", []))
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
                 is_html = headers.get(b"content-type", b"").startswith(b"text/html")
                 if is_html and b"content-encoding" not in headers:
                     start = message  # held back until the whole body is here

@@ -47,8 +47,14 @@ async def kitchen_sheet(request: Request) -> Response:
             return PlainTextResponse(exc.message, status_code=403)
         except PortailError as exc:
             return PlainTextResponse(exc.message, status_code=400)
-        return Response(body, media_type=_MEDIA[kind], headers={
-            "Content-Disposition": f'attachment; filename="repas-{day.isoformat()}.{kind}"', "Cache-Control": "no-store"})
+        return Response(
+            body,
+            media_type=_MEDIA[kind],
+            headers={
+                "Content-Disposition": f'attachment; filename="repas-{day.isoformat()}.{kind}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     return await to_thread.run_sync(work)
 

@@ -52,7 +52,9 @@ LIGATURE_TEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_
 # The text font's characters: Latin script and the symbols a French page may hold.
 TEXT_RANGES = [
     (0x0000, 0x017F),  # Basic Latin, Latin-1 (é à ç « »), Latin Extended-A (œ Œ ł ő)
-    (0x0192, 0x0192), (0x01CD, 0x01DC), (0x0218, 0x021B),  # from Extended-B: ƒ, ǎ ǐ ǒ ǔ, Romanian ș ț
+    (0x0192, 0x0192),
+    (0x01CD, 0x01DC),
+    (0x0218, 0x021B),  # from Extended-B: ƒ, ǎ ǐ ǒ ǔ, Romanian ș ț
     (0x02B0, 0x02FF),  # spacing modifiers: ʼ ˆ ˜ ˚
     (0x0300, 0x036F),  # combining diacritics (a name typed in decomposed form)
     (0x2000, 0x206F),  # general punctuation: – — ’ “ ” … • ‹ › and the thin/no-break spaces
@@ -65,7 +67,8 @@ TEXT_RANGES = [
     (0x25A0, 0x25FF),  # geometric shapes: ■ ● ▲
     (0x2600, 0x27BF),  # symbols and dingbats: ✓ ✔ ✗
     (0xFB00, 0xFB06),  # ligatures ﬁ ﬂ
-    (0xFEFF, 0xFEFF), (0xFFFD, 0xFFFD),
+    (0xFEFF, 0xFEFF),
+    (0xFFFD, 0xFFFD),
 ]
 
 
@@ -222,16 +225,19 @@ def build_subsets(media: Path | None = None, names: Iterable[str] | None = None)
             data = path.read_bytes()
             if ICON_FONT.match(path.name):
                 icons = sorted(icon_names() if names is None else names)
-                body = _kept(data, "\n".join(icons), lambda: subset_icon_font(data, icons))
+                body = _kept(data, "\n".join(icons), lambda data=data, icons=icons: subset_icon_font(data, icons))
             else:
-                body = _kept(data, "text", lambda: subset_text_font(data))
+                body = _kept(data, "text", lambda data=data: subset_text_font(data))
             if len(body) >= len(data):
                 raise ValueError("the subset is not smaller")
             digest = hashlib.sha256(body).hexdigest()[:20]
             result[path.name] = Subset(body, f'"subset-{digest}"', len(data))
-        except Exception as exc:  # noqa: BLE001 — any failure: the original is served instead
-            print(f"Polices : {path.name} servie telle quelle, sous-ensemble impossible ({type(exc).__name__}: {exc})",
-                  file=sys.stderr, flush=True)
+        except Exception as exc:
+            print(
+                f"Polices : {path.name} servie telle quelle, sous-ensemble impossible ({type(exc).__name__}: {exc})",
+                file=sys.stderr,
+                flush=True,
+            )
             result[path.name] = None
     return result
 
@@ -247,9 +253,12 @@ class FontSubsets:
         def work() -> None:
             try:
                 self.subsets = build()
-            except Exception as exc:  # noqa: BLE001
-                print(f"Polices : sous-ensembles impossibles, originaux servis ({type(exc).__name__}: {exc})",
-                      file=sys.stderr, flush=True)
+            except Exception as exc:
+                print(
+                    f"Polices : sous-ensembles impossibles, originaux servis ({type(exc).__name__}: {exc})",
+                    file=sys.stderr,
+                    flush=True,
+                )
             finally:
                 self._ready.set()
 
@@ -261,8 +270,11 @@ class FontSubsets:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""
         head, _, name = path.rpartition("/")
-        if (not head.endswith("/static/media") or scope["method"] not in ("GET", "HEAD")
-                or not (ICON_FONT.match(name) or TEXT_FONT.match(name))):
+        if (
+            not head.endswith("/static/media")
+            or scope["method"] not in ("GET", "HEAD")
+            or not (ICON_FONT.match(name) or TEXT_FONT.match(name))
+        ):
             await self.app(scope, receive, send)
             return
         if not self._ready.is_set():
@@ -271,8 +283,11 @@ class FontSubsets:
         if subset is None:
             await self.app(scope, receive, send)
             return
-        headers = [(b"content-type", b"font/woff2"), (b"cache-control", LONG_CACHE.encode()),
-                   (b"etag", subset.etag.encode())]
+        headers = [
+            (b"content-type", b"font/woff2"),
+            (b"cache-control", LONG_CACHE.encode()),
+            (b"etag", subset.etag.encode()),
+        ]
         if_none_match = Headers(scope=scope).get("if-none-match", "")
         if subset.etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]:
             await send({"type": "http.response.start", "status": 304, "headers": headers})

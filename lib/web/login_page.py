@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from html import escape
 from html.parser import HTMLParser
-from pathlib import Path
 
 from lib.domain import accessibility as a11y
 from lib.web import streamlit_files
@@ -110,13 +109,22 @@ def _prefetch_links() -> str:
     assets = prefetch_assets()
     if not assets:
         return ""
-    links = "\n".join(f'<link rel="prefetch" href="{escape(href)}" as="{escape(kind)}" crossorigin>'
-                      for href, kind in assets)
+    links = "\n".join(
+        f'<link rel="prefetch" href="{escape(href)}" as="{escape(kind)}" crossorigin>' for href, kind in assets
+    )
     return f'<template id="pf-prefetch">\n{links}\n</template>\n{_PREFETCH_SCRIPT}'
 
 
-def render(*, town: str, contact_email: str, csrf_token: str, email: str = "", error: str | None = None,
-           info: str | None = None, demo: bool = False) -> str:
+def render(
+    *,
+    town: str,
+    contact_email: str,
+    csrf_token: str,
+    email: str = "",
+    error: str | None = None,
+    info: str | None = None,
+    demo: bool = False,
+) -> str:
     """The whole page. Every value is escaped."""
     notice = ""
     if error:
@@ -129,13 +137,15 @@ def render(*, town: str, contact_email: str, csrf_token: str, email: str = "", e
         items = "".join(f"<li><code>{escape(e)}</code> : {escape(who)}</li>" for e, who in DEMO_ACCOUNTS)
         demo_box = (
             '<section class="demo" aria-labelledby="demo-title"><h2 id="demo-title" style="font-size:1.05rem;margin:0">'
-            "Base de démonstration</h2><p style=\"margin:.3rem 0\">Mot de passe de tous les comptes : "
-            f"<code>demo</code></p><ul style=\"margin:.3rem 0;padding-left:1.2rem\">{items}</ul></section>"
+            'Base de démonstration</h2><p style="margin:.3rem 0">Mot de passe de tous les comptes : '
+            f'<code>demo</code></p><ul style="margin:.3rem 0;padding-left:1.2rem">{items}</ul></section>'
         )
     contact = ""
     if contact_email:
-        contact = (f'<p>Une question ? Écrivez au service éducation : '
-                   f'<a href="mailto:{escape(contact_email)}">{escape(contact_email)}</a></p>')
+        contact = (
+            f"<p>Une question ? Écrivez au service éducation : "
+            f'<a href="mailto:{escape(contact_email)}">{escape(contact_email)}</a></p>'
+        )
     return f"""<!DOCTYPE html>
 <html lang="fr">
 <head>

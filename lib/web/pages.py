@@ -39,29 +39,42 @@ def page(title: str, body: str, *, status: int = 200, wide: bool = False) -> tup
 <html lang="fr">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} – {PRODUCT}</title><style>{_STYLE}</style></head>
-<body><main{' class="wide"' if wide else ''}>{body}</main>
+<body><main{' class="wide"' if wide else ""}>{body}</main>
 <footer><a href="{a11y.STATEMENT_PATH}">{escape(a11y.footer_line())}</a></footer></body>
 </html>"""
     return html, status
 
 
-def message(title: str, text: str, *, status: int = 200, back: str = "/mes-factures",
-            back_label: str = "Retour à « Mes factures »") -> tuple[str, int]:
+def message(
+    title: str,
+    text: str,
+    *,
+    status: int = 200,
+    back: str = "/mes-factures",
+    back_label: str = "Retour à « Mes factures »",
+) -> tuple[str, int]:
     kind = "error" if status >= 400 else "notice"
     role = "alert" if status >= 400 else "status"
-    return page(title, f'<h1>{escape(title)}</h1><p class="{kind}" role="{role}">{escape(text)}</p>'
-                       f'<a class="button" href="{escape(back)}">{escape(back_label)}</a>', status=status)
+    return page(
+        title,
+        f'<h1>{escape(title)}</h1><p class="{kind}" role="{role}">{escape(text)}</p>'
+        f'<a class="button" href="{escape(back)}">{escape(back_label)}</a>',
+        status=status,
+    )
 
 
 def redirect_form(url: str, fields: list[dict], amount: str, number: str) -> tuple[str, int]:
     """The signed form to the provider, sent at once by the browser (a button without script)."""
-    inputs = "".join(f'<input type="hidden" name="{escape(f["name"])}" value="{escape(str(f["value"]))}">'
-                     for f in fields)
-    body = (f"<h1>Paiement sécurisé</h1><p>Facture {escape(number)} : <strong>{escape(amount)}</strong>.</p>"
-            "<p>Vous allez être redirigé(e) vers la page de paiement de la banque.</p>"
-            f'<form id="pay" method="post" action="{escape(url)}">{inputs}'
-            "<button type=\"submit\">Continuer vers la page de paiement</button></form>"
-            "<script>document.getElementById('pay').submit();</script>")
+    inputs = "".join(
+        f'<input type="hidden" name="{escape(f["name"])}" value="{escape(str(f["value"]))}">' for f in fields
+    )
+    body = (
+        f"<h1>Paiement sécurisé</h1><p>Facture {escape(number)} : <strong>{escape(amount)}</strong>.</p>"
+        "<p>Vous allez être redirigé(e) vers la page de paiement de la banque.</p>"
+        f'<form id="pay" method="post" action="{escape(url)}">{inputs}'
+        '<button type="submit">Continuer vers la page de paiement</button></form>'
+        "<script>document.getElementById('pay').submit();</script>"
+    )
     return page("Redirection vers le paiement", body)
 
 

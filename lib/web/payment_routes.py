@@ -73,8 +73,14 @@ async def depart(request: Request) -> Response:
         except LoginRefused:
             return RedirectResponse("/connexion?expiree=1", status_code=303)
         if not raw_id.isdigit() or not payments.departure_code_ok(token, raw_id, key, code):
-            return _html(pages.message("Lien de paiement invalide", "Ce lien de paiement n'est pas valable : "
-                                       "revenez à « Mes factures » et cliquez à nouveau sur « Payer ».", status=400))
+            return _html(
+                pages.message(
+                    "Lien de paiement invalide",
+                    "Ce lien de paiement n'est pas valable : "
+                    "revenez à « Mes factures » et cliquez à nouveau sur « Payer ».",
+                    status=400,
+                )
+            )
         try:
             started = payments.start_payment(db, actor, int(raw_id), key, _served_port(request), clock_now())
         except PortailError as exc:
@@ -99,10 +105,14 @@ async def retour(request: Request) -> Response:
     try:
         recorded = await _answer(request, request.url.query, "retour")
     except payments.AnswerRejected:
-        return _html(pages.message("Retour de paiement non reconnu",
-                                   "Ce retour de paiement n'a pas pu être vérifié : rien n'a été enregistré. Si vous "
-                                   "avez payé, la facture apparaîtra soldée dès que la banque l'aura confirmé.",
-                                   status=400))
+        return _html(
+            pages.message(
+                "Retour de paiement non reconnu",
+                "Ce retour de paiement n'a pas pu être vérifié : rien n'a été enregistré. Si vous "
+                "avez payé, la facture apparaîtra soldée dès que la banque l'aura confirmé.",
+                status=400,
+            )
+        )
     return RedirectResponse(f"/mes-factures?{urlencode({'transaction': recorded.transaction_ref})}", status_code=303)
 
 
@@ -119,6 +129,7 @@ async def notification(request: Request) -> Response:
 
 
 # --- the sandbox bank ------------------------------------------------------------------------------
+
 
 def _too_large() -> Response:
     return _html(pages.message("Banque de test", TOO_LARGE, status=413, back="/", back_label="Retour au portail"))
@@ -140,17 +151,31 @@ async def sandbox_form(request: Request) -> Response:
     try:
         request_id = BANK.receive(cfg, fields)
     except ValueError as exc:
-        return _html(pages.message("Banque de test", f"Paiement refusé par la banque de test : {exc}.", status=400,
-                                   back="/", back_label="Retour au portail"))
+        return _html(
+            pages.message(
+                "Banque de test",
+                f"Paiement refusé par la banque de test : {exc}.",
+                status=400,
+                back="/",
+                back_label="Retour au portail",
+            )
+        )
     town = await to_thread.run_sync(lambda: home.town(database())["name"])
-    return _html(pages.sandbox_bank(request_id, town, fr.euros(int(fields["vads_amount"])),
-                                    fields.get("vads_order_id", ""), TEST_CARD))
+    return _html(
+        pages.sandbox_bank(
+            request_id, town, fr.euros(int(fields["vads_amount"])), fields.get("vads_order_id", ""), TEST_CARD
+        )
+    )
 
 
 def _notify(url: str, query: str) -> None:
     try:
-        urllib.request.urlopen(urllib.request.Request(url, data=query.encode(), method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded"}), timeout=10).read()
+        urllib.request.urlopen(
+            urllib.request.Request(
+                url, data=query.encode(), method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+            ),
+            timeout=10,
+        ).read()
     except OSError:
         pass  # a lost notification: the browser's return, or the reconciliation, still brings the answer
 
@@ -170,8 +195,14 @@ async def sandbox_decision(request: Request) -> Response:
     except ValueError as exc:
         return _html(pages.message("Banque de test", f"{exc}.", status=400, back="/", back_label="Retour au portail"))
     if lost:
-        return _html(pages.message("Banque de test", "Paiement accepté. (Test : le portail n'a été prévenu ni par "
-                                   "la notification ni par le retour ; actualisez « Mes factures ».)", back="/mes-factures"))
+        return _html(
+            pages.message(
+                "Banque de test",
+                "Paiement accepté. (Test : le portail n'a été prévenu ni par "
+                "la notification ni par le retour ; actualisez « Mes factures ».)",
+                back="/mes-factures",
+            )
+        )
     if fields.get("vads_url_check"):
         await to_thread.run_sync(lambda: _notify(fields["vads_url_check"], query))
     return RedirectResponse(f"{fields['vads_url_return']}?{query}", status_code=303)

@@ -34,8 +34,10 @@ def trusted_proxies(raw: str | None = None) -> list[str]:
         try:
             found.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise InvalidInput(f"{TRUSTED_PROXIES} : « {item[:60]} » n'est ni une adresse IP ni un réseau "
-                               "(exemple : 127.0.0.1,10.0.0.0/8).") from None
+            raise InvalidInput(
+                f"{TRUSTED_PROXIES} : « {item[:60]} » n'est ni une adresse IP ni un réseau "
+                "(exemple : 127.0.0.1,10.0.0.0/8)."
+            ) from None
     return found
 
 

@@ -28,10 +28,25 @@ MAX_FORM_BYTES = 4096
 
 # Paths that never need a session: ours, Streamlit's machinery, static assets.
 # /export/ checks the session itself and answers 403 (a download, not a page to redirect).
-_PUBLIC_PREFIXES = ("/_stcore/", "/static/", "/component/", "/media/", "/auth/", "/app/static/", "/paiement/",
-                    "/export/")
-_PUBLIC_PATHS = {LOGIN_PATH, a11y.STATEMENT_PATH, "/favicon.png", "/favicon.ico", "/manifest.json", "/robots.txt",
-                 "/sante"}  # the health check (lib/web/backup_routes.py)
+_PUBLIC_PREFIXES = (
+    "/_stcore/",
+    "/static/",
+    "/component/",
+    "/media/",
+    "/auth/",
+    "/app/static/",
+    "/paiement/",
+    "/export/",
+)
+_PUBLIC_PATHS = {
+    LOGIN_PATH,
+    a11y.STATEMENT_PATH,
+    "/favicon.png",
+    "/favicon.ico",
+    "/manifest.json",
+    "/robots.txt",
+    "/sante",
+}  # the health check (lib/web/backup_routes.py)
 
 
 def _now() -> datetime:
@@ -44,16 +59,25 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or auth.cookies_need_https(database())
 
 
-def _login_response(request: Request, *, status: int = 200, email: str = "", error: str | None = None,
-                    info: str | None = None) -> HTMLResponse:
+def _login_response(
+    request: Request, *, status: int = 200, email: str = "", error: str | None = None, info: str | None = None
+) -> HTMLResponse:
     db = database()
     facts = home.town(db)
     token = secrets.token_urlsafe(24)
-    page = login_page.render(town=facts["name"], contact_email=facts["contact_email"], csrf_token=token,
-                             email=email, error=error, info=info, demo=auth.is_demo(db))
+    page = login_page.render(
+        town=facts["name"],
+        contact_email=facts["contact_email"],
+        csrf_token=token,
+        email=email,
+        error=error,
+        info=info,
+        demo=auth.is_demo(db),
+    )
     response = HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/auth/login",
-                        secure=_secure(request))
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="strict", path="/auth/login", secure=_secure(request)
+    )
     return response
 
 
@@ -82,16 +106,23 @@ def _same_origin(request: Request) -> bool:
 async def login_submit(request: Request) -> Response:
     """POST /auth/login: check the form's CSRF token, then the credentials."""
     if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        return await to_thread.run_sync(lambda: _login_response(request, status=413, error="Formulaire trop volumineux."))
+        return await to_thread.run_sync(
+            lambda: _login_response(request, status=413, error="Formulaire trop volumineux.")
+        )
     form = await request.form(max_files=0, max_fields=10)
     email = str(form.get("email") or "")[:300]
     password = str(form.get("password") or "")
     sent_token = str(form.get("csrf") or "")
     cookie_token = request.cookies.get(CSRF_COOKIE, "")
     if not _same_origin(request) or not cookie_token or not hmac.compare_digest(sent_token, cookie_token):
-        return await to_thread.run_sync(lambda: _login_response(
-            request, status=403, email=email,
-            error="Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."))
+        return await to_thread.run_sync(
+            lambda: _login_response(
+                request,
+                status=403,
+                email=email,
+                error="Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
+            )
+        )
     # uvicorn has already replaced the peer by the X-Forwarded-For client if, and only if, the peer
     # is a trusted proxy (lib/web/proxies.py).
     client_ip = request.client.host if request.client else None
@@ -104,8 +135,15 @@ async def login_submit(request: Request) -> Response:
             status = 429 if isinstance(exc, TooManyAttempts) else 400
             return _login_response(request, status=status, email=email if len(email) <= 254 else "", error=exc.message)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(auth.SESSION_COOKIE, token, max_age=int(auth.SESSION_LIFETIME.total_seconds()),
-                            httponly=True, samesite="lax", path="/", secure=_secure(request))
+        response.set_cookie(
+            auth.SESSION_COOKIE,
+            token,
+            max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            path="/",
+            secure=_secure(request),
+        )
         response.delete_cookie(CSRF_COOKIE, path="/auth/login")
         return response
 

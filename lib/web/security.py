@@ -156,8 +156,9 @@ def secure(headers: MutableHeaders, form_origins: tuple[str, ...] = ()) -> None:
 async def server_error(_request: Request, _exc: Exception) -> Response:
     """Starlette's last resort for an exception no route caught (it is still logged): that answer
     leaves outside every middleware, so it is secured here."""
-    response = PlainTextResponse("Erreur interne du portail : réessayez dans un instant.", status_code=500,
-                                 headers={"Cache-Control": "no-store"})
+    response = PlainTextResponse(
+        "Erreur interne du portail : réessayez dans un instant.", status_code=500, headers={"Cache-Control": "no-store"}
+    )
     secure(response.headers)
     return response
 
@@ -178,8 +179,14 @@ class StreamlitDoors:
         elif scope["type"] == "http" and path.startswith(MEDIA_PREFIX):
             role = await _session_role(scope)
             if role is None:
-                await _refuse(scope, receive, send, 403, "Ce fichier n'est plus disponible : reconnectez-vous, puis "
-                                                         "téléchargez-le à nouveau depuis le portail.")
+                await _refuse(
+                    scope,
+                    receive,
+                    send,
+                    403,
+                    "Ce fichier n'est plus disponible : reconnectez-vous, puis "
+                    "téléchargez-le à nouveau depuis le portail.",
+                )
                 return
             await self.app(scope, receive, _private(send))
             return
@@ -246,8 +253,9 @@ def hide_server_banner() -> None:
 
     async def startup_without_banner(self, sockets=None):
         self.config.server_header = False
-        self.config.encoded_headers = [(name, value) for name, value in self.config.encoded_headers
-                                       if name.lower() != b"server"]
+        self.config.encoded_headers = [
+            (name, value) for name, value in self.config.encoded_headers if name.lower() != b"server"
+        ]
         await startup(self, sockets=sockets)
 
     startup_without_banner.hides_server_banner = True

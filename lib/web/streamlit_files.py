@@ -21,16 +21,42 @@ from pathlib import Path
 # Modules Streamlit loads late on « Accueil », « Mes inscriptions » and « Mes factures » (seen in
 # Lighthouse's network log, requested after the websocket opened), by the stem of their file name.
 LATE_MODULES = (
-    "rehype-raw", "hastscript", "web-namespaces",                       # markdown with HTML
-    "Button", "DownloadButton", "createDownloadLinkElement",             # buttons, the PDF
-    "Selectbox", "useMenuTrigger", "Autocomplete", "useLoadMoreSentinel", "useCollator", "Input",
-    "useSyncComboBoxEnterTargetFocus", "sortBy", "_baseMap", "useFilter",  # lists
-    "useFormValidation", "useFormReset", "useTextField", "useField", "requiredField",
-    "WidgetLabel", "WidgetLabelHelpIcon", "WidgetLabelHelpIconInline", "useBasicWidgetState",
-    "ErrorOutline.esm", "Cancel.esm",
-    "Checkbox", "useSlot", "checkboxIndicatorStyles",                    # toggles and check boxes
-    "Html", "purify.es",                                                 # st.html (the legend)
-    "ComponentInstance", "IFrameUtil", "urls", "withCalculatedWidth",    # the calendar's frame
+    "rehype-raw",
+    "hastscript",
+    "web-namespaces",  # markdown with HTML
+    "Button",
+    "DownloadButton",
+    "createDownloadLinkElement",  # buttons, the PDF
+    "Selectbox",
+    "useMenuTrigger",
+    "Autocomplete",
+    "useLoadMoreSentinel",
+    "useCollator",
+    "Input",
+    "useSyncComboBoxEnterTargetFocus",
+    "sortBy",
+    "_baseMap",
+    "useFilter",  # lists
+    "useFormValidation",
+    "useFormReset",
+    "useTextField",
+    "useField",
+    "requiredField",
+    "WidgetLabel",
+    "WidgetLabelHelpIcon",
+    "WidgetLabelHelpIconInline",
+    "useBasicWidgetState",
+    "ErrorOutline.esm",
+    "Cancel.esm",
+    "Checkbox",
+    "useSlot",
+    "checkboxIndicatorStyles",  # toggles and check boxes
+    "Html",
+    "purify.es",  # st.html (the legend)
+    "ComponentInstance",
+    "IFrameUtil",
+    "urls",
+    "withCalculatedWidth",  # the calendar's frame
 )
 ICON_FONT = "MaterialSymbols-Rounded"
 SHELL_EARLY = ("rehype-raw", "hastscript", "web-namespaces")  # the shell's own early asks (see above)
@@ -61,8 +87,11 @@ def early_assets() -> tuple[tuple[str, str], ...]:
     if package is None:
         return ()
     static = package / "static" / "static"
-    found = [(f"./static/js/{name}", "script") for name in
-             (_one(static / "js", stem, ".js") for stem in LATE_MODULES) if name]
+    found = [
+        (f"./static/js/{name}", "script")
+        for name in (_one(static / "js", stem, ".js") for stem in LATE_MODULES)
+        if name
+    ]
     font = _one(static / "media", ICON_FONT, ".woff2")
     if font:
         found.append((f"./static/media/{font}", "font"))

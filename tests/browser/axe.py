@@ -15,20 +15,22 @@ def audit(page) -> list[dict]:
     """Every violation found by axe in the page and its frames: {frame, id, impact, help, nodes}."""
     found = []
     for frame in page.frames:
-        if frame.is_detached() or frame.url in ("about:blank", "about:srcdoc") and frame != page.main_frame:
+        if frame.is_detached() or (frame.url in ("about:blank", "about:srcdoc") and frame != page.main_frame):
             continue
         frame.evaluate(_SCRIPT)
-        result = frame.evaluate(
-            "async () => await axe.run(document, {resultTypes: ['violations'], iframes: false})")
+        result = frame.evaluate("async () => await axe.run(document, {resultTypes: ['violations'], iframes: false})")
         for violation in result["violations"]:
-            found.append({
-                "frame": "page" if frame == page.main_frame else frame.url.split("?")[0],
-                "id": violation["id"],
-                "impact": violation["impact"],
-                "help": violation["help"],
-                "nodes": [(" ".join(map(str, n["target"])), n.get("failureSummary", "")[:300])
-                          for n in violation["nodes"]][:8],
-            })
+            found.append(
+                {
+                    "frame": "page" if frame == page.main_frame else frame.url.split("?")[0],
+                    "id": violation["id"],
+                    "impact": violation["impact"],
+                    "help": violation["help"],
+                    "nodes": [
+                        (" ".join(map(str, n["target"])), n.get("failureSummary", "")[:300]) for n in violation["nodes"]
+                    ][:8],
+                }
+            )
     return found
 
 

@@ -15,8 +15,15 @@ from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +75,11 @@ def browser():
 
 
 CSP_MARK = "CSP violation:"
-_REPORT_CSP = ("document.addEventListener('securitypolicyviolation', e => console.error("
-               f"'{CSP_MARK} ' + e.effectiveDirective + ' blocked ' + e.blockedURI + ' at ' + e.sourceFile + ':' "
-               "+ e.lineNumber));")
+_REPORT_CSP = (
+    "document.addEventListener('securitypolicyviolation', e => console.error("
+    f"'{CSP_MARK} ' + e.effectiveDirective + ' blocked ' + e.blockedURI + ' at ' + e.sourceFile + ':' "
+    "+ e.lineNumber));"
+)
 
 
 def watch_csp(context, seen: list[str]) -> None:
@@ -140,8 +149,7 @@ def pay_at_the_test_bank(page, amount: str, on_bank=None) -> None:
     page.wait_for_url(re.compile(r".*/mes-factures\?transaction=.*"))
 
 
-RUNNING = ('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"], '
-           '[data-stale="true"]')
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"], [data-stale="true"]'
 
 
 def settle(page) -> None:

@@ -26,37 +26,55 @@ pytestmark = pytest.mark.browser
 # added here must say why, and the statement (lib/domain/accessibility.py) must list the barrier.
 STREAMLIT_KNOWN: dict[str, str] = {}
 
-FAMILY_PAGES = [("", "Bonjour Camille Martin"), ("mes-inscriptions", "Mes inscriptions"),
-                ("mes-factures", "Mes factures"), ("mon-compte", "Mon compte")]
+FAMILY_PAGES = [
+    ("", "Bonjour Camille Martin"),
+    ("mes-inscriptions", "Mes inscriptions"),
+    ("mes-factures", "Mes factures"),
+    ("mon-compte", "Mon compte"),
+]
 STAFF_PAGES = {
-    "agent@demo.fr": [("", "Accueil agent"), ("reservations", "Réservations – agents"),
-                      ("pointage", "Pointage"), ("cuisine", "Cuisine")],
+    "agent@demo.fr": [
+        ("", "Accueil agent"),
+        ("reservations", "Réservations – agents"),
+        ("pointage", "Pointage"),
+        ("cuisine", "Cuisine"),
+    ],
     "cuisine@demo.fr": [("", "Cuisine")],
     "maire@demo.fr": [("", "Accueil élus"), ("tendances", "Tendances")],
-    "admin@demo.fr": [("", "Administration"), ("facturation", "Facturation"),
-                      ("prestations", "Prestations et délais"), ("journal", "Journal d'audit")],
+    "admin@demo.fr": [
+        ("", "Administration"),
+        ("facturation", "Facturation"),
+        ("prestations", "Prestations et délais"),
+        ("journal", "Journal d'audit"),
+    ],
 }
 
 SCREENS = Path(os.environ.get("BROWSER_SCREENSHOTS", "/tmp/portail-screens"))
 
-_ENGLISH_MONTHS = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-                             r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mon(?!\s+[a-zà-ÿ])|Tue|Wed|Thu|Fri|"
-                             r"Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_ENGLISH_MONTHS = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mon(?!\s+[a-zà-ÿ])|Tue|Wed|Thu|Fri|"
+    r"Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
 _DOT_AMOUNT = re.compile(r"\d\.\d+\s?(€|%|EUR\b)|€\s?\d+\.\d")
 _CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b|\b(AM|PM)\b")
-_ENGLISH_PHRASES = re.compile(r"Page not found|does not seem to exist|Something went wrong|No results|"
-                              r"Choose an option|Please wait|\bNone\b|\bnan\b|\bNaN\b|\bNaT\b|\bTrue\b|\bFalse\b")
+_ENGLISH_PHRASES = re.compile(
+    r"Page not found|does not seem to exist|Something went wrong|No results|"
+    r"Choose an option|Please wait|\bNone\b|\bnan\b|\bNaN\b|\bNaT\b|\bTrue\b|\bFalse\b"
+)
 _DOT_NUMBER = re.compile(r"^-?[\d,]*\d\.\d+$")  # a whole table cell such as 93.4 or 1,234.5
 
 
 # Streamlit's own words, in its aria-labels, placeholders, tooltips and hidden links: a screen reader
 # says them even where nobody sees them (« Skip to main content », « Help for Mois affiché »).
-_ENGLISH_UI = re.compile(r"^(Skip to main content|Sidebar|App pages|Expand sidebar|Collapse sidebar|Main menu|"
-                         r"Open|Close|Clear value|Clear all|Selected values|Running\.\.\.|Stop|Stop script|"
-                         r"Show/hide columns|Download as CSV|Search|Fullscreen|Close fullscreen|Toggle fullscreen|"
-                         r"Help|Help for .*|Choose an option|Select\.\.\.|Print|Record a screencast|"
-                         r"Made with Streamlit|Show password|Hide password|Increment|Decrement|Link to heading|"
-                         r"Dataframe column menu|Navigate to home page|Remove .*|No results)$")
+_ENGLISH_UI = re.compile(
+    r"^(Skip to main content|Sidebar|App pages|Expand sidebar|Collapse sidebar|Main menu|"
+    r"Open|Close|Clear value|Clear all|Selected values|Running\.\.\.|Stop|Stop script|"
+    r"Show/hide columns|Download as CSV|Search|Fullscreen|Close fullscreen|Toggle fullscreen|"
+    r"Help|Help for .*|Choose an option|Select\.\.\.|Print|Record a screencast|"
+    r"Made with Streamlit|Show password|Hide password|Increment|Decrement|Link to heading|"
+    r"Dataframe column menu|Navigate to home page|Remove .*|No results)$"
+)
 
 
 def english_ui(page) -> list[str]:
@@ -95,8 +113,15 @@ def test_the_french_scan_catches_what_it_must():
     assert french_problems("Page not found") == ["Page not found"]
     assert french_problems("", ["700", "None"]) == ["None"]
     assert french_problems("", ["Septembre", "93.4"]) == ["93.4"] and not french_problems("", ["93,4", "2026"])
-    for english in ("Skip to main content", "Help for Mois affiché", "Choose an option", "Main menu",
-                    "Download as CSV", "Collapse sidebar", "Made with Streamlit"):
+    for english in (
+        "Skip to main content",
+        "Help for Mois affiché",
+        "Choose an option",
+        "Main menu",
+        "Download as CSV",
+        "Collapse sidebar",
+        "Made with Streamlit",
+    ):
         assert _ENGLISH_UI.match(english), english
     for french in ("Aller au contenu principal", "Aide pour Mois affiché", "Menu principal", "Ouvrir", "Mes factures"):
         assert not _ENGLISH_UI.match(french), french
@@ -104,8 +129,10 @@ def test_the_french_scan_catches_what_it_must():
 
 def visible_text(page) -> str:
     """Text a reader gets: the document, the charts' SVG labels, and every component frame."""
-    parts = [page.evaluate("document.body.innerText"),
-             page.evaluate("Array.from(document.querySelectorAll('svg text')).map(t => t.textContent).join(' ')")]
+    parts = [
+        page.evaluate("document.body.innerText"),
+        page.evaluate("Array.from(document.querySelectorAll('svg text')).map(t => t.textContent).join(' ')"),
+    ]
     for frame in page.frames[1:]:
         if not frame.is_detached():
             parts.append(frame.evaluate("document.body ? document.body.innerText : ''"))
@@ -128,8 +155,10 @@ def screenshot(page, name: str) -> None:
     """The whole page: Streamlit scrolls inside its own container, so grow the window to it first."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
-    height = page.evaluate("Math.max(document.body.scrollHeight, "
-                           "(document.querySelector('[data-testid=stMain]') || document.body).scrollHeight)")
+    height = page.evaluate(
+        "Math.max(document.body.scrollHeight, "
+        "(document.querySelector('[data-testid=stMain]') || document.body).scrollHeight)"
+    )
     page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 8000)})
     page.wait_for_timeout(300)
     page.screenshot(path=str(SCREENS / f"{name}-{size['width']}.png"))
@@ -204,14 +233,16 @@ def test_public_pages(server, page):
 def test_every_page_our_routes_serve(page):
     """Each template of lib/web/pages.py as served (the redirection without its one-line auto-submit
     script, which would leave for the bank before the audit)."""
-    redirect, status = pages.redirect_form("https://banque.example/paiement", [{"name": "vads_amount", "value": "8350"}],
-                                           fr.euros(8350), "F-2026-000267")
+    redirect, status = pages.redirect_form(
+        "https://banque.example/paiement", [{"name": "vads_amount", "value": "8350"}], fr.euros(8350), "F-2026-000267"
+    )
     served = {
         "redirection": (re.sub(r"<script>.*?</script>", "", redirect), status),
         "message": pages.message("Paiement enregistré", "La facture F-2026-000267 est soldée. Merci !"),
         "erreur": pages.message("Paiement refusé", "La banque a refusé le paiement.", status=400),
-        "banque": pages.sandbox_bank("r1", "Ville de Belcastel-sur-Save", fr.euros(8350), "F-2026-000267",
-                                     "4970 1000 0000 0003"),
+        "banque": pages.sandbox_bank(
+            "r1", "Ville de Belcastel-sur-Save", fr.euros(8350), "F-2026-000267", "4970 1000 0000 0003"
+        ),
         "declaration": accessibility_page.render("Ville de Belcastel-sur-Save", ""),
     }
     for name, (html, _status) in served.items():
@@ -223,9 +254,17 @@ def test_the_statement_is_public_and_says_what_a_french_body_must_say(server, pa
     page.goto(server + "/accessibilite")
     assert page.url.endswith("/accessibilite")  # no login asked
     text = page.locator("main").inner_text()
-    for part in ("partiellement conforme", "RGAA", "Non-conformités", "Solution de contournement",
-                 "vendredi 27 novembre 2026", "Retour d'information et contact", "inscriptions@belcastel-demo.fr",
-                 "Voies de recours", "Défenseur des droits"):
+    for part in (
+        "partiellement conforme",
+        "RGAA",
+        "Non-conformités",
+        "Solution de contournement",
+        "vendredi 27 novembre 2026",
+        "Retour d'information et contact",
+        "inscriptions@belcastel-demo.fr",
+        "Voies de recours",
+        "Défenseur des droits",
+    ):
         assert part in text, part
 
 
@@ -242,7 +281,8 @@ def test_every_family_page_on_a_phone(server, page):
     page.get_by_text("Affichage en liste").click()
     settle(page)
     page.locator("iframe[title='streamlit_calendar.calendar'] >> visible=true").content_frame.locator(
-        ".fc-list-event").first.wait_for()
+        ".fc-list-event"
+    ).first.wait_for()
     check(page, "mes-inscriptions-liste")
     screenshot(page, "famille-mes-inscriptions-liste")
 

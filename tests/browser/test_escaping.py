@@ -20,9 +20,13 @@ PAYLOAD = "![x](https://evil.example/p.png) [clic](https://evil.example)"
 @pytest.fixture(scope="module")
 def poisoned_server(demo_template, tmp_path_factory):
     def poison(db):
-        db.write(lambda cur: (cur.execute("UPDATE families SET name = ? WHERE id = 1", [PAYLOAD]),
-                              cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD]),
-                              cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD])))
+        db.write(
+            lambda cur: (
+                cur.execute("UPDATE families SET name = ? WHERE id = 1", [PAYLOAD]),
+                cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD]),
+                cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD]),
+            )
+        )
 
     with private_server(demo_template, tmp_path_factory, "escaping", prepare=poison) as base:
         yield base

@@ -32,8 +32,9 @@ def deployed(demo_template, tmp_path_factory):
     def public_address(db):
         db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', ?)", [f"https://{listen}"]))
 
-    with private_server(demo_template, tmp_path_factory, "https", prepare=public_address,
-                        env={proxies.TRUSTED_PROXIES: "127.0.0.1"}) as base:
+    with private_server(
+        demo_template, tmp_path_factory, "https", prepare=public_address, env={proxies.TRUSTED_PROXIES: "127.0.0.1"}
+    ) as base:
         with haproxy.running([urllib.parse.urlsplit(base).netloc], listen=listen) as https:
             yield https
 
@@ -64,8 +65,10 @@ def test_a_parent_logs_in_books_and_pays_over_https_and_http2(deployed, phone):
     page.get_by_role("heading", name="Mes inscriptions", level=1).wait_for()
     settle(page)
     page.get_by_role("heading", name=re.compile("^Réservations de ")).wait_for()
-    modules = page.evaluate("performance.getEntriesByType('resource')"
-                            ".filter(e => e.name.includes('/static/js/')).map(e => e.nextHopProtocol)")
+    modules = page.evaluate(
+        "performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/static/js/')).map(e => e.nextHopProtocol)"
+    )
     assert modules and set(modules) == {"h2"}
 
     page.goto(deployed + "/mes-factures")
@@ -76,4 +79,3 @@ def test_a_parent_logs_in_books_and_pays_over_https_and_http2(deployed, phone):
     pay_at_the_test_bank(page, "83,50")
     assert page.url.startswith(deployed + "/mes-factures?transaction=")
     page.get_by_text(re.compile("Paiement enregistré : la facture .* est soldée")).wait_for()
-

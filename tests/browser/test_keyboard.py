@@ -89,8 +89,11 @@ def test_weekly_template_with_the_keyboard_alone(server, desk):
     assert not page.locator(".st-key-resa_preview_box").count()
 
     # The calendar itself: Tab reaches a day of service inside the grid, Enter opens that day's panel.
-    tab_to(page, "e.tagName === 'IFRAME' && e.contentDocument.activeElement.classList.contains('fc-event')",
-           "a day in the calendar")
+    tab_to(
+        page,
+        "e.tagName === 'IFRAME' && e.contentDocument.activeElement.classList.contains('fc-event')",
+        "a day in the calendar",
+    )
     page.keyboard.press("Enter")
     settle(page)
     panel = page.locator(".st-key-resa_day_panel")

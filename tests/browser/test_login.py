@@ -62,9 +62,18 @@ def test_forwarding_headers_from_an_untrusted_peer_are_ignored(server):
         page = connection.getresponse()
         token = re.search(r'name="csrf" value="([^"]+)"', page.read().decode())[1]
         form = urllib.parse.urlencode({"email": email, "password": password, "csrf": token})
-        connection.request("POST", "/auth/login", body=form, headers={
-            "content-type": "application/x-www-form-urlencoded", "origin": server, "cookie": f"pf_csrf={token}",
-            "x-forwarded-for": forged_address, "x-forwarded-proto": "https"})
+        connection.request(
+            "POST",
+            "/auth/login",
+            body=form,
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "origin": server,
+                "cookie": f"pf_csrf={token}",
+                "x-forwarded-for": forged_address,
+                "x-forwarded-proto": "https",
+            },
+        )
         answer = connection.getresponse()
         answer.read()
         connection.close()

@@ -19,18 +19,20 @@ def test_pay_an_invoice_online_round_trip(server, desk, tmp_path):
     detail = page.locator(".st-key-invoice_detail")
     assert "🔴 Non soldée" in detail.inner_text() and "F-2026-000267" in detail.inner_text()
     # At a desk the table is shown (not the phone's cards), beside the detail, without horizontal scrolling.
-    assert page.locator(".st-key-invoices_grid").is_visible() and not page.locator(".st-key-invoices_cards").is_visible()
+    assert (
+        page.locator(".st-key-invoices_grid").is_visible() and not page.locator(".st-key-invoices_cards").is_visible()
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
 
     # Clicking a row shows that invoice's detail (rows are 35 px high under a 35 px header).
     box = page.get_by_test_id("stDataFrame").first.bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 35 + 17)   # September, paid
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 35 + 17)  # September, paid
     settle(page)
     page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000001").wait_for()
     # Streamlit redraws the pane element by element: wait for its body, not just its heading.
     page.locator(".st-key-invoice_detail").get_by_text("🟢 Soldée").wait_for()
     settle(page)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)        # October, not paid
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 35 + 17)  # October, not paid
     settle(page)
     page.locator(".st-key-invoice_detail").get_by_text("Facture F-2026-000267").wait_for()
 

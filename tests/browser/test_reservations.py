@@ -119,7 +119,7 @@ def test_occasional_days_in_the_month_calendar_at_390(server, page, tmp_path):
     click(page, "▶")  # December 2026
     frame = calendar_frame(page, "Décembre 2026")
     booked = frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .state-booked')
-    if not booked.count():   # make sure the Thursday is booked to begin with
+    if not booked.count():  # make sure the Thursday is booked to begin with
         frame.locator('.fc-daygrid-day[data-date="2026-12-10"] .fc-event').first.click()
         settle(page)
         click(page, "Réserver ce jour")
@@ -128,7 +128,7 @@ def test_occasional_days_in_the_month_calendar_at_390(server, page, tmp_path):
     settle(page)
     click(page, "Annuler ce jour")
     panel = page.locator(".st-key-resa_day_panel")
-    panel.get_by_text(re.compile(r"annulé\(s\) \(jeu\. 10/12")).wait_for()   # said where the tap was
+    panel.get_by_text(re.compile(r"annulé\(s\) \(jeu\. 10/12")).wait_for()  # said where the tap was
 
     click(page, "Modification")
     page.get_by_text("Jours occasionnels", exact=True).click()
@@ -136,10 +136,13 @@ def test_occasional_days_in_the_month_calendar_at_390(server, page, tmp_path):
     grid = page.locator(".st-key-resa_month_grid")
     grid.wait_for()
     box = page.locator(".st-key-booking_day_cantine_2026-12-10 input")
-    assert not box.is_checked()          # opens on what is stored: cancelled
+    assert not box.is_checked()  # opens on what is stored: cancelled
     # Weeks in rows, Monday to Sunday, in day order on the phone: each day right of the one before.
-    x = {d: page.locator(f".st-key-booking_day_cantine_2026-12-{d:02d}").bounding_box()
-         for d in (7, 8, 10, 11) if page.locator(f".st-key-booking_day_cantine_2026-12-{d:02d}").count()}
+    x = {
+        d: page.locator(f".st-key-booking_day_cantine_2026-12-{d:02d}").bounding_box()
+        for d in (7, 8, 10, 11)
+        if page.locator(f".st-key-booking_day_cantine_2026-12-{d:02d}").count()
+    }
     days = sorted(x)
     assert all(x[a]["x"] < x[b]["x"] and abs(x[a]["y"] - x[b]["y"]) < 5 for a, b in zip(days, days[1:]))
     # A tap on the calendar's Thursday ticks it in the table.

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.browser.conftest import CSP_MARK, login, open_my_invoices, settle
+from tests.browser.conftest import CSP_MARK, login, open_my_invoices
 
 pytestmark = pytest.mark.browser
 
@@ -57,9 +57,11 @@ def test_a_page_of_the_same_site_cannot_frame_the_invoices_or_the_login_form(ser
     # frame-ancestors, a decoy could lay « Mes factures » and its « Payer » under its own button.
     login(page, server, "parent@demo.fr")
     page.get_by_text("Bonjour Camille Martin").wait_for()
-    with decoy_site("<!doctype html><title>Gagnez !</title>"
-                    f'<iframe id="invoices" src="{server}/mes-factures"></iframe>'
-                    f'<iframe id="login" src="{server}/connexion"></iframe>') as decoy:
+    with decoy_site(
+        "<!doctype html><title>Gagnez !</title>"
+        f'<iframe id="invoices" src="{server}/mes-factures"></iframe>'
+        f'<iframe id="login" src="{server}/connexion"></iframe>'
+    ) as decoy:
         page.goto(decoy + "/")  # waits for the frames' load too
         assert [frame.url for frame in page.frames[1:]] == ["chrome-error://chromewebdata/"] * 2  # refused
         for frame in ("#invoices", "#login"):
@@ -71,8 +73,10 @@ def test_a_page_of_the_same_site_cannot_frame_the_invoices_or_the_login_form(ser
 def test_an_injected_inline_script_does_not_run(server, page, csp_violations):
     page.goto(server + "/connexion")
     with page.expect_console_message(lambda message: message.text.startswith(CSP_MARK)):
-        page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
-                      " document.body.appendChild(s); }")
+        page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
+            " document.body.appendChild(s); }"
+        )
     assert page.evaluate("window.pwned") is None
     assert len(csp_violations) == 1 and "script-src" in csp_violations[0]
     csp_violations.clear()  # the one violation this test caused on purpose

@@ -26,7 +26,9 @@ def own(demo_template, tmp_path_factory):
     other = []
 
     def look(db):
-        other.append(db.value("SELECT number FROM invoices WHERE family_id <> 1 AND kind = 'invoice' ORDER BY id LIMIT 1"))
+        other.append(
+            db.value("SELECT number FROM invoices WHERE family_id <> 1 AND kind = 'invoice' ORDER BY id LIMIT 1")
+        )
         assert db.value("SELECT family_id FROM invoices WHERE number = ?", [UNPAID]) == 1
 
     with private_server(demo_template, tmp_path_factory, "guides", prepare=look) as base:
@@ -118,8 +120,11 @@ def test_the_payment_guide_on_a_phone_from_the_home_shortcuts(own, page):
 def test_the_side_menu_closes_after_choosing_a_page_on_a_phone(own, page):
     base, _ = own
     home(page, base)
-    for name, heading in (("Mes inscriptions", "Mes inscriptions"), ("Mes factures", "Mes factures"),
-                          ("Accueil", "Bonjour Camille Martin")):
+    for name, heading in (
+        ("Mes inscriptions", "Mes inscriptions"),
+        ("Mes factures", "Mes factures"),
+        ("Accueil", "Bonjour Camille Martin"),
+    ):
         page.get_by_test_id("stExpandSidebarButton").click()
         page.locator('[data-testid=stSidebar][data-collapsed="false"]').wait_for(state="attached")
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()

@@ -15,16 +15,16 @@ WEDNESDAY = (3,)
 @pytest.mark.parametrize(
     "day, working",
     [
-        (date(2026, 11, 10), True),   # Tuesday
+        (date(2026, 11, 10), True),  # Tuesday
         (date(2026, 11, 11), False),  # Armistice, a Wednesday
         (date(2026, 11, 28), False),  # Saturday
-        (date(2026, 12, 24), True),   # school holidays are still working days
+        (date(2026, 12, 24), True),  # school holidays are still working days
         (date(2026, 12, 25), False),  # Christmas
         (date(2027, 1, 1), False),
-        (date(2027, 3, 29), False),   # Easter Monday
-        (date(2027, 5, 6), False),    # Ascension
-        (date(2027, 5, 7), True),     # the bridge: school is closed, offices are not
-        (date(2027, 5, 17), False),   # Whit Monday
+        (date(2027, 3, 29), False),  # Easter Monday
+        (date(2027, 5, 6), False),  # Ascension
+        (date(2027, 5, 7), True),  # the bridge: school is closed, offices are not
+        (date(2027, 5, 17), False),  # Whit Monday
     ],
 )
 def test_working_days(day, working):
@@ -38,10 +38,10 @@ def test_working_days(day, working):
         (date(2026, 11, 11), "Jour férié (Armistice)"),
         (date(2026, 11, 29), "Week-end"),
         (date(2026, 12, 21), "Vacances de Noël"),
-        (date(2027, 1, 4), None),     # back to school
+        (date(2027, 1, 4), None),  # back to school
         (date(2027, 3, 29), "Jour férié (Lundi de Pâques)"),
         (date(2027, 5, 6), "Jour férié (Ascension)"),
-        (date(2027, 5, 7), "Pont de l'Ascension"),   # closed in zone C by the national calendar
+        (date(2027, 5, 7), "Pont de l'Ascension"),  # closed in zone C by the national calendar
         (date(2027, 5, 17), "Jour férié (Lundi de Pentecôte)"),
         (date(2027, 7, 5), "Vacances d'été"),
     ],
@@ -64,13 +64,13 @@ def test_zone_matters():
 @pytest.mark.parametrize(
     "start, count, expected",
     [
-        (date(2026, 12, 1), -2, date(2026, 11, 27)),   # Tuesday minus 2 working days: the Friday before
+        (date(2026, 12, 1), -2, date(2026, 11, 27)),  # Tuesday minus 2 working days: the Friday before
         (date(2026, 11, 13), -2, date(2026, 11, 10)),  # 11 November is skipped
         (date(2026, 11, 12), -1, date(2026, 11, 10)),
-        (date(2027, 3, 30), -2, date(2027, 3, 25)),    # Easter Monday skipped
-        (date(2027, 5, 5), 1, date(2027, 5, 7)),       # Ascension skipped, the bridge Friday counts
-        (date(2027, 5, 14), 1, date(2027, 5, 18)),     # Whit Monday skipped
-        (date(2026, 12, 23), 2, date(2026, 12, 28)),   # Christmas and the weekend skipped
+        (date(2027, 3, 30), -2, date(2027, 3, 25)),  # Easter Monday skipped
+        (date(2027, 5, 5), 1, date(2027, 5, 7)),  # Ascension skipped, the bridge Friday counts
+        (date(2027, 5, 14), 1, date(2027, 5, 18)),  # Whit Monday skipped
+        (date(2026, 12, 23), 2, date(2026, 12, 28)),  # Christmas and the weekend skipped
         (date(2026, 11, 27), 0, date(2026, 11, 27)),
     ],
 )
@@ -81,13 +81,25 @@ def test_add_working_days(start, count, expected):
 def test_service_days_across_armistice_week():
     assert CAL.service_days(WEDNESDAY, date(2026, 11, 4), date(2026, 11, 18)) == [date(2026, 11, 4), date(2026, 11, 18)]
     assert CAL.service_days(CANTEEN, date(2026, 11, 9), date(2026, 11, 13)) == [
-        date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 12), date(2026, 11, 13)]
+        date(2026, 11, 9),
+        date(2026, 11, 10),
+        date(2026, 11, 12),
+        date(2026, 11, 13),
+    ]
 
 
 def test_service_days_skip_christmas_holidays():
     days = CAL.service_days(CANTEEN, date(2026, 12, 14), date(2027, 1, 8))
-    assert days == [date(2026, 12, 14), date(2026, 12, 15), date(2026, 12, 17), date(2026, 12, 18),
-                    date(2027, 1, 4), date(2027, 1, 5), date(2027, 1, 7), date(2027, 1, 8)]
+    assert days == [
+        date(2026, 12, 14),
+        date(2026, 12, 15),
+        date(2026, 12, 17),
+        date(2026, 12, 18),
+        date(2027, 1, 4),
+        date(2027, 1, 5),
+        date(2027, 1, 7),
+        date(2027, 1, 8),
+    ]
 
 
 def test_service_days_skip_ascension_and_its_bridge():
@@ -111,10 +123,10 @@ def test_town_closure_applies_to_its_site_only():
     [
         # 2025/2026: the open data (vacances-scolaires-france) has no bridge; `holidays` has it.
         (date(2026, 5, 14), "Jour férié (Ascension)"),
-        (date(2026, 5, 15), "Pont de l'Ascension"),   # no school in zone C that Friday
-        (date(2026, 5, 22), None),                     # the next Friday is a normal school day
-        (date(2026, 5, 13), None),                     # and so is the Wednesday before
-        (date(2025, 5, 30), "Pont de l'Ascension"),   # last year's too
+        (date(2026, 5, 15), "Pont de l'Ascension"),  # no school in zone C that Friday
+        (date(2026, 5, 22), None),  # the next Friday is a normal school day
+        (date(2026, 5, 13), None),  # and so is the Wednesday before
+        (date(2025, 5, 30), "Pont de l'Ascension"),  # last year's too
         # 2026/2027: both sources have it.
         (date(2027, 5, 6), "Jour férié (Ascension)"),
         (date(2027, 5, 7), "Pont de l'Ascension"),
@@ -156,7 +168,9 @@ def test_weekday_text():
 closures = st.lists(
     st.builds(
         lambda start, length, site: Closure(start, start + timedelta(days=length), "test", site),
-        st.dates(date(2026, 9, 1), date(2027, 7, 2)), st.integers(0, 10), st.sampled_from([None, 1, 2]),
+        st.dates(date(2026, 9, 1), date(2027, 7, 2)),
+        st.integers(0, 10),
+        st.sampled_from([None, 1, 2]),
     ),
     max_size=4,
 )

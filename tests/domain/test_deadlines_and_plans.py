@@ -6,10 +6,26 @@ from hypothesis import strategies as st
 
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS
-from lib.domain.deadlines import DEFAULT_BOOK, DEFAULT_CANCEL, DeadlinePassed, DeadlineRule, check_booking, check_cancellation
+from lib.domain.deadlines import (
+    DEFAULT_BOOK,
+    DEFAULT_CANCEL,
+    DeadlinePassed,
+    DeadlineRule,
+    check_booking,
+    check_cancellation,
+)
 from lib.domain.errors import InvalidInput
-from lib.domain.planning import (Plan, ServiceInfo, State, apply_plan, check_period, current_pattern, day_cells,
-                                 plan_days, plan_template)
+from lib.domain.planning import (
+    Plan,
+    ServiceInfo,
+    State,
+    apply_plan,
+    check_period,
+    current_pattern,
+    day_cells,
+    plan_days,
+    plan_template,
+)
 
 CAL = SchoolCalendar(zone="C")
 CANTEEN = ServiceInfo(1, "cantine", "Restauration scolaire", "Cantine", (1, 2, 4, 5), 1, DEFAULT_BOOK, DEFAULT_CANCEL)
@@ -20,15 +36,18 @@ def paris(y, m, d, h=9, mi=0):
     return datetime(y, m, d, h, mi, tzinfo=PARIS)
 
 
-@pytest.mark.parametrize("day, last_moment", [
-    (date(2026, 12, 1), paris(2026, 11, 27, 23, 59)),   # Tuesday: the Friday before (weekend skipped)
-    (date(2026, 11, 30), paris(2026, 11, 26, 23, 59)),  # Monday: the Thursday before
-    (date(2026, 11, 13), paris(2026, 11, 10, 23, 59)),  # Friday: 11 November (Wednesday) is skipped
-    (date(2026, 11, 12), paris(2026, 11, 9, 23, 59)),   # Thursday: Wed 11 skipped, Tue 10 and Mon 9 count
-    (date(2027, 1, 4), paris(2026, 12, 30, 23, 59)),    # back from Christmas: 1 January is skipped
-    (date(2027, 3, 30), paris(2027, 3, 25, 23, 59)),    # Easter Monday skipped
-    (date(2027, 5, 10), paris(2027, 5, 5, 23, 59)),     # Monday after Ascension: the bridge Friday is a working day
-])
+@pytest.mark.parametrize(
+    "day, last_moment",
+    [
+        (date(2026, 12, 1), paris(2026, 11, 27, 23, 59)),  # Tuesday: the Friday before (weekend skipped)
+        (date(2026, 11, 30), paris(2026, 11, 26, 23, 59)),  # Monday: the Thursday before
+        (date(2026, 11, 13), paris(2026, 11, 10, 23, 59)),  # Friday: 11 November (Wednesday) is skipped
+        (date(2026, 11, 12), paris(2026, 11, 9, 23, 59)),  # Thursday: Wed 11 skipped, Tue 10 and Mon 9 count
+        (date(2027, 1, 4), paris(2026, 12, 30, 23, 59)),  # back from Christmas: 1 January is skipped
+        (date(2027, 3, 30), paris(2027, 3, 25, 23, 59)),  # Easter Monday skipped
+        (date(2027, 5, 10), paris(2027, 5, 5, 23, 59)),  # Monday after Ascension: the bridge Friday is a working day
+    ],
+)
 def test_cancellation_limit_is_two_working_days_before(day, last_moment):
     assert DEFAULT_CANCEL.limit(day, CAL) == last_moment
     check_cancellation(day, DEFAULT_CANCEL, CAL, last_moment)
@@ -39,20 +58,25 @@ def test_cancellation_limit_is_two_working_days_before(day, last_moment):
 def test_refusals_name_the_exact_limit_in_french():
     with pytest.raises(DeadlinePassed) as err:
         check_cancellation(date(2026, 12, 1), DEFAULT_CANCEL, CAL, paris(2026, 11, 28))
-    assert err.value.message == ("Annulation impossible pour le mardi 1 décembre 2026 : "
-                                 "la limite était le vendredi 27 novembre 2026 à 23 h 59.")
+    assert err.value.message == (
+        "Annulation impossible pour le mardi 1 décembre 2026 : la limite était le vendredi 27 novembre 2026 à 23 h 59."
+    )
     with pytest.raises(DeadlinePassed) as err:
         check_booking(date(2026, 12, 7), DEFAULT_BOOK, CAL, paris(2026, 12, 1))
-    assert err.value.message == ("Réservation impossible pour le lundi 7 décembre 2026 : "
-                                 "la limite était le lundi 30 novembre 2026 à 23 h 59.")
+    assert err.value.message == (
+        "Réservation impossible pour le lundi 7 décembre 2026 : la limite était le lundi 30 novembre 2026 à 23 h 59."
+    )
 
 
-@pytest.mark.parametrize("rule, day, limit", [
-    (DeadlineRule(7, False), date(2026, 12, 25), paris(2026, 12, 18, 23, 59)),   # calendar days ignore holidays
-    (DeadlineRule(2, True, time(10, 0)), date(2026, 12, 1), paris(2026, 11, 27, 10, 0)),  # a cut-off hour
-    (DeadlineRule(0, True, time(8, 0)), date(2026, 12, 1), paris(2026, 12, 1, 8, 0)),     # same morning
-    (DeadlineRule(1, True), date(2027, 5, 7), paris(2027, 5, 5, 23, 59)),        # Ascension skipped
-])
+@pytest.mark.parametrize(
+    "rule, day, limit",
+    [
+        (DeadlineRule(7, False), date(2026, 12, 25), paris(2026, 12, 18, 23, 59)),  # calendar days ignore holidays
+        (DeadlineRule(2, True, time(10, 0)), date(2026, 12, 1), paris(2026, 11, 27, 10, 0)),  # a cut-off hour
+        (DeadlineRule(0, True, time(8, 0)), date(2026, 12, 1), paris(2026, 12, 1, 8, 0)),  # same morning
+        (DeadlineRule(1, True), date(2027, 5, 7), paris(2027, 5, 5, 23, 59)),  # Ascension skipped
+    ],
+)
 def test_rules_are_settings(rule, day, limit):
     assert rule.limit(day, CAL) == limit
 
@@ -64,7 +88,12 @@ def test_absurd_delays_are_refused(days):
 
 
 def test_period_checks():
-    year = dict(year_start=date(2026, 9, 1), year_end=date(2027, 7, 2), year_label="2026/2027", today=date(2026, 11, 27))
+    year = {
+        "year_start": date(2026, 9, 1),
+        "year_end": date(2027, 7, 2),
+        "year_label": "2026/2027",
+        "today": date(2026, 11, 27),
+    }
     check_period(date(2026, 12, 1), date(2027, 7, 2), **year)
     cases = [
         ((None, date(2027, 1, 1)), "Indiquez"),
@@ -83,15 +112,19 @@ NOW = paris(2026, 11, 27, 9, 30)
 
 def test_template_books_ticked_days_skips_closed_and_late_ones_and_cancels_the_rest():
     now = paris(2026, 12, 2, 10)
-    current = {(1, date(2026, 12, 10)): "booked", (1, date(2026, 12, 3)): "booked", (1, date(2026, 12, 7)): "booked",
-               (1, date(2026, 11, 26)): "booked"}
+    current = {
+        (1, date(2026, 12, 10)): "booked",
+        (1, date(2026, 12, 3)): "booked",
+        (1, date(2026, 12, 7)): "booked",
+        (1, date(2026, 11, 26)): "booked",
+    }
     plan = plan_template({1: [1, 2, 5]}, [CANTEEN], date(2026, 11, 23), date(2027, 1, 8), current, CAL, now)
-    assert (1, date(2026, 12, 10)) in plan.to_cancel            # a Thursday, still cancellable
-    assert (1, date(2026, 12, 3)) not in plan.to_cancel          # too late to cancel: kept, and said
+    assert (1, date(2026, 12, 10)) in plan.to_cancel  # a Thursday, still cancellable
+    assert (1, date(2026, 12, 3)) not in plan.to_cancel  # too late to cancel: kept, and said
     assert any(s.day == date(2026, 12, 3) and "conservée" in s.reason for s in plan.skipped)
-    assert (1, date(2026, 11, 26)) not in plan.to_cancel         # the past is never touched
-    assert (1, date(2026, 12, 7)) not in plan.to_book            # already booked: unchanged
-    assert (1, date(2026, 12, 8)) not in plan.to_book            # booking limit (1 December) passed
+    assert (1, date(2026, 11, 26)) not in plan.to_cancel  # the past is never touched
+    assert (1, date(2026, 12, 7)) not in plan.to_book  # already booked: unchanged
+    assert (1, date(2026, 12, 8)) not in plan.to_book  # booking limit (1 December) passed
     assert any(s.day == date(2026, 12, 8) and s.reason == "Délai de réservation dépassé" for s in plan.skipped)
     assert (1, date(2026, 12, 11)) in plan.to_book
     skipped = dict(plan.skipped_by_reason())
@@ -139,8 +172,8 @@ def test_occasional_days_touch_only_the_days_they_name():
 def test_template_leaves_the_services_it_does_not_name_as_they_are():
     current = {(2, date(2026, 12, 9)): "booked", (2, date(2026, 12, 16)): "booked", (1, date(2026, 12, 10)): "booked"}
     plan = plan_template({1: [1, 2, 5]}, [CANTEEN, WEDNESDAY], date(2026, 12, 7), date(2027, 1, 8), current, CAL, NOW)
-    assert not [k for k in plan.to_cancel + plan.to_book if k[0] == 2]   # Wednesdays untouched
-    assert (1, date(2026, 12, 10)) in plan.to_cancel                       # Thursday unticked: cancelled
+    assert not [k for k in plan.to_cancel + plan.to_book if k[0] == 2]  # Wednesdays untouched
+    assert (1, date(2026, 12, 10)) in plan.to_cancel  # Thursday unticked: cancelled
     # A service named with every box unticked: the parent cancels its days.
     stop = plan_template({2: []}, [CANTEEN, WEDNESDAY], date(2026, 12, 7), date(2027, 1, 8), current, CAL, NOW)
     assert stop.to_cancel == [(2, date(2026, 12, 9)), (2, date(2026, 12, 16))] and not stop.to_book
@@ -150,10 +183,10 @@ def test_the_current_pattern_is_what_most_weeks_hold():
     first, last = date(2026, 11, 30), date(2027, 1, 29)
     days = CAL.service_days(CANTEEN.weekdays, first, last)
     current = {(1, d): "booked" for d in days if d.isoweekday() in (1, 2, 5)}
-    current[(1, date(2026, 12, 3))] = "booked"            # one odd Thursday is not a habit
-    current.pop((1, date(2026, 12, 7)))                   # one Monday missed is still a habit
+    current[(1, date(2026, 12, 3))] = "booked"  # one odd Thursday is not a habit
+    current.pop((1, date(2026, 12, 7)))  # one Monday missed is still a habit
     current[(1, date(2026, 12, 11))] = "cancelled"
-    wed = [d for d in CAL.service_days((3,), first, last)]
+    wed = list(CAL.service_days((3,), first, last))
     current.update({(2, d): "waiting" for d in wed[: (len(wed) + 1) // 2]})  # half the Wednesdays or more, waiting
     pattern = current_pattern([CANTEEN, WEDNESDAY], current, CAL, first, last)
     assert pattern == {1: (1, 2, 5), 2: (3,)}
@@ -161,8 +194,10 @@ def test_the_current_pattern_is_what_most_weeks_hold():
 
 
 def test_a_plan_lists_its_days_month_by_month():
-    plan = Plan(to_book=[(1, date(2027, 1, 4)), (1, date(2026, 12, 7)), (2, date(2026, 12, 7))],
-                to_cancel=[(1, date(2026, 12, 10))])
+    plan = Plan(
+        to_book=[(1, date(2027, 1, 4)), (1, date(2026, 12, 7)), (2, date(2026, 12, 7))],
+        to_cancel=[(1, date(2026, 12, 10))],
+    )
     assert plan.by_month() == [
         (date(2026, 12, 1), [(1, date(2026, 12, 7)), (2, date(2026, 12, 7))], [(1, date(2026, 12, 10))]),
         (date(2027, 1, 1), [(1, date(2027, 1, 4))], []),
@@ -170,10 +205,16 @@ def test_a_plan_lists_its_days_month_by_month():
 
 
 def test_calendar_cells_say_what_each_day_is():
-    bookings = {(1, date(2026, 12, 1)): "booked", (1, date(2026, 12, 14)): "cancelled", (1, date(2026, 12, 15)): "waiting"}
+    bookings = {
+        (1, date(2026, 12, 1)): "booked",
+        (1, date(2026, 12, 14)): "cancelled",
+        (1, date(2026, 12, 15)): "waiting",
+    }
     attendance = {(1, date(2026, 11, 26)): "present", (1, date(2026, 11, 24)): "justified"}
-    cells = {(c.service_id, c.day): c for c in
-             day_cells([CANTEEN, WEDNESDAY], date(2026, 11, 23), date(2026, 12, 31), bookings, attendance, CAL, NOW)}
+    cells = {
+        (c.service_id, c.day): c
+        for c in day_cells([CANTEEN, WEDNESDAY], date(2026, 11, 23), date(2026, 12, 31), bookings, attendance, CAL, NOW)
+    }
     assert cells[(1, date(2026, 11, 26))].state is State.PRESENT
     assert cells[(1, date(2026, 11, 24))].state is State.JUSTIFIED
     assert cells[(1, date(2026, 12, 1))].state is State.BOOKED and not cells[(1, date(2026, 12, 1))].locked
@@ -182,32 +223,52 @@ def test_calendar_cells_say_what_each_day_is():
     assert cells[(1, date(2026, 12, 7))].state is State.BOOKABLE
     assert cells[(1, date(2026, 12, 14))].state is State.CANCELLED
     assert cells[(1, date(2026, 12, 15))].state is State.WAITING
-    assert cells[(1, date(2026, 12, 21))].state is State.CLOSED and cells[(1, date(2026, 12, 21))].note == "Vacances de Noël"
-    assert cells[(2, date(2026, 12, 2))].state is State.LOCKED     # booking closed on 25 November
+    assert (
+        cells[(1, date(2026, 12, 21))].state is State.CLOSED
+        and cells[(1, date(2026, 12, 21))].note == "Vacances de Noël"
+    )
+    assert cells[(2, date(2026, 12, 2))].state is State.LOCKED  # booking closed on 25 November
     assert cells[(2, date(2026, 12, 9))].state is State.BOOKABLE
     assert (1, date(2026, 12, 2)) not in cells  # no canteen on Wednesdays
     preview = Plan(to_book=[(1, date(2026, 12, 7))], to_cancel=[(1, date(2026, 12, 1))])
-    cells = {(c.service_id, c.day): c for c in
-             day_cells([CANTEEN], date(2026, 12, 1), date(2026, 12, 8), bookings, {}, CAL, NOW, preview)}
+    cells = {
+        (c.service_id, c.day): c
+        for c in day_cells([CANTEEN], date(2026, 12, 1), date(2026, 12, 8), bookings, {}, CAL, NOW, preview)
+    }
     assert cells[(1, date(2026, 12, 7))].state is State.TO_BOOK
     assert cells[(1, date(2026, 12, 1))].state is State.TO_CANCEL
 
 
 # --- properties ---------------------------------------------------------------------------------
 
-closures = st.lists(st.builds(lambda d, n, site: Closure(d, d + timedelta(days=n), "fermeture", site),
-                              st.dates(date(2026, 9, 1), date(2027, 7, 2)), st.integers(0, 6),
-                              st.sampled_from([None, 1, 3])), max_size=3)
+closures = st.lists(
+    st.builds(
+        lambda d, n, site: Closure(d, d + timedelta(days=n), "fermeture", site),
+        st.dates(date(2026, 9, 1), date(2027, 7, 2)),
+        st.integers(0, 6),
+        st.sampled_from([None, 1, 3]),
+    ),
+    max_size=3,
+)
 weekday_sets = st.sets(st.sampled_from([1, 2, 4, 5]), min_size=1)
-nows = st.builds(lambda d, h: datetime.combine(d, time(h), PARIS), st.dates(date(2026, 9, 1), date(2027, 6, 1)),
-                 st.integers(0, 23))
+nows = st.builds(
+    lambda d, h: datetime.combine(d, time(h), PARIS), st.dates(date(2026, 9, 1), date(2027, 6, 1)), st.integers(0, 23)
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(ticked=weekday_sets, wed=st.booleans(), closed=closures, now=nows, start_offset=st.integers(0, 200),
-       length=st.integers(0, 200), override=st.booleans())
-def test_template_never_books_a_closed_day_or_a_day_the_service_is_not_given(ticked, wed, closed, now, start_offset,
-                                                                             length, override):
+@given(
+    ticked=weekday_sets,
+    wed=st.booleans(),
+    closed=closures,
+    now=nows,
+    start_offset=st.integers(0, 200),
+    length=st.integers(0, 200),
+    override=st.booleans(),
+)
+def test_template_never_books_a_closed_day_or_a_day_the_service_is_not_given(
+    ticked, wed, closed, now, start_offset, length, override
+):
     cal = SchoolCalendar(zone="C", closures=tuple(closed))
     start = date(2026, 9, 1) + timedelta(days=start_offset)
     end = min(start + timedelta(days=length), date(2027, 7, 2))
@@ -224,8 +285,7 @@ def test_template_never_books_a_closed_day_or_a_day_the_service_is_not_given(tic
 
 
 @settings(max_examples=60, deadline=None)
-@given(ticked=weekday_sets, existing=st.sets(st.dates(date(2026, 11, 30), date(2027, 3, 31)), max_size=30),
-       now=nows)
+@given(ticked=weekday_sets, existing=st.sets(st.dates(date(2026, 11, 30), date(2027, 3, 31)), max_size=30), now=nows)
 def test_apply_then_cancel_restores_the_previous_state(ticked, existing, now):
     current = {(1, d): "booked" for d in existing if d.isoweekday() in CANTEEN.weekdays and CAL.is_school_day(d)}
     before = set(current)
@@ -238,7 +298,7 @@ def test_apply_then_cancel_restores_the_previous_state(ticked, existing, now):
     # And a day-by-day undo through plan_days (staff override) gives the same.
     for month_start in (date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1)):
         month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        days = [d for d in CAL.service_days(CANTEEN.weekdays, month_start, month_end)]
+        days = list(CAL.service_days(CANTEEN.weekdays, month_start, month_end))
         wanted = {d for (_, d) in before if month_start <= d <= month_end}
         state = {k: "booked" for k in after if month_start <= k[1] <= month_end}
         active = {d for (_, d) in state}

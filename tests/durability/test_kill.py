@@ -27,8 +27,14 @@ ACKS_BEFORE_KILL = 60
 
 def _drill(path) -> tuple[list[tuple], int]:
     """Run the writer, SIGKILL it after ACKS_BEFORE_KILL acknowledgements; every ACK it printed."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.durability.writer"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PORTAIL_DB=str(path)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.durability.writer"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PORTAIL_DB=str(path)),
+    )
     acks, ready = [], None
     try:
         for line in proc.stdout:
@@ -57,16 +63,24 @@ def test_every_acknowledged_booking_survives_a_sigkill(demo_path):
         last[(int(child), int(service), day)] = state
 
     db = open_database(demo_path)  # the file opens after the kill: no lock left behind
-    stored = {(c, s, d.isoformat()): state for c, s, d, state in db.rows(
-        "SELECT child_id, service_id, day, state FROM bookings WHERE child_id = 1 AND service_id = 1")}
+    stored = {
+        (c, s, d.isoformat()): state
+        for c, s, d, state in db.rows(
+            "SELECT child_id, service_id, day, state FROM bookings WHERE child_id = 1 AND service_id = 1"
+        )
+    }
     differ = {key for key, state in last.items() if stored.get(key) != state}
     # At most the one change in flight when the process died may be committed without its ACK
     # having been printed: it then shows the state that flip was writing.
     assert len(differ) <= 1, differ
     for key in differ:
         assert stored[key] != last[key]
-    assert db.value("SELECT count(*) FROM (SELECT child_id, service_id, day FROM bookings GROUP BY ALL "
-                    "HAVING count(*) > 1)") == 0
+    assert (
+        db.value(
+            "SELECT count(*) FROM (SELECT child_id, service_id, day FROM bookings GROUP BY ALL HAVING count(*) > 1)"
+        )
+        == 0
+    )
     logged = db.value("SELECT count(*) FROM audit_log WHERE action = 'booking.days' AND entity_id = '1'")
     assert logged >= len(acks)  # one audit entry per acknowledged change, committed with it
     close_database(demo_path)
@@ -85,5 +99,8 @@ def test_the_real_server_comes_back_after_a_sigkill(demo_path, tmp_path):
         stop(proc)
     db = open_database(demo_path)
     assert db.value("SELECT count(*) FROM bookings") > 0
-    assert db.value("SELECT value FROM settings WHERE key = 'demo_built_for'") == DEMO_NOW.astimezone(PARIS).date().isoformat()
+    assert (
+        db.value("SELECT value FROM settings WHERE key = 'demo_built_for'")
+        == DEMO_NOW.astimezone(PARIS).date().isoformat()
+    )
     close_database(demo_path)

@@ -61,8 +61,14 @@ def get(url: str) -> tuple[int, str]:
 
 def make_backup(base: str, env: dict) -> subprocess.CompletedProcess:
     """What `make backup` runs."""
-    return subprocess.run([sys.executable, "-m", "lib.services.backup", "save", "--url", base], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "lib.services.backup", "save", "--url", base],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def rows(path, sql: str) -> int:

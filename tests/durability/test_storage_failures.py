@@ -18,8 +18,10 @@ from lib.store.db import DatabaseLocked, StorageFailure, is_conflict, is_storage
 from lib.web import backup_routes
 from tests.serve import ROOT
 
-DISK_FULL = 'TransactionContext Error: Failed to commit: Could not write file "/srv/portail.duckdb.wal": ' \
-            'No space left on device'
+DISK_FULL = (
+    'TransactionContext Error: Failed to commit: Could not write file "/srv/portail.duckdb.wal": '
+    "No space left on device"
+)
 
 
 class _FullDisk:
@@ -44,21 +46,27 @@ def test_a_commit_refused_for_lack_of_space_is_not_retried(fresh_db):
 
     fresh_db.cursor()  # this thread's cursor, then the same cursor behind a full disk
     fresh_db._local.cursor = _FullDisk(fresh_db._local.cursor)
-    with pytest.raises(StorageFailure, match="L'enregistrement a échoué.*disque plein.*Rien n'a été enregistré"):
+    with pytest.raises(StorageFailure, match=r"L'enregistrement a échoué.*disque plein.*Rien n'a été enregistré"):
         fresh_db.write(work)
     assert len(runs) == 1
     fresh_db._local.cursor = fresh_db._local.cursor.cursor
     assert fresh_db.value("SELECT count(*) FROM settings") == 0
 
 
-@pytest.mark.parametrize("message, conflict, storage", [
-    ("TransactionContext Error: Conflict on update!", True, False),
-    ('TransactionContext Error: Failed to commit: PRIMARY KEY or UNIQUE constraint violation: duplicate key "5"',
-     True, False),
-    (DISK_FULL, False, True),
-    ('TransactionContext Error: Failed to commit: Could not write file "x.wal": File too large', False, True),
-    ('TransactionContext Error: Failed to commit: Could not write file "x.wal": Disk quota exceeded', False, True),
-])
+@pytest.mark.parametrize(
+    "message, conflict, storage",
+    [
+        ("TransactionContext Error: Conflict on update!", True, False),
+        (
+            'TransactionContext Error: Failed to commit: PRIMARY KEY or UNIQUE constraint violation: duplicate key "5"',
+            True,
+            False,
+        ),
+        (DISK_FULL, False, True),
+        ('TransactionContext Error: Failed to commit: Could not write file "x.wal": File too large', False, True),
+        ('TransactionContext Error: Failed to commit: Could not write file "x.wal": Disk quota exceeded', False, True),
+    ],
+)
 def test_conflicts_and_storage_failures_are_told_apart(message, conflict, storage):
     exc = duckdb.TransactionException(message)
     assert (is_conflict(exc), is_storage_failure(exc)) == (conflict, storage)
@@ -89,8 +97,9 @@ def test_a_real_write_past_the_file_size_limit_fails_once_in_french(tmp_path):
     """The same with DuckDB's own error: the process may not grow its files (RLIMIT_FSIZE, as a
     full disk or a quota would refuse)."""
     path = tmp_path / "small.duckdb"
-    result = subprocess.run([sys.executable, "-c", _FILE_SIZE_LIMIT, str(path)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _FILE_SIZE_LIMIT, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.stdout.startswith("StorageFailure 1 "), result.stdout + result.stderr
     assert "Could not write file" in result.stdout
 

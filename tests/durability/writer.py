@@ -25,16 +25,18 @@ def main() -> int:
     year = now.year if now.month >= 8 else now.year - 1
     ctx = reservations.booking_context(db, actor, CHILD, year)
     # Days still open for both booking (7 days ahead) and cancelling: every flip is accepted.
-    days = [d for d in ctx.calendar.service_days((1, 2, 4, 5), now.date() + timedelta(days=10),
-                                                  ctx.year["end_date"])]
+    days = list(ctx.calendar.service_days((1, 2, 4, 5), now.date() + timedelta(days=10), ctx.year["end_date"]))
     print(f"READY {len(days)}", flush=True)
     rounds = 0
     while True:  # even days booked, odd ones cancelled, then the other way round
         for index, day in enumerate(days):
             booked = (index + rounds) % 2 == 0
             result = reservations.set_day(db, actor, ctx, CANTEEN, day, booked, now)
-            for state, keys in (("booked", result.booked), ("waiting", result.waiting),
-                                ("cancelled", result.cancelled)):
+            for state, keys in (
+                ("booked", result.booked),
+                ("waiting", result.waiting),
+                ("cancelled", result.cancelled),
+            ):
                 for service_id, done in keys:
                     print(f"ACK {CHILD} {service_id} {done.isoformat()} {state}", flush=True)
         rounds += 1

@@ -19,8 +19,9 @@ def change(at: AppTest, current: str, new: str, again: str) -> AppTest:
     return at.button(key="account_change").click().run()
 
 
-@pytest.mark.parametrize("email", ["parent@demo.fr", "agent@demo.fr", "cuisine@demo.fr", "maire@demo.fr",
-                                   "admin@demo.fr"])
+@pytest.mark.parametrize(
+    "email", ["parent@demo.fr", "agent@demo.fr", "cuisine@demo.fr", "maire@demo.fr", "admin@demo.fr"]
+)
 def test_every_role_has_mon_compte_in_its_menu(demo_db, email):
     at = app_test("app.py", demo_db, email).run()
     assert not at.exception
@@ -32,12 +33,15 @@ def test_every_role_has_mon_compte_in_its_menu(demo_db, email):
     assert len(links) == 1 and f"/auth/logout?code={auth.logout_everywhere_code(token)}" in links[0]
 
 
-@pytest.mark.parametrize("current, new, again, message", [
-    ("mauvais", NEW, NEW, "Le mot de passe actuel est incorrect."),
-    ("demo", "court", "court", "Le nouveau mot de passe est trop court : au moins 12 caractères"),
-    ("demo", NEW, "autre chose encore", "Les deux saisies du nouveau mot de passe sont différentes."),
-    ("demo", "password1234", "password1234", "Ce mot de passe figure dans les listes de mots de passe dérobés"),
-])
+@pytest.mark.parametrize(
+    "current, new, again, message",
+    [
+        ("mauvais", NEW, NEW, "Le mot de passe actuel est incorrect."),
+        ("demo", "court", "court", "Le nouveau mot de passe est trop court : au moins 12 caractères"),
+        ("demo", NEW, "autre chose encore", "Les deux saisies du nouveau mot de passe sont différentes."),
+        ("demo", "password1234", "password1234", "Ce mot de passe figure dans les listes de mots de passe dérobés"),
+    ],
+)
 def test_a_refused_change_says_why_in_french(demo_db, current, new, again, message):
     at = change(app_test("pages/mon_compte.py", demo_db, "parent@demo.fr").run(), current, new, again)
     assert not at.exception

@@ -49,7 +49,8 @@ def test_a_family_without_the_right_asks_for_it(demo_db):
     at.button(key="invoices_request_right").click().run()
     # The answer stands in the box where the button was, above the stored state, after the rerun.
     assert [s.value for s in at.success] == [
-        "Demande envoyée : la mairie vous répondra prochainement. Vous verrez sa réponse sur cette page."]
+        "Demande envoyée : la mairie vous répondra prochainement. Vous verrez sa réponse sur cette page."
+    ]
     assert "en attente de la réponse de la mairie" in texts(at)
     assert not [b for b in at.button if b.key == "invoices_request_right"]
     assert demo_db.value("SELECT payment_right FROM families WHERE id = 2") == "requested"
@@ -61,8 +62,11 @@ def test_a_phone_gets_one_card_per_invoice_with_state_month_amount_and_number(de
     at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
     paid, unpaid = invoice_id(demo_db, "F-2026-000001"), invoice_id(demo_db, "F-2026-000267")
     assert at.button(key=f"invoices_card_{unpaid}").label == (
-        "🔴 Non soldée · Octobre 2026 · reste 83,50\u00a0€ · F-2026-000267 — affichée ci-dessous")
-    assert at.button(key=f"invoices_card_{paid}").label == "🟢 Soldée · Septembre 2026 · reste 0,00\u00a0€ · F-2026-000001"
+        "🔴 Non soldée · Octobre 2026 · reste 83,50\u00a0€ · F-2026-000267 — affichée ci-dessous"
+    )
+    assert (
+        at.button(key=f"invoices_card_{paid}").label == "🟢 Soldée · Septembre 2026 · reste 0,00\u00a0€ · F-2026-000001"
+    )
     at.button(key=f"invoices_card_{paid}").click().run()
     assert "Facture F-2026-000001" in texts(at) and at.session_state["invoices_selected"] == paid
     assert at.button(key=f"invoices_card_{paid}").label.endswith("— affichée ci-dessous")
@@ -105,7 +109,7 @@ def test_another_familys_invoice_cannot_be_injected(demo_db):
     at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
     at.session_state["invoices_selected"] = demo_db.value("SELECT min(id) FROM invoices WHERE family_id = 2")
     at.run()
-    assert "Facture F-2026-000267" in texts(at)   # falls back to the family's own invoice
+    assert "Facture F-2026-000267" in texts(at)  # falls back to the family's own invoice
     others = demo_db.value("SELECT number FROM invoices WHERE family_id = 2 ORDER BY id LIMIT 1")
     assert others not in texts(at)
 
@@ -145,12 +149,17 @@ def test_a_phones_browser_is_not_sent_the_grid(demo_db, monkeypatch):
     # The grid's bundle was the page's heaviest download on a phone, where the cards are shown.
     from lib.ui import session
 
-    assert session.is_phone_agent("Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
-                                  "(KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36")
-    assert session.is_phone_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
-                                  "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1")
-    assert not session.is_phone_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                                      "Chrome/156.0.0.0 Safari/537.36")
+    assert session.is_phone_agent(
+        "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36"
+    )
+    assert session.is_phone_agent(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+    )
+    assert not session.is_phone_agent(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+    )
     assert not session.is_phone_agent(None)
     monkeypatch.setattr(session, "on_a_phone", lambda: True)
     at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()

@@ -45,14 +45,26 @@ def test_with_a_forged_token_the_app_says_the_session_expired(demo_db):
     assert "Bonjour" not in texts(at)
 
 
-@pytest.mark.parametrize("email, expected", [
-    ("parent@demo.fr", ["Bonjour Camille Martin", "Léa Martin", "Hugo Martin", "ALAE anim'action",
-                        "Prochaines réservations", "non soldée"]),
-    ("agent@demo.fr", ["Accueil agent", "Aujourd'hui", "ALAE Jean Moulin (école maternelle)", "Enfants réservés"]),
-    ("cuisine@demo.fr", ["Cuisine", "Repas au total", "Chiffres définitifs"]),
-    ("maire@demo.fr", ["Accueil élus", "Enfants inscrits", "Taux de présence", "2025/2026"]),
-    ("admin@demo.fr", ["Administration", "Familles", "Journal d'audit"]),
-])
+@pytest.mark.parametrize(
+    "email, expected",
+    [
+        (
+            "parent@demo.fr",
+            [
+                "Bonjour Camille Martin",
+                "Léa Martin",
+                "Hugo Martin",
+                "ALAE anim'action",
+                "Prochaines réservations",
+                "non soldée",
+            ],
+        ),
+        ("agent@demo.fr", ["Accueil agent", "Aujourd'hui", "ALAE Jean Moulin (école maternelle)", "Enfants réservés"]),
+        ("cuisine@demo.fr", ["Cuisine", "Repas au total", "Chiffres définitifs"]),
+        ("maire@demo.fr", ["Accueil élus", "Enfants inscrits", "Taux de présence", "2025/2026"]),
+        ("admin@demo.fr", ["Administration", "Familles", "Journal d'audit"]),
+    ],
+)
 def test_each_role_lands_on_its_home_with_real_data(demo_db, email, expected):
     at = app_test("app.py", demo_db, email).run()
     assert not at.exception, at.exception
@@ -73,8 +85,11 @@ def test_the_family_home_never_shows_health_details_or_other_children(demo_db):
 def test_the_family_home_puts_its_two_pages_and_the_payment_first(demo_db):
     at = app_test("pages/famille_accueil.py", demo_db, "parent@demo.fr").run()
     assert not at.exception, at.exception
-    assert [b.label for b in at.button][:3] == ["Mes inscriptions", "Mes factures",
-                                                "Payer 83,50\u00a0€ — octobre 2026 (F-2026-000267)"]
+    assert [b.label for b in at.button][:3] == [
+        "Mes inscriptions",
+        "Mes factures",
+        "Payer 83,50\u00a0€ — octobre 2026 (F-2026-000267)",
+    ]
     assert at.button(key="home_pay_F-2026-000267").icon == ":material/payments:"
 
 
@@ -89,7 +104,7 @@ def test_a_family_that_may_not_pay_online_is_shown_its_invoice_not_payer(demo_db
 def test_the_kitchen_page_shows_diets_not_health_notes(demo_db):
     at = app_test("pages/cuisine.py", demo_db, "cuisine@demo.fr").run()
     assert not at.exception
-    frame = at.dataframe[0].value   # one small table per site and service: diet, meals
+    frame = at.dataframe[0].value  # one small table per site and service: diet, meals
     assert list(frame.columns) == ["Régime", "Repas"]
     assert "PAI panier-repas" in {d for f in at.dataframe if "Régime" in f.value.columns for d in f.value["Régime"]}
     notes = {n for (n,) in demo_db.rows("SELECT DISTINCT health_notes FROM children WHERE health_notes IS NOT NULL")}
@@ -97,13 +112,16 @@ def test_the_kitchen_page_shows_diets_not_health_notes(demo_db):
     assert notes and not [n for n in notes if n in shown]
 
 
-@pytest.mark.parametrize("page, email", [
-    ("pages/agent_accueil.py", "parent@demo.fr"),
-    ("pages/cuisine.py", "parent@demo.fr"),
-    ("pages/elu_accueil.py", "agent@demo.fr"),
-    ("pages/admin_accueil.py", "maire@demo.fr"),
-    ("pages/famille_accueil.py", "admin@demo.fr"),
-])
+@pytest.mark.parametrize(
+    "page, email",
+    [
+        ("pages/agent_accueil.py", "parent@demo.fr"),
+        ("pages/cuisine.py", "parent@demo.fr"),
+        ("pages/elu_accueil.py", "agent@demo.fr"),
+        ("pages/admin_accueil.py", "maire@demo.fr"),
+        ("pages/famille_accueil.py", "admin@demo.fr"),
+    ],
+)
 def test_a_page_outside_the_role_refuses_even_when_run_directly(demo_db, page, email):
     at = app_test(page, demo_db, email).run()
     assert not at.exception
@@ -157,12 +175,18 @@ def test_the_elected_chart_draws_both_years_with_a_table(demo_db):
     assert table.iloc[-1]["2026/2027"] == "—"  # a month to come: a dash, not "None"
 
 
-ROLE_EMAILS = {"famille": "parent@demo.fr", "agent": "agent@demo.fr", "cuisine": "cuisine@demo.fr",
-               "elu": "maire@demo.fr", "admin": "admin@demo.fr"}
+ROLE_EMAILS = {
+    "famille": "parent@demo.fr",
+    "agent": "agent@demo.fr",
+    "cuisine": "cuisine@demo.fr",
+    "elu": "maire@demo.fr",
+    "admin": "admin@demo.fr",
+}
 
 
 def _every_page():
     from lib.domain.menu import EXTRA, HOME
+
     for role, home in HOME.items():
         for entry in [home, *EXTRA[role]]:
             yield pytest.param(entry.file, ROLE_EMAILS[role.value], id=f"{role.value}:{entry.url_path}")

@@ -10,9 +10,12 @@ TODAY = date(2026, 11, 27)
 
 
 def stored(db) -> dict[int, str | None]:
-    rows = db.rows("""SELECT b.child_id, a.status FROM bookings b LEFT JOIN attendance a ON a.child_id = b.child_id
+    rows = db.rows(
+        """SELECT b.child_id, a.status FROM bookings b LEFT JOIN attendance a ON a.child_id = b.child_id
                       AND a.day = b.day AND a.service_id = b.service_id
-                      WHERE b.day = ? AND b.site_id = 1 AND b.service_id = 1 AND b.state = 'booked'""", [TODAY])
+                      WHERE b.day = ? AND b.site_id = 1 AND b.service_id = 1 AND b.state = 'booked'""",
+        [TODAY],
+    )
     return dict(rows)
 
 
@@ -28,12 +31,15 @@ def test_mark_the_rest_present_keeps_the_absences_chosen_in_the_grid(demo_db):
     assert set(before.values()) == {None} and len(before) >= 4
     editor = at.data_editor[0]
     first, second = (int(n) for n in editor.value["N°"][:2])
-    at.session_state[editor.key] = {"edited_rows": {0: {"Présence": "Absent"}, 1: {"Présence": "Absence justifiée"}},
-                                    "added_rows": [], "deleted_rows": []}
+    at.session_state[editor.key] = {
+        "edited_rows": {0: {"Présence": "Absent"}, 1: {"Présence": "Absence justifiée"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     rest = len(before) - 2
     button = at.button(key="check_all_present")
-    assert button.label == f"Marquer présents les {rest} enfant(s) non pointés"   # the two chosen are not counted
+    assert button.label == f"Marquer présents les {rest} enfant(s) non pointés"  # the two chosen are not counted
     assert "2 changement(s) pas encore enregistré(s)." in [w.value for w in at.warning]
     button.click().run()
     assert not at.exception and not at.error
@@ -45,7 +51,7 @@ def test_mark_the_rest_present_keeps_the_absences_chosen_in_the_grid(demo_db):
     # The grid shows what is stored now, not the edits it held.
     labels = {None: "—", **attendance.STATUSES}
     assert grid(at) == {c: labels[s] for c, s in after.items()}
-    assert "check_all_present" not in [b.key for b in at.button]   # nobody left to mark
+    assert "check_all_present" not in [b.key for b in at.button]  # nobody left to mark
 
 
 def test_saving_the_grid_then_reloading_shows_the_stored_statuses(demo_db):
@@ -68,7 +74,7 @@ def test_mark_the_rest_present_refuses_when_nobody_is_left_and_writes_nothing(de
     before = demo_db.rows("SELECT * FROM attendance ORDER BY ALL")
     try:
         attendance.mark_rest_present(demo_db, agent, TODAY, 1, 1, everyone, DEMO_NOW)
-    except Exception as exc:  # noqa: BLE001 - the type is asserted below
+    except Exception as exc:
         assert type(exc).__name__ == "InvalidInput" and exc.message == "Tous les enfants attendus sont déjà pointés."
     else:
         raise AssertionError("refused expected")

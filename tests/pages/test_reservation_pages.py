@@ -17,14 +17,21 @@ def family_page(demo_db, child="Léa Martin"):
     at = app_test("pages/mes_inscriptions.py", demo_db, "parent@demo.fr").run()
     assert not at.exception, at.exception
     if child != at.selectbox(key="resa_child").value["first_name"] + " Martin":
-        at.selectbox(key="resa_child").select(next(o for o in at.selectbox(key="resa_child").options
-                                                   if child in o)).run()
+        at.selectbox(key="resa_child").select(
+            next(o for o in at.selectbox(key="resa_child").options if child in o)
+        ).run()
     return at
 
 
 def booked_days(db, child, first, last):
-    return {d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = ? AND service_id = 1 AND state = 'booked' "
-                                  "AND day BETWEEN ? AND ?", [child, first, last])}
+    return {
+        d
+        for (d,) in db.rows(
+            "SELECT day FROM bookings WHERE child_id = ? AND service_id = 1 AND state = 'booked' "
+            "AND day BETWEEN ? AND ?",
+            [child, first, last],
+        )
+    }
 
 
 def test_the_page_shows_the_calendar_the_legend_and_modification(demo_db):
@@ -39,8 +46,9 @@ def test_the_page_shows_the_calendar_the_legend_and_modification(demo_db):
 
 
 def wednesdays(db, child):
-    return db.rows("SELECT service_id, day, state FROM bookings WHERE child_id = ? AND service_id IN (2, 3) "
-                   "ORDER BY ALL", [child])
+    return db.rows(
+        "SELECT service_id, day, state FROM bookings WHERE child_id = ? AND service_id IN (2, 3) ORDER BY ALL", [child]
+    )
 
 
 def test_weekly_template_opens_on_the_current_pattern_and_changes_only_what_was_changed(demo_db):
@@ -49,7 +57,9 @@ def test_weekly_template_opens_on_the_current_pattern_and_changes_only_what_was_
     wednesdays_before = wednesdays(demo_db, HUGO)
     at.button(key="resa_modify").click().run()
     # The editor opens on Hugo's habits: meals Monday, Tuesday, Thursday, Friday; Wednesdays both.
-    ticked = {k for k in ("lundi", "mardi", "jeudi", "vendredi") if at.checkbox(key=f"booking_template_{k}_cantine").value}
+    ticked = {
+        k for k in ("lundi", "mardi", "jeudi", "vendredi") if at.checkbox(key=f"booking_template_{k}_cantine").value
+    }
     assert ticked == {"lundi", "mardi", "jeudi", "vendredi"}
     assert at.checkbox(key="booking_template_mercredi_mercredi_repas").value is True
     assert at.checkbox(key="booking_template_mercredi_mercredi_am").value is True
@@ -77,8 +87,9 @@ def test_appliquer_with_nothing_changed_says_so(demo_db):
     at = family_page(demo_db)
     at.button(key="resa_modify").click().run()
     at.button(key="resa_apply").click().run()
-    assert [e.value for e in at.error] == ["La semaine type n'a pas changé : cochez ou décochez au moins un jour, "
-                                           "puis « Appliquer »."]
+    assert [e.value for e in at.error] == [
+        "La semaine type n'a pas changé : cochez ou décochez au moins un jour, puis « Appliquer »."
+    ]
 
 
 def test_an_end_before_the_start_is_refused(demo_db):
@@ -94,12 +105,13 @@ def test_an_end_before_the_start_is_refused(demo_db):
 
 def test_a_click_on_a_locked_day_then_annuler_reads_the_refusal(demo_db):
     at = family_page(demo_db)
-    at.session_state["resa_day"] = date(2026, 11, 30)   # what a click on the calendar selects
+    at.session_state["resa_day"] = date(2026, 11, 30)  # what a click on the calendar selects
     at.run()
     assert "délai d'annulation dépassé" in texts(at)
     at.button(key="resa_day_cantine_2026-11-30").click().run()
-    assert at.error[0].value == ("Annulation impossible pour le lundi 30 novembre 2026 : "
-                                 "la limite était le jeudi 26 novembre 2026 à 23 h 59.")
+    assert at.error[0].value == (
+        "Annulation impossible pour le lundi 30 novembre 2026 : la limite était le jeudi 26 novembre 2026 à 23 h 59."
+    )
     assert date(2026, 11, 30) in booked_days(demo_db, LEA, date(2026, 11, 30), date(2026, 11, 30))
 
 
@@ -108,11 +120,11 @@ def test_occasional_days_in_the_month_table(demo_db):
     at.selectbox(key="resa_month").set_value(date(2026, 12, 1)).run()
     at.button(key="resa_modify").click().run()
     at.radio(key="resa_mode").set_value("Jours occasionnels").run()
-    assert at.checkbox(key="booking_day_cantine_2026-12-08").value is True   # booked days come ticked
+    assert at.checkbox(key="booking_day_cantine_2026-12-08").value is True  # booked days come ticked
     keys = [c.key for c in at.checkbox if c.key.startswith("booking_day_")]
-    assert "booking_day_cantine_2026-12-22" not in keys                     # Christmas holidays: no box
-    assert "booking_day_cantine_2026-12-03" not in keys                     # past its booking limit: no box
-    assert keys == sorted(keys)                                             # in day order
+    assert "booking_day_cantine_2026-12-22" not in keys  # Christmas holidays: no box
+    assert "booking_day_cantine_2026-12-03" not in keys  # past its booking limit: no box
+    assert keys == sorted(keys)  # in day order
     at.checkbox(key="booking_day_cantine_2026-12-08").uncheck()
     at.checkbox(key="booking_day_cantine_2026-12-10").check()
     at.run()
@@ -128,8 +140,11 @@ def test_occasional_days_in_the_month_table(demo_db):
 def test_occasional_days_save_in_a_month_with_days_already_marked(demo_db):
     # November: past days marked present/absent by the staff. They used to come unticked and the
     # save read them as cancellations (« Annulation impossible pour le … »).
-    marked = demo_db.rows("SELECT day, status FROM attendance WHERE child_id = ? AND service_id = 1 AND "
-                          "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30' ORDER BY day", [LEA])
+    marked = demo_db.rows(
+        "SELECT day, status FROM attendance WHERE child_id = ? AND service_id = 1 AND "
+        "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30' ORDER BY day",
+        [LEA],
+    )
     assert marked, "the demo marks Léa's past November days"
     others = "SELECT * FROM bookings WHERE child_id = ? AND day <> DATE '2026-12-10' ORDER BY ALL"
     untouched = demo_db.rows(others, [LEA])
@@ -137,9 +152,9 @@ def test_occasional_days_save_in_a_month_with_days_already_marked(demo_db):
     at.button(key="resa_modify").click().run()
     at.radio(key="resa_mode").set_value("Jours occasionnels").run()
     keys = {c.key for c in at.checkbox if c.key.startswith("booking_day_")}
-    assert not {f"booking_day_cantine_{d.isoformat()}" for d, _ in marked} & keys   # shown, not editable
+    assert not {f"booking_day_cantine_{d.isoformat()}" for d, _ in marked} & keys  # shown, not editable
     grid = texts(at)
-    assert "Présent" in grid                                                   # with their state
+    assert "Présent" in grid  # with their state
     # Nothing is editable in November any more (past, or inside the limits): nothing to confirm.
     assert at.button(key="resa_confirm_days").disabled
     at.selectbox(key="resa_month").set_value(date(2026, 12, 1)).run()
@@ -154,7 +169,7 @@ def test_occasional_days_save_in_a_month_with_days_already_marked(demo_db):
 def test_a_day_cancelled_from_the_day_panel_is_not_booked_again_by_the_month_table(demo_db):
     at = family_page(demo_db)
     at.selectbox(key="resa_month").set_value(date(2026, 12, 1)).run()
-    at.session_state["resa_day"] = date(2026, 12, 8)   # what a click on the calendar selects
+    at.session_state["resa_day"] = date(2026, 12, 8)  # what a click on the calendar selects
     at.run()
     at.button(key="resa_day_cantine_2026-12-08").click().run()
     panel = texts(at)
@@ -162,7 +177,7 @@ def test_a_day_cancelled_from_the_day_panel_is_not_booked_again_by_the_month_tab
     assert date(2026, 12, 8) not in booked_days(demo_db, LEA, date(2026, 12, 8), date(2026, 12, 8))
     at.button(key="resa_modify").click().run()
     at.radio(key="resa_mode").set_value("Jours occasionnels").run()
-    assert at.checkbox(key="booking_day_cantine_2026-12-08").value is False   # opens on what is stored
+    assert at.checkbox(key="booking_day_cantine_2026-12-08").value is False  # opens on what is stored
     at.checkbox(key="booking_day_cantine_2026-12-10").check()
     at.run()
     assert "mardi 8 décembre" not in texts(at).split("Ce qui sera enregistré")[1]
@@ -250,4 +265,4 @@ def test_admin_reads_the_audit_log(demo_db):
     at = app_test("pages/admin_journal.py", demo_db, "admin@demo.fr").run()
     assert not at.exception
     assert any("A créé la ville de démonstration" in m.value for m in at.markdown)
-    assert not any("demo.build" in m.value for m in at.markdown)   # no internal code shown
+    assert not any("demo.build" in m.value for m in at.markdown)  # no internal code shown

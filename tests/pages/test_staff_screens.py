@@ -4,7 +4,7 @@ French) and « Accorder » confirmed beside the family, from the stored state, a
 from datetime import date
 
 from lib.services import payments, reservations
-from tests.conftest import booked_days, DEMO_NOW, DEMO_TODAY, login
+from tests.conftest import DEMO_NOW, DEMO_TODAY, booked_days, login
 from tests.pages.test_pages import app_test, texts
 
 
@@ -52,7 +52,9 @@ def test_the_journal_refuses_bad_filters_in_french_and_writes_nothing(demo_db):
     at.text_input(key="audit_name").set_value("h").run()
     assert [e.value for e in at.error] == ["Saisissez au moins 2 lettres du nom de la famille ou de l'enfant."]
     at.text_input(key="audit_name").set_value("Hugo\x07").run()
-    assert [e.value for e in at.error] == ["Nom illisible : saisissez seulement des lettres, des espaces ou des tirets."]
+    assert [e.value for e in at.error] == [
+        "Nom illisible : saisissez seulement des lettres, des espaces ou des tirets."
+    ]
     at.text_input(key="audit_name").set_value("").run()
     at.selectbox(key="audit_from").set_value(date(2026, 11, 27))
     at.selectbox(key="audit_to").set_value(date(2026, 11, 1)).run()
@@ -65,8 +67,17 @@ def test_the_journal_shows_typed_text_as_text(demo_db):
     hugo = demo_db.value("SELECT id FROM children WHERE first_name = 'Hugo' AND last_name = 'Martin'")
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
     ctx = reservations.booking_context(demo_db, agent, hugo, year["id"])
-    reservations.set_day(demo_db, agent, ctx, ctx.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
-                         reason="**urgent** $x$ [lien](http://x)")
+    reservations.set_day(
+        demo_db,
+        agent,
+        ctx,
+        ctx.services[0].id,
+        date(2026, 11, 30),
+        False,
+        DEMO_NOW,
+        late=True,
+        reason="**urgent** $x$ [lien](http://x)",
+    )
     at = app_test("pages/admin_journal.py", demo_db, "admin@demo.fr").run()
     # Escaped for markdown; the address cut by an invisible word joiner so that it is not linked.
     assert "Motif : « \\*\\*urgent\\*\\* \\$x\\$ \\[lien\\](http\u2060://x) »" in journal_text(at)
@@ -119,4 +130,4 @@ def test_the_administrators_home_shows_the_latest_entries_in_french(demo_db):
     latest = at.dataframe[-1].value
     assert list(latest.columns) == ["Quand", "Qui", "Quoi", "Concerne", "Motif"]
     assert any("Hugo Martin" in c for c in latest["Concerne"])
-    assert not any("." in w and " " not in w for w in latest["Quoi"])   # no internal code like booking.days
+    assert not any("." in w and " " not in w for w in latest["Quoi"])  # no internal code like booking.days

@@ -13,14 +13,22 @@ from tests.conftest import DEMO_NOW
 
 
 def counts(db):
-    return db.row("SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM login_throttle),"
-                  " (SELECT count(*) FROM audit_log), (SELECT count(*) FROM users)")
+    return db.row(
+        "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM login_throttle),"
+        " (SELECT count(*) FROM audit_log), (SELECT count(*) FROM users)"
+    )
 
 
-@pytest.mark.parametrize("email, role, family", [
-    ("parent@demo.fr", Role.FAMILY, 1), ("agent@demo.fr", Role.AGENT, None), ("cuisine@demo.fr", Role.KITCHEN, None),
-    ("maire@demo.fr", Role.ELECTED, None), ("admin@demo.fr", Role.ADMIN, None),
-])
+@pytest.mark.parametrize(
+    "email, role, family",
+    [
+        ("parent@demo.fr", Role.FAMILY, 1),
+        ("agent@demo.fr", Role.AGENT, None),
+        ("cuisine@demo.fr", Role.KITCHEN, None),
+        ("maire@demo.fr", Role.ELECTED, None),
+        ("admin@demo.fr", Role.ADMIN, None),
+    ],
+)
 def test_each_demo_account_logs_in(demo_db, email, role, family):
     token, actor = auth.login(demo_db, email.upper(), "demo", DEMO_NOW, "127.0.0.1")
     assert (actor.email, actor.role, actor.family_id) == (email, role, family)
@@ -42,14 +50,17 @@ def test_wrong_credentials_write_only_the_throttle_counter(demo_db, email, passw
     assert counts(demo_db) == (sessions, throttle + 2, audit, users)
 
 
-@pytest.mark.parametrize("email, password, words", [
-    ("", "demo", "Saisissez votre adresse"),
-    ("parent@demo.fr", "", "Saisissez votre mot de passe"),
-    ("x" * 300 + "@demo.fr", "demo", "trop longue"),
-    ("parent@demo.fr'; DROP TABLE users; --", "demo", "invalide"),
-    ("par ent@demo.fr", "demo", "invalide"),
-    ("parent@demo.fr", "p" * 1000, "trop long"),
-])
+@pytest.mark.parametrize(
+    "email, password, words",
+    [
+        ("", "demo", "Saisissez votre adresse"),
+        ("parent@demo.fr", "", "Saisissez votre mot de passe"),
+        ("x" * 300 + "@demo.fr", "demo", "trop longue"),
+        ("parent@demo.fr'; DROP TABLE users; --", "demo", "invalide"),
+        ("par ent@demo.fr", "demo", "invalide"),
+        ("parent@demo.fr", "p" * 1000, "trop long"),
+    ],
+)
 def test_bad_input_is_refused_before_anything_is_written(demo_db, email, password, words):
     before = counts(demo_db)
     with pytest.raises(InvalidInput) as err:
@@ -80,11 +91,14 @@ def guess(db, email, now, address, password="wrong-guess"):
     raise AssertionError("an attacker's guess logged in")
 
 
-@pytest.mark.parametrize("addresses", [
-    ["203.0.113.66"],                                                     # one address
-    [f"10.{n // 250}.{n % 250}.1" for n in range(1000)],                  # a botnet: one guess each
-    [f"2001:db8:{n:x}::1" for n in range(100)],                           # IPv6, one /64 each
-])
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ["203.0.113.66"],  # one address
+        [f"10.{n // 250}.{n % 250}.1" for n in range(1000)],  # a botnet: one guess each
+        [f"2001:db8:{n:x}::1" for n in range(100)],  # IPv6, one /64 each
+    ],
+)
 def test_a_thousand_guesses_neither_succeed_nor_stop_the_owner(demo_db, addresses):
     cheap_hash(demo_db, ADMIN)
     auth.login(demo_db, ADMIN, "demo", DEMO_NOW - timedelta(days=3), OWNER_ADDRESS)  # the owner's usual address
@@ -106,13 +120,12 @@ def test_a_thousand_guesses_neither_succeed_nor_stop_the_owner(demo_db, addresse
 
 def test_failures_slow_the_pair_more_and_more_but_never_lock_it(demo_db):
     address = "203.0.113.5"
-    for n in range(3):  # a few typos cost nothing
+    for _ in range(3):  # a few typos cost nothing
         assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address) == "refused"
     assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address) == "refused"  # the 4th: next one in 5 s
     with pytest.raises(TooManyAttempts) as err:
         auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(seconds=2), address)
-    assert err.value.message == ("Trop de tentatives de connexion échouées : par sécurité, "
-                                 "réessayez dans 3 secondes.")
+    assert err.value.message == ("Trop de tentatives de connexion échouées : par sécurité, réessayez dans 3 secondes.")
     now = DEMO_NOW + timedelta(seconds=5)
     waits = []
     for _ in range(12):
@@ -175,10 +188,16 @@ def test_a_successful_login_does_not_wipe_the_addresss_count_of_guesses(demo_db)
     assert guess(demo_db, "famille032@demo.fr", DEMO_NOW, address) == "wait"
 
 
-@pytest.mark.parametrize("client, key", [
-    ("203.0.113.9", "203.0.113.9"), ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-    ("::ffff:192.0.2.1", "192.0.2.1"), (None, "inconnue"), ("testclient", "inconnue"),
-])
+@pytest.mark.parametrize(
+    "client, key",
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        (None, "inconnue"),
+        ("testclient", "inconnue"),
+    ],
+)
 def test_addresses_are_counted_per_host_and_per_ipv6_64(client, key):
     assert policy.address_key(client) == key
 
@@ -203,8 +222,10 @@ def test_a_session_in_use_lasts_seven_days_and_logout_ends_it(demo_db):
     assert auth.logout(demo_db, token, DEMO_NOW) is False
 
 
-@pytest.mark.parametrize("email, idle_hours", [("parent@demo.fr", 12), ("agent@demo.fr", 2), ("cuisine@demo.fr", 2),
-                                               ("maire@demo.fr", 2), ("admin@demo.fr", 2)])
+@pytest.mark.parametrize(
+    "email, idle_hours",
+    [("parent@demo.fr", 12), ("agent@demo.fr", 2), ("cuisine@demo.fr", 2), ("maire@demo.fr", 2), ("admin@demo.fr", 2)],
+)
 def test_a_session_left_idle_ends_after_2_hours_for_staff_and_12_for_families(demo_db, email, idle_hours):
     token, actor = auth.login(demo_db, email, "demo", DEMO_NOW)
     later = DEMO_NOW + timedelta(hours=idle_hours) - timedelta(minutes=1)
@@ -224,15 +245,19 @@ def test_logout_everywhere_ends_every_session_of_the_account_only(demo_db):
         with pytest.raises(LoginRefused):
             auth.actor_for_token(demo_db, token, DEMO_NOW)
     assert auth.actor_for_token(demo_db, agent, DEMO_NOW).email == "agent@demo.fr"
-    assert logged(demo_db) == [("auth.logout", "parent@demo.fr", '{"everywhere": true, "other_sessions": 1}'),
-                               ("auth.login", "agent@demo.fr", '{"address": "inconnue"}'),
-                               ("auth.login", "parent@demo.fr", '{"address": "192.0.2.2"}'),
-                               ("auth.login", "parent@demo.fr", '{"address": "192.0.2.1"}')]
+    assert logged(demo_db) == [
+        ("auth.logout", "parent@demo.fr", '{"everywhere": true, "other_sessions": 1}'),
+        ("auth.login", "agent@demo.fr", '{"address": "inconnue"}'),
+        ("auth.login", "parent@demo.fr", '{"address": "192.0.2.2"}'),
+        ("auth.login", "parent@demo.fr", '{"address": "192.0.2.1"}'),
+    ]
 
 
 def logged(db):
-    return db.rows("SELECT a.action, u.email, a.after FROM audit_log a JOIN users u ON u.id = a.user_id"
-                   " WHERE a.action LIKE 'auth.%' ORDER BY a.id DESC")
+    return db.rows(
+        "SELECT a.action, u.email, a.after FROM audit_log a JOIN users u ON u.id = a.user_id"
+        " WHERE a.action LIKE 'auth.%' ORDER BY a.id DESC"
+    )
 
 
 def test_login_and_logout_are_in_the_journal_in_french(demo_db):
@@ -241,11 +266,14 @@ def test_login_and_logout_are_in_the_journal_in_french(demo_db):
     token, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
     auth.logout(demo_db, token, DEMO_NOW)
     assert [sentence(Entry(action=a, entity="user", after=json.loads(after))) for a, _, after in logged(demo_db)] == [
-        "S'est déconnecté(e)", "S'est connecté(e)"]
+        "S'est déconnecté(e)",
+        "S'est connecté(e)",
+    ]
 
 
-@pytest.mark.parametrize("public_url, secure", [("https://famille.ma-ville.fr/", True), ("http://127.0.0.1:8501", False),
-                                                ("", False)])
+@pytest.mark.parametrize(
+    "public_url, secure", [("https://famille.ma-ville.fr/", True), ("http://127.0.0.1:8501", False), ("", False)]
+)
 def test_cookies_need_https_when_the_public_address_is_https(demo_db, public_url, secure):
     demo_db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
     assert auth.cookies_need_https(demo_db) is secure
@@ -257,25 +285,31 @@ NEW = "cheval agrafe batterie correcte"
 
 
 def account_state(db):
-    return db.rows("SELECT id, password_hash FROM users ORDER BY id") + db.rows(
-        "SELECT token_hash FROM sessions ORDER BY 1") + db.rows("SELECT count(*) FROM audit_log")
+    return (
+        db.rows("SELECT id, password_hash FROM users ORDER BY id")
+        + db.rows("SELECT token_hash FROM sessions ORDER BY 1")
+        + db.rows("SELECT count(*) FROM audit_log")
+    )
 
 
-@pytest.mark.parametrize("current, new, again, error, words", [
-    ("", NEW, NEW, InvalidInput, "Saisissez votre mot de passe actuel."),
-    ("mauvais", NEW, NEW, LoginRefused, "Le mot de passe actuel est incorrect."),
-    ("demo", "", "", InvalidInput, "Saisissez le nouveau mot de passe."),
-    ("demo", "court123", "court123", InvalidInput, "trop court : au moins 12 caractères"),
-    ("demo", "x" * 300, "x" * 300, InvalidInput, "trop long"),
-    ("demo", NEW, NEW + "!", InvalidInput, "Les deux saisies du nouveau mot de passe sont différentes."),
-    ("demo", "password1234", "password1234", InvalidInput, "listes de mots de passe dérobés"),
-    ("demo", "Qwertyuiop12", "Qwertyuiop12", InvalidInput, "listes de mots de passe dérobés"),
-    ("demo", "azertyuiopqs", "azertyuiopqs", InvalidInput, "trop facile à deviner"),
-    ("demo", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", InvalidInput, "trop facile à deviner"),
-    ("demo", "camille.martin", "camille.martin", InvalidInput, "Votre nom et votre adresse e-mail ne comptent pas"),
-    ("demo", "CamilleMartin2024", "CamilleMartin2024", InvalidInput, "ne comptent pas dans les 12 caractères"),
-    ("demo", "parent@demo.fr!!", "parent@demo.fr!!", InvalidInput, "ne comptent pas"),
-])
+@pytest.mark.parametrize(
+    "current, new, again, error, words",
+    [
+        ("", NEW, NEW, InvalidInput, "Saisissez votre mot de passe actuel."),
+        ("mauvais", NEW, NEW, LoginRefused, "Le mot de passe actuel est incorrect."),
+        ("demo", "", "", InvalidInput, "Saisissez le nouveau mot de passe."),
+        ("demo", "court123", "court123", InvalidInput, "trop court : au moins 12 caractères"),
+        ("demo", "x" * 300, "x" * 300, InvalidInput, "trop long"),
+        ("demo", NEW, NEW + "!", InvalidInput, "Les deux saisies du nouveau mot de passe sont différentes."),
+        ("demo", "password1234", "password1234", InvalidInput, "listes de mots de passe dérobés"),
+        ("demo", "Qwertyuiop12", "Qwertyuiop12", InvalidInput, "listes de mots de passe dérobés"),
+        ("demo", "azertyuiopqs", "azertyuiopqs", InvalidInput, "trop facile à deviner"),
+        ("demo", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", InvalidInput, "trop facile à deviner"),
+        ("demo", "camille.martin", "camille.martin", InvalidInput, "Votre nom et votre adresse e-mail ne comptent pas"),
+        ("demo", "CamilleMartin2024", "CamilleMartin2024", InvalidInput, "ne comptent pas dans les 12 caractères"),
+        ("demo", "parent@demo.fr!!", "parent@demo.fr!!", InvalidInput, "ne comptent pas"),
+    ],
+)
 def test_a_refused_password_change_says_why_and_changes_nothing(demo_db, current, new, again, error, words):
     token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
     before = account_state(demo_db)

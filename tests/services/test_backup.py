@@ -40,8 +40,9 @@ def delete_bookings(path, child_id: int) -> None:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lib.services.backup", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lib.services.backup", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def mode(path: Path) -> int:
@@ -92,12 +93,18 @@ def test_backup_includes_what_was_only_in_the_write_ahead_log(demo_path, tmp_pat
 
 def test_the_manifest_and_checksum_describe_the_backup(demo_path, saved):
     manifest = json.loads(backup.manifest_path(saved.path).read_text())
-    assert manifest["tables"]["bookings"] == count(demo_path) and manifest["tables"]["users"] == count(demo_path, "users")
+    assert manifest["tables"]["bookings"] == count(demo_path) and manifest["tables"]["users"] == count(
+        demo_path, "users"
+    )
     assert manifest["sha256"] == saved.sha256 and manifest["bytes"] == saved.path.stat().st_size
     assert backup.checksum_path(saved.path).read_text() == f"{saved.sha256}  {saved.path.name}\n"
     # the standard tool agrees
-    assert subprocess.run(["sha256sum", "-c", backup.checksum_path(saved.path).name], cwd=saved.path.parent,
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            ["sha256sum", "-c", backup.checksum_path(saved.path).name], cwd=saved.path.parent, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_backups_are_owner_only(demo_path, tmp_path):
@@ -147,7 +154,7 @@ def test_a_truncated_backup_with_rewritten_checksums_is_still_refused(demo_path,
     digest = backup._sha256(saved.path)
     backup.checksum_path(saved.path).write_text(f"{digest}  {saved.path.name}\n")
     before = demo_path.read_bytes()
-    with pytest.raises(backup.BackupRefused, match="manifeste .* ne décrit pas ce fichier"):
+    with pytest.raises(backup.BackupRefused, match=r"manifeste .* ne décrit pas ce fichier"):
         backup.restore(saved.path, demo_path, LATER)
     manifest = json.loads(backup.manifest_path(saved.path).read_text())
     backup.manifest_path(saved.path).write_text(json.dumps(dict(manifest, sha256=digest)))
@@ -172,13 +179,14 @@ def test_a_backup_whose_rows_differ_from_its_manifest_is_refused(demo_path, save
     manifest["tables"]["bookings"] += 1
     manifest_file.write_text(json.dumps(manifest))
     before = demo_path.read_bytes()
-    with pytest.raises(backup.BackupRefused, match="la table « bookings » a .* ligne\\(s\\) au lieu des"):
+    with pytest.raises(backup.BackupRefused, match=r"la table « bookings » a .* ligne\(s\) au lieu des"):
         backup.restore(saved.path, demo_path, LATER)
     assert demo_path.read_bytes() == before
 
 
-@pytest.mark.parametrize("companion, message", [("checksum_path", "somme de contrôle .* absente"),
-                                                ("manifest_path", "manifeste .* absent")])
+@pytest.mark.parametrize(
+    "companion, message", [("checksum_path", "somme de contrôle .* absente"), ("manifest_path", "manifeste .* absent")]
+)
 def test_a_backup_without_its_checksum_or_manifest_is_refused(demo_path, saved, companion, message):
     getattr(backup, companion)(saved.path).unlink()
     before = demo_path.read_bytes()
@@ -210,7 +218,7 @@ def test_offline_backup_and_restore_are_refused_while_a_process_holds_the_file(d
     made = backup.save(demo_path, tmp_path / "backups", AT)
     before = demo_path.read_bytes()
     with held(demo_path):
-        with pytest.raises(DatabaseLocked, match="déjà ouverte par le programme .*PID"):
+        with pytest.raises(DatabaseLocked, match=r"déjà ouverte par le programme .*PID"):
             backup.save(demo_path, tmp_path / "other", AT)
         with pytest.raises(DatabaseUnavailable, match="déjà ouverte"):
             backup.restore(made.path, demo_path, LATER)
@@ -221,7 +229,9 @@ def test_offline_backup_and_restore_are_refused_while_a_process_holds_the_file(d
 
 def test_the_command_line_says_why_in_french_when_no_server_answers(held_db, tmp_path, monkeypatch):
     monkeypatch.setenv(backup.TOKEN_ENV, "t" * 40)
-    result = cli("save", "--path", str(held_db), "--to", str(tmp_path / "b"), "--url", f"http://127.0.0.1:{free_port()}")
+    result = cli(
+        "save", "--path", str(held_db), "--to", str(tmp_path / "b"), "--url", f"http://127.0.0.1:{free_port()}"
+    )
     assert result.returncode == 1
     assert "Erreur : La base de données" in result.stderr and "La sauvegarde en ligne par" in result.stderr
     assert "ne répond pas" in result.stderr and "Traceback" not in result.stderr

@@ -11,11 +11,21 @@ def test_demo_town_has_the_seed_shape(demo_db):
     assert 250 <= demo_db.value("SELECT count(*) FROM families") <= 290
     assert 380 <= demo_db.value("SELECT count(*) FROM children") <= 430
     assert [r[0] for r in demo_db.rows("SELECT name FROM sites ORDER BY id")] == [
-        "ALAE Jean Moulin (école maternelle)", "ALAE Claude Nougaro (école élémentaire)", "ALAE anim'action"]
+        "ALAE Jean Moulin (école maternelle)",
+        "ALAE Claude Nougaro (école élémentaire)",
+        "ALAE anim'action",
+    ]
     assert [r[0] for r in demo_db.rows("SELECT name FROM services ORDER BY sort_order")] == [
-        "Restauration scolaire", "Mercredi repas", "Mercredi après-midi"]
+        "Restauration scolaire",
+        "Mercredi repas",
+        "Mercredi après-midi",
+    ]
     assert {r[0] for r in demo_db.rows("SELECT DISTINCT diet_code FROM children")} == {
-        "standard", "sans_porc", "vegetarien", "pai_panier"}
+        "standard",
+        "sans_porc",
+        "vegetarien",
+        "pai_panier",
+    }
     assert [r[0] for r in demo_db.rows("SELECT label FROM school_years ORDER BY id")] == ["2025/2026", "2026/2027"]
 
 
@@ -30,8 +40,14 @@ def test_demo_family_matches_the_readme(demo_db):
                            LEFT JOIN payments p ON p.invoice_id = i.id WHERE i.family_id = 1
                            GROUP BY i.number, i.total_cents ORDER BY 1""")
     assert [p[1] for p in paid] == [True, False]
-    assert demo_db.value("SELECT count(*) FROM bookings b JOIN children c ON c.id = b.child_id "
-                         "WHERE c.family_id = 1 AND b.day > ? AND b.state = 'booked'", [DEMO_TODAY]) > 100
+    assert (
+        demo_db.value(
+            "SELECT count(*) FROM bookings b JOIN children c ON c.id = b.child_id "
+            "WHERE c.family_id = 1 AND b.day > ? AND b.state = 'booked'",
+            [DEMO_TODAY],
+        )
+        > 100
+    )
 
 
 def test_no_booking_on_a_closed_day_nor_over_capacity(demo_db):
@@ -42,8 +58,13 @@ def test_no_booking_on_a_closed_day_nor_over_capacity(demo_db):
                            FROM bookings b JOIN site_services ss USING (site_id, service_id)
                            WHERE b.state = 'booked' GROUP BY ALL HAVING n > cap""")
     assert over == []
-    assert demo_db.value("SELECT count(*) FROM bookings b JOIN services s ON s.id = b.service_id "
-                         "WHERE NOT list_contains(string_split(s.weekdays, ',')::INTEGER[], isodow(b.day))") == 0
+    assert (
+        demo_db.value(
+            "SELECT count(*) FROM bookings b JOIN services s ON s.id = b.service_id "
+            "WHERE NOT list_contains(string_split(s.weekdays, ',')::INTEGER[], isodow(b.day))"
+        )
+        == 0
+    )
 
 
 def test_every_reference_points_at_something(demo_db):
@@ -60,7 +81,7 @@ def test_every_reference_points_at_something(demo_db):
         "invoice_lines.invoice": "SELECT count(*) FROM invoice_lines l ANTI JOIN invoices i ON i.id = l.invoice_id",
         "payments.invoice": "SELECT count(*) FROM payments p ANTI JOIN invoices i ON i.id = p.invoice_id",
     }
-    assert {name: demo_db.value(sql) for name, sql in orphans.items()} == {name: 0 for name in orphans}
+    assert {name: demo_db.value(sql) for name, sql in orphans.items()} == dict.fromkeys(orphans, 0)
 
 
 def test_history_and_invoices(demo_db):
@@ -69,8 +90,13 @@ def test_history_and_invoices(demo_db):
     assert demo_db.value("SELECT max(day) FROM attendance") < DEMO_TODAY
     numbers = [r[0] for r in demo_db.rows("SELECT seq FROM invoices WHERE year = 2026 ORDER BY seq")]
     assert numbers == list(range(1, len(numbers) + 1))  # gapless
-    assert demo_db.value("SELECT count(*) FROM invoices i WHERE total_cents <> "
-                         "(SELECT sum(amount_cents) FROM invoice_lines l WHERE l.invoice_id = i.id)") == 0
+    assert (
+        demo_db.value(
+            "SELECT count(*) FROM invoices i WHERE total_cents <> "
+            "(SELECT sum(amount_cents) FROM invoice_lines l WHERE l.invoice_id = i.id)"
+        )
+        == 0
+    )
 
 
 def _fingerprint(path):

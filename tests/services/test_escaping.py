@@ -31,8 +31,9 @@ def test_an_agents_reason_is_text_in_the_audit_csv(demo_db, reason):
     agent, admin = login(demo_db, "agent@demo.fr"), login(demo_db, "admin@demo.fr")
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
     lea = reservations.booking_context(demo_db, agent, 1, year["id"])
-    reservations.set_day(demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
-                         reason=reason)
+    reservations.set_day(
+        demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason=reason
+    )
     rows = cells(trail.journal_csv(demo_db, admin))
     assert rows[0] == trail.CSV_HEADERS
     [written] = [row[4] for row in rows[1:] if row[4]]
@@ -57,15 +58,22 @@ def test_site_and_diet_names_are_text_in_the_kitchen_csv_and_counts_stay_numbers
 
 def test_every_csv_file_is_written_by_the_one_function():
     """No csv writer or DataFrame.to_csv besides lib/domain/spreadsheet.py: a new export cannot forget the rule."""
-    sources = [p for p in (ROOT / "lib").rglob("*.py")] + list((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
-    offenders = [str(p.relative_to(ROOT)) for p in sources if p.name != "spreadsheet.py"
-                 and re.search(r"\bcsv\.(writer|DictWriter)\(|\.to_csv\(|^import csv\b", p.read_text(), re.M)]
+    sources = list((ROOT / "lib").rglob("*.py")) + list((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sources
+        if p.name != "spreadsheet.py"
+        and re.search(r"\bcsv\.(writer|DictWriter)\(|\.to_csv\(|^import csv\b", p.read_text(), re.M)
+    ]
     assert offenders == []
 
 
 def test_a_family_named_with_markup_gets_a_readable_invoice_pdf(demo_db):
-    demo_db.write(lambda cur: cur.execute("UPDATE families SET name = ?, address = ? WHERE id = 1",
-                                          [MARKUP, "12 <rue> des Lilas & Cie"]))
+    demo_db.write(
+        lambda cur: cur.execute(
+            "UPDATE families SET name = ?, address = ? WHERE id = 1", [MARKUP, "12 <rue> des Lilas & Cie"]
+        )
+    )
     parent = login(demo_db, "parent@demo.fr")
     invoice = demo_db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'")
     body = invoicing.invoice_pdf(demo_db, parent, invoice, DEMO_NOW)
@@ -74,9 +82,13 @@ def test_a_family_named_with_markup_gets_a_readable_invoice_pdf(demo_db):
 
 
 def test_markup_in_site_service_and_diet_names_prints_as_typed_on_the_kitchen_sheet(demo_db):
-    demo_db.write(lambda cur: (cur.execute("UPDATE sites SET name = ? WHERE id = 1", [MARKUP]),
-                               cur.execute("UPDATE diets SET label = 'Sans <porc> & co' WHERE code = 'sans_porc'"),
-                               cur.execute("UPDATE settings SET value = 'Belcastel <i>' WHERE key = 'town_name'")))
+    demo_db.write(
+        lambda cur: (
+            cur.execute("UPDATE sites SET name = ? WHERE id = 1", [MARKUP]),
+            cur.execute("UPDATE diets SET label = 'Sans <porc> & co' WHERE code = 'sans_porc'"),
+            cur.execute("UPDATE settings SET value = 'Belcastel <i>' WHERE key = 'town_name'"),
+        )
+    )
     cook = login(demo_db, "cuisine@demo.fr")
     text = pdf_text(kitchen.sheet_file(demo_db, cook, date(2026, 11, 30), DEMO_NOW, "pdf", count_as_printed=False))
     assert MARKUP in text and "Sans <porc> & co" in text and "Belcastel <i>" in text

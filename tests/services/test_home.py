@@ -20,7 +20,9 @@ def test_the_demo_family_sees_its_two_children_registrations_and_next_days(demo_
     assert set(by_name) == {"Léa", "Hugo"}
     assert [r["site"] for r in by_name["Léa"].registrations] == ["ALAE Jean Moulin (école maternelle)"]
     assert [r["site"] for r in by_name["Hugo"].registrations] == [
-        "ALAE Claude Nougaro (école élémentaire)", "ALAE anim'action"]
+        "ALAE Claude Nougaro (école élémentaire)",
+        "ALAE anim'action",
+    ]
     assert by_name["Hugo"].registrations[1]["services"] == ["Mercredi repas", "Mercredi après-midi"]
     # Léa's weekly template is the seed's Monday, Tuesday, Friday.
     assert {d.isoweekday() for d, _ in by_name["Léa"].next_bookings} <= {1, 2, 5}
@@ -34,7 +36,8 @@ def test_a_family_never_sees_another_familys_children(demo_db):
     own = {r[0] for r in demo_db.rows("SELECT id FROM children WHERE family_id = 2")}
     assert {c.id for c in data.children} == own
     assert not {c.first_name for c in data.children} & {"Léa", "Hugo"} or all(
-        c.last_name != "Martin" or c.id in own for c in data.children)
+        c.last_name != "Martin" or c.id in own for c in data.children
+    )
 
 
 def test_a_forged_family_id_on_a_staff_actor_gives_nothing(demo_db):
@@ -43,13 +46,16 @@ def test_a_forged_family_id_on_a_staff_actor_gives_nothing(demo_db):
         home.family_home(demo_db, forged, DEMO_TODAY)
 
 
-@pytest.mark.parametrize("email, allowed", [
-    ("parent@demo.fr", set()),
-    ("agent@demo.fr", {"agent"}),
-    ("cuisine@demo.fr", set()),
-    ("maire@demo.fr", {"elected"}),
-    ("admin@demo.fr", {"agent", "elected", "admin"}),
-])
+@pytest.mark.parametrize(
+    "email, allowed",
+    [
+        ("parent@demo.fr", set()),
+        ("agent@demo.fr", {"agent"}),
+        ("cuisine@demo.fr", set()),
+        ("maire@demo.fr", {"elected"}),
+        ("admin@demo.fr", {"agent", "elected", "admin"}),
+    ],
+)
 def test_staff_summaries_are_reserved_to_their_roles(demo_db, email, allowed):
     who = actor(demo_db, email)
     calls = {
@@ -95,14 +101,17 @@ def test_elected_months_compare_school_months_and_stop_at_today(demo_db):
     data = home.elected_home(demo_db, actor(demo_db, "maire@demo.fr"), DEMO_TODAY)
     labels = [m["month_label"] for m in data.months]
     assert labels[0] == "Septembre" and labels[-1] == "Juillet" and len(labels) == 11
-    september = demo_db.value("SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN "
-                              "DATE '2026-09-01' AND DATE '2026-09-30'")
-    last_september = demo_db.value("SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN "
-                                   "DATE '2025-09-01' AND DATE '2025-09-30'")
+    september = demo_db.value(
+        "SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN DATE '2026-09-01' AND DATE '2026-09-30'"
+    )
+    last_september = demo_db.value(
+        "SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN DATE '2025-09-01' AND DATE '2025-09-30'"
+    )
     assert (data.months[0]["current"], data.months[0]["previous"]) == (september, last_september)
     november = data.months[2]
     assert november["current"] == demo_db.value(
-        "SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN DATE '2026-11-01' AND ?", [DEMO_TODAY])
+        "SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN DATE '2026-11-01' AND ?", [DEMO_TODAY]
+    )
     assert data.months[3]["current"] is None and data.months[3]["previous"] > 0  # December not come yet
 
 

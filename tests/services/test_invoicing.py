@@ -28,13 +28,23 @@ def test_publishing_november_bills_booked_days_per_child_and_service(demo_db):
     assert seqs == list(range(1, len(seqs) + 1))  # gapless, following September and October
     assert published.numbers[0] == f"F-2026-{531:06d}"
     # Léa's line: her booked November days at the family's tariff (QF 980 → 3,50 €).
-    lea = demo_db.value("SELECT count(*) FROM bookings WHERE child_id = 1 AND state = 'booked' AND service_id = 1 "
-                        "AND day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'")
-    line = demo_db.row("SELECT l.quantity, l.unit_price_cents, l.amount_cents, l.label FROM invoice_lines l JOIN invoices i "
-                       "ON i.id = l.invoice_id WHERE i.period_month = ? AND l.child_id = 1", [NOVEMBER])
+    lea = demo_db.value(
+        "SELECT count(*) FROM bookings WHERE child_id = 1 AND state = 'booked' AND service_id = 1 "
+        "AND day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"
+    )
+    line = demo_db.row(
+        "SELECT l.quantity, l.unit_price_cents, l.amount_cents, l.label FROM invoice_lines l JOIN invoices i "
+        "ON i.id = l.invoice_id WHERE i.period_month = ? AND l.child_id = 1",
+        [NOVEMBER],
+    )
     assert line == (lea, 350, lea * 350, "Léa — Restauration scolaire (novembre 2026)")
-    assert demo_db.value("SELECT count(*) FROM invoices WHERE total_cents <> (SELECT sum(amount_cents) FROM "
-                         "invoice_lines l WHERE l.invoice_id = invoices.id)") == 0
+    assert (
+        demo_db.value(
+            "SELECT count(*) FROM invoices WHERE total_cents <> (SELECT sum(amount_cents) FROM "
+            "invoice_lines l WHERE l.invoice_id = invoices.id)"
+        )
+        == 0
+    )
     due = demo_db.row("SELECT issue_date, due_date FROM invoices WHERE number = ?", [published.numbers[0]])
     assert due == (date(2026, 12, 3), date(2027, 1, 2))
     entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'invoice.publish'")
@@ -55,10 +65,24 @@ def publish_then_cancel_a_day(db) -> int:
     """Publish November, then staff cancel one of Léa's November days: returns her family's invoice id."""
     invoicing.publish_month(db, login(db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
     agent = login(db, "agent@demo.fr")
-    day = min(d for (d,) in db.rows("SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
-                                    "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"))
-    r.set_day(db, agent, r.booking_context(db, agent, 1, 2026), 1, day, False, AFTER_NOVEMBER, late=True,
-              reason="absence signalée")
+    day = min(
+        d
+        for (d,) in db.rows(
+            "SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
+            "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"
+        )
+    )
+    r.set_day(
+        db,
+        agent,
+        r.booking_context(db, agent, 1, 2026),
+        1,
+        day,
+        False,
+        AFTER_NOVEMBER,
+        late=True,
+        reason="absence signalée",
+    )
     return db.value("SELECT id FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
 
 
@@ -68,20 +92,29 @@ def test_a_late_correction_gives_a_credit_note_not_an_edit(demo_db):
     assert len(correction.numbers) == 1 and correction.numbers[0].startswith("AV-2026-")
     assert correction.total_cents == -350
     assert demo_db.row("SELECT number, total_cents FROM invoices WHERE number = ?", [first[0]]) == first  # unchanged
-    label = demo_db.value("SELECT label FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.number = ?",
-                          [correction.numbers[0]])
+    label = demo_db.value(
+        "SELECT label FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.number = ?",
+        [correction.numbers[0]],
+    )
     assert label.startswith("Régularisation : Léa")
 
 
 def test_justified_absences_are_credited_when_the_town_says_so(demo_db):
     admin = login(demo_db, "admin@demo.fr")
-    justified = demo_db.value("SELECT count(*) FROM attendance a JOIN bookings b USING (child_id, service_id, day) "
-                              "WHERE a.status = 'justified' AND b.state = 'booked' AND a.day BETWEEN DATE '2026-11-01' "
-                              "AND DATE '2026-11-30'")
+    justified = demo_db.value(
+        "SELECT count(*) FROM attendance a JOIN bookings b USING (child_id, service_id, day) "
+        "WHERE a.status = 'justified' AND b.state = 'booked' AND a.day BETWEEN DATE '2026-11-01' "
+        "AND DATE '2026-11-30'"
+    )
     plain = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    demo_db.write(lambda cur: cur.execute("UPDATE settings SET value = 'bookings_justified_credited' WHERE key = 'invoice_rule'"))
+    demo_db.write(
+        lambda cur: cur.execute("UPDATE settings SET value = 'bookings_justified_credited' WHERE key = 'invoice_rule'")
+    )
     credited = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    days = lambda draft: sum(line.quantity for d in draft.documents for line in d.lines)  # noqa: E731
+
+    def days(draft):
+        return sum(line.quantity for d in draft.documents for line in d.lines)
+
     assert justified > 0 and days(plain) - days(credited) == justified
 
 
@@ -96,11 +129,14 @@ def test_quotient_familial_tariffs_apply(demo_db):
                 assert line.unit_price_cents == (100 if qf[document.family_id] <= 1000 else 500)
 
 
-@pytest.mark.parametrize("month, now, words", [
-    (date(2026, 11, 1), DEMO_NOW, "n'est pas terminé"),
-    (date(2026, 8, 1), AFTER_NOVEMBER, "Aucune réservation à facturer pour août 2026"),
-    ("2026-11", AFTER_NOVEMBER, "Choisissez un mois"),
-])
+@pytest.mark.parametrize(
+    "month, now, words",
+    [
+        (date(2026, 11, 1), DEMO_NOW, "n'est pas terminé"),
+        (date(2026, 8, 1), AFTER_NOVEMBER, "Aucune réservation à facturer pour août 2026"),
+        ("2026-11", AFTER_NOVEMBER, "Choisissez un mois"),
+    ],
+)
 def test_bad_months_are_refused_and_write_nothing(demo_db, month, now, words):
     admin = login(demo_db, "admin@demo.fr")
     before = documents(demo_db)
@@ -121,8 +157,10 @@ def test_only_the_administrator_invoices(demo_db, email):
 def test_a_family_sees_its_invoices_only(demo_db):
     parent = login(demo_db, "parent@demo.fr")
     rows = invoicing.family_invoices(demo_db, parent, DEMO_NOW)
-    assert [(row.number, row.status) for row in rows] == [("F-2026-000267", InvoiceStatus.UNPAID),
-                                                          ("F-2026-000001", InvoiceStatus.PAID)]
+    assert [(row.number, row.status) for row in rows] == [
+        ("F-2026-000267", InvoiceStatus.UNPAID),
+        ("F-2026-000001", InvoiceStatus.PAID),
+    ]
     detail = invoicing.invoice_detail(demo_db, parent, rows[0].id, DEMO_NOW)
     assert {line["first_name"] for line in detail.lines} == {"Léa", "Hugo"} and detail.payments == []
     other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id <> 1")
@@ -166,11 +204,13 @@ def test_a_credit_note_lowers_what_the_family_owes(demo_db):
     parent = login(demo_db, "parent@demo.fr")
     original = demo_db.row("SELECT id, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(demo_db)])
     credit = invoicing.publish_month(demo_db, login(demo_db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
-    assert demo_db.value("SELECT corrects_invoice_id FROM invoices WHERE number = ?", [credit.numbers[0]]) == original[0]
+    assert (
+        demo_db.value("SELECT corrects_invoice_id FROM invoices WHERE number = ?", [credit.numbers[0]]) == original[0]
+    )
     row = next(x for x in invoicing.family_invoices(demo_db, parent, AFTER_NOVEMBER) if x.id == original[0])
     assert row.left_cents == original[1] - 350
     balance = home.family_home(demo_db, parent, AFTER_NOVEMBER.date())
-    assert balance.unpaid_cents == original[1] - 350 + 8350   # November less the credit, plus October
+    assert balance.unpaid_cents == original[1] - 350 + 8350  # November less the credit, plus October
 
 
 def test_a_tariff_change_never_reprices_a_published_month(demo_db):
@@ -187,19 +227,29 @@ def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db)
     admin = login(demo_db, "admin@demo.fr")
     draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
     invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    stored = demo_db.rows("SELECT id, number, year, seq, kind, family_id, total_cents, due_date FROM invoices "
-                          "WHERE period_month = ? ORDER BY seq", [NOVEMBER])
+    stored = demo_db.rows(
+        "SELECT id, number, year, seq, kind, family_id, total_cents, due_date FROM invoices "
+        "WHERE period_month = ? ORDER BY seq",
+        [NOVEMBER],
+    )
     assert [row[5] for row in stored] == [d.family_id for d in draft.documents]
     # The draft's table (by column, no Document made) says what the documents say.
-    assert draft.documents.by_column() == {"family": [d.family for d in draft.documents],
-                                           "lines": [len(d.lines) for d in draft.documents],
-                                           "total_cents": [d.total_cents for d in draft.documents]}
+    assert draft.documents.by_column() == {
+        "family": [d.family for d in draft.documents],
+        "lines": [len(d.lines) for d in draft.documents],
+        "total_cents": [d.total_cents for d in draft.documents],
+    }
     assert draft.total_cents == sum(row[6] for row in stored) and draft.documents[-1] == list(draft.documents)[-1]
     for (invoice_id, number, year, seq, kind, _, total, due), document in zip(stored, draft.documents):
         assert total == document.total_cents == total_cents(document.lines)
         assert Kind(kind) is kind_for(total) and number == document_number(Kind(kind), year, seq)
         assert due == AFTER_NOVEMBER.date() + timedelta(days=30)
-        lines = demo_db.rows("SELECT line_no, child_id, service_id, label, quantity, unit_price_cents, amount_cents "
-                             "FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no", [invoice_id])
-        assert lines == [(n, line.child_id, line.service_id, line.label, line.quantity, line.unit_price_cents,
-                          line.amount_cents) for n, line in enumerate(document.lines, start=1)]
+        lines = demo_db.rows(
+            "SELECT line_no, child_id, service_id, label, quantity, unit_price_cents, amount_cents "
+            "FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
+            [invoice_id],
+        )
+        assert lines == [
+            (n, line.child_id, line.service_id, line.label, line.quantity, line.unit_price_cents, line.amount_cents)
+            for n, line in enumerate(document.lines, start=1)
+        ]

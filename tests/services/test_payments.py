@@ -10,7 +10,7 @@ from lib.services import payments
 from tests.conftest import DEMO_NOW, login
 
 BASE = "http://127.0.0.1:8501"
-PORT = 8501             # the port the process serves on: the portal's address without `public_url`
+PORT = 8501  # the port the process serves on: the portal's address without `public_url`
 PROVIDER = "192.0.2.10"  # where the provider's answers come from
 KEY = "k" * 24
 
@@ -21,8 +21,10 @@ def unpaid(demo_db):
 
 
 def money(db):
-    return (db.rows("SELECT * FROM payments ORDER BY id"),
-            db.rows("SELECT id, state FROM payment_transactions ORDER BY id"))
+    return (
+        db.rows("SELECT * FROM payments ORDER BY id"),
+        db.rows("SELECT id, state FROM payment_transactions ORDER BY id"),
+    )
 
 
 def bank_answer(db, started, decision="pay"):
@@ -49,7 +51,9 @@ def test_pay_round_trip_records_once_and_the_invoice_turns_green(demo_db, parent
     first = payments.record_answer(demo_db, answer, "notification", DEMO_NOW, address=PROVIDER)
     assert first.state is TxState.PAID and first.changed
     before = money(demo_db)
-    again = payments.record_answer(demo_db, answer, "retour", DEMO_NOW, address=PROVIDER)   # the browser's return, same answer
+    again = payments.record_answer(
+        demo_db, answer, "retour", DEMO_NOW, address=PROVIDER
+    )  # the browser's return, same answer
     assert again.state is TxState.PAID and not again.changed
     assert money(demo_db) == before
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
@@ -68,14 +72,18 @@ def test_the_town_address_wins_over_the_address_a_request_came_to(demo_db, paren
     assert started.url == "https://famille.ma-ville.fr/paiement/sandbox"
     assert fields["vads_url_return"] == "https://famille.ma-ville.fr/paiement/retour"
     assert fields["vads_url_check"] == "https://famille.ma-ville.fr/paiement/notification"
-    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW, address=PROVIDER)
+    recorded = payments.record_answer(
+        demo_db, bank_answer(demo_db, started), "notification", DEMO_NOW, address=PROVIDER
+    )
     assert recorded.state is TxState.PAID and recorded.invoice_number == "F-2026-000267"
 
 
 @pytest.mark.parametrize("decision, state", [("refuse", TxState.REFUSED), ("cancel", TxState.CANCELLED)])
 def test_refused_or_cancelled_payments_leave_the_invoice_unpaid(demo_db, parent, unpaid, decision, state):
     started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
-    recorded = payments.record_answer(demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW, address=PROVIDER)
+    recorded = payments.record_answer(
+        demo_db, bank_answer(demo_db, started, decision), "retour", DEMO_NOW, address=PROVIDER
+    )
     assert recorded.state is state and "reste à payer" in recorded.message
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 0
     # The family may try again (a new attempt).
@@ -91,16 +99,19 @@ def test_a_double_click_reuses_the_attempt_and_a_second_payment_is_refused(demo_
         payments.start_payment(demo_db, parent, unpaid, "other-tab-key-1234567", PORT, DEMO_NOW + timedelta(minutes=2))
 
 
-@pytest.mark.parametrize("email, invoice, key, error, words", [
-    ("parent@demo.fr", "other", KEY, NotAllowed, "Facture introuvable"),
-    ("parent@demo.fr", 999_999, KEY, NotAllowed, "Facture introuvable"),
-    ("parent@demo.fr", "1", KEY, NotAllowed, "Facture introuvable"),
-    ("parent@demo.fr", "paid", KEY, PaymentRefused, "déjà soldée"),
-    ("parent@demo.fr", "unpaid", "short", InvalidInput, "Lien de paiement invalide"),
-    ("parent@demo.fr", "unpaid", "bad key with spaces!!", InvalidInput, "Lien de paiement invalide"),
-    ("famille002@demo.fr", "own", KEY, PaymentRefused, "pas encore le droit"),
-    ("agent@demo.fr", "unpaid", KEY, NotAllowed, "Seule la famille"),
-])
+@pytest.mark.parametrize(
+    "email, invoice, key, error, words",
+    [
+        ("parent@demo.fr", "other", KEY, NotAllowed, "Facture introuvable"),
+        ("parent@demo.fr", 999_999, KEY, NotAllowed, "Facture introuvable"),
+        ("parent@demo.fr", "1", KEY, NotAllowed, "Facture introuvable"),
+        ("parent@demo.fr", "paid", KEY, PaymentRefused, "déjà soldée"),
+        ("parent@demo.fr", "unpaid", "short", InvalidInput, "Lien de paiement invalide"),
+        ("parent@demo.fr", "unpaid", "bad key with spaces!!", InvalidInput, "Lien de paiement invalide"),
+        ("famille002@demo.fr", "own", KEY, PaymentRefused, "pas encore le droit"),
+        ("agent@demo.fr", "unpaid", KEY, NotAllowed, "Seule la famille"),
+    ],
+)
 def test_payments_that_must_not_start_write_nothing(demo_db, email, invoice, key, error, words):
     who = login(demo_db, email)
     ids = {
@@ -141,8 +152,10 @@ SIGNED = ("signed, wrong amount", "signed, unknown transaction", "signed, anothe
 
 
 def rejections(db):
-    return db.rows("SELECT entity, entity_id, json_extract(after, '$.count')::INTEGER, reason FROM audit_log "
-                   "WHERE action = 'payment.rejected' ORDER BY id")
+    return db.rows(
+        "SELECT entity, entity_id, json_extract(after, '$.count')::INTEGER, reason FROM audit_log "
+        "WHERE action = 'payment.rejected' ORDER BY id"
+    )
 
 
 def test_forged_and_replayed_answers_change_nothing_and_are_logged(demo_db, parent, unpaid):
@@ -153,12 +166,13 @@ def test_forged_and_replayed_answers_change_nothing_and_are_logged(demo_db, pare
     for minute, (name, forged) in enumerate(forged_answers(demo_db, started, answer).items()):
         before = money(demo_db)
         with pytest.raises(payments.AnswerRejected) as err:
-            payments.record_answer(demo_db, forged, "notification", DEMO_NOW + timedelta(minutes=minute),
-                                   address=PROVIDER)
+            payments.record_answer(
+                demo_db, forged, "notification", DEMO_NOW + timedelta(minutes=minute), address=PROVIDER
+            )
         assert err.value.status in (400, 404), name
         assert money(demo_db) == before, name
     assert rejections(demo_db) == [
-        ("address", PROVIDER, 5, "réponse illisible (ResponseError)"),   # the 5 unsigned ones, the last reason
+        ("address", PROVIDER, 5, "réponse illisible (ResponseError)"),  # the 5 unsigned ones, the last reason
         ("transaction", started.transaction_ref, None, "montant 100 ≠ 8350 attendus"),
         ("transaction", started.transaction_ref.split("_")[0] + "_ZZZZZZ", None, "transaction inconnue"),
         ("transaction", started.transaction_ref, None, "la réponse ne concerne pas cette facture"),
@@ -179,9 +193,11 @@ def test_a_paid_attempt_is_never_undone_by_a_later_answer(demo_db, parent, unpai
 
 def test_a_lost_return_is_reconciled_and_a_forgotten_attempt_expires(demo_db, parent, unpaid):
     started = payments.start_payment(demo_db, parent, unpaid, KEY, PORT, DEMO_NOW)
-    bank_answer(demo_db, started)   # paid at the bank; neither the notification nor the return arrived
-    assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
-                         [started.transaction_ref]) == "pending"
+    bank_answer(demo_db, started)  # paid at the bank; neither the notification nor the return arrived
+    assert (
+        demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?", [started.transaction_ref])
+        == "pending"
+    )
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=1), family_id=1) == 1
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
     # Another forgotten attempt (no answer at the bank) expires only once the bank's own expiry has
@@ -192,8 +208,10 @@ def test_a_lost_return_is_reconciled_and_a_forgotten_attempt_expires(demo_db, pa
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=31)) == 0
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=89)) == 0
     assert payments.reconcile(demo_db, DEMO_NOW + timedelta(minutes=91)) == 1
-    assert demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?",
-                         [forgotten.transaction_ref]) == "expired"
+    assert (
+        demo_db.value("SELECT state FROM payment_transactions WHERE transaction_ref = ?", [forgotten.transaction_ref])
+        == "expired"
+    )
 
 
 def test_payment_right_request_and_decision(demo_db):
@@ -201,7 +219,9 @@ def test_payment_right_request_and_decision(demo_db):
     assert payments.payment_right(demo_db, family)["state"] == "none"
     assert "Demande envoyée" in payments.request_payment_right(demo_db, family, DEMO_NOW)
     assert "déjà enregistrée" in payments.request_payment_right(demo_db, family, DEMO_NOW)
-    assert any(r["id"] == 2 and r["payment_right"] == "requested" for r in payments.payment_right_requests(demo_db, admin))
+    assert any(
+        r["id"] == 2 and r["payment_right"] == "requested" for r in payments.payment_right_requests(demo_db, admin)
+    )
     with pytest.raises(NotAllowed):
         payments.decide_payment_right(demo_db, family, 2, True, DEMO_NOW)
     with pytest.raises(InvalidInput):
@@ -230,12 +250,13 @@ def test_refused_payments_and_forged_invoice_ids_leave_an_audit_entry(demo_db, p
         payments.start_payment(demo_db, parent, other, KEY, PORT, DEMO_NOW)
     with pytest.raises(NotAllowed):
         invoicing.invoice_detail(demo_db, parent, other, DEMO_NOW)
-    entries = demo_db.rows("SELECT action, user_id, entity_id, reason FROM audit_log WHERE action LIKE '%refused' "
-                           "ORDER BY id")
-    assert entries == [("payment.start_refused", parent.user_id, str(other),
-                        "Facture introuvable ou non rattachée à votre compte."),
-                       ("invoice.access_refused", parent.user_id, str(other),
-                        "Facture introuvable ou non rattachée à votre compte.")]
+    entries = demo_db.rows(
+        "SELECT action, user_id, entity_id, reason FROM audit_log WHERE action LIKE '%refused' ORDER BY id"
+    )
+    assert entries == [
+        ("payment.start_refused", parent.user_id, str(other), "Facture introuvable ou non rattachée à votre compte."),
+        ("invoice.access_refused", parent.user_id, str(other), "Facture introuvable ou non rattachée à votre compte."),
+    ]
 
 
 def test_a_late_paid_answer_after_expiry_is_still_recorded(demo_db, parent, unpaid):

@@ -15,25 +15,27 @@ def reject(db, now, address, tally=None):
     with pytest.raises(payments.AnswerRejected):
         if tally is None:
             payments.record_answer(db, FORGED, "notification", now, address=address)
-        else:   # a tally of its own (a smaller limit), fed as record_answer feeds the process's one
+        else:  # a tally of its own (a smaller limit), fed as record_answer feeds the process's one
             tally.count(db, now, address, "notification", "signature invalide")
             raise payments.AnswerRejected(400, "signature invalide")
 
 
 def tallies(db):
-    return db.rows("SELECT entity_id, json_extract(after, '$.count')::INTEGER FROM audit_log "
-                   "WHERE action = 'payment.rejected' ORDER BY id")
+    return db.rows(
+        "SELECT entity_id, json_extract(after, '$.count')::INTEGER FROM audit_log "
+        "WHERE action = 'payment.rejected' ORDER BY id"
+    )
 
 
 def test_a_flood_from_one_address_is_one_counted_row_per_window(demo_db):
     writes = []
     real_write = demo_db.write
     demo_db.write = lambda work, **kw: (writes.append(1), real_write(work, **kw))[1]
-    for n in range(400):                                   # 400 forged answers in 5 minutes
+    for n in range(400):  # 400 forged answers in 5 minutes
         reject(demo_db, DEMO_NOW + timedelta(seconds=n * 0.75), "198.51.100.66")
     assert [entity for entity, _ in tallies(demo_db)] == ["198.51.100.66"]
-    assert tallies(demo_db)[0][1] == 321                   # brought up to date once a minute (the 4th: 4 min 0 s)
-    assert len(writes) == 1 + 4                             # one row opened, four updates: not 400 writes
+    assert tallies(demo_db)[0][1] == 321  # brought up to date once a minute (the 4th: 4 min 0 s)
+    assert len(writes) == 1 + 4  # one row opened, four updates: not 400 writes
     # The next window opens a new row and writes the last count of the previous one.
     reject(demo_db, DEMO_NOW + timedelta(minutes=11), "198.51.100.66")
     assert tallies(demo_db) == [("198.51.100.66", 400), ("198.51.100.66", 1)]
@@ -45,5 +47,4 @@ def test_each_address_has_its_row_and_too_many_addresses_share_one(demo_db, monk
     for n in range(5):
         reject(demo_db, DEMO_NOW, f"203.0.113.{n}", tally)
     reject(demo_db, DEMO_NOW + timedelta(minutes=2), "203.0.113.4", tally)
-    assert tallies(demo_db) == [("203.0.113.0", 1), ("203.0.113.1", 1), ("203.0.113.2", 1),
-                                ("autres adresses", 3)]
+    assert tallies(demo_db) == [("203.0.113.0", 1), ("203.0.113.1", 1), ("203.0.113.2", 1), ("autres adresses", 3)]

@@ -46,14 +46,16 @@ def test_an_attempt_the_bank_may_still_complete_blocks_a_second_one(demo_db, par
     first = payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
     page = bank_page(demo_db, first)
     for later in (31 * MINUTE, 89 * MINUTE):
-        with pytest.raises(PaymentRefused, match="déjà en cours depuis 9 h 30 .* vous pourrez payer à nouveau "
-                                                 "après 11 h 00"):
+        with pytest.raises(
+            PaymentRefused, match=r"déjà en cours depuis 9 h 30 .* vous pourrez payer à nouveau après 11 h 00"
+        ):
             payments.start_payment(demo_db, parent, unpaid, key(2), PORT, DEMO_NOW + later)
     # The family sees the payment in progress, and until when.
     row = invoicing.invoice_detail(demo_db, parent, unpaid, DEMO_NOW + 31 * MINUTE).row
     assert row.status is InvoiceStatus.IN_PROGRESS and row.pending_until == DEMO_NOW + 90 * MINUTE
-    payments.record_answer(demo_db, decide(demo_db, page, "pay"), "notification", DEMO_NOW + 40 * MINUTE,
-                           address=PROVIDER)
+    payments.record_answer(
+        demo_db, decide(demo_db, page, "pay"), "notification", DEMO_NOW + 40 * MINUTE, address=PROVIDER
+    )
     assert received(demo_db, unpaid) == [8350]
     assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
 
@@ -64,12 +66,15 @@ def test_a_new_attempt_may_start_once_the_banks_expiry_has_surely_passed(demo_db
     assert again.transaction_ref != first.transaction_ref
 
 
-@pytest.mark.parametrize("minutes, blocked_until, free_at", [
-    ("15", 45, 46),      # the town's contract: the bank's page lives 15 minutes; 30 minutes of margin
-    ("120", 150, 151),
-    ("", 90, 91),        # not set: an hour, and the margin
-    ("abc", 90, 91),     # unreadable: the default, never a shorter wait
-])
+@pytest.mark.parametrize(
+    "minutes, blocked_until, free_at",
+    [
+        ("15", 45, 46),  # the town's contract: the bank's page lives 15 minutes; 30 minutes of margin
+        ("120", 150, 151),
+        ("", 90, 91),  # not set: an hour, and the margin
+        ("abc", 90, 91),  # unreadable: the default, never a shorter wait
+    ],
+)
 def test_the_provider_validity_is_a_setting_with_a_margin(demo_db, parent, unpaid, minutes, blocked_until, free_at):
     demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('payment_attempt_minutes', ?)", [minutes]))
     payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
@@ -84,16 +89,19 @@ def test_a_signed_paid_after_a_refusal_is_recorded_and_audited(demo_db, parent, 
     (a second try on its page): the money was taken, so it is recorded and audited."""
     started = payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
     refused_page, paid_page = bank_page(demo_db, started), bank_page(demo_db, started)
-    first = payments.record_answer(demo_db, decide(demo_db, refused_page, decision), "retour", DEMO_NOW + MINUTE,
-                                   address=PROVIDER)
+    first = payments.record_answer(
+        demo_db, decide(demo_db, refused_page, decision), "retour", DEMO_NOW + MINUTE, address=PROVIDER
+    )
     assert first.state is state
-    late = payments.record_answer(demo_db, decide(demo_db, paid_page, "pay"), "notification", DEMO_NOW + 2 * MINUTE,
-                                  address=PROVIDER)
+    late = payments.record_answer(
+        demo_db, decide(demo_db, paid_page, "pay"), "notification", DEMO_NOW + 2 * MINUTE, address=PROVIDER
+    )
     assert late.state is TxState.PAID and late.changed
     assert received(demo_db, unpaid) == [8350]
     assert demo_db.value("SELECT state FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == "paid"
     assert demo_db.rows("SELECT action, before FROM audit_log WHERE action = 'payment.paid'") == [
-        ("payment.paid", f'{{"state": "{state.value}"}}')]
+        ("payment.paid", f'{{"state": "{state.value}"}}')
+    ]
 
 
 def pay_twice(db, parent, invoice_id):
@@ -102,15 +110,17 @@ def pay_twice(db, parent, invoice_id):
     refused_page, paid_page = bank_page(db, first), bank_page(db, first)
     payments.record_answer(db, decide(db, refused_page, "refuse"), "retour", DEMO_NOW + MINUTE, address=PROVIDER)
     second = payments.start_payment(db, parent, invoice_id, key(2), PORT, DEMO_NOW + 2 * MINUTE)
-    payments.record_answer(db, decide(db, bank_page(db, second), "pay"), "notification", DEMO_NOW + 3 * MINUTE,
-                           address=PROVIDER)
-    late = payments.record_answer(db, decide(db, paid_page, "pay"), "notification", DEMO_NOW + 4 * MINUTE,
-                                  address=PROVIDER)
+    payments.record_answer(
+        db, decide(db, bank_page(db, second), "pay"), "notification", DEMO_NOW + 3 * MINUTE, address=PROVIDER
+    )
+    late = payments.record_answer(
+        db, decide(db, paid_page, "pay"), "notification", DEMO_NOW + 4 * MINUTE, address=PROVIDER
+    )
     return first, second, late
 
 
 def test_money_received_twice_is_kept_and_the_invoice_is_overpaid(demo_db, parent, unpaid):
-    first, second, late = pay_twice(demo_db, parent, unpaid)
+    first, _second, late = pay_twice(demo_db, parent, unpaid)
     assert received(demo_db, unpaid) == [8350, 8350]
     assert late.overpaid_cents == 8350 and "trop-perçu de 83,50" in late.message
     # The family and the staff see « Trop-perçu ».
@@ -119,9 +129,15 @@ def test_money_received_twice_is_kept_and_the_invoice_is_overpaid(demo_db, paren
         assert row.status is InvoiceStatus.OVERPAID and row.overpaid_cents == 8350
         assert f"{row.status.dot} {row.status.word}" == "🟣 Trop-perçu"
     assert payments.outcome_for_family(demo_db, parent, first.transaction_ref)[1].startswith(
-        "Paiement enregistré : la facture F-2026-000267 était déjà réglée")
-    assert demo_db.value("SELECT json_extract(after, '$.overpaid_cents')::INTEGER FROM audit_log "
-                         "WHERE action = 'payment.paid' ORDER BY id DESC LIMIT 1") == 8350
+        "Paiement enregistré : la facture F-2026-000267 était déjà réglée"
+    )
+    assert (
+        demo_db.value(
+            "SELECT json_extract(after, '$.overpaid_cents')::INTEGER FROM audit_log "
+            "WHERE action = 'payment.paid' ORDER BY id DESC LIMIT 1"
+        )
+        == 8350
+    )
 
 
 def test_the_administrator_sees_the_refund_to_make(demo_db, parent, unpaid):
@@ -130,9 +146,15 @@ def test_the_administrator_sees_the_refund_to_make(demo_db, parent, unpaid):
     first, second, _ = pay_twice(demo_db, parent, unpaid)
     [owed] = payments.overpaid_invoices(demo_db, admin)
     assert (owed.number, owed.family, owed.email, owed.refund_cents) == (
-        "F-2026-000267", "Famille Martin", "parent@demo.fr", 8350)
+        "F-2026-000267",
+        "Famille Martin",
+        "parent@demo.fr",
+        8350,
+    )
     assert [(p["amount_cents"], p["reference"]) for p in owed.payments] == [
-        (8350, second.transaction_ref), (8350, first.transaction_ref)]
+        (8350, second.transaction_ref),
+        (8350, first.transaction_ref),
+    ]
     for who in (parent, login(demo_db, "agent@demo.fr")):
         with pytest.raises(NotAllowed):
             payments.overpaid_invoices(demo_db, who)

@@ -46,7 +46,7 @@ def users_and_settings(db) -> tuple:
 def test_a_prepared_town_starts_in_production_and_its_administrator_logs_in(town, production):
     assert setup.production_problems(town) == []
     assert setup.serving_database() is town
-    token, actor = auth.login(town, "education@ma-ville.fr", PASSWORD, DEMO_NOW)
+    _token, actor = auth.login(town, "education@ma-ville.fr", PASSWORD, DEMO_NOW)
     assert actor.role == "admin" and actor.display_name == "Service éducation"
 
 
@@ -55,29 +55,52 @@ def _deactivate_admins(db):
 
 
 def _setting(key, value):
-    return lambda db: db.write(lambda cur: cur.execute(
-        "INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]))
+    return lambda db: db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+        )
+    )
 
 
-@pytest.mark.parametrize("spoil, problem", [
-    (_setting("demo_built_for", "2026-11-27"), "c'est la base de démonstration"),
-    (lambda db: db.write(lambda cur: cur.execute(
-        "INSERT INTO users (email, password_hash, role, display_name, created_at) "
-        "VALUES ('agent@demo.fr', ?, 'agent', 'Démo', now()::TIMESTAMP)", [auth.hash_password("demo")])),
-     "1 compte(s) de démonstration (…@demo.fr, mot de passe « demo ») existent"),
-    (_setting("payment_sandbox", "1"), "la banque de test est active : python -m lib.services.setup set payment_sandbox 0"),
-    (_setting("payment_options", json.dumps(dict(demo.SANDBOX_OPTIONS, service_url="https://banque.example/pay"))),
-     "le secret de la démonstration"),
-    (lambda db: db.write(lambda cur: cur.execute("DELETE FROM settings WHERE key = 'public_url'")),
-     "public_url, en https) n'est pas renseignée : python -m lib.services.setup set public_url"),
-    (_setting("public_url", "http://famille.ma-ville.fr"), "public_url, en https"),
-    (_deactivate_admins, "aucun compte administrateur : python -m lib.services.setup admin --email"),
-])
+@pytest.mark.parametrize(
+    "spoil, problem",
+    [
+        (_setting("demo_built_for", "2026-11-27"), "c'est la base de démonstration"),
+        (
+            lambda db: db.write(
+                lambda cur: cur.execute(
+                    "INSERT INTO users (email, password_hash, role, display_name, created_at) "
+                    "VALUES ('agent@demo.fr', ?, 'agent', 'Démo', now()::TIMESTAMP)",
+                    [auth.hash_password("demo")],
+                )
+            ),
+            "1 compte(s) de démonstration (…@demo.fr, mot de passe « demo ») existent",
+        ),
+        (
+            _setting("payment_sandbox", "1"),
+            "la banque de test est active : python -m lib.services.setup set payment_sandbox 0",
+        ),
+        (
+            _setting(
+                "payment_options", json.dumps(dict(demo.SANDBOX_OPTIONS, service_url="https://banque.example/pay"))
+            ),
+            "le secret de la démonstration",
+        ),
+        (
+            lambda db: db.write(lambda cur: cur.execute("DELETE FROM settings WHERE key = 'public_url'")),
+            "public_url, en https) n'est pas renseignée : python -m lib.services.setup set public_url",
+        ),
+        (_setting("public_url", "http://famille.ma-ville.fr"), "public_url, en https"),
+        (_deactivate_admins, "aucun compte administrateur : python -m lib.services.setup admin --email"),
+    ],
+)
 def test_each_demo_setting_refuses_a_production_start(town, production, spoil, problem):
     spoil(town)
     [found] = setup.production_problems(town)
     assert problem in found
-    with pytest.raises(setup.NotReadyForProduction, match="Démarrage en production \\(PORTAIL_MODE=production\\) refusé"):
+    with pytest.raises(
+        setup.NotReadyForProduction, match="Démarrage en production \\(PORTAIL_MODE=production\\) refusé"
+    ):
         setup.serving_database()
 
 
@@ -99,7 +122,7 @@ def test_outside_production_the_demo_serves_as_before(demo_db, monkeypatch):
 def test_a_missing_database_is_not_created_in_production(tmp_path, monkeypatch, production):
     path = tmp_path / "absente.duckdb"
     monkeypatch.setenv("PORTAIL_DB", str(path))
-    with pytest.raises(setup.NotReadyForProduction, match="n'existe pas .* python -m lib.services.setup admin"):
+    with pytest.raises(setup.NotReadyForProduction, match=r"n'existe pas .* python -m lib.services.setup admin"):
         setup.serving_database()
     assert demo.main(["--if-missing"]) == 1  # what `make run` does first: no demo town either
     assert not path.exists()
@@ -125,8 +148,12 @@ def test_the_server_refuses_to_start_in_production_on_the_demo(demo_path):
         port = str(s.getsockname()[1])
     result = subprocess.run(
         [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", port, "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=dict(os.environ, PORTAIL_DB=str(demo_path), PORTAIL_MODE="production"), capture_output=True,
-        text=True, timeout=120)
+        cwd=ROOT,
+        env=dict(os.environ, PORTAIL_DB=str(demo_path), PORTAIL_MODE="production"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1
     assert "Démarrage en production (PORTAIL_MODE=production) refusé" in output
@@ -134,13 +161,16 @@ def test_the_server_refuses_to_start_in_production_on_the_demo(demo_path):
 
 
 # --- preparing a town's database -------------------------------------------------------------------
-@pytest.mark.parametrize("email, name, password, message", [
-    ("pas-une-adresse", "Admin", PASSWORD, "Adresse e-mail invalide"),
-    ("autre@ma-ville.fr", "Admin", "court", "Mot de passe trop court"),
-    ("autre@ma-ville.fr", "Admin", "demo", "Mot de passe trop court"),
-    ("autre@ma-ville.fr", "", PASSWORD, "Nom affiché"),
-    ("EDUCATION@ma-ville.fr", "Admin", PASSWORD, "Un compte existe déjà avec l'adresse education@ma-ville.fr"),
-])
+@pytest.mark.parametrize(
+    "email, name, password, message",
+    [
+        ("pas-une-adresse", "Admin", PASSWORD, "Adresse e-mail invalide"),
+        ("autre@ma-ville.fr", "Admin", "court", "Mot de passe trop court"),
+        ("autre@ma-ville.fr", "Admin", "demo", "Mot de passe trop court"),
+        ("autre@ma-ville.fr", "", PASSWORD, "Nom affiché"),
+        ("EDUCATION@ma-ville.fr", "Admin", PASSWORD, "Un compte existe déjà avec l'adresse education@ma-ville.fr"),
+    ],
+)
 def test_a_bad_administrator_is_refused_and_nothing_written(town, email, name, password, message):
     before = users_and_settings(town)
     with pytest.raises(InvalidInput, match=message):
@@ -154,15 +184,18 @@ def test_the_demo_password_is_refused_even_when_long_enough(monkeypatch):
         setup.check_new_password("Demo")
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("holiday_zone", "A", "Réglage inconnu"),
-    ("public_url", "http://famille.ma-ville.fr", "l'adresse https du portail"),
-    ("public_url", "https://famille.ma-ville.fr/chemin?x=1", "sans chemin"),
-    ("payment_options", "[1, 2]", "un objet JSON"),
-    ("payment_sandbox", "oui", "Valeur attendue : 0 ou 1"),
-    ("payment_backend", "../../etc", "un module eopayment"),
-    ("contact_email", "nobody", "Adresse e-mail invalide"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("holiday_zone", "A", "Réglage inconnu"),
+        ("public_url", "http://famille.ma-ville.fr", "l'adresse https du portail"),
+        ("public_url", "https://famille.ma-ville.fr/chemin?x=1", "sans chemin"),
+        ("payment_options", "[1, 2]", "un objet JSON"),
+        ("payment_sandbox", "oui", "Valeur attendue : 0 ou 1"),
+        ("payment_backend", "../../etc", "un module eopayment"),
+        ("contact_email", "nobody", "Adresse e-mail invalide"),
+    ],
+)
 def test_a_bad_setting_is_refused_and_nothing_written(town, key, value, message):
     before = users_and_settings(town)
     with pytest.raises(InvalidInput, match=message):
@@ -180,8 +213,15 @@ def test_the_command_line_prepares_a_town_from_nothing(tmp_path):
     env = dict(os.environ, PORTAIL_DB=str(tmp_path / "ville.duckdb"), PORTAIL_MODE="production")
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "lib.services.setup", *args], cwd=ROOT, env=env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "lib.services.setup", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     refused = run("check")
     assert refused.returncode == 1 and "n'existe pas" in refused.stderr and not Path(env["PORTAIL_DB"]).exists()

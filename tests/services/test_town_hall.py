@@ -11,15 +11,23 @@ from tests.conftest import DEMO_NOW, DEMO_TODAY, login
 MONDAY = date(2026, 11, 30)
 
 
-@pytest.mark.parametrize("email, allowed", [
-    ("parent@demo.fr", set()), ("cuisine@demo.fr", {"kitchen"}), ("agent@demo.fr", {"kitchen", "check"}),
-    ("maire@demo.fr", {"trends"}), ("admin@demo.fr", {"kitchen", "check", "trends"}),
-])
+@pytest.mark.parametrize(
+    "email, allowed",
+    [
+        ("parent@demo.fr", set()),
+        ("cuisine@demo.fr", {"kitchen"}),
+        ("agent@demo.fr", {"kitchen", "check"}),
+        ("maire@demo.fr", {"trends"}),
+        ("admin@demo.fr", {"kitchen", "check", "trends"}),
+    ],
+)
 def test_who_may_read_what(demo_db, email, allowed):
     who = login(demo_db, email)
     calls = {
-        "kitchen": [lambda: kitchen.sheet(demo_db, who, MONDAY, DEMO_NOW),
-                    lambda: kitchen.daily_series(demo_db, who, DEMO_TODAY, MONDAY)],
+        "kitchen": [
+            lambda: kitchen.sheet(demo_db, who, MONDAY, DEMO_NOW),
+            lambda: kitchen.daily_series(demo_db, who, DEMO_TODAY, MONDAY),
+        ],
         "check": [lambda: attendance.sheet(demo_db, who, DEMO_TODAY, 1, 1, DEMO_NOW)],
         "trends": [lambda: trends.trends(demo_db, who, DEMO_TODAY)],
     }
@@ -43,11 +51,12 @@ def test_attendance_is_saved_in_one_go_and_corrections_are_audited(demo_db):
     sheet = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW)
     booked = [r["child_id"] for r in sheet.rows]
     assert booked and all(r["booked"] and r["status"] is None for r in sheet.rows)
-    statuses = {c: "present" for c in booked}
+    statuses = dict.fromkeys(booked, "present")
     statuses[booked[0]] = "absent"
     assert "Pointage enregistré" in attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, statuses, DEMO_NOW)
-    assert demo_db.value("SELECT count(*) FROM attendance WHERE day = ? AND service_id = 1 AND site_id = 1",
-                         [DEMO_TODAY]) == len(booked)
+    assert demo_db.value(
+        "SELECT count(*) FROM attendance WHERE day = ? AND service_id = 1 AND site_id = 1", [DEMO_TODAY]
+    ) == len(booked)
     # A correction: the absent child came after all; a child who came without a booking is added.
     extra = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW).addable[0]["child_id"]
     attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, {booked[0]: "present", extra: "present"}, DEMO_NOW)
@@ -57,35 +66,52 @@ def test_attendance_is_saved_in_one_go_and_corrections_are_audited(demo_db):
     assert {r["child_id"]: r["booked"] for r in rows}[extra] is False
 
 
-@pytest.mark.parametrize("day, site, service, statuses, words", [
-    (DEMO_TODAY + timedelta(days=3), 1, 1, {1: "present"}, "n'est pas encore arrivé"),
-    (DEMO_TODAY, 99, 1, {1: "present"}, "Structure ou prestation inconnue"),
-    (DEMO_TODAY, 1, 3, {1: "present"}, "Structure ou prestation inconnue"),  # no Wednesday afternoon at the maternelle
-    (DEMO_TODAY, 1, 1, {}, "Aucun enfant pointé"),
-    (DEMO_TODAY, 1, 1, {1: "là"}, "Statut de présence inconnu"),
-    (DEMO_TODAY, 1, 1, {2: "present"}, "ni réservé ce jour-là ni inscrit"),  # Hugo goes to the other school
-    ("2026-11-27", 1, 1, {1: "present"}, "Choisissez un jour"),
-])
+@pytest.mark.parametrize(
+    "day, site, service, statuses, words",
+    [
+        (DEMO_TODAY + timedelta(days=3), 1, 1, {1: "present"}, "n'est pas encore arrivé"),
+        (DEMO_TODAY, 99, 1, {1: "present"}, "Structure ou prestation inconnue"),
+        (
+            DEMO_TODAY,
+            1,
+            3,
+            {1: "present"},
+            "Structure ou prestation inconnue",
+        ),  # no Wednesday afternoon at the maternelle
+        (DEMO_TODAY, 1, 1, {}, "Aucun enfant pointé"),
+        (DEMO_TODAY, 1, 1, {1: "là"}, "Statut de présence inconnu"),
+        (DEMO_TODAY, 1, 1, {2: "present"}, "ni réservé ce jour-là ni inscrit"),  # Hugo goes to the other school
+        ("2026-11-27", 1, 1, {1: "present"}, "Choisissez un jour"),
+    ],
+)
 def test_bad_attendance_writes_nothing(demo_db, day, site, service, statuses, words):
     agent = login(demo_db, "agent@demo.fr")
     before = demo_db.rows("SELECT * FROM attendance ORDER BY ALL"), demo_db.value("SELECT count(*) FROM audit_log")
     with pytest.raises(InvalidInput, match=words):
         attendance.save(demo_db, agent, day, site, service, statuses, DEMO_NOW)
-    assert (demo_db.rows("SELECT * FROM attendance ORDER BY ALL"), demo_db.value("SELECT count(*) FROM audit_log")) == before
+    assert (
+        demo_db.rows("SELECT * FROM attendance ORDER BY ALL"),
+        demo_db.value("SELECT count(*) FROM audit_log"),
+    ) == before
 
 
-@pytest.mark.parametrize("first, last, words", [
-    (date(2026, 12, 1), date(2026, 11, 1), "précède"),
-    (date(2024, 1, 1), date(2026, 12, 1), "trop longue"),
-    (None, date(2026, 12, 1), "Choisissez une période"),
-])
+@pytest.mark.parametrize(
+    "first, last, words",
+    [
+        (date(2026, 12, 1), date(2026, 11, 1), "précède"),
+        (date(2024, 1, 1), date(2026, 12, 1), "trop longue"),
+        (None, date(2026, 12, 1), "Choisissez une période"),
+    ],
+)
 def test_bad_ranges_for_the_chart(demo_db, first, last, words):
     with pytest.raises(InvalidInput, match=words):
         kitchen.daily_series(demo_db, login(demo_db, "cuisine@demo.fr"), first, last)
 
 
-@pytest.mark.parametrize("change, words", [(dict(grain="year"), "Mois"), (dict(site_id=99), "Structure inconnue"),
-                                           (dict(service_id=99), "Prestation inconnue")])
+@pytest.mark.parametrize(
+    "change, words",
+    [({"grain": "year"}, "Mois"), ({"site_id": 99}, "Structure inconnue"), ({"service_id": 99}, "Prestation inconnue")],
+)
 def test_bad_trend_filters(demo_db, change, words):
     with pytest.raises(InvalidInput, match=words):
         trends.trends(demo_db, login(demo_db, "maire@demo.fr"), DEMO_TODAY, **change)
@@ -100,7 +126,8 @@ def test_trends_compare_years_and_count_money(demo_db):
     billed = {b["period"]: b for b in data.billing}
     assert billed[date(2026, 9, 1)]["paid"] <= billed[date(2026, 9, 1)]["billed"]
     assert data.unpaid_cents == demo_db.value(
-        "SELECT sum(total_cents) - (SELECT sum(amount_cents) FROM payments) FROM invoices")
+        "SELECT sum(total_cents) - (SELECT sum(amount_cents) FROM payments) FROM invoices"
+    )
     assert 0 < data.portal["online"] <= data.portal["families"]
     weekly = trends.trends(demo_db, login(demo_db, "maire@demo.fr"), DEMO_TODAY, grain="week", site_id=3)
     assert weekly.rows[0]["label"] == "Semaine du 31 août" and all((r["current_meals"] or 0) >= 0 for r in weekly.rows)
@@ -114,8 +141,10 @@ def test_the_kitchen_sheet_the_csv_and_the_mayors_month_agree(demo_db):
     csv_total = int(csv.split("TOTAL;;;")[1].split()[0])
     series = sum(r["booked"] for r in kitchen.daily_series(demo_db, cook, day, day))
     assert sheet.total == csv_total == series > 0
-    november = sum(sum(r["meals"] for r in kitchen.sheet(demo_db, cook, d, DEMO_NOW).rows)
-                   for d in (date(2026, 11, 1) + timedelta(days=i) for i in range(30)))
+    november = sum(
+        sum(r["meals"] for r in kitchen.sheet(demo_db, cook, d, DEMO_NOW).rows)
+        for d in (date(2026, 11, 1) + timedelta(days=i) for i in range(30))
+    )
     data = trends.trends(demo_db, login(demo_db, "maire@demo.fr"), date(2026, 11, 30))
     assert next(r for r in data.rows if r["label"] == "Novembre (mois en cours)")["current_meals"] == november
 

@@ -7,7 +7,7 @@ import pytest
 
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.services import attendance, payments, reservations, trail
-from tests.conftest import booked_days, DEMO_NOW, DEMO_TODAY, login
+from tests.conftest import DEMO_NOW, DEMO_TODAY, booked_days, login
 
 
 @pytest.fixture
@@ -22,8 +22,9 @@ def logged(demo_db):
     december = booked_days(demo_db, kids["Hugo"], meals, date(2026, 12, 1), date(2026, 12, 31))
     reservations.change_days(demo_db, parent, hugo, meals, [], december, DEMO_NOW)
     lea = reservations.booking_context(demo_db, agent, kids["Léa"], year["id"])
-    reservations.set_day(demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True,
-                         reason="Malade")
+    reservations.set_day(
+        demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason="Malade"
+    )
     sheet = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW)
     attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, {r["child_id"]: "present" for r in sheet.rows}, DEMO_NOW)
     payments.decide_payment_right(demo_db, admin, 7, True, DEMO_NOW)
@@ -42,16 +43,22 @@ def test_the_log_reads_in_french_newest_first(demo_db, logged):
     assert granted.who == "Service éducation (administrateur)" and granted.when == "27/11/2026 à 9 h 30"
     assert granted.concerns == "Famille Bonnet"
     late = next(line for line in lines if "hors délai" in line.what)
-    assert late.what == "A annulé 1 jour(s) de Restauration scolaire pour Léa Martin le lundi 30 novembre 2026, hors délai"
-    assert (late.who, late.concerns, late.reason) == ("Nadia Benali (agent d'animation)", "Léa Martin (Famille Martin)",
-                                                      "Malade")
-    assert not any("{" in line.what or "_" in line.what for line in lines)   # no JSON, no action codes
+    assert (
+        late.what == "A annulé 1 jour(s) de Restauration scolaire pour Léa Martin le lundi 30 novembre 2026, hors délai"
+    )
+    assert (late.who, late.concerns, late.reason) == (
+        "Nadia Benali (agent d'animation)",
+        "Léa Martin (Famille Martin)",
+        "Malade",
+    )
+    assert not any("{" in line.what or "_" in line.what for line in lines)  # no JSON, no action codes
 
 
 def test_a_child_is_found_by_name_in_any_case(demo_db, logged):
     for name in ("hugo", "HUGO MARTIN", "  Hugo   Martin "):
         assert whats(trail.journal(demo_db, logged, name=name, kind="Réservations")) == [
-            "A annulé 11 jour(s) de Restauration scolaire pour Hugo Martin du 01/12/2026 au 18/12/2026"], name
+            "A annulé 11 jour(s) de Restauration scolaire pour Hugo Martin du 01/12/2026 au 18/12/2026"
+        ], name
 
 
 def test_a_name_without_its_accents_finds_the_child_and_the_checks_she_was_in(demo_db, logged):
@@ -65,7 +72,7 @@ def test_a_name_without_its_accents_finds_the_child_and_the_checks_she_was_in(de
 def test_a_family_name_finds_the_family_and_its_children(demo_db, logged):
     bonnet = whats(trail.journal(demo_db, logged, name="bonnet"))
     assert bonnet[0] == "A accordé le droit de payer en ligne à Famille Bonnet"
-    assert all(w.startswith("A pointé") for w in bonnet[1:])   # a Bonnet child was in the class checked
+    assert all(w.startswith("A pointé") for w in bonnet[1:])  # a Bonnet child was in the class checked
     martin = whats(trail.journal(demo_db, logged, name="famille martin", kind="Réservations"))
     assert len(martin) == 2 and all("Martin" in w for w in martin)
 
@@ -74,10 +81,12 @@ def test_the_kind_and_the_days_filter(demo_db, logged):
     checked = len(attendance.sheet(demo_db, logged, DEMO_TODAY, 1, 1, DEMO_NOW).rows)
     assert whats(trail.journal(demo_db, logged, kind="Pointage")) == [
         f"A pointé {checked} enfant(s) pour ALAE Jean Moulin (école maternelle) — Restauration scolaire le vendredi "
-        f"27 novembre 2026 : {checked} présent(s)"]
+        f"27 novembre 2026 : {checked} présent(s)"
+    ]
     october = trail.journal(demo_db, logged, first=date(2026, 10, 1), last=date(2026, 10, 31)).lines
     assert [line.what for line in october] == [
-        "A publié 266 document(s) pour septembre 2026 (F-2026-000001 à F-2026-000266), total 22\u202f202,90\u00a0€"]
+        "A publié 266 document(s) pour septembre 2026 (F-2026-000001 à F-2026-000266), total 22\u202f202,90\u00a0€"
+    ]
     # Paris days: an entry at 9 h 30 on the 27th is in « the 27th » and not in « the 26th ».
     assert trail.journal(demo_db, logged, first=DEMO_TODAY, last=DEMO_TODAY).lines
     assert "Famille Bonnet" not in str(trail.journal(demo_db, logged, last=DEMO_TODAY - timedelta(days=1)).lines)
@@ -95,26 +104,34 @@ def test_the_csv_is_french(demo_db, logged):
     assert text.startswith("\ufeff")
     rows = text.lstrip("\ufeff").splitlines()
     assert rows[0] == "Date et heure;Qui;Action;Famille ou enfant;Motif"
-    assert rows[1:] == ["27/11/2026 à 9 h 30;Service éducation (administrateur);"
-                        "A accordé le droit de payer en ligne à Famille Bonnet;Famille Bonnet;"]
+    assert rows[1:] == [
+        "27/11/2026 à 9 h 30;Service éducation (administrateur);"
+        "A accordé le droit de payer en ligne à Famille Bonnet;Famille Bonnet;"
+    ]
 
 
 def snapshot(db):
     return db.rows("SELECT count(*), max(id) FROM audit_log"), db.rows("SELECT count(*) FROM bookings")
 
 
-@pytest.mark.parametrize("filters, message", [
-    ({"name": "x" * 61}, "Nom trop long : 60 caractères au plus."),
-    ({"name": "h"}, "Saisissez au moins 2 lettres du nom de la famille ou de l'enfant."),
-    ({"name": "12"}, "Saisissez au moins 2 lettres du nom de la famille ou de l'enfant."),
-    ({"name": "Hugo\x00"}, "Nom illisible : saisissez seulement des lettres, des espaces ou des tirets."),
-    ({"name": 12}, "Nom illisible : saisissez le nom d'une famille ou d'un enfant."),
-    ({"name": "%' OR 1=1 --"}, None),   # not an error: no name contains it, nothing is found
-    ({"first": date(2026, 11, 27), "last": date(2026, 11, 1)}, "La fin de la période précède son début : vérifiez les dates."),
-    ({"first": "2026-11-01"}, "Choisissez une période : un jour de début et un jour de fin."),
-    ({"last": DEMO_NOW}, "Choisissez une période : un jour de début et un jour de fin."),
-    ({"kind": "booking"}, "Type de changement inconnu : choisissez-en un dans la liste."),
-])
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"name": "x" * 61}, "Nom trop long : 60 caractères au plus."),
+        ({"name": "h"}, "Saisissez au moins 2 lettres du nom de la famille ou de l'enfant."),
+        ({"name": "12"}, "Saisissez au moins 2 lettres du nom de la famille ou de l'enfant."),
+        ({"name": "Hugo\x00"}, "Nom illisible : saisissez seulement des lettres, des espaces ou des tirets."),
+        ({"name": 12}, "Nom illisible : saisissez le nom d'une famille ou d'un enfant."),
+        ({"name": "%' OR 1=1 --"}, None),  # not an error: no name contains it, nothing is found
+        (
+            {"first": date(2026, 11, 27), "last": date(2026, 11, 1)},
+            "La fin de la période précède son début : vérifiez les dates.",
+        ),
+        ({"first": "2026-11-01"}, "Choisissez une période : un jour de début et un jour de fin."),
+        ({"last": DEMO_NOW}, "Choisissez une période : un jour de début et un jour de fin."),
+        ({"kind": "booking"}, "Type de changement inconnu : choisissez-en un dans la liste."),
+    ],
+)
 def test_bad_filters_are_refused_in_french_and_write_nothing(demo_db, filters, message):
     logged = login(demo_db, "admin@demo.fr")
     before = snapshot(demo_db)
@@ -144,8 +161,12 @@ def test_a_staff_member_opening_a_childs_file_is_in_the_journal(demo_db):
     trail.record_child_file_read(demo_db, agent, hugo["id"], DEMO_NOW)
     journal = trail.journal(demo_db, admin, kind="Consultations de dossiers")
     assert [(line.who, line.what, line.concerns) for line in journal.lines] == [
-        ("Nadia Benali (agent d'animation)", "A consulté le dossier de Hugo Martin (inscription et réservations)",
-         "Hugo Martin (Famille Martin)")]
+        (
+            "Nadia Benali (agent d'animation)",
+            "A consulté le dossier de Hugo Martin (inscription et réservations)",
+            "Hugo Martin (Famille Martin)",
+        )
+    ]
 
 
 @pytest.mark.parametrize("email", ["parent@demo.fr", "cuisine@demo.fr", "maire@demo.fr"])

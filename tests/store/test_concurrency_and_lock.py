@@ -36,9 +36,12 @@ def test_two_threads_racing_on_one_row_lose_no_increment(fresh_db):
 def test_two_threads_inserting_keep_every_row(fresh_db):
     def worker(offset):
         for i in range(100):
-            fresh_db.write(lambda cur, i=i: cur.execute(
-                "INSERT INTO audit_log (logged_at, action, entity, entity_id) VALUES (now()::TIMESTAMP, 'test', 'x', ?)",
-                [str(offset + i)]))
+            fresh_db.write(
+                lambda cur, i=i: cur.execute(
+                    "INSERT INTO audit_log (logged_at, action, entity, entity_id) VALUES (now()::TIMESTAMP, 'test', 'x', ?)",
+                    [str(offset + i)],
+                )
+            )
 
     threads = [threading.Thread(target=worker, args=(k * 1000,)) for k in range(2)]
     for t in threads:
@@ -80,8 +83,9 @@ def test_a_file_held_by_another_process_is_refused_in_french(held_file):
 def test_make_demo_refuses_while_a_server_holds_the_file(held_file):
     path, pid = held_file
     before = path.read_bytes()
-    result = subprocess.run([sys.executable, "-m", "lib.services.demo", "--path", str(path)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "lib.services.demo", "--path", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "déjà ouverte" in result.stderr and f"PID {pid}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -90,16 +94,19 @@ def test_make_demo_refuses_while_a_server_holds_the_file(held_file):
 
 def test_make_run_stops_in_french_when_the_file_is_held(held_file):
     path, pid = held_file
-    result = subprocess.run([sys.executable, "-m", "lib.services.demo", "--if-missing", "--path", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "lib.services.demo", "--if-missing", "--path", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1 and f"PID {pid}" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_server_refuses_to_start_on_a_held_file(held_file):
     import os
-    from pathlib import Path
-
     import socket
+    from pathlib import Path
 
     path, pid = held_file
     root = Path(__file__).resolve().parents[2]
@@ -108,7 +115,12 @@ def test_the_server_refuses_to_start_on_a_held_file(held_file):
         port = str(s.getsockname()[1])
     result = subprocess.run(
         [sys.executable, "-m", "streamlit", "run", "server.py", "--server.port", port, "--server.address", "127.0.0.1"],
-        cwd=root, env=dict(os.environ, PORTAIL_DB=str(path)), capture_output=True, text=True, timeout=120)
+        cwd=root,
+        env=dict(os.environ, PORTAIL_DB=str(path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1
     assert "déjà ouverte" in output and f"PID {pid}" in output

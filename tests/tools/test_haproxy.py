@@ -17,13 +17,26 @@ def test_the_printed_configuration_is_valid_and_sends_plain_http_to_https(tmp_pa
     if not haproxy.available():
         pytest.fail("HAProxy and openssl are needed (apt-get install haproxy openssl; `make test` does it)")
     certificate = haproxy.self_signed(tmp_path)
-    assert haproxy.main(["--certificate", str(certificate), "--server", "127.0.0.1:8501",
-                         "--server", "127.0.0.1:8502", "--listen", "127.0.0.1:8443",
-                         "--redirect-http", "127.0.0.1:8080"]) == 0
+    assert (
+        haproxy.main(
+            [
+                "--certificate",
+                str(certificate),
+                "--server",
+                "127.0.0.1:8501",
+                "--server",
+                "127.0.0.1:8502",
+                "--listen",
+                "127.0.0.1:8443",
+                "--redirect-http",
+                "127.0.0.1:8080",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     (tmp_path / "haproxy.cfg").write_text(text)
-    check = subprocess.run([haproxy.HAPROXY, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True,
-                           text=True)
+    check = subprocess.run([haproxy.HAPROXY, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "bind 127.0.0.1:8443 ssl crt" in text and "alpn h2,http/1.1" in text
     assert "http-request set-header X-Forwarded-Proto https" in text

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import gzip
 import re
-
-import brotli
 from pathlib import Path
 
+import brotli
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +16,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 
-from lib.web import login_page, streamlit_files
+from lib.web import streamlit_files
 from lib.web.compression import Compress, accepts_gzip, choose_coding, compressible
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
@@ -56,8 +55,9 @@ def portal(tmp_path_factory, demo_template):
 
 
 def _index_script() -> str:
-    return re.search(r'<script type="module" crossorigin src="\./(static/js/index\.[^"]+\.js)"',
-                     (STATIC / "index.html").read_text())[1]
+    return re.search(
+        r'<script type="module" crossorigin src="\./(static/js/index\.[^"]+\.js)"', (STATIC / "index.html").read_text()
+    )[1]
 
 
 def _raw_get(client: TestClient, path: str, headers: dict[str, str | None]):
@@ -96,8 +96,12 @@ def test_streamlits_main_bundle_comes_gzipped_and_decodes_to_the_same_bytes(port
 
 def test_nothing_is_compressed_without_accept_encoding(portal):
     path = "/" + _index_script()
-    for headers in ({"Accept-Encoding": None}, IDENTITY, {"Accept-Encoding": "gzip;q=0, br;q=0"},
-                    {"Accept-Encoding": "zstd, deflate"}):
+    for headers in (
+        {"Accept-Encoding": None},
+        IDENTITY,
+        {"Accept-Encoding": "gzip;q=0, br;q=0"},
+        {"Accept-Encoding": "zstd, deflate"},
+    ):
         answer, body = _raw_get(portal, path, headers)
         assert "content-encoding" not in answer.headers
         assert body == (STATIC / _index_script()).read_bytes()
@@ -107,8 +111,12 @@ def test_the_french_html_shell_is_gzipped_too(portal):
     """FrenchDocument asks its inner layers for identity to rewrite the shell: compression sits
     outside it, so the rewritten shell still leaves compressed."""
     token = re.search(r'name="csrf" value="([^"]+)"', portal.get("/connexion").text)[1]
-    login = portal.post("/auth/login", data={"email": "parent@demo.fr", "password": "demo", "csrf": token},
-                        headers={"Origin": "http://127.0.0.1:8501"}, follow_redirects=False)
+    login = portal.post(
+        "/auth/login",
+        data={"email": "parent@demo.fr", "password": "demo", "csrf": token},
+        headers={"Origin": "http://127.0.0.1:8501"},
+        follow_redirects=False,
+    )
     assert login.status_code == 303
     plain, plain_body = _raw_get(portal, "/mes-inscriptions", IDENTITY)
     packed, packed_body = _raw_get(portal, "/mes-inscriptions", GZIP)
@@ -144,14 +152,16 @@ def test_the_shell_asks_at_once_for_the_modules_the_pages_load_late(portal):
     found = streamlit_files.early_assets()
     stems = {href.rsplit("/", 1)[1].split(".")[0] for href, _ in found}
     assert {"rehype-raw", "Button", "Selectbox", "Checkbox", "Html"} <= stems
-    assert ("./static/media/" + next(p.name for p in (STATIC / "static" / "media").glob("MaterialSymbols*.woff2")),
-            "font") in found
+    assert (
+        "./static/media/" + next(p.name for p in (STATIC / "static" / "media").glob("MaterialSymbols*.woff2")),
+        "font",
+    ) in found
     for href, _kind in found:
         assert (STATIC / href[2:]).is_file(), href
     shell = portal.get("/mes-inscriptions", headers={"Accept-Encoding": "identity"}).text
     assert "<title>" in shell and streamlit_files.early_links() in shell
     asked = re.findall(r'<link rel="modulepreload" crossorigin href="\./static/js/([^".]+)\.', shell)
-    assert set(streamlit_files.SHELL_EARLY) <= set(asked)   # the markdown-with-HTML chain, at once
+    assert set(streamlit_files.SHELL_EARLY) <= set(asked)  # the markdown-with-HTML chain, at once
 
 
 def test_streamlits_main_bundle_comes_in_brotli_to_a_browser_that_asks(portal):
@@ -218,7 +228,7 @@ def _big(_request):
 def _streamed(_request):
     async def pieces():
         for i in range(5):
-            yield BIG[i * 1000:(i + 1) * 1000]
+            yield BIG[i * 1000 : (i + 1) * 1000]
         yield BIG[5000:]
 
     return StreamingResponse(pieces(), media_type="text/csv")
@@ -247,11 +257,19 @@ async def _echo(websocket):
 
 
 def _tiny_app(*middleware):
-    return Starlette(routes=[Route("/big.js", _big, methods=["GET", "HEAD"]), Route("/stream.csv", _streamed),
-                             Route("/encoded.js", _encoded), Route("/tiny", _tiny), Route("/image.png", _png),
-                             Route("/component/cal/static/js/main.a153ecd0.js", _component),
-                             Route("/component/cal/index.html", _component), WebSocketRoute("/ws", _echo)],
-                     middleware=list(middleware))
+    return Starlette(
+        routes=[
+            Route("/big.js", _big, methods=["GET", "HEAD"]),
+            Route("/stream.csv", _streamed),
+            Route("/encoded.js", _encoded),
+            Route("/tiny", _tiny),
+            Route("/image.png", _png),
+            Route("/component/cal/static/js/main.a153ecd0.js", _component),
+            Route("/component/cal/index.html", _component),
+            WebSocketRoute("/ws", _echo),
+        ],
+        middleware=list(middleware),
+    )
 
 
 @pytest.fixture
@@ -270,8 +288,11 @@ def test_a_streamed_answer_is_compressed_as_it_streams(tiny):
 
 
 def _immutable(_request):
-    return Response(BIG, media_type="application/javascript",
-                    headers={"Cache-Control": "public, immutable, max-age=31536000", "ETag": '"abc"'})
+    return Response(
+        BIG,
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, immutable, max-age=31536000", "ETag": '"abc"'},
+    )
 
 
 def test_an_immutable_file_gets_brotlis_best_level_once_computed_behind():
@@ -286,7 +307,7 @@ def test_an_immutable_file_gets_brotlis_best_level_once_computed_behind():
         assert int(best.headers["content-length"]) == len(best_body) <= len(first_body)
         gzipped, gzipped_body = _raw_get(client, "/static/js/main.abc.js", GZIP)  # cached apart
         assert gzipped.headers["content-encoding"] == "gzip" and gzip.decompress(gzipped_body) == BIG
-        again, again_body = _raw_get(client, "/static/js/main.abc.js", BR)
+        _again, again_body = _raw_get(client, "/static/js/main.abc.js", BR)
         assert again_body == best_body
 
 
@@ -326,29 +347,65 @@ def test_without_the_middleware_nothing_is_compressed():
         assert "content-encoding" not in answer.headers and body == BIG
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True), ("*", True), ("x-gzip", True),
-    ("", False), ("identity", False), ("br", False), ("gzip;q=0", False), ("gzip;q=0, *", False),
-    ("*;q=0", False), ("GZIP", True),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("", False),
+        ("identity", False),
+        ("br", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("GZIP", True),
+    ],
+)
 def test_accept_encoding_is_read_with_its_weights(header, expected):
     assert accepts_gzip(header) is expected
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("gzip, deflate, br, zstd", "br"), ("br", "br"), ("gzip", "gzip"), ("br;q=0.5, gzip", "gzip"),
-    ("br;q=0, gzip", "gzip"), ("*", "br"), ("gzip;q=0, *", "br"), ("identity", None), ("", None),
-    ("br;q=0, gzip;q=0", None), ("BR, GZIP", "br"), ("deflate", None),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("gzip, deflate, br, zstd", "br"),
+        ("br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0.5, gzip", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+        ("*", "br"),
+        ("gzip;q=0, *", "br"),
+        ("identity", None),
+        ("", None),
+        ("br;q=0, gzip;q=0", None),
+        ("BR, GZIP", "br"),
+        ("deflate", None),
+    ],
+)
 def test_brotli_is_chosen_when_the_browser_accepts_it(header, expected):
     assert choose_coding(header) == expected
 
 
-@pytest.mark.parametrize("content_type, expected", [
-    ("text/html; charset=utf-8", True), ("application/javascript", True), ("text/css", True),
-    ("application/json", True), ("image/svg+xml", True), ("text/csv; charset=utf-8", True),
-    ("text/calendar", True), ("image/png", False), ("font/woff2", False), ("application/pdf", False),
-    ("text/event-stream", False), ("application/octet-stream", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "content_type, expected",
+    [
+        ("text/html; charset=utf-8", True),
+        ("application/javascript", True),
+        ("text/css", True),
+        ("application/json", True),
+        ("image/svg+xml", True),
+        ("text/csv; charset=utf-8", True),
+        ("text/calendar", True),
+        ("image/png", False),
+        ("font/woff2", False),
+        ("application/pdf", False),
+        ("text/event-stream", False),
+        ("application/octet-stream", False),
+        ("", False),
+    ],
+)
 def test_which_types_are_compressed(content_type, expected):
     assert compressible(content_type) is expected

@@ -14,8 +14,10 @@ from lib.web import accessibility_page
 from lib.web.document import FrenchDocument, frenchify
 from lib.web.routes import ROUTES, RequireLogin
 
-SHELL = ('<!doctype html><html lang="en"><head><title>Streamlit</title></head><body>'
-         '<noscript>You need to enable JavaScript to run this app.</noscript><div id="root"></div></body></html>')
+SHELL = (
+    '<!doctype html><html lang="en"><head><title>Streamlit</title></head><body>'
+    '<noscript>You need to enable JavaScript to run this app.</noscript><div id="root"></div></body></html>'
+)
 
 
 def shell(_request):
@@ -28,17 +30,24 @@ def script(_request):
 
 @pytest.fixture
 def client(demo_path):
-    app = Starlette(routes=[*ROUTES, *accessibility_page.ROUTES, Route("/", shell), Route("/{page}", shell),
-                            Route("/static/app.js", script),
-                            Route("/component/cal/index.html", shell)],
-                    middleware=[Middleware(FrenchDocument), Middleware(RequireLogin)])
+    app = Starlette(
+        routes=[
+            *ROUTES,
+            *accessibility_page.ROUTES,
+            Route("/", shell),
+            Route("/{page}", shell),
+            Route("/static/app.js", script),
+            Route("/component/cal/index.html", shell),
+        ],
+        middleware=[Middleware(FrenchDocument), Middleware(RequireLogin)],
+    )
     with TestClient(app, base_url="http://127.0.0.1:8501") as c:
         yield c
 
 
 def test_frenchify_declares_french_and_names_the_tab():
     html = frenchify(SHELL.encode()).decode()
-    assert '<html lang="fr">' in html and "lang=\"en\"" not in html
+    assert '<html lang="fr">' in html and 'lang="en"' not in html
     assert "<title>Portail Famille</title>" in html and "min-height: 44px" in html
     assert "<noscript>Le Portail Famille a besoin de JavaScript" in html
     assert frenchify(b"<html><body>x</body></html>") == b'<html lang="fr"><body>x</body></html>'
@@ -47,8 +56,9 @@ def test_frenchify_declares_french_and_names_the_tab():
 def test_streamlit_shell_and_component_frames_are_served_in_french(client, demo_db):
     page = client.get("/connexion")
     token = page.text.split('name="csrf" value="')[1].split('"')[0]
-    client.post("/auth/login", data={"email": "parent@demo.fr", "password": "demo", "csrf": token},
-                follow_redirects=False)
+    client.post(
+        "/auth/login", data={"email": "parent@demo.fr", "password": "demo", "csrf": token}, follow_redirects=False
+    )
     for path in ("/", "/mes-factures", "/component/cal/index.html"):
         answer = client.get(path, headers={"Accept-Encoding": "gzip"})
         assert answer.status_code == 200

@@ -35,8 +35,10 @@ def test_the_kitchen_downloads_the_sheet(client, demo_db):
 def test_a_cross_site_link_does_not_move_the_changes_since_the_last_print(client, demo_db):
     post_login(client, "cuisine@demo.fr", "demo")
     # What a link on another site sends with the cook's (SameSite=Lax) cookie: a top-level GET.
-    answer = client.get("/export/cuisine.csv?jour=2026-11-30", headers={
-        "Referer": "https://evil.example/", "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+    answer = client.get(
+        "/export/cuisine.csv?jour=2026-11-30",
+        headers={"Referer": "https://evil.example/", "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"},
+    )
     assert answer.status_code == 200
     assert demo_db.value("SELECT count(*) FROM kitchen_prints") == 0
     cook = login(demo_db, "cuisine@demo.fr")
@@ -46,8 +48,9 @@ def test_a_cross_site_link_does_not_move_the_changes_since_the_last_print(client
 def test_a_post_without_a_csrf_token_is_refused_and_writes_nothing(client, demo_db):
     post_login(client, "cuisine@demo.fr", "demo")
     for kind in ("csv", "pdf"):
-        answer = client.post(f"/export/cuisine.{kind}", data={"jour": "2026-11-30"},
-                             headers={"Origin": "https://evil.example"})
+        answer = client.post(
+            f"/export/cuisine.{kind}", data={"jour": "2026-11-30"}, headers={"Origin": "https://evil.example"}
+        )
         assert answer.status_code == 405
     assert demo_db.value("SELECT count(*) FROM kitchen_prints") == 0
 
@@ -58,8 +61,9 @@ def test_a_day_outside_the_school_years_gets_a_french_400(client, demo_db, day):
     for kind in ("csv", "pdf"):
         answer = client.get(f"/export/cuisine.{kind}?jour={day}")
         assert answer.status_code == 400
-        assert answer.text == ("Jour hors des années scolaires connues : choisissez un jour du 01/09/2025 "
-                               "au 02/07/2027.")
+        assert answer.text == (
+            "Jour hors des années scolaires connues : choisissez un jour du 01/09/2025 au 02/07/2027."
+        )
     assert demo_db.value("SELECT count(*) FROM kitchen_prints") == 0
 
 

@@ -26,10 +26,30 @@ TEXT_FILE = next(MEDIA.glob("SourceSansVF-Upright.ttf.*.woff2"))
 ITALIC_FILE = next(MEDIA.glob("SourceSansVF-Italic.ttf.*.woff2"))
 # Icons Streamlit's own interface draws, named here by hand: the sidebar's open/close chevrons, the
 # page menu, expanders, dialogs' close, checks, the password eye, the main menu.
-CHROME = ["keyboard_double_arrow_right", "keyboard_double_arrow_left", "expand_more", "expand_less", "close",
-          "check", "search", "menu", "more_vert", "more_horiz", "keyboard_arrow_down", "keyboard_arrow_right",
-          "visibility", "visibility_off", "chevron_left", "chevron_right", "error", "info", "check_circle",
-          "content_copy", "upload", "download"]
+CHROME = [
+    "keyboard_double_arrow_right",
+    "keyboard_double_arrow_left",
+    "expand_more",
+    "expand_less",
+    "close",
+    "check",
+    "search",
+    "menu",
+    "more_vert",
+    "more_horiz",
+    "keyboard_arrow_down",
+    "keyboard_arrow_right",
+    "visibility",
+    "visibility_off",
+    "chevron_left",
+    "chevron_right",
+    "error",
+    "info",
+    "check_circle",
+    "content_copy",
+    "upload",
+    "download",
+]
 UNUSED = ["pets", "rocket_launch", "sailing", "hiking"]  # named nowhere: must be gone from the subset
 
 
@@ -84,8 +104,9 @@ def test_the_text_font_still_writes_french_with_its_weights(subsets, path):
     french = "éèêëàâäçîïôöùûüÿœæÉÈÀÇŒÆ€«»’–—…•\u00a0\u202f°№✓"
     assert [c for c in french if ord(c) in original.getBestCmap() and ord(c) not in cmap] == []
     assert all(ord(c) in cmap for c in "éàç€«»œ\u00a0\u202f")
-    assert [(a.axisTag, a.minValue, a.maxValue) for a in served["fvar"].axes] == \
-        [(a.axisTag, a.minValue, a.maxValue) for a in original["fvar"].axes]
+    assert [(a.axisTag, a.minValue, a.maxValue) for a in served["fvar"].axes] == [
+        (a.axisTag, a.minValue, a.maxValue) for a in original["fvar"].axes
+    ]
     assert "gvar" in served and "GPOS" in served and "GSUB" in served
     features = {r.FeatureTag for r in served["GPOS"].table.FeatureList.FeatureRecord}
     assert "kern" in features

@@ -19,9 +19,16 @@ def shell(_request):
 
 @pytest.fixture
 def client(demo_path):
-    app = Starlette(routes=[*ROUTES, Route("/", shell), Route("/{page}", shell), Route("/static/app.js", shell),
-                            Route("/{page}/_stcore/health", shell)],
-                    middleware=[Middleware(RequireLogin)])
+    app = Starlette(
+        routes=[
+            *ROUTES,
+            Route("/", shell),
+            Route("/{page}", shell),
+            Route("/static/app.js", shell),
+            Route("/{page}/_stcore/health", shell),
+        ],
+        middleware=[Middleware(RequireLogin)],
+    )
     with TestClient(app, base_url="http://127.0.0.1:8501") as c:
         yield c
 
@@ -33,8 +40,12 @@ def csrf(client):
 
 
 def post_login(client, email, password, token=None, **headers):
-    return client.post("/auth/login", data={"email": email, "password": password, "csrf": token or csrf(client)},
-                       headers=headers, follow_redirects=False)
+    return client.post(
+        "/auth/login",
+        data={"email": email, "password": password, "csrf": token or csrf(client)},
+        headers=headers,
+        follow_redirects=False,
+    )
 
 
 def test_pages_redirect_to_the_login_form_until_logged_in(client):
@@ -60,14 +71,17 @@ def test_successful_login_sets_a_safe_cookie_and_opens_the_app(client, demo_db):
     assert demo_db.value("SELECT count(*) FROM sessions") == 1
 
 
-@pytest.mark.parametrize("email, password, status, words", [
-    ("parent@demo.fr", "wrong", 400, "E-mail ou mot de passe incorrect."),
-    ("inconnu@demo.fr", "demo", 400, "E-mail ou mot de passe incorrect."),
-    ("", "", 400, "Saisissez votre adresse e-mail."),
-    ("parent@demo.fr", "", 400, "Saisissez votre mot de passe."),
-    ("a" * 400 + "@demo.fr", "demo", 400, "Adresse e-mail trop longue"),
-    ("<script>alert(1)</script>", "demo", 400, "Adresse e-mail invalide"),
-])
+@pytest.mark.parametrize(
+    "email, password, status, words",
+    [
+        ("parent@demo.fr", "wrong", 400, "E-mail ou mot de passe incorrect."),
+        ("inconnu@demo.fr", "demo", 400, "E-mail ou mot de passe incorrect."),
+        ("", "", 400, "Saisissez votre adresse e-mail."),
+        ("parent@demo.fr", "", 400, "Saisissez votre mot de passe."),
+        ("a" * 400 + "@demo.fr", "demo", 400, "Adresse e-mail trop longue"),
+        ("<script>alert(1)</script>", "demo", 400, "Adresse e-mail invalide"),
+    ],
+)
 def test_bad_logins_answer_in_french_without_a_session(client, demo_db, email, password, status, words):
     response = post_login(client, email, password)
     assert response.status_code == status
@@ -93,13 +107,17 @@ def test_throttled_logins_answer_429_with_the_wait_and_never_hold_a_thread(clien
     assert "pf_session=" not in response.headers.get("set-cookie", "")
 
 
-@pytest.mark.parametrize("public_url, base, secure", [
-    ("https://famille.ma-ville.fr", "http://127.0.0.1:8501", True),  # a proxy that did not say it was HTTPS
-    ("", "https://127.0.0.1:8501", True),
-    ("", "http://127.0.0.1:8501", False),
-])
-def test_cookies_are_secure_over_https_or_when_the_public_address_is_https(demo_path, demo_db, public_url, base,
-                                                                            secure):
+@pytest.mark.parametrize(
+    "public_url, base, secure",
+    [
+        ("https://famille.ma-ville.fr", "http://127.0.0.1:8501", True),  # a proxy that did not say it was HTTPS
+        ("", "https://127.0.0.1:8501", True),
+        ("", "http://127.0.0.1:8501", False),
+    ],
+)
+def test_cookies_are_secure_over_https_or_when_the_public_address_is_https(
+    demo_path, demo_db, public_url, base, secure
+):
     demo_db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
     app = Starlette(routes=ROUTES, middleware=[Middleware(RequireLogin)])
     with TestClient(app, base_url=base) as c:
@@ -148,19 +166,31 @@ def test_a_forged_or_ended_cookie_is_dropped(client, demo_db):
 
 
 def test_oversized_forms_are_refused(client):
-    response = client.post("/auth/login", content=b"email=" + b"a" * 10000, headers={
-        "content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    response = client.post(
+        "/auth/login",
+        content=b"email=" + b"a" * 10000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize(("email", "path", "served"), [
-    ("parent@demo.fr", "/mes-factures", True), ("parent@demo.fr", "/", True),
-    ("parent@demo.fr", "/pointage", False), ("parent@demo.fr", "/facturation", False),
-    ("parent@demo.fr", "/accueil", False), ("parent@demo.fr", "/nimporte-quoi", False),
-    ("cuisine@demo.fr", "/mes-factures", False), ("agent@demo.fr", "/pointage", True),
-    ("admin@demo.fr", "/facturation", True), ("maire@demo.fr", "/tendances", True),
-    ("parent@demo.fr", "/mes-factures/_stcore/health", True),  # the frontend probing its base path
-])
+@pytest.mark.parametrize(
+    ("email", "path", "served"),
+    [
+        ("parent@demo.fr", "/mes-factures", True),
+        ("parent@demo.fr", "/", True),
+        ("parent@demo.fr", "/pointage", False),
+        ("parent@demo.fr", "/facturation", False),
+        ("parent@demo.fr", "/accueil", False),
+        ("parent@demo.fr", "/nimporte-quoi", False),
+        ("cuisine@demo.fr", "/mes-factures", False),
+        ("agent@demo.fr", "/pointage", True),
+        ("admin@demo.fr", "/facturation", True),
+        ("maire@demo.fr", "/tendances", True),
+        ("parent@demo.fr", "/mes-factures/_stcore/health", True),  # the frontend probing its base path
+    ],
+)
 def test_a_page_the_role_does_not_have_leads_home_not_to_an_english_error(client, email, path, served):
     assert post_login(client, email, "demo").status_code == 303
     response = client.get(path, follow_redirects=False)

@@ -24,8 +24,10 @@ EVIL = "evil.example"
 
 
 def app() -> Starlette:
-    return Starlette(routes=[*ROUTES, *payment_routes.ROUTES, Route("/{page}", lambda r: PlainTextResponse("app"))],
-                     middleware=[Middleware(RequireLogin)])
+    return Starlette(
+        routes=[*ROUTES, *payment_routes.ROUTES, Route("/{page}", lambda r: PlainTextResponse("app"))],
+        middleware=[Middleware(RequireLogin)],
+    )
 
 
 @pytest.fixture
@@ -46,8 +48,9 @@ def pay_with_host(demo_db, host: str) -> tuple[str, dict, str]:
         fields = hidden_fields(depart.text)
         bank = client.post("/paiement/sandbox", data=fields)
         request_id = re.search(r'name="request" value="([^"]+)"', bank.text)[1]
-        back = client.post("/paiement/sandbox/decision", data={"request": request_id, "decision": "pay"},
-                           follow_redirects=False).headers["location"]
+        back = client.post(
+            "/paiement/sandbox/decision", data={"request": request_id, "decision": "pay"}, follow_redirects=False
+        ).headers["location"]
         returned = client.get(urlsplit(back)._replace(scheme="", netloc="").geturl(), follow_redirects=False)
         assert returned.headers["location"].startswith("/mes-factures?transaction=")
         return unescape(depart.text), fields, back
@@ -60,8 +63,8 @@ def test_a_forged_host_header_gets_no_payment_address(demo_db, bank_posts, monke
     assert 'action="http://127.0.0.1:8501/paiement/sandbox"' in page
     assert fields["vads_url_return"] == "http://127.0.0.1:8501/paiement/retour"
     assert fields["vads_url_check"] == "http://127.0.0.1:8501/paiement/notification"
-    assert bank_posts == ["http://127.0.0.1:8501/paiement/notification"]     # the bank's POST target
-    assert urlsplit(back).netloc == "127.0.0.1:8501"                          # the browser's way back
+    assert bank_posts == ["http://127.0.0.1:8501/paiement/notification"]  # the bank's POST target
+    assert urlsplit(back).netloc == "127.0.0.1:8501"  # the browser's way back
 
 
 def test_the_configured_origin_is_used_without_public_url(demo_db, bank_posts, monkeypatch):
@@ -97,9 +100,19 @@ def post_raw(path: str, chunks: int, declared: int | None) -> tuple[int, str, in
     headers = [(b"host", b"127.0.0.1:8501"), (b"content-type", b"application/x-www-form-urlencoded")]
     if declared is not None:
         headers.append((b"content-length", str(declared).encode()))
-    scope = {"type": "http", "http_version": "1.1", "method": "POST", "path": path, "raw_path": path.encode(),
-             "root_path": "", "scheme": "http", "query_string": b"", "headers": headers,
-             "client": ("203.0.113.9", 4000), "server": ("127.0.0.1", 8501)}
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("203.0.113.9", 4000),
+        "server": ("127.0.0.1", 8501),
+    }
     run_coroutine(app()(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -120,23 +133,27 @@ def test_a_body_declared_too_large_is_refused_unread(demo_path, path):
 def test_a_chunked_body_is_read_no_further_than_the_limit(demo_path, path):
     status, text, read = post_raw(path, chunks=40, declared=None)
     assert status == 413 and "Requête trop volumineuse" in unescape(text)
-    assert read * CHUNK <= payment_routes.MAX_BODY + CHUNK     # stopped as soon as it went past
+    assert read * CHUNK <= payment_routes.MAX_BODY + CHUNK  # stopped as soon as it went past
 
 
 # --- a flood of forged notifications ---------------------------------------------------------------
+
 
 def test_a_flood_of_forged_notifications_leaves_one_line_and_the_payments_findable(demo_db, bank_posts):
     forged = "vads_amount=8350&signature=x&vads_ctx_mode=TEST&vads_auth_result=00&vads_trans_date=1&vads_trans_id=a"
     with TestClient(app(), base_url="http://127.0.0.1:8501", client=("198.51.100.66", 5000)) as client:
         for _ in range(400):
-            answer = client.post("/paiement/notification", content=forged,
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+            answer = client.post(
+                "/paiement/notification", content=forged, headers={"content-type": "application/x-www-form-urlencoded"}
+            )
             assert answer.status_code == 400
     assert demo_db.rows("SELECT entity, entity_id FROM audit_log WHERE action = 'payment.rejected'") == [
-        ("address", "198.51.100.66")]
+        ("address", "198.51.100.66")
+    ]
     pay_with_host(demo_db, "127.0.0.1:8501")
     # « Paiements en ligne » in the journal: the payment, its start, then the flood on one line.
-    lines = [line.what for line in trail.journal(demo_db, login(demo_db, "admin@demo.fr"),
-                                                 kind="Paiements en ligne").lines]
+    lines = [
+        line.what for line in trail.journal(demo_db, login(demo_db, "admin@demo.fr"), kind="Paiements en ligne").lines
+    ]
     assert lines[0].startswith("Paiement en ligne reçu de 83,50") and lines[1].startswith("A commencé un paiement")
     assert len(lines) == 3 and "venant de 198.51.100.66 (avis de la banque)" in lines[2]

@@ -22,14 +22,17 @@ KEY = "route-test-key-123456"
 
 @pytest.fixture
 def client(demo_path, monkeypatch):
-    app = Starlette(routes=[*ROUTES, *payment_routes.ROUTES, Route("/{page}", lambda r: PlainTextResponse("app"))],
-                    middleware=[Middleware(RequireLogin)])
+    app = Starlette(
+        routes=[*ROUTES, *payment_routes.ROUTES, Route("/{page}", lambda r: PlainTextResponse("app"))],
+        middleware=[Middleware(RequireLogin)],
+    )
     with TestClient(app, base_url="http://127.0.0.1:8501") as c:
         notified = []
 
         def notify(url, query):  # the bank calls our notification route: here, through the test client
-            notified.append(c.post(urlsplit(url).path, content=query,
-                                   headers={"content-type": "application/x-www-form-urlencoded"}))
+            notified.append(
+                c.post(urlsplit(url).path, content=query, headers={"content-type": "application/x-www-form-urlencoded"})
+            )
 
         monkeypatch.setattr(payment_routes, "_notify", notify)
         c.notified = notified
@@ -37,7 +40,9 @@ def client(demo_path, monkeypatch):
 
 
 def hidden_fields(html):
-    return {unescape(n): unescape(v) for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
+    return {
+        unescape(n): unescape(v) for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+    }
 
 
 def unpaid_id(db):
@@ -57,17 +62,20 @@ def go_to_bank(client, db):
 
 def test_round_trip_notification_then_return_records_one_payment(client, demo_db):
     request_id, _ = go_to_bank(client, demo_db)
-    back = client.post("/paiement/sandbox/decision", data={"request": request_id, "decision": "pay"},
-                       follow_redirects=False)
+    back = client.post(
+        "/paiement/sandbox/decision", data={"request": request_id, "decision": "pay"}, follow_redirects=False
+    )
     assert back.status_code == 303 and back.headers["location"].startswith("http://127.0.0.1:8501/paiement/retour?")
     assert [n.text for n in client.notified] == ["OK: paid"]
-    returned = client.get(urlsplit(back.headers["location"])._replace(scheme="", netloc="").geturl(),
-                          follow_redirects=False)
+    returned = client.get(
+        urlsplit(back.headers["location"])._replace(scheme="", netloc="").geturl(), follow_redirects=False
+    )
     assert returned.status_code == 303 and returned.headers["location"].startswith("/mes-factures?transaction=")
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid_id(demo_db)]) == 1
     # Replaying the return (a reload, a back button) changes nothing.
-    again = client.get(urlsplit(back.headers["location"])._replace(scheme="", netloc="").geturl(),
-                       follow_redirects=False)
+    again = client.get(
+        urlsplit(back.headers["location"])._replace(scheme="", netloc="").geturl(), follow_redirects=False
+    )
     assert again.status_code == 303
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid_id(demo_db)]) == 1
     # A tampered return is refused with a French page, and nothing more is recorded.
@@ -88,22 +96,32 @@ def test_a_double_click_serves_the_same_form_again(client, demo_db):
 
 def test_refused_payment_says_so_and_leaves_the_invoice_unpaid(client, demo_db):
     request_id, _ = go_to_bank(client, demo_db)
-    back = client.post("/paiement/sandbox/decision", data={"request": request_id, "decision": "refuse"},
-                       follow_redirects=False)
+    back = client.post(
+        "/paiement/sandbox/decision", data={"request": request_id, "decision": "refuse"}, follow_redirects=False
+    )
     client.get(urlsplit(back.headers["location"])._replace(scheme="", netloc="").geturl(), follow_redirects=False)
     assert demo_db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid_id(demo_db)]) == 0
-    assert demo_db.value("SELECT state FROM payment_transactions WHERE invoice_id = ?", [unpaid_id(demo_db)]) == "refused"
+    assert (
+        demo_db.value("SELECT state FROM payment_transactions WHERE invoice_id = ?", [unpaid_id(demo_db)]) == "refused"
+    )
 
 
-@pytest.mark.parametrize("body, status", [
-    ("vads_amount=8350&signature=x&vads_ctx_mode=TEST&vads_auth_result=00&vads_trans_date=1&vads_trans_id=abcdef", 400),
-    ("nothing=here", 400),
-    ("", 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (
+            "vads_amount=8350&signature=x&vads_ctx_mode=TEST&vads_auth_result=00&vads_trans_date=1&vads_trans_id=abcdef",
+            400,
+        ),
+        ("nothing=here", 400),
+        ("", 400),
+    ],
+)
 def test_forged_notifications_get_a_4xx_and_change_nothing(client, demo_db, body, status):
     before = demo_db.rows("SELECT * FROM payments ORDER BY id")
-    answer = client.post("/paiement/notification", content=body,
-                         headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = client.post(
+        "/paiement/notification", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert answer.status_code == status and answer.text.startswith("KO")
     assert demo_db.rows("SELECT * FROM payments ORDER BY id") == before
     assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.rejected'") == 1

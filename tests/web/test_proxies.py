@@ -1,7 +1,6 @@
 """X-Forwarded-For / -Proto are believed only from the proxies of PORTAIL_TRUSTED_PROXIES, in the
 uvicorn that `streamlit run server.py` starts (its own default believes any local peer)."""
 
-
 import pytest
 import uvicorn.config
 
@@ -12,17 +11,24 @@ from tests.conftest import run_coroutine
 FORGED = [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")]
 
 
-@pytest.mark.parametrize("raw, networks", [
-    ("", []), (" , ", []), ("127.0.0.1", ["127.0.0.1/32"]), ("127.0.0.1, 10.0.0.0/8", ["127.0.0.1/32", "10.0.0.0/8"]),
-    ("::1", ["::1/128"]), ("192.168.1.7/24", ["192.168.1.0/24"]),
-])
+@pytest.mark.parametrize(
+    "raw, networks",
+    [
+        ("", []),
+        (" , ", []),
+        ("127.0.0.1", ["127.0.0.1/32"]),
+        ("127.0.0.1, 10.0.0.0/8", ["127.0.0.1/32", "10.0.0.0/8"]),
+        ("::1", ["::1/128"]),
+        ("192.168.1.7/24", ["192.168.1.0/24"]),
+    ],
+)
 def test_the_setting_lists_addresses_and_networks(raw, networks):
     assert proxies.trusted_proxies(raw) == networks
 
 
 @pytest.mark.parametrize("raw", ["proxy.example", "127.0.0.1;10.0.0.1", "300.1.1.1"])
 def test_a_wrong_setting_stops_the_start_in_french(raw):
-    with pytest.raises(InvalidInput, match="PORTAIL_TRUSTED_PROXIES : .* n'est ni une adresse IP ni un réseau"):
+    with pytest.raises(InvalidInput, match=r"PORTAIL_TRUSTED_PROXIES : .* n'est ni une adresse IP ni un réseau"):
         proxies.trusted_proxies(raw)
 
 

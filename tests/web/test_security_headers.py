@@ -28,8 +28,7 @@ from lib.services import auth, payments
 from lib.services.web_policy import ANY_HTTPS, LOOPBACK_HOSTS, WebPolicy, web_policy
 from lib.web import accessibility_page, backup_routes, document, payment_routes, streamlit_files
 from lib.web.routes import ROUTES, RequireLogin
-from lib.web.security import (SecurityHeaders, StreamlitDoors, content_security_policy, inline_scripts,
-                              server_error)
+from lib.web.security import SecurityHeaders, StreamlitDoors, content_security_policy, inline_scripts, server_error
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
 
@@ -63,16 +62,22 @@ async def _stream(websocket):
 @pytest.fixture
 def client(demo_path, monkeypatch):
     monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)  # the demo: no public address
-    stand_ins = [Route("/", _shell), Route("/{page}", _shell),
-                 Route("/static/js/index.js", lambda _r: PlainTextResponse("x", media_type="text/javascript")),
-                 Route("/_stcore/health", lambda _r: PlainTextResponse("ok")),
-                 Route("/_stcore/metrics", lambda _r: PlainTextResponse("session_events_total 3")),
-                 Route("/media/{name}", _file), Route("/paiement/bug", _boom),
-                 WebSocketRoute("/_stcore/stream", _stream)]
+    stand_ins = [
+        Route("/", _shell),
+        Route("/{page}", _shell),
+        Route("/static/js/index.js", lambda _r: PlainTextResponse("x", media_type="text/javascript")),
+        Route("/_stcore/health", lambda _r: PlainTextResponse("ok")),
+        Route("/_stcore/metrics", lambda _r: PlainTextResponse("session_events_total 3")),
+        Route("/media/{name}", _file),
+        Route("/paiement/bug", _boom),
+        WebSocketRoute("/_stcore/stream", _stream),
+    ]
     ours = [*ROUTES, *payment_routes.ROUTES, *accessibility_page.ROUTES, *backup_routes.ROUTES]
-    app = Starlette(routes=[*ours, *stand_ins],
-                    middleware=[Middleware(SecurityHeaders), Middleware(StreamlitDoors), Middleware(RequireLogin)],
-                    exception_handlers={Exception: server_error})
+    app = Starlette(
+        routes=[*ours, *stand_ins],
+        middleware=[Middleware(SecurityHeaders), Middleware(StreamlitDoors), Middleware(RequireLogin)],
+        exception_handlers={Exception: server_error},
+    )
     with TestClient(app, base_url="http://127.0.0.1:8501", raise_server_exceptions=False) as c:
         yield c
 
@@ -80,8 +85,9 @@ def client(demo_path, monkeypatch):
 def login(client, email: str) -> str:
     page = client.get("/connexion")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
-    answer = client.post("/auth/login", data={"email": email, "password": "demo", "csrf": token},
-                         follow_redirects=False)
+    answer = client.post(
+        "/auth/login", data={"email": email, "password": "demo", "csrf": token}, follow_redirects=False
+    )
     assert answer.status_code == 303
     return client.cookies[auth.SESSION_COOKIE]
 
@@ -121,27 +127,40 @@ def test_documents_may_post_forms_to_the_payment_provider_only(client, demo_db):
     # The demo's test bank is one of our routes, at the portal's own address (no public_url: the port served).
     assert "form-action 'self' http://127.0.0.1:8501;" in client.get("/connexion").headers["content-security-policy"]
     # A real Systempay account: eopayment's address for it, on documents.
-    demo_db.write(lambda cur: cur.execute(
-        "UPDATE settings SET value = ? WHERE key = 'payment_options'",
-        [json.dumps({"site_id": "12345678", "secret_test": "x", "signature_algo": "hmac_sha256"})]))
+    demo_db.write(
+        lambda cur: cur.execute(
+            "UPDATE settings SET value = ? WHERE key = 'payment_options'",
+            [json.dumps({"site_id": "12345678", "secret_test": "x", "signature_algo": "hmac_sha256"})],
+        )
+    )
     policy = client.get("/connexion").headers["content-security-policy"]
     assert "form-action 'self' https://paiement.systempay.fr;" in policy
 
 
-@pytest.mark.parametrize("backend, options, expected", [
-    ("systempayv2", {"service_url": "/paiement/sandbox"}, ()),
-    ("systempayv2", {}, ("https://paiement.systempay.fr",)),
-    ("systempayv2", {"service_url": "https://paiement.ma-banque.fr:8443/vads-payment/"},
-     ("https://paiement.ma-banque.fr:8443",)),
-    ("payzen", {}, ("https://secure.payzen.eu",)),
-    ("paybox", {}, (ANY_HTTPS,)),  # eopayment does not publish Paybox's address
-    ("no-such-backend", {}, ()),
-])
+@pytest.mark.parametrize(
+    "backend, options, expected",
+    [
+        ("systempayv2", {"service_url": "/paiement/sandbox"}, ()),
+        ("systempayv2", {}, ("https://paiement.systempay.fr",)),
+        (
+            "systempayv2",
+            {"service_url": "https://paiement.ma-banque.fr:8443/vads-payment/"},
+            ("https://paiement.ma-banque.fr:8443",),
+        ),
+        ("payzen", {}, ("https://secure.payzen.eu",)),
+        ("paybox", {}, (ANY_HTTPS,)),  # eopayment does not publish Paybox's address
+        ("no-such-backend", {}, ()),
+    ],
+)
 def test_the_form_targets_follow_the_payment_settings(demo_db, monkeypatch, backend, options, expected):
     monkeypatch.delenv(payments.PUBLIC_URL_ENV, raising=False)
-    demo_db.write(lambda cur: cur.execute(
-        "UPDATE settings SET value = CASE key WHEN 'payment_backend' THEN ? ELSE ? END "
-        "WHERE key IN ('payment_backend', 'payment_options')", [backend, json.dumps(options)]))
+    demo_db.write(
+        lambda cur: cur.execute(
+            "UPDATE settings SET value = CASE key WHEN 'payment_backend' THEN ? ELSE ? END "
+            "WHERE key IN ('payment_backend', 'payment_options')",
+            [backend, json.dumps(options)],
+        )
+    )
     assert web_policy(demo_db).form_origins == expected
 
 
@@ -151,11 +170,13 @@ def test_the_test_bank_is_where_the_payments_send_the_form(demo_db, monkeypatch)
     assert web_policy(demo_db, 8501) == WebPolicy(LOOPBACK_HOSTS, ("http://127.0.0.1:8501",))
     assert web_policy(demo_db, None) == WebPolicy(LOOPBACK_HOSTS, ())  # a Unix socket: nothing can be paid
     monkeypatch.setenv(payments.PUBLIC_URL_ENV, "https://portail.ma-ville.fr/")
-    assert web_policy(demo_db, 8501) == WebPolicy(LOOPBACK_HOSTS | {"portail.ma-ville.fr"},
-                                                  ("https://portail.ma-ville.fr",))
+    assert web_policy(demo_db, 8501) == WebPolicy(
+        LOOPBACK_HOSTS | {"portail.ma-ville.fr"}, ("https://portail.ma-ville.fr",)
+    )
     demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', 'https://Famille.Ma-Ville.fr/')"))
-    assert web_policy(demo_db, 8501) == WebPolicy(LOOPBACK_HOSTS | {"famille.ma-ville.fr"},
-                                                  ("https://famille.ma-ville.fr",))
+    assert web_policy(demo_db, 8501) == WebPolicy(
+        LOOPBACK_HOSTS | {"famille.ma-ville.fr"}, ("https://famille.ma-ville.fr",)
+    )
 
 
 def test_only_our_own_inline_scripts_may_run():
@@ -187,8 +208,9 @@ def test_media_files_need_a_session_and_die_with_it(client):
     assert client.get("/media/facture.pdf").status_code == 403
 
 
-@pytest.mark.parametrize("email, status", [(None, 404), ("parent@demo.fr", 404), ("agent@demo.fr", 404),
-                                           ("admin@demo.fr", 200)])
+@pytest.mark.parametrize(
+    "email, status", [(None, 404), ("parent@demo.fr", 404), ("agent@demo.fr", 404), ("admin@demo.fr", 200)]
+)
 def test_metrics_are_for_the_administrator(client, email, status):
     if email:
         login(client, email)
@@ -200,14 +222,17 @@ def _connect(client, **headers):
         return socket.receive_text()
 
 
-@pytest.mark.parametrize("host, origin", [
-    ("127.0.0.1:8501", "http://localhost:3000"),      # another local application's page
-    ("127.0.0.1:8501", "http://127.0.0.1:9999"),      # another port of the same machine
-    ("127.0.0.1:8501", "https://evil.example"),
-    ("127.0.0.1:8501", "null"),                       # a sandboxed frame
-    ("evil.example:8501", "http://evil.example:8501"),  # DNS rebinding: the attacker's name for our address
-    ("evil.example:8501", None),
-])
+@pytest.mark.parametrize(
+    "host, origin",
+    [
+        ("127.0.0.1:8501", "http://localhost:3000"),  # another local application's page
+        ("127.0.0.1:8501", "http://127.0.0.1:9999"),  # another port of the same machine
+        ("127.0.0.1:8501", "https://evil.example"),
+        ("127.0.0.1:8501", "null"),  # a sandboxed frame
+        ("evil.example:8501", "http://evil.example:8501"),  # DNS rebinding: the attacker's name for our address
+        ("evil.example:8501", None),
+    ],
+)
 def test_the_websocket_refuses_foreign_origins_and_hosts(client, host, origin):
     headers = {"host": host} | ({"origin": origin} if origin else {})
     with pytest.raises(WebSocketDisconnect) as refused:
@@ -228,6 +253,7 @@ def test_the_websocket_admits_the_portals_own_pages(client, demo_db):
 
 
 # --- the real server ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def real_server(demo_template, tmp_path_factory):
@@ -279,8 +305,13 @@ def test_the_real_server_secures_every_answer_and_hides_its_name(real_server):
 
 def _handshake(netloc: str, origin: str | None, host: str | None = None) -> int:
     """The status of a websocket handshake (101: accepted; uvicorn's own answer either way)."""
-    headers = {"Host": host or netloc, "Upgrade": "websocket", "Connection": "Upgrade",
-               "Sec-WebSocket-Key": base64.b64encode(b"portail-famille!").decode(), "Sec-WebSocket-Version": "13"}
+    headers = {
+        "Host": host or netloc,
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": base64.b64encode(b"portail-famille!").decode(),
+        "Sec-WebSocket-Version": "13",
+    }
     if origin:
         headers["Origin"] = origin
     status, answer_headers, _raw = _request(netloc, "GET", "/_stcore/stream", headers=headers)
