@@ -191,8 +191,3 @@ def parse_weekdays(text: str) -> tuple[int, ...]:
     if not days or any(d < 1 or d > 7 for d in days):
         raise InvalidInput(f"Jours de la semaine invalides : « {text} » (1 = lundi … 7 = dimanche).")
     return days
-
-
-def weekdays_label(days: Iterable[int]) -> str:
-    """(1, 2, 4, 5) -> 'lundi, mardi, jeudi, vendredi'."""
-    return ", ".join(WEEKDAY_NAMES[d - 1] for d in sorted(days))

@@ -35,27 +35,25 @@ class Kind(StrEnum):
     CREDIT_NOTE = "credit_note"
 
 
+class PaymentRight(StrEnum):
+    """A family's right to pay online (the store's `families.payment_right`): the family asks,
+    the town hall grants or refuses."""
+
+    NONE = "none"
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+# F-2026-000123 for an invoice, AV-2026-000124 for a credit note: one gapless sequence a year,
+# numbered by the store when a month is published.
 PREFIX = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
 
 
-def document_number(kind: Kind, year: int, seq: int) -> str:
-    """F-2026-000123 for an invoice, AV-2026-000124 for a credit note: one gapless sequence a year."""
-    if seq < 1 or not 2000 <= year <= 2999:
-        raise ValueError("sequence numbers start at 1")
-    return f"{PREFIX[kind]}-{year}-{seq:06d}"
-
-
-def next_sequence(used: Iterable[int]) -> int:
-    """The next number of a gapless yearly sequence."""
-    used = sorted(used)
-    if used != list(range(1, len(used) + 1)):
-        raise ValueError("the sequence already has a gap")
-    return len(used) + 1
-
-
 def sequence_after(count: int, distinct: int, top: int) -> int:
-    """`next_sequence` from a summary of the year's numbers (how many documents, how many
-    distinct numbers, the highest; numbers start at 1): gapless means all three are equal."""
+    """The next number of a gapless yearly sequence, from a summary of the year's numbers (how
+    many documents, how many distinct numbers, the highest; numbers start at 1): gapless means
+    all three are equal."""
     if not count == distinct == top:
         raise ValueError("the sequence already has a gap")
     return top + 1

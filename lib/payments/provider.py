@@ -18,7 +18,6 @@ from lib.domain.invoicing import TxState
 
 RETURN_PATH = "/paiement/retour"
 NOTIFY_PATH = "/paiement/notification"
-SANDBOX_PATH = "/paiement/sandbox"
 
 _RESULTS = {
     eopayment.PAID: TxState.PAID,

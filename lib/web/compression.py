@@ -103,16 +103,11 @@ def _weights(accept_encoding: str) -> dict[str, float]:
 
 
 def _accepts(weights: dict[str, float], *names: str) -> float:
-    """The weight given to the first of `names` listed, else to `*`."""
+    """The weight given to the first of `names` listed, else to `*` (RFC 9110 §12.5.3)."""
     for name in names:
         if name in weights:
             return weights[name]
     return weights.get("*", 0)
-
-
-def accepts_gzip(accept_encoding: str) -> bool:
-    """RFC 9110 §12.5.3: gzip (or `*`) listed with a non-zero weight, and gzip not refused."""
-    return _accepts(_weights(accept_encoding), "gzip", "x-gzip") > 0
 
 
 def choose_coding(accept_encoding: str) -> str | None:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.domain.calendar import Closure, SchoolCalendar, parse_weekdays, weekdays_label
+from lib.domain.calendar import Closure, SchoolCalendar, parse_weekdays
 from lib.domain.errors import InvalidInput
 
 CAL = SchoolCalendar(zone="C")
@@ -159,7 +159,6 @@ def test_next_service_day_after_friday_is_monday():
 
 def test_weekday_text():
     assert parse_weekdays("1,2,4,5") == (1, 2, 4, 5)
-    assert weekdays_label((5, 1)) == "lundi, vendredi"
     for bad in ("", "0", "8", "lundi", "1,,x"):
         with pytest.raises(InvalidInput):
             parse_weekdays(bad)

@@ -222,7 +222,7 @@ def test_a_tariff_change_never_reprices_a_published_month(demo_db):
 def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db):
     """Publishing numbers and inserts in SQL (set-based): each document is the draft's, its number
     and kind those of lib.domain.invoicing, its total the sum of its lines."""
-    from lib.domain.invoicing import Kind, document_number, kind_for, total_cents
+    from lib.domain.invoicing import PREFIX, Kind, kind_for, total_cents
 
     admin = login(demo_db, "admin@demo.fr")
     draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
@@ -242,7 +242,7 @@ def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db)
     assert draft.total_cents == sum(row[6] for row in stored) and draft.documents[-1] == list(draft.documents)[-1]
     for (invoice_id, number, year, seq, kind, _, total, due), document in zip(stored, draft.documents):
         assert total == document.total_cents == total_cents(document.lines)
-        assert Kind(kind) is kind_for(total) and number == document_number(Kind(kind), year, seq)
+        assert Kind(kind) is kind_for(total) and number == f"{PREFIX[Kind(kind)]}-{year}-{seq:06d}"
         assert due == AFTER_NOVEMBER.date() + timedelta(days=30)
         lines = demo_db.rows(
             "SELECT line_no, child_id, service_id, label, quantity, unit_price_cents, amount_cents "
