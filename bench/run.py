@@ -242,7 +242,7 @@ class Bench:
         from lib.services import reservations
 
         ctx = self._context()
-        end = ctx.year["end_date"]
+        end = ctx.year.end_date
         full, light = {1: [1, 2, 4, 5], 2: [3], 3: [3]}, {1: [1, 2], 2: [3], 3: []}
 
         def apply(template):

@@ -9,6 +9,7 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.clock import from_utc_naive
 from lib.domain.errors import PortailError
+from lib.domain.invoicing import PaymentRight
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import invoice_pdf, invoicing, payments
@@ -74,37 +75,33 @@ st.header("Droit de payer en ligne", anchor=False)
 # long page): the box stays for this visit and shows the state stored in the database.
 decided = st.session_state.setdefault("right_decided", [])
 requests = payments.payment_right_requests(db, actor)
-shown = [r for r in requests if r["payment_right"] == "requested" or r["id"] in decided]
+shown = [r for r in requests if r.right is PaymentRight.REQUESTED or r.family_id in decided]
 if not shown:
     st.caption("Aucune demande en attente.")
-for family in sorted(shown, key=lambda r: r["name"]):
-    with st.container(border=True, key=f"right_family_{family['id']}"):
-        st.markdown(f"**{md(family['name'])}** ({md(family['email'] or 'sans e-mail')})")
-        if family["payment_right"] != "requested":
-            granted = family["payment_right"] == "granted"
+for family in sorted(shown, key=lambda r: r.name):
+    with st.container(border=True, key=f"right_family_{family.family_id}"):
+        st.markdown(f"**{md(family.name)}** ({md(family.email or 'sans e-mail')})")
+        if family.right is not PaymentRight.REQUESTED:
+            granted = family.right is PaymentRight.GRANTED
             (st.success if granted else st.warning)(
                 f"Droit de payer en ligne {'accordé' if granted else 'refusé'}"
-                + (
-                    f" le {fr.numeric_date_time(from_utc_naive(family['payment_right_at']))}"
-                    if family["payment_right_at"]
-                    else ""
-                )
+                + (f" le {fr.numeric_date_time(from_utc_naive(family.at))}" if family.at else "")
                 + " : la famille le voit sur « Mes factures ».",
                 icon="✅" if granted else "🚫",
             )
             continue
         left, right = st.columns(2)
-        grant = left.button("Accorder", key=f"right_grant_{family['id']}", type="primary")
-        refuse = right.button("Refuser", key=f"right_refuse_{family['id']}")
+        grant = left.button("Accorder", key=f"right_grant_{family.family_id}", type="primary")
+        refuse = right.button("Refuser", key=f"right_refuse_{family.family_id}")
         if grant or refuse:
             try:
-                payments.decide_payment_right(db, actor, family["id"], grant, session.now())
+                payments.decide_payment_right(db, actor, family.family_id, grant, session.now())
             except PortailError as exc:
                 st.error(exc.message, icon="⛔")
             else:
-                decided.append(family["id"])
+                decided.append(family.family_id)
                 st.rerun()
-granted = [r["name"] for r in requests if r["payment_right"] == "granted"]
+granted = [r.name for r in requests if r.right is PaymentRight.GRANTED]
 st.caption(f"Familles ayant le droit : {fr.decimal(len(granted), 0)}.")
 
 st.header("Paiements en attente", anchor=False)

@@ -32,13 +32,13 @@ child = left.selectbox(
     f"Enfant ({len(found)} trouvé(s))",
     found,
     key="staff_child",
-    format_func=lambda c: f"{c['first_name']} {c['last_name']} ({c['school_class']}, {c['family']})",
+    format_func=lambda c: f"{c.first_name} {c.last_name} ({c.school_class}, {c.family})",
 )
 with right:
     year = widgets.choose_year("staff_year")
-if st.session_state.get("staff_child_read") != child["id"]:  # once per child chosen, not per rerun
-    trail.record_child_file_read(session.db(), actor, child["id"], session.now())
-    st.session_state["staff_child_read"] = child["id"]
+if st.session_state.get("staff_child_read") != child.id:  # once per child chosen, not per rerun
+    trail.record_child_file_read(session.db(), actor, child.id, session.now())
+    st.session_state["staff_child_read"] = child.id
 
 with st.container(border=True):
     late = st.toggle(
@@ -54,7 +54,7 @@ override = widgets.StaffOverride(late=late, reason=reason)
 with st.expander("Inscription de l'enfant", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
 
-st.header(f"Réservations de {md(child['first_name'])} {md(child['last_name'])}", anchor=False)
+st.header(f"Réservations de {md(child.first_name)} {md(child.last_name)}", anchor=False)
 widgets.booking_section(actor, child, year, override)
 calendar.legend()
 layout.contact_footer()

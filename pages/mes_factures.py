@@ -3,7 +3,7 @@ of the selected one beside the table (below it on a phone), the PDF, and « Paye
 
 import streamlit as st
 
-from lib.domain.invoicing import InvoiceStatus, TxState
+from lib.domain.invoicing import InvoiceStatus, PaymentRight, TxState
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import home, invoicing, payments
@@ -28,12 +28,12 @@ if outcome:
 
 right = payments.payment_right(db, actor)
 with st.container(border=True, key="payment_right"):
-    st.markdown(payments.describe_right(right["state"], right["at"]))
+    st.markdown(payments.describe_right(right))
     # The answer to « Demander… » shows here, where the button was, after the rerun that stored it.
     answer = st.session_state.pop(invoices.RIGHT_ANSWER, None)
     if answer:
         st.success(md(answer), icon="✅")
-    if right["state"] in ("none", "refused"):
+    if right.right in (PaymentRight.NONE, PaymentRight.REFUSED):
         if st.button("Demander le droit de payer en ligne", key="invoices_request_right"):
             st.session_state[invoices.RIGHT_ANSWER] = payments.request_payment_right(db, actor, now)
             st.rerun()
@@ -51,7 +51,7 @@ ids = [r.id for r in rows]
 if st.session_state.get(invoices.SELECTED) not in ids:
     first_unpaid = next((r.id for r in rows if r.status is InvoiceStatus.UNPAID), ids[0])
     st.session_state[invoices.SELECTED] = first_unpaid
-invoices.open_from_link(rows, right["state"])
+invoices.open_from_link(rows, right.right)
 
 left, right_pane = st.columns([3, 2], gap="medium")
 with left:
@@ -74,5 +74,5 @@ with left:
         invoices.cards(rows)
     invoices.legend()
 with right_pane:
-    invoices.detail(actor, st.session_state[invoices.SELECTED], right["state"])
+    invoices.detail(actor, st.session_state[invoices.SELECTED], right.right)
 layout.contact_footer()

@@ -21,16 +21,14 @@ if not children:
     st.info("Aucun enfant n'est rattaché à votre compte. Contactez le service éducation.")
     st.stop()
 left, right = st.columns(2)
-child = left.selectbox(
-    "Enfant", children, format_func=lambda c: f"{c['first_name']} {c['last_name']}", key="resa_child"
-)
+child = left.selectbox("Enfant", children, format_func=lambda c: f"{c.first_name} {c.last_name}", key="resa_child")
 with right:
     year = widgets.choose_year("resa_year")
 
 with st.expander("Inscrire mon enfant ou modifier son inscription", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
 
-st.header(f"Réservations de {md(child['first_name'])}", anchor=False)
+st.header(f"Réservations de {md(child.first_name)}", anchor=False)
 widgets.booking_section(actor, child, year)
 calendar.legend()
 layout.contact_footer()

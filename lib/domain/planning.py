@@ -19,7 +19,18 @@ from lib.domain.errors import InvalidInput
 from lib.domain.fr import long_date
 
 Key = tuple[int, date]  # (service_id, day)
-ACTIVE = ("booked", "waiting")  # stored states that hold (or wait for) a place
+
+
+class BookingState(StrEnum):
+    """The state of a stored booking (the store's `bookings.state`; the schema's CHECK lists the
+    same values). Cancelling keeps the row, so that the history stays readable."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    WAITING = "waiting"  # the day was full: on its waiting list
+
+
+ACTIVE = (BookingState.BOOKED, BookingState.WAITING)  # stored states that hold (or wait for) a place
 
 
 @dataclass(frozen=True)
@@ -37,9 +48,11 @@ class ServiceInfo:
 
 
 class State(StrEnum):
-    BOOKED = "booked"
-    CANCELLED = "cancelled"
-    WAITING = "waiting"
+    """What a calendar cell shows: a stored booking state, or what the day allows, or attendance."""
+
+    BOOKED = BookingState.BOOKED.value
+    CANCELLED = BookingState.CANCELLED.value
+    WAITING = BookingState.WAITING.value
     BOOKABLE = "bookable"
     LOCKED = "locked"
     CLOSED = "closed"
@@ -92,11 +105,6 @@ def _by_day(key: Key) -> tuple[date, int]:
     return key[1], key[0]
 
 
-def apply_plan(booked: set[Key], plan: Plan) -> set[Key]:
-    """The booked set after the plan (pure: what the store will do, for tests and previews)."""
-    return (booked - set(plan.to_cancel)) | set(plan.to_book)
-
-
 # --- validation ------------------------------------------------------------------------------
 
 
@@ -139,7 +147,11 @@ def check_template(template: Mapping[int, Iterable[int]], services: Sequence[Ser
 
 
 def current_pattern(
-    services: Sequence[ServiceInfo], current: Mapping[Key, str], calendar: SchoolCalendar, first: date, last: date
+    services: Sequence[ServiceInfo],
+    current: Mapping[Key, BookingState],
+    calendar: SchoolCalendar,
+    first: date,
+    last: date,
 ) -> dict[int, tuple[int, ...]]:
     """The weekdays each service is booked on at least half of its open days of [first, last]:
     the weekly template the editor opens with, so that what the parent does not touch stays."""
@@ -167,7 +179,7 @@ def plan_template(
     services: Sequence[ServiceInfo],
     start: date,
     end: date,
-    current: Mapping[Key, str],
+    current: Mapping[Key, BookingState],
     calendar: SchoolCalendar,
     now: datetime,
     *,
@@ -176,7 +188,7 @@ def plan_template(
     """Replace the bookings of [start, end] from today on by the weekly template, for the services
     the template names (the others are not touched).
 
-    `current` maps (service, day) to the stored state ('booked', 'cancelled', 'waiting').
+    `current` maps (service, day) to the stored `BookingState`.
     Ticked days are booked when the booking deadline allows (or `override`), unticked booked
     days cancelled when the cancellation deadline allows; past days are never touched.
     """
@@ -204,7 +216,7 @@ def _plan_template_day(
     service: ServiceInfo,
     day: date,
     wanted: bool,
-    state: str | None,
+    state: BookingState | None,
     calendar: SchoolCalendar,
     now: datetime,
     override: bool,
@@ -234,7 +246,7 @@ def plan_days(
     service: ServiceInfo,
     book: Iterable[date],
     cancel: Iterable[date],
-    current: Mapping[Key, str],
+    current: Mapping[Key, BookingState],
     calendar: SchoolCalendar,
     now: datetime,
     *,
@@ -289,7 +301,7 @@ def day_cells(
     services: Sequence[ServiceInfo],
     first: date,
     last: date,
-    bookings: Mapping[Key, str],
+    bookings: Mapping[Key, BookingState],
     attendance: Mapping[Key, str],
     calendar: SchoolCalendar,
     now: datetime,
@@ -331,6 +343,6 @@ def _cell(service, day, bookings, attendance, calendar, now, to_book, to_cancel)
     limit = service.book.limit(day, calendar)
     locked = now > limit
     note = "délai de réservation dépassé" if locked else f"réservable jusqu'au {limit_text(limit)[3:]}"
-    if state == "cancelled":
+    if state == BookingState.CANCELLED:
         return Cell(service.id, day, State.CANCELLED, locked, note)
     return Cell(service.id, day, State.LOCKED if locked else State.BOOKABLE, locked, note)

@@ -61,7 +61,7 @@ def sheet(
     listed = {r["child_id"] for r in rows}
     addable = [
         c
-        for c in store.registered_children(db, pair["site_id"], pair["service_id"], year["id"] if year else -1)
+        for c in store.registered_children(db, pair["site_id"], pair["service_id"], year.id if year else -1)
         if c["child_id"] not in listed
     ]
     return AttendanceSheet(day, pair["site"], pair["service"], rows, addable)

@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.errors import NotAllowed
-from lib.domain.invoicing import InvoiceStatus
+from lib.domain.invoicing import InvoiceStatus, PaymentRight
+from lib.domain.records import SchoolYearRecord
 from lib.domain.roles import Role
 from lib.services import invoicing, payments
 from lib.store import overview, reference
@@ -47,7 +48,7 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
     year = reference.current_school_year(db, today)
-    rows = overview.family_children(db, actor.family_id, year["id"] if year else -1)
+    rows = overview.family_children(db, actor.family_id, year.id if year else -1)
     children = {
         r["id"]: ChildSummary(
             r["id"], r["first_name"], r["last_name"], r["school_class"], r["diet"], r["registrations"] or []
@@ -62,7 +63,7 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
             child.next_bookings.append((b["day"], [b["service"]]))
     balance = overview.family_balance(db, actor.family_id)
     return FamilyHome(
-        year["label"] if year else None, list(children.values()), balance["unpaid_count"], balance["unpaid_cents"]
+        year.label if year else None, list(children.values()), balance["unpaid_count"], balance["unpaid_cents"]
     )
 
 
@@ -76,7 +77,7 @@ def family_actions(db: Database, actor: Actor, now: datetime) -> FamilyActions:
     """What waits for the family: its unpaid invoices, oldest first, and whether it may pay them online."""
     rows = invoicing.family_invoices(db, actor, now)  # refuses anyone but a family; its own invoices only
     unpaid = sorted((r for r in rows if r.status is InvoiceStatus.UNPAID), key=lambda r: (r.month, r.number))
-    return FamilyActions(unpaid, payments.payment_right(db, actor)["state"] == "granted")
+    return FamilyActions(unpaid, payments.payment_right(db, actor).right is PaymentRight.GRANTED)
 
 
 def linked_invoice(rows: list[invoicing.InvoiceRow], number: object) -> invoicing.InvoiceRow | None:
@@ -120,35 +121,35 @@ def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | No
     year = reference.current_school_year(db, today)
     if year is None:
         return None
-    until = min(today - timedelta(days=1), year["end_date"])
-    current = overview.year_figures(db, year["start_date"], year["end_date"], until)
-    before = reference.previous_school_year(db, year["id"])
+    until = min(today - timedelta(days=1), year.end_date)
+    current = overview.year_figures(db, year.start_date, year.end_date, until)
+    before = reference.previous_school_year(db, year.id)
     previous = None
     if before is not None:
-        same_point = before["start_date"] + (until - year["start_date"])
-        previous = overview.year_figures(db, before["start_date"], before["end_date"], same_point)
+        same_point = before.start_date + (until - year.start_date)
+        previous = overview.year_figures(db, before.start_date, before.end_date, same_point)
     months = _months_compared(db, year, before, today)
-    return YearComparison(year["label"], before["label"] if before else None, current, previous, months)
+    return YearComparison(year.label, before.label if before else None, current, previous, months)
 
 
-def _months_compared(db: Database, year: dict, before: dict | None, today: date) -> list[dict]:
+def _months_compared(db: Database, year: SchoolYearRecord, before: SchoolYearRecord | None, today: date) -> list[dict]:
     """Booked days per school month, this year (to this month) against the whole previous year."""
-    ids = [year["id"]] + ([before["id"]] if before else [])
-    rows = overview.bookings_per_school_month(db, ids, year["id"], today)
+    ids = [year.id] + ([before.id] if before else [])
+    rows = overview.bookings_per_school_month(db, ids, year.id, today)
     counts = {(r["school_year_id"], r["month_index"]): r["booked"] for r in rows}
     months = []
-    first = year["start_date"].replace(day=1)
+    first = year.start_date.replace(day=1)
     index = 0
     month = first
-    while month <= year["end_date"]:
+    while month <= year.end_date:
         named = periods.labels(month, "month", today)  # « Novembre (mois en cours) », « nov. », running
         months.append(
             {
                 "month_label": named["label"],
                 "tick": named["tick"],
                 "running": named["running"],
-                "current": counts.get((year["id"], index), 0) if month <= today else None,
-                "previous": counts.get((before["id"], index), 0) if before else None,
+                "current": counts.get((year.id, index), 0) if month <= today else None,
+                "previous": counts.get((before.id, index), 0) if before else None,
             }
         )
         index += 1

@@ -79,7 +79,7 @@ def _check_day(db: Database, day: object) -> date:
     years = reference.school_years(db)
     if not years:
         raise InvalidInput("Aucune année scolaire n'est configurée.")
-    first, last = min(y["start_date"] for y in years), max(y["end_date"] for y in years)
+    first, last = min(y.start_date for y in years), max(y.end_date for y in years)
     if not first <= day <= last:
         raise InvalidInput(
             f"Jour hors des années scolaires connues : choisissez un jour du "

@@ -29,7 +29,17 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import Kind, PaymentRefused, TxState, left_to_pay, next_state, outcome_message, overpaid_cents
+from lib.domain.invoicing import (
+    Kind,
+    PaymentRefused,
+    PaymentRight,
+    TxState,
+    left_to_pay,
+    next_state,
+    outcome_message,
+    overpaid_cents,
+)
+from lib.domain.records import FamilyRight
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
@@ -41,7 +51,6 @@ from lib.store import payments as payment_store
 from lib.store.db import Database
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-RIGHT_WORDS = {"none": "pas de droit", "requested": "demande en attente", "granted": "accordé", "refused": "refusé"}
 
 
 def config(db: Database) -> provider.ProviderConfig:
@@ -85,66 +94,71 @@ def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConf
 # --- the right to pay online --------------------------------------------------------------------
 
 
-def payment_right(db: Database, actor: Actor) -> dict:
+def payment_right(db: Database, actor: Actor) -> FamilyRight:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
-    found = store.family(db, actor.family_id)
-    return {"state": found["payment_right"], "at": found["payment_right_at"]}
+    found = store.family_right(db, actor.family_id)
+    if found is None:
+        raise NotAllowed("Cette page est réservée aux familles.")
+    return found
 
 
 def request_payment_right(db: Database, actor: Actor, now: datetime) -> str:
-    state = payment_right(db, actor)["state"]
-    if state == "granted":
+    found = payment_right(db, actor)
+    state = found.right
+    if state is PaymentRight.GRANTED:
         return "Votre famille a déjà le droit de payer en ligne."
-    if state == "requested":
+    if state is PaymentRight.REQUESTED:
         return "Votre demande est déjà enregistrée : la mairie vous répondra prochainement."
     at = to_utc_naive(now)
 
     def work(cur):
-        store.set_payment_right(cur, actor.family_id, "requested", at)
+        store.set_payment_right(cur, found.family_id, PaymentRight.REQUESTED, at)
         audit.record(
             cur,
             at_utc=at,
             user_id=actor.user_id,
             action="payment_right.request",
             entity="family",
-            entity_id=actor.family_id,
+            entity_id=found.family_id,
             before={"payment_right": state},
-            after={"payment_right": "requested"},
+            after={"payment_right": PaymentRight.REQUESTED},
         )
 
     db.write(work)
     return "Demande envoyée : la mairie vous répondra prochainement. Vous verrez sa réponse sur cette page."
 
 
-def payment_right_requests(db: Database, actor: Actor) -> list[dict]:
+def payment_right_requests(db: Database, actor: Actor) -> list[FamilyRight]:
     actor.require(Role.ADMIN)
     return store.payment_right_requests(db)
 
 
 def decide_payment_right(db: Database, actor: Actor, family_id: object, grant: bool, now: datetime) -> str:
     actor.require(Role.ADMIN)
-    found = store.family(db, family_id) if isinstance(family_id, int) and not isinstance(family_id, bool) else None
+    found = (
+        store.family_right(db, family_id) if isinstance(family_id, int) and not isinstance(family_id, bool) else None
+    )
     if found is None:
         raise InvalidInput("Famille introuvable.")
-    value = "granted" if grant else "refused"
+    value = PaymentRight.GRANTED if grant else PaymentRight.REFUSED
     at = to_utc_naive(now)
 
     def work(cur):
-        store.set_payment_right(cur, found["id"], value, at)
+        store.set_payment_right(cur, found.family_id, value, at)
         audit.record(
             cur,
             at_utc=at,
             user_id=actor.user_id,
             action=f"payment_right.{value}",
             entity="family",
-            entity_id=found["id"],
-            before={"payment_right": found["payment_right"]},
+            entity_id=found.family_id,
+            before={"payment_right": found.right},
             after={"payment_right": value},
         )
 
     db.write(work)
-    return f"{found['name']} : droit de payer en ligne {'accordé' if grant else 'refusé'}."
+    return f"{found.name} : droit de payer en ligne {'accordé' if grant else 'refusé'}."
 
 
 # --- starting a payment ----------------------------------------------------------------------------
@@ -202,7 +216,7 @@ def _start_payment(
             raise refusal
         store.lock_invoice(cur, invoice_id)
         family = store.family(cur, actor.family_id)
-        if family["payment_right"] != "granted":
+        if family["payment_right"] != PaymentRight.GRANTED:
             raise PaymentRefused(
                 "Votre famille n'a pas encore le droit de payer en ligne : demandez-le avec le "
                 "bouton « Demander le droit de payer en ligne »."
@@ -525,11 +539,15 @@ def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
     ]
 
 
-def describe_right(state: str, at: datetime | None) -> str:
-    when = f" le {fr.numeric_date(from_utc_naive(at))}" if at else ""
+def describe_right(right: FamilyRight) -> str:
+    when = f" le {fr.numeric_date(from_utc_naive(right.at))}" if right.at else ""
     return {
-        "none": "Votre famille n'a pas le droit de payer en ligne.",
-        "requested": f"Demande de droit de payer en ligne envoyée{when} : en attente de la réponse de la mairie.",
-        "granted": f"Droit de payer en ligne accordé{when}.",
-        "refused": f"Demande de droit de payer en ligne refusée{when}. Contactez la mairie pour en savoir plus.",
-    }[state]
+        PaymentRight.NONE: "Votre famille n'a pas le droit de payer en ligne.",
+        PaymentRight.REQUESTED: (
+            f"Demande de droit de payer en ligne envoyée{when} : en attente de la réponse de la mairie."
+        ),
+        PaymentRight.GRANTED: f"Droit de payer en ligne accordé{when}.",
+        PaymentRight.REFUSED: (
+            f"Demande de droit de payer en ligne refusée{when}. Contactez la mairie pour en savoir plus."
+        ),
+    }[right.right]

@@ -20,15 +20,18 @@ from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.fr import long_date, short_date
 from lib.domain.planning import (
+    BookingState,
     Cell,
     Plan,
     ServiceInfo,
+    Skip,
     check_period,
     current_pattern,
     day_cells,
     plan_days,
     plan_template,
 )
+from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.domain.roles import Role
 from lib.domain.validation import fold
 from lib.store import audit, reference
@@ -45,7 +48,7 @@ SCHOOL_DAY_KINDS = ("maternelle", "elementaire")
 # --- who may act on which child -------------------------------------------------------------
 
 
-def _child_for(db: Database, actor: Actor, child_id: object) -> dict:
+def _child_for(db: Database, actor: Actor, child_id: object) -> Child:
     """The child, if the actor may act on it; the same refusal whether it exists or not."""
     return _may_act_on(actor, store.child(db, child_id) if _is_id(child_id) else None)
 
@@ -54,13 +57,13 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _may_act_on(actor: Actor, found: dict | None) -> dict:
-    """`found` (a child row, or None), if the actor may act on it."""
+def _may_act_on(actor: Actor, found: Child | None) -> Child:
+    """`found` (a child, or None), if the actor may act on it."""
     refusal = NotAllowed("Enfant introuvable ou non rattaché à votre compte.")
     if found is None:
         raise refusal
     if actor.is_family:
-        if actor.family_id is None or found["family_id"] != actor.family_id:
+        if actor.family_id is None or found.family_id != actor.family_id:
             raise refusal
     elif actor.role not in EDITORS:
         raise NotAllowed("Votre profil ne permet pas de modifier les inscriptions ni les réservations.")
@@ -81,13 +84,13 @@ def _override(actor: Actor, late: bool, reason: str | None) -> tuple[bool, str |
     return True, text
 
 
-def my_children(db: Database, actor: Actor) -> list[dict]:
+def my_children(db: Database, actor: Actor) -> list[Child]:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
     return store.family_children(db, actor.family_id)
 
 
-def find_children(db: Database, actor: Actor, text: str) -> list[dict]:
+def find_children(db: Database, actor: Actor, text: str) -> list[FoundChild]:
     """Staff search by first or last name (several words narrow it down)."""
     actor.require(*EDITORS)
     words = [w for w in fold((text or "").strip()).split() if w][:5]
@@ -99,13 +102,13 @@ def find_children(db: Database, actor: Actor, text: str) -> list[dict]:
 # --- school years -----------------------------------------------------------------------------
 
 
-def school_years(db: Database, today: date) -> tuple[list[dict], dict | None]:
+def school_years(db: Database, today: date) -> tuple[list[SchoolYearRecord], SchoolYearRecord | None]:
     """All school years, and the one to show first (the current one)."""
     return reference.school_years(db), reference.current_school_year(db, today)
 
 
-def _year(db: Database, school_year_id: object) -> dict:
-    found = [y for y in reference.school_years(db) if y["id"] == school_year_id]
+def _year(db: Database, school_year_id: object) -> SchoolYearRecord:
+    found = [y for y in reference.school_years(db) if y.id == school_year_id]
     if not found:
         raise InvalidInput("Année scolaire inconnue.")
     return found[0]
@@ -124,8 +127,8 @@ class SiteChoice:
 
 @dataclass
 class RegistrationForm:
-    child: dict
-    year: dict
+    child: Child
+    year: SchoolYearRecord
     sites: list[SiteChoice]
     current: dict[int, list[int]]  # site_id -> service ids
 
@@ -137,7 +140,7 @@ def registration_form(db: Database, actor: Actor, child_id: int, school_year_id:
     for row in store.offered_services(db):
         site = sites.setdefault(row["site_id"], SiteChoice(row["site_id"], row["site_name"], row["site_kind"], []))
         site.services.append((row["id"], row["name"]))
-    current = {r["site_id"]: r["service_ids"] or [] for r in store.registrations(db, child["id"], year["id"])}
+    current = {r["site_id"]: r["service_ids"] or [] for r in store.registrations(db, child.id, year.id)}
     return RegistrationForm(child, year, list(sites.values()), current)
 
 
@@ -158,8 +161,8 @@ def save_registration(
     form = registration_form(db, actor, child_id, school_year_id)
     child, year = form.child, form.year
     today = now.date()
-    if year["end_date"] < today and not actor.is_staff:
-        raise InvalidInput(f"L'année scolaire {year['label']} est terminée : choisissez l'année en cours.")
+    if year.end_date < today and not actor.is_staff:
+        raise InvalidInput(f"L'année scolaire {year.label} est terminée : choisissez l'année en cours.")
     site = next((s for s in form.sites if s.site_id == site_id), None)
     if site is None:
         raise InvalidInput("Structure inconnue : choisissez-en une dans la liste.")
@@ -178,11 +181,11 @@ def save_registration(
         )
         if other is not None:
             raise InvalidInput(
-                f"{child['first_name']} est déjà inscrit(e) à « {other.name} » pour {year['label']} : "
+                f"{child.first_name} est déjà inscrit(e) à « {other.name} » pour {year.label} : "
                 "retirez d'abord cette inscription-là."
             )
     dropped = [s for s in form.current.get(site.site_id, []) if s not in wanted]
-    if dropped and store.active_bookings_count(db, child["id"], dropped, site.site_id, max(today, year["start_date"])):
+    if dropped and store.active_bookings_count(db, child.id, dropped, site.site_id, max(today, year.start_date)):
         names = ", ".join(f"« {n} »" for sid, n in site.services if sid in dropped)
         raise InvalidInput(
             f"Des jours à venir sont encore réservés pour {names} : annulez-les d'abord "
@@ -196,9 +199,9 @@ def save_registration(
 
     def work(cur):
         if wanted:
-            store.save_registration(cur, child["id"], year["id"], site.site_id, sorted(wanted), at)
+            store.save_registration(cur, child.id, year.id, site.site_id, sorted(wanted), at)
         else:
-            reg = next(r for r in store.registrations(db, child["id"], year["id"]) if r["site_id"] == site.site_id)
+            reg = next(r for r in store.registrations(db, child.id, year.id) if r["site_id"] == site.site_id)
             store.delete_registration(cur, reg["id"])
         audit.record(
             cur,
@@ -206,15 +209,15 @@ def save_registration(
             user_id=actor.user_id,
             action="registration.save",
             entity="child",
-            entity_id=child["id"],
+            entity_id=child.id,
             before={"site": site.name, "services": before},
-            after={"site": site.name, "services": sorted(wanted), "year": year["label"]},
+            after={"site": site.name, "services": sorted(wanted), "year": year.label},
         )
 
     db.write(work)
     if not wanted:
-        return f"Inscription de {child['first_name']} à « {site.name} » retirée."
-    return f"Inscription de {child['first_name']} à « {site.name} » enregistrée pour {year['label']}."
+        return f"Inscription de {child.first_name} à « {site.name} » retirée."
+    return f"Inscription de {child.first_name} à « {site.name} » enregistrée pour {year.label}."
 
 
 # --- the child's booking context ----------------------------------------------------------------
@@ -222,42 +225,42 @@ def save_registration(
 
 @dataclass
 class BookingContext:
-    child: dict
-    year: dict
+    child: Child
+    year: SchoolYearRecord
     services: list[ServiceInfo]
     calendar: SchoolCalendar
 
     @property
     def first_service_day(self) -> date:
         days = [
-            self.calendar.next_service_day(s.weekdays, self.year["start_date"], inclusive=True, horizon_days=60)
+            self.calendar.next_service_day(s.weekdays, self.year.start_date, inclusive=True, horizon_days=60)
             for s in self.services
         ]
-        return min((d for d in days if d), default=self.year["start_date"])
+        return min((d for d in days if d), default=self.year.start_date)
 
     @property
     def last_service_day(self) -> date:
-        last = self.year["end_date"]
+        last = self.year.end_date
         for _ in range(60):
             if any(
                 last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id) for s in self.services
             ):
                 return last
             last -= timedelta(days=1)
-        return self.year["end_date"]
+        return self.year.end_date
 
     def service(self, service_id: object) -> ServiceInfo:
         found = next((s for s in self.services if s.id == service_id), None)
         if found is None:
             raise InvalidInput(
-                f"{self.child['first_name']} n'est pas inscrit(e) à cette prestation pour {self.year['label']}."
+                f"{self.child.first_name} n'est pas inscrit(e) à cette prestation pour {self.year.label}."
             )
         return found
 
     def months(self) -> list[date]:
-        month = self.year["start_date"].replace(day=1)
+        month = self.year.start_date.replace(day=1)
         found = []
-        while month <= self.year["end_date"]:
+        while month <= self.year.end_date:
             found.append(month)
             month = (month + timedelta(days=32)).replace(day=1)
         return found
@@ -288,7 +291,7 @@ def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: i
     services = [_service_info(r) for r in rows]
     if not services:
         raise InvalidInput(
-            f"{child['first_name']} n'est inscrit(e) à aucune prestation pour {year['label']} : "
+            f"{child.first_name} n'est inscrit(e) à aucune prestation pour {year.label} : "
             "inscrivez-le (la) d'abord (« Inscrire mon enfant ou modifier son inscription »)."
         )
     return BookingContext(child, year, services, reference.school_calendar(db))
@@ -301,7 +304,7 @@ def _still_may_act(actor: Actor, ctx: BookingContext) -> None:
 
 def _recheck_stored(db: Database, actor: Actor, ctx: BookingContext) -> None:
     """Before a write: the actor against the child as stored now, not as the context remembers it."""
-    _may_act_on(actor, store.child(db, ctx.child["id"]))
+    _may_act_on(actor, store.child(db, ctx.child.id))
 
 
 def month_cells(
@@ -313,7 +316,7 @@ def month_cells(
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     bookings: dict = {}
     attendance: dict = {}
-    for service_id, day, state, status in store.month_view(db, ctx.child["id"], first, last):
+    for service_id, day, state, status in store.month_view(db, ctx.child.id, first, last):
         if state is not None:
             bookings[(service_id, day)] = state
         if status is not None:
@@ -325,10 +328,10 @@ def template_pattern(db: Database, actor: Actor, ctx: BookingContext, now: datet
     """The child's weekly pattern per service from today to the end of the year (the whole year
     once it is over): the weekly-template editor opens with it."""
     _still_may_act(actor, ctx)
-    first, last = max(now.date(), ctx.year["start_date"]), ctx.year["end_date"]
+    first, last = max(now.date(), ctx.year.start_date), ctx.year.end_date
     if first > last:
-        first = ctx.year["start_date"]
-    current = store.states(db.cursor(), ctx.child["id"], first, last)
+        first = ctx.year.start_date
+    current = store.states(db.cursor(), ctx.child.id, first, last)
     return current_pattern(ctx.services, current, ctx.calendar, first, last)
 
 
@@ -341,7 +344,7 @@ class ChangeResult:
     waiting: list[tuple[int, date]] = field(default_factory=list)
     cancelled: list[tuple[int, date]] = field(default_factory=list)
     promoted: int = 0
-    skipped: list = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)  # service id -> name, to name the days
     NAMED_AT_MOST = 12  # beyond, the days are counted (the preview listed them by month)
 
@@ -381,8 +384,8 @@ def preview_template(
     """What "Confirmer" would do (nothing is written)."""
     _still_may_act(actor, ctx)
     override, _ = _override(actor, late, "aperçu" if late else None)
-    check_period(start, end, ctx.year["start_date"], ctx.year["end_date"], ctx.year["label"], now.date())
-    current = store.states(db.cursor(), ctx.child["id"], max(start, now.date()), end)
+    check_period(start, end, ctx.year.start_date, ctx.year.end_date, ctx.year.label, now.date())
+    current = store.states(db.cursor(), ctx.child.id, max(start, now.date()), end)
     return plan_template(template, ctx.services, start, end, current, ctx.calendar, now, override=override)
 
 
@@ -399,7 +402,7 @@ def apply_template(
     reason: str | None = None,
 ) -> ChangeResult:
     override, reason = _override(actor, late, reason)
-    check_period(start, end, ctx.year["start_date"], ctx.year["end_date"], ctx.year["label"], now.date())
+    check_period(start, end, ctx.year.start_date, ctx.year.end_date, ctx.year.label, now.date())
     template = {k: sorted(v) for k, v in template.items()}
 
     def plan_for(current):
@@ -441,9 +444,9 @@ def change_days(
     book, cancel = _named_days(book), _named_days(cancel)
     if not book and not cancel:
         raise InvalidInput("Aucun jour coché ni décoché : rien à enregistrer.")
-    outside = next((d for d in sorted(book | cancel) if not ctx.year["start_date"] <= d <= ctx.year["end_date"]), None)
+    outside = next((d for d in sorted(book | cancel) if not ctx.year.start_date <= d <= ctx.year.end_date), None)
     if outside is not None:
-        raise InvalidInput(f"Le {long_date(outside)} est en dehors de l'année scolaire {ctx.year['label']}.")
+        raise InvalidInput(f"Le {long_date(outside)} est en dehors de l'année scolaire {ctx.year.label}.")
     wrong_day = next((d for d in sorted(book) if d.isoweekday() not in service.weekdays), None)
     if wrong_day is not None:
         raise InvalidInput(f"« {service.name} » n'est pas assurée le {long_date(wrong_day)}.")
@@ -473,8 +476,8 @@ def set_day(
 ) -> ChangeResult:
     """Book (`booked`) or cancel one day: a click on the calendar."""
     service = ctx.service(service_id)
-    if not isinstance(day, date) or not ctx.year["start_date"] <= day <= ctx.year["end_date"]:
-        raise InvalidInput(f"Choisissez un jour de l'année scolaire {ctx.year['label']}.")
+    if not isinstance(day, date) or not ctx.year.start_date <= day <= ctx.year.end_date:
+        raise InvalidInput(f"Choisissez un jour de l'année scolaire {ctx.year.label}.")
     return _change_days(
         db, actor, ctx, service, {day} if booked else set(), set() if booked else {day}, now, late, reason
     )
@@ -521,7 +524,7 @@ def _execute(
     _recheck_stored(db, actor, ctx)
     at = to_utc_naive(now)
     site_of = {s.id: s.site_id for s in ctx.services}
-    child_id = ctx.child["id"]
+    child_id = ctx.child.id
 
     def work(cur) -> ChangeResult:
         plan = plan_for(store.states(cur, child_id, first, last))
@@ -536,11 +539,17 @@ def _execute(
         rows = []
         for sid, day, site, change in changes:
             free = places.get((site, sid, day), (0, 0))[0]
-            state = "cancelled" if change == "cancel" else ("booked" if free > 0 else "waiting")
+            state = (
+                BookingState.CANCELLED
+                if change == "cancel"
+                else (BookingState.BOOKED if free > 0 else BookingState.WAITING)
+            )
             rows.append((sid, day, site, state))
-            (
-                result.cancelled if state == "cancelled" else result.booked if state == "booked" else result.waiting
-            ).append((sid, day))
+            {
+                BookingState.CANCELLED: result.cancelled,
+                BookingState.BOOKED: result.booked,
+                BookingState.WAITING: result.waiting,
+            }[state].append((sid, day))
         store.upsert_bookings(cur, child_id, rows, origin, actor.user_id, at)
         freed = [(site_of[sid], sid, day) for sid, day in result.cancelled]
         promoted = store.promote_waiting(cur, [k for k in freed if places.get(k, (0, 0))[1] > 0], actor.user_id, at)
@@ -575,7 +584,3 @@ def _execute(
 
 def _iso(keys: list[tuple[int, date]]) -> list[list]:
     return [[sid, d.isoformat()] for sid, d in keys]
-
-
-def waiting_position(db: Database, ctx: BookingContext, service_id: int, day: date) -> int | None:
-    return store.waiting_position(db, ctx.child["id"], service_id, day)

@@ -74,16 +74,16 @@ def trends(
     year = reference.current_school_year(db, today)
     if year is None:
         return Trends("—", None, grain)
-    before = reference.previous_school_year(db, year["id"])
-    result = Trends(year["label"], before["label"] if before else None, grain)
+    before = reference.previous_school_year(db, year.id)
+    result = Trends(year.label, before.label if before else None, grain)
     table: dict[int, dict] = {}
     # Both years in one pass each (one join of bookings with attendance, not one per year): at city
     # scale that join is most of the time. The summer between the years tells them apart.
-    first, last = (before or year)["start_date"], min(today, year["end_date"])
+    first, last = (before or year).start_date, min(today, year.end_date)
     meals = {m["period"]: m for m in kitchen_store.meals_per_period(db, first, last, grain, site_id, service_id)}
     for row in store.attendance_per_period(db, first, last, grain, site_id, service_id):
-        tag, y = ("previous", before) if before and row["period"] <= before["end_date"] else ("current", year)
-        index = _index(row["period"], y["start_date"], grain)
+        tag, y = ("previous", before) if before and row["period"] <= before.end_date else ("current", year)
+        index = _index(row["period"], y.start_date, grain)
         entry = table.setdefault(
             index,
             {
@@ -94,13 +94,13 @@ def trends(
         if "label" not in entry:
             # Named after this school year's calendar, whichever year's row came first: the
             # previous year is compared week for week (month for month) of the school year.
-            entry.update(periods.labels(periods.period_start(year["start_date"], index, grain), grain, today))
+            entry.update(periods.labels(periods.period_start(year.start_date, index, grain), grain, today))
         entry[f"{tag}_booked"] = row["booked"]
         entry[f"{tag}_rate"] = round(100 * row["present"] / row["checked"], 1) if row["checked"] else None
         entry[f"{tag}_no_show"] = round(100 * row["absent"] / row["checked"], 1) if row["checked"] else None
         entry[f"{tag}_meals"] = meals.get(row["period"], {}).get("meals", 0)
     result.rows = [table[i] for i in sorted(table)]
-    result.billing = store.billing_per_month(db, (before or year)["start_date"], year["end_date"])
-    result.portal = store.portal_share(db, year["start_date"], min(today, year["end_date"]))
+    result.billing = store.billing_per_month(db, (before or year).start_date, year.end_date)
+    result.portal = store.portal_share(db, year.start_date, min(today, year.end_date))
     result.unpaid_cents = store.unpaid_total(db)
     return result

@@ -10,6 +10,7 @@ import pandas as pd
 from lib.store import day_counts
 from lib.store.bulk import registered
 from lib.store.db import Database
+from lib.store.sql import BOOKED
 
 
 def offered(db: Database) -> list[dict]:
@@ -24,12 +25,12 @@ def sheet(db: Database, day: date, site_id: int, service_id: int) -> list[dict]:
     """Children booked that day at that site for that service, and those already pointed there
     without a booking, with their status if recorded."""
     return db.dicts(
-        """
+        f"""
         SELECT c.id AS child_id, c.first_name, c.last_name, c.school_class,
                b.child_id IS NOT NULL AS booked, a.status
         FROM children c
         LEFT JOIN bookings b ON b.child_id = c.id AND b.day = $day AND b.service_id = $service
-             AND b.site_id = $site AND b.state = 'booked'
+             AND b.site_id = $site AND b.state = {BOOKED}
         LEFT JOIN attendance a ON a.child_id = c.id AND a.day = $day AND a.service_id = $service
         WHERE b.child_id IS NOT NULL OR (a.child_id IS NOT NULL AND a.site_id = $site)
         ORDER BY c.school_class, c.last_name, c.first_name

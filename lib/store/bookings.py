@@ -7,36 +7,34 @@ its waiting-list promotion, the audit entry) commits or rolls back as one.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date, datetime
 
 import duckdb
 
+from lib.domain.planning import BookingState
+from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
+from lib.store.sql import ACTIVE_STATES, BOOKED, WAITING
 
-KEY_COLUMNS = ["service_id", "day"]
-
-
-def child(db: Database, child_id: int) -> dict | None:
-    found = db.dicts(
-        "SELECT id, family_id, first_name, last_name, school_class, birth_date, diet_code FROM children WHERE id = ?",
-        [child_id],
-    )
-    return found[0] if found else None
+_CHILD = "SELECT id, family_id, first_name, last_name, school_class FROM children"
 
 
-def family_children(db: Database, family_id: int) -> list[dict]:
-    return db.dicts(
-        "SELECT id, first_name, last_name, school_class FROM children WHERE family_id = ? ORDER BY birth_date",
-        [family_id],
-    )
+def child(db: Database, child_id: int) -> Child | None:
+    found = db.row(f"{_CHILD} WHERE id = ?", [child_id])
+    return Child(*found) if found else None
 
 
-def search_children(db: Database, words: list[str], limit: int) -> list[dict]:
+def family_children(db: Database, family_id: int) -> list[Child]:
+    return [Child(*row) for row in db.rows(f"{_CHILD} WHERE family_id = ? ORDER BY birth_date", [family_id])]
+
+
+def search_children(db: Database, words: list[str], limit: int) -> list[FoundChild]:
     """Children whose first or last name contains every word (accents and case ignored)."""
-    return db.dicts(
+    rows = db.rows(
         """
-        SELECT c.id, c.first_name, c.last_name, c.school_class, f.name AS family
+        SELECT c.id, c.family_id, c.first_name, c.last_name, c.school_class, f.name AS family
         FROM children c JOIN families f ON f.id = c.family_id
         WHERE list_bool_and([strip_accents(lower(c.first_name || ' ' || c.last_name)) LIKE '%' || w || '%'
                              FOR w IN $words])
@@ -44,6 +42,7 @@ def search_children(db: Database, words: list[str], limit: int) -> list[dict]:
         """,
         {"words": words, "limit": limit},
     )
+    return [FoundChild(*row) for row in rows]
 
 
 def offered_services(db: Database) -> list[dict]:
@@ -71,17 +70,20 @@ def registrations(db: Database, child_id: int, school_year_id: int) -> list[dict
     )
 
 
-_CHILD = ["id", "family_id", "first_name", "last_name", "school_class", "birth_date", "diet_code"]
-_YEAR = ["id", "label", "start_date", "end_date"]
+_CHILD_COLUMNS = [f.name for f in fields(Child)]
+_YEAR_COLUMNS = [f.name for f in fields(SchoolYearRecord)]
 
 
-def booking_basis(db: Database, child_id: int, school_year_id: int) -> tuple[dict | None, dict | None, list[dict]]:
+def booking_basis(
+    db: Database, child_id: int, school_year_id: int | None
+) -> tuple[Child | None, SchoolYearRecord | None, list[dict]]:
     """(the child, the school year, the services the child is registered for that year, each
     with the site that gives it), in one statement: a calendar shown asks for the three each
     time, and DuckDB spends about a millisecond a statement however small (bench/NOTES.md)."""
     rows = db.dicts(
         f"""
-        SELECT {", ".join(f"c.{n} AS child_{n}" for n in _CHILD)}, {", ".join(f"y.{n} AS year_{n}" for n in _YEAR)},
+        SELECT {", ".join(f"c.{n} AS child_{n}" for n in _CHILD_COLUMNS)},
+               {", ".join(f"y.{n} AS year_{n}" for n in _YEAR_COLUMNS)},
                s.*, r.site_id
         FROM children c LEFT JOIN school_years y ON y.id = $year
         LEFT JOIN registrations r ON r.child_id = c.id AND r.school_year_id = y.id
@@ -94,9 +96,9 @@ def booking_basis(db: Database, child_id: int, school_year_id: int) -> tuple[dic
     if not rows:
         return None, None, []
     first = rows[0]
-    child = {n: first[f"child_{n}"] for n in _CHILD}
-    year = {n: first[f"year_{n}"] for n in _YEAR} if first["year_id"] is not None else None
-    prefixed = {f"child_{n}" for n in _CHILD} | {f"year_{n}" for n in _YEAR}
+    child = Child(**{n: first[f"child_{n}"] for n in _CHILD_COLUMNS})
+    year = SchoolYearRecord(**{n: first[f"year_{n}"] for n in _YEAR_COLUMNS}) if first["year_id"] is not None else None
+    prefixed = {f"child_{n}" for n in _CHILD_COLUMNS} | {f"year_{n}" for n in _YEAR_COLUMNS}
     services = sorted(
         ({k: v for k, v in r.items() if k not in prefixed} for r in rows if r["id"] is not None),
         key=lambda r: r["sort_order"],
@@ -138,16 +140,18 @@ def delete_registration(cur: duckdb.DuckDBPyConnection, registration_id: int) ->
 
 def active_bookings_count(db: Database, child_id: int, service_ids: list[int], site_id: int, since: date) -> int:
     return db.value(
-        """SELECT count(*) FROM bookings WHERE child_id = ? AND list_contains(?, service_id) AND site_id = ?
-           AND day >= ? AND state IN ('booked', 'waiting')""",
+        f"""SELECT count(*) FROM bookings WHERE child_id = ? AND list_contains(?, service_id) AND site_id = ?
+           AND day >= ? AND state IN {ACTIVE_STATES}""",
         [child_id, service_ids, site_id, since],
     )
 
 
-def month_view(db: Database, child_id: int, first: date, last: date) -> list[tuple]:
+def month_view(
+    db: Database, child_id: int, first: date, last: date
+) -> list[tuple[int, date, BookingState | None, str | None]]:
     """(service_id, day, booking state or None, attendance status or None) for one child and
     one period, in one query."""
-    return db.rows(
+    rows = db.rows(
         """
         SELECT coalesce(b.service_id, a.service_id), coalesce(b.day, a.day), b.state, a.status
         FROM (SELECT * FROM bookings WHERE child_id = $child AND day BETWEEN $first AND $last) b
@@ -156,6 +160,9 @@ def month_view(db: Database, child_id: int, first: date, last: date) -> list[tup
         """,
         {"child": child_id, "first": first, "last": last},
     )
+    return [
+        (service, day, None if state is None else BookingState(state), status) for service, day, state, status in rows
+    ]
 
 
 # One child's bookings through idx_bookings_child: the MATERIALIZED fence keeps the day filter
@@ -163,7 +170,9 @@ def month_view(db: Database, child_id: int, first: date, last: date) -> list[tup
 _CHILD_ROWS = "(WITH mine AS MATERIALIZED (SELECT rowid AS row, * FROM bookings WHERE child_id = ?) SELECT * FROM mine)"
 
 
-def states(cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: date) -> dict[tuple[int, date], str]:
+def states(
+    cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: date
+) -> dict[tuple[int, date], BookingState]:
     # One day: its row groups are found by their day range (bookings are stored roughly in day
     # order), twice as fast as the child's index; a longer period goes through the index.
     rows = cur.execute(
@@ -172,7 +181,7 @@ def states(cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: dat
         else f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
         [child_id, first, last],
     ).fetchall()
-    return {(r[0], r[1]): r[2] for r in rows}
+    return {(r[0], r[1]): BookingState(r[2]) for r in rows}
 
 
 DayKey = tuple[int, int, date]  # (site_id, service_id, day): one place where children are counted
@@ -196,10 +205,10 @@ def _taken(keys: list[DayKey]) -> tuple[str, dict]:
     pairs = sorted({(site, service) for site, service, _ in keys})
     parts, params = [], {"first": min(k[2] for k in keys), "last": max(k[2] for k in keys)}
     for n, (site, service) in enumerate(pairs):
-        parts.append(f"""SELECT site_id, service_id, day, count(*) FILTER (WHERE state = 'booked') AS booked,
+        parts.append(f"""SELECT site_id, service_id, day, count(*) FILTER (WHERE state = {BOOKED}) AS booked,
                                 count(*) AS taken
                          FROM bookings WHERE site_id = $site{n} AND service_id = $service{n}
-                           AND day BETWEEN $first AND $last AND state IN ('booked', 'waiting') GROUP BY ALL""")
+                           AND day BETWEEN $first AND $last AND state IN {ACTIVE_STATES} GROUP BY ALL""")
         params |= {f"site{n}": site, f"service{n}": service}
     return "(" + " UNION ALL ".join(parts) + ")", params
 
@@ -227,10 +236,10 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
         # general statement's joins with the keys and the capacities.
         site, service, day = keys[0]
         free, waiting = cur.execute(
-            """SELECT (SELECT capacity FROM site_services WHERE site_id = $site AND service_id = $service) - count(*),
-                      count(*) FILTER (WHERE state = 'waiting')
+            f"""SELECT (SELECT capacity FROM site_services WHERE site_id = $site AND service_id = $service) - count(*),
+                      count(*) FILTER (WHERE state = {WAITING})
                FROM bookings WHERE site_id = $site AND service_id = $service AND day = $day
-                 AND state IN ('booked', 'waiting')""",
+                 AND state IN {ACTIVE_STATES}""",
             {"site": site, "service": service, "day": day},
         ).fetchall()[0]
         return {} if free is None else {keys[0]: (free, waiting)}
@@ -250,7 +259,7 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
 def upsert_bookings(
     cur: duckdb.DuckDBPyConnection,
     child_id: int,
-    changes: list[tuple[int, date, int, str]],
+    changes: list[tuple[int, date, int, BookingState]],
     origin: str,
     user_id: int,
     now_utc: datetime,
@@ -340,9 +349,9 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
                    row_number() OVER (PARTITION BY b.site_id, b.service_id, b.day
                                       ORDER BY b.updated_at, b.created_at, b.child_id) AS position
             FROM bookings b JOIN free USING (site_id, service_id, day)
-            WHERE b.state = 'waiting' AND b.day BETWEEN $first AND $last
+            WHERE b.state = {WAITING} AND b.day BETWEEN $first AND $last
         )
-        UPDATE bookings SET state = 'booked', updated_by = $user, updated_at = $now
+        UPDATE bookings SET state = {BOOKED}, updated_by = $user, updated_at = $now
         FROM queue
         WHERE bookings.child_id = queue.child_id AND bookings.service_id = queue.service_id
           AND bookings.day = queue.day AND queue.position <= queue.n
@@ -354,25 +363,12 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
     return promoted
 
 
-def waiting_position(db: Database, child_id: int, service_id: int, day: date) -> int | None:
-    return db.value(
-        """
-        SELECT position FROM (
-            SELECT child_id, row_number() OVER (ORDER BY updated_at, created_at, child_id) AS position
-            FROM bookings WHERE service_id = ? AND day = ? AND state = 'waiting'
-              AND site_id = (SELECT site_id FROM bookings WHERE child_id = ? AND service_id = ? AND day = ?)
-        ) WHERE child_id = ?
-        """,
-        [service_id, day, child_id, service_id, day, child_id],
-    )
-
-
 def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, since: date) -> list[DayKey]:
     return [
         tuple(r)
         for r in cur.execute(
-            """SELECT DISTINCT site_id, service_id, day FROM bookings
-           WHERE site_id = ? AND service_id = ? AND day >= ? AND state = 'waiting'""",
+            f"""SELECT DISTINCT site_id, service_id, day FROM bookings
+           WHERE site_id = ? AND service_id = ? AND day >= ? AND state = {WAITING}""",
             [site_id, service_id, since],
         ).fetchall()
     ]

@@ -24,15 +24,17 @@ from datetime import date, timedelta
 
 import duckdb
 
+from lib.store.sql import BOOKED
+
 # One row per booked (child, service, day), with its attendance if any (same key: at most one).
-_COUNT = """
+_COUNT = f"""
     SELECT b.day, b.site_id, b.service_id, c.diet_code, count(*) AS booked, count(a.child_id) AS checked,
            count(*) FILTER (WHERE a.status = 'present') AS present,
            count(*) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent
     FROM bookings b
     LEFT JOIN children c ON c.id = b.child_id
     LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
-    WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last AND list_contains($days, b.day)
+    WHERE b.state = {BOOKED} AND b.day BETWEEN $first AND $last AND list_contains($days, b.day)
     GROUP BY ALL
 """
 

@@ -9,8 +9,10 @@ from datetime import date, datetime
 import duckdb
 import numpy as np
 
+from lib.domain.invoicing import PaymentRight
+from lib.domain.records import FamilyRight
 from lib.store.db import Database, dicts
-from lib.store.sql import OPEN_DAY
+from lib.store.sql import BOOKED, OPEN_DAY, RIGHT_NONE, RIGHT_REQUESTED
 
 # --- computing a month -------------------------------------------------------------------------
 
@@ -45,7 +47,7 @@ def _month_lines(
             FROM bookings b
             JOIN children c ON c.id = b.child_id
             JOIN families f ON f.id = c.family_id
-            WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
+            WHERE b.state = {BOOKED} AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
               AND NOT ($credit AND EXISTS (SELECT 1 FROM attendance a WHERE a.child_id = b.child_id
                        AND a.service_id = b.service_id AND a.day = b.day AND a.status = 'justified'))
             GROUP BY ALL
@@ -308,16 +310,30 @@ def family(db_or_cur, family_id: int) -> dict | None:
 # --- payment right ---------------------------------------------------------------------------------
 
 
-def set_payment_right(cur: duckdb.DuckDBPyConnection, family_id: int, value: str, at_utc: datetime) -> None:
+def set_payment_right(cur: duckdb.DuckDBPyConnection, family_id: int, value: PaymentRight, at_utc: datetime) -> None:
     cur.execute("UPDATE families SET payment_right = ?, payment_right_at = ? WHERE id = ?", [value, at_utc, family_id])
 
 
-def payment_right_requests(db: Database) -> list[dict]:
-    return db.dicts(
-        """SELECT f.id, f.name, f.email, f.payment_right, f.payment_right_at FROM families f
-           WHERE f.payment_right IN ('requested', 'granted', 'refused')
-           ORDER BY f.payment_right <> 'requested', f.payment_right_at DESC"""
+_RIGHT = "SELECT f.id, f.name, f.email, f.payment_right, f.payment_right_at FROM families f"
+
+
+def _family_right(row: tuple) -> FamilyRight:
+    family_id, name, email, right, at = row
+    return FamilyRight(family_id, name, email, PaymentRight(right), at)
+
+
+def family_right(db: Database, family_id: int) -> FamilyRight | None:
+    found = db.row(f"{_RIGHT} WHERE f.id = ?", [family_id])
+    return _family_right(found) if found else None
+
+
+def payment_right_requests(db: Database) -> list[FamilyRight]:
+    """Every family that asked for the right, those waiting for an answer first."""
+    rows = db.rows(
+        f"""{_RIGHT} WHERE f.payment_right <> {RIGHT_NONE}
+           ORDER BY f.payment_right <> {RIGHT_REQUESTED}, f.payment_right_at DESC"""
     )
+    return [_family_right(row) for row in rows]
 
 
 # --- payment attempts ---------------------------------------------------------------------------

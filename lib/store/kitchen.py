@@ -16,7 +16,7 @@ import duckdb
 
 from lib.store import day_counts
 from lib.store.db import Database, dicts
-from lib.store.sql import OPEN_DAY
+from lib.store.sql import BOOKED, OPEN_DAY
 
 
 def _meals(*, attendance: bool) -> str:
@@ -43,7 +43,7 @@ def _meals(*, attendance: bool) -> str:
     JOIN diets d ON d.code = c.diet_code
     JOIN sites si ON si.id = b.site_id
     {join}
-    WHERE b.state = 'booked' AND b.day BETWEEN $first AND $last AND {OPEN_DAY}
+    WHERE b.state = {BOOKED} AND b.day BETWEEN $first AND $last AND {OPEN_DAY}
       AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from lib.store.db import Database
+from lib.store.sql import ACTIVE_STATES, BOOKED, RIGHT_REQUESTED, WAITING
 
 
 def family_children(db: Database, family_id: int, school_year_id: int) -> list[dict]:
@@ -31,14 +32,14 @@ def family_children(db: Database, family_id: int, school_year_id: int) -> list[d
 
 def family_next_bookings(db: Database, family_id: int, today: date, per_child: int) -> list[dict]:
     return db.dicts(
-        """
+        f"""
         SELECT child_id, day, service FROM (
             SELECT b.child_id, b.day, s.name AS service,
                    dense_rank() OVER (PARTITION BY b.child_id ORDER BY b.day) AS n, s.sort_order
             FROM bookings b
             JOIN children c ON c.id = b.child_id
             JOIN services s ON s.id = b.service_id
-            WHERE c.family_id = ? AND b.state = 'booked' AND b.day >= ?
+            WHERE c.family_id = ? AND b.state = {BOOKED} AND b.day >= ?
         ) WHERE n <= ?
         ORDER BY child_id, day, sort_order
         """,
@@ -67,10 +68,10 @@ def family_balance(db: Database, family_id: int) -> dict:
 def day_counts_by_site(db: Database, day: date) -> list[dict]:
     """Per site × service on one day: booked children and attendance recorded so far."""
     return db.dicts(
-        """
+        f"""
         SELECT si.name AS site, sv.name AS service,
-               count(*) FILTER (WHERE b.state = 'booked') AS booked,
-               count(*) FILTER (WHERE b.state = 'waiting') AS waiting,
+               count(*) FILTER (WHERE b.state = {BOOKED}) AS booked,
+               count(*) FILTER (WHERE b.state = {WAITING}) AS waiting,
                count(a.child_id) FILTER (WHERE a.status = 'present') AS present,
                count(a.child_id) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent,
                any_value(ss.capacity) AS capacity
@@ -79,7 +80,7 @@ def day_counts_by_site(db: Database, day: date) -> list[dict]:
         JOIN services sv ON sv.id = b.service_id
         LEFT JOIN site_services ss ON ss.site_id = b.site_id AND ss.service_id = b.service_id
         LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
-        WHERE b.day = ? AND b.state IN ('booked', 'waiting')
+        WHERE b.day = ? AND b.state IN {ACTIVE_STATES}
         GROUP BY si.id, si.name, sv.sort_order, sv.name
         ORDER BY si.id, sv.sort_order
         """,
@@ -90,13 +91,13 @@ def day_counts_by_site(db: Database, day: date) -> list[dict]:
 def year_figures(db: Database, start: date, end: date, until: date) -> dict:
     """Registrations and bookings of the school year starting at `start`, counted up to `until`."""
     return db.dicts(
-        """
+        f"""
         SELECT
           (SELECT count(DISTINCT r.child_id) FROM registrations r JOIN school_years y ON y.id = r.school_year_id
             WHERE y.start_date = $start) AS children,
           (SELECT count(DISTINCT c.family_id) FROM registrations r JOIN school_years y ON y.id = r.school_year_id
             JOIN children c ON c.id = r.child_id WHERE y.start_date = $start) AS families,
-          (SELECT count(*) FROM bookings WHERE state = 'booked' AND day BETWEEN $start AND least($end, $until))
+          (SELECT count(*) FROM bookings WHERE state = {BOOKED} AND day BETWEEN $start AND least($end, $until))
             AS bookings_to_date,
           (SELECT count(*) FILTER (WHERE status = 'present') FROM attendance WHERE day BETWEEN $start AND least($end, $until))
             AS present_to_date,
@@ -108,11 +109,11 @@ def year_figures(db: Database, start: date, end: date, until: date) -> dict:
 
 def admin_figures(db: Database) -> dict:
     return db.dicts(
-        """
+        f"""
         SELECT (SELECT count(*) FROM families) AS families,
                (SELECT count(*) FROM children) AS children,
                (SELECT count(*) FROM users WHERE active) AS users,
-               (SELECT count(*) FROM families WHERE payment_right = 'requested') AS payment_requests,
+               (SELECT count(*) FROM families WHERE payment_right = {RIGHT_REQUESTED}) AS payment_requests,
                (SELECT count(*) FROM invoices) AS invoices
         """
     )[0]
@@ -127,8 +128,8 @@ def bookings_per_school_month(db: Database, school_year_ids: list[int], current_
     current year only up to `today`, the others whole. Counted per day first, then matched to
     the years: the range join on 11 million bookings took most of a second at city scale."""
     return db.dicts(
-        """
-        WITH per_day AS (SELECT day, count(*) AS booked FROM bookings WHERE state = 'booked' GROUP BY day)
+        f"""
+        WITH per_day AS (SELECT day, count(*) AS booked FROM bookings WHERE state = {BOOKED} GROUP BY day)
         SELECT y.id AS school_year_id, date_diff('month', date_trunc('month', y.start_date), date_trunc('month', b.day))
                AS month_index, sum(b.booked)::BIGINT AS booked
         FROM per_day b JOIN school_years y ON b.day BETWEEN y.start_date AND y.end_date

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from lib.domain.calendar import Closure, SchoolCalendar
+from lib.domain.records import SchoolYearRecord
 from lib.store.db import Database
 
 DEFAULT_SETTINGS = {
@@ -20,8 +21,11 @@ def settings(db: Database) -> dict[str, str]:
     return values
 
 
-def school_years(db: Database) -> list[dict]:
-    return db.dicts("SELECT id, label, start_date, end_date FROM school_years ORDER BY id")
+_YEAR = "SELECT id, label, start_date, end_date FROM school_years"
+
+
+def school_years(db: Database) -> list[SchoolYearRecord]:
+    return [SchoolYearRecord(*row) for row in db.rows(f"{_YEAR} ORDER BY id")]
 
 
 def sites(db: Database) -> list[dict]:
@@ -44,10 +48,10 @@ def school_calendar(db: Database) -> SchoolCalendar:
     return SchoolCalendar(zone=settings(db)["holiday_zone"], closures=tuple(closures(db)))
 
 
-def current_school_year(db: Database, today: date) -> dict | None:
+def current_school_year(db: Database, today: date) -> SchoolYearRecord | None:
     """The school year containing `today`; in the summer, the coming one; else the last one."""
-    found = db.dicts(
-        """SELECT id, label, start_date, end_date FROM school_years
+    found = db.row(
+        f"""{_YEAR}
            ORDER BY CASE WHEN $today BETWEEN start_date AND end_date THEN 0
                          WHEN start_date > $today THEN 1 ELSE 2 END,
                     CASE WHEN start_date > $today THEN start_date END,
@@ -55,15 +59,12 @@ def current_school_year(db: Database, today: date) -> dict | None:
            LIMIT 1""",
         {"today": today},
     )
-    return found[0] if found else None
+    return SchoolYearRecord(*found) if found else None
 
 
-def previous_school_year(db: Database, school_year_id: int) -> dict | None:
-    found = db.dicts(
-        "SELECT id, label, start_date, end_date FROM school_years WHERE id < ? ORDER BY id DESC LIMIT 1",
-        [school_year_id],
-    )
-    return found[0] if found else None
+def previous_school_year(db: Database, school_year_id: int) -> SchoolYearRecord | None:
+    found = db.row(f"{_YEAR} WHERE id < ? ORDER BY id DESC LIMIT 1", [school_year_id])
+    return SchoolYearRecord(*found) if found else None
 
 
 def all_service_weekdays(db: Database) -> set[int]:

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.invoicing import InvoiceStatus, Kind
+from lib.domain.invoicing import InvoiceStatus, Kind, PaymentRight
 from lib.domain.markup import md
 from lib.services import home, invoice_pdf, invoicing, payments
 from lib.ui import session
@@ -98,7 +98,7 @@ def cards(rows: list[invoicing.InvoiceRow]) -> None:
         )
 
 
-def open_from_link(rows: list[invoicing.InvoiceRow], right: str) -> None:
+def open_from_link(rows: list[invoicing.InvoiceRow], right: PaymentRight) -> None:
     """A link naming an invoice (the home's « Payer ») selects it and, when it can be paid online,
     opens its « Payer » step. The link is read once, then dropped from the address, so choosing
     another invoice afterwards is not undone. Only the family's own rows can match."""
@@ -112,7 +112,7 @@ def open_from_link(rows: list[invoicing.InvoiceRow], right: str) -> None:
         return
     st.session_state[SELECTED] = row.id
     st.session_state.pop(CONFIRM, None)
-    if row.status is InvoiceStatus.UNPAID and right == "granted":
+    if row.status is InvoiceStatus.UNPAID and right is PaymentRight.GRANTED:
         _open_payment(row.id)
 
 
@@ -121,7 +121,7 @@ def _open_payment(invoice_id: int) -> None:
     st.session_state[f"invoices_key_{invoice_id}"] = secrets.token_urlsafe(24)
 
 
-def detail(actor, invoice_id: int, right: str) -> None:
+def detail(actor, invoice_id: int, right: PaymentRight) -> None:
     db = session.db()
     data = invoicing.invoice_detail(db, actor, invoice_id, session.now())
     row = data.row
@@ -166,7 +166,7 @@ def detail(actor, invoice_id: int, right: str) -> None:
         _pay(row, right)
 
 
-def _pay(row: invoicing.InvoiceRow, right: str) -> None:
+def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:
     if row.status is InvoiceStatus.IN_PROGRESS:
         st.info(
             "🟠 Un paiement est en cours pour cette facture : il apparaîtra ici dès que la banque l'aura "
@@ -180,7 +180,7 @@ def _pay(row: invoicing.InvoiceRow, right: str) -> None:
             "la mairie vous rembourse la différence."
         )
         return
-    if row.status is not InvoiceStatus.UNPAID or right != "granted":
+    if row.status is not InvoiceStatus.UNPAID or right is not PaymentRight.GRANTED:
         return
     if st.session_state.get(CONFIRM) != row.id:
         if st.button(

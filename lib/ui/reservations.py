@@ -18,6 +18,7 @@ from lib.domain.calendar import WEEKDAY_NAMES
 from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.planning import State
+from lib.domain.records import Child, SchoolYearRecord
 from lib.services import reservations
 from lib.ui import calendar, session
 from lib.ui.dates import day_picker
@@ -40,13 +41,13 @@ class StaffOverride:
     reason: str | None = None
 
 
-def choose_year(key: str) -> dict:
+def choose_year(key: str) -> SchoolYearRecord:
     years, current = reservations.school_years(session.db(), session.today())
     if not years:
         st.info("Aucune année scolaire n'est encore ouverte : revenez bientôt ou contactez la mairie.")
         st.stop()
-    index = next((i for i, y in enumerate(years) if current and y["id"] == current["id"]), len(years) - 1)
-    return st.selectbox("Année scolaire", years, index=index, format_func=lambda y: y["label"], key=key)
+    index = next((i for i, y in enumerate(years) if current and y.id == current.id), len(years) - 1)
+    return st.selectbox("Année scolaire", years, index=index, format_func=lambda y: y.label, key=key)
 
 
 def _reset_editor() -> None:
@@ -83,9 +84,9 @@ def show_flash(where: str) -> None:
 # --- registration -----------------------------------------------------------------------------
 
 
-def registration_section(actor: Actor, child: dict, year: dict) -> None:
+def registration_section(actor: Actor, child: Child, year: SchoolYearRecord) -> None:
     db = session.db()
-    form = reservations.registration_form(db, actor, child["id"], year["id"])
+    form = reservations.registration_form(db, actor, child.id, year.id)
     if not form.sites:
         st.info("Aucune structure n'est encore ouverte aux inscriptions.")
         return
@@ -99,21 +100,21 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
             )
         )
     else:
-        st.info(f"{md(child['first_name'])} n'est pas encore inscrit(e) pour {md(year['label'])}.")
-    site = st.selectbox("Structure", form.sites, format_func=lambda s: s.name, key=f"reg_site_{child['id']}")
+        st.info(f"{md(child.first_name)} n'est pas encore inscrit(e) pour {md(year.label)}.")
+    site = st.selectbox("Structure", form.sites, format_func=lambda s: s.name, key=f"reg_site_{child.id}")
     current = form.current.get(site.site_id, [])
     st.markdown("Prestations")
     chosen = [
         sid
         for sid, name in site.services
-        if st.checkbox(md(name), value=sid in current, key=f"reg_{child['id']}_{site.site_id}_{sid}")
+        if st.checkbox(md(name), value=sid in current, key=f"reg_{child.id}_{site.site_id}_{sid}")
     ]
     if st.button("Enregistrer l'inscription", key="reg_save", type="primary"):
         try:
             _flash(
                 "registration",
                 "success",
-                reservations.save_registration(db, actor, child["id"], year["id"], site.site_id, chosen, session.now()),
+                reservations.save_registration(db, actor, child.id, year.id, site.site_id, chosen, session.now()),
             )
             st.session_state.pop(PREVIEW, None)
             st.rerun()
@@ -125,12 +126,12 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
 # --- bookings ---------------------------------------------------------------------------------
 
 
-def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverride | None = None) -> None:
+def booking_section(actor: Actor, child: Child, year: SchoolYearRecord, override: StaffOverride | None = None) -> None:
     db = session.db()
     override = override or StaffOverride()
-    _reset_when_context_changes(child["id"], year["id"])
+    _reset_when_context_changes(child.id, year.id)
     try:
-        ctx = reservations.booking_context(db, actor, child["id"], year["id"])
+        ctx = reservations.booking_context(db, actor, child.id, year.id)
     except PortailError as exc:
         st.info(md(exc.message))
         return
@@ -145,7 +146,7 @@ def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverri
         {s.id: s.short_name for s in ctx.services},
         month,
         list_view=list_view,
-        key=f"resa_cal_{child['id']}_{month.isoformat()}_{'list' if list_view else 'grid'}",
+        key=f"resa_cal_{child.id}_{month.isoformat()}_{'list' if list_view else 'grid'}",
     )
     if clicked is not None:
         st.session_state[DAY] = clicked
@@ -359,7 +360,7 @@ def _template_editor(actor, ctx, override: StaffOverride) -> None:
         if tuple(ticked) != tuple(pattern.get(service.id, ())):
             template[service.id] = ticked  # only what the parent changed is applied
     left, right = st.columns(2)
-    first, last = ctx.year["start_date"], ctx.year["end_date"]
+    first, last = ctx.year.start_date, ctx.year.end_date
     start = day_picker("Du", first, last, ctx.first_service_day, key="resa_from", where=left)
     end = day_picker("Au", first, last, ctx.last_service_day, key="resa_to", where=right)
     if st.button("Appliquer", key="resa_apply", type="primary"):

@@ -89,7 +89,7 @@ def poisoned(demo_db):
     cook, agent = login(demo_db, "cuisine@demo.fr"), login(demo_db, "agent@demo.fr")
     kitchen.sheet_file(demo_db, cook, DEMO_TODAY, DEMO_NOW, "csv", count_as_printed=True)
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
-    lea = reservations.booking_context(demo_db, agent, 1, year["id"])
+    lea = reservations.booking_context(demo_db, agent, 1, year.id)
     reservations.set_day(
         demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason=PAYLOAD
     )

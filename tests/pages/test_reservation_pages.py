@@ -16,7 +16,7 @@ LEA, HUGO = 1, 2
 def family_page(demo_db, child="Léa Martin"):
     at = app_test("pages/mes_inscriptions.py", demo_db, "parent@demo.fr").run()
     assert not at.exception, at.exception
-    if child != at.selectbox(key="resa_child").value["first_name"] + " Martin":
+    if child != at.selectbox(key="resa_child").value.first_name + " Martin":
         at.selectbox(key="resa_child").select(
             next(o for o in at.selectbox(key="resa_child").options if child in o)
         ).run()
@@ -201,7 +201,7 @@ def test_staff_search_and_late_change_needs_a_reason(demo_db):
     at.text_input(key="staff_search").input("x").run()
     assert "au moins 2 lettres" in at.error[0].value
     at.text_input(key="staff_search").input("Léa Martin").run()
-    assert at.selectbox(key="staff_child").value["id"] == LEA
+    assert at.selectbox(key="staff_child").value.id == LEA
     at.toggle(key="staff_late").set_value(True).run()
     at.session_state["resa_day"] = date(2026, 11, 26)
     at.run()
@@ -220,7 +220,7 @@ def test_opening_a_childs_file_is_recorded_once_per_child_chosen(demo_db):
     at.toggle(key="staff_late").set_value(True).run()  # a rerun on the same child: no new entry
     at.selectbox(key="staff_child").select_index(1).run()
     reads = demo_db.rows("SELECT entity_id FROM audit_log WHERE action = 'child.read' ORDER BY id")
-    assert [int(r[0]) for r in reads] == [found[0]["id"], found[1]["id"]]
+    assert [int(r[0]) for r in reads] == [found[0].id, found[1].id]
 
 
 @pytest.mark.parametrize("email", ["cuisine@demo.fr", "maire@demo.fr", "parent@demo.fr"])

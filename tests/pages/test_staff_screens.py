@@ -18,11 +18,11 @@ def journal_text(at) -> str:
 
 def cancel_hugos_december(db):
     parent = login(db, "parent@demo.fr")
-    hugo = next(k for k in reservations.my_children(db, parent) if k["first_name"] == "Hugo")
+    hugo = next(k for k in reservations.my_children(db, parent) if k.first_name == "Hugo")
     _, year = reservations.school_years(db, DEMO_TODAY)
-    ctx = reservations.booking_context(db, parent, hugo["id"], year["id"])
+    ctx = reservations.booking_context(db, parent, hugo.id, year.id)
     service = ctx.services[0].id
-    december = booked_days(db, hugo["id"], service, date(2026, 12, 1), date(2026, 12, 31))
+    december = booked_days(db, hugo.id, service, date(2026, 12, 1), date(2026, 12, 31))
     reservations.change_days(db, parent, ctx, service, [], december, DEMO_NOW)
     payments.decide_payment_right(db, login(db, "admin@demo.fr"), 7, True, DEMO_NOW)
 
@@ -66,7 +66,7 @@ def test_the_journal_shows_typed_text_as_text(demo_db):
     agent = login(demo_db, "agent@demo.fr")
     hugo = demo_db.value("SELECT id FROM children WHERE first_name = 'Hugo' AND last_name = 'Martin'")
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
-    ctx = reservations.booking_context(demo_db, agent, hugo, year["id"])
+    ctx = reservations.booking_context(demo_db, agent, hugo, year.id)
     reservations.set_day(
         demo_db,
         agent,

@@ -30,7 +30,7 @@ def pdf_text(body: bytes) -> str:
 def test_an_agents_reason_is_text_in_the_audit_csv(demo_db, reason):
     agent, admin = login(demo_db, "agent@demo.fr"), login(demo_db, "admin@demo.fr")
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
-    lea = reservations.booking_context(demo_db, agent, 1, year["id"])
+    lea = reservations.booking_context(demo_db, agent, 1, year.id)
     reservations.set_day(
         demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason=reason
     )

@@ -216,21 +216,19 @@ def test_a_lost_return_is_reconciled_and_a_forgotten_attempt_expires(demo_db, pa
 
 def test_payment_right_request_and_decision(demo_db):
     family, admin = login(demo_db, "famille002@demo.fr"), login(demo_db, "admin@demo.fr")
-    assert payments.payment_right(demo_db, family)["state"] == "none"
+    assert payments.payment_right(demo_db, family).right == "none"
     assert "Demande envoyée" in payments.request_payment_right(demo_db, family, DEMO_NOW)
     assert "déjà enregistrée" in payments.request_payment_right(demo_db, family, DEMO_NOW)
-    assert any(
-        r["id"] == 2 and r["payment_right"] == "requested" for r in payments.payment_right_requests(demo_db, admin)
-    )
+    assert any(r.family_id == 2 and r.right == "requested" for r in payments.payment_right_requests(demo_db, admin))
     with pytest.raises(NotAllowed):
         payments.decide_payment_right(demo_db, family, 2, True, DEMO_NOW)
     with pytest.raises(InvalidInput):
         payments.decide_payment_right(demo_db, admin, 999_999, True, DEMO_NOW)
     payments.decide_payment_right(demo_db, admin, 2, False, DEMO_NOW)
-    assert payments.payment_right(demo_db, family)["state"] == "refused"
-    assert "refusée" in payments.describe_right("refused", None)
+    assert payments.payment_right(demo_db, family).right == "refused"
+    assert "refusée" in payments.describe_right(payments.payment_right(demo_db, family))
     payments.decide_payment_right(demo_db, admin, 2, True, DEMO_NOW)
-    assert payments.payment_right(demo_db, family)["state"] == "granted"
+    assert payments.payment_right(demo_db, family).right == "granted"
     actions = [a for (a,) in demo_db.rows("SELECT action FROM audit_log WHERE entity = 'family' ORDER BY id")]
     assert actions == ["payment_right.request", "payment_right.refused", "payment_right.granted"]
 

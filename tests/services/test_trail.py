@@ -15,13 +15,13 @@ def logged(demo_db):
     """A morning at the town hall: a parent cancels Hugo's December meals, an agent cancels Léa's
     Monday late, checks a class, the administrator grants a family the right to pay online."""
     parent, agent, admin = (login(demo_db, e) for e in ("parent@demo.fr", "agent@demo.fr", "admin@demo.fr"))
-    kids = {k["first_name"]: k["id"] for k in reservations.my_children(demo_db, parent)}
+    kids = {k.first_name: k.id for k in reservations.my_children(demo_db, parent)}
     _, year = reservations.school_years(demo_db, DEMO_TODAY)
-    hugo = reservations.booking_context(demo_db, parent, kids["Hugo"], year["id"])
+    hugo = reservations.booking_context(demo_db, parent, kids["Hugo"], year.id)
     meals = hugo.services[0].id
     december = booked_days(demo_db, kids["Hugo"], meals, date(2026, 12, 1), date(2026, 12, 31))
     reservations.change_days(demo_db, parent, hugo, meals, [], december, DEMO_NOW)
-    lea = reservations.booking_context(demo_db, agent, kids["Léa"], year["id"])
+    lea = reservations.booking_context(demo_db, agent, kids["Léa"], year.id)
     reservations.set_day(
         demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason="Malade"
     )
@@ -158,7 +158,7 @@ def test_only_the_administrator_reads_the_log(demo_db, email):
 def test_a_staff_member_opening_a_childs_file_is_in_the_journal(demo_db):
     agent, admin = login(demo_db, "agent@demo.fr"), login(demo_db, "admin@demo.fr")
     hugo = next(k for k in reservations.find_children(demo_db, agent, "Hugo Martin"))
-    trail.record_child_file_read(demo_db, agent, hugo["id"], DEMO_NOW)
+    trail.record_child_file_read(demo_db, agent, hugo.id, DEMO_NOW)
     journal = trail.journal(demo_db, admin, kind="Consultations de dossiers")
     assert [(line.who, line.what, line.concerns) for line in journal.lines] == [
         (

@@ -1,0 +1,47 @@
+"""The stored records that cross the layers: the store builds them, services return them, pages
+read their fields by name (not dicts, whose keys only the query that made them knows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from lib.domain.invoicing import PaymentRight
+
+
+@dataclass(frozen=True)
+class SchoolYearRecord:
+    """A school year the town opened (`school_years`): the id is its first calendar year, 2026
+    for 2026/2027. `lib.domain.school_year.SchoolYear` computes the dates before it is stored."""
+
+    id: int
+    label: str
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
+class Child:
+    id: int
+    family_id: int
+    first_name: str
+    last_name: str
+    school_class: str | None
+
+
+@dataclass(frozen=True)
+class FoundChild(Child):
+    """A child found by the staff's search, with its family's name to tell namesakes apart."""
+
+    family: str
+
+
+@dataclass(frozen=True)
+class FamilyRight:
+    """A family's right to pay online, as stored."""
+
+    family_id: int
+    name: str
+    email: str | None
+    right: PaymentRight
+    at: datetime | None  # UTC (naive): when it was last asked for or decided
