@@ -66,12 +66,12 @@ lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed system-packages
 ## backup: a verified backup of $(PORTAIL_DB) (+ manifest + checksum) into $${PORTAIL_BACKUP_DIR:-backups}/; while
 ## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token)
 backup: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.backup save --url http://127.0.0.1:$(PORT)
+	$(PY) -m lib.tools.backup save --url http://127.0.0.1:$(PORT)
 
 ## restore: FILE=backups/portail-….duckdb make restore (verified whole first; the replaced file is kept beside it;
 ## refused while a server holds the file)
 restore: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.backup restore "$(FILE)"
+	$(PY) -m lib.tools.backup restore "$(FILE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache
