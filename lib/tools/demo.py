@@ -29,6 +29,8 @@ from lib.domain.actor import Actor
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, InvalidInput
+from lib.domain.invoicing import PaymentRight
+from lib.domain.planning import BookingState
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
 from lib.services import invoicing
@@ -485,7 +487,7 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
         if fid == 1:
             last = "Martin"
             kids = [("Léa", 1, "standard", False, True), ("Hugo", 5, "sans_porc", True, True)]
-            payment_right = "granted"
+            payment_right = PaymentRight.GRANTED
             qf = 980
         else:
             last = rng.choice(LAST)
@@ -495,7 +497,7 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
             for level in levels:
                 first = rng.choice(FIRST_F if rng.random() < 0.5 else FIRST_M)
                 kids.append((first, level, rng.choices(diets, weights)[0], rng.random() < 0.32, rng.random() < 0.92))
-            payment_right = "requested" if fid in (7, 42, 133) else "none"
+            payment_right = PaymentRight.REQUESTED if fid in (7, 42, 133) else PaymentRight.NONE
             qf = rng.choice([450, 620, 780, 900, 1100, 1350, 1600, 2100])
         parent = rng.choice(PARENT_F + PARENT_M) if fid != 1 else "Camille"
         families.append(
@@ -584,14 +586,14 @@ def _book_year(
                 if origin == "template"
                 else to_utc_naive(datetime.combine(day - timedelta(days=rng.randrange(8, 30)), time(21, 0), PARIS))
             )
-            state = "booked"
+            state = BookingState.BOOKED
             updated = created
             if rng.random() < 0.03:
-                state = "cancelled"
+                state = BookingState.CANCELLED
                 updated = to_utc_naive(datetime.combine(day - timedelta(days=rng.randrange(3, 10)), time(19, 0), PARIS))
             how = "staff" if user_id == 1 else origin
             bookings.append((child.id, service_id, day, site_id, state, how, user_id, created, user_id, updated))
-            if day < today and state == "booked":
+            if day < today and state is BookingState.BOOKED:
                 roll = rng.random()
                 status = "present" if roll < 0.93 else ("absent" if roll < 0.975 else "justified")
                 recorded = to_utc_naive(datetime.combine(day, time(14, 0), PARIS))
