@@ -101,8 +101,8 @@ for family in sorted(shown, key=lambda r: r.name):
             else:
                 decided.append(family.family_id)
                 st.rerun()
-granted = [r.name for r in requests if r.right is PaymentRight.GRANTED]
-st.caption(f"Familles ayant le droit : {fr.decimal(len(granted), 0)}.")
+holders = [r.name for r in requests if r.right is PaymentRight.GRANTED]
+st.caption(f"Familles ayant le droit : {fr.decimal(len(holders), 0)}.")
 
 st.header("Paiements en attente", anchor=False)
 lifetime = payments.config(db).attempt_lifetime

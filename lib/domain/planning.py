@@ -322,7 +322,16 @@ def day_cells(
     return cells
 
 
-def _cell(service, day, bookings, attendance, calendar, now, to_book, to_cancel) -> Cell | None:
+def _cell(
+    service: ServiceInfo,
+    day: date,
+    bookings: Mapping[Key, BookingState],
+    attendance: Mapping[Key, str],
+    calendar: SchoolCalendar,
+    now: datetime,
+    to_book: set[Key],
+    to_cancel: set[Key],
+) -> Cell | None:
     key = (service.id, day)
     closed = calendar.day_off_reason(day, service.site_id)
     if closed is not None:

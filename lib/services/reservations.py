@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TypeGuard
 
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
@@ -53,7 +54,7 @@ def _child_for(db: Database, actor: Actor, child_id: object) -> Child:
     return _may_act_on(actor, store.child(db, child_id) if _is_id(child_id) else None)
 
 
-def _is_id(value: object) -> bool:
+def _is_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -166,9 +167,10 @@ def save_registration(
     site = next((s for s in form.sites if s.site_id == site_id), None)
     if site is None:
         raise InvalidInput("Structure inconnue : choisissez-en une dans la liste.")
-    wanted = list(dict.fromkeys(service_ids))
+    asked = list(dict.fromkeys(service_ids))
     offered = {sid for sid, _ in site.services}
-    if any(not isinstance(s, int) or s not in offered for s in wanted):
+    wanted = [s for s in asked if isinstance(s, int) and s in offered]
+    if len(wanted) < len(asked):
         raise InvalidInput(f"Cette prestation n'est pas proposée par « {site.name} ».")
     if wanted and site.kind in SCHOOL_DAY_KINDS:
         other = next(

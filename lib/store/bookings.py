@@ -203,7 +203,8 @@ def _taken(keys: list[DayKey]) -> tuple[str, dict]:
     (bookings are stored roughly in day order) and filters the rest without a join. A join with
     the keys, or an OR of the pairs, read the same rows three to six times slower at city scale."""
     pairs = sorted({(site, service) for site, service, _ in keys})
-    parts, params = [], {"first": min(k[2] for k in keys), "last": max(k[2] for k in keys)}
+    parts: list[str] = []
+    params: dict[str, object] = {"first": min(k[2] for k in keys), "last": max(k[2] for k in keys)}
     for n, (site, service) in enumerate(pairs):
         parts.append(f"""SELECT site_id, service_id, day, count(*) FILTER (WHERE state = {BOOKED}) AS booked,
                                 count(*) AS taken

@@ -167,7 +167,7 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
 
 
 def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:
-    if row.status is InvoiceStatus.IN_PROGRESS:
+    if row.status is InvoiceStatus.IN_PROGRESS and row.pending_until is not None:  # in progress until then
         st.info(
             "🟠 Un paiement est en cours pour cette facture : il apparaîtra ici dès que la banque l'aura "
             "confirmé. Actualisez la page dans un instant. "
@@ -195,7 +195,10 @@ def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:
         "de la banque, puis revenir ici.",
         icon="⚠️",
     )
-    link = payments.departure_link(session.session_token(), row.id, st.session_state[f"invoices_key_{row.id}"])
+    token = session.session_token()
+    if token is None:  # signed out meanwhile: no payment link without a session to check it against
+        return
+    link = payments.departure_link(token, row.id, st.session_state[f"invoices_key_{row.id}"])
     st.markdown(
         f'<a href="{link}" target="_self" style="display:block;text-align:center;padding:.7rem;'
         "min-height:44px;border-radius:8px;background:#1d4ed8;color:#fff;font-weight:600;"

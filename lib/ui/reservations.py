@@ -409,7 +409,9 @@ def _occasional_editor(actor, ctx, month: date, cells, override: StaffOverride, 
         return
     stored = {day: cell.state in (State.BOOKED, State.WAITING) for day, cell in by_day.items()}
     editable = {day for day, cell in by_day.items() if _editable(cell, override)}
-    if clicked in editable:  # a click on the calendar while the table is open ticks or unticks that day
+    if (
+        clicked is not None and clicked in editable
+    ):  # a click on the calendar while the table is open ticks or unticks that day
         key = _day_key(service, clicked)
         st.session_state[key] = not st.session_state.get(key, stored[clicked])
     ticked = _month_grid(service, month, by_day, stored, editable)
@@ -470,7 +472,7 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
                 shown = f"{day.day} {style.icon}" if style else f"{day.day}"
                 spoken = (
                     f"{fr.long_date(day)} : {style.word}{' — ' + cell.note if cell.note else ''}"
-                    if style
+                    if style and cell
                     else f"{fr.long_date(day)} : pas de service"
                 )
                 if day in editable:

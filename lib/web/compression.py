@@ -236,7 +236,14 @@ class _Responder:
         self.start: Message = {}
         self.chunks: list[bytes] = []
         self.cache_key: tuple[str, bytes, str] | None = None
-        self.compressor = None
+        self.compressor: _Stream | None = None
+
+    @property
+    def _coding(self) -> str:
+        """The coding of an answer being compressed: set whenever the mode is not "pass"."""
+        if self.coding is None:
+            raise RuntimeError("an identity answer is never compressed")
+        return self.coding
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -298,20 +305,23 @@ class _Responder:
             if not more:
                 whole = b"".join(self.chunks)
                 self.chunks = []
-                compressed = await _maybe_in_thread(lambda: _whole(whole, self.coding, cached=True), len(whole))
-                self.owner.cache.put(self.cache_key, compressed)
-                if self.coding == "br":
-                    self.owner.improve_later(self.cache_key, whole)
+                coding, key = self._coding, self.cache_key
+                compressed = await _maybe_in_thread(lambda: _whole(whole, coding, cached=True), len(whole))
+                if key is not None:  # always: only a cached answer is buffered
+                    self.owner.cache.put(key, compressed)
+                    if coding == "br":
+                        self.owner.improve_later(key, whole)
                 self.mode = "pass"
                 await self._send_whole(compressed)
         elif self.mode == "hold" and not more:
-            compressed = await _maybe_in_thread(lambda: _whole(body, self.coding, cached=False), len(body))
+            coding = self._coding
+            compressed = await _maybe_in_thread(lambda: _whole(body, coding, cached=False), len(body))
             self.mode = "pass"
             await self._send_whole(compressed)
         else:  # a streamed body: compress each piece as it comes, flushed so it leaves at once
-            if self.mode == "hold":
+            if self.compressor is None:  # the first piece (the mode is "hold"): the stream starts
                 self.mode = "stream"
-                self.compressor = _Stream(self.coding)
+                self.compressor = _Stream(self._coding)
                 headers = self._encoded_headers()
                 del headers["content-length"]
                 await self._send(self.start)
@@ -326,7 +336,7 @@ class _Responder:
 
     def _encoded_headers(self) -> MutableHeaders:
         headers = MutableHeaders(scope=self.start)
-        headers["Content-Encoding"] = self.coding
+        headers["Content-Encoding"] = self._coding
         etag = headers.get("etag")
         if etag and not etag.startswith("W/"):
             # The compressed bytes are another representation: a strong tag would claim they are the
