@@ -9,20 +9,19 @@ from lib.ui import layout, session
 
 actor = session.require_actor(Role.ADMIN)
 data = home.admin_home(session.db(), actor)
-figures = data["figures"]
 
 st.title("Administration", anchor=False)
 cols = st.columns(3)
-cols[0].metric("Familles", figures["families"])
-cols[1].metric("Enfants", figures["children"])
-cols[2].metric("Factures émises", figures["invoices"])
-if figures["payment_requests"]:
-    st.warning(f"{figures['payment_requests']} demande(s) de droit au paiement en ligne en attente.")
+cols[0].metric("Familles", data.families)
+cols[1].metric("Enfants", data.children)
+cols[2].metric("Factures émises", data.invoices)
+if data.payment_requests:
+    st.warning(f"{data.payment_requests} demande(s) de droit au paiement en ligne en attente.")
 
 st.header("Comptes actifs par profil", anchor=False)
-roles = {r.value: r.label for r in Role}
 st.dataframe(
-    pd.DataFrame([{"Profil": roles[r["role"]], "Comptes": r["users"]} for r in data["users_by_role"]]), hide_index=True
+    pd.DataFrame([{"Profil": role.label, "Comptes": users} for role, users in data.users_by_role.items()]),
+    hide_index=True,
 )
 
 st.header("Journal d'audit (dernières entrées)", anchor=False)

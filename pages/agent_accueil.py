@@ -22,11 +22,11 @@ else:
         st.info("Aucun enfant réservé ce jour-là.")
     for row in counts.rows:
         with st.container(border=True):
-            st.subheader(f"{md(row['site'])} — {md(row['service'])}", anchor=False)
+            st.subheader(f"{md(row.site)} — {md(row.service)}", anchor=False)
             cols = st.columns(3)
-            cols[0].metric("Enfants réservés", row["booked"], help=f"Capacité : {row['capacity']}")
-            cols[1].metric("Pointés présents", row["present"])
-            cols[2].metric("Pointés absents", row["absent"])
-            if row["waiting"]:
-                st.caption(f"{row['waiting']} enfant(s) en liste d'attente.")
+            cols[0].metric("Enfants réservés", row.booked, help=f"Capacité : {row.capacity}")
+            cols[1].metric("Pointés présents", row.present)
+            cols[2].metric("Pointés absents", row.absent)
+            if row.waiting:
+                st.caption(f"{row.waiting} enfant(s) en liste d'attente.")
 layout.contact_footer()

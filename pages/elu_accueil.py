@@ -19,32 +19,31 @@ if data is None:
     st.stop()
 
 
-def rate(figures: dict) -> str:
-    checked = figures["checked_to_date"]
-    return fr.percent(figures["present_to_date"], checked)
+def rate(figures: home.YearFigures) -> str:
+    return fr.percent(figures.present_to_date, figures.checked_to_date)
 
 
 st.caption(
     f"Année scolaire {md(data.label)}, depuis la rentrée, comparée à {md(data.previous_label or '—')} à la même date."
 )
-prev = data.previous or {}
+prev = data.previous
 
 
-def count(key: str) -> tuple[str, str | None]:
+def count(value: int, before: int | None) -> tuple[str, str | None]:
     """The figure and its change since last year, French-written (« 13 557 », « +1 597 »)."""
-    value = data.current[key]
-    if not prev:
+    if before is None:
         return fr.decimal(value, 0), None
-    change = value - prev[key]
+    change = value - before
     return fr.decimal(value, 0), ("+" if change >= 0 else "-") + fr.decimal(abs(change), 0)
 
 
+now = data.current
 cols = st.columns(2)
-cols[0].metric("Enfants inscrits", *count("children"))
-cols[1].metric("Familles", *count("families"))
+cols[0].metric("Enfants inscrits", *count(now.children, prev.children if prev else None))
+cols[1].metric("Familles", *count(now.families, prev.families if prev else None))
 cols = st.columns(2)
-cols[0].metric("Réservations à ce jour", *count("bookings_to_date"))
-cols[1].metric("Taux de présence", rate(data.current), help=f"Année précédente : {rate(prev) if prev else '—'}")
+cols[0].metric("Réservations à ce jour", *count(now.bookings_to_date, prev.bookings_to_date if prev else None))
+cols[1].metric("Taux de présence", rate(now), help=f"Année précédente : {rate(prev) if prev else '—'}")
 
 st.header("Jours réservés par mois", anchor=False)
 st.caption(

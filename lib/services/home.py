@@ -93,26 +93,50 @@ def next_service_day(db: Database, today: date, *, inclusive: bool) -> date | No
     return calendar.next_service_day(reference.all_service_weekdays(db), today, inclusive=inclusive)
 
 
+@dataclass(frozen=True)
+class SiteDayCount:
+    """One site × service on one day: children booked and waiting, attendance recorded so far."""
+
+    site: str
+    service: str
+    booked: int
+    waiting: int
+    present: int
+    absent: int
+    capacity: int | None
+
+
 @dataclass
 class DayCounts:
     day: date | None
-    rows: list[dict]
+    rows: list[SiteDayCount]
 
 
 def agent_home(db: Database, actor: Actor, today: date) -> DayCounts:
     """Children expected per site and service today (or on the next service day)."""
     actor.require(Role.AGENT, Role.ADMIN)
     day = next_service_day(db, today, inclusive=True)
-    return DayCounts(day, overview.day_counts_by_site(db, day) if day else [])
+    return DayCounts(day, [SiteDayCount(**r) for r in overview.day_counts_by_site(db, day)] if day else [])
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """A school year from its start to a given day."""
+
+    children: int  # registered
+    families: int
+    bookings_to_date: int
+    present_to_date: int
+    checked_to_date: int  # attendance recorded, present or not
 
 
 @dataclass
 class YearComparison:
     label: str
     previous_label: str | None
-    current: dict
-    previous: dict | None
-    months: list[dict] = field(default_factory=list)  # month_label, tick, running, current, previous
+    current: YearFigures
+    previous: YearFigures | None
+    months: list[dict] = field(default_factory=list)  # month_label, tick, running, current, previous: a chart
 
 
 def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | None:
@@ -122,12 +146,12 @@ def elected_home(db: Database, actor: Actor, today: date) -> YearComparison | No
     if year is None:
         return None
     until = min(today - timedelta(days=1), year.end_date)
-    current = overview.year_figures(db, year.start_date, year.end_date, until)
+    current = YearFigures(**overview.year_figures(db, year.start_date, year.end_date, until))
     before = reference.previous_school_year(db, year.id)
     previous = None
     if before is not None:
         same_point = before.start_date + (until - year.start_date)
-        previous = overview.year_figures(db, before.start_date, before.end_date, same_point)
+        previous = YearFigures(**overview.year_figures(db, before.start_date, before.end_date, same_point))
     months = _months_compared(db, year, before, today)
     return YearComparison(year.label, before.label if before else None, current, previous, months)
 
@@ -157,9 +181,18 @@ def _months_compared(db: Database, year: SchoolYearRecord, before: SchoolYearRec
     return months
 
 
-def admin_home(db: Database, actor: Actor) -> dict:
+@dataclass(frozen=True)
+class AdminHome:
+    families: int
+    children: int
+    users: int  # active accounts
+    payment_requests: int  # families waiting for an answer about paying online
+    invoices: int
+    users_by_role: dict[Role, int]  # active accounts
+
+
+def admin_home(db: Database, actor: Actor) -> AdminHome:
     actor.require(Role.ADMIN)
-    return {
-        "figures": overview.admin_figures(db),
-        "users_by_role": overview.users_by_role(db),
-    }
+    return AdminHome(
+        **overview.admin_figures(db), users_by_role={Role(r["role"]): r["users"] for r in overview.users_by_role(db)}
+    )

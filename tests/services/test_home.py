@@ -75,8 +75,8 @@ def test_agent_sees_todays_children_per_site(demo_db):
     counts = home.agent_home(demo_db, actor(demo_db, "agent@demo.fr"), DEMO_TODAY)
     assert counts.day == DEMO_TODAY  # a Friday with school
     expected = demo_db.value("SELECT count(*) FROM bookings WHERE day = ? AND state = 'booked'", [DEMO_TODAY])
-    assert sum(r["booked"] for r in counts.rows) == expected > 0
-    assert {r["service"] for r in counts.rows} == {"Restauration scolaire"}
+    assert sum(r.booked for r in counts.rows) == expected > 0
+    assert {r.service for r in counts.rows} == {"Restauration scolaire"}
 
 
 def test_agent_on_a_saturday_sees_monday(demo_db):
@@ -87,14 +87,14 @@ def test_agent_on_a_saturday_sees_monday(demo_db):
 def test_elected_compare_with_the_previous_year(demo_db):
     data = home.elected_home(demo_db, actor(demo_db, "maire@demo.fr"), DEMO_TODAY)
     assert (data.label, data.previous_label) == ("2026/2027", "2025/2026")
-    assert data.current["children"] > 300 and data.previous["children"] > 250
-    assert 0.85 < data.current["present_to_date"] / data.current["checked_to_date"] < 1
+    assert data.current.children > 300 and data.previous.children > 250
+    assert 0.85 < data.current.present_to_date / data.current.checked_to_date < 1
 
 
 def test_admin_sees_accounts_and_requests(demo_db):
     data = home.admin_home(demo_db, actor(demo_db, "admin@demo.fr"))
-    assert data["figures"]["payment_requests"] == 3
-    assert {r["role"] for r in data["users_by_role"]} == {"famille", "agent", "cuisine", "elu", "admin"}
+    assert data.payment_requests == 3
+    assert set(data.users_by_role) == {"famille", "agent", "cuisine", "elu", "admin"}
 
 
 def test_elected_months_compare_school_months_and_stop_at_today(demo_db):
