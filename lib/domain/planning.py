@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from lib.domain.calendar import WEEKDAY_NAMES, SchoolCalendar
 from lib.domain.deadlines import DeadlinePassed, DeadlineRule, check_booking, check_cancellation, limit_text
@@ -31,6 +32,15 @@ class BookingState(StrEnum):
 
 
 ACTIVE = (BookingState.BOOKED, BookingState.WAITING)  # stored states that hold (or wait for) a place
+
+
+class BookingChange(NamedTuple):
+    """One booking row a change writes: the service's day for the child, at the site that gives it."""
+
+    service_id: int
+    day: date
+    site_id: int
+    state: BookingState
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.fr import long_date, short_date
 from lib.domain.planning import (
+    BookingChange,
     BookingState,
     Cell,
     Plan,
@@ -44,6 +45,7 @@ REASON_MAX = 500
 SEARCH_MIN = 2
 SEARCH_LIMIT = 30
 SCHOOL_DAY_KINDS = ("maternelle", "elementaire")
+NO_PLACE = store.Places(free=0, waiting=0)  # a (site, service) pair no longer offered
 
 
 # --- who may act on which child -------------------------------------------------------------
@@ -533,20 +535,20 @@ def _execute(
         result = ChangeResult(skipped=plan.skipped, names={s.id: s.name for s in ctx.services})
         if plan.is_empty:
             return result
-        changes = [(sid, day, site_of[sid], "book") for sid, day in plan.to_book]
-        changes += [(sid, day, site_of[sid], "cancel") for sid, day in plan.to_cancel]
-        keys = [(site, sid, day) for sid, day, site, _ in changes]
+        asked = [(sid, day, True) for sid, day in plan.to_book] + [(sid, day, False) for sid, day in plan.to_cancel]
+        keys = [(site_of[sid], sid, day) for sid, day, _ in asked]
         store.lock_days(cur, keys)
         places = store.places(cur, keys)
         rows = []
-        for sid, day, site, change in changes:
-            free = places.get((site, sid, day), (0, 0))[0]
-            state = (
-                BookingState.CANCELLED
-                if change == "cancel"
-                else (BookingState.BOOKED if free > 0 else BookingState.WAITING)
-            )
-            rows.append((sid, day, site, state))
+        for sid, day, book in asked:
+            site = site_of[sid]
+            if not book:
+                state = BookingState.CANCELLED
+            elif places.get((site, sid, day), NO_PLACE).free > 0:
+                state = BookingState.BOOKED
+            else:
+                state = BookingState.WAITING
+            rows.append(BookingChange(sid, day, site, state))
             {
                 BookingState.CANCELLED: result.cancelled,
                 BookingState.BOOKED: result.booked,
@@ -554,7 +556,9 @@ def _execute(
             }[state].append((sid, day))
         store.upsert_bookings(cur, child_id, rows, origin, actor.user_id, at)
         freed = [(site_of[sid], sid, day) for sid, day in result.cancelled]
-        promoted = store.promote_waiting(cur, [k for k in freed if places.get(k, (0, 0))[1] > 0], actor.user_id, at)
+        promoted = store.promote_waiting(
+            cur, [k for k in freed if places.get(k, NO_PLACE).waiting > 0], actor.user_id, at
+        )
         result.promoted = len(promoted)
         audit.record(
             cur,

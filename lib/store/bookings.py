@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import date, datetime
+from typing import NamedTuple
 
 import duckdb
 
-from lib.domain.planning import BookingState
+from lib.domain.planning import BookingChange, BookingState
 from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
@@ -186,6 +187,20 @@ def states(
 
 DayKey = tuple[int, int, date]  # (site_id, service_id, day): one place where children are counted
 
+
+class Places(NamedTuple):
+    free: int  # the capacity minus the children booked and waiting
+    waiting: int
+
+
+class Promoted(NamedTuple):
+    """A child who had been waiting for a day and now has its place."""
+
+    child_id: int
+    service_id: int
+    day: date
+
+
 # The (site, service, day) keys of a change travel as three parallel list parameters and come back
 # as rows through a zipped unnest: a change touches one to two hundred days, and registering a
 # DataFrame for so few rows cost more than the statement itself (see bench/RESULTS.md).
@@ -225,7 +240,7 @@ def lock_days(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> None:
     )
 
 
-def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, tuple[int, int]]:
+def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, Places]:
     """For each (site, service, day) of `keys`: (free places, children waiting). Free is the
     capacity minus the children booked and those waiting (a newcomer never jumps the waiting
     list). One scan of the period for all the keys: a change needs nothing else to decide, and
@@ -243,7 +258,7 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
                  AND state IN {ACTIVE_STATES}""",
             {"site": site, "service": service, "day": day},
         ).fetchall()[0]
-        return {} if free is None else {keys[0]: (free, waiting)}
+        return {} if free is None else {keys[0]: Places(free, waiting)}
     taken, params = _taken(keys)
     rows = cur.execute(
         f"""
@@ -254,28 +269,28 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, t
         """,
         _key_params(keys) | params,
     ).fetchall()
-    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
+    return {(site, service, day): Places(free, waiting) for site, service, day, free, waiting in rows}
 
 
 def upsert_bookings(
     cur: duckdb.DuckDBPyConnection,
     child_id: int,
-    changes: list[tuple[int, date, int, BookingState]],
+    changes: list[BookingChange],
     origin: str,
     user_id: int,
     now_utc: datetime,
 ) -> None:
     """Insert new (child, service, day) rows or update the state of existing ones, in one
-    statement. `changes`: (service_id, day, site_id, state)."""
+    statement."""
     if not changes:
         return
-    day_counts.forget(cur, [c[1] for c in changes])
+    day_counts.forget(cur, [c.day for c in changes])
     params = {
         "child": child_id,
-        "services": [c[0] for c in changes],
-        "days": [c[1] for c in changes],
-        "sites": [c[2] for c in changes],
-        "states": [c[3] for c in changes],
+        "services": [c.service_id for c in changes],
+        "days": [c.day for c in changes],
+        "sites": [c.site_id for c in changes],
+        "states": [c.state for c in changes],
         "origin": origin,
         "user": user_id,
         "now": now_utc,
@@ -290,10 +305,10 @@ def upsert_bookings(
                RETURNING service_id, day""",
             {
                 "child": child_id,
-                "service": changes[0][0],
-                "day": changes[0][1],
-                "site": changes[0][2],
-                "state": changes[0][3],
+                "service": changes[0].service_id,
+                "day": changes[0].day,
+                "site": changes[0].site_id,
+                "state": changes[0].state,
                 "origin": origin,
                 "user": user_id,
                 "now": now_utc,
@@ -314,7 +329,7 @@ def upsert_bookings(
     if len(changed) == len(changes):
         return
     done = set(changed)
-    new = [c for c in changes if (c[0], c[1]) not in done]
+    new = [c for c in changes if (c.service_id, c.day) not in done]
     cur.execute(
         """
         INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
@@ -324,17 +339,19 @@ def upsert_bookings(
         """,
         {
             **params,
-            "services": [c[0] for c in new],
-            "days": [c[1] for c in new],
-            "sites": [c[2] for c in new],
-            "states": [c[3] for c in new],
+            "services": [c.service_id for c in new],
+            "days": [c.day for c in new],
+            "sites": [c.site_id for c in new],
+            "states": [c.state for c in new],
         },
     )
 
 
-def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id: int, now_utc: datetime) -> list[tuple]:
+def promote_waiting(
+    cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id: int, now_utc: datetime
+) -> list[Promoted]:
     """On each (site, service, day) of `keys`, give the free places to the waiting list in the
-    order it was joined. Returns the promoted (child_id, service_id, day)."""
+    order it was joined. Returns who was promoted, on which day."""
     if not keys:
         return []
     taken, params = _taken(keys)
@@ -361,7 +378,7 @@ def promote_waiting(cur: duckdb.DuckDBPyConnection, keys: list[DayKey], user_id:
         {**_key_params(keys), **params, "user": user_id, "now": now_utc},
     ).fetchall()
     day_counts.forget(cur, [r[2] for r in promoted])
-    return promoted
+    return [Promoted(*row) for row in promoted]
 
 
 def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, since: date) -> list[DayKey]:

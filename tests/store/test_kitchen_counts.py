@@ -7,6 +7,7 @@ import pytest
 
 from lib.domain.actor import Actor
 from lib.domain.clock import PARIS
+from lib.domain.planning import BookingChange, BookingState
 from lib.domain.roles import Role
 from lib.services import kitchen, trends
 from lib.store import attendance as attendance_store
@@ -192,10 +193,20 @@ def test_the_counts_per_day_agree_with_the_meals_relation_after_every_write(town
     # A cancel, a new booking and a waiting list promoted, through the store's writes.
     def book(cur):
         bookings_store.upsert_bookings(
-            cur, 1, [(1, FRIDAY, 1, "cancelled"), (1, MONDAY, 1, "cancelled")], "occasional", 1, datetime(2026, 11, 20)
+            cur,
+            1,
+            [BookingChange(1, FRIDAY, 1, BookingState.CANCELLED), BookingChange(1, MONDAY, 1, BookingState.CANCELLED)],
+            "occasional",
+            1,
+            datetime(2026, 11, 20),
         )
         bookings_store.upsert_bookings(
-            cur, 5, [(1, MONDAY, 1, "waiting"), (2, FRIDAY, 1, "booked")], "occasional", 1, datetime(2026, 11, 20)
+            cur,
+            5,
+            [BookingChange(1, MONDAY, 1, BookingState.WAITING), BookingChange(2, FRIDAY, 1, BookingState.BOOKED)],
+            "occasional",
+            1,
+            datetime(2026, 11, 20),
         )
         bookings_store.promote_waiting(cur, [(1, 1, MONDAY)], 1, datetime(2026, 11, 20))
 
