@@ -1,5 +1,6 @@
-"""Settings an administrator edits: each service's deadlines and price, daily capacities; and
-reading the audit log. Every change is checked, then written with its audit entry."""
+"""Settings an administrator edits: each service's deadlines and price, daily capacities (the
+audit log is read through `lib.services.trail`). Every change is checked, then written with its
+audit entry."""
 
 from __future__ import annotations
 
@@ -122,27 +123,6 @@ def set_capacity(db: Database, actor: Actor, site_id: int, service_id: int, valu
     promoted = db.write(work)
     return "Capacité enregistrée." + (
         f" {promoted} enfant(s) de la liste d'attente ont obtenu une place." if promoted else ""
-    )
-
-
-def audit_entries(
-    db: Database,
-    actor: Actor,
-    *,
-    action_prefix: str = "",
-    entity: str | None = None,
-    entity_id: str | None = None,
-    limit: int = 200,
-) -> list[dict]:
-    """The audit log, newest first (administrator only)."""
-    actor.require(Role.ADMIN)
-    limit = max(1, min(int(limit), 2000))
-    return audit.entries(
-        db,
-        action_prefix=(action_prefix or "")[:50],
-        entity=entity,
-        entity_id=(entity_id or None) and str(entity_id)[:40],
-        limit=limit,
     )
 
 

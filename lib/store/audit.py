@@ -47,22 +47,6 @@ def record(
     )
 
 
-def entries(
-    db: Database, *, action_prefix: str = "", entity: str | None = None, entity_id: str | None = None, limit: int = 200
-) -> list[dict]:
-    return db.dicts(
-        """
-        SELECT a.id, a.logged_at, a.user_id, coalesce(u.display_name, 'Système') AS who, u.role, a.action,
-               a.entity, a.entity_id, a.before, a.after, a.reason
-        FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
-        WHERE starts_with(a.action, $prefix) AND ($entity IS NULL OR a.entity = $entity)
-          AND ($entity_id IS NULL OR a.entity_id = $entity_id)
-        ORDER BY a.id DESC LIMIT $limit
-        """,
-        {"prefix": action_prefix, "entity": entity, "entity_id": entity_id, "limit": limit},
-    )
-
-
 def record_refusal(
     db: Database, *, at_utc: datetime, user_id: int | None, action: str, entity: str, entity_id: Any, reason: str
 ) -> None:
