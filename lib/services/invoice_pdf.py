@@ -6,6 +6,7 @@ Paragraph's text as markup, and a family named « <b>O'Brien & <Fils> » must pr
 from __future__ import annotations
 
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -16,6 +17,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from lib.domain import fr
 from lib.domain.invoicing import Kind
 from lib.domain.markup import pdf
+
+if TYPE_CHECKING:  # lib.services.invoicing imports this module when a PDF is asked for
+    from lib.services.invoicing import InvoiceDetail
 
 METHOD_LABELS = {
     "online": "paiement en ligne",
@@ -36,8 +40,8 @@ def _money(cents: int) -> str:
     return fr.euros(cents).replace("\u202f", "\u00a0")
 
 
-def render(detail, settings: dict[str, str]) -> bytes:
-    row, family = detail.row, detail.family
+def render(detail: InvoiceDetail, settings: dict[str, str]) -> bytes:
+    row = detail.row
     styles = getSampleStyleSheet()
     buffer = BytesIO()
     doc = SimpleDocTemplate(
@@ -64,17 +68,17 @@ def render(detail, settings: dict[str, str]) -> bytes:
             styles["Normal"],
         ),
         Spacer(1, 6 * mm),
-        Paragraph(f"<b>{pdf(family['name'])}</b><br/>{pdf(family.get('address') or '')}", styles["Normal"]),
+        Paragraph(f"<b>{pdf(detail.family_name)}</b><br/>{pdf(detail.family_address or '')}", styles["Normal"]),
         Spacer(1, 8 * mm),
     ]
     table = [["Enfant – prestation", "Quantité", "Prix unitaire", "Montant"]]
     for line in detail.lines:
         table.append(
             [
-                Paragraph(pdf(line["label"]), styles["Normal"]),
-                str(line["quantity"]),
-                _money(line["unit_price_cents"]),
-                _money(line["amount_cents"]),
+                Paragraph(pdf(line.label), styles["Normal"]),
+                str(line.quantity),
+                _money(line.unit_price_cents),
+                _money(line.amount_cents),
             ]
         )
     table.append(["", "", "Total", _money(row.total_cents)])
@@ -98,7 +102,7 @@ def render(detail, settings: dict[str, str]) -> bytes:
     story += [grid, Spacer(1, 8 * mm)]
     if detail.payments:
         paid = "<br/>".join(
-            f"{fr.numeric_date(p['paid_at'])} : {_money(p['amount_cents'])} ({pdf(method_label(p['method']))})"
+            f"{fr.numeric_date(p.paid_at)} : {_money(p.amount_cents)} ({pdf(method_label(p.method))})"
             for p in detail.payments
         )
         story += [Paragraph(f"<b>Paiements reçus</b><br/>{paid}", styles["Normal"]), Spacer(1, 6 * mm)]

@@ -293,12 +293,31 @@ def family_invoices(db: Database, actor: Actor, now: datetime) -> list[InvoiceRo
     return [_row(s, lifetime) for s in store.family_invoices(db, actor.family_id, to_utc_naive(now - lifetime))]
 
 
-@dataclass
+@dataclass(frozen=True)
+class DetailLine:
+    """A line of a published invoice, as stored (its amount was computed when it was published)."""
+
+    first_name: str  # the child's
+    label: str
+    quantity: int
+    unit_price_cents: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class ReceivedPayment:
+    paid_at: datetime
+    amount_cents: int
+    method: str
+
+
+@dataclass(frozen=True)
 class InvoiceDetail:
     row: InvoiceRow
-    family: dict
-    lines: list[dict]
-    payments: list[dict]
+    family_name: str
+    family_address: str | None
+    lines: list[DetailLine]
+    payments: list[ReceivedPayment]
 
 
 def invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetime) -> InvoiceDetail:
@@ -321,11 +340,18 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
             raise refusal
     elif actor.role not in READERS:
         raise NotAllowed("Votre profil ne permet pas de consulter les factures.")
+    family = store.family(db, summary["family_id"])
+    if family is None:  # an invoice always has its family (foreign key)
+        raise refusal
     return InvoiceDetail(
         _row(summary, lifetime),
-        store.family(db, summary["family_id"]),
-        store.invoice_lines(db, invoice_id),
-        store.invoice_payments(db, invoice_id),
+        family["name"],
+        family["address"],
+        [
+            DetailLine(r["first_name"], r["label"], r["quantity"], r["unit_price_cents"], r["amount_cents"])
+            for r in store.invoice_lines(db, invoice_id)
+        ],
+        [ReceivedPayment(r["paid_at"], r["amount_cents"], r["method"]) for r in store.invoice_payments(db, invoice_id)],
     )
 
 

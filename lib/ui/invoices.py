@@ -134,8 +134,8 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
         # A list rather than a table: it stays readable in a narrow pane and on a phone.
         st.markdown(
             "\n".join(
-                f"- {md(line['label'])} : {line['quantity']} × {fr.euros(line['unit_price_cents'])} = "
-                f"**{fr.euros(line['amount_cents'])}**"
+                f"- {md(line.label)} : {line.quantity} × {fr.euros(line.unit_price_cents)} = "
+                f"**{fr.euros(line.amount_cents)}**"
                 for line in data.lines
             )
         )
@@ -147,8 +147,8 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
             st.markdown(
                 "**Paiements reçus**\n"
                 + "\n".join(
-                    f"- {fr.numeric_date(p['paid_at'])} : {fr.euros(p['amount_cents'])} "
-                    f"({md(invoice_pdf.method_label(p['method']))})"
+                    f"- {fr.numeric_date(p.paid_at)} : {fr.euros(p.amount_cents)} "
+                    f"({md(invoice_pdf.method_label(p.method))})"
                     for p in data.payments
                 )
             )

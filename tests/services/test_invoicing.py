@@ -162,7 +162,7 @@ def test_a_family_sees_its_invoices_only(demo_db):
         ("F-2026-000001", InvoiceStatus.PAID),
     ]
     detail = invoicing.invoice_detail(demo_db, parent, rows[0].id, DEMO_NOW)
-    assert {line["first_name"] for line in detail.lines} == {"Léa", "Hugo"} and detail.payments == []
+    assert {line.first_name for line in detail.lines} == {"Léa", "Hugo"} and detail.payments == []
     other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id <> 1")
     for forged in (other, 999_999, "1", None, True):
         with pytest.raises(NotAllowed, match="Facture introuvable ou non rattachée"):
