@@ -59,7 +59,7 @@ for child in data.children:
         st.markdown(f"Classe : **{md(child.school_class)}** · Régime : **{md(child.diet)}**")
         if child.registrations:
             st.markdown("**Inscriptions**")
-            st.markdown("\n".join(f"- {md(r['site'])} : {md(', '.join(r['services']))}" for r in child.registrations))
+            st.markdown("\n".join(f"- {md(r.site)} : {md(', '.join(r.services))}" for r in child.registrations))
         else:
             st.info("Pas encore inscrit(e) pour cette année scolaire.")
         if child.next_bookings:

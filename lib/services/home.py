@@ -24,6 +24,12 @@ def town(db: Database) -> dict[str, str]:
     return {"name": values["town_name"], "contact_email": values["contact_email"]}
 
 
+@dataclass(frozen=True)
+class Registration:
+    site: str
+    services: list[str]  # in the services' order
+
+
 @dataclass
 class ChildSummary:
     id: int
@@ -31,7 +37,7 @@ class ChildSummary:
     last_name: str
     school_class: str
     diet: str
-    registrations: list[dict]
+    registrations: list[Registration]
     next_bookings: list[tuple[date, list[str]]] = field(default_factory=list)
 
 
@@ -51,7 +57,12 @@ def family_home(db: Database, actor: Actor, today: date) -> FamilyHome:
     rows = overview.family_children(db, actor.family_id, year.id if year else -1)
     children = {
         r["id"]: ChildSummary(
-            r["id"], r["first_name"], r["last_name"], r["school_class"], r["diet"], r["registrations"] or []
+            r["id"],
+            r["first_name"],
+            r["last_name"],
+            r["school_class"],
+            r["diet"],
+            [Registration(g["site"], g["services"] or []) for g in r["registrations"] or []],
         )
         for r in rows
     }

@@ -18,12 +18,12 @@ def test_the_demo_family_sees_its_two_children_registrations_and_next_days(demo_
     assert data.school_year == "2026/2027"
     by_name = {c.first_name: c for c in data.children}
     assert set(by_name) == {"Léa", "Hugo"}
-    assert [r["site"] for r in by_name["Léa"].registrations] == ["ALAE Jean Moulin (école maternelle)"]
-    assert [r["site"] for r in by_name["Hugo"].registrations] == [
+    assert [r.site for r in by_name["Léa"].registrations] == ["ALAE Jean Moulin (école maternelle)"]
+    assert [r.site for r in by_name["Hugo"].registrations] == [
         "ALAE Claude Nougaro (école élémentaire)",
         "ALAE anim'action",
     ]
-    assert by_name["Hugo"].registrations[1]["services"] == ["Mercredi repas", "Mercredi après-midi"]
+    assert by_name["Hugo"].registrations[1].services == ["Mercredi repas", "Mercredi après-midi"]
     # Léa's weekly template is the seed's Monday, Tuesday, Friday.
     assert {d.isoweekday() for d, _ in by_name["Léa"].next_bookings} <= {1, 2, 5}
     assert by_name["Léa"].next_bookings[0][0] >= DEMO_TODAY
