@@ -594,21 +594,23 @@ def _service_days(calendar: SchoolCalendar, weekdays: tuple[int, ...], year: Sch
 def _invoices(db: Database, rng: random.Random, today: date) -> int:
     """Invoices for the last two completed months, issued by the invoicing service itself; the
     older month mostly paid, the newer mostly not. The demo family has one of each."""
+    from lib.domain import periods
     from lib.domain.actor import Actor
     from lib.domain.roles import Role
     from lib.services import invoicing
     from lib.store import invoices as invoice_store
 
     admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
-    months, month = [], today.replace(day=1)
+    months: list[date] = []
+    month = today.replace(day=1)
     for _ in range(4):  # the last two completed months with something to bill (summer has nothing)
-        month = (month - timedelta(days=1)).replace(day=1)
+        month = periods.previous_month(month)
         end_of_day = datetime.combine(today, time(23, 0), PARIS)
         if invoicing.draft_month(db, admin, month, end_of_day).documents:
             months.insert(0, month)
     count = 0
     for index, month in enumerate(months[-2:]):
-        after = (month + timedelta(days=32)).replace(day=1)
+        after = periods.next_month(month)
         issue = min(after + timedelta(days=4), today)
         published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))
         count += len(published.numbers)
