@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.domain import fr
 from lib.domain.clock import from_utc_naive
+from lib.domain.invoicing import kind_for
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import invoice_pdf, invoicing, payments
@@ -46,7 +47,7 @@ else:
         pd.DataFrame(
             {
                 "Famille": table["family"],
-                "Type": ["Avoir" if t < 0 else "Facture" for t in table["total_cents"]],
+                "Type": [kind_for(total).word for total in table["total_cents"]],
                 "Lignes": table["lines"],
                 "Total": [fr.euros(t) for t in table["total_cents"]],
             }
