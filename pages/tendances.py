@@ -117,7 +117,7 @@ if billing.empty:
     st.info("Aucune facture émise pour l'instant.")
 else:
     billing["label"] = [fr.month_year(p).capitalize() for p in billing["period"]]
-    billing["tick"] = [f"{periods.month_tick(p)} {p:%y}" for p in billing["period"]]
+    billing["tick"] = [periods.month_year_tick(p) for p in billing["period"]]
     st.plotly_chart(charts.billing(billing), key="trends_billing")
     st.dataframe(
         pd.DataFrame(

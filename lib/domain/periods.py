@@ -98,6 +98,11 @@ def month_tick(day: date) -> str:
     return format_date(day, "MMM", locale=LOCALE)
 
 
+def month_year_tick(day: date) -> str:
+    """'nov. 26': a month on an axis that spans two school years."""
+    return f"{month_tick(day)} {day:%y}"
+
+
 def week_name(monday: date) -> str:
     """'Semaine du 30 novembre', 'Semaine du 1er décembre'."""
     day = "1er" if monday.day == 1 else str(monday.day)

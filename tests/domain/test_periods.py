@@ -66,6 +66,7 @@ def test_every_month_tick_is_short_and_french():
     ticks = [periods.month_tick(date(2026, m, 1)) for m in range(1, 13)]
     assert ticks == ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
     assert max(map(len, ticks)) <= 5
+    assert periods.month_year_tick(date(2027, 1, 1)) == "janv. 27"
 
 
 @pytest.mark.parametrize(
