@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
 from lib.domain.clock import to_utc_naive
@@ -255,12 +256,7 @@ class BookingContext:
         return found
 
     def months(self) -> list[date]:
-        month = self.year["start_date"].replace(day=1)
-        found = []
-        while month <= self.year["end_date"]:
-            found.append(month)
-            month = (month + timedelta(days=32)).replace(day=1)
-        return found
+        return periods.months(self.year["start_date"], self.year["end_date"])
 
 
 def _service_info(row: dict) -> ServiceInfo:
@@ -309,8 +305,7 @@ def month_cells(
 ) -> list[Cell]:
     """The state of every service day of one month for the child (one query)."""
     _still_may_act(actor, ctx)
-    first = month.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    first, last = periods.month_start(month), periods.month_end(month)
     bookings: dict = {}
     attendance: dict = {}
     for service_id, day, state, status in store.month_view(db, ctx.child["id"], first, last):
