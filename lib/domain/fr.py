@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 
@@ -45,9 +45,9 @@ def month_year(day: date) -> str:
     return format_date(day, "MMMM y", locale=LOCALE)
 
 
-def hour(moment: datetime) -> str:
-    """'14 h 05' in Paris time (an aware datetime)."""
-    local = moment.astimezone(PARIS)
+def hour(moment: datetime | time) -> str:
+    """'14 h 05': an aware datetime in Paris time; a time (a cut-off hour) as it is."""
+    local = moment.astimezone(PARIS) if isinstance(moment, datetime) else moment
     return f"{local.hour} h {local.minute:02d}"
 
 

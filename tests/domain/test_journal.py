@@ -175,6 +175,36 @@ SITE = {"site": "ALAE Jean Moulin", "service": "Restauration scolaire"}
         ),
         (
             Entry(
+                "service.update",
+                "service",
+                "1",
+                before={
+                    "id": 1,
+                    "name": "Restauration scolaire",
+                    "unit_price_cents": 350,
+                    "book_delay_days": 7,
+                    "book_delay_working": False,
+                    "book_cutoff_time": "23:59:00",
+                    "cancel_delay_days": 2,
+                    "cancel_delay_working": True,
+                    "cancel_cutoff_time": "23:59:00",
+                },
+                after={
+                    "id": 1,
+                    "name": "Restauration scolaire",
+                    "unit_price_cents": 350,
+                    "book_delay_days": 7,
+                    "book_delay_working": False,
+                    "book_cutoff_time": "23:59:00",
+                    "cancel_delay_days": 2,
+                    "cancel_delay_working": True,
+                    "cancel_cutoff_time": "18:00:00",
+                },
+            ),
+            "A modifié « Restauration scolaire » : heure limite d'annulation 23 h 59 → 18 h 00",
+        ),
+        (
+            Entry(
                 "capacity.update",
                 "site_service",
                 "1:1",
