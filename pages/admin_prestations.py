@@ -6,7 +6,6 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.deadlines import MAX_DELAY_DAYS, deadline_rule
 from lib.domain.errors import PortailError
-from lib.domain.invoicing import Bracket
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.validation import parse_euros
@@ -103,18 +102,12 @@ for service in settings.services(session.db(), actor):
             },
         )
         if st.form_submit_button("Enregistrer les tarifs"):
+            grid = [
+                (None if pd.isna(q) else str(q), None if pd.isna(p) else str(p))
+                for q, p in zip(edited["Plafond QF"], edited["Prix (€)"])
+            ]
             try:
-                rows = edited.dropna(how="all")
-                new = [
-                    Bracket(
-                        None if pd.isna(q) or not str(q).strip() else int(str(q).strip()),
-                        parse_euros(None if pd.isna(p) else str(p)),
-                    )
-                    for q, p in zip(rows["Plafond QF"], rows["Prix (€)"])
-                ]
-                st.success(md(settings.set_tariffs(session.db(), actor, sid, new, session.now())), icon="✅")
-            except (TypeError, ValueError):
-                st.error("Tarif illisible : saisissez un plafond entier et un prix en euros.", icon="⛔")
+                st.success(md(settings.save_tariff_grid(session.db(), actor, sid, grid, session.now())), icon="✅")
             except PortailError as exc:
                 st.error(md(exc.message), icon="⛔")
         st.caption(

@@ -11,6 +11,7 @@ from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.roles import Role
+from lib.domain.validation import parse_brackets
 from lib.services.trail import refusals_audited
 from lib.store import audit
 from lib.store import bookings as bookings_store
@@ -134,6 +135,15 @@ def audit_entries(
 def tariffs(db: Database, actor: Actor, service_id: int) -> list[Bracket]:
     actor.require(Role.ADMIN)
     return [Bracket(q, p) for q, p in store.tariffs(db, service_id)]
+
+
+def save_tariff_grid(
+    db: Database, actor: Actor, service_id: int, grid: list[tuple[str | None, str | None]], now: datetime
+) -> str:
+    """The brackets as typed in the page's grid, (ceiling, price) text cells (`parse_brackets`):
+    a grid that cannot be read is refused before anything is written."""
+    actor.require(Role.ADMIN)
+    return set_tariffs(db, actor, service_id, parse_brackets(grid), now)
 
 
 def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Bracket], now: datetime) -> str:

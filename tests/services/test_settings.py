@@ -154,3 +154,48 @@ def test_the_audit_log_filters(demo_db):
     assert [(e["action"], e["who"]) for e in entries] == [("booking.days", "Camille Martin")]
     assert settings.audit_entries(demo_db, admin, action_prefix="booking", entity="child", entity_id="2") == []
 
+
+def test_the_tariff_grid_is_read_then_saved(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    grid = [("800", "2,60"), (None, None), ("", "4,30")]
+    assert (
+        settings.save_tariff_grid(demo_db, admin, 1, grid, DEMO_NOW)
+        == "Tarifs de « Restauration scolaire » enregistrés."
+    )
+    assert demo_db.rows("SELECT qf_max, price_cents FROM tariffs WHERE service_id = 1 ORDER BY qf_max") == [
+        (800, 260),
+        (None, 430),
+    ]
+
+
+@pytest.mark.parametrize(
+    "grid, refusal",
+    [
+        ([("700", "2,50"), ("mille", "3,50")], "Tarif illisible : saisissez un plafond entier et un prix en euros."),
+        ([("700", "deux euros")], "Prix illisible : « deux euros »"),
+        ([("700", "2,50"), ("700", "3,50")], "Deux tranches ont le même plafond de quotient familial."),
+    ],
+)
+def test_a_tariff_grid_typed_wrong_is_refused_in_french_and_nothing_changes(demo_db, grid, refusal):
+    admin = login(demo_db, "admin@demo.fr")
+
+    def written():
+        """The tariffs and the audit log, but for the trace a refused set of brackets leaves."""
+        return (
+            demo_db.rows("SELECT * FROM tariffs ORDER BY ALL"),
+            demo_db.value("SELECT count(*) FROM audit_log WHERE action <> 'tariff.refused'"),
+        )
+
+    before = written()
+    with pytest.raises(InvalidInput) as err:
+        settings.save_tariff_grid(demo_db, admin, 1, grid, DEMO_NOW)
+    assert err.value.message.startswith(refusal)
+    assert written() == before
+    # a grid that cannot be read never reaches the tariffs; brackets read but inconsistent are audited as before
+    traces = demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'tariff.refused'")
+    assert traces == (1 if refusal.startswith("Deux") else 0)
+
+
+def test_only_the_administrator_saves_a_tariff_grid(demo_db):
+    with pytest.raises(NotAllowed):
+        settings.save_tariff_grid(demo_db, login(demo_db, "agent@demo.fr"), 1, [("nul", "x")], DEMO_NOW)
