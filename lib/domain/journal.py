@@ -108,8 +108,9 @@ def _pairs(value: Any) -> list[tuple[int | None, date]]:
     """[[service_id, '2026-12-01'], …] as written by the booking services."""
     found = []
     for item in value or []:
-        if isinstance(item, (list, tuple)) and len(item) == 2 and _day(item[1]) is not None:
-            found.append((_int(item[0]), _day(item[1])))
+        day = _day(item[1]) if isinstance(item, (list, tuple)) and len(item) == 2 else None
+        if day is not None:
+            found.append((_int(item[0]), day))
     return found
 
 
@@ -144,7 +145,7 @@ def _month(value: Any) -> str:
     return fr.month_year(day) if day else str(value or "?")
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -238,7 +239,7 @@ def _delay(days: Any, working: Any) -> str:
     return f"{count(n, 'jour ouvré') if working else count(n, 'jour')}" if n is not None else str(days)
 
 
-def _service_value(field_name: str, values: dict) -> str:
+def _service_value(field_name: str, values: dict[str, Any]) -> str:
     if field_name == "unit_price_cents":
         cents = _int(values.get(field_name))
         return fr.euros(cents) if cents is not None else "?"
@@ -462,6 +463,8 @@ def who(name: str | None, role: str | None) -> str:
     """'Nadia Benali (agent d'animation)', 'Camille Martin (famille)', 'Système' for the portal itself."""
     if not name:
         return SYSTEM
+    if role is None:
+        return name
     try:
         label = Role(role).label.lower()
     except ValueError:

@@ -120,7 +120,7 @@ def meals_per_period(
 def last_print(db: Database, day: date) -> dict | None:
     # arg_max rather than ORDER BY … LIMIT 1: no sort (half a millisecond, even for no rows)
     found = db.row("SELECT arg_max(printed_at, id), arg_max(counts, id) FROM kitchen_prints WHERE day = ?", [day])
-    return {"printed_at": found[0], "counts": found[1]} if found[0] is not None else None
+    return {"printed_at": found[0], "counts": found[1]} if found is not None and found[0] is not None else None
 
 
 def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, user_id: int, counts: str) -> None:
