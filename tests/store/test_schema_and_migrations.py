@@ -107,16 +107,21 @@ def test_a_failing_migration_leaves_the_previous_version(schema_only_db, tmp_pat
     assert "good" in tables and "half" not in tables
 
 
+def migrate_before(db: Database, tmp_path: Path, number: str) -> None:
+    """Bring `db` to the version just before migration `number` ("004"), as a town left it then."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for _version, file in available()[1:]:
+        if file.name < number:
+            (folder / file.name).write_text(file.read_text(encoding="utf-8"))
+    migrate(db, folder)
+
+
 def test_attempts_made_before_004_get_their_invoice_number(schema_only_db, tmp_path: Path):
     """An attempt recorded before the order reference was kept on it takes its invoice's number,
     so a late answer for it is still checked against the right invoice."""
     db = schema_only_db
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    for _version, file in available()[1:]:
-        if file.name < "004":
-            (folder / file.name).write_text(file.read_text(encoding="utf-8"))
-    migrate(db, folder)
+    migrate_before(db, tmp_path, "004")
 
     def before(cur):
         cur.execute("""INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date,
@@ -142,12 +147,7 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
     """The one cut-off hour of a service made before each rule had its own goes to both rules: the
     same days stay bookable and cancellable until the same moment."""
     db = schema_only_db
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    for _version, file in available()[1:]:
-        if file.name < "006":
-            (folder / file.name).write_text(file.read_text(encoding="utf-8"))
-    migrate(db, folder)
+    migrate_before(db, tmp_path, "006")
     db.write(
         lambda cur: cur.execute(
             """INSERT INTO services (code, name, short_name, weekdays, unit_price_cents, is_meal,
