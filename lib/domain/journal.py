@@ -227,8 +227,10 @@ def _attendance(entry: Entry) -> str:
 SERVICE_FIELDS = {
     "unit_price_cents": "prix",
     "book_delay_days": "délai de réservation",
+    "book_cutoff_time": "heure limite de réservation",
     "cancel_delay_days": "délai d'annulation",
-    "cutoff_time": "heure limite",
+    "cancel_cutoff_time": "heure limite d'annulation",
+    "cutoff_time": "heure limite",  # one hour for both rules, in the entries written before migration 006
 }
 
 
@@ -241,7 +243,7 @@ def _service_value(field_name: str, values: dict[str, Any]) -> str:
     if field_name == "unit_price_cents":
         cents = _int(values.get(field_name))
         return fr.euros(cents) if cents is not None else "?"
-    if field_name == "cutoff_time":
+    if field_name.endswith("cutoff_time"):
         return _hour(values.get(field_name))
     working = values.get(field_name.replace("_days", "_working"))
     return _delay(values.get(field_name), working)

@@ -15,7 +15,7 @@ from lib.domain import fr, periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import parse_weekdays
 from lib.domain.clock import from_utc_naive, to_utc_naive
-from lib.domain.deadlines import DeadlineRule
+from lib.domain.deadlines import DeadlineRule, limit_text
 from lib.domain.errors import InvalidInput
 from lib.domain.kitchen import firm_from, sheet_day
 from lib.domain.roles import Role
@@ -74,19 +74,17 @@ class Sheet:
 
     @property
     def status_text(self) -> str:
-        when = f"{fr.long_date(self.firm_at)} à {fr.hour(self.firm_at)}"
+        when = limit_text(self.firm_at, article=False)
         if self.firm:
             return f"✅ Chiffres définitifs : plus aucune famille ne peut réserver ni annuler (depuis le {when})."
         return f"⏳ Chiffres provisoires : les familles peuvent encore annuler jusqu'au {when}."
 
 
 def _rules(db: Database) -> tuple[list[DeadlineRule], set[int]]:
-    rules, weekdays = [], set()
+    rules: list[DeadlineRule] = []
+    weekdays: set[int] = set()
     for service in store.meal_rules(db):
-        rules.append(DeadlineRule(service["book_delay_days"], service["book_delay_working"], service["cutoff_time"]))
-        rules.append(
-            DeadlineRule(service["cancel_delay_days"], service["cancel_delay_working"], service["cutoff_time"])
-        )
+        rules += (service["deadlines"].book, service["deadlines"].cancel)
         weekdays |= set(parse_weekdays(service["weekdays"]))
     return rules, weekdays
 

@@ -17,7 +17,6 @@ from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
 from lib.domain.clock import to_utc_naive
-from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.fr import long_date, short_date
 from lib.domain.planning import (
@@ -267,8 +266,8 @@ def _service_info(row: dict) -> ServiceInfo:
         short_name=row["short_name"],
         weekdays=parse_weekdays(row["weekdays"]),
         site_id=row["site_id"],
-        book=DeadlineRule(row["book_delay_days"], row["book_delay_working"], row["cutoff_time"]),
-        cancel=DeadlineRule(row["cancel_delay_days"], row["cancel_delay_working"], row["cutoff_time"]),
+        book=row["deadlines"].book,
+        cancel=row["deadlines"].cancel,
     )
 
 
