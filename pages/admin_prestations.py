@@ -5,12 +5,12 @@ import streamlit as st
 
 from lib.domain import fr
 from lib.domain.deadlines import MAX_DELAY_DAYS, deadline_rule
-from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.validation import parse_euros
 from lib.services import settings
 from lib.ui import layout, session
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.ADMIN)
 st.title("Prestations et délais", anchor=False)
@@ -60,7 +60,7 @@ for service in settings.services(session.db(), actor):
             for c in service["capacities"]
         }
         if st.form_submit_button("Enregistrer", type="primary"):
-            try:
+            with refusals_shown():
                 messages = [
                     settings.update_service(
                         session.db(),
@@ -78,8 +78,6 @@ for service in settings.services(session.db(), actor):
                             settings.set_capacity(session.db(), actor, site_id, sid, int(value), session.now())
                         )
                 st.success(md(" ".join(messages)), icon="✅")
-            except PortailError as exc:
-                st.error(md(exc.message), icon="⛔")
         brackets = settings.tariffs(session.db(), actor, sid)
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
@@ -106,10 +104,8 @@ for service in settings.services(session.db(), actor):
                 (None if pd.isna(q) else str(q), None if pd.isna(p) else str(p))
                 for q, p in zip(edited["Plafond QF"], edited["Prix (€)"])
             ]
-            try:
+            with refusals_shown():
                 st.success(md(settings.save_tariff_grid(session.db(), actor, sid, grid, session.now())), icon="✅")
-            except PortailError as exc:
-                st.error(md(exc.message), icon="⛔")
         st.caption(
             f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation {deadlines.book.describe()} ; "
             f"annulation {deadlines.cancel.describe()}."
