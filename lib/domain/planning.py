@@ -357,11 +357,11 @@ def _cell(
     if state in ACTIVE:
         limit = service.cancel.limit(day, calendar)
         locked = now > limit
-        note = f"annulable jusqu'au {limit_text(limit)[3:]}" if not locked else "délai d'annulation dépassé"
+        note = f"annulable jusqu'au {limit_text(limit, article=False)}" if not locked else "délai d'annulation dépassé"
         return Cell(service.id, day, State(state), locked, note)
     limit = service.book.limit(day, calendar)
     locked = now > limit
-    note = "délai de réservation dépassé" if locked else f"réservable jusqu'au {limit_text(limit)[3:]}"
+    note = "délai de réservation dépassé" if locked else f"réservable jusqu'au {limit_text(limit, article=False)}"
     if state == BookingState.CANCELLED:
         return Cell(service.id, day, State.CANCELLED, locked, note)
     return Cell(service.id, day, State.LOCKED if locked else State.BOOKABLE, locked, note)

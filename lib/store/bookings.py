@@ -17,6 +17,7 @@ from lib.domain.planning import BookingChange, BookingState
 from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
+from lib.store.settings import with_deadlines
 from lib.store.sql import ACTIVE_STATES, BOOKED, WAITING
 
 _CHILD = "SELECT id, family_id, first_name, last_name, school_class FROM children"
@@ -79,7 +80,7 @@ def booking_basis(
     db: Database, child_id: int, school_year_id: int | None
 ) -> tuple[Child | None, SchoolYearRecord | None, list[dict]]:
     """(the child, the school year, the services the child is registered for that year, each
-    with the site that gives it), in one statement: a calendar shown asks for the three each
+    with its deadlines and the site that gives it), in one statement: a calendar shown asks for the three each
     time, and DuckDB spends about a millisecond a statement however small (bench/NOTES.md)."""
     rows = db.dicts(
         f"""
@@ -101,7 +102,7 @@ def booking_basis(
     year = SchoolYearRecord(**{n: first[f"year_{n}"] for n in _YEAR_COLUMNS}) if first["year_id"] is not None else None
     prefixed = {f"child_{n}" for n in _CHILD_COLUMNS} | {f"year_{n}" for n in _YEAR_COLUMNS}
     services = sorted(
-        ({k: v for k, v in r.items() if k not in prefixed} for r in rows if r["id"] is not None),
+        (with_deadlines({k: v for k, v in r.items() if k not in prefixed}) for r in rows if r["id"] is not None),
         key=lambda r: r["sort_order"],
     )
     return child, year, services

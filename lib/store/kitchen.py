@@ -16,6 +16,7 @@ import duckdb
 
 from lib.store import day_counts
 from lib.store.db import Database, dicts
+from lib.store.settings import with_deadlines
 from lib.store.sql import BOOKED, OPEN_DAY
 
 
@@ -130,5 +131,5 @@ def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, us
 
 
 def meal_rules(db: Database) -> list[dict]:
-    """The meal services' rules (in no particular order)."""
-    return db.dicts("SELECT * FROM services WHERE is_meal")
+    """The meal services' weekdays and deadlines (in no particular order)."""
+    return [with_deadlines(r) for r in db.dicts("SELECT * FROM services WHERE is_meal")]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
@@ -617,13 +618,13 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
     months: list[date] = []
     month = today.replace(day=1)
     for _ in range(4):  # the last two completed months with something to bill (summer has nothing)
-        month = (month - timedelta(days=1)).replace(day=1)
+        month = periods.previous_month(month)
         end_of_day = datetime.combine(today, time(23, 0), PARIS)
         if invoicing.draft_month(db, admin, month, end_of_day).documents:
             months.insert(0, month)
     count = 0
     for index, month in enumerate(months[-2:]):
-        after = (month + timedelta(days=32)).replace(day=1)
+        after = periods.next_month(month)
         issue = min(after + timedelta(days=4), today)
         published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))
         count += len(published.numbers)

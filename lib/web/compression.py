@@ -238,13 +238,6 @@ class _Responder:
         self.cache_key: tuple[str, bytes, str] | None = None
         self.compressor: _Stream | None = None
 
-    @property
-    def _coding(self) -> str:
-        """The coding of an answer being compressed: set whenever the mode is not "pass"."""
-        if self.coding is None:
-            raise RuntimeError("an identity answer is never compressed")
-        return self.coding
-
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
@@ -293,39 +286,41 @@ class _Responder:
         more = message.get("more_body", False)
         if self.mode == "pass":
             await self._send(message)
-        elif self.mode == "swallow":
             return
-        elif self.mode == "hold" and not more and len(body) < self.owner.minimum_size:
+        if self.mode == "swallow":
+            return
+        coding = self._coding()
+        if self.mode == "hold" and not more and len(body) < self.owner.minimum_size:
             self.mode = "pass"
             await self._send(self.start)
             await self._send(message)
         elif (self.mode == "hold" and self.cache_key is not None) or self.mode == "buffer":
             self.mode = "buffer"
             self.chunks.append(body)
+            key = self.cache_key
+            assert key is not None  # set with the mode
             if not more:
                 whole = b"".join(self.chunks)
                 self.chunks = []
-                coding, key = self._coding, self.cache_key
                 compressed = await _maybe_in_thread(lambda: _whole(whole, coding, cached=True), len(whole))
-                if key is not None:  # always: only a cached answer is buffered
-                    self.owner.cache.put(key, compressed)
-                    if coding == "br":
-                        self.owner.improve_later(key, whole)
+                self.owner.cache.put(key, compressed)
+                if coding == "br":
+                    self.owner.improve_later(key, whole)
                 self.mode = "pass"
                 await self._send_whole(compressed)
         elif self.mode == "hold" and not more:
-            coding = self._coding
             compressed = await _maybe_in_thread(lambda: _whole(body, coding, cached=False), len(body))
             self.mode = "pass"
             await self._send_whole(compressed)
         else:  # a streamed body: compress each piece as it comes, flushed so it leaves at once
             if self.compressor is None:  # the first piece (the mode is "hold"): the stream starts
                 self.mode = "stream"
-                self.compressor = _Stream(self._coding)
+                self.compressor = _Stream(coding)
                 headers = self._encoded_headers()
                 del headers["content-length"]
                 await self._send(self.start)
             compressor = self.compressor
+            assert compressor is not None  # made when the stream began
 
             def piece() -> bytes:
                 return compressor.piece(body, last=not more)
@@ -334,9 +329,13 @@ class _Responder:
                 {"type": "http.response.body", "body": await _maybe_in_thread(piece, len(body)), "more_body": more}
             )
 
+    def _coding(self) -> str:
+        assert self.coding is not None  # an answer is held, then buffered or streamed, only when it has a coding
+        return self.coding
+
     def _encoded_headers(self) -> MutableHeaders:
         headers = MutableHeaders(scope=self.start)
-        headers["Content-Encoding"] = self._coding
+        headers["Content-Encoding"] = self._coding()
         etag = headers.get("etag")
         if etag and not etag.startswith("W/"):
             # The compressed bytes are another representation: a strong tag would claim they are the
