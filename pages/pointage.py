@@ -21,16 +21,16 @@ if not choices:
 left, middle, right = st.columns(3)
 day = dates.day_picker("Jour", dates.around(now.date())[0], now.date(), now.date(), key="check_day", where=left)
 # Two short lists rather than one of long « site — service » names, cut on a phone.
-sites = list(dict.fromkeys(c["site"] for c in choices))
+sites = list(dict.fromkeys(c.site for c in choices))
 site = middle.selectbox("Structure", sites, key="check_site")
 pair = right.selectbox(
-    "Prestation", [c for c in choices if c["site"] == site], format_func=lambda c: c["service"], key="check_service"
+    "Prestation", [c for c in choices if c.site == site], format_func=lambda c: c.service, key="check_service"
 )
 with refusals_shown(stop=True):
-    sheet = attendance.sheet(db, actor, day, pair["site_id"], pair["service_id"], now)
+    sheet = attendance.sheet(db, actor, day, pair.site_id, pair.service_id, now)
 
 codes = {label: code for code, label in attendance.STATUSES.items()}
-place = f"check_{day.isoformat()}_{pair['site_id']}_{pair['service_id']}"
+place = f"check_{day.isoformat()}_{pair.site_id}_{pair.service_id}"
 added = st.session_state.setdefault(f"{place}_added", [])
 # The grid's key changes after every save, so that it shows what is stored, never a stale edit.
 generation = st.session_state.setdefault("check_generation", 0)
@@ -86,7 +86,7 @@ if rows:
     if st.button("Enregistrer le pointage", key="check_save", type="primary"):
         with refusals_shown():
             saved(
-                attendance.save(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
+                attendance.save(db, actor, day, pair.site_id, pair.service_id, edits, session.now())
                 if edits
                 else "Aucun changement : le pointage était déjà celui-ci."
             )
@@ -94,9 +94,7 @@ if rows:
         st.caption("« Marquer présents » enregistre aussi les choix déjà faits dans la grille.")
     if rest and st.button(f"Marquer présents les {len(rest)} enfant(s) non pointés", key="check_all_present"):
         with refusals_shown():
-            saved(
-                attendance.mark_rest_present(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
-            )
+            saved(attendance.mark_rest_present(db, actor, day, pair.site_id, pair.service_id, edits, session.now()))
     if "check_flash" in st.session_state:
         st.success(md(st.session_state.pop("check_flash")), icon="✅")
 candidates = [c for c in sheet.addable if c["child_id"] not in added]

@@ -17,8 +17,8 @@ db = session.db()
 st.title("Tendances", anchor=False)
 
 offered = trends.filters(db, actor)
-sites = {None: "Toutes les structures", **{o["site_id"]: o["site"] for o in offered}}
-services = {None: "Toutes les prestations", **{o["service_id"]: o["service"] for o in offered}}
+sites: dict[int | None, str] = {None: "Toutes les structures", **{o.site_id: o.site for o in offered}}
+services: dict[int | None, str] = {None: "Toutes les prestations", **{o.service_id: o.service for o in offered}}
 left, middle, right = st.columns(3)
 grain = left.radio("Période", list(trends.GRAINS), format_func=trends.GRAINS.get, horizontal=True, key="trends_grain")
 site = middle.selectbox("Structure", list(sites), format_func=lambda s: sites[s], key="trends_site")

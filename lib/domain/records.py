@@ -45,3 +45,13 @@ class FamilyRight:
     email: str | None
     right: PaymentRight
     at: datetime | None  # UTC (naive): when it was last asked for or decided
+
+
+@dataclass(frozen=True)
+class SiteService:
+    """A service a site offers: what the staff choose before taking attendance or reading trends."""
+
+    site_id: int
+    site: str
+    service_id: int
+    service: str

@@ -12,6 +12,7 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput
+from lib.domain.records import SiteService
 from lib.domain.roles import Role
 from lib.store import attendance as store
 from lib.store import audit, reference
@@ -30,13 +31,13 @@ class AttendanceSheet:
     addable: list[dict]
 
 
-def choices(db: Database, actor: Actor) -> list[dict]:
+def choices(db: Database, actor: Actor) -> list[SiteService]:
     actor.require(*STAFF)
     return store.offered(db)
 
 
-def _pair(db: Database, site_id: object, service_id: object) -> dict:
-    found = next((o for o in store.offered(db) if o["site_id"] == site_id and o["service_id"] == service_id), None)
+def _pair(db: Database, site_id: object, service_id: object) -> SiteService:
+    found = next((o for o in store.offered(db) if o.site_id == site_id and o.service_id == service_id), None)
     if found is None:
         raise InvalidInput("Structure ou prestation inconnue : choisissez-les dans les listes.")
     return found
@@ -56,15 +57,15 @@ def sheet(
     actor.require(*STAFF)
     day = _day(day, now)
     pair = _pair(db, site_id, service_id)
-    rows = store.sheet(db, day, pair["site_id"], pair["service_id"])
+    rows = store.sheet(db, day, pair.site_id, pair.service_id)
     year = reference.current_school_year(db, day)
     listed = {r["child_id"] for r in rows}
     addable = [
         c
-        for c in store.registered_children(db, pair["site_id"], pair["service_id"], year.id if year else -1)
+        for c in store.registered_children(db, pair.site_id, pair.service_id, year.id if year else -1)
         if c["child_id"] not in listed
     ]
-    return AttendanceSheet(day, pair["site"], pair["service"], rows, addable)
+    return AttendanceSheet(day, pair.site, pair.service, rows, addable)
 
 
 def unmarked(data: AttendanceSheet, edits: dict) -> list[int]:

@@ -8,6 +8,7 @@ from datetime import date
 from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.errors import InvalidInput
+from lib.domain.records import SiteService
 from lib.domain.roles import Role
 from lib.store import attendance as attendance_store
 from lib.store import kitchen as kitchen_store
@@ -41,7 +42,7 @@ class Trends:
     unpaid_cents: int = 0
 
 
-def filters(db: Database, actor: Actor) -> list[dict]:
+def filters(db: Database, actor: Actor) -> list[SiteService]:
     actor.require(*READERS)
     return attendance_store.offered(db)
 
@@ -67,9 +68,9 @@ def trends(
     if grain not in GRAINS:
         raise InvalidInput("Choisissez « Mois » ou « Semaine ».")
     offered = attendance_store.offered(db)
-    if site_id is not None and site_id not in {o["site_id"] for o in offered}:
+    if site_id is not None and site_id not in {o.site_id for o in offered}:
         raise InvalidInput("Structure inconnue.")
-    if service_id is not None and service_id not in {o["service_id"] for o in offered}:
+    if service_id is not None and service_id not in {o.service_id for o in offered}:
         raise InvalidInput("Prestation inconnue.")
     year = reference.current_school_year(db, today)
     if year is None:

@@ -7,18 +7,20 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from lib.domain.records import SiteService
 from lib.store import day_counts
 from lib.store.bulk import registered
 from lib.store.db import Database
 from lib.store.sql import BOOKED
 
 
-def offered(db: Database) -> list[dict]:
-    return db.dicts(
-        """SELECT ss.site_id, si.name AS site, ss.service_id, s.name AS service, s.weekdays
+def offered(db: Database) -> list[SiteService]:
+    rows = db.rows(
+        """SELECT ss.site_id, si.name AS site, ss.service_id, s.name AS service
            FROM site_services ss JOIN sites si ON si.id = ss.site_id JOIN services s ON s.id = ss.service_id
            ORDER BY ss.site_id, s.sort_order"""
     )
+    return [SiteService(*row) for row in rows]
 
 
 def sheet(db: Database, day: date, site_id: int, service_id: int) -> list[dict]:
