@@ -7,14 +7,28 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from argon2 import profiles
 
 from lib.domain.clock import PARIS
+from lib.services import auth
 from lib.services.demo import build_demo
 from lib.store.db import close_database, open_database
 
 # The demo is built for a fixed date so that the figures the tests read never move.
 DEMO_TODAY = date(2026, 11, 27)
 DEMO_NOW = datetime.combine(DEMO_TODAY, time(9, 30), PARIS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_passwords():
+    """Every password the tests' process hashes costs argon2's least (a check takes microseconds,
+    not a tenth of a second), the demo template's included: autouse session fixtures run before it
+    is built, and its copies serve the browser tests' servers, whose logins then check cheap hashes
+    too. Checking reads the cost from the stored hash: the code path is the production one, whose
+    cost stays lib/services/auth.py's (tests/services/test_auth.py proves it in a process of its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "PASSWORDS", auth.Passwords(profiles.CHEAPEST))
+        yield
 
 
 @pytest.fixture

@@ -1,15 +1,18 @@
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters, profiles
 
 from lib.domain import login_policy as policy
 from lib.domain.errors import InvalidInput, LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.services import auth
 from tests.conftest import DEMO_NOW
+from tests.serve import ROOT
 
 
 def counts(db):
@@ -69,15 +72,30 @@ def test_bad_input_is_refused_before_anything_is_written(demo_db, email, passwor
     assert counts(demo_db) == before
 
 
+def test_outside_the_tests_passwords_are_hashed_at_the_production_cost():
+    """The tests' cheap hasher (tests/conftest.py) is theirs alone: a process that imports the
+    service as the server does hashes with 64 MiB, 3 passes, 4 lanes, whatever its environment."""
+    script = "from lib.services import auth; print(auth.hash_password('x')); print(auth.PASSWORDS.dummy_hash)"
+    made = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    for password_hash in made.stdout.split():
+        cost = extract_parameters(password_hash)
+        assert (cost.memory_cost, cost.time_cost, cost.parallelism) == (65536, 3, 4)
+    assert auth.PRODUCTION_COST == profiles.RFC_9106_LOW_MEMORY
+
+
+def test_the_tests_hash_cheaply_and_still_check_a_production_hash(demo_db):
+    demo_hash = demo_db.value("SELECT password_hash FROM users WHERE email = 'parent@demo.fr'")
+    for cheap in (demo_hash, auth.hash_password("demo"), auth.PASSWORDS.dummy_hash):
+        assert extract_parameters(cheap) == profiles.CHEAPEST
+    costly = PasswordHasher.from_parameters(auth.PRODUCTION_COST).hash("un mot de passe coûteux")
+    demo_db.write(lambda cur: cur.execute("UPDATE users SET password_hash = ? WHERE email = 'agent@demo.fr'", [costly]))
+    assert auth.login(demo_db, "agent@demo.fr", "un mot de passe coûteux", DEMO_NOW)[1].email == "agent@demo.fr"
+    with pytest.raises(LoginRefused):
+        auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
+
+
 ADMIN = "admin@demo.fr"
 OWNER_ADDRESS = "198.51.100.7"
-
-
-def cheap_hash(db, email, password="demo"):
-    """The account's password hashed with argon2's smallest cost: the hash carries its own cost, so
-    a thousand checks take a second instead of a minute; the code path is the same."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
-    db.write(lambda cur: cur.execute("UPDATE users SET password_hash = ? WHERE email = ?", [cheap, email]))
 
 
 def guess(db, email, now, address, password="wrong-guess"):
@@ -100,7 +118,6 @@ def guess(db, email, now, address, password="wrong-guess"):
     ],
 )
 def test_a_thousand_guesses_neither_succeed_nor_stop_the_owner(demo_db, addresses):
-    cheap_hash(demo_db, ADMIN)
     auth.login(demo_db, ADMIN, "demo", DEMO_NOW - timedelta(days=3), OWNER_ADDRESS)  # the owner's usual address
     outcomes = Counter()
     for n in range(1000):
