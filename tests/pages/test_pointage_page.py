@@ -4,7 +4,7 @@ from datetime import date
 
 from lib.services import attendance
 from tests.conftest import DEMO_NOW, login
-from tests.pages.test_pages import app_test
+from tests.helpers import app_test
 
 TODAY = date(2026, 11, 27)
 

@@ -155,7 +155,7 @@ def test_trends_in_the_summer_have_every_column(demo_db):
 
 
 def test_trends_page_in_the_summer(demo_db, monkeypatch):
-    from tests.pages.test_pages import app_test
+    from tests.helpers import app_test
 
     monkeypatch.setenv("PORTAIL_FROZEN_NOW", "2026-08-20T10:00")
     at = app_test("pages/tendances.py", demo_db, "maire@demo.fr").run()
