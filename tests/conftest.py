@@ -63,6 +63,31 @@ def demo_db(demo_path: Path):
     return open_database(demo_path)
 
 
+@pytest.fixture(scope="session")
+def town_template(tmp_path_factory):
+    """The small town (tests/helpers.py's build_town), built once: (its file, what it holds)."""
+    from tests.helpers import build_town
+
+    path = tmp_path_factory.mktemp("town") / "town.duckdb"
+    built = build_town(open_database(path))
+    close_database(path)
+    return path, built
+
+
+@pytest.fixture
+def town(town_template, tmp_path: Path, monkeypatch):
+    """A private copy of the small town, open (tests may write to it); PORTAIL_DB points at it."""
+    from dataclasses import replace
+
+    template, built = town_template
+    path = tmp_path / "town.duckdb"
+    shutil.copyfile(template, path)
+    monkeypatch.setenv("PORTAIL_DB", str(path))
+    monkeypatch.setenv("PORTAIL_FROZEN_NOW", DEMO_NOW.isoformat())
+    yield replace(built, db=open_database(path))
+    close_database(path)
+
+
 def login(db, email: str):
     """The actor of a demo account (password "demo"), logged in at DEMO_NOW."""
     from lib.services import auth
