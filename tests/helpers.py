@@ -170,10 +170,10 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
     created = to_utc_naive(datetime.combine(current.start - timedelta(days=40), time(20, 0), PARIS))
     school, centre, canteen, meal, afternoon = 1, 2, 1, 2, 3
     staff = [
-        ("agent@petite-ville.test", "agent", "Agnès Agent (animatrice)"),
-        ("cuisine@petite-ville.test", "cuisine", "Claude Cuisine (cuisine centrale)"),
-        ("maire@petite-ville.test", "elu", "Marie Maire (maire)"),
-        ("admin@petite-ville.test", "admin", "Service enfance (administrateur)"),
+        ("agent@petite-ville.test", "agent", "Agnès Durand"),
+        ("cuisine@petite-ville.test", "cuisine", "Claude Fabre"),
+        ("maire@petite-ville.test", "elu", "Marie Garrigou"),
+        ("admin@petite-ville.test", "admin", "Service enfance"),
     ]
     families = [  # id, name, parent's name, QF, payment right, child (first name, class, diet)
         (1, "Famille Aubert", "Anne Aubert", 600, "granted", ("Alice", "MS", "standard")),
