@@ -25,7 +25,7 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
 ## run: install, create the demo town's database on first start, serve on 127.0.0.1:$(PORT). With
 ## PORTAIL_MODE=production no demo is built and the server refuses demo data or settings (python -m lib.services.setup)
 run: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.demo --if-missing
+	$(PY) -m lib.tools.demo --if-missing
 	$(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## system-packages: the Debian packages the tests need (chromium, emoji font, haproxy, openssl)
@@ -42,7 +42,7 @@ test-fast: $(VENV)/.installed-dev
 
 ## demo: rebuild the demo database at $(PORTAIL_DB) (refused while a server holds the file)
 demo: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.demo
+	$(PY) -m lib.tools.demo
 
 ## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it
 SCALE ?= city
@@ -70,12 +70,12 @@ lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed system-packages
 ## backup: a verified backup of $(PORTAIL_DB) (+ manifest + checksum) into $${PORTAIL_BACKUP_DIR:-backups}/; while
 ## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token)
 backup: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.backup save --url http://127.0.0.1:$(PORT)
+	$(PY) -m lib.tools.backup save --url http://127.0.0.1:$(PORT)
 
 ## restore: FILE=backups/portail-….duckdb make restore (verified whole first; the replaced file is kept beside it;
 ## refused while a server holds the file)
 restore: $(VENV)/.installed-runtime
-	$(PY) -m lib.services.backup restore "$(FILE)"
+	$(PY) -m lib.tools.backup restore "$(FILE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -27,11 +27,13 @@ import pandas as pd
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import DatabaseUnavailable
-from lib.services import demo
+from lib.domain.school_year import current_and_previous
 from lib.services.auth import hash_password
+from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Database
 from lib.store.migrate import migrate
+from lib.tools import demo
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ DIETS = [  # code, label, sort order, share (per thousand, cumulative below)
     ("pai_panier", "PAI panier-repas", 6, 20),
 ]
 CITY = "Ville de Garonne-Métropole (banc d'essai)"
-PASSWORD = demo.DEMO_PASSWORD
+PASSWORD = DEMO_PASSWORD
 STAFF = demo.STAFF  # the same four staff accounts (ids 1–4), so the bench logs in as in the demo
 
 
@@ -98,7 +100,7 @@ def build_city(path: str | Path, scale: Scale, today: date) -> dict[str, int]:
 
 def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
     now_utc = to_utc_naive(datetime.combine(today, time(6, 0), PARIS))
-    current, previous = demo.current_and_previous(today, demo.ZONE)
+    current, previous = current_and_previous(today, demo.ZONE)
     years = [previous, current]
     # The demo's closures, its one-site training day made town-wide: it falls on a Wednesday,
     # when only the Wednesday sites open, so the calendar stays the same for every site.
@@ -124,7 +126,7 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
                 ("bench_built_for", today.isoformat()),
                 ("bench_scale", scale.name),
                 ("payment_backend", "systempayv2"),
-                ("payment_options", json.dumps(demo.SANDBOX_OPTIONS)),
+                ("payment_options", json.dumps(SANDBOX_OPTIONS)),
                 ("payment_sandbox", "1"),
             ],
             columns=["key", "value"],

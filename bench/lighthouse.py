@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.runs <= 20 or not 0 <= args.login_runs <= 20:
         print("Erreur : --runs et --login-runs doivent être compris entre 0 et 20.", file=sys.stderr)
         return 1
-    from lib.services.demo import build_demo
+    from lib.tools.demo import build_demo
     from lib.web import proxies
     from tests.serve import start_server, stop
 

@@ -1,36 +1,31 @@
 """Administrator: monthly invoicing (draft, then publish), online-payment rights, reconciliation, and the
 refunds owed for invoices paid twice."""
 
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
 from lib.domain.clock import from_utc_naive
-from lib.domain.errors import PortailError
+from lib.domain.invoicing import kind_for
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import invoice_pdf, invoicing, payments
 from lib.ui import layout, session
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.ADMIN)
 db, now = session.db(), session.now()
 st.title("Facturation", anchor=False)
 
 st.header("Factures du mois", anchor=False)
-months, month = [], now.date().replace(day=1)
-for _ in range(12):
-    month = (month - timedelta(days=1)).replace(day=1)
-    months.append(month)
 chosen = st.selectbox(
-    "Mois à facturer (mois terminés)", months, format_func=lambda m: fr.month_year(m).capitalize(), key="billing_month"
+    "Mois à facturer (mois terminés)",
+    invoicing.billable_months(now.date()),
+    format_func=lambda m: fr.month_year(m).capitalize(),
+    key="billing_month",
 )
-try:
+with refusals_shown(stop=True):
     draft = invoicing.draft_month(db, actor, chosen, now)
-except PortailError as exc:
-    st.error(exc.message, icon="⛔")
-    st.stop()
 st.caption(
     f"Règle de facturation : {draft.rule.label}. Les factures publiées ne sont jamais modifiées : "
     "une correction donne une facture complémentaire ou un avoir."
@@ -52,7 +47,7 @@ else:
         pd.DataFrame(
             {
                 "Famille": table["family"],
-                "Type": ["Avoir" if t < 0 else "Facture" for t in table["total_cents"]],
+                "Type": [kind_for(total).word for total in table["total_cents"]],
                 "Lignes": table["lines"],
                 "Total": [fr.euros(t) for t in table["total_cents"]],
             }
@@ -64,10 +59,8 @@ else:
         "J'ai vérifié le brouillon : publier ces documents (ils ne pourront plus être modifiés)", key="billing_sure"
     )
     if st.button("Publier", key="billing_publish", type="primary", disabled=not sure):
-        try:
+        with refusals_shown():
             st.success(invoicing.publish_month(db, actor, chosen, session.now()).summary(), icon="✅")
-        except PortailError as exc:
-            st.error(exc.message, icon="⛔")
 
 st.header("Droit de payer en ligne", anchor=False)
 # A decision is confirmed inside the family's own box, where the button was (not at the top of a
@@ -97,11 +90,8 @@ for family in sorted(shown, key=lambda r: r["name"]):
         grant = left.button("Accorder", key=f"right_grant_{family['id']}", type="primary")
         refuse = right.button("Refuser", key=f"right_refuse_{family['id']}")
         if grant or refuse:
-            try:
+            with refusals_shown():
                 payments.decide_payment_right(db, actor, family["id"], grant, session.now())
-            except PortailError as exc:
-                st.error(exc.message, icon="⛔")
-            else:
                 decided.append(family["id"])
                 st.rerun()
 granted = [r["name"] for r in requests if r["payment_right"] == "granted"]

@@ -2,16 +2,17 @@
 of change, family or child name and period; the same as CSV."""
 
 from itertools import groupby
+from typing import Any
 
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.errors import PortailError
 from lib.domain.journal import KINDS, NAME_MAX
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import trail
 from lib.ui import dates, layout, session
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.ADMIN)
 today = session.today()
@@ -30,12 +31,9 @@ first, last = dates.around(today, after=0)
 left, right = st.columns(2)
 start = dates.day_picker("Du", first, last, first, key="audit_from", where=left)
 end = dates.day_picker("Au", first, last, last, key="audit_to", where=right)
-filters = {"kind": kind, "name": name, "first": start, "last": end}
-try:
+filters: dict[str, Any] = {"kind": kind, "name": name, "first": start, "last": end}
+with refusals_shown(stop=True):
     found = trail.journal(session.db(), actor, **filters)
-except PortailError as exc:
-    st.error(md(exc.message), icon="⛔")
-    st.stop()
 
 if not found.lines:
     st.info("Aucune entrée ne correspond à ces filtres.")

@@ -4,20 +4,20 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.errors import PortailError
-from lib.domain.invoicing import Bracket
+from lib.domain.deadlines import MAX_DELAY_DAYS, deadline_rule
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.validation import parse_euros
 from lib.services import settings
 from lib.ui import layout, session
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.ADMIN)
 st.title("Prestations et délais", anchor=False)
 st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
 
 for service in settings.services(session.db(), actor):
-    sid = service["id"]
+    sid, deadlines = service["id"], service["deadlines"]
     with st.form(f"service_{sid}", border=True):
         st.header(md(service["name"]), anchor=False)
         price = st.text_input(
@@ -28,18 +28,26 @@ for service in settings.services(session.db(), actor):
             key=f"svc_price_{sid}",
         )
         left, right = st.columns(2)
-        book = left.number_input("Réservation : jours avant", 0, 60, service["book_delay_days"], key=f"svc_book_{sid}")
+        book = left.number_input(
+            "Réservation : jours avant", 0, MAX_DELAY_DAYS, deadlines.book.days, key=f"svc_book_{sid}"
+        )
         book_working = left.checkbox(
-            "Jours ouvrés (réservation)", service["book_delay_working"], key=f"svc_book_working_{sid}"
+            "Jours ouvrés (réservation)", deadlines.book.working, key=f"svc_book_working_{sid}"
+        )
+        book_cutoff = left.time_input(
+            "Réservation : heure limite le dernier jour", deadlines.book.cutoff, step=900, key=f"svc_book_cutoff_{sid}"
         )
         cancel = right.number_input(
-            "Annulation : jours avant", 0, 60, service["cancel_delay_days"], key=f"svc_cancel_{sid}"
+            "Annulation : jours avant", 0, MAX_DELAY_DAYS, deadlines.cancel.days, key=f"svc_cancel_{sid}"
         )
         cancel_working = right.checkbox(
-            "Jours ouvrés (annulation)", service["cancel_delay_working"], key=f"svc_cancel_working_{sid}"
+            "Jours ouvrés (annulation)", deadlines.cancel.working, key=f"svc_cancel_working_{sid}"
         )
-        cutoff = st.time_input(
-            "Heure limite le dernier jour", service["cutoff_time"], step=900, key=f"svc_cutoff_{sid}"
+        cancel_cutoff = right.time_input(
+            "Annulation : heure limite le dernier jour",
+            deadlines.cancel.cutoff,
+            step=900,
+            key=f"svc_cancel_cutoff_{sid}",
         )
         capacities = {
             c["site_id"]: st.number_input(
@@ -52,18 +60,15 @@ for service in settings.services(session.db(), actor):
             for c in service["capacities"]
         }
         if st.form_submit_button("Enregistrer", type="primary"):
-            try:
+            with refusals_shown():
                 messages = [
                     settings.update_service(
                         session.db(),
                         actor,
                         sid,
                         unit_price_cents=parse_euros(price),
-                        book_delay_days=int(book),
-                        book_delay_working=book_working,
-                        cancel_delay_days=int(cancel),
-                        cancel_delay_working=cancel_working,
-                        cutoff_time=cutoff,
+                        book=deadline_rule(book, book_working, book_cutoff, of="de réservation"),
+                        cancel=deadline_rule(cancel, cancel_working, cancel_cutoff, of="d'annulation"),
                         now=session.now(),
                     )
                 ]
@@ -73,8 +78,6 @@ for service in settings.services(session.db(), actor):
                             settings.set_capacity(session.db(), actor, site_id, sid, int(value), session.now())
                         )
                 st.success(md(" ".join(messages)), icon="✅")
-            except PortailError as exc:
-                st.error(md(exc.message), icon="⛔")
         brackets = settings.tariffs(session.db(), actor, sid)
         st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
         edited = st.data_editor(
@@ -97,24 +100,14 @@ for service in settings.services(session.db(), actor):
             },
         )
         if st.form_submit_button("Enregistrer les tarifs"):
-            try:
-                rows = edited.dropna(how="all")
-                new = [
-                    Bracket(
-                        None if pd.isna(q) or not str(q).strip() else int(str(q).strip()),
-                        parse_euros(None if pd.isna(p) else str(p)),
-                    )
-                    for q, p in zip(rows["Plafond QF"], rows["Prix (€)"])
-                ]
-                st.success(md(settings.set_tariffs(session.db(), actor, sid, new, session.now())), icon="✅")
-            except (TypeError, ValueError):
-                st.error("Tarif illisible : saisissez un plafond entier et un prix en euros.", icon="⛔")
-            except PortailError as exc:
-                st.error(md(exc.message), icon="⛔")
+            grid = [
+                (None if pd.isna(q) else str(q), None if pd.isna(p) else str(p))
+                for q, p in zip(edited["Plafond QF"], edited["Prix (€)"])
+            ]
+            with refusals_shown():
+                st.success(md(settings.save_tariff_grid(session.db(), actor, sid, grid, session.now())), icon="✅")
         st.caption(
-            f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation "
-            f"{service['book_delay_days']} jour(s) {'ouvré(s) ' if service['book_delay_working'] else ''}avant ; "
-            f"annulation {service['cancel_delay_days']} jour(s) "
-            f"{'ouvré(s) ' if service['cancel_delay_working'] else ''}avant."
+            f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation {deadlines.book.describe()} ; "
+            f"annulation {deadlines.cancel.describe()}."
         )
 layout.contact_footer()

@@ -3,12 +3,12 @@ when needed ("hors délai", with a reason kept in the audit log)."""
 
 import streamlit as st
 
-from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import reservations, trail
 from lib.ui import calendar, layout, session
 from lib.ui import reservations as widgets
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
 st.title("Réservations – agents", anchor=False)
@@ -19,11 +19,8 @@ query = st.text_input(
 if not query:
     st.caption("Saisissez au moins deux lettres du prénom ou du nom.")
     st.stop()
-try:
+with refusals_shown(stop=True):
     found = reservations.find_children(session.db(), actor, query)
-except PortailError as exc:
-    st.error(md(exc.message), icon="⛔")
-    st.stop()
 if not found:
     st.info("Aucun enfant ne correspond à cette recherche.")
     st.stop()

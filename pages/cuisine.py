@@ -6,12 +6,12 @@ import streamlit as st
 
 from lib import charts
 from lib.domain import fr
-from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.services import kitchen
 from lib.ui import dates, layout, session, tables
+from lib.ui.errors import refusals_shown
 
 MAX_CARDS = 12
 
@@ -28,11 +28,8 @@ day = dates.day_picker(
     key="kitchen_day",
     help="Par défaut : aujourd'hui jusqu'au déjeuner, puis le prochain jour de service.",
 )
-try:
+with refusals_shown(stop=True, as_info=True):
     sheet = kitchen.sheet(db, actor, day, now)
-except PortailError as exc:
-    st.info(md(exc.message))
-    st.stop()
 st.header(f"Repas du {fr.long_date(sheet.day)}", anchor=False)
 (st.success if sheet.firm else st.warning)(sheet.status_text)
 st.caption("Comptage par régime seulement : aucune donnée de santé (PAI, allergies) n'apparaît ici.")
@@ -42,30 +39,30 @@ else:
     st.metric("Repas au total", fr.decimal(sheet.total, 0))
     # One small table per site and service (diet → meals) rather than one wide pivot: on a phone or
     # a kitchen tablet every diet's count stays in view, never cut off at the table's right edge.
-    rows = pd.DataFrame(sheet.rows)
-    groups = rows.groupby(["site", "service"], sort=False)
-    if groups.ngroups > MAX_CARDS:  # a city's hundred sites: one long table (sortable, searchable) instead
+    groups = sheet.groups()
+    if len(groups) > MAX_CARDS:  # a city's hundred sites: one long table (sortable, searchable) instead
         st.dataframe(
             tables.french(
-                rows.rename(columns={"site": "Structure", "service": "Prestation", "diet": "Régime", "meals": "Repas"})
+                pd.DataFrame(sheet.rows).rename(
+                    columns={"site": "Structure", "service": "Prestation", "diet": "Régime", "meals": "Repas"}
+                )
             ),
             hide_index=True,
             width="stretch",
         )
     else:
-        cols = st.columns(min(3, groups.ngroups))
-        for i, ((site, service), part) in enumerate(groups):
+        cols = st.columns(min(3, len(groups)))
+        for i, group in enumerate(groups):
             with cols[i % len(cols)].container(border=True, key=f"kitchen_group_{i}"):
-                st.markdown(f"**{md(site)}**  \n{md(service)} : **{fr.decimal(int(part['meals'].sum()), 0)}** repas")
-                diets = part.groupby("diet", sort=False, as_index=False)["meals"].sum()
+                st.markdown(f"**{md(group.site)}**  \n{md(group.service)} : **{fr.decimal(group.meals, 0)}** repas")
                 st.dataframe(
-                    tables.french(diets.rename(columns={"diet": "Régime", "meals": "Repas"})),
+                    tables.french(pd.DataFrame(group.diets, columns=["Régime", "Repas"])),
                     hide_index=True,
                     width="stretch",
                     key=f"kitchen_diets_{i}",
                 )
 if sheet.printed_at:
-    when = f"{fr.numeric_date(sheet.printed_at)} à {sheet.printed_at.hour} h {sheet.printed_at.minute:02d}"
+    when = fr.numeric_date_time(sheet.printed_at)
     if sheet.changes:
         st.markdown(
             f"**Changements depuis la dernière impression ({when}) :**\n"
@@ -104,18 +101,16 @@ left, right = st.columns(2)
 start = dates.day_picker("Du", *span, first, key="kitchen_from", where=left)
 end = dates.day_picker("Au", *span, last, key="kitchen_to", where=right)
 stack = st.radio("Empiler par", ["Structure", "Régime"], horizontal=True, key="kitchen_stack")
-try:
-    series = pd.DataFrame(kitchen.daily_series(db, actor, start, end))
-except PortailError as exc:
-    st.error(md(exc.message), icon="⛔")
-    st.stop()
-if series.empty:
+with refusals_shown(stop=True):
+    series = kitchen.daily_series(db, actor, start, end)
+if not series:
     st.info("Aucun repas réservé sur cette période.")
 else:
     st.plotly_chart(
-        charts.daily_meals(series, stack_by="site" if stack == "Structure" else "diet"), key="kitchen_chart"
+        charts.daily_meals(pd.DataFrame(series), stack_by="site" if stack == "Structure" else "diet"),
+        key="kitchen_chart",
     )
-    per_day = series.groupby("day", as_index=False)[["booked", "present", "absent"]].sum()
+    per_day = pd.DataFrame(kitchen.meals_per_day(series))
     per_day.columns = ["Jour", "Repas réservés", "Pointés présents", "Pointés absents"]
     st.dataframe(
         tables.french(per_day.assign(Jour=[fr.short_date(d) for d in per_day["Jour"]])),

@@ -3,11 +3,11 @@ and log out of every device at once."""
 
 import streamlit as st
 
-from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.validation import PASSWORD_MIN_LENGTH
 from lib.services import auth
 from lib.ui import layout, session
+from lib.ui.errors import refusals_shown
 
 ANSWER = "account_answer"
 
@@ -34,13 +34,10 @@ with st.form("account_password", clear_on_submit=True, enter_to_submit=False):
     )
     submitted = st.form_submit_button("Changer le mot de passe", type="primary", key="account_change")
 if submitted:
-    try:
+    with refusals_shown():
         ended = auth.change_password(
             session.db(), actor, session.session_token(), current, new, again, session.now(), st.context.ip_address
         )
-    except PortailError as exc:
-        st.error(exc.message)
-    else:
         others = f" {ended} autre(s) session(s) fermée(s)." if ended else ""
         st.session_state[ANSWER] = f"Votre mot de passe a été changé.{others}"
         st.rerun()

@@ -4,11 +4,11 @@ with a justification (a few taps on a tablet), add a child who came without a bo
 import pandas as pd
 import streamlit as st
 
-from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import attendance
 from lib.ui import dates, layout, session
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
 db, now = session.db(), session.now()
@@ -26,13 +26,9 @@ site = middle.selectbox("Structure", sites, key="check_site")
 pair = right.selectbox(
     "Prestation", [c for c in choices if c["site"] == site], format_func=lambda c: c["service"], key="check_service"
 )
-try:
+with refusals_shown(stop=True):
     sheet = attendance.sheet(db, actor, day, pair["site_id"], pair["service_id"], now)
-except PortailError as exc:
-    st.error(md(exc.message), icon="⛔")
-    st.stop()
 
-labels = {None: "—", **attendance.STATUSES}
 codes = {label: code for code, label in attendance.STATUSES.items()}
 place = f"check_{day.isoformat()}_{pair['site_id']}_{pair['service_id']}"
 added = st.session_state.setdefault(f"{place}_added", [])
@@ -58,7 +54,7 @@ if rows:
                 "Enfant": f"{r['first_name']} {r['last_name']}",
                 "Classe": r["school_class"],
                 "Réservé": "oui" if r["booked"] else "non",
-                "Présence": labels[r["status"]],
+                "Présence": attendance.STATUSES.get(r["status"], "—"),  # « — »: not checked yet
             }
             for r in rows
         ]
@@ -88,23 +84,19 @@ if rows:
     if edits:
         st.warning(f"{len(edits)} changement(s) pas encore enregistré(s).", icon="✏️")
     if st.button("Enregistrer le pointage", key="check_save", type="primary"):
-        try:
+        with refusals_shown():
             saved(
                 attendance.save(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
                 if edits
                 else "Aucun changement : le pointage était déjà celui-ci."
             )
-        except PortailError as exc:
-            st.error(md(exc.message), icon="⛔")
     if rest and edits:
         st.caption("« Marquer présents » enregistre aussi les choix déjà faits dans la grille.")
     if rest and st.button(f"Marquer présents les {len(rest)} enfant(s) non pointés", key="check_all_present"):
-        try:
+        with refusals_shown():
             saved(
                 attendance.mark_rest_present(db, actor, day, pair["site_id"], pair["service_id"], edits, session.now())
             )
-        except PortailError as exc:
-            st.error(md(exc.message), icon="⛔")
     if "check_flash" in st.session_state:
         st.success(md(st.session_state.pop("check_flash")), icon="✅")
 candidates = [c for c in sheet.addable if c["child_id"] not in added]

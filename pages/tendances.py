@@ -6,12 +6,11 @@ import streamlit as st
 
 from lib import charts
 from lib.domain import fr, periods
-from lib.domain.errors import PortailError
-from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.services import trends
 from lib.ui import layout, session, tables
+from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.ELECTED, Role.ADMIN)
 db = session.db()
@@ -20,28 +19,23 @@ st.title("Tendances", anchor=False)
 offered = trends.filters(db, actor)
 sites = {None: "Toutes les structures", **{o["site_id"]: o["site"] for o in offered}}
 services = {None: "Toutes les prestations", **{o["service_id"]: o["service"] for o in offered}}
-cols = st.columns(3)
-grain = cols[0].radio(
-    "Période", list(trends.GRAINS), format_func=trends.GRAINS.get, horizontal=True, key="trends_grain"
-)
-site = cols[1].selectbox("Structure", list(sites), format_func=sites.get, key="trends_site")
-service = cols[2].selectbox("Prestation", list(services), format_func=services.get, key="trends_service")
-try:
+left, middle, right = st.columns(3)
+grain = left.radio("Période", list(trends.GRAINS), format_func=trends.GRAINS.get, horizontal=True, key="trends_grain")
+site = middle.selectbox("Structure", list(sites), format_func=lambda s: sites[s], key="trends_site")
+service = right.selectbox("Prestation", list(services), format_func=lambda s: services[s], key="trends_service")
+with refusals_shown(stop=True):
     data = trends.trends(db, actor, session.today(), grain=grain, site_id=site, service_id=service)
-except PortailError as exc:
-    st.error(md(exc.message), icon="⛔")
-    st.stop()
 
 frame = pd.DataFrame(data.rows)
 share = data.portal
-cols = st.columns(2)
-cols[0].metric(
+left, right = st.columns(2)
+left.metric(
     "Familles qui réservent en ligne",
-    fr.percent(share["online"], share.get("families"), digits=0),
+    fr.percent(share["online"], share.get("families", 0), digits=0),
     help=f"{fr.decimal(share.get('online', 0), 0)} famille(s) sur {fr.decimal(share.get('families', 0), 0)} "
     "ayant des réservations cette année",
 )
-cols[1].metric("Reste à encaisser", fr.euros(data.unpaid_cents))
+right.metric("Reste à encaisser", fr.euros(data.unpaid_cents))
 if frame.empty:
     st.info("Pas encore de données pour cette année scolaire.")
     st.stop()
@@ -123,7 +117,7 @@ if billing.empty:
     st.info("Aucune facture émise pour l'instant.")
 else:
     billing["label"] = [fr.month_year(p).capitalize() for p in billing["period"]]
-    billing["tick"] = [f"{periods.month_tick(p)} {p:%y}" for p in billing["period"]]
+    billing["tick"] = [periods.month_year_tick(p) for p in billing["period"]]
     st.plotly_chart(charts.billing(billing), key="trends_billing")
     st.dataframe(
         pd.DataFrame(

@@ -11,8 +11,8 @@ from argon2 import profiles
 
 from lib.domain.clock import PARIS
 from lib.services import auth
-from lib.services.demo import build_demo
 from lib.store.db import close_database, open_database
+from lib.tools.demo import build_demo
 
 # The demo is built for a fixed date so that the figures the tests read never move.
 DEMO_TODAY = date(2026, 11, 27)

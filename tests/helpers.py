@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from html import unescape
 
-import duckdb
 import pandas as pd
 from fontTools.ttLib import TTFont
 from streamlit.testing.v1 import AppTest
@@ -21,10 +20,10 @@ from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
 from lib.services import auth, invoicing
-from lib.services.demo import SANDBOX_OPTIONS
+from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 from lib.ui.session import TEST_TOKEN_KEY
 from lib.web import fonts
 from tests.conftest import DEMO_NOW, DEMO_TODAY
@@ -160,7 +159,7 @@ class Town:
         return auth.login(self.db, email, TOWN_PASSWORD, DEMO_NOW)[1]
 
 
-def _rows(cur: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+def _rows(cur: Cursor, table: str, rows: list[dict]) -> None:
     insert_frame(cur, table, pd.DataFrame(rows))
 
 
@@ -182,7 +181,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
     ]
     password_hash = auth.hash_password(TOWN_PASSWORD)  # one hash: every account shares the password
 
-    def load(cur: duckdb.DuckDBPyConnection) -> None:
+    def load(cur: Cursor) -> None:
         settings = {
             "town_name": "Ville de Petite-Ville (essais)",
             "contact_email": "enfance@petite-ville.test",

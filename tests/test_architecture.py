@@ -1,13 +1,17 @@
-"""The layers of ../shared/docs/architecture.md hold: a page that reaches for SQL fails here."""
+"""The layers of ../shared/docs/architecture.md hold: a page that reaches for SQL fails here, and
+so does a use case, a route or a tool that writes SQL outside lib/store."""
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [ROOT / "app.py", ROOT / "server.py", *sorted((ROOT / "pages").glob("*.py"))]
-FORBIDDEN_IN_SCRIPTS = ("duckdb", "lib.store")
+FORBIDDEN_IN_SCRIPTS = ("duckdb", "lib.store", "lib.tools")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -33,8 +37,68 @@ def test_app_and_pages_never_import_the_database():
 
 def test_the_script_check_would_catch_a_leak(tmp_path):
     bad = tmp_path / "page.py"
-    bad.write_text("import duckdb\nfrom lib.store.db import open_database\nfrom lib.services import home\n")
-    assert offending(imported_modules(bad)) == {"duckdb", "lib.store.db", "lib.store.db.open_database"}
+    bad.write_text(
+        "import duckdb\nfrom lib.store.db import open_database\nfrom lib.services import home\nimport lib.tools.demo\n"
+    )
+    assert offending(imported_modules(bad)) == {
+        "duckdb",
+        "lib.store.db",
+        "lib.store.db.open_database",
+        "lib.tools.demo",
+    }
+
+
+# --- SQL only in lib/store ----------------------------------------------------------------------------
+# Calls that run SQL on a DuckDB connection or cursor.
+SQL_RUNNERS = {"execute", "executemany", "sql"}
+# `Database` helpers whose first argument is SQL: a string written at the call is a query.
+SQL_READERS = {"rows", "row", "value", "dicts", "frame"}
+
+
+def code_outside_the_store(root: Path) -> list[Path]:
+    """The app's Python files under `root` that must hold no SQL: lib/ but lib/store, pages/, the scripts."""
+    in_lib = [p for p in sorted((root / "lib").rglob("*.py")) if p.relative_to(root).parts[:2] != ("lib", "store")]
+    return [*in_lib, *sorted((root / "pages").glob("*.py")), root / "app.py", root / "server.py"]
+
+
+def sql_outside_the_store(root: Path) -> list[str]:
+    """`path:line: call` of every place outside lib/store that runs SQL of its own."""
+    found = []
+    for path in code_outside_the_store(root):
+        calls = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name = node.func.attr
+            query_here = bool(node.args) and isinstance(node.args[0], (ast.Constant, ast.JoinedStr))
+            if name in SQL_RUNNERS or (name in SQL_READERS and query_here):
+                calls.append((node.lineno, name))
+        found += [f"{path.relative_to(root)}:{line}: .{name}(" for line, name in sorted(calls)]
+    return found
+
+
+def test_sql_lives_only_in_the_store():
+    assert len(code_outside_the_store(ROOT)) > 50
+    assert sql_outside_the_store(ROOT) == []
+
+
+def test_the_sql_check_would_catch_a_leak(tmp_path):
+    for script in ("app.py", "server.py"):
+        (tmp_path / script).write_text("import streamlit as st\n")
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "page.py").write_text("rows = db.rows(f'SELECT * FROM t WHERE id = {x}')\n")
+    for package in ("services", "tools", "store"):
+        (tmp_path / "lib" / package).mkdir(parents=True)
+    (tmp_path / "lib" / "services" / "leak.py").write_text(
+        "def number(cur, i):\n    return cur.execute('SELECT number FROM invoices WHERE id = ?', [i])\n"
+    )
+    (tmp_path / "lib" / "tools" / "leak.py").write_text("con.sql('CHECKPOINT')\ndb.value(query)\nsettings.get('x')\n")
+    (tmp_path / "lib" / "store" / "fine.py").write_text("cur.execute('SELECT 1')\n")
+    assert sql_outside_the_store(tmp_path) == [
+        "lib/services/leak.py:2: .execute(",
+        "lib/tools/leak.py:1: .sql(",
+        "pages/page.py:1: .rows(",
+    ]
 
 
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
@@ -45,19 +109,26 @@ def test_import_linter_contracts_hold():
         [LINT_IMPORTS, "--config", ".importlinter", "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "8 kept, 0 broken" in result.stdout
+    assert "10 kept, 0 broken" in result.stdout
 
 
-def test_import_linter_catches_a_domain_module_importing_streamlit(tmp_path):
+@pytest.mark.parametrize(
+    ("leak", "source", "broken"),
+    [
+        ("domain/leak.py", "import streamlit\n", "lib.domain.leak -> streamlit"),
+        ("services/leak.py", "import duckdb\n", "lib.services.leak -> duckdb"),
+        ("services/leak.py", "from lib.tools import demo\n", "lib.services.leak -> lib.tools.demo"),
+        ("tools/leak.py", "from lib.ui import layout\n", "lib.tools.leak -> lib.ui.layout"),
+    ],
+)
+def test_import_linter_catches_a_leak(tmp_path, leak, source, broken):
     # The same contracts, run on a copy of lib/ with one bad import added, must fail.
-    import shutil
-
     copy = tmp_path / "copy"
     shutil.copytree(ROOT / "lib", copy / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / ".importlinter", copy / ".importlinter")
-    (copy / "lib" / "domain" / "leak.py").write_text("import streamlit\n")
+    (copy / "lib" / leak).write_text(source)
     result = subprocess.run(
         [LINT_IMPORTS, "--config", ".importlinter", "--no-cache"], cwd=copy, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0
-    assert "lib.domain.leak -> streamlit" in result.stdout
+    assert broken in result.stdout

@@ -54,7 +54,7 @@ def _school_holiday_data() -> SchoolHolidayDates:
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> dict[date, str]:
-    return dict(_holidays.France(years=year, language="fr"))
+    return dict(_holidays.country_holidays("FR", years=year, language="fr"))
 
 
 def public_holiday_name(day: date) -> str | None:
@@ -79,7 +79,8 @@ def school_holiday_name(day: date, zone: str) -> str | None:
     data = _school_holiday_data().data
     row = data.get(day)
     if row is not None and row[f"vacances_zone_{zone.lower()}"]:
-        return row["nom_vacances"]
+        name: str = row["nom_vacances"]
+        return name
     computed = _computed_school_holidays(day.year, zone).get(day)
     if computed == ASCENSION_BRIDGE or (computed is not None and day > _open_data_until()):
         return computed
@@ -88,7 +89,8 @@ def school_holiday_name(day: date, zone: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _open_data_until() -> date:
-    return max(_school_holiday_data().data)
+    last: date = max(_school_holiday_data().data)
+    return last
 
 
 def check_zone(zone: str) -> str:

@@ -1,8 +1,9 @@
 """Booking and cancellation deadlines: defined once, used by the calendar, the preview and the save.
 
-The seed's rules are the defaults: a booked day can be cancelled until 2 working days before it,
-an occasional day booked until 7 days before it, each time until a cut-off hour on that last
-day. Each service carries its own rules (`DeadlineRule`), editable by an administrator.
+Each service carries two rules (`ServiceDeadlines`): until when a day can be booked, until when a
+booked day can be cancelled, each a number of days before it (calendar or working days) and a
+cut-off hour on that last day. An administrator edits them (`deadline_rule` reads the form); their
+default values are the database schema's (lib/store/migrations/006_deadline_cutoffs.sql).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from lib.domain.calendar import SchoolCalendar
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, PortailError
-from lib.domain.fr import hour, long_date
+from lib.domain.fr import hour, long_date, time_of_day
 
 MAX_DELAY_DAYS = 60
 
@@ -22,15 +23,21 @@ class DeadlinePassed(PortailError):
     """Too late to book or cancel this day (the message names the exact limit)."""
 
 
+def _delay_days(value: object, label: str) -> int:
+    """The one check of a delay: a whole number of days from 0 to MAX_DELAY_DAYS."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DELAY_DAYS:
+        raise InvalidInput(f"{label} : saisissez un nombre entier entre 0 et {MAX_DELAY_DAYS}.")
+    return value
+
+
 @dataclass(frozen=True)
 class DeadlineRule:
     days: int
     working: bool  # True: jours ouvrés (weekends and public holidays skipped); False: calendar days
-    cutoff: time = time(23, 59)
+    cutoff: time  # Paris wall-clock hour on the last day
 
     def __post_init__(self) -> None:
-        if not isinstance(self.days, int) or not 0 <= self.days <= MAX_DELAY_DAYS:
-            raise InvalidInput(f"Le délai doit être un nombre de jours entre 0 et {MAX_DELAY_DAYS}.")
+        _delay_days(self.days, "Délai")
 
     def limit(self, day: date, calendar: SchoolCalendar) -> datetime:
         """The last moment (Paris time) this rule allows acting on `day`."""
@@ -43,14 +50,31 @@ class DeadlineRule:
     def allows(self, day: date, calendar: SchoolCalendar, now: datetime) -> bool:
         return now <= self.limit(day, calendar)
 
+    def describe(self) -> str:
+        """'jusqu'à 2 jour(s) ouvré(s) avant, 23 h 59': the rule as the administrator reads it."""
+        return f"jusqu'à {self.days} jour(s) {'ouvré(s) ' if self.working else ''}avant, {time_of_day(self.cutoff)}"
 
-DEFAULT_BOOK = DeadlineRule(7, working=False)
-DEFAULT_CANCEL = DeadlineRule(2, working=True)
+
+@dataclass(frozen=True)
+class ServiceDeadlines:
+    """A service's two rules, as the store reads and writes them."""
+
+    book: DeadlineRule  # until when a day can be booked
+    cancel: DeadlineRule  # until when a booked day can be cancelled
 
 
-def limit_text(moment: datetime) -> str:
-    """'le vendredi 27 novembre 2026 à 23 h 59'."""
-    return f"le {long_date(moment)} à {hour(moment)}"
+def deadline_rule(days: object, working: bool, cutoff: object, *, of: str) -> DeadlineRule:
+    """The rule an administrator typed, or a refusal naming the field: `of` completes its label,
+    « de réservation » (« Délai de réservation », « Heure limite de réservation ») or « d'annulation »."""
+    if not isinstance(cutoff, time):
+        raise InvalidInput(f"Heure limite {of} illisible.")
+    return DeadlineRule(_delay_days(days, f"Délai {of}"), working, cutoff.replace(second=0, microsecond=0))
+
+
+def limit_text(moment: datetime, *, article: bool = True) -> str:
+    """'le vendredi 27 novembre 2026 à 23 h 59'; without the article after « jusqu'au »."""
+    text = f"{long_date(moment)} à {hour(moment)}"
+    return f"le {text}" if article else text
 
 
 def check_booking(day: date, rule: DeadlineRule, calendar: SchoolCalendar, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 
@@ -45,10 +45,14 @@ def month_year(day: date) -> str:
     return format_date(day, "MMMM y", locale=LOCALE)
 
 
+def time_of_day(moment: time) -> str:
+    """'9 h 30', '14 h 05': a time as the French write it (a cut-off hour, a clock's reading)."""
+    return f"{moment.hour} h {moment.minute:02d}"
+
+
 def hour(moment: datetime) -> str:
     """'14 h 05' in Paris time (an aware datetime)."""
-    local = moment.astimezone(PARIS)
-    return f"{local.hour} h {local.minute:02d}"
+    return time_of_day(moment.astimezone(PARIS).time())
 
 
 def numeric_date_time(moment: datetime) -> str:

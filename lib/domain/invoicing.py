@@ -34,6 +34,11 @@ class Kind(StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
 
+    @property
+    def word(self) -> str:
+        """« Facture », « Avoir »: what the document is called in French."""
+        return "Avoir" if self is Kind.CREDIT_NOTE else "Facture"
+
 
 PREFIX = {Kind.INVOICE: "F", Kind.CREDIT_NOTE: "AV"}
 

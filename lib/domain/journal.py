@@ -91,7 +91,7 @@ def _hour(value: Any) -> str:
         moment = value if isinstance(value, time) else time.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return f"{moment.hour} h {moment.minute:02d}"
+    return fr.time_of_day(moment)
 
 
 def days_phrase(days: list[date]) -> str:
@@ -108,8 +108,9 @@ def _pairs(value: Any) -> list[tuple[int | None, date]]:
     """[[service_id, '2026-12-01'], …] as written by the booking services."""
     found = []
     for item in value or []:
-        if isinstance(item, (list, tuple)) and len(item) == 2 and _day(item[1]) is not None:
-            found.append((_int(item[0]), _day(item[1])))
+        day = _day(item[1]) if isinstance(item, (list, tuple)) and len(item) == 2 else None
+        if day is not None:
+            found.append((_int(item[0]), day))
     return found
 
 
@@ -144,7 +145,7 @@ def _month(value: Any) -> str:
     return fr.month_year(day) if day else str(value or "?")
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -226,8 +227,10 @@ def _attendance(entry: Entry) -> str:
 SERVICE_FIELDS = {
     "unit_price_cents": "prix",
     "book_delay_days": "délai de réservation",
+    "book_cutoff_time": "heure limite de réservation",
     "cancel_delay_days": "délai d'annulation",
-    "cutoff_time": "heure limite",
+    "cancel_cutoff_time": "heure limite d'annulation",
+    "cutoff_time": "heure limite",  # one hour for both rules, in the entries written before migration 006
 }
 
 
@@ -236,11 +239,11 @@ def _delay(days: Any, working: Any) -> str:
     return f"{count(n, 'jour ouvré') if working else count(n, 'jour')}" if n is not None else str(days)
 
 
-def _service_value(field_name: str, values: dict) -> str:
+def _service_value(field_name: str, values: dict[str, Any]) -> str:
     if field_name == "unit_price_cents":
         cents = _int(values.get(field_name))
         return fr.euros(cents) if cents is not None else "?"
-    if field_name == "cutoff_time":
+    if field_name.endswith("cutoff_time"):
         return _hour(values.get(field_name))
     working = values.get(field_name.replace("_days", "_working"))
     return _delay(values.get(field_name), working)
@@ -460,6 +463,8 @@ def who(name: str | None, role: str | None) -> str:
     """'Nadia Benali (agent d'animation)', 'Camille Martin (famille)', 'Système' for the portal itself."""
     if not name:
         return SYSTEM
+    if role is None:
+        return name
     try:
         label = Role(role).label.lower()
     except ValueError:

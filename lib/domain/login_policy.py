@@ -29,7 +29,8 @@ class Schedule:
         if failures <= self.free:
             return timedelta(0)
         doublings = min(failures - self.free - 1, 32)  # 2**32 × 5 s is far past any ceiling
-        return min(self.first * 2**doublings, self.ceiling)
+        wait: timedelta = min(self.first * 2**doublings, self.ceiling)
+        return wait
 
 
 # One account from one address: a mistyped password or three cost nothing; then 5 s, 10 s, … 15 min.

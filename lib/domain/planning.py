@@ -310,7 +310,16 @@ def day_cells(
     return cells
 
 
-def _cell(service, day, bookings, attendance, calendar, now, to_book, to_cancel) -> Cell | None:
+def _cell(
+    service: ServiceInfo,
+    day: date,
+    bookings: Mapping[Key, str],
+    attendance: Mapping[Key, str],
+    calendar: SchoolCalendar,
+    now: datetime,
+    to_book: set[Key],
+    to_cancel: set[Key],
+) -> Cell | None:
     key = (service.id, day)
     closed = calendar.day_off_reason(day, service.site_id)
     if closed is not None:
@@ -326,11 +335,11 @@ def _cell(service, day, bookings, attendance, calendar, now, to_book, to_cancel)
     if state in ACTIVE:
         limit = service.cancel.limit(day, calendar)
         locked = now > limit
-        note = f"annulable jusqu'au {limit_text(limit)[3:]}" if not locked else "délai d'annulation dépassé"
+        note = f"annulable jusqu'au {limit_text(limit, article=False)}" if not locked else "délai d'annulation dépassé"
         return Cell(service.id, day, State(state), locked, note)
     limit = service.book.limit(day, calendar)
     locked = now > limit
-    note = "délai de réservation dépassé" if locked else f"réservable jusqu'au {limit_text(limit)[3:]}"
+    note = "délai de réservation dépassé" if locked else f"réservable jusqu'au {limit_text(limit, article=False)}"
     if state == "cancelled":
         return Cell(service.id, day, State.CANCELLED, locked, note)
     return Cell(service.id, day, State.LOCKED if locked else State.BOOKABLE, locked, note)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from lib.domain.errors import InvalidInput
+from lib.domain.invoicing import Bracket
 
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MAX_LENGTH = 256
@@ -89,6 +91,25 @@ def parse_euros(raw: str | None) -> int:
             f"Prix illisible : « {(raw or '').strip()[:20]} ». Saisissez un montant en euros, par exemple 3,50."
         )
     return int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
+
+
+def parse_brackets(grid: Iterable[tuple[str | None, str | None]]) -> list[Bracket]:
+    """The tariff brackets typed in the administrator's grid: each row (ceiling, price) as text, None
+    for an empty cell. A row left empty is no bracket, an empty ceiling is the top bracket, the price
+    is read the French way. Whether the brackets fit together is `check_brackets`'s question."""
+    return [
+        Bracket(_ceiling(ceiling), parse_euros(price)) for ceiling, price in grid if (ceiling, price) != (None, None)
+    ]
+
+
+def _ceiling(typed: str | None) -> int | None:
+    text = (typed or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput("Tarif illisible : saisissez un plafond entier et un prix en euros.") from None
 
 
 def fold(text: str) -> str:

@@ -8,7 +8,6 @@ import hashlib
 import secrets
 from datetime import datetime
 
-import duckdb
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -19,7 +18,7 @@ from lib.domain.errors import InvalidInput, LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.domain.validation import check_new_password, check_password_input, normalize_email
 from lib.store import audit, users
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 SESSION_COOKIE = "pf_session"
 SESSION_LIFETIME = policy.SESSION_LIFETIME
@@ -80,9 +79,7 @@ def _wait_message(seconds: int) -> str:
     )
 
 
-def _throttle_keys(
-    cur: duckdb.DuckDBPyConnection, email: str, address: str, now_utc: datetime
-) -> list[tuple[str, policy.Schedule]]:
+def _throttle_keys(cur: Cursor, email: str, address: str, now_utc: datetime) -> list[tuple[str, policy.Schedule]]:
     """The counters this attempt answers to: its (account, address) pair, and its address as well
     when the account has not logged in from there lately."""
     keys = [(f"pair:{email} {address}", policy.PAIR)]
@@ -126,7 +123,7 @@ def _check_password(
     return row, counted
 
 
-def _forgive(cur: duckdb.DuckDBPyConnection, counted: list[tuple[str, policy.Schedule]], now_utc: datetime) -> None:
+def _forgive(cur: Cursor, counted: list[tuple[str, policy.Schedule]], now_utc: datetime) -> None:
     """A right password: the pair's failures are forgiven; the address's are not (an attacker
     holding one account must not wipe the count of its guesses at the others), only this try's
     share of them."""

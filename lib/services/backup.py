@@ -23,37 +23,26 @@ recorded at backup time) and refuses in French otherwise, changing nothing; it i
 a server holds the live file; the live file is kept beside itself as
 `….replaced-YYYYMMDD-HHMMSS-xxxx` and the verified copy takes its name atomically.
 
-    python -m lib.services.backup save [--path FILE] [--to DIR] [--url URL]
-    python -m lib.services.backup restore BACKUP [--path FILE]
-    python -m lib.services.backup verify BACKUP
+The command line (`python -m lib.tools.backup save|restore|verify`) is lib/tools/backup.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
 import os
 import secrets
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from lib.domain.clock import PARIS, to_utc_naive
+from lib.domain.clock import to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, NotAllowed, PortailError
-from lib.services.command_line import run_in_french
 from lib.services.config import ROOT, db_path
 from lib.store import audit, snapshot
-from lib.store.db import Database, DatabaseLocked, connect_file
-
-if TYPE_CHECKING:
-    import duckdb
+from lib.store.db import Database
 
 DEFAULT_DIR = ROOT / "backups"
 BACKUP_DIR_ENV = "PORTAIL_BACKUP_DIR"
@@ -295,24 +284,6 @@ def authorize(authorization: str | None) -> None:
         raise NotAllowed("Jeton de sauvegarde absent ou invalide : sauvegarde refusée.")
 
 
-def request_online(url: str, token: str, timeout_s: float = 3600) -> dict:
-    """Ask the server at `url` for an online backup; its answer (file, size, checksum, rows)."""
-    request = urllib.request.Request(
-        url.rstrip("/") + ROUTE, data=b"", method="POST", headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
-            return json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read())["erreur"]
-        except (ValueError, KeyError, TypeError):
-            message = f"le serveur a répondu {exc.code}"
-        raise BackupRefused(message) from exc
-    except OSError as exc:
-        raise BackupRefused(f"le serveur ne répond pas à l'adresse {url} ({exc}).") from exc
-
-
 # --- restoring -----------------------------------------------------------------------------------
 def _refused(backup: Path, why: str) -> BackupRefused:
     return BackupRefused(f"Restauration refusée, rien n'a été modifié : {why} (sauvegarde « {backup} »).")
@@ -384,26 +355,11 @@ def _kept_name(path: Path, now: datetime) -> Path:
             return candidate
 
 
-def _open_live(path: Path) -> duckdb.DuckDBPyConnection | None:
-    """The live database opened by us alone (DatabaseLocked while another process holds it);
-    None when there is none, or when it is too damaged to open: what a restore is for."""
-    if not path.exists():
-        return None
-    try:
-        return connect_file(path)
-    except DatabaseLocked:
-        raise
-    except DatabaseUnavailable:
-        return None
-
-
 def restore(backup: Path, path: Path, now: datetime) -> Path | None:
     """Replace the database at `path` by the verified `backup`; returns where the replaced file
     was kept (None when there was none)."""
     checked = verify(backup)
-    live = _open_live(path)  # refused at once while a server holds it, before copying anything
-    if live is not None:
-        live.close()
+    snapshot.check_not_held(path)  # refused at once while a server holds it, before copying anything
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(path.name + ".restoring")
     staging.unlink(missing_ok=True)  # left by a restore that died half way; never a live file
@@ -412,16 +368,10 @@ def restore(backup: Path, path: Path, now: datetime) -> Path | None:
             raise _refused(backup, "le fichier a changé pendant la restauration")
         kept = None
         if path.exists():
-            live = _open_live(path)  # held through the swap: no server can open the file meanwhile
-            try:
-                if live is not None:
-                    live.execute("CHECKPOINT")  # the replaced file is whole by itself, its log folded in
+            with snapshot.held_alone(path):  # no server can open the file through the swap
                 kept = _kept_name(path, now)
                 os.link(path, kept)
                 os.replace(staging, path)
-            finally:
-                if live is not None:
-                    live.close()
             wal = Path(f"{path}.wal")
             if wal.exists():  # the replaced file's log goes with it, never replayed onto the backup
                 os.replace(wal, Path(f"{kept}.wal"))
@@ -431,70 +381,3 @@ def restore(backup: Path, path: Path, now: datetime) -> Path | None:
         staging.unlink(missing_ok=True)
     _sync_dir(path.parent)
     return kept
-
-
-# --- command line --------------------------------------------------------------------------------
-def _save_command(path: Path, directory: Path, url: str, now: datetime) -> str:
-    try:
-        made = save(path, directory, now)
-    except DatabaseLocked as held:
-        try:
-            answer = request_online(url, client_token())
-        except PortailError as exc:
-            raise BackupRefused(
-                f"{held.message} La sauvegarde en ligne par {url} a échoué aussi : {exc.message}"
-            ) from exc
-        return (
-            f"Sauvegarde en ligne écrite par le serveur : {answer['fichier']} ({answer['octets'] / 2**20:.1f} Mio, "
-            f"{answer['lignes']} lignes vérifiées, SHA-256 {answer['sha256']})."
-        )
-    return (
-        f"Sauvegarde écrite : {made.path} ({made.size / 2**20:.1f} Mio, {made.rows} lignes vérifiées, "
-        f"SHA-256 {made.sha256})."
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Sauvegarde et restauration de la base du Portail Famille.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    saving = commands.add_parser("save", help="sauvegarder la base (en ligne par le serveur s'il tourne)")
-    saving.add_argument("--path", type=Path, default=None, help="base (défaut : PORTAIL_DB ou data/portail.duckdb)")
-    saving.add_argument(
-        "--to",
-        type=Path,
-        default=None,
-        help="dossier des sauvegardes hors ligne (défaut : PORTAIL_BACKUP_DIR ou backups/) ; "
-        "en ligne, le serveur écrit dans son propre PORTAIL_BACKUP_DIR",
-    )
-    saving.add_argument(
-        "--url",
-        default=os.environ.get("PORTAIL_URL", "http://127.0.0.1:8501"),
-        help="adresse du serveur pour la sauvegarde en ligne (défaut : PORTAIL_URL ou http://127.0.0.1:8501)",
-    )
-    restoring = commands.add_parser("restore", help="remplacer la base par une sauvegarde vérifiée")
-    restoring.add_argument("backup", type=Path, help="fichier de sauvegarde (.duckdb)")
-    restoring.add_argument("--path", type=Path, default=None, help="base (défaut : PORTAIL_DB ou data/portail.duckdb)")
-    verifying = commands.add_parser("verify", help="vérifier une sauvegarde sans rien modifier")
-    verifying.add_argument("backup", type=Path, help="fichier de sauvegarde (.duckdb)")
-    args = parser.parse_args(argv)
-    now = datetime.now(PARIS)
-
-    def work() -> None:
-        if args.command == "save":
-            print(_save_command(args.path or db_path(), args.to or backup_dir(), args.url, now))
-        elif args.command == "verify":
-            checked = verify(args.backup)
-            print(f"Sauvegarde « {args.backup} » vérifiée : {len(checked.tables)} tables, {checked.rows} lignes.")
-        else:
-            path = args.path or db_path()
-            kept = restore(args.backup, path, now)
-            print(
-                f"Base « {path} » restaurée depuis « {args.backup} » (vérifiée)."
-                + (f" L'ancienne base est conservée : « {kept} »." if kept else "")
-            )
-
-    return run_in_french(work)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -137,10 +137,7 @@ def _months_compared(db: Database, year: dict, before: dict | None, today: date)
     rows = overview.bookings_per_school_month(db, ids, year["id"], today)
     counts = {(r["school_year_id"], r["month_index"]): r["booked"] for r in rows}
     months = []
-    first = year["start_date"].replace(day=1)
-    index = 0
-    month = first
-    while month <= year["end_date"]:
+    for index, month in enumerate(periods.months(year["start_date"], year["end_date"])):
         named = periods.labels(month, "month", today)  # « Novembre (mois en cours) », « nov. », running
         months.append(
             {
@@ -151,8 +148,6 @@ def _months_compared(db: Database, year: dict, before: dict | None, today: date)
                 "previous": counts.get((before["id"], index), 0) if before else None,
             }
         )
-        index += 1
-        month = (month + timedelta(days=32)).replace(day=1)
     return months
 
 

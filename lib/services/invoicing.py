@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from lib.domain import fr
+from lib.domain import fr, periods
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
@@ -41,6 +41,7 @@ from lib.store.db import Database
 
 INVOICERS = (Role.ADMIN,)
 READERS = (Role.ADMIN, Role.AGENT)
+BILLABLE_MONTHS = 12  # how far back the billing page offers a month (a late correction, a year on)
 
 
 # --- the month's documents ---------------------------------------------------------------------
@@ -127,11 +128,16 @@ def billing_rule(db: Database) -> BillingRule:
     return BillingRule(reference.settings(db).get("invoice_rule", BillingRule.BOOKINGS.value))
 
 
+def billable_months(today: date) -> list[date]:
+    """The finished months the billing page offers, the latest first (the current one cannot be
+    billed before it ends)."""
+    return [periods.add_months(today, -n) for n in range(1, BILLABLE_MONTHS + 1)]
+
+
 def _month(month: object, now: datetime) -> tuple[date, date]:
     if not isinstance(month, date):
         raise InvalidInput("Choisissez un mois.")
-    first = month.replace(day=1)
-    after = (first + timedelta(days=32)).replace(day=1)
+    first, after = periods.month_start(month), periods.next_month(month)
     if after > now.date():
         raise InvalidInput(
             f"Le mois de {fr.month_year(first)} n'est pas terminé : il pourra être facturé à partir "

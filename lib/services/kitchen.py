@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from lib.domain import fr
+from lib.domain import fr, periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import parse_weekdays
 from lib.domain.clock import from_utc_naive, to_utc_naive
-from lib.domain.deadlines import DeadlineRule
+from lib.domain.deadlines import DeadlineRule, limit_text
 from lib.domain.errors import InvalidInput
 from lib.domain.kitchen import firm_from, sheet_day
 from lib.domain.roles import Role
@@ -26,6 +26,29 @@ from lib.store.db import Database
 
 READERS = (Role.KITCHEN, Role.AGENT, Role.ADMIN)
 MAX_RANGE_DAYS = 400
+
+
+@dataclass(frozen=True)
+class MealGroup:
+    """One site's service on the sheet: its meals per diet, in the sheet's order."""
+
+    site: str
+    service: str
+    diets: list[tuple[str, int]]  # (diet, meals)
+
+    @property
+    def meals(self) -> int:
+        return sum(meals for _, meals in self.diets)
+
+
+@dataclass(frozen=True)
+class DayMeals:
+    """One day of the period's chart, every site and diet together."""
+
+    day: date
+    booked: int
+    present: int  # among the booked, those checked present
+    absent: int  # and those checked absent: cooked for nothing
 
 
 @dataclass
@@ -41,27 +64,27 @@ class Sheet:
     def total(self) -> int:
         return sum(r["meals"] for r in self.rows)
 
-    def totals_by(self, key: str) -> dict[str, int]:
-        found: dict[str, int] = {}
+    def groups(self) -> list[MealGroup]:
+        """The sheet per site and service (in the sheet's order), each diet's meals summed."""
+        found: dict[tuple[str, str], dict[str, int]] = {}
         for row in self.rows:
-            found[row[key]] = found.get(row[key], 0) + row["meals"]
-        return found
+            diets = found.setdefault((row["site"], row["service"]), {})
+            diets[row["diet"]] = diets.get(row["diet"], 0) + row["meals"]
+        return [MealGroup(site, service, list(diets.items())) for (site, service), diets in found.items()]
 
     @property
     def status_text(self) -> str:
-        when = f"{fr.long_date(self.firm_at)} à {self.firm_at.hour} h {self.firm_at.minute:02d}"
+        when = limit_text(self.firm_at, article=False)
         if self.firm:
             return f"✅ Chiffres définitifs : plus aucune famille ne peut réserver ni annuler (depuis le {when})."
         return f"⏳ Chiffres provisoires : les familles peuvent encore annuler jusqu'au {when}."
 
 
 def _rules(db: Database) -> tuple[list[DeadlineRule], set[int]]:
-    rules, weekdays = [], set()
+    rules: list[DeadlineRule] = []
+    weekdays: set[int] = set()
     for service in store.meal_rules(db):
-        rules.append(DeadlineRule(service["book_delay_days"], service["book_delay_working"], service["cutoff_time"]))
-        rules.append(
-            DeadlineRule(service["cancel_delay_days"], service["cancel_delay_working"], service["cutoff_time"])
-        )
+        rules += (service["deadlines"].book, service["deadlines"].cancel)
         weekdays |= set(parse_weekdays(service["weekdays"]))
     return rules, weekdays
 
@@ -158,6 +181,18 @@ def daily_series(db: Database, actor: Actor, first: date, last: date) -> list[di
     return store.daily_meals(db, first, last)
 
 
+def meals_per_day(series: list[dict]) -> list[DayMeals]:
+    """The daily series (per day × site × diet) summed per day, day by day: the chart's table."""
+    found: dict[date, DayMeals] = {}
+    for row in series:
+        day = row["day"]
+        so_far = found.get(day, DayMeals(day, 0, 0, 0))
+        found[day] = DayMeals(
+            day, so_far.booked + row["booked"], so_far.present + row["present"], so_far.absent + row["absent"]
+        )
+    return [found[day] for day in sorted(found)]
+
+
 def check_range(first: object, last: object) -> None:
     if not isinstance(first, date) or not isinstance(last, date):
         raise InvalidInput("Choisissez une période (début et fin).")
@@ -169,4 +204,4 @@ def check_range(first: object, last: object) -> None:
 
 def default_range(today: date) -> tuple[date, date]:
     """The current month and the next two weeks."""
-    return today.replace(day=1), today + timedelta(days=14)
+    return periods.month_start(today), today + timedelta(days=14)

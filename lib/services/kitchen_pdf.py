@@ -33,7 +33,7 @@ def render(sheet, town: str, now: datetime) -> bytes:
         Paragraph(f"<b>{pdf(town)}</b> – fiche de production", styles["Normal"]),
         Paragraph(f"Repas du {fr.long_date(sheet.day)}", styles["Title"]),
         Paragraph(sheet.status_text.replace("✅ ", "").replace("⏳ ", ""), styles["Normal"]),
-        Paragraph(f"Imprimée le {fr.numeric_date(now)} à {now.hour} h {now.minute:02d}.", styles["Normal"]),
+        Paragraph(f"Imprimée le {fr.numeric_date_time(now)}.", styles["Normal"]),
         Spacer(1, 6 * mm),
     ]
     table = [["Structure", "Prestation", "Régime", "Repas"]]

@@ -38,7 +38,7 @@ from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
 from lib.store import payments as payment_store
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 RIGHT_WORDS = {"none": "pas de droit", "requested": "demande en attente", "granted": "accordé", "refused": "refusé"}
@@ -85,14 +85,27 @@ def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConf
 # --- the right to pay online --------------------------------------------------------------------
 
 
-def payment_right(db: Database, actor: Actor) -> dict:
+def _own_family(actor: Actor) -> int:
+    """The id of the actor's family: NotAllowed for anyone but a family."""
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
-    found = store.family(db, actor.family_id)
+    return actor.family_id
+
+
+def _family(db_or_cur: Database | Cursor, family_id: int) -> dict:
+    found = store.family(db_or_cur, family_id)
+    if found is None:  # a family account always has its family row (foreign key)
+        raise NotAllowed("Famille introuvable.")
+    return found
+
+
+def payment_right(db: Database, actor: Actor) -> dict:
+    found = _family(db, _own_family(actor))
     return {"state": found["payment_right"], "at": found["payment_right_at"]}
 
 
 def request_payment_right(db: Database, actor: Actor, now: datetime) -> str:
+    family_id = _own_family(actor)
     state = payment_right(db, actor)["state"]
     if state == "granted":
         return "Votre famille a déjà le droit de payer en ligne."
@@ -100,15 +113,15 @@ def request_payment_right(db: Database, actor: Actor, now: datetime) -> str:
         return "Votre demande est déjà enregistrée : la mairie vous répondra prochainement."
     at = to_utc_naive(now)
 
-    def work(cur):
-        store.set_payment_right(cur, actor.family_id, "requested", at)
+    def work(cur: Cursor) -> None:
+        store.set_payment_right(cur, family_id, "requested", at)
         audit.record(
             cur,
             at_utc=at,
             user_id=actor.user_id,
             action="payment_right.request",
             entity="family",
-            entity_id=actor.family_id,
+            entity_id=family_id,
             before={"payment_right": state},
             after={"payment_right": "requested"},
         )
@@ -130,7 +143,7 @@ def decide_payment_right(db: Database, actor: Actor, family_id: object, grant: b
     value = "granted" if grant else "refused"
     at = to_utc_naive(now)
 
-    def work(cur):
+    def work(cur: Cursor) -> None:
         store.set_payment_right(cur, found["id"], value, at)
         audit.record(
             cur,
@@ -179,6 +192,7 @@ def _start_payment(
 ) -> provider.Started:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
+    family_id = actor.family_id
     if not isinstance(idempotency_key, str) or not _KEY.match(idempotency_key):
         raise InvalidInput("Lien de paiement invalide : revenez à « Mes factures » et cliquez à nouveau sur « Payer ».")
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
@@ -188,20 +202,22 @@ def _start_payment(
     at = to_utc_naive(now)
     since = to_utc_naive(now - cfg.attempt_lifetime)
 
-    def work(cur) -> provider.Started:
+    def work(cur: Cursor) -> provider.Started:
         again = store.transaction_by_key(cur, idempotency_key)
         if again is not None:
-            if again["family_id"] != actor.family_id or again["invoice_id"] != invoice_id:
+            if again["family_id"] != family_id or again["invoice_id"] != invoice_id:
                 raise refusal
             if again["state"] != TxState.PENDING:
-                raise PaymentRefused(outcome_message(TxState(again["state"]), _number(cur, invoice_id)))
+                raise PaymentRefused(
+                    outcome_message(TxState(again["state"]), store.invoice_number(cur, invoice_id) or "?")
+                )
             stored = json.loads(again["form_fields"])
             return provider.Started(again["transaction_ref"], stored["url"], stored["fields"])
         summary = store.invoice_summary(cur, invoice_id, since)
-        if summary is None or summary["family_id"] != actor.family_id:
+        if summary is None or summary["family_id"] != family_id:
             raise refusal
         store.lock_invoice(cur, invoice_id)
-        family = store.family(cur, actor.family_id)
+        family = _family(cur, family_id)
         if family["payment_right"] != "granted":
             raise PaymentRefused(
                 "Votre famille n'a pas encore le droit de payer en ligne : demandez-le avec le "
@@ -214,11 +230,11 @@ def _start_payment(
             raise PaymentRefused(f"La facture {summary['number']} est déjà soldée.")
         pending = store.pending_for_invoice(cur, invoice_id, since)
         if pending is not None:
-            started = from_utc_naive(pending["created_at"])
+            pending_at = from_utc_naive(pending["created_at"])
             raise PaymentRefused(
                 f"Un paiement de la facture {summary['number']} est déjà en cours depuis "
-                f"{fr.hour(started)} : terminez-le sur la page de paiement. "
-                + second_payment_after(started + cfg.attempt_lifetime, now)
+                f"{fr.hour(pending_at)} : terminez-le sur la page de paiement. "
+                + second_payment_after(pending_at + cfg.attempt_lifetime, now)
             )
         try:
             started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
@@ -230,7 +246,7 @@ def _start_payment(
             cur,
             {
                 "invoice_id": invoice_id,
-                "family_id": actor.family_id,
+                "family_id": family_id,
                 "provider": cfg.backend,
                 "transaction_ref": started.transaction_ref,
                 "order_ref": summary["number"],
@@ -254,11 +270,6 @@ def _start_payment(
         return started
 
     return db.write(work)
-
-
-def _number(cur, invoice_id: int) -> str:
-    rows = cur.execute("SELECT number FROM invoices WHERE id = ?", [invoice_id]).fetchall()
-    return rows[0][0] if rows else "?"
 
 
 def second_payment_after(until: datetime, now: datetime) -> str:
@@ -307,7 +318,7 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime, *
         REJECTIONS.count(db, now, address, source, exc.reason)
         raise AnswerRejected(400, exc.reason) from None
 
-    def work(cur) -> Recorded:
+    def work(cur: Cursor) -> Recorded:
         tx = store.transaction_for_answer(cur, answer.transaction_ref)
         if tx is None:
             raise AnswerRejected(404, "transaction inconnue")
@@ -440,7 +451,9 @@ REJECTIONS = RejectionTally()
 
 def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tuple[TxState, str] | None:
     """What became of one of the family's attempts (for the message back on « Mes factures »)."""
-    if not actor.is_family or not isinstance(transaction_ref, str) or len(transaction_ref) > 80:
+    if not actor.is_family or actor.family_id is None:
+        return None
+    if not isinstance(transaction_ref, str) or len(transaction_ref) > 80:
         return None
     found = store.transaction_for_family(db, transaction_ref, actor.family_id)
     if found is None:
@@ -466,8 +479,9 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
         elif from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
             at = to_utc_naive(now)
 
-            def expire(cur, tx=tx, at=at):
-                if store.transaction_by_ref(cur, tx["transaction_ref"])["state"] != TxState.PENDING:
+            def expire(cur: Cursor, tx: dict = tx, at: datetime = at) -> int:
+                now_stored = store.transaction_by_ref(cur, tx["transaction_ref"])
+                if now_stored is None or now_stored["state"] != TxState.PENDING:
                     return 0
                 store.update_transaction(cur, tx["id"], TxState.EXPIRED.value, at, None, "sans réponse de la banque")
                 audit.record(

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
 from lib.domain.clock import to_utc_naive
-from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.fr import long_date, short_date
 from lib.domain.planning import (
@@ -255,12 +255,7 @@ class BookingContext:
         return found
 
     def months(self) -> list[date]:
-        month = self.year["start_date"].replace(day=1)
-        found = []
-        while month <= self.year["end_date"]:
-            found.append(month)
-            month = (month + timedelta(days=32)).replace(day=1)
-        return found
+        return periods.months(self.year["start_date"], self.year["end_date"])
 
 
 def _service_info(row: dict) -> ServiceInfo:
@@ -271,8 +266,8 @@ def _service_info(row: dict) -> ServiceInfo:
         short_name=row["short_name"],
         weekdays=parse_weekdays(row["weekdays"]),
         site_id=row["site_id"],
-        book=DeadlineRule(row["book_delay_days"], row["book_delay_working"], row["cutoff_time"]),
-        cancel=DeadlineRule(row["cancel_delay_days"], row["cancel_delay_working"], row["cutoff_time"]),
+        book=row["deadlines"].book,
+        cancel=row["deadlines"].cancel,
     )
 
 
@@ -309,8 +304,7 @@ def month_cells(
 ) -> list[Cell]:
     """The state of every service day of one month for the child (one query)."""
     _still_may_act(actor, ctx)
-    first = month.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    first, last = periods.month_start(month), periods.month_end(month)
     bookings: dict = {}
     attendance: dict = {}
     for service_id, day, state, status in store.month_view(db, ctx.child["id"], first, last):

@@ -3,14 +3,15 @@ reading the audit log. Every change is checked, then written with its audit entr
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
-from lib.domain.deadlines import MAX_DELAY_DAYS, DeadlineRule
+from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.roles import Role
+from lib.domain.validation import parse_brackets
 from lib.services.trail import refusals_audited
 from lib.store import audit
 from lib.store import bookings as bookings_store
@@ -38,34 +39,19 @@ def update_service(
     service_id: int,
     *,
     unit_price_cents: object,
-    book_delay_days: object,
-    book_delay_working: bool,
-    cancel_delay_days: object,
-    cancel_delay_working: bool,
-    cutoff_time: object,
+    book: DeadlineRule,
+    cancel: DeadlineRule,
     now: datetime,
 ) -> str:
+    """Save a service's price and its two deadline rules (`deadline_rule` reads them from the form)."""
     actor.require(Role.ADMIN)
     price = _int(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
-    book = _int(book_delay_days, "Délai de réservation", 0, MAX_DELAY_DAYS)
-    cancel = _int(cancel_delay_days, "Délai d'annulation", 0, MAX_DELAY_DAYS)
-    if not isinstance(cutoff_time, time):
-        raise InvalidInput("Heure limite illisible.")
-    DeadlineRule(book, bool(book_delay_working), cutoff_time)  # the domain's own checks
-    after = {
-        "unit_price_cents": price,
-        "book_delay_days": book,
-        "book_delay_working": bool(book_delay_working),
-        "cancel_delay_days": cancel,
-        "cancel_delay_working": bool(cancel_delay_working),
-        "cutoff_time": cutoff_time.replace(second=0, microsecond=0),
-    }
 
     def work(cur) -> str:
         before = store.service_row(cur, service_id)
         if before is None:
             raise NotFound("Prestation introuvable.")
-        store.update_service(cur, service_id, **after)
+        store.update_service(cur, service_id, unit_price_cents=price, deadlines=ServiceDeadlines(book, cancel))
         audit.record(
             cur,
             at_utc=to_utc_naive(now),
@@ -74,7 +60,7 @@ def update_service(
             entity="service",
             entity_id=service_id,
             before=before,
-            after=after,
+            after=store.service_row(cur, service_id),
         )
         return before["name"]
 
@@ -149,6 +135,15 @@ def audit_entries(
 def tariffs(db: Database, actor: Actor, service_id: int) -> list[Bracket]:
     actor.require(Role.ADMIN)
     return [Bracket(q, p) for q, p in store.tariffs(db, service_id)]
+
+
+def save_tariff_grid(
+    db: Database, actor: Actor, service_id: int, grid: list[tuple[str | None, str | None]], now: datetime
+) -> str:
+    """The brackets as typed in the page's grid, (ceiling, price) text cells (`parse_brackets`):
+    a grid that cannot be read is refused before anything is written."""
+    actor.require(Role.ADMIN)
+    return set_tariffs(db, actor, service_id, parse_brackets(grid), now)
 
 
 def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Bracket], now: datetime) -> str:

@@ -30,7 +30,7 @@ from lib.domain.validation import normalize_email
 from lib.services import auth
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
-from lib.services.demo import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.services.demo_marks import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit, deployment, reference
 from lib.store.db import Database
 

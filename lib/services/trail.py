@@ -111,11 +111,15 @@ def _name_filter(name: object) -> str | None:
     return fold(text)
 
 
-def _bounds(first: object, last: object) -> tuple[datetime | None, datetime | None]:
+def _day_or_none(value: object) -> date | None:
+    if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+        raise InvalidInput("Choisissez une période : un jour de début et un jour de fin.")
+    return value
+
+
+def _bounds(first_seen: object, last_seen: object) -> tuple[datetime | None, datetime | None]:
     """The Paris days from `first` to `last` (inclusive) as UTC instants [start, end)."""
-    for day in (first, last):
-        if day is not None and (not isinstance(day, date) or isinstance(day, datetime)):
-            raise InvalidInput("Choisissez une période : un jour de début et un jour de fin.")
+    first, last = _day_or_none(first_seen), _day_or_none(last_seen)
     if first is not None and last is not None and last < first:
         raise InvalidInput("La fin de la période précède son début : vérifiez les dates.")
     start = to_utc_naive(datetime.combine(first, time(0), PARIS)) if first is not None else None

@@ -48,7 +48,7 @@ def filters(db: Database, actor: Actor) -> list[dict]:
 
 def _index(period: date, start: date, grain: str) -> int:
     if grain == "month":
-        return (period.year - start.year) * 12 + period.month - start.month
+        return periods.months_apart(start, period)
     return (period - periods.week_start(start)).days // 7
 
 

@@ -13,6 +13,7 @@ import duckdb
 
 from lib.store import day_counts
 from lib.store.db import Database
+from lib.store.settings import with_deadlines
 
 KEY_COLUMNS = ["service_id", "day"]
 
@@ -77,7 +78,7 @@ _YEAR = ["id", "label", "start_date", "end_date"]
 
 def booking_basis(db: Database, child_id: int, school_year_id: int) -> tuple[dict | None, dict | None, list[dict]]:
     """(the child, the school year, the services the child is registered for that year, each
-    with the site that gives it), in one statement: a calendar shown asks for the three each
+    with its deadlines and the site that gives it), in one statement: a calendar shown asks for the three each
     time, and DuckDB spends about a millisecond a statement however small (bench/NOTES.md)."""
     rows = db.dicts(
         f"""
@@ -98,7 +99,7 @@ def booking_basis(db: Database, child_id: int, school_year_id: int) -> tuple[dic
     year = {n: first[f"year_{n}"] for n in _YEAR} if first["year_id"] is not None else None
     prefixed = {f"child_{n}" for n in _CHILD} | {f"year_{n}" for n in _YEAR}
     services = sorted(
-        ({k: v for k, v in r.items() if k not in prefixed} for r in rows if r["id"] is not None),
+        (with_deadlines({k: v for k, v in r.items() if k not in prefixed}) for r in rows if r["id"] is not None),
         key=lambda r: r["sort_order"],
     )
     return child, year, services

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -33,19 +33,24 @@ def insert_frame(cur: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     return len(frame)
 
 
-_SEQUENCES = [
-    ("sites", "seq_sites"),
-    ("services", "seq_services"),
-    ("families", "seq_families"),
-    ("children", "seq_children"),
-    ("users", "seq_users"),
-    ("registrations", "seq_registrations"),
-]
+# Each table's id sequence.
+_SEQUENCES = {
+    "sites": "seq_sites",
+    "services": "seq_services",
+    "families": "seq_families",
+    "children": "seq_children",
+    "users": "seq_users",
+    "registrations": "seq_registrations",
+    "payment_transactions": "seq_payment_transactions",
+}
+# The tables a town's bulk load fills with ids of its own choosing.
+LOADED_WITH_IDS = ("sites", "services", "families", "children", "users", "registrations")
 
 
-def continue_sequences(cur: duckdb.DuckDBPyConnection) -> None:
-    """After a bulk load that chose its own ids, make each id sequence continue after them."""
-    for table, seq in _SEQUENCES:
+def continue_sequences(cur: duckdb.DuckDBPyConnection, tables: Iterable[str] = LOADED_WITH_IDS) -> None:
+    """After a bulk load that chose its own ids, make each id sequence continue after them. Once
+    per table and load: drawing again would leave a gap."""
+    for table in tables:
         top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
         # A fresh sequence starts at 1: drawing `top` values makes the next one top + 1.
-        cur.execute(f"SELECT max(nextval('{seq}')) FROM range(?)", [top])
+        cur.execute(f"SELECT max(nextval('{_SEQUENCES[table]}')) FROM range(?)", [top]).fetchall()

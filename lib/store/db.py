@@ -30,6 +30,10 @@ from lib.domain.errors import DatabaseUnavailable
 
 T = TypeVar("T")
 
+# What a unit of work `work(cur)` receives in `Database.write`: layers above the store name the type
+# through this alias and never import duckdb themselves.
+Cursor = duckdb.DuckDBPyConnection
+
 WRITE_ATTEMPTS = 12
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.25
@@ -155,6 +159,10 @@ class Database:
             cur = self.cursor()
             cur.execute("CHECKPOINT")
             yield cur
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the main file: the file is then whole by itself."""
+        self.cursor().execute("CHECKPOINT")
 
     def file_chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
         """The database file's bytes, read through the process's own descriptor (see __init__);

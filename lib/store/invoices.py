@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -105,7 +106,7 @@ class MonthLines:
     cost a third of a second, most of it the garbage collector going over them, and the draft's
     page only counts them."""
 
-    def __init__(self, columns: dict[str, Sequence]):
+    def __init__(self, columns: Mapping[str, Sequence[Any] | np.ndarray]):
         self._columns = {name: np.asarray(values) for name, values in columns.items()}
         self._starts = np.flatnonzero(self._columns["line_no"] == 1)
         self._ends = np.append(self._starts[1:], len(self._columns["line_no"]))
@@ -281,6 +282,18 @@ def month_documents(db: Database, period: date) -> list[dict]:
            JOIN families f ON f.id = i.family_id WHERE i.period_month = ? ORDER BY i.seq""",
         [period],
     )
+
+
+def month_invoices(db: Database, period: date) -> list[tuple[int, int, int, str]]:
+    """(id, family, total in cents, number) of every document of a month, in id order."""
+    return db.rows(
+        "SELECT id, family_id, total_cents, number FROM invoices WHERE period_month = ? ORDER BY id", [period]
+    )
+
+
+def invoice_number(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> str | None:
+    found = cur.execute("SELECT number FROM invoices WHERE id = ?", [invoice_id]).fetchall()
+    return found[0][0] if found else None
 
 
 def invoice_lines(db: Database, invoice_id: int) -> list[dict]:

@@ -16,6 +16,7 @@ import duckdb
 
 from lib.store import day_counts
 from lib.store.db import Database, dicts
+from lib.store.settings import with_deadlines
 from lib.store.sql import OPEN_DAY
 
 
@@ -119,7 +120,7 @@ def meals_per_period(
 def last_print(db: Database, day: date) -> dict | None:
     # arg_max rather than ORDER BY … LIMIT 1: no sort (half a millisecond, even for no rows)
     found = db.row("SELECT arg_max(printed_at, id), arg_max(counts, id) FROM kitchen_prints WHERE day = ?", [day])
-    return {"printed_at": found[0], "counts": found[1]} if found[0] is not None else None
+    return {"printed_at": found[0], "counts": found[1]} if found is not None and found[0] is not None else None
 
 
 def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, user_id: int, counts: str) -> None:
@@ -130,5 +131,5 @@ def record_print(cur: duckdb.DuckDBPyConnection, day: date, at_utc: datetime, us
 
 
 def meal_rules(db: Database) -> list[dict]:
-    """The meal services' rules (in no particular order)."""
-    return db.dicts("SELECT * FROM services WHERE is_meal")
+    """The meal services' weekdays and deadlines (in no particular order)."""
+    return [with_deadlines(r) for r in db.dicts("SELECT * FROM services WHERE is_meal")]

@@ -1,58 +1,74 @@
-"""Administrator's settings: a service's deadlines and price, a site's daily capacity."""
+"""Administrator's settings: a service's deadlines and price, a site's daily capacity.
+
+A service's deadline rules leave the store as the domain's `ServiceDeadlines` and come back as one:
+`with_deadlines` is the one place that builds them from their columns (every read of a service's
+rules goes through it), `update_service` the one place that writes them."""
 
 from __future__ import annotations
 
-from datetime import time
+from typing import Any
 
 import duckdb
 
+from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.store.db import Database, dicts
+
+DEADLINE_COLUMNS = (
+    "book_delay_days",
+    "book_delay_working",
+    "book_cutoff_time",
+    "cancel_delay_days",
+    "cancel_delay_working",
+    "cancel_cutoff_time",
+)
+
+
+def with_deadlines(row: dict[str, Any]) -> dict[str, Any]:
+    """A service row whose six deadline columns are replaced by its `deadlines` (ServiceDeadlines)."""
+    found = {k: v for k, v in row.items() if k not in DEADLINE_COLUMNS}
+    found["deadlines"] = ServiceDeadlines(
+        book=DeadlineRule(row["book_delay_days"], row["book_delay_working"], row["book_cutoff_time"]),
+        cancel=DeadlineRule(row["cancel_delay_days"], row["cancel_delay_working"], row["cancel_cutoff_time"]),
+    )
+    return found
 
 
 def services_with_capacities(db: Database) -> list[dict]:
-    return db.dicts(
+    """Each service with its `deadlines` and the capacity of each site that gives it."""
+    rows = db.dicts(
         """
-        SELECT s.id, s.name, s.sort_order, s.weekdays, s.unit_price_cents, s.book_delay_days, s.book_delay_working,
-               s.cancel_delay_days, s.cancel_delay_working, s.cutoff_time,
-               list({'site_id': ss.site_id, 'site': si.name, 'capacity': ss.capacity} ORDER BY ss.site_id)
+        SELECT s.*, list({'site_id': ss.site_id, 'site': si.name, 'capacity': ss.capacity} ORDER BY ss.site_id)
                  AS capacities
         FROM services s JOIN site_services ss ON ss.service_id = s.id JOIN sites si ON si.id = ss.site_id
         GROUP BY ALL ORDER BY s.sort_order
         """
     )
+    return [with_deadlines(r) for r in rows]
 
 
 def service_row(cur: duckdb.DuckDBPyConnection, service_id: int) -> dict | None:
+    """The service's settings as stored, column by column: what the audit log records."""
     found = dicts(
         cur,
-        """SELECT id, name, unit_price_cents, book_delay_days, book_delay_working, cancel_delay_days,
-                                 cancel_delay_working, cutoff_time FROM services WHERE id = ?""",
+        f"SELECT id, name, unit_price_cents, {', '.join(DEADLINE_COLUMNS)} FROM services WHERE id = ?",
         [service_id],
     )
     return found[0] if found else None
 
 
 def update_service(
-    cur: duckdb.DuckDBPyConnection,
-    service_id: int,
-    *,
-    unit_price_cents: int,
-    book_delay_days: int,
-    book_delay_working: bool,
-    cancel_delay_days: int,
-    cancel_delay_working: bool,
-    cutoff_time: time,
+    cur: duckdb.DuckDBPyConnection, service_id: int, *, unit_price_cents: int, deadlines: ServiceDeadlines
 ) -> None:
+    book, cancel = deadlines.book, deadlines.cancel
     cur.execute(
-        """UPDATE services SET unit_price_cents = ?, book_delay_days = ?, book_delay_working = ?,
-                  cancel_delay_days = ?, cancel_delay_working = ?, cutoff_time = ? WHERE id = ?""",
+        """UPDATE services SET unit_price_cents = ?,
+                  book_delay_days = ?, book_delay_working = ?, book_cutoff_time = ?,
+                  cancel_delay_days = ?, cancel_delay_working = ?, cancel_cutoff_time = ?
+           WHERE id = ?""",
         [
             unit_price_cents,
-            book_delay_days,
-            book_delay_working,
-            cancel_delay_days,
-            cancel_delay_working,
-            cutoff_time,
+            *(book.days, book.working, book.cutoff),
+            *(cancel.days, cancel.working, cancel.cutoff),
             service_id,
         ],
     )

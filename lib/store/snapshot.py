@@ -1,12 +1,16 @@
-"""What a backup records and a restore checks: the tables of a database file and their rows."""
+"""What a backup records and a restore checks: the tables of a database file and their rows; the
+live file held by us alone while a restore replaces it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from lib.domain.errors import DatabaseUnavailable
+from lib.store.db import DatabaseLocked, connect_file
 
 
 def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -60,3 +64,39 @@ def read_backup(path: str | Path) -> tuple[int | None, dict[str, int]]:
         raise DatabaseUnavailable(f"lecture impossible : {exc}") from exc
     finally:
         con.close()
+
+
+def _open_alone(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """The database file at `path` opened by this process alone (DatabaseLocked, in French, while
+    another process holds it); None when there is none, or when it is too damaged to open: what
+    a restore is for."""
+    if not path.exists():
+        return None
+    try:
+        return connect_file(path)
+    except DatabaseLocked:
+        raise
+    except DatabaseUnavailable:
+        return None
+
+
+def check_not_held(path: Path) -> None:
+    """DatabaseLocked (French, naming the holder) when another process holds the file at `path`."""
+    con = _open_alone(path)
+    if con is not None:
+        con.close()
+
+
+@contextmanager
+def held_alone(path: Path) -> Iterator[None]:
+    """For the block, no other process can open the database file at `path` (DatabaseLocked at
+    once while one holds it), and the file is whole by itself, its write-ahead log folded in. A
+    file too damaged to open is not held."""
+    con = _open_alone(path)
+    try:
+        if con is not None:
+            con.execute("CHECKPOINT")
+        yield
+    finally:
+        if con is not None:
+            con.close()

@@ -8,19 +8,19 @@ of a weekly template (its inputs and the plan to colour the calendar), the day c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
-from lib.domain import fr
+from lib.domain import fr, periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import WEEKDAY_NAMES
-from lib.domain.errors import PortailError
 from lib.domain.markup import md
 from lib.domain.planning import State
 from lib.services import reservations
 from lib.ui import calendar, session
 from lib.ui.dates import day_picker
+from lib.ui.errors import refusals_shown
 
 PREVIEW = "resa_preview"
 EDITING = "resa_edit"
@@ -63,21 +63,16 @@ def _reset_when_context_changes(child_id: int, year_id: int) -> None:
         st.session_state[CONTEXT] = (child_id, year_id)
 
 
-def _flash(where: str, kind: str, text: str) -> None:
-    """Keep a result for the next run, to be shown at `where`: the place the person acted."""
-    st.session_state[FLASH] = (where, kind, text)
+def _flash(where: str, text: str) -> None:
+    """Keep a change's summary for the next run, to be shown at `where`: the place the person acted."""
+    st.session_state[FLASH] = (where, text)
 
 
 def show_flash(where: str) -> None:
     if st.session_state.get(FLASH, (None,))[0] != where:
         return
-    _where, kind, text = st.session_state.pop(FLASH)
-    if kind == "success":
-        st.success(md(text), icon="✅")
-    elif kind == "error":
-        st.error(md(text), icon="⛔")
-    else:
-        st.info(md(text), icon="ℹ️")
+    _where, text = st.session_state.pop(FLASH)
+    st.success(md(text), icon="✅")
 
 
 # --- registration -----------------------------------------------------------------------------
@@ -109,16 +104,13 @@ def registration_section(actor: Actor, child: dict, year: dict) -> None:
         if st.checkbox(md(name), value=sid in current, key=f"reg_{child['id']}_{site.site_id}_{sid}")
     ]
     if st.button("Enregistrer l'inscription", key="reg_save", type="primary"):
-        try:
+        with refusals_shown():
             _flash(
                 "registration",
-                "success",
                 reservations.save_registration(db, actor, child["id"], year["id"], site.site_id, chosen, session.now()),
             )
             st.session_state.pop(PREVIEW, None)
             st.rerun()
-        except PortailError as exc:
-            st.error(md(exc.message), icon="⛔")
     show_flash("registration")
 
 
@@ -129,10 +121,9 @@ def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverri
     db = session.db()
     override = override or StaffOverride()
     _reset_when_context_changes(child["id"], year["id"])
-    try:
+    with refusals_shown(as_info=True) as refused:
         ctx = reservations.booking_context(db, actor, child["id"], year["id"])
-    except PortailError as exc:
-        st.info(md(exc.message))
+    if refused:
         return
     now = session.now()
     month = _month_picker(ctx, now.date())
@@ -170,7 +161,7 @@ def booking_section(actor: Actor, child: dict, year: dict, override: StaffOverri
 def _month_picker(ctx, today: date) -> date:
     months = ctx.months()
     if st.session_state.get(MONTH) not in months:
-        this_month = today.replace(day=1)
+        this_month = periods.month_start(today)
         st.session_state[MONTH] = this_month if this_month in months else months[0]
     index = months.index(st.session_state[MONTH])
     # A horizontal container keeps ◀ month ▶ on one line on a phone (columns would stack).
@@ -206,14 +197,10 @@ def _set_month(month: date) -> None:
 def _run(action, where: str) -> bool:
     """Run a change; on success keep its summary for the next run (shown at `where`) and empty the
     editors, so that they open again on what is now stored; on refusal show why, here."""
-    try:
-        result = action()
-    except PortailError as exc:
-        st.error(md(exc.message), icon="⛔")
-        return False
-    _flash(where, "success", result.summary())
-    _reset_editor()
-    return True
+    with refusals_shown() as refused:
+        _flash(where, action().summary())
+        _reset_editor()
+    return not refused
 
 
 def _day_panel(actor, ctx, cells, override: StaffOverride) -> None:
@@ -363,15 +350,12 @@ def _template_editor(actor, ctx, override: StaffOverride) -> None:
     start = day_picker("Du", first, last, ctx.first_service_day, key="resa_from", where=left)
     end = day_picker("Au", first, last, ctx.last_service_day, key="resa_to", where=right)
     if st.button("Appliquer", key="resa_apply", type="primary"):
-        try:
+        with refusals_shown():
             plan = reservations.preview_template(
                 session.db(), actor, ctx, template, start, end, session.now(), late=override.late
             )
-        except PortailError as exc:
-            st.error(md(exc.message), icon="⛔")
-            return
-        st.session_state[PREVIEW] = {"template": template, "start": start, "end": end, "plan": plan}
-        st.rerun()
+            st.session_state[PREVIEW] = {"template": template, "start": start, "end": end, "plan": plan}
+            st.rerun()
 
 
 _WEEK_HEADER = ("Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim")
@@ -408,7 +392,9 @@ def _occasional_editor(actor, ctx, month: date, cells, override: StaffOverride, 
         return
     stored = {day: cell.state in (State.BOOKED, State.WAITING) for day, cell in by_day.items()}
     editable = {day for day, cell in by_day.items() if _editable(cell, override)}
-    if clicked in editable:  # a click on the calendar while the table is open ticks or unticks that day
+    if (
+        clicked is not None and clicked in editable
+    ):  # a click on the calendar while the table is open ticks or unticks that day
         key = _day_key(service, clicked)
         st.session_state[key] = not st.session_state.get(key, stored[clicked])
     ticked = _month_grid(service, month, by_day, stored, editable)
@@ -451,17 +437,12 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
     change, the state (icon and word for screen readers) for the others. Returns the boxes' values."""
     st.html(_GRID_CSS)
     ticked = dict(stored)
-    first_monday = month - timedelta(days=month.weekday())
-    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     with st.container(key="resa_month_grid"):
         for column, name in zip(st.columns(7, gap=None, wrap=False), _WEEK_HEADER):
             column.markdown(f"**{name}**")
-        week = first_monday
         days_box = st.container(key="resa_month_days")
-        while week <= last:
-            for column, day in zip(
-                days_box.columns(7, gap=None, wrap=False), (week + timedelta(days=n) for n in range(7))
-            ):
+        for week in periods.month_weeks(month):
+            for column, day in zip(days_box.columns(7, gap=None, wrap=False), week):
                 if day.month != month.month:
                     continue
                 cell = by_day.get(day)
@@ -469,7 +450,7 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
                 shown = f"{day.day} {style.icon}" if style else f"{day.day}"
                 spoken = (
                     f"{fr.long_date(day)} : {style.word}{' — ' + cell.note if cell.note else ''}"
-                    if style
+                    if cell and style
                     else f"{fr.long_date(day)} : pas de service"
                 )
                 if day in editable:
@@ -485,7 +466,6 @@ def _month_grid(service, month: date, by_day: dict, stored: dict[date, bool], ed
                         f'<span class="pf-sr">{md(spoken)}</span>',
                         unsafe_allow_html=True,
                     )
-            week += timedelta(days=7)
     return ticked
 
 

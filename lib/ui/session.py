@@ -7,10 +7,11 @@ from datetime import date, datetime
 import streamlit as st
 
 from lib.domain.actor import Actor
-from lib.domain.errors import DatabaseUnavailable, LoginRefused
+from lib.domain.errors import LoginRefused
 from lib.domain.roles import Role
 from lib.services import auth
 from lib.services.config import clock_now, database
+from lib.ui.errors import refusals_shown
 
 # AppTest cannot send cookies: tests log in through the service and put the real token here.
 TEST_TOKEN_KEY = "session_token"
@@ -37,11 +38,9 @@ def today() -> date:
 
 
 def db():
-    try:
+    """The database, or the page stops with why it cannot be opened."""
+    with refusals_shown(stop=True):
         return database()
-    except DatabaseUnavailable as exc:
-        st.error(exc.message)
-        st.stop()
 
 
 def session_token() -> str | None:

@@ -241,7 +241,7 @@ class _Responder:
         self.start: Message = {}
         self.chunks: list[bytes] = []
         self.cache_key: tuple[str, bytes, str] | None = None
-        self.compressor = None
+        self.compressor: _Stream | None = None
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -291,36 +291,41 @@ class _Responder:
         more = message.get("more_body", False)
         if self.mode == "pass":
             await self._send(message)
-        elif self.mode == "swallow":
             return
-        elif self.mode == "hold" and not more and len(body) < self.owner.minimum_size:
+        if self.mode == "swallow":
+            return
+        coding = self._coding()
+        if self.mode == "hold" and not more and len(body) < self.owner.minimum_size:
             self.mode = "pass"
             await self._send(self.start)
             await self._send(message)
         elif (self.mode == "hold" and self.cache_key is not None) or self.mode == "buffer":
             self.mode = "buffer"
             self.chunks.append(body)
+            key = self.cache_key
+            assert key is not None  # set with the mode
             if not more:
                 whole = b"".join(self.chunks)
                 self.chunks = []
-                compressed = await _maybe_in_thread(lambda: _whole(whole, self.coding, cached=True), len(whole))
-                self.owner.cache.put(self.cache_key, compressed)
-                if self.coding == "br":
-                    self.owner.improve_later(self.cache_key, whole)
+                compressed = await _maybe_in_thread(lambda: _whole(whole, coding, cached=True), len(whole))
+                self.owner.cache.put(key, compressed)
+                if coding == "br":
+                    self.owner.improve_later(key, whole)
                 self.mode = "pass"
                 await self._send_whole(compressed)
         elif self.mode == "hold" and not more:
-            compressed = await _maybe_in_thread(lambda: _whole(body, self.coding, cached=False), len(body))
+            compressed = await _maybe_in_thread(lambda: _whole(body, coding, cached=False), len(body))
             self.mode = "pass"
             await self._send_whole(compressed)
         else:  # a streamed body: compress each piece as it comes, flushed so it leaves at once
             if self.mode == "hold":
                 self.mode = "stream"
-                self.compressor = _Stream(self.coding)
+                self.compressor = _Stream(coding)
                 headers = self._encoded_headers()
                 del headers["content-length"]
                 await self._send(self.start)
             compressor = self.compressor
+            assert compressor is not None  # made when the stream began
 
             def piece() -> bytes:
                 return compressor.piece(body, last=not more)
@@ -329,9 +334,13 @@ class _Responder:
                 {"type": "http.response.body", "body": await _maybe_in_thread(piece, len(body)), "more_body": more}
             )
 
+    def _coding(self) -> str:
+        assert self.coding is not None  # an answer is held, then buffered or streamed, only when it has a coding
+        return self.coding
+
     def _encoded_headers(self) -> MutableHeaders:
         headers = MutableHeaders(scope=self.start)
-        headers["Content-Encoding"] = self.coding
+        headers["Content-Encoding"] = self._coding()
         etag = headers.get("etag")
         if etag and not etag.startswith("W/"):
             # The compressed bytes are another representation: a strong tag would claim they are the

@@ -191,9 +191,9 @@ class FrenchDocument:
         async def capture(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                headers = {k.lower(): v for k, v in message.get("headers", [])}
-                is_html = headers.get(b"content-type", b"").startswith(b"text/html")
-                if is_html and b"content-encoding" not in headers:
+                seen = {k.lower(): v for k, v in message.get("headers", [])}
+                is_html = seen.get(b"content-type", b"").startswith(b"text/html")
+                if is_html and b"content-encoding" not in seen:
                     start = message  # held back until the whole body is here
                     return
                 await send(message)

@@ -41,6 +41,10 @@ async def kitchen_sheet(request: Request) -> Response:
             return PlainTextResponse("Date illisible : utilisez AAAA-MM-JJ.", status_code=400)
         except NotAllowed as exc:
             return PlainTextResponse(exc.message, status_code=403)
+        if day is None:  # no meal day ahead in the town's calendar
+            return PlainTextResponse(
+                "Aucun jour de repas à venir : choisissez un jour (?jour=AAAA-MM-JJ).", status_code=404
+            )
         try:
             body = kitchen.sheet_file(db, actor, day, now, kind, count_as_printed=False)
         except NotAllowed as exc:

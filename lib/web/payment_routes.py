@@ -62,7 +62,7 @@ async def _bounded_form(request: Request) -> dict[str, str] | None:
 
 async def depart(request: Request) -> Response:
     """GET /paiement/depart: start (or resume, same key) the payment, then post the signed form."""
-    token = request.cookies.get(auth.SESSION_COOKIE)
+    token = request.cookies.get(auth.SESSION_COOKIE, "")  # absent: refused below like an expired one
     params = request.query_params
     raw_id, key, code = params.get("facture", ""), params.get("cle", ""), params.get("code", "")
 

@@ -53,4 +53,5 @@ def follow_in_uvicorn(trusted: list[str]) -> None:
     moment: replacing it there, while server.py is being imported, decides the list it gets."""
     import uvicorn.config
 
-    uvicorn.config.ProxyHeadersMiddleware = lambda app, trusted_hosts=None: proxy_headers(app, trusted)
+    # uvicorn gives no hook for this: its class is replaced by a factory with the same call.
+    uvicorn.config.ProxyHeadersMiddleware = lambda app, trusted_hosts=None: proxy_headers(app, trusted)  # type: ignore[misc,assignment]

@@ -258,5 +258,6 @@ def hide_server_banner() -> None:
         ]
         await startup(self, sockets=sockets)
 
-    startup_without_banner.hides_server_banner = True
-    uvicorn.Server.startup = startup_without_banner
+    # uvicorn has no setting for its banner on every answer: its startup is wrapped, once.
+    startup_without_banner.hides_server_banner = True  # type: ignore[attr-defined]
+    uvicorn.Server.startup = startup_without_banner  # type: ignore[method-assign]

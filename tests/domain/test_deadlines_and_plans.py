@@ -7,12 +7,13 @@ from hypothesis import strategies as st
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS
 from lib.domain.deadlines import (
-    DEFAULT_BOOK,
-    DEFAULT_CANCEL,
+    MAX_DELAY_DAYS,
     DeadlinePassed,
     DeadlineRule,
     check_booking,
     check_cancellation,
+    deadline_rule,
+    limit_text,
 )
 from lib.domain.errors import InvalidInput
 from lib.domain.planning import (
@@ -28,8 +29,11 @@ from lib.domain.planning import (
 )
 
 CAL = SchoolCalendar(zone="C")
-CANTEEN = ServiceInfo(1, "cantine", "Restauration scolaire", "Cantine", (1, 2, 4, 5), 1, DEFAULT_BOOK, DEFAULT_CANCEL)
-WEDNESDAY = ServiceInfo(2, "mercredi_repas", "Mercredi repas", "Repas", (3,), 3, DEFAULT_BOOK, DEFAULT_CANCEL)
+# The seed's rules, the schema's defaults (tests/store/test_settings_store.py checks them there).
+SEED_BOOK = DeadlineRule(7, False, time(23, 59))
+SEED_CANCEL = DeadlineRule(2, True, time(23, 59))
+CANTEEN = ServiceInfo(1, "cantine", "Restauration scolaire", "Cantine", (1, 2, 4, 5), 1, SEED_BOOK, SEED_CANCEL)
+WEDNESDAY = ServiceInfo(2, "mercredi_repas", "Mercredi repas", "Repas", (3,), 3, SEED_BOOK, SEED_CANCEL)
 
 
 def paris(y, m, d, h=9, mi=0):
@@ -49,20 +53,20 @@ def paris(y, m, d, h=9, mi=0):
     ],
 )
 def test_cancellation_limit_is_two_working_days_before(day, last_moment):
-    assert DEFAULT_CANCEL.limit(day, CAL) == last_moment
-    check_cancellation(day, DEFAULT_CANCEL, CAL, last_moment)
+    assert SEED_CANCEL.limit(day, CAL) == last_moment
+    check_cancellation(day, SEED_CANCEL, CAL, last_moment)
     with pytest.raises(DeadlinePassed):
-        check_cancellation(day, DEFAULT_CANCEL, CAL, last_moment + timedelta(minutes=1))
+        check_cancellation(day, SEED_CANCEL, CAL, last_moment + timedelta(minutes=1))
 
 
 def test_refusals_name_the_exact_limit_in_french():
     with pytest.raises(DeadlinePassed) as err:
-        check_cancellation(date(2026, 12, 1), DEFAULT_CANCEL, CAL, paris(2026, 11, 28))
+        check_cancellation(date(2026, 12, 1), SEED_CANCEL, CAL, paris(2026, 11, 28))
     assert err.value.message == (
         "Annulation impossible pour le mardi 1 décembre 2026 : la limite était le vendredi 27 novembre 2026 à 23 h 59."
     )
     with pytest.raises(DeadlinePassed) as err:
-        check_booking(date(2026, 12, 7), DEFAULT_BOOK, CAL, paris(2026, 12, 1))
+        check_booking(date(2026, 12, 7), SEED_BOOK, CAL, paris(2026, 12, 1))
     assert err.value.message == (
         "Réservation impossible pour le lundi 7 décembre 2026 : la limite était le lundi 30 novembre 2026 à 23 h 59."
     )
@@ -71,10 +75,14 @@ def test_refusals_name_the_exact_limit_in_french():
 @pytest.mark.parametrize(
     "rule, day, limit",
     [
-        (DeadlineRule(7, False), date(2026, 12, 25), paris(2026, 12, 18, 23, 59)),  # calendar days ignore holidays
+        (
+            DeadlineRule(7, False, time(23, 59)),
+            date(2026, 12, 25),
+            paris(2026, 12, 18, 23, 59),
+        ),  # calendar days ignore holidays
         (DeadlineRule(2, True, time(10, 0)), date(2026, 12, 1), paris(2026, 11, 27, 10, 0)),  # a cut-off hour
         (DeadlineRule(0, True, time(8, 0)), date(2026, 12, 1), paris(2026, 12, 1, 8, 0)),  # same morning
-        (DeadlineRule(1, True), date(2027, 5, 7), paris(2027, 5, 5, 23, 59)),  # Ascension skipped
+        (DeadlineRule(1, True, time(23, 59)), date(2027, 5, 7), paris(2027, 5, 5, 23, 59)),  # Ascension skipped
     ],
 )
 def test_rules_are_settings(rule, day, limit):
@@ -84,7 +92,47 @@ def test_rules_are_settings(rule, day, limit):
 @pytest.mark.parametrize("days", [-1, 61, 2.5, "2"])
 def test_absurd_delays_are_refused(days):
     with pytest.raises(InvalidInput):
-        DeadlineRule(days, True)
+        DeadlineRule(days, True, time(23, 59))
+
+
+@pytest.mark.parametrize(
+    "rule, caption",
+    [
+        (SEED_BOOK, "jusqu'à 7 jour(s) avant, 23 h 59"),
+        (SEED_CANCEL, "jusqu'à 2 jour(s) ouvré(s) avant, 23 h 59"),
+        (DeadlineRule(0, True, time(8, 5)), "jusqu'à 0 jour(s) ouvré(s) avant, 8 h 05"),
+    ],
+)
+def test_a_rule_describes_itself_in_french(rule, caption):
+    assert rule.describe() == caption
+
+
+def test_a_limit_reads_with_or_without_its_article():
+    moment = paris(2026, 11, 27, 23, 59)
+    assert limit_text(moment) == "le vendredi 27 novembre 2026 à 23 h 59"
+    assert limit_text(moment, article=False) == "vendredi 27 novembre 2026 à 23 h 59"
+
+
+def test_the_form_gives_a_rule_to_the_minute():
+    rule = deadline_rule(3, True, time(18, 30, 45, 10), of="d'annulation")
+    assert rule == DeadlineRule(3, True, time(18, 30))
+
+
+@pytest.mark.parametrize(
+    "days, cutoff, message",
+    [
+        (MAX_DELAY_DAYS + 1, time(23, 59), "Délai de réservation : saisissez un nombre entier entre 0 et 60."),
+        (-1, time(23, 59), "Délai de réservation : saisissez un nombre entier entre 0 et 60."),
+        ("7", time(23, 59), "Délai de réservation : saisissez un nombre entier entre 0 et 60."),
+        (True, time(23, 59), "Délai de réservation : saisissez un nombre entier entre 0 et 60."),
+        (7, "23:59", "Heure limite de réservation illisible."),
+        (7, None, "Heure limite de réservation illisible."),
+    ],
+)
+def test_the_form_refuses_a_rule_in_french_naming_the_field(days, cutoff, message):
+    with pytest.raises(InvalidInput) as err:
+        deadline_rule(days, False, cutoff, of="de réservation")
+    assert err.value.message == message
 
 
 def test_period_checks():

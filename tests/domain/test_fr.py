@@ -1,6 +1,6 @@
 """The one French formatting module: what every page, message and PDF shows."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 
@@ -25,6 +25,14 @@ def test_dates_and_times():
     assert fr.hour(moment) == "23 h 59"
     assert fr.hour(datetime(2026, 7, 1, 7, 5, tzinfo=PARIS)) == "7 h 05"
     assert fr.numeric_date_time(moment) == "26/11/2026 à 23 h 59"
+
+
+@pytest.mark.parametrize(
+    "moment, shown",
+    [(time(9, 30), "9 h 30"), (time(14, 5), "14 h 05"), (time(0, 0), "0 h 00"), (time(23, 59), "23 h 59")],
+)
+def test_a_time_of_day_as_the_french_write_it(moment, shown):
+    assert fr.time_of_day(moment) == shown
 
 
 def test_times_are_shown_in_paris_whatever_the_zone_given():

@@ -67,6 +67,7 @@ def test_lines_and_totals_in_cents():
     assert [line.amount_cents for line in lines] == [2450, 1600]
     assert total_cents(lines) == 4050
     assert kind_for(4050) is Kind.INVOICE and kind_for(-350) is Kind.CREDIT_NOTE and kind_for(0) is Kind.INVOICE
+    assert [kind_for(t).word for t in (4050, 0, -350)] == ["Facture", "Facture", "Avoir"]
 
 
 def test_numbers_are_gapless_per_year():

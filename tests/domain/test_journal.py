@@ -13,6 +13,18 @@ from lib.domain.journal import SENTENCES, Entry, brackets_text, concerns, days_p
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {1: "Restauration scolaire", 2: "Mercredi repas", 3: "Mercredi après-midi"}
 SITE = {"site": "ALAE Jean Moulin", "service": "Restauration scolaire"}
+# A service's settings as the audit log records them since each deadline rule has its own cut-off
+SERVICE_ROW = {
+    "id": 1,
+    "name": "Restauration scolaire",
+    "unit_price_cents": 350,
+    "book_delay_days": 7,
+    "book_delay_working": False,
+    "book_cutoff_time": "23:59:00",
+    "cancel_delay_days": 2,
+    "cancel_delay_working": True,
+    "cancel_cutoff_time": "23:59:00",
+}
 
 
 @pytest.mark.parametrize(
@@ -172,6 +184,16 @@ SITE = {"site": "ALAE Jean Moulin", "service": "Restauration scolaire"}
             ),
             "A modifié « Restauration scolaire » : prix 3,50\u00a0€ → 3,85\u00a0€, délai d'annulation 2 jour ouvré(s) → "
             "3 jour ouvré(s), heure limite 23 h 59 → 12 h 00",
+        ),
+        (
+            Entry(
+                "service.update",
+                "service",
+                "1",
+                before=SERVICE_ROW,
+                after={**SERVICE_ROW, "cancel_cutoff_time": "18:00:00"},
+            ),
+            "A modifié « Restauration scolaire » : heure limite d'annulation 23 h 59 → 18 h 00",
         ),
         (
             Entry(

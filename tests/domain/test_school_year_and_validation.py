@@ -3,8 +3,9 @@ from datetime import date
 import pytest
 
 from lib.domain.errors import InvalidInput
+from lib.domain.invoicing import Bracket
 from lib.domain.school_year import current_and_previous, school_year, start_year_for
-from lib.domain.validation import check_password_input, normalize_email, parse_euros
+from lib.domain.validation import check_password_input, normalize_email, parse_brackets, parse_euros
 
 
 def test_school_years_follow_the_official_summer_holidays():
@@ -75,3 +76,24 @@ def test_prices_typed_the_french_way(typed, cents):
 def test_prices_that_cannot_be_read_are_refused_in_french(typed):
     with pytest.raises(InvalidInput, match="Prix illisible"):
         parse_euros(typed)
+
+
+def test_tariff_brackets_typed_in_the_grid():
+    grid = [("700", "2,50"), (None, None), (" 1200 ", "3,5 €"), ("", "4,20"), (None, "5")]
+    assert parse_brackets(grid) == [Bracket(700, 250), Bracket(1200, 350), Bracket(None, 420), Bracket(None, 500)]
+    assert parse_brackets([]) == []
+
+
+@pytest.mark.parametrize(
+    ("grid", "refusal"),
+    [
+        ([("sept cents", "2,50")], "Tarif illisible : saisissez un plafond entier et un prix en euros."),
+        ([("700,5", "2,50")], "Tarif illisible : saisissez un plafond entier et un prix en euros."),
+        ([("700", "2,50"), ("1200", None)], "Prix illisible : "),
+        ([("700", "2,5O")], "Prix illisible : « 2,5O ». Saisissez un montant en euros, par exemple 3,50."),
+    ],
+)
+def test_tariff_grids_that_cannot_be_read_are_refused_in_french(grid, refusal):
+    with pytest.raises(InvalidInput) as err:
+        parse_brackets(grid)
+    assert err.value.message.startswith(refusal)

@@ -62,7 +62,7 @@ def get(url: str) -> tuple[int, str]:
 def make_backup(base: str, env: dict) -> subprocess.CompletedProcess:
     """What `make backup` runs."""
     return subprocess.run(
-        [sys.executable, "-m", "lib.services.backup", "save", "--url", base],
+        [sys.executable, "-m", "lib.tools.backup", "save", "--url", base],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -124,7 +124,7 @@ def test_health_says_not_ok_when_the_database_file_is_damaged_and_a_restore_repa
     assert get(base + "/_stcore/health")[0] == 200  # Streamlit's own check cannot see it
 
     damaged = path.read_bytes()
-    restore = [sys.executable, "-m", "lib.services.backup", "restore", str(newest)]
+    restore = [sys.executable, "-m", "lib.tools.backup", "restore", str(newest)]
     held = subprocess.run(restore, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert held.returncode == 1 and "déjà ouverte" in held.stderr  # not while the server holds it
     assert path.read_bytes() == damaged

@@ -2,6 +2,9 @@
 
 from datetime import date
 
+import pytest
+
+from lib.domain.errors import InvalidInput
 from lib.services import attendance
 from tests.conftest import DEMO_NOW, login
 from tests.helpers import app_test
@@ -72,10 +75,7 @@ def test_mark_the_rest_present_refuses_when_nobody_is_left_and_writes_nothing(de
     sheet = attendance.sheet(demo_db, agent, TODAY, 1, 1, DEMO_NOW)
     everyone = {r["child_id"]: "absent" for r in sheet.rows}
     before = demo_db.rows("SELECT * FROM attendance ORDER BY ALL")
-    try:
+    with pytest.raises(InvalidInput) as refused:
         attendance.mark_rest_present(demo_db, agent, TODAY, 1, 1, everyone, DEMO_NOW)
-    except Exception as exc:
-        assert type(exc).__name__ == "InvalidInput" and exc.message == "Tous les enfants attendus sont déjà pointés."
-    else:
-        raise AssertionError("refused expected")
+    assert refused.value.message == "Tous les enfants attendus sont déjà pointés."
     assert demo_db.rows("SELECT * FROM attendance ORDER BY ALL") == before

@@ -2,7 +2,7 @@
 cannot be clicked here: a click is injected as the day it selects (session state "resa_day");
 the real clicks are in tests/browser/test_reservations.py."""
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 
@@ -240,6 +240,23 @@ def test_admin_settings_page_saves_and_refuses(demo_db):
     assert "Paramètres de « Restauration scolaire » enregistrés." in at.success[0].value
     assert demo_db.row("SELECT cancel_delay_days FROM services WHERE id = 1") == (3,)
     assert demo_db.value("SELECT capacity FROM site_services WHERE site_id = 1 AND service_id = 1") == 140
+
+
+def test_admin_sets_each_rule_its_own_cutoff_and_reads_them_back(demo_db):
+    at = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
+    assert at.caption[1].value == (
+        "Actuellement : 3,50\u00a0€ ; réservation jusqu'à 7 jour(s) avant, 23 h 59 ; "
+        "annulation jusqu'à 2 jour(s) ouvré(s) avant, 23 h 59."
+    )
+    at.time_input(key="svc_cancel_cutoff_1").set_value(time(18, 0))
+    at.button(key="FormSubmitter:service_1-Enregistrer").click().run()
+    assert not at.error
+    assert demo_db.row("SELECT book_cutoff_time, cancel_cutoff_time FROM services WHERE id = 1") == (
+        time(23, 59),
+        time(18, 0),
+    )
+    at.run()  # the next visit reads the rules saved
+    assert at.caption[1].value.endswith("annulation jusqu'à 2 jour(s) ouvré(s) avant, 18 h 00.")
 
 
 @pytest.mark.parametrize("typed", ["3.5O", "-2", "trois euros", "1234567", ""])

@@ -41,7 +41,7 @@ def delete_bookings(path, child_id: int) -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "lib.services.backup", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "lib.tools.backup", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
 
 

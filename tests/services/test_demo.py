@@ -1,9 +1,9 @@
 import hashlib
 from datetime import date
 
-from lib.services.demo import build_demo
 from lib.store.db import close_database, open_database
 from lib.store.reference import school_calendar
+from lib.tools.demo import build_demo
 from tests.conftest import DEMO_TODAY
 
 

@@ -252,3 +252,9 @@ def test_published_documents_are_the_draft_numbered_by_the_domain_rules(town):
             (n, line.child_id, line.service_id, line.label, line.quantity, line.unit_price_cents, line.amount_cents)
             for n, line in enumerate(document.lines, start=1)
         ]
+
+
+def test_the_billing_page_offers_the_twelve_finished_months_latest_first():
+    months = invoicing.billable_months(date(2027, 1, 31))
+    assert months[:2] == [date(2026, 12, 1), date(2026, 11, 1)]  # not January: it is still running
+    assert months[-1] == date(2026, 1, 1) and len(months) == 12

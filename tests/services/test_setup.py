@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from lib.domain.errors import InvalidInput
-from lib.services import auth, demo, setup
+from lib.services import auth, setup
+from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store.db import close_database, open_database
+from lib.tools import demo
 from tests.conftest import DEMO_NOW
 from tests.serve import ROOT
 
@@ -81,9 +83,7 @@ def _setting(key, value):
             "la banque de test est active : python -m lib.services.setup set payment_sandbox 0",
         ),
         (
-            _setting(
-                "payment_options", json.dumps(dict(demo.SANDBOX_OPTIONS, service_url="https://banque.example/pay"))
-            ),
+            _setting("payment_options", json.dumps(dict(SANDBOX_OPTIONS, service_url="https://banque.example/pay"))),
             "le secret de la démonstration",
         ),
         (

@@ -84,7 +84,7 @@ def test_make_demo_refuses_while_a_server_holds_the_file(held_file):
     path, pid = held_file
     before = path.read_bytes()
     result = subprocess.run(
-        [sys.executable, "-m", "lib.services.demo", "--path", str(path)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "lib.tools.demo", "--path", str(path)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
     assert "déjà ouverte" in result.stderr and f"PID {pid}" in result.stderr
@@ -95,7 +95,7 @@ def test_make_demo_refuses_while_a_server_holds_the_file(held_file):
 def test_make_run_stops_in_french_when_the_file_is_held(held_file):
     path, pid = held_file
     result = subprocess.run(
-        [sys.executable, "-m", "lib.services.demo", "--if-missing", "--path", str(path)],
+        [sys.executable, "-m", "lib.tools.demo", "--if-missing", "--path", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

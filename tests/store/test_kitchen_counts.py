@@ -130,6 +130,24 @@ def test_daily_series_booked_and_present(town):
     assert sum(r["present"] for r in friday) == 1 and sum(r["absent"] for r in friday) == 1
 
 
+def test_the_sheet_per_site_and_service_as_the_kitchen_page_shows_it(town):
+    groups = kitchen.sheet(town, COOK, FRIDAY, at(FRIDAY, 8)).groups()
+    # Friday: children 1, 2 (standard) and 3 (sans porc) at École A; 4 (PAI) and 5 (standard) at École B.
+    assert groups == [
+        kitchen.MealGroup("École A", "Restauration scolaire", [("Standard", 2), ("Sans porc", 1)]),
+        kitchen.MealGroup("École B", "Restauration scolaire", [("Standard", 1), ("PAI panier-repas", 1)]),
+    ]
+    assert [g.meals for g in groups] == [3, 2]
+
+
+def test_the_chart_table_sums_sites_and_diets_per_day(town):
+    assert kitchen.meals_per_day(kitchen.daily_series(town, COOK, FRIDAY, MONDAY)) == [
+        kitchen.DayMeals(FRIDAY, booked=5, present=1, absent=1),
+        kitchen.DayMeals(MONDAY, booked=4, present=0, absent=0),
+    ]
+    assert kitchen.meals_per_day([]) == []
+
+
 def test_the_mayors_meals_are_the_kitchens_meals(town):
     november = sum(
         r["meals"] for r in store.meals_per_period(town, date(2026, 11, 1), date(2026, 11, 30), "month", None, None)

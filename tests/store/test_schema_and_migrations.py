@@ -1,9 +1,12 @@
+from datetime import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.store.db import Database, close_database, open_database
+from lib.store.kitchen import meal_rules
 from lib.store.migrate import available, current_version, migrate
 
 TABLES = {
@@ -45,6 +48,7 @@ def test_fresh_database_has_every_table_and_every_migration(fresh_db):
         (3, "003_day_counts.sql"),
         (4, "004_payment_order_ref.sql"),
         (5, "005_login_throttle_pairs.sql"),
+        (6, "006_deadline_cutoffs.sql"),
     ]
 
 
@@ -103,16 +107,21 @@ def test_a_failing_migration_leaves_the_previous_version(schema_only_db, tmp_pat
     assert "good" in tables and "half" not in tables
 
 
+def migrate_before(db: Database, tmp_path: Path, number: str) -> None:
+    """Bring `db` to the version just before migration `number` ("004"), as a town left it then."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for _version, file in available()[1:]:
+        if file.name < number:
+            (folder / file.name).write_text(file.read_text(encoding="utf-8"))
+    migrate(db, folder)
+
+
 def test_attempts_made_before_004_get_their_invoice_number(schema_only_db, tmp_path: Path):
     """An attempt recorded before the order reference was kept on it takes its invoice's number,
     so a late answer for it is still checked against the right invoice."""
     db = schema_only_db
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    for _version, file in available()[1:]:
-        if file.name < "004":
-            (folder / file.name).write_text(file.read_text(encoding="utf-8"))
-    migrate(db, folder)
+    migrate_before(db, tmp_path, "004")
 
     def before(cur):
         cur.execute("""INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date,
@@ -132,6 +141,34 @@ def test_attempts_made_before_004_get_their_invoice_number(schema_only_db, tmp_p
         ("REF1", "F-2026-000007"),
         ("REF2", "?"),
     ]
+
+
+def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path: Path):
+    """The one cut-off hour of a service made before each rule had its own goes to both rules: the
+    same days stay bookable and cancellable until the same moment."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "006")
+    db.write(
+        lambda cur: cur.execute(
+            """INSERT INTO services (code, name, short_name, weekdays, unit_price_cents, is_meal,
+                                     book_delay_days, book_delay_working, cancel_delay_days, cancel_delay_working,
+                                     cutoff_time)
+               VALUES ('cantine', 'Cantine', 'Cantine', '1,2,4,5', 350, TRUE, 5, TRUE, 3, FALSE, '10:00'),
+                      ('accueil', 'Accueil', 'Accueil', '3', 800, TRUE, 7, FALSE, 2, TRUE, '23:59')"""
+        )
+    )
+    assert migrate(db) == [6]
+    assert {s["id"]: s["deadlines"] for s in meal_rules(db)} == {
+        1: ServiceDeadlines(book=DeadlineRule(5, True, time(10, 0)), cancel=DeadlineRule(3, False, time(10, 0))),
+        2: ServiceDeadlines(book=DeadlineRule(7, False, time(23, 59)), cancel=DeadlineRule(2, True, time(23, 59))),
+    }
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO services (code, name, short_name, weekdays, unit_price_cents, is_meal)"
+            " VALUES ('soir', 'Soir', 'Soir', '1', 100, FALSE)"
+        )
+    )
+    assert db.rows("SELECT id, code FROM services ORDER BY id") == [(1, "cantine"), (2, "accueil"), (3, "soir")]
 
 
 def test_duplicate_migration_numbers_are_refused(tmp_path: Path):

@@ -9,7 +9,7 @@ The school years are computed from `today`, so the demo stays alive whenever it 
 given date the result is always the same.
 
 Command line (used by `make run` and `make demo`):
-    python -m lib.services.demo [--if-missing] [--path FILE] [--today YYYY-MM-DD]
+    python -m lib.tools.demo [--if-missing] [--path FILE] [--today YYYY-MM-DD]
 """
 
 from __future__ import annotations
@@ -25,19 +25,24 @@ from pathlib import Path
 
 import pandas as pd
 
+from lib.domain import periods
+from lib.domain.actor import Actor
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, InvalidInput
+from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
+from lib.services import invoicing
 from lib.services.auth import hash_password
 from lib.services.config import MODE, PRODUCTION, db_path, production
+from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.store import audit
+from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
-from lib.store.db import Database, connect_file
+from lib.store.db import Cursor, Database, connect_file
 from lib.store.migrate import migrate
 
 SEED = 20262027
-DEMO_PASSWORD = "demo"
-DEMO_EMAIL_DOMAIN = "demo.fr"  # every demo account's e-mail ends with @demo.fr
 ZONE = "C"
 TOWN = "Ville de Belcastel-sur-Save (démonstration)"
 CONTACT = "inscriptions@belcastel-demo.fr"
@@ -69,16 +74,6 @@ STAFF = [
     ("admin@demo.fr", "admin", "Service éducation (administrateur)"),
 ]
 FAMILY_COUNT = 270
-# The local test bank (lib/payments/sandbox.py) speaks Systempay v2; a town puts its own
-# provider's backend and options here instead (and payment_sandbox = 0).
-SANDBOX_OPTIONS = {
-    "site_id": "12345678",
-    "secret_test": "demosandboxsecret",
-    "signature_algo": "hmac_sha256",
-    "ctx_mode": "TEST",
-    "vads_return_mode": "GET",
-    "service_url": "/paiement/sandbox",
-}
 
 FIRST_F = [
     "Emma",
@@ -301,6 +296,11 @@ class _Child:
     canteen: bool
 
 
+# The rows of the bookings and attendance tables, in the column order of their frames.
+_Booking = tuple[int, int, date, int, str, str, int, datetime, int, datetime]
+_Attendance = tuple[int, int, date, int, str, int, datetime]
+
+
 def demo_exists(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
@@ -322,7 +322,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
         migrate(db)
         counts = db.write(lambda cur: _populate(cur, today))
         counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
-        db.cursor().execute("CHECKPOINT")
+        db.checkpoint()
     finally:
         db.close()
     Path(str(path) + ".wal").unlink(missing_ok=True)
@@ -330,7 +330,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
     return counts
 
 
-def _populate(cur, today: date) -> dict[str, int]:
+def _populate(cur: Cursor, today: date) -> dict[str, int]:
     rng = random.Random(SEED)
     now_utc = to_utc_naive(datetime.combine(today, time(6, 0), PARIS))
     current, previous = current_and_previous(today, ZONE)
@@ -395,7 +395,10 @@ def _populate(cur, today: date) -> dict[str, int]:
     )
     family_user = {f["id"]: f["id"] + len(STAFF) for f in families}
 
-    registrations, reg_services, bookings, attendance = [], [], [], []
+    registrations: list[tuple[int, int, int, int, datetime, datetime]] = []
+    reg_services: list[tuple[int, int]] = []
+    bookings: list[_Booking] = []
+    attendance: list[_Attendance] = []
     for year in years:
         shift = current.start_year - year.start_year  # how many classes lower that year
         for child in children:
@@ -446,9 +449,14 @@ def _populate(cur, today: date) -> dict[str, int]:
     for table, frame in frames.items():
         counts[table] = insert_frame(cur, table, frame)
     continue_sequences(cur)  # sequences continue after the ids the demo chose itself
-    cur.execute(
-        "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, after) VALUES (?, NULL, 'demo.build', 'database', NULL, ?)",
-        [now_utc, f'{{"today": "{today.isoformat()}"}}'],
+    audit.record(
+        cur,
+        at_utc=now_utc,
+        user_id=None,
+        action="demo.build",
+        entity="database",
+        entity_id=None,
+        after={"today": today.isoformat()},
     )
     return counts
 
@@ -542,7 +550,17 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
 
 
 def _book_year(
-    rng, calendar, year, today, child, site_id, service_ids, user_id, registered_at, bookings, attendance
+    rng: random.Random,
+    calendar: SchoolCalendar,
+    year: SchoolYear,
+    today: date,
+    child: _Child,
+    site_id: int,
+    service_ids: list[int],
+    user_id: int,
+    registered_at: datetime,
+    bookings: list[_Booking],
+    attendance: list[_Attendance],
 ) -> None:
     """A year of bookings for one registration: mostly weekly templates, some occasional days,
     a few cancellations; attendance for the days already past."""
@@ -594,30 +612,24 @@ def _service_days(calendar: SchoolCalendar, weekdays: tuple[int, ...], year: Sch
 def _invoices(db: Database, rng: random.Random, today: date) -> int:
     """Invoices for the last two completed months, issued by the invoicing service itself; the
     older month mostly paid, the newer mostly not. The demo family has one of each."""
-    from lib.domain.actor import Actor
-    from lib.domain.roles import Role
-    from lib.services import invoicing
-    from lib.store import invoices as invoice_store
-
     admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
-    months, month = [], today.replace(day=1)
+    months: list[date] = []
+    month = today.replace(day=1)
     for _ in range(4):  # the last two completed months with something to bill (summer has nothing)
-        month = (month - timedelta(days=1)).replace(day=1)
+        month = periods.previous_month(month)
         end_of_day = datetime.combine(today, time(23, 0), PARIS)
         if invoicing.draft_month(db, admin, month, end_of_day).documents:
             months.insert(0, month)
     count = 0
     for index, month in enumerate(months[-2:]):
-        after = (month + timedelta(days=32)).replace(day=1)
+        after = periods.next_month(month)
         issue = min(after + timedelta(days=4), today)
         published = invoicing.publish_month(db, admin, month, datetime.combine(issue, time(9, 0), PARIS))
         count += len(published.numbers)
-        rows = db.rows(
-            "SELECT id, family_id, total_cents, number FROM invoices WHERE period_month = ? ORDER BY id", [month]
-        )
+        rows = invoice_store.month_invoices(db, month)
         paid_share = 0.9 if index == 0 else 0.3
 
-        def pay(cur, rows=rows, issue=issue, paid_share=paid_share, index=index):
+        def pay(cur: Cursor, rows=rows, issue=issue, paid_share=paid_share, index=index):
             for invoice_id, family_id, total, number in rows:
                 paid = index == 0 if family_id == 1 else rng.random() < paid_share
                 paid_at = to_utc_naive(
@@ -647,8 +659,7 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
                 invoice_store.insert_payment(cur, invoice_id, total, paid_at, method, tx_id, None)
 
         db.write(pay)
-    top = db.value("SELECT coalesce(max(id), 0) FROM payment_transactions")
-    db.write(lambda cur: cur.execute("SELECT max(nextval('seq_payment_transactions')) FROM range(?)", [top]).fetchall())
+    db.write(lambda cur: continue_sequences(cur, ["payment_transactions"]))  # its ids were chosen above
     return count
 
 
