@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test demo bench load backup restore clean lighthouse system-packages
+.PHONY: run test test-fast demo bench load backup restore clean lighthouse system-packages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ system-packages:
 ## test: install what the tests need and run them all
 test: $(VENV)/.installed-dev system-packages
 	$(PY) -m pytest
+
+## test-fast: the tests without the browser and the slow ones (no Debian packages needed), while working
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -m "not browser and not slow"
 
 ## demo: rebuild the demo database at $(PORTAIL_DB) (refused while a server holds the file)
 demo: $(VENV)/.installed-runtime

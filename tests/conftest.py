@@ -7,14 +7,28 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from argon2 import profiles
 
 from lib.domain.clock import PARIS
+from lib.services import auth
 from lib.store.db import close_database, open_database
 from lib.tools.demo import build_demo
 
 # The demo is built for a fixed date so that the figures the tests read never move.
 DEMO_TODAY = date(2026, 11, 27)
 DEMO_NOW = datetime.combine(DEMO_TODAY, time(9, 30), PARIS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_passwords():
+    """Every password the tests' process hashes costs argon2's least (a check takes microseconds,
+    not a tenth of a second), the demo template's included: autouse session fixtures run before it
+    is built, and its copies serve the browser tests' servers, whose logins then check cheap hashes
+    too. Checking reads the cost from the stored hash: the code path is the production one, whose
+    cost stays lib/services/auth.py's (tests/services/test_auth.py proves it in a process of its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "PASSWORDS", auth.Passwords(profiles.CHEAPEST))
+        yield
 
 
 @pytest.fixture
@@ -47,6 +61,31 @@ def demo_path(demo_template: Path, tmp_path: Path, monkeypatch) -> Path:
 @pytest.fixture
 def demo_db(demo_path: Path):
     return open_database(demo_path)
+
+
+@pytest.fixture(scope="session")
+def town_template(tmp_path_factory):
+    """The small town (tests/helpers.py's build_town), built once: (its file, what it holds)."""
+    from tests.helpers import build_town
+
+    path = tmp_path_factory.mktemp("town") / "town.duckdb"
+    built = build_town(open_database(path))
+    close_database(path)
+    return path, built
+
+
+@pytest.fixture
+def town(town_template, tmp_path: Path, monkeypatch):
+    """A private copy of the small town, open (tests may write to it); PORTAIL_DB points at it."""
+    from dataclasses import replace
+
+    template, built = town_template
+    path = tmp_path / "town.duckdb"
+    shutil.copyfile(template, path)
+    monkeypatch.setenv("PORTAIL_DB", str(path))
+    monkeypatch.setenv("PORTAIL_FROZEN_NOW", DEMO_NOW.isoformat())
+    yield replace(built, db=open_database(path))
+    close_database(path)
 
 
 def login(db, email: str):

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.browser.conftest import settle
-from tests.browser.test_accessibility import check
+from tests.browser.helpers import check
 
 pytestmark = pytest.mark.browser
 

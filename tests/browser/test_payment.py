@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.conftest import open_my_invoices, pay_at_the_test_bank, settle
-from tests.browser.test_accessibility import check
+from tests.browser.helpers import check
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.browser.conftest import login, pay_at_the_test_bank, private_server, settle
-from tests.browser.test_accessibility import check, screenshot
+from tests.browser.helpers import check, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from lib.domain.errors import LoginRefused
 from lib.services import auth
 from lib.ui.session import TEST_TOKEN_KEY
 from tests.conftest import DEMO_NOW
-from tests.pages.test_pages import ROOT, TIMEOUT, app_test
+from tests.helpers import ROOT, TIMEOUT, app_test
 
 NEW = "cheval agrafe batterie correcte"
 

@@ -15,7 +15,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from lib.domain.markup import WORD_JOINER
 from lib.services import invoice_pdf, kitchen, reservations
 from tests.conftest import DEMO_NOW, DEMO_TODAY, login
-from tests.pages.test_pages import app_test, texts
+from tests.helpers import app_test, texts
 
 MARKUP_NAME = "<b>O'Brien & <Fils>"
 MARKUP_ADDRESS = "3 rue <Basse> & <i>Haute"

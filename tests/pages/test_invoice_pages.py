@@ -1,7 +1,7 @@
 """« Mes factures » and « Facturation » through AppTest (a row click is injected as the
 selected invoice, the session state the table's selection sets)."""
 
-from tests.pages.test_pages import app_test, texts
+from tests.helpers import app_test, texts
 
 
 def invoice_id(db, number):

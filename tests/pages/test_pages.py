@@ -1,34 +1,13 @@
 """Every page through AppTest, logged in with a real session token (AppTest cannot send
 cookies, so the token goes where lib.ui.session looks for it in tests)."""
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from lib.domain import fr
 from lib.services import auth
 from lib.ui.session import TEST_TOKEN_KEY
-from tests.conftest import DEMO_NOW
-
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 30
-
-
-def app_test(script: str, db, email: str | None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
-    if email:
-        at.session_state[TEST_TOKEN_KEY] = auth.login(db, email, "demo", DEMO_NOW)[0]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
-    parts += [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [e.value for e in at.info] + [e.value for e in at.warning] + [e.value for e in at.success]
-    parts += [e.value for e in at.error] + [str(m.value) for m in at.metric] + [m.label for m in at.metric]
-    return "\n".join(str(p) for p in parts)
+from tests.helpers import app_test, plotly_values, texts
 
 
 def test_without_a_session_the_app_asks_to_log_in(demo_db):
@@ -144,17 +123,6 @@ def test_the_sidebar_offers_a_logout_link_bound_to_the_session(demo_db):
     links = [m.value for m in at.sidebar.markdown if "/auth/logout" in m.value]
     assert len(links) == 1 and f"/auth/logout?code={auth.logout_code(token)}" in links[0]
     assert token not in links[0]
-
-
-def plotly_values(encoded):
-    """Plotly sends numeric arrays as base64 typed arrays ({'dtype', 'bdata'})."""
-    import base64
-
-    import numpy as np
-
-    if isinstance(encoded, dict):
-        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()
-    return list(encoded)
 
 
 def test_the_elected_chart_draws_both_years_with_a_table(demo_db):

@@ -7,7 +7,7 @@ import pytest
 from lib.domain.errors import InvalidInput
 from lib.services import attendance
 from tests.conftest import DEMO_NOW, login
-from tests.pages.test_pages import app_test
+from tests.helpers import app_test
 
 TODAY = date(2026, 11, 27)
 

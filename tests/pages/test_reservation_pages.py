@@ -8,7 +8,7 @@ import pytest
 
 from lib.services import reservations
 from tests.conftest import login
-from tests.pages.test_pages import app_test, texts
+from tests.helpers import app_test, texts
 
 LEA, HUGO = 1, 2
 

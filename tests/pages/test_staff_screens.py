@@ -5,7 +5,7 @@ from datetime import date
 
 from lib.services import payments, reservations
 from tests.conftest import DEMO_NOW, DEMO_TODAY, booked_days, login
-from tests.pages.test_pages import app_test, texts
+from tests.helpers import app_test, texts
 
 
 def rights(at) -> list[str]:

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from lib.domain import fr
-from tests.pages.test_pages import app_test, plotly_values, texts
+from tests.helpers import app_test, plotly_values, texts
 
 
 def test_kitchen_page_counts_match_the_chart(demo_db):

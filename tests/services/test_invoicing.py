@@ -5,9 +5,9 @@ import pytest
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.invoicing import Bracket, InvoiceStatus
-from lib.services import invoicing, settings
+from lib.services import attendance, invoicing, settings
 from lib.services import reservations as r
-from tests.conftest import DEMO_NOW, login
+from tests.conftest import DEMO_NOW, booked_days
 
 NOVEMBER = date(2026, 11, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -17,100 +17,97 @@ def documents(db):
     return db.rows("SELECT * FROM invoices ORDER BY id"), db.rows("SELECT * FROM invoice_lines ORDER BY ALL")
 
 
-def test_publishing_november_bills_booked_days_per_child_and_service(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
-    draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    assert documents(demo_db)[0] == documents(demo_db)[0]  # nothing written by the draft
-    assert len(draft.documents) > 200 and draft.total_cents > 0
-    published = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+def test_publishing_november_bills_booked_days_per_child_and_service(town):
+    db = town.db
+    admin = town.login(town.admin)
+    before = documents(db)
+    draft = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert documents(db) == before  # nothing written by the draft
+    assert len(draft.documents) == 2 and draft.total_cents > 0  # each family with a child
+    published = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
     assert len(published.numbers) == len(draft.documents) and published.total_cents == draft.total_cents
-    seqs = [s for (s,) in demo_db.rows("SELECT seq FROM invoices WHERE year = 2026 ORDER BY seq")]
+    seqs = [s for (s,) in db.rows("SELECT seq FROM invoices WHERE year = 2026 ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1))  # gapless, following September and October
-    assert published.numbers[0] == f"F-2026-{531:06d}"
-    # Léa's line: her booked November days at the family's tariff (QF 980 → 3,50 €).
-    lea = demo_db.value(
-        "SELECT count(*) FROM bookings WHERE child_id = 1 AND state = 'booked' AND service_id = 1 "
-        "AND day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"
-    )
-    line = demo_db.row(
+    assert published.numbers[0] == f"F-2026-{len(before[0]) + 1:06d}"  # after September's and October's
+    # Alice's line: her booked November days at the canteen's price (no tariff brackets: 3,50 €).
+    alice = len(booked_days(db, town.child_a, town.canteen, NOVEMBER, date(2026, 11, 30)))
+    line = db.row(
         "SELECT l.quantity, l.unit_price_cents, l.amount_cents, l.label FROM invoice_lines l JOIN invoices i "
-        "ON i.id = l.invoice_id WHERE i.period_month = ? AND l.child_id = 1",
-        [NOVEMBER],
+        "ON i.id = l.invoice_id WHERE i.period_month = ? AND l.child_id = ?",
+        [NOVEMBER, town.child_a],
     )
-    assert line == (lea, 350, lea * 350, "Léa — Restauration scolaire (novembre 2026)")
+    assert line == (alice, 350, alice * 350, "Alice — Restauration scolaire (novembre 2026)")
     assert (
-        demo_db.value(
+        db.value(
             "SELECT count(*) FROM invoices WHERE total_cents <> (SELECT sum(amount_cents) FROM "
             "invoice_lines l WHERE l.invoice_id = invoices.id)"
         )
         == 0
     )
-    due = demo_db.row("SELECT issue_date, due_date FROM invoices WHERE number = ?", [published.numbers[0]])
+    due = db.row("SELECT issue_date, due_date FROM invoices WHERE number = ?", [published.numbers[0]])
     assert due == (date(2026, 12, 3), date(2027, 1, 2))
-    entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'invoice.publish'")
+    entry = db.dicts("SELECT * FROM audit_log WHERE action = 'invoice.publish'")
     assert entry and entry[-1]["entity_id"] == "2026-11-01"
 
 
-def test_publishing_twice_publishes_nothing_twice(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
-    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    before = documents(demo_db)
-    again = invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER + timedelta(days=1))
+def test_publishing_twice_publishes_nothing_twice(town):
+    db, admin = town.db, town.login(town.admin)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    before = documents(db)
+    again = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER + timedelta(days=1))
     assert again.numbers == [] and "Rien de nouveau" in again.summary()
-    assert documents(demo_db) == before
-    assert invoicing.draft_month(demo_db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
+    assert documents(db) == before
+    assert invoicing.draft_month(db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
 
 
-def publish_then_cancel_a_day(db) -> int:
-    """Publish November, then staff cancel one of Léa's November days: returns her family's invoice id."""
-    invoicing.publish_month(db, login(db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
-    agent = login(db, "agent@demo.fr")
-    day = min(
-        d
-        for (d,) in db.rows(
-            "SELECT day FROM bookings WHERE child_id = 1 AND state = 'booked' AND "
-            "day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"
-        )
-    )
+def publish_then_cancel_a_day(town) -> int:
+    """Publish November, then staff cancel one of Alice's November days: returns her family's invoice id."""
+    db = town.db
+    invoicing.publish_month(db, town.login(town.admin), NOVEMBER, AFTER_NOVEMBER)
+    agent = town.login(town.agent)
+    day = booked_days(db, town.child_a, town.canteen, NOVEMBER, date(2026, 11, 30))[0]
     r.set_day(
         db,
         agent,
-        r.booking_context(db, agent, 1, 2026),
-        1,
+        r.booking_context(db, agent, town.child_a, town.school_year),
+        town.canteen,
         day,
         False,
         AFTER_NOVEMBER,
         late=True,
         reason="absence signalée",
     )
-    return db.value("SELECT id FROM invoices WHERE family_id = 1 AND period_month = ?", [NOVEMBER])
+    return db.value("SELECT id FROM invoices WHERE family_id = ? AND period_month = ?", [town.family_a, NOVEMBER])
 
 
-def test_a_late_correction_gives_a_credit_note_not_an_edit(demo_db):
-    first = demo_db.row("SELECT number, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(demo_db)])
-    correction = invoicing.publish_month(demo_db, login(demo_db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
+def test_a_late_correction_gives_a_credit_note_not_an_edit(town):
+    db = town.db
+    first = db.row("SELECT number, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(town)])
+    correction = invoicing.publish_month(db, town.login(town.admin), NOVEMBER, AFTER_NOVEMBER)
     assert len(correction.numbers) == 1 and correction.numbers[0].startswith("AV-2026-")
     assert correction.total_cents == -350
-    assert demo_db.row("SELECT number, total_cents FROM invoices WHERE number = ?", [first[0]]) == first  # unchanged
-    label = demo_db.value(
+    assert db.row("SELECT number, total_cents FROM invoices WHERE number = ?", [first[0]]) == first  # unchanged
+    label = db.value(
         "SELECT label FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.number = ?",
         [correction.numbers[0]],
     )
-    assert label.startswith("Régularisation : Léa")
+    assert label.startswith("Régularisation : Alice")
 
 
-def test_justified_absences_are_credited_when_the_town_says_so(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
-    justified = demo_db.value(
+def test_justified_absences_are_credited_when_the_town_says_so(town):
+    db, admin, agent = town.db, town.login(town.admin), town.login(town.agent)
+    for day in booked_days(db, town.child_a, town.canteen, NOVEMBER, date(2026, 11, 6)):  # a week ill, excused
+        attendance.save(db, agent, day, town.school, town.canteen, {town.child_a: "justified"}, DEMO_NOW)
+    justified = db.value(
         "SELECT count(*) FROM attendance a JOIN bookings b USING (child_id, service_id, day) "
         "WHERE a.status = 'justified' AND b.state = 'booked' AND a.day BETWEEN DATE '2026-11-01' "
         "AND DATE '2026-11-30'"
     )
-    plain = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    demo_db.write(
+    plain = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    db.write(
         lambda cur: cur.execute("UPDATE settings SET value = 'bookings_justified_credited' WHERE key = 'invoice_rule'")
     )
-    credited = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
+    credited = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
 
     def days(draft):
         return sum(line.quantity for d in draft.documents for line in d.lines)
@@ -118,14 +115,14 @@ def test_justified_absences_are_credited_when_the_town_says_so(demo_db):
     assert justified > 0 and days(plain) - days(credited) == justified
 
 
-def test_quotient_familial_tariffs_apply(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
-    settings.set_tariffs(demo_db, admin, 1, [Bracket(1000, 100), Bracket(None, 500)], DEMO_NOW)
-    draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    qf = dict(demo_db.rows("SELECT id, quotient_familial FROM families"))
+def test_quotient_familial_tariffs_apply(town):
+    db, admin = town.db, town.login(town.admin)
+    settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], DEMO_NOW)
+    draft = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    qf = dict(db.rows("SELECT id, quotient_familial FROM families"))
     for document in draft.documents:
         for line in document.lines:
-            if line.service_id == 1:
+            if line.service_id == town.canteen:
                 assert line.unit_price_cents == (100 if qf[document.family_id] <= 1000 else 500)
 
 
@@ -137,97 +134,99 @@ def test_quotient_familial_tariffs_apply(demo_db):
         ("2026-11", AFTER_NOVEMBER, "Choisissez un mois"),
     ],
 )
-def test_bad_months_are_refused_and_write_nothing(demo_db, month, now, words):
-    admin = login(demo_db, "admin@demo.fr")
-    before = documents(demo_db)
+def test_bad_months_are_refused_and_write_nothing(town, month, now, words):
+    db, admin = town.db, town.login(town.admin)
+    before = documents(db)
     with pytest.raises(InvalidInput, match=words):
-        invoicing.publish_month(demo_db, admin, month, now)
-    assert documents(demo_db) == before
+        invoicing.publish_month(db, admin, month, now)
+    assert documents(db) == before
 
 
-@pytest.mark.parametrize("email", ["parent@demo.fr", "agent@demo.fr", "cuisine@demo.fr", "maire@demo.fr"])
-def test_only_the_administrator_invoices(demo_db, email):
-    who = login(demo_db, email)
+@pytest.mark.parametrize("account", ["parent_a", "agent", "cook", "mayor"])
+def test_only_the_administrator_invoices(town, account):
+    who = town.login(getattr(town, account))
     with pytest.raises(NotAllowed):
-        invoicing.draft_month(demo_db, who, NOVEMBER, AFTER_NOVEMBER)
+        invoicing.draft_month(town.db, who, NOVEMBER, AFTER_NOVEMBER)
     with pytest.raises(NotAllowed):
-        invoicing.publish_month(demo_db, who, NOVEMBER, AFTER_NOVEMBER)
+        invoicing.publish_month(town.db, who, NOVEMBER, AFTER_NOVEMBER)
 
 
-def test_a_family_sees_its_invoices_only(demo_db):
-    parent = login(demo_db, "parent@demo.fr")
-    rows = invoicing.family_invoices(demo_db, parent, DEMO_NOW)
-    assert [(row.number, row.status) for row in rows] == [
-        ("F-2026-000267", InvoiceStatus.UNPAID),
-        ("F-2026-000001", InvoiceStatus.PAID),
+def test_a_family_sees_its_invoices_only(town):
+    db, parent = town.db, town.login(town.parent_a)
+    rows = invoicing.family_invoices(db, parent, DEMO_NOW)
+    assert [(row.month, row.status) for row in rows] == [
+        (date(2026, 10, 1), InvoiceStatus.UNPAID),
+        (date(2026, 9, 1), InvoiceStatus.PAID),
     ]
-    detail = invoicing.invoice_detail(demo_db, parent, rows[0].id, DEMO_NOW)
-    assert {line.first_name for line in detail.lines} == {"Léa", "Hugo"} and detail.payments == []
-    other = demo_db.value("SELECT min(id) FROM invoices WHERE family_id <> 1")
+    detail = invoicing.invoice_detail(db, parent, rows[0].id, DEMO_NOW)
+    assert {line.first_name for line in detail.lines} == {"Alice"} and detail.payments == []
+    other = db.value("SELECT min(id) FROM invoices WHERE family_id <> ?", [town.family_a])
     for forged in (other, 999_999, "1", None, True):
         with pytest.raises(NotAllowed, match="Facture introuvable ou non rattachée"):
-            invoicing.invoice_detail(demo_db, parent, forged, DEMO_NOW)
+            invoicing.invoice_detail(db, parent, forged, DEMO_NOW)
         with pytest.raises(NotAllowed):
-            invoicing.invoice_pdf(demo_db, parent, forged, DEMO_NOW)
+            invoicing.invoice_pdf(db, parent, forged, DEMO_NOW)
     with pytest.raises(NotAllowed):
-        invoicing.family_invoices(demo_db, login(demo_db, "agent@demo.fr"), DEMO_NOW)
+        invoicing.family_invoices(db, town.login(town.agent), DEMO_NOW)
 
 
-def test_the_pdf_is_a_french_invoice(demo_db):
-    parent = login(demo_db, "parent@demo.fr")
-    row = invoicing.family_invoices(demo_db, parent, DEMO_NOW)[0]
-    pdf = invoicing.invoice_pdf(demo_db, parent, row.id, DEMO_NOW)
+def test_the_pdf_is_a_french_invoice(town):
+    parent = town.login(town.parent_a)
+    row = invoicing.family_invoices(town.db, parent, DEMO_NOW)[0]  # October, unpaid, due on 5 December
+    pdf = invoicing.invoice_pdf(town.db, parent, row.id, DEMO_NOW)
     assert pdf.startswith(b"%PDF") and len(pdf) > 1500
     from io import BytesIO
 
     import pypdf
 
     text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
-    for words in ("FACTURE N° F-2026-000267", "Famille Martin", "Reste à payer", "83,50", "€", "05/12/2026"):
+    left = f"{row.left_cents // 100},{row.left_cents % 100:02d}"
+    for words in (f"FACTURE N° {row.number}", "Famille Aubert", "Reste à payer", left, "€", "05/12/2026"):
         assert words in text
 
 
-def test_refused_publications_and_absurd_tariffs_are_audited(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
+def test_refused_publications_and_absurd_tariffs_are_audited(town):
+    db, admin = town.db, town.login(town.admin)
     with pytest.raises(InvalidInput):
-        invoicing.publish_month(demo_db, admin, date(2026, 8, 1), AFTER_NOVEMBER)
+        invoicing.publish_month(db, admin, date(2026, 8, 1), AFTER_NOVEMBER)
     with pytest.raises(InvalidInput):
-        settings.set_tariffs(demo_db, admin, 1, [Bracket(700, -250)], DEMO_NOW)
-    assert demo_db.rows("SELECT tariffs.* FROM tariffs WHERE price_cents < 0") == []
-    actions = [a for (a,) in demo_db.rows("SELECT action FROM audit_log WHERE action LIKE '%refused' ORDER BY id")]
+        settings.set_tariffs(db, admin, town.canteen, [Bracket(700, -250)], DEMO_NOW)
+    assert db.rows("SELECT tariffs.* FROM tariffs WHERE price_cents < 0") == []
+    actions = [a for (a,) in db.rows("SELECT action FROM audit_log WHERE action LIKE '%refused' ORDER BY id")]
     assert actions == ["invoice.publish_refused", "tariff.refused"]
 
 
-def test_a_credit_note_lowers_what_the_family_owes(demo_db):
+def test_a_credit_note_lowers_what_the_family_owes(town):
     from lib.services import home
 
-    parent = login(demo_db, "parent@demo.fr")
-    original = demo_db.row("SELECT id, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(demo_db)])
-    credit = invoicing.publish_month(demo_db, login(demo_db, "admin@demo.fr"), NOVEMBER, AFTER_NOVEMBER)
-    assert (
-        demo_db.value("SELECT corrects_invoice_id FROM invoices WHERE number = ?", [credit.numbers[0]]) == original[0]
-    )
-    row = next(x for x in invoicing.family_invoices(demo_db, parent, AFTER_NOVEMBER) if x.id == original[0])
+    db, parent = town.db, town.login(town.parent_a)
+    october = invoicing.family_invoices(db, parent, DEMO_NOW)[0].left_cents
+    original = db.row("SELECT id, total_cents FROM invoices WHERE id = ?", [publish_then_cancel_a_day(town)])
+    credit = invoicing.publish_month(db, town.login(town.admin), NOVEMBER, AFTER_NOVEMBER)
+    assert db.value("SELECT corrects_invoice_id FROM invoices WHERE number = ?", [credit.numbers[0]]) == original[0]
+    row = next(x for x in invoicing.family_invoices(db, parent, AFTER_NOVEMBER) if x.id == original[0])
     assert row.left_cents == original[1] - 350
-    balance = home.family_home(demo_db, parent, AFTER_NOVEMBER.date())
-    assert balance.unpaid_cents == original[1] - 350 + 8350  # November less the credit, plus October
+    balance = home.family_home(db, parent, AFTER_NOVEMBER.date())
+    assert balance.unpaid_cents == original[1] - 350 + october  # November less the credit, plus October
 
 
-def test_a_tariff_change_never_reprices_a_published_month(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
-    settings.set_tariffs(demo_db, admin, 1, [Bracket(700, 260), Bracket(1200, 360), Bracket(None, 430)], DEMO_NOW)
-    assert invoicing.draft_month(demo_db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
+def test_a_tariff_change_never_reprices_a_published_month(town):
+    admin = town.login(town.admin)
+    settings.set_tariffs(
+        town.db, admin, town.canteen, [Bracket(700, 260), Bracket(1200, 360), Bracket(None, 430)], DEMO_NOW
+    )
+    assert invoicing.draft_month(town.db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
 
 
-def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db):
+def test_published_documents_are_the_draft_numbered_by_the_domain_rules(town):
     """Publishing numbers and inserts in SQL (set-based): each document is the draft's, its number
     and kind those of lib.domain.invoicing, its total the sum of its lines."""
     from lib.domain.invoicing import PREFIX, Kind, kind_for, total_cents
 
-    admin = login(demo_db, "admin@demo.fr")
-    draft = invoicing.draft_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    invoicing.publish_month(demo_db, admin, NOVEMBER, AFTER_NOVEMBER)
-    stored = demo_db.rows(
+    db, admin = town.db, town.login(town.admin)
+    draft = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    stored = db.rows(
         "SELECT id, number, year, seq, kind, family_id, total_cents, due_date FROM invoices "
         "WHERE period_month = ? ORDER BY seq",
         [NOVEMBER],
@@ -244,7 +243,7 @@ def test_published_documents_are_the_draft_numbered_by_the_domain_rules(demo_db)
         assert total == document.total_cents == total_cents(document.lines)
         assert Kind(kind) is kind_for(total) and number == f"{PREFIX[Kind(kind)]}-{year}-{seq:06d}"
         assert due == AFTER_NOVEMBER.date() + timedelta(days=30)
-        lines = demo_db.rows(
+        lines = db.rows(
             "SELECT line_no, child_id, service_id, label, quantity, unit_price_cents, amount_cents "
             "FROM invoice_lines WHERE invoice_id = ? ORDER BY line_no",
             [invoice_id],

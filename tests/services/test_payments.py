@@ -8,10 +8,9 @@ from lib.domain.invoicing import PaymentRefused, TxState
 from lib.payments.sandbox import BANK
 from lib.services import payments
 from tests.conftest import DEMO_NOW, login
+from tests.helpers import PORT, PROVIDER
 
 BASE = "http://127.0.0.1:8501"
-PORT = 8501  # the port the process serves on: the portal's address without `public_url`
-PROVIDER = "192.0.2.10"  # where the provider's answers come from
 KEY = "k" * 24
 
 

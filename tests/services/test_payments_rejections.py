@@ -27,24 +27,24 @@ def tallies(db):
     )
 
 
-def test_a_flood_from_one_address_is_one_counted_row_per_window(demo_db):
+def test_a_flood_from_one_address_is_one_counted_row_per_window(town):
     writes = []
-    real_write = demo_db.write
-    demo_db.write = lambda work, **kw: (writes.append(1), real_write(work, **kw))[1]
+    real_write = town.db.write
+    town.db.write = lambda work, **kw: (writes.append(1), real_write(work, **kw))[1]
     for n in range(400):  # 400 forged answers in 5 minutes
-        reject(demo_db, DEMO_NOW + timedelta(seconds=n * 0.75), "198.51.100.66")
-    assert [entity for entity, _ in tallies(demo_db)] == ["198.51.100.66"]
-    assert tallies(demo_db)[0][1] == 321  # brought up to date once a minute (the 4th: 4 min 0 s)
+        reject(town.db, DEMO_NOW + timedelta(seconds=n * 0.75), "198.51.100.66")
+    assert [entity for entity, _ in tallies(town.db)] == ["198.51.100.66"]
+    assert tallies(town.db)[0][1] == 321  # brought up to date once a minute (the 4th: 4 min 0 s)
     assert len(writes) == 1 + 4  # one row opened, four updates: not 400 writes
     # The next window opens a new row and writes the last count of the previous one.
-    reject(demo_db, DEMO_NOW + timedelta(minutes=11), "198.51.100.66")
-    assert tallies(demo_db) == [("198.51.100.66", 400), ("198.51.100.66", 1)]
+    reject(town.db, DEMO_NOW + timedelta(minutes=11), "198.51.100.66")
+    assert tallies(town.db) == [("198.51.100.66", 400), ("198.51.100.66", 1)]
 
 
-def test_each_address_has_its_row_and_too_many_addresses_share_one(demo_db, monkeypatch):
+def test_each_address_has_its_row_and_too_many_addresses_share_one(town, monkeypatch):
     tally = payments.RejectionTally()
     monkeypatch.setattr(payments.RejectionTally, "MAX_ADDRESSES", 3)
     for n in range(5):
-        reject(demo_db, DEMO_NOW, f"203.0.113.{n}", tally)
-    reject(demo_db, DEMO_NOW + timedelta(minutes=2), "203.0.113.4", tally)
-    assert tallies(demo_db) == [("203.0.113.0", 1), ("203.0.113.1", 1), ("203.0.113.2", 1), ("autres adresses", 3)]
+        reject(town.db, DEMO_NOW, f"203.0.113.{n}", tally)
+    reject(town.db, DEMO_NOW + timedelta(minutes=2), "203.0.113.4", tally)
+    assert tallies(town.db) == [("203.0.113.0", 1), ("203.0.113.1", 1), ("203.0.113.2", 1), ("autres adresses", 3)]

@@ -12,8 +12,7 @@ from lib.domain.invoicing import InvoiceStatus, PaymentRefused, TxState
 from lib.payments.sandbox import BANK
 from lib.services import invoicing, payments
 from tests.conftest import DEMO_NOW, login
-from tests.pages.test_pages import app_test
-from tests.services.test_payments import PORT, PROVIDER
+from tests.helpers import PORT, PROVIDER, app_test
 
 MINUTE = timedelta(minutes=1)
 

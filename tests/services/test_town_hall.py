@@ -1,4 +1,6 @@
-"""Kitchen, attendance and trends on the demo town: access, bad input, one source of figures."""
+"""Kitchen, attendance and trends: access and bad input on the small town; saving a class's check
+and figures that must agree on the demo town, whose classes and years of bookings give the sums
+something to add up."""
 
 from datetime import date, timedelta
 
@@ -12,24 +14,24 @@ MONDAY = date(2026, 11, 30)
 
 
 @pytest.mark.parametrize(
-    "email, allowed",
+    "account, allowed",
     [
-        ("parent@demo.fr", set()),
-        ("cuisine@demo.fr", {"kitchen"}),
-        ("agent@demo.fr", {"kitchen", "check"}),
-        ("maire@demo.fr", {"trends"}),
-        ("admin@demo.fr", {"kitchen", "check", "trends"}),
+        ("parent_a", set()),
+        ("cook", {"kitchen"}),
+        ("agent", {"kitchen", "check"}),
+        ("mayor", {"trends"}),
+        ("admin", {"kitchen", "check", "trends"}),
     ],
 )
-def test_who_may_read_what(demo_db, email, allowed):
-    who = login(demo_db, email)
+def test_who_may_read_what(town, account, allowed):
+    who, db = town.login(getattr(town, account)), town.db
     calls = {
         "kitchen": [
-            lambda: kitchen.sheet(demo_db, who, MONDAY, DEMO_NOW),
-            lambda: kitchen.daily_series(demo_db, who, DEMO_TODAY, MONDAY),
+            lambda: kitchen.sheet(db, who, MONDAY, DEMO_NOW),
+            lambda: kitchen.daily_series(db, who, DEMO_TODAY, MONDAY),
         ],
-        "check": [lambda: attendance.sheet(demo_db, who, DEMO_TODAY, 1, 1, DEMO_NOW)],
-        "trends": [lambda: trends.trends(demo_db, who, DEMO_TODAY)],
+        "check": [lambda: attendance.sheet(db, who, DEMO_TODAY, town.school, town.canteen, DEMO_NOW)],
+        "trends": [lambda: trends.trends(db, who, DEMO_TODAY)],
     }
     for name, group in calls.items():
         for call in group:
@@ -40,10 +42,12 @@ def test_who_may_read_what(demo_db, email, allowed):
                     call()
 
 
-def test_the_mayor_and_the_kitchen_cannot_record_attendance(demo_db):
-    for email in ("maire@demo.fr", "cuisine@demo.fr"):
+def test_the_mayor_and_the_kitchen_cannot_record_attendance(town):
+    for email in (town.mayor, town.cook):
         with pytest.raises(NotAllowed):
-            attendance.save(demo_db, login(demo_db, email), DEMO_TODAY, 1, 1, {1: "present"}, DEMO_NOW)
+            attendance.save(
+                town.db, town.login(email), DEMO_TODAY, town.school, town.canteen, {town.child_a: "present"}, DEMO_NOW
+            )
 
 
 def test_attendance_is_saved_in_one_go_and_corrections_are_audited(demo_db):
@@ -69,30 +73,35 @@ def test_attendance_is_saved_in_one_go_and_corrections_are_audited(demo_db):
 @pytest.mark.parametrize(
     "day, site, service, statuses, words",
     [
-        (DEMO_TODAY + timedelta(days=3), 1, 1, {1: "present"}, "n'est pas encore arrivé"),
-        (DEMO_TODAY, 99, 1, {1: "present"}, "Structure ou prestation inconnue"),
-        (
+        (DEMO_TODAY + timedelta(days=3), "school", "canteen", {"child_a": "present"}, "n'est pas encore arrivé"),
+        (DEMO_TODAY, 99, "canteen", {"child_a": "present"}, "Structure ou prestation inconnue"),
+        (  # no Wednesday afternoon at the school
             DEMO_TODAY,
-            1,
-            3,
-            {1: "present"},
+            "school",
+            "wednesday_afternoon",
+            {"child_a": "present"},
             "Structure ou prestation inconnue",
-        ),  # no Wednesday afternoon at the maternelle
-        (DEMO_TODAY, 1, 1, {}, "Aucun enfant pointé"),
-        (DEMO_TODAY, 1, 1, {1: "là"}, "Statut de présence inconnu"),
-        (DEMO_TODAY, 1, 1, {2: "present"}, "ni réservé ce jour-là ni inscrit"),  # Hugo goes to the other school
-        ("2026-11-27", 1, 1, {1: "present"}, "Choisissez un jour"),
+        ),
+        (DEMO_TODAY, "school", "canteen", {}, "Aucun enfant pointé"),
+        (DEMO_TODAY, "school", "canteen", {"child_a": "là"}, "Statut de présence inconnu"),
+        (  # Basile goes to the Wednesday centre
+            DEMO_TODAY,
+            "school",
+            "canteen",
+            {"child_b": "present"},
+            "ni réservé ce jour-là ni inscrit",
+        ),
+        ("2026-11-27", "school", "canteen", {"child_a": "present"}, "Choisissez un jour"),
     ],
 )
-def test_bad_attendance_writes_nothing(demo_db, day, site, service, statuses, words):
-    agent = login(demo_db, "agent@demo.fr")
-    before = demo_db.rows("SELECT * FROM attendance ORDER BY ALL"), demo_db.value("SELECT count(*) FROM audit_log")
+def test_bad_attendance_writes_nothing(town, day, site, service, statuses, words):
+    db, agent = town.db, town.login(town.agent)
+    site = site if isinstance(site, int) else getattr(town, site)
+    statuses = {getattr(town, child): status for child, status in statuses.items()}
+    before = db.rows("SELECT * FROM attendance ORDER BY ALL"), db.value("SELECT count(*) FROM audit_log")
     with pytest.raises(InvalidInput, match=words):
-        attendance.save(demo_db, agent, day, site, service, statuses, DEMO_NOW)
-    assert (
-        demo_db.rows("SELECT * FROM attendance ORDER BY ALL"),
-        demo_db.value("SELECT count(*) FROM audit_log"),
-    ) == before
+        attendance.save(db, agent, day, site, getattr(town, service), statuses, DEMO_NOW)
+    assert (db.rows("SELECT * FROM attendance ORDER BY ALL"), db.value("SELECT count(*) FROM audit_log")) == before
 
 
 @pytest.mark.parametrize(
@@ -103,18 +112,18 @@ def test_bad_attendance_writes_nothing(demo_db, day, site, service, statuses, wo
         (None, date(2026, 12, 1), "Choisissez une période"),
     ],
 )
-def test_bad_ranges_for_the_chart(demo_db, first, last, words):
+def test_bad_ranges_for_the_chart(town, first, last, words):
     with pytest.raises(InvalidInput, match=words):
-        kitchen.daily_series(demo_db, login(demo_db, "cuisine@demo.fr"), first, last)
+        kitchen.daily_series(town.db, town.login(town.cook), first, last)
 
 
 @pytest.mark.parametrize(
     "change, words",
     [({"grain": "year"}, "Mois"), ({"site_id": 99}, "Structure inconnue"), ({"service_id": 99}, "Prestation inconnue")],
 )
-def test_bad_trend_filters(demo_db, change, words):
+def test_bad_trend_filters(town, change, words):
     with pytest.raises(InvalidInput, match=words):
-        trends.trends(demo_db, login(demo_db, "maire@demo.fr"), DEMO_TODAY, **change)
+        trends.trends(town.db, town.login(town.mayor), DEMO_TODAY, **change)
 
 
 def test_trends_compare_years_and_count_money(demo_db):
@@ -150,12 +159,13 @@ def test_the_kitchen_sheet_the_csv_and_the_mayors_month_agree(demo_db):
 
 
 def test_trends_in_the_summer_have_every_column(demo_db):
+    # In August the year just ended is the current one: the demo has its bookings, the small town not.
     data = trends.trends(demo_db, login(demo_db, "maire@demo.fr"), date(2026, 8, 20))
     assert data.rows and all({"current_meals", "previous_meals", "current_rate"} <= set(r) for r in data.rows)
 
 
 def test_trends_page_in_the_summer(demo_db, monkeypatch):
-    from tests.pages.test_pages import app_test
+    from tests.helpers import app_test  # logs in with the demo's accounts
 
     monkeypatch.setenv("PORTAIL_FROZEN_NOW", "2026-08-20T10:00")
     at = app_test("pages/tendances.py", demo_db, "maire@demo.fr").run()

@@ -193,7 +193,7 @@ def test_images_and_fonts_are_left_as_they_are(portal):
 
 def test_the_server_serves_the_subsets_at_streamlits_urls(portal):
     from lib.web.fonts import icon_glyphs
-    from tests.web.test_fonts import ICON_FILE, MEDIA, TEXT_FILE, _font, _our_icons
+    from tests.helpers import ICON_FILE, MEDIA, TEXT_FILE, font, our_icons
 
     for path in (ICON_FILE, TEXT_FILE):
         answer = portal.get(f"/static/media/{path.name}", headers=BR)
@@ -203,14 +203,14 @@ def test_the_server_serves_the_subsets_at_streamlits_urls(portal):
         assert "content-encoding" not in answer.headers
         assert int(answer.headers["content-length"]) == len(answer.content) < path.stat().st_size * 0.7
         assert answer.headers["etag"].startswith('"subset-')
-        assert _font(answer.content)["head"] is not None
+        assert font(answer.content)["head"] is not None
         again = portal.get(f"/static/media/{path.name}", headers={**BR, "If-None-Match": answer.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
         head = portal.head(f"/static/media/{path.name}")
         assert head.status_code == 200 and head.content == b""
         assert head.headers["content-length"] == answer.headers["content-length"]
-    served = _font(portal.get(f"/static/media/{ICON_FILE.name}", headers=BR).content)
-    assert set(_our_icons()) <= set(icon_glyphs(served, _our_icons()))
+    served = font(portal.get(f"/static/media/{ICON_FILE.name}", headers=BR).content)
+    assert set(our_icons()) <= set(icon_glyphs(served, our_icons()))
     other = next(MEDIA.glob("KaTeX_Main-Regular.*.woff2"))
     assert portal.get(f"/static/media/{other.name}").content == other.read_bytes()  # not ours to change
 

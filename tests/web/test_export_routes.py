@@ -9,7 +9,7 @@ from lib.services import kitchen
 from lib.web import export_routes
 from lib.web.routes import ROUTES, RequireLogin
 from tests.conftest import DEMO_NOW, login
-from tests.web.test_login_routes import post_login
+from tests.helpers import post_login
 
 
 @pytest.fixture

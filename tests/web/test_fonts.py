@@ -5,12 +5,7 @@ be subset is served as it is. Served through the real server: tests/web/test_com
 
 from __future__ import annotations
 
-import io
-import re
-from pathlib import Path
-
 import pytest
-from fontTools.ttLib import TTFont
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,12 +13,8 @@ from starlette.testclient import TestClient
 
 from lib.web import fonts
 from lib.web.fonts import FontSubsets, build_subsets, icon_glyphs, icon_names
+from tests.helpers import ICON_FILE, ITALIC_FILE, TEXT_FILE, font, our_icons
 
-ROOT = Path(__file__).resolve().parents[2]
-MEDIA = fonts.streamlit_media_dir()
-ICON_FILE = next(MEDIA.glob("MaterialSymbols-Rounded.*.woff2"))
-TEXT_FILE = next(MEDIA.glob("SourceSansVF-Upright.ttf.*.woff2"))
-ITALIC_FILE = next(MEDIA.glob("SourceSansVF-Italic.ttf.*.woff2"))
 # Icons Streamlit's own interface draws, named here by hand: the sidebar's open/close chevrons, the
 # page menu, expanders, dialogs' close, checks, the password eye, the main menu.
 CHROME = [
@@ -53,28 +44,16 @@ CHROME = [
 UNUSED = ["pets", "rocket_launch", "sailing", "hiking"]  # named nowhere: must be gone from the subset
 
 
-def _our_icons() -> set[str]:
-    """Every `:material/…:` in app.py, pages/ and lib/, found by this test on its own."""
-    found = set()
-    for path in [ROOT / "app.py", *ROOT.glob("pages/**/*.py"), *ROOT.glob("lib/**/*.py")]:
-        found.update(re.findall(r":material/([a-z0-9_]+):", path.read_text(encoding="utf-8")))
-    return found
-
-
 @pytest.fixture(scope="module")
 def subsets():
     return build_subsets()
 
 
-def _font(body: bytes) -> TTFont:
-    return TTFont(io.BytesIO(body))
-
-
 def test_the_icon_font_is_a_fraction_of_the_original_and_draws_every_icon_named(subsets):
     subset = subsets[ICON_FILE.name]
     assert subset is not None and len(subset.body) < ICON_FILE.stat().st_size / 5
-    original, served = _font(ICON_FILE.read_bytes()), _font(subset.body)
-    ours = _our_icons()
+    original, served = font(ICON_FILE.read_bytes()), font(subset.body)
+    ours = our_icons()
     assert {"home", "receipt_long", "edit_calendar"} <= ours  # the scan finds the portal's icons
     wanted = ours | set(CHROME) | icon_names()
     in_original = icon_glyphs(original, wanted)
@@ -91,7 +70,7 @@ def test_a_new_icon_in_a_page_is_found_by_the_scan(tmp_path):
     page = tmp_path / "nouvelle_page.py"
     page.write_text('st.button("Animaux", icon=":material/pets:")\n', encoding="utf-8")
     assert icon_names([page]) == {"pets"}
-    served = _font(fonts.subset_icon_font(ICON_FILE.read_bytes(), icon_names([page]) | {"home"}))
+    served = font(fonts.subset_icon_font(ICON_FILE.read_bytes(), icon_names([page]) | {"home"}))
     assert set(icon_glyphs(served, ["pets", "home", "hiking"])) == {"pets", "home"}
 
 
@@ -99,7 +78,7 @@ def test_a_new_icon_in_a_page_is_found_by_the_scan(tmp_path):
 def test_the_text_font_still_writes_french_with_its_weights(subsets, path):
     subset = subsets[path.name]
     assert subset is not None and len(subset.body) < path.stat().st_size * 0.7
-    original, served = _font(path.read_bytes()), _font(subset.body)
+    original, served = font(path.read_bytes()), font(subset.body)
     cmap = served.getBestCmap()
     french = "éèêëàâäçîïôöùûüÿœæÉÈÀÇŒÆ€«»’–—…•\u00a0\u202f°№✓"
     assert [c for c in french if ord(c) in original.getBestCmap() and ord(c) not in cmap] == []

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from lib.services import auth
 from lib.web.routes import ROUTES, RequireLogin
+from tests.helpers import csrf, post_login
 
 
 def shell(_request):
@@ -31,21 +32,6 @@ def client(demo_path):
     )
     with TestClient(app, base_url="http://127.0.0.1:8501") as c:
         yield c
-
-
-def csrf(client):
-    page = client.get("/connexion")
-    assert page.status_code == 200
-    return re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
-
-
-def post_login(client, email, password, token=None, **headers):
-    return client.post(
-        "/auth/login",
-        data={"email": email, "password": password, "csrf": token or csrf(client)},
-        headers=headers,
-        follow_redirects=False,
-    )
 
 
 def test_pages_redirect_to_the_login_form_until_logged_in(client):

@@ -17,8 +17,7 @@ from lib.services import payments, trail
 from lib.web import payment_routes
 from lib.web.routes import ROUTES, RequireLogin
 from tests.conftest import login, run_coroutine
-from tests.web.test_login_routes import post_login
-from tests.web.test_payment_routes import KEY, hidden_fields, unpaid_id
+from tests.helpers import KEY, hidden_fields, post_login, unpaid_id
 
 EVIL = "evil.example"
 

@@ -15,9 +15,7 @@ from starlette.testclient import TestClient
 from lib.services import payments
 from lib.web import payment_routes
 from lib.web.routes import ROUTES, RequireLogin
-from tests.web.test_login_routes import post_login
-
-KEY = "route-test-key-123456"
+from tests.helpers import KEY, hidden_fields, post_login, unpaid_id
 
 
 @pytest.fixture
@@ -37,16 +35,6 @@ def client(demo_path, monkeypatch):
         monkeypatch.setattr(payment_routes, "_notify", notify)
         c.notified = notified
         yield c
-
-
-def hidden_fields(html):
-    return {
-        unescape(n): unescape(v) for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
-    }
-
-
-def unpaid_id(db):
-    return db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'")
 
 
 def go_to_bank(client, db):

@@ -1,0 +1,366 @@
+"""Helpers shared by test modules (fixtures live in the conftest.py files): a test module imports
+from here, from tests.serve or from a conftest, never from another test module."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from html import unescape
+
+import pandas as pd
+from fontTools.ttLib import TTFont
+from streamlit.testing.v1 import AppTest
+
+from lib.domain.actor import Actor
+from lib.domain.calendar import SchoolCalendar
+from lib.domain.clock import PARIS, to_utc_naive
+from lib.domain.roles import Role
+from lib.domain.school_year import current_and_previous
+from lib.services import auth, invoicing
+from lib.services.demo_marks import SANDBOX_OPTIONS
+from lib.store import invoices as invoice_store
+from lib.store.bulk import continue_sequences, insert_frame
+from lib.store.db import Cursor, Database
+from lib.ui.session import TEST_TOKEN_KEY
+from lib.web import fonts
+from tests.conftest import DEMO_NOW, DEMO_TODAY
+from tests.serve import ROOT
+
+# --- pages through AppTest ------------------------------------------------------------------------
+
+TIMEOUT = 30
+
+
+def app_test(script: str, db, email: str | None) -> AppTest:
+    """The page `script` under AppTest, logged in as the demo account `email` (None: logged out).
+    AppTest cannot send cookies: the session token goes where lib.ui.session looks for it in tests."""
+    at = AppTest.from_file(str(ROOT / script), default_timeout=TIMEOUT)
+    if email:
+        at.session_state[TEST_TOKEN_KEY] = auth.login(db, email, "demo", DEMO_NOW)[0]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
+    parts += [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [e.value for e in at.info] + [e.value for e in at.warning] + [e.value for e in at.success]
+    parts += [e.value for e in at.error] + [str(m.value) for m in at.metric] + [m.label for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def plotly_values(encoded):
+    """Plotly sends numeric arrays as base64 typed arrays ({'dtype', 'bdata'})."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(encoded, dict):
+        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()
+    return list(encoded)
+
+
+# --- our HTTP routes through Starlette's test client ----------------------------------------------
+
+
+def csrf(client):
+    page = client.get("/connexion")
+    assert page.status_code == 200
+    return re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
+
+
+def post_login(client, email, password, token=None, **headers):
+    return client.post(
+        "/auth/login",
+        data={"email": email, "password": password, "csrf": token or csrf(client)},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+# --- online payment ---------------------------------------------------------------------------------
+
+PORT = 8501  # the port the process serves on: the portal's address without `public_url`
+PROVIDER = "192.0.2.10"  # where the provider's answers come from
+KEY = "route-test-key-123456"  # the idempotency key a payment form carries
+
+
+def hidden_fields(html):
+    return {
+        unescape(n): unescape(v) for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+    }
+
+
+def unpaid_id(db):
+    """The demo family's unpaid October invoice."""
+    return db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'")
+
+
+# --- fonts ------------------------------------------------------------------------------------------
+
+MEDIA = fonts.streamlit_media_dir()
+ICON_FILE = next(MEDIA.glob("MaterialSymbols-Rounded.*.woff2"))
+TEXT_FILE = next(MEDIA.glob("SourceSansVF-Upright.ttf.*.woff2"))
+ITALIC_FILE = next(MEDIA.glob("SourceSansVF-Italic.ttf.*.woff2"))
+
+
+def our_icons() -> set[str]:
+    """Every `:material/…:` in app.py, pages/ and lib/, found by the tests on their own."""
+    found = set()
+    for path in [ROOT / "app.py", *ROOT.glob("pages/**/*.py"), *ROOT.glob("lib/**/*.py")]:
+        found.update(re.findall(r":material/([a-z0-9_]+):", path.read_text(encoding="utf-8")))
+    return found
+
+
+def font(body: bytes) -> TTFont:
+    return TTFont(io.BytesIO(body))
+
+
+# --- a small town ------------------------------------------------------------------------------------
+
+TOWN_PASSWORD = "mot de passe de la petite ville"  # every account of the small town's
+
+
+@dataclass(frozen=True)
+class Town:
+    """The small town a service test starts from (`town` fixture, tests/conftest.py): a current
+    school year around DEMO_TODAY and the one before, a school offering the canteen and a
+    Wednesday centre offering a meal and an afternoon, two families with a child each, the staff,
+    and a few more family accounts with no child (for the login throttle). Alice (family A) eats at
+    the canteen every school day of the year; Basile (family B) goes to the Wednesday centre, meal
+    and afternoon. September and October are invoiced; family A paid September, family B paid
+    nothing. Family A may pay online, family B asked to. Ids and e-mails are the builder's: tests
+    name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
+
+    db: Database
+    school_year: int
+    previous_year: int
+    school: int
+    wednesday_centre: int
+    canteen: int
+    wednesday_meal: int
+    wednesday_afternoon: int
+    family_a: int
+    family_b: int
+    child_a: int
+    child_b: int
+    agent: str
+    cook: str
+    mayor: str
+    admin: str
+    parent_a: str
+    parent_b: str
+    strangers: tuple[str, ...]  # e-mails of family accounts with no child
+
+    def login(self, email: str) -> Actor:
+        """The actor of the account `email`, logged in at DEMO_NOW."""
+        return auth.login(self.db, email, TOWN_PASSWORD, DEMO_NOW)[1]
+
+
+def _rows(cur: Cursor, table: str, rows: list[dict]) -> None:
+    insert_frame(cur, table, pd.DataFrame(rows))
+
+
+def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
+    """Fill `db` (schema applied, empty) with the small town of `today`; returns it."""
+    current, previous = current_and_previous(today, "C")
+    created = to_utc_naive(datetime.combine(current.start - timedelta(days=40), time(20, 0), PARIS))
+    school, centre, canteen, meal, afternoon = 1, 2, 1, 2, 3
+    staff = [
+        ("agent@petite-ville.test", "agent", "Agnès Durand"),
+        ("cuisine@petite-ville.test", "cuisine", "Claude Fabre"),
+        ("maire@petite-ville.test", "elu", "Marie Garrigou"),
+        ("admin@petite-ville.test", "admin", "Service enfance"),
+    ]
+    families = [  # id, name, parent's name, QF, payment right, child (first name, class, diet)
+        (1, "Famille Aubert", "Anne Aubert", 600, "granted", ("Alice", "MS", "standard")),
+        (2, "Famille Besson", "Bruno Besson", 1500, "requested", ("Basile", "CE1", "sans_porc")),
+        *((n, f"Famille Sansenfant {n}", f"Parent {n}", None, "none", None) for n in range(3, 16)),
+    ]
+    password_hash = auth.hash_password(TOWN_PASSWORD)  # one hash: every account shares the password
+
+    def load(cur: Cursor) -> None:
+        settings = {
+            "town_name": "Ville de Petite-Ville (essais)",
+            "contact_email": "enfance@petite-ville.test",
+            "holiday_zone": "C",
+            "invoice_rule": "bookings",
+            "invoice_due_days": "30",
+            "payment_backend": "systempayv2",
+            "payment_options": json.dumps(SANDBOX_OPTIONS),
+            "payment_sandbox": "1",
+        }
+        _rows(cur, "settings", [{"key": k, "value": v} for k, v in settings.items()])
+        _rows(
+            cur,
+            "school_years",
+            [
+                {"id": y.start_year, "label": y.label, "start_date": y.start, "end_date": y.end}
+                for y in (previous, current)
+            ],
+        )
+        _rows(
+            cur,
+            "sites",
+            [
+                {"id": school, "name": "École des Tilleuls", "kind": "maternelle", "capacity": 40},
+                {"id": centre, "name": "Centre du mercredi", "kind": "mercredi", "capacity": 30},
+            ],
+        )
+        service = ("id", "code", "name", "short_name", "weekdays", "unit_price_cents", "is_meal", "sort_order")
+        _rows(
+            cur,
+            "services",
+            [
+                dict(zip(service, (canteen, "cantine", "Restauration scolaire", "Cantine", "1,2,4,5", 350, True, 1))),
+                dict(zip(service, (meal, "mercredi_repas", "Mercredi repas", "Repas", "3", 400, True, 2))),
+                dict(zip(service, (afternoon, "mercredi_am", "Mercredi après-midi", "Après-midi", "3", 800, False, 3))),
+            ],
+        )
+        _rows(
+            cur,
+            "site_services",
+            [
+                {"site_id": school, "service_id": canteen, "capacity": 40},
+                {"site_id": centre, "service_id": meal, "capacity": 30},
+                {"site_id": centre, "service_id": afternoon, "capacity": 30},
+            ],
+        )
+        _rows(
+            cur,
+            "diets",
+            [
+                {"code": "standard", "label": "Standard", "sort_order": 1},
+                {"code": "sans_porc", "label": "Sans porc", "sort_order": 2},
+            ],
+        )
+        _rows(
+            cur,
+            "families",
+            [
+                {
+                    "id": fid,
+                    "name": name,
+                    "email": f"famille{fid:02d}@petite-ville.test",
+                    "quotient_familial": qf,
+                    "payment_right": right,
+                    "payment_right_at": created if right != "none" else None,
+                    "created_at": created,
+                }
+                for fid, name, _, qf, right, _ in families
+            ],
+        )
+        users = [
+            {"id": n, "email": email, "role": role, "family_id": None, "display_name": name}
+            for n, (email, role, name) in enumerate(staff, start=1)
+        ]
+        users += [
+            {
+                "id": len(staff) + fid,
+                "email": f"famille{fid:02d}@petite-ville.test",
+                "role": "famille",
+                "family_id": fid,
+                "display_name": parent,
+            }
+            for fid, _, parent, _, _, _ in families
+        ]
+        frame = pd.DataFrame(users).astype({"family_id": "Int64"})
+        frame["password_hash"], frame["created_at"] = password_hash, created
+        insert_frame(cur, "users", frame)
+        kids = [(fid, name.split()[-1], child) for fid, name, _, _, _, child in families if child]
+        _rows(
+            cur,
+            "children",
+            [
+                {
+                    "id": fid,
+                    "family_id": fid,
+                    "first_name": first,
+                    "last_name": last,
+                    "birth_date": date(current.start_year - (4 if level == "MS" else 7), 3, 14),
+                    "school_class": level,
+                    "diet_code": diet,
+                }
+                for fid, last, (first, level, diet) in kids
+            ],
+        )
+        plans = [(1, 1, school, [canteen]), (2, 2, centre, [meal, afternoon])]  # registration, child, site
+        _rows(
+            cur,
+            "registrations",
+            [
+                {
+                    "id": reg,
+                    "child_id": child,
+                    "school_year_id": current.start_year,
+                    "site_id": site,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                for reg, child, site, _ in plans
+            ],
+        )
+        _rows(
+            cur,
+            "registration_services",
+            [{"registration_id": reg, "service_id": s} for reg, _, _, services in plans for s in services],
+        )
+        calendar = SchoolCalendar(zone="C")
+        weekdays = {canteen: (1, 2, 4, 5), meal: (3,), afternoon: (3,)}
+        _rows(
+            cur,
+            "bookings",
+            [
+                {
+                    "child_id": child,
+                    "service_id": s,
+                    "day": day,
+                    "site_id": site,
+                    "state": "booked",
+                    "origin": "template",
+                    "created_by": len(staff) + child,
+                    "created_at": created,
+                    "updated_by": len(staff) + child,
+                    "updated_at": created,
+                }
+                for _, child, site, services in plans
+                for s in services
+                for day in calendar.service_days(weekdays[s], current.start, current.end, site)
+            ],
+        )
+        continue_sequences(cur)
+
+    db.write(load)
+    admin = Actor(user_id=4, email=staff[3][0], role=Role.ADMIN, display_name=staff[3][2])
+    for month in (9, 10):  # each published on the 5th of the next month
+        issued = datetime.combine(date(current.start_year, month + 1, 5), time(9, 0), PARIS)
+        invoicing.publish_month(db, admin, date(current.start_year, month, 1), issued)
+    parent_a = Actor(user_id=len(staff) + 1, email="", role=Role.FAMILY, display_name="", family_id=1)
+    september = next(row for row in invoicing.family_invoices(db, parent_a, DEMO_NOW) if row.month.month == 9)
+    paid_at = to_utc_naive(datetime.combine(date(current.start_year, 10, 12), time(12, 30), PARIS))
+    db.write(
+        lambda cur: invoice_store.insert_payment(cur, september.id, september.left_cents, paid_at, "cheque", None, None)
+    )
+    return Town(
+        db=db,
+        school_year=current.start_year,
+        previous_year=previous.start_year,
+        school=school,
+        wednesday_centre=centre,
+        canteen=canteen,
+        wednesday_meal=meal,
+        wednesday_afternoon=afternoon,
+        family_a=1,
+        family_b=2,
+        child_a=1,
+        child_b=2,
+        agent=staff[0][0],
+        cook=staff[1][0],
+        mayor=staff[2][0],
+        admin=staff[3][0],
+        parent_a="famille01@petite-ville.test",
+        parent_b="famille02@petite-ville.test",
+        strangers=tuple(f"famille{fid:02d}@petite-ville.test" for fid, *_ in families[2:]),
+    )
