@@ -313,7 +313,7 @@ class _Responder:
             self.mode = "pass"
             await self._send_whole(compressed)
         else:  # a streamed body: compress each piece as it comes, flushed so it leaves at once
-            if self.compressor is None:  # the first piece (the mode is "hold"): the stream starts
+            if self.mode == "hold":
                 self.mode = "stream"
                 self.compressor = _Stream(coding)
                 headers = self._encoded_headers()
