@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test test-fast demo bench load backup restore clean lighthouse system-packages
+.PHONY: run test test-fast lint demo bench load backup restore clean lighthouse system-packages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,18 @@ run: $(VENV)/.installed-runtime
 system-packages:
 	.ci/packages
 
-## test: install what the tests need and run them all
-test: $(VENV)/.installed-dev system-packages
+## test: install what the tests need, check the code (lint), and run every test
+test: lint system-packages
 	$(PY) -m pytest
 
+## lint: the code's habits, checked before any test runs: ruff (lint and format) and mypy (lib/domain strict)
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
 ## test-fast: the tests without the browser and the slow ones (no Debian packages needed), while working
-test-fast: $(VENV)/.installed-dev
+test-fast: lint
 	$(PY) -m pytest -m "not browser and not slow"
 
 ## demo: rebuild the demo database at $(PORTAIL_DB) (refused while a server holds the file)
