@@ -1,4 +1,4 @@
-"""The layers of ../shared/docs/architecture.md hold: a page that reaches for SQL fails here, and
+"""The layers of docs/architecture.md hold: a page that reaches for SQL fails here, and
 so does a use case, a route or a tool that writes SQL outside lib/store."""
 
 import ast
