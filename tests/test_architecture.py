@@ -132,3 +132,56 @@ def test_import_linter_catches_a_leak(tmp_path, leak, source, broken):
     )
     assert result.returncode != 0
     assert broken in result.stdout
+
+
+def _named_paths(text: str) -> set[str]:
+    """Paths of the tree a document names in backquotes (`lib/store/db.py`, `tests/helpers.py`)."""
+    import re
+
+    found = set()
+    for quoted in re.findall(r"`([^`\s]+)`", text):
+        path = quoted.split("(")[0].rstrip(".,:;")
+        if re.fullmatch(r"(lib|tests|pages|bench|docs)/[\w./-]*|app\.py|server\.py", path) and "*" not in path:
+            found.add(path.rstrip("/"))
+    return found
+
+
+def _exists(path: str, root: Path = ROOT) -> bool:
+    """A file or folder of the tree, or `lib/ui/session` (a module), or `lib/ui/errors.refusals_shown`
+    (a name a module defines)."""
+    import re
+
+    if (root / path).exists():
+        return True
+    folder, _, last = path.rpartition("/")
+    module, _, name = last.partition(".")
+    source = root / folder / f"{module}.py"
+    if not source.exists():
+        return False
+    return not name or bool(
+        re.search(
+            rf"^\s*(?:async\s+)?(?:def|class)\s+{name}\b|^{name}\s*[:=]", source.read_text(encoding="utf-8"), re.M
+        )
+    )
+
+
+def test_the_architecture_document_and_the_readme_layout_match_the_tree():
+    document = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    packages = sorted(p.name for p in (ROOT / "lib").iterdir() if (p / "__init__.py").exists())
+    for package in [*packages, "charts.py"]:
+        assert f"lib/{package}" in document, f"docs/architecture.md does not place lib/{package}"
+        assert f"lib/{package}" in layout, f"the README's layout does not list lib/{package}"
+    missing = sorted(p for p in _named_paths(document) if not _exists(p))
+    assert missing == [], f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_the_document_check_would_catch_a_path_that_went_away():
+    assert _exists("lib/ui/errors.refusals_shown") and _exists("lib/ui/session") and _exists("docs")
+    assert not _exists("lib/ui/errors.gone_away") and not _exists("lib/ui/nothing")
+    assert _named_paths("`lib/store/db.py`, `lib/gone/away.py` and `tests/helpers.py`.") == {
+        "lib/store/db.py",
+        "lib/gone/away.py",
+        "tests/helpers.py",
+    }
