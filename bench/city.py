@@ -283,20 +283,7 @@ def _users(cur, families: int, now_utc: datetime) -> None:
     insert_frame(
         cur,
         "users",
-        pd.DataFrame(
-            [
-                {
-                    "id": i + 1,
-                    "email": email,
-                    "password_hash": password_hash,
-                    "role": role,
-                    "family_id": None,
-                    "display_name": name,
-                    "created_at": now_utc,
-                }
-                for i, (email, role, name) in enumerate(STAFF)
-            ]
-        ).astype({"family_id": "Int64"}),
+        pd.DataFrame(demo.staff_rows(password_hash, now_utc)).astype({"family_id": "Int64"}),
     )
     cur.execute(
         """

@@ -520,11 +520,9 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
     return families, children
 
 
-def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
-    # One hash for every demo account: they all share the password "demo", and hashing 270
-    # times with argon2 would cost seconds for nothing.
-    password_hash = hash_password(DEMO_PASSWORD)
-    rows = [
+def staff_rows(password_hash: str, now_utc: datetime) -> list[dict]:
+    """The staff accounts (ids 1…4), as the demo and the bench's city have them."""
+    return [
         {
             "id": i + 1,
             "email": email,
@@ -536,6 +534,13 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
         }
         for i, (email, role, name) in enumerate(STAFF)
     ]
+
+
+def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
+    # One hash for every demo account: they all share the password "demo", and hashing 270
+    # times with argon2 would cost seconds for nothing.
+    password_hash = hash_password(DEMO_PASSWORD)
+    rows = staff_rows(password_hash, now_utc)
     for fam in families:
         rows.append(
             {
