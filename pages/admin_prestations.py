@@ -17,12 +17,12 @@ st.title("Prestations et délais", anchor=False)
 st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
 
 for service in settings.services(session.db(), actor):
-    sid, deadlines = service["id"], service["deadlines"]
+    sid, deadlines = service.id, service.deadlines
     with st.form(f"service_{sid}", border=True):
-        st.header(md(service["name"]), anchor=False)
+        st.header(md(service.name), anchor=False)
         price = st.text_input(
             "Prix unitaire (€)",
-            value=fr.decimal(service["unit_price_cents"] / 100, 2),
+            value=fr.decimal(service.unit_price_cents / 100, 2),
             max_chars=12,
             help="En euros, avec une virgule : 3,50",
             key=f"svc_price_{sid}",
@@ -50,14 +50,14 @@ for service in settings.services(session.db(), actor):
             key=f"svc_cancel_cutoff_{sid}",
         )
         capacities = {
-            c["site_id"]: st.number_input(
-                f"Capacité par jour — {md(c['site'])}",
+            c.site_id: st.number_input(
+                f"Capacité par jour — {md(c.site)}",
                 0,
                 settings.MAX_CAPACITY,
-                c["capacity"],
-                key=f"svc_cap_{sid}_{c['site_id']}",
+                c.capacity,
+                key=f"svc_cap_{sid}_{c.site_id}",
             )
-            for c in service["capacities"]
+            for c in service.capacities
         }
         if st.form_submit_button("Enregistrer", type="primary"):
             with refusals_shown():
@@ -73,7 +73,7 @@ for service in settings.services(session.db(), actor):
                     )
                 ]
                 for site_id, value in capacities.items():
-                    if value != next(c["capacity"] for c in service["capacities"] if c["site_id"] == site_id):
+                    if value != next(c.capacity for c in service.capacities if c.site_id == site_id):
                         messages.append(
                             settings.set_capacity(session.db(), actor, site_id, sid, int(value), session.now())
                         )
@@ -107,7 +107,7 @@ for service in settings.services(session.db(), actor):
             with refusals_shown():
                 st.success(md(settings.save_tariff_grid(session.db(), actor, sid, grid, session.now())), icon="✅")
         st.caption(
-            f"Actuellement : {fr.euros(service['unit_price_cents'])} ; réservation {deadlines.book.describe()} ; "
+            f"Actuellement : {fr.euros(service.unit_price_cents)} ; réservation {deadlines.book.describe()} ; "
             f"annulation {deadlines.cancel.describe()}."
         )
 layout.contact_footer()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from lib.domain.deadlines import ServiceDeadlines
 from lib.domain.invoicing import PaymentRight
 
 
@@ -55,3 +56,23 @@ class SiteService:
     site: str
     service_id: int
     service: str
+
+
+@dataclass(frozen=True)
+class SiteCapacity:
+    """How many children a site takes per day for a service."""
+
+    site_id: int
+    site: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """A service as the administrator edits it: price, deadlines, each site's daily capacity."""
+
+    id: int
+    name: str
+    unit_price_cents: int
+    deadlines: ServiceDeadlines
+    capacities: tuple[SiteCapacity, ...]

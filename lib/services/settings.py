@@ -11,6 +11,7 @@ from lib.domain.clock import to_utc_naive
 from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket, check_brackets
+from lib.domain.records import ServiceSettings
 from lib.domain.roles import Role
 from lib.domain.validation import parse_brackets
 from lib.services.trail import refusals_audited
@@ -23,7 +24,7 @@ MAX_PRICE_CENTS = 10_000  # 100 € for one meal or half-day: anything above is 
 MAX_CAPACITY = 5_000
 
 
-def services(db: Database, actor: Actor) -> list[dict]:
+def services(db: Database, actor: Actor) -> list[ServiceSettings]:
     actor.require(Role.ADMIN)
     return store.services_with_capacities(db)
 

@@ -32,10 +32,6 @@ def sites(db: Database) -> list[dict]:
     return db.dicts("SELECT id, name, kind, address, capacity FROM sites ORDER BY id")
 
 
-def services(db: Database) -> list[dict]:
-    return db.dicts("SELECT * FROM services ORDER BY sort_order, id")
-
-
 def closures(db: Database) -> list[Closure]:
     # sorted here, not by ORDER BY: DuckDB's sort costs half a millisecond even for a few rows
     return [

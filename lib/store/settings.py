@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
+from lib.domain.records import ServiceSettings, SiteCapacity
 from lib.store.db import Database, dicts
 
 DEADLINE_COLUMNS = (
@@ -33,7 +34,7 @@ def with_deadlines(row: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def services_with_capacities(db: Database) -> list[dict]:
+def services_with_capacities(db: Database) -> list[ServiceSettings]:
     """Each service with its `deadlines` and the capacity of each site that gives it."""
     rows = db.dicts(
         """
@@ -43,7 +44,16 @@ def services_with_capacities(db: Database) -> list[dict]:
         GROUP BY ALL ORDER BY s.sort_order
         """
     )
-    return [with_deadlines(r) for r in rows]
+    return [
+        ServiceSettings(
+            id=r["id"],
+            name=r["name"],
+            unit_price_cents=r["unit_price_cents"],
+            deadlines=r["deadlines"],
+            capacities=tuple(SiteCapacity(c["site_id"], c["site"], c["capacity"]) for c in r["capacities"]),
+        )
+        for r in map(with_deadlines, rows)
+    ]
 
 
 def service_row(cur: duckdb.DuckDBPyConnection, service_id: int) -> dict | None:
