@@ -34,7 +34,7 @@ place = f"check_{day.isoformat()}_{pair.site_id}_{pair.service_id}"
 added = st.session_state.setdefault(f"{place}_added", [])
 # The grid's key changes after every save, so that it shows what is stored, never a stale edit.
 generation = st.session_state.setdefault("check_generation", 0)
-rows = sheet.rows + [dict(c, booked=False, status="present") for c in sheet.addable if c["child_id"] in added]
+rows = sheet.with_added(added)
 if not rows:
     st.info("Aucun enfant réservé ce jour-là pour cette prestation.")
 st.caption(f"{len(sheet.rows)} enfant(s) attendu(s). Touchez la colonne « Présence » pour pointer, puis enregistrez.")
@@ -50,11 +50,11 @@ if rows:
     frame = pd.DataFrame(
         [
             {
-                "N°": r["child_id"],
-                "Enfant": f"{r['first_name']} {r['last_name']}",
-                "Classe": r["school_class"],
-                "Réservé": "oui" if r["booked"] else "non",
-                "Présence": attendance.STATUSES.get(r["status"], "—"),  # « — »: not checked yet
+                "N°": r.child_id,
+                "Enfant": f"{r.first_name} {r.last_name}",
+                "Classe": r.school_class,
+                "Réservé": "oui" if r.booked else "non",
+                "Présence": attendance.STATUSES.get(r.status or "", "—"),  # « — »: not checked yet
             }
             for r in rows
         ]
@@ -73,7 +73,7 @@ if rows:
             )
         },
     )
-    stored = {r["child_id"]: r["status"] for r in sheet.rows}
+    stored = {r.child_id: r.status for r in sheet.rows}
     # What the grid shows now that is not stored: saved with either button, never lost.
     edits = {
         int(n): codes.get(p)
@@ -97,16 +97,16 @@ if rows:
             saved(attendance.mark_rest_present(db, actor, day, pair.site_id, pair.service_id, edits, session.now()))
     if "check_flash" in st.session_state:
         st.success(md(st.session_state.pop("check_flash")), icon="✅")
-candidates = [c for c in sheet.addable if c["child_id"] not in added]
+candidates = [c for c in sheet.addable if c.child_id not in added]
 if candidates:
     with st.expander("Ajouter un enfant présent sans réservation"):
         extra = st.selectbox(
             "Enfant inscrit à cette structure",
             candidates,
             key="check_extra",
-            format_func=lambda c: f"{c['first_name']} {c['last_name']} ({c['school_class']})",
+            format_func=lambda c: f"{c.first_name} {c.last_name} ({c.school_class})",
         )
         if st.button("Ajouter au pointage", key="check_add"):
-            added.append(extra["child_id"])
+            added.append(extra.child_id)
             st.rerun()
 layout.contact_footer()

@@ -76,3 +76,16 @@ class ServiceSettings:
     unit_price_cents: int
     deadlines: ServiceDeadlines
     capacities: tuple[SiteCapacity, ...]
+
+
+@dataclass(frozen=True)
+class AttendanceChild:
+    """A child on a pointage sheet: expected (booked that day), already pointed there without a
+    booking, or one the staff may add (registered at the site for the service)."""
+
+    child_id: int
+    first_name: str
+    last_name: str
+    school_class: str | None
+    booked: bool = False
+    status: str | None = None  # present / absent / justified; None: not pointed yet

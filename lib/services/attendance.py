@@ -3,7 +3,7 @@ add a child who came without a booking. One transaction per save; corrections ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import pandas as pd
@@ -12,7 +12,7 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput
-from lib.domain.records import SiteService
+from lib.domain.records import AttendanceChild, SiteService
 from lib.domain.roles import Role
 from lib.store import attendance as store
 from lib.store import audit, reference
@@ -27,8 +27,14 @@ class AttendanceSheet:
     day: date
     site: str
     service: str
-    rows: list[dict]
-    addable: list[dict]
+    rows: list[AttendanceChild]  # expected, or already pointed without a booking
+    addable: list[AttendanceChild]  # registered at the site for the service, not on the sheet
+
+    def with_added(self, added: list[int]) -> list[AttendanceChild]:
+        """The sheet's children, then those of `addable` the staff added on screen: they came, so
+        they are shown present (and saved so when the pointage is saved)."""
+        chosen = set(added)
+        return self.rows + [replace(c, status="present") for c in self.addable if c.child_id in chosen]
 
 
 def choices(db: Database, actor: Actor) -> list[SiteService]:
@@ -59,18 +65,18 @@ def sheet(
     pair = _pair(db, site_id, service_id)
     rows = store.sheet(db, day, pair.site_id, pair.service_id)
     year = reference.current_school_year(db, day)
-    listed = {r["child_id"] for r in rows}
+    listed = {r.child_id for r in rows}
     addable = [
         c
         for c in store.registered_children(db, pair.site_id, pair.service_id, year.id if year else -1)
-        if c["child_id"] not in listed
+        if c.child_id not in listed
     ]
     return AttendanceSheet(day, pair.site, pair.service, rows, addable)
 
 
 def unmarked(data: AttendanceSheet, edits: dict) -> list[int]:
     """The expected children with no status, neither stored nor chosen on screen (`edits`)."""
-    return [r["child_id"] for r in data.rows if r["status"] is None and edits.get(r["child_id"]) is None]
+    return [r.child_id for r in data.rows if r.status is None and edits.get(r.child_id) is None]
 
 
 def save(
@@ -109,7 +115,7 @@ def mark_rest_present(
 
 
 def _checked(data: AttendanceSheet, statuses: object, *, allow_empty: bool = False) -> dict[int, str]:
-    allowed = {r["child_id"] for r in data.rows} | {c["child_id"] for c in data.addable}
+    allowed = {r.child_id for r in data.rows} | {c.child_id for c in data.addable}
     if not isinstance(statuses, dict) or (not statuses and not allow_empty):
         raise InvalidInput("Aucun enfant pointé.")
     for child_id, status in statuses.items():

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from lib.domain.records import SiteService
+from lib.domain.records import AttendanceChild, SiteService
 from lib.store import day_counts
 from lib.store.bulk import registered
 from lib.store.db import Database
@@ -23,10 +23,10 @@ def offered(db: Database) -> list[SiteService]:
     return [SiteService(*row) for row in rows]
 
 
-def sheet(db: Database, day: date, site_id: int, service_id: int) -> list[dict]:
+def sheet(db: Database, day: date, site_id: int, service_id: int) -> list[AttendanceChild]:
     """Children booked that day at that site for that service, and those already pointed there
     without a booking, with their status if recorded."""
-    return db.dicts(
+    rows = db.rows(
         f"""
         SELECT c.id AS child_id, c.first_name, c.last_name, c.school_class,
                b.child_id IS NOT NULL AS booked, a.status
@@ -39,10 +39,11 @@ def sheet(db: Database, day: date, site_id: int, service_id: int) -> list[dict]:
         """,
         {"day": day, "site": site_id, "service": service_id},
     )
+    return [AttendanceChild(*row) for row in rows]
 
 
-def registered_children(db: Database, site_id: int, service_id: int, school_year_id: int) -> list[dict]:
-    return db.dicts(
+def registered_children(db: Database, site_id: int, service_id: int, school_year_id: int) -> list[AttendanceChild]:
+    rows = db.rows(
         """SELECT c.id AS child_id, c.first_name, c.last_name, c.school_class
            FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
            JOIN children c ON c.id = r.child_id
@@ -50,6 +51,7 @@ def registered_children(db: Database, site_id: int, service_id: int, school_year
            ORDER BY c.last_name, c.first_name""",
         [site_id, service_id, school_year_id],
     )
+    return [AttendanceChild(*row) for row in rows]
 
 
 def current(cur: duckdb.DuckDBPyConnection, day: date, service_id: int, child_ids: list[int]) -> dict[int, str]:

@@ -73,7 +73,7 @@ def test_saving_the_grid_then_reloading_shows_the_stored_statuses(demo_db):
 def test_mark_the_rest_present_refuses_when_nobody_is_left_and_writes_nothing(demo_db):
     agent = login(demo_db, "agent@demo.fr")
     sheet = attendance.sheet(demo_db, agent, TODAY, 1, 1, DEMO_NOW)
-    everyone = {r["child_id"]: "absent" for r in sheet.rows}
+    everyone = {r.child_id: "absent" for r in sheet.rows}
     before = demo_db.rows("SELECT * FROM attendance ORDER BY ALL")
     with pytest.raises(InvalidInput) as refused:
         attendance.mark_rest_present(demo_db, agent, TODAY, 1, 1, everyone, DEMO_NOW)

@@ -53,8 +53,8 @@ def test_the_mayor_and_the_kitchen_cannot_record_attendance(town):
 def test_attendance_is_saved_in_one_go_and_corrections_are_audited(demo_db):
     agent = login(demo_db, "agent@demo.fr")
     sheet = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW)
-    booked = [r["child_id"] for r in sheet.rows]
-    assert booked and all(r["booked"] and r["status"] is None for r in sheet.rows)
+    booked = [r.child_id for r in sheet.rows]
+    assert booked and all(r.booked and r.status is None for r in sheet.rows)
     statuses = dict.fromkeys(booked, "present")
     statuses[booked[0]] = "absent"
     assert "Pointage enregistré" in attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, statuses, DEMO_NOW)
@@ -62,12 +62,19 @@ def test_attendance_is_saved_in_one_go_and_corrections_are_audited(demo_db):
         "SELECT count(*) FROM attendance WHERE day = ? AND service_id = 1 AND site_id = 1", [DEMO_TODAY]
     ) == len(booked)
     # A correction: the absent child came after all; a child who came without a booking is added.
-    extra = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW).addable[0]["child_id"]
+    before = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW)
+    extra = before.addable[0].child_id
+    # Added on screen, the child shows after the expected ones as present, not booked; an id the
+    # sheet does not offer is ignored.
+    shown = before.with_added([extra, -1])
+    assert shown[: len(before.rows)] == before.rows and len(shown) == len(before.rows) + 1
+    assert (shown[-1].child_id, shown[-1].booked, shown[-1].status) == (extra, False, "present")
+    assert before.with_added([]) == before.rows
     attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, {booked[0]: "present", extra: "present"}, DEMO_NOW)
     entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'attendance.save' ORDER BY id DESC LIMIT 1")[0]
     assert entry["before"] == f'{{"{booked[0]}": "absent"}}' and entry["reason"] == "1 correction(s)"
     rows = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW).rows
-    assert {r["child_id"]: r["booked"] for r in rows}[extra] is False
+    assert {r.child_id: r.booked for r in rows}[extra] is False
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ def logged(demo_db):
         demo_db, agent, lea, lea.services[0].id, date(2026, 11, 30), False, DEMO_NOW, late=True, reason="Malade"
     )
     sheet = attendance.sheet(demo_db, agent, DEMO_TODAY, 1, 1, DEMO_NOW)
-    attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, {r["child_id"]: "present" for r in sheet.rows}, DEMO_NOW)
+    attendance.save(demo_db, agent, DEMO_TODAY, 1, 1, {r.child_id: "present" for r in sheet.rows}, DEMO_NOW)
     payments.decide_payment_right(demo_db, admin, 7, True, DEMO_NOW)
     return admin
 

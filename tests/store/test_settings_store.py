@@ -38,4 +38,6 @@ def test_rules_written_are_read_back_equal(fresh_db):
     (service,) = store.services_with_capacities(fresh_db)
     assert (service.unit_price_cents, service.deadlines) == (420, written)
     assert [s["deadlines"] for s in meal_rules(fresh_db)] == [written]  # the kitchen reads the same rules
-    assert not set(store.DEADLINE_COLUMNS) & {f.name for f in fields(service)}  # no flat copy of the rules beside the object
+    assert not set(store.DEADLINE_COLUMNS) & {
+        f.name for f in fields(service)
+    }  # no flat copy of the rules beside the object
