@@ -364,3 +364,30 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
         parent_b="famille02@petite-ville.test",
         strangers=tuple(f"famille{fid:02d}@petite-ville.test" for fid, *_ in families[2:]),
     )
+
+
+# --- the small town's invoices -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TownInvoice:
+    """One of the small town's invoices, with its family's name and e-mail."""
+
+    id: int
+    number: str
+    total_cents: int
+    family: str
+    email: str
+
+
+def town_invoice(town: Town, family_id: int, month: int) -> TownInvoice:
+    """The invoice of `family_id` for `month` of the town's current school year (September and
+    October are published: family A's October is the one left to pay)."""
+    year = town.school_year if month >= 9 else town.school_year + 1
+    row = town.db.row(
+        "SELECT i.id, i.number, i.total_cents, f.name, f.email FROM invoices i JOIN families f ON f.id = i.family_id "
+        "WHERE i.family_id = ? AND i.period_month = ? AND i.kind = 'invoice'",
+        [family_id, date(year, month, 1)],
+    )
+    assert row is not None, (family_id, month)
+    return TownInvoice(*row)

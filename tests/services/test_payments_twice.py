@@ -11,15 +11,36 @@ from lib.domain.errors import NotAllowed
 from lib.domain.invoicing import InvoiceStatus, PaymentRefused, TxState
 from lib.payments.sandbox import BANK
 from lib.services import invoicing, payments
-from tests.conftest import DEMO_NOW, login
-from tests.helpers import PORT, PROVIDER, app_test
+from tests.conftest import DEMO_NOW
+from tests.helpers import PORT, PROVIDER, TownInvoice, app_test, town_invoice, unpaid_id
 
 MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
-def unpaid(demo_db):
-    return demo_db.value("SELECT id FROM invoices WHERE number = 'F-2026-000267'")
+def october(town) -> TownInvoice:
+    """Family A's unpaid October invoice (family A may pay online)."""
+    return town_invoice(town, town.family_a, 10)
+
+
+@pytest.fixture
+def unpaid(october) -> int:
+    return october.id
+
+
+@pytest.fixture
+def db(town):
+    return town.db
+
+
+@pytest.fixture
+def parent_a(town):
+    return town.login(town.parent_a)
+
+
+def comma(cents: int) -> str:
+    """An amount as the French pages write it, without the currency: 8350 → "83,50"."""
+    return f"{cents // 100},{cents % 100:02d}"
 
 
 def key(n: int) -> str:
@@ -39,29 +60,27 @@ def received(db, invoice_id) -> list[int]:
     return [a for (a,) in db.rows("SELECT amount_cents FROM payments WHERE invoice_id = ? ORDER BY id", [invoice_id])]
 
 
-def test_an_attempt_the_bank_may_still_complete_blocks_a_second_one(demo_db, parent, unpaid):
+def test_an_attempt_the_bank_may_still_complete_blocks_a_second_one(db, parent_a, unpaid, october):
     """The double payment: the bank's page of a first attempt stays open past 30 minutes; a second
     attempt must not start (the bank may still complete the first); the first then pays once."""
-    first = payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
-    page = bank_page(demo_db, first)
+    first = payments.start_payment(db, parent_a, unpaid, key(1), PORT, DEMO_NOW)
+    page = bank_page(db, first)
     for later in (31 * MINUTE, 89 * MINUTE):
         with pytest.raises(
             PaymentRefused, match=r"déjà en cours depuis 9 h 30 .* vous pourrez payer à nouveau après 11 h 00"
         ):
-            payments.start_payment(demo_db, parent, unpaid, key(2), PORT, DEMO_NOW + later)
+            payments.start_payment(db, parent_a, unpaid, key(2), PORT, DEMO_NOW + later)
     # The family sees the payment in progress, and until when.
-    row = invoicing.invoice_detail(demo_db, parent, unpaid, DEMO_NOW + 31 * MINUTE).row
+    row = invoicing.invoice_detail(db, parent_a, unpaid, DEMO_NOW + 31 * MINUTE).row
     assert row.status is InvoiceStatus.IN_PROGRESS and row.pending_until == DEMO_NOW + 90 * MINUTE
-    payments.record_answer(
-        demo_db, decide(demo_db, page, "pay"), "notification", DEMO_NOW + 40 * MINUTE, address=PROVIDER
-    )
-    assert received(demo_db, unpaid) == [8350]
-    assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
+    payments.record_answer(db, decide(db, page, "pay"), "notification", DEMO_NOW + 40 * MINUTE, address=PROVIDER)
+    assert received(db, unpaid) == [october.total_cents]
+    assert db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
 
 
-def test_a_new_attempt_may_start_once_the_banks_expiry_has_surely_passed(demo_db, parent, unpaid):
-    first = payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
-    again = payments.start_payment(demo_db, parent, unpaid, key(2), PORT, DEMO_NOW + 91 * MINUTE)
+def test_a_new_attempt_may_start_once_the_banks_expiry_has_surely_passed(db, parent_a, unpaid):
+    first = payments.start_payment(db, parent_a, unpaid, key(1), PORT, DEMO_NOW)
+    again = payments.start_payment(db, parent_a, unpaid, key(2), PORT, DEMO_NOW + 91 * MINUTE)
     assert again.transaction_ref != first.transaction_ref
 
 
@@ -74,31 +93,31 @@ def test_a_new_attempt_may_start_once_the_banks_expiry_has_surely_passed(demo_db
         ("abc", 90, 91),  # unreadable: the default, never a shorter wait
     ],
 )
-def test_the_provider_validity_is_a_setting_with_a_margin(demo_db, parent, unpaid, minutes, blocked_until, free_at):
-    demo_db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('payment_attempt_minutes', ?)", [minutes]))
-    payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
+def test_the_provider_validity_is_a_setting_with_a_margin(db, parent_a, unpaid, minutes, blocked_until, free_at):
+    db.write(lambda cur: cur.execute("INSERT INTO settings VALUES ('payment_attempt_minutes', ?)", [minutes]))
+    payments.start_payment(db, parent_a, unpaid, key(1), PORT, DEMO_NOW)
     with pytest.raises(PaymentRefused, match="déjà en cours"):
-        payments.start_payment(demo_db, parent, unpaid, key(2), PORT, DEMO_NOW + (blocked_until - 1) * MINUTE)
-    payments.start_payment(demo_db, parent, unpaid, key(3), PORT, DEMO_NOW + free_at * MINUTE)
+        payments.start_payment(db, parent_a, unpaid, key(2), PORT, DEMO_NOW + (blocked_until - 1) * MINUTE)
+    payments.start_payment(db, parent_a, unpaid, key(3), PORT, DEMO_NOW + free_at * MINUTE)
 
 
 @pytest.mark.parametrize("decision, state", [("refuse", TxState.REFUSED), ("cancel", TxState.CANCELLED)])
-def test_a_signed_paid_after_a_refusal_is_recorded_and_audited(demo_db, parent, unpaid, decision, state):
+def test_a_signed_paid_after_a_refusal_is_recorded_and_audited(db, parent_a, unpaid, october, decision, state):
     """The bank refused (or the family cancelled), then the same transaction is paid at the bank
     (a second try on its page): the money was taken, so it is recorded and audited."""
-    started = payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
-    refused_page, paid_page = bank_page(demo_db, started), bank_page(demo_db, started)
+    started = payments.start_payment(db, parent_a, unpaid, key(1), PORT, DEMO_NOW)
+    refused_page, paid_page = bank_page(db, started), bank_page(db, started)
     first = payments.record_answer(
-        demo_db, decide(demo_db, refused_page, decision), "retour", DEMO_NOW + MINUTE, address=PROVIDER
+        db, decide(db, refused_page, decision), "retour", DEMO_NOW + MINUTE, address=PROVIDER
     )
     assert first.state is state
     late = payments.record_answer(
-        demo_db, decide(demo_db, paid_page, "pay"), "notification", DEMO_NOW + 2 * MINUTE, address=PROVIDER
+        db, decide(db, paid_page, "pay"), "notification", DEMO_NOW + 2 * MINUTE, address=PROVIDER
     )
     assert late.state is TxState.PAID and late.changed
-    assert received(demo_db, unpaid) == [8350]
-    assert demo_db.value("SELECT state FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == "paid"
-    assert demo_db.rows("SELECT action, before FROM audit_log WHERE action = 'payment.paid'") == [
+    assert received(db, unpaid) == [october.total_cents]
+    assert db.value("SELECT state FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == "paid"
+    assert db.rows("SELECT action, before FROM audit_log WHERE action = 'payment.paid'") == [
         ("payment.paid", f'{{"state": "{state.value}"}}')
     ]
 
@@ -118,48 +137,51 @@ def pay_twice(db, parent, invoice_id):
     return first, second, late
 
 
-def test_money_received_twice_is_kept_and_the_invoice_is_overpaid(demo_db, parent, unpaid):
-    first, _second, late = pay_twice(demo_db, parent, unpaid)
-    assert received(demo_db, unpaid) == [8350, 8350]
-    assert late.overpaid_cents == 8350 and "trop-perçu de 83,50" in late.message
+def test_money_received_twice_is_kept_and_the_invoice_is_overpaid(town, db, parent_a, unpaid, october):
+    total = october.total_cents
+    first, _second, late = pay_twice(db, parent_a, unpaid)
+    assert received(db, unpaid) == [total, total]
+    assert late.overpaid_cents == total and f"trop-perçu de {comma(total)}" in late.message
     # The family and the staff see « Trop-perçu ».
-    for who in (parent, login(demo_db, "admin@demo.fr")):
-        row = invoicing.invoice_detail(demo_db, who, unpaid, DEMO_NOW + 5 * MINUTE).row
-        assert row.status is InvoiceStatus.OVERPAID and row.overpaid_cents == 8350
+    for who in (parent_a, town.login(town.admin)):
+        row = invoicing.invoice_detail(db, who, unpaid, DEMO_NOW + 5 * MINUTE).row
+        assert row.status is InvoiceStatus.OVERPAID and row.overpaid_cents == total
         assert f"{row.status.dot} {row.status.word}" == "🟣 Trop-perçu"
-    assert payments.outcome_for_family(demo_db, parent, first.transaction_ref)[1].startswith(
-        "Paiement enregistré : la facture F-2026-000267 était déjà réglée"
+    assert payments.outcome_for_family(db, parent_a, first.transaction_ref)[1].startswith(
+        f"Paiement enregistré : la facture {october.number} était déjà réglée"
     )
     assert (
-        demo_db.value(
+        db.value(
             "SELECT json_extract(after, '$.overpaid_cents')::INTEGER FROM audit_log "
             "WHERE action = 'payment.paid' ORDER BY id DESC LIMIT 1"
         )
-        == 8350
+        == total
     )
 
 
-def test_the_administrator_sees_the_refund_to_make(demo_db, parent, unpaid):
-    admin = login(demo_db, "admin@demo.fr")
-    assert payments.overpaid_invoices(demo_db, admin) == []
-    first, second, _ = pay_twice(demo_db, parent, unpaid)
-    [owed] = payments.overpaid_invoices(demo_db, admin)
+def test_the_administrator_sees_the_refund_to_make(town, db, parent_a, unpaid, october):
+    admin = town.login(town.admin)
+    assert payments.overpaid_invoices(db, admin) == []
+    first, second, _ = pay_twice(db, parent_a, unpaid)
+    [owed] = payments.overpaid_invoices(db, admin)
     assert (owed.number, owed.family, owed.email, owed.refund_cents) == (
-        "F-2026-000267",
-        "Famille Martin",
-        "parent@demo.fr",
-        8350,
+        october.number,
+        october.family,
+        town.parent_a,
+        october.total_cents,
     )
     assert [(p["amount_cents"], p["reference"]) for p in owed.payments] == [
-        (8350, second.transaction_ref),
-        (8350, first.transaction_ref),
+        (october.total_cents, second.transaction_ref),
+        (october.total_cents, first.transaction_ref),
     ]
-    for who in (parent, login(demo_db, "agent@demo.fr")):
+    for who in (parent_a, town.login(town.agent)):
         with pytest.raises(NotAllowed):
-            payments.overpaid_invoices(demo_db, who)
+            payments.overpaid_invoices(db, who)
 
 
-def test_the_billing_page_lists_the_refund(demo_db, parent, unpaid):
+# The two page tests stay on the demo: tests/helpers.py's app_test logs in only the demo's accounts (password "demo").
+def test_the_billing_page_lists_the_refund(demo_db, parent):
+    unpaid = unpaid_id(demo_db)
     first, second, _ = pay_twice(demo_db, parent, unpaid)
     at = app_test("pages/admin_facturation.py", demo_db, "admin@demo.fr").run()
     assert not at.exception, at.exception
@@ -177,7 +199,8 @@ def family_page(db):
     return at
 
 
-def test_the_family_sees_until_when_a_payment_is_in_progress_then_the_overpayment(demo_db, parent, unpaid):
+def test_the_family_sees_until_when_a_payment_is_in_progress_then_the_overpayment(demo_db, parent):
+    unpaid = unpaid_id(demo_db)
     payments.start_payment(demo_db, parent, unpaid, key(1), PORT, DEMO_NOW)
     [info] = [i.value for i in family_page(demo_db).info if "Un paiement est en cours" in i.value]
     assert "un second paiement n'est pas possible" in info and "vous pourrez payer à nouveau après 11 h 00." in info
