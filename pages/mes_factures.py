@@ -37,7 +37,7 @@ with st.container(border=True, key="payment_right"):
         if st.button("Demander le droit de payer en ligne", key="invoices_request_right"):
             st.session_state[invoices.RIGHT_ANSWER] = payments.request_payment_right(db, actor, now)
             st.rerun()
-        contact = home.town(db)["contact_email"]
+        contact = home.town(db).contact_email
         if contact:
             st.caption(
                 layout.html_line(f"Vous pouvez aussi écrire à {layout.email_link(contact)}."), unsafe_allow_html=True

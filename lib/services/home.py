@@ -18,10 +18,17 @@ from lib.store.db import Database
 NEXT_BOOKINGS_PER_CHILD = 5
 
 
-def town(db: Database) -> dict[str, str]:
-    """Public facts about the town shown on every page (name, contact e-mail)."""
+@dataclass(frozen=True)
+class Town:
+    """Public facts about the town shown on every page."""
+
+    name: str
+    contact_email: str  # may be empty: no contact line then
+
+
+def town(db: Database) -> Town:
     values = reference.settings(db)
-    return {"name": values["town_name"], "contact_email": values["contact_email"]}
+    return Town(name=values["town_name"], contact_email=values["contact_email"])
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,8 @@ def email_link(email: str) -> str:
 def contact_footer() -> None:
     facts = home.town(session.db())
     st.divider()
-    if facts["contact_email"]:
-        line = f"{escape(facts['name'])} — une question ? Écrivez à {email_link(facts['contact_email'])}."
+    if facts.contact_email:
+        line = f"{escape(facts.name)} — une question ? Écrivez à {email_link(facts.contact_email)}."
         st.caption(html_line(line), unsafe_allow_html=True)
     # Same tab (Streamlit's markdown links open a new one without saying so).
     st.caption(f'<a href="{a11y.STATEMENT_PATH}" target="_self">{a11y.footer_line()}</a>', unsafe_allow_html=True)

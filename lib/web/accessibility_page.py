@@ -76,7 +76,7 @@ Libre réponse 71120, 75342 Paris CEDEX 07.</li>
 
 async def statement(_request: Request) -> Response:
     facts = await to_thread.run_sync(lambda: home.town(database()))
-    text, status = render(facts["name"], facts["contact_email"])
+    text, status = render(facts.name, facts.contact_email)
     return HTMLResponse(text, status_code=status)
 
 

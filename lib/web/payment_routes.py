@@ -160,7 +160,7 @@ async def sandbox_form(request: Request) -> Response:
                 back_label="Retour au portail",
             )
         )
-    town = await to_thread.run_sync(lambda: home.town(database())["name"])
+    town = await to_thread.run_sync(lambda: home.town(database()).name)
     return _html(
         pages.sandbox_bank(
             request_id, town, fr.euros(int(fields["vads_amount"])), fields.get("vads_order_id", ""), TEST_CARD

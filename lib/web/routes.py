@@ -66,8 +66,8 @@ def _login_response(
     facts = home.town(db)
     token = secrets.token_urlsafe(24)
     page = login_page.render(
-        town=facts["name"],
-        contact_email=facts["contact_email"],
+        town=facts.name,
+        contact_email=facts.contact_email,
         csrf_token=token,
         email=email,
         error=error,
