@@ -15,7 +15,7 @@ from fontTools.ttLib import TTFont
 from streamlit.testing.v1 import AppTest
 
 from lib.domain.actor import Actor
-from lib.domain.calendar import SchoolCalendar
+from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
@@ -127,11 +127,14 @@ TOWN_PASSWORD = "mot de passe de la petite ville"  # every account of the small 
 class Town:
     """The small town a service test starts from (`town` fixture, tests/conftest.py): a current
     school year around DEMO_TODAY and the one before, a school offering the canteen and a
-    Wednesday centre offering a meal and an afternoon, two families with a child each, the staff,
-    and a few more family accounts with no child (for the login throttle). Alice (family A) eats at
-    the canteen every school day of the year; Basile (family B) goes to the Wednesday centre, meal
-    and afternoon. September and October are invoiced; family A paid September, family B paid
-    nothing. Family A may pay online, family B asked to. Ids and e-mails are the builder's: tests
+    Wednesday centre offering a meal and an afternoon, two families, the staff, and a few more
+    family accounts with no child (for the login throttle). Alice (family A) eats at the canteen
+    every school day of the year; her brother Adrien (family A, `child_a2`) eats at the canteen on
+    Mondays, Tuesdays and Fridays and goes to the Wednesday centre, meal and afternoon; Basile
+    (family B) goes to the Wednesday centre, meal and afternoon. The Wednesday centre is closed on
+    the third Wednesday of December (`closure_day`, "formation des animateurs"): nobody is booked
+    that day. No attendance is recorded. September and October are invoiced; family A paid
+    September, family B paid nothing. Family A may pay online, family B asked to. Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
     db: Database
@@ -146,6 +149,9 @@ class Town:
     family_b: int
     child_a: int
     child_b: int
+    child_a2: int  # Adrien, Alice's brother
+    closure_day: date  # the Wednesday centre's closure
+    closure_reason: str
     agent: str
     cook: str
     mayor: str
@@ -179,6 +185,11 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
         (2, "Famille Besson", "Bruno Besson", 1500, "requested", ("Basile", "CE1", "sans_porc")),
         *((n, f"Famille Sansenfant {n}", f"Parent {n}", None, "none", None) for n in range(3, 16)),
     ]
+    adrien = 3  # family A's second child: (id, family, first name, class, diet)
+    siblings = [(adrien, 1, "Adrien", "GS", "standard")]
+    december = date(current.start_year, 12, 1)
+    closure_day = december + timedelta(days=(2 - december.weekday()) % 7 + 14)  # the third Wednesday
+    closure = Closure(closure_day, closure_day, "formation des animateurs", site_id=centre)
     password_hash = auth.hash_password(TOWN_PASSWORD)  # one hash: every account shares the password
 
     def load(cur: Cursor) -> None:
@@ -269,24 +280,30 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
         frame = pd.DataFrame(users).astype({"family_id": "Int64"})
         frame["password_hash"], frame["created_at"] = password_hash, created
         insert_frame(cur, "users", frame)
-        kids = [(fid, name.split()[-1], child) for fid, name, _, _, _, child in families if child]
+        kids = [(fid, fid, name.split()[-1], child) for fid, name, _, _, _, child in families if child]
+        kids += [(cid, fid, families[fid - 1][1].split()[-1], rest) for cid, fid, *rest in siblings]
         _rows(
             cur,
             "children",
             [
                 {
-                    "id": fid,
+                    "id": cid,
                     "family_id": fid,
                     "first_name": first,
                     "last_name": last,
-                    "birth_date": date(current.start_year - (4 if level == "MS" else 7), 3, 14),
+                    "birth_date": date(current.start_year - {"MS": 4, "GS": 5}.get(level, 7), 3, 14),
                     "school_class": level,
                     "diet_code": diet,
                 }
-                for fid, last, (first, level, diet) in kids
+                for cid, fid, last, (first, level, diet) in kids
             ],
         )
-        plans = [(1, 1, school, [canteen]), (2, 2, centre, [meal, afternoon])]  # registration, child, site
+        plans = [  # registration, child, family, site, services, their weekdays
+            (1, 1, 1, school, [canteen], (1, 2, 4, 5)),
+            (2, 2, 2, centre, [meal, afternoon], (3,)),
+            (3, adrien, 1, school, [canteen], (1, 2, 5)),
+            (4, adrien, 1, centre, [meal, afternoon], (3,)),
+        ]
         _rows(
             cur,
             "registrations",
@@ -299,16 +316,20 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
                     "created_at": created,
                     "updated_at": created,
                 }
-                for reg, child, site, _ in plans
+                for reg, child, _, site, _, _ in plans
             ],
         )
         _rows(
             cur,
             "registration_services",
-            [{"registration_id": reg, "service_id": s} for reg, _, _, services in plans for s in services],
+            [{"registration_id": reg, "service_id": s} for reg, _, _, _, services, _ in plans for s in services],
         )
-        calendar = SchoolCalendar(zone="C")
-        weekdays = {canteen: (1, 2, 4, 5), meal: (3,), afternoon: (3,)}
+        _rows(
+            cur,
+            "closures",
+            [{"site_id": centre, "start_date": closure.start, "end_date": closure.end, "reason": closure.reason}],
+        )
+        calendar = SchoolCalendar(zone="C", closures=(closure,))
         _rows(
             cur,
             "bookings",
@@ -320,14 +341,14 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
                     "site_id": site,
                     "state": "booked",
                     "origin": "template",
-                    "created_by": len(staff) + child,
+                    "created_by": len(staff) + family,
                     "created_at": created,
-                    "updated_by": len(staff) + child,
+                    "updated_by": len(staff) + family,
                     "updated_at": created,
                 }
-                for _, child, site, services in plans
+                for _, child, family, site, services, weekdays in plans
                 for s in services
-                for day in calendar.service_days(weekdays[s], current.start, current.end, site)
+                for day in calendar.service_days(weekdays, current.start, current.end, site)
             ],
         )
         continue_sequences(cur)
@@ -356,6 +377,9 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
         family_b=2,
         child_a=1,
         child_b=2,
+        child_a2=adrien,
+        closure_day=closure_day,
+        closure_reason=closure.reason,
         agent=staff[0][0],
         cook=staff[1][0],
         mayor=staff[2][0],

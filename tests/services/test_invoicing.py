@@ -159,7 +159,7 @@ def test_a_family_sees_its_invoices_only(town):
         (date(2026, 9, 1), InvoiceStatus.PAID),
     ]
     detail = invoicing.invoice_detail(db, parent, rows[0].id, DEMO_NOW)
-    assert {line.first_name for line in detail.lines} == {"Alice"} and detail.payments == []
+    assert {line.first_name for line in detail.lines} == {"Alice", "Adrien"} and detail.payments == []
     other = db.value("SELECT min(id) FROM invoices WHERE family_id <> ?", [town.family_a])
     for forged in (other, 999_999, "1", None, True):
         with pytest.raises(NotAllowed, match="Facture introuvable ou non rattachée"):

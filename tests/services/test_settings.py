@@ -6,10 +6,13 @@ from lib.domain.deadlines import DeadlinePassed, deadline_rule
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.services import reservations as r
 from lib.services import settings
-from tests.conftest import DEMO_NOW, login
+from tests.conftest import DEMO_NOW
+
+# The small town has no tariff brackets: tests that replace some first save these (the demo's own).
+OLD_GRID = [("700", "2,50"), ("1200", "3,50"), ("", "4,20")]
 
 
-def save(db, who, service_id=1, **change):
+def save(db, who, service_id, **change):
     """`update_service` as the page calls it: the form's values, each rule read by `deadline_rule`."""
     typed = {
         "unit_price_cents": 350,
@@ -36,20 +39,17 @@ def save(db, who, service_id=1, **change):
     )
 
 
-def test_admin_changes_a_deadline_and_the_calendar_follows(demo_db):
-    admin, parent = login(demo_db, "admin@demo.fr"), login(demo_db, "parent@demo.fr")
-    ctx = r.booking_context(demo_db, parent, 1, 2026)
-    cell = next(
-        c for c in r.month_cells(demo_db, parent, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1)
-    )
+def test_admin_changes_a_deadline_and_the_calendar_follows(town):
+    db = town.db
+    admin, parent = town.login(town.admin), town.login(town.parent_a)
+    ctx = r.booking_context(db, parent, town.child_a, town.school_year)  # Alice eats on Tuesday 1 December
+    cell = next(c for c in r.month_cells(db, parent, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1))
     assert not cell.locked
-    save(demo_db, admin, cancel_delay_days=5, cancel_cutoff_time=time(10, 0))
-    ctx = r.booking_context(demo_db, parent, 1, 2026)
-    cell = next(
-        c for c in r.month_cells(demo_db, parent, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1)
-    )
+    save(db, admin, town.canteen, cancel_delay_days=5, cancel_cutoff_time=time(10, 0))
+    ctx = r.booking_context(db, parent, town.child_a, town.school_year)
+    cell = next(c for c in r.month_cells(db, parent, ctx, date(2026, 12, 1), DEMO_NOW) if c.day == date(2026, 12, 1))
     assert cell.locked
-    entry = demo_db.dicts("SELECT * FROM audit_log WHERE action = 'service.update'")[0]
+    entry = db.dicts("SELECT * FROM audit_log WHERE action = 'service.update'")[0]
     assert entry["user_id"] == admin.user_id and '"cancel_delay_days": 2' in entry["before"]
     assert '"cancel_delay_days": 5' in entry["after"]
 
@@ -67,14 +67,15 @@ def test_admin_changes_a_deadline_and_the_calendar_follows(demo_db):
         ({"cancel_cutoff_time": None}, "Heure limite d'annulation"),
     ],
 )
-def test_bad_settings_change_nothing(demo_db, change, words):
-    admin = login(demo_db, "admin@demo.fr")
-    before = demo_db.rows("SELECT * FROM services ORDER BY id"), demo_db.value("SELECT count(*) FROM audit_log")
+def test_bad_settings_change_nothing(town, change, words):
+    db = town.db
+    admin = town.login(town.admin)
+    before = db.rows("SELECT * FROM services ORDER BY id"), db.value("SELECT count(*) FROM audit_log")
     with pytest.raises(InvalidInput, match=words):
-        save(demo_db, admin, **change)
+        save(db, admin, town.canteen, **change)
     assert (
-        demo_db.rows("SELECT * FROM services ORDER BY id"),
-        demo_db.value("SELECT count(*) FROM audit_log"),
+        db.rows("SELECT * FROM services ORDER BY id"),
+        db.value("SELECT count(*) FROM audit_log"),
     ) == before
 
 
@@ -95,25 +96,27 @@ def test_bad_settings_change_nothing(demo_db, change, words):
         ),
     ],
 )
-def test_each_rule_keeps_its_own_cutoff_in_the_calendar(demo_db, book_cutoff, cancel_cutoff, refused):
+def test_each_rule_keeps_its_own_cutoff_in_the_calendar(town, book_cutoff, cancel_cutoff, refused):
     """At 20:00 on Friday 27 November, the last day for both rules, the rule whose cut-off was 18:00
     refuses and the other one (23:59) still lets the family act."""
-    admin, parent = login(demo_db, "admin@demo.fr"), login(demo_db, "parent@demo.fr")
-    ctx = r.booking_context(demo_db, parent, 1, 2026)
-    r.set_day(demo_db, parent, ctx, 1, date(2026, 12, 4), False, DEMO_NOW)  # free Friday 4 to book it again
-    save(demo_db, admin, book_cutoff_time=book_cutoff, cancel_cutoff_time=cancel_cutoff)
-    ctx = r.booking_context(demo_db, parent, 1, 2026)
+    db, alice, canteen = town.db, town.child_a, town.canteen
+    admin, parent = town.login(town.admin), town.login(town.parent_a)
+    ctx = r.booking_context(db, parent, alice, town.school_year)
+    r.set_day(db, parent, ctx, canteen, date(2026, 12, 4), False, DEMO_NOW)  # free Friday 4 to book it again
+    save(db, admin, canteen, book_cutoff_time=book_cutoff, cancel_cutoff_time=cancel_cutoff)
+    ctx = r.booking_context(db, parent, alice, town.school_year)
     evening = DEMO_NOW.replace(hour=20, minute=0)
     refusals = []
     for day, booked in ((date(2026, 12, 4), True), (date(2026, 12, 1), False)):  # book Friday 4, cancel Tuesday 1
         try:
-            r.set_day(demo_db, parent, ctx, 1, day, booked, evening)
+            r.set_day(db, parent, ctx, canteen, day, booked, evening)
         except DeadlinePassed as refusal:
             refusals.append(refusal.message)
     assert refusals == [refused]
-    states = demo_db.rows(
-        "SELECT day, state FROM bookings WHERE child_id = 1 AND service_id = 1 AND day IN ('2026-12-01', '2026-12-04')"
-        " ORDER BY day"
+    states = db.rows(
+        "SELECT day, state FROM bookings WHERE child_id = ? AND service_id = ? AND day IN ('2026-12-01', '2026-12-04')"
+        " ORDER BY day",
+        [alice, canteen],
     )
     assert states == [
         (date(2026, 12, 1), "booked" if cancel_cutoff < evening.time() else "cancelled"),
@@ -121,38 +124,43 @@ def test_each_rule_keeps_its_own_cutoff_in_the_calendar(demo_db, book_cutoff, ca
     ]
 
 
-def test_capacity_and_unknown_targets(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
-    settings.set_capacity(demo_db, admin, 1, 1, 90, DEMO_NOW)
-    assert demo_db.value("SELECT capacity FROM site_services WHERE site_id = 1 AND service_id = 1") == 90
-    with pytest.raises(NotFound):
-        settings.set_capacity(demo_db, admin, 1, 3, 10, DEMO_NOW)  # the maternelle gives no Wednesday afternoon
+def test_capacity_and_unknown_targets(town):
+    db, school, canteen = town.db, town.school, town.canteen
+    admin = town.login(town.admin)
+    settings.set_capacity(db, admin, school, canteen, 90, DEMO_NOW)
+    capacity = "SELECT capacity FROM site_services WHERE site_id = ? AND service_id = ?"
+    assert db.value(capacity, [school, canteen]) == 90
+    with pytest.raises(NotFound):  # the school gives no Wednesday afternoon
+        settings.set_capacity(db, admin, school, town.wednesday_afternoon, 10, DEMO_NOW)
     with pytest.raises(InvalidInput):
-        settings.set_capacity(demo_db, admin, 1, 1, -5, DEMO_NOW)
+        settings.set_capacity(db, admin, school, canteen, -5, DEMO_NOW)
     with pytest.raises(NotFound):
-        save(demo_db, admin, 99)
+        save(db, admin, 1 + db.value("SELECT max(id) FROM services"))
 
 
-@pytest.mark.parametrize("email", ["parent@demo.fr", "agent@demo.fr", "cuisine@demo.fr", "maire@demo.fr"])
-def test_only_the_administrator_edits_settings(demo_db, email):
-    who = login(demo_db, email)
+@pytest.mark.parametrize("account", ["parent_a", "agent", "cook", "mayor"])
+def test_only_the_administrator_edits_settings(town, account):
+    db = town.db
+    who = town.login(getattr(town, account))
     for call in (
-        lambda: settings.services(demo_db, who),
-        lambda: save(demo_db, who),
-        lambda: settings.set_capacity(demo_db, who, 1, 1, 10, DEMO_NOW),
+        lambda: settings.services(db, who),
+        lambda: save(db, who, town.canteen),
+        lambda: settings.set_capacity(db, who, town.school, town.canteen, 10, DEMO_NOW),
     ):
         with pytest.raises(NotAllowed):
             call()
 
 
-def test_the_tariff_grid_is_read_then_saved(demo_db):
-    admin = login(demo_db, "admin@demo.fr")
+def test_the_tariff_grid_is_read_then_saved(town):
+    db, admin = town.db, town.login(town.admin)
+    settings.save_tariff_grid(db, admin, town.canteen, OLD_GRID, DEMO_NOW)
     grid = [("800", "2,60"), (None, None), ("", "4,30")]
     assert (
-        settings.save_tariff_grid(demo_db, admin, 1, grid, DEMO_NOW)
+        settings.save_tariff_grid(db, admin, town.canteen, grid, DEMO_NOW)
         == "Tarifs de « Restauration scolaire » enregistrés."
     )
-    assert demo_db.rows("SELECT qf_max, price_cents FROM tariffs WHERE service_id = 1 ORDER BY qf_max") == [
+    query = "SELECT qf_max, price_cents FROM tariffs WHERE service_id = ? ORDER BY qf_max"
+    assert db.rows(query, [town.canteen]) == [
         (800, 260),
         (None, 430),
     ]
@@ -166,26 +174,27 @@ def test_the_tariff_grid_is_read_then_saved(demo_db):
         ([("700", "2,50"), ("700", "3,50")], "Deux tranches ont le même plafond de quotient familial."),
     ],
 )
-def test_a_tariff_grid_typed_wrong_is_refused_in_french_and_nothing_changes(demo_db, grid, refusal):
-    admin = login(demo_db, "admin@demo.fr")
+def test_a_tariff_grid_typed_wrong_is_refused_in_french_and_nothing_changes(town, grid, refusal):
+    db, admin = town.db, town.login(town.admin)
+    settings.save_tariff_grid(db, admin, town.canteen, OLD_GRID, DEMO_NOW)  # brackets a refusal must keep
 
     def written():
         """The tariffs and the audit log, but for the trace a refused set of brackets leaves."""
         return (
-            demo_db.rows("SELECT * FROM tariffs ORDER BY ALL"),
-            demo_db.value("SELECT count(*) FROM audit_log WHERE action <> 'tariff.refused'"),
+            db.rows("SELECT * FROM tariffs ORDER BY ALL"),
+            db.value("SELECT count(*) FROM audit_log WHERE action <> 'tariff.refused'"),
         )
 
     before = written()
     with pytest.raises(InvalidInput) as err:
-        settings.save_tariff_grid(demo_db, admin, 1, grid, DEMO_NOW)
+        settings.save_tariff_grid(db, admin, town.canteen, grid, DEMO_NOW)
     assert err.value.message.startswith(refusal)
     assert written() == before
     # a grid that cannot be read never reaches the tariffs; brackets read but inconsistent are audited as before
-    traces = demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'tariff.refused'")
+    traces = db.value("SELECT count(*) FROM audit_log WHERE action = 'tariff.refused'")
     assert traces == (1 if refusal.startswith("Deux") else 0)
 
 
-def test_only_the_administrator_saves_a_tariff_grid(demo_db):
+def test_only_the_administrator_saves_a_tariff_grid(town):
     with pytest.raises(NotAllowed):
-        settings.save_tariff_grid(demo_db, login(demo_db, "agent@demo.fr"), 1, [("nul", "x")], DEMO_NOW)
+        settings.save_tariff_grid(town.db, town.login(town.agent), town.canteen, [("nul", "x")], DEMO_NOW)
