@@ -38,6 +38,10 @@ class DeadlineRule:
 
     def __post_init__(self) -> None:
         _delay_days(self.days, "Délai")
+        if not isinstance(self.working, bool):
+            raise InvalidInput("Jours ouvrés ou jours calendaires : choisissez l'un ou l'autre.")
+        if not isinstance(self.cutoff, time):
+            raise InvalidInput("Heure limite illisible.")
 
     def limit(self, day: date, calendar: SchoolCalendar) -> datetime:
         """The last moment (Paris time) this rule allows acting on `day`."""

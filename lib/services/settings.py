@@ -48,6 +48,8 @@ def update_service(
     """Save a service's price and its two deadline rules (`deadline_rule` reads them from the form)."""
     actor.require(Role.ADMIN)
     price = _int(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
+    if not isinstance(book, DeadlineRule) or not isinstance(cancel, DeadlineRule):
+        raise InvalidInput("Délais illisibles : saisissez-les dans le formulaire de la prestation.")
 
     def work(cur) -> str:
         before = store.service_row(cur, service_id)

@@ -95,6 +95,20 @@ def test_absurd_delays_are_refused(days):
 
 
 @pytest.mark.parametrize(
+    "working, cutoff, words",
+    [
+        ("oui", time(23, 59), "Jours ouvrés ou jours calendaires"),
+        (1, time(23, 59), "Jours ouvrés ou jours calendaires"),
+        (True, None, "Heure limite illisible"),
+        (True, "18:00", "Heure limite illisible"),
+    ],
+)
+def test_a_rule_is_whole_or_refused(working, cutoff, words):
+    with pytest.raises(InvalidInput, match=words):
+        DeadlineRule(2, working, cutoff)
+
+
+@pytest.mark.parametrize(
     "rule, caption",
     [
         (SEED_BOOK, "jusqu'à 7 jour(s) avant, 23 h 59"),

@@ -2,7 +2,7 @@ from datetime import date, time
 
 import pytest
 
-from lib.domain.deadlines import DeadlinePassed, deadline_rule
+from lib.domain.deadlines import DeadlinePassed, DeadlineRule, deadline_rule
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.services import reservations as r
 from lib.services import settings
@@ -77,6 +77,24 @@ def test_bad_settings_change_nothing(town, change, words):
         db.rows("SELECT * FROM services ORDER BY id"),
         db.value("SELECT count(*) FROM audit_log"),
     ) == before
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"book": {"days": 7, "working": False}, "cancel": DeadlineRule(2, True, time(23, 59))},
+        {"book": DeadlineRule(7, False, time(23, 59)), "cancel": None},
+        {"book": (7, False, time(23, 59)), "cancel": DeadlineRule(2, True, time(23, 59))},
+    ],
+)
+def test_the_service_itself_refuses_rules_it_cannot_read_and_changes_nothing(town, rules):
+    # The page builds the rules with deadline_rule; any other caller of the service is checked too.
+    db = town.db
+    admin = town.login(town.admin)
+    before = db.rows("SELECT * FROM services ORDER BY id"), db.value("SELECT count(*) FROM audit_log")
+    with pytest.raises(InvalidInput, match="Délais illisibles"):
+        settings.update_service(db, admin, town.canteen, unit_price_cents=350, now=DEMO_NOW, **rules)
+    assert (db.rows("SELECT * FROM services ORDER BY id"), db.value("SELECT count(*) FROM audit_log")) == before
 
 
 @pytest.mark.parametrize(
