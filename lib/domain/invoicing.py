@@ -3,7 +3,7 @@ payment attempt. Money is integer cents everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -122,10 +122,6 @@ class Line:
     @property
     def amount_cents(self) -> int:
         return self.quantity * self.unit_price_cents
-
-
-def total_cents(lines: Iterable[Line]) -> int:
-    return sum(line.amount_cents for line in lines)
 
 
 def kind_for(total: int) -> Kind:

@@ -26,9 +26,6 @@ class SchoolYear:
     def label(self) -> str:
         return f"{self.start_year}/{self.start_year + 1}"
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
 
 def start_year_for(day: date) -> int:
     """The school year a date belongs to, for registration purposes: from August on, the

@@ -431,12 +431,6 @@ def insert_payment(
     )
 
 
-def paid_cents(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> int:
-    return cur.execute(
-        "SELECT coalesce(sum(amount_cents), 0) FROM payments WHERE invoice_id = ?", [invoice_id]
-    ).fetchall()[0][0]
-
-
 def stale_pending(db: Database, before: datetime, family_id: int | None) -> list[dict]:
     return db.dicts(
         """SELECT t.*, i.number FROM payment_transactions t JOIN invoices i ON i.id = t.invoice_id

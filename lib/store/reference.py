@@ -28,10 +28,6 @@ def school_years(db: Database) -> list[SchoolYearRecord]:
     return [SchoolYearRecord(*row) for row in db.rows(f"{_YEAR} ORDER BY id")]
 
 
-def sites(db: Database) -> list[dict]:
-    return db.dicts("SELECT id, name, kind, address, capacity FROM sites ORDER BY id")
-
-
 def closures(db: Database) -> list[Closure]:
     # sorted here, not by ORDER BY: DuckDB's sort costs half a millisecond even for a few rows
     return [

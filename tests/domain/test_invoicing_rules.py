@@ -20,7 +20,6 @@ from lib.domain.invoicing import (
     overpaid_cents,
     sequence_after,
     tariff_for,
-    total_cents,
 )
 
 BRACKETS = [Bracket(None, 420), Bracket(700, 250), Bracket(1200, 350)]
@@ -64,7 +63,6 @@ def test_tariff_bounds():
 def test_lines_and_totals_in_cents():
     lines = [Line(1, 1, "Léa — Cantine", 7, 350), Line(2, 3, "Hugo — Après-midi", 2, 800)]
     assert [line.amount_cents for line in lines] == [2450, 1600]
-    assert total_cents(lines) == 4050
     assert kind_for(4050) is Kind.INVOICE and kind_for(-350) is Kind.CREDIT_NOTE and kind_for(0) is Kind.INVOICE
     assert [kind_for(t).word for t in (4050, 0, -350)] == ["Facture", "Facture", "Avoir"]
 
