@@ -122,12 +122,8 @@ else:
                 "Montant de la facture": [fr.euros(o.total_cents) for o in overpaid],
                 "Paiements reçus": [
                     "; ".join(
-                        f"{fr.numeric_date_time(from_utc_naive(p['paid_at']))} : {fr.euros(p['amount_cents'])}"
-                        + (
-                            f" (réf. {p['reference']})"
-                            if p["reference"]
-                            else f" ({invoice_pdf.method_label(p['method'])})"
-                        )
+                        f"{fr.numeric_date_time(p.paid_at)} : {fr.euros(p.amount_cents)}"
+                        + (f" (réf. {p.reference})" if p.reference else f" ({invoice_pdf.method_label(p.method)})")
                         for p in o.payments
                     )
                     for o in overpaid

@@ -23,8 +23,7 @@ payments.reconcile(db, now, family_id=actor.family_id)
 ref = st.query_params.get("transaction")
 outcome = payments.outcome_for_family(db, actor, ref) if ref else None
 if outcome:
-    state, text = outcome
-    {TxState.PAID: st.success, TxState.PENDING: st.info}.get(state, st.error)(md(text))
+    {TxState.PAID: st.success, TxState.PENDING: st.info}.get(outcome.state, st.error)(md(outcome.message))
 
 right = payments.payment_right(db, actor)
 with st.container(border=True, key="payment_right"):

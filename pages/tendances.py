@@ -31,8 +31,8 @@ share = data.portal
 left, right = st.columns(2)
 left.metric(
     "Familles qui réservent en ligne",
-    fr.percent(share["online"], share.get("families", 0), digits=0),
-    help=f"{fr.decimal(share.get('online', 0), 0)} famille(s) sur {fr.decimal(share.get('families', 0), 0)} "
+    fr.percent(share.online, share.families, digits=0),
+    help=f"{fr.decimal(share.online, 0)} famille(s) sur {fr.decimal(share.families, 0)} "
     "ayant des réservations cette année",
 )
 right.metric("Reste à encaisser", fr.euros(data.unpaid_cents))

@@ -89,3 +89,13 @@ class AttendanceChild:
     school_class: str | None
     booked: bool = False
     status: str | None = None  # present / absent / justified; None: not pointed yet
+
+
+@dataclass(frozen=True)
+class ReceivedPayment:
+    """A payment an invoice received."""
+
+    paid_at: datetime  # Paris time: the day a family reads is Paris's, not UTC's
+    amount_cents: int
+    method: str  # online, cheque, cash…
+    reference: str | None = None  # the provider's transaction reference, for a payment made online

@@ -32,6 +32,7 @@ from lib.domain.invoicing import (
     sequence_after,
     tariff_for,
 )
+from lib.domain.records import ReceivedPayment
 from lib.domain.roles import Role
 from lib.services import payments
 from lib.services.trail import refusals_audited
@@ -311,13 +312,6 @@ class DetailLine:
 
 
 @dataclass(frozen=True)
-class ReceivedPayment:
-    paid_at: datetime
-    amount_cents: int
-    method: str
-
-
-@dataclass(frozen=True)
 class InvoiceDetail:
     row: InvoiceRow
     family_name: str
@@ -357,7 +351,10 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
             DetailLine(r["first_name"], r["label"], r["quantity"], r["unit_price_cents"], r["amount_cents"])
             for r in store.invoice_lines(db, invoice_id)
         ],
-        [ReceivedPayment(r["paid_at"], r["amount_cents"], r["method"]) for r in store.invoice_payments(db, invoice_id)],
+        [
+            ReceivedPayment(from_utc_naive(r["paid_at"]), r["amount_cents"], r["method"])
+            for r in store.invoice_payments(db, invoice_id)
+        ],
     )
 
 

@@ -23,6 +23,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from lib.domain import fr
@@ -39,7 +40,7 @@ from lib.domain.invoicing import (
     outcome_message,
     overpaid_cents,
 )
-from lib.domain.records import FamilyRight
+from lib.domain.records import FamilyRight, ReceivedPayment
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
@@ -462,7 +463,14 @@ class RejectionTally:
 REJECTIONS = RejectionTally()
 
 
-def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tuple[TxState, str] | None:
+class Outcome(NamedTuple):
+    """What became of a family's payment attempt, and the sentence saying it."""
+
+    state: TxState
+    message: str
+
+
+def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> Outcome | None:
     """What became of one of the family's attempts (for the message back on « Mes factures »)."""
     if not actor.is_family or actor.family_id is None:
         return None
@@ -472,8 +480,9 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> tupl
     if found is None:
         return None
     state = TxState(found["state"])
-    return state, outcome_message(
-        state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))
+    return Outcome(
+        state,
+        outcome_message(state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))),
     )
 
 
@@ -527,7 +536,7 @@ class Overpaid:
     total_cents: int
     paid_cents: int
     credited_cents: int
-    payments: list[dict]  # amount_cents, paid_at (UTC), method, reference (the provider's)
+    payments: list[ReceivedPayment]
 
     @property
     def refund_cents(self) -> int:
@@ -546,7 +555,10 @@ def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
             r["total_cents"],
             r["paid_cents"],
             r["credited_cents"],
-            r["payments"],
+            [
+                ReceivedPayment(from_utc_naive(p["paid_at"]), p["amount_cents"], p["method"], p["reference"])
+                for p in r["payments"]
+            ],
         )
         for r in payment_store.overpaid_invoices(db)
     ]

@@ -29,6 +29,14 @@ READING = {
 }
 
 
+@dataclass(frozen=True)
+class PortalShare:
+    """Families with bookings this school year, and those who booked at least once themselves."""
+
+    families: int
+    online: int
+
+
 @dataclass
 class Trends:
     label: str
@@ -38,7 +46,7 @@ class Trends:
     # 30 novembre »), tick (« nov. », « 30/11 »), running (the period holds today: partial figures).
     rows: list[dict] = field(default_factory=list)
     billing: list[dict] = field(default_factory=list)
-    portal: dict = field(default_factory=dict)
+    portal: PortalShare = field(default_factory=lambda: PortalShare(0, 0))
     unpaid_cents: int = 0
 
 
@@ -102,6 +110,6 @@ def trends(
         entry[f"{tag}_meals"] = meals.get(row["period"], {}).get("meals", 0)
     result.rows = [table[i] for i in sorted(table)]
     result.billing = store.billing_per_month(db, (before or year).start_date, year.end_date)
-    result.portal = store.portal_share(db, year.start_date, min(today, year.end_date))
+    result.portal = PortalShare(**store.portal_share(db, year.start_date, min(today, year.end_date)))
     result.unpaid_cents = store.unpaid_total(db)
     return result

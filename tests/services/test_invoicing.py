@@ -185,6 +185,26 @@ def test_the_pdf_is_a_french_invoice(town):
         assert words in text
 
 
+def test_a_payment_just_after_midnight_is_dated_that_day_in_paris(town):
+    # Stored in UTC, 23:30 on 1 November is 00:30 on 2 November in Paris: the day the family paid.
+    from io import BytesIO
+
+    import pypdf
+
+    from lib.store import invoices as invoice_store
+
+    parent = town.login(town.parent_a)
+    row = invoicing.family_invoices(town.db, parent, DEMO_NOW)[0]  # October, unpaid
+    town.db.write(
+        lambda cur: invoice_store.insert_payment(cur, row.id, 1000, datetime(2026, 11, 1, 23, 30), "cheque", None, None)
+    )
+    (payment,) = invoicing.invoice_detail(town.db, parent, row.id, DEMO_NOW).payments
+    assert payment.paid_at == datetime(2026, 11, 2, 0, 30, tzinfo=PARIS)
+    pdf = invoicing.invoice_pdf(town.db, parent, row.id, DEMO_NOW)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
+    assert "02/11/2026 : 10,00" in text and "01/11/2026" not in text
+
+
 def test_refused_publications_and_absurd_tariffs_are_audited(town):
     db, admin = town.db, town.login(town.admin)
     with pytest.raises(InvalidInput):

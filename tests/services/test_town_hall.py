@@ -144,7 +144,7 @@ def test_trends_compare_years_and_count_money(demo_db):
     assert data.unpaid_cents == demo_db.value(
         "SELECT sum(total_cents) - (SELECT sum(amount_cents) FROM payments) FROM invoices"
     )
-    assert 0 < data.portal["online"] <= data.portal["families"]
+    assert 0 < data.portal.online <= data.portal.families
     weekly = trends.trends(demo_db, login(demo_db, "maire@demo.fr"), DEMO_TODAY, grain="week", site_id=3)
     assert weekly.rows[0]["label"] == "Semaine du 31 août" and all((r["current_meals"] or 0) >= 0 for r in weekly.rows)
 
