@@ -18,6 +18,7 @@ from lib.domain.calendar import WEEKDAY_NAMES, SchoolCalendar
 from lib.domain.deadlines import DeadlinePassed, DeadlineRule, check_booking, check_cancellation, limit_text
 from lib.domain.errors import InvalidInput
 from lib.domain.fr import long_date
+from lib.domain.periods import month_start
 
 Key = tuple[int, date]  # (service_id, day)
 
@@ -97,7 +98,7 @@ class Plan:
         months: dict[date, tuple[list[Key], list[Key]]] = {}
         for keys, slot in ((self.to_book, 0), (self.to_cancel, 1)):
             for key in keys:
-                months.setdefault(key[1].replace(day=1), ([], []))[slot].append(key)
+                months.setdefault(month_start(key[1]), ([], []))[slot].append(key)
         return [
             (month, sorted(book, key=_by_day), sorted(cancel, key=_by_day))
             for month, (book, cancel) in sorted(months.items())

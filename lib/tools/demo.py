@@ -29,13 +29,14 @@ from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
-from lib.domain.errors import DatabaseUnavailable, InvalidInput
+from lib.domain.errors import NotAllowed
 from lib.domain.invoicing import PaymentRight
 from lib.domain.planning import BookingState
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
 from lib.services import invoicing
 from lib.services.auth import hash_password
+from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit
@@ -510,7 +511,7 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
                 "address": f"{rng.randrange(1, 60)} {rng.choice(STREETS)}, 31530 Belcastel-sur-Save",
                 "quotient_familial": qf,
                 "payment_right": payment_right,
-                "payment_right_at": now_utc - timedelta(days=20) if payment_right != "none" else None,
+                "payment_right_at": now_utc - timedelta(days=20) if payment_right != PaymentRight.NONE else None,
                 "created_at": now_utc - timedelta(days=500),
                 "parent": f"{parent} {last}",
             }
@@ -621,7 +622,7 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
     older month mostly paid, the newer mostly not. The demo family has one of each."""
     admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
     months: list[date] = []
-    month = today.replace(day=1)
+    month = periods.month_start(today)
     for _ in range(4):  # the last two completed months with something to bill (summer has nothing)
         month = periods.previous_month(month)
         end_of_day = datetime.combine(today, time(23, 0), PARIS)
@@ -679,40 +680,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="date du jour (AAAA-MM-JJ)")
     args = parser.parse_args(argv)
     path = args.path or db_path()
-    try:
-        in_production = production()
-    except InvalidInput as exc:
-        print(f"Erreur : {exc.message}", file=sys.stderr)
-        return 1
-    if in_production and not (args.if_missing and demo_exists(path)):
-        print(
-            f"Erreur : {MODE}={PRODUCTION} : la ville de démonstration (comptes au mot de passe « {DEMO_PASSWORD} », "
-            f"banque de test) n'est pas construite. Créez la base de la ville avec son premier administrateur : "
-            f"python -m lib.services.setup admin --email ADRESSE",
-            file=sys.stderr,
-        )
-        return 1
-    if args.if_missing and demo_exists(path):
-        try:
+
+    def work() -> None:
+        if production() and not (args.if_missing and demo_exists(path)):
+            raise NotAllowed(
+                f"{MODE}={PRODUCTION} : la ville de démonstration (comptes au mot de passe « {DEMO_PASSWORD} », "
+                f"banque de test) n'est pas construite. Créez la base de la ville avec son premier administrateur : "
+                f"python -m lib.services.setup admin --email ADRESSE"
+            )
+        if args.if_missing and demo_exists(path):
             connect_file(path).close()  # `make run` stops here, in French, if a server holds it
-        except DatabaseUnavailable as exc:
-            print(f"Erreur : {exc.message}", file=sys.stderr)
-            return 1
-        print(f"Base existante conservée : {path}")
-        return 0
-    today = args.today or datetime.now(PARIS).date()
-    try:
+            print(f"Base existante conservée : {path}")
+            return
+        today = args.today or datetime.now(PARIS).date()  # a command-line tool: an edge that reads the clock
         started = datetime.now()
         counts = build_demo(path, today)
-    except DatabaseUnavailable as exc:
-        print(f"Erreur : {exc.message}", file=sys.stderr)
-        return 1
-    elapsed = (datetime.now() - started).total_seconds()
-    print(
-        f"Base de démonstration créée : {path} ({counts['families']} familles, {counts['children']} enfants, "
-        f"{counts['bookings']} réservations, {counts['invoices']} factures) en {elapsed:.1f} s."
-    )
-    return 0
+        elapsed = (datetime.now() - started).total_seconds()
+        print(
+            f"Base de démonstration créée : {path} ({counts['families']} familles, {counts['children']} enfants, "
+            f"{counts['bookings']} réservations, {counts['invoices']} factures) en {elapsed:.1f} s."
+        )
+
+    return run_in_french(work)
 
 
 if __name__ == "__main__":
