@@ -8,26 +8,10 @@ from lib.domain.invoicing import PaymentRefused, TxState
 from lib.payments.sandbox import BANK
 from lib.services import payments
 from tests.conftest import DEMO_NOW
-from tests.helpers import PORT, PROVIDER, TownInvoice, town_invoice
+from tests.helpers import PORT, PROVIDER, town_invoice
 
 BASE = "http://127.0.0.1:8501"
 KEY = "k" * 24
-
-
-@pytest.fixture
-def october(town) -> TownInvoice:
-    """Family A's unpaid October invoice (family A may pay online)."""
-    return town_invoice(town, town.family_a, 10)
-
-
-@pytest.fixture
-def unpaid(october) -> int:
-    return october.id
-
-
-@pytest.fixture
-def db(town):
-    return town.db
 
 
 @pytest.fixture

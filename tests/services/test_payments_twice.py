@@ -12,25 +12,9 @@ from lib.domain.invoicing import InvoiceStatus, PaymentRefused, TxState
 from lib.payments.sandbox import BANK
 from lib.services import invoicing, payments
 from tests.conftest import DEMO_NOW
-from tests.helpers import PORT, PROVIDER, TownInvoice, app_test, town_invoice, unpaid_id
+from tests.helpers import PORT, PROVIDER, app_test, unpaid_id
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def october(town) -> TownInvoice:
-    """Family A's unpaid October invoice (family A may pay online)."""
-    return town_invoice(town, town.family_a, 10)
-
-
-@pytest.fixture
-def unpaid(october) -> int:
-    return october.id
-
-
-@pytest.fixture
-def db(town):
-    return town.db
 
 
 @pytest.fixture
