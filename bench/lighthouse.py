@@ -38,20 +38,11 @@ from pathlib import Path
 
 from bench.run import BENCH_NOW, machine
 from lib.tools import haproxy
+from lib.tools.processes import CHROMIUM, CHROMIUM_ARGS
 from tests.serve import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # the HTTPS front's certificate is a self-signed one made for the run
 LIGHTHOUSE_CHROMIUM_ARGS = [*CHROMIUM_ARGS, "--ignore-certificate-errors"]
 EMAIL, PASSWORD = "parent@demo.fr", "demo"

@@ -45,17 +45,8 @@ from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable
 from lib.store import bookings as booking_store
 from lib.store.db import close_database, open_database
+from lib.tools.processes import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CANTEEN = 1
 
 

@@ -1,9 +1,21 @@
-"""Other processes the tools start and stop (HAProxy here; the server in the tests and benches)."""
+"""Other processes the tools start and stop (HAProxy here; the server and Chromium in the tests and benches)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+
+# Debian's Chromium, headless, for the browser tests and the benches (never a downloaded browser).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:

@@ -11,19 +11,9 @@ from pathlib import Path
 import pytest
 
 from lib.store.db import close_database, open_database
+from lib.tools.processes import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
