@@ -51,11 +51,11 @@ def render(detail: InvoiceDetail, settings: dict[str, str]) -> bytes:
         rightMargin=18 * mm,
         topMargin=16 * mm,
         bottomMargin=16 * mm,
-        title=f"Facture {row.number}",
+        title=f"{row.kind.word} {row.number}",
         author=settings.get("town_name", ""),
         lang="fr-FR",
     )
-    title = "AVOIR" if row.kind is Kind.CREDIT_NOTE else "FACTURE"
+    title = row.kind.word.upper()
     story = [
         Paragraph(
             f"<b>{pdf(settings.get('town_name', ''))}</b><br/>Service éducation – Portail Famille", styles["Normal"]

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.invoicing import InvoiceStatus, Kind, PaymentRight
+from lib.domain.invoicing import InvoiceStatus, PaymentRight
 from lib.domain.markup import md
 from lib.services import home, invoice_pdf, invoicing, payments
 from lib.ui import session
@@ -126,7 +126,7 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
     data = invoicing.invoice_detail(db, actor, invoice_id, session.now())
     row = data.row
     with st.container(border=True, key="invoice_detail"):
-        st.header(f"{'Avoir' if row.kind is Kind.CREDIT_NOTE else 'Facture'} {row.number}", anchor=False)
+        st.header(f"{row.kind.word} {row.number}", anchor=False)
         st.markdown(
             f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
             f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**"
