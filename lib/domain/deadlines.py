@@ -15,6 +15,7 @@ from lib.domain.calendar import SchoolCalendar
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.fr import hour, long_date, time_of_day
+from lib.domain.validation import whole_number
 
 MAX_DELAY_DAYS = 60
 
@@ -25,9 +26,7 @@ class DeadlinePassed(PortailError):
 
 def _delay_days(value: object, label: str) -> int:
     """The one check of a delay: a whole number of days from 0 to MAX_DELAY_DAYS."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DELAY_DAYS:
-        raise InvalidInput(f"{label} : saisissez un nombre entier entre 0 et {MAX_DELAY_DAYS}.")
-    return value
+    return whole_number(value, label, 0, MAX_DELAY_DAYS)
 
 
 @dataclass(frozen=True)

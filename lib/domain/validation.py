@@ -27,6 +27,13 @@ _SCORED_LENGTH = 64
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
+def whole_number(value: object, label: str, low: int, high: int) -> int:
+    """A whole number from `low` to `high` (a bool is not one), or a refusal naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{label} : saisissez un nombre entier entre {low} et {high}.")
+    return value
+
+
 def normalize_email(raw: str | None) -> str:
     """Trimmed, lower-cased e-mail, or InvalidInput with a French reason."""
     email = (raw or "").strip().lower()

@@ -13,7 +13,7 @@ from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket, check_brackets
 from lib.domain.records import ServiceSettings
 from lib.domain.roles import Role
-from lib.domain.validation import parse_brackets
+from lib.domain.validation import parse_brackets, whole_number
 from lib.services.trail import refusals_audited
 from lib.store import audit
 from lib.store import bookings as bookings_store
@@ -29,12 +29,6 @@ def services(db: Database, actor: Actor) -> list[ServiceSettings]:
     return store.services_with_capacities(db)
 
 
-def _int(value: object, what: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidInput(f"{what} : saisissez un nombre entier entre {low} et {high}.")
-    return value
-
-
 def update_service(
     db: Database,
     actor: Actor,
@@ -47,7 +41,7 @@ def update_service(
 ) -> str:
     """Save a service's price and its two deadline rules (`deadline_rule` reads them from the form)."""
     actor.require(Role.ADMIN)
-    price = _int(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
+    price = whole_number(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
     if not isinstance(book, DeadlineRule) or not isinstance(cancel, DeadlineRule):
         raise InvalidInput("Délais illisibles : saisissez-les dans le formulaire de la prestation.")
 
@@ -74,7 +68,7 @@ def update_service(
 
 def set_capacity(db: Database, actor: Actor, site_id: int, service_id: int, value: object, now: datetime) -> str:
     actor.require(Role.ADMIN)
-    capacity = _int(value, "Capacité", 0, MAX_CAPACITY)
+    capacity = whole_number(value, "Capacité", 0, MAX_CAPACITY)
 
     def work(cur) -> int:
         before = store.capacity(cur, site_id, service_id)
