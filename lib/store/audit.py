@@ -30,10 +30,11 @@ def record(
     before: Any = None,
     after: Any = None,
     reason: str | None = None,
-) -> None:
-    cur.execute(
+) -> int:
+    """Write one entry; its id (a receipt quotes it as the change's reference)."""
+    return cur.execute(
         "INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, before, after, reason)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         [
             at_utc,
             user_id,
@@ -44,7 +45,7 @@ def record(
             _json(after),
             reason,
         ],
-    )
+    ).fetchall()[0][0]
 
 
 def record_refusal(
