@@ -270,7 +270,7 @@ def preferences(db: Database, actor: Actor) -> dict[MailKind, bool]:
     return {kind: chosen.get(kind.value, True) for kind in sorted(OPTIONAL)}
 
 
-def set_preferences(db: Database, actor: Actor, wanted: Mapping[object, object], now: datetime) -> str:
+def set_preferences(db: Database, actor: Actor, wanted: Mapping[Any, object], now: datetime) -> str:
     """A family account turns optional kinds on or off, for itself only; audited `mail.preferences`.
     Essential kinds cannot be turned off."""
     user_id = _own_account(actor)
