@@ -77,7 +77,10 @@ def test_a_family_turns_the_booking_receipts_off_and_sees_what_always_comes(demo
     assert [s.value for s in at.success] == ["Vos choix de courriels sont enregistrés."]
     assert at.toggle(key="account_mail_booking_receipt").value is False
     assert at.toggle(key="account_mail_payment_receipt").value is True
-    assert demo_db.rows("SELECT kind, wanted FROM mail_preferences") == [("booking_receipt", False)]
+    assert demo_db.rows("SELECT kind, wanted FROM mail_preferences ORDER BY kind") == [
+        ("booking_receipt", False),
+        ("payment_receipt", True),
+    ]
     always = next(m.value for m in at.markdown if m.value.startswith("**Toujours envoyés"))
     assert "Nouvelle facture : une facture est à payer avant une date." in always
 
