@@ -122,6 +122,8 @@ def places_obtained(
 ) -> list[int]:
     """« Une place s'est libérée »: for each child promoted from the waiting list — (child, service,
     day, the promotion's audit id) — one message to its family, with the days it now has."""
+    if not promoted:
+        return []
     names = outbox.children(cur, sorted({child for child, *_ in promoted}))
     town = mail.signature(cur).town
     ids: list[int] = []

@@ -588,28 +588,31 @@ def _execute(
         ]
         family_mail.booking_changed(
             cur,
-            family_mail.Booked(child_id, ctx.child.first_name, ctx.child.family_id, _day_changes(ctx, result)),
+            family_mail.Booked(child_id, ctx.child.first_name, ctx.child.family_id, _day_changes(ctx, result, now)),
             by_staff=actor.is_staff,
             user_id=actor.user_id,
             audit_id=audit_id,
             now=now,
         )
-        family_mail.places_obtained(cur, promotions, lambda sid, day: _day_change(ctx, sid, day, Outcome.BOOKED), now)
+        family_mail.places_obtained(
+            cur, promotions, lambda sid, day: _day_change(ctx, sid, day, Outcome.BOOKED, now), now
+        )
         return result
 
     return db.write(work)
 
 
-def _day_change(ctx: BookingContext, service_id: int, day: date, outcome: Outcome) -> DayChange:
-    """One day of a receipt: a booked day says until when it can be cancelled (the service's rule)."""
+def _day_change(ctx: BookingContext, service_id: int, day: date, outcome: Outcome, now: datetime) -> DayChange:
+    """One day of a receipt: a booked day says until when it can be cancelled (the service's rule),
+    unless that moment has passed (a day booked late by the staff)."""
     service = ctx.service(service_id)
     limit = service.cancel.limit(day, ctx.calendar) if outcome is Outcome.BOOKED else None
-    return DayChange(service.name, day, outcome, limit)
+    return DayChange(service.name, day, outcome, limit if limit is not None and limit >= now else None)
 
 
-def _day_changes(ctx: BookingContext, result: ChangeResult) -> list[DayChange]:
+def _day_changes(ctx: BookingContext, result: ChangeResult, now: datetime) -> list[DayChange]:
     return [
-        _day_change(ctx, service_id, day, outcome)
+        _day_change(ctx, service_id, day, outcome, now)
         for keys, outcome in (
             (result.booked, Outcome.BOOKED),
             (result.waiting, Outcome.WAITING),

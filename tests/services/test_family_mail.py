@@ -171,6 +171,15 @@ def test_a_family_that_turned_receipts_off_gets_none_but_the_staffs_changes_are_
     assert "modifiées par le service enfance" in row["body_text"] and row["to_address"] == town.parent_a
 
 
+def test_a_day_booked_late_by_the_staff_gives_no_cancellation_limit_already_past(town):
+    db = town.db
+    agent, ctx = context(town, town.agent, town.child_a2)
+    day, now = date(2026, 12, 3), datetime(2026, 12, 2, 10, 0, tzinfo=PARIS)  # a Thursday, its limits passed
+    r.set_day(db, agent, ctx, town.canteen, day, True, now, late=True, reason="oubli signalé")
+    (row,) = outbox(db)
+    assert "jeudi 3 décembre 2026 : réservé\n" in row["body_text"] and "annulable" not in row["body_text"]
+
+
 # --- preferences -------------------------------------------------------------------------------------------
 
 
