@@ -15,6 +15,7 @@ from datetime import date, time
 from typing import Any
 
 from lib.domain import fr
+from lib.domain.letters import MailKind
 from lib.domain.roles import Role
 
 # What the administrator filters by (« Type de changement ») → the action prefixes it covers.
@@ -356,7 +357,17 @@ def _password(entry: Entry) -> str:
     return f"A changé son mot de passe ({count(others, 'autre session')} fermée(s))"
 
 
+def _mail_preferences(entry: Entry) -> str:
+    labels = {kind.value: kind.label.lower() for kind in MailKind}
+    chosen = [
+        f"{labels.get(kind, kind)} : {'oui' if wanted else 'non'}"
+        for kind, wanted in sorted(_dict(entry.after).items())
+    ]
+    return "A choisi les courriels reçus" + (f" ({', '.join(chosen)})" if chosen else "")
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
+    "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
     "auth.logout": _logout,
     "auth.password": _password,
