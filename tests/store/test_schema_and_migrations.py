@@ -49,6 +49,7 @@ def test_fresh_database_has_every_table_and_every_migration(fresh_db):
         (4, "004_payment_order_ref.sql"),
         (5, "005_login_throttle_pairs.sql"),
         (6, "006_deadline_cutoffs.sql"),
+        (10, "010_child_health.sql"),
     ]
 
 
@@ -157,7 +158,7 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
                       ('accueil', 'Accueil', 'Accueil', '3', 800, TRUE, 7, FALSE, 2, TRUE, '23:59')"""
         )
     )
-    assert migrate(db) == [6]
+    assert migrate(db)[0] == 6
     assert {s["id"]: s["deadlines"] for s in meal_rules(db)} == {
         1: ServiceDeadlines(book=DeadlineRule(5, True, time(10, 0)), cancel=DeadlineRule(3, False, time(10, 0))),
         2: ServiceDeadlines(book=DeadlineRule(7, False, time(23, 59)), cancel=DeadlineRule(2, True, time(23, 59))),
@@ -191,3 +192,23 @@ def test_a_booking_is_unique_per_child_service_day(fresh_db):
     with pytest.raises(duckdb.ConstraintException):
         fresh_db.write(lambda cur: cur.execute(f"INSERT INTO bookings VALUES {row}"))
     assert fresh_db.value("SELECT count(*) FROM bookings") == 1
+
+
+def test_010_moves_the_health_notes_into_the_pai_and_empties_the_old_column(schema_only_db, tmp_path: Path):
+    db = schema_only_db
+    migrate_before(db, tmp_path, "010")
+    db.write(
+        lambda cur: cur.execute(
+            """INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code,
+                                     health_notes)
+               VALUES (1, 1, 'Lou', 'Arnaud', '2020-05-01', 'MS', 'pai_panier', 'PAI : arachide, trousse au bureau'),
+                      (2, 1, 'Noé', 'Arnaud', '2018-05-01', 'CP', 'standard', NULL),
+                      (3, 2, 'Zoé', 'Blanc', '2019-05-01', 'GS', 'standard', '   ')"""
+        )
+    )
+    assert 10 in migrate(db)
+    assert db.rows("SELECT child_id, has_pai, protocol, allergies, meal_basket, updated_by FROM child_health") == [
+        (1, True, "PAI : arachide, trousse au bureau", None, False, None)
+    ]
+    assert db.rows("SELECT count(*) FROM children WHERE health_notes IS NOT NULL") == [(0,)]
+    assert db.rows("SELECT id, first_name FROM children ORDER BY id") == [(1, "Lou"), (2, "Noé"), (3, "Zoé")]
