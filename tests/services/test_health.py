@@ -319,3 +319,19 @@ def test_health_data_is_not_written_for_an_unregistered_child(town):
     with pytest.raises(InvalidInput):
         health.propose_health(town.db, parent, town.child_b, {"allergies": "Lait"}, DEMO_NOW)
     assert snapshot(town.db) == before
+
+
+def test_the_server_purges_when_it_starts(town, alice_pai):
+    """server.py, imported as `streamlit run` does, runs the purge on the town it serves."""
+    import importlib
+    import sys
+
+    health.save_health(town.db, alice_pai, town.child_b, {"allergies": "Lait"}, DEMO_NOW)
+    _unregister(town, town.child_b)
+    sys.modules.pop("server", None)
+    try:
+        importlib.import_module("server")
+    finally:
+        sys.modules.pop("server", None)
+    assert town.db.rows("SELECT child_id FROM child_health") == [(town.child_a,)]
+    assert [r[2] for r in audit_rows(town.db, "health.purged")] == [str(town.child_b)]
