@@ -145,3 +145,24 @@ def test_the_kitchen_page_and_exports_never_show_pai_content(demo_db, on_the_she
     for where in (shown, csv, pdf_text):
         assert [v for v in stored if v in where] == []
         assert "Stylo" not in where and "sésame" not in where.lower()
+
+
+@pytest.mark.parametrize("email", ["cuisine@demo.fr", "maire@demo.fr", "parent@demo.fr"])
+def test_the_pai_page_is_closed_to_the_kitchen_the_elected_and_families(demo_db, email):
+    at = app_test("pages/admin_pai.py", demo_db, email).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
+    assert health_reads(demo_db) == 0
+
+
+def test_no_health_value_reaches_the_audit_log_through_the_pages(demo_db, on_the_sheet):
+    at = app_test("pages/admin_pai.py", demo_db, "admin@demo.fr").run()
+    at.text_input(key="pai_search").input(on_the_sheet.first_name + " " + on_the_sheet.last_name).run()
+    next(t for t in at.text_area if t.label == "Protocole (conduite à tenir, trousse d'urgence)").input("Glucagon")
+    next(b for b in at.button if b.label == "Enregistrer le PAI").click().run()
+    assert not at.exception and not at.error
+    log = " ".join(
+        str(r) for r in demo_db.rows("SELECT before, after, reason FROM audit_log WHERE action LIKE 'health.%'")
+    )
+    assert '"protocol"' in log  # the field's name is there
+    assert [v for v in ("Glucagon", "sésame", "Stylo") if v in log] == []
