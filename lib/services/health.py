@@ -74,7 +74,7 @@ def _is_id(value: object) -> TypeGuard[int]:
 
 def _child(db: Database, actor: Actor, child_id: object) -> Child:
     """The child, if the actor is staff or its family; the same refusal whether it exists or not."""
-    if actor.role not in (*STAFF, Role.FAMILY):
+    if not actor.is_family:
         _staff(actor)
     found = bookings.child(db, child_id) if _is_id(child_id) else None
     if found is None or (actor.is_family and (actor.family_id is None or found.family_id != actor.family_id)):

@@ -72,6 +72,17 @@ def test_the_staff_save_and_read_a_pai_and_the_log_names_fields_not_values(town)
     assert audit_rows(town.db, "health.update")[-1][4] == '{"fields": ["allergies"]}'
     assert len(audit_rows(town.db, "health.read")) == 1
     no_health_value_in_the_log(town.db)
+    lines = trail.journal(town.db, town.login(town.admin), kind="Santé (PAI)", name="alice").lines
+    assert [(line.what, line.concerns) for line in lines] == [
+        ("A modifié la fiche de santé (PAI) de Alice Aubert (allergies)", "Alice Aubert (Famille Aubert)"),
+        ("A consulté la fiche de santé (PAI) de Alice Aubert", "Alice Aubert (Famille Aubert)"),
+        (
+            "A modifié la fiche de santé (PAI) de Alice Aubert (PAI signé, allergies, protocole, panier repas, "
+            "médecin, téléphone du médecin, date de validité)",
+            "Alice Aubert (Famille Aubert)",
+        ),
+    ]
+    assert not [s for s in SECRETS if s in trail.journal_csv(town.db, town.login(town.admin)).decode("utf-8-sig")]
 
 
 def test_saving_the_same_record_again_writes_nothing(town, alice_pai):
