@@ -346,3 +346,29 @@ def test_the_server_purges_when_it_starts(town, alice_pai):
         sys.modules.pop("server", None)
     assert town.db.rows("SELECT child_id FROM child_health") == [(town.child_a,)]
     assert [r[2] for r in audit_rows(town.db, "health.purged")] == [str(town.child_b)]
+
+
+def test_a_registration_for_next_year_only_keeps_the_health_data(town, alice_pai):
+    health.save_health(town.db, alice_pai, town.child_b, {"allergies": "Lait"}, DEMO_NOW)
+    _unregister(town, town.child_b)
+    next_year = town.school_year + 1
+
+    def register_next_year(cur):
+        cur.execute(
+            "INSERT INTO school_years VALUES (?, ?, ?, ?)",
+            [next_year, f"{next_year}/{next_year + 1}", date(next_year, 9, 1), date(next_year + 1, 7, 3)],
+        )
+        cur.execute(
+            "INSERT INTO registrations (child_id, school_year_id, site_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                town.child_b,
+                next_year,
+                town.wednesday_centre,
+                DEMO_NOW.replace(tzinfo=None),
+                DEMO_NOW.replace(tzinfo=None),
+            ],
+        )
+
+    town.db.write(register_next_year)
+    assert health.purge_unregistered(town.db, DEMO_NOW) == 0
+    assert town.db.rows("SELECT child_id FROM child_health ORDER BY child_id") == [(town.child_a,), (town.child_b,)]
