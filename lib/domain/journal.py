@@ -365,6 +365,8 @@ def _mail_preferences(entry: Entry) -> str:
         for kind, wanted in sorted(_dict(entry.after).items())
     ]
     return "A choisi les courriels reçus" + (f" ({', '.join(chosen)})" if chosen else "")
+
+
 HEALTH_FIELDS = {
     "has_pai": "PAI signé",
     "allergies": "allergies",
@@ -373,10 +375,15 @@ HEALTH_FIELDS = {
     "doctor_name": "médecin",
     "doctor_phone": "téléphone du médecin",
     "valid_until": "date de validité",
+}
+
+
 def _health_fields(entry: Entry) -> str:
     """The names of the fields changed (the entry holds no value: health data stays out of the log)."""
     names = [HEALTH_FIELDS.get(str(f), str(f)) for f in _dict(entry.after).get("fields") or []]
     return f" ({', '.join(names)})" if names else ""
+
+
 def _health_read(entry: Entry) -> str:
     if entry.entity == "site_service_day":
         day = _day((entry.entity_id or "").split(":")[-1])
