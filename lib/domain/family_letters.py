@@ -271,6 +271,24 @@ MAX_REMINDER_DAY = 365
 MAX_REMINDERS = 6
 
 
+RECEIPT_DELAY_MINUTES = 5  # a receipt waits this long for the family's next taps (setting receipt_delay_minutes)
+MAX_RECEIPT_DELAY_MINUTES = 60
+
+
+def receipt_delay_minutes(value: object) -> int:
+    """The setting `receipt_delay_minutes`: how long a booking receipt waits for the next changes to join
+    it (0: sent at once, one message per change); empty or missing: the default."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return RECEIPT_DELAY_MINUTES
+    if not text.isdigit() or int(text) > MAX_RECEIPT_DELAY_MINUTES:
+        raise InvalidInput(
+            f"receipt_delay_minutes : un nombre de minutes de 0 à {MAX_RECEIPT_DELAY_MINUTES} (défaut "
+            f"{RECEIPT_DELAY_MINUTES})."
+        )
+    return int(text)
+
+
 def reminder_steps(value: object) -> tuple[int, ...]:
     """The setting `unpaid_reminder_days`: days after the due date, « 10,30 »; empty: no reminder."""
     text = str(value if value is not None else "").strip()

@@ -1,5 +1,5 @@
 """The messages a family receives about its children and invoices, queued inside the transaction of
-the change they report (see lib/services/mail.py): the booking receipt (merged over RECEIPT_DELAY),
+the change they report (see lib/services/mail.py): the booking receipt (merged over a few minutes),
 a place obtained from the waiting list, the invoices of a published month, a payment received.
 Each function takes the change's cursor and plain values; the letters are lib/domain/family_letters'.
 The unpaid reminders are lib/services/reminders.py's."""
@@ -20,6 +20,7 @@ from lib.domain.family_letters import (
     booking_receipt,
     invoice_published,
     payment_receipt,
+    receipt_delay_minutes,
     waiting_place,
 )
 from lib.domain.invoicing import Kind, left_to_pay
@@ -27,7 +28,6 @@ from lib.services import mail
 from lib.store import outbox
 from lib.store.db import Cursor
 
-RECEIPT_DELAY = timedelta(minutes=5)  # a receipt waits this long for the family's next taps
 INVOICES_PATH = "/mes-factures"
 
 
@@ -95,8 +95,8 @@ def _receipt_of(town: str) -> mail.Merging:
 def booking_changed(
     cur: Cursor, booked: Booked, *, by_staff: bool, user_id: int | None, audit_id: int, now: datetime
 ) -> list[int]:
-    """The receipt of a booking change, to the child's family accounts, held back RECEIPT_DELAY so
-    that the next taps join it. An account that turned receipts off gets none, unless the staff made
+    """The receipt of a booking change, to the child's family accounts, held back a few minutes
+    (setting `receipt_delay_minutes`) so that the next taps join it. An account that turned receipts off gets none, unless the staff made
     the change."""
     if not booked.changes:
         return []
@@ -107,7 +107,7 @@ def booking_changed(
         mail.family_recipients(cur, booked.family_id),
         now,
         merge_key=f"receipt:{booked.child_id}",
-        delay=RECEIPT_DELAY,
+        delay=timedelta(minutes=receipt_delay_minutes(outbox.setting(cur, "receipt_delay_minutes"))),
         created_by=user_id,
         audit_id=audit_id,
         always=by_staff,

@@ -10,6 +10,7 @@ import pytest
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.deadlines import DeadlinePassed, limit_text
 from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.family_letters import RECEIPT_DELAY_MINUTES
 from lib.domain.letters import MailKind
 from lib.payments.sandbox import BANK
 from lib.services import family_mail, invoicing, mail, payments, reminders, setup
@@ -56,6 +57,17 @@ def with_public_address(db):
 # --- booking receipts ---------------------------------------------------------------------------------
 
 
+def test_a_town_may_send_receipts_at_once_and_a_bad_delay_is_refused(town):
+    db = town.db
+    with pytest.raises(InvalidInput, match="receipt_delay_minutes : un nombre de minutes de 0 à 60"):
+        setup.set_setting(db, "receipt_delay_minutes", "90", DEMO_NOW)
+    setup.set_setting(db, "receipt_delay_minutes", "0", DEMO_NOW)
+    parent, ctx = context(town, town.parent_a, town.child_a2)
+    r.set_day(db, parent, ctx, town.canteen, THURSDAY, True, DEMO_NOW)
+    (row,) = outbox(db)
+    assert row["not_before"] == row["created_at"]
+
+
 def test_a_booking_change_queues_its_receipt_in_the_same_transaction(town):
     db = town.db
     parent, ctx = context(town, town.parent_a, town.child_a2)
@@ -65,7 +77,7 @@ def test_a_booking_change_queues_its_receipt_in_the_same_transaction(town):
     assert row["kind"] == "booking_receipt" and row["to_address"] == town.parent_a
     assert row["family_id"] == town.family_a and row["audit_id"] == audit_id
     assert row["subject"] == "Réservations d'Adrien – Ville de Petite-Ville (essais)"
-    assert row["not_before"] - row["created_at"] == family_mail.RECEIPT_DELAY
+    assert row["not_before"] - row["created_at"] == timedelta(minutes=RECEIPT_DELAY_MINUTES)
     assert row["merge_key"] == f"receipt:{town.child_a2}:{town.parent_a}"
     for body in (row["body_text"], unescape(row["body_html"])):
         assert "modifiées par vous" in body
