@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Connexions et mots de passe": ("auth.", "user."),
     "Consultations de dossiers": ("child.read",),
     "Sauvegardes et réglages": ("database.", "setting."),
+    "Calendrier du téléphone": ("calendar.",),
 }
 
 NAME_MAX = 60  # a family or child name typed in the filter
@@ -388,6 +389,10 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "calendar.feed_created": lambda e: f"A créé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_replaced": lambda e: f"A remplacé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_refused": lambda e: f"Lien du calendrier du téléphone refusé pour {_child(e)}",
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
     "database.backup": lambda e: (
         f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
