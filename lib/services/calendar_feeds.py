@@ -84,8 +84,7 @@ def feeds(db: Database, actor: Actor, child_id: object) -> list[rules.FeedRecord
     return store.active(db, child.id)
 
 
-def _make(db: Database, actor: Actor, child_id: object, now: datetime, *, replacing: bool) -> str:
-    action = "calendar.feed_replaced" if replacing else "calendar.feed_created"
+def _make(db: Database, actor: Actor, child_id: object, now: datetime, *, replacing: bool, action: str) -> str:
     with trail.refusals_audited(db, actor, now, "calendar.feed_refused", "child", child_id):
         child = _own_child(db, actor, child_id)
         if _base(db) is None:
@@ -118,12 +117,12 @@ def _make(db: Database, actor: Actor, child_id: object, now: datetime, *, replac
 
 def create(db: Database, actor: Actor, child_id: object, now: datetime) -> str:
     """Make the child's feed; its token, which nobody can read again (only its hash is kept)."""
-    return _make(db, actor, child_id, now, replacing=False)
+    return _make(db, actor, child_id, now, replacing=False, action="calendar.feed_created")
 
 
 def replace(db: Database, actor: Actor, child_id: object, now: datetime) -> str:
     """Revoke the child's feed and make a new one (a phone lost, an address shared too widely)."""
-    return _make(db, actor, child_id, now, replacing=True)
+    return _make(db, actor, child_id, now, replacing=True, action="calendar.feed_replaced")
 
 
 def revoke(db: Database, actor: Actor, child_id: object, now: datetime) -> None:

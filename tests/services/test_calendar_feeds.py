@@ -11,7 +11,7 @@ from icalendar import Calendar
 from lib.domain.calendar_feed import window
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.services import calendar_feeds as feeds
-from lib.services import reservations
+from lib.services import reservations, trail
 from tests.conftest import DEMO_NOW, DEMO_TODAY
 
 PUBLIC = "https://famille.petite-ville.test"
@@ -261,3 +261,20 @@ def test_the_last_read_is_written_at_most_once_an_hour(town, parent):
     assert last_read() == first
     feeds.ics(town.db, token, DEMO_NOW + timedelta(minutes=60))
     assert last_read() == first + timedelta(minutes=60)
+
+
+def test_the_administrator_reads_the_links_history_in_french(town, parent):
+    feeds.create(town.db, parent, town.child_a, DEMO_NOW)
+    feeds.replace(town.db, parent, town.child_a, DEMO_NOW)
+    feeds.revoke(town.db, parent, town.child_a, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        feeds.create(town.db, town.login(town.parent_b), town.child_a, DEMO_NOW)
+    lines = trail.journal(town.db, town.login(town.admin), kind="Calendrier du téléphone").lines
+    assert sorted((line.what, line.concerns) for line in lines) == sorted(
+        [
+            ("A créé le lien du calendrier du téléphone de Alice Aubert", "Alice Aubert (Famille Aubert)"),
+            ("A remplacé le lien du calendrier du téléphone de Alice Aubert", "Alice Aubert (Famille Aubert)"),
+            ("A supprimé le lien du calendrier du téléphone de Alice Aubert", "Alice Aubert (Famille Aubert)"),
+            ("Lien du calendrier du téléphone refusé pour Alice Aubert", "Alice Aubert (Famille Aubert)"),
+        ]
+    )
