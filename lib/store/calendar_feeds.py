@@ -9,7 +9,13 @@ from lib.store.db import Cursor, Database, dicts
 from lib.store.settings import with_deadlines
 from lib.store.sql import ACTIVE_STATES, OPEN_DAY, WAITING
 
-_RECORD = "SELECT id, child_id, created_at, last_read_at FROM calendar_feeds"
+# A feed works while it is not revoked and the account that made it is active and still belongs to
+# the child's family: the family's page lists exactly the feeds a phone can read.
+_WORKING = """
+    FROM calendar_feeds f
+    JOIN children c ON c.id = f.child_id
+    JOIN users u ON u.id = f.created_by AND u.active AND u.family_id = c.family_id
+    WHERE f.revoked_at IS NULL"""
 
 
 def create(cur: Cursor, token_hash: str, child_id: int, user_id: int, now_utc: datetime) -> int:
@@ -21,12 +27,17 @@ def create(cur: Cursor, token_hash: str, child_id: int, user_id: int, now_utc: d
 
 def active(source: Database | Cursor, child_id: int) -> list[FeedRecord]:
     """The child's feeds that still work, oldest first."""
-    rows = dicts(source, f"{_RECORD} WHERE child_id = ? AND revoked_at IS NULL ORDER BY id", [child_id])
+    rows = dicts(
+        source,
+        f"SELECT f.id, f.child_id, f.created_at, f.last_read_at {_WORKING} AND f.child_id = ? ORDER BY f.id",
+        [child_id],
+    )
     return [FeedRecord(**r) for r in rows]
 
 
 def revoke(cur: Cursor, child_id: int, now_utc: datetime) -> list[int]:
-    """Revoke every working feed of the child; their ids."""
+    """Revoke every feed of the child not revoked yet (one whose account is gone too: it must not come
+    back with the account); their ids."""
     rows = cur.execute(
         "UPDATE calendar_feeds SET revoked_at = ? WHERE child_id = ? AND revoked_at IS NULL RETURNING id",
         [now_utc, child_id],
@@ -35,17 +46,9 @@ def revoke(cur: Cursor, child_id: int, now_utc: datetime) -> list[int]:
 
 
 def readable(db: Database, token_hash: str) -> dict | None:
-    """The working feed behind a token hash, with its child's first name, while the account that made
-    it is active and still belongs to the child's family; None otherwise."""
+    """The working feed behind a token hash, with its child's first name; None otherwise."""
     found = db.dicts(
-        """
-        SELECT f.id, f.child_id, f.last_read_at, c.first_name
-        FROM calendar_feeds f
-        JOIN children c ON c.id = f.child_id
-        JOIN users u ON u.id = f.created_by AND u.active AND u.family_id = c.family_id
-        WHERE f.token_hash = ? AND f.revoked_at IS NULL
-        """,
-        [token_hash],
+        f"SELECT f.id, f.child_id, f.last_read_at, c.first_name {_WORKING} AND f.token_hash = ?", [token_hash]
     )
     return found[0] if found else None
 

@@ -278,3 +278,29 @@ def test_the_administrator_reads_the_links_history_in_french(town, parent):
             ("Lien du calendrier du téléphone refusé pour Alice Aubert", "Alice Aubert (Famille Aubert)"),
         ]
     )
+
+
+def test_the_other_guardian_sees_no_dead_link_and_may_make_a_new_one(town, parent):
+    """Family A's second guardian has a login of their own: when the first one's account is
+    deactivated, the first one's link stops, the page lists it no more, and a new one can be made."""
+    second = town.db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO users (email, password_hash, role, family_id, display_name, created_at)"
+            " SELECT 'second@petite-ville.test', password_hash, role, family_id, 'Second parent', created_at"
+            " FROM users WHERE id = ? RETURNING id",
+            [parent.user_id],
+        ).fetchone()[0]
+    )
+    other_guardian = town.login("second@petite-ville.test")
+    assert other_guardian.user_id == second and other_guardian.family_id == parent.family_id
+    old = feeds.create(town.db, parent, town.child_a, DEMO_NOW)
+    assert len(feeds.feeds(town.db, other_guardian, town.child_a)) == 1  # one family, one link
+    town.db.write(lambda cur: cur.execute("UPDATE users SET active = false WHERE id = ?", [parent.user_id]))
+    assert feeds.feeds(town.db, other_guardian, town.child_a) == []
+    new = feeds.create(town.db, other_guardian, town.child_a, DEMO_NOW)
+    assert feeds.ics(town.db, new, DEMO_NOW) is not None and feeds.ics(town.db, old, DEMO_NOW) is None
+    # Replacing revokes the dead link too: it does not come back with its account.
+    feeds.replace(town.db, other_guardian, town.child_a, DEMO_NOW)
+    town.db.write(lambda cur: cur.execute("UPDATE users SET active = true WHERE id = ?", [parent.user_id]))
+    assert feeds.ics(town.db, old, DEMO_NOW) is None
+    assert len(feeds.feeds(town.db, parent, town.child_a)) == 1
