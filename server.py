@@ -10,8 +10,9 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
+from lib.services import health
 from lib.services.command_line import run_in_french
-from lib.services.config import db_path
+from lib.services.config import clock_now, db_path
 from lib.services.setup import serving_database
 from lib.web import (
     accessibility_page,
@@ -33,11 +34,12 @@ def _prepare_or_exit() -> None:
     """Before serving anyone: believe X-Forwarded-For/-Proto only from the proxies of
     PORTAIL_TRUSTED_PROXIES (lib/web/proxies.py), then open (and migrate) the database. A malformed
     setting, a file held by another process, or in production (PORTAIL_MODE=production) a missing
-    database or demo settings stop the server here with a French message, not a traceback on every page."""
+    database or demo settings stop the server here with a French message, not a traceback on every page.
+    Then the health data of children no longer registered goes (lib/services/health.py)."""
 
     def prepare() -> None:
         proxies.follow_in_uvicorn(proxies.trusted_proxies())
-        serving_database()
+        health.purge_unregistered(serving_database(), clock_now())
 
     if run_in_french(prepare):
         sys.exit(1)

@@ -134,7 +134,8 @@ class Town:
     (family B) goes to the Wednesday centre, meal and afternoon. The Wednesday centre is closed on
     the third Wednesday of December (`closure_day`, "formation des animateurs"): nobody is booked
     that day. No attendance is recorded. September and October are invoiced; family A paid
-    September, family B paid nothing. Family A may pay online, family B asked to. Ids and e-mails are the builder's: tests
+    September, family B paid nothing. Family A may pay online, family B asked to. The outbox is
+    empty (the messages of the town's own setup are dropped). Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
     db: Database
@@ -364,6 +365,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
     db.write(
         lambda cur: invoice_store.insert_payment(cur, september.id, september.left_cents, paid_at, "cheque", None, None)
     )
+    db.write(lambda cur: cur.execute("DELETE FROM outbox"))  # the town starts with nothing to send
     return Town(
         db=db,
         school_year=current.start_year,

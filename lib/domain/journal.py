@@ -15,6 +15,7 @@ from datetime import date, time
 from typing import Any
 
 from lib.domain import fr
+from lib.domain.letters import MailKind
 from lib.domain.roles import Role
 
 # What the administrator filters by (« Type de changement ») → the action prefixes it covers.
@@ -28,6 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Paiements en ligne": ("payment.", "payment_right."),
     "Connexions et mots de passe": ("auth.", "user."),
     "Consultations de dossiers": ("child.read",),
+    "Santé (PAI)": ("health.",),
     "Sauvegardes et réglages": ("database.", "setting."),
     "Calendrier du téléphone": ("calendar.",),
 }
@@ -357,7 +359,43 @@ def _password(entry: Entry) -> str:
     return f"A changé son mot de passe ({count(others, 'autre session')} fermée(s))"
 
 
+def _mail_preferences(entry: Entry) -> str:
+    labels = {kind.value: kind.label.lower() for kind in MailKind}
+    chosen = [
+        f"{labels.get(kind, kind)} : {'oui' if wanted else 'non'}"
+        for kind, wanted in sorted(_dict(entry.after).items())
+    ]
+    return "A choisi les courriels reçus" + (f" ({', '.join(chosen)})" if chosen else "")
+
+
+HEALTH_FIELDS = {
+    "has_pai": "PAI signé",
+    "allergies": "allergies",
+    "protocol": "protocole",
+    "meal_basket": "panier repas",
+    "doctor_name": "médecin",
+    "doctor_phone": "téléphone du médecin",
+    "valid_until": "date de validité",
+}
+
+
+def _health_fields(entry: Entry) -> str:
+    """The names of the fields changed (the entry holds no value: health data stays out of the log)."""
+    names = [HEALTH_FIELDS.get(str(f), str(f)) for f in _dict(entry.after).get("fields") or []]
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _health_read(entry: Entry) -> str:
+    if entry.entity == "site_service_day":
+        day = _day((entry.entity_id or "").split(":")[-1])
+        when = f" le {fr.long_date(day)}" if day else ""
+        shown = count(len(_dict(entry.after)), "enfant")
+        return f"A affiché les PAI de la liste de pointage {_site_service(entry)}{when} : {shown} avec une fiche"
+    return f"A consulté la fiche de santé (PAI) de {_child(entry)}"
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
+    "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
     "auth.logout": _logout,
     "auth.password": _password,
@@ -394,6 +432,12 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",
     "calendar.feed_refused": lambda e: f"Lien du calendrier du téléphone refusé pour {_child(e)}",
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
+    "health.read": _health_read,
+    "health.update": lambda e: f"A modifié la fiche de santé (PAI) de {_child(e)}{_health_fields(e)}",
+    "health.propose": lambda e: f"A proposé une correction de la fiche de santé de {_child(e)}{_health_fields(e)}",
+    "health.accepted": lambda e: f"A accepté la correction de la fiche de santé de {_child(e)} proposée par la famille",
+    "health.refused": lambda e: f"A refusé la correction de la fiche de santé de {_child(e)} proposée par la famille",
+    "health.purged": lambda e: f"Fiche de santé de {_child(e)} effacée : plus d'inscription en cours ou à venir",
     "database.backup": lambda e: (
         f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
         if _dict(e.after).get("file")

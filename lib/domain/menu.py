@@ -27,6 +27,7 @@ HOME = {
 _KITCHEN = Entry("pages/cuisine.py", "Cuisine", ":material/restaurant:", "cuisine")
 _CHECK = Entry("pages/pointage.py", "Pointage", ":material/fact_check:", "pointage")
 _TRENDS = Entry("pages/tendances.py", "Tendances", ":material/trending_up:", "tendances")
+_PAI = Entry("pages/admin_pai.py", "PAI", ":material/medical_information:", "pai")
 _STAFF_BOOKINGS = Entry("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")
 
 _ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
@@ -36,7 +37,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
         Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
     ],
-    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _KITCHEN],
+    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _PAI, _KITCHEN],
     Role.KITCHEN: [],
     Role.ELECTED: [_TRENDS],
     Role.ADMIN: [
@@ -45,6 +46,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         _CHECK,
+        _PAI,
         _KITCHEN,
         _TRENDS,
     ],

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
+from lib.domain.family_letters import reminder_steps
 from lib.domain.validation import normalize_email
 from lib.services import auth
 from lib.services.command_line import run_in_french
@@ -193,6 +194,10 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _reminder_days(value: str) -> str:
+    return ",".join(str(step) for step in reminder_steps(value))
+
+
 # key -> (check, secret: the value never goes into the audit log)
 SETTINGS = {
     "town_name": (_text, False),
@@ -201,6 +206,7 @@ SETTINGS = {
     "payment_backend": (_backend, False),
     "payment_options": (_json_object, True),
     "payment_sandbox": (_one_of("0", "1"), False),
+    "unpaid_reminder_days": (_reminder_days, False),
 }
 
 

@@ -39,7 +39,7 @@ from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
-from lib.store import audit
+from lib.store import audit, health
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database, connect_file
@@ -389,9 +389,6 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
                 "birth_date": _birth_date(rng, current.start_year - 3 - c.level),
                 "school_class": LEVELS[c.level],
                 "diet_code": c.diet,
-                "health_notes": (
-                    "PAI : allergie alimentaire, panier-repas fourni par la famille" if c.diet == "pai_panier" else None
-                ),
             }
             for c in children
         ]
@@ -451,6 +448,9 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
     counts = {}
     for table, frame in frames.items():
         counts[table] = insert_frame(cur, table, frame)
+    this_year = {child_id for _, child_id, year_id, *_ in registrations if year_id == current.start_year}
+    with_pai = [c.id for c in children if c.diet == "pai_panier" and c.id in this_year]
+    counts["pai"] = health.load(cur, pai_records(with_pai, now_utc))
     continue_sequences(cur)  # sequences continue after the ids the demo chose itself
     audit.record(
         cur,
@@ -462,6 +462,26 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
         after={"today": today.isoformat()},
     )
     return counts
+
+
+def pai_records(child_ids: list[int], now_utc: datetime) -> pd.DataFrame:
+    """The demo's PAI for these children: those on the « PAI panier-repas » diet registered this
+    year (the health data of the others would be purged at the server's start)."""
+    return pd.DataFrame(
+        [
+            {
+                "child_id": child_id,
+                "has_pai": True,
+                "allergies": "Allergie alimentaire : arachide et fruits à coque",
+                "protocol": "Éviction stricte. En cas de réaction : trousse d'urgence dans le sac, appeler le 15.",
+                "meal_basket": True,
+                "doctor_name": "Dr Martine Roques",
+                "doctor_phone": "05 61 00 00 00",
+                "updated_at": now_utc,
+            }
+            for child_id in child_ids
+        ]
+    )
 
 
 def _closures(years: list[SchoolYear]) -> list[Closure]:

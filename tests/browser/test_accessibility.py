@@ -30,6 +30,7 @@ STAFF_PAGES = {
         ("", "Accueil agent"),
         ("reservations", "Réservations – agents"),
         ("pointage", "Pointage"),
+        ("pai", "PAI"),
         ("cuisine", "Cuisine"),
     ],
     "cuisine@demo.fr": [("", "Cuisine")],

@@ -221,13 +221,17 @@ def test_a_waiting_day_is_tentative(town, parent):
 
 def test_the_feed_tells_no_last_name_diet_health_or_price(town, parent):
     town.db.write(
-        lambda cur: cur.execute(
-            "UPDATE children SET health_notes = 'PAI allergie arachide', diet_code = 'sans_porc' WHERE id = ?",
-            [town.child_a],
-        )
+        lambda cur: [
+            cur.execute("UPDATE children SET diet_code = 'sans_porc' WHERE id = ?", [town.child_a]),
+            cur.execute(
+                "INSERT INTO child_health (child_id, has_pai, allergies, protocol, doctor_name, updated_at)"
+                " VALUES (?, TRUE, 'arachide', 'stylo adrénaline', 'Docteur Mallet', now())",
+                [town.child_a],
+            ),
+        ]
     )
     body = feeds.ics(town.db, feeds.create(town.db, parent, town.child_a, DEMO_NOW), DEMO_NOW).decode()
-    for secret in ("Aubert", "arachide", "PAI", "porc", "Sans porc", "3,50", "350", "€", "MS"):
+    for secret in ("Aubert", "arachide", "adrénaline", "Mallet", "PAI", "porc", "3,50", "350", "€", "MS"):
         assert secret not in body, secret
     assert "Alice : cantine" in body
 

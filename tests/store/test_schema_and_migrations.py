@@ -190,3 +190,23 @@ def test_a_booking_is_unique_per_child_service_day(fresh_db):
     with pytest.raises(duckdb.ConstraintException):
         fresh_db.write(lambda cur: cur.execute(f"INSERT INTO bookings VALUES {row}"))
     assert fresh_db.value("SELECT count(*) FROM bookings") == 1
+
+
+def test_010_moves_the_health_notes_into_the_pai_and_empties_the_old_column(schema_only_db, tmp_path: Path):
+    db = schema_only_db
+    migrate_before(db, tmp_path, "010")
+    db.write(
+        lambda cur: cur.execute(
+            """INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code,
+                                     health_notes)
+               VALUES (1, 1, 'Lou', 'Arnaud', '2020-05-01', 'MS', 'pai_panier', 'PAI : arachide, trousse au bureau'),
+                      (2, 1, 'Noé', 'Arnaud', '2018-05-01', 'CP', 'standard', NULL),
+                      (3, 2, 'Zoé', 'Blanc', '2019-05-01', 'GS', 'standard', '   ')"""
+        )
+    )
+    assert 10 in migrate(db)
+    assert db.rows("SELECT child_id, has_pai, protocol, allergies, meal_basket, updated_by FROM child_health") == [
+        (1, True, "PAI : arachide, trousse au bureau", None, False, None)
+    ]
+    assert db.rows("SELECT count(*) FROM children WHERE health_notes IS NOT NULL") == [(0,)]
+    assert db.rows("SELECT id, first_name FROM children ORDER BY id") == [(1, "Lou"), (2, "Noé"), (3, "Zoé")]

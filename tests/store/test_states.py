@@ -20,7 +20,7 @@ def check_values(db, table: str, column: str) -> set[str]:
         for (e,) in db.rows(
             "SELECT expression FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND table_name = ?", [table]
         )
-        if re.match(rf"\(\(?{column} IN \(", e)
+        if re.match(rf"\(\(?\"?{column}\"? IN \(", e)
     ]
     assert len(expressions) == 1, f"{table}.{column} has no CHECK (or several)"
     return set(re.findall(r"'([^']*)'", expressions[0]))
