@@ -31,6 +31,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Consultations de dossiers": ("child.read",),
     "Santé (PAI)": ("health.",),
     "Sauvegardes et réglages": ("database.", "setting."),
+    "Calendrier du téléphone": ("calendar.",),
 }
 
 NAME_MAX = 60  # a family or child name typed in the filter
@@ -426,6 +427,10 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "calendar.feed_created": lambda e: f"A créé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_replaced": lambda e: f"A remplacé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_refused": lambda e: f"Lien du calendrier du téléphone refusé pour {_child(e)}",
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
     "health.read": _health_read,
     "health.update": lambda e: f"A modifié la fiche de santé (PAI) de {_child(e)}{_health_fields(e)}",

@@ -38,6 +38,7 @@ TABLES = {
     "login_known_addresses",
     "outbox",
     "mail_preferences",
+    "calendar_feeds",
 }
 
 
