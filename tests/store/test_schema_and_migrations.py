@@ -49,6 +49,7 @@ def test_fresh_database_has_every_table_and_every_migration(fresh_db):
         (4, "004_payment_order_ref.sql"),
         (5, "005_login_throttle_pairs.sql"),
         (6, "006_deadline_cutoffs.sql"),
+        (8, "008_closure_scope.sql"),
     ]
 
 
@@ -157,7 +158,7 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
                       ('accueil', 'Accueil', 'Accueil', '3', 800, TRUE, 7, FALSE, 2, TRUE, '23:59')"""
         )
     )
-    assert migrate(db) == [6]
+    assert migrate(db)[0] == 6
     assert {s["id"]: s["deadlines"] for s in meal_rules(db)} == {
         1: ServiceDeadlines(book=DeadlineRule(5, True, time(10, 0)), cancel=DeadlineRule(3, False, time(10, 0))),
         2: ServiceDeadlines(book=DeadlineRule(7, False, time(23, 59)), cancel=DeadlineRule(2, True, time(23, 59))),
@@ -169,6 +170,35 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
         )
     )
     assert db.rows("SELECT id, code FROM services ORDER BY id") == [(1, "cantine"), (2, "accueil"), (3, "soir")]
+
+
+def test_closures_made_before_008_stay_closures_of_every_service(schema_only_db, tmp_path: Path):
+    """A closure written before closures had a service, a kind and an author closes every service
+    of its site, as it did; the next one declared takes the next id."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "008")
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO closures (site_id, start_date, end_date, reason) VALUES (3, '2025-12-03', '2025-12-03', 'x')"
+        )
+    )
+    assert migrate(db)[-1] == 8
+    assert db.rows("SELECT id, site_id, service_id, kind, created_by, created_at, withdrawn_at FROM closures") == [
+        (1, 3, None, "fermeture", None, None, None)
+    ]
+    new = db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO closures (service_id, start_date, end_date, reason, kind) "
+            "VALUES (1, '2027-01-21', '2027-01-21', 'grève', 'greve') RETURNING id"
+        ).fetchall()
+    )
+    assert new == [(2,)]
+    with pytest.raises(duckdb.ConstraintException):
+        db.write(
+            lambda cur: cur.execute(
+                "INSERT INTO closures (start_date, end_date, reason, kind) VALUES ('2027-01-21', '2027-01-21', 'x', 'y')"
+            )
+        )
 
 
 def test_duplicate_migration_numbers_are_refused(tmp_path: Path):
