@@ -21,7 +21,6 @@ from lib.domain.records import SiteService
 
 REASON_MIN = 3
 REASON_MAX = 200
-MAX_DAYS = 366  # a closure lasts at most a year: anything longer is a typing mistake
 
 Scope = tuple[int | None, int | None]  # (site_id, service_id); None: every site, every service
 
@@ -53,9 +52,17 @@ def check_days(start: object, end: object) -> tuple[date, date]:
         raise InvalidInput("Dates illisibles : choisissez le premier et le dernier jour dans les listes.")
     if end < start:
         raise InvalidInput("Le dernier jour de la fermeture précède le premier : vérifiez les dates.")
-    if (end - start).days + 1 > MAX_DAYS:
+    if end >= _a_year_after(start):  # a closure lasts at most a year: anything longer is a typing mistake
         raise InvalidInput("Une fermeture dure au plus un an : déclarez une période plus courte.")
     return start, end
+
+
+def _a_year_after(day: date) -> date:
+    """The same day a year later (1 March after a 29 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 3, 1)
 
 
 def check_kind(kind: object) -> ClosureKind:
@@ -163,10 +170,16 @@ class ClosurePreview:
     def sentence(self) -> str:
         if not self.booked and not self.waiting:
             return "Aucune réservation ni place en liste d'attente à annuler sur cette période."
-        booked = plural(self.booked, "réservation", "réservations")
-        waiting = plural(self.waiting, "place en liste d'attente", "places en liste d'attente")
         verb = "sera annulée" if self.booked + self.waiting == 1 else "seront annulées"
-        return f"{booked} et {waiting} {verb} pour {plural(self.families, 'famille', 'familles')}."
+        return f"{_what(self.booked, self.waiting)} {verb} pour {plural(self.families, 'famille', 'familles')}."
+
+
+def _what(booked: int, waiting: int) -> str:
+    """« 12 réservations et 1 place en liste d'attente », a count left out when nothing."""
+    parts = [plural(booked, "réservation", "réservations")] if booked else []
+    if waiting:
+        parts.append(plural(waiting, "place en liste d'attente", "places en liste d'attente"))
+    return " et ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -221,10 +234,9 @@ class ClosureResult:
         what = f"{kind.label} {declared} {period_text(self.declaration.start, self.declaration.end)}"
         if not self.families:
             return f"{what} ({'; '.join(self.scopes)}) : aucune réservation n'était concernée."
-        booked = plural(self.booked, "réservation annulée", "réservations annulées")
-        waiting = plural(self.waiting, "place en liste d'attente retirée", "places en liste d'attente retirées")
+        verb = "annulée" if self.booked + self.waiting == 1 else "annulées"
         families = plural(len(self.families), "famille", "familles")
-        return f"{what} ({'; '.join(self.scopes)}) : {booked} et {waiting} pour {families}."
+        return f"{what} ({'; '.join(self.scopes)}) : {_what(self.booked, self.waiting)} {verb} pour {families}."
 
 
 def child_days_text(days: Iterable[CancelledDay]) -> str:
