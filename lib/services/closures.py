@@ -154,23 +154,7 @@ def _families(cur: Cursor, cancelled: list[Cancelled]) -> list[FamilyCancellatio
 
 def _audit(cur: Cursor, actor: Actor, at: datetime, result: ClosureResult, scoped: list[Scope]) -> None:
     declaration = result.declaration
-    audit.record(
-        cur,
-        at_utc=at,
-        user_id=actor.user_id,
-        action="closure.declare",
-        entity="closure",
-        entity_id=",".join(str(i) for i in result.closure_ids),
-        after={
-            **_described(declaration),
-            "scopes": [list(s) for s in scoped],
-            "scope_names": list(result.scopes),
-            "booked": result.booked,
-            "waiting": result.waiting,
-            "families": len(result.families),
-        },
-        reason=declaration.reason,
-    )
+    # The children's entries first: newest first, the journal shows the declaration above them.
     audit.record_each(
         cur,
         at_utc=at,
@@ -189,6 +173,23 @@ def _audit(cur: Cursor, actor: Actor, at: datetime, result: ClosureResult, scope
             for family in result.families
             for child in family.children
         ],
+        reason=declaration.reason,
+    )
+    audit.record(
+        cur,
+        at_utc=at,
+        user_id=actor.user_id,
+        action="closure.declare",
+        entity="closure",
+        entity_id=",".join(str(i) for i in result.closure_ids),
+        after={
+            **_described(declaration),
+            "scopes": [list(s) for s in scoped],
+            "scope_names": list(result.scopes),
+            "booked": result.booked,
+            "waiting": result.waiting,
+            "families": len(result.families),
+        },
         reason=declaration.reason,
     )
 
