@@ -165,6 +165,7 @@ class ClosurePreview:
     booked: int  # bookings
     waiting: int  # places on a waiting list
     families: int
+    scopes: tuple[str, ...] = ()  # « Restauration scolaire — toutes les structures », one per row
 
     @property
     def sentence(self) -> str:

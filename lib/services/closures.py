@@ -84,8 +84,10 @@ def preview(
     """How many bookings, waiting places and families a declaration would cancel now."""
     actor.require(Role.ADMIN)
     first, last = check_days(start, end)
-    scoped = scopes(site_ids, service_ids, offers.offered(db))
-    return ClosurePreview(*bookings_store.in_scope_counts(db, scoped, first, last))
+    offered = offers.offered(db)
+    scoped = scopes(site_ids, service_ids, offered)
+    booked, waiting, families = bookings_store.in_scope_counts(db, scoped, first, last)
+    return ClosurePreview(booked, waiting, families, tuple(_scope_texts(scoped, offered)))
 
 
 def declare(
