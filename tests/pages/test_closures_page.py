@@ -2,9 +2,13 @@
 through the form after reading what it will cancel, the page lists what the database holds, and a
 withdrawal asks for a confirmation; an agent reads the list only."""
 
-from datetime import date
+from datetime import date, time
 
-from lib.domain.calendar import ClosureKind
+from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar
+from lib.domain.deadlines import DeadlineRule
+from lib.domain.planning import ServiceInfo, day_cells
+from lib.ui.calendar import events
+from tests.conftest import DEMO_NOW
 from tests.helpers import app_test, texts
 
 DAY = date(2027, 2, 4)  # a Thursday of the demo's future, no holiday in zone C
@@ -91,3 +95,27 @@ def test_an_agent_reads_the_list_without_any_button(demo_db):
     assert "Seul l'administrateur déclare ou retire une fermeture" in texts(at)
     assert [b.key for b in at.button if b.key and b.key.startswith("closure_")] == []
     assert not list(at.multiselect)
+
+
+def test_a_strike_of_one_service_shows_in_the_calendar_with_its_words():
+    """A day closed for every service of the child is one band with the reason; a service closed on
+    a day another one stays open (a strike of the Wednesday meal, the afternoon given) is that
+    service's own event, saying « Fermé » and why, not only a grey colour."""
+    rule = DeadlineRule(2, True, time(23, 59))
+    meal = ServiceInfo(2, "repas", "Mercredi repas", "Repas", (3,), 3, rule, rule)
+    afternoon = ServiceInfo(3, "am", "Mercredi après-midi", "Après-midi", (3,), 3, rule, rule)
+    wednesday, next_wednesday = date(2027, 1, 20), date(2027, 1, 27)
+    calendar = SchoolCalendar(
+        zone="C",
+        closures=(
+            Closure(wednesday, wednesday, "grève du personnel", service_id=2, kind=ClosureKind.STRIKE),
+            Closure(next_wednesday, next_wednesday, "formation des animateurs", site_id=3),
+        ),
+    )
+    cells = day_cells([meal, afternoon], wednesday, next_wednesday, {}, {}, calendar, DEMO_NOW)
+    found = events(cells, {2: "Repas", 3: "Après-midi"}, True)
+    on_strike = [e for e in found if e["start"] == wednesday.isoformat()]
+    assert [e["title"] for e in on_strike] == ["⛔ Repas — Fermé (Grève : grève du personnel)", "+ Après-midi"]
+    assert all(e.get("display") != "background" for e in on_strike)
+    [band] = [e for e in found if e["start"] == next_wednesday.isoformat()]
+    assert band["display"] == "background" and band["title"] == "⛔ Fermeture : formation des animateurs"
