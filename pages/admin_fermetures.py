@@ -38,10 +38,20 @@ def declaration_form() -> None:
     site_names = {ALL: "Toutes les structures", **dict(offer.sites)}
     service_names = {ALL: "Toutes les prestations", **dict(offer.services)}
     sites = st.multiselect(
-        "Structures", list(site_names), default=[ALL], format_func=site_names.__getitem__, key="closure_sites"
+        "Structures",
+        list(site_names),
+        default=[ALL],
+        format_func=site_names.__getitem__,
+        placeholder="Choisissez une ou plusieurs structures",
+        key="closure_sites",
     )
     services = st.multiselect(
-        "Prestations", list(service_names), default=[ALL], format_func=service_names.__getitem__, key="closure_services"
+        "Prestations",
+        list(service_names),
+        default=[ALL],
+        format_func=service_names.__getitem__,
+        placeholder="Choisissez une ou plusieurs prestations",
+        key="closure_services",
     )
     first, last = dates.around(today)
     start = dates.day_picker("Du", first, last, today, key="closure_from")

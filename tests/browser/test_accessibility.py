@@ -31,6 +31,7 @@ STAFF_PAGES = {
         ("reservations", "Réservations – agents"),
         ("pointage", "Pointage"),
         ("cuisine", "Cuisine"),
+        ("fermetures", "Fermetures et grèves"),
     ],
     "cuisine@demo.fr": [("", "Cuisine")],
     "maire@demo.fr": [("", "Accueil élus"), ("tendances", "Tendances")],
@@ -39,6 +40,7 @@ STAFF_PAGES = {
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
         ("journal", "Journal d'audit"),
+        ("fermetures", "Fermetures et grèves"),
     ],
 }
 
