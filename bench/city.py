@@ -105,7 +105,7 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
     years = [previous, current]
     # The demo's closures, its one-site training day made town-wide: it falls on a Wednesday,
     # when only the Wednesday sites open, so the calendar stays the same for every site.
-    closures = [Closure(c.start, c.end, c.reason) for c in demo._closures(years)]
+    closures = [Closure(c.start, c.end, c.reason) for c in demo.training_days(years)]
     calendar = SchoolCalendar(zone=demo.ZONE, closures=tuple(closures))
 
     m, e, w = scale.maternelle_sites, scale.elementaire_sites, scale.mercredi_sites

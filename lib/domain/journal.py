@@ -15,6 +15,7 @@ from datetime import date, time
 from typing import Any
 
 from lib.domain import fr
+from lib.domain.calendar import ClosureKind
 from lib.domain.letters import MailKind
 from lib.domain.roles import Role
 
@@ -24,6 +25,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Réservations": ("booking.",),
     "Inscriptions": ("registration.",),
     "Pointage": ("attendance.",),
+    "Fermetures et grèves": ("closure.",),
     "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
@@ -205,6 +207,42 @@ def _registration(entry: Entry) -> str:
     year = f" pour {after['year']}" if after.get("year") else ""
     verb = "A modifié l'inscription de" if before.get("services") else "A inscrit"
     return f"{verb} {_child(entry)} à « {site} »{year} : {names}"
+
+
+def _closure_period(values: dict[str, Any]) -> str:
+    label = ClosureKind(str(values.get("kind"))).label
+    start, end = _day(values.get("start")), _day(values.get("end"))
+    period = f" {days_phrase([start, end])}" if start and end else ""
+    scopes = [str(s) for s in values.get("scope_names") or []]
+    return f"{label}{period}" + (f" ({' ; '.join(scopes)})" if scopes else "")
+
+
+def _closure_declare(entry: Entry) -> str:
+    after = _dict(entry.after)
+    booked, waiting = _int(after.get("booked")) or 0, _int(after.get("waiting")) or 0
+    families = _int(after.get("families")) or 0
+    done = (
+        f"{count(booked, 'réservation')} annulée(s), {count(waiting, 'place')} en liste d'attente retirée(s) "
+        f"pour {count(families, 'famille')}"
+    )
+    return f"A déclaré : {_closure_period(after)} — {done}"
+
+
+def _closure_withdraw(entry: Entry) -> str:
+    return f"A retiré : {_closure_period(_dict(entry.before))} — les réservations annulées le restent"
+
+
+def _closure_cancelled(entry: Entry) -> str:
+    before = _dict(entry.before)
+    booked, waiting = _pairs(before.get("booked")), _pairs(before.get("waiting"))
+    label = ClosureKind(str(_dict(entry.after).get("kind"))).label
+    parts = [count(len(booked), "réservation") + " annulée(s)" if booked else ""]
+    parts.append(f"{count(len(waiting), 'place')} en liste d'attente retirée(s)" if waiting else "")
+    done = " et ".join(p for p in parts if p) or "rien d'annulé"
+    service = _service_names(entry, [s for s, _ in booked + waiting])
+    return (
+        f"{label} : {done} de {service} pour {_child(entry)} {days_phrase([d for _, d in booked + waiting])}".rstrip()
+    )
 
 
 STATUS_WORDS = {"present": "présent", "absent": "absent"}
@@ -404,6 +442,9 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "booking.template": _booking,
     "booking.template.late": _booking,
     "booking.promoted": _promoted,
+    "closure.cancelled": _closure_cancelled,
+    "closure.declare": _closure_declare,
+    "closure.withdraw": _closure_withdraw,
     "registration.save": _registration,
     "attendance.save": _attendance,
     "service.update": _service_update,
@@ -467,6 +508,7 @@ ENTITY_WORDS = {
     "site_service_day": "le pointage",
     "database": "la base de données",
     "user": "le compte",
+    "closure": "la fermeture",
 }
 
 

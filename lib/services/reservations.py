@@ -249,7 +249,8 @@ class BookingContext:
         last = self.year.end_date
         for _ in range(60):
             if any(
-                last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id) for s in self.services
+                last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id, s.id)
+                for s in self.services
             ):
                 return last
             last -= timedelta(days=1)

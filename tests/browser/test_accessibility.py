@@ -32,6 +32,7 @@ STAFF_PAGES = {
         ("pointage", "Pointage"),
         ("pai", "PAI"),
         ("cuisine", "Cuisine"),
+        ("fermetures", "Fermetures et grèves"),
     ],
     "cuisine@demo.fr": [("", "Cuisine")],
     "maire@demo.fr": [("", "Accueil élus"), ("tendances", "Tendances")],
@@ -40,6 +41,7 @@ STAFF_PAGES = {
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
         ("journal", "Journal d'audit"),
+        ("fermetures", "Fermetures et grèves"),
     ],
 }
 

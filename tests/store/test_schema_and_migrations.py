@@ -170,6 +170,35 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
     assert db.rows("SELECT id, code FROM services ORDER BY id") == [(1, "cantine"), (2, "accueil"), (3, "soir")]
 
 
+def test_closures_made_before_008_stay_closures_of_every_service(schema_only_db, tmp_path: Path):
+    """A closure written before closures had a service, a kind and an author closes every service
+    of its site, as it did; the next one declared takes the next id."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "008")
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO closures (site_id, start_date, end_date, reason) VALUES (3, '2025-12-03', '2025-12-03', 'x')"
+        )
+    )
+    assert migrate(db)[-1] == 8
+    assert db.rows("SELECT id, site_id, service_id, kind, created_by, created_at, withdrawn_at FROM closures") == [
+        (1, 3, None, "fermeture", None, None, None)
+    ]
+    new = db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO closures (service_id, start_date, end_date, reason, kind) "
+            "VALUES (1, '2027-01-21', '2027-01-21', 'grève', 'greve') RETURNING id"
+        ).fetchall()
+    )
+    assert new == [(2,)]
+    with pytest.raises(duckdb.ConstraintException):
+        db.write(
+            lambda cur: cur.execute(
+                "INSERT INTO closures (start_date, end_date, reason, kind) VALUES ('2027-01-21', '2027-01-21', 'x', 'y')"
+            )
+        )
+
+
 def test_duplicate_migration_numbers_are_refused(tmp_path: Path):
     (tmp_path / "002_a.sql").write_text("SELECT 1;")
     (tmp_path / "002_b.sql").write_text("SELECT 1;")
