@@ -309,6 +309,16 @@ def _recheck_stored(db: Database, actor: Actor, ctx: BookingContext) -> None:
     _may_act_on(actor, store.child(db, ctx.child.id))
 
 
+def _refuse_closed_since(db: Database, to_book: Iterable[tuple[int, date]], site_of: Mapping[int, int]) -> None:
+    """The closures as stored now, read inside the booking's write: a closure or a strike declared after
+    the family's calendar was drawn (its context remembers the calendar of then) is refused, not booked."""
+    closures = reference.closures(db) if to_book else []
+    for service_id, day in to_book:
+        shut = next((c for c in closures if c.covers(day, site_of[service_id], service_id)), None)
+        if shut is not None:
+            raise InvalidInput(f"Réservation impossible le {long_date(day)} : {shut.sentence}.")
+
+
 def month_cells(
     db: Database, actor: Actor, ctx: BookingContext, month: date, now: datetime, preview: Plan | None = None
 ) -> list[Cell]:
@@ -532,6 +542,7 @@ def _execute(
         result = ChangeResult(skipped=plan.skipped, names={s.id: s.name for s in ctx.services})
         if plan.is_empty:
             return result
+        _refuse_closed_since(db, plan.to_book, site_of)
         asked = [(sid, day, True) for sid, day in plan.to_book] + [(sid, day, False) for sid, day in plan.to_cancel]
         keys = [(site_of[sid], sid, day) for sid, day, _ in asked]
         store.lock_days(cur, keys)

@@ -320,3 +320,15 @@ def test_past_closures_are_listed_apart(town, admin):
     listed = closures.listed(town.db, admin, DEMO_TODAY)
     assert [c.closure.start for c in listed.past] == [date(2026, 10, 5)]
     assert [c.closure.start for c in listed.coming] == [town.closure_day]
+
+
+def test_a_calendar_drawn_before_the_strike_cannot_book_the_struck_day(town, admin):
+    """The family's page was drawn before the declaration: its context still shows the day open."""
+    db = town.db
+    parent = town.login(town.parent_a)
+    ctx = reservations.booking_context(db, parent, town.child_a, town.school_year)
+    reservations.set_day(db, parent, ctx, town.canteen, MONDAY, False, DEMO_NOW)  # Alice cancels the Monday
+    strike(town, admin)
+    with pytest.raises(InvalidInput, match=f"Réservation impossible le lundi 7 décembre 2026 : Grève : {STRIKE}"):
+        reservations.set_day(db, parent, ctx, town.canteen, MONDAY, True, DEMO_NOW)
+    assert state(db, town.child_a, town.canteen, MONDAY) == "cancelled"
