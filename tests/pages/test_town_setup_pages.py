@@ -1,0 +1,157 @@
+"""A town started from an empty database, through AppTest: every administrator page opens without
+a crash and says what is missing in French; « Structures et année scolaire » sets the town up, each
+save shown as stored; the administrator's home ticks the first steps as they are done."""
+
+import pytest
+
+from lib.domain import fr
+from lib.services import auth, setup
+from lib.store.db import close_database, open_database
+from lib.ui.session import TEST_TOKEN_KEY
+from tests.conftest import DEMO_NOW
+from tests.helpers import app_test, texts
+
+PASSWORD = "une phrase de passe assez longue"
+ADMIN = "admin@ma-ville.fr"
+
+
+@pytest.fixture
+def empty_town(tmp_path, monkeypatch):
+    """A fresh database (schema only) with its first administrator, as the setup command leaves it;
+    PORTAIL_DB points at it."""
+    path = tmp_path / "ville.duckdb"
+    monkeypatch.setenv("PORTAIL_DB", str(path))
+    monkeypatch.setenv("PORTAIL_FROZEN_NOW", DEMO_NOW.isoformat())
+    db = open_database(path)
+    setup.create_admin(db, ADMIN, "Service enfance", PASSWORD, DEMO_NOW)
+    yield db
+    close_database(path)
+
+
+def page(db, script: str):
+    at = app_test(script, db, None)
+    at.session_state[TEST_TOKEN_KEY] = auth.login(db, ADMIN, PASSWORD, DEMO_NOW)[0]
+    return at.run()
+
+
+def snapshot(db):
+    return [
+        db.rows(f"SELECT * FROM {table} ORDER BY ALL")
+        for table in ("settings", "school_years", "sites", "services", "site_services", "diets", "audit_log")
+    ]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "pages/admin_accueil.py",
+        "pages/admin_facturation.py",
+        "pages/admin_prestations.py",
+        "pages/admin_journal.py",
+        "pages/pointage.py",
+        "pages/cuisine.py",
+        "pages/tendances.py",
+        "pages/agent_reservations.py",
+        "pages/admin_structures.py",
+    ],
+)
+def test_every_admin_page_opens_on_an_empty_database(empty_town, script):
+    at = page(empty_town, script)
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "Une erreur inattendue" not in shown, shown
+
+
+def click(at, label: str):
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+def test_a_town_is_set_up_from_the_browser_and_the_home_ticks_each_step(empty_town):
+    db = empty_town
+    home = texts(page(db, "pages/admin_accueil.py"))
+    assert "Pour démarrer" in home and "1. l'année scolaire — ⬜ à faire" in home
+    at = page(db, "pages/admin_structures.py")
+    assert "Aucune année scolaire n'est ouverte" in texts(at) and "Aucune structure" in texts(at)
+
+    at.text_input(key="town_name").set_value("Ville de Saint-Essai")
+    at.text_input(key="town_contact").set_value("enfance@saint-essai.fr")
+    at.selectbox(key="town_zone").set_value("A")
+    click(at, "Enregistrer la ville")
+    assert not at.exception, at.exception
+    assert "Réglages de la ville enregistrés" in texts(at)
+    assert "Enregistré : Ville de Saint-Essai — contact enfance\u2060@saint-essai.fr — zone A" in texts(at)
+
+    assert at.selectbox(key="year_choice").value.label == "2026/2027"
+    click(at, "Ouvrir cette année scolaire")
+    assert "Année scolaire 2026/2027 ouverte." in texts(at)
+    assert "**2026/2027** : du" in texts(at)
+    assert db.rows("SELECT id, label FROM school_years") == [(2026, "2026/2027")]
+
+    at.text_input(key="new_site_name").set_value("École des Platanes")
+    at.text_input(key="new_site_address").set_value("2 place de la Mairie")
+    at.number_input(key="new_site_capacity").set_value(80)
+    click(at, "Créer la structure")
+    assert "Structure « École des Platanes » créée." in texts(at)
+    assert at.text_input(key="new_site_name").value == ""  # the creation form starts empty again
+    site_id = db.value("SELECT id FROM sites")
+
+    at.text_input(key="svc_code").set_value("cantine")
+    at.text_input(key="svc_name").set_value("Restauration scolaire")
+    at.text_input(key="svc_short").set_value("Cantine")
+    for day in (1, 2, 4, 5):
+        at.checkbox(key=f"svc_day_{day}").check()
+    at.text_input(key="svc_price").set_value("3,50")
+    at.checkbox(key="svc_meal").check()
+    at.checkbox(key=f"svc_site_{site_id}").check()
+    at.number_input(key=f"svc_site_capacity_{site_id}").set_value(60)
+    click(at, "Créer la prestation")
+    assert not at.exception, at.exception
+    assert "Prestation « Restauration scolaire » créée." in texts(at)
+    listed = next(m.value for m in at.markdown if "**Restauration scolaire**" in m.value)
+    assert "(cantine, « Cantine ») : lundi, mardi, jeudi, vendredi ;" in listed
+    assert fr.euros(350) in listed and "repas ; proposée par École des Platanes" in listed
+    assert db.rows("SELECT site_id, capacity FROM site_services") == [(site_id, 60)]
+
+    click(at, "Ajouter les régimes usuels (Standard, Sans porc, Végétarien, Sans allergène)")
+    assert "Régimes ajoutés : Standard, Sans porc, Végétarien, Sans allergène." in texts(at)
+    assert "- Sans allergène (sans\\_allergene)" in texts(at)
+
+    home = texts(page(db, "pages/admin_accueil.py"))
+    for step in ("1. l'année scolaire — ✅ fait", "2. les structures — ✅ fait", "3. les prestations — ✅ fait"):
+        assert step in home, home
+    assert "4. importer les familles — ⬜ à faire" in home
+    prestations = page(db, "pages/admin_prestations.py")
+    assert not prestations.exception and "Restauration scolaire" in texts(prestations)
+
+
+def test_bad_input_in_the_browser_is_refused_in_french_and_nothing_written(empty_town):
+    db = empty_town
+    at = page(db, "pages/admin_structures.py")
+    at.text_input(key="new_site_name").set_value("Centre")
+    click(at, "Créer la structure")
+    site_id = db.value("SELECT id FROM sites")
+    before = snapshot(db)
+
+    at.text_input(key="svc_code").set_value("cantine")
+    at.text_input(key="svc_name").set_value("Restauration scolaire")
+    at.text_input(key="svc_short").set_value("Cantine")
+    at.checkbox(key="svc_day_1").check()
+    at.text_input(key="svc_price").set_value("abc")
+    at.checkbox(key=f"svc_site_{site_id}").check()
+    click(at, "Créer la prestation")
+    assert [e.value for e in at.error] == ["Prix illisible : « abc ». Saisissez un montant en euros, par exemple 3,50."]
+    assert at.text_input(key="svc_code").value == "cantine"  # what was typed stays, to be corrected
+
+    at.text_input(key="svc_price").set_value("3,50")
+    at.checkbox(key="svc_day_1").uncheck()
+    click(at, "Créer la prestation")
+    assert [e.value for e in at.error] == ["Jours de la semaine : cochez au moins un jour."]
+
+    at.text_input(key="town_contact").set_value("pas-une-adresse")
+    click(at, "Enregistrer la ville")
+    assert "Adresse e-mail de contact : Adresse e-mail invalide" in at.error[0].value
+
+    at.text_input(key="new_site_name").set_value("centre")
+    click(at, "Créer la structure")
+    assert [e.value for e in at.error] == ["Une structure s'appelle déjà « centre »."]
+    assert snapshot(db) == before
