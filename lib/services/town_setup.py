@@ -39,7 +39,7 @@ def _may_read(actor: Actor) -> None:
     actor.require(Role.ADMIN, Role.AGENT)
 
 
-def _record(cur, actor: Actor, now: datetime, action: str, entity: str, entity_id, before=None, after=None) -> None:
+def _record(cur, actor: Actor, now: datetime, *, action: str, entity: str, entity_id, before=None, after=None) -> None:
     audit.record(
         cur,
         at_utc=to_utc_naive(now),
@@ -138,9 +138,9 @@ def open_school_year(db: Database, actor: Actor, start_year: object, now: dateti
             cur,
             actor,
             now,
-            "school_year.open",
-            "school_year",
-            record.id,
+            action="school_year.open",
+            entity="school_year",
+            entity_id=record.id,
             after={"label": record.label, "start": record.start_date, "end": record.end_date},
         )
 
@@ -189,7 +189,9 @@ def create_site(
         if store.site_name_taken(cur, fields[0]):
             raise InvalidInput(f"Une structure s'appelle déjà « {fields[0]} ».")
         site_id = store.insert_site(cur, *fields)
-        _record(cur, actor, now, "site.create", "site", site_id, after=store.site_row(cur, site_id))
+        _record(
+            cur, actor, now, action="site.create", entity="site", entity_id=site_id, after=store.site_row(cur, site_id)
+        )
         return site_id
 
     return db.write(work)
@@ -218,7 +220,16 @@ def update_site(
         if store.site_name_taken(cur, fields[0], other_than=found):
             raise InvalidInput(f"Une structure s'appelle déjà « {fields[0]} ».")
         store.update_site(cur, found, *fields)
-        _record(cur, actor, now, "site.update", "site", found, before=before, after=store.site_row(cur, found))
+        _record(
+            cur,
+            actor,
+            now,
+            action="site.update",
+            entity="site",
+            entity_id=found,
+            before=before,
+            after=store.site_row(cur, found),
+        )
         return fields[0]
 
     return f"Structure « {db.write(work)} » enregistrée."
@@ -245,7 +256,7 @@ def delete_site(db: Database, actor: Actor, site_id: object, now: datetime) -> s
                 "supprimée (renommez-la plutôt)."
             )
         store.delete_site(cur, found)
-        _record(cur, actor, now, "site.delete", "site", found, before=before)
+        _record(cur, actor, now, action="site.delete", entity="site", entity_id=found, before=before)
         return before["name"]
 
     return f"Structure « {db.write(work)} » supprimée."
@@ -340,7 +351,15 @@ def create_service(
         )
         for site_id, capacity in sorted(places.items()):
             store.insert_site_service(cur, site_id, service_id, capacity)
-        _record(cur, actor, now, "service.create", "service", service_id, after=store.created_service(cur, service_id))
+        _record(
+            cur,
+            actor,
+            now,
+            action="service.create",
+            entity="service",
+            entity_id=service_id,
+            after=store.created_service(cur, service_id),
+        )
         return service_id
 
     return db.write(work)
@@ -371,9 +390,9 @@ def offer_service(
             cur,
             actor,
             now,
-            "site_service.create",
-            "site_service",
-            f"{site}:{service_id}",
+            action="site_service.create",
+            entity="site_service",
+            entity_id=f"{site}:{service_id}",
             after={"capacity": places},
         )
         return row["name"]
@@ -399,7 +418,9 @@ def add_diet(db: Database, actor: Actor, code: object, label: object, now: datet
         if store.diet_taken(cur, clean_code, clean_label):
             raise InvalidInput(f"Le régime « {clean_label} » (code {clean_code}) existe déjà, ou son code.")
         store.insert_diet(cur, clean_code, clean_label)
-        _record(cur, actor, now, "diet.create", "diet", clean_code, after={"label": clean_label})
+        _record(
+            cur, actor, now, action="diet.create", entity="diet", entity_id=clean_code, after={"label": clean_label}
+        )
 
     db.write(work)
     return f"Régime « {clean_label} » ajouté."
@@ -414,7 +435,7 @@ def add_preset_diets(db: Database, actor: Actor, now: datetime) -> str:
         for code, label in rules.PRESET_DIETS:
             if not store.diet_taken(cur, code, label):
                 store.insert_diet(cur, code, label)
-                _record(cur, actor, now, "diet.create", "diet", code, after={"label": label})
+                _record(cur, actor, now, action="diet.create", entity="diet", entity_id=code, after={"label": label})
                 added.append(label)
         return added
 

@@ -9,6 +9,7 @@ import pytest
 from lib.domain.invoicing import PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
+from lib.domain.structures import SiteKind
 
 STORE = Path(__file__).resolve().parents[2] / "lib" / "store"
 
@@ -33,6 +34,7 @@ def check_values(db, table: str, column: str) -> set[str]:
         ("families", "payment_right", PaymentRight),
         ("outbox", "kind", MailKind),
         ("outbox", "state", MailState),
+        ("sites", "kind", SiteKind),
     ],
 )
 def test_the_schema_allows_exactly_the_values_of_the_enum(fresh_db, table, column, enum):
