@@ -186,41 +186,41 @@ else:
             "Code",
             max_chars=CODE_MAX_LENGTH,
             help="Lettres minuscules, chiffres et tirets : cantine-midi",
-            key="svc_code",
+            key="new_svc_code",
         )
-        name = st.text_input("Nom", max_chars=NAME_MAX_LENGTH, help="Restauration scolaire", key="svc_name")
+        name = st.text_input("Nom", max_chars=NAME_MAX_LENGTH, help="Restauration scolaire", key="new_svc_name")
         short = st.text_input(
             "Nom court (case du calendrier)",
             max_chars=SHORT_NAME_MAX_LENGTH,
             help=f"{SHORT_NAME_MAX_LENGTH} caractères au plus : Cantine",
-            key="svc_short",
+            key="new_svc_short",
         )
         st.markdown("Jours de la semaine")
-        days = [d for d in SCHOOL_WEEKDAYS if st.checkbox(WEEKDAY_NAMES[d].capitalize(), key=f"svc_day_{d}")]
+        days = [d for d in SCHOOL_WEEKDAYS if st.checkbox(WEEKDAY_NAMES[d].capitalize(), key=f"new_svc_day_{d}")]
         price = st.text_input(
-            "Prix unitaire (€)", max_chars=12, help="En euros, avec une virgule : 3,50", key="svc_price"
+            "Prix unitaire (€)", max_chars=12, help="En euros, avec une virgule : 3,50", key="new_svc_price"
         )
-        meal = st.checkbox("C'est un repas (compté par la cuisine)", key="svc_meal")
-        book = st.number_input("Réservation : jours avant", 0, MAX_DELAY_DAYS, rules.book.days, key="svc_book")
-        book_working = st.checkbox("Jours ouvrés (réservation)", rules.book.working, key="svc_book_working")
+        meal = st.checkbox("C'est un repas (compté par la cuisine)", key="new_svc_meal")
+        book = st.number_input("Réservation : jours avant", 0, MAX_DELAY_DAYS, rules.book.days, key="new_svc_book")
+        book_working = st.checkbox("Jours ouvrés (réservation)", rules.book.working, key="new_svc_book_working")
         book_cutoff = st.time_input(
-            "Réservation : heure limite le dernier jour", rules.book.cutoff, step=900, key="svc_book_cutoff"
+            "Réservation : heure limite le dernier jour", rules.book.cutoff, step=900, key="new_svc_book_cutoff"
         )
-        cancel = st.number_input("Annulation : jours avant", 0, MAX_DELAY_DAYS, rules.cancel.days, key="svc_cancel")
-        cancel_working = st.checkbox("Jours ouvrés (annulation)", rules.cancel.working, key="svc_cancel_working")
+        cancel = st.number_input("Annulation : jours avant", 0, MAX_DELAY_DAYS, rules.cancel.days, key="new_svc_cancel")
+        cancel_working = st.checkbox("Jours ouvrés (annulation)", rules.cancel.working, key="new_svc_cancel_working")
         cancel_cutoff = st.time_input(
-            "Annulation : heure limite le dernier jour", rules.cancel.cutoff, step=900, key="svc_cancel_cutoff"
+            "Annulation : heure limite le dernier jour", rules.cancel.cutoff, step=900, key="new_svc_cancel_cutoff"
         )
         st.markdown("Structures qui la proposent, et leur capacité par jour")
         offered = {
             site.id: (
-                st.checkbox(f"Proposée par {site.name}", key=f"svc_site_{site.id}"),
+                st.checkbox(f"Proposée par {site.name}", key=f"new_svc_site_{site.id}"),
                 st.number_input(
                     f"Capacité par jour — {site.name}",
                     0,
                     settings.MAX_CAPACITY,
                     site.capacity,
-                    key=f"svc_site_capacity_{site.id}",
+                    key=f"new_svc_site_capacity_{site.id}",
                 ),
             )
             for site in sites
@@ -241,7 +241,7 @@ else:
                     capacities={sid: int(places) for sid, (ticked, places) in offered.items() if ticked},
                     now=session.now(),
                 )
-                saved("services", f"Prestation « {name.strip()} » créée.", clear="svc_")
+                saved("services", f"Prestation « {name.strip()} » créée.", clear="new_svc_")
     if services:
         with st.form("offer_form", border=True):
             st.subheader("Proposer une prestation dans une autre structure", anchor=False)

@@ -42,24 +42,26 @@ def snapshot(db):
 
 
 @pytest.mark.parametrize(
-    "script",
+    "script, says",
     [
-        "pages/admin_accueil.py",
-        "pages/admin_facturation.py",
-        "pages/admin_prestations.py",
-        "pages/admin_journal.py",
-        "pages/pointage.py",
-        "pages/cuisine.py",
-        "pages/tendances.py",
-        "pages/agent_reservations.py",
-        "pages/admin_structures.py",
+        ("app.py", "Pour démarrer"),
+        ("pages/admin_accueil.py", "1. l'année scolaire — ⬜ à faire"),
+        ("pages/admin_facturation.py", "Aucune réservation à facturer"),
+        ("pages/admin_prestations.py", "Aucune prestation n'est encore proposée par une structure"),
+        ("pages/admin_journal.py", "A créé le compte administrateur admin"),
+        ("pages/pointage.py", "Aucune structure ni prestation n'est configurée."),
+        ("pages/cuisine.py", "Aucune année scolaire n'est configurée."),
+        ("pages/tendances.py", "Pas encore de données pour cette année scolaire."),
+        ("pages/agent_reservations.py", "Saisissez au moins deux lettres du prénom ou du nom."),
+        ("pages/admin_structures.py", "Aucune année scolaire n'est ouverte"),
     ],
 )
-def test_every_admin_page_opens_on_an_empty_database(empty_town, script):
+def test_every_admin_page_opens_on_an_empty_database_and_says_what_is_missing(empty_town, script, says):
     at = page(empty_town, script)
     assert not at.exception, at.exception
     shown = texts(at)
-    assert "Une erreur inattendue" not in shown, shown
+    assert says in shown, shown
+    assert not at.error, [e.value for e in at.error]
 
 
 def click(at, label: str):
@@ -95,15 +97,15 @@ def test_a_town_is_set_up_from_the_browser_and_the_home_ticks_each_step(empty_to
     assert at.text_input(key="new_site_name").value == ""  # the creation form starts empty again
     site_id = db.value("SELECT id FROM sites")
 
-    at.text_input(key="svc_code").set_value("cantine")
-    at.text_input(key="svc_name").set_value("Restauration scolaire")
-    at.text_input(key="svc_short").set_value("Cantine")
+    at.text_input(key="new_svc_code").set_value("cantine")
+    at.text_input(key="new_svc_name").set_value("Restauration scolaire")
+    at.text_input(key="new_svc_short").set_value("Cantine")
     for day in (1, 2, 4, 5):
-        at.checkbox(key=f"svc_day_{day}").check()
-    at.text_input(key="svc_price").set_value("3,50")
-    at.checkbox(key="svc_meal").check()
-    at.checkbox(key=f"svc_site_{site_id}").check()
-    at.number_input(key=f"svc_site_capacity_{site_id}").set_value(60)
+        at.checkbox(key=f"new_svc_day_{day}").check()
+    at.text_input(key="new_svc_price").set_value("3,50")
+    at.checkbox(key="new_svc_meal").check()
+    at.checkbox(key=f"new_svc_site_{site_id}").check()
+    at.number_input(key=f"new_svc_site_capacity_{site_id}").set_value(60)
     click(at, "Créer la prestation")
     assert not at.exception, at.exception
     assert "Prestation « Restauration scolaire » créée." in texts(at)
@@ -132,18 +134,18 @@ def test_bad_input_in_the_browser_is_refused_in_french_and_nothing_written(empty
     site_id = db.value("SELECT id FROM sites")
     before = snapshot(db)
 
-    at.text_input(key="svc_code").set_value("cantine")
-    at.text_input(key="svc_name").set_value("Restauration scolaire")
-    at.text_input(key="svc_short").set_value("Cantine")
-    at.checkbox(key="svc_day_1").check()
-    at.text_input(key="svc_price").set_value("abc")
-    at.checkbox(key=f"svc_site_{site_id}").check()
+    at.text_input(key="new_svc_code").set_value("cantine")
+    at.text_input(key="new_svc_name").set_value("Restauration scolaire")
+    at.text_input(key="new_svc_short").set_value("Cantine")
+    at.checkbox(key="new_svc_day_1").check()
+    at.text_input(key="new_svc_price").set_value("abc")
+    at.checkbox(key=f"new_svc_site_{site_id}").check()
     click(at, "Créer la prestation")
     assert [e.value for e in at.error] == ["Prix illisible : « abc ». Saisissez un montant en euros, par exemple 3,50."]
-    assert at.text_input(key="svc_code").value == "cantine"  # what was typed stays, to be corrected
+    assert at.text_input(key="new_svc_code").value == "cantine"  # what was typed stays, to be corrected
 
-    at.text_input(key="svc_price").set_value("3,50")
-    at.checkbox(key="svc_day_1").uncheck()
+    at.text_input(key="new_svc_price").set_value("3,50")
+    at.checkbox(key="new_svc_day_1").uncheck()
     click(at, "Créer la prestation")
     assert [e.value for e in at.error] == ["Jours de la semaine : cochez au moins un jour."]
 
