@@ -5,11 +5,11 @@ save shown as stored; the administrator's home ticks the first steps as they are
 import pytest
 
 from lib.domain import fr
-from lib.services import auth, setup
+from lib.services import auth, reservations, setup
 from lib.store.db import close_database, open_database
 from lib.ui.session import TEST_TOKEN_KEY
 from tests.conftest import DEMO_NOW
-from tests.helpers import app_test, texts
+from tests.helpers import add_family_with_child, app_test, texts
 
 PASSWORD = "une phrase de passe assez longue"
 ADMIN = "admin@ma-ville.fr"
@@ -124,6 +124,22 @@ def test_a_town_is_set_up_from_the_browser_and_the_home_ticks_each_step(empty_to
     assert "4. importer les familles — ⬜ à faire" in home
     prestations = page(db, "pages/admin_prestations.py")
     assert not prestations.exception and "Restauration scolaire" in texts(prestations)
+
+    # A family (the import's work, written here), registered at the new school: its parent books.
+    _, child = add_family_with_child(db, "parent@saint-essai.fr", "le mot de passe du parent")
+    canteen = db.value("SELECT id FROM services")
+    reservations.save_registration(
+        db, auth.login(db, ADMIN, PASSWORD, DEMO_NOW)[1], child, 2026, site_id, [canteen], DEMO_NOW
+    )
+    family = app_test("pages/mes_inscriptions.py", db, None)
+    family.session_state[TEST_TOKEN_KEY] = auth.login(
+        db, "parent@saint-essai.fr", "le mot de passe du parent", DEMO_NOW
+    )[0]
+    family.run()
+    assert not family.exception, family.exception
+    assert "Réservations de Zoé" in texts(family) and not family.error
+    assert "inscrit(e) à aucune prestation" not in texts(family)  # the booking context was built
+    assert family.button(key="resa_modify").label == "Modification"
 
 
 def test_bad_input_in_the_browser_is_refused_in_french_and_nothing_written(empty_town):

@@ -4,18 +4,16 @@ refused in French with nothing written."""
 
 from datetime import date, time
 
-import pandas as pd
 import pytest
 
 from lib.domain.actor import Actor
-from lib.domain.clock import to_utc_naive
 from lib.domain.deadlines import DeadlineRule, deadline_rule
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.roles import Role
 from lib.domain.school_year import school_year
 from lib.services import auth, reservations, setup, town_setup
-from lib.store.bulk import insert_frame
 from tests.conftest import DEMO_NOW
+from tests.helpers import add_family_with_child
 
 BOOK = DeadlineRule(7, False, time(23, 59))
 CANCEL = DeadlineRule(2, True, time(23, 59))
@@ -94,35 +92,14 @@ def test_a_town_starts_from_an_empty_database_up_to_a_parents_booking(fresh_db):
     assert (steps.school_year, steps.sites, steps.services, steps.families) == (True, True, True, False)
 
     # The families come from another slice (the CSV import): here, one family written directly.
-    at = to_utc_naive(DEMO_NOW)
-
-    def family(cur):
-        insert_frame(cur, "families", pd.DataFrame([{"id": 1, "name": "Famille Essai", "created_at": at}]))
-        frame = pd.DataFrame(
-            [
-                {
-                    "id": 50,
-                    "email": "parent@saint-essai.fr",
-                    "password_hash": auth.hash_password("le mot de passe du parent"),
-                    "role": "famille",
-                    "family_id": 1,
-                    "display_name": "Paule Essai",
-                    "created_at": at,
-                }
-            ]
-        )
-        insert_frame(cur, "users", frame)
-        kid = {"id": 1, "family_id": 1, "first_name": "Zoé", "last_name": "Essai", "birth_date": date(2018, 5, 2)}
-        insert_frame(cur, "children", pd.DataFrame([{**kid, "school_class": "CE1", "diet_code": "standard"}]))
-
-    db.write(family)
-    reservations.save_registration(db, admin, 1, 2026, school, [canteen], DEMO_NOW)
+    _, child = add_family_with_child(db, "parent@saint-essai.fr", "le mot de passe du parent")
+    reservations.save_registration(db, admin, child, 2026, school, [canteen], DEMO_NOW)
     parent = auth.login(db, "parent@saint-essai.fr", "le mot de passe du parent", DEMO_NOW)[1]
-    ctx = reservations.booking_context(db, parent, 1, 2026)
+    ctx = reservations.booking_context(db, parent, child, 2026)
     assert [(s.code, s.weekdays, s.site_id) for s in ctx.services] == [("cantine", (1, 2, 4, 5), school)]
     reservations.set_day(db, parent, ctx, canteen, date(2026, 12, 10), True, DEMO_NOW)
     assert db.rows("SELECT child_id, service_id, day, state FROM bookings") == [
-        (1, canteen, date(2026, 12, 10), "booked")
+        (child, canteen, date(2026, 12, 10), "booked")
     ]
     assert town_setup.first_steps(db, admin).all_done
 
