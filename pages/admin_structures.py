@@ -78,7 +78,11 @@ with st.form("town_form", border=True):
             town["public_url"],
             max_chars=200,
             key="town_url",
-            help="L'adresse https par laquelle les familles ouvrent le portail, par exemple https://famille.ma-ville.fr.",
+            help=(
+                "L'adresse https par laquelle les familles ouvrent le portail, par exemple "
+                "https://famille.ma-ville.fr. Le portail n'accepte que cette adresse : une adresse erronée coupe "
+                "l'accès depuis le navigateur (corrigez-la alors avec python -m lib.services.setup set public_url)."
+            ),
         ),
     }
     if st.form_submit_button("Enregistrer la ville", type="primary"):
