@@ -173,3 +173,35 @@ def test_bad_input_in_the_browser_is_refused_in_french_and_nothing_written(empty
     click(at, "Créer la structure")
     assert [e.value for e in at.error] == ["Une structure s'appelle déjà « centre »."]
     assert snapshot(db) == before
+
+
+def test_a_site_is_edited_and_an_unused_one_deleted_only_once_confirmed(empty_town):
+    db = empty_town
+    at = page(db, "pages/admin_structures.py")
+    for name in ("École des Pins", "Annexe"):
+        at.text_input(key="new_site_name").set_value(name)
+        click(at, "Créer la structure")
+    pins, annexe = (db.value("SELECT id FROM sites WHERE name = ?", [n]) for n in ("École des Pins", "Annexe"))
+
+    at.text_input(key=f"site_name_{pins}").set_value("École des Grands Pins")
+    at.number_input(key=f"site_capacity_{pins}").set_value(120)
+    next(b for b in at.button if b.label == "Enregistrer la structure" and f"site_{pins}" in b.form_id).click().run()
+    assert "Structure « École des Grands Pins » enregistrée." in texts(at)
+    assert db.row("SELECT name, capacity FROM sites WHERE id = ?", [pins]) == ("École des Grands Pins", 120)
+    assert any(e.label.startswith("École des Grands Pins — École maternelle, 120 place(s)") for e in at.expander)
+
+    delete = next(b for b in at.button if b.label == "Supprimer la structure" and f"site_{annexe}" in b.form_id)
+    delete.click().run()
+    assert "Cochez « Je confirme la suppression »" in texts(at)
+    assert db.value("SELECT count(*) FROM sites") == 2
+    at.checkbox(key=f"site_confirm_{annexe}").check()
+    next(b for b in at.button if b.label == "Supprimer la structure" and f"site_{annexe}" in b.form_id).click().run()
+    assert "Structure « Annexe » supprimée." in texts(at)
+    assert db.rows("SELECT name FROM sites") == [("École des Grands Pins",)]
+
+
+def test_the_page_is_closed_to_a_family_and_an_agent(demo_db):
+    for email in ("parent@demo.fr", "agent@demo.fr"):
+        at = app_test("pages/admin_structures.py", demo_db, email).run()
+        assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
+        assert not at.text_input and not at.button
