@@ -1,4 +1,5 @@
-"""Administrator's home: the portal in figures, the accounts, the latest audit entries."""
+"""Administrator's home: a new town's first steps (until all are done), the portal in figures, the
+accounts, the latest audit entries."""
 
 import pandas as pd
 import streamlit as st

@@ -32,7 +32,7 @@ from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
 from lib.services.demo_marks import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit, deployment, reference
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 MIN_PASSWORD_LENGTH = 12
 DISPLAY_NAME_MAX_LENGTH = 120
@@ -215,7 +215,7 @@ def checked_setting(key: str, value: str) -> str:
     return check(value)
 
 
-def write_setting(cur, key: str, clean: str, at_utc: datetime, user_id: int | None, reason: str | None) -> None:
+def write_setting(cur: Cursor, key: str, clean: str, at_utc: datetime, user_id: int | None, reason: str | None) -> None:
     """Store a checked setting with its audit entry (a secret's value left out of it), in the
     caller's transaction."""
     before = deployment.put_setting(cur, key, clean)

@@ -23,7 +23,7 @@ from lib.domain.school_year import SchoolYear, school_year, start_year_for
 from lib.services import settings, setup
 from lib.store import audit, reference
 from lib.store import structures as store
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 # What the page sets of the town's settings, in the form's order (checked by setup.checked_setting).
 TOWN_SETTINGS = {
@@ -39,7 +39,18 @@ def _may_read(actor: Actor) -> None:
     actor.require(Role.ADMIN, Role.AGENT)
 
 
-def _record(cur, actor: Actor, now: datetime, *, action: str, entity: str, entity_id, before=None, after=None) -> None:
+def _record(
+    cur: Cursor,
+    actor: Actor,
+    now: datetime,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | str,
+    before: object = None,
+    after: object = None,
+) -> None:
+    """The change's audit entry, in its transaction, with the administrator as the actor."""
     audit.record(
         cur,
         at_utc=to_utc_naive(now),
