@@ -74,8 +74,8 @@ def town_settings(db: Database, actor: Actor) -> dict[str, str]:
 
 
 def save_town(db: Database, actor: Actor, values: Mapping[str, object], now: datetime) -> str:
-    """Store the settings that changed, every one checked before any is written. An empty public
-    address leaves it unset."""
+    """Store the settings that changed, every one checked before any is written. A field left
+    empty that had no value (the contact, the public address of a new town) stays unset."""
     actor.require(Role.ADMIN)
     unknown = [key for key in values if key not in TOWN_SETTINGS]
     if unknown:
@@ -86,8 +86,8 @@ def save_town(db: Database, actor: Actor, values: Mapping[str, object], now: dat
         text = value.strip() if isinstance(value, str) else None
         if text is None:
             raise InvalidInput(f"{TOWN_SETTINGS[key]} : saisissez un texte.")
-        if key == "public_url" and not text and not stored.get(key):
-            continue
+        if not text and not stored.get(key):
+            continue  # left empty, as it was: nothing to check or store
         try:
             clean = setup.checked_setting(key, text)
         except InvalidInput as exc:

@@ -104,6 +104,18 @@ def test_a_town_starts_from_an_empty_database_up_to_a_parents_booking(fresh_db):
     assert town_setup.first_steps(db, admin).all_done
 
 
+def test_a_new_towns_name_is_saved_with_its_contact_and_address_left_empty(fresh_db):
+    db = fresh_db
+    setup.create_admin(db, "admin@ma-ville.fr", "Service enfance", "une phrase de passe longue", DEMO_NOW)
+    admin = auth.login(db, "admin@ma-ville.fr", "une phrase de passe longue", DEMO_NOW)[1]
+    typed = {"town_name": "Ville de Saint-Essai", "contact_email": "", "holiday_zone": "C", "public_url": " "}
+    assert town_setup.save_town(db, admin, typed, DEMO_NOW) == "Réglages de la ville enregistrés : nom de la ville."
+    assert town_setup.save_town(db, admin, typed, DEMO_NOW) == "Aucun changement."
+    assert db.rows("SELECT key, value FROM settings") == [("town_name", "Ville de Saint-Essai")]
+    with pytest.raises(InvalidInput, match="Nom de la ville : Valeur vide"):
+        town_setup.save_town(db, admin, {**typed, "town_name": ""}, DEMO_NOW)
+
+
 def test_each_write_is_audited_with_its_administrator(fresh_db):
     db = fresh_db
     setup.create_admin(db, "admin@ma-ville.fr", "Service enfance", "une phrase de passe longue", DEMO_NOW)
