@@ -416,3 +416,30 @@ def town_invoice(town: Town, family_id: int, month: int) -> TownInvoice:
     )
     assert row is not None, (family_id, month)
     return TownInvoice(*row)
+
+
+# --- a family in a town set up from an empty database ----------------------------------------------
+
+
+def add_family_with_child(db: Database, email: str, password: str) -> tuple[int, int]:
+    """One family, its parent's account (`email`, `password`) and one child (Zoé Essai, CE1, diet
+    « standard »), written directly: what the families' import gives a new town. (family id, child id)."""
+    at = to_utc_naive(DEMO_NOW)
+
+    def load(cur: Cursor) -> tuple[int, int]:
+        family = cur.execute(
+            "INSERT INTO families (name, email, created_at) VALUES ('Famille Essai', ?, ?) RETURNING id", [email, at]
+        ).fetchall()[0][0]
+        cur.execute(
+            "INSERT INTO users (email, password_hash, role, family_id, display_name, created_at) "
+            "VALUES (?, ?, 'famille', ?, 'Paule Essai', ?)",
+            [email, auth.hash_password(password), family, at],
+        )
+        child = cur.execute(
+            "INSERT INTO children (family_id, first_name, last_name, birth_date, school_class, diet_code) "
+            "VALUES (?, 'Zoé', 'Essai', DATE '2018-05-02', 'CE1', 'standard') RETURNING id",
+            [family],
+        ).fetchall()[0][0]
+        return family, child
+
+    return db.write(load)

@@ -26,7 +26,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Inscriptions": ("registration.",),
     "Pointage": ("attendance.",),
     "Fermetures et grèves": ("closure.",),
-    "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
+    "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity.", "site_service."),
+    "Structures, années scolaires et régimes": ("school_year.", "site.", "diet."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
     "Connexions et mots de passe": ("auth.", "user."),
@@ -384,6 +385,19 @@ def _payment_rejected(entry: Entry) -> str:
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 
 
+def _named(entry: Entry, key: str = "name") -> str:
+    """The name the entry recorded (after, else before), or the entity's number."""
+    name = _dict(entry.after).get(key) or _dict(entry.before).get(key)
+    return f"« {name} »" if name else f"n° {entry.entity_id}"
+
+
+def _site_change(entry: Entry) -> str:
+    before, after = _dict(entry.before), _dict(entry.after)
+    if before.get("name") and after.get("name") and before["name"] != after["name"]:
+        return f"A renommé la structure « {before['name']} » en « {after['name']} »"
+    return f"A modifié la structure {_named(entry)}"
+
+
 def _logout(entry: Entry) -> str:
     after = _dict(entry.after)
     if not after.get("everywhere"):
@@ -490,6 +504,15 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         else "A créé un compte administrateur"
     ),
     "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
+    "school_year.open": lambda e: f"A ouvert l'année scolaire {_dict(e.after).get('label') or e.entity_id}",
+    "site.create": lambda e: f"A créé la structure {_named(e)}",
+    "site.update": _site_change,
+    "site.delete": lambda e: f"A supprimé la structure {_named(e)}",
+    "service.create": lambda e: f"A créé la prestation {_named(e)}",
+    "site_service.create": lambda e: (
+        f"A ajouté {_site_service(e)} ({count(_int(_dict(e.after).get('capacity')) or 0, 'place')} par jour)"
+    ),
+    "diet.create": lambda e: f"A ajouté le régime {_named(e, 'label')}",
     "demo.build": lambda e: (
         f"A créé la ville de démonstration (données au {fr.long_date(_day(_dict(e.after)['today']))})"
         if _day(_dict(e.after).get("today"))
@@ -509,6 +532,9 @@ ENTITY_WORDS = {
     "database": "la base de données",
     "user": "le compte",
     "closure": "la fermeture",
+    "site": "la structure",
+    "school_year": "l'année scolaire",
+    "diet": "le régime",
 }
 
 

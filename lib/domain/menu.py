@@ -46,6 +46,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
         _CLOSURES,
+        Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         _CHECK,
         _PAI,

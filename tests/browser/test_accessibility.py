@@ -40,6 +40,7 @@ STAFF_PAGES = {
         ("", "Administration"),
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
+        ("structures", "Structures et année scolaire"),
         ("journal", "Journal d'audit"),
         ("fermetures", "Fermetures et grèves"),
     ],

@@ -10,6 +10,7 @@ from lib.domain.calendar import ClosureKind
 from lib.domain.invoicing import PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
+from lib.domain.structures import SiteKind
 
 STORE = Path(__file__).resolve().parents[2] / "lib" / "store"
 
@@ -34,6 +35,7 @@ def check_values(db, table: str, column: str) -> set[str]:
         ("families", "payment_right", PaymentRight),
         ("outbox", "kind", MailKind),
         ("outbox", "state", MailState),
+        ("sites", "kind", SiteKind),
     ],
 )
 def test_the_schema_allows_exactly_the_values_of_the_enum(fresh_db, table, column, enum):
