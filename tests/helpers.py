@@ -278,7 +278,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             for fid, _, parent, _, _, _ in families
         ]
         frame = pd.DataFrame(users).astype({"family_id": "Int64"})
-        frame["password_hash"], frame["created_at"] = password_hash, created
+        frame["password_hash"], frame["created_at"], frame["activated_at"] = password_hash, created, created
         insert_frame(cur, "users", frame)
         kids = [(fid, fid, name.split()[-1], child) for fid, name, _, _, _, child in families if child]
         kids += [(cid, fid, families[fid - 1][1].split()[-1], rest) for cid, fid, *rest in siblings]

@@ -356,8 +356,56 @@ def _password(entry: Entry) -> str:
     return f"A changé son mot de passe ({count(others, 'autre session')} fermée(s))"
 
 
+LINK_PURPOSES = {
+    "invitation": "d'invitation",
+    "password_reset": "de nouveau mot de passe",
+    "email_change": "de confirmation d'adresse",
+}
+LINK_WHY = {
+    "unknown": "inconnu",
+    "used": "déjà utilisé ou remplacé par un plus récent",
+    "expired": "expiré",
+    "other_purpose": "d'un autre usage",
+    "inactive": "d'un compte fermé",
+}
+
+
+def _link_refused(entry: Entry) -> str:
+    after = _dict(entry.after)
+    purpose = LINK_PURPOSES.get(str(after.get("purpose")))
+    why = LINK_WHY.get(str(after.get("why")), str(after.get("why") or "?"))
+    return f"Lien {purpose} refusé ({why})" if purpose else f"Lien refusé ({why})"
+
+
+def _invited(entry: Entry) -> str:
+    after = _dict(entry.after)
+    again = "renvoyé" if after.get("resent") else "envoyé"
+    to = f" à {after['email']}" if after.get("email") else ""
+    return f"A {again} l'invitation à créer un mot de passe{to}"
+
+
+def _reset_requested(entry: Entry) -> str:
+    sent = _dict(entry.after).get("sent")
+    return "A demandé un nouveau mot de passe" + ("" if sent else " (trop de demandes dans l'heure : rien envoyé)")
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
     "auth.login": lambda e: "S'est connecté(e)",
+    "auth.invited": _invited,
+    "auth.activated": lambda e: "A activé son compte en choisissant son mot de passe",
+    "auth.reset_requested": _reset_requested,
+    "auth.reset_unknown": lambda e: (
+        f"Nouveau mot de passe demandé pour une adresse e-mail sans compte actif (connexion {e.entity_id})"
+    ),
+    "auth.password_reset": lambda e: "A choisi un nouveau mot de passe par le lien reçu (toutes ses sessions fermées)",
+    "auth.link_refused": _link_refused,
+    "auth.email_change_requested": lambda e: (
+        f"A demandé à changer son adresse e-mail pour {_dict(e.after).get('new', '?')} (à confirmer)"
+    ),
+    "auth.email_changed": lambda e: (
+        f"A changé son adresse e-mail : {_dict(e.before).get('email', '?')} → {_dict(e.after).get('email', '?')}"
+    ),
+    "auth.email_change_refused": lambda e: "Changement d'adresse e-mail refusé à la confirmation",
     "auth.logout": _logout,
     "auth.password": _password,
     "booking.days": _booking,
@@ -418,6 +466,8 @@ ENTITY_WORDS = {
     "site_service_day": "le pointage",
     "database": "la base de données",
     "user": "le compte",
+    "address": "la connexion",
+    "link": "un lien",
 }
 
 

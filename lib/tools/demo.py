@@ -554,7 +554,8 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
                 "created_at": now_utc,
             }
         )
-    return pd.DataFrame(rows).astype({"family_id": "Int64"})
+    frame = pd.DataFrame(rows).astype({"family_id": "Int64"})
+    return frame.assign(activated_at=frame["created_at"])  # every demo account has its password
 
 
 def _book_year(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lib.domain.account_links import LinkPurpose
 from lib.domain.invoicing import PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
@@ -33,6 +34,7 @@ def check_values(db, table: str, column: str) -> set[str]:
         ("families", "payment_right", PaymentRight),
         ("outbox", "kind", MailKind),
         ("outbox", "state", MailState),
+        ("link_tokens", "purpose", LinkPurpose),
     ],
 )
 def test_the_schema_allows_exactly_the_values_of_the_enum(fresh_db, table, column, enum):
