@@ -13,7 +13,15 @@ from starlette.middleware import Middleware
 from lib.services.command_line import run_in_french
 from lib.services.config import db_path
 from lib.services.setup import serving_database
-from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes, proxies
+from lib.web import (
+    accessibility_page,
+    account_routes,
+    backup_routes,
+    export_routes,
+    login_page,
+    payment_routes,
+    proxies,
+)
 from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
 from lib.web.fonts import FontSubsets
@@ -60,7 +68,12 @@ hide_server_banner()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
 app = st.App(
     "app.py",
-    routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES + backup_routes.ROUTES,
+    routes=ROUTES
+    + account_routes.ROUTES
+    + payment_routes.ROUTES
+    + export_routes.ROUTES
+    + accessibility_page.ROUTES
+    + backup_routes.ROUTES,
     middleware=MIDDLEWARE,
     lifespan=lifespan,
     exception_handlers={Exception: server_error},
