@@ -325,6 +325,20 @@ def create_family_account(db: Database, actor: Actor, family_id: int, email: str
     return db.write(work)
 
 
+def invite_all_pending(db: Database, actor: Actor, now: datetime) -> int:
+    """« Inviter les responsables pas encore invités »: every family account without a password that
+    was never invited receives its invitation, in one transaction; how many (ADMIN only)."""
+    actor.require(Role.ADMIN)
+
+    def work(cur):
+        pending = store.never_invited(cur)
+        for account in pending:
+            _invite(cur, actor, account, now)
+        return len(pending)
+
+    return db.write(work)
+
+
 def not_activated(db: Database, actor: Actor) -> list[store.Invitee]:
     """« Comptes non activés »: who was invited when, until when (ADMIN only)."""
     actor.require(Role.ADMIN)

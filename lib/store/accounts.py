@@ -117,3 +117,14 @@ def not_activated(db: Database) -> list[Invitee]:
         [LinkPurpose.INVITATION.value, Role.FAMILY.value],
     )
     return [Invitee(*row) for row in rows]
+
+
+def never_invited(cur: duckdb.DuckDBPyConnection) -> list[Account]:
+    """Active family accounts without a password and without any invitation yet."""
+    found = cur.execute(
+        f"""{_ACCOUNT} u WHERE role = ? AND active AND activated_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM link_tokens t WHERE t.user_id = u.id AND t.purpose = ?)
+            ORDER BY id""",
+        [Role.FAMILY.value, LinkPurpose.INVITATION.value],
+    ).fetchall()
+    return [_account(row) for row in found]

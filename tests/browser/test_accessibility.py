@@ -38,6 +38,7 @@ STAFF_PAGES = {
         ("", "Administration"),
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
+        ("comptes", "Comptes des familles"),
         ("journal", "Journal d'audit"),
     ],
 }
