@@ -22,6 +22,8 @@ QF_MAX = 99_999
 ALLOCATAIRE_MAX = 15
 MAX_GUARDIANS = 2
 ADULT_AGE = 18
+# The school classes a child may be in (maternelle, then élémentaire).
+SCHOOL_CLASSES = ("PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2")
 
 
 class BillingMode(StrEnum):

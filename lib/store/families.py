@@ -30,6 +30,7 @@ from lib.domain.families import (
     QuotientInput,
     QuotientRecord,
 )
+from lib.domain.planning import BookingState
 from lib.store.db import Database
 from lib.store.sql import ACTIVE_STATES
 
@@ -336,16 +337,22 @@ def reactivate_users(cur: duckdb.DuckDBPyConnection, user_ids: list[int]) -> Non
     cur.execute("UPDATE users SET active = TRUE WHERE list_contains(?, id)", [user_ids])
 
 
-def future_places(cur: duckdb.DuckDBPyConnection, child_ids: list[int], first: date) -> list[tuple[int, int, date]]:
-    """The (site, service, day) of the children's bookings and waiting places from `first` on."""
-    return [
-        tuple(r)
-        for r in cur.execute(
-            f"""SELECT DISTINCT site_id, service_id, day FROM bookings
-                WHERE list_contains(?, child_id) AND day >= ? AND state IN {ACTIVE_STATES}""",
-            [child_ids, first],
-        ).fetchall()
-    ]
+def future_bookings(
+    cur: duckdb.DuckDBPyConnection, child_ids: list[int], first: date
+) -> list[tuple[int, int, int, date, BookingState]]:
+    """(child, site, service, day, state) of the children's bookings and waiting places from `first` on."""
+    rows = cur.execute(
+        f"""SELECT child_id, site_id, service_id, day, state FROM bookings
+            WHERE list_contains(?, child_id) AND day >= ? AND state IN {ACTIVE_STATES}
+            ORDER BY child_id, day, service_id""",
+        [child_ids, first],
+    ).fetchall()
+    return [(c, site, service, day, BookingState(state)) for c, site, service, day, state in rows]
+
+
+def family_in(cur: duckdb.DuckDBPyConnection, family_id: int) -> Family:
+    """The family as the transaction sees it."""
+    return _family(cur.execute(f"{_FAMILY} WHERE id = ?", [family_id]).fetchall()[0])
 
 
 # --- changes proposed by families -------------------------------------------------------------------
