@@ -420,3 +420,18 @@ class FoundFamily:
     guardians: str  # « Anne Aubert, Marc Aubert »
     children: str  # « Alice, Adrien »
     archived: bool
+
+
+_DAY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+
+
+def parse_day(typed: object, label: str) -> date:
+    """A day typed the French way, « 14/03/2019 », or the refusal naming the field."""
+    text = typed.strip() if isinstance(typed, str) else ""
+    match = _DAY.match(text)
+    try:
+        if match is None:
+            raise ValueError
+        return date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        raise InvalidInput(f"{label} : date illisible « {text[:20]} » (attendu JJ/MM/AAAA).") from None

@@ -145,3 +145,13 @@ def test_a_refusal_note_is_required():
     assert check_note("  ", required=False) is None
     with pytest.raises(InvalidInput, match=r"^Note : indiquez"):
         check_note("", required=True)
+
+
+def test_a_day_is_typed_the_french_way():
+    from lib.domain.families import parse_day
+
+    assert parse_day(" 14/03/2019 ", "Date de naissance") == date(2019, 3, 14)
+    assert parse_day("1.9.2026", "Date") == date(2026, 9, 1)
+    for typed in ("31/02/2019", "2019-03-14", "", None):
+        with pytest.raises(InvalidInput, match=r"^Date de naissance : date illisible"):
+            parse_day(typed, "Date de naissance")
