@@ -151,6 +151,7 @@ def _audit(
     cur: Cursor,
     actor: Actor,
     now: datetime,
+    *,
     action: str,
     entity: str,
     entity_id: int,
@@ -196,7 +197,7 @@ def record_read(db: Database, actor: Actor, family_id: object, now: datetime) ->
     """A staff member opened a family's file: who read whose data, in the journal. The page calls it
     once each time a family is chosen, not on every rerun."""
     found = _staff_family(db, actor, family_id, *READERS)
-    db.write(lambda cur: _audit(cur, actor, now, "family.read", "family", found.id))
+    db.write(lambda cur: _audit(cur, actor, now, action="family.read", entity="family", entity_id=found.id))
 
 
 def diets(db: Database) -> list[tuple[str, str]]:
@@ -225,7 +226,15 @@ def create_family(
     def work(cur: Cursor) -> int:
         family_id = store.insert_family(cur, family_name, ref, to_utc_naive(now))
         store.save_guardian(cur, family_id, 1, first)
-        _audit(cur, actor, now, "family.create", "family", family_id, after={"name": family_name, "town_ref": ref})
+        _audit(
+            cur,
+            actor,
+            now,
+            action="family.create",
+            entity="family",
+            entity_id=family_id,
+            after={"name": family_name, "town_ref": ref},
+        )
         return family_id
 
     return db.write(work)
@@ -245,9 +254,9 @@ def update_family(
             cur,
             actor,
             now,
-            "family.update",
-            "family",
-            found.id,
+            action="family.update",
+            entity="family",
+            entity_id=found.id,
             before={"name": found.name, "town_ref": found.town_ref, "billing": found.billing},
             after={"name": family_name, "town_ref": ref, "billing": mode},
         )
@@ -267,7 +276,16 @@ def save_guardian(
 
     def work(cur: Cursor) -> int:
         guardian_id = store.save_guardian(cur, found.id, rank, clean)
-        _audit(cur, actor, now, "guardian.save", "family", found.id, before=_plain(before), after=asdict(clean))
+        _audit(
+            cur,
+            actor,
+            now,
+            action="guardian.save",
+            entity="family",
+            entity_id=found.id,
+            before=_plain(before),
+            after=asdict(clean),
+        )
         return guardian_id
 
     return db.write(work)
@@ -279,9 +297,9 @@ def _apply_quotient(cur: Cursor, actor: Actor, family: Family, typed: QuotientIn
         cur,
         actor,
         now,
-        "family.quotient",
-        "family",
-        family.id,
+        action="family.quotient",
+        entity="family",
+        entity_id=family.id,
         before={"qf": family.quotient_familial},
         after={**asdict(typed), "in_force": in_force},
     )
@@ -318,7 +336,7 @@ def create_child(db: Database, actor: Actor, family_id: object, typed: ChildInpu
 
     def work(cur: Cursor) -> int:
         child_id = store.insert_child(cur, found.id, clean)
-        _audit(cur, actor, now, "child.create", "child", child_id, after=asdict(clean))
+        _audit(cur, actor, now, action="child.create", entity="child", entity_id=child_id, after=asdict(clean))
         return child_id
 
     return db.write(work)
@@ -333,7 +351,16 @@ def update_child(db: Database, actor: Actor, child_id: object, typed: ChildInput
 
     def work(cur: Cursor) -> None:
         store.update_child(cur, before.id, clean)
-        _audit(cur, actor, now, "child.update", "child", before.id, before=_plain(before), after=asdict(clean))
+        _audit(
+            cur,
+            actor,
+            now,
+            action="child.update",
+            entity="child",
+            entity_id=before.id,
+            before=_plain(before),
+            after=asdict(clean),
+        )
 
     db.write(work)
 
@@ -353,7 +380,15 @@ def save_shares(
 
     def work(cur: Cursor) -> None:
         store.save_shares(cur, found.id, split)
-        _audit(cur, actor, now, "child.shares", "child", found.id, after={str(k): v for k, v in split.items()})
+        _audit(
+            cur,
+            actor,
+            now,
+            action="child.shares",
+            entity="child",
+            entity_id=found.id,
+            after={str(k): v for k, v in split.items()},
+        )
 
     db.write(work)
     return split
@@ -390,7 +425,16 @@ def save_contact(
 
     def work(cur: Cursor) -> int:
         saved = store.save_contact(cur, fid, None if before is None else before.id, clean)
-        _audit(cur, actor, now, "contact.save", "family", fid, before=_plain(before), after=asdict(clean))
+        _audit(
+            cur,
+            actor,
+            now,
+            action="contact.save",
+            entity="family",
+            entity_id=fid,
+            before=_plain(before),
+            after=asdict(clean),
+        )
         return saved
 
     return db.write(work)
@@ -404,7 +448,7 @@ def remove_contact(db: Database, actor: Actor, family_id: object, contact_id: ob
 
     def work(cur: Cursor) -> None:
         store.archive_contact(cur, fid, before.id, to_utc_naive(now))
-        _audit(cur, actor, now, "contact.remove", "family", fid, before=asdict(before))
+        _audit(cur, actor, now, action="contact.remove", entity="family", entity_id=fid, before=asdict(before))
 
     db.write(work)
 
@@ -423,7 +467,15 @@ def set_consent(
 
     def work(cur: Cursor) -> None:
         store.save_consent(cur, fid, found.id, consent, granted, actor.user_id, to_utc_naive(now))
-        _audit(cur, actor, now, "consent.set", "child", found.id, after={"kind": consent, "granted": granted})
+        _audit(
+            cur,
+            actor,
+            now,
+            action="consent.set",
+            entity="child",
+            entity_id=found.id,
+            after={"kind": consent, "granted": granted},
+        )
 
     db.write(work)
 
@@ -500,9 +552,9 @@ def archive_family(db: Database, actor: Actor, family_id: object, reason: object
             cur,
             actor,
             now,
-            "family.archive",
-            "family",
-            found.id,
+            action="family.archive",
+            entity="family",
+            entity_id=found.id,
             after={"cancelled": result.cancelled, "promoted": result.promoted, "accounts_closed": closed},
             reason=why,
         )
@@ -523,7 +575,15 @@ def unarchive_family(db: Database, actor: Actor, family_id: object, now: datetim
     def work(cur: Cursor) -> None:
         store.set_family_archived(cur, found.id, None)
         store.reactivate_users(cur, accounts)
-        _audit(cur, actor, now, "family.unarchive", "family", found.id, after={"accounts": accounts})
+        _audit(
+            cur,
+            actor,
+            now,
+            action="family.unarchive",
+            entity="family",
+            entity_id=found.id,
+            after={"accounts": accounts},
+        )
 
     db.write(work)
     return f"{found.name} est de nouveau active. Les réservations annulées à l'archivage restent annulées."
@@ -545,9 +605,9 @@ def archive_child(db: Database, actor: Actor, child_id: object, reason: object, 
             cur,
             actor,
             now,
-            "child.archive",
-            "child",
-            found.id,
+            action="child.archive",
+            entity="child",
+            entity_id=found.id,
             after={"cancelled": result.cancelled, "promoted": result.promoted},
             reason=why,
         )
@@ -570,7 +630,7 @@ def unarchive_child(db: Database, actor: Actor, child_id: object, now: datetime)
 
     def work(cur: Cursor) -> None:
         store.set_child_archived(cur, found.id, None)
-        _audit(cur, actor, now, "child.unarchive", "child", found.id)
+        _audit(cur, actor, now, action="child.unarchive", entity="child", entity_id=found.id)
 
     db.write(work)
     return f"{found.first_name} est de nouveau actif(ve). Les réservations annulées restent annulées."
@@ -600,9 +660,9 @@ def update_my_guardian(db: Database, actor: Actor, rank: object, phone: object, 
             cur,
             actor,
             now,
-            "guardian.contact",
-            "family",
-            fid,
+            action="guardian.contact",
+            entity="family",
+            entity_id=fid,
             before={"rank": before.rank, "phone": before.phone, "address": before.address},
             after={"rank": before.rank, "phone": new_phone, "address": new_address},
         )
@@ -619,7 +679,15 @@ def propose_quotient(db: Database, actor: Actor, typed: QuotientInput, now: date
         change_id = store.propose(
             cur, fid, None, ChangeKind.QF, quotient_payload(clean), actor.user_id, to_utc_naive(now)
         )
-        _audit(cur, actor, now, "change.propose", "family", fid, after={"change": change_id, **asdict(clean)})
+        _audit(
+            cur,
+            actor,
+            now,
+            action="change.propose",
+            entity="family",
+            entity_id=fid,
+            after={"change": change_id, **asdict(clean)},
+        )
         return change_id
 
     return db.write(work)
@@ -665,9 +733,9 @@ def decide(db: Database, actor: Actor, change_id: object, accept: bool, note: ob
                 cur,
                 actor,
                 now,
-                f"change.{state.value}",
-                "family",
-                found.family_id,
+                action=f"change.{state.value}",
+                entity="family",
+                entity_id=found.family_id,
                 after={"change": found.id, "kind": found.kind},
                 reason=text,
             )
@@ -709,5 +777,9 @@ def my_data(db: Database, actor: Actor, now: datetime) -> bytes:
         for name, frame in frames.items():
             rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
             archive.writestr(f"{name}.csv", csv_bytes(list(frame.columns), rows))
-    db.write(lambda cur: _audit(cur, actor, now, "family.export", "family", fid, after=sorted(frames)))
+    db.write(
+        lambda cur: _audit(
+            cur, actor, now, action="family.export", entity="family", entity_id=fid, after=sorted(frames)
+        )
+    )
     return buffer.getvalue()

@@ -155,3 +155,20 @@ def test_a_day_is_typed_the_french_way():
     for typed in ("31/02/2019", "2019-03-14", "", None):
         with pytest.raises(InvalidInput, match=r"^Date de naissance : date illisible"):
             parse_day(typed, "Date de naissance")
+
+
+def test_the_family_file_s_journal_reads_in_french():
+    from lib.domain.journal import SENTENCES, Entry, sentence
+
+    assert {f"change.{s.value}" for s in ChangeState if s is not ChangeState.PENDING} <= set(SENTENCES)
+    family = {"entity": "family", "entity_id": "1", "family": "Famille Martin"}
+    assert sentence(Entry("family.quotient", after={"qf": 820}, **family)) == (
+        "A enregistré le quotient familial 820 de Famille Martin"
+    )
+    assert sentence(Entry("family.archive", after={"cancelled": 3}, **family)) == (
+        "A archivé le dossier de Famille Martin (3 réservation(s) annulée(s) à partir du lendemain)"
+    )
+    child = {"entity": "child", "entity_id": "5", "child": "Hugo Martin"}
+    assert sentence(Entry("consent.set", after={"kind": "photo", "granted": False}, **child)) == (
+        "A refusé l'autorisation « photos » pour Hugo Martin"
+    )
