@@ -2,6 +2,8 @@
 what is stored (read again from the database), refusals are French and write nothing, a file opened
 is written in the journal once across reruns."""
 
+import pytest
+
 from lib.domain.families import QfSource, QuotientInput
 from lib.services import families
 from tests.conftest import DEMO_NOW, DEMO_TODAY, login
@@ -163,3 +165,51 @@ def test_a_refusal_needs_a_note_that_the_family_then_reads(demo_db):
     button(at, "Refuser").click().run()
     mine = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
     assert "refusé — Pièce illisible." in texts(mine)
+
+
+@pytest.mark.parametrize(
+    "page, email",
+    [
+        ("pages/admin_familles.py", "parent@demo.fr"),
+        ("pages/admin_familles.py", "cuisine@demo.fr"),
+        ("pages/admin_validations.py", "maire@demo.fr"),
+        ("pages/mon_dossier.py", "admin@demo.fr"),
+    ],
+)
+def test_the_family_pages_refuse_other_roles(demo_db, page, email):
+    at = app_test(page, demo_db, email).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
+
+
+def test_the_admin_adds_a_child_and_sees_it_as_stored(demo_db):
+    at = opened(demo_db, "admin@demo.fr")
+    prenom = [t for t in at.text_input if t.label == "Prénom" and t.value == ""][-1]
+    prenom.set_value("Lila")
+    [t for t in at.text_input if t.label == "Nom" and t.value == ""][-1].set_value("Martin")
+    [t for t in at.text_input if t.label == "Date de naissance (JJ/MM/AAAA)" and t.value == ""][-1].set_value(
+        "14/03/2020"
+    )
+    button(at, "Ajouter l'enfant").click().run()
+    assert not at.exception, at.exception
+    assert demo_db.rows(
+        "SELECT first_name, last_name, birth_date::VARCHAR, school_class FROM children"
+        " WHERE family_id = ? AND first_name = 'Lila'",
+        [MARTIN],
+    ) == [("Lila", "Martin", "2020-03-14", "PS")]
+    assert "Lila enregistré(e)." in texts(at)
+    assert "Lila Martin" in [e.label for e in at.expander]
+
+
+def test_archiving_asks_for_a_confirmation_and_a_reason(demo_db):
+    at = opened(demo_db, "admin@demo.fr")
+    reason = next(t for t in at.text_input if t.label == "Motif" and "fam_archive" in t.key)
+    reason.set_value("Déménagement")
+    next(b for b in at.button if b.label == "Archiver" and "fam_archive" in b.key).click().run()
+    assert "Cochez « Je confirme l'archivage » pour archiver." in [e.value for e in at.error]
+    assert demo_db.value("SELECT archived_at FROM families WHERE id = ?", [MARTIN]) is None
+    next(c for c in at.checkbox if c.label == "Je confirme l'archivage" and "fam_archive" in c.key).check()
+    next(b for b in at.button if b.label == "Archiver" and "fam_archive" in b.key).click().run()
+    assert not at.exception, at.exception
+    assert demo_db.value("SELECT archived_at FROM families WHERE id = ?", [MARTIN]) is not None
+    assert "Famille Martin archivé(e)." in texts(at) and "Dossier archivé le" in texts(at)
