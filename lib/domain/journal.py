@@ -27,7 +27,19 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
     "Connexions et mots de passe": ("auth.", "user."),
-    "Consultations de dossiers": ("child.read",),
+    "Consultations de dossiers": ("child.read", "family.read", "family.export"),
+    "Dossiers des familles": (
+        "family.",
+        "guardian.",
+        "child.create",
+        "child.update",
+        "child.shares",
+        "child.archive",
+        "child.unarchive",
+        "contact.",
+        "consent.",
+        "change.",
+    ),
     "Sauvegardes et réglages": ("database.", "setting."),
 }
 
@@ -389,6 +401,30 @@ def _reset_requested(entry: Entry) -> str:
     return "A demandé un nouveau mot de passe" + ("" if sent else " (trop de demandes dans l'heure : rien envoyé)")
 
 
+def _quotient(entry: Entry) -> str:
+    qf = _dict(entry.after).get("qf")
+    return (
+        f"A enregistré le quotient familial {qf} de {_family(entry)}"
+        if isinstance(qf, int)
+        else (f"A enregistré le quotient familial de {_family(entry)}")
+    )
+
+
+def _consent(entry: Entry) -> str:
+    after = _dict(entry.after)
+    word = {"photo": "photos", "sorties": "sorties"}.get(str(after.get("kind")), "une autorisation")
+    verb = "accordé" if after.get("granted") is True else "refusé"
+    return f"A {verb} l'autorisation « {word} » pour {_child(entry)}"
+
+
+def _archived(entry: Entry) -> str:
+    cancelled = _dict(entry.after).get("cancelled")
+    who = _family(entry) if entry.entity == "family" else _child(entry)
+    if isinstance(cancelled, int):
+        return f"A archivé le dossier de {who} ({count(cancelled, 'réservation')} annulée(s) à partir du lendemain)"
+    return f"A archivé le dossier de {who}"
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
     "auth.login": lambda e: "S'est connecté(e)",
     "auth.invited": _invited,
@@ -437,6 +473,28 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
+    "family.read": lambda e: f"A consulté le dossier de {_family(e)}",
+    "family.create": lambda e: f"A créé le dossier de {_family(e)}",
+    "family.update": lambda e: f"A modifié le dossier de {_family(e)} (nom, identifiant ou facturation)",
+    "family.quotient": _quotient,
+    "family.quotient.refused": lambda e: f"Enregistrement du quotient familial refusé pour {_family(e)}",
+    "family.archive": _archived,
+    "family.unarchive": lambda e: f"A désarchivé le dossier de {_family(e)}",
+    "family.export": lambda e: f"A téléchargé les données du dossier de {_family(e)}",
+    "guardian.save": lambda e: f"A enregistré un responsable de {_family(e)}",
+    "guardian.contact": lambda e: f"A modifié le téléphone ou l'adresse d'un responsable de {_family(e)}",
+    "child.create": lambda e: f"A ajouté {_child(e)} au dossier de sa famille",
+    "child.update": lambda e: f"A modifié la fiche de {_child(e)}",
+    "child.shares": lambda e: f"A réparti la facture de {_child(e)} entre ses deux responsables",
+    "child.archive": _archived,
+    "child.unarchive": lambda e: f"A désarchivé le dossier de {_child(e)}",
+    "contact.save": lambda e: f"A enregistré une personne à prévenir ou autorisée pour {_family(e)}",
+    "contact.remove": lambda e: f"A retiré une personne à prévenir ou autorisée pour {_family(e)}",
+    "consent.set": _consent,
+    "change.propose": lambda e: f"A demandé un nouveau quotient familial pour {_family(e)}",
+    "change.accepted": lambda e: f"A accepté la demande de {_family(e)}",
+    "change.refused": lambda e: f"A refusé la demande de {_family(e)}",
+    "change.refused_decision": lambda e: "Décision sur une demande de famille refusée",
     "database.backup": lambda e: (
         f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
         if _dict(e.after).get("file")

@@ -29,18 +29,23 @@ _CHECK = Entry("pages/pointage.py", "Pointage", ":material/fact_check:", "pointa
 _TRENDS = Entry("pages/tendances.py", "Tendances", ":material/trending_up:", "tendances")
 _STAFF_BOOKINGS = Entry("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")
 
+_FAMILIES = Entry("pages/admin_familles.py", "Familles", ":material/family_restroom:", "familles")
+_VALIDATIONS = Entry("pages/admin_validations.py", "À valider", ":material/rule:", "a-valider")
 _ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
 
 _ROLE_PAGES: dict[Role, list[Entry]] = {
     Role.FAMILY: [
         Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
         Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
+        Entry("pages/mon_dossier.py", "Mon dossier", ":material/folder_shared:", "mon-dossier"),
     ],
-    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _KITCHEN],
+    Role.AGENT: [_STAFF_BOOKINGS, _FAMILIES, _VALIDATIONS, _CHECK, _KITCHEN],
     Role.KITCHEN: [],
     Role.ELECTED: [_TRENDS],
     Role.ADMIN: [
         _STAFF_BOOKINGS,
+        _FAMILIES,
+        _VALIDATIONS,
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
         Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes"),
