@@ -41,6 +41,11 @@ from lib.store.db import Cursor, Database
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
 NOT_A_FAMILY_ACCOUNT = "Ce compte n'est pas un compte famille en attente d'activation."
+NO_GUARDIAN_EMAIL = "Ce responsable n'a pas d'adresse e-mail : ajoutez-la à son dossier avant de l'inviter."
+GUARDIAN_EMAIL_TAKEN = (
+    "L'adresse e-mail de ce responsable est déjà celle d'un autre compte : corrigez-la dans son dossier."
+)
+GUARDIAN_ACTIVATED = "Ce responsable a déjà activé son compte."
 
 
 @dataclass(frozen=True)
@@ -325,18 +330,91 @@ def create_family_account(db: Database, actor: Actor, family_id: int, email: str
     return db.write(work)
 
 
-def invite_all_pending(db: Database, actor: Actor, now: datetime) -> int:
-    """« Inviter les responsables pas encore invités »: every family account without a password that
-    was never invited receives its invitation, in one transaction; how many (ADMIN only)."""
+def _guardian_refusal(cur: Cursor, guardian: store.GuardianAccount) -> str | None:
+    """Why the guardian cannot be invited (French), None if it can."""
+    if guardian.user_id is not None:
+        account = store.account(cur, guardian.user_id)
+        if account is not None:
+            return GUARDIAN_ACTIVATED if account.activated_at is not None else None
+    if not guardian.email:
+        return NO_GUARDIAN_EMAIL
+    if store.email_taken(cur, guardian.email):
+        return GUARDIAN_EMAIL_TAKEN
+    return None
+
+
+def _invite_guardian(cur: Cursor, actor: Actor, guardian: store.GuardianAccount, now: datetime) -> None:
+    """The invitation of a guardian `_guardian_refusal` accepts: its account, made from its e-mail and
+    name if it has none yet (and linked to it), invited."""
+    if guardian.user_id is not None:
+        account = store.account(cur, guardian.user_id)
+        if account is not None:
+            _invite(cur, actor, account, now)
+            return
+    assert guardian.email
+    name = one_line(guardian.full_name, NAME_LIMIT) or guardian.email
+    user_id = store.create_family_account(cur, guardian.email, name, guardian.family_id, to_utc_naive(now))
+    store.link_guardian(cur, guardian.id, user_id)
+    account = store.account(cur, user_id)
+    assert account is not None
+    _invite(cur, actor, account, now)
+
+
+def invite_guardian(db: Database, actor: Actor, guardian_id: int, now: datetime) -> None:
+    """Invite a guardian of a family file: the account is created from the guardian's e-mail and name
+    (not activated) and linked to the guardian, then the invitation is queued, in one transaction; a
+    guardian whose account waits is invited again (the older link stops working). ADMIN only.
+    NotFound for an unknown or archived guardian; InvalidInput for a guardian without e-mail, with an
+    e-mail another account uses, or already activated."""
     actor.require(Role.ADMIN)
 
     def work(cur):
-        pending = store.never_invited(cur)
-        for account in pending:
+        guardian = store.guardian(cur, int(guardian_id))
+        if guardian is None or guardian.archived:
+            raise NotFound("Responsable introuvable.")
+        refusal = _guardian_refusal(cur, guardian)
+        if refusal:
+            raise InvalidInput(refusal)
+        _invite_guardian(cur, actor, guardian, now)
+
+    db.write(work)
+
+
+@dataclass(frozen=True)
+class Invitations:
+    """What « Inviter les responsables pas encore invités » did."""
+
+    sent: int
+    skipped: tuple[str, ...]  # « Léa Martin (lea@exemple.fr) : reason », French
+
+
+def invite_all_pending(db: Database, actor: Actor, now: datetime) -> Invitations:
+    """Every guardian with an e-mail and no account gets one and its invitation, and every family
+    account without a password never invited is invited, in one transaction. A guardian whose e-mail
+    another account uses is skipped and said (ADMIN only)."""
+    actor.require(Role.ADMIN)
+
+    def work(cur):
+        sent, skipped = 0, []
+        for guardian in store.guardians_without_account(cur):
+            refusal = _guardian_refusal(cur, guardian)
+            if refusal:
+                skipped.append(f"{guardian.full_name} ({guardian.email}) : {refusal}")
+                continue
+            _invite_guardian(cur, actor, guardian, now)
+            sent += 1
+        for account in store.never_invited(cur):
             _invite(cur, actor, account, now)
-        return len(pending)
+            sent += 1
+        return Invitations(sent, tuple(skipped))
 
     return db.write(work)
+
+
+def family_guardians(db: Database, actor: Actor, family_id: int) -> list[store.FamilyGuardian]:
+    """A family's guardians and the state of their accounts (ADMIN only)."""
+    actor.require(Role.ADMIN)
+    return store.family_guardians(db, int(family_id))
 
 
 def not_activated(db: Database, actor: Actor) -> list[store.Invitee]:
@@ -424,6 +502,7 @@ def confirm_email_change(db: Database, token: str | None, now: datetime, session
         if store.email_taken(cur, new):
             raise InvalidInput(EMAIL_TAKEN)
         store.set_email(cur, account.id, account.email, new)
+        store.set_guardian_email(cur, account.id, new)
         ended = users.delete_sessions_of(cur, account.id, keep_token_hash=keep)
         audit.record(
             cur,

@@ -67,8 +67,15 @@ def family_exists(cur: duckdb.DuckDBPyConnection, family_id: int) -> bool:
 
 
 def families(db: Database) -> list[tuple[int, str]]:
-    """(id, name) of every family, by name: the administrator picks one to give it an account."""
-    return [(fid, name) for fid, name in db.rows("SELECT id, name FROM families ORDER BY name, id")]
+    """(id, « Famille Martin – Camille Martin, Paul Martin (n° 12) ») of every family in use, by name:
+    the administrator picks one to see its guardians' accounts (two families may share a name)."""
+    return db.rows(
+        """SELECT f.id, f.name || coalesce(' – ' || string_agg(trim(g.first_name || ' ' || g.last_name), ', '
+                                                            ORDER BY g.rank), '') || ' (n° ' || f.id || ')'
+           FROM families f LEFT JOIN guardians g ON g.family_id = f.id AND g.archived_at IS NULL
+           WHERE f.archived_at IS NULL
+           GROUP BY f.id, f.name ORDER BY f.name, f.id"""
+    )
 
 
 def create_family_account(
@@ -109,7 +116,7 @@ def not_activated(db: Database) -> list[Invitee]:
         """SELECT u.id, u.display_name, u.email, u.family_id, f.name, t.created_at, t.expires_at
            FROM users u
            JOIN families f ON f.id = u.family_id
-           LEFT JOIN (SELECT user_id, max_by(created_at, created_at) AS created_at,
+           LEFT JOIN (SELECT user_id, max(created_at) AS created_at,
                              max_by(expires_at, created_at) AS expires_at
                       FROM link_tokens WHERE purpose = ? GROUP BY user_id) t ON t.user_id = u.id
            WHERE u.role = ? AND u.active AND u.activated_at IS NULL
@@ -128,3 +135,71 @@ def never_invited(cur: duckdb.DuckDBPyConnection) -> list[Account]:
         [Role.FAMILY.value, LinkPurpose.INVITATION.value],
     ).fetchall()
     return [_account(row) for row in found]
+
+
+@dataclass(frozen=True)
+class GuardianAccount:
+    """A guardian of a family file as the invitations see it."""
+
+    id: int
+    family_id: int
+    full_name: str
+    email: str | None
+    user_id: int | None
+    archived: bool  # the guardian or its family
+
+
+_GUARDIAN = """SELECT g.id, g.family_id, trim(g.first_name || ' ' || g.last_name), g.email, g.user_id,
+                      g.archived_at IS NOT NULL OR f.archived_at IS NOT NULL
+               FROM guardians g JOIN families f ON f.id = g.family_id"""
+
+
+def guardian(cur: duckdb.DuckDBPyConnection, guardian_id: int) -> GuardianAccount | None:
+    found = cur.execute(f"{_GUARDIAN} WHERE g.id = ?", [guardian_id]).fetchall()
+    return GuardianAccount(*found[0]) if found else None
+
+
+def guardians_without_account(cur: duckdb.DuckDBPyConnection) -> list[GuardianAccount]:
+    """Guardians of files in use who have an e-mail and no account yet, by family and rank."""
+    found = cur.execute(
+        f"""{_GUARDIAN} WHERE g.user_id IS NULL AND g.email IS NOT NULL AND g.archived_at IS NULL
+            AND f.archived_at IS NULL ORDER BY g.family_id, g.rank"""
+    ).fetchall()
+    return [GuardianAccount(*row) for row in found]
+
+
+@dataclass(frozen=True)
+class FamilyGuardian:
+    """A guardian of one family with its account's state, for « Comptes des familles »."""
+
+    id: int
+    rank: int
+    full_name: str
+    email: str | None
+    user_id: int | None
+    activated_at: datetime | None
+    invited_at: datetime | None  # UTC: the account's last invitation
+    expires_at: datetime | None
+
+
+def family_guardians(db: Database, family_id: int) -> list[FamilyGuardian]:
+    rows = db.rows(
+        """SELECT g.id, g.rank, trim(g.first_name || ' ' || g.last_name), g.email, g.user_id, u.activated_at,
+                  t.created_at, t.expires_at
+           FROM guardians g
+           LEFT JOIN users u ON u.id = g.user_id
+           LEFT JOIN (SELECT user_id, max(created_at) AS created_at, max_by(expires_at, created_at) AS expires_at
+                      FROM link_tokens WHERE purpose = ? GROUP BY user_id) t ON t.user_id = g.user_id
+           WHERE g.family_id = ? AND g.archived_at IS NULL ORDER BY g.rank""",
+        [LinkPurpose.INVITATION.value, family_id],
+    )
+    return [FamilyGuardian(*row) for row in rows]
+
+
+def link_guardian(cur: duckdb.DuckDBPyConnection, guardian_id: int, user_id: int) -> None:
+    cur.execute("UPDATE guardians SET user_id = ? WHERE id = ?", [user_id, guardian_id])
+
+
+def set_guardian_email(cur: duckdb.DuckDBPyConnection, user_id: int, email: str) -> None:
+    """The guardian whose account this is takes the account's new e-mail."""
+    cur.execute("UPDATE guardians SET email = ? WHERE user_id = ?", [email, user_id])

@@ -25,7 +25,16 @@ def db(town):
     return town.db
 
 
-TABLES = ("users", "link_tokens", "outbox", "login_throttle", "sessions", "audit_log", "login_known_addresses")
+TABLES = (
+    "users",
+    "guardians",
+    "link_tokens",
+    "outbox",
+    "login_throttle",
+    "sessions",
+    "audit_log",
+    "login_known_addresses",
+)
 
 
 def snapshot(db) -> dict[str, list]:
@@ -358,3 +367,99 @@ def test_a_changed_password_is_told_to_the_account(db, town):
     auth.change_password(db, parent, token, TOWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
     ((kind, to, body),) = _mails(db)
     assert (kind, to) == ("password_changed", town.parent_a) and "mot de passe" in body
+
+
+# --- guardians of the family files ------------------------------------------------------------------
+
+
+def _guardian(db, family_id, email, first="Marc", last="Aubert", rank=2):
+    return db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO guardians (family_id, rank, first_name, last_name, email) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [family_id, rank, first, last, email],
+        ).fetchall()[0][0]
+    )
+
+
+def test_a_guardian_is_invited_with_an_account_made_from_the_file(db, town):
+    guardian = _guardian(db, town.family_a, "marc.aubert@exemple.fr")
+    accounts.invite_guardian(db, town.login(town.admin), guardian, DEMO_NOW)
+    user_id = db.value("SELECT user_id FROM guardians WHERE id = ?", [guardian])
+    assert db.row("SELECT email, display_name, family_id, activated_at FROM users WHERE id = ?", [user_id]) == (
+        "marc.aubert@exemple.fr",
+        "Marc Aubert",
+        town.family_a,
+        None,
+    )
+    assert [(k, to) for k, to, _ in _mails(db)] == [("invitation", "marc.aubert@exemple.fr")]
+    assert accounts.activate(db, _token(db, "invitation"), NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    assert auth.login(db, "marc.aubert@exemple.fr", NEW_PASSWORD, DEMO_NOW)[1].family_id == town.family_a
+
+
+@pytest.mark.parametrize(
+    "email, words",
+    [
+        (None, "n'a pas d'adresse e-mail"),
+        ("famille02@petite-ville.test", "déjà celle d'un autre compte"),
+    ],
+)
+def test_a_guardian_without_email_or_with_another_accounts_is_refused_with_nothing_written(db, town, email, words):
+    guardian = _guardian(db, town.family_a, email)
+    admin = town.login(town.admin)
+    before = snapshot(db)
+    with pytest.raises(InvalidInput, match=words):
+        accounts.invite_guardian(db, admin, guardian, DEMO_NOW)
+    assert snapshot(db) == before and db.value("SELECT user_id FROM guardians WHERE id = ?", [guardian]) is None
+
+
+def test_an_activated_guardian_or_an_unknown_one_is_not_invited(db, town):
+    admin = town.login(town.admin)
+    first = db.value("SELECT id FROM guardians WHERE user_id = ?", [_user(db, town.parent_a)])
+    before = snapshot(db)
+    with pytest.raises(InvalidInput, match="déjà activé son compte"):
+        accounts.invite_guardian(db, admin, first, DEMO_NOW)
+    with pytest.raises(NotFound):
+        accounts.invite_guardian(db, admin, 9999, DEMO_NOW)
+    assert snapshot(db) == before
+
+
+def test_a_family_cannot_invite_a_guardian_of_its_own_file_or_another(db, town):
+    mine = _guardian(db, town.family_a, "marc.aubert@exemple.fr")
+    theirs = _guardian(db, town.family_b, "berthe.besson@exemple.fr", "Berthe", "Besson")
+    parent = town.login(town.parent_a)
+    before = snapshot(db)
+    for guardian in (mine, theirs, 9999):
+        with pytest.raises(NotAllowed):
+            accounts.invite_guardian(db, parent, guardian, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        accounts.invite_all_pending(db, parent, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        accounts.family_guardians(db, parent, town.family_a)
+    assert snapshot(db) == before
+
+
+def test_every_pending_guardian_is_invited_at_once_and_a_taken_address_is_said(db, town):
+    _guardian(db, town.family_a, "marc.aubert@exemple.fr")
+    _guardian(db, town.family_b, "famille01@petite-ville.test", "Berthe", "Besson")
+    _new_family_account(db, town)  # invited already: not again
+    done = accounts.invite_all_pending(db, town.login(town.admin), DEMO_NOW)
+    assert done.sent == 1 and len(done.skipped) == 1 and done.skipped[0].startswith("Berthe Besson (famille01@")
+    assert [to for _, to, _ in _mails(db, "invitation")] == ["nouveau.parent@exemple.fr", "marc.aubert@exemple.fr"]
+    assert accounts.invite_all_pending(db, town.login(town.admin), DEMO_NOW).sent == 0
+
+
+def test_inviting_everyone_without_the_public_address_writes_nothing(town):
+    _guardian(town.db, town.family_a, "marc.aubert@exemple.fr")
+    admin = town.login(town.admin)
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput, match="public_url"):
+        accounts.invite_all_pending(town.db, admin, DEMO_NOW)
+    assert snapshot(town.db) == before and town.db.value("SELECT count(*) FROM guardians WHERE user_id IS NULL") == 1
+
+
+def test_a_confirmed_address_becomes_the_guardians_too(db, town):
+    accounts.request_email_change(db, town.login(town.parent_a), TOWN_PASSWORD, "anne@exemple.fr", DEMO_NOW, IP)
+    accounts.confirm_email_change(db, _token(db, "email_change"), DEMO_NOW)
+    assert db.value("SELECT email FROM guardians WHERE user_id = ?", [_user(db, "anne@exemple.fr")]) == (
+        "anne@exemple.fr"
+    )
