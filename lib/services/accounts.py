@@ -85,40 +85,48 @@ def _why(link: StoredLink | None, purpose: LinkPurpose, now_utc: datetime) -> st
     return link_state(link, now_utc).value
 
 
-def _refuse(db: Database, token_hash: str | None, purpose: LinkPurpose, now_utc: datetime, why: str = "") -> NoReturn:
-    """Record why a link did not work (its user when it is one of ours), then raise the one answer."""
-    link = links.peek(db, token_hash) if token_hash else None
-    reason = why or _why(link, purpose, now_utc)
-    db.write(
-        lambda cur: audit.record(
-            cur,
-            at_utc=now_utc,
-            user_id=None,
-            action="auth.link_refused",
-            entity="user" if link else "link",
-            entity_id=link.user_id if link else None,
-            after={"purpose": purpose.value, "why": reason},
+def _refuse(
+    db: Database, token_hash: str | None, purpose: LinkPurpose, now_utc: datetime, why: str = "", *, record: bool = True
+) -> NoReturn:
+    """Raise the one answer; with `record`, the audit log first says why the link did not work (and
+    whose it is, when it is one of ours)."""
+    if record:
+        link = links.peek(db, token_hash) if token_hash else None
+        reason = why or _why(link, purpose, now_utc)
+        db.write(
+            lambda cur: audit.record(
+                cur,
+                at_utc=now_utc,
+                user_id=None,
+                action="auth.link_refused",
+                entity="user" if link else "link",
+                entity_id=link.user_id if link else None,
+                after={"purpose": purpose.value, "why": reason},
+            )
         )
-    )
     raise LinkRefused()
 
 
-def _usable(db: Database, token: str | None, purpose: LinkPurpose, now_utc: datetime) -> tuple[str, StoredLink]:
+def _usable(
+    db: Database, token: str | None, purpose: LinkPurpose, now_utc: datetime, *, record: bool = True
+) -> tuple[str, StoredLink, store.Account]:
+    """The link's hash, the link and its account, while the link works and its account is open;
+    LinkRefused otherwise."""
     token_hash = _hash_of(token)
     link = links.peek(db, token_hash) if token_hash else None
     if token_hash is None or link is None or _why(link, purpose, now_utc) != "usable":
-        _refuse(db, token_hash, purpose, now_utc)
-    return token_hash, link
+        _refuse(db, token_hash, purpose, now_utc, record=record)
+    account = store.account(db.cursor(), link.user_id)
+    if account is None or not account.active:
+        _refuse(db, token_hash, purpose, now_utc, "inactive", record=record)
+    return token_hash, link, account
 
 
 def open_link(db: Database, token: str | None, purpose: LinkPurpose, now: datetime) -> OpenLink:
-    """For the page a link opens (GET): whose it is, if it still works; LinkRefused otherwise. Uses
-    nothing: a mail scanner that fetches the link leaves it working."""
-    now_utc = to_utc_naive(now)
-    _hash, link = _usable(db, token, purpose, now_utc)
-    account = store.account(db.cursor(), link.user_id)
-    if account is None or not account.active:
-        _refuse(db, _hash, purpose, now_utc, "inactive")
+    """For the page a link opens (GET): whose it is, if it still works; LinkRefused otherwise. Writes
+    nothing, not even the refusal's audit entry (the form's POST records it): a mail scanner that
+    fetches the link leaves it working, and fetching made-up links fills no table."""
+    _hash, link, account = _usable(db, token, purpose, to_utc_naive(now), record=False)
     return OpenLink(account.email, account.display_name, link.new_email)
 
 
@@ -207,10 +215,7 @@ def _set_password(
     fills it in: the holder logs in, never automatically). InvalidInput for a password the policy
     refuses (the link still works); LinkRefused for a link that does not."""
     now_utc = to_utc_naive(now)
-    token_hash, link = _usable(db, token, purpose, now_utc)
-    account = store.account(db.cursor(), link.user_id)
-    if account is None or not account.active:
-        _refuse(db, token_hash, purpose, now_utc, "inactive")
+    token_hash, _link, account = _usable(db, token, purpose, now_utc)
     chosen = check_new_password(password, confirmation, [account.email, account.display_name])
     password_hash = auth.hash_password(chosen)
     other = LinkPurpose.INVITATION if purpose is LinkPurpose.PASSWORD_RESET else LinkPurpose.PASSWORD_RESET
@@ -488,7 +493,7 @@ def confirm_email_change(db: Database, token: str | None, now: datetime, session
     it is the account's, stays). The new e-mail. InvalidInput when the address has been taken since
     the request (nothing written but the audit entry; the link still works); LinkRefused."""
     now_utc = to_utc_naive(now)
-    token_hash, link = _usable(db, token, LinkPurpose.EMAIL_CHANGE, now_utc)
+    token_hash, link, _account = _usable(db, token, LinkPurpose.EMAIL_CHANGE, now_utc)
     keep = auth._token_hash(session_token) if session_token else None
 
     def work(cur):

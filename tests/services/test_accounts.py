@@ -463,3 +463,14 @@ def test_a_confirmed_address_becomes_the_guardians_too(db, town):
     assert db.value("SELECT email FROM guardians WHERE user_id = ?", [_user(db, "anne@exemple.fr")]) == (
         "anne@exemple.fr"
     )
+
+
+def test_an_invited_account_may_also_choose_its_password_through_a_reset(db, town):
+    user_id = _new_family_account(db, town)
+    accounts.request_reset(db, "nouveau.parent@exemple.fr", DEMO_NOW, IP)
+    invitation = _token(db, "invitation")
+    assert accounts.reset(db, _token(db, "password_reset"), NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    assert db.value("SELECT activated_at FROM users WHERE id = ?", [user_id]) is not None
+    with pytest.raises(LinkRefused):  # the invitation's link is void now
+        accounts.activate(db, invitation, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    assert accounts.not_activated(db, town.login(town.admin)) == []

@@ -118,11 +118,17 @@ def test_a_weak_password_shows_the_form_again_with_the_reason(client, db, town):
 
 
 @pytest.mark.parametrize("path", ["/auth/reinitialiser", "/auth/activer", "/auth/courriel"])
-def test_an_unknown_link_gets_the_one_french_answer(client, path):
+def test_an_unknown_link_gets_the_one_french_answer(client, db, path):
     for url in (path, f"{path}?jeton=inconnu-inconnu-inconnu-inconnu", f"{path}?jeton=%3Cscript%3E"):
         page = client.get(url)
         assert page.status_code == 410 and unescape(LINK_REFUSED) in unescape(page.text)
         assert "<script>" not in page.text
+    assert db.value("SELECT count(*) FROM audit_log WHERE action = 'auth.link_refused'") == 0  # a GET writes nothing
+    form = _csrf(client.get("/auth/oubli"))
+    data = {"jeton": "inconnu-inconnu-inconnu-inconnu", "password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
+    used = client.post(path, data={**data, "csrf": form}, follow_redirects=False)
+    assert used.status_code == 410 and unescape(LINK_REFUSED) in unescape(used.text)
+    assert db.value("SELECT count(*) FROM audit_log WHERE action = 'auth.link_refused'") == 1
 
 
 def test_an_invitation_is_followed_to_a_first_login(client, db, town):
