@@ -700,6 +700,11 @@ def propose_quotient(db: Database, actor: Actor, typed: QuotientInput, now: date
 DECIDERS: dict[ChangeKind, tuple[Role, ...]] = {ChangeKind.QF: (Role.ADMIN,)}
 
 
+def may_decide(actor: Actor, change: PendingChange) -> bool:
+    """Whether the actor may accept or refuse this kind of change (the page shows the buttons then)."""
+    return actor.role in DECIDERS[change.kind]
+
+
 def pending(db: Database, actor: Actor) -> list[PendingChange]:
     actor.require(*READERS)
     return store.changes(db, None, ChangeState.PENDING)
