@@ -365,6 +365,13 @@ def test_archiving_a_family_cancels_from_tomorrow_closes_accounts_and_keeps_invo
             [town.wednesday_meal, next_wednesday, town.wednesday_centre],
         )
     )
+    # Alice also waits for a place at the Wednesday centre next week.
+    town.db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO bookings VALUES (?, ?, ?, ?, 'waiting', 'occasional', 5, '2026-11-21', 5, '2026-11-21')",
+            [town.child_a, town.wednesday_afternoon, next_wednesday, town.wednesday_centre],
+        )
+    )
     session = town.login(town.parent_a)
     invoices = town.db.rows("SELECT * FROM invoices WHERE family_id = ? ORDER BY id", [town.family_a])
     past = [r for r in active_days(town.db, town.child_a) if r[0] < tomorrow]
@@ -376,6 +383,10 @@ def test_archiving_a_family_cancels_from_tomorrow_closes_accounts_and_keeps_invo
     assert "archivé" in message and f"{len(future)} réservation(s)" in message
     assert active_days(town.db, town.child_a) == past  # today and before: untouched
     assert [r for r in active_days(town.db, town.child_a2) if r[0] >= tomorrow] == []
+    assert town.db.rows(
+        "SELECT state FROM bookings WHERE child_id = ? AND service_id = ? AND day = ?",
+        [town.child_a, town.wednesday_afternoon, next_wednesday],
+    ) == [("cancelled",)]  # the waiting place goes too
     assert town.db.rows("SELECT * FROM invoices WHERE family_id = ? ORDER BY id", [town.family_a]) == invoices
     assert town.db.rows("SELECT state FROM bookings WHERE child_id = 50") == [("booked",)]  # promoted
     assert town.db.value("SELECT count(*) FROM users WHERE family_id = ? AND active", [town.family_a]) == 0
