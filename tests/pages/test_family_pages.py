@@ -212,3 +212,17 @@ def test_archiving_asks_for_a_confirmation_and_a_reason(demo_db):
     assert not at.exception, at.exception
     assert demo_db.value("SELECT archived_at FROM families WHERE id = ?", [MARTIN]) is not None
     assert "Famille Martin archivé(e)." in texts(at) and "Dossier archivé le" in texts(at)
+
+
+def test_names_typed_by_people_are_shown_as_text(demo_db):
+    from lib.domain.families import GuardianInput
+    from lib.domain.markup import md
+
+    admin = login(demo_db, "admin@demo.fr")
+    name = "Famille **Gras** [lien](http://x.fr)"
+    families.create_family(demo_db, admin, name, None, GuardianInput("Zoé", "Gras", None, None, None), DEMO_NOW)
+    at = app_test("pages/admin_familles.py", demo_db, "admin@demo.fr").run()
+    at.text_input(key="fam_search").set_value("gras").run()
+    assert not at.exception, at.exception
+    assert at.radio[0].options == [md(f"{name} — Zoé Gras")]
+    assert md(name) != name and at.header[0].value == md(name)
