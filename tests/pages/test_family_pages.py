@@ -226,3 +226,25 @@ def test_names_typed_by_people_are_shown_as_text(demo_db):
     assert not at.exception, at.exception
     assert at.radio[0].options == [md(f"{name} — Zoé Gras")]
     assert md(name) != name and at.header[0].value == md(name)
+
+
+def test_the_admin_registers_a_child_and_sees_the_registration_as_stored(demo_db):
+    lea = demo_db.value("SELECT id FROM children WHERE family_id = ? AND first_name = 'Léa'", [MARTIN])
+    at = opened(demo_db, "admin@demo.fr")
+    at.selectbox(key=f"fam_reg_{lea}_0_site").select_index(2)  # the Wednesday centre
+    at.multiselect(key=f"fam_reg_{lea}_0_services").set_value([2])
+    children = [c.first_name for c in families.family_file(demo_db, login(demo_db, "admin@demo.fr"), MARTIN).children]
+    saves = [b for b in at.button if b.label == "Enregistrer l'inscription"]
+    saves[children.index("Léa")].click().run()
+    assert not at.exception, at.exception
+    assert demo_db.rows(
+        "SELECT rs.service_id FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id"
+        " WHERE r.child_id = ? AND r.site_id = 3 AND r.school_year_id = 2026",
+        [lea],
+    ) == [(2,)]
+    assert "Inscription de Léa à « ALAE anim'action » enregistrée pour 2026/2027." in texts(at)
+    shown = "\n".join(m.value for m in at.markdown)
+    assert (
+        "Inscriptions 2026/2027 : ALAE Jean Moulin (école maternelle) (Restauration scolaire); ALAE anim'action"
+        in shown
+    )
