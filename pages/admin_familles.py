@@ -191,7 +191,7 @@ def archive_form(key: str, what: str, action) -> None:
 
 
 def children_tab(file: FamilyFile) -> None:
-    diets = families.diets(db)
+    diets = families.diets(db, actor)
     labels = dict(diets)
     for child in file.children:
         archived = child.archived_at is not None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypeGuard
 
@@ -104,7 +104,6 @@ class ArchiveResult:
     cancelled: int = 0  # bookings and waiting places cancelled
     promoted: int = 0  # children of other families who got a freed place
     accounts_closed: int = 0
-    children: list[int] = field(default_factory=list)
 
     def summary(self, who: str, first_day: str) -> str:
         return (
@@ -201,8 +200,9 @@ def record_read(db: Database, actor: Actor, family_id: object, now: datetime) ->
     db.write(lambda cur: _audit(cur, actor, now, action="family.read", entity="family", entity_id=found.id))
 
 
-def diets(db: Database) -> list[tuple[str, str]]:
+def diets(db: Database, actor: Actor) -> list[tuple[str, str]]:
     """(code, label) of the diets a child may have."""
+    actor.require(*READERS)
     return store.diet_codes(db)
 
 
@@ -496,7 +496,7 @@ def _cancel_from_tomorrow(cur: Cursor, actor: Actor, child_ids: list[int], now: 
     places to the waiting lists (as a cancellation in « Mes inscriptions » does)."""
     at = to_utc_naive(now)
     first = now.date() + timedelta(days=1)
-    result = ArchiveResult(children=child_ids)
+    result = ArchiveResult()
     held = store.future_bookings(cur, child_ids, first)
     keys = sorted({(site, service, day) for _, site, service, day, _ in held})
     bookings_store.lock_days(cur, keys)

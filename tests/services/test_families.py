@@ -83,6 +83,8 @@ def test_only_agents_and_admins_read_files(town, who):
         families.record_read(town.db, actor, town.family_a, DEMO_NOW)
     with pytest.raises(NotAllowed):
         families.pending(town.db, actor)
+    with pytest.raises(NotAllowed):
+        families.diets(town.db, actor)
     assert snapshot(town.db) == before
 
 
