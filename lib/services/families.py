@@ -60,6 +60,7 @@ from lib.domain.planning import BookingChange, BookingState
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
+from lib.services import reservations
 from lib.services.trail import refusals_audited
 from lib.store import audit, users
 from lib.store import bookings as bookings_store
@@ -518,18 +519,7 @@ def _cancel_from_tomorrow(cur: Cursor, actor: Actor, child_ids: list[int], now: 
     )
     promoted = bookings_store.promote_waiting(cur, freed, actor.user_id, at)
     result.promoted = len(promoted)
-    for promoted_child, service_id, day in promoted:
-        audit.record(
-            cur,
-            at_utc=at,
-            user_id=None,
-            action="booking.promoted",
-            entity="child",
-            entity_id=promoted_child,
-            before={"waiting": [[service_id, day]]},
-            after={"booked": [[service_id, day]]},
-            reason="place libérée",
-        )
+    reservations.record_promotions(cur, promoted, at)
     return result
 
 
