@@ -31,6 +31,9 @@ for change in waiting:
             + (f", allocataire n° {md(proposal.allocataire_no)}" if proposal.allocataire_no else "")
             + f") — envoyée le {widgets.since(change.submitted_at)}"
         )
+        if not families.may_decide(actor, change):
+            st.caption("La décision revient à l'administrateur : le quotient familial change les tarifs.")
+            continue
         key = f"valid_{change.id}"
         note = st.text_input("Note pour la famille (obligatoire pour refuser)", max_chars=500, key=f"{key}_note")
         accept = st.button("Accepter", type="primary", key=f"{key}_accept")
