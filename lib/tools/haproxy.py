@@ -56,6 +56,10 @@ def config(*, listen: str, certificate: Path, servers: list[str], redirect_http:
         "    mode http",
         "    log global",
         "    option httplog",
+        "    # httplog's format with the request's path instead of its URI: the secret of a link sent by",
+        "    # e-mail (?jeton=…, lib/web/account_routes.py) never reaches the log",
+        '    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc'
+        ' %sq/%bq %hr %hs \\"%HM %HP %HV\\""',
         "    timeout connect 5s",
         "    timeout client 60s",
         "    timeout server 60s",

@@ -54,3 +54,56 @@ def test_without_a_redirect_only_https_is_served(tmp_path):
 def test_a_proxy_needs_a_server(tmp_path):
     with pytest.raises(ValueError):
         haproxy.config(listen=":443", certificate=tmp_path / "portail.pem", servers=[])
+
+
+def test_the_log_names_the_path_but_never_a_links_secret(tmp_path):
+    """A link sent by e-mail carries its secret in the query string (?jeton=…): HAProxy logs each
+    request's method and path only."""
+    import ssl
+    import threading
+    import time
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from lib.tools.processes import free_port, stop
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_args):
+            pass
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    listen = f"127.0.0.1:{free_port()}"
+    config = haproxy.config(
+        listen=listen, certificate=haproxy.self_signed(tmp_path), servers=[f"127.0.0.1:{backend.server_port}"]
+    )
+    (tmp_path / "haproxy.cfg").write_text(config)
+    log = tmp_path / "haproxy.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([haproxy.HAPROXY, "-f", str(tmp_path / "haproxy.cfg"), "-db"], stdout=out, stderr=out)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"https://{listen}/auth/reinitialiser?jeton=SECRET-du-lien", timeout=2, context=context
+                ) as answer:
+                    assert answer.read() == b"ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        stop(proc)
+        backend.shutdown()
+    written = log.read_text()
+    assert '"GET /auth/reinitialiser HTTP/1.1"' in written and "SECRET" not in written
