@@ -24,7 +24,7 @@ for change in waiting:
     proposal = quotient_of(change)
     old = families.current_quotient(db, actor, change.family_id)
     with st.container(border=True):
-        st.subheader(f"{md(change.family)} — {change.kind.label}", anchor=False)
+        st.header(f"{md(change.family)} — {change.kind.label}", anchor=False)
         st.markdown(
             f"{'non renseigné' if old is None else old} → **{proposal.qf}** "
             f"(valable depuis le {fr.numeric_date(proposal.valid_from)}, {proposal.source.label}"

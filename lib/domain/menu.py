@@ -45,10 +45,10 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
     Role.ADMIN: [
         _STAFF_BOOKINGS,
         _FAMILIES,
+        Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes"),
         _VALIDATIONS,
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
-        Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         _CHECK,
         _KITCHEN,

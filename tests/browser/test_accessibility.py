@@ -23,12 +23,15 @@ FAMILY_PAGES = [
     ("", "Bonjour Camille Martin"),
     ("mes-inscriptions", "Mes inscriptions"),
     ("mes-factures", "Mes factures"),
+    ("mon-dossier", "Mon dossier"),
     ("mon-compte", "Mon compte"),
 ]
 STAFF_PAGES = {
     "agent@demo.fr": [
         ("", "Accueil agent"),
         ("reservations", "Réservations – agents"),
+        ("familles", "Familles"),
+        ("a-valider", "À valider"),
         ("pointage", "Pointage"),
         ("cuisine", "Cuisine"),
     ],
@@ -38,6 +41,8 @@ STAFF_PAGES = {
         ("", "Administration"),
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
+        ("familles", "Familles"),
+        ("a-valider", "À valider"),
         ("comptes", "Comptes des familles"),
         ("journal", "Journal d'audit"),
     ],

@@ -69,7 +69,7 @@ def test_a_bad_phone_is_refused_in_french_and_nothing_is_written(demo_db):
 
 def test_the_admin_records_a_qf_and_the_history_shows_it(demo_db):
     at = opened(demo_db, "admin@demo.fr")
-    at.number_input(key=next(n.key for n in at.number_input if n.label == "Quotient familial")).set_value(845)
+    text_input(at, "Quotient familial").set_value("845")
     text_input(at, "Valable depuis le (JJ/MM/AAAA)").set_value("01/11/2026")
     button(at, "Enregistrer le quotient").click().run()
     assert not at.exception, at.exception
@@ -104,7 +104,7 @@ def test_a_family_proposes_a_qf_that_waits(demo_db):
     at = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
     assert not at.exception, at.exception
     before = demo_db.value("SELECT quotient_familial FROM families WHERE id = ?", [MARTIN])
-    at.number_input(key=next(n.key for n in at.number_input if n.label == "Quotient familial")).set_value(512)
+    text_input(at, "Quotient familial").set_value("5 12")
     text_input(at, "Valable depuis le (JJ/MM/AAAA)").set_value("01/11/2026")
     button(at, "Envoyer à la mairie").click().run()
     assert not at.exception, at.exception
@@ -248,3 +248,16 @@ def test_the_admin_registers_a_child_and_sees_the_registration_as_stored(demo_db
         "Inscriptions 2026/2027 : ALAE Jean Moulin (école maternelle) (Restauration scolaire); ALAE anim'action"
         in shown
     )
+
+
+def test_a_bad_qf_is_refused_in_french_and_nothing_is_written(demo_db):
+    at = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
+    text_input(at, "Quotient familial").set_value("beaucoup")
+    text_input(at, "Valable depuis le (JJ/MM/AAAA)").set_value("01/11/2026")
+    button(at, "Envoyer à la mairie").click().run()
+    assert [e.value for e in at.error] == ["Quotient familial : saisissez un nombre entier entre 0 et 99999."]
+    text_input(at, "Quotient familial").set_value("700")
+    text_input(at, "Valable depuis le (JJ/MM/AAAA)").set_value("31/11/2026")
+    button(at, "Envoyer à la mairie").click().run()
+    assert [e.value for e in at.error] == ["Valable depuis le : date illisible « 31/11/2026 » (attendu JJ/MM/AAAA)."]
+    assert demo_db.value("SELECT count(*) FROM pending_changes") == 0
