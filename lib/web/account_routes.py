@@ -103,12 +103,10 @@ async def _checked_form(request: Request) -> dict[str, str] | None:
 
 
 def _stale(request: Request) -> HTMLResponse:
-    return _page(
-        request,
-        "Formulaire expiré",
-        _notice(error=STALE_FORM) + f'<p><a href="{FORGOT_PATH}">Recommencer</a></p>',
-        status=403,
-    )
+    """A form without its token or from elsewhere. The forgotten password's form can be started again
+    here; a link's form, by going back to it (its address holds the link)."""
+    again = f'<p><a href="{FORGOT_PATH}">Recommencer</a></p>' if request.url.path == FORGOT_PATH else ""
+    return _page(request, "Formulaire expiré", _notice(error=STALE_FORM) + again, status=403)
 
 
 # --- « Mot de passe oublié ? » --------------------------------------------------------------------
