@@ -21,6 +21,7 @@ from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
 from lib.services import auth, closures, invoicing
 from lib.services.demo_marks import SANDBOX_OPTIONS
+from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database
@@ -135,8 +136,10 @@ class Town:
     the third Wednesday of December (`closure_day`, "formation des animateurs"), declared by the
     administrator through `services.closures.declare` before the families booked: nobody is booked
     that day. No attendance is recorded. September and October are invoiced; family A paid
-    September, family B paid nothing. Family A may pay online, family B asked to. The outbox is
-    empty (the messages of the town's own setup are dropped). Ids and e-mails are the builder's: tests
+    September, family B paid nothing. Family A may pay online, family B asked to. Each family's account is
+    its guardian 1 (« Anne Aubert » for family A), its QF the first line of its history, as migration 009
+    makes them of a town's existing families. The outbox is empty (the messages of the town's own setup
+    are dropped). Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
     db: Database
@@ -280,7 +283,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             for fid, _, parent, _, _, _ in families
         ]
         frame = pd.DataFrame(users).astype({"family_id": "Int64"})
-        frame["password_hash"], frame["created_at"] = password_hash, created
+        frame["password_hash"], frame["created_at"], frame["activated_at"] = password_hash, created, created
         insert_frame(cur, "users", frame)
         kids = [(fid, fid, name.split()[-1], child) for fid, name, _, _, _, child in families if child]
         kids += [(cid, fid, families[fid - 1][1].split()[-1], rest) for cid, fid, *rest in siblings]
@@ -350,6 +353,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             ],
         )
         continue_sequences(cur)
+        families_store.guardians_from_accounts(cur)
 
     db.write(load)
     admin = Actor(user_id=4, email=staff[3][0], role=Role.ADMIN, display_name=staff[3][2])

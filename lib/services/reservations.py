@@ -40,7 +40,7 @@ from lib.domain.validation import fold
 from lib.services import family_mail
 from lib.store import audit, reference
 from lib.store import bookings as store
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 EDITORS = (Role.AGENT, Role.ADMIN)
 REASON_MAX = 500
@@ -579,25 +579,7 @@ def _execute(
             after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
             reason=reason,
         )
-        promotions = [
-            (
-                promoted_child,
-                service_id,
-                day,
-                audit.record(
-                    cur,
-                    at_utc=at,
-                    user_id=None,
-                    action="booking.promoted",
-                    entity="child",
-                    entity_id=promoted_child,
-                    before={"waiting": [[service_id, day]]},
-                    after={"booked": [[service_id, day]]},
-                    reason="place libérée",
-                ),
-            )
-            for promoted_child, service_id, day in promoted
-        ]
+        promotions = record_promotions(cur, promoted, at)
         family_mail.booking_changed(
             cur,
             family_mail.Booked(child_id, ctx.child.first_name, ctx.child.family_id, _day_changes(ctx, result, now)),
@@ -631,6 +613,32 @@ def _day_changes(ctx: BookingContext, result: ChangeResult, now: datetime) -> li
             (result.cancelled, Outcome.CANCELLED),
         )
         for service_id, day in keys
+    ]
+
+
+def record_promotions(
+    cur: Cursor, promoted: list[store.Promoted], at_utc: datetime
+) -> list[tuple[int, int, date, int]]:
+    """One audit entry per child who left a waiting list for a freed place (by nobody: the system);
+    (child, service, day, its audit id) for each."""
+    return [
+        (
+            promoted_child,
+            service_id,
+            day,
+            audit.record(
+                cur,
+                at_utc=at_utc,
+                user_id=None,
+                action="booking.promoted",
+                entity="child",
+                entity_id=promoted_child,
+                before={"waiting": [[service_id, day]]},
+                after={"booked": [[service_id, day]]},
+                reason="place libérée",
+            ),
+        )
+        for promoted_child, service_id, day in promoted
     ]
 
 
