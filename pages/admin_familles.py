@@ -74,7 +74,8 @@ def guardians_tab(file: FamilyFile) -> None:
             guardian_form(file, rank)
     st.subheader("Dossier et facturation", anchor=False)
     st.markdown(
-        f"Identifiant mairie : **{md(file.family.town_ref or '—')}** — Facturation : **{file.family.billing.label}**"
+        f"Identifiant mairie : **{md(file.family.town_ref or 'aucun')}**  \nFactures adressées à : "
+        f"**{file.family.billing.label}**"
     )
     if admin and file.family.archived_at is None:
         key = "fam_billing"

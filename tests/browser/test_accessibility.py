@@ -191,3 +191,21 @@ def test_every_staff_page_at_a_desk_and_on_a_phone(server, desk, page, email):
             check(tab, f"{email}/{path or 'accueil'}")
             if tab is desk:
                 screenshot(tab, f"{email.split('@')[0]}-{path or 'accueil'}")
+
+
+def test_a_family_file_on_a_phone(server, page):
+    """« Familles » with a file open, as an administrator on a phone: the tabs and the one-column
+    forms pass the same checks as every page."""
+    login(page, server, "admin@demo.fr")
+    page.wait_for_url(re.compile(r".*/$"))
+    open_app_page(page, server, "", "Administration")
+    open_app_page(page, server, "familles", "Familles")
+    page.get_by_label("Rechercher une famille").fill("martin camille")
+    page.get_by_label("Rechercher une famille").press("Enter")
+    page.get_by_role("heading", name="Famille Martin", level=2).wait_for()
+    settle(page)
+    check(page, "familles-dossier")
+    screenshot(page, "admin-familles-dossier")
+    page.get_by_role("tab", name="Quotient familial").click()
+    settle(page)
+    check(page, "familles-dossier-qf")
