@@ -36,6 +36,7 @@ from lib.domain.invoicing import (
     PaymentRight,
     TxState,
     left_to_pay,
+    may_pay,
     next_state,
     outcome_message,
     overpaid_cents,
@@ -228,7 +229,7 @@ def _start_payment(
             stored = json.loads(again["form_fields"])
             return provider.Started(again["transaction_ref"], stored["url"], stored["fields"])
         summary = store.invoice_summary(cur, invoice_id, since)
-        if summary is None or summary["family_id"] != family_id:
+        if summary is None or summary["family_id"] != family_id or not may_pay(summary["payer_user_id"], actor.user_id):
             raise refusal
         store.lock_invoice(cur, invoice_id)
         family = _family(cur, family_id)
@@ -251,7 +252,7 @@ def _start_payment(
                 + second_payment_after(pending_at + cfg.attempt_lifetime, now)
             )
         try:
-            started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
+            started = provider.start(cfg, base_url, left, summary["number"], _payer_email(cur, invoice_id))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
             raise PaymentRefused(
                 "Le paiement en ligne est momentanément indisponible : réessayez plus tard ou contactez la mairie."
@@ -284,6 +285,12 @@ def _start_payment(
         return started
 
     return db.write(work)
+
+
+def _payer_email(cur: Cursor, invoice_id: int) -> str | None:
+    """The e-mail given to the provider: the invoice's payer's (lib.store.invoices.payers)."""
+    payer = store.payers(cur, [invoice_id]).get(invoice_id)
+    return payer.email if payer else None
 
 
 def second_payment_after(until: datetime, now: datetime) -> str:
