@@ -131,7 +131,7 @@ def split_cents(amount: int, percents: Sequence[int]) -> list[int]:
     then the cents left go one each to the largest remainders (the first share first on a tie). The
     shares always sum to the amount, each is within a cent of its exact value, a 0 % share gets 0.
     A negative amount (a credit) is shared as its opposite. lib/store/invoices.py `_month_lines` does
-    the same in SQL (tests/store/test_invoice_split.py checks they agree)."""
+    the same in SQL (tests/services/test_invoice_split.py checks they agree)."""
     total = sum(percents)
     if total <= 0 or any(p < 0 for p in percents):
         raise ValueError("shares need non-negative weights with a positive sum")

@@ -117,11 +117,14 @@ def test_a_split_family_gets_two_invoices_whose_shares_sum_to_each_line(town, sp
     assert {key: sum(amounts) for key, amounts in shares.items()} == whole
     for (child, service), amounts in shares.items():
         assert amounts == split_cents(whole[child, service], [70, 30] if child == town.child_a else [50, 50])
-    assert db.value(
-        "SELECT count(*) FROM invoices i WHERE period_month = ? AND total_cents <> "
-        "(SELECT sum(amount_cents) FROM invoice_lines l WHERE l.invoice_id = i.id)",
-        [NOVEMBER],
-    ) == 0
+    assert (
+        db.value(
+            "SELECT count(*) FROM invoices i WHERE period_month = ? AND total_cents <> "
+            "(SELECT sum(amount_cents) FROM invoice_lines l WHERE l.invoice_id = i.id)",
+            [NOVEMBER],
+        )
+        == 0
+    )
     # Family B, billed its guardian 1, is not split.
     (b,) = month_of(db, town.family_b)
     assert all(" — part " not in label for *_, label in lines_of(db, b[0]))
@@ -244,3 +247,25 @@ def test_a_month_is_priced_at_the_qf_in_force_that_month(town):
         if line.service_id == town.canteen
     }
     assert prices == {500}
+
+
+@pytest.mark.parametrize("price", [1, 337, 350])
+def test_the_month_s_sql_shares_as_split_cents_does(town, split, price):
+    """lib/store/invoices.py `_month_lines` writes split_cents's rule in SQL: every share of every
+    line agrees with it, ties and 0 % included."""
+    db, admin = town.db, town.login(town.admin)
+    settings.set_tariffs(db, admin, town.canteen, [Bracket(None, price)], DEMO_NOW)
+    for first in (0, 1, 7, 33, 49, 50, 67, 70, 99, 100):
+        families.save_shares(db, admin, town.child_a, [first, 100 - first], DEMO_NOW)
+        documents = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER).documents
+        shares = defaultdict(list)
+        for d in documents:
+            if d.family_id == town.family_a:
+                for line in d.lines:
+                    shares[line.child_id, line.service_id].append((d.payer, line))
+        for (child, _), payers in shares.items():
+            whole = payers[0][1].quantity * payers[0][1].unit_price_cents
+            percents = [first, 100 - first] if child == town.child_a else [50, 50]
+            expected = split_cents(whole, percents)
+            by_payer = dict.fromkeys(["Anne Aubert", "Marc Roux"], 0) | {p: line.amount_cents for p, line in payers}
+            assert [by_payer["Anne Aubert"], by_payer["Marc Roux"]] == expected, (first, child)

@@ -56,6 +56,7 @@ def test_fresh_database_has_every_table_and_every_migration(fresh_db):
         (5, "005_login_throttle_pairs.sql"),
         (6, "006_deadline_cutoffs.sql"),
         (9, "009_family_files.sql"),
+        (16, "016_invoice_payer.sql"),
     ]
 
 
@@ -210,7 +211,7 @@ def test_families_made_before_009_keep_their_data_as_guardians_and_quotients(sch
 
     db.write(before)
     families_before = db.rows("SELECT id, name, email, phone, address, quotient_familial, payment_right FROM families")
-    assert migrate(db) == [9]
+    assert migrate(db)[0] == 9
     assert db.rows("SELECT id, name, email, phone, address, quotient_familial, payment_right FROM families") == (
         families_before
     )
@@ -271,3 +272,38 @@ def test_a_booking_is_unique_per_child_service_day(fresh_db):
     with pytest.raises(duckdb.ConstraintException):
         fresh_db.write(lambda cur: cur.execute(f"INSERT INTO bookings VALUES {row}"))
     assert fresh_db.value("SELECT count(*) FROM bookings") == 1
+
+
+def test_invoices_published_before_016_are_addressed_to_guardian_1(schema_only_db, tmp_path: Path):
+    """Every invoice published before payers existed goes to its family's guardian 1, and each of its
+    lines is a whole line that counts its quantity: a later run of the month bills nothing twice."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "016")
+
+    def before(cur):
+        cur.execute(
+            """INSERT INTO families (id, name, created_at) VALUES (1, 'Famille Martin', '2025-08-01 10:00'),
+                                                                   (2, 'Famille Dupont', '2025-08-02 10:00')"""
+        )
+        cur.execute(
+            """INSERT INTO guardians (id, family_id, rank, first_name, last_name) VALUES
+               (7, 1, 2, 'Paul', 'Martin'), (8, 1, 1, 'Léa', 'Martin'), (9, 2, 1, 'Jean', 'Dupont')"""
+        )
+        cur.execute(
+            """INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date,
+                                     total_cents, created_at)
+               VALUES (1, 'F-2026-000001', 2026, 1, 1, '2026-10-01', '2026-11-03', '2026-12-03', 700, '2026-11-03'),
+                      (2, 'F-2026-000002', 2026, 2, 2, '2026-10-01', '2026-11-03', '2026-12-03', 350, '2026-11-03')"""
+        )
+        cur.execute(
+            """INSERT INTO invoice_lines VALUES (1, 1, 5, 1, 'Hugo — Cantine (octobre 2026)', 2, 350, 700),
+                                                (2, 1, 6, 1, 'Zoé — Cantine (octobre 2026)', 1, 350, 350)"""
+        )
+
+    db.write(before)
+    assert migrate(db)[0] == 16
+    assert db.rows("SELECT id, payer_guardian_id FROM invoices ORDER BY id") == [(1, 8), (2, 9)]
+    assert db.rows("SELECT invoice_id, counted, share_percent FROM invoice_lines ORDER BY ALL") == [
+        (1, True, None),
+        (2, True, None),
+    ]
