@@ -132,7 +132,7 @@ else:
         pd.DataFrame(
             {
                 "Facture": [o.number for o in overpaid],
-                "Famille": [f"{o.family} ({o.email or 'sans e-mail'})" for o in overpaid],
+                "Famille": [f"{o.family} — {o.payer} ({o.email or 'sans e-mail'})" for o in overpaid],
                 "À rembourser": [fr.euros(o.refund_cents) for o in overpaid],
                 "Montant de la facture": [fr.euros(o.total_cents) for o in overpaid],
                 "Paiements reçus": [

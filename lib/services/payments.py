@@ -544,6 +544,7 @@ class Overpaid:
     paid_cents: int
     credited_cents: int
     payments: list[ReceivedPayment]
+    payer: str = ""  # the guardian the invoice is addressed to (`email` is his), who is refunded
 
     @property
     def refund_cents(self) -> int:
@@ -552,13 +553,15 @@ class Overpaid:
 
 def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
     actor.require(Role.ADMIN)
+    rows = payment_store.overpaid_invoices(db)
+    payers = store.payers(db, [r["id"] for r in rows])
     return [
         Overpaid(
             r["id"],
             r["number"],
             r["family_id"],
             r["family"],
-            r["email"],
+            payers[r["id"]].email if r["id"] in payers else r["email"],
             r["total_cents"],
             r["paid_cents"],
             r["credited_cents"],
@@ -566,8 +569,9 @@ def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
                 ReceivedPayment(from_utc_naive(p["paid_at"]), p["amount_cents"], p["method"], p["reference"])
                 for p in r["payments"]
             ],
+            payers[r["id"]].name if r["id"] in payers else "",
         )
-        for r in payment_store.overpaid_invoices(db)
+        for r in rows
     ]
 
 

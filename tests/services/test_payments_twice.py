@@ -154,6 +154,7 @@ def test_the_administrator_sees_the_refund_to_make(town, db, parent_a, unpaid, o
         town.parent_a,
         october.total_cents,
     )
+    assert owed.payer == "Anne Aubert"  # the guardian the invoice is addressed to, who is refunded
     assert [(p.amount_cents, p.reference) for p in owed.payments] == [
         (october.total_cents, second.transaction_ref),
         (october.total_cents, first.transaction_ref),
