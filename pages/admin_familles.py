@@ -74,7 +74,8 @@ def guardians_tab(file: FamilyFile) -> None:
             guardian_form(file, rank)
     st.subheader("Dossier et facturation", anchor=False)
     st.markdown(
-        f"Identifiant mairie : **{md(file.family.town_ref or '—')}** — Facturation : **{file.family.billing.label}**"
+        f"Identifiant mairie : **{md(file.family.town_ref or 'aucun')}**  \nFactures adressées à : "
+        f"**{file.family.billing.label}**"
     )
     if admin and file.family.archived_at is None:
         key = "fam_billing"
@@ -191,12 +192,12 @@ def archive_form(key: str, what: str, action) -> None:
 
 
 def children_tab(file: FamilyFile) -> None:
-    diets = families.diets(db)
+    diets = families.diets(db, actor)
     labels = dict(diets)
     for child in file.children:
         archived = child.archived_at is not None
         title = f"{child.first_name} {child.last_name}" + (" (archivé)" if archived else "")
-        with st.expander(title, expanded=len(file.children) == 1):
+        with st.expander(md(title), expanded=len(file.children) == 1):
             st.markdown(
                 f"Né(e) le {fr.numeric_date(child.birth_date)} — classe {md(child.school_class)} — régime "
                 f"{md(labels.get(child.diet_code, child.diet_code))} — identifiant mairie {md(child.town_ref or '—')}"
@@ -292,7 +293,7 @@ if text.strip():
                 "Familles trouvées",
                 ids,
                 index=ids.index(st.session_state[CHOSEN]) if st.session_state.get(CHOSEN) in ids else 0,
-                format_func=lambda i: names[i],
+                format_func=lambda i: md(names[i]),
                 key="fam_pick",
             )
             st.session_state[CHOSEN] = picked

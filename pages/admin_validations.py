@@ -24,13 +24,16 @@ for change in waiting:
     proposal = quotient_of(change)
     old = families.current_quotient(db, actor, change.family_id)
     with st.container(border=True):
-        st.subheader(f"{md(change.family)} — {change.kind.label}", anchor=False)
+        st.header(f"{md(change.family)} — {change.kind.label}", anchor=False)
         st.markdown(
             f"{'non renseigné' if old is None else old} → **{proposal.qf}** "
             f"(valable depuis le {fr.numeric_date(proposal.valid_from)}, {proposal.source.label}"
             + (f", allocataire n° {md(proposal.allocataire_no)}" if proposal.allocataire_no else "")
             + f") — envoyée le {widgets.since(change.submitted_at)}"
         )
+        if not families.may_decide(actor, change):
+            st.caption("La décision revient à l'administrateur : le quotient familial change les tarifs.")
+            continue
         key = f"valid_{change.id}"
         note = st.text_input("Note pour la famille (obligatoire pour refuser)", max_chars=500, key=f"{key}_note")
         accept = st.button("Accepter", type="primary", key=f"{key}_accept")

@@ -135,7 +135,9 @@ class Town:
     (family B) goes to the Wednesday centre, meal and afternoon. The Wednesday centre is closed on
     the third Wednesday of December (`closure_day`, "formation des animateurs"): nobody is booked
     that day. No attendance is recorded. September and October are invoiced; family A paid
-    September, family B paid nothing. Family A may pay online, family B asked to. Ids and e-mails are the builder's: tests
+    September, family B paid nothing. Family A may pay online, family B asked to. Each family's account is
+    its guardian 1 (« Anne Aubert » for family A), its QF the first line of its history, as migration 009
+    makes them of a town's existing families. Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
     db: Database

@@ -299,6 +299,14 @@ def check_qf(value: object) -> int:
     return whole_number(value, "Quotient familial", 0, QF_MAX)
 
 
+def parse_qf(typed: object) -> int:
+    """A QF typed in a text field (« 1 250 » or « 1250 »), checked as `check_qf`."""
+    text = "".join(typed.split()) if isinstance(typed, str) else ""
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput(f"Quotient familial : saisissez un nombre entier entre 0 et {QF_MAX}.")
+    return check_qf(int(text))
+
+
 def check_qf_date(day: object, today: date) -> date:
     if not isinstance(day, date) or isinstance(day, datetime):
         raise InvalidInput("Date du quotient familial : choisissez une date.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypeGuard
 
@@ -60,6 +60,7 @@ from lib.domain.planning import BookingChange, BookingState
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
+from lib.services import reservations
 from lib.services.trail import refusals_audited
 from lib.store import audit, users
 from lib.store import bookings as bookings_store
@@ -71,6 +72,7 @@ SEARCH_MIN = 2
 SEARCH_LIMIT = 30
 REASON_MAX = 500
 _NOT_YOURS = "Dossier introuvable ou non rattaché à votre compte."
+NO_PLACE = bookings_store.Places(free=0, waiting=0)  # a (site, service) pair no longer offered
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,6 @@ class ArchiveResult:
     cancelled: int = 0  # bookings and waiting places cancelled
     promoted: int = 0  # children of other families who got a freed place
     accounts_closed: int = 0
-    children: list[int] = field(default_factory=list)
 
     def summary(self, who: str, first_day: str) -> str:
         return (
@@ -200,8 +201,9 @@ def record_read(db: Database, actor: Actor, family_id: object, now: datetime) ->
     db.write(lambda cur: _audit(cur, actor, now, action="family.read", entity="family", entity_id=found.id))
 
 
-def diets(db: Database) -> list[tuple[str, str]]:
+def diets(db: Database, actor: Actor) -> list[tuple[str, str]]:
     """(code, label) of the diets a child may have."""
+    actor.require(*READERS)
     return store.diet_codes(db)
 
 
@@ -495,7 +497,7 @@ def _cancel_from_tomorrow(cur: Cursor, actor: Actor, child_ids: list[int], now: 
     places to the waiting lists (as a cancellation in « Mes inscriptions » does)."""
     at = to_utc_naive(now)
     first = now.date() + timedelta(days=1)
-    result = ArchiveResult(children=child_ids)
+    result = ArchiveResult()
     held = store.future_bookings(cur, child_ids, first)
     keys = sorted({(site, service, day) for _, site, service, day, _ in held})
     bookings_store.lock_days(cur, keys)
@@ -512,23 +514,12 @@ def _cancel_from_tomorrow(cur: Cursor, actor: Actor, child_ids: list[int], now: 
         {
             (site, service, day)
             for _, site, service, day, state in held
-            if state is BookingState.BOOKED and places[(site, service, day)].waiting > 0
+            if state is BookingState.BOOKED and places.get((site, service, day), NO_PLACE).waiting > 0
         }
     )
     promoted = bookings_store.promote_waiting(cur, freed, actor.user_id, at)
     result.promoted = len(promoted)
-    for promoted_child, service_id, day in promoted:
-        audit.record(
-            cur,
-            at_utc=at,
-            user_id=None,
-            action="booking.promoted",
-            entity="child",
-            entity_id=promoted_child,
-            before={"waiting": [[service_id, day]]},
-            after={"booked": [[service_id, day]]},
-            reason="place libérée",
-        )
+    reservations.record_promotions(cur, promoted, at)
     return result
 
 
@@ -697,6 +688,11 @@ def propose_quotient(db: Database, actor: Actor, typed: QuotientInput, now: date
 
 # Who decides each kind: the QF changes prices, the administrator alone accepts it.
 DECIDERS: dict[ChangeKind, tuple[Role, ...]] = {ChangeKind.QF: (Role.ADMIN,)}
+
+
+def may_decide(actor: Actor, change: PendingChange) -> bool:
+    """Whether the actor may accept or refuse this kind of change (the page shows the buttons then)."""
+    return actor.role in DECIDERS[change.kind]
 
 
 def pending(db: Database, actor: Actor) -> list[PendingChange]:

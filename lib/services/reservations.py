@@ -38,7 +38,7 @@ from lib.domain.roles import Role
 from lib.domain.validation import fold
 from lib.store import audit, reference
 from lib.store import bookings as store
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 EDITORS = (Role.AGENT, Role.ADMIN)
 REASON_MAX = 500
@@ -565,21 +565,26 @@ def _execute(
             after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
             reason=reason,
         )
-        for promoted_child, service_id, day in promoted:
-            audit.record(
-                cur,
-                at_utc=at,
-                user_id=None,
-                action="booking.promoted",
-                entity="child",
-                entity_id=promoted_child,
-                before={"waiting": [[service_id, day]]},
-                after={"booked": [[service_id, day]]},
-                reason="place libérée",
-            )
+        record_promotions(cur, promoted, at)
         return result
 
     return db.write(work)
+
+
+def record_promotions(cur: Cursor, promoted: list[store.Promoted], at_utc: datetime) -> None:
+    """One audit entry per child who left a waiting list for a freed place (by nobody: the system)."""
+    for promoted_child, service_id, day in promoted:
+        audit.record(
+            cur,
+            at_utc=at_utc,
+            user_id=None,
+            action="booking.promoted",
+            entity="child",
+            entity_id=promoted_child,
+            before={"waiting": [[service_id, day]]},
+            after={"booked": [[service_id, day]]},
+            reason="place libérée",
+        )
 
 
 def _iso(keys: list[tuple[int, date]]) -> list[list]:

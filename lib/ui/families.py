@@ -14,7 +14,7 @@ import streamlit as st
 from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive
-from lib.domain.families import ConsentKind, ContactInput, QfSource, QuotientInput, check_source, parse_day
+from lib.domain.families import ConsentKind, ContactInput, QfSource, QuotientInput, check_source, parse_day, parse_qf
 from lib.domain.markup import md
 from lib.services import families
 from lib.services.families import FamilyFile
@@ -76,9 +76,7 @@ def quotient_history(file: FamilyFile) -> None:
 def quotient_form(key: str, submit: str) -> QuotientInput | None:
     """The QF fields (value, date, source, allocataire number); what was typed once submitted."""
     with st.form(f"{key}_{version(key)}", enter_to_submit=False):
-        qf = st.number_input(
-            "Quotient familial", min_value=0, max_value=99_999, value=None, step=1, key=field(key, "qf")
-        )
+        qf = st.text_input("Quotient familial", max_chars=6, key=field(key, "qf"))
         day = st.text_input("Valable depuis le (JJ/MM/AAAA)", max_chars=10, key=field(key, "date"))
         source = st.selectbox(
             "Origine", list(QfSource), format_func=lambda s: s.label, key=field(key, "source"), index=0
@@ -87,10 +85,7 @@ def quotient_form(key: str, submit: str) -> QuotientInput | None:
         if not st.form_submit_button(submit, type="primary"):
             return None
     with refusals_shown():
-        if qf is None:
-            st.error("Quotient familial : saisissez un nombre entier entre 0 et 99999.", icon="⛔")
-            return None
-        return QuotientInput(int(qf), parse_day(day, "Valable depuis le"), check_source(source), number or None)
+        return QuotientInput(parse_qf(qf), parse_day(day, "Valable depuis le"), check_source(source), number or None)
     return None
 
 

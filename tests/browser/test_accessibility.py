@@ -23,12 +23,15 @@ FAMILY_PAGES = [
     ("", "Bonjour Camille Martin"),
     ("mes-inscriptions", "Mes inscriptions"),
     ("mes-factures", "Mes factures"),
+    ("mon-dossier", "Mon dossier"),
     ("mon-compte", "Mon compte"),
 ]
 STAFF_PAGES = {
     "agent@demo.fr": [
         ("", "Accueil agent"),
         ("reservations", "Réservations – agents"),
+        ("familles", "Familles"),
+        ("a-valider", "À valider"),
         ("pointage", "Pointage"),
         ("cuisine", "Cuisine"),
     ],
@@ -38,6 +41,8 @@ STAFF_PAGES = {
         ("", "Administration"),
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
+        ("familles", "Familles"),
+        ("a-valider", "À valider"),
         ("journal", "Journal d'audit"),
     ],
 }
@@ -175,3 +180,21 @@ def test_every_staff_page_at_a_desk_and_on_a_phone(server, desk, page, email):
             check(tab, f"{email}/{path or 'accueil'}")
             if tab is desk:
                 screenshot(tab, f"{email.split('@')[0]}-{path or 'accueil'}")
+
+
+def test_a_family_file_on_a_phone(server, page):
+    """« Familles » with a file open, as an administrator on a phone: the tabs and the one-column
+    forms pass the same checks as every page."""
+    login(page, server, "admin@demo.fr")
+    page.wait_for_url(re.compile(r".*/$"))
+    open_app_page(page, server, "", "Administration")
+    open_app_page(page, server, "familles", "Familles")
+    page.get_by_label("Rechercher une famille").fill("martin camille")
+    page.get_by_label("Rechercher une famille").press("Enter")
+    page.get_by_role("heading", name="Famille Martin", level=2).wait_for()
+    settle(page)
+    check(page, "familles-dossier")
+    screenshot(page, "admin-familles-dossier")
+    page.get_by_role("tab", name="Quotient familial").click()
+    settle(page)
+    check(page, "familles-dossier-qf")

@@ -172,3 +172,13 @@ def test_the_family_file_s_journal_reads_in_french():
     assert sentence(Entry("consent.set", after={"kind": "photo", "granted": False}, **child)) == (
         "A refusé l'autorisation « photos » pour Hugo Martin"
     )
+
+
+def test_a_qf_is_typed_as_a_whole_number():
+    from lib.domain.families import parse_qf
+
+    assert parse_qf(" 1 250 ") == 1250
+    for typed in ("", "12,5", "-3", "100000", "١٢", None):
+        with pytest.raises(InvalidInput) as refused:
+            parse_qf(typed)
+        assert refused.value.message == "Quotient familial : saisissez un nombre entier entre 0 et 99999."

@@ -11,7 +11,7 @@ import pytest
 from lib.domain.changes import ChangeState
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import ChildInput, ConsentKind, ContactInput, GuardianInput, QfSource, QuotientInput
-from lib.services import families, reservations
+from lib.services import attendance, families, reservations
 from lib.store import invoices as invoice_store
 from tests.conftest import DEMO_NOW, DEMO_TODAY
 
@@ -83,6 +83,8 @@ def test_only_agents_and_admins_read_files(town, who):
         families.record_read(town.db, actor, town.family_a, DEMO_NOW)
     with pytest.raises(NotAllowed):
         families.pending(town.db, actor)
+    with pytest.raises(NotAllowed):
+        families.diets(town.db, actor)
     assert snapshot(town.db) == before
 
 
@@ -365,6 +367,13 @@ def test_archiving_a_family_cancels_from_tomorrow_closes_accounts_and_keeps_invo
             [town.wednesday_meal, next_wednesday, town.wednesday_centre],
         )
     )
+    # Alice also waits for a place at the Wednesday centre next week.
+    town.db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO bookings VALUES (?, ?, ?, ?, 'waiting', 'occasional', 5, '2026-11-21', 5, '2026-11-21')",
+            [town.child_a, town.wednesday_afternoon, next_wednesday, town.wednesday_centre],
+        )
+    )
     session = town.login(town.parent_a)
     invoices = town.db.rows("SELECT * FROM invoices WHERE family_id = ? ORDER BY id", [town.family_a])
     past = [r for r in active_days(town.db, town.child_a) if r[0] < tomorrow]
@@ -376,6 +385,10 @@ def test_archiving_a_family_cancels_from_tomorrow_closes_accounts_and_keeps_invo
     assert "archivé" in message and f"{len(future)} réservation(s)" in message
     assert active_days(town.db, town.child_a) == past  # today and before: untouched
     assert [r for r in active_days(town.db, town.child_a2) if r[0] >= tomorrow] == []
+    assert town.db.rows(
+        "SELECT state FROM bookings WHERE child_id = ? AND service_id = ? AND day = ?",
+        [town.child_a, town.wednesday_afternoon, next_wednesday],
+    ) == [("cancelled",)]  # the waiting place goes too
     assert town.db.rows("SELECT * FROM invoices WHERE family_id = ? ORDER BY id", [town.family_a]) == invoices
     assert town.db.rows("SELECT state FROM bookings WHERE child_id = 50") == [("booked",)]  # promoted
     assert town.db.value("SELECT count(*) FROM users WHERE family_id = ? AND active", [town.family_a]) == 0
@@ -406,6 +419,9 @@ def test_archiving_needs_a_reason_and_one_child_can_go(town, admin, agent):
     assert [r for r in active_days(town.db, town.child_a2) if r[0] > DEMO_TODAY] == []
     assert [r for r in active_days(town.db, town.child_a) if r[0] > DEMO_TODAY]  # his sister keeps hers
     assert [c.id for c in reservations.my_children(town.db, town.login(town.parent_a))] == [town.child_a]
+    thursday = DEMO_TODAY - timedelta(days=1)  # Adrien eats at the canteen on Mondays, Tuesdays and Fridays
+    addable = attendance.sheet(town.db, agent, thursday, town.school, town.canteen, DEMO_NOW).addable
+    assert town.child_a2 not in {c.child_id for c in addable}  # Pointage's « ajouter un enfant »
     families.unarchive_child(town.db, admin, town.child_a2, DEMO_NOW)
     assert len(reservations.my_children(town.db, town.login(town.parent_a))) == 2
 
@@ -442,3 +458,29 @@ def test_the_billed_guardian_s_email_is_the_family_s(town, admin):
     assert json.loads(town.db.value("SELECT after FROM audit_log WHERE action = 'family.update'"))["billing"] == (
         "guardian2"
     )
+
+
+@pytest.mark.parametrize("who", ["agent", "cook", "mayor", "admin"])
+def test_the_family_side_is_for_families_only(town, who):
+    actor = town.login(getattr(town, who))
+    before = snapshot(town.db)
+    for call in (
+        lambda: families.my_file(town.db, actor),
+        lambda: families.update_my_guardian(town.db, actor, 1, "0611223344", None, DEMO_NOW),
+        lambda: families.propose_quotient(town.db, actor, GOOD_QF, DEMO_NOW),
+        lambda: families.my_data(town.db, actor, DEMO_NOW),
+    ):
+        with pytest.raises(NotAllowed, match=r"^Cette page est réservée aux familles\.$"):
+            call()
+    assert snapshot(town.db) == before
+
+
+@pytest.mark.parametrize("who", ["agent", "cook", "mayor"])
+def test_contacts_and_consents_are_changed_by_the_admin_or_the_family_only(town, who):
+    actor = town.login(getattr(town, who))
+    before = snapshot(town.db)
+    with pytest.raises(NotAllowed):
+        families.save_contact(town.db, actor, town.family_a, None, CONTACT, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        families.set_consent(town.db, actor, town.family_a, town.child_a, "photo", True, DEMO_NOW)
+    assert snapshot(town.db) == before
