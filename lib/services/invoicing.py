@@ -2,8 +2,9 @@
 
 A month is billed from its bookings by the town's rule; a family gets one document per run and
 payer (its billed guardian, or each of its two guardians for a split bill) with what is not billed
-yet: the first run issues the invoices, a later run after a correction issues only the difference (a complementary invoice, or a credit note when it is negative). Published
-documents are never edited. Numbers are gapless per year: F-2026-000123, AV-2026-000124.
+yet: the first run issues the invoices, a later run after a correction issues only the difference
+(a complementary invoice, or a credit note when it is negative). Published documents are never
+edited. Numbers are gapless per year: F-2026-000123, AV-2026-000124.
 """
 
 from __future__ import annotations
