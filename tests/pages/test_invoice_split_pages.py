@@ -2,7 +2,7 @@
 gets a guardian 2 with his own account through lib.services.families."""
 
 from lib.domain.families import GuardianInput
-from lib.services import auth, families
+from lib.services import auth, families, reservations
 from tests.conftest import DEMO_NOW, login
 from tests.helpers import app_test, texts
 
@@ -59,3 +59,22 @@ def test_the_billing_page_names_each_invoice_s_payer(demo_db):
     payer = demo_db.value("SELECT first_name || ' ' || last_name FROM guardians WHERE family_id = 1 AND rank = 1")
     number = demo_db.value("SELECT number FROM invoices WHERE family_id = 1 AND period_month = '2026-10-01'")
     assert issued.loc[issued["N°"] == number, "Adressé à"].tolist() == [payer]
+
+
+def test_the_draft_names_each_document_s_payer(demo_db):
+    """A late cancellation in October: the draft's credit note for the demo family says whom it goes to."""
+    agent = login(demo_db, "agent@demo.fr")
+    child, service, day = demo_db.row(
+        "SELECT b.child_id, b.service_id, min(b.day) FROM bookings b JOIN children c ON c.id = b.child_id "
+        "WHERE c.family_id = 1 AND b.state = 'booked' AND b.day BETWEEN '2026-10-01' AND '2026-10-31' "
+        "GROUP BY ALL ORDER BY ALL LIMIT 1"
+    )
+    year = demo_db.value("SELECT max(id) FROM school_years")
+    context = reservations.booking_context(demo_db, agent, child, year)
+    reservations.set_day(demo_db, agent, context, service, day, False, DEMO_NOW, late=True, reason="absence")
+    at = app_test("pages/admin_facturation.py", demo_db, "admin@demo.fr").run()
+    assert not at.exception, at.exception
+    draft = next(d.value for d in at.dataframe if "Lignes" in d.value.columns)
+    payer = demo_db.value("SELECT first_name || ' ' || last_name FROM guardians WHERE family_id = 1 AND rank = 1")
+    family = demo_db.value("SELECT name FROM families WHERE id = 1")
+    assert draft[["Famille", "Adressé à", "Type"]].values.tolist() == [[family, payer, "Avoir"]]
