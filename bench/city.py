@@ -30,6 +30,7 @@ from lib.domain.errors import DatabaseUnavailable
 from lib.domain.school_year import current_and_previous
 from lib.services.auth import hash_password
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.store import families as families_store
 from lib.store import health
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Database
@@ -182,6 +183,7 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
     _families(cur, params)
     _children(cur, params)
     _users(cur, families, now_utc)
+    families_store.guardians_from_accounts(cur)  # as migration 009 made them: invoices need their payer
     cur.register("_service_days", days)
     try:
         _registrations(cur, params, years)

@@ -405,7 +405,8 @@ class Bench:
                    $first, sum(quantity * 350), now()::TIMESTAMP
             FROM ({billable}) GROUP BY family_id"""
         lines = f"""
-            INSERT INTO invoice_lines
+            INSERT INTO invoice_lines (invoice_id, line_no, child_id, service_id, label, quantity, unit_price_cents,
+                                       amount_cents)
             SELECT 10000000 + family_id, row_number() OVER (PARTITION BY family_id), child_id, service_id,
                    first_name || ' — ' || service_name, quantity, unit_price_cents, quantity * unit_price_cents
             FROM ({billable})"""

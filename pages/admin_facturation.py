@@ -32,6 +32,20 @@ st.caption(
 )
 if draft.issued:
     st.markdown(f"Déjà émis pour ce mois : **{len(draft.issued)}** document(s).")
+    with st.expander("Documents émis pour ce mois"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "N°": [d["number"] for d in draft.issued],
+                    "Famille": [d["family"] for d in draft.issued],
+                    "Adressé à": [d["payer"] for d in draft.issued],
+                    "Total": [fr.euros(d["total_cents"]) for d in draft.issued],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="billing_issued",
+        )
 if not draft.documents:
     st.success(
         "Rien de nouveau à facturer pour ce mois."
@@ -47,6 +61,7 @@ else:
         pd.DataFrame(
             {
                 "Famille": table["family"],
+                "Adressé à": table["payer"],
                 "Type": [kind_for(total).word for total in table["total_cents"]],
                 "Lignes": table["lines"],
                 "Total": [fr.euros(t) for t in table["total_cents"]],
@@ -117,7 +132,7 @@ else:
         pd.DataFrame(
             {
                 "Facture": [o.number for o in overpaid],
-                "Famille": [f"{o.family} ({o.email or 'sans e-mail'})" for o in overpaid],
+                "Famille": [f"{o.family} — {o.payer} ({o.email or 'sans e-mail'})" for o in overpaid],
                 "À rembourser": [fr.euros(o.refund_cents) for o in overpaid],
                 "Montant de la facture": [fr.euros(o.total_cents) for o in overpaid],
                 "Paiements reçus": [

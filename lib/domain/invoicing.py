@@ -118,10 +118,52 @@ class Line:
     label: str
     quantity: int
     unit_price_cents: int
+    share_cents: int | None = None  # one payer's share of a split line (`split_cents`); None: the whole line
 
     @property
     def amount_cents(self) -> int:
-        return self.quantity * self.unit_price_cents
+        return self.quantity * self.unit_price_cents if self.share_cents is None else self.share_cents
+
+
+def split_cents(amount: int, percents: Sequence[int]) -> list[int]:
+    """An amount in cents shared by `percents` (a split bill's shares; any non-negative weights with
+    a positive sum), by the largest-remainder method: each share is the exact value rounded down,
+    then the cents left go one each to the largest remainders (the first share first on a tie). The
+    shares always sum to the amount, each is within a cent of its exact value, a 0 % share gets 0.
+    A negative amount (a credit) is shared as its opposite. lib/store/invoices.py `_month_lines` does
+    the same in SQL (tests/services/test_invoice_split.py checks they agree)."""
+    total = sum(percents)
+    if total <= 0 or any(p < 0 for p in percents):
+        raise ValueError("shares need non-negative weights with a positive sum")
+    sign, whole = (-1 if amount < 0 else 1), abs(amount)
+    floors = [whole * p // total for p in percents]
+    remainders = [whole * p % total for p in percents]
+    left = whole - sum(floors)
+    ahead = set(sorted(range(len(percents)), key=lambda i: (-remainders[i], i))[:left])
+    return [sign * (floors[i] + (1 if i in ahead else 0)) for i in range(len(percents))]
+
+
+@dataclass(frozen=True)
+class Payer:
+    """Who an invoice is addressed to: one of the family's guardians (the billed one, or each of the
+    two for a split bill), with his account when he has one."""
+
+    guardian_id: int
+    name: str
+    email: str | None
+    address: str | None
+    user_id: int | None
+
+
+def invoice_visible(split_family: bool, payer_user_id: int | None, user_id: int) -> bool:
+    """Whether a family account sees one of its family's invoices: every invoice, unless the family's
+    bill is split (shared custody), where each guardian sees only those addressed to him."""
+    return not split_family or payer_user_id == user_id
+
+
+def may_pay(payer_user_id: int | None, user_id: int) -> bool:
+    """Only the account of the guardian an invoice is addressed to may pay it online."""
+    return payer_user_id is not None and payer_user_id == user_id
 
 
 def kind_for(total: int) -> Kind:

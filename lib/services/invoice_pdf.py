@@ -1,5 +1,5 @@
-"""An invoice as a PDF, laid out the French way (town, family, lines, total, due date, how to
-pay). reportlab's standard fonts cover French accents and the euro sign. Every text that is not
+"""An invoice as a PDF, laid out the French way (town, the payer — the guardian it is addressed to
+— with his family and address, lines, total, due date, how to pay). reportlab's standard fonts cover French accents and the euro sign. Every text that is not
 ours (town, family, address, line labels, contact) goes through `markup.pdf`: reportlab reads a
 Paragraph's text as markup, and a family named « <b>O'Brien & <Fils> » must print as such."""
 
@@ -68,7 +68,11 @@ def render(detail: InvoiceDetail, settings: dict[str, str]) -> bytes:
             styles["Normal"],
         ),
         Spacer(1, 6 * mm),
-        Paragraph(f"<b>{pdf(detail.family_name)}</b><br/>{pdf(detail.family_address or '')}", styles["Normal"]),
+        Paragraph(
+            f"<b>{pdf(detail.payer_name or detail.family_name)}</b><br/>{pdf(detail.family_name)}"
+            f"<br/>{pdf(detail.payer_address or '')}",
+            styles["Normal"],
+        ),
         Spacer(1, 8 * mm),
     ]
     table = [["Enfant – prestation", "Quantité", "Prix unitaire", "Montant"]]

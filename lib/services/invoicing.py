@@ -1,9 +1,10 @@
 """Monthly invoicing (administrator) and « Mes factures » (families).
 
-A month is billed from its bookings by the town's rule; a family gets one document per run with
-what is not billed yet: the first run issues the invoices, a later run after a correction issues
-only the difference (a complementary invoice, or a credit note when it is negative). Published
-documents are never edited. Numbers are gapless per year: F-2026-000123, AV-2026-000124.
+A month is billed from its bookings by the town's rule; a family gets one document per run and
+payer (its billed guardian, or each of its two guardians for a split bill) with what is not billed
+yet: the first run issues the invoices, a later run after a correction issues only the difference
+(a complementary invoice, or a credit note when it is negative). Published documents are never
+edited. Numbers are gapless per year: F-2026-000123, AV-2026-000124.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from lib.domain.invoicing import (
     Line,
     due_date,
     invoice_status,
+    invoice_visible,
     kind_for,
     left_to_pay,
+    may_pay,
     overpaid_cents,
     sequence_after,
     tariff_for,
@@ -82,6 +85,7 @@ class Lines(_Made):
 class Document:
     family_id: int
     family: str
+    payer: str  # the name of the guardian it is addressed to
     lines: Sequence[Line]
     total_cents: int  # of its lines, summed in SQL with them (see test_invoicing)
 
@@ -91,7 +95,7 @@ class Document:
 
 
 class Documents(_Made):
-    """The month's documents, one per family."""
+    """The month's documents, one per family and payer."""
 
     def __init__(self, month: store.MonthLines):
         self._month = month
@@ -100,15 +104,15 @@ class Documents(_Made):
         return len(self._month)
 
     def _make(self, i: int) -> Document:
-        family_id, name, start, end, total = self._month.document(i)
-        return Document(family_id, name, Lines(self._month, start, end), total)
+        family_id, name, payer, start, end, total = self._month.document(i)
+        return Document(family_id, name, payer, Lines(self._month, start, end), total)
 
     @property
     def total_cents(self) -> int:
         return self._month.total_cents
 
     def by_column(self) -> dict[str, list]:
-        """family, lines (how many), total_cents: one list each, in document order, no
+        """family, payer, lines (how many), total_cents: one list each, in document order, no
         `Document` made (a city's month has 30,000)."""
         return self._month.documents_by_column()
 
@@ -264,6 +268,8 @@ class InvoiceRow:
     status: InvoiceStatus
     credited_cents: int = 0
     pending_until: datetime | None = None  # an online payment is in progress until then (Paris time)
+    payer: str = ""  # the name of the guardian it is addressed to
+    payable_by_you: bool = True  # the reader is the payer's account (only he may pay it online)
 
     @property
     def left_cents(self) -> int:
@@ -276,7 +282,8 @@ class InvoiceRow:
         )
 
 
-def _row(summary: dict, attempt_lifetime: timedelta) -> InvoiceRow:
+def _row(summary: dict, attempt_lifetime: timedelta, user_id: int | None = None) -> InvoiceRow:
+    """An invoice's row; `user_id`: the family account reading it (None: staff)."""
     kind = Kind(summary["kind"])
     started = summary["pending_started"]
     return InvoiceRow(
@@ -293,14 +300,25 @@ def _row(summary: dict, attempt_lifetime: timedelta) -> InvoiceRow:
         ),
         summary["credited_cents"],
         None if started is None else from_utc_naive(started) + attempt_lifetime,
+        summary["payer_name"],
+        user_id is not None and may_pay(summary["payer_user_id"], user_id),
     )
 
 
+def _visible(summary: dict, actor: Actor) -> bool:
+    return invoice_visible(summary["split_family"], summary["payer_user_id"], actor.user_id)
+
+
 def family_invoices(db: Database, actor: Actor, now: datetime) -> list[InvoiceRow]:
+    """The family's invoices this account sees (a split bill's guardian sees only his own)."""
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
     lifetime = payments.config(db).attempt_lifetime
-    return [_row(s, lifetime) for s in store.family_invoices(db, actor.family_id, to_utc_naive(now - lifetime))]
+    return [
+        _row(s, lifetime, actor.user_id)
+        for s in store.family_invoices(db, actor.family_id, to_utc_naive(now - lifetime))
+        if _visible(s, actor)
+    ]
 
 
 @dataclass(frozen=True)
@@ -318,7 +336,8 @@ class DetailLine:
 class InvoiceDetail:
     row: InvoiceRow
     family_name: str
-    family_address: str | None
+    payer_name: str  # the guardian it is addressed to
+    payer_address: str | None
     lines: list[DetailLine]
     payments: list[ReceivedPayment]
 
@@ -339,17 +358,19 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
     if summary is None:
         raise refusal
     if actor.is_family:
-        if summary["family_id"] != actor.family_id:
+        if summary["family_id"] != actor.family_id or not _visible(summary, actor):
             raise refusal
     elif actor.role not in READERS:
         raise NotAllowed("Votre profil ne permet pas de consulter les factures.")
     family = store.family(db, summary["family_id"])
     if family is None:  # an invoice always has its family (foreign key)
         raise refusal
+    payer = store.payers(db, [invoice_id]).get(invoice_id)
     return InvoiceDetail(
-        _row(summary, lifetime),
+        _row(summary, lifetime, actor.user_id if actor.is_family else None),
         family["name"],
-        family["address"],
+        payer.name if payer else "",
+        payer.address if payer else family["address"],
         [
             DetailLine(r["first_name"], r["label"], r["quantity"], r["unit_price_cents"], r["amount_cents"])
             for r in store.invoice_lines(db, invoice_id)

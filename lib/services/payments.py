@@ -35,6 +35,7 @@ from lib.domain.invoicing import (
     PaymentRight,
     TxState,
     left_to_pay,
+    may_pay,
     next_state,
     outcome_message,
     overpaid_cents,
@@ -215,7 +216,7 @@ def _start_payment(
             stored = json.loads(again["form_fields"])
             return provider.Started(again["transaction_ref"], stored["url"], stored["fields"])
         summary = store.invoice_summary(cur, invoice_id, since)
-        if summary is None or summary["family_id"] != family_id:
+        if summary is None or summary["family_id"] != family_id or not may_pay(summary["payer_user_id"], actor.user_id):
             raise refusal
         store.lock_invoice(cur, invoice_id)
         family = _family(cur, family_id)
@@ -238,7 +239,7 @@ def _start_payment(
                 + second_payment_after(pending_at + cfg.attempt_lifetime, now)
             )
         try:
-            started = provider.start(cfg, base_url, left, summary["number"], family.get("email"))
+            started = provider.start(cfg, base_url, left, summary["number"], _payer_email(cur, invoice_id))
         except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
             raise PaymentRefused(
                 "Le paiement en ligne est momentanément indisponible : réessayez plus tard ou contactez la mairie."
@@ -271,6 +272,12 @@ def _start_payment(
         return started
 
     return db.write(work)
+
+
+def _payer_email(cur: Cursor, invoice_id: int) -> str | None:
+    """The e-mail given to the provider: the invoice's payer's (lib.store.invoices.payers)."""
+    payer = store.payers(cur, [invoice_id]).get(invoice_id)
+    return payer.email if payer else None
 
 
 def second_payment_after(until: datetime, now: datetime) -> str:
@@ -527,6 +534,7 @@ class Overpaid:
     paid_cents: int
     credited_cents: int
     payments: list[ReceivedPayment]
+    payer: str = ""  # the guardian the invoice is addressed to (`email` is his), who is refunded
 
     @property
     def refund_cents(self) -> int:
@@ -535,13 +543,15 @@ class Overpaid:
 
 def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
     actor.require(Role.ADMIN)
+    rows = payment_store.overpaid_invoices(db)
+    payers = store.payers(db, [r["id"] for r in rows])
     return [
         Overpaid(
             r["id"],
             r["number"],
             r["family_id"],
             r["family"],
-            r["email"],
+            payers[r["id"]].email if r["id"] in payers else r["email"],
             r["total_cents"],
             r["paid_cents"],
             r["credited_cents"],
@@ -549,8 +559,9 @@ def overpaid_invoices(db: Database, actor: Actor) -> list[Overpaid]:
                 ReceivedPayment(from_utc_naive(p["paid_at"]), p["amount_cents"], p["method"], p["reference"])
                 for p in r["payments"]
             ],
+            payers[r["id"]].name if r["id"] in payers else "",
         )
-        for r in payment_store.overpaid_invoices(db)
+        for r in rows
     ]
 
 

@@ -10,20 +10,22 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from lib.domain.invoicing import PaymentRight
+from lib.domain.invoicing import Payer, PaymentRight
 from lib.domain.records import FamilyRight
 from lib.store.db import Database, dicts
-from lib.store.sql import BOOKED, FAMILY_EMAIL, OPEN_DAY, RIGHT_NONE, RIGHT_REQUESTED
+from lib.store.sql import BOOKED, FAMILY_EMAIL, GUARDIAN2, OPEN_DAY, RIGHT_NONE, RIGHT_REQUESTED, SPLIT
 
 # --- computing a month -------------------------------------------------------------------------
 
 
 def price_keys(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int | None, int]]:
     """Every (service, quotient familial) a family may bill at, with the service's unit price:
-    the tariff rule (lib.domain.invoicing.tariff_for) prices these few dozen pairs, not each line."""
+    the tariff rule (lib.domain.invoicing.tariff_for) prices these few dozen pairs, not each line.
+    The QFs are every one of the history's (a month is billed at the QF then in force) and the
+    families' cached ones, and none (a family without a known QF)."""
     return cur.execute(
         "SELECT s.id, q.qf, s.unit_price_cents FROM services s, "
-        "(SELECT DISTINCT quotient_familial AS qf FROM families) q"
+        "(SELECT quotient_familial AS qf FROM families UNION SELECT qf FROM family_quotients UNION SELECT NULL) q"
     ).fetchall()
 
 
@@ -31,36 +33,58 @@ def _month_lines(
     first: date, after: date, credit_justified: bool, prices: list[tuple[int, int | None, int]], month_label: str
 ) -> tuple[str, dict]:
     """What a month still needs billed, one row per line of the documents to issue, ordered:
-    (family_id, family name, child_id, service_id, label, quantity to add (negative: to credit),
-    unit price, line number in its document, document number in the run (1, 2, … by family),
-    the document's total, the family's first invoice of the month).
+    (family_id, family name, payer (guardian id), payer's name, child_id, service_id, label, quantity to
+    add (negative: to credit), unit price, amount, counted, share_percent, line number in its document,
+    document number in the run (1, 2, … by family and payer), the document's total, the payer's first
+    invoice of the month, whole (not a share)).
 
     Days to bill for [first, after) are the booked days, not on a closure, less justified
     absences when the town credits them; already billed is what the month's documents say
-    (credit notes count negative). Added days take today's price from `prices` ((service, QF,
-    price)); removed days are credited at the price they were billed (a later tariff change never
-    re-prices a published month). A line first billed reads "Léa — Restauration scolaire
-    (novembre 2026)", a difference "Régularisation : …". All of it in one statement, set-based: at
-    city scale (73,000 lines) the same merge and numbering done in Python took a second."""
+    (credit notes count negative; a split line's quantity once). Added days take the price of the
+    family's QF in force on the month's last day (the latest line of its history valid by then; the
+    cached QF for a family without history) from `prices` ((service, QF, price)); removed days are
+    credited at the price they were billed (a later tariff change never re-prices a published month).
+
+    Each (child, service) difference goes to its payers: the billed guardian (guardian 2 when the
+    family's bill goes to him, else guardian 1), or for a split bill both guardians by the child's
+    shares (50/50 without shares). A credit follows what each payer was billed for that child and
+    service that month. An amount is shared by lib.domain.invoicing.split_cents's largest-remainder
+    rule, written here in SQL; a 0 % share makes no line. A line first billed reads "Léa —
+    Restauration scolaire (novembre 2026)", a difference "Régularisation : …", a share ends with
+    " — part 70 %". All of it in one statement, set-based: at city scale (73,000 lines) the same
+    merge and numbering done in Python took a second."""
     sql = f"""
-        WITH counts AS (
-            SELECT c.family_id, b.child_id, b.service_id, count(*)::INTEGER AS quantity, f.quotient_familial
+        WITH quotients AS (
+            SELECT f.id AS family_id,
+                   CASE WHEN h.family_id IS NULL THEN f.quotient_familial ELSE h.qf END AS qf
+            FROM families f
+            LEFT JOIN (SELECT family_id,
+                              arg_max(qf, {{'d': valid_from, 'i': id}}) FILTER (WHERE valid_from < $after) AS qf
+                       FROM family_quotients GROUP BY family_id) h ON h.family_id = f.id
+        ), counts AS (
+            SELECT c.family_id, b.child_id, b.service_id, count(*)::INTEGER AS quantity, q.qf AS quotient_familial
             FROM bookings b
             JOIN children c ON c.id = b.child_id
-            JOIN families f ON f.id = c.family_id
+            JOIN quotients q ON q.family_id = c.family_id
             WHERE b.state = {BOOKED} AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
               AND NOT ($credit AND EXISTS (SELECT 1 FROM attendance a WHERE a.child_id = b.child_id
                        AND a.service_id = b.service_id AND a.day = b.day AND a.status = 'justified'))
             GROUP BY ALL
-        ), billed AS (
-            SELECT i.family_id, l.child_id, l.service_id, sum(l.quantity)::INTEGER AS billed,
-                   arg_max(l.unit_price_cents, l.invoice_id * 1000 + l.line_no) AS billed_price
+        ), month_lines AS (
+            SELECT i.family_id, i.payer_guardian_id AS payer, l.*
             FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
             WHERE i.period_month = $first
-            GROUP BY ALL
+        ), billed AS (
+            SELECT family_id, child_id, service_id, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
+                   arg_max(unit_price_cents, invoice_id * 1000 + line_no) AS billed_price
+            FROM month_lines GROUP BY ALL
+        ), billed_weights AS (
+            SELECT * FROM (SELECT family_id, child_id, service_id, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
+                           FROM month_lines GROUP BY family_id, child_id, service_id, payer)
+            QUALIFY sum(weight) OVER (PARTITION BY family_id, child_id, service_id) > 0
         ), first_invoice AS (
-            SELECT family_id, min(id) AS id FROM invoices WHERE period_month = $first AND kind = 'invoice'
-            GROUP BY family_id
+            SELECT family_id, payer_guardian_id AS payer, min(id) AS id FROM invoices
+            WHERE period_month = $first AND kind = 'invoice' GROUP BY ALL
         ), prices AS (
             SELECT unnest($price_services) AS service_id, unnest($price_qf) AS qf, unnest($price_cents) AS price
         ), merged AS (
@@ -70,24 +94,85 @@ def _month_lines(
                    b.billed IS NULL AS first_time, coalesce(b.billed_price, 0) AS billed_price
             FROM counts c FULL JOIN billed b
               ON b.family_id = c.family_id AND b.child_id = c.child_id AND b.service_id = c.service_id
-        ), lines AS (
-            SELECT m.family_id, coalesce(f.name, '') AS family, m.child_id, m.service_id,
-                   CASE WHEN m.delta > 0 AND m.first_time THEN '' ELSE 'Régularisation : ' END
-                     || ch.first_name || ' — ' || s.name || ' (' || $month_label || ')' AS label,
-                   m.delta AS quantity, CASE WHEN m.delta > 0 THEN p.price ELSE m.billed_price END AS unit_price_cents
+        ), deltas AS (
+            SELECT m.family_id, m.child_id, m.service_id, m.delta AS quantity, m.first_time,
+                   CASE WHEN m.delta > 0 THEN p.price ELSE m.billed_price END AS unit_price_cents
             FROM merged m
-            JOIN children ch ON ch.id = m.child_id
-            JOIN services s ON s.id = m.service_id
-            LEFT JOIN families f ON f.id = m.family_id
             LEFT JOIN prices p ON p.service_id = m.service_id AND p.qf IS NOT DISTINCT FROM m.quotient_familial
             WHERE m.delta <> 0
+        ), payers AS (
+            SELECT f.id AS family_id, f.billing = {SPLIT} AND g2.id IS NOT NULL AS split, g1.id AS g1,
+                   CASE WHEN f.billing = {GUARDIAN2} AND g2.id IS NOT NULL THEN g2.id ELSE g1.id END AS whole, g2.id AS g2
+            FROM families f
+            LEFT JOIN guardians g1 ON g1.family_id = f.id AND g1.rank = 1
+            LEFT JOIN guardians g2 ON g2.family_id = f.id AND g2.rank = 2
+        ), weights AS (
+            SELECT d.family_id, d.child_id, d.service_id, w.payer, w.weight
+            FROM deltas d JOIN billed_weights w USING (family_id, child_id, service_id)
+            WHERE d.quantity < 0
+            UNION ALL
+            SELECT d.family_id, d.child_id, d.service_id, p.whole, 1
+            FROM deltas d JOIN payers p USING (family_id)
+            WHERE NOT p.split AND (d.quantity > 0 OR NOT EXISTS (SELECT 1 FROM billed_weights w
+                  WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id))
+            UNION ALL
+            SELECT d.family_id, d.child_id, d.service_id, g.id,
+                   coalesce(s.percent, CASE WHEN EXISTS (SELECT 1 FROM billing_shares x WHERE x.child_id = d.child_id)
+                                            THEN 0 ELSE 50 END)
+            FROM deltas d JOIN payers p USING (family_id)
+            JOIN guardians g ON g.id IN (p.g1, p.g2)
+            LEFT JOIN billing_shares s ON s.child_id = d.child_id AND s.guardian_id = g.id
+            WHERE p.split AND (d.quantity > 0 OR NOT EXISTS (SELECT 1 FROM billed_weights w
+                  WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id))
+        ), ranked AS (
+            SELECT w.*, coalesce(g.rank, 1) AS payer_rank,
+                   sum(w.weight) OVER (PARTITION BY w.family_id, w.child_id, w.service_id) AS line_weight,
+                   row_number() OVER (PARTITION BY w.family_id, w.child_id, w.service_id
+                                      ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
+            FROM weights w LEFT JOIN guardians g ON g.id = w.payer
+        ), cut AS (
+            -- a line whose shares are all 0 % (shares of guardians no longer the family's) goes whole
+            -- to its first payer: a difference always gets its line
+            SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,
+                   CASE WHEN r.line_weight > 0 THEN r.weight ELSE (r.place_in_line = 1)::INTEGER END AS w,
+                   CASE WHEN r.line_weight > 0 THEN r.line_weight ELSE 1 END AS wsum
+            FROM ranked r JOIN deltas d USING (family_id, child_id, service_id)
+        ), shares AS (
+            SELECT *, whole_cents * w // wsum AS floor_cents,
+                   row_number() OVER (PARTITION BY family_id, child_id, service_id
+                                      ORDER BY whole_cents * w % wsum DESC, place_in_line) AS place,
+                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY family_id, child_id, service_id) AS left_over,
+                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY family_id, child_id, service_id) AS payers
+            FROM cut
+        ), lines AS (
+            SELECT d.family_id, coalesce(f.name, '') AS family, s.payer,
+                   coalesce(trim(g.first_name || ' ' || g.last_name), '') AS payer_name, s.payer_rank,
+                   d.child_id, d.service_id,
+                   CASE WHEN d.quantity > 0 AND d.first_time THEN '' ELSE 'Régularisation : ' END
+                     || ch.first_name || ' — ' || sv.name || ' (' || $month_label || ')'
+                     || CASE WHEN s.payers > 1 THEN ' — part ' || round(100 * s.w / s.wsum)::INTEGER || ' %' ELSE '' END
+                     AS label,
+                   d.quantity, d.unit_price_cents,
+                   (sign(d.quantity) * (s.floor_cents + (s.place <= s.left_over)::INTEGER))::INTEGER AS amount_cents,
+                   row_number() OVER (PARTITION BY d.family_id, d.child_id, d.service_id ORDER BY s.place_in_line) = 1
+                     AS counted,
+                   CASE WHEN s.payers > 1 THEN round(100 * s.w / s.wsum)::INTEGER END AS share_percent
+            FROM shares s
+            JOIN deltas d USING (family_id, child_id, service_id)
+            JOIN children ch ON ch.id = d.child_id
+            JOIN services sv ON sv.id = d.service_id
+            LEFT JOIN families f ON f.id = d.family_id
+            LEFT JOIN guardians g ON g.id = s.payer
+            WHERE s.w > 0
         )
-        SELECT l.*, row_number() OVER (PARTITION BY l.family_id ORDER BY l.child_id, l.service_id)::INTEGER AS line_no,
-               dense_rank() OVER (ORDER BY l.family_id)::INTEGER AS document_no,
-               sum(l.quantity * l.unit_price_cents) OVER (PARTITION BY l.family_id)::BIGINT AS document_total,
-               fi.id AS first_invoice_id
-        FROM lines l LEFT JOIN first_invoice fi USING (family_id)
-        ORDER BY l.family_id, l.child_id, l.service_id
+        SELECT l.*,
+               row_number() OVER (PARTITION BY l.family_id, l.payer ORDER BY l.child_id, l.service_id)::INTEGER
+                 AS line_no,
+               dense_rank() OVER (ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER AS document_no,
+               sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total,
+               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole
+        FROM lines l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
+        ORDER BY l.family_id, l.payer_rank, l.payer, l.child_id, l.service_id
         """
     params = {
         "first": first,
@@ -103,8 +188,8 @@ def _month_lines(
 
 class MonthLines:
     """The lines of `_month_lines` for the draft, kept as the arrays DuckDB returns, in line
-    order, with their documents (one per family) found by array operations. Python objects are
-    made only for what is read: 73,000 lines and 30,000 documents at city scale made as objects
+    order, with their documents (one per family and payer) found by array operations. Python objects
+    are made only for what is read: 73,000 lines and 30,000 documents at city scale made as objects
     cost a third of a second, most of it the garbage collector going over them, and the draft's
     page only counts them."""
 
@@ -122,27 +207,30 @@ class MonthLines:
         return int(self._columns["document_total"][self._starts].sum())
 
     def documents_by_column(self) -> dict[str, list]:
-        """Every document's family name, number of lines and total, by column (for a table)."""
+        """Every document's family name, payer's name, number of lines and total, by column (for a table)."""
         return {
             "family": self._columns["family"][self._starts].tolist(),
+            "payer": self._columns["payer_name"][self._starts].tolist(),
             "lines": (self._ends - self._starts).tolist(),
             "total_cents": self._columns["document_total"][self._starts].tolist(),
         }
 
-    def document(self, n: int) -> tuple[int, str, int, int, int]:
-        """Document n: (family_id, family name, its first line, the end of its lines, total)."""
+    def document(self, n: int) -> tuple[int, str, str, int, int, int]:
+        """Document n: (family_id, family name, payer's name, its first line, the end of its lines, total)."""
         start = int(self._starts[n])
         c = self._columns
         return (
             int(c["family_id"][start]),
             str(c["family"][start]),
+            str(c["payer_name"][start]),
             start,
             int(self._ends[n]),
             int(c["document_total"][start]),
         )
 
-    def line(self, i: int) -> tuple[int, int, str, int, int]:
-        """Line i of the month: (child_id, service_id, label, quantity, unit_price_cents)."""
+    def line(self, i: int) -> tuple[int, int, str, int, int, int | None]:
+        """Line i of the month: (child_id, service_id, label, quantity, unit_price_cents, share_cents), the
+        share None for a whole line."""
         c = self._columns
         return (
             int(c["child_id"][i]),
@@ -150,6 +238,7 @@ class MonthLines:
             str(c["label"][i]),
             int(c["quantity"][i]),
             int(c["unit_price_cents"][i]),
+            None if c["whole"][i] else int(c["amount_cents"][i]),
         )
 
 
@@ -185,10 +274,10 @@ def publish_lines(
     at_utc: datetime,
 ) -> list[tuple]:
     """Insert every document the month still needs and its lines, set-based (inside the caller's
-    transaction): document n of the run (by family) gets id `first_id + n - 1` and the number
+    transaction): document n of the run (by family and payer) gets id `first_id + n - 1` and the number
     `<prefix>-<year>-<seq:06d>` with seq `first_seq + n - 1`, the prefix of its kind (`prefixes`:
-    kind → prefix, from lib.domain.invoicing); a credit note corrects the family's first invoice
-    of the month. Returns (seq, number, total_cents) of the documents issued, by seq."""
+    kind → prefix, from lib.domain.invoicing) and its payer; a credit note corrects its payer's first
+    invoice of the month. Returns (seq, number, total_cents) of the documents issued, by seq."""
     sql, params = _month_lines(first, after, credit_justified, prices, month_label)
     staged = f"_month_lines_{next(_staged)}"
     cur.execute(f"CREATE TEMP TABLE {staged} AS {sql}", params)
@@ -196,13 +285,13 @@ def publish_lines(
         issued = cur.execute(
             f"""
             INSERT INTO invoices (id, number, year, seq, kind, family_id, period_month, issue_date, due_date,
-                                  total_cents, corrects_invoice_id, created_at)
+                                  total_cents, corrects_invoice_id, created_at, payer_guardian_id)
             SELECT $first_id + document_no - 1,
                    CASE WHEN document_total < 0 THEN $credit_prefix ELSE $invoice_prefix END || '-' || $year || '-'
                      || lpad(($first_seq + document_no - 1)::VARCHAR, 6, '0'),
                    $year, $first_seq + document_no - 1,
                    CASE WHEN document_total < 0 THEN 'credit_note' ELSE 'invoice' END, family_id, $first, $issue, $due,
-                   document_total, CASE WHEN document_total < 0 THEN first_invoice_id END, $at
+                   document_total, CASE WHEN document_total < 0 THEN first_invoice_id END, $at, payer
             FROM {staged} WHERE line_no = 1
             RETURNING seq, number, total_cents
             """,
@@ -220,9 +309,9 @@ def publish_lines(
         ).fetchall()
         cur.execute(
             f"""INSERT INTO invoice_lines (invoice_id, line_no, child_id, service_id, label, quantity,
-                                           unit_price_cents, amount_cents)
+                                           unit_price_cents, amount_cents, counted, share_percent)
                 SELECT $first_id + document_no - 1, line_no, child_id, service_id, label, quantity, unit_price_cents,
-                       quantity * unit_price_cents
+                       amount_cents, counted, share_percent
                 FROM {staged}""",
             {"first_id": first_id},
         )
@@ -259,8 +348,10 @@ _SUMMARY = f"""
     SELECT i.id, i.number, i.kind, i.family_id, i.period_month, i.issue_date, i.due_date, i.total_cents,
            {PAID_CENTS} AS paid_cents, {CREDITED_CENTS} AS credited_cents,
            (SELECT max(t.created_at) FROM payment_transactions t WHERE t.invoice_id = i.id AND t.state = 'pending'
-                   AND t.created_at > $pending_since) AS pending_started
-    FROM invoices i
+                   AND t.created_at > $pending_since) AS pending_started,
+           i.payer_guardian_id, g.user_id AS payer_user_id, coalesce(trim(g.first_name || ' ' || g.last_name), '')
+             AS payer_name, f.billing = {SPLIT} AS split_family
+    FROM invoices i JOIN families f ON f.id = i.family_id LEFT JOIN guardians g ON g.id = i.payer_guardian_id
 """
 
 
@@ -280,8 +371,10 @@ def invoice_summary(db_or_cur, invoice_id: int, pending_since: datetime) -> dict
 
 def month_documents(db: Database, period: date) -> list[dict]:
     return db.dicts(
-        """SELECT i.number, i.kind, f.name AS family, i.total_cents, i.issue_date FROM invoices i
-           JOIN families f ON f.id = i.family_id WHERE i.period_month = ? ORDER BY i.seq""",
+        """SELECT i.number, i.kind, f.name AS family, coalesce(trim(g.first_name || ' ' || g.last_name), '') AS payer,
+                  i.total_cents, i.issue_date FROM invoices i
+           JOIN families f ON f.id = i.family_id LEFT JOIN guardians g ON g.id = i.payer_guardian_id
+           WHERE i.period_month = ? ORDER BY i.seq""",
         [period],
     )
 
@@ -291,6 +384,22 @@ def month_invoices(db: Database, period: date) -> list[tuple[int, int, int, str]
     return db.rows(
         "SELECT id, family_id, total_cents, number FROM invoices WHERE period_month = ? ORDER BY id", [period]
     )
+
+
+def payers(db_or_cur, invoice_ids: Sequence[int]) -> dict[int, Payer]:
+    """Who each invoice is addressed to: its payer guardian's name, e-mail and address (guardian 1's
+    falling back on the family's own, kept from before guardians), and his account. The one place
+    that says whom to write to about an invoice and which account may pay it."""
+    rows = dicts(
+        db_or_cur,
+        """SELECT i.id, g.id AS guardian_id, trim(g.first_name || ' ' || g.last_name) AS name,
+                  coalesce(g.email, CASE WHEN g.rank = 1 THEN f.email END) AS email,
+                  coalesce(g.address, CASE WHEN g.rank = 1 THEN f.address END) AS address, g.user_id
+           FROM invoices i JOIN families f ON f.id = i.family_id JOIN guardians g ON g.id = i.payer_guardian_id
+           WHERE i.id IN (SELECT unnest($ids))""",
+        {"ids": list(invoice_ids)},
+    )
+    return {r["id"]: Payer(r["guardian_id"], r["name"], r["email"], r["address"], r["user_id"]) for r in rows}
 
 
 def invoice_number(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> str | None:

@@ -29,6 +29,8 @@ CANCELLED = quoted(BookingState.CANCELLED)
 ACTIVE_STATES = f"({quoted(*ACTIVE)})"  # booked or waiting: holds (or waits for) a place
 RIGHT_NONE = quoted(PaymentRight.NONE)
 RIGHT_REQUESTED = quoted(PaymentRight.REQUESTED)
+GUARDIAN2 = quoted(BillingMode.GUARDIAN2)
+SPLIT = quoted(BillingMode.SPLIT)
 
 # The e-mail address of a family `f`: its billed guardian's (responsable 2 when the family's bill
 # goes to guardian 2, else responsable 1; a split bill's first share is guardian 1's), then the

@@ -129,6 +129,7 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
         st.header(f"{row.kind.word} {row.number}", anchor=False)
         st.markdown(
             f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
+            f"Adressée à {md(data.payer_name or data.family_name)}  \n"
             f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**"
         )
         # A list rather than a table: it stays readable in a narrow pane and on a phone.
@@ -181,6 +182,9 @@ def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:
         )
         return
     if row.status is not InvoiceStatus.UNPAID or right is not PaymentRight.GRANTED:
+        return
+    if not row.payable_by_you:
+        st.caption(f"Seul le compte de {md(row.payer)}, à qui la facture est adressée, peut la payer en ligne.")
         return
     if st.session_state.get(CONFIRM) != row.id:
         if st.button(

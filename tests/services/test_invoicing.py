@@ -255,6 +255,7 @@ def test_published_documents_are_the_draft_numbered_by_the_domain_rules(town):
     # The draft's table (by column, no Document made) says what the documents say.
     assert draft.documents.by_column() == {
         "family": [d.family for d in draft.documents],
+        "payer": [d.payer for d in draft.documents],
         "lines": [len(d.lines) for d in draft.documents],
         "total_cents": [d.total_cents for d in draft.documents],
     }

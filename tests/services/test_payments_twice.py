@@ -154,6 +154,7 @@ def test_the_administrator_sees_the_refund_to_make(town, db, parent_a, unpaid, o
         town.parent_a,
         october.total_cents,
     )
+    assert owed.payer == "Anne Aubert"  # the guardian the invoice is addressed to, who is refunded
     assert [(p.amount_cents, p.reference) for p in owed.payments] == [
         (october.total_cents, second.transaction_ref),
         (october.total_cents, first.transaction_ref),
@@ -172,7 +173,7 @@ def test_the_billing_page_lists_the_refund(demo_db, parent):
     assert any("ont reçu plus que leur montant" in w.value for w in at.warning)
     [table] = [d.value for d in at.dataframe if "À rembourser" in d.value.columns]
     [row] = table.to_dict("records")
-    assert row["Facture"] == "F-2026-000267" and row["Famille"] == "Famille Martin (parent@demo.fr)"
+    assert row["Facture"] == "F-2026-000267" and row["Famille"] == "Famille Martin — Camille Martin (parent@demo.fr)"
     assert row["À rembourser"] == "83,50\u00a0€"
     assert first.transaction_ref in row["Paiements reçus"] and second.transaction_ref in row["Paiements reçus"]
 

@@ -337,3 +337,38 @@ def test_accounts_made_before_011_are_activated_since_their_creation(schema_only
     assert migrate(db)[0] == 11
     assert db.rows("SELECT id, activated_at = created_at FROM users ORDER BY id") == [(1, True), (2, True)]
     assert db.value("SELECT count(*) FROM link_tokens") == 0
+
+
+def test_invoices_published_before_013_are_addressed_to_guardian_1(schema_only_db, tmp_path: Path):
+    """Every invoice published before payers existed goes to its family's guardian 1, and each of its
+    lines is a whole line that counts its quantity: a later run of the month bills nothing twice."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "013")
+
+    def before(cur):
+        cur.execute(
+            """INSERT INTO families (id, name, created_at) VALUES (1, 'Famille Martin', '2025-08-01 10:00'),
+                                                                   (2, 'Famille Dupont', '2025-08-02 10:00')"""
+        )
+        cur.execute(
+            """INSERT INTO guardians (id, family_id, rank, first_name, last_name) VALUES
+               (7, 1, 2, 'Paul', 'Martin'), (8, 1, 1, 'Léa', 'Martin'), (9, 2, 1, 'Jean', 'Dupont')"""
+        )
+        cur.execute(
+            """INSERT INTO invoices (id, number, year, seq, family_id, period_month, issue_date, due_date,
+                                     total_cents, created_at)
+               VALUES (1, 'F-2026-000001', 2026, 1, 1, '2026-10-01', '2026-11-03', '2026-12-03', 700, '2026-11-03'),
+                      (2, 'F-2026-000002', 2026, 2, 2, '2026-10-01', '2026-11-03', '2026-12-03', 350, '2026-11-03')"""
+        )
+        cur.execute(
+            """INSERT INTO invoice_lines VALUES (1, 1, 5, 1, 'Hugo — Cantine (octobre 2026)', 2, 350, 700),
+                                                (2, 1, 6, 1, 'Zoé — Cantine (octobre 2026)', 1, 350, 350)"""
+        )
+
+    db.write(before)
+    assert migrate(db)[0] == 13
+    assert db.rows("SELECT id, payer_guardian_id FROM invoices ORDER BY id") == [(1, 8), (2, 9)]
+    assert db.rows("SELECT invoice_id, counted, share_percent FROM invoice_lines ORDER BY ALL") == [
+        (1, True, None),
+        (2, True, None),
+    ]
