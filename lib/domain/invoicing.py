@@ -161,9 +161,10 @@ def invoice_visible(split_family: bool, payer_user_id: int | None, user_id: int)
     return not split_family or payer_user_id == user_id
 
 
-def may_pay(payer_user_id: int | None, user_id: int) -> bool:
-    """Only the account of the guardian an invoice is addressed to may pay it online."""
-    return payer_user_id is not None and payer_user_id == user_id
+def may_pay(split_family: bool, payer_user_id: int | None, user_id: int) -> bool:
+    """Who may pay an invoice online: any account of the family (the family owes it), unless the bill
+    is split (shared custody), where only the guardian it is addressed to pays his share."""
+    return not split_family or (payer_user_id is not None and payer_user_id == user_id)
 
 
 def kind_for(total: int) -> Kind:

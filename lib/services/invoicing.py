@@ -301,7 +301,7 @@ def _row(summary: dict, attempt_lifetime: timedelta, user_id: int | None = None)
         summary["credited_cents"],
         None if started is None else from_utc_naive(started) + attempt_lifetime,
         summary["payer_name"],
-        user_id is not None and may_pay(summary["payer_user_id"], user_id),
+        user_id is not None and may_pay(summary["split_family"], summary["payer_user_id"], user_id),
     )
 
 

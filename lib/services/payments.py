@@ -216,7 +216,11 @@ def _start_payment(
             stored = json.loads(again["form_fields"])
             return provider.Started(again["transaction_ref"], stored["url"], stored["fields"])
         summary = store.invoice_summary(cur, invoice_id, since)
-        if summary is None or summary["family_id"] != family_id or not may_pay(summary["payer_user_id"], actor.user_id):
+        if (
+            summary is None
+            or summary["family_id"] != family_id
+            or not may_pay(summary["split_family"], summary["payer_user_id"], actor.user_id)
+        ):
             raise refusal
         store.lock_invoice(cur, invoice_id)
         family = _family(cur, family_id)
