@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Connexions et mots de passe": ("auth.", "user."),
     "Consultations de dossiers": ("child.read",),
     "Sauvegardes et réglages": ("database.", "setting."),
+    "Courriels": ("mail.",),
 }
 
 NAME_MAX = 60  # a family or child name typed in the filter
@@ -405,6 +406,11 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         if _day(_dict(e.after).get("today"))
         else "A créé la ville de démonstration"
     ),
+    "mail.transport_down": lambda e: "Le serveur d'envoi des courriels ne répond plus : les courriels attendent",
+    "mail.transport_up": lambda e: "Le serveur d'envoi des courriels répond de nouveau : les envois reprennent",
+    "mail.resend": lambda e: f"A renvoyé le courriel n° {e.entity_id} à {_dict(e.after).get('to', '?')}",
+    "mail.cancel": lambda e: f"A annulé l'envoi du courriel n° {e.entity_id} à {_dict(e.after).get('to', '?')}",
+    "mail.test": lambda e: "A demandé un courriel d'essai",
 }
 
 ENTITY_WORDS = {
@@ -418,6 +424,7 @@ ENTITY_WORDS = {
     "site_service_day": "le pointage",
     "database": "la base de données",
     "user": "le compte",
+    "mail": "le courriel",
 }
 
 

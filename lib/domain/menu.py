@@ -44,6 +44,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
+        Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels"),
         _CHECK,
         _KITCHEN,
         _TRENDS,
