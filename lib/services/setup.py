@@ -247,8 +247,17 @@ def _per_minute(value: str) -> str:
 
 def _sender(value: str) -> str:
     """« Ville de X – service enfance <enfance@ville.fr> » or a bare address."""
-    name, address = parseaddr(value.strip())
-    if "@" not in address or one_line(name, NAME_LIMIT) != name.strip() or set(name) & set(_ADDRESS_SPECIALS):
+    raw = value.strip()
+    name, address = parseaddr(raw)
+    written_name = raw.rpartition("<")[0].strip() if "<" in raw else ""
+    if (
+        "@" not in address
+        or one_line(raw, SETTING_MAX_LENGTH) != raw  # no line break, no control character
+        or name.strip() != written_name  # the parser dropped nothing (« Bcc: », a comment)
+        or len(name) > NAME_LIMIT
+        or set(name) & set(_ADDRESS_SPECIALS)
+        or set(raw) & set(",;")  # one address
+    ):
         raise InvalidInput(
             "mail_from : une adresse, avec un nom si vous le souhaitez (exemple : Ville de X <enfance@ma-ville.fr>)."
         )
