@@ -298,3 +298,15 @@ def test_a_claim_is_leased_and_released(town):
     assert claimed.id == queued and claimed.attempts == 1
     assert town.db.write(outbox.release_claims) == 1
     assert town.db.row("SELECT state, attempts FROM outbox WHERE id = ?", [queued]) == ("waiting", 0)
+
+
+def test_the_demo_sends_to_its_own_mailbox_which_a_rebuild_empties(demo_db, tmp_path):
+    from lib.tools import demo
+
+    assert demo_db.value("SELECT value FROM settings WHERE key = 'mail_transport'") == "sink"
+    box = tmp_path / "boite"
+    sink = start_sink(box)
+    sink.stop()
+    (box / "new" / "old-message").write_bytes(b"Subject: old\n\nold\n")
+    demo.empty_mailbox(box)
+    assert list((box / "new").iterdir()) == [] and (box / "new").is_dir()
