@@ -196,3 +196,28 @@ def test_the_rate_limit_caps_a_batch(town, smtp_sink, per_minute, claimed):
     for _ in range(3):
         queue_receipt(town)
     assert worker(town.db).run_once(DEMO_NOW) == claimed
+
+
+def test_an_smtp_server_that_hangs_never_holds_a_page_s_write(town, smtp_sink):
+    """The worker waits for a greeting that never comes, with no transaction open: a family's
+    change (here, queuing a message) is written meanwhile, and the worker is still waiting."""
+    import socket
+    import threading
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections wait in the backlog: never accepted, never greeted
+        point_at(town.db, silent.getsockname()[1])
+        [first] = queue_receipt(town)
+        sender = threading.Thread(target=worker(town.db).run_once, args=(DEMO_NOW,))
+        sender.start()
+        deadline = time.monotonic() + 10
+        while row(town.db, first)["state"] != "sending":
+            assert time.monotonic() < deadline, "the worker claimed nothing"
+            time.sleep(0.02)
+        [second] = queue_receipt(town)
+        assert row(town.db, second)["state"] == "waiting" and sender.is_alive()
+    sender.join(30)  # the listener closed: the worker's connection ends
+    assert not sender.is_alive()
+    assert row(town.db, first)["state"] == "waiting" and row(town.db, first)["last_error"]
