@@ -165,12 +165,13 @@ def release_claims(cur: duckdb.DuckDBPyConnection) -> int:
 
 
 def claim(cur: duckdb.DuckDBPyConnection, now_utc: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
-    """Take up to `limit` due messages (oldest first) for one batch: `sending`, one more try, leased."""
+    """Take up to `limit` due messages (oldest first) for one batch: `sending`, one more try, leased.
+    A claim whose lease ran out (a round that died half-way) is due again."""
     rows = cur.execute(
         f"UPDATE outbox SET state = ?, attempts = attempts + 1, claimed_until = ?"
-        f" WHERE id IN (SELECT id FROM outbox WHERE state = ? AND not_before <= ? ORDER BY id LIMIT ?)"
-        f" RETURNING {_CLAIMED}",
-        [SENDING, lease_until, WAITING, now_utc, limit],
+        f" WHERE id IN (SELECT id FROM outbox WHERE (state = ? AND not_before <= ?) OR (state = ? AND claimed_until < ?)"
+        f" ORDER BY id LIMIT ?) RETURNING {_CLAIMED}",
+        [SENDING, lease_until, WAITING, now_utc, SENDING, now_utc, limit],
     ).fetchall()
     return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 

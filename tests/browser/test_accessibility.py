@@ -39,6 +39,7 @@ STAFF_PAGES = {
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
         ("journal", "Journal d'audit"),
+        ("courriels", "Courriels envoyés"),
     ],
 }
 

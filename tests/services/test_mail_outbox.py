@@ -296,8 +296,11 @@ def test_a_claim_is_leased_and_released(town):
     at = DEMO_NOW.replace(tzinfo=None) - timedelta(hours=1)
     [claimed] = town.db.write(lambda cur: outbox.claim(cur, at + timedelta(hours=1), at + timedelta(hours=2), 10))
     assert claimed.id == queued and claimed.attempts == 1
+    assert town.db.write(lambda cur: outbox.claim(cur, at + timedelta(hours=2), at + timedelta(hours=3), 10)) == []
+    [again] = town.db.write(lambda cur: outbox.claim(cur, at + timedelta(hours=3), at + timedelta(hours=4), 10))
+    assert again.id == queued and again.attempts == 2  # the lease ran out: due again
     assert town.db.write(outbox.release_claims) == 1
-    assert town.db.row("SELECT state, attempts FROM outbox WHERE id = ?", [queued]) == ("waiting", 0)
+    assert town.db.row("SELECT state, attempts FROM outbox WHERE id = ?", [queued]) == ("waiting", 1)
 
 
 def test_the_demo_sends_to_its_own_mailbox_which_a_rebuild_empties(demo_db, tmp_path):
