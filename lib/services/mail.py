@@ -27,7 +27,7 @@ from pathlib import Path
 from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
-from lib.domain.errors import InvalidInput, NotFound
+from lib.domain.errors import InvalidInput, NotFound, PortailError
 from lib.domain.letters import (
     NAME_LIMIT,
     Letter,
@@ -42,6 +42,7 @@ from lib.domain.letters import (
 from lib.domain.mail_policy import BODIES_KEPT, STALE_AFTER
 from lib.domain.roles import Role
 from lib.mail import sink
+from lib.mail.message import address as header_address
 from lib.mail.transport import SECURITIES, SmtpSettings
 from lib.services import payments
 from lib.services.config import db_path, mail_sink_dir
@@ -197,10 +198,11 @@ class Sending:
     """How the worker sends now, from the settings: `smtp` is None when it cannot (`problem` says why)."""
 
     smtp: SmtpSettings | None
-    sender: str
+    sender: str  # the From header: « Ville de X <enfance@ville.fr> »
     reply_to: str
     per_minute: int
     problem: str | None = None
+    envelope: str = ""  # the sender's address alone (MAIL FROM)
 
 
 def sending_settings(values: dict[str, str], sink_port: int | None) -> Sending:
@@ -209,32 +211,32 @@ def sending_settings(values: dict[str, str], sink_port: int | None) -> Sending:
     sender = values.get("mail_from") or values.get("contact_email", "")
     reply_to = values.get("contact_email", "")
     per_minute = int(values.get("mail_per_minute") or 0)
+    try:
+        smtp, envelope = _smtp(values, sender, sink_port)
+    except PortailError as exc:
+        return Sending(None, sender, reply_to, per_minute, exc.message)
+    return Sending(smtp, sender, reply_to, per_minute, envelope=envelope)
+
+
+def _smtp(values: dict[str, str], sender: str, sink_port: int | None) -> tuple[SmtpSettings, str]:
+    """Where to send and the envelope's sender; a French refusal naming the setting to fix."""
     fix = "python -m lib.services.setup set"
     if not sender:
-        return Sending(
-            None, "", reply_to, per_minute, f"L'expéditeur des courriels n'est pas réglé : {fix} mail_from …"
-        )
+        raise InvalidInput(f"L'expéditeur des courriels n'est pas réglé : {fix} mail_from …")
+    envelope = header_address(sender).addr_spec
     if values.get("mail_transport") == SINK:
         if sink_port is None:
-            return Sending(None, sender, reply_to, per_minute, "La boîte de démonstration n'est pas démarrée.")
-        return Sending(SmtpSettings("127.0.0.1", sink_port, "none"), sender, reply_to, per_minute)
+            raise InvalidInput("La boîte de démonstration n'est pas démarrée.")
+        return SmtpSettings("127.0.0.1", sink_port, "none"), envelope
     host = values.get("smtp_host", "")
     if not host:
-        return Sending(None, sender, reply_to, per_minute, f"Le serveur d'envoi n'est pas réglé : {fix} smtp_host …")
+        raise InvalidInput(f"Le serveur d'envoi n'est pas réglé : {fix} smtp_host …")
     security = values.get("smtp_security") or "starttls"
     if security not in SECURITIES or (security == "none" and not is_loopback(host)):
-        return Sending(
-            None,
-            sender,
-            reply_to,
-            per_minute,
-            f"Envoi sans chiffrement refusé vers {host} : {fix} smtp_security starttls",
-        )
+        raise InvalidInput(f"Envoi sans chiffrement refusé vers {host} : {fix} smtp_security starttls")
     port = int(values.get("smtp_port") or DEFAULT_PORTS[security])
     user = values.get("smtp_user", "")
-    return Sending(
-        SmtpSettings(host, port, security, user, smtp_password() if user else ""), sender, reply_to, per_minute
-    )
+    return SmtpSettings(host, port, security, user, smtp_password() if user else ""), envelope
 
 
 def purge_old_bodies(db: Database, now: datetime) -> None:

@@ -117,7 +117,7 @@ class MailWorker:
                 sending.sender,
                 sending.reply_to,
             )
-            reply = smtp.send(built, letters_out.address(sending.sender).addr_spec, item.to_address)
+            reply = smtp.send(built, sending.envelope, item.to_address)
         except transport.TransportDown:
             raise
         except transport.Temporary as exc:
@@ -207,10 +207,14 @@ def start_for_server(db: Database) -> MailWorker:
     sink_port = None
     stops: list[Callable[[], None]] = []
     if reference.settings(db).get("mail_transport") == mail.SINK:
-        sink = start_sink(config.mail_sink_dir())
-        sink_port = sink.port
-        stops.append(sink.stop)
-        print(f"Portail Famille : courriels de démonstration dans {config.mail_sink_dir()}", flush=True)
+        try:
+            sink = start_sink(config.mail_sink_dir())
+        except OSError as exc:  # the pages still serve; the messages wait, the outbox says why
+            print(f"Portail Famille : boîte de démonstration non démarrée ({exc}).", flush=True)
+        else:
+            sink_port = sink.port
+            stops.append(sink.stop)
+            print(f"Portail Famille : courriels de démonstration dans {config.mail_sink_dir()}", flush=True)
     worker = MailWorker(db, sink_port=sink_port, on_stop=tuple(stops))
     worker.start()
     mail.WAKE.set()  # what waited while the server was stopped

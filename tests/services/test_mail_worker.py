@@ -221,3 +221,18 @@ def test_an_smtp_server_that_hangs_never_holds_a_page_s_write(town, smtp_sink):
     sender.join(30)  # the listener closed: the worker's connection ends
     assert not sender.is_alive()
     assert row(town.db, first)["state"] == "waiting" and row(town.db, first)["last_error"]
+
+
+def test_a_password_file_others_may_read_keeps_messages_waiting_and_says_why(town, smtp_sink, monkeypatch, tmp_path):
+    point_at(town.db, smtp_sink.port)
+    setup.set_setting(town.db, "smtp_user", "portail", DEMO_NOW)
+    monkeypatch.delenv(mail.SMTP_PASSWORD_ENV, raising=False)
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    monkeypatch.setenv(mail.SMTP_PASSWORD_FILE_ENV, str(secret))
+    [queued] = queue_receipt(town)
+    worker(town.db).run_once(DEMO_NOW)
+    waiting = row(town.db, queued)
+    assert waiting["state"] == "waiting" and "chmod 600" in waiting["last_error"]
+    assert "s3cret" not in waiting["last_error"] and smtp_sink.messages() == []
