@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 READY_TIMEOUT_S = 10.0
 REFUSED = "550 5.1.1 Mailbox unavailable"
@@ -59,14 +60,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_sink(directory: str | Path, port: int | None = None) -> Controller:
+def start_sink(directory: str | Path, port: int | None = None, login: tuple[str, str] | None = None) -> Controller:
     """The sink listening on 127.0.0.1 (`port`, else a free one), in its own thread; `.port`,
-    `.handler.refuse(address)`, `.stop()`."""
+    `.handler.refuse(address)`, `.stop()`. With `login` (user, password) it asks for them (AUTH
+    PLAIN or LOGIN, without TLS: it only listens on this machine), as a town's relay would."""
+    auth: dict[str, Any] = {}
+    if login is not None:
+        auth = {"authenticator": _Authenticator(*login), "auth_required": True, "auth_require_tls": False}
     controller = Controller(
-        MaildirSink(directory), hostname="127.0.0.1", port=port or free_port(), ready_timeout=READY_TIMEOUT_S
+        MaildirSink(directory), hostname="127.0.0.1", port=port or free_port(), ready_timeout=READY_TIMEOUT_S, **auth
     )
     controller.start()
     return controller
+
+
+@dataclass(frozen=True)
+class _Authenticator:
+    user: str
+    password: str
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        good = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            self.user.encode(),
+            self.password.encode(),
+        )
+        return AuthResult(success=good, handled=False)
 
 
 @dataclass(frozen=True)

@@ -236,3 +236,29 @@ def test_a_password_file_others_may_read_keeps_messages_waiting_and_says_why(tow
     waiting = row(town.db, queued)
     assert waiting["state"] == "waiting" and "chmod 600" in waiting["last_error"]
     assert "s3cret" not in waiting["last_error"] and smtp_sink.messages() == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the sink listens on 127.0.0.1 only
+@pytest.mark.parametrize("password, delivered", [("bon mot de passe", True), ("mauvais", False)])
+def test_the_smtp_account_logs_in_with_the_password_from_the_environment(
+    town, tmp_path, monkeypatch, password, delivered
+):
+    from lib.mail.sink import start_sink
+
+    relay = start_sink(tmp_path / "relais", login=("portail", "bon mot de passe"))
+    try:
+        point_at(town.db, relay.port)
+        setup.set_setting(town.db, "smtp_user", "portail", DEMO_NOW)
+        monkeypatch.setenv(mail.SMTP_PASSWORD_ENV, password)
+        [queued] = queue_receipt(town)
+        worker(town.db).run_once(DEMO_NOW)
+    finally:
+        relay.stop()
+    stored = row(town.db, queued)
+    if delivered:
+        assert stored["state"] == "sent"
+    else:
+        assert stored["state"] == "waiting" and stored["attempts"] == 0
+        assert stored["last_error"].startswith(
+            f"Serveur d'envoi 127.0.0.1:{relay.port} a refusé l'identifiant portail : 535"
+        )
