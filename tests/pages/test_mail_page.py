@@ -78,3 +78,20 @@ def test_the_page_is_the_administrators_only(demo_db, email):
     assert not at.exception
     assert [e.value for e in at.error] == ["Cette page n'est pas ouverte à votre profil."]
     assert not at.dataframe and not at.button
+
+
+def test_a_failed_message_is_resent_from_the_page(demo_db):
+    [queued] = demo_db.write(lambda cur: mail.queue(cur, _letter(), mail.family_recipients(cur, 1), DEMO_NOW))
+    demo_db.write(
+        lambda cur: cur.execute(
+            "UPDATE outbox SET state = 'failed', last_error = 'Refusé : 550 5.1.1 Mailbox unavailable' WHERE id = ?",
+            [queued],
+        )
+    )
+    at = app_test(PAGE, demo_db, "admin@demo.fr").run()
+    row = at.dataframe[0].value.iloc[0]
+    assert row["État"] == "échec" and row["Dernière erreur"] == "Refusé : 550 5.1.1 Mailbox unavailable"
+    assert not at.button(key="mail_resend").disabled and at.button(key="mail_cancel").disabled
+    at.button(key="mail_resend").click().run()
+    assert f"Le courriel n° {queued} repartira dans quelques secondes." in texts(at)
+    assert demo_db.value("SELECT state FROM outbox WHERE id = ?", [queued]) == "waiting"
