@@ -11,11 +11,19 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
-from lib.services import mail_worker
+from lib.services import health, mail_worker
 from lib.services.command_line import run_in_french
-from lib.services.config import database, db_path
+from lib.services.config import clock_now, database, db_path
 from lib.services.setup import serving_database
-from lib.web import accessibility_page, backup_routes, export_routes, login_page, payment_routes, proxies
+from lib.web import (
+    accessibility_page,
+    backup_routes,
+    calendar_routes,
+    export_routes,
+    login_page,
+    payment_routes,
+    proxies,
+)
 from lib.web.compression import Compress
 from lib.web.document import FrenchDocument
 from lib.web.fonts import FontSubsets
@@ -27,11 +35,12 @@ def _prepare_or_exit() -> None:
     """Before serving anyone: believe X-Forwarded-For/-Proto only from the proxies of
     PORTAIL_TRUSTED_PROXIES (lib/web/proxies.py), then open (and migrate) the database. A malformed
     setting, a file held by another process, or in production (PORTAIL_MODE=production) a missing
-    database or demo settings stop the server here with a French message, not a traceback on every page."""
+    database or demo settings stop the server here with a French message, not a traceback on every page.
+    Then the health data of children no longer registered goes (lib/services/health.py)."""
 
     def prepare() -> None:
         proxies.follow_in_uvicorn(proxies.trusted_proxies())
-        serving_database()
+        health.purge_unregistered(serving_database(), clock_now())
 
     if run_in_french(prepare):
         sys.exit(1)
@@ -67,7 +76,12 @@ hide_server_banner()
 login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.html once
 app = st.App(
     "app.py",
-    routes=ROUTES + payment_routes.ROUTES + export_routes.ROUTES + accessibility_page.ROUTES + backup_routes.ROUTES,
+    routes=ROUTES
+    + payment_routes.ROUTES
+    + export_routes.ROUTES
+    + accessibility_page.ROUTES
+    + backup_routes.ROUTES
+    + calendar_routes.ROUTES,
     middleware=MIDDLEWARE,
     lifespan=lifespan,
     exception_handlers={Exception: server_error},

@@ -30,6 +30,7 @@ from lib.domain.errors import DatabaseUnavailable
 from lib.domain.school_year import current_and_previous
 from lib.services.auth import hash_password
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.store import health
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Database
 from lib.store.migrate import migrate
@@ -104,7 +105,7 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
     years = [previous, current]
     # The demo's closures, its one-site training day made town-wide: it falls on a Wednesday,
     # when only the Wednesday sites open, so the calendar stays the same for every site.
-    closures = [Closure(c.start, c.end, c.reason) for c in demo._closures(years)]
+    closures = [Closure(c.start, c.end, c.reason) for c in demo.training_days(years)]
     calendar = SchoolCalendar(zone=demo.ZONE, closures=tuple(closures))
 
     m, e, w = scale.maternelle_sites, scale.elementaire_sites, scale.mercredi_sites
@@ -187,6 +188,7 @@ def _populate(cur, scale: Scale, today: date) -> dict[str, int]:
         _bookings(cur, params)
     finally:
         cur.unregister("_service_days")
+    counts["pai"] = _health(cur, current.start_year, now_utc)
     for table in ("families", "children", "users", "registrations", "registration_services", "bookings", "attendance"):
         counts[table] = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     # Each site takes the children registered there (the busiest year), so no day is over capacity.
@@ -245,7 +247,7 @@ def _children(cur, p: dict) -> None:
     """Children numbered family by family (1 to 3 each, drawn), cut at the scale's count."""
     cur.execute(
         """
-        INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code, health_notes)
+        INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code)
         WITH kids AS (
             SELECT f.id AS family_id, k, substr(f.name, 9) AS last_name,
                    (hash(f.id, k, 'level') % 8)::INTEGER AS level,
@@ -258,9 +260,7 @@ def _children(cur, p: dict) -> None:
                last_name,
                make_date($current - 3 - level, 1, 1) + (hash(id, 'birth', 0) % 365)::INTEGER,
                $levels[level + 1],
-               $diets[1 + list_position(list_transform($cuts, lambda c: diet_roll < c), true) - 1],
-               CASE WHEN $diets[1 + list_position(list_transform($cuts, lambda c: diet_roll < c), true) - 1] = 'pai_panier'
-                    THEN 'PAI : allergie alimentaire, panier-repas fourni par la famille' END
+               $diets[1 + list_position(list_transform($cuts, lambda c: diet_roll < c), true) - 1]
         FROM numbered WHERE id <= $children""",
         {
             "first_f": p["first_f"],
@@ -274,6 +274,17 @@ def _children(cur, p: dict) -> None:
     )
     # A scale's last family may have lost its children to the cut: drop empty families.
     cur.execute("DELETE FROM families WHERE id NOT IN (SELECT family_id FROM children)")
+
+
+def _health(cur, year_id: int, now_utc: datetime) -> int:
+    """The demo's PAI record for every child on the PAI diet registered this year (through the one
+    store module that names the health table)."""
+    ids = cur.execute(
+        "SELECT DISTINCT c.id FROM children c JOIN registrations r ON r.child_id = c.id "
+        "WHERE c.diet_code = 'pai_panier' AND r.school_year_id = ? ORDER BY c.id",
+        [year_id],
+    ).fetchall()
+    return health.load(cur, demo.pai_records([i for (i,) in ids], now_utc))
 
 
 def _users(cur, families: int, now_utc: datetime) -> None:

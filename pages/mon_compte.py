@@ -1,15 +1,17 @@
 """« Mon compte », for every role: change one's password (the other devices are then logged out)
-and log out of every device at once."""
+and log out of every device at once; for a family account, choose the optional e-mails."""
 
 import streamlit as st
 
+from lib.domain.family_letters import WHY_ESSENTIAL
 from lib.domain.markup import md
 from lib.domain.validation import PASSWORD_MIN_LENGTH
-from lib.services import auth
+from lib.services import auth, mail
 from lib.ui import layout, session
 from lib.ui.errors import refusals_shown
 
 ANSWER = "account_answer"
+MAIL_ANSWER = "account_mail_answer"
 
 actor = session.require_actor()
 st.title("Mon compte", anchor=False)
@@ -50,4 +52,28 @@ st.markdown(
 url = session.logout_url(everywhere=True)
 if url:
     st.markdown(f'<a href="{url}" target="_self">Se déconnecter de tous les appareils</a>', unsafe_allow_html=True)
+if actor.is_family:
+    st.header("Courriels", anchor=False)
+    st.markdown(
+        "Le portail vous écrit à l'adresse de votre compte. Vous pouvez ne plus recevoir les accusés de "
+        "réception de ce que vous faites vous-même ; une modification faite par le service enfance vous est "
+        "toujours signalée."
+    )
+    mail_answer = st.session_state.pop(MAIL_ANSWER, None)
+    if mail_answer:
+        st.success(mail_answer, icon="✅")
+    with st.form("account_mail", enter_to_submit=False):
+        choices = {
+            kind: st.toggle(kind.label, value=wanted, key=f"account_mail_{kind.value}")
+            for kind, wanted in mail.preferences(session.db(), actor).items()
+        }
+        saved = st.form_submit_button("Enregistrer mes choix", key="account_mail_save")
+    if saved:
+        with refusals_shown():
+            st.session_state[MAIL_ANSWER] = mail.set_preferences(session.db(), actor, choices, session.now())
+            st.rerun()
+    st.markdown(
+        "**Toujours envoyés :**\n\n" + "\n".join(f"- {kind.label} : {why}." for kind, why in WHY_ESSENTIAL.items())
+    )
+
 layout.contact_footer()

@@ -7,7 +7,7 @@ import streamlit as st
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import attendance
-from lib.ui import dates, layout, session
+from lib.ui import dates, health, layout, session
 from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
@@ -54,6 +54,7 @@ if rows:
                 "Enfant": f"{r.first_name} {r.last_name}",
                 "Classe": r.school_class,
                 "Réservé": "oui" if r.booked else "non",
+                "PAI": "oui" if r.pai else "",  # a flag: the content is behind the button below
                 "Présence": attendance.STATUSES.get(r.status or "", "—"),  # « — »: not checked yet
             }
             for r in rows
@@ -65,8 +66,8 @@ if rows:
         hide_index=True,
         width="stretch",
         key=f"{place}_{generation}",
-        column_order=["Enfant", "Présence", "Classe", "Réservé", "N°"],
-        disabled=["N°", "Enfant", "Classe", "Réservé"],
+        column_order=["Enfant", "Présence", "PAI", "Classe", "Réservé", "N°"],
+        disabled=["N°", "Enfant", "PAI", "Classe", "Réservé"],
         column_config={
             "Présence": st.column_config.SelectboxColumn(
                 "Présence", options=list(attendance.STATUSES.values()), required=False
@@ -97,6 +98,7 @@ if rows:
             saved(attendance.mark_rest_present(db, actor, day, pair.site_id, pair.service_id, edits, session.now()))
     if "check_flash" in st.session_state:
         st.success(md(st.session_state.pop("check_flash")), icon="✅")
+health.sheet_pai(db, actor, day, pair, added, [r.child_id for r in rows], now)
 candidates = [c for c in sheet.addable if c.child_id not in added]
 if candidates:
     with st.expander("Ajouter un enfant présent sans réservation"):

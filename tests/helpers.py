@@ -19,7 +19,7 @@ from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
-from lib.services import auth, invoicing
+from lib.services import auth, closures, invoicing
 from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
@@ -132,9 +132,11 @@ class Town:
     every school day of the year; her brother Adrien (family A, `child_a2`) eats at the canteen on
     Mondays, Tuesdays and Fridays and goes to the Wednesday centre, meal and afternoon; Basile
     (family B) goes to the Wednesday centre, meal and afternoon. The Wednesday centre is closed on
-    the third Wednesday of December (`closure_day`, "formation des animateurs"): nobody is booked
+    the third Wednesday of December (`closure_day`, "formation des animateurs"), declared by the
+    administrator through `services.closures.declare` before the families booked: nobody is booked
     that day. No attendance is recorded. September and October are invoiced; family A paid
-    September, family B paid nothing. Family A may pay online, family B asked to. Ids and e-mails are the builder's: tests
+    September, family B paid nothing. Family A may pay online, family B asked to. The outbox is
+    empty (the messages of the town's own setup are dropped). Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
     db: Database
@@ -324,11 +326,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             "registration_services",
             [{"registration_id": reg, "service_id": s} for reg, _, _, _, services, _ in plans for s in services],
         )
-        _rows(
-            cur,
-            "closures",
-            [{"site_id": centre, "start_date": closure.start, "end_date": closure.end, "reason": closure.reason}],
-        )
+        # Booked around the closure, declared (below) before the families booked.
         calendar = SchoolCalendar(zone="C", closures=(closure,))
         _rows(
             cur,
@@ -355,6 +353,8 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
 
     db.write(load)
     admin = Actor(user_id=4, email=staff[3][0], role=Role.ADMIN, display_name=staff[3][2])
+    declared_at = datetime.combine(current.start - timedelta(days=30), time(9, 0), PARIS)
+    closures.declare(db, admin, [centre], [], closure.start, closure.end, closure.kind, closure.reason, declared_at)
     for month in (9, 10):  # each published on the 5th of the next month
         issued = datetime.combine(date(current.start_year, month + 1, 5), time(9, 0), PARIS)
         invoicing.publish_month(db, admin, date(current.start_year, month, 1), issued)
@@ -364,6 +364,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
     db.write(
         lambda cur: invoice_store.insert_payment(cur, september.id, september.left_cents, paid_at, "cheque", None, None)
     )
+    db.write(lambda cur: cur.execute("DELETE FROM outbox"))  # the town starts with nothing to send
     return Town(
         db=db,
         school_year=current.start_year,

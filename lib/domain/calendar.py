@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from functools import lru_cache
 
 import holidays as _holidays
@@ -30,20 +31,50 @@ ZONES = ("A", "B", "C")
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
+class ClosureKind(StrEnum):
+    """Why the town does not give a service (the store's `closures.kind`; the schema's CHECK lists
+    the same values)."""
+
+    CLOSURE = "fermeture"
+    STRIKE = "greve"
+    BRIDGE = "pont"
+
+    @property
+    def label(self) -> str:
+        """« Fermeture », « Grève », « Pont »: the word a calendar cell starts with."""
+        return CLOSURE_KIND_LABELS[self]
+
+
+CLOSURE_KIND_LABELS = {ClosureKind.CLOSURE: "Fermeture", ClosureKind.STRIKE: "Grève", ClosureKind.BRIDGE: "Pont"}
+
+
 @dataclass(frozen=True)
 class Closure:
-    """A period the town closes a site (or every site when `site_id` is None)."""
+    """A period the town closes a site (every site when `site_id` is None) for a service (every
+    service when `service_id` is None): a closure, a strike or a « pont »."""
 
     start: date
     end: date
     reason: str
     site_id: int | None = None
+    service_id: int | None = None
+    kind: ClosureKind = ClosureKind.CLOSURE
 
-    def covers(self, day: date, site_id: int | None) -> bool:
-        """A town-wide closure covers every site; a site's closure only that site (asking
-        about no particular site, only town-wide closures count)."""
+    def covers(self, day: date, site_id: int | None, service_id: int | None = None) -> bool:
+        """A town-wide closure covers every site, a site's closure only that site; a closure of
+        every service covers each, a service's closure (a strike of the canteen) only that service.
+        Asking about no particular site or service, only the closures of all of them count."""
         in_period = self.start <= day <= self.end
-        return in_period and (self.site_id is None or self.site_id == site_id)
+        return (
+            in_period
+            and (self.site_id is None or self.site_id == site_id)
+            and (self.service_id is None or self.service_id == service_id)
+        )
+
+    @property
+    def sentence(self) -> str:
+        """« Grève : grève du personnel de restauration »: what a closed day says."""
+        return f"{self.kind.label} : {self.reason}"
 
 
 @lru_cache(maxsize=1)
@@ -116,11 +147,12 @@ class SchoolCalendar:
         """Jour ouvré: Monday to Friday, not a public holiday (school holidays still count)."""
         return day.weekday() < 5 and public_holiday_name(day) is None
 
-    def closure_on(self, day: date, site_id: int | None = None) -> Closure | None:
-        return next((c for c in self.closures if c.covers(day, site_id)), None)
+    def closure_on(self, day: date, site_id: int | None = None, service_id: int | None = None) -> Closure | None:
+        return next((c for c in self.closures if c.covers(day, site_id, service_id)), None)
 
-    def day_off_reason(self, day: date, site_id: int | None = None) -> str | None:
-        """Why no school service is given on `day`, in French, or None on a school day."""
+    def day_off_reason(self, day: date, site_id: int | None = None, service_id: int | None = None) -> str | None:
+        """Why no school service (or not `service_id`) is given on `day` at `site_id`, in French,
+        or None on a school day."""
         if day.weekday() >= 5:
             return "Week-end"
         holiday = public_holiday_name(day)
@@ -129,13 +161,13 @@ class SchoolCalendar:
         vacation = school_holiday_name(day, self.zone)
         if vacation is not None:
             return vacation
-        closure = self.closure_on(day, site_id)
+        closure = self.closure_on(day, site_id, service_id)
         if closure is not None:
-            return f"Fermeture : {closure.reason}"
+            return closure.sentence
         return None
 
-    def is_school_day(self, day: date, site_id: int | None = None) -> bool:
-        return self.day_off_reason(day, site_id) is None
+    def is_school_day(self, day: date, site_id: int | None = None, service_id: int | None = None) -> bool:
+        return self.day_off_reason(day, site_id, service_id) is None
 
     # --- arithmetic ----------------------------------------------------------------------------
     def add_working_days(self, day: date, count: int) -> date:
@@ -158,10 +190,11 @@ class SchoolCalendar:
         start: date,
         end: date,
         site_id: int | None = None,
+        service_id: int | None = None,
     ) -> list[date]:
         """Days in [start, end] on which a service given on ISO `weekdays` (1 = Monday) runs."""
         wanted = frozenset(weekdays)
-        return [d for d in _days(start, end) if d.isoweekday() in wanted and self.is_school_day(d, site_id)]
+        return [d for d in _days(start, end) if d.isoweekday() in wanted and self.is_school_day(d, site_id, service_id)]
 
     def next_service_day(
         self, weekdays: Iterable[int], after: date, *, inclusive: bool = False, horizon_days: int = 120

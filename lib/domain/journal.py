@@ -15,6 +15,8 @@ from datetime import date, time
 from typing import Any
 
 from lib.domain import fr
+from lib.domain.calendar import ClosureKind
+from lib.domain.letters import MailKind
 from lib.domain.roles import Role
 
 # What the administrator filters by (« Type de changement ») → the action prefixes it covers.
@@ -23,13 +25,16 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Réservations": ("booking.",),
     "Inscriptions": ("registration.",),
     "Pointage": ("attendance.",),
+    "Fermetures et grèves": ("closure.",),
     "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
     "Connexions et mots de passe": ("auth.", "user."),
     "Consultations de dossiers": ("child.read",),
+    "Santé (PAI)": ("health.",),
     "Sauvegardes et réglages": ("database.", "setting."),
     "Courriels": ("mail.",),
+    "Calendrier du téléphone": ("calendar.",),
 }
 
 NAME_MAX = 60  # a family or child name typed in the filter
@@ -205,6 +210,42 @@ def _registration(entry: Entry) -> str:
     return f"{verb} {_child(entry)} à « {site} »{year} : {names}"
 
 
+def _closure_period(values: dict[str, Any]) -> str:
+    label = ClosureKind(str(values.get("kind"))).label
+    start, end = _day(values.get("start")), _day(values.get("end"))
+    period = f" {days_phrase([start, end])}" if start and end else ""
+    scopes = [str(s) for s in values.get("scope_names") or []]
+    return f"{label}{period}" + (f" ({' ; '.join(scopes)})" if scopes else "")
+
+
+def _closure_declare(entry: Entry) -> str:
+    after = _dict(entry.after)
+    booked, waiting = _int(after.get("booked")) or 0, _int(after.get("waiting")) or 0
+    families = _int(after.get("families")) or 0
+    done = (
+        f"{count(booked, 'réservation')} annulée(s), {count(waiting, 'place')} en liste d'attente retirée(s) "
+        f"pour {count(families, 'famille')}"
+    )
+    return f"A déclaré : {_closure_period(after)} — {done}"
+
+
+def _closure_withdraw(entry: Entry) -> str:
+    return f"A retiré : {_closure_period(_dict(entry.before))} — les réservations annulées le restent"
+
+
+def _closure_cancelled(entry: Entry) -> str:
+    before = _dict(entry.before)
+    booked, waiting = _pairs(before.get("booked")), _pairs(before.get("waiting"))
+    label = ClosureKind(str(_dict(entry.after).get("kind"))).label
+    parts = [count(len(booked), "réservation") + " annulée(s)" if booked else ""]
+    parts.append(f"{count(len(waiting), 'place')} en liste d'attente retirée(s)" if waiting else "")
+    done = " et ".join(p for p in parts if p) or "rien d'annulé"
+    service = _service_names(entry, [s for s, _ in booked + waiting])
+    return (
+        f"{label} : {done} de {service} pour {_child(entry)} {days_phrase([d for _, d in booked + waiting])}".rstrip()
+    )
+
+
 STATUS_WORDS = {"present": "présent", "absent": "absent"}
 
 
@@ -357,7 +398,43 @@ def _password(entry: Entry) -> str:
     return f"A changé son mot de passe ({count(others, 'autre session')} fermée(s))"
 
 
+def _mail_preferences(entry: Entry) -> str:
+    labels = {kind.value: kind.label.lower() for kind in MailKind}
+    chosen = [
+        f"{labels.get(kind, kind)} : {'oui' if wanted else 'non'}"
+        for kind, wanted in sorted(_dict(entry.after).items())
+    ]
+    return "A choisi les courriels reçus" + (f" ({', '.join(chosen)})" if chosen else "")
+
+
+HEALTH_FIELDS = {
+    "has_pai": "PAI signé",
+    "allergies": "allergies",
+    "protocol": "protocole",
+    "meal_basket": "panier repas",
+    "doctor_name": "médecin",
+    "doctor_phone": "téléphone du médecin",
+    "valid_until": "date de validité",
+}
+
+
+def _health_fields(entry: Entry) -> str:
+    """The names of the fields changed (the entry holds no value: health data stays out of the log)."""
+    names = [HEALTH_FIELDS.get(str(f), str(f)) for f in _dict(entry.after).get("fields") or []]
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _health_read(entry: Entry) -> str:
+    if entry.entity == "site_service_day":
+        day = _day((entry.entity_id or "").split(":")[-1])
+        when = f" le {fr.long_date(day)}" if day else ""
+        shown = count(len(_dict(entry.after)), "enfant")
+        return f"A affiché les PAI de la liste de pointage {_site_service(entry)}{when} : {shown} avec une fiche"
+    return f"A consulté la fiche de santé (PAI) de {_child(entry)}"
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
+    "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
     "auth.logout": _logout,
     "auth.password": _password,
@@ -366,6 +443,9 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "booking.template": _booking,
     "booking.template.late": _booking,
     "booking.promoted": _promoted,
+    "closure.cancelled": _closure_cancelled,
+    "closure.declare": _closure_declare,
+    "closure.withdraw": _closure_withdraw,
     "registration.save": _registration,
     "attendance.save": _attendance,
     "service.update": _service_update,
@@ -389,7 +469,17 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "calendar.feed_created": lambda e: f"A créé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_replaced": lambda e: f"A remplacé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",
+    "calendar.feed_refused": lambda e: f"Lien du calendrier du téléphone refusé pour {_child(e)}",
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
+    "health.read": _health_read,
+    "health.update": lambda e: f"A modifié la fiche de santé (PAI) de {_child(e)}{_health_fields(e)}",
+    "health.propose": lambda e: f"A proposé une correction de la fiche de santé de {_child(e)}{_health_fields(e)}",
+    "health.accepted": lambda e: f"A accepté la correction de la fiche de santé de {_child(e)} proposée par la famille",
+    "health.refused": lambda e: f"A refusé la correction de la fiche de santé de {_child(e)} proposée par la famille",
+    "health.purged": lambda e: f"Fiche de santé de {_child(e)} effacée : plus d'inscription en cours ou à venir",
     "database.backup": lambda e: (
         f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
         if _dict(e.after).get("file")
@@ -425,6 +515,7 @@ ENTITY_WORDS = {
     "database": "la base de données",
     "user": "le compte",
     "mail": "le courriel",
+    "closure": "la fermeture",
 }
 
 

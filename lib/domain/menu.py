@@ -27,7 +27,9 @@ HOME = {
 _KITCHEN = Entry("pages/cuisine.py", "Cuisine", ":material/restaurant:", "cuisine")
 _CHECK = Entry("pages/pointage.py", "Pointage", ":material/fact_check:", "pointage")
 _TRENDS = Entry("pages/tendances.py", "Tendances", ":material/trending_up:", "tendances")
+_PAI = Entry("pages/admin_pai.py", "PAI", ":material/medical_information:", "pai")
 _STAFF_BOOKINGS = Entry("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")
+_CLOSURES = Entry("pages/admin_fermetures.py", "Fermetures et grèves", ":material/event_busy:", "fermetures")
 
 _ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
 
@@ -36,16 +38,18 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
         Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
     ],
-    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _KITCHEN],
+    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _PAI, _KITCHEN, _CLOSURES],
     Role.KITCHEN: [],
     Role.ELECTED: [_TRENDS],
     Role.ADMIN: [
         _STAFF_BOOKINGS,
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
+        _CLOSURES,
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels"),
         _CHECK,
+        _PAI,
         _KITCHEN,
         _TRENDS,
     ],

@@ -173,7 +173,7 @@ def current_pattern(
         day = first
         while day <= last:
             weekday = day.isoweekday()
-            if weekday in service.weekdays and calendar.day_off_reason(day, service.site_id) is None:
+            if weekday in service.weekdays and calendar.day_off_reason(day, service.site_id, service.id) is None:
                 open_days[weekday] = open_days.get(weekday, 0) + 1
                 if current.get((service.id, day)) in ACTIVE:
                     active[weekday] = active.get(weekday, 0) + 1
@@ -232,7 +232,7 @@ def _plan_template_day(
     now: datetime,
     override: bool,
 ) -> None:
-    closed = calendar.day_off_reason(day, service.site_id)
+    closed = calendar.day_off_reason(day, service.site_id, service.id)
     if closed is not None:
         if wanted:
             plan.skipped.append(Skip(service.id, day, closed))
@@ -278,7 +278,7 @@ def plan_days(
         if tick == (current.get(key) in ACTIVE):
             plan.unchanged += 1
             continue
-        closed = calendar.day_off_reason(day, service.site_id)
+        closed = calendar.day_off_reason(day, service.site_id, service.id)
         if tick and (closed is not None or day.isoweekday() not in service.weekdays):
             raise InvalidInput(
                 f"« {service.name} » n'est pas assurée le {long_date(day)}" + (f" ({closed})." if closed else ".")
@@ -344,7 +344,7 @@ def _cell(
     to_cancel: set[Key],
 ) -> Cell | None:
     key = (service.id, day)
-    closed = calendar.day_off_reason(day, service.site_id)
+    closed = calendar.day_off_reason(day, service.site_id, service.id)
     if closed is not None:
         return Cell(service.id, day, State.CLOSED, True, closed) if day.weekday() < 5 else None
     if key in to_book:

@@ -89,6 +89,7 @@ class AttendanceChild:
     school_class: str | None
     booked: bool = False
     status: str | None = None  # present / absent / justified; None: not pointed yet
+    pai: bool = False  # the child has a signed PAI: a flag for the list, never its content
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,21 @@ def _ceiling(typed: str | None) -> int | None:
 def fold(text: str) -> str:
     """Lower case without accents, as names are compared in searches: « Léa » finds « LEA »."""
     return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s.\-]")
+_FRENCH_PHONE = re.compile(r"^(?:0|\+33|0033)([1-9]\d{8})$")
+
+
+def check_phone(raw: str | None, label: str) -> str:
+    """A French telephone number (10 digits from 0, or +33 and 9 digits; spaces, dots and dashes
+    allowed), written back the usual way (« 05 61 23 45 67 »), or a refusal naming the field."""
+    text = (raw or "").strip()
+    match = _FRENCH_PHONE.match(_PHONE_SEPARATORS.sub("", text))
+    if not match:
+        raise InvalidInput(
+            f"{label} : numéro illisible « {text[:20]} ». Saisissez 10 chiffres (exemple : 05 61 23 45 67) "
+            "ou le numéro au format international (+33 5 61 23 45 67)."
+        )
+    digits = "0" + match[1]
+    return " ".join(digits[i : i + 2] for i in range(0, 10, 2))

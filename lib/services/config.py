@@ -19,6 +19,20 @@ DEMO = "demo"
 MAIL_SINK_DIR = "PORTAIL_MAIL_SINK_DIR"
 
 
+PUBLIC_URL_ENV = "PORTAIL_PUBLIC_URL"
+
+
+def _origin(value: str | None) -> str | None:
+    value = (value or "").strip().rstrip("/")
+    return value if value.startswith(("https://", "http://")) else None
+
+
+def public_address(values: dict[str, str]) -> str | None:
+    """The portal's public address as the town configures it: the setting `public_url`, else the
+    environment's PORTAIL_PUBLIC_URL; None when neither is set."""
+    return _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
+
+
 def db_path() -> Path:
     """`PORTAIL_DB` if set (relative paths from the repository root), else data/portail.duckdb."""
     raw = os.environ.get("PORTAIL_DB")

@@ -34,7 +34,7 @@ from lib.domain.invoicing import (
 )
 from lib.domain.records import ReceivedPayment
 from lib.domain.roles import Role
-from lib.services import payments
+from lib.services import family_mail, payments
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -225,7 +225,7 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
                 raise InvalidInput(f"Aucune réservation à facturer pour {fr.month_year(first)}.")
             return Published([], 0)
         result = Published([number for _, number, _ in issued], sum(total for _, _, total in issued))
-        audit.record(
+        audit_id = audit.record(
             cur,
             at_utc=at,
             user_id=actor.user_id,
@@ -239,6 +239,9 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
                 "last": result.numbers[-1],
                 "total_cents": result.total_cents,
             },
+        )
+        family_mail.invoices_published(
+            cur, issue.year, issued[0][0], issued[-1][0], now, user_id=actor.user_id, audit_id=audit_id
         )
         return result
 

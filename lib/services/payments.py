@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -44,7 +43,9 @@ from lib.domain.records import FamilyRight, ReceivedPayment
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
-from lib.services import auth
+from lib.services import auth, family_mail
+from lib.services.config import PUBLIC_URL_ENV as PUBLIC_URL_ENV  # the tests name it here
+from lib.services.config import public_address
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -56,20 +57,6 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 def config(db: Database) -> provider.ProviderConfig:
     return provider.ProviderConfig.from_settings(reference.settings(db))
-
-
-PUBLIC_URL_ENV = "PORTAIL_PUBLIC_URL"
-
-
-def _origin(value: str | None) -> str | None:
-    value = (value or "").strip().rstrip("/")
-    return value if value.startswith(("https://", "http://")) else None
-
-
-def public_address(values: dict[str, str]) -> str | None:
-    """The portal's public address as the town configures it: the setting `public_url`, else the
-    environment's PORTAIL_PUBLIC_URL; None when neither is set."""
-    return _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
 
 
 def portal_address(values: dict[str, str], served_port: int | None) -> str | None:
@@ -355,12 +342,13 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime, *
             "amount_cents": tx["amount_cents"],
         }
         overpaid = 0
+        payment_id = None
         if state is TxState.PAID:
-            store.insert_payment(cur, tx["invoice_id"], tx["amount_cents"], at, "online", tx["id"], None)
+            payment_id = store.insert_payment(cur, tx["invoice_id"], tx["amount_cents"], at, "online", tx["id"], None)
             overpaid = overpaid_cents(*payment_store.invoice_money(cur, tx["invoice_id"]))
             if overpaid:
                 after["overpaid_cents"] = overpaid
-        audit.record(
+        audit_id = audit.record(
             cur,
             at_utc=at,
             user_id=None,
@@ -370,6 +358,8 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime, *
             before={"state": current.value},
             after=after,
         )
+        if payment_id is not None:
+            family_mail.payment_received(cur, payment_id, now, by_staff=False, user_id=None, audit_id=audit_id)
         return Recorded(tx["transaction_ref"], state, number, changed=True, overpaid_cents=overpaid)
 
     try:

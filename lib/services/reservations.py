@@ -19,6 +19,7 @@ from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.family_letters import DayChange, Outcome
 from lib.domain.fr import long_date, short_date
 from lib.domain.planning import (
     BookingChange,
@@ -36,6 +37,7 @@ from lib.domain.planning import (
 from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.domain.roles import Role
 from lib.domain.validation import fold
+from lib.services import family_mail
 from lib.store import audit, reference
 from lib.store import bookings as store
 from lib.store.db import Database
@@ -247,7 +249,8 @@ class BookingContext:
         last = self.year.end_date
         for _ in range(60):
             if any(
-                last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id) for s in self.services
+                last.isoweekday() in s.weekdays and self.calendar.is_school_day(last, s.site_id, s.id)
+                for s in self.services
             ):
                 return last
             last -= timedelta(days=1)
@@ -554,7 +557,7 @@ def _execute(
             cur, [k for k in freed if places.get(k, NO_PLACE).waiting > 0], actor.user_id, at
         )
         result.promoted = len(promoted)
-        audit.record(
+        audit_id = audit.record(
             cur,
             at_utc=at,
             user_id=actor.user_id,
@@ -565,21 +568,59 @@ def _execute(
             after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
             reason=reason,
         )
-        for promoted_child, service_id, day in promoted:
-            audit.record(
-                cur,
-                at_utc=at,
-                user_id=None,
-                action="booking.promoted",
-                entity="child",
-                entity_id=promoted_child,
-                before={"waiting": [[service_id, day]]},
-                after={"booked": [[service_id, day]]},
-                reason="place libérée",
+        promotions = [
+            (
+                promoted_child,
+                service_id,
+                day,
+                audit.record(
+                    cur,
+                    at_utc=at,
+                    user_id=None,
+                    action="booking.promoted",
+                    entity="child",
+                    entity_id=promoted_child,
+                    before={"waiting": [[service_id, day]]},
+                    after={"booked": [[service_id, day]]},
+                    reason="place libérée",
+                ),
             )
+            for promoted_child, service_id, day in promoted
+        ]
+        family_mail.booking_changed(
+            cur,
+            family_mail.Booked(child_id, ctx.child.first_name, ctx.child.family_id, _day_changes(ctx, result, now)),
+            by_staff=actor.is_staff,
+            user_id=actor.user_id,
+            audit_id=audit_id,
+            now=now,
+        )
+        family_mail.places_obtained(
+            cur, promotions, lambda sid, day: _day_change(ctx, sid, day, Outcome.BOOKED, now), now
+        )
         return result
 
     return db.write(work)
+
+
+def _day_change(ctx: BookingContext, service_id: int, day: date, outcome: Outcome, now: datetime) -> DayChange:
+    """One day of a receipt: a booked day says until when it can be cancelled (the service's rule),
+    unless that moment has passed (a day booked late by the staff)."""
+    service = ctx.service(service_id)
+    limit = service.cancel.limit(day, ctx.calendar) if outcome is Outcome.BOOKED else None
+    return DayChange(service.name, day, outcome, limit if limit is not None and limit >= now else None)
+
+
+def _day_changes(ctx: BookingContext, result: ChangeResult, now: datetime) -> list[DayChange]:
+    return [
+        _day_change(ctx, service_id, day, outcome, now)
+        for keys, outcome in (
+            (result.booked, Outcome.BOOKED),
+            (result.waiting, Outcome.WAITING),
+            (result.cancelled, Outcome.CANCELLED),
+        )
+        for service_id, day in keys
+    ]
 
 
 def _iso(keys: list[tuple[int, date]]) -> list[list]:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
+from lib.domain.family_letters import receipt_delay_minutes, reminder_steps
 from lib.domain.letters import NAME_LIMIT, one_line
 from lib.domain.validation import normalize_email, whole_number
 from lib.services import auth, mail
@@ -265,6 +266,14 @@ def _sender(value: str) -> str:
     return f"{name.strip()} <{clean}>" if name.strip() else clean
 
 
+def _reminder_days(value: str) -> str:
+    return ",".join(str(step) for step in reminder_steps(value))
+
+
+def _receipt_delay(value: str) -> str:
+    return str(receipt_delay_minutes(value))
+
+
 # key -> (check, secret: the value never goes into the audit log)
 SETTINGS = {
     "town_name": (_text, False),
@@ -280,6 +289,8 @@ SETTINGS = {
     "smtp_user": (_text, False),
     "mail_from": (_sender, False),
     "mail_per_minute": (_per_minute, False),
+    "unpaid_reminder_days": (_reminder_days, False),
+    "receipt_delay_minutes": (_receipt_delay, False),
 }
 
 

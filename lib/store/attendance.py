@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import duckdb
 import pandas as pd
 
 from lib.domain.records import AttendanceChild, SiteService
-from lib.store import day_counts
+from lib.store import day_counts, health
 from lib.store.bulk import registered
 from lib.store.db import Database
 from lib.store.sql import BOOKED
@@ -39,7 +40,13 @@ def sheet(db: Database, day: date, site_id: int, service_id: int) -> list[Attend
         """,
         {"day": day, "site": site_id, "service": service_id},
     )
-    return [AttendanceChild(*row) for row in rows]
+    return _flagged(db, rows)
+
+
+def _flagged(db: Database, rows: list[tuple]) -> list[AttendanceChild]:
+    """The rows as records, each with its PAI flag (lib/store/health.py alone reads that table)."""
+    with_pai = health.pai_children(db, [row[0] for row in rows])
+    return [replace(AttendanceChild(*row), pai=row[0] in with_pai) for row in rows]
 
 
 def registered_children(db: Database, site_id: int, service_id: int, school_year_id: int) -> list[AttendanceChild]:
@@ -51,7 +58,7 @@ def registered_children(db: Database, site_id: int, service_id: int, school_year
            ORDER BY c.last_name, c.first_name""",
         [site_id, service_id, school_year_id],
     )
-    return [AttendanceChild(*row) for row in rows]
+    return _flagged(db, rows)
 
 
 def current(cur: duckdb.DuckDBPyConnection, day: date, service_id: int, child_ids: list[int]) -> dict[int, str]:

@@ -48,6 +48,37 @@ def record(
     ).fetchall()[0][0]
 
 
+def record_each(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    at_utc: datetime,
+    user_id: int | None,
+    action: str,
+    entity: str,
+    entries: list[tuple[Any, Any, Any]],
+    reason: str | None = None,
+) -> None:
+    """One entry per (entity id, before, after) of `entries`, in one statement: a closure writes one
+    per child whose bookings it cancelled, hundreds on a town-wide strike."""
+    if not entries:
+        return
+    cur.execute(
+        """INSERT INTO audit_log (logged_at, user_id, action, entity, entity_id, before, after, reason)
+           SELECT $at, $user, $action, $entity, unnest($ids::VARCHAR[]), unnest($befores::VARCHAR[]),
+                  unnest($afters::VARCHAR[]), $reason""",
+        {
+            "at": at_utc,
+            "user": user_id,
+            "action": action,
+            "entity": entity,
+            "ids": [None if e[0] is None else str(e[0]) for e in entries],
+            "befores": [_json(e[1]) for e in entries],
+            "afters": [_json(e[2]) for e in entries],
+            "reason": reason,
+        },
+    )
+
+
 def record_refusal(
     db: Database, *, at_utc: datetime, user_id: int | None, action: str, entity: str, entity_id: Any, reason: str
 ) -> None:

@@ -18,7 +18,7 @@ from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
 from lib.store.settings import with_deadlines
-from lib.store.sql import ACTIVE_STATES, BOOKED, WAITING
+from lib.store.sql import ACTIVE_STATES, BOOKED, CANCELLED, WAITING
 
 _CHILD = "SELECT id, family_id, first_name, last_name, school_class FROM children"
 
@@ -391,3 +391,67 @@ def waiting_days(cur: duckdb.DuckDBPyConnection, site_id: int, service_id: int, 
             [site_id, service_id, since],
         ).fetchall()
     ]
+
+
+class Cancelled(NamedTuple):
+    """A booking (or a place on a waiting list) a closure cancelled, with its state before."""
+
+    child_id: int
+    service_id: int
+    day: date
+    site_id: int
+    before: BookingState
+
+
+# The (site, service) scopes of a closure travel as two parallel lists, None meaning every one.
+_SCOPES = "(SELECT unnest($sites::INTEGER[]) AS site_id, unnest($services::INTEGER[]) AS service_id)"
+
+
+def _in_scope(table: str) -> str:
+    return f"""{table}.day BETWEEN $first AND $last AND {table}.state IN {ACTIVE_STATES}
+               AND EXISTS (SELECT 1 FROM {_SCOPES} k WHERE (k.site_id IS NULL OR k.site_id = {table}.site_id)
+                                                      AND (k.service_id IS NULL OR k.service_id = {table}.service_id))"""
+
+
+def _scope_params(scopes: list[tuple[int | None, int | None]], first: date, last: date) -> dict:
+    return {"sites": [s for s, _ in scopes], "services": [v for _, v in scopes], "first": first, "last": last}
+
+
+def in_scope_counts(
+    db: Database, scopes: list[tuple[int | None, int | None]], first: date, last: date
+) -> tuple[int, int, int]:
+    """(bookings, waiting places, families) that `cancel_where` would cancel now."""
+    found = db.row(
+        f"""SELECT count(*) FILTER (WHERE b.state = {BOOKED}), count(*) FILTER (WHERE b.state = {WAITING}),
+                   count(DISTINCT c.family_id)
+            FROM bookings b JOIN children c ON c.id = b.child_id WHERE {_in_scope("b")}""",
+        _scope_params(scopes, first, last),
+    )
+    assert found is not None  # an aggregate always has its row
+    return found[0], found[1], found[2]
+
+
+def cancel_where(
+    cur: duckdb.DuckDBPyConnection,
+    scopes: list[tuple[int | None, int | None]],
+    first: date,
+    last: date,
+    user_id: int,
+    now_utc: datetime,
+) -> list[Cancelled]:
+    """Cancel every booking and every place on a waiting list from `first` to `last` in `scopes`
+    ((site, service) pairs, None for every one): set-based, whatever the number of children. No
+    waiting list moves up: the day is closed. Returns what changed, with the state before."""
+    params = _scope_params(scopes, first, last)
+    found = cur.execute(
+        f"SELECT rowid, child_id, service_id, day, site_id, state FROM bookings WHERE {_in_scope('bookings')}", params
+    ).fetchall()
+    if not found:
+        return []
+    cur.execute(
+        f"""UPDATE bookings SET state = {CANCELLED}, updated_by = $user, updated_at = $now
+            WHERE list_contains($rows, rowid)""",
+        {"rows": [r[0] for r in found], "user": user_id, "now": now_utc},
+    )
+    day_counts.forget(cur, [r[3] for r in found])
+    return [Cancelled(child, service, day, site, BookingState(state)) for _, child, service, day, site, state in found]

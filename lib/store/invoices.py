@@ -424,11 +424,13 @@ def insert_payment(
     method: str,
     transaction_id: int | None,
     user_id: int | None,
-) -> None:
-    cur.execute(
-        "INSERT INTO payments (invoice_id, amount_cents, paid_at, method, transaction_id, recorded_by) VALUES (?, ?, ?, ?, ?, ?)",
+) -> int:
+    """Record a payment; its id (its receipt is sent once per id)."""
+    return cur.execute(
+        "INSERT INTO payments (invoice_id, amount_cents, paid_at, method, transaction_id, recorded_by)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         [invoice_id, amount_cents, paid_at_utc, method, transaction_id, user_id],
-    )
+    ).fetchall()[0][0]
 
 
 def stale_pending(db: Database, before: datetime, family_id: int | None) -> list[dict]:

@@ -5,12 +5,13 @@ family accounts for optional kinds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
 from lib.domain.letters import MailKind, MailState
-from lib.store.db import Database
+from lib.store.db import Database, dicts
+from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
 
 WAITING = MailState.WAITING.value
 SENDING = MailState.SENDING.value
@@ -51,34 +52,63 @@ _COLUMNS = (
 )
 
 
+def _values(message: NewMessage) -> list:
+    return [
+        message.kind.value,
+        message.message_id,
+        message.to_address,
+        message.to_name,
+        message.subject,
+        message.body_text,
+        message.body_html,
+        message.payload,
+        message.created_at,
+        message.not_before,
+        message.family_id,
+        message.user_id,
+        message.dedupe_key,
+        message.merge_key,
+        message.secret_link,
+        message.created_by,
+        message.audit_id,
+        message.resent_from,
+        WAITING,
+    ]
+
+
+_INSERT = (
+    f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
 def insert(cur: duckdb.DuckDBPyConnection, message: NewMessage) -> int | None:
     """Queue one message; its id, or None when a message with the same `dedupe_key` exists already."""
-    found = cur.execute(
-        f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING RETURNING id",
-        [
-            message.kind.value,
-            message.message_id,
-            message.to_address,
-            message.to_name,
-            message.subject,
-            message.body_text,
-            message.body_html,
-            message.payload,
-            message.created_at,
-            message.not_before,
-            message.family_id,
-            message.user_id,
-            message.dedupe_key,
-            message.merge_key,
-            message.secret_link,
-            message.created_by,
-            message.audit_id,
-            message.resent_from,
-            WAITING,
-        ],
-    ).fetchall()
+    found = cur.execute(_INSERT, _values(message)).fetchall()
     return found[0][0] if found else None
+
+
+def insert_many(cur: duckdb.DuckDBPyConnection, messages: list[NewMessage]) -> list[int]:
+    """Queue many messages in a statement or two (a month's invoices); the new rows' ids (a message
+    whose `dedupe_key` exists already is left out). Messages without a dedupe key go in without
+    ON CONFLICT: DuckDB 2.0 takes two NULL keys of one multi-row INSERT … ON CONFLICT DO NOTHING for
+    a conflict and drops all but one."""
+    ids: list[int] = []
+    for batch, on_conflict in (
+        ([m for m in messages if m.dedupe_key is None], ""),
+        ([m for m in messages if m.dedupe_key is not None], " ON CONFLICT DO NOTHING"),
+    ):
+        if not batch:
+            continue
+        row = "(" + ", ".join("?" * len(_values(batch[0]))) + ")"
+        ids += [
+            r[0]
+            for r in cur.execute(
+                f"INSERT INTO outbox ({_COLUMNS}) VALUES {', '.join([row] * len(batch))}{on_conflict} RETURNING id",
+                [value for message in batch for value in _values(message)],
+            ).fetchall()
+        ]
+    return sorted(ids)
 
 
 @dataclass(frozen=True)
@@ -338,3 +368,76 @@ def last_transport_event(db: Database) -> tuple[str, datetime] | None:
         [TRANSPORT_DOWN, TRANSPORT_UP],
     )
     return (found[0][0], found[0][1]) if found else None
+
+
+def preferences(db: Database, user_id: int) -> dict[str, bool]:
+    """The kinds the account chose (wanted or not); a kind absent keeps its default."""
+    return dict(db.rows("SELECT kind, wanted FROM mail_preferences WHERE user_id = ?", [user_id]))
+
+
+def set_preferences(cur: duckdb.DuckDBPyConnection, user_id: int, wanted: dict[str, bool], at_utc: datetime) -> None:
+    for kind, value in wanted.items():
+        cur.execute(
+            "INSERT INTO mail_preferences VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id, kind) DO UPDATE SET wanted = excluded.wanted, updated_at = excluded.updated_at",
+            [user_id, kind, value, at_utc],
+        )
+
+
+# --- what the family letters are built from ---------------------------------------------------------
+
+
+def children(cur: duckdb.DuckDBPyConnection, child_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """child id → (first name, family id): a letter names a child by its first name only."""
+    if not child_ids:
+        return {}
+    rows = cur.execute(
+        "SELECT id, first_name, family_id FROM children WHERE list_contains(?, id)", [child_ids]
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def issued_documents(cur: duckdb.DuckDBPyConnection, year: int, first_seq: int, last_seq: int) -> list[dict]:
+    """The documents a publication just issued (by their numbers' sequence), each with every active
+    account of its family: one row per (document, account)."""
+    return dicts(
+        cur,
+        """SELECT i.id, i.number, i.kind, i.period_month, i.due_date, i.total_cents, i.family_id,
+                  u.id AS user_id, u.email, u.display_name
+           FROM invoices i JOIN users u ON u.family_id = i.family_id AND u.active
+           WHERE i.year = ? AND i.seq BETWEEN ? AND ? ORDER BY i.seq, u.id""",
+        [year, first_seq, last_seq],
+    )
+
+
+def payment(cur: duckdb.DuckDBPyConnection, payment_id: int) -> dict | None:
+    """A payment with its invoice and what the invoice has received so far."""
+    found = dicts(
+        cur,
+        f"""SELECT p.amount_cents, p.paid_at, p.method, i.number, i.period_month, i.family_id, i.total_cents,
+                   {PAID_CENTS} AS paid_cents, {CREDITED_CENTS} AS credited_cents
+            FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE p.id = ?""",
+        [payment_id],
+    )
+    return found[0] if found else None
+
+
+def unpaid_invoices(cur: duckdb.DuckDBPyConnection, due_before: date, pending_since: datetime) -> list[dict]:
+    """Invoices (not credit notes) due before `due_before` with something left to pay and no online
+    payment in progress (an attempt started after `pending_since` and not answered), with every
+    active account of the family: one row per (invoice, account)."""
+    return dicts(
+        cur,
+        f"""WITH owed AS (
+                SELECT i.id, i.number, i.period_month, i.due_date, i.family_id,
+                       i.total_cents - {PAID_CENTS} - {CREDITED_CENTS} AS left_cents
+                FROM invoices i
+                WHERE i.kind = 'invoice' AND i.due_date < $due_before
+                  AND NOT EXISTS (SELECT 1 FROM payment_transactions t WHERE t.invoice_id = i.id
+                                  AND t.state = 'pending' AND t.created_at > $pending_since)
+            )
+            SELECT o.*, u.id AS user_id, u.email, u.display_name
+            FROM owed o JOIN users u ON u.family_id = o.family_id AND u.active
+            WHERE o.left_cents > 0 ORDER BY o.id, u.id""",
+        {"due_before": due_before, "pending_since": pending_since},
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from lib.domain.calendar import Closure, SchoolCalendar
+from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar
 from lib.domain.records import SchoolYearRecord
 from lib.store.db import Database
 
@@ -29,10 +29,14 @@ def school_years(db: Database) -> list[SchoolYearRecord]:
 
 
 def closures(db: Database) -> list[Closure]:
+    """The closures in force (a withdrawn one closes nothing)."""
+    rows = db.rows(
+        "SELECT start_date, end_date, reason, site_id, service_id, kind FROM closures WHERE withdrawn_at IS NULL"
+    )
     # sorted here, not by ORDER BY: DuckDB's sort costs half a millisecond even for a few rows
     return [
-        Closure(start=r[0], end=r[1], reason=r[2], site_id=r[3])
-        for r in sorted(db.rows("SELECT start_date, end_date, reason, site_id FROM closures"), key=lambda r: r[0])
+        Closure(start=r[0], end=r[1], reason=r[2], site_id=r[3], service_id=r[4], kind=ClosureKind(r[5]))
+        for r in sorted(rows, key=lambda r: r[0])
     ]
 
 

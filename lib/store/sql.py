@@ -5,10 +5,12 @@ from enum import StrEnum
 from lib.domain.invoicing import PaymentRight
 from lib.domain.planning import ACTIVE, BookingState
 
-# A booking `b` whose day the town closed afterwards (for every site, or for its site) is neither
-# cooked nor billed.
+# A booking `b` whose day the town closed afterwards (for every site or its site, for every service
+# or its service) is neither cooked nor billed; a withdrawn closure closes nothing.
 OPEN_DAY = """NOT EXISTS (SELECT 1 FROM closures k WHERE b.day BETWEEN k.start_date AND k.end_date
-                          AND (k.site_id IS NULL OR k.site_id = b.site_id))"""
+                          AND (k.site_id IS NULL OR k.site_id = b.site_id)
+                          AND (k.service_id IS NULL OR k.service_id = b.service_id)
+                          AND k.withdrawn_at IS NULL)"""
 
 # Booking states and payment rights as SQL literals, written from the domain's enums (the schema's
 # CHECK constraints list the same values: tests/store/test_states.py). Constants, not parameters:
@@ -22,6 +24,7 @@ def quoted(*values: StrEnum) -> str:
 
 BOOKED = quoted(BookingState.BOOKED)
 WAITING = quoted(BookingState.WAITING)
+CANCELLED = quoted(BookingState.CANCELLED)
 ACTIVE_STATES = f"({quoted(*ACTIVE)})"  # booked or waiting: holds (or waits for) a place
 RIGHT_NONE = quoted(PaymentRight.NONE)
 RIGHT_REQUESTED = quoted(PaymentRight.REQUESTED)

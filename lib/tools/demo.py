@@ -27,19 +27,20 @@ import pandas as pd
 
 from lib.domain import periods
 from lib.domain.actor import Actor
-from lib.domain.calendar import Closure, SchoolCalendar
+from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import NotAllowed
 from lib.domain.invoicing import PaymentRight
 from lib.domain.planning import BookingState
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
+from lib.services import closures as closure_service
 from lib.services import invoicing
 from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
-from lib.store import audit
+from lib.store import audit, health
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database, connect_file
@@ -324,6 +325,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
     try:
         migrate(db)
         counts = db.write(lambda cur: _populate(cur, today))
+        counts["closures"] = _declare_closures(db, today)
         counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
         db.checkpoint()
     finally:
@@ -348,8 +350,9 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
     current, previous = current_and_previous(today, ZONE)
     years = [previous, current]
 
-    closures = _closures(years)
-    calendar = SchoolCalendar(zone=ZONE, closures=tuple(closures))
+    # The families booked around the training days, declared before the year began; the strike
+    # comes later (_declare_closures) and cancels the bookings it finds, as a town's would.
+    calendar = SchoolCalendar(zone=ZONE, closures=tuple(training_days(years)))
 
     frames: dict[str, pd.DataFrame] = {}
     frames["settings"] = pd.DataFrame(
@@ -381,10 +384,6 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
         {"qf_max": "Int64"}
     )
     frames["diets"] = pd.DataFrame([d[:3] for d in DIETS], columns=["code", "label", "sort_order"])
-    frames["closures"] = pd.DataFrame(
-        [(c.site_id, c.start, c.end, c.reason) for c in closures],
-        columns=["site_id", "start_date", "end_date", "reason"],
-    ).astype({"site_id": "Int64"})
 
     families, children = _families_and_children(rng, now_utc)
     users = _users(families, now_utc)  # takes the parents' names off the family rows
@@ -400,9 +399,6 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
                 "birth_date": _birth_date(rng, current.start_year - 3 - c.level),
                 "school_class": LEVELS[c.level],
                 "diet_code": c.diet,
-                "health_notes": (
-                    "PAI : allergie alimentaire, panier-repas fourni par la famille" if c.diet == "pai_panier" else None
-                ),
             }
             for c in children
         ]
@@ -462,6 +458,9 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
     counts = {}
     for table, frame in frames.items():
         counts[table] = insert_frame(cur, table, frame)
+    this_year = {child_id for _, child_id, year_id, *_ in registrations if year_id == current.start_year}
+    with_pai = [c.id for c in children if c.diet == "pai_panier" and c.id in this_year]
+    counts["pai"] = health.load(cur, pai_records(with_pai, now_utc))
     continue_sequences(cur)  # sequences continue after the ids the demo chose itself
     audit.record(
         cur,
@@ -475,7 +474,27 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
     return counts
 
 
-def _closures(years: list[SchoolYear]) -> list[Closure]:
+def pai_records(child_ids: list[int], now_utc: datetime) -> pd.DataFrame:
+    """The demo's PAI for these children: those on the « PAI panier-repas » diet registered this
+    year (the health data of the others would be purged at the server's start)."""
+    return pd.DataFrame(
+        [
+            {
+                "child_id": child_id,
+                "has_pai": True,
+                "allergies": "Allergie alimentaire : arachide et fruits à coque",
+                "protocol": "Éviction stricte. En cas de réaction : trousse d'urgence dans le sac, appeler le 15.",
+                "meal_basket": True,
+                "doctor_name": "Dr Martine Roques",
+                "doctor_phone": "05 61 00 00 00",
+                "updated_at": now_utc,
+            }
+            for child_id in child_ids
+        ]
+    )
+
+
+def training_days(years: list[SchoolYear]) -> list[Closure]:
     """A training day at the Wednesday site in December of each year. (The Ascension bridge is
     the school calendar's own: lib/domain/calendar.py.)"""
     found: list[Closure] = []
@@ -485,6 +504,38 @@ def _closures(years: list[SchoolYear]) -> list[Closure]:
             training += timedelta(days=1)
         found.append(Closure(training, training, "formation des animateurs", site_id=3))
     return found
+
+
+def canteen_strike(year: SchoolYear) -> Closure:
+    """A strike of the canteen staff of the école maternelle on the third Thursday of January of
+    `year` (the élémentaire's canteen stays open)."""
+    day = date(year.start_year + 1, 1, 15)
+    while day.weekday() != 3:
+        day += timedelta(days=1)
+    return Closure(day, day, "grève du personnel de restauration", site_id=1, service_id=1, kind=ClosureKind.STRIKE)
+
+
+def _declare_closures(db: Database, today: date) -> int:
+    """The town's closures, declared by its administrator through the service as a town does: the
+    training days of both years, then the coming strike of the canteen (which cancels its day's
+    bookings)."""
+    admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
+    current, previous = current_and_previous(today, ZONE)
+    now = datetime.combine(today, time(6, 0), PARIS)
+    planned = [*training_days([previous, current]), canteen_strike(current)]
+    for closure in planned:
+        closure_service.declare(
+            db,
+            admin,
+            [] if closure.site_id is None else [closure.site_id],
+            [] if closure.service_id is None else [closure.service_id],
+            closure.start,
+            closure.end,
+            closure.kind,
+            closure.reason,
+            now,
+        )
+    return len(planned)
 
 
 def _birth_date(rng: random.Random, year: int) -> date:

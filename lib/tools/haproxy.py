@@ -38,6 +38,14 @@ class ProxyUnavailable(RuntimeError):
     """HAProxy or openssl is not installed, or HAProxy did not start."""
 
 
+# HAProxy's `option httplog` line, with the request line rebuilt from the method, the logged path
+# (txn.logged_path) and the HTTP version.
+LOG_FORMAT = (
+    '"%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs '
+    '\\"%HM %[var(txn.logged_path)] %HV\\""'
+)
+
+
 def config(*, listen: str, certificate: Path, servers: list[str], redirect_http: str | None = None) -> str:
     """HAProxy's configuration: HTTPS on `listen` (host:port) with HTTP/2 offered first, to the
     Streamlit server(s) `servers` (host:port). `redirect_http` (host:port): also answer plain HTTP
@@ -76,6 +84,10 @@ def config(*, listen: str, certificate: Path, servers: list[str], redirect_http:
         "    option forwardfor",
         "    http-request set-header X-Forwarded-Proto https",
         '    http-response set-header Strict-Transport-Security "max-age=31536000"',
+        # The log's request is the path without its query string, and a calendar feed's path without
+        # its token (lib/web/calendar_routes.py): the secret of a link must not end up in the journal.
+        "    http-request set-var(txn.logged_path) path,regsub(^/calendrier/.*$,/calendrier/-)",
+        f"    log-format {LOG_FORMAT}",
         "    default_backend portail",
         "",
         "backend portail",

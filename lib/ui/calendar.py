@@ -63,12 +63,15 @@ _CSS = """
 def events(
     cells: list[Cell], short_names: dict[int, str], several_services: bool, *, with_words: bool = False
 ) -> list[dict]:
-    """FullCalendar events: one per service day; closed days as a background band with the reason."""
+    """FullCalendar events: one per service day; a day closed for all its services as a background
+    band with the reason, a service closed on a day another service stays open (a strike of the
+    canteen only) as that service's event, with the reason in words."""
     found: list[dict] = []
     closed_days: set[date] = set()
+    open_days = {cell.day for cell in cells if cell.state is not State.CLOSED}
     for cell in cells:
         style = STYLES[cell.state]
-        if cell.state is State.CLOSED:
+        if cell.state is State.CLOSED and cell.day not in open_days:
             if cell.day not in closed_days:
                 closed_days.add(cell.day)
                 found.append(
@@ -83,7 +86,9 @@ def events(
             continue
         name = short_names[cell.service_id]
         title = f"{style.icon} {name}" if several_services else f"{style.icon} {style.word}"
-        if with_words and several_services:
+        if cell.state is State.CLOSED:
+            title = f"{style.icon} {name} — {style.word} ({cell.note})"
+        elif with_words and several_services:
             title += f" — {style.word}" + (f" ({cell.note})" if cell.note else "")
         if cell.locked and cell.state in (State.BOOKED, State.WAITING):
             title += " 🔒"

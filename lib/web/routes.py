@@ -28,6 +28,7 @@ MAX_FORM_BYTES = 4096
 
 # Paths that never need a session: ours, Streamlit's machinery, static assets.
 # /export/ checks the session itself and answers 403 (a download, not a page to redirect).
+# /calendrier/ is a phone's calendar reading a feed: its secret address is its only credential.
 _PUBLIC_PREFIXES = (
     "/_stcore/",
     "/static/",
@@ -37,6 +38,7 @@ _PUBLIC_PREFIXES = (
     "/app/static/",
     "/paiement/",
     "/export/",
+    "/calendrier/",
 )
 _PUBLIC_PATHS = {
     LOGIN_PATH,

@@ -30,7 +30,9 @@ STAFF_PAGES = {
         ("", "Accueil agent"),
         ("reservations", "Réservations – agents"),
         ("pointage", "Pointage"),
+        ("pai", "PAI"),
         ("cuisine", "Cuisine"),
+        ("fermetures", "Fermetures et grèves"),
     ],
     "cuisine@demo.fr": [("", "Cuisine")],
     "maire@demo.fr": [("", "Accueil élus"), ("tendances", "Tendances")],
@@ -40,6 +42,7 @@ STAFF_PAGES = {
         ("prestations", "Prestations et délais"),
         ("journal", "Journal d'audit"),
         ("courriels", "Courriels envoyés"),
+        ("fermetures", "Fermetures et grèves"),
     ],
 }
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.domain.calendar import Closure, SchoolCalendar, parse_weekdays
+from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar, parse_weekdays
 from lib.domain.errors import InvalidInput
 
 CAL = SchoolCalendar(zone="C")
@@ -166,10 +166,14 @@ def test_weekday_text():
 
 closures = st.lists(
     st.builds(
-        lambda start, length, site: Closure(start, start + timedelta(days=length), "test", site),
+        lambda start, length, site, service, kind: Closure(
+            start, start + timedelta(days=length), "test", site, service, kind
+        ),
         st.dates(date(2026, 9, 1), date(2027, 7, 2)),
         st.integers(0, 10),
         st.sampled_from([None, 1, 2]),
+        st.sampled_from([None, 1, 2]),
+        st.sampled_from(list(ClosureKind)),
     ),
     max_size=4,
 )
@@ -181,20 +185,61 @@ closures = st.lists(
     length=st.integers(0, 120),
     weekdays=st.sets(st.integers(1, 7), min_size=1),
     site=st.sampled_from([None, 1, 2]),
+    service=st.sampled_from([None, 1, 2]),
     closed=closures,
 )
-def test_service_days_never_fall_on_a_closed_day(start, length, weekdays, site, closed):
+def test_service_days_never_fall_on_a_closed_day(start, length, weekdays, site, service, closed):
     cal = SchoolCalendar(zone="C", closures=tuple(closed))
     end = start + timedelta(days=length)
-    days = cal.service_days(weekdays, start, end, site_id=site)
+    days = cal.service_days(weekdays, start, end, site_id=site, service_id=service)
     assert days == sorted(set(days))
     for day in days:
         assert start <= day <= end
         assert day.isoweekday() in weekdays
         assert day.weekday() < 5
-        assert cal.day_off_reason(day, site) is None
-        assert cal.closure_on(day, site) is None
+        assert cal.day_off_reason(day, site, service) is None
+        assert cal.closure_on(day, site, service) is None
     # and every open day of the right weekday is there
     expected = [start + timedelta(days=i) for i in range(length + 1)]
-    expected = [d for d in expected if d.isoweekday() in weekdays and cal.day_off_reason(d, site) is None]
+    expected = [d for d in expected if d.isoweekday() in weekdays and cal.day_off_reason(d, site, service) is None]
     assert days == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    closure=closures.filter(len).map(lambda found: found[0]),
+    day=st.dates(date(2026, 9, 1), date(2027, 7, 15)),
+    site=st.sampled_from([None, 1, 2]),
+    service=st.sampled_from([None, 1, 2]),
+)
+def test_a_closure_covers_its_own_site_and_service_and_no_other(closure, day, site, service):
+    covered = closure.covers(day, site, service)
+    if not closure.start <= day <= closure.end:
+        assert not covered
+    elif closure.site_id is None and closure.service_id is None:
+        assert covered  # a closure of everything covers every site and service, and « none in particular »
+    elif closure.service_id is not None and service != closure.service_id:
+        assert not covered  # a strike of the canteen never closes the Wednesday centre
+    elif closure.site_id is not None and site != closure.site_id:
+        assert not covered
+    else:
+        assert covered
+
+
+def test_each_kind_says_its_word_on_a_closed_day():
+    days = [date(2027, 3, 9), date(2027, 3, 10), date(2027, 3, 11)]
+    cal = SchoolCalendar(
+        zone="C",
+        closures=(
+            Closure(days[0], days[0], "inventaire"),
+            Closure(days[1], days[1], "grève du personnel", service_id=1, kind=ClosureKind.STRIKE),
+            Closure(days[2], days[2], "pont de printemps", site_id=2, kind=ClosureKind.BRIDGE),
+        ),
+    )
+    assert [cal.day_off_reason(d, 2, 1) for d in days] == [
+        "Fermeture : inventaire",
+        "Grève : grève du personnel",
+        "Pont : pont de printemps",
+    ]
+    assert cal.day_off_reason(days[1], 2, 3) is None and cal.day_off_reason(days[1], 2) is None
+    assert cal.is_school_day(days[2], 1, 1) and not cal.is_school_day(days[2], 2, 3)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.domain.calendar import Closure, SchoolCalendar
+from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar
 from lib.domain.clock import PARIS
 from lib.domain.deadlines import (
     MAX_DELAY_DAYS,
@@ -304,10 +304,11 @@ def test_calendar_cells_say_what_each_day_is():
 
 closures = st.lists(
     st.builds(
-        lambda d, n, site: Closure(d, d + timedelta(days=n), "fermeture", site),
+        lambda d, n, site, service: Closure(d, d + timedelta(days=n), "fermeture", site, service),
         st.dates(date(2026, 9, 1), date(2027, 7, 2)),
         st.integers(0, 6),
         st.sampled_from([None, 1, 3]),
+        st.sampled_from([None, 1, 2]),  # every service, the canteen only, the Wednesday meal only
     ),
     max_size=3,
 )
@@ -339,10 +340,27 @@ def test_template_never_books_a_closed_day_or_a_day_the_service_is_not_given(
     for service_id, day in plan.to_book:
         service = services[service_id]
         assert day.isoweekday() in template[service_id]
-        assert cal.day_off_reason(day, service.site_id) is None
+        assert cal.day_off_reason(day, service.site_id, service.id) is None
         assert max(start, now.date()) <= day <= end
         assert override or service.book.allows(day, cal, now)
     assert plan.to_cancel == []  # nothing was booked before
+
+
+def test_a_strike_of_the_canteen_closes_its_cells_and_leaves_the_wednesday_centre_open():
+    strike = Closure(date(2026, 12, 1), date(2026, 12, 4), "grève du personnel", service_id=1, kind=ClosureKind.STRIKE)
+    cal = SchoolCalendar(zone="C", closures=(strike,))
+    cells = {
+        (c.service_id, c.day): c
+        for c in day_cells([CANTEEN, WEDNESDAY], date(2026, 12, 1), date(2026, 12, 4), {}, {}, cal, NOW)
+    }
+    closed = cells[(1, date(2026, 12, 1))]
+    assert closed.state is State.CLOSED and closed.note == "Grève : grève du personnel"
+    assert cells[(2, date(2026, 12, 2))].state is not State.CLOSED
+    plan = plan_days(CANTEEN, [date(2026, 12, 7)], [], {}, cal, NOW)
+    assert plan.to_book == [(1, date(2026, 12, 7))]
+    with pytest.raises(InvalidInput, match="Grève : grève du personnel"):
+        plan_days(CANTEEN, [date(2026, 12, 3)], [], {}, cal, NOW, override=True)
+    plan_days(WEDNESDAY, [date(2026, 12, 2)], [], {}, cal, NOW, override=True)  # the centre stays bookable
 
 
 def applied(booked: set[tuple[int, date]], plan: Plan) -> set[tuple[int, date]]:

@@ -269,6 +269,48 @@ SERVICE_ROW = {
             "A commencé un paiement en ligne de 23,40\u00a0€ pour la facture F-2026-000012",
         ),
         (
+            Entry(
+                "closure.declare",
+                "closure",
+                "4,5",
+                after={
+                    "kind": "greve",
+                    "start": "2027-01-21",
+                    "end": "2027-01-22",
+                    "scope_names": ["Restauration scolaire — École des Tilleuls", "Mercredi repas — Centre"],
+                    "booked": 12,
+                    "waiting": 1,
+                    "families": 9,
+                },
+                reason="grève du personnel",
+            ),
+            "A déclaré : Grève du 21/01/2027 au 22/01/2027 (Restauration scolaire — École des Tilleuls ; "
+            "Mercredi repas — Centre) — 12 réservation(s) annulée(s), 1 place(s) en liste d'attente retirée(s) "
+            "pour 9 famille(s)",
+        ),
+        (
+            Entry(
+                "closure.withdraw",
+                "closure",
+                "4",
+                before={"kind": "pont", "start": "2027-05-07", "end": "2027-05-07", "scope_names": ["Toutes"]},
+            ),
+            "A retiré : Pont le vendredi 7 mai 2027 (Toutes) — les réservations annulées le restent",
+        ),
+        (
+            Entry(
+                "closure.cancelled",
+                "child",
+                "7",
+                before={"booked": [[1, "2027-01-21"]], "waiting": [[2, "2027-01-22"]]},
+                after={"closures": [4, 5], "kind": "greve"},
+                child="Alice Aubert",
+                services=SERVICES,
+            ),
+            "Grève : 1 réservation(s) annulée(s) et 1 place(s) en liste d'attente retirée(s) de Restauration "
+            "scolaire et Mercredi repas pour Alice Aubert du 21/01/2027 au 22/01/2027",
+        ),
+        (
             Entry("payment.start_refused", "invoice", "12", reason="Déjà payée", invoice="F-2026-000012"),
             "Paiement en ligne refusé pour la facture F-2026-000012",
         ),

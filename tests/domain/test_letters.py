@@ -42,5 +42,5 @@ def test_text_and_html_carry_the_reference_the_link_and_the_towns_contact():
 
 
 def test_only_receipts_of_what_the_family_did_are_optional():
-    assert OPTIONAL == {MailKind.BOOKING_RECEIPT, MailKind.PAYMENT_RECEIPT}
+    assert {MailKind.BOOKING_RECEIPT, MailKind.PAYMENT_RECEIPT} == OPTIONAL
     assert all(kind.label for kind in MailKind)

@@ -63,3 +63,29 @@ def test_a_password_change_keeps_this_session_and_ends_the_others(demo_db):
 def test_without_a_session_the_page_asks_to_log_in(demo_db):
     at = AppTest.from_file(str(ROOT / "pages/mon_compte.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.text_input
+
+
+def test_a_family_turns_the_booking_receipts_off_and_sees_what_always_comes(demo_db):
+    at = app_test("pages/mon_compte.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception
+    assert "Courriels" in [h.value for h in at.header]
+    receipts = at.toggle(key="account_mail_booking_receipt")
+    assert receipts.label == "Accusé de réception des réservations" and receipts.value is True
+    receipts.set_value(False)
+    at = at.button(key="account_mail_save").click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Vos choix de courriels sont enregistrés."]
+    assert at.toggle(key="account_mail_booking_receipt").value is False
+    assert at.toggle(key="account_mail_payment_receipt").value is True
+    assert demo_db.rows("SELECT kind, wanted FROM mail_preferences ORDER BY kind") == [
+        ("booking_receipt", False),
+        ("payment_receipt", True),
+    ]
+    always = next(m.value for m in at.markdown if m.value.startswith("**Toujours envoyés"))
+    assert "Nouvelle facture : une facture est à payer avant une date." in always
+
+
+def test_staff_accounts_have_no_mail_choices(demo_db):
+    at = app_test("pages/mon_compte.py", demo_db, "agent@demo.fr").run()
+    assert not at.exception
+    assert "Courriels" not in [h.value for h in at.header] and not at.toggle

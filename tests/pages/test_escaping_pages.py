@@ -170,6 +170,7 @@ def assert_shown_as_text(at) -> None:
         ("pages/admin_journal.py", "admin@demo.fr", {}),
         ("pages/admin_facturation.py", "admin@demo.fr", {}),
         ("pages/admin_prestations.py", "admin@demo.fr", {}),
+        ("pages/admin_fermetures.py", "admin@demo.fr", {}),
         ("pages/elu_accueil.py", "maire@demo.fr", {}),
         ("pages/tendances.py", "maire@demo.fr", {}),
     ],

@@ -19,13 +19,13 @@ def test_the_trial_message_is_queued_listed_in_words_and_cancelled(demo_db):
     at = app_test(PAGE, demo_db, "admin@demo.fr").run()
     assert not at.exception, at.exception
     assert [t.label for t in at.tabs] == ["File d'envoi", "Boîte de démonstration"]
-    assert "Aucun courriel ne correspond à ces filtres." in texts(at)
     at.button(key="mail_trial").click().run()
     number = demo_db.value("SELECT max(id) FROM outbox WHERE kind = 'test'")
     assert f"Courriel d'essai n° {number} mis en file d'envoi" in texts(at)
     table = at.dataframe[0].value
     assert table.iloc[0]["Type"] == "Courriel d'essai" and table.iloc[0]["État"] == "en attente"
     assert table.iloc[0]["Destinataire"].endswith("<admin@demo.fr>")
+    at.selectbox(key="mail_pick").set_value(number).run()
     assert at.button(key="mail_resend").disabled and not at.button(key="mail_cancel").disabled
     at.button(key="mail_cancel").click().run()
     assert f"Le courriel n° {number} ne sera pas envoyé." in texts(at)
@@ -36,6 +36,7 @@ def test_the_trial_message_is_queued_listed_in_words_and_cancelled(demo_db):
 
 
 def test_the_banner_says_messages_wait_too_long(demo_db, monkeypatch):
+    demo_db.write(lambda cur: cur.execute("UPDATE outbox SET state = 'sent'"))  # the demo's own, out of the way
     demo_db.write(lambda cur: mail.queue(cur, _letter(), mail.family_recipients(cur, 1), DEMO_NOW))
     monkeypatch.setenv("PORTAIL_FROZEN_NOW", (DEMO_NOW + timedelta(hours=1)).isoformat())
     at = app_test(PAGE, demo_db, "admin@demo.fr").run()
@@ -58,7 +59,9 @@ def test_the_demo_mailbox_shows_the_text_and_the_portals_links(demo_db, monkeypa
     demo_db.write(lambda cur: mail.queue(cur, _letter(), mail.family_recipients(cur, 1), DEMO_NOW))
     sink = start_sink(config.mail_sink_dir())
     try:
-        assert mail_worker.MailWorker(demo_db, sink_port=sink.port).run_once(DEMO_NOW) >= 1
+        worker = mail_worker.MailWorker(demo_db, sink_port=sink.port)
+        while worker.run_once(DEMO_NOW):  # the demo's own messages, then ours
+            pass
     finally:
         sink.stop()
     at = app_test(PAGE, demo_db, "admin@demo.fr").run()

@@ -86,7 +86,7 @@ def test_the_kitchen_page_shows_diets_not_health_notes(demo_db):
     frame = at.dataframe[0].value  # one small table per site and service: diet, meals
     assert list(frame.columns) == ["Régime", "Repas"]
     assert "PAI panier-repas" in {d for f in at.dataframe if "Régime" in f.value.columns for d in f.value["Régime"]}
-    notes = {n for (n,) in demo_db.rows("SELECT DISTINCT health_notes FROM children WHERE health_notes IS NOT NULL")}
+    notes = {n for row in demo_db.rows("SELECT allergies, protocol FROM child_health") for n in row if n}
     shown = texts(at) + frame.to_string() + " ".join(d.value.to_string() for d in at.dataframe)
     assert notes and not [n for n in notes if n in shown]
 

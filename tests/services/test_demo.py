@@ -52,8 +52,8 @@ def test_demo_family_matches_the_readme(demo_db):
 
 def test_no_booking_on_a_closed_day_nor_over_capacity(demo_db):
     calendar = school_calendar(demo_db)
-    days = demo_db.rows("SELECT DISTINCT day, site_id FROM bookings")
-    assert days and all(calendar.is_school_day(day, site) for day, site in days)
+    days = demo_db.rows("SELECT DISTINCT day, site_id, service_id FROM bookings WHERE state <> 'cancelled'")
+    assert days and all(calendar.is_school_day(day, site, service) for day, site, service in days)
     over = demo_db.rows("""SELECT b.site_id, b.service_id, b.day, count(*) AS n, any_value(ss.capacity) AS cap
                            FROM bookings b JOIN site_services ss USING (site_id, service_id)
                            WHERE b.state = 'booked' GROUP BY ALL HAVING n > cap""")
@@ -65,6 +65,28 @@ def test_no_booking_on_a_closed_day_nor_over_capacity(demo_db):
         )
         == 0
     )
+
+
+def test_the_demo_declares_its_closures_through_the_service(demo_db):
+    """The training days and the coming strike are the administrator's declarations, with their
+    audit entries; the strike cancelled the maternelle's canteen that day, and only it."""
+    assert demo_db.rows(
+        "SELECT site_id, service_id, start_date, kind, created_by FROM closures WHERE withdrawn_at IS NULL ORDER BY id"
+    ) == [
+        (3, None, date(2025, 12, 3), "fermeture", 4),
+        (3, None, date(2026, 12, 2), "fermeture", 4),
+        (1, 1, date(2027, 1, 21), "greve", 4),
+    ]
+    assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'closure.declare'") == 3
+    states = dict(
+        demo_db.rows(
+            "SELECT site_id, list(DISTINCT state ORDER BY state) FROM bookings WHERE day = '2027-01-21' GROUP BY ALL"
+        )
+    )
+    assert states == {1: ["cancelled"], 2: ["booked", "cancelled"]}
+    by_the_strike = demo_db.value("SELECT count(*) FROM bookings WHERE day = '2027-01-21' AND updated_by = 4")
+    assert by_the_strike > 50
+    assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'closure.cancelled'") == by_the_strike
 
 
 def test_every_reference_points_at_something(demo_db):

@@ -184,30 +184,32 @@ def test_only_the_administrator_reaches_the_outbox(town, who):
 
 
 def test_the_demo_mailbox_shows_what_each_family_received_once_with_the_portals_links(demo_db, monkeypatch):
+    from lib.mail.sink import received
+
     monkeypatch.setenv("PORTAIL_PUBLIC_URL", "http://127.0.0.1:8501")
     admin = login(demo_db, "admin@demo.fr")
     sink = start_sink(config.mail_sink_dir())
     try:
         letter = Letter(
             MailKind.INVOICE_PUBLISHED,
-            "Nouvelle facture",
+            "Essai de la boîte",
             ("Bonjour,",),
             link=Link("Voir la facture", "http://127.0.0.1:8501/mes-factures"),
             after=("Ailleurs : https://exemple.org/piege",),
         )
         demo_db.write(lambda cur: mail.queue(cur, letter, mail.family_recipients(cur, 1), DEMO_NOW))
         worker = mail_worker.MailWorker(demo_db, sink_port=sink.port, draw=lambda: HALF)
-        assert worker.run_once(DEMO_NOW) >= 1
+        while worker.run_once(DEMO_NOW):  # the demo's own messages too
+            pass
         # a second copy of the same message (a resend after a crash) is shown once
-        first = sorted(os.listdir(config.mail_sink_dir() / "new"))[0]
-        raw = (config.mail_sink_dir() / "new" / first).read_bytes()
-        sink.handler.box.add(raw)
+        [ours] = [r for r in received(config.mail_sink_dir()) if r.subject == "Essai de la boîte"]
+        sink.handler.box.add(ours.message.as_bytes())
     finally:
         sink.stop()
-    [family] = [r for r in mail.demo_mailbox(demo_db, admin) if r.letters[0].subject == "Nouvelle facture"]
-    assert family.address == "parent@demo.fr" and len(family.letters) == 1
-    assert family.letters[0].links == [("Voir la facture", "http://127.0.0.1:8501/mes-factures")]
-    assert "Ailleurs : https://exemple.org/piege" in family.letters[0].text
+    [family] = [r for r in mail.demo_mailbox(demo_db, admin) if r.address == "parent@demo.fr"]
+    [shown] = [m for m in family.letters if m.subject == "Essai de la boîte"]
+    assert shown.links == [("Voir la facture", "http://127.0.0.1:8501/mes-factures")]
+    assert "Ailleurs : https://exemple.org/piege" in shown.text
 
 
 def test_the_demo_mailbox_exists_only_in_the_demo(town):

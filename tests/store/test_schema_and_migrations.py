@@ -38,6 +38,7 @@ TABLES = {
     "login_known_addresses",
     "outbox",
     "mail_preferences",
+    "calendar_feeds",
 }
 
 
@@ -169,6 +170,35 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
     assert db.rows("SELECT id, code FROM services ORDER BY id") == [(1, "cantine"), (2, "accueil"), (3, "soir")]
 
 
+def test_closures_made_before_008_stay_closures_of_every_service(schema_only_db, tmp_path: Path):
+    """A closure written before closures had a service, a kind and an author closes every service
+    of its site, as it did; the next one declared takes the next id."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "008")
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO closures (site_id, start_date, end_date, reason) VALUES (3, '2025-12-03', '2025-12-03', 'x')"
+        )
+    )
+    assert migrate(db)[-1] == 8
+    assert db.rows("SELECT id, site_id, service_id, kind, created_by, created_at, withdrawn_at FROM closures") == [
+        (1, 3, None, "fermeture", None, None, None)
+    ]
+    new = db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO closures (service_id, start_date, end_date, reason, kind) "
+            "VALUES (1, '2027-01-21', '2027-01-21', 'grève', 'greve') RETURNING id"
+        ).fetchall()
+    )
+    assert new == [(2,)]
+    with pytest.raises(duckdb.ConstraintException):
+        db.write(
+            lambda cur: cur.execute(
+                "INSERT INTO closures (start_date, end_date, reason, kind) VALUES ('2027-01-21', '2027-01-21', 'x', 'y')"
+            )
+        )
+
+
 def test_duplicate_migration_numbers_are_refused(tmp_path: Path):
     (tmp_path / "002_a.sql").write_text("SELECT 1;")
     (tmp_path / "002_b.sql").write_text("SELECT 1;")
@@ -189,3 +219,23 @@ def test_a_booking_is_unique_per_child_service_day(fresh_db):
     with pytest.raises(duckdb.ConstraintException):
         fresh_db.write(lambda cur: cur.execute(f"INSERT INTO bookings VALUES {row}"))
     assert fresh_db.value("SELECT count(*) FROM bookings") == 1
+
+
+def test_010_moves_the_health_notes_into_the_pai_and_empties_the_old_column(schema_only_db, tmp_path: Path):
+    db = schema_only_db
+    migrate_before(db, tmp_path, "010")
+    db.write(
+        lambda cur: cur.execute(
+            """INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code,
+                                     health_notes)
+               VALUES (1, 1, 'Lou', 'Arnaud', '2020-05-01', 'MS', 'pai_panier', 'PAI : arachide, trousse au bureau'),
+                      (2, 1, 'Noé', 'Arnaud', '2018-05-01', 'CP', 'standard', NULL),
+                      (3, 2, 'Zoé', 'Blanc', '2019-05-01', 'GS', 'standard', '   ')"""
+        )
+    )
+    assert 10 in migrate(db)
+    assert db.rows("SELECT child_id, has_pai, protocol, allergies, meal_basket, updated_by FROM child_health") == [
+        (1, True, "PAI : arachide, trousse au bureau", None, False, None)
+    ]
+    assert db.rows("SELECT count(*) FROM children WHERE health_notes IS NOT NULL") == [(0,)]
+    assert db.rows("SELECT id, first_name FROM children ORDER BY id") == [(1, "Lou"), (2, "Noé"), (3, "Zoé")]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from lib.domain.calendar import ClosureKind
 from lib.domain.invoicing import PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
@@ -20,7 +21,7 @@ def check_values(db, table: str, column: str) -> set[str]:
         for (e,) in db.rows(
             "SELECT expression FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND table_name = ?", [table]
         )
-        if re.match(rf"\(\(?{column} IN \(", e)
+        if re.match(rf"\(\(?\"?{column}\"? IN \(", e)
     ]
     assert len(expressions) == 1, f"{table}.{column} has no CHECK (or several)"
     return set(re.findall(r"'([^']*)'", expressions[0]))
@@ -47,3 +48,15 @@ def test_no_query_spells_a_booking_state_or_a_payment_right():
         f"{path.name}: {m.group(0)}" for path in sorted(STORE.glob("*.py")) for m in literal.finditer(path.read_text())
     ]
     assert found == []
+
+
+def test_the_closure_kinds_are_exactly_those_the_migrated_schema_allows(fresh_db):
+    """`closures.kind` has its CHECK in migration 008 (a copied table), read from the database."""
+    [check] = [
+        text
+        for (text,) in fresh_db.rows(
+            "SELECT constraint_text FROM duckdb_constraints() WHERE table_name = 'closures' "
+            "AND constraint_type = 'CHECK' AND list_contains(constraint_column_names, 'kind')"
+        )
+    ]
+    assert set(re.findall(r"'([^']*)'", check)) == {kind.value for kind in ClosureKind}
