@@ -11,15 +11,17 @@ from datetime import date, datetime
 
 from lib.domain.clock import PARIS
 from lib.domain.mail_policy import daily_due
-from lib.services import mail
+from lib.services import health, mail, reminders
 from lib.store import deployment, reference
 from lib.store.db import Database
 
 DONE_KEY = "mail_daily_done"
 LOG = logging.getLogger("portail.quotidien")
 
-JOBS: list[Callable[[Database, datetime], None]] = [
-    mail.purge_old_bodies,
+JOBS: list[Callable[[Database, datetime], object]] = [
+    mail.purge_old_bodies,  # sent messages keep their row, not their bodies, after 90 days
+    reminders.queue_due,  # unpaid invoices' reminders
+    health.purge_unregistered,  # the health data of children no longer registered
 ]
 
 
