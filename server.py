@@ -17,6 +17,7 @@ from lib.services.config import clock_now, database, db_path
 from lib.services.setup import serving_database
 from lib.web import (
     accessibility_page,
+    account_routes,
     backup_routes,
     calendar_routes,
     export_routes,
@@ -77,6 +78,7 @@ login_page.prefetch_assets()  # Streamlit's bundle names, read from its index.ht
 app = st.App(
     "app.py",
     routes=ROUTES
+    + account_routes.ROUTES
     + payment_routes.ROUTES
     + export_routes.ROUTES
     + accessibility_page.ROUTES

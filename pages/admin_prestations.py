@@ -16,7 +16,12 @@ actor = session.require_actor(Role.ADMIN)
 st.title("Prestations et délais", anchor=False)
 st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
 
-for service in settings.services(session.db(), actor):
+services = settings.services(session.db(), actor)
+if not services:
+    st.info(
+        "Aucune prestation n'est encore proposée par une structure : créez-les dans « Structures et année scolaire »."
+    )
+for service in services:
     sid, deadlines = service.id, service.deadlines
     with st.form(f"service_{sid}", border=True):
         st.header(md(service.name), anchor=False)

@@ -1,17 +1,20 @@
-"""« Mon compte », for every role: change one's password (the other devices are then logged out)
-and log out of every device at once; for a family account, choose the optional e-mails."""
+"""« Mon compte », for every role: change one's password (the other devices are then logged out),
+change one's e-mail (confirmed by a link sent to the new address), and log out of every device at once;
+for a family account, choose the optional e-mails."""
 
 import streamlit as st
 
+from lib.domain.account_links import EMAIL_CHANGE_SENT
 from lib.domain.family_letters import WHY_ESSENTIAL
 from lib.domain.markup import md
 from lib.domain.validation import PASSWORD_MIN_LENGTH
-from lib.services import auth, mail
+from lib.services import accounts, auth, mail
 from lib.ui import layout, session
 from lib.ui.errors import refusals_shown
 
 ANSWER = "account_answer"
 MAIL_ANSWER = "account_mail_answer"
+EMAIL_ANSWER = "account_email_answer"
 
 actor = session.require_actor()
 st.title("Mon compte", anchor=False)
@@ -42,6 +45,26 @@ if submitted:
         )
         others = f" {ended} autre(s) session(s) fermée(s)." if ended else ""
         st.session_state[ANSWER] = f"Votre mot de passe a été changé.{others}"
+        st.rerun()
+
+st.header("Changer d'adresse e-mail", anchor=False)
+st.caption(
+    "Un lien de confirmation, valable 24 heures, est envoyé à la nouvelle adresse et votre adresse actuelle est "
+    "prévenue. L'adresse de connexion ne change qu'une fois ce lien ouvert et confirmé."
+)
+sent = st.session_state.pop(EMAIL_ANSWER, None)
+if sent:
+    st.success(sent, icon="✅")
+with st.form("account_email", clear_on_submit=True, enter_to_submit=False):
+    new_email = st.text_input("Nouvelle adresse e-mail", autocomplete="email", max_chars=254, key="account_email_new")
+    password = st.text_input(
+        "Mot de passe actuel", type="password", autocomplete="current-password", key="account_email_password"
+    )
+    asked = st.form_submit_button("Recevoir le lien de confirmation", key="account_email_send")
+if asked:
+    with refusals_shown():
+        accounts.request_email_change(session.db(), actor, password, new_email, session.now(), st.context.ip_address)
+        st.session_state[EMAIL_ANSWER] = EMAIL_CHANGE_SENT
         st.rerun()
 
 st.header("Appareils connectés", anchor=False)

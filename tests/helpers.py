@@ -21,6 +21,7 @@ from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
 from lib.services import auth, closures, invoicing
 from lib.services.demo_marks import SANDBOX_OPTIONS
+from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database
@@ -135,8 +136,10 @@ class Town:
     the third Wednesday of December (`closure_day`, "formation des animateurs"), declared by the
     administrator through `services.closures.declare` before the families booked: nobody is booked
     that day. No attendance is recorded. September and October are invoiced; family A paid
-    September, family B paid nothing. Family A may pay online, family B asked to. The outbox is
-    empty (the messages of the town's own setup are dropped). Ids and e-mails are the builder's: tests
+    September, family B paid nothing. Family A may pay online, family B asked to. Each family's account is
+    its guardian 1 (« Anne Aubert » for family A), its QF the first line of its history, as migration 009
+    makes them of a town's existing families. The outbox is empty (the messages of the town's own setup
+    are dropped). Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
     db: Database
@@ -280,7 +283,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             for fid, _, parent, _, _, _ in families
         ]
         frame = pd.DataFrame(users).astype({"family_id": "Int64"})
-        frame["password_hash"], frame["created_at"] = password_hash, created
+        frame["password_hash"], frame["created_at"], frame["activated_at"] = password_hash, created, created
         insert_frame(cur, "users", frame)
         kids = [(fid, fid, name.split()[-1], child) for fid, name, _, _, _, child in families if child]
         kids += [(cid, fid, families[fid - 1][1].split()[-1], rest) for cid, fid, *rest in siblings]
@@ -350,6 +353,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             ],
         )
         continue_sequences(cur)
+        families_store.guardians_from_accounts(cur)
 
     db.write(load)
     admin = Actor(user_id=4, email=staff[3][0], role=Role.ADMIN, display_name=staff[3][2])
@@ -416,3 +420,30 @@ def town_invoice(town: Town, family_id: int, month: int) -> TownInvoice:
     )
     assert row is not None, (family_id, month)
     return TownInvoice(*row)
+
+
+# --- a family in a town set up from an empty database ----------------------------------------------
+
+
+def add_family_with_child(db: Database, email: str, password: str) -> tuple[int, int]:
+    """One family, its parent's account (`email`, `password`) and one child (Zoé Essai, CE1, diet
+    « standard »), written directly: what the families' import gives a new town. (family id, child id)."""
+    at = to_utc_naive(DEMO_NOW)
+
+    def load(cur: Cursor) -> tuple[int, int]:
+        family = cur.execute(
+            "INSERT INTO families (name, email, created_at) VALUES ('Famille Essai', ?, ?) RETURNING id", [email, at]
+        ).fetchall()[0][0]
+        cur.execute(
+            "INSERT INTO users (email, password_hash, role, family_id, display_name, created_at) "
+            "VALUES (?, ?, 'famille', ?, 'Paule Essai', ?)",
+            [email, auth.hash_password(password), family, at],
+        )
+        child = cur.execute(
+            "INSERT INTO children (family_id, first_name, last_name, birth_date, school_class, diet_code) "
+            "VALUES (?, 'Zoé', 'Essai', DATE '2018-05-02', 'CE1', 'standard') RETURNING id",
+            [family],
+        ).fetchall()[0][0]
+        return family, child
+
+    return db.write(load)

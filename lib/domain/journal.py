@@ -26,12 +26,25 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Inscriptions": ("registration.",),
     "Pointage": ("attendance.",),
     "Fermetures et grèves": ("closure.",),
-    "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity."),
+    "Prestations, tarifs et capacités": ("service.", "tariff.", "capacity.", "site_service."),
+    "Structures, années scolaires et régimes": ("school_year.", "site.", "diet."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
     "Connexions et mots de passe": ("auth.", "user."),
-    "Consultations de dossiers": ("child.read",),
+    "Consultations de dossiers": ("child.read", "family.read", "family.export"),
     "Santé (PAI)": ("health.",),
+    "Dossiers des familles": (
+        "family.",
+        "guardian.",
+        "child.create",
+        "child.update",
+        "child.shares",
+        "child.archive",
+        "child.unarchive",
+        "contact.",
+        "consent.",
+        "change.",
+    ),
     "Sauvegardes et réglages": ("database.", "setting."),
     "Courriels": ("mail.",),
     "Calendrier du téléphone": ("calendar.",),
@@ -385,6 +398,19 @@ def _payment_rejected(entry: Entry) -> str:
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 
 
+def _named(entry: Entry, key: str = "name") -> str:
+    """The name the entry recorded (after, else before), or the entity's number."""
+    name = _dict(entry.after).get(key) or _dict(entry.before).get(key)
+    return f"« {name} »" if name else f"n° {entry.entity_id}"
+
+
+def _site_change(entry: Entry) -> str:
+    before, after = _dict(entry.before), _dict(entry.after)
+    if before.get("name") and after.get("name") and before["name"] != after["name"]:
+        return f"A renommé la structure « {before['name']} » en « {after['name']} »"
+    return f"A modifié la structure {_named(entry)}"
+
+
 def _logout(entry: Entry) -> str:
     after = _dict(entry.after)
     if not after.get("everywhere"):
@@ -433,9 +459,81 @@ def _health_read(entry: Entry) -> str:
     return f"A consulté la fiche de santé (PAI) de {_child(entry)}"
 
 
+LINK_PURPOSES = {
+    "invitation": "d'invitation",
+    "password_reset": "de nouveau mot de passe",
+    "email_change": "de confirmation d'adresse",
+}
+LINK_WHY = {
+    "unknown": "inconnu",
+    "used": "déjà utilisé ou remplacé par un plus récent",
+    "expired": "expiré",
+    "other_purpose": "d'un autre usage",
+    "inactive": "d'un compte fermé",
+}
+
+
+def _link_refused(entry: Entry) -> str:
+    after = _dict(entry.after)
+    purpose = LINK_PURPOSES.get(str(after.get("purpose")))
+    why = LINK_WHY.get(str(after.get("why")), str(after.get("why") or "?"))
+    return f"Lien {purpose} refusé ({why})" if purpose else f"Lien refusé ({why})"
+
+
+def _invited(entry: Entry) -> str:
+    after = _dict(entry.after)
+    again = "renvoyé" if after.get("resent") else "envoyé"
+    to = f" à {after['email']}" if after.get("email") else ""
+    return f"A {again} l'invitation à créer un mot de passe{to}"
+
+
+def _reset_requested(entry: Entry) -> str:
+    sent = _dict(entry.after).get("sent")
+    return "A demandé un nouveau mot de passe" + ("" if sent else " (trop de demandes dans l'heure : rien envoyé)")
+
+
+def _quotient(entry: Entry) -> str:
+    qf = _dict(entry.after).get("qf")
+    return (
+        f"A enregistré le quotient familial {qf} de {_family(entry)}"
+        if isinstance(qf, int)
+        else (f"A enregistré le quotient familial de {_family(entry)}")
+    )
+
+
+def _consent(entry: Entry) -> str:
+    after = _dict(entry.after)
+    word = {"photo": "photos", "sorties": "sorties"}.get(str(after.get("kind")), "une autorisation")
+    verb = "accordé" if after.get("granted") is True else "refusé"
+    return f"A {verb} l'autorisation « {word} » pour {_child(entry)}"
+
+
+def _archived(entry: Entry) -> str:
+    cancelled = _dict(entry.after).get("cancelled")
+    who = _family(entry) if entry.entity == "family" else _child(entry)
+    if isinstance(cancelled, int):
+        return f"A archivé le dossier de {who} ({count(cancelled, 'réservation')} annulée(s) à partir du lendemain)"
+    return f"A archivé le dossier de {who}"
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
     "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
+    "auth.invited": _invited,
+    "auth.activated": lambda e: "A activé son compte en choisissant son mot de passe",
+    "auth.reset_requested": _reset_requested,
+    "auth.reset_unknown": lambda e: (
+        f"Nouveau mot de passe demandé pour une adresse e-mail sans compte actif (connexion {e.entity_id})"
+    ),
+    "auth.password_reset": lambda e: "A choisi un nouveau mot de passe par le lien reçu (toutes ses sessions fermées)",
+    "auth.link_refused": _link_refused,
+    "auth.email_change_requested": lambda e: (
+        f"A demandé à changer son adresse e-mail pour {_dict(e.after).get('new', '?')} (à confirmer)"
+    ),
+    "auth.email_changed": lambda e: (
+        f"A changé son adresse e-mail : {_dict(e.before).get('email', '?')} → {_dict(e.after).get('email', '?')}"
+    ),
+    "auth.email_change_refused": lambda e: "Changement d'adresse e-mail refusé à la confirmation",
     "auth.logout": _logout,
     "auth.password": _password,
     "booking.days": _booking,
@@ -480,6 +578,28 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "health.accepted": lambda e: f"A accepté la correction de la fiche de santé de {_child(e)} proposée par la famille",
     "health.refused": lambda e: f"A refusé la correction de la fiche de santé de {_child(e)} proposée par la famille",
     "health.purged": lambda e: f"Fiche de santé de {_child(e)} effacée : plus d'inscription en cours ou à venir",
+    "family.read": lambda e: f"A consulté le dossier de {_family(e)}",
+    "family.create": lambda e: f"A créé le dossier de {_family(e)}",
+    "family.update": lambda e: f"A modifié le dossier de {_family(e)} (nom, identifiant ou facturation)",
+    "family.quotient": _quotient,
+    "family.quotient.refused": lambda e: f"Enregistrement du quotient familial refusé pour {_family(e)}",
+    "family.archive": _archived,
+    "family.unarchive": lambda e: f"A désarchivé le dossier de {_family(e)}",
+    "family.export": lambda e: f"A téléchargé les données du dossier de {_family(e)}",
+    "guardian.save": lambda e: f"A enregistré un responsable de {_family(e)}",
+    "guardian.contact": lambda e: f"A modifié le téléphone ou l'adresse d'un responsable de {_family(e)}",
+    "child.create": lambda e: f"A ajouté {_child(e)} au dossier de sa famille",
+    "child.update": lambda e: f"A modifié la fiche de {_child(e)}",
+    "child.shares": lambda e: f"A réparti la facture de {_child(e)} entre ses deux responsables",
+    "child.archive": _archived,
+    "child.unarchive": lambda e: f"A désarchivé le dossier de {_child(e)}",
+    "contact.save": lambda e: f"A enregistré une personne à prévenir ou autorisée pour {_family(e)}",
+    "contact.remove": lambda e: f"A retiré une personne à prévenir ou autorisée pour {_family(e)}",
+    "consent.set": _consent,
+    "change.propose": lambda e: f"A demandé un nouveau quotient familial pour {_family(e)}",
+    "change.accepted": lambda e: f"A accepté la demande de {_family(e)}",
+    "change.refused": lambda e: f"A refusé la demande de {_family(e)}",
+    "change.refused_decision": lambda e: "Décision sur une demande de famille refusée",
     "database.backup": lambda e: (
         f"Sauvegarde de la base de données prise ({_dict(e.after)['file']})"
         if _dict(e.after).get("file")
@@ -491,6 +611,15 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         else "A créé un compte administrateur"
     ),
     "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
+    "school_year.open": lambda e: f"A ouvert l'année scolaire {_dict(e.after).get('label') or e.entity_id}",
+    "site.create": lambda e: f"A créé la structure {_named(e)}",
+    "site.update": _site_change,
+    "site.delete": lambda e: f"A supprimé la structure {_named(e)}",
+    "service.create": lambda e: f"A créé la prestation {_named(e)}",
+    "site_service.create": lambda e: (
+        f"A ajouté {_site_service(e)} ({count(_int(_dict(e.after).get('capacity')) or 0, 'place')} par jour)"
+    ),
+    "diet.create": lambda e: f"A ajouté le régime {_named(e, 'label')}",
     "demo.build": lambda e: (
         f"A créé la ville de démonstration (données au {fr.long_date(_day(_dict(e.after)['today']))})"
         if _day(_dict(e.after).get("today"))
@@ -516,6 +645,11 @@ ENTITY_WORDS = {
     "user": "le compte",
     "mail": "le courriel",
     "closure": "la fermeture",
+    "site": "la structure",
+    "school_year": "l'année scolaire",
+    "diet": "le régime",
+    "address": "la connexion",
+    "link": "un lien",
 }
 
 

@@ -78,3 +78,26 @@ def seconds_to_wait(retry_at: datetime | None, now: datetime) -> int:
     if retry_at is None or retry_at <= now:
         return 0
     return max(1, math.ceil((retry_at - now).total_seconds()))
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most `limit` requests in a window of `window` that opens with the first of them (the
+    « mot de passe oublié » requests). Kept in a `login_throttle` row: `failures` counts the window's
+    requests, `last_failure_at` is when it opened, `retry_at` when it closes."""
+
+    limit: int
+    window: timedelta
+
+    def used(self, count: int, opened_at: datetime | None, now: datetime) -> int:
+        """The requests still counted at `now` (0 once the window has closed)."""
+        if opened_at is None or now - opened_at >= self.window:
+            return 0
+        return count
+
+
+# Reset messages per account: a fourth request in the hour is answered the same way but sends nothing.
+RESET_PER_EMAIL = Quota(limit=3, window=timedelta(hours=1))
+# Reset requests per address, whatever the e-mail typed: a household or a school behind one address
+# has room; a script trying addresses is told to wait.
+RESET_PER_ADDRESS = Quota(limit=20, window=timedelta(hours=1))

@@ -31,21 +31,28 @@ _PAI = Entry("pages/admin_pai.py", "PAI", ":material/medical_information:", "pai
 _STAFF_BOOKINGS = Entry("pages/agent_reservations.py", "Réservations – agents", ":material/event:", "reservations")
 _CLOSURES = Entry("pages/admin_fermetures.py", "Fermetures et grèves", ":material/event_busy:", "fermetures")
 
+_FAMILIES = Entry("pages/admin_familles.py", "Familles", ":material/family_restroom:", "familles")
+_VALIDATIONS = Entry("pages/admin_validations.py", "À valider", ":material/rule:", "a-valider")
 _ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
 
 _ROLE_PAGES: dict[Role, list[Entry]] = {
     Role.FAMILY: [
         Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
         Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
+        Entry("pages/mon_dossier.py", "Mon dossier", ":material/folder_shared:", "mon-dossier"),
     ],
-    Role.AGENT: [_STAFF_BOOKINGS, _CHECK, _PAI, _KITCHEN, _CLOSURES],
+    Role.AGENT: [_STAFF_BOOKINGS, _FAMILIES, _VALIDATIONS, _CHECK, _PAI, _KITCHEN, _CLOSURES],
     Role.KITCHEN: [],
     Role.ELECTED: [_TRENDS],
     Role.ADMIN: [
         _STAFF_BOOKINGS,
+        _FAMILIES,
+        Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes"),
+        _VALIDATIONS,
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
         _CLOSURES,
+        Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels"),
         _CHECK,

@@ -11,12 +11,14 @@ from datetime import datetime
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from lib.domain import account_letters
 from lib.domain import login_policy as policy
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.domain.validation import check_new_password, check_password_input, normalize_email
+from lib.services import mail
 from lib.store import audit, users
 from lib.store.db import Cursor, Database
 
@@ -240,7 +242,8 @@ def change_password(
     old password is logged out). Returns how many other sessions ended. InvalidInput in French for
     a new password the policy refuses (nothing written); LoginRefused for a wrong current password,
     counted by the login throttle like a failed login from `client_ip` (a stolen session must not
-    become a way to guess the password), TooManyAttempts while that pair must wait."""
+    become a way to guess the password), TooManyAttempts while that pair must wait. The account's
+    address is told (« mot de passe modifié »), in the same transaction."""
     if not current:
         raise InvalidInput("Saisissez votre mot de passe actuel.")
     current = check_password_input(current)
@@ -266,6 +269,8 @@ def change_password(
             entity_id=actor.user_id,
             after={"other_sessions": ended},
         )
+        recipient = mail.Recipient(actor.email, actor.display_name, actor.user_id, actor.family_id)
+        mail.queue(cur, account_letters.password_changed(actor.display_name, now), [recipient], now)
         return ended
 
     return db.write(work)

@@ -4,14 +4,13 @@ days (a closure, a strike, a « pont ») and may withdraw it; agents read the li
 Declaring is one transaction: the closure rows, every booking and waiting place of those days in
 scope cancelled (past days too: a strike noticed afterwards is credited by the next invoicing run),
 one `closure.declare` entry and one `closure.cancelled` entry per child (so the journal finds them by
-the child's name), and whatever `notify` adds (the families' e-mail). A closed day is never billed
+the child's name), and the families' e-mail. A closed day is never billed
 twice over: its bookings are cancelled, and `sql.OPEN_DAY` leaves it out of invoices and meals even
 if a booking slipped in. Withdrawing reopens the days; the cancelled bookings stay cancelled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -36,6 +35,7 @@ from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.planning import BookingState
 from lib.domain.records import SiteService
 from lib.domain.roles import Role
+from lib.services import family_mail
 from lib.store import attendance as offers
 from lib.store import audit
 from lib.store import bookings as bookings_store
@@ -44,7 +44,6 @@ from lib.store.bookings import Cancelled
 from lib.store.db import Cursor, Database
 
 READERS = (Role.AGENT, Role.ADMIN)
-Notify = Callable[[Cursor, ClosureResult], None]
 
 
 @dataclass(frozen=True)
@@ -100,10 +99,9 @@ def declare(
     kind: object,
     reason: object,
     now: datetime,
-    notify: Notify | None = None,
 ) -> ClosureResult:
-    """Declare the closure and cancel what it covers, in one transaction. `notify(cur, result)` runs
-    inside it, last: what it writes (the families' e-mail) commits or rolls back with the rest."""
+    """Declare the closure and cancel what it covers, in one transaction. The families concerned are
+    told by e-mail, queued in the same transaction: the messages commit or roll back with the rest."""
     actor.require(Role.ADMIN)
     declaration = check_declaration(start, end, kind, reason)
     offered = offers.offered(db)
@@ -122,8 +120,7 @@ def declare(
             families=tuple(_families(cur, cancelled)),
         )
         _audit(cur, actor, at, result, scoped)
-        if notify is not None:
-            notify(cur, result)
+        family_mail.closure_declared(cur, result, user_id=actor.user_id, now=now)
         return result
 
     return db.write(work)

@@ -12,12 +12,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from lib.domain.clock import from_utc_naive
+from lib.domain.closures import ClosureResult
 from lib.domain.errors import InvalidInput
 from lib.domain.family_letters import (
     DayChange,
     InvoiceFacts,
     Outcome,
     booking_receipt,
+    closure_letter,
     invoice_published,
     payment_receipt,
     receipt_delay_minutes,
@@ -191,3 +193,27 @@ def payment_received(
         audit_id=audit_id,
         always=by_staff,
     )
+
+
+def closure_declared(cur: Cursor, result: ClosureResult, *, user_id: int | None, now: datetime) -> list[int]:
+    """« Accueil fermé »: each family whose bookings or waiting places a closure or a strike cancelled is
+    told which days, child by child, in the declaration's transaction. Always sent: the family did not
+    make this change."""
+    town = mail.signature(cur).town
+    declared = result.declaration
+    reason = f"{declared.kind.label.lower()} : {declared.reason}"
+    ids: list[int] = []
+    for family in result.families:
+        cancelled = [
+            (child.first_name, service, [d.day for d in child.days if d.service == service])
+            for child in family.children
+            for service in sorted({d.service for d in child.days})
+        ]
+        ids += mail.queue(
+            cur,
+            closure_letter(town, reason, cancelled),
+            mail.family_recipients(cur, family.family_id),
+            now,
+            created_by=user_id,
+        )
+    return ids

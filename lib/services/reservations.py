@@ -40,7 +40,7 @@ from lib.domain.validation import fold
 from lib.services import family_mail
 from lib.store import audit, reference
 from lib.store import bookings as store
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 EDITORS = (Role.AGENT, Role.ADMIN)
 REASON_MAX = 500
@@ -309,6 +309,16 @@ def _recheck_stored(db: Database, actor: Actor, ctx: BookingContext) -> None:
     _may_act_on(actor, store.child(db, ctx.child.id))
 
 
+def _refuse_closed_since(db: Database, to_book: Iterable[tuple[int, date]], site_of: Mapping[int, int]) -> None:
+    """The closures as stored now, read inside the booking's write: a closure or a strike declared after
+    the family's calendar was drawn (its context remembers the calendar of then) is refused, not booked."""
+    closures = reference.closures(db) if to_book else []
+    for service_id, day in to_book:
+        shut = next((c for c in closures if c.covers(day, site_of[service_id], service_id)), None)
+        if shut is not None:
+            raise InvalidInput(f"Réservation impossible le {long_date(day)} : {shut.sentence}.")
+
+
 def month_cells(
     db: Database, actor: Actor, ctx: BookingContext, month: date, now: datetime, preview: Plan | None = None
 ) -> list[Cell]:
@@ -532,6 +542,7 @@ def _execute(
         result = ChangeResult(skipped=plan.skipped, names={s.id: s.name for s in ctx.services})
         if plan.is_empty:
             return result
+        _refuse_closed_since(db, plan.to_book, site_of)
         asked = [(sid, day, True) for sid, day in plan.to_book] + [(sid, day, False) for sid, day in plan.to_cancel]
         keys = [(site_of[sid], sid, day) for sid, day, _ in asked]
         store.lock_days(cur, keys)
@@ -568,25 +579,7 @@ def _execute(
             after={**details, "booked": _iso(result.booked), "waiting": _iso(result.waiting)},
             reason=reason,
         )
-        promotions = [
-            (
-                promoted_child,
-                service_id,
-                day,
-                audit.record(
-                    cur,
-                    at_utc=at,
-                    user_id=None,
-                    action="booking.promoted",
-                    entity="child",
-                    entity_id=promoted_child,
-                    before={"waiting": [[service_id, day]]},
-                    after={"booked": [[service_id, day]]},
-                    reason="place libérée",
-                ),
-            )
-            for promoted_child, service_id, day in promoted
-        ]
+        promotions = record_promotions(cur, promoted, at)
         family_mail.booking_changed(
             cur,
             family_mail.Booked(child_id, ctx.child.first_name, ctx.child.family_id, _day_changes(ctx, result, now)),
@@ -620,6 +613,32 @@ def _day_changes(ctx: BookingContext, result: ChangeResult, now: datetime) -> li
             (result.cancelled, Outcome.CANCELLED),
         )
         for service_id, day in keys
+    ]
+
+
+def record_promotions(
+    cur: Cursor, promoted: list[store.Promoted], at_utc: datetime
+) -> list[tuple[int, int, date, int]]:
+    """One audit entry per child who left a waiting list for a freed place (by nobody: the system);
+    (child, service, day, its audit id) for each."""
+    return [
+        (
+            promoted_child,
+            service_id,
+            day,
+            audit.record(
+                cur,
+                at_utc=at_utc,
+                user_id=None,
+                action="booking.promoted",
+                entity="child",
+                entity_id=promoted_child,
+                before={"waiting": [[service_id, day]]},
+                after={"booked": [[service_id, day]]},
+                reason="place libérée",
+            ),
+        )
+        for promoted_child, service_id, day in promoted
     ]
 
 

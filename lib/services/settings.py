@@ -24,6 +24,23 @@ MAX_PRICE_CENTS = 10_000  # 100 € for one meal or half-day: anything above is 
 MAX_CAPACITY = 5_000
 
 
+def checked_price(unit_price_cents: object) -> int:
+    """A service's unit price in cents, as an administrator may set it."""
+    return whole_number(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
+
+
+def checked_deadlines(book: object, cancel: object) -> ServiceDeadlines:
+    """A service's two rules, each built by `deadline_rule` from the form."""
+    if not isinstance(book, DeadlineRule) or not isinstance(cancel, DeadlineRule):
+        raise InvalidInput("Délais illisibles : saisissez-les dans le formulaire de la prestation.")
+    return ServiceDeadlines(book, cancel)
+
+
+def checked_capacity(value: object) -> int:
+    """A site's daily capacity for a service."""
+    return whole_number(value, "Capacité", 0, MAX_CAPACITY)
+
+
 def services(db: Database, actor: Actor) -> list[ServiceSettings]:
     actor.require(Role.ADMIN)
     return store.services_with_capacities(db)
@@ -41,15 +58,14 @@ def update_service(
 ) -> str:
     """Save a service's price and its two deadline rules (`deadline_rule` reads them from the form)."""
     actor.require(Role.ADMIN)
-    price = whole_number(unit_price_cents, "Prix unitaire (centimes)", 0, MAX_PRICE_CENTS)
-    if not isinstance(book, DeadlineRule) or not isinstance(cancel, DeadlineRule):
-        raise InvalidInput("Délais illisibles : saisissez-les dans le formulaire de la prestation.")
+    price = checked_price(unit_price_cents)
+    deadlines = checked_deadlines(book, cancel)
 
     def work(cur) -> str:
         before = store.service_row(cur, service_id)
         if before is None:
             raise NotFound("Prestation introuvable.")
-        store.update_service(cur, service_id, unit_price_cents=price, deadlines=ServiceDeadlines(book, cancel))
+        store.update_service(cur, service_id, unit_price_cents=price, deadlines=deadlines)
         audit.record(
             cur,
             at_utc=to_utc_naive(now),
@@ -68,7 +84,7 @@ def update_service(
 
 def set_capacity(db: Database, actor: Actor, site_id: int, service_id: int, value: object, now: datetime) -> str:
     actor.require(Role.ADMIN)
-    capacity = whole_number(value, "Capacité", 0, MAX_CAPACITY)
+    capacity = checked_capacity(value)
 
     def work(cur) -> int:
         before = store.capacity(cur, site_id, service_id)

@@ -36,7 +36,7 @@ from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
 from lib.services.demo_marks import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit, deployment, reference
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
 
 MIN_PASSWORD_LENGTH = 12
 DISPLAY_NAME_MAX_LENGTH = 120
@@ -277,6 +277,7 @@ def _receipt_delay(value: str) -> str:
 # key -> (check, secret: the value never goes into the audit log)
 SETTINGS = {
     "town_name": (_text, False),
+    "holiday_zone": (_one_of("A", "B", "C"), False),
     "contact_email": (normalize_email, False),
     "public_url": (_https_origin, False),
     "payment_backend": (_backend, False),
@@ -307,32 +308,40 @@ def _plain_smtp_refused(db: Database, key: str, clean: str) -> None:
         )
 
 
-def set_setting(db: Database, key: str, value: str, now: datetime) -> None:
-    """Set one deployment setting, checked, with its audit entry (secrets left out of it)."""
+def checked_setting(key: str, value: str) -> str:
+    """The value `key` will store, checked (InvalidInput in French otherwise)."""
     if key not in SETTINGS:
         raise InvalidInput(f"Réglage inconnu « {key[:40]} » : {', '.join(SETTINGS)}.")
     if len(value) > SETTING_MAX_LENGTH:
         raise InvalidInput(f"Valeur trop longue (au plus {SETTING_MAX_LENGTH} caractères).")
-    check, secret = SETTINGS[key]
-    clean = check(value)
+    check, _ = SETTINGS[key]
+    return check(value)
+
+
+def write_setting(cur: Cursor, key: str, clean: str, at_utc: datetime, user_id: int | None, reason: str | None) -> None:
+    """Store a checked setting with its audit entry (a secret's value left out of it), in the
+    caller's transaction."""
+    before = deployment.put_setting(cur, key, clean)
+    secret = SETTINGS[key][1]
+    audit.record(
+        cur,
+        at_utc=at_utc,
+        user_id=user_id,
+        action="setting.update",
+        entity="setting",
+        entity_id=key,
+        before=None if secret else before,
+        after=None if secret else clean,
+        reason=reason,
+    )
+
+
+def set_setting(db: Database, key: str, value: str, now: datetime) -> None:
+    """Set one deployment setting, checked, with its audit entry (secrets left out of it)."""
+    clean = checked_setting(key, value)
     _plain_smtp_refused(db, key, clean)
     at = to_utc_naive(now)
-
-    def work(cur) -> None:
-        before = deployment.put_setting(cur, key, clean)
-        audit.record(
-            cur,
-            at_utc=at,
-            user_id=None,
-            action="setting.update",
-            entity="setting",
-            entity_id=key,
-            before=None if secret else before,
-            after=None if secret else clean,
-            reason="ligne de commande (setup set)",
-        )
-
-    db.write(work)
+    db.write(lambda cur: write_setting(cur, key, clean, at, None, "ligne de commande (setup set)"))
 
 
 # --- command line --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from lib.domain.records import AttendanceChild, SiteService
 from lib.store import day_counts, health
 from lib.store.bulk import registered
 from lib.store.db import Database
-from lib.store.sql import BOOKED
+from lib.store.sql import BOOKED, CHILD_KEPT
 
 
 def offered(db: Database) -> list[SiteService]:
@@ -50,11 +50,12 @@ def _flagged(db: Database, rows: list[tuple]) -> list[AttendanceChild]:
 
 
 def registered_children(db: Database, site_id: int, service_id: int, school_year_id: int) -> list[AttendanceChild]:
+    """The children registered there that year (an archived child is no longer offered)."""
     rows = db.rows(
-        """SELECT c.id AS child_id, c.first_name, c.last_name, c.school_class
+        f"""SELECT c.id AS child_id, c.first_name, c.last_name, c.school_class
            FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
            JOIN children c ON c.id = r.child_id
-           WHERE r.site_id = ? AND rs.service_id = ? AND r.school_year_id = ?
+           WHERE r.site_id = ? AND rs.service_id = ? AND r.school_year_id = ? AND {CHILD_KEPT}
            ORDER BY c.last_name, c.first_name""",
         [site_id, service_id, school_year_id],
     )

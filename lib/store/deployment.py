@@ -27,9 +27,9 @@ def insert_admin(
     cur: duckdb.DuckDBPyConnection, email: str, password_hash: str, display_name: str, now_utc: datetime
 ) -> int:
     return cur.execute(
-        "INSERT INTO users (email, password_hash, role, family_id, display_name, created_at) "
-        "VALUES (?, ?, 'admin', NULL, ?, ?) RETURNING id",
-        [email, password_hash, display_name, now_utc],
+        "INSERT INTO users (email, password_hash, role, family_id, display_name, created_at, activated_at) "
+        "VALUES (?, ?, 'admin', NULL, ?, ?, ?) RETURNING id",
+        [email, password_hash, display_name, now_utc, now_utc],
     ).fetchall()[0][0]
 
 

@@ -41,6 +41,7 @@ from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit, health
+from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database, connect_file
@@ -462,6 +463,7 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
     with_pai = [c.id for c in children if c.diet == "pai_panier" and c.id in this_year]
     counts["pai"] = health.load(cur, pai_records(with_pai, now_utc))
     continue_sequences(cur)  # sequences continue after the ids the demo chose itself
+    counts["guardians"] = families_store.guardians_from_accounts(cur)
     audit.record(
         cur,
         at_utc=now_utc,
@@ -616,7 +618,8 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
                 "created_at": now_utc,
             }
         )
-    return pd.DataFrame(rows).astype({"family_id": "Int64"})
+    frame = pd.DataFrame(rows).astype({"family_id": "Int64"})
+    return frame.assign(activated_at=frame["created_at"])  # every demo account has its password
 
 
 def _book_year(

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from lib.domain import accessibility as a11y
 from lib.web import streamlit_files
 
-_STYLE = """
+STYLE = """
 :root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0; font-family: "Source Sans Pro", "Segoe UI", Roboto, Arial, sans-serif; color: #1f2430;
@@ -152,7 +152,7 @@ def render(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Connexion – Portail Famille – {escape(town)}</title>
-<style>{_STYLE}</style>
+<style>{STYLE}</style>
 {_prefetch_links()}
 </head>
 <body>
@@ -169,6 +169,7 @@ def render(
 <input id="password" name="password" type="password" autocomplete="current-password" maxlength="256" required{described}>
 <button type="submit">Se connecter</button>
 </form>
+<p><a href="/auth/oubli">Mot de passe oublié ?</a></p>
 {demo_box}
 <footer>{contact}<p><a href="{a11y.STATEMENT_PATH}">{escape(a11y.footer_line())}</a></p></footer>
 </main>

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lib.domain import accessibility as a11y
-from lib.domain import menu
+from lib.domain import account_links, menu
 from lib.domain.errors import LoginRefused, PortailError, TooManyAttempts
 from lib.domain.roles import Role
 from lib.services import auth, home
@@ -23,6 +23,9 @@ from lib.services.config import clock_now, database
 from lib.web import login_page
 
 CSRF_COOKIE = "pf_csrf"
+# The e-mail of an account that just chose a password or an address through a link (lib/web/account_routes.py),
+# for the login form to fill in: a short-lived cookie, not the page's address (addresses reach the logs).
+PREFILL_COOKIE = "pf_courriel"
 LOGIN_PATH = "/connexion"
 MAX_FORM_BYTES = 4096
 
@@ -92,10 +95,18 @@ async def login_form(request: Request) -> Response:
         info = "Vous êtes déconnecté(e) de tous les appareils."
     elif request.query_params.get("expiree") == "1":
         info = auth.SESSION_EXPIRED
-    response = await to_thread.run_sync(lambda: _login_response(request, info=info))
+    done = _DONE.get(request.query_params.get("fait", ""))
+    email = request.cookies.get(PREFILL_COOKIE, "")[:254] if done else ""
+    response = await to_thread.run_sync(lambda: _login_response(request, info=done or info, email=email))
     if auth.SESSION_COOKIE in request.cookies and info:
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    if done:
+        response.delete_cookie(PREFILL_COOKIE, path=LOGIN_PATH)
     return response
+
+
+# /connexion?fait=…: where a link sent by e-mail led (lib/web/account_routes.py).
+_DONE = {"reinit": account_links.RESET_DONE, "active": account_links.ACTIVATED, "courriel": account_links.EMAIL_CHANGED}
 
 
 def _same_origin(request: Request) -> bool:

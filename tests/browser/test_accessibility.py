@@ -23,12 +23,15 @@ FAMILY_PAGES = [
     ("", "Bonjour Camille Martin"),
     ("mes-inscriptions", "Mes inscriptions"),
     ("mes-factures", "Mes factures"),
+    ("mon-dossier", "Mon dossier"),
     ("mon-compte", "Mon compte"),
 ]
 STAFF_PAGES = {
     "agent@demo.fr": [
         ("", "Accueil agent"),
         ("reservations", "Réservations – agents"),
+        ("familles", "Familles"),
+        ("a-valider", "À valider"),
         ("pointage", "Pointage"),
         ("pai", "PAI"),
         ("cuisine", "Cuisine"),
@@ -40,6 +43,10 @@ STAFF_PAGES = {
         ("", "Administration"),
         ("facturation", "Facturation"),
         ("prestations", "Prestations et délais"),
+        ("structures", "Structures et année scolaire"),
+        ("familles", "Familles"),
+        ("a-valider", "À valider"),
+        ("comptes", "Comptes des familles"),
         ("journal", "Journal d'audit"),
         ("courriels", "Courriels envoyés"),
         ("fermetures", "Fermetures et grèves"),
@@ -107,6 +114,12 @@ def test_public_pages(server, page):
     login(page, server, "parent@demo.fr", "pas le bon")
     page.get_by_role("alert").wait_for()
     check(page, "connexion-erreur", title="Connexion")
+    # « Mot de passe oublié ? », and the page of a link that no longer works.
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    page.get_by_role("heading", name="Mot de passe oublié", level=1).wait_for()
+    check(page, "oubli", title="Mot de passe oublié")
+    page.goto(server + "/auth/reinitialiser?jeton=perime-perime-perime-perime")
+    check(page, "lien-refuse", title="Lien plus valable")
     # A page of our payment routes: a return with no transaction.
     page.goto(server + "/paiement/retour")
     check(page, "paiement-retour")

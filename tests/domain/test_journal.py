@@ -449,3 +449,32 @@ def test_backups_accounts_and_settings_made_from_the_command_line_read_in_french
         sentence(Entry("setting.update", entity="setting", entity_id="public_url"))
         == "A modifié le réglage « public_url »"
     )
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        (
+            Entry("auth.link_refused", "link", None, after={"purpose": "password_reset", "why": "unknown"}),
+            "Lien de nouveau mot de passe refusé (inconnu)",
+        ),
+        (
+            Entry("auth.link_refused", "user", "7", after={"purpose": "invitation", "why": "expired"}),
+            "Lien d'invitation refusé (expiré)",
+        ),
+        (
+            Entry("auth.invited", "user", "7", after={"email": "a@b.fr", "resent": True}),
+            "A renvoyé l'invitation à créer un mot de passe à a@b.fr",
+        ),
+        (
+            Entry("auth.reset_requested", "user", "7", after={"sent": False}),
+            "A demandé un nouveau mot de passe (trop de demandes dans l'heure : rien envoyé)",
+        ),
+        (
+            Entry("auth.email_changed", "user", "7", before={"email": "a@b.fr"}, after={"email": "c@d.fr"}),
+            "A changé son adresse e-mail : a@b.fr → c@d.fr",
+        ),
+    ],
+)
+def test_account_entries_read_in_french(entry, expected):
+    assert sentence(entry) == expected

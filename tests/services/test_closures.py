@@ -36,7 +36,7 @@ def admin(town):
     return town.login(town.admin)
 
 
-def strike(town, admin, day=MONDAY, *, sites=(), services=None, notify=None, now=DEMO_NOW):
+def strike(town, admin, day=MONDAY, *, sites=(), services=None, now=DEMO_NOW):
     return closures.declare(
         town.db,
         admin,
@@ -47,7 +47,6 @@ def strike(town, admin, day=MONDAY, *, sites=(), services=None, notify=None, now
         "greve",
         STRIKE,
         now,
-        notify=notify,
     )
 
 
@@ -270,28 +269,29 @@ def test_a_closed_day_can_no_longer_be_booked(town, admin):
 # --- what the families are told: inside the same transaction ----------------------------------
 
 
-def test_notify_runs_inside_the_transaction_with_the_result(town, admin):
-    seen = []
+def test_the_families_concerned_are_told_by_email_in_the_same_transaction(town, admin):
+    db = town.db
+    strike(town, admin)
+    rows = db.rows("SELECT kind, family_id, to_address, body_text FROM outbox ORDER BY id")
+    assert [(kind, family, to) for kind, family, to, _ in rows] == [("closure", town.family_a, town.parent_a)]
+    body = rows[0][3]
+    assert f"grève : {STRIKE}" in body
+    assert "Alice — Restauration scolaire : lundi 7 décembre 2026" in body
+    assert "Adrien — Restauration scolaire : lundi 7 décembre 2026" in body
+    assert "ne seront pas facturées" in body
 
-    def notify(cur, result):
-        stored = cur.execute("SELECT count(*) FROM closures WHERE withdrawn_at IS NULL").fetchone()[0]
-        seen.append((stored, [f.name for f in result.families], result.booked))
 
-    result = strike(town, admin, notify=notify)
-    assert seen == [(2, ["Famille Aubert"], 2)] and result.booked == 2
-
-
-def test_a_failing_notify_rolls_everything_back(town, admin):
+def test_a_failure_queuing_the_emails_rolls_everything_back(town, admin, monkeypatch):
     before = snapshot(town.db)
 
-    def notify(cur, result):
-        cur.execute("INSERT INTO settings VALUES ('left_behind', 'x')")
+    def fails(cur, result, **_):
         raise InvalidInput("Le courriel n'a pas pu être mis en file d'attente.")
 
+    monkeypatch.setattr(closures.family_mail, "closure_declared", fails)
     with pytest.raises(InvalidInput, match="file d'attente"):
-        strike(town, admin, notify=notify)
+        strike(town, admin)
     assert snapshot(town.db) == before
-    assert town.db.value("SELECT count(*) FROM settings WHERE key = 'left_behind'") == 0
+    assert town.db.value("SELECT count(*) FROM outbox") == 0
 
 
 # --- withdrawing ----------------------------------------------------------------------------------
@@ -320,3 +320,15 @@ def test_past_closures_are_listed_apart(town, admin):
     listed = closures.listed(town.db, admin, DEMO_TODAY)
     assert [c.closure.start for c in listed.past] == [date(2026, 10, 5)]
     assert [c.closure.start for c in listed.coming] == [town.closure_day]
+
+
+def test_a_calendar_drawn_before_the_strike_cannot_book_the_struck_day(town, admin):
+    """The family's page was drawn before the declaration: its context still shows the day open."""
+    db = town.db
+    parent = town.login(town.parent_a)
+    ctx = reservations.booking_context(db, parent, town.child_a, town.school_year)
+    reservations.set_day(db, parent, ctx, town.canteen, MONDAY, False, DEMO_NOW)  # Alice cancels the Monday
+    strike(town, admin)
+    with pytest.raises(InvalidInput, match=f"Réservation impossible le lundi 7 décembre 2026 : Grève : {STRIKE}"):
+        reservations.set_day(db, parent, ctx, town.canteen, MONDAY, True, DEMO_NOW)
+    assert state(db, town.child_a, town.canteen, MONDAY) == "cancelled"

@@ -193,7 +193,8 @@ def test_the_demo_password_is_refused_even_when_long_enough(monkeypatch):
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("holiday_zone", "A", "Réglage inconnu"),
+        ("zone", "A", "Réglage inconnu"),
+        ("holiday_zone", "D", "Valeur attendue : A ou B ou C"),
         ("public_url", "http://famille.ma-ville.fr", "l'adresse https du portail"),
         ("public_url", "https://famille.ma-ville.fr/chemin?x=1", "sans chemin"),
         ("payment_options", "[1, 2]", "un objet JSON"),

@@ -63,7 +63,7 @@ def test_a_proxy_needs_a_server(tmp_path):
 
 def test_the_proxys_log_keeps_no_calendar_token_and_no_query_string(tmp_path):
     """HAProxy's journal (`log stdout`): the request's path, without its query string (a payment
-    link's code) and without a calendar feed's token (lib/web/calendar_routes.py). No portal is
+    link's code, an e-mailed link's secret) and without a calendar feed's token (lib/web/calendar_routes.py). No portal is
     needed behind: the proxy logs its own 503 the same way."""
     if not haproxy.available():
         pytest.fail("HAProxy and openssl are needed (apt-get install haproxy openssl; `make test` does it)")
@@ -80,7 +80,11 @@ def test_the_proxys_log_keeps_no_calendar_token_and_no_query_string(tmp_path):
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     secret = "S3cr3t-jeton_du-calendrier"
     try:
-        for path in (f"/calendrier/{secret}.ics", "/paiement/depart?facture=1&code=c0de5ecret"):
+        for path in (
+            f"/calendrier/{secret}.ics",
+            "/paiement/depart?facture=1&code=c0de5ecret",
+            "/auth/reinitialiser?jeton=SECRET-du-lien",
+        ):
             deadline = time.monotonic() + 10
             while True:
                 try:
@@ -92,10 +96,11 @@ def test_the_proxys_log_keeps_no_calendar_token_and_no_query_string(tmp_path):
                         raise
                     time.sleep(0.2)
         deadline = time.monotonic() + 10
-        while log.read_text().count('"GET ') < 2 and time.monotonic() < deadline:
+        while log.read_text().count('"GET ') < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         stop(proc)
     text = log.read_text()
     assert '"GET /calendrier/- HTTP/1.1"' in text and '"GET /paiement/depart HTTP/1.1"' in text, text
-    assert secret not in text and "c0de5ecret" not in text
+    assert '"GET /auth/reinitialiser HTTP/1.1"' in text
+    assert secret not in text and "c0de5ecret" not in text and "SECRET-du-lien" not in text
