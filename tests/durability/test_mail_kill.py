@@ -60,7 +60,7 @@ def test_messages_queued_while_smtp_is_down_survive_a_kill_and_go_once(demo_path
     proc.wait(timeout=30)
 
     db = open_database(demo_path)
-    assert {m for (m,) in db.rows("SELECT message_id FROM outbox WHERE state <> 'cancelled'")} == queued  # none lost
+    assert queued <= {m for (m,) in db.rows("SELECT message_id FROM outbox WHERE state <> 'cancelled'")}  # none lost
     assert db.value("SELECT count(*) FROM outbox WHERE state = 'sent'") == 0
     setup.set_setting(db, "smtp_port", str(smtp_sink.port), DEMO_NOW)  # the server is back
     close_database(demo_path)
@@ -68,13 +68,16 @@ def test_messages_queued_while_smtp_is_down_survive_a_kill_and_go_once(demo_path
     # Two hours later: past any back-off the first server may have set.
     proc, _ = start_server(demo_path, log, frozen_now=(DEMO_NOW + timedelta(hours=2)).isoformat())
     try:
-        _poll(lambda: len(smtp_sink.messages()) >= len(queued), "every message reaches the SMTP server")
+        _poll(
+            lambda: queued <= {m["Message-ID"] for m in smtp_sink.messages()}, "every message reaches the SMTP server"
+        )
     finally:
         stop(proc)
+    # (the daily run of a server's start may have queued and sent the demo's unpaid reminders too)
     received = [m["Message-ID"] for m in smtp_sink.messages()]
-    assert sorted(received) == sorted(queued)  # each Message-ID exactly once
+    assert len(received) == len(set(received))  # each Message-ID exactly once
     db = open_database(demo_path)
-    assert db.rows("SELECT DISTINCT state FROM outbox WHERE state <> 'cancelled'") == [("sent",)]
+    assert {m for (m,) in db.rows("SELECT message_id FROM outbox WHERE state = 'sent'")} == set(received)
     close_database(demo_path)
 
 
