@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
 ## PORTAIL_MODE=production no demo is built and the server refuses demo data or settings (python -m lib.services.setup)
 run: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.demo --if-missing
-	$(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
+	PORTAIL_PUBLIC_URL="$${PORTAIL_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## system-packages: the Debian packages the tests need (chromium, emoji font, haproxy, openssl)
 system-packages:

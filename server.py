@@ -4,15 +4,16 @@ use the single DuckDB connection. `streamlit run server.py` (what `make run` doe
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.middleware import Middleware
 
-from lib.services import health
+from lib.services import health, mail_worker
 from lib.services.command_line import run_in_french
-from lib.services.config import clock_now, db_path
+from lib.services.config import clock_now, database, db_path
 from lib.services.setup import serving_database
 from lib.web import (
     accessibility_page,
@@ -48,8 +49,13 @@ def _prepare_or_exit() -> None:
 
 @asynccontextmanager
 async def lifespan(_app):
+    """The mail worker's thread (and, in the demo, its local SMTP sink) lives as long as the server."""
     print(f"Portail Famille : base de données {db_path()}", flush=True)
-    yield {}
+    worker = mail_worker.start_for_server(database())
+    try:
+        yield {}
+    finally:
+        await asyncio.to_thread(worker.stop)
 
 
 # Outermost first. SecurityHeaders sees every answer, refusals included; StreamlitDoors guards

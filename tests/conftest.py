@@ -121,3 +121,67 @@ def run_coroutine(coroutine):
 
     with ThreadPoolExecutor(max_workers=1) as worker:
         return worker.submit(asyncio.run, coroutine).result()
+
+
+class Sink:
+    """The `smtp_sink` fixture: lib.mail.sink's server on 127.0.0.1, its Maildir in tmp_path."""
+
+    def __init__(self, directory: Path):
+        from lib.mail.sink import start_sink
+
+        self.directory = directory
+        self._controller = start_sink(directory)
+        self.port = self._controller.port
+
+    def messages(self) -> list:
+        """Every message received (a resend of the same Message-ID included), as EmailMessage."""
+        import email
+        import mailbox
+        from email.policy import default
+
+        box = mailbox.Maildir(self.directory, create=True)
+        return [email.message_from_bytes(box.get_bytes(key), policy=default) for key in sorted(box.keys())]
+
+    def wait_for(self, to: str, timeout: float = 10):
+        """The first message to `to`, polled for until `timeout` seconds have passed."""
+        import time as clock
+
+        deadline = clock.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages() if to.lower() in str(m["To"]).lower()]
+            if found:
+                return found[0]
+            if clock.monotonic() > deadline:
+                raise AssertionError(f"no message to {to} within {timeout} s")
+            clock.sleep(0.05)
+
+    @staticmethod
+    def link_in(msg) -> str:
+        """The first web address of the message's text part."""
+        import re
+
+        found = re.search(r"https?://\S+", msg.get_body(preferencelist=("plain",)).get_content())
+        assert found, "no link in the message"
+        return found.group(0)
+
+    def refuse(self, address: str, reply: str | None = None) -> None:
+        """The server answers 550 (or `reply`) to this recipient from now on."""
+        self._controller.handler.refuse(address, *([reply] if reply else []))
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def start_again(self) -> None:
+        """Back on the same port, the same Maildir."""
+        from lib.mail.sink import start_sink
+
+        self._controller = start_sink(self.directory, self.port)
+
+
+@pytest.fixture
+def smtp_sink(tmp_path: Path):
+    sink = Sink(tmp_path / "courriels-recus")
+    yield sink
+    sink.stop()

@@ -46,6 +46,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "change.",
     ),
     "Sauvegardes et réglages": ("database.", "setting."),
+    "Courriels": ("mail.",),
     "Calendrier du téléphone": ("calendar.",),
 }
 
@@ -624,6 +625,11 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         if _day(_dict(e.after).get("today"))
         else "A créé la ville de démonstration"
     ),
+    "mail.transport_down": lambda e: "Le serveur d'envoi des courriels ne répond plus : les courriels attendent",
+    "mail.transport_up": lambda e: "Le serveur d'envoi des courriels répond de nouveau : les envois reprennent",
+    "mail.resend": lambda e: f"A renvoyé le courriel n° {e.entity_id} à {_dict(e.after).get('to', '?')}",
+    "mail.cancel": lambda e: f"A annulé l'envoi du courriel n° {e.entity_id} à {_dict(e.after).get('to', '?')}",
+    "mail.test": lambda e: "A demandé un courriel d'essai",
 }
 
 ENTITY_WORDS = {
@@ -637,6 +643,7 @@ ENTITY_WORDS = {
     "site_service_day": "le pointage",
     "database": "la base de données",
     "user": "le compte",
+    "mail": "le courriel",
     "closure": "la fermeture",
     "site": "la structure",
     "school_year": "l'année scolaire",

@@ -54,6 +54,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         _CLOSURES,
         Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
+        Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels"),
         _CHECK,
         _PAI,
         _KITCHEN,

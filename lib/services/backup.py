@@ -41,6 +41,7 @@ from pathlib import Path
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, NotAllowed, PortailError
 from lib.services.config import ROOT, db_path
+from lib.services.private_files import read_private_file
 from lib.store import audit, snapshot
 from lib.store.db import Database
 
@@ -238,15 +239,11 @@ def token_file() -> Path:
 
 
 def _read_token_file(path: Path) -> str:
-    info = path.stat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        # No path in the message: the route shows it to whoever asks.
-        raise NotAllowed(
-            f"Le fichier du jeton de sauvegarde ({TOKEN_FILE_ENV}, par défaut backup-token à côté de la "
-            "base) doit appartenir au compte du serveur et n'être lisible que par lui (chmod 600) : "
-            "sauvegarde en ligne refusée."
-        )
-    return path.read_text(encoding="utf-8").strip()
+    return read_private_file(
+        path,
+        f"Le fichier du jeton de sauvegarde ({TOKEN_FILE_ENV}, par défaut backup-token à côté de la base)",
+        "sauvegarde en ligne refusée",
+    )
 
 
 def configured_token() -> str | None:

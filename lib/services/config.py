@@ -16,6 +16,7 @@ FROZEN_NOW = "PORTAIL_FROZEN_NOW"
 MODE = "PORTAIL_MODE"
 PRODUCTION = "production"
 DEMO = "demo"
+MAIL_SINK_DIR = "PORTAIL_MAIL_SINK_DIR"
 
 
 PUBLIC_URL_ENV = "PORTAIL_PUBLIC_URL"
@@ -39,6 +40,17 @@ def db_path() -> Path:
         return DEFAULT_DB
     path = Path(raw)
     return path if path.is_absolute() else ROOT / path
+
+
+def mail_sink_dir(database_path: Path | None = None) -> Path:
+    """The demo's mailbox (a Maildir): `PORTAIL_MAIL_SINK_DIR` if set (relative paths from the
+    repository root), else `<database stem>-courriels/` beside the database."""
+    raw = os.environ.get(MAIL_SINK_DIR)
+    if raw:
+        path = Path(raw)
+        return path if path.is_absolute() else ROOT / path
+    db = database_path or db_path()
+    return db.with_name(f"{db.stem}-courriels")
 
 
 def database(path: str | Path | None = None) -> Database:

@@ -4,24 +4,51 @@ A service never sends. Inside the `work(cur)` that makes a change, it calls `que
 recipients, now, …)`: the message is rendered and written to the outbox in the same transaction, so
 it is committed with the change or rolled back with it, and a kill -9 after the commit keeps both.
 The mail worker (lib/services/mail_worker.py) sends it afterwards, outside any transaction; `WAKE`
-tells it there is something new."""
+tells it there is something new.
+
+The rest is the administrator's « Courriels envoyés »: the outbox (`outbox`), « Renvoyer »
+(`resend`), « Annuler » (`cancel`), « Envoyer un courriel d'essai » (`send_trial`) and, in the demo,
+what the local sink received (`demo_mailbox`); and how the worker sends (`sending_settings`, the
+SMTP password kept out of the database)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from lib.domain import fr
 from lib.domain.actor import Actor
-from lib.domain.clock import to_utc_naive
-from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.letters import NAME_LIMIT, OPTIONAL, Letter, MailKind, Signature, one_line, to_html, to_text
-from lib.services.config import public_address
-from lib.store import audit, outbox
+from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
+from lib.domain.errors import InvalidInput, NotAllowed, NotFound, PortailError
+from lib.domain.letters import (
+    NAME_LIMIT,
+    OPTIONAL,
+    Letter,
+    MailKind,
+    MailState,
+    Signature,
+    one_line,
+    to_html,
+    to_text,
+    trial_letter,
+)
+from lib.domain.mail_policy import BODIES_KEPT, STALE_AFTER
+from lib.domain.roles import Role
+from lib.mail import sink
+from lib.mail.message import address as header_address
+from lib.mail.transport import SECURITIES, SmtpSettings
+from lib.services.config import db_path, mail_sink_dir, public_address
+from lib.services.private_files import read_private_file
+from lib.store import audit, outbox, reference
 from lib.store.db import Cursor, Database
 
 # Set after queuing: the worker wakes at once instead of at its next poll.
@@ -166,6 +193,343 @@ def queue(
     if ids:
         WAKE.set()
     return ids
+
+
+# --- how the worker sends -------------------------------------------------------------------------
+SMTP_PASSWORD_ENV = "PORTAIL_SMTP_PASSWORD"
+SMTP_PASSWORD_FILE_ENV = "PORTAIL_SMTP_PASSWORD_FILE"
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+SINK = "sink"
+SMTP = "smtp"
+
+
+def smtp_password_file() -> Path:
+    """`PORTAIL_SMTP_PASSWORD_FILE`, else `smtp-password` beside the database."""
+    raw = os.environ.get(SMTP_PASSWORD_FILE_ENV)
+    return Path(raw) if raw else db_path().parent / "smtp-password"
+
+
+def smtp_password() -> str:
+    """The SMTP password: never in the database (backups travel). `PORTAIL_SMTP_PASSWORD`, else the
+    owner-only file; "" when neither is there."""
+    from_env = os.environ.get(SMTP_PASSWORD_ENV)
+    if from_env:
+        return from_env
+    path = smtp_password_file()
+    if not path.exists():
+        return ""
+    return read_private_file(
+        path,
+        f"Le fichier du mot de passe SMTP ({SMTP_PASSWORD_FILE_ENV}, par défaut smtp-password à côté de la base)",
+        "envoi des courriels refusé",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip()).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How the worker sends now, from the settings: `smtp` is None when it cannot (`problem` says why)."""
+
+    smtp: SmtpSettings | None
+    sender: str  # the From header: « Ville de X <enfance@ville.fr> »
+    reply_to: str
+    per_minute: int
+    problem: str | None = None
+    envelope: str = ""  # the sender's address alone (MAIL FROM)
+
+
+def sending_settings(values: dict[str, str], sink_port: int | None) -> Sending:
+    """The settings as the worker uses them; in the demo (`mail_transport=sink`), the sink the
+    server started on `sink_port`."""
+    sender = values.get("mail_from") or values.get("contact_email", "")
+    reply_to = values.get("contact_email", "")
+    per_minute = int(values.get("mail_per_minute") or 0)
+    try:
+        smtp, envelope = _smtp(values, sender, sink_port)
+    except PortailError as exc:
+        return Sending(None, sender, reply_to, per_minute, exc.message)
+    return Sending(smtp, sender, reply_to, per_minute, envelope=envelope)
+
+
+def _smtp(values: dict[str, str], sender: str, sink_port: int | None) -> tuple[SmtpSettings, str]:
+    """Where to send and the envelope's sender; a French refusal naming the setting to fix."""
+    fix = "python -m lib.services.setup set"
+    if not sender:
+        raise InvalidInput(f"L'expéditeur des courriels n'est pas réglé : {fix} mail_from …")
+    envelope = header_address(sender).addr_spec
+    if values.get("mail_transport") == SINK:
+        if sink_port is None:
+            raise InvalidInput("La boîte de démonstration n'est pas démarrée.")
+        return SmtpSettings("127.0.0.1", sink_port, "none"), envelope
+    host = values.get("smtp_host", "")
+    if not host:
+        raise InvalidInput(f"Le serveur d'envoi n'est pas réglé : {fix} smtp_host …")
+    security = values.get("smtp_security") or "starttls"
+    if security not in SECURITIES or (security == "none" and not is_loopback(host)):
+        raise InvalidInput(f"Envoi sans chiffrement refusé vers {host} : {fix} smtp_security starttls")
+    port = int(values.get("smtp_port") or DEFAULT_PORTS[security])
+    user = values.get("smtp_user", "")
+    return SmtpSettings(host, port, security, user, smtp_password() if user else ""), envelope
+
+
+def purge_old_bodies(db: Database, now: datetime) -> None:
+    """A daily job (lib/services/daily.py): sent messages older than 90 days keep their row, not their bodies."""
+    db.write(lambda cur: outbox.purge_bodies(cur, to_utc_naive(now) - BODIES_KEPT))
+
+
+# --- the administrator's outbox ---------------------------------------------------------------------
+SHOWN = 300
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    at: datetime  # Paris: when it was queued
+    kind: str  # in French
+    family: str  # « Famille Martin », or ""
+    recipient: str  # « Camille Martin <camille@…> »
+    subject: str
+    state: MailState
+    attempts: int
+    last_error: str
+    sent_at: datetime | None  # Paris
+    may_resend: bool
+    may_cancel: bool
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    entries: list[OutboxEntry]
+    more: bool  # only the newest SHOWN are listed
+    families: list[tuple[int, str]]  # families with messages, for the filter
+    banner: str | None  # the server is down, or messages wait for too long
+    demo: bool  # the demo's sink is on: « Boîte de démonstration » has something to show
+
+
+def _admin(actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+
+
+def _entry(line: outbox.OutboxLine) -> OutboxEntry:
+    state = MailState(line.state)
+    return OutboxEntry(
+        id=line.id,
+        at=from_utc_naive(line.created_at),
+        kind=MailKind(line.kind).label,
+        family=line.family or "",
+        recipient=f"{line.to_name} <{line.to_address}>" if line.to_name else line.to_address,
+        subject=line.subject,
+        state=state,
+        attempts=line.attempts,
+        last_error=line.last_error or "",
+        sent_at=from_utc_naive(line.sent_at) if line.sent_at else None,
+        may_resend=state in (MailState.SENT, MailState.FAILED) and not line.secret_link,
+        may_cancel=state is MailState.WAITING,
+    )
+
+
+def banner(backlog: outbox.Backlog, now: datetime) -> str | None:
+    """What the administrator must know about the queue, or None when it flows."""
+    error = f" Dernière erreur : {backlog.last_error}" if backlog.last_error else ""
+    waiting = f"{backlog.waiting} courriel(s) en attente."
+    if backlog.transport_down_since is not None:
+        since = fr.numeric_date(from_utc_naive(backlog.transport_down_since).date())
+        when = fr.hour(from_utc_naive(backlog.transport_down_since))
+        return f"Le serveur d'envoi des courriels ne répond pas depuis le {since} à {when} : {waiting}{error}"
+    if backlog.oldest_waiting is not None and to_utc_naive(now) - backlog.oldest_waiting >= STALE_AFTER:
+        oldest = from_utc_naive(backlog.oldest_waiting)
+        return (
+            f"Le plus ancien courriel en attente date du {fr.numeric_date(oldest.date())} à {fr.hour(oldest)} : "
+            f"{waiting}{error}"
+        )
+    return None
+
+
+def outbox_view(
+    db: Database, actor: Actor, now: datetime, state: MailState | None = None, family_id: int | None = None
+) -> OutboxView:
+    """The newest messages (of one state, of one family), and the banner."""
+    _admin(actor)
+    found = outbox.lines(db, state.value if state else None, family_id, SHOWN + 1)
+    return OutboxView(
+        entries=[_entry(line) for line in found[:SHOWN]],
+        more=len(found) > SHOWN,
+        families=outbox.families_with_mail(db),
+        banner=banner(outbox.backlog(db), now),
+        demo=reference.settings(db).get("mail_transport") == SINK,
+    )
+
+
+def _stored(cur: Cursor, outbox_id: int) -> outbox.Stored:
+    found = outbox.stored(cur, outbox_id) if isinstance(outbox_id, int) and not isinstance(outbox_id, bool) else None
+    if found is None:
+        raise NotFound("Ce courriel n'existe pas.")
+    return found
+
+
+def _audit(cur: Cursor, actor: Actor, now: datetime, action: str, message: outbox.Stored, **after: object) -> int:
+    return audit.record(
+        cur,
+        at_utc=to_utc_naive(now),
+        user_id=actor.user_id,
+        action=action,
+        entity="mail",
+        entity_id=message.id,
+        after={"kind": message.kind, "to": message.to_address, **after},
+    )
+
+
+def resend(db: Database, actor: Actor, outbox_id: int, now: datetime) -> int:
+    """« Renvoyer »: a failed message waits again with its Message-ID; a sent one is queued again as a
+    new message (`resent_from`). Never a one-time link: the family is sent a new one instead. The
+    id of the message that will go."""
+    _admin(actor)
+    at = to_utc_naive(now)
+
+    def work(cur: Cursor) -> int:
+        message = _stored(cur, outbox_id)
+        state = MailState(message.state)
+        if message.secret_link:
+            raise InvalidInput(
+                "Ce courriel contenait un lien à usage unique : il ne peut pas être renvoyé. "
+                "Envoyez une nouvelle invitation (ou un nouveau lien) à la place."
+            )
+        if state is MailState.FAILED:
+            outbox.requeue_failed(cur, message.id, at)
+            _audit(cur, actor, now, "mail.resend", message)
+            return message.id
+        if state is not MailState.SENT:
+            raise InvalidInput(
+                f"Seul un courriel envoyé ou en échec peut être renvoyé (celui-ci est « {state.label} »)."
+            )
+        if message.body_text is None or message.body_html is None:
+            raise InvalidInput(
+                "Le contenu de ce courriel a été effacé (envoyé il y a plus de 90 jours) : renvoi impossible."
+            )
+        new_id = outbox.insert(
+            cur,
+            outbox.NewMessage(
+                kind=MailKind(message.kind),
+                message_id=f"<portail.{secrets.token_hex(12)}@{_domain(cur)}>",
+                to_address=message.to_address,
+                to_name=message.to_name,
+                subject=message.subject,
+                body_text=message.body_text,
+                body_html=message.body_html,
+                payload=message.payload,
+                created_at=at,
+                not_before=at,
+                family_id=message.family_id,
+                user_id=message.user_id,
+                created_by=actor.user_id,
+                audit_id=message.audit_id,
+                resent_from=message.id,
+            ),
+        )
+        assert new_id is not None  # no dedupe key: always inserted
+        _audit(cur, actor, now, "mail.resend", message, copy=new_id)
+        return new_id
+
+    new = db.write(work)
+    WAKE.set()
+    return new
+
+
+def cancel(db: Database, actor: Actor, outbox_id: int, now: datetime) -> None:
+    """« Annuler »: a waiting message will not be sent."""
+    _admin(actor)
+
+    def work(cur: Cursor) -> None:
+        message = _stored(cur, outbox_id)
+        if not outbox.cancel_waiting(cur, message.id):
+            label = MailState(message.state).label
+            raise InvalidInput(f"Seul un courriel en attente peut être annulé (celui-ci est « {label} »).")
+        _audit(cur, actor, now, "mail.cancel", message)
+
+    db.write(work)
+
+
+def send_trial(db: Database, actor: Actor, now: datetime) -> int:
+    """« Envoyer un courriel d'essai » to the administrator's own address; its outbox id."""
+    _admin(actor)
+    at = to_utc_naive(now)
+
+    def work(cur: Cursor) -> int:
+        reference_id = audit.record(
+            cur, at_utc=at, user_id=actor.user_id, action="mail.test", entity="user", entity_id=actor.user_id
+        )
+        ids = queue(
+            cur,
+            trial_letter(actor.display_name),
+            [Recipient(actor.email, actor.display_name, actor.user_id)],
+            now,
+            created_by=actor.user_id,
+            audit_id=reference_id,
+        )
+        return ids[0]
+
+    return db.write(work)
+
+
+# --- the demo's mailbox ------------------------------------------------------------------------------
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class DemoLetter:
+    message_id: str
+    at: datetime | None  # Paris
+    subject: str
+    text: str
+    links: list[tuple[str, str]]  # (the words before it, the address): the portal's links only
+
+
+@dataclass(frozen=True)
+class DemoRecipient:
+    address: str
+    name: str
+    letters: list[DemoLetter]  # newest first
+
+
+def _links(text: str, base: str | None) -> list[tuple[str, str]]:
+    found = []
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        for url in _URL.findall(line):
+            if base and (url == base or url.startswith(base + "/")):
+                label = lines[index - 1].rstrip(" :") if index and lines[index - 1].strip() else "Ouvrir le lien"
+                found.append((label, url))
+    return found
+
+
+def demo_mailbox(db: Database, actor: Actor) -> list[DemoRecipient]:
+    """What the demo's sink received, each message once, by recipient: what each family would have
+    read. Read from the Maildir, not from the outbox."""
+    _admin(actor)
+    values = reference.settings(db)
+    if values.get("mail_transport") != SINK:
+        raise InvalidInput("La boîte de démonstration n'existe qu'en démonstration (réglage mail_transport=sink).")
+    base = public_address(values)
+    grouped: dict[str, DemoRecipient] = {}
+    for message in reversed(sink.received(mail_sink_dir())):
+        letter = DemoLetter(
+            message_id=message.message_id,
+            at=message.date.astimezone(PARIS) if message.date else None,
+            subject=message.subject,
+            text=message.text,
+            links=_links(message.text, base),
+        )
+        holder = grouped.setdefault(message.to_address, DemoRecipient(message.to_address, message.to_name, []))
+        holder.letters.append(letter)
+    return sorted(grouped.values(), key=lambda r: (r.name.lower(), r.address))
 
 
 @dataclass(frozen=True)
@@ -317,12 +681,18 @@ __all__ = [
     "MailKind",
     "Merging",
     "Recipient",
+    "cancel",
+    "demo_mailbox",
     "family_recipients",
+    "outbox_view",
     "portal_link",
     "preferences",
     "queue",
     "queue_many",
     "queue_merged",
+    "resend",
+    "send_trial",
+    "sending_settings",
     "set_preferences",
     "signature",
 ]

@@ -9,6 +9,7 @@ it:
     python -m lib.services.setup admin --email ADRESSE [--name NOM]   # the password is asked twice
     python -m lib.services.setup set public_url https://famille.ma-ville.fr
     python -m lib.services.setup set payment_sandbox 0
+    python -m lib.services.setup set mail_transport smtp                # and smtp_host, mail_from…
     python -m lib.services.setup check                                  # what a production start checks
 
 These commands write, so they refuse (in French) while a server holds the database file.
@@ -22,13 +23,15 @@ import json
 import re
 import sys
 from datetime import datetime
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.family_letters import receipt_delay_minutes, reminder_steps
-from lib.domain.validation import normalize_email
-from lib.services import auth
+from lib.domain.letters import NAME_LIMIT, one_line
+from lib.domain.validation import normalize_email, whole_number
+from lib.services import auth, mail
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
 from lib.services.demo_marks import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
@@ -39,6 +42,7 @@ MIN_PASSWORD_LENGTH = 12
 DISPLAY_NAME_MAX_LENGTH = 120
 SETTING_MAX_LENGTH = 4000
 ADMIN_COMMAND = "python -m lib.services.setup admin --email ADRESSE"
+_ADDRESS_SPECIALS = '()<>[]:;@\\,"'  # a sender's name stays a plain phrase
 _BACKEND = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 
 
@@ -86,6 +90,37 @@ def production_problems(db: Database) -> list[str]:
         )
     if not deployment.active_admins(db):
         problems.append(f"aucun compte administrateur : {ADMIN_COMMAND}")
+    return problems + mail_problems(settings)
+
+
+def mail_problems(settings: dict[str, str]) -> list[str]:
+    """What stops a production portal from sending its e-mail, each with its fix."""
+    fix = "python -m lib.services.setup set"
+    if settings.get("mail_transport") != mail.SMTP:
+        return [f"les courriels ne partent pas vers un serveur d'envoi (mail_transport) : {fix} mail_transport smtp"]
+    problems = []
+    host = settings.get("smtp_host", "")
+    if not host:
+        problems.append(f"le serveur d'envoi des courriels n'est pas renseigné : {fix} smtp_host smtp.ma-ville.fr")
+    if not settings.get("mail_from"):
+        problems.append(
+            f"l'expéditeur des courriels n'est pas renseigné : {fix} mail_from 'Ville de X <enfance@ma-ville.fr>'"
+        )
+    if host and settings.get("smtp_security") == "none" and not mail.is_loopback(host):
+        problems.append(f"envoi sans chiffrement vers {host} : {fix} smtp_security starttls")
+    if settings.get("smtp_user"):
+        try:
+            password = mail.smtp_password()
+        except PortailError as exc:
+            password, problem = "", exc.message
+        else:
+            problem = ""
+        if not password:
+            problems.append(
+                problem
+                or f"le compte SMTP {settings['smtp_user']} n'a pas de mot de passe : {mail.SMTP_PASSWORD_ENV}, "
+                f"ou le fichier smtp-password à côté de la base (chmod 600)"
+            )
     return problems
 
 
@@ -194,6 +229,43 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _host(value: str) -> str:
+    host = value.strip().lower()
+    if not host or len(host) > 253 or not re.fullmatch(r"[a-z0-9.:-]+", host):
+        raise InvalidInput("smtp_host : le nom ou l'adresse du serveur d'envoi (exemple : smtp.ma-ville.fr).")
+    return host
+
+
+def _port(value: str) -> str:
+    number = int(value) if value.strip().isdigit() else -1
+    return str(whole_number(number, "smtp_port", 1, 65535))
+
+
+def _per_minute(value: str) -> str:
+    number = int(value) if value.strip().isdigit() else -1
+    return str(whole_number(number, "mail_per_minute (0 : sans limite)", 0, 100000))
+
+
+def _sender(value: str) -> str:
+    """« Ville de X – service enfance <enfance@ville.fr> » or a bare address."""
+    raw = value.strip()
+    name, address = parseaddr(raw)
+    written_name = raw.rpartition("<")[0].strip() if "<" in raw else ""
+    if (
+        "@" not in address
+        or one_line(raw, SETTING_MAX_LENGTH) != raw  # no line break, no control character
+        or name.strip() != written_name  # the parser dropped nothing (« Bcc: », a comment)
+        or len(name) > NAME_LIMIT
+        or set(name) & set(_ADDRESS_SPECIALS)
+        or set(raw) & set(",;")  # one address
+    ):
+        raise InvalidInput(
+            "mail_from : une adresse, avec un nom si vous le souhaitez (exemple : Ville de X <enfance@ma-ville.fr>)."
+        )
+    clean = normalize_email(address)
+    return f"{name.strip()} <{clean}>" if name.strip() else clean
+
+
 def _reminder_days(value: str) -> str:
     return ",".join(str(step) for step in reminder_steps(value))
 
@@ -211,9 +283,29 @@ SETTINGS = {
     "payment_backend": (_backend, False),
     "payment_options": (_json_object, True),
     "payment_sandbox": (_one_of("0", "1"), False),
+    "mail_transport": (_one_of(mail.SMTP, mail.SINK), False),
+    "smtp_host": (_host, False),
+    "smtp_port": (_port, False),
+    "smtp_security": (_one_of("starttls", "ssl", "none"), False),
+    "smtp_user": (_text, False),
+    "mail_from": (_sender, False),
+    "mail_per_minute": (_per_minute, False),
     "unpaid_reminder_days": (_reminder_days, False),
     "receipt_delay_minutes": (_receipt_delay, False),
 }
+
+
+def _plain_smtp_refused(db: Database, key: str, clean: str) -> None:
+    """`smtp_security none` (no encryption) only towards this machine."""
+    if key not in ("smtp_host", "smtp_security"):
+        return
+    values = {**reference.settings(db), key: clean}
+    host = values.get("smtp_host", "")
+    if values.get("smtp_security") == "none" and host and not mail.is_loopback(host):
+        raise InvalidInput(
+            f"Envoi sans chiffrement (smtp_security none) refusé vers {host} : seulement vers cette machine "
+            "(127.0.0.1). Choisissez starttls ou ssl."
+        )
 
 
 def checked_setting(key: str, value: str) -> str:
@@ -247,6 +339,7 @@ def write_setting(cur: Cursor, key: str, clean: str, at_utc: datetime, user_id: 
 def set_setting(db: Database, key: str, value: str, now: datetime) -> None:
     """Set one deployment setting, checked, with its audit entry (secrets left out of it)."""
     clean = checked_setting(key, value)
+    _plain_smtp_refused(db, key, clean)
     at = to_utc_naive(now)
     db.write(lambda cur: write_setting(cur, key, clean, at, None, "ligne de commande (setup set)"))
 

@@ -14,6 +14,12 @@ from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
 
 WAITING = MailState.WAITING.value
+SENDING = MailState.SENDING.value
+SENT = MailState.SENT.value
+FAILED = MailState.FAILED.value
+CANCELLED = MailState.CANCELLED.value
+TRANSPORT_DOWN = "mail.transport_down"
+TRANSPORT_UP = "mail.transport_up"
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,217 @@ def family_accounts(cur: duckdb.DuckDBPyConnection, family_id: int) -> list[tupl
 def setting(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
     found = cur.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
     return found[0][0] if found else None
+
+
+# --- the worker: claim, record, release ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message the worker took to send."""
+
+    id: int
+    kind: str
+    message_id: str
+    to_address: str
+    to_name: str
+    subject: str
+    body_text: str | None  # None once purged (a sent message resent to the queue never is)
+    body_html: str | None
+    created_at: datetime  # UTC
+    attempts: int  # this try included
+    secret_link: bool
+
+
+_CLAIMED = "id, kind, message_id, to_address, to_name, subject, body_text, body_html, created_at, attempts, secret_link"
+
+
+def release_claims(cur: duckdb.DuckDBPyConnection) -> int:
+    """Every message left `sending` goes back to waiting: at the server's start, any claim is an
+    orphan (only one process can open the file). Its interrupted try is not counted."""
+    return len(
+        cur.execute(
+            "UPDATE outbox SET state = ?, claimed_until = NULL, attempts = greatest(attempts - 1, 0)"
+            " WHERE state = ? RETURNING id",
+            [WAITING, SENDING],
+        ).fetchall()
+    )
+
+
+def claim(cur: duckdb.DuckDBPyConnection, now_utc: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
+    """Take up to `limit` due messages (oldest first) for one batch: `sending`, one more try, leased.
+    A claim whose lease ran out (a round that died half-way) is due again."""
+    rows = cur.execute(
+        f"UPDATE outbox SET state = ?, attempts = attempts + 1, claimed_until = ?"
+        f" WHERE id IN (SELECT id FROM outbox WHERE (state = ? AND not_before <= ?) OR (state = ? AND claimed_until < ?)"
+        f" ORDER BY id LIMIT ?) RETURNING {_CLAIMED}",
+        [SENDING, lease_until, WAITING, now_utc, SENDING, now_utc, limit],
+    ).fetchall()
+    return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
+
+
+def record_sent(
+    cur: duckdb.DuckDBPyConnection,
+    message_id: int,
+    now_utc: datetime,
+    reply: str,
+    body_text: str | None,
+    body_html: str | None,
+) -> None:
+    """The server took it: `sent`, when, its reply (the bodies given: redacted for one-time links)."""
+    cur.execute(
+        "UPDATE outbox SET state = ?, sent_at = ?, smtp_reply = ?, claimed_until = NULL, last_error = NULL,"
+        " body_text = ?, body_html = ? WHERE id = ? AND state = ?",
+        [SENT, now_utc, reply, body_text, body_html, message_id, SENDING],
+    )
+
+
+def record_retry(
+    cur: duckdb.DuckDBPyConnection, message_ids: list[int], not_before: datetime, error: str, *, blamed: bool
+) -> None:
+    """Back to waiting until `not_before`; `blamed=False` (the server was down) leaves the try uncounted."""
+    cur.execute(
+        "UPDATE outbox SET state = ?, not_before = ?, last_error = ?, claimed_until = NULL,"
+        " attempts = CASE WHEN ? THEN attempts ELSE greatest(attempts - 1, 0) END"
+        " WHERE list_contains(?, id) AND state = ?",
+        [WAITING, not_before, error, blamed, message_ids, SENDING],
+    )
+
+
+def record_failed(cur: duckdb.DuckDBPyConnection, message_id: int, error: str) -> None:
+    cur.execute(
+        "UPDATE outbox SET state = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = ?",
+        [FAILED, error, message_id, SENDING],
+    )
+
+
+def purge_bodies(cur: duckdb.DuckDBPyConnection, sent_before_utc: datetime) -> int:
+    """Forget the bodies of messages sent before the date; the rows stay (who, what, when, the reply)."""
+    return len(
+        cur.execute(
+            "UPDATE outbox SET body_text = NULL, body_html = NULL"
+            " WHERE state = ? AND sent_at < ? AND (body_text IS NOT NULL OR body_html IS NOT NULL) RETURNING id",
+            [SENT, sent_before_utc],
+        ).fetchall()
+    )
+
+
+# --- the administrator's outbox -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    id: int
+    created_at: datetime  # UTC
+    kind: str
+    family_id: int | None
+    family: str | None
+    to_address: str
+    to_name: str
+    subject: str
+    state: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None  # UTC
+    secret_link: bool
+    resent_from: int | None
+
+
+def lines(db: Database, state: str | None, family_id: int | None, limit: int) -> list[OutboxLine]:
+    """The newest messages first, optionally of one state and one family."""
+    rows = db.rows(
+        "SELECT o.id, o.created_at, o.kind, o.family_id, f.name, o.to_address, o.to_name, o.subject, o.state,"
+        " o.attempts, o.last_error, o.sent_at, o.secret_link, o.resent_from"
+        " FROM outbox o LEFT JOIN families f ON f.id = o.family_id"
+        " WHERE (? IS NULL OR o.state = ?) AND (? IS NULL OR o.family_id = ?) ORDER BY o.id DESC LIMIT ?",
+        [state, state, family_id, family_id, limit],
+    )
+    return [OutboxLine(*r) for r in rows]
+
+
+def families_with_mail(db: Database) -> list[tuple[int, str]]:
+    return db.rows(
+        "SELECT DISTINCT f.id, f.name FROM outbox o JOIN families f ON f.id = o.family_id ORDER BY f.name, f.id"
+    )
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A message as kept, for a resend."""
+
+    id: int
+    kind: str
+    state: str
+    message_id: str
+    to_address: str
+    to_name: str
+    subject: str
+    body_text: str | None
+    body_html: str | None
+    payload: str
+    secret_link: bool
+    family_id: int | None
+    user_id: int | None
+    audit_id: int | None
+
+
+def stored(cur: duckdb.DuckDBPyConnection, message_id: int) -> Stored | None:
+    found = cur.execute(
+        "SELECT id, kind, state, message_id, to_address, to_name, subject, body_text, body_html, payload,"
+        " secret_link, family_id, user_id, audit_id FROM outbox WHERE id = ?",
+        [message_id],
+    ).fetchall()
+    return Stored(*found[0]) if found else None
+
+
+def requeue_failed(cur: duckdb.DuckDBPyConnection, message_id: int, now_utc: datetime) -> bool:
+    """A failed message waits again, due now, with its Message-ID; False when it is not failed."""
+    return bool(
+        cur.execute(
+            "UPDATE outbox SET state = ?, not_before = ? WHERE id = ? AND state = ? RETURNING id",
+            [WAITING, now_utc, message_id, FAILED],
+        ).fetchall()
+    )
+
+
+def cancel_waiting(cur: duckdb.DuckDBPyConnection, message_id: int) -> bool:
+    """A waiting message will not be sent; False when it is not waiting."""
+    return bool(
+        cur.execute(
+            "UPDATE outbox SET state = ? WHERE id = ? AND state = ? RETURNING id", [CANCELLED, message_id, WAITING]
+        ).fetchall()
+    )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    oldest_waiting: datetime | None  # UTC: created_at of the oldest message still waiting
+    waiting: int
+    last_error: str | None  # the latest error of a waiting message
+    transport_down_since: datetime | None  # UTC: the worker's last word was « down », then
+
+
+def backlog(db: Database) -> Backlog:
+    """What the administrator's banner says, from the stored facts only."""
+    oldest, waiting = db.rows("SELECT min(created_at), count(*) FROM outbox WHERE state IN (?, ?)", [WAITING, SENDING])[
+        0
+    ]
+    error = db.rows(
+        "SELECT last_error FROM outbox WHERE state = ? AND last_error IS NOT NULL ORDER BY not_before DESC LIMIT 1",
+        [WAITING],
+    )
+    last = last_transport_event(db)
+    down_since = last[1] if last is not None and last[0] == TRANSPORT_DOWN else None
+    return Backlog(oldest, waiting, error[0][0] if error else None, down_since)
+
+
+def last_transport_event(db: Database) -> tuple[str, datetime] | None:
+    """The worker's last audit word on the SMTP server: (action, when, UTC)."""
+    found = db.rows(
+        "SELECT action, logged_at FROM audit_log WHERE action IN (?, ?) ORDER BY id DESC LIMIT 1",
+        [TRANSPORT_DOWN, TRANSPORT_UP],
+    )
+    return (found[0][0], found[0][1]) if found else None
 
 
 def preferences(db: Database, user_id: int) -> dict[str, bool]:

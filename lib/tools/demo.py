@@ -38,7 +38,7 @@ from lib.services import closures as closure_service
 from lib.services import invoicing
 from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
-from lib.services.config import MODE, PRODUCTION, db_path, production
+from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit, health
 from lib.store import families as families_store
@@ -333,7 +333,16 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
         db.close()
     Path(str(path) + ".wal").unlink(missing_ok=True)
     os.replace(tmp, path)
+    empty_mailbox(mail_sink_dir(path))
     return counts
+
+
+def empty_mailbox(directory: Path) -> None:
+    """The demo's mailbox starts empty with its town: the messages of the rebuilt town only."""
+    for part in ("new", "cur", "tmp"):
+        for item in (directory / part).glob("*"):
+            if item.is_file():
+                item.unlink()
 
 
 def _populate(cur: Cursor, today: date) -> dict[str, int]:
@@ -358,6 +367,8 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
             ("payment_backend", "systempayv2"),
             ("payment_options", json.dumps(SANDBOX_OPTIONS)),
             ("payment_sandbox", "1"),
+            ("mail_transport", "sink"),  # e-mail goes to the server's own mailbox (« Boîte de démonstration »)
+            ("mail_from", f"Ville de Belcastel-sur-Save <{CONTACT}>"),
         ],
         columns=["key", "value"],
     )

@@ -48,6 +48,7 @@ STAFF_PAGES = {
         ("a-valider", "À valider"),
         ("comptes", "Comptes des familles"),
         ("journal", "Journal d'audit"),
+        ("courriels", "Courriels envoyés"),
         ("fermetures", "Fermetures et grèves"),
     ],
 }

@@ -31,12 +31,18 @@ def production(monkeypatch):
 
 @pytest.fixture
 def town(tmp_path, monkeypatch):
-    """A town's own database, ready for production: one administrator, its public address."""
+    """A town's own database, ready for production: one administrator, its public address, its SMTP server."""
     path = tmp_path / "ville.duckdb"
     monkeypatch.setenv("PORTAIL_DB", str(path))
     db = open_database(path)
     setup.create_admin(db, "Education@Ma-Ville.fr", "Service éducation", PASSWORD, DEMO_NOW)
     setup.set_setting(db, "public_url", "https://famille.ma-ville.fr", DEMO_NOW)
+    for key, value in [
+        ("mail_transport", "smtp"),
+        ("smtp_host", "smtp.ma-ville.fr"),
+        ("mail_from", "enfance@ma-ville.fr"),
+    ]:
+        setup.set_setting(db, key, value, DEMO_NOW)
     yield db
     close_database(path)
 
@@ -106,7 +112,7 @@ def test_each_demo_setting_refuses_a_production_start(town, production, spoil, p
 
 def test_the_demo_town_is_refused_with_everything_to_fix(demo_db, production):
     problems = setup.production_problems(demo_db)
-    assert len(problems) == 5  # demo base, demo accounts, test bank, demo secret, no public_url
+    assert len(problems) == 6  # demo base, demo accounts, test bank, demo secret, no public_url, mail to the sink
     with pytest.raises(setup.NotReadyForProduction) as refused:
         setup.serving_database()
     assert all(p in refused.value.message for p in problems)
@@ -231,5 +237,13 @@ def test_the_command_line_prepares_a_town_from_nothing(tmp_path):
     missing_url = run("check")
     assert missing_url.returncode == 1 and "public_url" in missing_url.stderr and "Traceback" not in missing_url.stderr
     assert run("set", "public_url", "https://famille.ma-ville.fr").returncode == 0
+    missing_mail = run("check")
+    assert missing_mail.returncode == 1 and "mail_transport smtp" in missing_mail.stderr
+    for key, value in [
+        ("mail_transport", "smtp"),
+        ("smtp_host", "smtp.ma-ville.fr"),
+        ("mail_from", "mairie@ma-ville.fr"),
+    ]:
+        assert run("set", key, value).returncode == 0
     ready = run("check")
     assert ready.returncode == 0 and "prête pour la production" in ready.stdout
