@@ -21,6 +21,7 @@ from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
 from lib.services import auth, invoicing
 from lib.services.demo_marks import SANDBOX_OPTIONS
+from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database
@@ -352,6 +353,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             ],
         )
         continue_sequences(cur)
+        families_store.guardians_from_accounts(cur)
 
     db.write(load)
     admin = Actor(user_id=4, email=staff[3][0], role=Role.ADMIN, display_name=staff[3][2])

@@ -101,6 +101,49 @@ def test_the_sql_check_would_catch_a_leak(tmp_path):
     ]
 
 
+# A family, a child or a guardian leaving the town is archived, never deleted: its invoices, bookings
+# and audit entries keep naming it.
+KEPT_TABLES = ("families", "children", "guardians")
+
+
+def deletes_of_kept_rows(root: Path) -> list[str]:
+    """`path: statement` of every DELETE (or TRUNCATE, or DROP of the table) of a kept table in the
+    app's code and migrations (a migration may still copy a table: `DROP TABLE families` after the copy
+    is how 009 rebuilt it, and is allowed there alone)."""
+    import re
+
+    kept = "|".join(KEPT_TABLES)
+    statement = re.compile(rf"\b(DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|DROP\s+TABLE)\s+\"?({kept})\"?(?!\w)", re.I)
+    paths = [*sorted((root / "lib").rglob("*.py")), *sorted((root / "pages").glob("*.py"))]
+    found = [f"{p.relative_to(root)}: {m.group(0)}" for p in paths for m in statement.finditer(p.read_text())]
+    copied = {"lib/store/migrations/009_family_files.sql: DROP TABLE families"}
+    for sql in sorted((root / "lib" / "store").rglob("*.sql")):
+        for m in statement.finditer(sql.read_text()):
+            line = f"{sql.relative_to(root)}: {m.group(0)}"
+            if line not in copied:
+                found.append(line)
+    return found
+
+
+def test_families_children_and_guardians_are_never_deleted():
+    assert deletes_of_kept_rows(ROOT) == []
+
+
+def test_the_deletion_check_would_catch_a_leak(tmp_path):
+    (tmp_path / "lib" / "store" / "migrations").mkdir(parents=True)
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "lib" / "store" / "leak.py").write_text(
+        'cur.execute("DELETE FROM children WHERE id = ?")\ncur.execute("DELETE FROM children_tmp")\n'
+    )
+    (tmp_path / "lib" / "store" / "migrations" / "010_x.sql").write_text("delete from guardians;\n")
+    (tmp_path / "pages" / "p.py").write_text("q = 'TRUNCATE families'\n")
+    assert deletes_of_kept_rows(tmp_path) == [
+        "lib/store/leak.py: DELETE FROM children",
+        "pages/p.py: TRUNCATE families",
+        "lib/store/migrations/010_x.sql: delete from guardians",
+    ]
+
+
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 
 

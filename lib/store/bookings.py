@@ -18,28 +18,30 @@ from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
 from lib.store.settings import with_deadlines
-from lib.store.sql import ACTIVE_STATES, BOOKED, WAITING
+from lib.store.sql import ACTIVE_STATES, BOOKED, CHILD_KEPT, WAITING
 
-_CHILD = "SELECT id, family_id, first_name, last_name, school_class FROM children"
+# Archived children (lib/store/families.py) are not booked, listed nor found: to these queries they
+# no longer exist.
+_CHILD = f"SELECT id, family_id, first_name, last_name, school_class FROM children c WHERE {CHILD_KEPT}"
 
 
 def child(db: Database, child_id: int) -> Child | None:
-    found = db.row(f"{_CHILD} WHERE id = ?", [child_id])
+    found = db.row(f"{_CHILD} AND id = ?", [child_id])
     return Child(*found) if found else None
 
 
 def family_children(db: Database, family_id: int) -> list[Child]:
-    return [Child(*row) for row in db.rows(f"{_CHILD} WHERE family_id = ? ORDER BY birth_date", [family_id])]
+    return [Child(*row) for row in db.rows(f"{_CHILD} AND family_id = ? ORDER BY birth_date", [family_id])]
 
 
 def search_children(db: Database, words: list[str], limit: int) -> list[FoundChild]:
     """Children whose first or last name contains every word (accents and case ignored)."""
     rows = db.rows(
-        """
+        f"""
         SELECT c.id, c.family_id, c.first_name, c.last_name, c.school_class, f.name AS family
         FROM children c JOIN families f ON f.id = c.family_id
         WHERE list_bool_and([strip_accents(lower(c.first_name || ' ' || c.last_name)) LIKE '%' || w || '%'
-                             FOR w IN $words])
+                             FOR w IN $words]) AND {CHILD_KEPT}
         ORDER BY c.last_name, c.first_name LIMIT $limit
         """,
         {"words": words, "limit": limit},
@@ -91,7 +93,7 @@ def booking_basis(
         LEFT JOIN registrations r ON r.child_id = c.id AND r.school_year_id = y.id
         LEFT JOIN registration_services rs ON rs.registration_id = r.id
         LEFT JOIN services s ON s.id = rs.service_id
-        WHERE c.id = $child
+        WHERE c.id = $child AND {CHILD_KEPT}
         """,
         {"child": child_id, "year": school_year_id},
     )

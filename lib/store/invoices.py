@@ -13,7 +13,7 @@ import numpy as np
 from lib.domain.invoicing import PaymentRight
 from lib.domain.records import FamilyRight
 from lib.store.db import Database, dicts
-from lib.store.sql import BOOKED, OPEN_DAY, RIGHT_NONE, RIGHT_REQUESTED
+from lib.store.sql import BOOKED, FAMILY_EMAIL, OPEN_DAY, RIGHT_NONE, RIGHT_REQUESTED
 
 # --- computing a month -------------------------------------------------------------------------
 
@@ -315,7 +315,8 @@ def invoice_payments(db: Database, invoice_id: int) -> list[dict]:
 
 
 def family(db_or_cur, family_id: int) -> dict | None:
-    sql = "SELECT id, name, email, phone, address, quotient_familial, payment_right, payment_right_at FROM families WHERE id = ?"
+    sql = f"""SELECT id, name, {FAMILY_EMAIL} AS email, phone, address, quotient_familial, payment_right,
+                     payment_right_at FROM families f WHERE id = ?"""
     found = dicts(db_or_cur, sql, [family_id])
     return found[0] if found else None
 
@@ -327,7 +328,7 @@ def set_payment_right(cur: duckdb.DuckDBPyConnection, family_id: int, value: Pay
     cur.execute("UPDATE families SET payment_right = ?, payment_right_at = ? WHERE id = ?", [value, at_utc, family_id])
 
 
-_RIGHT = "SELECT f.id, f.name, f.email, f.payment_right, f.payment_right_at FROM families f"
+_RIGHT = f"SELECT f.id, f.name, {FAMILY_EMAIL} AS email, f.payment_right, f.payment_right_at FROM families f"
 
 
 def _family_right(row: tuple) -> FamilyRight:

@@ -10,13 +10,14 @@ import duckdb
 
 from lib.store.db import Database
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
+from lib.store.sql import FAMILY_EMAIL
 
 
 def overpaid_invoices(db: Database) -> list[dict]:
     """Invoices whose payments and credit notes exceed their total, with their family and every
     payment received (amount, date, method, provider reference), oldest payment first."""
     return db.dicts(
-        """
+        f"""
         WITH paid AS (
             SELECT invoice_id, sum(amount_cents)::BIGINT AS paid_cents FROM payments GROUP BY invoice_id
         ), credited AS (
@@ -29,7 +30,7 @@ def overpaid_invoices(db: Database) -> list[dict]:
             WHERE i.kind = 'invoice' AND p.paid_cents + coalesce(c.credited_cents, 0) > i.total_cents
         )
         SELECT o.id, o.number, o.total_cents, o.paid_cents, o.credited_cents, f.id AS family_id,
-               f.name AS family, f.email,
+               f.name AS family, {FAMILY_EMAIL} AS email,
                list(struct_pack(amount_cents := p.amount_cents, paid_at := p.paid_at, method := p.method,
                                 reference := t.transaction_ref) ORDER BY p.paid_at, p.id) AS payments
         FROM over o

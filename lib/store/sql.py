@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 
+from lib.domain.families import BillingMode
 from lib.domain.invoicing import PaymentRight
 from lib.domain.planning import ACTIVE, BookingState
 
@@ -25,3 +26,13 @@ WAITING = quoted(BookingState.WAITING)
 ACTIVE_STATES = f"({quoted(*ACTIVE)})"  # booked or waiting: holds (or waits for) a place
 RIGHT_NONE = quoted(PaymentRight.NONE)
 RIGHT_REQUESTED = quoted(PaymentRight.REQUESTED)
+
+# The e-mail address of a family `f`: its billed guardian's (responsable 2 when the family's bill
+# goes to guardian 2, else responsable 1; a split bill's first share is guardian 1's), then the
+# family's own legacy address (kept on families made before 009 without one).
+FAMILY_EMAIL = f"""coalesce((SELECT g.email FROM guardians g WHERE g.family_id = f.id AND g.archived_at IS NULL
+                         AND g.rank = CASE WHEN f.billing = {quoted(BillingMode.GUARDIAN2)} THEN 2 ELSE 1 END),
+                        f.email)"""
+
+# A child `c` still in the town's files (an archived child is neither booked nor found).
+CHILD_KEPT = "c.archived_at IS NULL"

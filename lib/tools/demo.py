@@ -40,6 +40,7 @@ from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit
+from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database, connect_file
@@ -452,6 +453,7 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
     for table, frame in frames.items():
         counts[table] = insert_frame(cur, table, frame)
     continue_sequences(cur)  # sequences continue after the ids the demo chose itself
+    counts["guardians"] = families_store.guardians_from_accounts(cur)
     audit.record(
         cur,
         at_utc=now_utc,

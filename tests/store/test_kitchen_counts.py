@@ -53,7 +53,8 @@ def town(fresh_db):
         ]
         for kid, diet, notes in kids:
             cur.execute(
-                "INSERT INTO children VALUES (?, 1, ?, 'Test', DATE '2020-01-01', 'MS', ?, ?)",
+                "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code,"
+                " health_notes) VALUES (?, 1, ?, 'Test', DATE '2020-01-01', 'MS', ?, ?)",
                 [kid, f"Enfant{kid}", diet, notes],
             )
         rows = []

@@ -38,6 +38,12 @@ TABLES = {
     "login_known_addresses",
     "outbox",
     "mail_preferences",
+    "guardians",
+    "family_quotients",
+    "contacts",
+    "consents",
+    "billing_shares",
+    "pending_changes",
 }
 
 
@@ -167,6 +173,79 @@ def test_services_made_before_006_keep_their_deadlines(schema_only_db, tmp_path:
         )
     )
     assert db.rows("SELECT id, code FROM services ORDER BY id") == [(1, "cantine"), (2, "accueil"), (3, "soir")]
+
+
+def test_families_made_before_009_keep_their_data_as_guardians_and_quotients(schema_only_db, tmp_path: Path):
+    """A town's families as 008 left them: their accounts become their guardians (at most two, by
+    account id), the family's e-mail, phone and address go to guardian 1, a family with no account
+    still gets a guardian 1, the QF becomes the history's first line, and nothing else moves."""
+    db = schema_only_db
+    migrate_before(db, tmp_path, "009")
+
+    def before(cur):
+        cur.execute(
+            """INSERT INTO families (id, name, email, phone, address, quotient_familial, payment_right, created_at)
+               VALUES (1, 'Famille Martin', 'martin@exemple.fr', '0612345678', '1 rue Haute', 640, 'granted',
+                       '2025-08-01 10:00'),
+                      (2, 'Famille Dupont', NULL, NULL, NULL, NULL, 'none', '2025-08-02 10:00'),
+                      (3, 'Famille Sanscompte', 'sc@exemple.fr', NULL, '3 place Basse', 900, 'none',
+                       '2025-08-03 10:00')"""
+        )
+        cur.execute(
+            """INSERT INTO users (id, email, password_hash, role, family_id, display_name, created_at) VALUES
+               (10, 'lea.martin@exemple.fr', 'x', 'famille', 1, 'Léa Martin', '2025-08-01 10:00'),
+               (11, 'paul@exemple.fr', 'x', 'famille', 1, 'Paul Martin-Roux', '2025-08-01 10:00'),
+               (12, 'tiers@exemple.fr', 'x', 'famille', 1, 'Tiers', '2025-08-01 10:00'),
+               (13, 'dupont@exemple.fr', 'x', 'famille', 2, 'Dupont', '2025-08-02 10:00'),
+               (14, 'agent@exemple.fr', 'x', 'agent', NULL, 'Agent Un', '2025-08-02 10:00')"""
+        )
+        cur.execute(
+            """INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code,
+                                     health_notes)
+               VALUES (5, 1, 'Hugo', 'Martin', '2019-03-01', 'GS', 'standard', 'PAI arachide')"""
+        )
+
+    db.write(before)
+    families_before = db.rows("SELECT id, name, email, phone, address, quotient_familial, payment_right FROM families")
+    assert migrate(db) == [9]
+    assert db.rows("SELECT id, name, email, phone, address, quotient_familial, payment_right FROM families") == (
+        families_before
+    )
+    assert db.rows("SELECT DISTINCT billing, town_ref, archived_at FROM families") == [("guardian1", None, None)]
+    assert db.rows(
+        "SELECT family_id, rank, first_name, last_name, email, phone, address, user_id FROM guardians"
+        " ORDER BY family_id, rank"
+    ) == [
+        (1, 1, "Léa", "Martin", "martin@exemple.fr", "0612345678", "1 rue Haute", 10),
+        (1, 2, "Paul", "Martin-Roux", "paul@exemple.fr", None, None, 11),
+        (2, 1, "", "Dupont", "dupont@exemple.fr", None, None, 13),
+        (3, 1, "", "Sanscompte", "sc@exemple.fr", None, "3 place Basse", None),
+    ]
+    assert db.rows("SELECT family_id, qf, valid_from::VARCHAR, source, recorded_by FROM family_quotients") == [
+        (1, 640, "2025-08-01", "autre", None),
+        (3, 900, "2025-08-03", "autre", None),
+    ]
+    assert db.rows("SELECT id, health_notes, town_ref, archived_at FROM children") == [(5, "PAI arachide", None, None)]
+    assert "seq_families" in db.value(
+        "SELECT column_default FROM information_schema.columns WHERE table_name = 'families' AND column_name = 'id'"
+    )
+
+
+def test_town_refs_are_unique_when_given(fresh_db):
+    fresh_db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO families (name, created_at, town_ref) VALUES ('A', now(), NULL), ('B', now(), NULL),"
+            " ('C', now(), 'F-1')"
+        )
+    )
+    with pytest.raises(duckdb.ConstraintException):
+        fresh_db.write(
+            lambda cur: cur.execute("INSERT INTO families (name, created_at, town_ref) VALUES ('D', now(), 'F-1')")
+        )
+    child = "INSERT INTO children (family_id, first_name, last_name, birth_date, school_class, diet_code, town_ref)"
+    fresh_db.write(lambda cur: cur.execute(f"{child} VALUES (1, 'a', 'b', '2019-01-01', 'CP', 's', 'E-1')"))
+    with pytest.raises(duckdb.ConstraintException):
+        fresh_db.write(lambda cur: cur.execute(f"{child} VALUES (1, 'c', 'd', '2019-01-01', 'CP', 's', 'E-1')"))
 
 
 def test_duplicate_migration_numbers_are_refused(tmp_path: Path):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from lib.domain.changes import ChangeKind, ChangeState
+from lib.domain.families import BillingMode, ConsentKind, QfSource
 from lib.domain.invoicing import PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
@@ -20,10 +22,15 @@ def check_values(db, table: str, column: str) -> set[str]:
         for (e,) in db.rows(
             "SELECT expression FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND table_name = ?", [table]
         )
-        if re.match(rf"\(\(?{column} IN \(", e)
+        if re.match(rf"\(\(?\"?{column}\"? IN \(", e)
     ]
     assert len(expressions) == 1, f"{table}.{column} has no CHECK (or several)"
     return set(re.findall(r"'([^']*)'", expressions[0]))
+
+
+# Kinds of proposed change the schema already allows for a slice still to come: 'pai' is the child
+# health slice's (it adds its ChangeKind member without copying the table).
+RESERVED_CHANGE_KINDS = {"pai"}
 
 
 @pytest.mark.parametrize(
@@ -33,10 +40,19 @@ def check_values(db, table: str, column: str) -> set[str]:
         ("families", "payment_right", PaymentRight),
         ("outbox", "kind", MailKind),
         ("outbox", "state", MailState),
+        ("families", "billing", BillingMode),
+        ("family_quotients", "source", QfSource),
+        ("consents", "kind", ConsentKind),
+        ("pending_changes", "state", ChangeState),
     ],
 )
 def test_the_schema_allows_exactly_the_values_of_the_enum(fresh_db, table, column, enum):
     assert check_values(fresh_db, table, column) == {member.value for member in enum}
+
+
+def test_the_schema_allows_the_change_kinds_and_the_reserved_ones(fresh_db):
+    assert check_values(fresh_db, "pending_changes", "kind") == {k.value for k in ChangeKind} | RESERVED_CHANGE_KINDS
+    assert not RESERVED_CHANGE_KINDS & {k.value for k in ChangeKind}
 
 
 def test_no_query_spells_a_booking_state_or_a_payment_right():

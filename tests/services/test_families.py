@@ -1,0 +1,444 @@
+"""Family files: who reads and writes them, what is refused (and writes nothing), QF proposals and
+their validation, archives, the family's own data."""
+
+import io
+import json
+import zipfile
+from datetime import date, timedelta
+
+import pytest
+
+from lib.domain.changes import ChangeState
+from lib.domain.errors import InvalidInput, NotAllowed, NotFound
+from lib.domain.families import ChildInput, ConsentKind, ContactInput, GuardianInput, QfSource, QuotientInput
+from lib.services import families, reservations
+from lib.store import invoices as invoice_store
+from tests.conftest import DEMO_NOW, DEMO_TODAY
+
+TABLES = (
+    "families",
+    "guardians",
+    "children",
+    "family_quotients",
+    "contacts",
+    "consents",
+    "billing_shares",
+    "pending_changes",
+    "bookings",
+    "users",
+    "sessions",
+)
+GOOD_QF = QuotientInput(820, date(2026, 10, 1), QfSource.CAF, "1234567")
+CONTACT = ContactInput("Mamie Aubert", "grand-mère", "06 11 22 33 44", True, True)
+
+
+def snapshot(db):
+    """Every row a family file entry point may write, and the audit log's size."""
+    return [db.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in TABLES], db.value("SELECT count(*) FROM audit_log")
+
+
+def audits(db, action):
+    return db.rows("SELECT entity, entity_id, user_id FROM audit_log WHERE action = ? ORDER BY id", [action])
+
+
+@pytest.fixture
+def admin(town):
+    return town.login(town.admin)
+
+
+@pytest.fixture
+def agent(town):
+    return town.login(town.agent)
+
+
+@pytest.fixture
+def parent_a(town):
+    return town.login(town.parent_a)
+
+
+@pytest.fixture
+def parent_b(town):
+    return town.login(town.parent_b)
+
+
+# --- staff reads ---------------------------------------------------------------------------------------
+
+
+def test_staff_find_a_family_by_guardian_child_or_email(town, agent):
+    for typed in ("aubert", "ANNE", "adrien", "famille01@petite"):
+        assert [f.id for f in families.search(town.db, agent, typed)] == [town.family_a], typed
+    with pytest.raises(InvalidInput, match=r"au moins 2 caractères"):
+        families.search(town.db, agent, " a ")
+
+
+@pytest.mark.parametrize("who", ["cook", "mayor", "parent_a"])
+def test_only_agents_and_admins_read_files(town, who):
+    actor = town.login(getattr(town, who))
+    before = snapshot(town.db)
+    with pytest.raises(NotAllowed):
+        families.search(town.db, actor, "aubert")
+    with pytest.raises(NotAllowed):
+        families.family_file(town.db, actor, town.family_a)
+    with pytest.raises(NotAllowed):
+        families.record_read(town.db, actor, town.family_a, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        families.pending(town.db, actor)
+    assert snapshot(town.db) == before
+
+
+def test_reading_a_file_is_in_the_journal(town, agent):
+    file = families.family_file(town.db, agent, town.family_a)
+    assert {c.first_name for c in file.children} == {"Alice", "Adrien"}
+    assert file.guardian(1).full_name == "Anne Aubert" and file.guardian(2) is None
+    assert audits(town.db, "family.read") == []
+    families.record_read(town.db, agent, town.family_a, DEMO_NOW)
+    assert audits(town.db, "family.read") == [("family", str(town.family_a), agent.user_id)]
+    with pytest.raises(NotFound, match=r"Famille introuvable."):
+        families.family_file(town.db, agent, 999)
+
+
+# --- administrator writes ---------------------------------------------------------------------------
+
+
+def test_the_admin_creates_a_family_with_its_first_guardian_and_a_child(town, admin):
+    fid = families.create_family(
+        town.db,
+        admin,
+        "Famille Léger",
+        "F-0042",
+        GuardianInput("Élodie", "Léger", "Elodie@Exemple.fr", "0612345678", "2 rue Basse"),
+        DEMO_NOW,
+    )
+    child = families.create_child(
+        town.db, admin, fid, ChildInput("Zoé", "Léger", date(2021, 4, 2), "MS", "sans_porc", "E-1"), DEMO_NOW
+    )
+    file = families.family_file(town.db, admin, fid)
+    assert (file.family.name, file.family.town_ref) == ("Famille Léger", "F-0042")
+    assert file.guardian(1).email == "elodie@exemple.fr" and file.guardian(1).phone == "06 12 34 56 78"
+    assert [(c.id, c.diet_code, c.town_ref) for c in file.children] == [(child, "sans_porc", "E-1")]
+    assert [a[0] for a in audits(town.db, "family.create") + audits(town.db, "child.create")] == ["family", "child"]
+    message = reservations.save_registration(
+        town.db, admin, child, town.school_year, town.school, [town.canteen], DEMO_NOW
+    )
+    assert "enregistrée" in message
+
+
+@pytest.mark.parametrize(
+    "name, ref, guardian, message",
+    [
+        ("", None, GuardianInput("A", "B", None, None, None), "Nom de la famille : ce champ est obligatoire."),
+        ("Famille X", "F 1", GuardianInput("A", "B", None, None, None), "Identifiant mairie : lettres"),
+        ("Famille X", None, GuardianInput("A", "B", None, "12", None), "Responsable 1, téléphone : numéro"),
+        ("Famille X", None, GuardianInput("A", "B", "a@", None, None), "Responsable 1, e-mail : Adresse e-mail"),
+        ("Famille X", None, GuardianInput("", "B", None, None, None), "Responsable 1, prénom : ce champ"),
+    ],
+)
+def test_a_bad_family_is_refused_and_nothing_is_written(town, admin, name, ref, guardian, message):
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput) as refused:
+        families.create_family(town.db, admin, name, ref, guardian, DEMO_NOW)
+    assert refused.value.message.startswith(message)
+    assert snapshot(town.db) == before
+
+
+def test_a_town_number_is_one_files_only(town, admin):
+    families.update_family(town.db, admin, town.family_b, "Famille Besson", "F-7", "guardian1", DEMO_NOW)
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput, match=r"déjà le numéro d'un autre dossier"):
+        families.update_family(town.db, admin, town.family_a, "Famille Aubert", "F-7", "guardian1", DEMO_NOW)
+    assert snapshot(town.db) == before
+
+
+@pytest.mark.parametrize("who", ["agent", "cook", "mayor", "parent_a"])
+def test_only_the_admin_writes_a_file(town, who):
+    actor = town.login(getattr(town, who))
+    before = snapshot(town.db)
+    calls = [
+        lambda: families.create_family(
+            town.db, actor, "Famille X", None, GuardianInput("A", "B", None, None, None), DEMO_NOW
+        ),
+        lambda: families.update_family(town.db, actor, town.family_a, "Famille A", None, "guardian1", DEMO_NOW),
+        lambda: families.save_guardian(
+            town.db, actor, town.family_a, 2, GuardianInput("Marc", "Aubert", None, None, None), DEMO_NOW
+        ),
+        lambda: families.record_quotient(town.db, actor, town.family_a, GOOD_QF, DEMO_NOW),
+        lambda: families.create_child(
+            town.db, actor, town.family_a, ChildInput("Zoé", "Aubert", date(2021, 1, 1), "MS", "standard"), DEMO_NOW
+        ),
+        lambda: families.update_child(
+            town.db, actor, town.child_a, ChildInput("Alice", "Aubert", date(2021, 1, 1), "MS", "standard"), DEMO_NOW
+        ),
+        lambda: families.save_shares(town.db, actor, town.child_a, [50, 50], DEMO_NOW),
+        lambda: families.archive_family(town.db, actor, town.family_a, "départ", DEMO_NOW),
+        lambda: families.unarchive_family(town.db, actor, town.family_a, DEMO_NOW),
+        lambda: families.archive_child(town.db, actor, town.child_a, "départ", DEMO_NOW),
+        lambda: families.unarchive_child(town.db, actor, town.child_a, DEMO_NOW),
+    ]
+    for call in calls:
+        with pytest.raises(NotAllowed):
+            call()
+    # The QF refusal is written in the journal; nothing else moved.
+    tables, audit_count = snapshot(town.db)
+    assert tables == before[0] and audit_count == before[1] + 1
+    assert audits(town.db, "family.quotient.refused") == [("family", str(town.family_a), actor.user_id)]
+
+
+def test_a_second_guardian_then_split_billing(town, admin):
+    with pytest.raises(InvalidInput, match=r"Facturation partagée : la famille doit avoir deux responsables."):
+        families.update_family(town.db, admin, town.family_a, "Famille Aubert", None, "split", DEMO_NOW)
+    with pytest.raises(InvalidInput, match=r"au plus 2 responsables"):
+        families.save_guardian(
+            town.db, admin, town.family_a, 3, GuardianInput("Luc", "Aubert", None, None, None), DEMO_NOW
+        )
+    families.save_guardian(
+        town.db, admin, town.family_a, 2, GuardianInput("Marc", "Aubert", "marc@exemple.fr", None, None), DEMO_NOW
+    )
+    families.update_family(town.db, admin, town.family_a, "Famille Aubert", None, "split", DEMO_NOW)
+    with pytest.raises(InvalidInput, match=r"100 % au total \(ici 110 %\)"):
+        families.save_shares(town.db, admin, town.child_a, [60, 50], DEMO_NOW)
+    split = families.save_shares(town.db, admin, town.child_a, [70, 30], DEMO_NOW)
+    file = families.family_file(town.db, admin, town.family_a)
+    assert file.family.billing == "split"
+    assert {(s.guardian_id, s.percent) for s in file.shares} == set(split.items())
+    assert sorted(split.values()) == [30, 70]
+
+
+def test_the_qf_history_and_the_cached_value(town, admin):
+    families.record_quotient(town.db, admin, town.family_a, GOOD_QF, DEMO_NOW)
+    file = families.family_file(town.db, admin, town.family_a)
+    assert file.family.quotient_familial == 820
+    assert [(q.qf, q.source, q.allocataire_no) for q in file.quotients] == [
+        (820, QfSource.CAF, "1234567"),
+        (600, QfSource.AUTRE, None),
+    ]
+    before = snapshot(town.db)
+    future = QuotientInput(900, DEMO_TODAY + timedelta(days=1), QfSource.CAF, None)
+    with pytest.raises(InvalidInput, match=r"ne peut pas être dans le futur"):
+        families.record_quotient(town.db, admin, town.family_a, future, DEMO_NOW)
+    assert snapshot(town.db)[0] == before[0]
+    assert town.db.row("SELECT reason FROM audit_log WHERE action = 'family.quotient.refused'")[0].startswith(
+        "Date du quotient familial"
+    )
+
+
+# --- family side ---------------------------------------------------------------------------------------
+
+
+def test_a_family_reads_only_its_own_file(town, parent_a, parent_b):
+    assert families.my_file(town.db, parent_a).family.id == town.family_a
+    assert families.my_file(town.db, parent_b).family.id == town.family_b
+    with pytest.raises(NotAllowed):
+        families.my_file(town.db, town.login(town.agent))
+
+
+def test_family_b_cannot_change_family_a_s_file(town, admin, parent_a, parent_b):
+    contact = families.save_contact(town.db, parent_a, town.family_a, None, CONTACT, DEMO_NOW)
+    before = snapshot(town.db)
+    refusals = []
+    for family_id in (town.family_a, 999):  # someone else's file, or none: the same refusal
+        for call in (
+            lambda fid=family_id: families.save_contact(town.db, parent_b, fid, None, CONTACT, DEMO_NOW),
+            lambda fid=family_id: families.remove_contact(town.db, parent_b, fid, contact, DEMO_NOW),
+            lambda fid=family_id: families.set_consent(
+                town.db, parent_b, fid, town.child_a, ConsentKind.PHOTO, True, DEMO_NOW
+            ),
+        ):
+            with pytest.raises(NotAllowed) as refused:
+                call()
+            refusals.append(refused.value.message)
+    assert set(refusals) == {"Dossier introuvable ou non rattaché à votre compte."}
+    # Through its own file, A's contact and child are not found either.
+    with pytest.raises(NotAllowed, match=r"Contact introuvable"):
+        families.remove_contact(town.db, parent_b, town.family_b, contact, DEMO_NOW)
+    with pytest.raises(NotAllowed, match=r"Contact introuvable"):
+        families.save_contact(town.db, parent_b, town.family_b, contact, CONTACT, DEMO_NOW)
+    with pytest.raises(NotAllowed, match=r"Enfant introuvable"):
+        families.set_consent(town.db, parent_b, town.family_b, town.child_a, ConsentKind.PHOTO, False, DEMO_NOW)
+    with pytest.raises(NotAllowed, match=r"Enfant introuvable"):
+        families.save_contact(
+            town.db,
+            parent_b,
+            town.family_b,
+            None,
+            ContactInput("X Y", "oncle", "0611223344", True, False, town.child_a),
+            DEMO_NOW,
+        )
+    assert snapshot(town.db) == before
+    assert [c.name for c in families.my_file(town.db, parent_b).contacts] == []
+
+
+def test_a_family_edits_its_phones_contacts_and_consents_at_once(town, parent_a):
+    families.update_my_guardian(town.db, parent_a, 1, "+33 6 98 76 54 32", "5 chemin Vert", DEMO_NOW)
+    contact = families.save_contact(town.db, parent_a, town.family_a, None, CONTACT, DEMO_NOW)
+    families.set_consent(town.db, parent_a, town.family_a, town.child_a, "photo", False, DEMO_NOW)
+    file = families.my_file(town.db, parent_a)
+    assert (file.guardian(1).phone, file.guardian(1).address) == ("06 98 76 54 32", "5 chemin Vert")
+    assert [(c.id, c.name, c.emergency, c.pickup) for c in file.contacts] == [(contact, "Mamie Aubert", True, True)]
+    assert file.consent(town.child_a, ConsentKind.PHOTO) is False
+    assert file.consent(town.child_a, ConsentKind.SORTIES) is None
+    assert [a[0] for a in audits(town.db, "guardian.contact")] == ["family"]
+    families.remove_contact(town.db, parent_a, town.family_a, contact, DEMO_NOW)
+    assert families.my_file(town.db, parent_a).contacts == []
+    assert town.db.value("SELECT count(*) FROM contacts") == 1  # archived, not deleted
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput, match=r"^Responsable 1, téléphone"):
+        families.update_my_guardian(town.db, parent_a, 1, "12 34", None, DEMO_NOW)
+    with pytest.raises(NotAllowed, match=r"Responsable introuvable"):
+        families.update_my_guardian(town.db, parent_a, 2, "0611223344", None, DEMO_NOW)
+    with pytest.raises(InvalidInput, match=r"Autorisation : répondez oui ou non."):
+        families.set_consent(town.db, parent_a, town.family_a, town.child_a, "photo", "oui", DEMO_NOW)
+    assert snapshot(town.db) == before
+
+
+def test_a_qf_proposal_waits_then_the_admin_accepts_it(town, admin, agent, parent_a):
+    families.propose_quotient(town.db, parent_a, QuotientInput(700, DEMO_TODAY, QfSource.CAF, None), DEMO_NOW)
+    change = families.propose_quotient(town.db, parent_a, GOOD_QF, DEMO_NOW)  # replaces the first
+    mine = families.my_file(town.db, parent_a)
+    assert [(c.id, c.state) for c in mine.pending] == [(change, ChangeState.PENDING)]
+    assert mine.family.quotient_familial == 600  # nothing applied yet
+    assert [c.id for c in families.pending(town.db, agent)] == [change]
+    before = snapshot(town.db)
+    with pytest.raises(NotAllowed):
+        families.decide(town.db, agent, change, True, None, DEMO_NOW)
+    assert snapshot(town.db)[0] == before[0]
+    assert "a accepté" not in families.decide(town.db, admin, change, True, "", DEMO_NOW)
+    file = families.family_file(town.db, admin, town.family_a)
+    assert file.family.quotient_familial == 820
+    assert file.quotients[0].recorded_by == "Service enfance"
+    assert [c.state for c in file.changes] == [ChangeState.ACCEPTED]
+    assert audits(town.db, "change.accepted") == [("family", str(town.family_a), admin.user_id)]
+    with pytest.raises(InvalidInput, match=r"déjà été traitée"):
+        families.decide(town.db, admin, change, False, "non", DEMO_NOW)
+
+
+def test_a_refused_qf_proposal_keeps_the_note_for_the_family(town, admin, parent_a, parent_b):
+    change = families.propose_quotient(town.db, parent_a, GOOD_QF, DEMO_NOW)
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput, match=r"^Note : indiquez"):
+        families.decide(town.db, admin, change, False, " ", DEMO_NOW)
+    with pytest.raises(NotFound, match=r"Demande introuvable."):
+        families.decide(town.db, admin, 999, True, None, DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        families.decide(town.db, parent_b, change, True, None, DEMO_NOW)
+    assert snapshot(town.db)[0] == before[0]
+    families.decide(town.db, admin, change, False, "Attestation illisible", DEMO_NOW)
+    mine = families.my_file(town.db, parent_a)
+    assert [(c.state, c.note) for c in mine.changes] == [(ChangeState.REFUSED, "Attestation illisible")]
+    assert mine.family.quotient_familial == 600
+    assert families.my_file(town.db, parent_b).changes == []
+
+
+def test_a_bad_proposal_is_refused_and_nothing_is_written(town, admin, parent_a):
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput, match=r"^Quotient familial"):
+        families.propose_quotient(town.db, parent_a, QuotientInput(-5, DEMO_TODAY, QfSource.CAF, None), DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        families.propose_quotient(town.db, admin, GOOD_QF, DEMO_NOW)
+    assert snapshot(town.db) == before
+
+
+# --- archives --------------------------------------------------------------------------------------------
+
+
+def active_days(db, child):
+    return db.rows(
+        "SELECT day, state FROM bookings WHERE child_id = ? AND state IN ('booked', 'waiting') ORDER BY day, service_id",
+        [child],
+    )
+
+
+def test_archiving_a_family_cancels_from_tomorrow_closes_accounts_and_keeps_invoices(town, admin, agent):
+    tomorrow = DEMO_TODAY + timedelta(days=1)
+    next_wednesday = DEMO_TODAY + timedelta(days=(2 - DEMO_TODAY.weekday()) % 7 or 7)
+    # The Wednesday meal is full next week, and a child of another family waits for a place.
+    town.db.write(
+        lambda cur: cur.execute(
+            "UPDATE site_services SET capacity = 2 WHERE site_id = ? AND service_id = ?",
+            [town.wednesday_centre, town.wednesday_meal],
+        )
+    )
+    town.db.write(
+        lambda cur: cur.execute(
+            """INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code)
+               VALUES (50, 3, 'Chloé', 'Sansenfant', '2019-02-02', 'CP', 'standard');
+               INSERT INTO bookings VALUES (50, ?, ?, ?, 'waiting', 'occasional', 8, '2026-11-20', 8, '2026-11-20')""",
+            [town.wednesday_meal, next_wednesday, town.wednesday_centre],
+        )
+    )
+    session = town.login(town.parent_a)
+    invoices = town.db.rows("SELECT * FROM invoices WHERE family_id = ? ORDER BY id", [town.family_a])
+    past = [r for r in active_days(town.db, town.child_a) if r[0] < tomorrow]
+    future = [r for r in active_days(town.db, town.child_a) + active_days(town.db, town.child_a2) if r[0] >= tomorrow]
+    assert past and future
+
+    message = families.archive_family(town.db, admin, town.family_a, "Déménagement", DEMO_NOW)
+
+    assert "archivé" in message and f"{len(future)} réservation(s)" in message
+    assert active_days(town.db, town.child_a) == past  # today and before: untouched
+    assert [r for r in active_days(town.db, town.child_a2) if r[0] >= tomorrow] == []
+    assert town.db.rows("SELECT * FROM invoices WHERE family_id = ? ORDER BY id", [town.family_a]) == invoices
+    assert town.db.rows("SELECT state FROM bookings WHERE child_id = 50") == [("booked",)]  # promoted
+    assert town.db.value("SELECT count(*) FROM users WHERE family_id = ? AND active", [town.family_a]) == 0
+    assert town.db.value("SELECT count(*) FROM sessions WHERE user_id = ?", [session.user_id]) == 0
+    assert town.db.value("SELECT count(*) FROM families") == 15  # nothing deleted
+    assert [r[0] for r in audits(town.db, "family.archive")] == ["family"]
+    # Archived children: hidden from the staff search, refused for booking.
+    assert reservations.find_children(town.db, agent, "alice") == []
+    with pytest.raises(NotAllowed, match=r"Enfant introuvable"):
+        reservations.booking_context(town.db, agent, town.child_a, town.school_year)
+    assert families.search(town.db, agent, "aubert") == []
+    assert [f.archived for f in families.search(town.db, agent, "aubert", include_archived=True)] == [True]
+    with pytest.raises(InvalidInput, match=r"déjà archivée"):
+        families.archive_family(town.db, admin, town.family_a, "encore", DEMO_NOW)
+
+    families.unarchive_family(town.db, admin, town.family_a, DEMO_NOW)
+    assert town.db.value("SELECT count(*) FROM users WHERE family_id = ? AND active", [town.family_a]) == 1
+    assert [c.id for c in reservations.find_children(town.db, agent, "alice")] == [town.child_a]
+    assert [r for r in active_days(town.db, town.child_a2) if r[0] >= tomorrow] == []  # stay cancelled
+
+
+def test_archiving_needs_a_reason_and_one_child_can_go(town, admin, agent):
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput, match=r"^Motif"):
+        families.archive_child(town.db, admin, town.child_a2, "  ", DEMO_NOW)
+    assert snapshot(town.db) == before
+    families.archive_child(town.db, admin, town.child_a2, "Parti au collège", DEMO_NOW)
+    assert [r for r in active_days(town.db, town.child_a2) if r[0] > DEMO_TODAY] == []
+    assert [r for r in active_days(town.db, town.child_a) if r[0] > DEMO_TODAY]  # his sister keeps hers
+    assert [c.id for c in reservations.my_children(town.db, town.login(town.parent_a))] == [town.child_a]
+    families.unarchive_child(town.db, admin, town.child_a2, DEMO_NOW)
+    assert len(reservations.my_children(town.db, town.login(town.parent_a))) == 2
+
+
+# --- the family's own data ----------------------------------------------------------------------------
+
+
+def test_my_data_is_a_zip_of_the_family_s_own_data(town, parent_a):
+    data = families.my_data(town.db, parent_a, DEMO_NOW)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = set(archive.namelist())
+    assert {"README.txt", "famille.csv", "enfants.csv", "reservations.csv", "factures.csv", "paiements.csv"} <= names
+    assert "Vos données au portail famille" in archive.read("README.txt").decode()
+    everything = b"".join(archive.read(n) for n in names).decode("utf-8-sig")
+    assert "Alice" in everything and "Famille Aubert" in everything
+    assert "Basile" not in everything and "Besson" not in everything
+    assert audits(town.db, "family.export") == [("family", str(town.family_a), parent_a.user_id)]
+    with pytest.raises(NotAllowed):
+        families.my_data(town.db, town.login(town.agent), DEMO_NOW)
+
+
+def test_the_billed_guardian_s_email_is_the_family_s(town, admin):
+    assert invoice_store.family(town.db, town.family_a)["email"] == "famille01@petite-ville.test"
+    families.save_guardian(
+        town.db, admin, town.family_a, 1, GuardianInput("Anne", "Aubert", "anne@exemple.fr", None, None), DEMO_NOW
+    )
+    families.save_guardian(
+        town.db, admin, town.family_a, 2, GuardianInput("Marc", "Aubert", "marc@exemple.fr", None, None), DEMO_NOW
+    )
+    assert invoice_store.family(town.db, town.family_a)["email"] == "anne@exemple.fr"
+    families.update_family(town.db, admin, town.family_a, "Famille Aubert", None, "guardian2", DEMO_NOW)
+    assert invoice_store.family(town.db, town.family_a)["email"] == "marc@exemple.fr"
+    assert invoice_store.family_right(town.db, town.family_a).email == "marc@exemple.fr"
+    assert json.loads(town.db.value("SELECT after FROM audit_log WHERE action = 'family.update'"))["billing"] == (
+        "guardian2"
+    )
