@@ -29,6 +29,7 @@ from lib.domain.families import (
     check_child,
     check_guardian,
     check_name,
+    check_qf,
     check_quotient,
     check_town_ref,
 )
@@ -67,19 +68,31 @@ COLUMNS: tuple[Column, ...] = (
     Column("qf_date", False, "01/09/2026", "Date du quotient familial (JJ/MM/AAAA), obligatoire avec qf."),
     Column("qf_source", False, "CAF", "Origine du quotient : CAF, MSA, attestation ou autre."),
     Column("qf_allocataire", False, "1234567", "Numéro d'allocataire CAF ou MSA (chiffres)."),
-    Column("enfant_id", False, "E-0101", "Identifiant de l'enfant dans le logiciel actuel (unique) ; vide : pas d'enfant."),
+    Column(
+        "enfant_id", False, "E-0101", "Identifiant de l'enfant dans le logiciel actuel (unique) ; vide : pas d'enfant."
+    ),
     Column("enfant_prenom", True, "Alice", "Prénom de l'enfant."),
     Column("enfant_nom", True, "Martin", "Nom de l'enfant."),
     Column("enfant_naissance", True, "14/03/2018", "Date de naissance (JJ/MM/AAAA)."),
     Column("enfant_classe", True, "CE2", "Classe : PS, MS, GS, CP, CE1, CE2, CM1 ou CM2."),
     Column("enfant_regime", False, "standard", "Régime alimentaire : code ou libellé (vide : le premier de la liste)."),
-    Column("enfant_structure", False, "École Jules Ferry", "Structure où l'enfant est inscrit cette année (son nom)."),
-    Column("enfant_prestations", False, "cantine|mercredi-repas", "Codes des prestations séparés par « | »."),
+    Column(
+        "enfant_structure",
+        False,
+        "École Jules Ferry",
+        "Structure(s) où l'enfant est inscrit cette année : leur nom, séparés par « | ».",
+    ),
+    Column(
+        "enfant_prestations",
+        False,
+        "cantine",
+        "Codes des prestations séparés par « | » (chacune proposée par une des structures indiquées).",
+    ),
     Column("autorisation_photo", False, "oui", "Droit à l'image : oui ou non (vide : non)."),
     Column("autorisation_sorties", False, "oui", "Sorties hors de la structure : oui ou non (vide : non)."),
 )
 NAMES = tuple(c.name for c in COLUMNS)
-_CHILD_COLUMNS = tuple(n for n in NAMES if n.startswith("enfant_") or n.startswith("autorisation_"))
+_CHILD_COLUMNS = tuple(n for n in NAMES if n.startswith(("enfant_", "autorisation_")))
 _GUARDIAN2 = tuple(n for n in NAMES if n.startswith("resp2_"))
 _BILLING = {"": BillingMode.GUARDIAN1, "resp1": BillingMode.GUARDIAN1, "resp2": BillingMode.GUARDIAN2}
 _BILLING["partage"] = BillingMode.SPLIT
@@ -126,8 +139,7 @@ class ImportedFamily:
 class ImportedChild:
     family_ref: str
     child: ChildInput  # town_ref set
-    site_id: int | None
-    service_ids: tuple[int, ...]
+    registrations: tuple[tuple[int, tuple[int, ...]], ...]  # (site, service ids) in the school year
     consents: tuple[tuple[ConsentKind, bool], ...]
     line: int
 
@@ -355,7 +367,11 @@ def _quotient(values: Mapping[str, str], line: int, ref: Reference, problems: li
         problems.append(Problem(line, "qf_source", f"« {values['qf_source'][:20]} » : CAF, MSA, attestation ou autre."))
     if day is None or source is None:
         return None
-    typed = QuotientInput(values["qf"], day, source, values["qf_allocataire"] or None)
+    raw = values["qf"].replace(" ", "").replace("\u00a0", "")
+    qf = _checked(problems, line, "qf", check_qf, int(raw) if raw.isascii() and raw.isdigit() else raw)
+    if qf is None:
+        return None
+    typed = QuotientInput(qf, day, source, values["qf_allocataire"] or None)
     return _checked(problems, line, "qf", check_quotient, typed, ref.today)
 
 
@@ -392,8 +408,7 @@ def _child(
     if born is not None and diet is not None and school_class in ref.classes:
         typed = ChildInput(values["enfant_prenom"], values["enfant_nom"], born, school_class, diet, town_ref)
         child = _checked(problems, line, "enfant", check_child, typed, ref.today, ref.classes, list(ref.diets))
-    site_id = _site(values, line, ref, problems)
-    service_ids = _services(values, site_id, line, ref, problems)
+    registrations = _registrations(values, line, ref, problems)
     consents: list[tuple[ConsentKind, bool]] = []
     for kind in ConsentKind:
         column = f"autorisation_{kind.value}"
@@ -404,46 +419,42 @@ def _child(
             consents.append((kind, answer))
     if len(problems) > before or child is None or town_ref is None:
         return None
-    return ImportedChild(family_ref, child, site_id, service_ids, tuple(consents), line)
+    return ImportedChild(family_ref, child, registrations, tuple(consents), line)
 
 
-def _site(values: Mapping[str, str], line: int, ref: Reference, problems: list[Problem]) -> int | None:
-    if not values["enfant_structure"]:
-        if values["enfant_prestations"]:
+def _registrations(
+    values: Mapping[str, str], line: int, ref: Reference, problems: list[Problem]
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """(site, its service ids) for each structure of the line: each prestation goes to the one listed
+    structure that offers it."""
+    names = [n.strip() for n in values["enfant_structure"].split(LIST_SEPARATOR) if n.strip()]
+    codes = [c.strip().lower() for c in values["enfant_prestations"].split(LIST_SEPARATOR) if c.strip()]
+    if not names:
+        if codes:
             problems.append(Problem(line, "enfant_structure", "obligatoire quand des prestations sont indiquées."))
-        return None
+        return ()
     by_fold = {fold(name): id_ for name, id_ in ref.sites.items()}
-    site_id = by_fold.get(fold(values["enfant_structure"]))
-    if site_id is None:
-        problems.append(
-            Problem(
-                line,
-                "enfant_structure",
-                f"« {values['enfant_structure'][:60]} » inconnue ({', '.join(ref.sites) or 'aucune structure'}).",
-            )
-        )
-    return site_id
-
-
-def _services(
-    values: Mapping[str, str], site_id: int | None, line: int, ref: Reference, problems: list[Problem]
-) -> tuple[int, ...]:
-    found: list[int] = []
-    for code in (c.strip().lower() for c in values["enfant_prestations"].split(LIST_SEPARATOR)):
-        if not code:
-            continue
+    sites: dict[int, list[int]] = {}
+    for name in names:
+        site_id = by_fold.get(fold(name))
+        if site_id is None:
+            known = ", ".join(ref.sites) or "aucune structure configurée"
+            problems.append(Problem(line, "enfant_structure", f"« {name[:60]} » inconnue ({known})."))
+        else:
+            sites.setdefault(site_id, [])
+    for code in codes:
         service_id = ref.services.get(code)
         if service_id is None:
-            problems.append(
-                Problem(line, "enfant_prestations", f"« {code[:30]} » inconnue ({', '.join(ref.services)}).")
-            )
-        elif site_id is not None and (site_id, service_id) not in ref.site_services:
-            problems.append(
-                Problem(line, "enfant_prestations", f"« {code} » n'est pas proposée par {values['enfant_structure']}.")
-            )
-        elif service_id not in found:
-            found.append(service_id)
-    return tuple(found)
+            known = ", ".join(ref.services) or "aucune prestation configurée"
+            problems.append(Problem(line, "enfant_prestations", f"« {code[:30]} » inconnue ({known})."))
+            continue
+        offering = [site for site in sites if (site, service_id) in ref.site_services]
+        if len(offering) != 1 and len(sites) == len(names):
+            where = "aucune des structures indiquées" if not offering else "plusieurs des structures indiquées"
+            problems.append(Problem(line, "enfant_prestations", f"« {code} » : proposée par {where}."))
+        elif offering and service_id not in sites[offering[0]]:
+            sites[offering[0]].append(service_id)
+    return tuple((site, tuple(sorted(services))) for site, services in sites.items())
 
 
 # --- writing the same columns ---------------------------------------------------------------------

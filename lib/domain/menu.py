@@ -43,6 +43,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         _STAFF_BOOKINGS,
         Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
+        Entry("pages/admin_import.py", "Import et export", ":material/upload_file:", "import-familles"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         _CHECK,
         _KITCHEN,
