@@ -53,6 +53,7 @@ _ROLE_PAGES: dict[Role, list[Entry]] = {
         Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
         _CLOSURES,
         Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures"),
+        Entry("pages/admin_import.py", "Import et export", ":material/upload_file:", "import-familles"),
         Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
         Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels"),
         _CHECK,
