@@ -22,7 +22,8 @@ if actor is None:
         position="hidden",
     )
 else:
-    page = st.navigation(navigation.pages_for(actor.role))
+    # expanded: every page listed (collapsed, Streamlit hides the staff's longer menus behind an English « View more »)
+    page = st.navigation(navigation.pages_for(actor.role), expanded=True)
     layout.sidebar(actor)
 # The tab names the page and the site ("Mes factures – Portail Famille"): what a screen reader says first.
 st.set_page_config(page_title=f"{page.title} – {PRODUCT}")

@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "contact.",
         "consent.",
         "change.",
+        "import.",
     ),
     "Sauvegardes et réglages": ("database.", "setting."),
     "Courriels": ("mail.",),
@@ -516,6 +517,21 @@ def _archived(entry: Entry) -> str:
     return f"A archivé le dossier de {who}"
 
 
+def _imported(entry: Entry) -> str:
+    after = _dict(entry.after)
+    created, updated = _int(after.get("families_created")) or 0, _int(after.get("families_updated")) or 0
+    children = (_int(after.get("children_created")) or 0) + (_int(after.get("children_updated")) or 0)
+    return (
+        f"A importé un fichier de familles ({count(created, 'famille')} créée(s), {count(updated, 'famille')} "
+        f"modifiée(s), {count(children, 'enfant')} créé(s) ou modifié(s))"
+    )
+
+
+def _exported(entry: Entry) -> str:
+    families = _int(_dict(entry.after).get("familles")) or 0
+    return f"A exporté le fichier des familles ({count(families, 'famille')})"
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
     "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
@@ -586,6 +602,9 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "family.archive": _archived,
     "family.unarchive": lambda e: f"A désarchivé le dossier de {_family(e)}",
     "family.export": lambda e: f"A téléchargé les données du dossier de {_family(e)}",
+    "import.applied": _imported,
+    "import.refused": lambda e: "Import d'un fichier de familles refusé (rien n'a été écrit)",
+    "import.export": _exported,
     "guardian.save": lambda e: f"A enregistré un responsable de {_family(e)}",
     "guardian.contact": lambda e: f"A modifié le téléphone ou l'adresse d'un responsable de {_family(e)}",
     "child.create": lambda e: f"A ajouté {_child(e)} au dossier de sa famille",
@@ -650,6 +669,7 @@ ENTITY_WORDS = {
     "diet": "le régime",
     "address": "la connexion",
     "link": "un lien",
+    "import": "le fichier de familles",
 }
 
 

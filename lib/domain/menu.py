@@ -33,37 +33,47 @@ _CLOSURES = Entry("pages/admin_fermetures.py", "Fermetures et grèves", ":materi
 
 _FAMILIES = Entry("pages/admin_familles.py", "Familles", ":material/family_restroom:", "familles")
 _VALIDATIONS = Entry("pages/admin_validations.py", "À valider", ":material/rule:", "a-valider")
-_ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
+ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:", "mon-compte")
 
-_ROLE_PAGES: dict[Role, list[Entry]] = {
+_ACCOUNTS = Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes")
+_IMPORT = Entry("pages/admin_import.py", "Import et export", ":material/upload_file:", "import-familles")
+_BILLING = Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation")
+_STRUCTURES = Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures")
+_SERVICES = Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations")
+_MAIL = Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels")
+_JOURNAL = Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal")
+
+# The staff's menus are long: their pages come in sections (a heading above each group in the side
+# menu), in the order of a working day. Section "" has no heading.
+SECTIONS: dict[Role, list[tuple[str, list[Entry]]]] = {
     Role.FAMILY: [
-        Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
-        Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
-        Entry("pages/mon_dossier.py", "Mon dossier", ":material/folder_shared:", "mon-dossier"),
+        (
+            "",
+            [
+                Entry("pages/mes_inscriptions.py", "Mes inscriptions", ":material/event:", "mes-inscriptions"),
+                Entry("pages/mes_factures.py", "Mes factures", ":material/receipt_long:", "mes-factures"),
+                Entry("pages/mon_dossier.py", "Mon dossier", ":material/folder_shared:", "mon-dossier"),
+            ],
+        )
     ],
-    Role.AGENT: [_STAFF_BOOKINGS, _FAMILIES, _VALIDATIONS, _CHECK, _PAI, _KITCHEN, _CLOSURES],
+    Role.AGENT: [
+        ("Au quotidien", [_STAFF_BOOKINGS, _CHECK, _KITCHEN, _CLOSURES]),
+        ("Familles", [_FAMILIES, _VALIDATIONS, _PAI]),
+    ],
     Role.KITCHEN: [],
-    Role.ELECTED: [_TRENDS],
+    Role.ELECTED: [("", [_TRENDS])],
     Role.ADMIN: [
-        _STAFF_BOOKINGS,
-        _FAMILIES,
-        Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes"),
-        _VALIDATIONS,
-        Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation"),
-        Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations"),
-        _CLOSURES,
-        Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures"),
-        Entry("pages/admin_import.py", "Import et export", ":material/upload_file:", "import-familles"),
-        Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal"),
-        Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels"),
-        _CHECK,
-        _PAI,
-        _KITCHEN,
-        _TRENDS,
+        ("Au quotidien", [_STAFF_BOOKINGS, _CHECK, _KITCHEN, _CLOSURES]),
+        ("Familles", [_FAMILIES, _ACCOUNTS, _VALIDATIONS, _IMPORT, _PAI]),
+        ("Facturation et suivi", [_BILLING, _TRENDS, _MAIL, _JOURNAL]),
+        ("Réglages", [_STRUCTURES, _SERVICES]),
     ],
 }
+_ROLE_PAGES: dict[Role, list[Entry]] = {
+    role: [entry for _, entries in sections for entry in entries] for role, sections in SECTIONS.items()
+}
 # Everyone's last entry: their own password and sessions.
-EXTRA: dict[Role, list[Entry]] = {role: [*entries, _ACCOUNT] for role, entries in _ROLE_PAGES.items()}
+EXTRA: dict[Role, list[Entry]] = {role: [*entries, ACCOUNT] for role, entries in _ROLE_PAGES.items()}
 
 
 def page_paths(role: Role) -> set[str]:

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.domain.menu import EXTRA, HOME
+from lib.domain.menu import ACCOUNT, HOME, SECTIONS, Entry
 from lib.domain.roles import Role
 
 
-def pages_for(role: Role) -> list:
-    home = HOME[role]
-    pages = [st.Page(home.file, title=home.title, icon=home.icon, url_path=home.url_path, default=True)]
-    pages += [st.Page(e.file, title=e.title, icon=e.icon, url_path=e.url_path) for e in EXTRA[role]]
-    return pages
+def _page(entry: Entry, default: bool = False) -> st.Page:
+    return st.Page(entry.file, title=entry.title, icon=entry.icon, url_path=entry.url_path, default=default)
+
+
+def pages_for(role: Role) -> dict[str, list]:
+    """The role's pages by section, for st.navigation: the home page first, « Mon compte » last."""
+    sections: dict[str, list] = {"": [_page(HOME[role], default=True)]}
+    for title, entries in SECTIONS[role]:
+        sections.setdefault(title, []).extend(_page(entry) for entry in entries)
+    sections.setdefault("Mon compte" if len(sections) > 1 else "", []).append(_page(ACCOUNT))
+    return sections
