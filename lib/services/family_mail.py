@@ -160,9 +160,9 @@ def invoices_published(
                 row["number"], row["period_month"], row["total_cents"], None if credit else row["due_date"], credit
             )
             letters[row["id"]] = (invoice_published(town, facts, url), [], None)
-        letters[row["id"]][1].append(
-            mail.Recipient(row["email"], row["display_name"], row["user_id"], row["family_id"])
-        )
+        reader = mail.invoice_reader(row)
+        if reader is not None:
+            letters[row["id"]][1].append(reader)
     return mail.queue_many(cur, letters.values(), now, created_by=user_id, audit_id=audit_id)
 
 
@@ -186,7 +186,7 @@ def payment_received(
     return mail.queue(
         cur,
         letter,
-        mail.family_recipients(cur, found["family_id"]),
+        [r for r in map(mail.invoice_reader, outbox.invoice_accounts(cur, found["invoice_id"])) if r is not None],
         now,
         dedupe_key=f"payment:{payment_id}",
         created_by=user_id,

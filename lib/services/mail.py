@@ -29,6 +29,7 @@ from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound, PortailError
+from lib.domain.invoicing import invoice_visible
 from lib.domain.letters import (
     NAME_LIMIT,
     OPTIONAL,
@@ -62,6 +63,14 @@ class Recipient:
     name: str
     user_id: int | None = None
     family_id: int | None = None
+
+
+def invoice_reader(row: Mapping[str, Any]) -> Recipient | None:
+    """An invoice's family account (a row of the outbox store's invoice queries) as a recipient, if it
+    sees the invoice: every account of the family, or in shared custody the payer's only."""
+    if not invoice_visible(row["split_family"], row["payer_user_id"], row["user_id"]):
+        return None
+    return Recipient(row["email"], row["display_name"], row["user_id"], row["family_id"])
 
 
 def family_recipients(cur: Cursor, family_id: int) -> list[Recipient]:

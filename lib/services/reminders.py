@@ -39,7 +39,9 @@ def queue_due(db: Database, now: datetime) -> int:
             if key not in letters:
                 facts = InvoiceFacts(row["number"], row["period_month"], row["left_cents"], row["due_date"])
                 letters[key] = (unpaid_reminder(town, facts, row["left_cents"], url), [], f"unpaid:{row['id']}:{step}")
-            letters[key][1].append(mail.Recipient(row["email"], row["display_name"], row["user_id"], row["family_id"]))
+            reader = mail.invoice_reader(row)
+            if reader is not None:
+                letters[key][1].append(reader)
         return len(mail.queue_many(cur, letters.values(), now))
 
     return db.write(work)

@@ -12,6 +12,7 @@ import duckdb
 from lib.domain.letters import MailKind, MailState
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
+from lib.store.sql import SPLIT
 
 WAITING = MailState.WAITING.value
 SENDING = MailState.SENDING.value
@@ -397,16 +398,35 @@ def children(cur: duckdb.DuckDBPyConnection, child_ids: list[int]) -> dict[int, 
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+# Each invoice's family accounts, with what decides which of them read about it (the domain's
+# `invoicing.invoice_visible`): whether the family's bill is split, and the payer guardian's account.
+_AUDIENCE = """JOIN users u ON u.family_id = i.family_id AND u.active
+                JOIN families fa ON fa.id = i.family_id
+                LEFT JOIN guardians pg ON pg.id = i.payer_guardian_id"""
+_AUDIENCE_COLUMNS = (
+    f"u.id AS user_id, u.email, u.display_name, fa.billing = {SPLIT} AS split_family, pg.user_id AS payer_user_id"
+)
+
+
 def issued_documents(cur: duckdb.DuckDBPyConnection, year: int, first_seq: int, last_seq: int) -> list[dict]:
     """The documents a publication just issued (by their numbers' sequence), each with every active
     account of its family: one row per (document, account)."""
     return dicts(
         cur,
-        """SELECT i.id, i.number, i.kind, i.period_month, i.due_date, i.total_cents, i.family_id,
-                  u.id AS user_id, u.email, u.display_name
-           FROM invoices i JOIN users u ON u.family_id = i.family_id AND u.active
-           WHERE i.year = ? AND i.seq BETWEEN ? AND ? ORDER BY i.seq, u.id""",
+        f"""SELECT i.id, i.number, i.kind, i.period_month, i.due_date, i.total_cents, i.family_id,
+                   {_AUDIENCE_COLUMNS}
+            FROM invoices i {_AUDIENCE}
+            WHERE i.year = ? AND i.seq BETWEEN ? AND ? ORDER BY i.seq, u.id""",
         [year, first_seq, last_seq],
+    )
+
+
+def invoice_accounts(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> list[dict]:
+    """The invoice's family accounts (one row each), as `issued_documents` gives them."""
+    return dicts(
+        cur,
+        f"SELECT i.family_id, {_AUDIENCE_COLUMNS} FROM invoices i {_AUDIENCE} WHERE i.id = ? ORDER BY u.id",
+        [invoice_id],
     )
 
 
@@ -414,7 +434,8 @@ def payment(cur: duckdb.DuckDBPyConnection, payment_id: int) -> dict | None:
     """A payment with its invoice and what the invoice has received so far."""
     found = dicts(
         cur,
-        f"""SELECT p.amount_cents, p.paid_at, p.method, i.number, i.period_month, i.family_id, i.total_cents,
+        f"""SELECT p.amount_cents, p.paid_at, p.method, i.id AS invoice_id, i.number, i.period_month, i.family_id,
+                   i.total_cents,
                    {PAID_CENTS} AS paid_cents, {CREDITED_CENTS} AS credited_cents
             FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE p.id = ?""",
         [payment_id],
@@ -436,8 +457,8 @@ def unpaid_invoices(cur: duckdb.DuckDBPyConnection, due_before: date, pending_si
                   AND NOT EXISTS (SELECT 1 FROM payment_transactions t WHERE t.invoice_id = i.id
                                   AND t.state = 'pending' AND t.created_at > $pending_since)
             )
-            SELECT o.*, u.id AS user_id, u.email, u.display_name
-            FROM owed o JOIN users u ON u.family_id = o.family_id AND u.active
+            SELECT o.*, {_AUDIENCE_COLUMNS}
+            FROM owed o JOIN invoices i ON i.id = o.id {_AUDIENCE}
             WHERE o.left_cents > 0 ORDER BY o.id, u.id""",
         {"due_before": due_before, "pending_since": pending_since},
     )

@@ -181,6 +181,34 @@ def test_each_guardian_sees_and_pays_only_his_own_invoices(town, split):
     assert {f["name"]: f["value"] for f in started.fields}["vads_cust_email"] == SECOND.email
 
 
+def test_in_shared_custody_each_guardian_is_told_of_his_own_invoice_only(town, split):
+    """The e-mails follow who sees an invoice: each guardian hears of his share, not of the other's."""
+    db, admin = town.db, town.login(town.admin)
+    guardian_account(town, SECOND.email)
+    db.write(lambda cur: cur.execute("DELETE FROM outbox"))
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    (first, first_number, *_), (second, second_number, *_) = month_of(db, town.family_a)
+    told = db.rows(
+        "SELECT to_address, subject FROM outbox WHERE kind = 'invoice_published' AND family_id = ? ORDER BY 1",
+        [town.family_a],
+    )
+    assert sorted((to, first_number in subject, second_number in subject) for to, subject in told) == sorted(
+        [(SECOND.email, False, True), (town.parent_a, True, False)]
+    )
+
+
+def test_billed_to_one_guardian_every_account_of_the_family_is_told(town):
+    db, admin = town.db, town.login(town.admin)
+    family_a_billed(town, "guardian1")
+    guardian_account(town, SECOND.email)
+    db.write(lambda cur: cur.execute("DELETE FROM outbox"))
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    told = db.rows(
+        "SELECT to_address FROM outbox WHERE kind = 'invoice_published' AND family_id = ? ORDER BY 1", [town.family_a]
+    )
+    assert [to for (to,) in told] == sorted([SECOND.email, town.parent_a])
+
+
 def test_a_credit_note_follows_the_split_of_what_it_corrects(town, split):
     db, admin = town.db, town.login(town.admin)
     invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
