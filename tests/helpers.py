@@ -23,6 +23,7 @@ from lib.services import auth, closures, invoicing
 from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
+from lib.store import outbox
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database
 from lib.ui.session import TEST_TOKEN_KEY
@@ -368,7 +369,7 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
     db.write(
         lambda cur: invoice_store.insert_payment(cur, september.id, september.left_cents, paid_at, "cheque", None, None)
     )
-    db.write(lambda cur: cur.execute("DELETE FROM outbox"))  # the town starts with nothing to send
+    db.write(outbox.forget_history)  # the town starts with nothing to send
     return Town(
         db=db,
         school_year=current.start_year,

@@ -462,3 +462,9 @@ def unpaid_invoices(cur: duckdb.DuckDBPyConnection, due_before: date, pending_si
             WHERE o.left_cents > 0 ORDER BY o.id, u.id""",
         {"due_before": due_before, "pending_since": pending_since},
     )
+
+
+def forget_history(cur: duckdb.DuckDBPyConnection) -> int:
+    """Drop every queued message: a town built in bulk (the demo, the tests' small town) starts with
+    nothing to send for the months it was given as history. How many were dropped."""
+    return len(cur.execute("DELETE FROM outbox RETURNING 1").fetchall())

@@ -40,7 +40,7 @@ from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
-from lib.store import audit, health
+from lib.store import audit, health, outbox
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
@@ -328,6 +328,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
         counts = db.write(lambda cur: _populate(cur, today))
         counts["closures"] = _declare_closures(db, today)
         counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
+        db.write(outbox.forget_history)  # the demo's past months were never e-mailed
         db.checkpoint()
     finally:
         db.close()

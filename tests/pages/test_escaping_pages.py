@@ -57,9 +57,12 @@ def test_the_invoice_pdf_is_built_on_the_click_not_when_the_page_is_viewed(demo_
 
 
 def test_a_family_named_in_markup_sees_its_invoices_and_gets_a_readable_pdf(demo_db, deferred, built):
-    demo_db.write(
-        lambda cur: cur.execute("UPDATE families SET name = ?, address = ? WHERE id = 1", [MARKUP_NAME, MARKUP_ADDRESS])
-    )
+    def work(cur):
+        cur.execute("UPDATE families SET name = ? WHERE id = 1", [MARKUP_NAME])
+        # The invoice is addressed to its payer, guardian 1: his address is the one printed.
+        cur.execute("UPDATE guardians SET address = ? WHERE family_id = 1 AND rank = 1", [MARKUP_ADDRESS])
+
+    demo_db.write(work)
     at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
     assert not at.exception, at.exception
     assert "Facture F-2026-000267" in texts(at) and not at.error

@@ -57,13 +57,18 @@ def test_site_and_diet_names_are_text_in_the_kitchen_csv_and_counts_stay_numbers
 
 
 def test_every_csv_file_is_written_by_the_one_function():
-    """No csv writer or DataFrame.to_csv besides lib/domain/spreadsheet.py: a new export cannot forget the rule."""
+    """No csv writer or DataFrame.to_csv besides lib/domain/spreadsheet.py: a new export cannot forget the rule.
+    The families' import (lib/domain/family_import.py) imports csv to read a town's file, never to write."""
     sources = list((ROOT / "lib").rglob("*.py")) + list((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+    writes = re.compile(r"\bcsv\.(writer|DictWriter)\(|\.to_csv\(|\bfrom csv import\b")
     offenders = [
         str(p.relative_to(ROOT))
         for p in sources
         if p.name != "spreadsheet.py"
-        and re.search(r"\bcsv\.(writer|DictWriter)\(|\.to_csv\(|^import csv\b", p.read_text(), re.M)
+        and (
+            writes.search(p.read_text())
+            or (p.name != "family_import.py" and re.search(r"^import csv\b", p.read_text(), re.M))
+        )
     ]
     assert offenders == []
 
