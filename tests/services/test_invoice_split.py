@@ -187,7 +187,7 @@ def test_in_shared_custody_each_guardian_is_told_of_his_own_invoice_only(town, s
     guardian_account(town, SECOND.email)
     db.write(lambda cur: cur.execute("DELETE FROM outbox"))
     invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
-    (first, first_number, *_), (second, second_number, *_) = month_of(db, town.family_a)
+    (_, first_number, *_), (_, second_number, *_) = month_of(db, town.family_a)
     told = db.rows(
         "SELECT to_address, subject FROM outbox WHERE kind = 'invoice_published' AND family_id = ? ORDER BY 1",
         [town.family_a],
