@@ -180,7 +180,7 @@ def archive_form(key: str, what: str, action) -> None:
     with st.form(f"{key}_{widgets.version(key)}", enter_to_submit=False):
         st.markdown(
             f"**Archiver {md(what)}** : à partir de demain, les réservations et places en liste d'attente sont "
-            "annulées ; les factures sont conservées."
+            "annulées ; la fiche de santé (PAI) est effacée ; les factures sont conservées."
         )
         reason = st.text_input("Motif", max_chars=500, key=widgets.field(key, "reason"))
         sure = st.checkbox("Je confirme l'archivage", key=widgets.field(key, "sure"))

@@ -593,7 +593,7 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "health.propose": lambda e: f"A proposé une correction de la fiche de santé de {_child(e)}{_health_fields(e)}",
     "health.accepted": lambda e: f"A accepté la correction de la fiche de santé de {_child(e)} proposée par la famille",
     "health.refused": lambda e: f"A refusé la correction de la fiche de santé de {_child(e)} proposée par la famille",
-    "health.purged": lambda e: f"Fiche de santé de {_child(e)} effacée : plus d'inscription en cours ou à venir",
+    "health.purged": lambda e: f"Fiche de santé de {_child(e)} effacée" + (f" : {e.reason}" if e.reason else ""),
     "family.read": lambda e: f"A consulté le dossier de {_family(e)}",
     "family.create": lambda e: f"A créé le dossier de {_family(e)}",
     "family.update": lambda e: f"A modifié le dossier de {_family(e)} (nom, identifiant ou facturation)",

@@ -5,8 +5,9 @@ administrator writes. A family reads and changes its own file only, with the sam
 another file exists or not: phones, address, contacts, pick-up people and consents at once (audited),
 its quotient familial as a proposal the administrator accepts or refuses (it changes prices).
 Every write is one `db.write(work)` with its audit entry. Families, children and guardians are
-archived, never deleted: archiving cancels their bookings from the next day on, closes their accounts
-and keeps their invoices.
+archived, never deleted: archiving cancels their bookings from the next day on (the families whose
+waiting children get the freed places are told by e-mail), erases the children's health data at once,
+closes their accounts and keeps their invoices.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TypeGuard
 
 from lib.domain import fr
 from lib.domain.actor import Actor
+from lib.domain.calendar import SchoolCalendar
 from lib.domain.changes import (
     ChangeKind,
     ChangeState,
@@ -60,9 +62,9 @@ from lib.domain.planning import BookingChange, BookingState
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
-from lib.services import reservations
+from lib.services import health, reservations
 from lib.services.trail import refusals_audited
-from lib.store import audit, users
+from lib.store import audit, reference, users
 from lib.store import bookings as bookings_store
 from lib.store import families as store
 from lib.store.db import Cursor, Database
@@ -105,11 +107,18 @@ class ArchiveResult:
     cancelled: int = 0  # bookings and waiting places cancelled
     promoted: int = 0  # children of other families who got a freed place
     accounts_closed: int = 0
+    health_purged: int = 0  # children whose health data (PAI) was erased
 
     def summary(self, who: str, first_day: str) -> str:
         return (
             f"{who} archivé(e). À partir du {first_day} : {self.cancelled} réservation(s) ou place(s) en liste "
             f"d'attente annulée(s), {self.accounts_closed} compte(s) fermé(s). Les factures sont conservées."
+            + (
+                f" Fiche(s) de santé effacée(s) : {self.health_purged} (elles ne sont gardées que pour les enfants "
+                "inscrits)."
+                if self.health_purged
+                else ""
+            )
         )
 
 
@@ -492,9 +501,23 @@ def _reason(reason: object) -> str:
     return text
 
 
-def _cancel_from_tomorrow(cur: Cursor, actor: Actor, child_ids: list[int], now: datetime) -> ArchiveResult:
+def _archive_children(
+    cur: Cursor, actor: Actor, child_ids: list[int], calendar: SchoolCalendar, now: datetime, why: str
+) -> ArchiveResult:
+    """What archiving does to children, inside the archive's transaction: their bookings go from
+    tomorrow (`_cancel_from_tomorrow`) and their health data at once (kept only while a child is
+    registered, GDPR art. 9)."""
+    result = _cancel_from_tomorrow(cur, actor, child_ids, calendar, now)
+    result.health_purged = len(health.forget(cur, child_ids, actor.user_id, to_utc_naive(now), why))
+    return result
+
+
+def _cancel_from_tomorrow(
+    cur: Cursor, actor: Actor, child_ids: list[int], calendar: SchoolCalendar, now: datetime
+) -> ArchiveResult:
     """Cancel the children's bookings and waiting places from the day after `now`, give the freed
-    places to the waiting lists (as a cancellation in « Mes inscriptions » does)."""
+    places to the waiting lists and tell the families who got one (as a cancellation in « Mes
+    inscriptions » does)."""
     at = to_utc_naive(now)
     first = now.date() + timedelta(days=1)
     result = ArchiveResult()
@@ -519,7 +542,7 @@ def _cancel_from_tomorrow(cur: Cursor, actor: Actor, child_ids: list[int], now: 
     )
     promoted = bookings_store.promote_waiting(cur, freed, actor.user_id, at)
     result.promoted = len(promoted)
-    reservations.record_promotions(cur, promoted, at)
+    reservations.announce_promotions(cur, promoted, calendar, at, now)
     return result
 
 
@@ -531,9 +554,10 @@ def archive_family(db: Database, actor: Actor, family_id: object, reason: object
     if found.archived_at is not None:
         raise InvalidInput("Cette famille est déjà archivée.")
     kids = [c.id for c in store.children(db, found.id)]
+    calendar = reference.school_calendar(db)
 
     def work(cur: Cursor) -> ArchiveResult:
-        result = _cancel_from_tomorrow(cur, actor, kids, now)
+        result = _archive_children(cur, actor, kids, calendar, now, "dossier de la famille archivé")
         store.set_family_archived(cur, found.id, to_utc_naive(now))
         closed = store.deactivate_users(cur, found.id)
         for user_id in closed:
@@ -589,8 +613,10 @@ def archive_child(db: Database, actor: Actor, child_id: object, reason: object, 
     if found.archived_at is not None:
         raise InvalidInput(f"{found.first_name} est déjà archivé(e).")
 
+    calendar = reference.school_calendar(db)
+
     def work(cur: Cursor) -> ArchiveResult:
-        result = _cancel_from_tomorrow(cur, actor, [found.id], now)
+        result = _archive_children(cur, actor, [found.id], calendar, now, "enfant archivé")
         store.set_child_archived(cur, found.id, to_utc_naive(now))
         _audit(
             cur,

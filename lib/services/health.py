@@ -299,19 +299,26 @@ def purge_unregistered(db: Database, now: datetime) -> int:
     at = to_utc_naive(now)
 
     def work(cur) -> int:
-        gone = store.unregistered(cur, now.date())
-        if gone:
-            store.purge(cur, gone)
-        for child_id in gone:
-            audit.record(
-                cur,
-                at_utc=at,
-                user_id=None,
-                action="health.purged",
-                entity="child",
-                entity_id=child_id,
-                reason="plus d'inscription en cours ou à venir",
-            )
+        gone = forget(cur, store.unregistered(cur, now.date()), None, at, "plus d'inscription en cours ou à venir")
         return len(gone)
 
     return db.write(work)
+
+
+def forget(cur, child_ids: list[int], user_id: int | None, at: datetime, reason: str) -> list[int]:
+    """Inside the caller's transaction, purge these children's health data and proposals: one
+    `health.purged` entry (by `user_id`, None for the system) for each child who had some; their ids."""
+    if not child_ids:
+        return []
+    gone = store.purge(cur, child_ids)
+    for child_id in gone:
+        audit.record(
+            cur,
+            at_utc=at,
+            user_id=user_id,
+            action="health.purged",
+            entity="child",
+            entity_id=child_id,
+            reason=reason,
+        )
+    return gone

@@ -18,6 +18,7 @@ from lib.domain import periods
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar, parse_weekdays
 from lib.domain.clock import to_utc_naive
+from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.family_letters import DayChange, Outcome
 from lib.domain.fr import long_date, short_date
@@ -40,6 +41,7 @@ from lib.domain.validation import fold
 from lib.services import family_mail
 from lib.store import audit, reference
 from lib.store import bookings as store
+from lib.store import settings as settings_store
 from lib.store.db import Cursor, Database
 
 EDITORS = (Role.AGENT, Role.ADMIN)
@@ -597,11 +599,17 @@ def _execute(
 
 
 def _day_change(ctx: BookingContext, service_id: int, day: date, outcome: Outcome, now: datetime) -> DayChange:
-    """One day of a receipt: a booked day says until when it can be cancelled (the service's rule),
-    unless that moment has passed (a day booked late by the staff)."""
     service = ctx.service(service_id)
-    limit = service.cancel.limit(day, ctx.calendar) if outcome is Outcome.BOOKED else None
-    return DayChange(service.name, day, outcome, limit if limit is not None and limit >= now else None)
+    return _letter_day(service.name, service.cancel, ctx.calendar, day, outcome, now)
+
+
+def _letter_day(
+    service: str, cancel: DeadlineRule, calendar: SchoolCalendar, day: date, outcome: Outcome, now: datetime
+) -> DayChange:
+    """One day of a letter: a booked day says until when it can be cancelled (the service's rule),
+    unless that moment has passed (a day booked late by the staff)."""
+    limit = cancel.limit(day, calendar) if outcome is Outcome.BOOKED else None
+    return DayChange(service, day, outcome, limit if limit is not None and limit >= now else None)
 
 
 def _day_changes(ctx: BookingContext, result: ChangeResult, now: datetime) -> list[DayChange]:
@@ -640,6 +648,23 @@ def record_promotions(
         )
         for promoted_child, service_id, day in promoted
     ]
+
+
+def announce_promotions(
+    cur: Cursor, promoted: list[store.Promoted], calendar: SchoolCalendar, at_utc: datetime, now: datetime
+) -> list[tuple[int, int, date, int]]:
+    """Promotions made by a change other than a child's own booking (an archive): each one's audit
+    entry (`record_promotions`) and, in the same transaction, « Une place s'est libérée » to each
+    promoted family, each day named by its service with its cancellation limit as stored."""
+    promotions = record_promotions(cur, promoted, at_utc)
+    services = settings_store.service_deadlines(cur, sorted({p.service_id for p in promoted}))
+
+    def describe(service_id: int, day: date) -> DayChange:
+        name, deadlines = services[service_id]
+        return _letter_day(name, deadlines.cancel, calendar, day, Outcome.BOOKED, now)
+
+    family_mail.places_obtained(cur, promotions, describe, now)
+    return promotions
 
 
 def _iso(keys: list[tuple[int, date]]) -> list[list]:

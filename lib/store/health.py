@@ -179,7 +179,13 @@ def unregistered(cur: duckdb.DuckDBPyConnection, today: date) -> list[int]:
     return [r[0] for r in rows]
 
 
-def purge(cur: duckdb.DuckDBPyConnection, child_ids: list[int]) -> None:
-    """Forget these children's health records and every proposal of theirs (a refusal's note too)."""
-    cur.execute("DELETE FROM child_health WHERE list_contains(?, child_id)", [child_ids])
-    cur.execute("DELETE FROM child_health_requests WHERE list_contains(?, child_id)", [child_ids])
+def purge(cur: duckdb.DuckDBPyConnection, child_ids: list[int]) -> list[int]:
+    """Forget these children's health records and every proposal of theirs (a refusal's note too);
+    which of them had any, in id order."""
+    records = cur.execute(
+        "DELETE FROM child_health WHERE list_contains(?, child_id) RETURNING child_id", [child_ids]
+    ).fetchall()
+    requests = cur.execute(
+        "DELETE FROM child_health_requests WHERE list_contains(?, child_id) RETURNING child_id", [child_ids]
+    ).fetchall()
+    return sorted({r[0] for r in records + requests})

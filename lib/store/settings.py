@@ -66,6 +66,21 @@ def service_row(cur: duckdb.DuckDBPyConnection, service_id: int) -> dict | None:
     return found[0] if found else None
 
 
+def service_deadlines(
+    cur: duckdb.DuckDBPyConnection, service_ids: list[int]
+) -> dict[int, tuple[str, ServiceDeadlines]]:
+    """Service id → (its name, its deadlines), read inside the caller's transaction: what a letter
+    about a day of these services says (« annulable jusqu'au … »)."""
+    if not service_ids:
+        return {}
+    rows = dicts(
+        cur,
+        f"SELECT id, name, {', '.join(DEADLINE_COLUMNS)} FROM services WHERE list_contains(?, id)",
+        [service_ids],
+    )
+    return {r["id"]: (r["name"], r["deadlines"]) for r in map(with_deadlines, rows)}
+
+
 def update_service(
     cur: duckdb.DuckDBPyConnection, service_id: int, *, unit_price_cents: int, deadlines: ServiceDeadlines
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 from lib.domain.changes import ChangeState
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import ChildInput, ConsentKind, ContactInput, GuardianInput, QfSource, QuotientInput
-from lib.services import attendance, families, reservations
+from lib.services import attendance, families, health, reservations, trail
 from lib.store import invoices as invoice_store
 from tests.conftest import DEMO_NOW, DEMO_TODAY
 
@@ -424,6 +424,73 @@ def test_archiving_needs_a_reason_and_one_child_can_go(town, admin, agent):
     assert town.child_a2 not in {c.child_id for c in addable}  # Pointage's « ajouter un enfant »
     families.unarchive_child(town.db, admin, town.child_a2, DEMO_NOW)
     assert len(reservations.my_children(town.db, town.login(town.parent_a))) == 2
+
+
+def health_of(db):
+    """Who has a health record, who has a proposal (any state)."""
+    return (
+        db.rows("SELECT child_id FROM child_health ORDER BY child_id"),
+        db.rows("SELECT child_id FROM child_health_requests ORDER BY child_id"),
+    )
+
+
+@pytest.fixture
+def with_health(town, admin, parent_a):
+    """A PAI for Alice, Adrien and Basile, and a correction of Alice's proposed by her family."""
+    for child in (town.child_a, town.child_a2, town.child_b):
+        health.save_health(town.db, admin, child, {"has_pai": True, "allergies": "Arachide"}, DEMO_NOW)
+    health.propose_health(town.db, parent_a, town.child_a, {"has_pai": True, "allergies": "Kiwi"}, DEMO_NOW)
+
+
+def test_archiving_a_child_erases_its_health_data_in_the_archive_s_transaction(town, admin, with_health):
+    message = families.archive_child(town.db, admin, town.child_a2, "Parti au collège", DEMO_NOW)
+    assert "Fiche(s) de santé effacée(s) : 1" in message
+    assert health_of(town.db) == ([(town.child_a,), (town.child_b,)], [(town.child_a,)])
+    archived = town.db.value("SELECT max(id) FROM audit_log WHERE action = 'child.archive'")
+    assert town.db.rows(
+        "SELECT entity_id, user_id, reason, id < ? FROM audit_log WHERE action = 'health.purged'", [archived]
+    ) == [(str(town.child_a2), admin.user_id, "enfant archivé", True)]
+    said = [line.what for line in trail.journal(town.db, admin, name="adrien").lines]
+    assert "Fiche de santé de Adrien Aubert effacée : enfant archivé" in said
+    # Brought back, the child has no health data: the staff write it again.
+    families.unarchive_child(town.db, admin, town.child_a2, DEMO_NOW)
+    assert health.child_health(town.db, admin, town.child_a2, DEMO_NOW).record is None
+
+
+def test_archiving_a_family_erases_its_children_s_health_data_and_proposals(town, admin, with_health):
+    message = families.archive_family(town.db, admin, town.family_a, "Déménagement", DEMO_NOW)
+    assert "Fiche(s) de santé effacée(s) : 2" in message
+    assert health_of(town.db) == ([(town.child_b,)], [])  # Basile's stays
+    assert town.db.rows(
+        "SELECT entity_id, user_id, reason FROM audit_log WHERE action = 'health.purged' ORDER BY entity_id"
+    ) == sorted([(str(c), admin.user_id, "dossier de la famille archivé") for c in (town.child_a, town.child_a2)])
+
+
+def test_an_archive_without_health_data_says_nothing_of_it(town, admin):
+    message = families.archive_child(town.db, admin, town.child_a2, "Parti au collège", DEMO_NOW)
+    assert "santé" not in message
+    assert town.db.value("SELECT count(*) FROM audit_log WHERE action = 'health.purged'") == 0
+
+
+def test_an_archive_that_fails_keeps_the_health_data(town, admin, with_health, monkeypatch):
+    before = health_of(town.db), snapshot(town.db)
+
+    def broken(*_args):
+        raise RuntimeError("disque plein")
+
+    monkeypatch.setattr(families.store, "set_family_archived", broken)
+    with pytest.raises(RuntimeError):
+        families.archive_family(town.db, admin, town.family_a, "Déménagement", DEMO_NOW)
+    assert (health_of(town.db), snapshot(town.db)) == before
+
+
+def test_a_refused_archive_keeps_the_health_data(town, admin, agent, with_health):
+    before = health_of(town.db), snapshot(town.db)
+    with pytest.raises(InvalidInput, match=r"^Motif"):
+        families.archive_child(town.db, admin, town.child_a2, "", DEMO_NOW)
+    with pytest.raises(NotAllowed):
+        families.archive_family(town.db, agent, town.family_a, "Déménagement", DEMO_NOW)
+    assert (health_of(town.db), snapshot(town.db)) == before
 
 
 # --- the family's own data ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.family_letters import RECEIPT_DELAY_MINUTES
 from lib.domain.letters import MailKind
 from lib.payments.sandbox import BANK
-from lib.services import family_mail, invoicing, mail, payments, reminders, setup
+from lib.services import families, family_mail, invoicing, mail, payments, reminders, setup
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW
 from tests.helpers import PORT, PROVIDER, town_invoice
@@ -168,6 +168,65 @@ def test_a_promotion_tells_the_other_family_a_place_was_freed(town):
     assert f"J-{promotion:06d}" in place["body_text"]
     assert "Adrien" not in place["body_text"] and "Aubert" not in place["body_text"]
     assert_each_family_gets_only_its_own(db)
+
+
+@pytest.mark.parametrize(
+    "archive",
+    [
+        lambda town, admin: families.archive_family(town.db, admin, town.family_a, "Déménagement", DEMO_NOW),
+        lambda town, admin: families.archive_child(town.db, admin, town.child_a2, "Parti au collège", DEMO_NOW),
+    ],
+    ids=["family", "child"],
+)
+def test_archiving_frees_a_place_and_the_waiting_family_is_told_in_the_same_transaction(town, archive):
+    db = town.db
+    day = date(2026, 12, 9)  # a Wednesday: Adrien (family A) and Basile (family B) go to the centre
+    basile, basile_ctx = context(town, town.parent_b, town.child_b)
+    r.set_day(db, basile, basile_ctx, town.wednesday_meal, day, False, DEMO_NOW)
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE site_services SET capacity = 1 WHERE site_id = ? AND service_id = ?",
+            [town.wednesday_centre, town.wednesday_meal],
+        )
+    )
+    assert r.set_day(db, basile, basile_ctx, town.wednesday_meal, day, True, DEMO_NOW).waiting
+    db.write(lambda cur: cur.execute("DELETE FROM outbox"))  # Basile's own receipts
+
+    archive(town, town.login(town.admin))
+
+    (place,) = outbox(db, MailKind.WAITING_PLACE)
+    promotion = db.value("SELECT max(id) FROM audit_log WHERE action = 'booking.promoted'")
+    assert db.rows("SELECT entity_id FROM audit_log WHERE id = ?", [promotion]) == [(str(town.child_b),)]
+    assert place["to_address"] == town.parent_b and place["family_id"] == town.family_b
+    assert place["audit_id"] == promotion
+    assert place["subject"] == "Une place s'est libérée pour Basile – Ville de Petite-Ville (essais)"
+    limit = cancel_limit(basile_ctx, town.wednesday_meal, day)
+    assert f"Mercredi repas — mercredi 9 décembre 2026 : réservé, annulable jusqu'au {limit}" in place["body_text"]
+    assert "Adrien" not in place["body_text"] and "Aubert" not in place["body_text"]
+    assert_each_family_gets_only_its_own(db)
+
+
+def test_an_archive_that_fails_queues_no_waiting_list_message(town, monkeypatch):
+    db = town.db
+    day = date(2026, 12, 9)
+    basile, basile_ctx = context(town, town.parent_b, town.child_b)
+    r.set_day(db, basile, basile_ctx, town.wednesday_meal, day, False, DEMO_NOW)
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE site_services SET capacity = 1 WHERE site_id = ? AND service_id = ?",
+            [town.wednesday_centre, town.wednesday_meal],
+        )
+    )
+    assert r.set_day(db, basile, basile_ctx, town.wednesday_meal, day, True, DEMO_NOW).waiting
+    before = outbox(db), db.rows("SELECT * FROM bookings ORDER BY ALL")
+
+    def broken(*_args):
+        raise RuntimeError("disque plein")
+
+    monkeypatch.setattr(families.store, "set_family_archived", broken)
+    with pytest.raises(RuntimeError):
+        families.archive_family(db, town.login(town.admin), town.family_a, "Déménagement", DEMO_NOW)
+    assert (outbox(db), db.rows("SELECT * FROM bookings ORDER BY ALL")) == before
 
 
 def test_a_family_that_turned_receipts_off_gets_none_but_the_staffs_changes_are_always_told(town):
