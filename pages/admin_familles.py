@@ -1,6 +1,7 @@
 """« Familles »: find a family, read its file (agents and administrators; each opening is in the
-journal), edit it (administrator): guardians and billing, children and their registrations, the
-quotient familial's history, contacts, consents, archive."""
+journal), edit it (administrator): guardians and billing (with their accounts' states), children and
+their registrations, the quotient familial's history, contacts, consents, archive. Each child's PAI is
+read on request (agents and administrators; each reading in the journal)."""
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from lib.domain.roles import Role
 from lib.services import families, reservations
 from lib.services.families import FamilyFile
 from lib.ui import families as widgets
-from lib.ui import session
+from lib.ui import health, session
 from lib.ui.errors import refusals_shown
 
 CHOSEN = "fam_chosen"
@@ -207,6 +208,9 @@ def children_tab(file: FamilyFile) -> None:
                     with refusals_shown():
                         widgets.saved("fam_children", families.unarchive_child(db, actor, child.id, session.now()))
                 continue
+            if file.family.archived_at is None:
+                st.markdown("**Santé (PAI)**")
+                health.staff_pai_on_request(db, actor, child.id, session.now())
             if admin:
                 registration_form(child.id)
                 child_form(file, child.id, diets)

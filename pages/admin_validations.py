@@ -1,6 +1,7 @@
-"""« À valider »: the changes families proposed (a new quotient familial), old → new, accepted or
-refused with a note the family reads. Agents see them; the administrator decides (the QF changes
-prices)."""
+"""« À valider »: the changes families proposed, old → new, accepted or refused with a note the family
+reads. A new quotient familial: agents see it, the administrator decides (it changes prices). Then a
+correction of a child's health file (PAI): agents and administrators decide (each one shown is a
+health read, in the journal)."""
 
 import streamlit as st
 
@@ -10,13 +11,14 @@ from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import families
 from lib.ui import families as widgets
-from lib.ui import session
+from lib.ui import health, session
 from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
 db = session.db()
 st.title("À valider", anchor=False)
 widgets.flash()
+st.header("Quotient familial", anchor=False)
 waiting = families.pending(db, actor)
 if not waiting:
     st.info("Aucune demande en attente.")
@@ -24,7 +26,7 @@ for change in waiting:
     proposal = quotient_of(change)
     old = families.current_quotient(db, actor, change.family_id)
     with st.container(border=True):
-        st.header(f"{md(change.family)} — {change.kind.label}", anchor=False)
+        st.subheader(f"{md(change.family)} — {change.kind.label}", anchor=False)
         st.markdown(
             f"{'non renseigné' if old is None else old} → **{proposal.qf}** "
             f"(valable depuis le {fr.numeric_date(proposal.valid_from)}, {proposal.source.label}"
@@ -41,3 +43,6 @@ for change in waiting:
         if accept or refuse:
             with refusals_shown():
                 widgets.saved("valid", families.decide(db, actor, change.id, accept, note, session.now()))
+
+st.header("Corrections de PAI proposées par les familles", anchor=False)
+health.pai_validations(db, actor, session.now())

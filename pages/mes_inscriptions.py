@@ -5,7 +5,7 @@ import streamlit as st
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import reservations
-from lib.ui import calendar, calendar_feed, health, layout, session
+from lib.ui import calendar, calendar_feed, layout, session
 from lib.ui import reservations as widgets
 
 actor = session.require_actor(Role.FAMILY)
@@ -27,8 +27,6 @@ with right:
 
 with st.expander("Inscrire mon enfant ou modifier son inscription", icon=":material/how_to_reg:"):
     widgets.registration_section(actor, child, year)
-with st.expander("Santé (PAI)", icon=":material/medical_information:"):
-    health.family_pai_section(session.db(), actor, child.id, session.now())
 calendar_feed.feed_section(actor, child)
 
 st.header(f"Réservations de {md(child.first_name)}", anchor=False)

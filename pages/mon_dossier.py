@@ -1,6 +1,6 @@
 """« Mon dossier », for a family: its file as the town hall keeps it. Phones, address, contacts,
-pick-up people and consents change at once; a new quotient familial waits for the town hall's
-validation; « Mes données » downloads everything the portal holds about the family."""
+pick-up people and consents change at once; a new quotient familial, or a correction of a child's
+health file (PAI, shown only on request), waits for the town hall's validation; « Mes données » downloads everything the portal holds about the family."""
 
 import streamlit as st
 
@@ -10,7 +10,7 @@ from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.services import families
 from lib.ui import families as widgets
-from lib.ui import session
+from lib.ui import health, session
 from lib.ui.errors import refusals_shown
 
 EXPORT = "dossier_export"
@@ -42,6 +42,8 @@ for child in file.children:
             f"**{md(child.first_name)} {md(child.last_name)}** — né(e) le {fr.numeric_date(child.birth_date)} — "
             f"classe {md(child.school_class)}"
         )
+        with st.expander(f"Santé (PAI) de {md(child.first_name)}", icon=":material/medical_information:"):
+            health.family_pai_section(db, actor, child.id, session.now())
 
 st.header("Quotient familial", anchor=False)
 widgets.quotient_history(file)

@@ -1,4 +1,5 @@
-"""Children's health (PAI) on screen: the staff's form in a child's file, the family's view with
+"""Children's health (PAI) on screen: the staff's form in a child's file (at once on « PAI », on
+request in « Familles »), the family's view with
 its proposed corrections, the staff's list of corrections to validate, and the cards of an
 attendance sheet's PAI.
 
@@ -198,7 +199,7 @@ def staff_pai_form(db, actor: Actor, child_id: int, now: datetime) -> None:
     if found.pending is not None:
         st.info(
             f"La famille a proposé une correction le {_paris_day(found.pending.submitted_at)} : elle attend votre "
-            "validation (« Corrections proposées par les familles »)."
+            "validation (pages « À valider » et « PAI »)."
         )
     values = _form(f"pai_staff_{child_id}_{_stamp(found)}", found.record, now.date(), "Enregistrer le PAI")
     if values is not None:
@@ -208,6 +209,17 @@ def staff_pai_form(db, actor: Actor, child_id: int, now: datetime) -> None:
             _flash(f"staff_{child_id}", message)
             st.rerun()
     _show_flash(f"staff_{child_id}")
+
+
+def staff_pai_on_request(db, actor: Actor, child_id: int, now: datetime) -> None:
+    """`staff_pai_form` behind « Afficher le PAI », for a page that shows a child for other reasons
+    (the family file): nothing is read, nor written in the journal, until asked; once read, the
+    reruns keep it."""
+    if f"{FILE}{child_id}" not in st.session_state:
+        st.caption("Allergies, PAI, panier repas, médecin : affichés seulement à la demande (lecture journalisée).")
+        if not st.button("Afficher le PAI", key=f"pai_staff_show_{child_id}", icon=":material/medical_information:"):
+            return
+    staff_pai_form(db, actor, child_id, now)
 
 
 # --- the family's view ------------------------------------------------------------------------------

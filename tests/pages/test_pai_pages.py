@@ -1,6 +1,7 @@
 """The PAI on screen through AppTest: Pointage's flag and its audited read on request (once across
-reruns, dropped with the sheet), the staff's page « PAI », the family's section, and the kitchen
-that never sees it."""
+reruns, dropped with the sheet), the staff's page « PAI », the family's section in « Mon dossier »,
+the child's PAI on request in « Familles », the corrections on « À valider », and the kitchen that
+never sees it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from pypdf import PdfReader
 
-from lib.services import attendance, health, kitchen, reservations
+from lib.services import attendance, families, health, kitchen, reservations
 from tests.conftest import DEMO_NOW, login
 from tests.helpers import app_test, texts
 
@@ -90,13 +91,13 @@ def test_a_bad_phone_is_refused_on_the_staff_page_and_nothing_is_saved(demo_db, 
 
 
 def family_child(db):
-    """The demo family's first child (the one « Mes inscriptions » shows first)."""
+    """The demo family's first child."""
     return reservations.my_children(db, login(db, "parent@demo.fr"))[0]
 
 
 def test_the_family_sees_its_pai_on_request_proposes_and_the_staff_validate(demo_db):
     child = family_child(demo_db)
-    at = app_test("pages/mes_inscriptions.py", demo_db, "parent@demo.fr").run()
+    at = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
     assert not at.exception, at.exception
     before = health_reads(demo_db)
     assert "Voir la fiche de santé" in [b.label for b in at.button]
@@ -121,7 +122,7 @@ def test_the_family_sees_its_pai_on_request_proposes_and_the_staff_validate(demo
     assert not staff.exception, staff.exception
     assert "Aucune correction de PAI n'attend de validation." in [i.value for i in staff.info]
 
-    again = app_test("pages/mes_inscriptions.py", demo_db, "parent@demo.fr").run()
+    again = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
     again.button(key=f"pai_show_{child.id}").click().run()
     assert any("Merci de joindre le PAI signé." in w.value for w in again.warning)
 
@@ -166,3 +167,92 @@ def test_no_health_value_reaches_the_audit_log_through_the_pages(demo_db, on_the
     )
     assert '"protocol"' in log  # the field's name is there
     assert [v for v in ("Glucagon", "sésame", "Stylo") if v in log] == []
+
+
+# --- the PAI in the family file pages -----------------------------------------------------------------
+
+
+def martin_children(db):
+    """The demo's Martin family (parent@demo.fr): its id and its children's ids."""
+    parent = login(db, "parent@demo.fr")
+    return parent.family_id, [c.id for c in reservations.my_children(db, parent)]
+
+
+def family_file_page(db, email):
+    """« Familles » as `email`, the Martin family chosen."""
+    at = app_test("pages/admin_familles.py", db, email).run()
+    at.text_input(key="fam_search").set_value("martin camille").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("email", ["agent@demo.fr", "admin@demo.fr"])
+def test_the_family_file_reads_a_child_s_pai_only_on_request_and_once(demo_db, email):
+    _, (child, other) = martin_children(demo_db)
+    health.save_health(demo_db, login(demo_db, "admin@demo.fr"), child, {"has_pai": True, **SECRET}, DEMO_NOW)
+    at = family_file_page(demo_db, email)
+    assert health_reads(demo_db) == 0
+    assert SECRET["allergies"] not in [t.value for t in at.text_area]
+    assert {f"pai_staff_show_{child}", f"pai_staff_show_{other}"} <= {b.key for b in at.button}
+    at.button(key=f"pai_staff_show_{child}").click().run()
+    assert not at.exception, at.exception
+    assert SECRET["allergies"] in [t.value for t in at.text_area]
+    assert demo_db.rows("SELECT entity_id FROM audit_log WHERE action = 'health.read'") == [(str(child),)]
+    for _ in range(2):  # reruns neither read again nor audit again
+        at.run()
+    assert SECRET["allergies"] in [t.value for t in at.text_area]
+    assert health_reads(demo_db) == 1
+    assert f"pai_staff_show_{other}" in [b.key for b in at.button]  # the other child's stays closed
+    next(t for t in at.text_area if t.value == SECRET["allergies"]).input("Sésame")
+    next(b for b in at.button if b.label == "Enregistrer le PAI").click().run()
+    assert not at.exception, at.exception
+    admin = login(demo_db, "admin@demo.fr")
+    assert health.child_health(demo_db, admin, child, DEMO_NOW).record.allergies == "Sésame"
+
+
+def test_an_archived_family_s_file_offers_no_pai(demo_db):
+    family, _ = martin_children(demo_db)
+    families.archive_family(demo_db, login(demo_db, "admin@demo.fr"), family, "Déménagement", DEMO_NOW)
+    at = app_test("pages/admin_familles.py", demo_db, "admin@demo.fr").run()
+    at.checkbox(key="fam_archived").check().run()
+    at.text_input(key="fam_search").set_value("martin camille").run()
+    assert not at.exception, at.exception
+    assert "Dossier archivé le" in texts(at)
+    assert [b.key for b in at.button if b.key.startswith("pai_staff_show_")] == []
+    assert health_reads(demo_db) == 0
+
+
+def test_mon_dossier_shows_each_child_s_health_only_on_request(demo_db):
+    _, children = martin_children(demo_db)
+    at = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    assert len([e for e in at.expander if e.label.startswith("Santé (PAI) de ")]) == len(children) == 2
+    assert {f"pai_show_{c}" for c in children} <= {b.key for b in at.button}
+    assert health_reads(demo_db) == 0
+    at.button(key=f"pai_show_{children[1]}").click().run()
+    assert not at.exception, at.exception
+    assert demo_db.rows("SELECT entity_id FROM audit_log WHERE action = 'health.read'") == [(str(children[1]),)]
+
+
+def test_mes_inscriptions_no_longer_shows_health_data(demo_db):
+    at = app_test("pages/mes_inscriptions.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    assert [b.key for b in at.button if b.key and b.key.startswith("pai_")] == []
+    assert "Santé (PAI)" not in [e.label for e in at.expander]
+
+
+def test_a_pai_correction_is_decided_on_a_valider_after_the_qf_changes(demo_db):
+    child = family_child(demo_db)
+    health.propose_health(demo_db, login(demo_db, "parent@demo.fr"), child.id, {"allergies": "Pollen"}, DEMO_NOW)
+    at = app_test("pages/admin_validations.py", demo_db, "agent@demo.fr").run()
+    assert not at.exception, at.exception
+    assert [h.value for h in at.header] == ["Quotient familial", "Corrections de PAI proposées par les familles"]
+    assert "Aucune demande en attente." in [i.value for i in at.info]  # no QF change waits
+    assert "Pollen" in " ".join(m.value for m in at.markdown)
+    assert demo_db.rows("SELECT entity_id FROM audit_log WHERE action = 'health.read'") == [(str(child.id),)]
+    request = demo_db.value("SELECT max(id) FROM child_health_requests")
+    at.button(key=f"pai_accept_{request}").click().run()
+    assert not at.exception, at.exception
+    assert "Aucune correction de PAI n'attend de validation." in [i.value for i in at.info]
+    admin = login(demo_db, "admin@demo.fr")
+    assert health.child_health(demo_db, admin, child.id, DEMO_NOW).record.allergies == "Pollen"
