@@ -6,16 +6,19 @@ read on request (agents and administrators; each reading in the journal)."""
 import streamlit as st
 
 from lib.domain import fr
+from lib.domain.account_links import account_state
+from lib.domain.clock import to_utc_naive
 from lib.domain.families import SCHOOL_CLASSES, BillingMode, ChildInput, GuardianInput, parse_day
 from lib.domain.markup import md
 from lib.domain.roles import Role
-from lib.services import families, reservations
+from lib.services import accounts, families, reservations
 from lib.services.families import FamilyFile
 from lib.ui import families as widgets
 from lib.ui import health, session
 from lib.ui.errors import refusals_shown
 
 CHOSEN = "fam_chosen"
+ACCOUNTS_FAMILY = "accounts_family"  # « Comptes des familles »' family choice (pages/admin_comptes.py)
 READ = "fam_read"  # the family whose opening was last written in the journal
 
 actor = session.require_actor(Role.AGENT, Role.ADMIN)
@@ -56,7 +59,33 @@ def guardian_form(file: FamilyFile, rank: int) -> None:
                 widgets.saved(key, f"Responsable {rank} enregistré.")
 
 
+def account_states(file: FamilyFile) -> dict[int, str]:
+    """Guardian id → the state of their account, for the administrator (agents read the file, not the
+    accounts): none, invited (the link valid until or expired since), activated, or closed with the
+    archived file."""
+    if not admin:
+        return {}
+    if file.family.archived_at is not None:  # archiving closed the accounts
+        return {g.id: "fermé avec le dossier" if g.user_id else "aucun compte" for g in file.guardians}
+    now_utc = to_utc_naive(session.now())
+    return {
+        g.id: account_state(g.user_id is not None, g.activated_at, g.invited_at, g.expires_at, now_utc)
+        for g in accounts.family_guardians(db, actor, file.family.id)
+    }
+
+
+def accounts_link(file: FamilyFile) -> None:
+    """To « Comptes des familles », this family chosen there, to invite a guardian or resend. A button
+    that switches page: st.page_link refuses to draw where a page runs alone, as in the page tests."""
+    if st.button(
+        "Inviter ou relancer dans « Comptes des familles »", key="fam_accounts", icon=":material/manage_accounts:"
+    ):
+        st.session_state[ACCOUNTS_FAMILY] = file.family.id
+        st.switch_page("pages/admin_comptes.py")
+
+
 def guardians_tab(file: FamilyFile) -> None:
+    states = account_states(file)
     for rank in (1, 2):
         found = file.guardian(rank)
         st.subheader(f"Responsable {rank}", anchor=False)
@@ -68,11 +97,13 @@ def guardians_tab(file: FamilyFile) -> None:
                 f"E-mail : {md(found.email or '—')}",
                 f"Téléphone : {md(found.phone or '—')}",
                 f"Adresse : {md(found.address or '—')}",
-                f"Compte : {'oui' if found.user_id else 'aucun'}",
+                f"Compte : {states[found.id] if admin else 'oui' if found.user_id else 'aucun'}",
             ]
             st.markdown("  \n".join(lines))
         if admin and file.family.archived_at is None:
             guardian_form(file, rank)
+    if admin and file.family.archived_at is None:
+        accounts_link(file)
     st.subheader("Dossier et facturation", anchor=False)
     st.markdown(
         f"Identifiant mairie : **{md(file.family.town_ref or 'aucun')}**  \nFactures adressées à : "

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from lib.domain.clock import from_utc_naive
 from lib.domain.errors import PortailError
+from lib.domain.fr import numeric_date_time
 
 
 class LinkPurpose(StrEnum):
@@ -83,6 +85,31 @@ def link_state(link: StoredLink, now_utc: datetime) -> LinkState:
     if now_utc >= link.expires_at:
         return LinkState.EXPIRED
     return LinkState.USABLE
+
+
+def account_state(
+    has_account: bool,
+    activated_at: datetime | None,
+    invited_at: datetime | None,
+    expires_at: datetime | None,
+    now_utc: datetime,
+) -> str:
+    """A guardian's account as the administrator reads it in a family file: « aucun compte »,
+    « invité le 27/11/2026 à 14 h 05, lien valable jusqu'au 04/12/2026 à 14 h 05 » (or « lien expiré
+    le … »), « activé le … ». Instants are UTC-naive; the link's last invitation expires at its
+    instant (`link_state`'s rule)."""
+    if activated_at is not None:
+        return f"activé le {_when(activated_at)}"
+    if not has_account:
+        return "aucun compte"
+    if invited_at is None or expires_at is None:
+        return "créé, jamais invité"
+    link = "expiré le" if now_utc >= expires_at else "valable jusqu'au"
+    return f"invité le {_when(invited_at)}, lien {link} {_when(expires_at)}"
+
+
+def _when(moment_utc: datetime) -> str:
+    return numeric_date_time(from_utc_naive(moment_utc))
 
 
 # The one answer to a link that does not work, whatever the reason (unknown, expired, used, voided by

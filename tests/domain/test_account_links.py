@@ -9,6 +9,7 @@ from lib.domain.account_links import (
     LinkPurpose,
     LinkState,
     StoredLink,
+    account_state,
     expiry,
     link_state,
     requests_wait,
@@ -72,3 +73,28 @@ def test_a_name_typed_with_a_line_break_or_markup_stays_on_one_escaped_line():
     letter = password_reset("Anne\nBcc: x@evil.fr <b>", URL, datetime(2026, 12, 4, 9, 30, tzinfo=PARIS))
     assert "Bonjour Anne Bcc: x@evil.fr <b>," in to_text(letter, Signature("Ville"))
     assert "<b>," not in to_html(letter, Signature("Ville"))
+
+
+INVITED = datetime(2026, 11, 27, 8, 30)  # UTC: 9 h 30 in Paris
+UNTIL = INVITED + timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    "has_account, activated, invited, expires, now, state",
+    [
+        (False, None, None, None, INVITED, "aucun compte"),
+        (True, None, None, None, INVITED, "créé, jamais invité"),
+        (
+            True,
+            None,
+            INVITED,
+            UNTIL,
+            INVITED,
+            "invité le 27/11/2026 à 9 h 30, lien valable jusqu'au 04/12/2026 à 9 h 30",
+        ),
+        (True, None, INVITED, UNTIL, UNTIL, "invité le 27/11/2026 à 9 h 30, lien expiré le 04/12/2026 à 9 h 30"),
+        (True, INVITED + timedelta(hours=1), INVITED, UNTIL, UNTIL, "activé le 27/11/2026 à 10 h 30"),
+    ],
+)
+def test_an_account_s_state_as_the_administrator_reads_it(has_account, activated, invited, expires, now, state):
+    assert account_state(has_account, activated, invited, expires, now) == state

@@ -4,8 +4,8 @@ is written in the journal once across reruns."""
 
 import pytest
 
-from lib.domain.families import QfSource, QuotientInput
-from lib.services import families
+from lib.domain.families import GuardianInput, QfSource, QuotientInput
+from lib.services import accounts, families
 from tests.conftest import DEMO_NOW, DEMO_TODAY, login
 from tests.helpers import app_test, texts
 
@@ -212,6 +212,8 @@ def test_archiving_asks_for_a_confirmation_and_a_reason(demo_db):
     assert not at.exception, at.exception
     assert demo_db.value("SELECT archived_at FROM families WHERE id = ?", [MARTIN]) is not None
     assert "Famille Martin archivé(e)." in texts(at) and "Dossier archivé le" in texts(at)
+    assert account_lines(at) == ["Compte : fermé avec le dossier"]
+    assert "fam_accounts" not in [b.key for b in at.button]
 
 
 def test_names_typed_by_people_are_shown_as_text(demo_db):
@@ -261,3 +263,44 @@ def test_a_bad_qf_is_refused_in_french_and_nothing_is_written(demo_db):
     button(at, "Envoyer à la mairie").click().run()
     assert [e.value for e in at.error] == ["Valable depuis le : date illisible « 31/11/2026 » (attendu JJ/MM/AAAA)."]
     assert demo_db.value("SELECT count(*) FROM pending_changes") == 0
+
+
+# --- the guardians' accounts (administrator) ----------------------------------------------------------
+
+
+def account_lines(at):
+    return [line for m in at.markdown for line in m.value.split("  \n") if line.startswith("Compte : ")]
+
+
+def test_the_admin_reads_each_guardian_s_account_state_in_the_file(demo_db):
+    admin = login(demo_db, "admin@demo.fr")
+    second = families.save_guardian(
+        demo_db, admin, MARTIN, 2, GuardianInput("Paul", "Martin", "paul.martin@exemple.fr", None, None), DEMO_NOW
+    )
+    at = opened(demo_db, "admin@demo.fr")
+    first, without = account_lines(at)
+    assert first.startswith("Compte : activé le ") and without == "Compte : aucun compte"
+    demo_db.write(
+        lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', 'https://portail.demo.test')")
+    )
+    accounts.invite_guardian(demo_db, admin, second, DEMO_NOW)
+    at.run()
+    assert account_lines(at)[1] == ("Compte : invité le 27/11/2026 à 9 h 30, lien valable jusqu'au 04/12/2026 à 9 h 30")
+    assert "fam_accounts" in [b.key for b in at.button]
+
+
+def test_an_agent_reads_the_file_but_not_the_accounts(demo_db):
+    at = opened(demo_db, "agent@demo.fr")
+    assert not at.error
+    assert account_lines(at) == ["Compte : oui"]
+    assert "fam_accounts" not in [b.key for b in at.button]
+
+
+def test_the_admin_goes_from_the_file_to_the_family_s_accounts(demo_db):
+    at = app_test("app.py", demo_db, "admin@demo.fr").run()
+    at.switch_page("pages/admin_familles.py").run()
+    at.text_input(key="fam_search").set_value("martin camille").run()
+    at.button(key="fam_accounts").click().run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Comptes des familles"]
+    assert at.selectbox(key="accounts_family").value == MARTIN
