@@ -22,7 +22,7 @@ if actor is None:
         position="hidden",
     )
 else:
-    # expanded: every page listed (collapsed, Streamlit hides the staff's longer menus behind an English « View more »)
+    # expanded: every page listed (collapsed, Streamlit hides a long menu behind an English « View more »)
     page = st.navigation(navigation.pages_for(actor.role), expanded=True)
     layout.sidebar(actor)
 # The tab names the page and the site ("Mes factures – Portail Famille"): what a screen reader says first.

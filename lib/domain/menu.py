@@ -43,8 +43,8 @@ _SERVICES = Entry("pages/admin_prestations.py", "Prestations et délais", ":mate
 _MAIL = Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels")
 _JOURNAL = Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal")
 
-# The staff's menus are long: their pages come in sections (a heading above each group in the side
-# menu), in the order of a working day. Section "" has no heading.
+# The staff's menus are long: their pages come in groups, in the order of a working day (the group
+# names say why; the side menu lists the pages without headings, see lib/ui/navigation.py).
 SECTIONS: dict[Role, list[tuple[str, list[Entry]]]] = {
     Role.FAMILY: [
         (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.domain.menu import ACCOUNT, HOME, SECTIONS, Entry
+from lib.domain.menu import EXTRA, HOME, Entry
 from lib.domain.roles import Role
 
 
@@ -14,10 +14,8 @@ def _page(entry: Entry, default: bool = False) -> st.Page:
     return st.Page(entry.file, title=entry.title, icon=entry.icon, url_path=entry.url_path, default=default)
 
 
-def pages_for(role: Role) -> dict[str, list]:
-    """The role's pages by section, for st.navigation: the home page first, « Mon compte » last."""
-    sections: dict[str, list] = {"": [_page(HOME[role], default=True)]}
-    for title, entries in SECTIONS[role]:
-        sections.setdefault(title, []).extend(_page(entry) for entry in entries)
-    sections.setdefault("Mon compte" if len(sections) > 1 else "", []).append(_page(ACCOUNT))
-    return sections
+def pages_for(role: Role) -> list:
+    """The role's pages for st.navigation: the home page first, then the menu's order, « Mon compte »
+    last. One flat list: Streamlit's section headings nest <div>s inside the menu's <ul>, which
+    screen readers (and axe) reject."""
+    return [_page(HOME[role], default=True), *(_page(entry) for entry in EXTRA[role])]

@@ -34,7 +34,9 @@ from lib.web.routes import LOGIN_PATH, MAX_FORM_BYTES, PREFILL_COOKIE, _same_ori
 
 CSRF_COOKIE = "pf_csrf_compte"
 CSRF_PATH = "/auth/"
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# same-origin, not no-referrer: a page under no-referrer makes the browser send « Origin: null » with its
+# form, which the same-origin check must refuse. The link's token still never leaves for another site.
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 FORGOT_PATH = "/auth/oubli"
 MAX_FIELDS = 10
 STALE_FORM = "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."
@@ -52,7 +54,7 @@ def _page(request: Request, title: str, body: str, *, status: int = 200, csrf: s
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>{escape(title)} – Portail Famille – {escape(home.town(database()).name)}</title>
 <style>{login_page.STYLE}</style>
 </head>

@@ -60,7 +60,7 @@ def test_the_login_page_offers_the_forgotten_password(client):
 def test_the_forgotten_password_page_is_french_private_and_needs_no_session(client):
     page = client.get("/auth/oubli", follow_redirects=False)
     assert page.status_code == 200 and '<html lang="fr">' in page.text and '<label for="email">' in page.text
-    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "same-origin"
     cookie = page.headers["set-cookie"]
     assert cookie.startswith("pf_csrf_compte=") and "Path=/auth/" in cookie and "HttpOnly" in cookie
 
