@@ -167,14 +167,18 @@ def registered_now(cur: duckdb.DuckDBPyConnection, child_id: int, today: date) -
     return bool(found)
 
 
-def unregistered(cur: duckdb.DuckDBPyConnection, today: date) -> list[int]:
-    """Children holding health data or proposals with no registration in a school year not over."""
+def unregistered(cur: duckdb.DuckDBPyConnection, ended_after: date) -> list[int]:
+    """Children holding health data or proposals that are archived, or have no registration in a
+    school year ending on `ended_after` or later."""
     rows = cur.execute(
-        """SELECT child_id FROM (SELECT child_id FROM child_health UNION SELECT child_id FROM child_health_requests) k
-           WHERE NOT EXISTS (SELECT 1 FROM registrations r JOIN school_years y ON y.id = r.school_year_id
+        """SELECT k.child_id
+           FROM (SELECT child_id FROM child_health UNION SELECT child_id FROM child_health_requests) k
+           LEFT JOIN children c ON c.id = k.child_id
+           WHERE c.archived_at IS NOT NULL
+              OR NOT EXISTS (SELECT 1 FROM registrations r JOIN school_years y ON y.id = r.school_year_id
                              WHERE r.child_id = k.child_id AND y.end_date >= ?)
-           ORDER BY child_id""",
-        [today],
+           ORDER BY k.child_id""",
+        [ended_after],
     ).fetchall()
     return [r[0] for r in rows]
 
