@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from lib.domain.families import BillingMode, ChildInput, ConsentKind, GuardianInput, QfSource, QuotientInput
 from lib.store.db import Database
+from lib.store.families import EMAIL_HOLDERS
 
 
 @dataclass
@@ -84,17 +85,15 @@ def snapshot(db: Database, school_year_id: int | None) -> Snapshot:
     return Snapshot(families, children)
 
 
-def taken_emails(db: Database) -> dict[str, str | None]:
-    """Every e-mail an account or a guardian holds → the town_ref of its family (None: staff, or a
-    family without one). An imported guardian may keep his own family's address, no other."""
-    found: dict[str, str | None] = {}
+def taken_emails(db: Database) -> dict[str, tuple[str | None, ...]]:
+    """Every e-mail an account or a guardian holds (lib.store.families.EMAIL_HOLDERS, the family
+    file's rule too) → the town_ref of each holder's family (None: staff, or a family without one).
+    An imported guardian may keep his own family's address, no other."""
+    found: dict[str, tuple[str | None, ...]] = {}
     for email, ref in db.rows(
-        """SELECT u.email, f.town_ref FROM users u LEFT JOIN families f ON f.id = u.family_id
-           UNION ALL
-           SELECT g.email, f.town_ref FROM guardians g JOIN families f ON f.id = g.family_id
-           WHERE g.email IS NOT NULL AND g.archived_at IS NULL"""
+        f"SELECT h.email, f.town_ref FROM ({EMAIL_HOLDERS}) h LEFT JOIN families f ON f.id = h.family_id"
     ):
-        found.setdefault(email, ref)
+        found[email] = (*found.get(email, ()), ref)
     return found
 
 
