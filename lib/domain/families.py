@@ -267,6 +267,15 @@ def email_elsewhere(holders: Iterable[object], own: object) -> bool:
     return any(holder is None or holder != own for holder in holders)
 
 
+LOGIN_ELSEWHERE = "l'adresse de connexion se change depuis « Mon compte »."
+
+
+def login_diverges(before: str | None, after: str | None, login: str | None) -> bool:
+    """Whether changing a guardian's e-mail from `before` to `after` would part it from the login of
+    his activated account (`login`; None: no activated account): only its holder changes it."""
+    return login is not None and after != before and after != login
+
+
 def optional_email(value: object, label: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None

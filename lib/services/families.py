@@ -33,6 +33,7 @@ from lib.domain.changes import (
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import (
+    LOGIN_ELSEWHERE,
     SCHOOL_CLASSES,
     BillingShare,
     ChildInput,
@@ -56,6 +57,7 @@ from lib.domain.families import (
     check_shares,
     check_town_ref,
     email_elsewhere,
+    login_diverges,
     optional_phone,
     optional_text,
 )
@@ -279,14 +281,11 @@ def _guardian_email(db: Database, family_id: int, rank: int, before: Guardian | 
     who = f"Responsable {rank}, e-mail"
     if email is not None and email_elsewhere(store.email_families(db, email), family_id):
         raise InvalidInput(f"{who} : l'adresse {email} est déjà celle d'un autre compte du portail.")
-    if before is None or before.user_id is None or email == before.email:
+    if before is None or before.user_id is None:
         return
     login = store.activated_login(db, before.user_id)
-    if login is not None and login != email:
-        raise InvalidInput(
-            f"{who} : ce responsable a un compte actif ({login}) ; l'adresse de connexion se change depuis "
-            "« Mon compte »."
-        )
+    if login_diverges(before.email, email, login):
+        raise InvalidInput(f"{who} : ce responsable a un compte actif ({login}) ; {LOGIN_ELSEWHERE}")
 
 
 def save_guardian(

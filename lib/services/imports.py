@@ -18,7 +18,7 @@ from datetime import datetime
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput
-from lib.domain.families import SCHOOL_CLASSES, ChildInput
+from lib.domain.families import LOGIN_ELSEWHERE, SCHOOL_CLASSES, ChildInput, login_diverges
 from lib.domain.family_import import (
     ImportedChild,
     ImportedFamily,
@@ -139,16 +139,33 @@ def _child_changed(new: ImportedChild, old: StoredChild, family_id: int) -> bool
 ARCHIVED = "dossier archivé : désarchivez-le d'abord dans « Familles »."
 
 
+def _logins_parted(plan: Plan, families: dict[str, StoredFamily]) -> list[Problem]:
+    """The file's guardians whose e-mail would part from their activated account's login (the
+    family file's rule: only its holder changes it, in « Mon compte »)."""
+    found: list[Problem] = []
+    for imported in plan.families:
+        stored = families.get(imported.town_ref)
+        if stored is None:
+            continue
+        for rank, guardian in enumerate(imported.guardians, start=1):
+            before, login = stored.guardians.get(rank), stored.logins.get(rank)
+            if before is not None and login_diverges(before.email, guardian.email, login):
+                message = f"ce responsable a un compte actif ({login}) ; {LOGIN_ELSEWHERE}"
+                found.append(Problem(imported.line, f"resp{rank}_email", message))
+    return found
+
+
 def _problems_against_stored(plan: Plan, snap: Snapshot, year: SchoolYearRecord | None) -> list[Problem]:
     """What only the stored files can tell: an archived family or child of the file (an import never
-    brings one back), a child of the file already in another family of the portal than the file
-    says, registrations with no school year open."""
+    brings one back), a guardian's e-mail parting from his login, a child of the file already in
+    another family of the portal than the file says, registrations with no school year open."""
     families = snap.family_by_ref()
     found = [
         Problem(f.line, "famille_id", ARCHIVED)
         for f in plan.families
         if f.town_ref in families and families[f.town_ref].archived
     ]
+    found += _logins_parted(plan, families)
     for child in plan.children:
         assert child.child.town_ref is not None
         old = snap.child_by_ref().get(child.child.town_ref)

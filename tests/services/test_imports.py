@@ -203,6 +203,36 @@ def test_an_archived_family_or_child_in_the_file_is_a_problem_not_brought_back(t
     assert (_counts(db), db.rows(archives)) == before
 
 
+def test_an_activated_account_s_login_is_not_changed_by_an_import(town):
+    db, admin = town.db, town.login(town.admin)
+    data = _file(_line())
+    imports.apply(db, admin, data, imports.dry_run(db, admin, data, DEMO_NOW).sha256, DEMO_NOW)
+    f1 = db.value("SELECT id FROM families WHERE town_ref = 'F-1'")
+
+    def claire_s_account(cur):
+        user_id = cur.execute(
+            "INSERT INTO users (id, email, password_hash, role, family_id, display_name, created_at, activated_at) "
+            "SELECT max(id) + 1, 'claire.lenoir@exemple.test', 'x', 'famille', ?, 'Claire Lenoir', "
+            "'2026-09-01 08:00', '2026-09-01 08:00' FROM users RETURNING id",
+            [f1],
+        ).fetchall()[0][0]
+        cur.execute("UPDATE guardians SET user_id = ? WHERE family_id = ? AND rank = 1", [user_id, f1])
+
+    db.write(claire_s_account)
+    assert imports.dry_run(db, admin, data, DEMO_NOW).valid  # the same address: no change
+    before = (_counts(db), db.rows("SELECT * FROM guardians ORDER BY ALL"))
+    for email in ("claire@ailleurs.test", ""):
+        changed = _file(_line(resp1_email=email))
+        report = imports.dry_run(db, admin, changed, DEMO_NOW)
+        assert [p.sentence() for p in report.problems] == [
+            "Ligne 2, resp1_email : ce responsable a un compte actif (claire.lenoir@exemple.test) ; "
+            "l'adresse de connexion se change depuis « Mon compte »."
+        ]
+        with pytest.raises(imports.ImportRefused):
+            imports.apply(db, admin, changed, report.sha256, DEMO_NOW)
+    assert (_counts(db), db.rows("SELECT * FROM guardians ORDER BY ALL")) == before
+
+
 def test_only_the_checked_file_is_imported(town):
     db, admin = town.db, town.login(town.admin)
     checked = imports.dry_run(db, admin, _file(_line()), DEMO_NOW)
