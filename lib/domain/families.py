@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -259,6 +259,21 @@ def optional_phone(value: object, label: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return check_phone(value, label)
+
+
+def email_elsewhere(holders: Iterable[object], own: object) -> bool:
+    """An e-mail is one person's login, never two families': whether one of its `holders` (each
+    holder's family, None for a staff account or an unknown family) is not the family `own`."""
+    return any(holder is None or holder != own for holder in holders)
+
+
+LOGIN_ELSEWHERE = "l'adresse de connexion se change depuis « Mon compte »."
+
+
+def login_diverges(before: str | None, after: str | None, login: str | None) -> bool:
+    """Whether changing a guardian's e-mail from `before` to `after` would part it from the login of
+    his activated account (`login`; None: no activated account): only its holder changes it."""
+    return login is not None and after != before and after != login
 
 
 def optional_email(value: object, label: str) -> str | None:

@@ -32,6 +32,7 @@ from lib.domain.families import (
     check_qf,
     check_quotient,
     check_town_ref,
+    email_elsewhere,
 )
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
@@ -121,8 +122,8 @@ class Reference:
     sites: Mapping[str, int]  # name → id
     services: Mapping[str, int]  # code → id
     site_services: frozenset[tuple[int, int]]  # (site, service) the town offers
-    # e-mail → the town_ref of the family whose guardian or account holds it already (None: no ref)
-    taken_emails: Mapping[str, str | None] = field(default_factory=dict)
+    # e-mail → the town_ref of each family whose guardian or account holds it already (None: no ref)
+    taken_emails: Mapping[str, tuple[str | None, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def _email_once(
         problems.append(Problem(line, column, f"l'adresse {email} est déjà celle de la famille ligne {earlier[1]}."))
         return
     seen[email] = (family_ref, line)
-    if email in ref.taken_emails and ref.taken_emails[email] != family_ref:
+    if email_elsewhere(ref.taken_emails.get(email, ()), family_ref):
         problems.append(Problem(line, column, f"l'adresse {email} est déjà celle d'un autre compte du portail."))
 
 

@@ -24,6 +24,12 @@ PROTOCOL_MAX = 2000
 DOCTOR_NAME_MAX = 80
 NOTE_MAX = 500
 
+# How long after its school year's end a child's health data outlives its last registration:
+# families re-register over the summer and in September, and a returning child must not lose its
+# PAI in between (nor a town migrated in July the notes migration 010 moved). Archived children
+# lose theirs at once.
+PURGE_GRACE_DAYS = 120
+
 # Each field's French name: the form's labels, the journal's « champs modifiés », old → new.
 LABELS: dict[str, str] = {
     "has_pai": "PAI signé",
@@ -128,8 +134,10 @@ def _valid_until(value: object, today: date) -> date | None:
     return value
 
 
-def health_record(values: Mapping[str, object], today: date) -> HealthRecord:
+def health_record(values: object, today: date) -> HealthRecord:
     """The record typed in a form (or proposed by a family), checked; a French refusal otherwise."""
+    if not isinstance(values, Mapping):
+        raise InvalidInput("Formulaire de santé illisible : rechargez la page.")
     unknown = set(values) - set(LABELS)
     if unknown:
         raise InvalidInput("Formulaire de santé illisible : rechargez la page.")

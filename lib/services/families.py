@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypeGuard
 
+import pandas as pd
+
 from lib.domain import fr
 from lib.domain.actor import Actor
 from lib.domain.calendar import SchoolCalendar
@@ -33,6 +35,7 @@ from lib.domain.changes import (
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import (
+    LOGIN_ELSEWHERE,
     SCHOOL_CLASSES,
     BillingShare,
     ChildInput,
@@ -55,9 +58,12 @@ from lib.domain.families import (
     check_quotient,
     check_shares,
     check_town_ref,
+    email_elsewhere,
+    login_diverges,
     optional_phone,
     optional_text,
 )
+from lib.domain.invoicing import invoice_visible
 from lib.domain.planning import BookingChange, BookingState
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
@@ -67,6 +73,7 @@ from lib.services.trail import refusals_audited
 from lib.store import audit, reference, users
 from lib.store import bookings as bookings_store
 from lib.store import families as store
+from lib.store import health as health_store
 from lib.store.db import Cursor, Database
 
 READERS = (Role.AGENT, Role.ADMIN)
@@ -189,9 +196,11 @@ def _plain(record: Guardian | ChildRecord | Contact | None) -> dict | None:
 # --- staff: search and read -----------------------------------------------------------------------
 
 
-def search(db: Database, actor: Actor, text: str, include_archived: bool = False) -> list[FoundFamily]:
+def search(db: Database, actor: Actor, text: object, include_archived: bool = False) -> list[FoundFamily]:
     """Families by family, guardian or child name, e-mail or town number (several words narrow it)."""
     actor.require(*READERS)
+    if text is not None and not isinstance(text, str):
+        raise InvalidInput("Recherche illisible : saisissez un nom, une adresse e-mail ou un numéro.")
     words = [w for w in fold((text or "").strip()).split() if w][:5]
     if sum(len(w) for w in words) < SEARCH_MIN:
         raise InvalidInput(f"Saisissez au moins {SEARCH_MIN} caractères d'un nom, d'une adresse e-mail ou d'un numéro.")
@@ -275,6 +284,19 @@ def update_family(
     db.write(work)
 
 
+def _guardian_email(db: Database, family_id: int, rank: int, before: Guardian | None, email: str | None) -> None:
+    """A guardian's e-mail is no other family's nor the staff's (the import's rule), and an activated
+    account's login changes only through its holder (« Mon compte »), never diverging from it here."""
+    who = f"Responsable {rank}, e-mail"
+    if email is not None and email_elsewhere(store.email_families(db, email), family_id):
+        raise InvalidInput(f"{who} : l'adresse {email} est déjà celle d'un autre compte du portail.")
+    if before is None or before.user_id is None:
+        return
+    login = store.activated_login(db, before.user_id)
+    if login_diverges(before.email, email, login):
+        raise InvalidInput(f"{who} : ce responsable a un compte actif ({login}) ; {LOGIN_ELSEWHERE}")
+
+
 def save_guardian(
     db: Database, actor: Actor, family_id: object, rank: object, typed: GuardianInput, now: datetime
 ) -> int:
@@ -284,6 +306,7 @@ def save_guardian(
         raise InvalidInput("Une famille a au plus 2 responsables : choisissez le responsable 1 ou 2.")
     clean = check_guardian(typed, rank)
     before = next((g for g in store.guardians(db, found.id) if g.rank == rank), None)
+    _guardian_email(db, found.id, rank, before, clean.email)
 
     def work(cur: Cursor) -> int:
         guardian_id = store.save_guardian(cur, found.id, rank, clean)
@@ -661,11 +684,11 @@ def my_file(db: Database, actor: Actor) -> FamilyFile:
 
 
 def update_my_guardian(db: Database, actor: Actor, rank: object, phone: object, address: object, now: datetime) -> None:
-    """A family changes a guardian's phone and address itself (names and e-mails go through the
-    town hall)."""
+    """A guardian changes his own phone and address (names and e-mails go through the town hall; the
+    other guardian's, through the other guardian or the town hall)."""
     fid = _own_family_id(actor)
     before = next((g for g in store.guardians(db, fid) if g.rank == rank), None)
-    if before is None:
+    if before is None or before.user_id != actor.user_id:
         raise NotAllowed("Responsable introuvable dans votre dossier.")
     who = f"Responsable {before.rank}"
     new_phone = optional_phone(phone, f"{who}, téléphone")
@@ -777,22 +800,43 @@ Ce fichier ZIP contient tout ce que la mairie conserve de votre dossier au porta
 - responsables.csv : les responsables, leurs adresses e-mail, téléphones et adresses ;
 - enfants.csv : les enfants, leur date de naissance, leur classe et leur régime ;
 - quotient_familial.csv : l'historique de votre quotient familial ;
-- contacts.csv : les personnes à prévenir en cas d'urgence et celles autorisées à venir chercher les enfants ;
+- contacts.csv : les personnes à prévenir en cas d'urgence et celles autorisées à venir chercher les enfants,
+  y compris celles retirées du dossier (colonne archive_le) ;
 - autorisations.csv : les autorisations (photos, sorties) de chaque enfant ;
 - inscriptions.csv : les inscriptions par année scolaire, structure et prestation ;
 - reservations.csv : chaque jour réservé, annulé ou en liste d'attente ;
-- factures.csv et paiements.csv : vos factures (montants en centimes d'euro) et vos paiements ;
-- demandes.csv : les modifications demandées à la mairie et leur suite.
+- factures.csv et paiements.csv : vos factures (montants en centimes d'euro) et vos paiements ; en garde
+  alternée avec facture partagée, celles qui vous sont adressées seulement ;
+- demandes.csv : les modifications demandées à la mairie et leur suite ;
+- sante.csv : la fiche de santé (PAI, allergies, protocole, panier repas, médecin) de vos enfants ;
+- demandes_sante.csv : les corrections de la fiche de santé que vous avez proposées et leur suite.
 
 Les fichiers s'ouvrent dans un tableur (séparateur point-virgule, encodage UTF-8).
 Pour faire corriger une information, utilisez « Mon dossier » ou écrivez au service enfance de la mairie.
 """
 
 
+def _own_invoices(frames: dict[str, pd.DataFrame], user_id: int) -> dict[str, pd.DataFrame]:
+    """The invoices (and their payments) this account sees, as « Mes factures » shows them: in shared
+    custody, only those addressed to its guardian."""
+    invoices = frames["factures"]
+    seen = [
+        invoice_visible(bool(split), None if pd.isna(payer) else int(payer), user_id)
+        for split, payer in zip(invoices[store.SPLIT_FAMILY], invoices[store.PAYER_USER], strict=True)
+    ]
+    kept = invoices[pd.Series(seen, index=invoices.index, dtype=bool)]
+    payments = frames["paiements"]
+    return {
+        **frames,
+        "factures": kept.drop(columns=[store.SPLIT_FAMILY, store.PAYER_USER]),
+        "paiements": payments[payments["facture"].isin(kept["numero"])],
+    }
+
+
 def my_data(db: Database, actor: Actor, now: datetime) -> bytes:
     """The family's own data (RGPD right of access): a ZIP of CSV files and a README in French."""
     fid = _own_family_id(actor)
-    frames = store.export_frames(db, fid)
+    frames = _own_invoices(store.export_frames(db, fid), actor.user_id) | health_store.export_frames(db, fid)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README.format(date=fr.long_date(now.date())))

@@ -4,22 +4,23 @@ Health data is special (GDPR art. 9). The agents and administrators who look aft
 read and change a child's record; the child's own family reads it and proposes corrections, which
 wait for the staff; the kitchen and the elected get nothing but the diet code. Every read and
 every change leaves an audit entry naming the children and the fields — never a value: the
-journal is read, and exported to CSV, by every administrator. A child with no registration in the
-current or a later school year loses its health data (`purge_unregistered`, run at the server's
-start and once a day).
+journal is read, and exported to CSV, by every administrator. An archived child, and a child with
+no registration in a school year ended less than PURGE_GRACE_DAYS ago, loses its health data
+(`purge_unregistered`, run at the server's start and once a day).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeGuard
 
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.health import (
+    PURGE_GRACE_DAYS,
     ChildHealth,
     HealthRecord,
     HealthRequest,
@@ -253,6 +254,12 @@ def pending_health(db: Database, actor: Actor, now: datetime) -> list[tuple[Heal
     return [(r, current.get(r.child_id)) for r in requests]
 
 
+def _not_expired(proposed: HealthRecord, today: date) -> None:
+    """A proposal waits: its « valable jusqu'au » may have passed since the family sent it."""
+    if proposed.valid_until is not None and proposed.valid_until < today:
+        raise InvalidInput("La date de validité proposée est passée : refusez la demande avec une note.")
+
+
 def decide_health(db: Database, actor: Actor, request_id: object, accept: object, note: object, now: datetime) -> str:
     """Accept (written through the staff's own store function) or refuse a family's proposal, in
     one transaction with its audit; the proposal's payload is cleared either way."""
@@ -270,6 +277,7 @@ def decide_health(db: Database, actor: Actor, request_id: object, accept: object
         if accept:
             child = Child(request.child_id, 0, request.first_name, request.last_name, None)
             _kept(cur, child.id, f"{child.first_name} {child.last_name}", now.date())
+            _not_expired(request.proposed, now.date())
             record = health_record(request.proposed.payload(), now.date())
             _write(cur, actor, request.child_id, record, at, reason="correction de la famille acceptée")
         store.decide(cur, request.id, state, actor.user_id, at, text)
@@ -293,13 +301,20 @@ def decide_health(db: Database, actor: Actor, request_id: object, accept: object
 
 
 def purge_unregistered(db: Database, now: datetime) -> int:
-    """Forget the health data and proposals of every child with no registration in the current or
-    a later school year (one `health.purged` entry each, by the system). The server calls it when
-    it starts, the daily housekeeping once a day. How many children were purged."""
+    """Forget the health data and proposals of every archived child and of every child with no
+    registration in a school year ended less than PURGE_GRACE_DAYS ago, the current or a later one
+    (one `health.purged` entry each, by the system). The server calls it when it starts, the daily
+    housekeeping once a day. How many children were purged."""
     at = to_utc_naive(now)
 
     def work(cur) -> int:
-        gone = forget(cur, store.unregistered(cur, now.date()), None, at, "plus d'inscription en cours ou à venir")
+        gone = forget(
+            cur,
+            store.unregistered(cur, now.date() - timedelta(days=PURGE_GRACE_DAYS)),
+            None,
+            at,
+            "plus d'inscription en cours ou à venir",
+        )
         return len(gone)
 
     return db.write(work)

@@ -18,7 +18,7 @@ from datetime import datetime
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput
-from lib.domain.families import SCHOOL_CLASSES, ChildInput
+from lib.domain.families import LOGIN_ELSEWHERE, SCHOOL_CLASSES, ChildInput, login_diverges
 from lib.domain.family_import import (
     ImportedChild,
     ImportedFamily,
@@ -121,7 +121,7 @@ def _reference(db: Database, now: datetime) -> Reference:
 
 
 def _family_changed(new: ImportedFamily, old: StoredFamily) -> bool:
-    if (new.name, new.billing) != (old.name, old.billing) or old.archived:
+    if (new.name, new.billing) != (old.name, old.billing):
         return True
     if any(old.guardians.get(rank) != guardian for rank, guardian in enumerate(new.guardians, start=1)):
         return True
@@ -136,15 +136,42 @@ def _child_changed(new: ImportedChild, old: StoredChild, family_id: int) -> bool
     return any(old.consents.get(kind) != granted for kind, granted in new.consents)
 
 
-def _problems_against_stored(plan: Plan, snap: Snapshot, year: SchoolYearRecord | None) -> list[Problem]:
-    """What only the stored files can tell: a child of the file already in another family of the
-    portal than the file says, registrations with no school year open."""
+ARCHIVED = "dossier archivé : désarchivez-le d'abord dans « Familles »."
+
+
+def _logins_parted(plan: Plan, families: dict[str, StoredFamily]) -> list[Problem]:
+    """The file's guardians whose e-mail would part from their activated account's login (the
+    family file's rule: only its holder changes it, in « Mon compte »)."""
     found: list[Problem] = []
+    for imported in plan.families:
+        stored = families.get(imported.town_ref)
+        if stored is None:
+            continue
+        for rank, guardian in enumerate(imported.guardians, start=1):
+            before, login = stored.guardians.get(rank), stored.logins.get(rank)
+            if before is not None and login_diverges(before.email, guardian.email, login):
+                message = f"ce responsable a un compte actif ({login}) ; {LOGIN_ELSEWHERE}"
+                found.append(Problem(imported.line, f"resp{rank}_email", message))
+    return found
+
+
+def _problems_against_stored(plan: Plan, snap: Snapshot, year: SchoolYearRecord | None) -> list[Problem]:
+    """What only the stored files can tell: an archived family or child of the file (an import never
+    brings one back), a guardian's e-mail parting from his login, a child of the file already in
+    another family of the portal than the file says, registrations with no school year open."""
     families = snap.family_by_ref()
+    found = [
+        Problem(f.line, "famille_id", ARCHIVED)
+        for f in plan.families
+        if f.town_ref in families and families[f.town_ref].archived
+    ]
+    found += _logins_parted(plan, families)
     for child in plan.children:
         assert child.child.town_ref is not None
         old = snap.child_by_ref().get(child.child.town_ref)
         family = families.get(child.family_ref)
+        if old is not None and old.archived and not snap.families[old.family_id].archived:  # else: its family's line
+            found.append(Problem(child.line, "enfant_id", ARCHIVED))
         if old is not None and family is not None and old.family_id != family.id:
             found.append(
                 Problem(
@@ -247,8 +274,6 @@ def _write(cur: Cursor, actor: Actor, plan: Plan, snap: Snapshot, year: SchoolYe
             family_id = family_store.insert_family(cur, family.name, family.town_ref, at)
         elif _family_changed(family, old):
             family_id = old.id
-            if old.archived:
-                family_store.set_family_archived(cur, family_id, None)
         else:
             ids[family.town_ref] = old.id
             continue

@@ -32,7 +32,7 @@ from lib.domain.families import (
 )
 from lib.domain.planning import BookingState
 from lib.store.db import Database
-from lib.store.sql import ACTIVE_STATES
+from lib.store.sql import ACTIVE_STATES, SPLIT
 
 _FAMILY = "SELECT id, name, town_ref, billing, quotient_familial, created_at, archived_at FROM families"
 _GUARDIAN = (
@@ -152,6 +152,22 @@ def search(db: Database, words: list[str], include_archived: bool, limit: int) -
 
 def family_of_user(db: Database, user_id: int) -> int | None:
     return db.value("SELECT family_id FROM users WHERE id = ?", [user_id])
+
+
+# Who holds an e-mail: every account (family NULL: staff) and every active guardian, with its family.
+EMAIL_HOLDERS = """SELECT email, family_id FROM users
+                   UNION ALL
+                   SELECT email, family_id FROM guardians WHERE email IS NOT NULL AND archived_at IS NULL"""
+
+
+def email_families(db: Database, email: str) -> list[int | None]:
+    """The family of each account or guardian holding this e-mail (None: a staff account)."""
+    return [r[0] for r in db.rows(f"SELECT family_id FROM ({EMAIL_HOLDERS}) h WHERE email = ?", [email])]
+
+
+def activated_login(db: Database, user_id: int) -> str | None:
+    """The login e-mail of this account once its holder activated it (None: invited, not activated)."""
+    return db.value("SELECT email FROM users WHERE id = ? AND activated_at IS NOT NULL", [user_id])
 
 
 def ref_taken(db: Database, table: str, town_ref: str, other_id: int | None) -> bool:
@@ -314,9 +330,19 @@ def save_shares(cur: duckdb.DuckDBPyConnection, child_id: int, split: dict[int, 
 
 
 def set_family_archived(cur: duckdb.DuckDBPyConnection, family_id: int, at_utc: datetime | None) -> None:
-    """Archive the family (`at_utc`) or bring it back (None): its children and guardians follow."""
+    """Archive the family (`at_utc`) with its children still active, or bring it back (None) with the
+    children archived with it (same moment): a child archived on its own before stays archived."""
+    if at_utc is None:
+        cur.execute(
+            """UPDATE children SET archived_at = NULL
+               WHERE family_id = ? AND archived_at = (SELECT archived_at FROM families WHERE id = ?)""",
+            [family_id, family_id],
+        )
+    else:
+        cur.execute(
+            "UPDATE children SET archived_at = ? WHERE family_id = ? AND archived_at IS NULL", [at_utc, family_id]
+        )
     cur.execute("UPDATE families SET archived_at = ? WHERE id = ?", [at_utc, family_id])
-    cur.execute("UPDATE children SET archived_at = ? WHERE family_id = ?", [at_utc, family_id])
 
 
 def set_child_archived(cur: duckdb.DuckDBPyConnection, child_id: int, at_utc: datetime | None) -> None:
@@ -447,8 +473,15 @@ def decide(
 # --- the family's own data, for its right of access -------------------------------------------------
 
 
+# The invoices' frame carries, for the service's `invoicing.invoice_visible` (a split bill's guardian
+# gets only his own invoices), two columns it drops before writing the file.
+SPLIT_FAMILY = "split_family"
+PAYER_USER = "payer_user_id"
+
+
 def export_frames(db: Database, family_id: int) -> dict[str, pd.DataFrame]:
-    """Every table of the family's own data, one frame each, with French column names."""
+    """Every table of the family's own data, one frame each, with French column names (its health
+    data: lib.store.health.export_frames)."""
     params = {"family": family_id}
     queries = {
         "famille": """SELECT name AS nom, town_ref AS identifiant_mairie, billing AS facturation,
@@ -462,8 +495,8 @@ def export_frames(db: Database, family_id: int) -> dict[str, pd.DataFrame]:
                                        recorded_at AS enregistre_le
                                 FROM family_quotients WHERE family_id = $family ORDER BY valid_from, id""",
         "contacts": """SELECT name AS nom, relation AS lien, phone AS telephone, emergency AS urgence,
-                              pickup AS autorise_a_venir_chercher, child_id AS enfant
-                       FROM contacts WHERE family_id = $family AND archived_at IS NULL ORDER BY id""",
+                              pickup AS autorise_a_venir_chercher, child_id AS enfant, archived_at AS archive_le
+                       FROM contacts WHERE family_id = $family ORDER BY id""",
         "autorisations": """SELECT child_id AS enfant, kind AS autorisation, granted AS accordee, changed_at AS le
                             FROM consents WHERE family_id = $family ORDER BY child_id, kind""",
         "inscriptions": """SELECT r.child_id AS enfant, y.label AS annee, s.name AS structure,
@@ -476,9 +509,12 @@ def export_frames(db: Database, family_id: int) -> dict[str, pd.DataFrame]:
         "reservations": """SELECT b.child_id AS enfant, sv.name AS prestation, b.day AS jour, b.state AS etat
                            FROM bookings b JOIN children c ON c.id = b.child_id JOIN services sv ON sv.id = b.service_id
                            WHERE c.family_id = $family ORDER BY b.day, b.child_id, sv.sort_order""",
-        "factures": """SELECT number AS numero, kind AS type, period_month AS mois, issue_date AS emise_le,
-                              due_date AS echeance, total_cents AS total_centimes
-                       FROM invoices WHERE family_id = $family ORDER BY year, seq""",
+        "factures": f"""SELECT i.number AS numero, i.kind AS type, i.period_month AS mois, i.issue_date AS emise_le,
+                               i.due_date AS echeance, i.total_cents AS total_centimes,
+                               f.billing = {SPLIT} AS {SPLIT_FAMILY}, g.user_id AS {PAYER_USER}
+                        FROM invoices i JOIN families f ON f.id = i.family_id
+                        LEFT JOIN guardians g ON g.id = i.payer_guardian_id
+                        WHERE i.family_id = $family ORDER BY i.year, i.seq""",
         "paiements": """SELECT i.number AS facture, p.paid_at AS paye_le, p.amount_cents AS montant_centimes,
                                p.method AS moyen
                         FROM payments p JOIN invoices i ON i.id = p.invoice_id

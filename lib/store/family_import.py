@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from lib.domain.families import BillingMode, ChildInput, ConsentKind, GuardianInput, QfSource, QuotientInput
 from lib.store.db import Database
+from lib.store.families import EMAIL_HOLDERS
 
 
 @dataclass
@@ -18,6 +19,7 @@ class StoredFamily:
     billing: BillingMode
     archived: bool
     guardians: dict[int, GuardianInput] = field(default_factory=dict)  # rank → guardian
+    logins: dict[int, str] = field(default_factory=dict)  # rank → the login of the guardian's activated account
     quotient: QuotientInput | None = None  # the latest line of the history
 
 
@@ -49,12 +51,15 @@ def snapshot(db: Database, school_year_id: int | None) -> Snapshot:
         r[0]: StoredFamily(r[0], r[1], r[2], BillingMode(r[3]), r[4])
         for r in db.rows("SELECT id, town_ref, name, billing, archived_at IS NOT NULL FROM families ORDER BY id")
     }
-    for family_id, rank, first, last, email, phone, address, ref in db.rows(
-        """SELECT family_id, rank, first_name, last_name, email, phone, address, town_ref
-           FROM guardians WHERE archived_at IS NULL"""
+    for family_id, rank, first, last, email, phone, address, ref, login in db.rows(
+        """SELECT g.family_id, g.rank, g.first_name, g.last_name, g.email, g.phone, g.address, g.town_ref, u.email
+           FROM guardians g LEFT JOIN users u ON u.id = g.user_id AND u.activated_at IS NOT NULL
+           WHERE g.archived_at IS NULL"""
     ):
         if family_id in families:
             families[family_id].guardians[rank] = GuardianInput(first, last, email, phone, address, ref)
+            if login is not None:
+                families[family_id].logins[rank] = login
     for family_id, qf, valid_from, source, allocataire in db.rows(
         """SELECT family_id, qf, valid_from, source, allocataire_no FROM family_quotients
            QUALIFY row_number() OVER (PARTITION BY family_id ORDER BY valid_from DESC, id DESC) = 1"""
@@ -84,17 +89,15 @@ def snapshot(db: Database, school_year_id: int | None) -> Snapshot:
     return Snapshot(families, children)
 
 
-def taken_emails(db: Database) -> dict[str, str | None]:
-    """Every e-mail an account or a guardian holds → the town_ref of its family (None: staff, or a
-    family without one). An imported guardian may keep his own family's address, no other."""
-    found: dict[str, str | None] = {}
+def taken_emails(db: Database) -> dict[str, tuple[str | None, ...]]:
+    """Every e-mail an account or a guardian holds (lib.store.families.EMAIL_HOLDERS, the family
+    file's rule too) → the town_ref of each holder's family (None: staff, or a family without one).
+    An imported guardian may keep his own family's address, no other."""
+    found: dict[str, tuple[str | None, ...]] = {}
     for email, ref in db.rows(
-        """SELECT u.email, f.town_ref FROM users u LEFT JOIN families f ON f.id = u.family_id
-           UNION ALL
-           SELECT g.email, f.town_ref FROM guardians g JOIN families f ON f.id = g.family_id
-           WHERE g.email IS NOT NULL AND g.archived_at IS NULL"""
+        f"SELECT h.email, f.town_ref FROM ({EMAIL_HOLDERS}) h LEFT JOIN families f ON f.id = h.family_id"
     ):
-        found.setdefault(email, ref)
+        found[email] = (*found.get(email, ()), ref)
     return found
 
 

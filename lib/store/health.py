@@ -167,14 +167,18 @@ def registered_now(cur: duckdb.DuckDBPyConnection, child_id: int, today: date) -
     return bool(found)
 
 
-def unregistered(cur: duckdb.DuckDBPyConnection, today: date) -> list[int]:
-    """Children holding health data or proposals with no registration in a school year not over."""
+def unregistered(cur: duckdb.DuckDBPyConnection, ended_after: date) -> list[int]:
+    """Children holding health data or proposals that are archived, or have no registration in a
+    school year ending on `ended_after` or later."""
     rows = cur.execute(
-        """SELECT child_id FROM (SELECT child_id FROM child_health UNION SELECT child_id FROM child_health_requests) k
-           WHERE NOT EXISTS (SELECT 1 FROM registrations r JOIN school_years y ON y.id = r.school_year_id
+        """SELECT k.child_id
+           FROM (SELECT child_id FROM child_health UNION SELECT child_id FROM child_health_requests) k
+           LEFT JOIN children c ON c.id = k.child_id
+           WHERE c.archived_at IS NOT NULL
+              OR NOT EXISTS (SELECT 1 FROM registrations r JOIN school_years y ON y.id = r.school_year_id
                              WHERE r.child_id = k.child_id AND y.end_date >= ?)
-           ORDER BY child_id""",
-        [today],
+           ORDER BY k.child_id""",
+        [ended_after],
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -189,3 +193,30 @@ def purge(cur: duckdb.DuckDBPyConnection, child_ids: list[int]) -> list[int]:
         "DELETE FROM child_health_requests WHERE list_contains(?, child_id) RETURNING child_id", [child_ids]
     ).fetchall()
     return sorted({r[0] for r in records + requests})
+
+
+# --- the family's right of access --------------------------------------------------------------------
+
+
+def export_frames(db: Database, family_id: int) -> dict[str, pd.DataFrame]:
+    """The health data of the family's children, for its own export: their records and their
+    proposals (a waiting one with what it proposes, a decided one with its note)."""
+    params = {"family": family_id}
+    return {
+        "sante": db.frame(
+            """SELECT h.child_id AS enfant, c.first_name AS prenom, h.has_pai AS pai_signe, h.allergies,
+                      h.protocol AS protocole, h.meal_basket AS panier_repas, h.doctor_name AS medecin,
+                      h.doctor_phone AS telephone_medecin, h.valid_until AS valable_jusqu_au,
+                      h.updated_at AS modifie_le
+               FROM child_health h JOIN children c ON c.id = h.child_id
+               WHERE c.family_id = $family ORDER BY h.child_id""",
+            params,
+        ),
+        "demandes_sante": db.frame(
+            """SELECT r.child_id AS enfant, c.first_name AS prenom, r.submitted_at AS envoyee_le, r.state AS etat,
+                      r.payload AS correction_proposee, r.decided_at AS decidee_le, r.note
+               FROM child_health_requests r JOIN children c ON c.id = r.child_id
+               WHERE c.family_id = $family ORDER BY r.submitted_at, r.id""",
+            params,
+        ),
+    }

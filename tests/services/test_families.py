@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from lib.domain.changes import ChangeState
+from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import ChildInput, ConsentKind, ContactInput, GuardianInput, QfSource, QuotientInput
 from lib.services import attendance, families, health, reservations, trail
@@ -292,6 +293,83 @@ def test_a_family_edits_its_phones_contacts_and_consents_at_once(town, parent_a)
     assert snapshot(town.db) == before
 
 
+def _account_for_guardian_2(town, email: str):
+    """Family A's guardian 2 with his own activated account (what the accounts slice makes; here by hand)."""
+    admin = town.login(town.admin)
+    families.save_guardian(town.db, admin, town.family_a, 2, GuardianInput("Marc", "Roux", email, None, None), DEMO_NOW)
+    user_id = town.db.value("SELECT max(id) + 1 FROM users")
+    anne = town.login(town.parent_a).user_id
+
+    def work(cur):
+        cur.execute(
+            "INSERT INTO users (id, email, password_hash, role, family_id, display_name, created_at, activated_at) "
+            "SELECT ?, ?, password_hash, role, family_id, 'Marc Roux', created_at, created_at FROM users WHERE id = ?",
+            [user_id, email, anne],
+        )
+        cur.execute("UPDATE guardians SET user_id = ? WHERE family_id = ? AND rank = 2", [user_id, town.family_a])
+
+    town.db.write(work)
+    return town.login(email)
+
+
+def test_a_guardian_changes_his_own_phone_and_address_not_the_other_s(town, parent_a):
+    marc = _account_for_guardian_2(town, "marc.roux@exemple.fr")
+    before = snapshot(town.db)
+    for actor, rank in ((parent_a, 2), (marc, 1)):
+        with pytest.raises(NotAllowed) as refused:
+            families.update_my_guardian(town.db, actor, rank, "0611223344", "1 rue Neuve", DEMO_NOW)
+        assert refused.value.message == "Responsable introuvable dans votre dossier."
+    assert snapshot(town.db) == before
+    families.update_my_guardian(town.db, marc, 2, "0611223344", "1 rue Neuve", DEMO_NOW)
+    assert families.my_file(town.db, parent_a).guardian(2).address == "1 rue Neuve"
+
+
+def test_a_guardian_s_email_is_no_other_family_s_nor_staff_s(town, admin):
+    family_b_login = town.db.value("SELECT email FROM users WHERE family_id = ?", [town.family_b])
+    before = snapshot(town.db)
+    for taken in (family_b_login, "agent@petite-ville.test"):
+        with pytest.raises(InvalidInput) as refused:
+            families.save_guardian(
+                town.db, admin, town.family_a, 2, GuardianInput("Marc", "Roux", taken, None, None), DEMO_NOW
+            )
+        assert refused.value.message == (
+            f"Responsable 2, e-mail : l'adresse {taken} est déjà celle d'un autre compte du portail."
+        )
+    assert snapshot(town.db) == before
+    # Its own family's address is no conflict (guardian 1's login, on guardian 2 too).
+    families.save_guardian(
+        town.db,
+        admin,
+        town.family_a,
+        2,
+        GuardianInput("Marc", "Roux", "famille01@petite-ville.test", None, None),
+        DEMO_NOW,
+    )
+
+
+def test_an_activated_account_s_login_is_not_changed_from_the_family_file(town, admin):
+    marc = _account_for_guardian_2(town, "marc.roux@exemple.fr")
+    before = snapshot(town.db)
+    for email in ("marc@autre.fr", None):
+        with pytest.raises(InvalidInput) as refused:
+            families.save_guardian(
+                town.db, admin, town.family_a, 2, GuardianInput("Marc", "Roux", email, None, None), DEMO_NOW
+            )
+        assert refused.value.message.endswith("l'adresse de connexion se change depuis « Mon compte ».")
+    assert snapshot(town.db) == before
+    # The rest of his file still changes.
+    families.save_guardian(
+        town.db, admin, town.family_a, 2, GuardianInput("Marc", "Roux-Petit", marc.email, None, None), DEMO_NOW
+    )
+    assert families.family_file(town.db, admin, town.family_a).guardian(2).last_name == "Roux-Petit"
+
+
+def test_a_search_that_is_not_text_is_refused_in_french(town, agent):
+    for typed in (42, ["aubert"], b"aubert"):
+        with pytest.raises(InvalidInput, match=r"^Recherche illisible"):
+            families.search(town.db, agent, typed)
+
+
 def test_a_qf_proposal_waits_then_the_admin_accepts_it(town, admin, agent, parent_a):
     families.propose_quotient(town.db, parent_a, QuotientInput(700, DEMO_TODAY, QfSource.CAF, None), DEMO_NOW)
     change = families.propose_quotient(town.db, parent_a, GOOD_QF, DEMO_NOW)  # replaces the first
@@ -493,6 +571,22 @@ def test_a_refused_archive_keeps_the_health_data(town, admin, agent, with_health
     assert (health_of(town.db), snapshot(town.db)) == before
 
 
+def test_unarchiving_a_family_brings_back_only_the_children_archived_with_it(town, admin):
+    earlier = DEMO_NOW - timedelta(days=20)
+    families.archive_child(town.db, admin, town.child_a2, "Parti au collège", earlier)
+    families.archive_family(town.db, admin, town.family_a, "Déménagement", DEMO_NOW)
+    archived = "SELECT id, archived_at FROM children WHERE family_id = ? ORDER BY id"
+    assert town.db.rows(archived, [town.family_a]) == [
+        (town.child_a, to_utc_naive(DEMO_NOW)),
+        (town.child_a2, to_utc_naive(earlier)),  # his own date is kept
+    ]
+    families.unarchive_family(town.db, admin, town.family_a, DEMO_NOW + timedelta(days=1))
+    assert town.db.rows(archived, [town.family_a]) == [
+        (town.child_a, None),
+        (town.child_a2, to_utc_naive(earlier)),
+    ]
+
+
 # --- the family's own data ----------------------------------------------------------------------------
 
 
@@ -510,15 +604,30 @@ def test_my_data_is_a_zip_of_the_family_s_own_data(town, parent_a):
         families.my_data(town.db, town.login(town.agent), DEMO_NOW)
 
 
+def test_my_data_holds_the_family_s_health_data_and_removed_contacts(town, admin, parent_a):
+    health.save_health(town.db, admin, town.child_a, {"has_pai": True, "allergies": "Arachide"}, DEMO_NOW)
+    health.save_health(town.db, admin, town.child_b, {"allergies": "Lait de vache"}, DEMO_NOW)
+    health.propose_health(town.db, parent_a, town.child_a, {"has_pai": True, "allergies": "Noisette"}, DEMO_NOW)
+    gone = families.save_contact(town.db, parent_a, town.family_a, None, CONTACT, DEMO_NOW)
+    families.remove_contact(town.db, parent_a, town.family_a, gone, DEMO_NOW)
+    archive = zipfile.ZipFile(io.BytesIO(families.my_data(town.db, parent_a, DEMO_NOW)))
+    readme = archive.read("README.txt").decode()
+    assert "sante.csv" in readme and "demandes_sante.csv" in readme and "retirées" in readme
+    records = archive.read("sante.csv").decode("utf-8-sig")
+    assert "Alice" in records and "Arachide" in records and "Lait de vache" not in records  # Basile's is B's
+    proposals = archive.read("demandes_sante.csv").decode("utf-8-sig")
+    assert "Noisette" in proposals and "pending" in proposals
+    contacts = archive.read("contacts.csv").decode("utf-8-sig").splitlines()
+    assert contacts[0].endswith(";archive_le")
+    assert [line.split(";")[0] for line in contacts[1:]] == ["Mamie Aubert"] and contacts[1].split(";")[-1] != ""
+
+
 def test_the_billed_guardian_s_email_is_the_family_s(town, admin):
     assert invoice_store.family(town.db, town.family_a)["email"] == "famille01@petite-ville.test"
     families.save_guardian(
-        town.db, admin, town.family_a, 1, GuardianInput("Anne", "Aubert", "anne@exemple.fr", None, None), DEMO_NOW
-    )
-    families.save_guardian(
         town.db, admin, town.family_a, 2, GuardianInput("Marc", "Aubert", "marc@exemple.fr", None, None), DEMO_NOW
     )
-    assert invoice_store.family(town.db, town.family_a)["email"] == "anne@exemple.fr"
+    assert invoice_store.family(town.db, town.family_a)["email"] == "famille01@petite-ville.test"
     families.update_family(town.db, admin, town.family_a, "Famille Aubert", None, "guardian2", DEMO_NOW)
     assert invoice_store.family(town.db, town.family_a)["email"] == "marc@exemple.fr"
     assert invoice_store.family_right(town.db, town.family_a).email == "marc@exemple.fr"

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.health import HealthRecord, RequestState
+from lib.domain.health import PURGE_GRACE_DAYS, HealthRecord, RequestState
 from lib.services import health, trail
 from tests.conftest import DEMO_NOW, DEMO_TODAY
 
@@ -281,6 +281,34 @@ def test_a_refusal_needs_a_note_that_the_family_reads(town, alice_pai):
     assert "Le PAI signé" not in " ".join(str(r) for r in town.db.rows("SELECT after, reason FROM audit_log"))
 
 
+def test_accepting_a_proposal_whose_validity_has_passed_is_refused_with_the_reason(town, alice_pai):
+    parent, agent = town.login(town.parent_a), town.login(town.agent)
+    valid_until = DEMO_TODAY + timedelta(days=10)
+    health.propose_health(town.db, parent, town.child_a, {**ALICE_PAI, "valid_until": valid_until}, DEMO_NOW)
+    request = health.pending_health(town.db, agent, DEMO_NOW)[0][0]
+    later = DEMO_NOW + timedelta(days=11)
+    before = snapshot(town.db)
+    with pytest.raises(InvalidInput) as refused:
+        health.decide_health(town.db, agent, request.id, True, "", later)
+    assert refused.value.message == "La date de validité proposée est passée : refusez la demande avec une note."
+    assert snapshot(town.db) == before
+    health.decide_health(town.db, agent, request.id, False, "Le PAI est échu : faites-le renouveler.", later)
+
+
+@pytest.mark.parametrize("values", [None, ["allergies"], "allergies", 3])
+def test_a_health_form_that_is_not_a_mapping_is_refused_in_french(town, alice_pai, values):
+    parent = town.login(town.parent_a)
+    before = snapshot(town.db)
+    for call in (
+        lambda: health.save_health(town.db, alice_pai, town.child_a, values, DEMO_NOW),
+        lambda: health.propose_health(town.db, parent, town.child_a, values, DEMO_NOW),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            call()
+        assert refused.value.message == "Formulaire de santé illisible : rechargez la page."
+    assert snapshot(town.db) == before
+
+
 def test_proposing_the_record_as_it_is_is_refused(town, alice_pai):
     parent = town.login(town.parent_a)
     before = snapshot(town.db)
@@ -314,10 +342,36 @@ def test_a_child_no_longer_registered_loses_its_health_data_and_proposals(town, 
         (None, "child", str(town.child_b), None, None, "plus d'inscription en cours ou à venir")
     ]
     assert health.purge_unregistered(town.db, DEMO_NOW) == 0  # nothing left to purge
-    # After the school year's end, without a registration for the next one, Alice's goes too.
-    after_the_year = datetime(town.school_year + 1, 9, 1, 9, 0, tzinfo=DEMO_NOW.tzinfo)
-    assert health.purge_unregistered(town.db, after_the_year) == 1
+
+
+def test_over_the_summer_a_child_registered_last_year_keeps_its_pai_for_a_grace_period(town, alice_pai):
+    """Families re-register over the summer and in September: Alice, registered only in the year
+    that just ended, keeps her PAI for PURGE_GRACE_DAYS after its end, then loses it."""
+    end = town.db.value("SELECT end_date FROM school_years WHERE id = ?", [town.school_year])
+
+    def on(day: date) -> datetime:
+        return datetime.combine(day, DEMO_NOW.timetz())
+
+    assert PURGE_GRACE_DAYS == 120
+    assert health.purge_unregistered(town.db, on(end + timedelta(days=1))) == 0
+    assert health.purge_unregistered(town.db, on(end + timedelta(days=PURGE_GRACE_DAYS))) == 0
+    assert town.db.rows("SELECT child_id FROM child_health") == [(town.child_a,)]
+    assert health.purge_unregistered(town.db, on(end + timedelta(days=PURGE_GRACE_DAYS + 1))) == 1
     assert town.db.rows("SELECT count(*) FROM child_health") == [(0,)]
+
+
+def test_an_archived_child_loses_its_health_data_though_registered(town, alice_pai):
+    health.propose_health(town.db, town.login(town.parent_a), town.child_a, {"allergies": "Lait"}, DEMO_NOW)
+    town.db.write(
+        lambda cur: cur.execute(
+            "UPDATE children SET archived_at = ? WHERE id = ?", [DEMO_NOW.replace(tzinfo=None), town.child_a]
+        )
+    )
+    assert health.purge_unregistered(town.db, DEMO_NOW) == 1
+    assert town.db.rows("SELECT count(*) FROM child_health UNION ALL SELECT count(*) FROM child_health_requests") == [
+        (0,),
+        (0,),
+    ]
 
 
 def test_health_data_is_not_written_for_an_unregistered_child(town):

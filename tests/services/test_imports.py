@@ -6,7 +6,7 @@ import pytest
 
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.family_import import NAMES
-from lib.services import imports
+from lib.services import families, imports
 from tests.conftest import DEMO_NOW
 
 HEADER = ";".join(NAMES)
@@ -172,6 +172,65 @@ def test_a_malformed_line_is_reported_with_its_number_and_nothing_is_written(tow
     with pytest.raises(imports.ImportRefused):
         imports.apply(db, admin, data, report.sha256, DEMO_NOW)
     assert _counts(db) == before
+
+
+def test_an_archived_family_or_child_in_the_file_is_a_problem_not_brought_back(town):
+    db, admin = town.db, town.login(town.admin)
+    data = _file(
+        _line(), _line(famille_id="F-2", famille_nom="Famille Roux", resp1_email="roux@exemple.test", enfant_id="E-2")
+    )
+    imports.apply(db, admin, data, imports.dry_run(db, admin, data, DEMO_NOW).sha256, DEMO_NOW)
+    f1 = db.value("SELECT id FROM families WHERE town_ref = 'F-1'")
+    e2 = db.value("SELECT id FROM children WHERE town_ref = 'E-2'")
+    families.archive_family(db, admin, f1, "Déménagement", DEMO_NOW)
+    families.archive_child(db, admin, e2, "Parti au collège", DEMO_NOW)
+    archives = (
+        "SELECT town_ref, archived_at FROM families UNION ALL SELECT town_ref, archived_at FROM children ORDER BY ALL"
+    )
+    before = (_counts(db), db.rows(archives))
+    changed = _file(
+        _line(famille_nom="Famille Lenoir-Petit"),
+        _line(famille_id="F-2", famille_nom="Famille Roux", resp1_email="roux@exemple.test", enfant_id="E-2"),
+    )
+    for file in (data, changed):
+        report = imports.dry_run(db, admin, file, DEMO_NOW)
+        assert [p.sentence() for p in report.problems] == [
+            "Ligne 2, famille_id : dossier archivé : désarchivez-le d'abord dans « Familles ».",
+            "Ligne 3, enfant_id : dossier archivé : désarchivez-le d'abord dans « Familles ».",
+        ]
+        with pytest.raises(imports.ImportRefused):
+            imports.apply(db, admin, file, report.sha256, DEMO_NOW)
+    assert (_counts(db), db.rows(archives)) == before
+
+
+def test_an_activated_account_s_login_is_not_changed_by_an_import(town):
+    db, admin = town.db, town.login(town.admin)
+    data = _file(_line())
+    imports.apply(db, admin, data, imports.dry_run(db, admin, data, DEMO_NOW).sha256, DEMO_NOW)
+    f1 = db.value("SELECT id FROM families WHERE town_ref = 'F-1'")
+
+    def claire_s_account(cur):
+        user_id = cur.execute(
+            "INSERT INTO users (id, email, password_hash, role, family_id, display_name, created_at, activated_at) "
+            "SELECT max(id) + 1, 'claire.lenoir@exemple.test', 'x', 'famille', ?, 'Claire Lenoir', "
+            "'2026-09-01 08:00', '2026-09-01 08:00' FROM users RETURNING id",
+            [f1],
+        ).fetchall()[0][0]
+        cur.execute("UPDATE guardians SET user_id = ? WHERE family_id = ? AND rank = 1", [user_id, f1])
+
+    db.write(claire_s_account)
+    assert imports.dry_run(db, admin, data, DEMO_NOW).valid  # the same address: no change
+    before = (_counts(db), db.rows("SELECT * FROM guardians ORDER BY ALL"))
+    for email in ("claire@ailleurs.test", ""):
+        changed = _file(_line(resp1_email=email))
+        report = imports.dry_run(db, admin, changed, DEMO_NOW)
+        assert [p.sentence() for p in report.problems] == [
+            "Ligne 2, resp1_email : ce responsable a un compte actif (claire.lenoir@exemple.test) ; "
+            "l'adresse de connexion se change depuis « Mon compte »."
+        ]
+        with pytest.raises(imports.ImportRefused):
+            imports.apply(db, admin, changed, report.sha256, DEMO_NOW)
+    assert (_counts(db), db.rows("SELECT * FROM guardians ORDER BY ALL")) == before
 
 
 def test_only_the_checked_file_is_imported(town):

@@ -3,9 +3,11 @@ guardian his share of each child's lines; what each guardian's account sees and 
 force on the billed month. On the small town: family A (Alice, Adrien) gets a second guardian with
 his own account, through lib.services.families as the town hall would."""
 
+import csv
+import zipfile
 from collections import defaultdict
 from datetime import date, datetime
-from io import BytesIO
+from io import BytesIO, StringIO
 
 import pypdf
 import pytest
@@ -296,3 +298,33 @@ def test_the_month_s_sql_shares_as_split_cents_does(town, split, price):
             expected = split_cents(whole, percents)
             by_payer = dict.fromkeys(["Anne Aubert", "Marc Roux"], 0) | {p: line.amount_cents for p, line in payers}
             assert [by_payer["Anne Aubert"], by_payer["Marc Roux"]] == expected, (first, child)
+
+
+def test_in_shared_custody_each_guardian_s_own_data_holds_his_own_invoices_and_payments_only(town, split):
+    """The right-of-access ZIP follows « Mes factures »: each guardian gets his invoices and their
+    payments, not the other guardian's."""
+    db, admin = town.db, town.login(town.admin)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    (first, first_no, *_), (second, second_no, *_) = month_of(db, town.family_a)
+    for invoice_id in (first, second):
+        db.write(
+            lambda cur, i=invoice_id: cur.execute(
+                "INSERT INTO payments (invoice_id, amount_cents, paid_at, method) VALUES (?, 100, ?, 'cheque')",
+                [i, datetime(2026, 12, 2, 9, 0)],
+            )
+        )
+
+    def invoice_files(actor) -> tuple[set[str], set[str]]:
+        archive = zipfile.ZipFile(BytesIO(families.my_data(db, actor, AFTER_NOVEMBER)))
+        invoices = list(csv.DictReader(StringIO(archive.read("factures.csv").decode("utf-8-sig")), delimiter=";"))
+        paid = list(csv.DictReader(StringIO(archive.read("paiements.csv").decode("utf-8-sig")), delimiter=";"))
+        assert "split_family" not in invoices[0] and "payer_user_id" not in invoices[0]
+        return {r["numero"] for r in invoices}, {r["facture"] for r in paid}
+
+    anne, marc = town.login(town.parent_a), guardian_account(town, SECOND.email)
+    anne_invoices, anne_paid = invoice_files(anne)
+    marc_invoices, marc_paid = invoice_files(marc)
+    assert first_no in anne_invoices and second_no not in anne_invoices
+    assert first_no in anne_paid and second_no not in anne_paid and anne_paid <= anne_invoices
+    assert marc_invoices == {second_no} and marc_paid == {second_no}
+    assert anne_invoices == {row.number for row in invoicing.family_invoices(db, anne, AFTER_NOVEMBER)}
