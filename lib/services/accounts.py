@@ -59,14 +59,14 @@ class OpenLink:
 
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    return token, auth._token_hash(token)
+    return token, auth.token_hash(token)
 
 
 def _hash_of(token: str | None) -> str | None:
     """The stored hash a link's token would have; None for text that no link of ours carries."""
     if not token or not _TOKEN.fullmatch(token):
         return None
-    return auth._token_hash(token)
+    return auth.token_hash(token)
 
 
 def _url(cur: Cursor, purpose: LinkPurpose, token: str) -> str:
@@ -210,15 +210,14 @@ def _set_password(
     purpose: LinkPurpose,
 ) -> str:
     """Choose a password through a link (a reset or an invitation): the link is used, the password
-    set, the account activated, every session of the account ended, its failed logins forgiven, its
-    other links of the kind that also sets a password voided. The account's e-mail (the login page
+    set, the account activated, every session of the account ended, its failed logins forgiven, every
+    other unused link of the account voided (a pending e-mail change included). The account's e-mail (the login page
     fills it in: the holder logs in, never automatically). InvalidInput for a password the policy
     refuses (the link still works); LinkRefused for a link that does not."""
     now_utc = to_utc_naive(now)
     token_hash, _link, account = _usable(db, token, purpose, now_utc)
     chosen = check_new_password(password, confirmation, [account.email, account.display_name])
     password_hash = auth.hash_password(chosen)
-    other = LinkPurpose.INVITATION if purpose is LinkPurpose.PASSWORD_RESET else LinkPurpose.PASSWORD_RESET
 
     def work(cur):
         if links.consume(cur, token_hash, purpose, now_utc) is None:
@@ -226,7 +225,7 @@ def _set_password(
         store.set_password(cur, account.id, password_hash, now_utc)
         ended = users.delete_sessions_of(cur, account.id)
         store.clear_pair_throttles(cur, account.email)
-        links.void_for_user(cur, account.id, other, now_utc)
+        links.void_all_for_user(cur, account.id, now_utc)
         action = "auth.password_reset" if purpose is LinkPurpose.PASSWORD_RESET else "auth.activated"
         audit.record(
             cur,
@@ -494,7 +493,7 @@ def confirm_email_change(db: Database, token: str | None, now: datetime, session
     the request (nothing written but the audit entry; the link still works); LinkRefused."""
     now_utc = to_utc_naive(now)
     token_hash, link, _account = _usable(db, token, LinkPurpose.EMAIL_CHANGE, now_utc)
-    keep = auth._token_hash(session_token) if session_token else None
+    keep = auth.token_hash(session_token) if session_token else None
 
     def work(cur):
         used = links.consume(cur, token_hash, LinkPurpose.EMAIL_CHANGE, now_utc)

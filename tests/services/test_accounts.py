@@ -97,7 +97,7 @@ def test_the_token_is_stored_as_its_hash_only(db, town):
     accounts.request_reset(db, town.parent_a, DEMO_NOW, IP)
     link = _token(db, "password_reset")
     stored = db.rows("SELECT token_hash FROM link_tokens")
-    assert stored == [(auth._token_hash(link),)] and link not in str(db.rows("SELECT * FROM link_tokens"))
+    assert stored == [(auth.token_hash(link),)] and link not in str(db.rows("SELECT * FROM link_tokens"))
 
 
 def test_an_unknown_email_gets_the_same_answer_nothing_queued_and_an_audit_without_what_was_typed(db, town):
@@ -367,6 +367,57 @@ def test_a_changed_password_is_told_to_the_account(db, town):
     auth.change_password(db, parent, token, TOWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
     ((kind, to, body),) = _mails(db)
     assert (kind, to) == ("password_changed", town.parent_a) and "mot de passe" in body
+
+
+def _attacker_asks_to_move_the_account(db, town):
+    """Someone who knew the password asks to move the account to his address; the link waits in his mailbox."""
+    thief = town.login(town.parent_a)
+    accounts.request_email_change(db, thief, TOWN_PASSWORD, "voleur@exemple.fr", DEMO_NOW, IP)
+    return _token(db, "email_change")
+
+
+def test_a_forgotten_password_voids_a_pending_email_change(db, town):
+    stolen = _attacker_asks_to_move_the_account(db, town)
+    accounts.request_reset(db, town.parent_a, DEMO_NOW + timedelta(minutes=5), IP)
+    accounts.reset(db, _token(db, "password_reset"), NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW + timedelta(minutes=6), IP)
+    with pytest.raises(LinkRefused):
+        accounts.confirm_email_change(db, stolen, DEMO_NOW + timedelta(minutes=7))
+    assert _user(db, town.parent_a) and _user(db, "voleur@exemple.fr") is None
+    assert db.value("SELECT count(*) FROM link_tokens WHERE used_at IS NULL") == 0
+
+
+def test_a_changed_password_voids_every_pending_link_of_the_account(db, town):
+    stolen = _attacker_asks_to_move_the_account(db, town)
+    accounts.request_reset(db, town.parent_a, DEMO_NOW, IP)
+    reset_link = _token(db, "password_reset")
+    token, parent = auth.login(db, town.parent_a, TOWN_PASSWORD, DEMO_NOW)
+    auth.change_password(db, parent, token, TOWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    with pytest.raises(LinkRefused):
+        accounts.confirm_email_change(db, stolen, DEMO_NOW + timedelta(minutes=1))
+    with pytest.raises(LinkRefused):
+        accounts.reset(
+            db,
+            reset_link,
+            "autre phrase de passe tout à fait neuve",
+            "autre phrase de passe tout à fait neuve",
+            DEMO_NOW,
+            IP,
+        )
+    assert _user(db, town.parent_a) and auth.login(db, town.parent_a, NEW_PASSWORD, DEMO_NOW)
+
+
+def test_an_activation_voids_a_pending_reset_and_email_change(db, town):
+    user_id = _new_family_account(db, town)
+    invitation = _token(db, "invitation")
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO link_tokens VALUES ('h-reset', 'password_reset', ?, NULL, ?, ?, NULL, NULL),"
+            " ('h-change', 'email_change', ?, 'ailleurs@exemple.fr', ?, ?, NULL, NULL)",
+            [user_id, DEMO_NOW.replace(tzinfo=None), DEMO_NOW.replace(tzinfo=None) + timedelta(days=1)] * 2,
+        )
+    )
+    accounts.activate(db, invitation, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    assert db.rows("SELECT token_hash FROM link_tokens WHERE used_at IS NULL") == []
 
 
 # --- guardians of the family files ------------------------------------------------------------------
