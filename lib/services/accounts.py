@@ -152,7 +152,8 @@ def request_reset(db: Database, email: str, now: datetime, client_address: str |
     same writes whether the account exists or not. InvalidInput for a malformed e-mail (nothing
     written); TooManyAttempts, saying when to try again and nothing about the e-mail, past
     `policy.RESET_PER_ADDRESS` from this address (nothing written). Past `policy.RESET_PER_EMAIL`
-    for the account, nothing is sent."""
+    for the account, nothing is sent. Without the portal's public address no link can be made: the
+    answer is the same, for an account or none, and the audit says so (not which e-mail was typed)."""
     email = normalize_email(email)
     address = policy.address_key(client_address)
     now_utc = to_utc_naive(now)
@@ -168,6 +169,19 @@ def request_reset(db: Database, email: str, now: datetime, client_address: str |
             raise TooManyAttempts(requests_wait(policy.seconds_to_wait(held["retry_at"], now_utc)))
         _count(cur, address_key, held, policy.RESET_PER_ADDRESS, now_utc)
         earlier = _count(cur, email_key, rows.get(email_key), policy.RESET_PER_EMAIL, now_utc)
+        try:  # before the account is looked up: the answer must not depend on whether it exists
+            url = _url(cur, LinkPurpose.PASSWORD_RESET, token)
+        except InvalidInput as unconfigured:
+            audit.record(
+                cur,
+                at_utc=now_utc,
+                user_id=None,
+                action="auth.reset_not_sent",
+                entity="address",
+                entity_id=address,
+                reason=unconfigured.message,
+            )
+            return
         account = store.account_by_email(cur, email)
         if account is None or not account.active:
             audit.record(
@@ -183,9 +197,7 @@ def request_reset(db: Database, email: str, now: datetime, client_address: str |
         if sent:
             expires = expiry(LinkPurpose.PASSWORD_RESET, now_utc)
             links.issue(cur, token_hash, LinkPurpose.PASSWORD_RESET, account.id, now_utc, expires)
-            letter = account_letters.password_reset(
-                account.display_name, _url(cur, LinkPurpose.PASSWORD_RESET, token), from_utc_naive(expires)
-            )
+            letter = account_letters.password_reset(account.display_name, url, from_utc_naive(expires))
             mail.queue(cur, letter, [_recipient(account)], now)
         audit.record(
             cur,

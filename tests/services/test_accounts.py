@@ -138,6 +138,25 @@ def test_an_address_over_its_limit_is_told_to_wait_in_french_and_nothing_is_writ
     assert len(_mails(db, "password_reset")) == 1
 
 
+def test_without_the_public_address_an_account_and_no_account_get_the_same_answer_and_writes(town):
+    db = town.db
+    before = snapshot(db)
+    assert accounts.request_reset(db, town.parent_a, DEMO_NOW, IP) is None
+    known = snapshot(db)
+    assert accounts.request_reset(db, "personne@exemple.fr", DEMO_NOW, "198.51.100.9") is None
+    unknown = snapshot(db)
+    assert {t: len(known[t]) - len(before[t]) for t in TABLES} == {t: len(unknown[t]) - len(known[t]) for t in TABLES}
+    assert _mails(db) == [] and db.value("SELECT count(*) FROM link_tokens") == 0
+    entries = _audit(db, "auth.reset_not_sent")
+    assert [(user, entity, entity_id) for user, entity, entity_id, _after, _reason in entries] == [
+        (None, "address", IP),
+        (None, "address", "198.51.100.9"),
+    ]
+    assert "public_url" in entries[0][4] and entries[0][4] == entries[1][4]
+    logged = str(db.rows("SELECT * FROM audit_log"))
+    assert town.parent_a not in logged and "personne" not in logged
+
+
 def test_a_malformed_email_is_refused_in_french_with_nothing_written(db):
     before = snapshot(db)
     with pytest.raises(InvalidInput, match="Adresse e-mail invalide"):
