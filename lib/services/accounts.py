@@ -4,7 +4,8 @@ confirmed at the new address. Logging in and sessions stay in lib/services/auth.
 
 Every link is a one-time secret (`secrets.token_urlsafe(32)`) of which only the sha256 is stored;
 opening a link's page (GET) never uses it, the form's POST does, once (`store.links.consume`). A link
-that does not work gets one French answer whatever the reason, and an audit entry saying why. Every
+that does not work gets one French answer whatever the reason; one of ours (used, expired, voided) also
+an audit entry saying why, a made-up one nothing. Every
 message is queued in the transaction of the change it reports (lib/services/mail.py)."""
 
 from __future__ import annotations
@@ -77,9 +78,7 @@ def _recipient(account: store.Account, address: str | None = None) -> mail.Recip
     return mail.Recipient(address or account.email, account.display_name, account.id, account.family_id)
 
 
-def _why(link: StoredLink | None, purpose: LinkPurpose, now_utc: datetime) -> str:
-    if link is None:
-        return "unknown"
+def _why(link: StoredLink, purpose: LinkPurpose, now_utc: datetime) -> str:
     if link.purpose is not purpose:
         return "other_purpose"
     return link_state(link, now_utc).value
@@ -88,10 +87,11 @@ def _why(link: StoredLink | None, purpose: LinkPurpose, now_utc: datetime) -> st
 def _refuse(
     db: Database, token_hash: str | None, purpose: LinkPurpose, now_utc: datetime, why: str = "", *, record: bool = True
 ) -> NoReturn:
-    """Raise the one answer; with `record`, the audit log first says why the link did not work (and
-    whose it is, when it is one of ours)."""
-    if record:
-        link = links.peek(db, token_hash) if token_hash else None
+    """Raise the one answer; with `record`, for a link of ours (used, expired, voided, of another
+    purpose, of a closed account), the audit log first says why it did not work and whose it is. A
+    made-up or malformed token writes nothing: posting invented links must not fill the log."""
+    link = links.peek(db, token_hash) if record and token_hash else None
+    if link is not None:
         reason = why or _why(link, purpose, now_utc)
         db.write(
             lambda cur: audit.record(
@@ -99,8 +99,8 @@ def _refuse(
                 at_utc=now_utc,
                 user_id=None,
                 action="auth.link_refused",
-                entity="user" if link else "link",
-                entity_id=link.user_id if link else None,
+                entity="user",
+                entity_id=link.user_id,
                 after={"purpose": purpose.value, "why": reason},
             )
         )

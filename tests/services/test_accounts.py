@@ -186,12 +186,27 @@ def test_a_newer_link_voids_the_older_one(db, town):
 
 
 @pytest.mark.parametrize("token", [None, "", "x", "a" * 43, "<script>" * 10, "é" * 43])
-def test_unknown_or_malformed_links_get_the_one_answer_and_an_audit_entry(db, token):
+@pytest.mark.parametrize("use", [accounts.reset, accounts.activate, "confirm"])
+def test_unknown_or_malformed_links_get_the_one_answer_and_write_nothing(db, token, use):
+    before = snapshot(db)
     with pytest.raises(LinkRefused) as refused:
-        accounts.reset(db, token, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+        if use == "confirm":
+            accounts.confirm_email_change(db, token, DEMO_NOW)
+        else:
+            use(db, token, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
     assert refused.value.message == LINK_REFUSED
-    ((_, entity, _, after, _),) = _audit(db, "auth.link_refused")
-    assert entity == "link" and after == '{"purpose": "password_reset", "why": "unknown"}'
+    assert snapshot(db) == before  # no audit entry: made-up links cannot fill the log
+
+
+def test_a_used_link_posted_again_is_audited_with_whose_it_is(db, town):
+    accounts.request_reset(db, town.parent_a, DEMO_NOW, IP)
+    link = _token(db, "password_reset")
+    accounts.reset(db, link, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    with pytest.raises(LinkRefused):
+        accounts.reset(db, link, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    ((_, entity, entity_id, after, _),) = _audit(db, "auth.link_refused")
+    assert (entity, entity_id) == ("user", str(_user(db, town.parent_a)))
+    assert after == '{"purpose": "password_reset", "why": "used"}'
 
 
 def test_a_weak_password_keeps_the_link_working(db, town):

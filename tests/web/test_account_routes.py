@@ -128,7 +128,8 @@ def test_an_unknown_link_gets_the_one_french_answer(client, db, path):
     data = {"jeton": "inconnu-inconnu-inconnu-inconnu", "password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
     used = client.post(path, data={**data, "csrf": form}, follow_redirects=False)
     assert used.status_code == 410 and unescape(LINK_REFUSED) in unescape(used.text)
-    assert db.value("SELECT count(*) FROM audit_log WHERE action = 'auth.link_refused'") == 1
+    # a made-up link writes nothing either: posting invented tokens in a loop cannot fill the audit log
+    assert db.value("SELECT count(*) FROM audit_log WHERE action = 'auth.link_refused'") == 0
 
 
 def test_an_invitation_is_followed_to_a_first_login(client, db, town):
