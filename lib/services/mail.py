@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.domain import fr
+from lib.domain.account_links import LONGEST_LINK_LIFETIME
 from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound, PortailError
@@ -289,9 +290,20 @@ def _smtp(values: dict[str, str], sender: str, sink_port: int | None) -> tuple[S
     return SmtpSettings(host, port, security, user, smtp_password() if user else ""), envelope
 
 
+LINK_EXPIRED_UNSENT = "Non envoyé : le lien à usage unique qu'il contenait a expiré entre-temps."
+
+
 def purge_old_bodies(db: Database, now: datetime) -> None:
-    """A daily job (lib/services/daily.py): sent messages older than 90 days keep their row, not their bodies."""
-    db.write(lambda cur: outbox.purge_bodies(cur, to_utc_naive(now) - BODIES_KEPT))
+    """A daily job (lib/services/daily.py): sent messages older than 90 days keep their row, not their
+    bodies; a message with a one-time link still waiting after the longest a link lives is given up
+    (`failed`) and its link redacted."""
+    at = to_utc_naive(now)
+
+    def work(cur: Cursor) -> None:
+        outbox.purge_bodies(cur, at - BODIES_KEPT)
+        outbox.expire_secret_links(cur, at - LONGEST_LINK_LIFETIME, LINK_EXPIRED_UNSENT)
+
+    db.write(work)
 
 
 # --- the administrator's outbox ---------------------------------------------------------------------
