@@ -335,14 +335,24 @@ def stored(cur: duckdb.DuckDBPyConnection, message_id: int) -> Stored | None:
     return Stored(*found[0]) if found else None
 
 
-def requeue_failed(cur: duckdb.DuckDBPyConnection, message_id: int, now_utc: datetime) -> bool:
-    """A failed message waits again, due now, with its Message-ID; False when it is not failed."""
+def requeue_failed(
+    cur: duckdb.DuckDBPyConnection, message_id: int, now_utc: datetime, to_address: str, to_name: str
+) -> bool:
+    """A failed message waits again, due now, with its Message-ID, to the address given; False when
+    it is not failed."""
     return bool(
         cur.execute(
-            "UPDATE outbox SET state = ?, not_before = ? WHERE id = ? AND state = ? RETURNING id",
-            [WAITING, now_utc, message_id, FAILED],
+            "UPDATE outbox SET state = ?, not_before = ?, to_address = ?, to_name = ? WHERE id = ? AND state = ?"
+            " RETURNING id",
+            [WAITING, now_utc, to_address, to_name, message_id, FAILED],
         ).fetchall()
     )
+
+
+def account_address(cur: duckdb.DuckDBPyConnection, user_id: int) -> tuple[str, str] | None:
+    """(e-mail, display name) of an account now: where a message to it is resent."""
+    found = cur.execute("SELECT email, display_name FROM users WHERE id = ?", [user_id]).fetchall()
+    return (found[0][0], found[0][1]) if found else None
 
 
 def cancel_waiting(cur: duckdb.DuckDBPyConnection, message_id: int) -> bool:
