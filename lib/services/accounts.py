@@ -47,6 +47,9 @@ GUARDIAN_EMAIL_TAKEN = (
     "L'adresse e-mail de ce responsable est déjà celle d'un autre compte : corrigez-la dans son dossier."
 )
 GUARDIAN_ACTIVATED = "Ce responsable a déjà activé son compte."
+ACCOUNT_NOT_FOUND = "Compte introuvable."
+FAMILY_NOT_FOUND = "Famille introuvable."
+GUARDIAN_NOT_FOUND = "Responsable introuvable."
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,14 @@ class OpenLink:
     email: str  # the account's login (the password manager's user name)
     display_name: str
     new_email: str | None  # the address an e-mail change confirms
+
+
+def _known_id(value: object, missing: str) -> int:
+    """An id as the pages pass it (an int; a bool is not one); anything else is NotFound with
+    `missing`, the answer an id that does not exist gets."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NotFound(missing)
+    return value
 
 
 def _new_token() -> tuple[str, str]:
@@ -311,11 +322,12 @@ def invite(db: Database, actor: Actor, user_id: int, now: datetime) -> None:
     has not chosen a password; a link sent before stops working. ADMIN only. NotFound for an unknown
     account, InvalidInput for an account already activated, a staff or a closed account."""
     actor.require(Role.ADMIN)
+    account_id = _known_id(user_id, ACCOUNT_NOT_FOUND)
 
     def work(cur):
-        account = store.account(cur, int(user_id))
+        account = store.account(cur, account_id)
         if account is None:
-            raise NotFound("Compte introuvable.")
+            raise NotFound(ACCOUNT_NOT_FOUND)
         _invite(cur, actor, account, now)
 
     db.write(work)
@@ -331,13 +343,14 @@ def create_family_account(db: Database, actor: Actor, family_id: int, email: str
     if not display_name:
         raise InvalidInput("Saisissez le nom du responsable (prénom et nom).")
     now_utc = to_utc_naive(now)
+    family = _known_id(family_id, FAMILY_NOT_FOUND)
 
     def work(cur):
-        if not store.family_exists(cur, int(family_id)):
-            raise NotFound("Famille introuvable.")
+        if not store.family_exists(cur, family):
+            raise NotFound(FAMILY_NOT_FOUND)
         if store.email_taken(cur, email):
             raise InvalidInput(EMAIL_TAKEN)
-        user_id = store.create_family_account(cur, email, display_name, int(family_id), now_utc)
+        user_id = store.create_family_account(cur, email, display_name, family, now_utc)
         account = store.account(cur, user_id)
         assert account is not None
         _invite(cur, actor, account, now)
@@ -383,11 +396,12 @@ def invite_guardian(db: Database, actor: Actor, guardian_id: int, now: datetime)
     NotFound for an unknown or archived guardian; InvalidInput for a guardian without e-mail, with an
     e-mail another account uses, or already activated."""
     actor.require(Role.ADMIN)
+    wanted = _known_id(guardian_id, GUARDIAN_NOT_FOUND)
 
     def work(cur):
-        guardian = store.guardian(cur, int(guardian_id))
+        guardian = store.guardian(cur, wanted)
         if guardian is None or guardian.archived:
-            raise NotFound("Responsable introuvable.")
+            raise NotFound(GUARDIAN_NOT_FOUND)
         refusal = _guardian_refusal(cur, guardian)
         if refusal:
             raise InvalidInput(refusal)
@@ -430,7 +444,7 @@ def invite_all_pending(db: Database, actor: Actor, now: datetime) -> Invitations
 def family_guardians(db: Database, actor: Actor, family_id: int) -> list[store.FamilyGuardian]:
     """A family's guardians and the state of their accounts (ADMIN only)."""
     actor.require(Role.ADMIN)
-    return store.family_guardians(db, int(family_id))
+    return store.family_guardians(db, _known_id(family_id, FAMILY_NOT_FOUND))
 
 
 def not_activated(db: Database, actor: Actor) -> list[store.Invitee]:

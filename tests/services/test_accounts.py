@@ -330,6 +330,27 @@ def test_a_family_account_with_bad_input_is_refused_with_nothing_written(db, tow
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("bad", [None, "abc", "7", 1.5, True, [1]])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda db, admin, bad: accounts.invite(db, admin, bad, DEMO_NOW), "Compte introuvable"),
+        (
+            lambda db, admin, bad: accounts.create_family_account(db, admin, bad, "n@exemple.fr", "Nora B", DEMO_NOW),
+            "Famille introuvable",
+        ),
+        (lambda db, admin, bad: accounts.invite_guardian(db, admin, bad, DEMO_NOW), "Responsable introuvable"),
+        (lambda db, admin, bad: accounts.family_guardians(db, admin, bad), "Famille introuvable"),
+    ],
+)
+def test_a_malformed_id_is_not_found_in_french_with_nothing_written(db, town, call, words, bad):
+    admin = town.login(town.admin)
+    before = snapshot(db)
+    with pytest.raises(NotFound, match=words):
+        call(db, admin, bad)
+    assert snapshot(db) == before
+
+
 def test_no_link_without_the_portals_public_address(town):
     admin = town.login(town.admin)
     before = snapshot(town.db)
