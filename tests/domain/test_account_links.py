@@ -72,3 +72,10 @@ def test_a_name_typed_with_a_line_break_or_markup_stays_on_one_escaped_line():
     letter = password_reset("Anne\nBcc: x@evil.fr <b>", URL, datetime(2026, 12, 4, 9, 30, tzinfo=PARIS))
     assert "Bonjour Anne Bcc: x@evil.fr <b>," in to_text(letter, Signature("Ville"))
     assert "<b>," not in to_html(letter, Signature("Ville"))
+
+
+def test_the_old_address_is_told_that_a_forgotten_password_stops_the_change_at_once():
+    at = datetime(2026, 12, 4, 9, 30, tzinfo=PARIS)
+    text = to_text(email_change_notice("Anne", "neuve@exemple.fr", at), Signature("Ville"))
+    assert "utilisez tout de suite « Mot de passe oublié ? »" in text
+    assert "choisir un nouveau mot de passe annule ce changement d'adresse" in text
