@@ -14,6 +14,10 @@ from lib.domain.clock import PARIS
 from lib.domain.letters import NAME_LIMIT, Letter, Link, MailKind, greeting, one_line
 
 _NOT_YOU = "Si vous n'êtes pas à l'origine de cette demande, ignorez ce courriel : rien ne change sans ce lien."
+_STOP_THE_CHANGE = (
+    "Si ce n'est pas vous, utilisez tout de suite « Mot de passe oublié ? » sur la page de connexion : "
+    "choisir un nouveau mot de passe annule ce changement d'adresse. Prévenez aussi le service enfance de la mairie."
+)
 _WARN = (
     "Si ce n'est pas vous, contactez sans attendre le service enfance de la mairie "
     "et utilisez « Mot de passe oublié ? » sur la page de connexion."
@@ -99,7 +103,7 @@ def email_change_notice(name: str, new_email: str, at: datetime) -> Letter:
             f"Le {fr.long_date(at.astimezone(PARIS))} à {fr.hour(at)}, un changement d'adresse a été demandé "
             f"pour votre compte du Portail Famille, vers {one_line(new_email, 254)}. Il prendra effet quand "
             "cette nouvelle adresse l'aura confirmé.",
-            _WARN,
+            _STOP_THE_CHANGE,
         ),
     )
 

@@ -41,6 +41,7 @@ LIFETIMES = {
     LinkPurpose.PASSWORD_RESET: timedelta(hours=1),
     LinkPurpose.EMAIL_CHANGE: timedelta(hours=24),
 }
+LONGEST_LINK_LIFETIME = max(LIFETIMES.values())
 LIFETIME_WORDS = {
     LinkPurpose.INVITATION: "7 jours",
     LinkPurpose.PASSWORD_RESET: "une heure",

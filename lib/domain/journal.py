@@ -541,6 +541,10 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "auth.reset_unknown": lambda e: (
         f"Nouveau mot de passe demandé pour une adresse e-mail sans compte actif (connexion {e.entity_id})"
     ),
+    "auth.reset_not_sent": lambda e: (
+        f"Nouveau mot de passe demandé, aucun lien envoyé : adresse publique du portail non configurée "
+        f"(connexion {e.entity_id})"
+    ),
     "auth.password_reset": lambda e: "A choisi un nouveau mot de passe par le lien reçu (toutes ses sessions fermées)",
     "auth.link_refused": _link_refused,
     "auth.email_change_requested": lambda e: (

@@ -3,7 +3,6 @@ numbers and rules: lib/services/mail_worker.py applies them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -18,8 +17,11 @@ BODIES_KEPT = timedelta(days=90)  # after that, a sent message keeps its row (th
 DAILY_AFTER = time(8, 0)  # Paris: the daily jobs run once a day, after this hour
 STALE_AFTER = timedelta(minutes=15)  # a message still waiting after that: the administrator is told
 ERROR_LIMIT = 500
-REDACTED_LINK = "(lien retiré après envoi)"
-_URL = re.compile(r"https?://[^\s<>\"']+")
+# A one-time link must not outlive its message: once sent, failed or cancelled, or when it waited longer
+# than any link lives (account_links.LONGEST_LINK_LIFETIME), the bodies of a `secret_link` message keep
+# every address matching LINK_PATTERN replaced by REDACTED_LINK (lib/store/outbox.py).
+REDACTED_LINK = "(lien à usage unique retiré)"
+LINK_PATTERN = r"""https?://[^\s<>"']+"""
 
 
 def retry_after(attempts: int, draw: Callable[[], float]) -> timedelta:
@@ -43,11 +45,6 @@ def shortened(text: str) -> str:
     """An error as stored: one line, at most ERROR_LIMIT characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= ERROR_LIMIT else flat[: ERROR_LIMIT - 1] + "…"
-
-
-def without_links(body: str) -> str:
-    """A body whose one-time link must not outlive its sending: every address replaced."""
-    return _URL.sub(REDACTED_LINK, body)
 
 
 def daily_due(now_paris: datetime, last_done: date | None) -> bool:

@@ -4,7 +4,8 @@ confirmed at the new address. Logging in and sessions stay in lib/services/auth.
 
 Every link is a one-time secret (`secrets.token_urlsafe(32)`) of which only the sha256 is stored;
 opening a link's page (GET) never uses it, the form's POST does, once (`store.links.consume`). A link
-that does not work gets one French answer whatever the reason, and an audit entry saying why. Every
+that does not work gets one French answer whatever the reason; one of ours (used, expired, voided) also
+an audit entry saying why, a made-up one nothing. Every
 message is queued in the transaction of the change it reports (lib/services/mail.py)."""
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ GUARDIAN_EMAIL_TAKEN = (
     "L'adresse e-mail de ce responsable est déjà celle d'un autre compte : corrigez-la dans son dossier."
 )
 GUARDIAN_ACTIVATED = "Ce responsable a déjà activé son compte."
+ACCOUNT_NOT_FOUND = "Compte introuvable."
+FAMILY_NOT_FOUND = "Famille introuvable."
+GUARDIAN_NOT_FOUND = "Responsable introuvable."
 
 
 @dataclass(frozen=True)
@@ -57,16 +61,24 @@ class OpenLink:
     new_email: str | None  # the address an e-mail change confirms
 
 
+def _known_id(value: object, missing: str) -> int:
+    """An id as the pages pass it (an int; a bool is not one); anything else is NotFound with
+    `missing`, the answer an id that does not exist gets."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NotFound(missing)
+    return value
+
+
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    return token, auth._token_hash(token)
+    return token, auth.token_hash(token)
 
 
 def _hash_of(token: str | None) -> str | None:
     """The stored hash a link's token would have; None for text that no link of ours carries."""
     if not token or not _TOKEN.fullmatch(token):
         return None
-    return auth._token_hash(token)
+    return auth.token_hash(token)
 
 
 def _url(cur: Cursor, purpose: LinkPurpose, token: str) -> str:
@@ -77,9 +89,7 @@ def _recipient(account: store.Account, address: str | None = None) -> mail.Recip
     return mail.Recipient(address or account.email, account.display_name, account.id, account.family_id)
 
 
-def _why(link: StoredLink | None, purpose: LinkPurpose, now_utc: datetime) -> str:
-    if link is None:
-        return "unknown"
+def _why(link: StoredLink, purpose: LinkPurpose, now_utc: datetime) -> str:
     if link.purpose is not purpose:
         return "other_purpose"
     return link_state(link, now_utc).value
@@ -88,10 +98,11 @@ def _why(link: StoredLink | None, purpose: LinkPurpose, now_utc: datetime) -> st
 def _refuse(
     db: Database, token_hash: str | None, purpose: LinkPurpose, now_utc: datetime, why: str = "", *, record: bool = True
 ) -> NoReturn:
-    """Raise the one answer; with `record`, the audit log first says why the link did not work (and
-    whose it is, when it is one of ours)."""
-    if record:
-        link = links.peek(db, token_hash) if token_hash else None
+    """Raise the one answer; with `record`, for a link of ours (used, expired, voided, of another
+    purpose, of a closed account), the audit log first says why it did not work and whose it is. A
+    made-up or malformed token writes nothing: posting invented links must not fill the log."""
+    link = links.peek(db, token_hash) if record and token_hash else None
+    if link is not None:
         reason = why or _why(link, purpose, now_utc)
         db.write(
             lambda cur: audit.record(
@@ -99,8 +110,8 @@ def _refuse(
                 at_utc=now_utc,
                 user_id=None,
                 action="auth.link_refused",
-                entity="user" if link else "link",
-                entity_id=link.user_id if link else None,
+                entity="user",
+                entity_id=link.user_id,
                 after={"purpose": purpose.value, "why": reason},
             )
         )
@@ -152,7 +163,8 @@ def request_reset(db: Database, email: str, now: datetime, client_address: str |
     same writes whether the account exists or not. InvalidInput for a malformed e-mail (nothing
     written); TooManyAttempts, saying when to try again and nothing about the e-mail, past
     `policy.RESET_PER_ADDRESS` from this address (nothing written). Past `policy.RESET_PER_EMAIL`
-    for the account, nothing is sent."""
+    for the account, nothing is sent. Without the portal's public address no link can be made: the
+    answer is the same, for an account or none, and the audit says so (not which e-mail was typed)."""
     email = normalize_email(email)
     address = policy.address_key(client_address)
     now_utc = to_utc_naive(now)
@@ -168,6 +180,19 @@ def request_reset(db: Database, email: str, now: datetime, client_address: str |
             raise TooManyAttempts(requests_wait(policy.seconds_to_wait(held["retry_at"], now_utc)))
         _count(cur, address_key, held, policy.RESET_PER_ADDRESS, now_utc)
         earlier = _count(cur, email_key, rows.get(email_key), policy.RESET_PER_EMAIL, now_utc)
+        try:  # before the account is looked up: the answer must not depend on whether it exists
+            url = _url(cur, LinkPurpose.PASSWORD_RESET, token)
+        except InvalidInput as unconfigured:
+            audit.record(
+                cur,
+                at_utc=now_utc,
+                user_id=None,
+                action="auth.reset_not_sent",
+                entity="address",
+                entity_id=address,
+                reason=unconfigured.message,
+            )
+            return
         account = store.account_by_email(cur, email)
         if account is None or not account.active:
             audit.record(
@@ -183,9 +208,7 @@ def request_reset(db: Database, email: str, now: datetime, client_address: str |
         if sent:
             expires = expiry(LinkPurpose.PASSWORD_RESET, now_utc)
             links.issue(cur, token_hash, LinkPurpose.PASSWORD_RESET, account.id, now_utc, expires)
-            letter = account_letters.password_reset(
-                account.display_name, _url(cur, LinkPurpose.PASSWORD_RESET, token), from_utc_naive(expires)
-            )
+            letter = account_letters.password_reset(account.display_name, url, from_utc_naive(expires))
             mail.queue(cur, letter, [_recipient(account)], now)
         audit.record(
             cur,
@@ -210,15 +233,14 @@ def _set_password(
     purpose: LinkPurpose,
 ) -> str:
     """Choose a password through a link (a reset or an invitation): the link is used, the password
-    set, the account activated, every session of the account ended, its failed logins forgiven, its
-    other links of the kind that also sets a password voided. The account's e-mail (the login page
+    set, the account activated, every session of the account ended, its failed logins forgiven, every
+    other unused link of the account voided (a pending e-mail change included). The account's e-mail (the login page
     fills it in: the holder logs in, never automatically). InvalidInput for a password the policy
     refuses (the link still works); LinkRefused for a link that does not."""
     now_utc = to_utc_naive(now)
     token_hash, _link, account = _usable(db, token, purpose, now_utc)
     chosen = check_new_password(password, confirmation, [account.email, account.display_name])
     password_hash = auth.hash_password(chosen)
-    other = LinkPurpose.INVITATION if purpose is LinkPurpose.PASSWORD_RESET else LinkPurpose.PASSWORD_RESET
 
     def work(cur):
         if links.consume(cur, token_hash, purpose, now_utc) is None:
@@ -226,7 +248,7 @@ def _set_password(
         store.set_password(cur, account.id, password_hash, now_utc)
         ended = users.delete_sessions_of(cur, account.id)
         store.clear_pair_throttles(cur, account.email)
-        links.void_for_user(cur, account.id, other, now_utc)
+        links.void_all_for_user(cur, account.id, now_utc)
         action = "auth.password_reset" if purpose is LinkPurpose.PASSWORD_RESET else "auth.activated"
         audit.record(
             cur,
@@ -300,11 +322,12 @@ def invite(db: Database, actor: Actor, user_id: int, now: datetime) -> None:
     has not chosen a password; a link sent before stops working. ADMIN only. NotFound for an unknown
     account, InvalidInput for an account already activated, a staff or a closed account."""
     actor.require(Role.ADMIN)
+    account_id = _known_id(user_id, ACCOUNT_NOT_FOUND)
 
     def work(cur):
-        account = store.account(cur, int(user_id))
+        account = store.account(cur, account_id)
         if account is None:
-            raise NotFound("Compte introuvable.")
+            raise NotFound(ACCOUNT_NOT_FOUND)
         _invite(cur, actor, account, now)
 
     db.write(work)
@@ -320,13 +343,14 @@ def create_family_account(db: Database, actor: Actor, family_id: int, email: str
     if not display_name:
         raise InvalidInput("Saisissez le nom du responsable (prénom et nom).")
     now_utc = to_utc_naive(now)
+    family = _known_id(family_id, FAMILY_NOT_FOUND)
 
     def work(cur):
-        if not store.family_exists(cur, int(family_id)):
-            raise NotFound("Famille introuvable.")
+        if not store.family_exists(cur, family):
+            raise NotFound(FAMILY_NOT_FOUND)
         if store.email_taken(cur, email):
             raise InvalidInput(EMAIL_TAKEN)
-        user_id = store.create_family_account(cur, email, display_name, int(family_id), now_utc)
+        user_id = store.create_family_account(cur, email, display_name, family, now_utc)
         account = store.account(cur, user_id)
         assert account is not None
         _invite(cur, actor, account, now)
@@ -372,11 +396,12 @@ def invite_guardian(db: Database, actor: Actor, guardian_id: int, now: datetime)
     NotFound for an unknown or archived guardian; InvalidInput for a guardian without e-mail, with an
     e-mail another account uses, or already activated."""
     actor.require(Role.ADMIN)
+    wanted = _known_id(guardian_id, GUARDIAN_NOT_FOUND)
 
     def work(cur):
-        guardian = store.guardian(cur, int(guardian_id))
+        guardian = store.guardian(cur, wanted)
         if guardian is None or guardian.archived:
-            raise NotFound("Responsable introuvable.")
+            raise NotFound(GUARDIAN_NOT_FOUND)
         refusal = _guardian_refusal(cur, guardian)
         if refusal:
             raise InvalidInput(refusal)
@@ -419,7 +444,7 @@ def invite_all_pending(db: Database, actor: Actor, now: datetime) -> Invitations
 def family_guardians(db: Database, actor: Actor, family_id: int) -> list[store.FamilyGuardian]:
     """A family's guardians and the state of their accounts (ADMIN only)."""
     actor.require(Role.ADMIN)
-    return store.family_guardians(db, int(family_id))
+    return store.family_guardians(db, _known_id(family_id, FAMILY_NOT_FOUND))
 
 
 def not_activated(db: Database, actor: Actor) -> list[store.Invitee]:
@@ -494,7 +519,7 @@ def confirm_email_change(db: Database, token: str | None, now: datetime, session
     the request (nothing written but the audit entry; the link still works); LinkRefused."""
     now_utc = to_utc_naive(now)
     token_hash, link, _account = _usable(db, token, LinkPurpose.EMAIL_CHANGE, now_utc)
-    keep = auth._token_hash(session_token) if session_token else None
+    keep = auth.token_hash(session_token) if session_token else None
 
     def work(cur):
         used = links.consume(cur, token_hash, LinkPurpose.EMAIL_CHANGE, now_utc)

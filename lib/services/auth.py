@@ -19,7 +19,7 @@ from lib.domain.errors import InvalidInput, LoginRefused, TooManyAttempts
 from lib.domain.roles import Role
 from lib.domain.validation import check_new_password, check_password_input, normalize_email
 from lib.services import mail
-from lib.store import audit, users
+from lib.store import audit, links, users
 from lib.store.db import Cursor, Database
 
 SESSION_COOKIE = "pf_session"
@@ -60,7 +60,8 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """The stored form of a secret token (a session, a link sent by e-mail, a calendar feed's address): its sha256."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -158,7 +159,7 @@ def login(db: Database, email: str, password: str, now: datetime, client_ip: str
     def work(cur):
         _forgive(cur, counted, now_utc)
         users.remember_address(cur, email, address, now_utc, now_utc - policy.KNOWN_FOR)
-        users.create_session(cur, _token_hash(token), row["id"], now_utc, to_utc_naive(now + SESSION_LIFETIME))
+        users.create_session(cur, token_hash(token), row["id"], now_utc, to_utc_naive(now + SESSION_LIFETIME))
         audit.record(
             cur,
             at_utc=now_utc,
@@ -179,12 +180,12 @@ def actor_for_token(db: Database, token: str | None, now: datetime) -> Actor:
     if not token or len(token) > TOKEN_MAX_LENGTH:
         raise LoginRefused(SESSION_EXPIRED)
     now_utc = to_utc_naive(now)
-    token_hash = _token_hash(token)
-    row = users.user_for_session(db, token_hash, now_utc)
+    session_hash = token_hash(token)
+    row = users.user_for_session(db, session_hash, now_utc)
     if row is None or now_utc - row["last_seen_at"] >= policy.IDLE_TIMEOUT[Role(row["role"])]:
         raise LoginRefused(SESSION_EXPIRED)
     if now_utc - row["last_seen_at"] >= policy.TOUCH_EVERY:
-        users.touch_session(db, token_hash, now_utc)
+        users.touch_session(db, session_hash, now_utc)
     return _actor(row)
 
 
@@ -210,7 +211,7 @@ def logout(db: Database, token: str | None, now: datetime, everywhere: bool = Fa
     now_utc = to_utc_naive(now)
 
     def work(cur):
-        user_id = users.delete_session(cur, _token_hash(token))
+        user_id = users.delete_session(cur, token_hash(token))
         if user_id is None:
             return False
         others = users.delete_sessions_of(cur, user_id) if everywhere else 0
@@ -239,7 +240,8 @@ def change_password(
     client_ip: str | None = None,
 ) -> int:
     """Replace the actor's password; every other session of the account ends (a thief who knew the
-    old password is logged out). Returns how many other sessions ended. InvalidInput in French for
+    old password is logged out), and every unused link of the account is voided (an e-mail change asked
+    with the old password must not move the account away). Returns how many other sessions ended. InvalidInput in French for
     a new password the policy refuses (nothing written); LoginRefused for a wrong current password,
     counted by the login throttle like a failed login from `client_ip` (a stolen session must not
     become a way to guess the password), TooManyAttempts while that pair must wait. The account's
@@ -259,7 +261,8 @@ def change_password(
     def work(cur):
         _forgive(cur, counted, now_utc)
         users.set_password_hash(cur, actor.user_id, password_hash)
-        ended = users.delete_sessions_of(cur, actor.user_id, keep_token_hash=_token_hash(token) if token else None)
+        links.void_all_for_user(cur, actor.user_id, now_utc)
+        ended = users.delete_sessions_of(cur, actor.user_id, keep_token_hash=token_hash(token) if token else None)
         audit.record(
             cur,
             at_utc=now_utc,

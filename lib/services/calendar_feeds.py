@@ -11,7 +11,6 @@ token it never knew.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.records import Child
 from lib.services import payments, reservations, trail
+from lib.services.auth import token_hash
 from lib.store import audit, reference
 from lib.store import bookings as children
 from lib.store import calendar_feeds as store
@@ -49,10 +49,6 @@ class FeedLinks:
 
     https: str
     webcal: str
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _own_child(db: Database, actor: Actor, child_id: object) -> Child:
@@ -99,7 +95,7 @@ def _make(db: Database, actor: Actor, child_id: object, now: datetime, *, replac
         if replacing and not existing:
             raise InvalidInput(NONE_YET)
         revoked = store.revoke(cur, child.id, at) if replacing else []
-        feed_id = store.create(cur, _token_hash(token), child.id, actor.user_id, at)
+        feed_id = store.create(cur, token_hash(token), child.id, actor.user_id, at)
         audit.record(
             cur,
             at_utc=at,
@@ -152,7 +148,7 @@ def ics(db: Database, token: str, now: datetime) -> bytes | None:
     """The feed's file, or None for a token that is unknown, revoked, or whose account is gone."""
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX_LENGTH:
         return None
-    found = store.readable(db, _token_hash(token))
+    found = store.readable(db, token_hash(token))
     if found is None:
         return None
     at = to_utc_naive(now)

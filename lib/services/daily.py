@@ -19,7 +19,7 @@ DONE_KEY = "mail_daily_done"
 LOG = logging.getLogger("portail.quotidien")
 
 JOBS: list[Callable[[Database, datetime], object]] = [
-    mail.purge_old_bodies,  # sent messages keep their row, not their bodies, after 90 days
+    mail.purge_old_bodies,  # sent messages' bodies after 90 days; one-time links waiting longer than they live
     reminders.queue_due,  # unpaid invoices' reminders
     health.purge_unregistered,  # the health data of children no longer registered
 ]

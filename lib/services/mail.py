@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.domain import fr
+from lib.domain.account_links import LONGEST_LINK_LIFETIME
 from lib.domain.actor import Actor
 from lib.domain.clock import PARIS, from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound, PortailError
@@ -120,8 +121,11 @@ def _chosen(cur: Cursor, kind: MailKind, recipients: Iterable[Recipient], always
 
 
 def _for(key: str | None, recipient: Recipient) -> str | None:
-    """A dedupe or merge key made personal: each recipient gets (or joins) their own message."""
-    return f"{key}:{recipient.address}" if key else None
+    """A dedupe or merge key made personal: each recipient gets (or joins) their own message. An
+    account is known by its id, not its address: a new e-mail does not make a reminder new again."""
+    if not key:
+        return None
+    return f"{key}:user:{recipient.user_id}" if recipient.user_id is not None else f"{key}:{recipient.address}"
 
 
 def _messages(
@@ -180,7 +184,7 @@ def queue(
     """Write `letter` to the outbox for each recipient, in the caller's transaction; the new rows' ids.
     An optional kind is left out for an account that turned it off, unless `always` (a change made by
     the town's staff is always reported). With `dedupe_key`, a recipient gets the message once ever
-    (the key is suffixed with the recipient's address); `merge_key` (suffixed the same way) lets later
+    (the key is suffixed with the recipient's account, or address when it has none); `merge_key` (suffixed the same way) lets later
     changes join the message while it waits (`queue_merged`). `delay` holds the first try back."""
     chosen = _chosen(cur, letter.kind, recipients, always)
     if not chosen:
@@ -289,9 +293,20 @@ def _smtp(values: dict[str, str], sender: str, sink_port: int | None) -> tuple[S
     return SmtpSettings(host, port, security, user, smtp_password() if user else ""), envelope
 
 
+LINK_EXPIRED_UNSENT = "Non envoyé : le lien à usage unique qu'il contenait a expiré entre-temps."
+
+
 def purge_old_bodies(db: Database, now: datetime) -> None:
-    """A daily job (lib/services/daily.py): sent messages older than 90 days keep their row, not their bodies."""
-    db.write(lambda cur: outbox.purge_bodies(cur, to_utc_naive(now) - BODIES_KEPT))
+    """A daily job (lib/services/daily.py): sent messages older than 90 days keep their row, not their
+    bodies; a message with a one-time link still waiting after the longest a link lives is given up
+    (`failed`) and its link redacted."""
+    at = to_utc_naive(now)
+
+    def work(cur: Cursor) -> None:
+        outbox.purge_bodies(cur, at - BODIES_KEPT)
+        outbox.expire_secret_links(cur, at - LONGEST_LINK_LIFETIME, LINK_EXPIRED_UNSENT)
+
+    db.write(work)
 
 
 # --- the administrator's outbox ---------------------------------------------------------------------
@@ -396,10 +411,19 @@ def _audit(cur: Cursor, actor: Actor, now: datetime, action: str, message: outbo
     )
 
 
+def _current_recipient(cur: Cursor, message: outbox.Stored) -> tuple[str, str]:
+    """(address, name) a message is resent to: its account's as they are now (the account may have
+    changed its e-mail since), else the stored ones."""
+    current = outbox.account_address(cur, message.user_id) if message.user_id is not None else None
+    if current is None:
+        return message.to_address, message.to_name
+    return current[0], one_line(current[1], NAME_LIMIT)
+
+
 def resend(db: Database, actor: Actor, outbox_id: int, now: datetime) -> int:
     """« Renvoyer »: a failed message waits again with its Message-ID; a sent one is queued again as a
-    new message (`resent_from`). Never a one-time link: the family is sent a new one instead. The
-    id of the message that will go."""
+    new message (`resent_from`); either goes to its account's current address. Never a one-time link:
+    the family is sent a new one instead. The id of the message that will go."""
     _admin(actor)
     at = to_utc_naive(now)
 
@@ -411,9 +435,10 @@ def resend(db: Database, actor: Actor, outbox_id: int, now: datetime) -> int:
                 "Ce courriel contenait un lien à usage unique : il ne peut pas être renvoyé. "
                 "Envoyez une nouvelle invitation (ou un nouveau lien) à la place."
             )
+        to_address, to_name = _current_recipient(cur, message)
         if state is MailState.FAILED:
-            outbox.requeue_failed(cur, message.id, at)
-            _audit(cur, actor, now, "mail.resend", message)
+            outbox.requeue_failed(cur, message.id, at, to_address, to_name)
+            _audit(cur, actor, now, "mail.resend", message, resent_to=to_address)
             return message.id
         if state is not MailState.SENT:
             raise InvalidInput(
@@ -428,8 +453,8 @@ def resend(db: Database, actor: Actor, outbox_id: int, now: datetime) -> int:
             outbox.NewMessage(
                 kind=MailKind(message.kind),
                 message_id=f"<portail.{secrets.token_hex(12)}@{_domain(cur)}>",
-                to_address=message.to_address,
-                to_name=message.to_name,
+                to_address=to_address,
+                to_name=to_name,
                 subject=message.subject,
                 body_text=message.body_text,
                 body_html=message.body_html,
@@ -444,7 +469,7 @@ def resend(db: Database, actor: Actor, outbox_id: int, now: datetime) -> int:
             ),
         )
         assert new_id is not None  # no dedupe key: always inserted
-        _audit(cur, actor, now, "mail.resend", message, copy=new_id)
+        _audit(cur, actor, now, "mail.resend", message, copy=new_id, resent_to=to_address)
         return new_id
 
     new = db.write(work)

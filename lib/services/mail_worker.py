@@ -33,7 +33,6 @@ from lib.domain.mail_policy import (
     given_up,
     retry_after,
     shortened,
-    without_links,
 )
 from lib.mail import message as letters_out
 from lib.mail import transport
@@ -127,10 +126,7 @@ class MailWorker:
             reason = exc.message if isinstance(exc, transport.Permanent) else f"Courriel impossible à écrire : {exc}"
             self.db.write(lambda cur: outbox.record_failed(cur, item.id, shortened(reason)))
             return False
-        text, html = item.body_text, item.body_html
-        if item.secret_link:
-            text, html = without_links(text), without_links(html)
-        self.db.write(lambda cur: outbox.record_sent(cur, item.id, at, shortened(reply), text, html))
+        self.db.write(lambda cur: outbox.record_sent(cur, item.id, at, shortened(reply)))
         return True
 
     def _retry(self, item: outbox.Claimed, error: str, at: datetime) -> None:

@@ -65,9 +65,11 @@ def peek(db: Database, token_hash: str) -> StoredLink | None:
     return _link(found[0]) if found else None
 
 
-def void_for_user(cur: duckdb.DuckDBPyConnection, user_id: int, purpose: LinkPurpose, now_utc: datetime) -> None:
-    """The user's unused links of `purpose` stop working (a password set by another way)."""
-    cur.execute(
-        "UPDATE link_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL",
-        [now_utc, user_id, purpose.value],
+def void_all_for_user(cur: duckdb.DuckDBPyConnection, user_id: int, now_utc: datetime) -> int:
+    """Every unused link of the user stops working, whatever its purpose (its password was just set:
+    a link asked by whoever knew the old one must not outlive it). How many were voided."""
+    return len(
+        cur.execute(
+            "UPDATE link_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL RETURNING 1", [now_utc, user_id]
+        ).fetchall()
     )

@@ -10,6 +10,7 @@ from datetime import date, datetime
 import duckdb
 
 from lib.domain.letters import MailKind, MailState
+from lib.domain.mail_policy import LINK_PATTERN, REDACTED_LINK
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
 from lib.store.sql import SPLIT
@@ -177,10 +178,17 @@ class Claimed:
     body_html: str | None
     created_at: datetime  # UTC
     attempts: int  # this try included
-    secret_link: bool
 
 
-_CLAIMED = "id, kind, message_id, to_address, to_name, subject, body_text, body_html, created_at, attempts, secret_link"
+_CLAIMED = "id, kind, message_id, to_address, to_name, subject, body_text, body_html, created_at, attempts"
+
+# The bodies of a message carrying a one-time link, every address replaced: what every state the message
+# leaves the queue for (sent, failed, cancelled) sets, with _REDACTING's parameters.
+_REDACT = (
+    "body_text = CASE WHEN secret_link THEN regexp_replace(body_text, ?, ?, 'g') ELSE body_text END,"
+    " body_html = CASE WHEN secret_link THEN regexp_replace(body_html, ?, ?, 'g') ELSE body_html END"
+)
+_REDACTING = [LINK_PATTERN, REDACTED_LINK, LINK_PATTERN, REDACTED_LINK]
 
 
 def release_claims(cur: duckdb.DuckDBPyConnection) -> int:
@@ -207,19 +215,12 @@ def claim(cur: duckdb.DuckDBPyConnection, now_utc: datetime, lease_until: dateti
     return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 
 
-def record_sent(
-    cur: duckdb.DuckDBPyConnection,
-    message_id: int,
-    now_utc: datetime,
-    reply: str,
-    body_text: str | None,
-    body_html: str | None,
-) -> None:
-    """The server took it: `sent`, when, its reply (the bodies given: redacted for one-time links)."""
+def record_sent(cur: duckdb.DuckDBPyConnection, message_id: int, now_utc: datetime, reply: str) -> None:
+    """The server took it: `sent`, when, its reply (a one-time link is redacted from the bodies)."""
     cur.execute(
-        "UPDATE outbox SET state = ?, sent_at = ?, smtp_reply = ?, claimed_until = NULL, last_error = NULL,"
-        " body_text = ?, body_html = ? WHERE id = ? AND state = ?",
-        [SENT, now_utc, reply, body_text, body_html, message_id, SENDING],
+        f"UPDATE outbox SET state = ?, sent_at = ?, smtp_reply = ?, claimed_until = NULL, last_error = NULL, {_REDACT}"
+        " WHERE id = ? AND state = ?",
+        [SENT, now_utc, reply, *_REDACTING, message_id, SENDING],
     )
 
 
@@ -236,9 +237,22 @@ def record_retry(
 
 
 def record_failed(cur: duckdb.DuckDBPyConnection, message_id: int, error: str) -> None:
+    """Given up: `failed`, why (a one-time link is redacted: the message is never sent again as it is)."""
     cur.execute(
-        "UPDATE outbox SET state = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = ?",
-        [FAILED, error, message_id, SENDING],
+        f"UPDATE outbox SET state = ?, last_error = ?, claimed_until = NULL, {_REDACT} WHERE id = ? AND state = ?",
+        [FAILED, error, *_REDACTING, message_id, SENDING],
+    )
+
+
+def expire_secret_links(cur: duckdb.DuckDBPyConnection, queued_before_utc: datetime, error: str) -> int:
+    """Messages with a one-time link still waiting since before the date (their link has expired):
+    `failed` with `error`, redacted. How many."""
+    return len(
+        cur.execute(
+            f"UPDATE outbox SET state = ?, last_error = ?, {_REDACT}"
+            " WHERE secret_link AND state = ? AND created_at < ? RETURNING id",
+            [FAILED, error, *_REDACTING, WAITING, queued_before_utc],
+        ).fetchall()
     )
 
 
@@ -321,21 +335,32 @@ def stored(cur: duckdb.DuckDBPyConnection, message_id: int) -> Stored | None:
     return Stored(*found[0]) if found else None
 
 
-def requeue_failed(cur: duckdb.DuckDBPyConnection, message_id: int, now_utc: datetime) -> bool:
-    """A failed message waits again, due now, with its Message-ID; False when it is not failed."""
+def requeue_failed(
+    cur: duckdb.DuckDBPyConnection, message_id: int, now_utc: datetime, to_address: str, to_name: str
+) -> bool:
+    """A failed message waits again, due now, with its Message-ID, to the address given; False when
+    it is not failed."""
     return bool(
         cur.execute(
-            "UPDATE outbox SET state = ?, not_before = ? WHERE id = ? AND state = ? RETURNING id",
-            [WAITING, now_utc, message_id, FAILED],
+            "UPDATE outbox SET state = ?, not_before = ?, to_address = ?, to_name = ? WHERE id = ? AND state = ?"
+            " RETURNING id",
+            [WAITING, now_utc, to_address, to_name, message_id, FAILED],
         ).fetchall()
     )
 
 
+def account_address(cur: duckdb.DuckDBPyConnection, user_id: int) -> tuple[str, str] | None:
+    """(e-mail, display name) of an account now: where a message to it is resent."""
+    found = cur.execute("SELECT email, display_name FROM users WHERE id = ?", [user_id]).fetchall()
+    return (found[0][0], found[0][1]) if found else None
+
+
 def cancel_waiting(cur: duckdb.DuckDBPyConnection, message_id: int) -> bool:
-    """A waiting message will not be sent; False when it is not waiting."""
+    """A waiting message will not be sent (a one-time link is redacted); False when it is not waiting."""
     return bool(
         cur.execute(
-            "UPDATE outbox SET state = ? WHERE id = ? AND state = ? RETURNING id", [CANCELLED, message_id, WAITING]
+            f"UPDATE outbox SET state = ?, {_REDACT} WHERE id = ? AND state = ? RETURNING id",
+            [CANCELLED, *_REDACTING, message_id, WAITING],
         ).fetchall()
     )
 

@@ -9,7 +9,6 @@ Referer (the link's secret is in the address). After a new password, the holder 
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Callable
 from html import escape
@@ -30,7 +29,7 @@ from lib.domain.validation import PASSWORD_MIN_LENGTH
 from lib.services import accounts, auth, home
 from lib.services.config import clock_now, database
 from lib.web import login_page
-from lib.web.routes import LOGIN_PATH, MAX_FORM_BYTES, PREFILL_COOKIE, _same_origin, _secure
+from lib.web.routes import LOGIN_PATH, PREFILL_COOKIE, PostedForm, _secure, checked_form
 
 CSRF_COOKIE = "pf_csrf_compte"
 CSRF_PATH = "/auth/"
@@ -38,8 +37,6 @@ CSRF_PATH = "/auth/"
 # form, which the same-origin check must refuse. The link's token still never leaves for another site.
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 FORGOT_PATH = "/auth/oubli"
-MAX_FIELDS = 10
-STALE_FORM = "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."
 
 
 def _client(request: Request) -> str | None:
@@ -91,24 +88,12 @@ def _refused(request: Request) -> HTMLResponse:
     return _page(request, "Lien plus valable", body, status=410)
 
 
-async def _checked_form(request: Request) -> dict[str, str] | None:
-    """The form's fields if it is small, ours (Origin) and carries the CSRF token of its cookie; None otherwise."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        return None
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    values = {key: str(value) for key, value in form.items()}
-    sent = values.get("csrf", "").encode("utf-8")
-    cookie = request.cookies.get(CSRF_COOKIE, "").encode("utf-8")
-    if not _same_origin(request) or not cookie or not hmac.compare_digest(sent, cookie):
-        return None
-    return values
-
-
-def _stale(request: Request) -> HTMLResponse:
-    """A form without its token or from elsewhere. The forgotten password's form can be started again
-    here; a link's form, by going back to it (its address holds the link)."""
+def _stale(request: Request, form: PostedForm) -> HTMLResponse:
+    """A form refused by `checked_form` (too big, without its token, from elsewhere). The forgotten
+    password's form can be started again here; a link's form, by going back to it (its address holds
+    the link)."""
     again = f'<p><a href="{FORGOT_PATH}">Recommencer</a></p>' if request.url.path == FORGOT_PATH else ""
-    return _page(request, "Formulaire expiré", _notice(error=STALE_FORM) + again, status=403)
+    return _page(request, "Formulaire expiré", _notice(error=form.refusal) + again, status=form.status)
 
 
 # --- « Mot de passe oublié ? » --------------------------------------------------------------------
@@ -136,9 +121,10 @@ async def forgot_form(request: Request) -> Response:
 
 async def forgot_submit(request: Request) -> Response:
     """POST /auth/oubli: one answer whether the account exists or not."""
-    values = await _checked_form(request)
-    if values is None:
-        return await to_thread.run_sync(lambda: _stale(request))
+    form = await checked_form(request, CSRF_COOKIE)
+    if form.refusal:
+        return await to_thread.run_sync(lambda: _stale(request, form))
+    values = form.values
     email = values.get("email", "")[:300]
     client = _client(request)
 
@@ -211,9 +197,10 @@ def _password_routes(purpose: LinkPurpose) -> tuple[Callable, Callable]:
         return await to_thread.run_sync(page)
 
     async def submit(request: Request) -> Response:
-        values = await _checked_form(request)
-        if values is None:
-            return await to_thread.run_sync(lambda: _stale(request))
+        form = await checked_form(request, CSRF_COOKIE)
+        if form.refusal:
+            return await to_thread.run_sync(lambda: _stale(request, form))
+        values = form.values
         token = values.get("jeton", "")
         client = _client(request)
 
@@ -269,9 +256,10 @@ async def email_form(request: Request) -> Response:
 
 async def email_submit(request: Request) -> Response:
     """POST /auth/courriel: the address changes; this browser's session, if it is the account's, stays."""
-    values = await _checked_form(request)
-    if values is None:
-        return await to_thread.run_sync(lambda: _stale(request))
+    form = await checked_form(request, CSRF_COOKIE)
+    if form.refusal:
+        return await to_thread.run_sync(lambda: _stale(request, form))
+    values = form.values
     token = values.get("jeton", "")
     session = request.cookies.get(auth.SESSION_COOKIE)
 

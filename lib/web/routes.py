@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -28,6 +29,8 @@ CSRF_COOKIE = "pf_csrf"
 PREFILL_COOKIE = "pf_courriel"
 LOGIN_PATH = "/connexion"
 MAX_FORM_BYTES = 4096
+STALE_FORM = "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."
+FORM_TOO_BIG = "Formulaire trop volumineux."
 
 # Paths that never need a session: ours, Streamlit's machinery, static assets.
 # /export/ checks the session itself and answers 403 (a download, not a page to redirect).
@@ -116,25 +119,48 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host")
 
 
+@dataclass(frozen=True)
+class PostedForm:
+    """A form's POST as checked: its fields, and why it must not be used (`refusal`, French, with the
+    answer's `status`), None when it is small, sent from our pages and carries its CSRF cookie's token."""
+
+    values: dict[str, str]
+    refusal: str | None = None
+    status: int = 200
+
+
+def _declared_length(request: Request) -> int | None:
+    """The body's declared size (0 when undeclared); None when the header is not a number."""
+    raw = request.headers.get("content-length", "0").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+async def checked_form(request: Request, csrf_cookie: str, max_fields: int = 10) -> PostedForm:
+    """The one check of our plain HTML forms (the login, the pages a link opens): the size declared
+    (read only if small), the Origin, and the CSRF field equal to its cookie."""
+    length = _declared_length(request)
+    if length is None:
+        return PostedForm({}, STALE_FORM, 400)
+    if length > MAX_FORM_BYTES:
+        return PostedForm({}, FORM_TOO_BIG, 413)
+    form = await request.form(max_files=0, max_fields=max_fields)
+    values = {key: str(value) for key, value in form.items()}
+    sent = values.get("csrf", "").encode("utf-8")
+    cookie = request.cookies.get(csrf_cookie, "").encode("utf-8")
+    if not _same_origin(request) or not cookie or not hmac.compare_digest(sent, cookie):
+        return PostedForm(values, STALE_FORM, 403)
+    return PostedForm(values)
+
+
 async def login_submit(request: Request) -> Response:
-    """POST /auth/login: check the form's CSRF token, then the credentials."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+    """POST /auth/login: check the form (checked_form), then the credentials."""
+    form = await checked_form(request, CSRF_COOKIE)
+    email = form.values.get("email", "")[:300]
+    password = form.values.get("password", "")
+    if form.refusal:
+        refusal = form.refusal
         return await to_thread.run_sync(
-            lambda: _login_response(request, status=413, error="Formulaire trop volumineux.")
-        )
-    form = await request.form(max_files=0, max_fields=10)
-    email = str(form.get("email") or "")[:300]
-    password = str(form.get("password") or "")
-    sent_token = str(form.get("csrf") or "")
-    cookie_token = request.cookies.get(CSRF_COOKIE, "")
-    if not _same_origin(request) or not cookie_token or not hmac.compare_digest(sent_token, cookie_token):
-        return await to_thread.run_sync(
-            lambda: _login_response(
-                request,
-                status=403,
-                email=email,
-                error="Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
-            )
+            lambda: _login_response(request, status=form.status, email=email, error=refusal)
         )
     # uvicorn has already replaced the peer by the X-Forwarded-For client if, and only if, the peer
     # is a trusted proxy (lib/web/proxies.py).

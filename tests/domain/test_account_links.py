@@ -98,3 +98,10 @@ UNTIL = INVITED + timedelta(days=7)
 )
 def test_an_account_s_state_as_the_administrator_reads_it(has_account, activated, invited, expires, now, state):
     assert account_state(has_account, activated, invited, expires, now) == state
+
+
+def test_the_old_address_is_told_that_a_forgotten_password_stops_the_change_at_once():
+    at = datetime(2026, 12, 4, 9, 30, tzinfo=PARIS)
+    text = to_text(email_change_notice("Anne", "neuve@exemple.fr", at), Signature("Ville"))
+    assert "utilisez tout de suite « Mot de passe oublié ? »" in text
+    assert "choisir un nouveau mot de passe annule ce changement d'adresse" in text

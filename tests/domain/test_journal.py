@@ -471,6 +471,11 @@ def test_backups_accounts_and_settings_made_from_the_command_line_read_in_french
             "A demandé un nouveau mot de passe (trop de demandes dans l'heure : rien envoyé)",
         ),
         (
+            Entry("auth.reset_not_sent", "address", "203.0.113.0/24"),
+            "Nouveau mot de passe demandé, aucun lien envoyé : adresse publique du portail non configurée "
+            "(connexion 203.0.113.0/24)",
+        ),
+        (
             Entry("auth.email_changed", "user", "7", before={"email": "a@b.fr"}, after={"email": "c@d.fr"}),
             "A changé son adresse e-mail : a@b.fr → c@d.fr",
         ),

@@ -8,13 +8,11 @@ import pytest
 
 from lib.domain.clock import PARIS
 from lib.domain.mail_policy import (
-    REDACTED_LINK,
     daily_due,
     give_up_text,
     given_up,
     retry_after,
     shortened,
-    without_links,
 )
 
 
@@ -37,13 +35,6 @@ def test_a_message_is_given_up_three_days_after_it_was_queued():
 def test_errors_are_kept_short_and_on_one_line():
     assert shortened("a\nb\r\nc") == "a b c"
     assert len(shortened("x" * 2000)) == 500
-
-
-def test_one_time_links_leave_both_bodies():
-    text = "Choisir :\nhttps://portail.ville.fr/compte/abc?x=1&y=2\nMerci."
-    html = '<a href="https://portail.ville.fr/compte/abc?x=1&amp;y=2">Choisir</a>'
-    assert without_links(text) == f"Choisir :\n{REDACTED_LINK}\nMerci."
-    assert "abc" not in without_links(html) and REDACTED_LINK in without_links(html)
 
 
 def test_the_daily_jobs_run_once_a_paris_day_after_eight():

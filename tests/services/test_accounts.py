@@ -97,7 +97,7 @@ def test_the_token_is_stored_as_its_hash_only(db, town):
     accounts.request_reset(db, town.parent_a, DEMO_NOW, IP)
     link = _token(db, "password_reset")
     stored = db.rows("SELECT token_hash FROM link_tokens")
-    assert stored == [(auth._token_hash(link),)] and link not in str(db.rows("SELECT * FROM link_tokens"))
+    assert stored == [(auth.token_hash(link),)] and link not in str(db.rows("SELECT * FROM link_tokens"))
 
 
 def test_an_unknown_email_gets_the_same_answer_nothing_queued_and_an_audit_without_what_was_typed(db, town):
@@ -138,6 +138,25 @@ def test_an_address_over_its_limit_is_told_to_wait_in_french_and_nothing_is_writ
     assert len(_mails(db, "password_reset")) == 1
 
 
+def test_without_the_public_address_an_account_and_no_account_get_the_same_answer_and_writes(town):
+    db = town.db
+    before = snapshot(db)
+    assert accounts.request_reset(db, town.parent_a, DEMO_NOW, IP) is None
+    known = snapshot(db)
+    assert accounts.request_reset(db, "personne@exemple.fr", DEMO_NOW, "198.51.100.9") is None
+    unknown = snapshot(db)
+    assert {t: len(known[t]) - len(before[t]) for t in TABLES} == {t: len(unknown[t]) - len(known[t]) for t in TABLES}
+    assert _mails(db) == [] and db.value("SELECT count(*) FROM link_tokens") == 0
+    entries = _audit(db, "auth.reset_not_sent")
+    assert [(user, entity, entity_id) for user, entity, entity_id, _after, _reason in entries] == [
+        (None, "address", IP),
+        (None, "address", "198.51.100.9"),
+    ]
+    assert "public_url" in entries[0][4] and entries[0][4] == entries[1][4]
+    logged = str(db.rows("SELECT * FROM audit_log"))
+    assert town.parent_a not in logged and "personne" not in logged
+
+
 def test_a_malformed_email_is_refused_in_french_with_nothing_written(db):
     before = snapshot(db)
     with pytest.raises(InvalidInput, match="Adresse e-mail invalide"):
@@ -167,12 +186,27 @@ def test_a_newer_link_voids_the_older_one(db, town):
 
 
 @pytest.mark.parametrize("token", [None, "", "x", "a" * 43, "<script>" * 10, "é" * 43])
-def test_unknown_or_malformed_links_get_the_one_answer_and_an_audit_entry(db, token):
+@pytest.mark.parametrize("use", [accounts.reset, accounts.activate, "confirm"])
+def test_unknown_or_malformed_links_get_the_one_answer_and_write_nothing(db, token, use):
+    before = snapshot(db)
     with pytest.raises(LinkRefused) as refused:
-        accounts.reset(db, token, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+        if use == "confirm":
+            accounts.confirm_email_change(db, token, DEMO_NOW)
+        else:
+            use(db, token, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
     assert refused.value.message == LINK_REFUSED
-    ((_, entity, _, after, _),) = _audit(db, "auth.link_refused")
-    assert entity == "link" and after == '{"purpose": "password_reset", "why": "unknown"}'
+    assert snapshot(db) == before  # no audit entry: made-up links cannot fill the log
+
+
+def test_a_used_link_posted_again_is_audited_with_whose_it_is(db, town):
+    accounts.request_reset(db, town.parent_a, DEMO_NOW, IP)
+    link = _token(db, "password_reset")
+    accounts.reset(db, link, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    with pytest.raises(LinkRefused):
+        accounts.reset(db, link, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    ((_, entity, entity_id, after, _),) = _audit(db, "auth.link_refused")
+    assert (entity, entity_id) == ("user", str(_user(db, town.parent_a)))
+    assert after == '{"purpose": "password_reset", "why": "used"}'
 
 
 def test_a_weak_password_keeps_the_link_working(db, town):
@@ -296,6 +330,27 @@ def test_a_family_account_with_bad_input_is_refused_with_nothing_written(db, tow
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("bad", [None, "abc", "7", 1.5, True, [1]])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda db, admin, bad: accounts.invite(db, admin, bad, DEMO_NOW), "Compte introuvable"),
+        (
+            lambda db, admin, bad: accounts.create_family_account(db, admin, bad, "n@exemple.fr", "Nora B", DEMO_NOW),
+            "Famille introuvable",
+        ),
+        (lambda db, admin, bad: accounts.invite_guardian(db, admin, bad, DEMO_NOW), "Responsable introuvable"),
+        (lambda db, admin, bad: accounts.family_guardians(db, admin, bad), "Famille introuvable"),
+    ],
+)
+def test_a_malformed_id_is_not_found_in_french_with_nothing_written(db, town, call, words, bad):
+    admin = town.login(town.admin)
+    before = snapshot(db)
+    with pytest.raises(NotFound, match=words):
+        call(db, admin, bad)
+    assert snapshot(db) == before
+
+
 def test_no_link_without_the_portals_public_address(town):
     admin = town.login(town.admin)
     before = snapshot(town.db)
@@ -367,6 +422,57 @@ def test_a_changed_password_is_told_to_the_account(db, town):
     auth.change_password(db, parent, token, TOWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
     ((kind, to, body),) = _mails(db)
     assert (kind, to) == ("password_changed", town.parent_a) and "mot de passe" in body
+
+
+def _attacker_asks_to_move_the_account(db, town):
+    """Someone who knew the password asks to move the account to his address; the link waits in his mailbox."""
+    thief = town.login(town.parent_a)
+    accounts.request_email_change(db, thief, TOWN_PASSWORD, "voleur@exemple.fr", DEMO_NOW, IP)
+    return _token(db, "email_change")
+
+
+def test_a_forgotten_password_voids_a_pending_email_change(db, town):
+    stolen = _attacker_asks_to_move_the_account(db, town)
+    accounts.request_reset(db, town.parent_a, DEMO_NOW + timedelta(minutes=5), IP)
+    accounts.reset(db, _token(db, "password_reset"), NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW + timedelta(minutes=6), IP)
+    with pytest.raises(LinkRefused):
+        accounts.confirm_email_change(db, stolen, DEMO_NOW + timedelta(minutes=7))
+    assert _user(db, town.parent_a) and _user(db, "voleur@exemple.fr") is None
+    assert db.value("SELECT count(*) FROM link_tokens WHERE used_at IS NULL") == 0
+
+
+def test_a_changed_password_voids_every_pending_link_of_the_account(db, town):
+    stolen = _attacker_asks_to_move_the_account(db, town)
+    accounts.request_reset(db, town.parent_a, DEMO_NOW, IP)
+    reset_link = _token(db, "password_reset")
+    token, parent = auth.login(db, town.parent_a, TOWN_PASSWORD, DEMO_NOW)
+    auth.change_password(db, parent, token, TOWN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    with pytest.raises(LinkRefused):
+        accounts.confirm_email_change(db, stolen, DEMO_NOW + timedelta(minutes=1))
+    with pytest.raises(LinkRefused):
+        accounts.reset(
+            db,
+            reset_link,
+            "autre phrase de passe tout à fait neuve",
+            "autre phrase de passe tout à fait neuve",
+            DEMO_NOW,
+            IP,
+        )
+    assert _user(db, town.parent_a) and auth.login(db, town.parent_a, NEW_PASSWORD, DEMO_NOW)
+
+
+def test_an_activation_voids_a_pending_reset_and_email_change(db, town):
+    user_id = _new_family_account(db, town)
+    invitation = _token(db, "invitation")
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO link_tokens VALUES ('h-reset', 'password_reset', ?, NULL, ?, ?, NULL, NULL),"
+            " ('h-change', 'email_change', ?, 'ailleurs@exemple.fr', ?, ?, NULL, NULL)",
+            [user_id, DEMO_NOW.replace(tzinfo=None), DEMO_NOW.replace(tzinfo=None) + timedelta(days=1)] * 2,
+        )
+    )
+    accounts.activate(db, invitation, NEW_PASSWORD, NEW_PASSWORD, DEMO_NOW, IP)
+    assert db.rows("SELECT token_hash FROM link_tokens WHERE used_at IS NULL") == []
 
 
 # --- guardians of the family files ------------------------------------------------------------------

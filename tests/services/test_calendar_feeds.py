@@ -10,8 +10,8 @@ from icalendar import Calendar
 
 from lib.domain.calendar_feed import window
 from lib.domain.errors import InvalidInput, NotAllowed
+from lib.services import auth, reservations, trail
 from lib.services import calendar_feeds as feeds
-from lib.services import reservations, trail
 from tests.conftest import DEMO_NOW, DEMO_TODAY
 
 PUBLIC = "https://famille.petite-ville.test"
@@ -79,6 +79,7 @@ def test_a_parent_makes_a_link_for_their_child_and_only_its_hash_is_kept(town, p
     )
     assert [(a, e, i) for a, e, i, *_ in entries] == [("calendar.feed_created", "child", str(town.child_a))]
     token_hash = town.db.value("SELECT token_hash FROM calendar_feeds")
+    assert token_hash == auth.token_hash(token)  # the one hashing of secret tokens (sessions, links, feeds)
     assert not any(token in str(v) or token_hash in str(v) for row in entries for v in row)
 
 

@@ -78,7 +78,7 @@ def test_a_booking_change_queues_its_receipt_in_the_same_transaction(town):
     assert row["family_id"] == town.family_a and row["audit_id"] == audit_id
     assert row["subject"] == "Réservations d'Adrien – Ville de Petite-Ville (essais)"
     assert row["not_before"] - row["created_at"] == timedelta(minutes=RECEIPT_DELAY_MINUTES)
-    assert row["merge_key"] == f"receipt:{town.child_a2}:{town.parent_a}"
+    assert row["merge_key"] == f"receipt:{town.child_a2}:user:{parent.user_id}"
     for body in (row["body_text"], unescape(row["body_html"])):
         assert "modifiées par vous" in body
         assert (
@@ -330,7 +330,8 @@ def test_a_replayed_bank_notification_sends_one_receipt(town):
         payments.record_answer(db, answer, source, DEMO_NOW, address=PROVIDER)
     (row,) = outbox(db, MailKind.PAYMENT_RECEIPT)
     payment = db.value("SELECT id FROM payments WHERE invoice_id = ?", [october.id])
-    assert row["dedupe_key"] == f"payment:{payment}:{town.parent_a}" and row["to_address"] == town.parent_a
+    account = db.value("SELECT id FROM users WHERE email = ?", [town.parent_a])
+    assert row["dedupe_key"] == f"payment:{payment}:user:{account}" and row["to_address"] == town.parent_a
     assert row["subject"] == f"Paiement reçu – facture {october.number} – Ville de Petite-Ville (essais)"
     assert "Reste à payer : 0,00" in row["body_text"] and "en ligne" in row["body_text"]
     # The same receipt cannot be queued twice, even by a second call for the same payment.
@@ -392,6 +393,15 @@ def test_reminders_follow_the_steps_and_a_catch_up_sends_the_highest_only(town, 
     queued = reminders.queue_due(town.db, now)
     assert reminded(town) == expected and queued == len(expected)
     assert reminders.queue_due(town.db, now + timedelta(hours=1)) == 0  # a second run the same day: nothing more
+
+
+def test_a_new_email_does_not_send_the_same_reminder_step_again(town):
+    db = town.db
+    day = datetime(2026, 11, 14, 6, 0, tzinfo=PARIS)
+    assert reminders.queue_due(db, day) == 1  # B's September, 10 days late
+    db.write(lambda cur: cur.execute("UPDATE users SET email = 'nouvelle@exemple.fr' WHERE email = ?", [town.parent_b]))
+    assert reminders.queue_due(db, day + timedelta(days=1)) == 0
+    assert len(outbox(db, MailKind.UNPAID_REMINDER)) == 1
 
 
 def test_reminders_step_up_and_skip_paid_pending_and_credit_notes(town):

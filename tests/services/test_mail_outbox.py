@@ -83,6 +83,36 @@ def test_a_sent_message_is_resent_as_a_new_message(town, smtp_sink):
     assert len({m["Message-ID"] for m in smtp_sink.messages()}) == 2
 
 
+def _moves(db, old: str, new: str) -> None:
+    """The account changed its e-mail (confirmed through its link) after the message went."""
+    db.write(lambda cur: cur.execute("UPDATE users SET email = ? WHERE email = ?", [new, old]))
+
+
+def test_a_sent_message_is_resent_to_the_accounts_current_address(town, smtp_sink):
+    point_at(town.db, smtp_sink.port)
+    admin = town.login(town.admin)
+    queued = queue(town)
+    send(town.db)
+    _moves(town.db, town.parent_a, "nouvelle@exemple.fr")
+    copy = mail.resend(town.db, admin, queued, DEMO_NOW)
+    assert town.db.value("SELECT to_address FROM outbox WHERE id = ?", [copy]) == "nouvelle@exemple.fr"
+    send(town.db)
+    assert smtp_sink.wait_for("nouvelle@exemple.fr")["Message-ID"] != state(town.db, queued)[1]
+
+
+def test_a_failed_message_is_resent_to_the_accounts_current_address(town, smtp_sink):
+    point_at(town.db, smtp_sink.port)
+    admin = town.login(town.admin)
+    smtp_sink.refuse(town.parent_a)
+    queued = queue(town)
+    send(town.db)
+    _moves(town.db, town.parent_a, "nouvelle@exemple.fr")
+    assert mail.resend(town.db, admin, queued, DEMO_NOW) == queued
+    assert town.db.value("SELECT to_address FROM outbox WHERE id = ?", [queued]) == "nouvelle@exemple.fr"
+    send(town.db)
+    assert smtp_sink.wait_for("nouvelle@exemple.fr")["Message-ID"] == state(town.db, queued)[1]
+
+
 def test_a_one_time_link_is_never_resent_and_the_refusal_says_what_to_do(town, smtp_sink):
     point_at(town.db, smtp_sink.port)
     admin = town.login(town.admin)

@@ -82,6 +82,64 @@ def test_a_one_time_link_is_removed_from_the_stored_bodies_once_sent(town, smtp_
     assert REDACTED_LINK in sent["body_text"] and REDACTED_LINK in sent["body_html"]
 
 
+def _links_left(db, outbox_id: int) -> str:
+    found = row(db, outbox_id)
+    return found["body_text"] + found["body_html"]
+
+
+def test_a_one_time_link_is_removed_when_its_message_fails(town, smtp_sink):
+    point_at(town.db, smtp_sink.port)
+    smtp_sink.refuse(town.parent_a)
+    [queued] = queue_receipt(town, secret=True)
+    worker(town.db).run_once(DEMO_NOW)
+    assert row(town.db, queued)["state"] == "failed"
+    assert "jeton-secret" not in _links_left(town.db, queued) and REDACTED_LINK in _links_left(town.db, queued)
+
+
+def test_a_one_time_link_is_removed_when_its_message_is_given_up_after_three_days(town, smtp_sink):
+    point_at(town.db, smtp_sink.port)
+    smtp_sink.stop()
+    [queued] = queue_receipt(town, secret=True)
+    worker(town.db).run_once(DEMO_NOW + timedelta(days=3))
+    assert row(town.db, queued)["state"] == "failed" and "jeton-secret" not in _links_left(town.db, queued)
+
+
+def test_a_one_time_link_is_removed_when_its_message_is_cancelled_and_html_links_too(town):
+    [queued] = queue_receipt(town, secret=True)
+    [plain] = queue_receipt(town)
+    admin = town.login(town.admin)
+    for outbox_id in (queued, plain):
+        mail.cancel(town.db, admin, outbox_id, DEMO_NOW)
+    body = row(town.db, queued)["body_html"]
+    assert "jeton-secret" not in body and 'href="(lien à usage unique retiré)"' in body
+    assert REDACTED_LINK in row(town.db, queued)["body_text"]
+    assert "Réservé : jeudi 3 décembre." in row(town.db, plain)["body_text"]  # no link: the body stays
+
+
+def test_a_one_time_link_still_waiting_after_seven_days_is_given_up_and_removed_by_the_daily_job(town):
+    [old] = queue_receipt(town, secret=True)
+    [fresh] = town.db.write(
+        lambda cur: mail.queue(
+            cur,
+            Letter(
+                MailKind.INVITATION,
+                "Invitation",
+                ("Bonjour,",),
+                link=Link("Lien", "https://x.test/jeton-neuf"),
+                secret_link=True,
+            ),
+            mail.family_recipients(cur, town.family_a),
+            DEMO_NOW + timedelta(days=6),
+        )
+    )
+    mail.purge_old_bodies(town.db, DEMO_NOW + timedelta(days=7, seconds=1))
+    expired = row(town.db, old)
+    assert expired["state"] == "failed" and expired["last_error"] == mail.LINK_EXPIRED_UNSENT
+    assert "jeton-secret" not in _links_left(town.db, old)
+    assert row(town.db, fresh)["state"] == "waiting" and "jeton-neuf" in _links_left(town.db, fresh)
+    assert mail.purge_old_bodies in daily.JOBS
+
+
 def test_a_server_down_leaves_the_batch_waiting_with_a_french_error_and_a_growing_pause(town, smtp_sink):
     point_at(town.db, smtp_sink.port)
     [queued] = queue_receipt(town)

@@ -184,3 +184,22 @@ def test_a_page_the_role_does_not_have_leads_home_not_to_an_english_error(client
         assert response.status_code == 200 and response.text == "streamlit shell"
     else:
         assert response.status_code == 302 and response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "²".encode("latin-1")])
+def test_a_form_with_a_non_numeric_length_gets_the_french_stale_form_page(client, length):
+    token = csrf(client)
+    response = client.post(
+        "/auth/login",
+        content=f"email=a%40b.fr&password=x&csrf={token}".encode(),
+        headers={"content-type": "application/x-www-form-urlencoded", "content-length": length},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400 and "Rechargez la page et réessayez." in response.text
+    assert "pf_session" not in response.headers.get("set-cookie", "")
+
+
+def test_a_csrf_field_that_is_not_ascii_is_refused_not_crashed(client):
+    csrf(client)
+    response = post_login(client, "a@b.fr", "x", token="jéton")
+    assert response.status_code == 403 and "Rechargez la page" in response.text
