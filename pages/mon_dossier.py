@@ -23,9 +23,15 @@ with refusals_shown(stop=True):
     file = families.my_file(db, actor)
 
 st.header("Responsables", anchor=False)
-st.caption("Pour changer un nom ou une adresse e-mail, écrivez au service enfance de la mairie.")
+st.caption(
+    "Chaque responsable change son téléphone et son adresse depuis son propre compte. Pour changer un nom, "
+    "écrivez au service enfance de la mairie ; votre adresse e-mail se change depuis « Mon compte »."
+)
 for guardian in file.guardians:
     st.markdown(f"**Responsable {guardian.rank} : {md(guardian.full_name)}** — {md(guardian.email or 'sans e-mail')}")
+    if guardian.user_id != actor.user_id:  # the other parent's details are his to change
+        st.caption(f"Téléphone : {md(guardian.phone or '—')} · Adresse : {md(guardian.address or '—')}")
+        continue
     key = f"dossier_g{guardian.rank}"
     with st.form(f"{key}_{widgets.version(key)}", enter_to_submit=False):
         phone = st.text_input("Téléphone", guardian.phone or "", max_chars=20, key=widgets.field(key, "phone"))

@@ -130,6 +130,18 @@ def test_a_family_changes_its_phone_and_adds_a_contact(demo_db):
     assert "Mamie Martin" in texts(at)
 
 
+def test_each_parent_edits_only_his_own_details(demo_db):
+    """The other guardian's phone and address are read, not edited (his own account changes them)."""
+    admin = login(demo_db, "admin@demo.fr")
+    families.save_guardian(
+        demo_db, admin, MARTIN, 2, GuardianInput("Paul", "Martin", None, "0677889900", "8 rue Haute"), DEMO_NOW
+    )
+    at = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    assert len([t for t in at.text_input if t.label == "Téléphone"]) == 1 + 1  # her own, and the new contact's
+    assert "Téléphone : 06 77 88 99 00 · Adresse : 8 rue Haute" in texts(at)
+
+
 def test_a_family_downloads_its_data(demo_db):
     at = app_test("pages/mon_dossier.py", demo_db, "parent@demo.fr").run()
     button(at, "Préparer mes données").click().run()
