@@ -6,11 +6,12 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from lib.domain.errors import InvalidInput
+from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.invoicing import Bracket
 
 EMAIL_MAX_LENGTH = 254
@@ -25,6 +26,19 @@ _SCORED_LENGTH = 64
 # Deliberately plain: letters, digits and the usual punctuation of an address, one "@",
 # a dotted domain. Anything stranger (spaces, quotes, control characters) is refused.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def is_id(value: object) -> TypeGuard[int]:
+    """An id as the pages pass it: an int (a bool is not one). Anything else is refused as an id that
+    does not exist is, by each service with its own French « introuvable »."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def known_id(value: object, missing: str) -> int:
+    """`value` if it is an id (`is_id`); NotFound(`missing`) otherwise."""
+    if not is_id(value):
+        raise NotFound(missing)
+    return value
 
 
 def whole_number(value: object, label: str, low: int, high: int) -> int:

@@ -34,7 +34,7 @@ from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotFound, TooManyAttempts
 from lib.domain.letters import NAME_LIMIT, one_line
 from lib.domain.roles import Role
-from lib.domain.validation import check_new_password, check_password_input, normalize_email
+from lib.domain.validation import check_new_password, check_password_input, known_id, normalize_email
 from lib.services import auth, mail
 from lib.store import accounts as store
 from lib.store import audit, links, users
@@ -59,14 +59,6 @@ class OpenLink:
     email: str  # the account's login (the password manager's user name)
     display_name: str
     new_email: str | None  # the address an e-mail change confirms
-
-
-def _known_id(value: object, missing: str) -> int:
-    """An id as the pages pass it (an int; a bool is not one); anything else is NotFound with
-    `missing`, the answer an id that does not exist gets."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise NotFound(missing)
-    return value
 
 
 def _new_token() -> tuple[str, str]:
@@ -322,7 +314,7 @@ def invite(db: Database, actor: Actor, user_id: int, now: datetime) -> None:
     has not chosen a password; a link sent before stops working. ADMIN only. NotFound for an unknown
     account, InvalidInput for an account already activated, a staff or a closed account."""
     actor.require(Role.ADMIN)
-    account_id = _known_id(user_id, ACCOUNT_NOT_FOUND)
+    account_id = known_id(user_id, ACCOUNT_NOT_FOUND)
 
     def work(cur):
         account = store.account(cur, account_id)
@@ -343,7 +335,7 @@ def create_family_account(db: Database, actor: Actor, family_id: int, email: str
     if not display_name:
         raise InvalidInput("Saisissez le nom du responsable (prénom et nom).")
     now_utc = to_utc_naive(now)
-    family = _known_id(family_id, FAMILY_NOT_FOUND)
+    family = known_id(family_id, FAMILY_NOT_FOUND)
 
     def work(cur):
         if not store.family_exists(cur, family):
@@ -396,7 +388,7 @@ def invite_guardian(db: Database, actor: Actor, guardian_id: int, now: datetime)
     NotFound for an unknown or archived guardian; InvalidInput for a guardian without e-mail, with an
     e-mail another account uses, or already activated."""
     actor.require(Role.ADMIN)
-    wanted = _known_id(guardian_id, GUARDIAN_NOT_FOUND)
+    wanted = known_id(guardian_id, GUARDIAN_NOT_FOUND)
 
     def work(cur):
         guardian = store.guardian(cur, wanted)
@@ -444,7 +436,7 @@ def invite_all_pending(db: Database, actor: Actor, now: datetime) -> Invitations
 def family_guardians(db: Database, actor: Actor, family_id: int) -> list[store.FamilyGuardian]:
     """A family's guardians and the state of their accounts (ADMIN only)."""
     actor.require(Role.ADMIN)
-    return store.family_guardians(db, _known_id(family_id, FAMILY_NOT_FOUND))
+    return store.family_guardians(db, known_id(family_id, FAMILY_NOT_FOUND))
 
 
 def not_activated(db: Database, actor: Actor) -> list[store.Invitee]:

@@ -21,6 +21,7 @@ from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.records import Child
+from lib.domain.validation import is_id
 from lib.services import payments, reservations, trail
 from lib.services.auth import token_hash
 from lib.store import audit, reference
@@ -56,7 +57,7 @@ def _own_child(db: Database, actor: Actor, child_id: object) -> Child:
     the family's), then the booking's rule and refusal (`reservations._may_act_on`)."""
     if not actor.is_family:
         raise NotAllowed(FAMILIES_ONLY)
-    found = children.child(db, child_id) if isinstance(child_id, int) and not isinstance(child_id, bool) else None
+    found = children.child(db, child_id) if is_id(child_id) else None
     return reservations._may_act_on(actor, found)
 
 

@@ -35,6 +35,7 @@ from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.planning import BookingState
 from lib.domain.records import SiteService
 from lib.domain.roles import Role
+from lib.domain.validation import known_id
 from lib.services import family_mail
 from lib.store import attendance as offers
 from lib.store import audit
@@ -207,8 +208,7 @@ def withdraw(db: Database, actor: Actor, closure_id: object, now: datetime) -> s
     again if they wish (said on the page and in the returned sentence)."""
     actor.require(Role.ADMIN)
     refusal = NotFound("Fermeture introuvable ou déjà retirée.")
-    if isinstance(closure_id, bool) or not isinstance(closure_id, int):
-        raise refusal
+    closure_id = known_id(closure_id, refusal.message)
     at = to_utc_naive(now)
 
     def work(cur: Cursor) -> str:

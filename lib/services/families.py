@@ -17,7 +17,6 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TypeGuard
 
 import pandas as pd
 
@@ -67,13 +66,13 @@ from lib.domain.invoicing import invoice_visible
 from lib.domain.planning import BookingChange, BookingState
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
-from lib.domain.validation import fold
-from lib.services import health, reservations
+from lib.domain.validation import fold, is_id
+from lib.services import health, reservations, trail
 from lib.services.trail import refusals_audited
-from lib.store import audit, reference, users
 from lib.store import bookings as bookings_store
 from lib.store import families as store
 from lib.store import health as health_store
+from lib.store import reference, users
 from lib.store.db import Cursor, Database
 
 READERS = (Role.AGENT, Role.ADMIN)
@@ -146,13 +145,9 @@ def _read(db: Database, family_id: int) -> FamilyFile:
     )
 
 
-def _is_id(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _staff_family(db: Database, actor: Actor, family_id: object, *roles: Role) -> Family:
     actor.require(*roles)
-    found = store.family(db, family_id) if _is_id(family_id) else None
+    found = store.family(db, family_id) if is_id(family_id) else None
     if found is None:
         raise NotFound("Famille introuvable.")
     return found
@@ -162,31 +157,6 @@ def _own_family_id(actor: Actor) -> int:
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
     return actor.family_id
-
-
-def _audit(
-    cur: Cursor,
-    actor: Actor,
-    now: datetime,
-    *,
-    action: str,
-    entity: str,
-    entity_id: int,
-    before: object = None,
-    after: object = None,
-    reason: str | None = None,
-) -> None:
-    audit.record(
-        cur,
-        at_utc=to_utc_naive(now),
-        user_id=actor.user_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-        reason=reason,
-    )
 
 
 def _plain(record: Guardian | ChildRecord | Contact | None) -> dict | None:
@@ -216,7 +186,7 @@ def record_read(db: Database, actor: Actor, family_id: object, now: datetime) ->
     """A staff member opened a family's file: who read whose data, in the journal. The page calls it
     once each time a family is chosen, not on every rerun."""
     found = _staff_family(db, actor, family_id, *READERS)
-    db.write(lambda cur: _audit(cur, actor, now, action="family.read", entity="family", entity_id=found.id))
+    db.write(lambda cur: trail.write(cur, actor, now, action="family.read", entity="family", entity_id=found.id))
 
 
 def diets(db: Database, actor: Actor) -> list[tuple[str, str]]:
@@ -246,7 +216,7 @@ def create_family(
     def work(cur: Cursor) -> int:
         family_id = store.insert_family(cur, family_name, ref, to_utc_naive(now))
         store.save_guardian(cur, family_id, 1, first)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -270,7 +240,7 @@ def update_family(
 
     def work(cur: Cursor) -> None:
         store.update_family(cur, found.id, family_name, ref, mode)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -302,7 +272,7 @@ def save_guardian(
 ) -> int:
     """Guardian 1 or 2 of the family, created or changed (a family has at most two)."""
     found = _staff_family(db, actor, family_id, Role.ADMIN)
-    if not _is_id(rank) or rank not in (1, 2):
+    if not is_id(rank) or rank not in (1, 2):
         raise InvalidInput("Une famille a au plus 2 responsables : choisissez le responsable 1 ou 2.")
     clean = check_guardian(typed, rank)
     before = next((g for g in store.guardians(db, found.id) if g.rank == rank), None)
@@ -310,7 +280,7 @@ def save_guardian(
 
     def work(cur: Cursor) -> int:
         guardian_id = store.save_guardian(cur, found.id, rank, clean)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -327,7 +297,7 @@ def save_guardian(
 
 def _apply_quotient(cur: Cursor, actor: Actor, family: Family, typed: QuotientInput, now: datetime) -> int | None:
     in_force = store.set_quotient(cur, family.id, typed, actor.user_id, to_utc_naive(now))
-    _audit(
+    trail.write(
         cur,
         actor,
         now,
@@ -350,7 +320,7 @@ def record_quotient(db: Database, actor: Actor, family_id: object, typed: Quotie
 
 
 def _child_of(db: Database, family_id: int, child_id: object, refusal: str) -> ChildRecord:
-    found = store.child(db, child_id) if _is_id(child_id) else None
+    found = store.child(db, child_id) if is_id(child_id) else None
     if found is None or found.family_id != family_id:
         raise NotAllowed(refusal)
     return found
@@ -370,7 +340,7 @@ def create_child(db: Database, actor: Actor, family_id: object, typed: ChildInpu
 
     def work(cur: Cursor) -> int:
         child_id = store.insert_child(cur, found.id, clean)
-        _audit(cur, actor, now, action="child.create", entity="child", entity_id=child_id, after=asdict(clean))
+        trail.write(cur, actor, now, action="child.create", entity="child", entity_id=child_id, after=asdict(clean))
         return child_id
 
     return db.write(work)
@@ -378,14 +348,14 @@ def create_child(db: Database, actor: Actor, family_id: object, typed: ChildInpu
 
 def update_child(db: Database, actor: Actor, child_id: object, typed: ChildInput, now: datetime) -> None:
     actor.require(Role.ADMIN)
-    before = store.child(db, child_id) if _is_id(child_id) else None
+    before = store.child(db, child_id) if is_id(child_id) else None
     if before is None:
         raise NotFound("Enfant introuvable.")
     clean = _checked_child(db, typed, now, before.id)
 
     def work(cur: Cursor) -> None:
         store.update_child(cur, before.id, clean)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -404,7 +374,7 @@ def save_shares(
 ) -> dict[int, int]:
     """A child's bill split between the two guardians (shared custody): guardian id → percent."""
     actor.require(Role.ADMIN)
-    found = store.child(db, child_id) if _is_id(child_id) else None
+    found = store.child(db, child_id) if is_id(child_id) else None
     if found is None:
         raise NotFound("Enfant introuvable.")
     ranked = store.guardians(db, found.family_id)
@@ -414,7 +384,7 @@ def save_shares(
 
     def work(cur: Cursor) -> None:
         store.save_shares(cur, found.id, split)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -459,7 +429,7 @@ def save_contact(
 
     def work(cur: Cursor) -> int:
         saved = store.save_contact(cur, fid, None if before is None else before.id, clean)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -482,7 +452,7 @@ def remove_contact(db: Database, actor: Actor, family_id: object, contact_id: ob
 
     def work(cur: Cursor) -> None:
         store.archive_contact(cur, fid, before.id, to_utc_naive(now))
-        _audit(cur, actor, now, action="contact.remove", entity="family", entity_id=fid, before=asdict(before))
+        trail.write(cur, actor, now, action="contact.remove", entity="family", entity_id=fid, before=asdict(before))
 
     db.write(work)
 
@@ -501,7 +471,7 @@ def set_consent(
 
     def work(cur: Cursor) -> None:
         store.save_consent(cur, fid, found.id, consent, granted, actor.user_id, to_utc_naive(now))
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -586,7 +556,7 @@ def archive_family(db: Database, actor: Actor, family_id: object, reason: object
         for user_id in closed:
             users.delete_sessions_of(cur, user_id)
         result.accounts_closed = len(closed)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -613,7 +583,7 @@ def unarchive_family(db: Database, actor: Actor, family_id: object, now: datetim
     def work(cur: Cursor) -> None:
         store.set_family_archived(cur, found.id, None)
         store.reactivate_users(cur, accounts)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -629,7 +599,7 @@ def unarchive_family(db: Database, actor: Actor, family_id: object, now: datetim
 
 def archive_child(db: Database, actor: Actor, child_id: object, reason: object, now: datetime) -> str:
     actor.require(Role.ADMIN)
-    found = store.child(db, child_id) if _is_id(child_id) else None
+    found = store.child(db, child_id) if is_id(child_id) else None
     if found is None:
         raise NotFound("Enfant introuvable.")
     why = _reason(reason)
@@ -641,7 +611,7 @@ def archive_child(db: Database, actor: Actor, child_id: object, reason: object, 
     def work(cur: Cursor) -> ArchiveResult:
         result = _archive_children(cur, actor, [found.id], calendar, now, "enfant archivé")
         store.set_child_archived(cur, found.id, to_utc_naive(now))
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -659,7 +629,7 @@ def archive_child(db: Database, actor: Actor, child_id: object, reason: object, 
 
 def unarchive_child(db: Database, actor: Actor, child_id: object, now: datetime) -> str:
     actor.require(Role.ADMIN)
-    found = store.child(db, child_id) if _is_id(child_id) else None
+    found = store.child(db, child_id) if is_id(child_id) else None
     if found is None:
         raise NotFound("Enfant introuvable.")
     family = store.family(db, found.family_id)
@@ -670,7 +640,7 @@ def unarchive_child(db: Database, actor: Actor, child_id: object, now: datetime)
 
     def work(cur: Cursor) -> None:
         store.set_child_archived(cur, found.id, None)
-        _audit(cur, actor, now, action="child.unarchive", entity="child", entity_id=found.id)
+        trail.write(cur, actor, now, action="child.unarchive", entity="child", entity_id=found.id)
 
     db.write(work)
     return f"{found.first_name} est de nouveau actif(ve). Les réservations annulées restent annulées."
@@ -696,7 +666,7 @@ def update_my_guardian(db: Database, actor: Actor, rank: object, phone: object, 
 
     def work(cur: Cursor) -> None:
         store.set_guardian_contact(cur, before.id, new_phone, new_address)
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -719,7 +689,7 @@ def propose_quotient(db: Database, actor: Actor, typed: QuotientInput, now: date
         change_id = store.propose(
             cur, fid, None, ChangeKind.QF, quotient_payload(clean), actor.user_id, to_utc_naive(now)
         )
-        _audit(
+        trail.write(
             cur,
             actor,
             now,
@@ -763,7 +733,7 @@ def decide(db: Database, actor: Actor, change_id: object, accept: bool, note: ob
         text = check_note(note, required=not accept)
 
         def work(cur: Cursor) -> str:
-            found = store.change(cur, change_id) if _is_id(change_id) else None
+            found = store.change(cur, change_id) if is_id(change_id) else None
             if found is None:
                 raise NotFound("Demande introuvable.")
             actor.require(*DECIDERS[found.kind])
@@ -774,7 +744,7 @@ def decide(db: Database, actor: Actor, change_id: object, accept: bool, note: ob
             if accept:
                 family = store.family_in(cur, found.family_id)
                 _apply_quotient(cur, actor, family, quotient_of(found), now)
-            _audit(
+            trail.write(
                 cur,
                 actor,
                 now,
@@ -844,7 +814,7 @@ def my_data(db: Database, actor: Actor, now: datetime) -> bytes:
             rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
             archive.writestr(f"{name}.csv", csv_bytes(list(frame.columns), rows))
     db.write(
-        lambda cur: _audit(
+        lambda cur: trail.write(
             cur, actor, now, action="family.export", entity="family", entity_id=fid, after=sorted(frames)
         )
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeGuard
 
 from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
@@ -31,6 +30,7 @@ from lib.domain.health import (
 )
 from lib.domain.records import Child
 from lib.domain.roles import Role
+from lib.domain.validation import is_id
 from lib.services import attendance
 from lib.store import audit, bookings
 from lib.store import health as store
@@ -69,15 +69,11 @@ def _staff(actor: Actor) -> None:
         raise NotAllowed("Les informations de santé (PAI) sont réservées aux agents d'animation et à l'administration.")
 
 
-def _is_id(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _child(db: Database, actor: Actor, child_id: object) -> Child:
     """The child, if the actor is staff or its family; the same refusal whether it exists or not."""
     if not actor.is_family:
         _staff(actor)
-    found = bookings.child(db, child_id) if _is_id(child_id) else None
+    found = bookings.child(db, child_id) if is_id(child_id) else None
     if found is None or (actor.is_family and (actor.family_id is None or found.family_id != actor.family_id)):
         raise NotAllowed(UNKNOWN_CHILD)
     return found
@@ -270,7 +266,7 @@ def decide_health(db: Database, actor: Actor, request_id: object, accept: object
     at = to_utc_naive(now)
 
     def work(cur) -> HealthRequest:
-        request = store.pending_by_id(cur, request_id) if _is_id(request_id) else None
+        request = store.pending_by_id(cur, request_id) if is_id(request_id) else None
         if request is None or request.proposed is None:
             raise InvalidInput("Cette correction n'attend plus de validation : rechargez la liste.")
         state = RequestState.ACCEPTED if accept else RequestState.REFUSED

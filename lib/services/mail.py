@@ -45,6 +45,7 @@ from lib.domain.letters import (
 )
 from lib.domain.mail_policy import BODIES_KEPT, STALE_AFTER
 from lib.domain.roles import Role
+from lib.domain.validation import is_id
 from lib.mail import sink
 from lib.mail.message import address as header_address
 from lib.mail.transport import SECURITIES, SmtpSettings
@@ -393,7 +394,7 @@ def outbox_view(
 
 
 def _stored(cur: Cursor, outbox_id: int) -> outbox.Stored:
-    found = outbox.stored(cur, outbox_id) if isinstance(outbox_id, int) and not isinstance(outbox_id, bool) else None
+    found = outbox.stored(cur, outbox_id) if is_id(outbox_id) else None
     if found is None:
         raise NotFound("Ce courriel n'existe pas.")
     return found

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TypeGuard
 
 from lib.domain import periods
 from lib.domain.actor import Actor
@@ -37,7 +36,7 @@ from lib.domain.planning import (
 )
 from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.domain.roles import Role
-from lib.domain.validation import fold
+from lib.domain.validation import fold, is_id
 from lib.services import family_mail
 from lib.store import audit, reference
 from lib.store import bookings as store
@@ -57,11 +56,7 @@ NO_PLACE = store.Places(free=0, waiting=0)  # a (site, service) pair no longer o
 
 def _child_for(db: Database, actor: Actor, child_id: object) -> Child:
     """The child, if the actor may act on it; the same refusal whether it exists or not."""
-    return _may_act_on(actor, store.child(db, child_id) if _is_id(child_id) else None)
-
-
-def _is_id(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return _may_act_on(actor, store.child(db, child_id) if is_id(child_id) else None)
 
 
 def _may_act_on(actor: Actor, found: Child | None) -> Child:
@@ -285,8 +280,8 @@ def _service_info(row: dict) -> ServiceInfo:
 
 def booking_context(db: Database, actor: Actor, child_id: int, school_year_id: int) -> BookingContext:
     child, year, rows = (
-        store.booking_basis(db, child_id, school_year_id if _is_id(school_year_id) else None)
-        if _is_id(child_id)
+        store.booking_basis(db, child_id, school_year_id if is_id(school_year_id) else None)
+        if is_id(child_id)
         else (None, None, [])
     )
     child = _may_act_on(actor, child)

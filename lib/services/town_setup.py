@@ -20,10 +20,11 @@ from lib.domain.errors import InvalidInput, NotFound
 from lib.domain.records import SchoolYearRecord
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, school_year, start_year_for
-from lib.services import settings, setup
-from lib.store import audit, reference
+from lib.domain.validation import known_id
+from lib.services import settings, setup, trail
+from lib.store import reference
 from lib.store import structures as store
-from lib.store.db import Cursor, Database
+from lib.store.db import Database
 
 # What the page sets of the town's settings, in the form's order (checked by setup.checked_setting).
 TOWN_SETTINGS = {
@@ -37,30 +38,6 @@ ZONES = ("A", "B", "C")
 
 def _may_read(actor: Actor) -> None:
     actor.require(Role.ADMIN, Role.AGENT)
-
-
-def _record(
-    cur: Cursor,
-    actor: Actor,
-    now: datetime,
-    *,
-    action: str,
-    entity: str,
-    entity_id: int | str,
-    before: object = None,
-    after: object = None,
-) -> None:
-    """The change's audit entry, in its transaction, with the administrator as the actor."""
-    audit.record(
-        cur,
-        at_utc=to_utc_naive(now),
-        user_id=actor.user_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-    )
 
 
 # --- the town ------------------------------------------------------------------------------------
@@ -145,7 +122,7 @@ def open_school_year(db: Database, actor: Actor, start_year: object, now: dateti
         if store.school_year_exists(cur, record.id):
             raise InvalidInput(f"L'année scolaire {record.label} est déjà ouverte.")
         store.insert_school_year(cur, record)
-        _record(
+        trail.write(
             cur,
             actor,
             now,
@@ -200,7 +177,7 @@ def create_site(
         if store.site_name_taken(cur, fields[0]):
             raise InvalidInput(f"Une structure s'appelle déjà « {fields[0]} ».")
         site_id = store.insert_site(cur, *fields)
-        _record(
+        trail.write(
             cur, actor, now, action="site.create", entity="site", entity_id=site_id, after=store.site_row(cur, site_id)
         )
         return site_id
@@ -231,7 +208,7 @@ def update_site(
         if store.site_name_taken(cur, fields[0], other_than=found):
             raise InvalidInput(f"Une structure s'appelle déjà « {fields[0]} ».")
         store.update_site(cur, found, *fields)
-        _record(
+        trail.write(
             cur,
             actor,
             now,
@@ -247,9 +224,7 @@ def update_site(
 
 
 def _site_id(site_id: object) -> int:
-    if isinstance(site_id, bool) or not isinstance(site_id, int):
-        raise NotFound("Structure introuvable.")
-    return site_id
+    return known_id(site_id, "Structure introuvable.")
 
 
 def delete_site(db: Database, actor: Actor, site_id: object, now: datetime) -> str:
@@ -267,7 +242,7 @@ def delete_site(db: Database, actor: Actor, site_id: object, now: datetime) -> s
                 "supprimée (renommez-la plutôt)."
             )
         store.delete_site(cur, found)
-        _record(cur, actor, now, action="site.delete", entity="site", entity_id=found, before=before)
+        trail.write(cur, actor, now, action="site.delete", entity="site", entity_id=found, before=before)
         return before["name"]
 
     return f"Structure « {db.write(work)} » supprimée."
@@ -362,7 +337,7 @@ def create_service(
         )
         for site_id, capacity in sorted(places.items()):
             store.insert_site_service(cur, site_id, service_id, capacity)
-        _record(
+        trail.write(
             cur,
             actor,
             now,
@@ -383,21 +358,20 @@ def offer_service(
     actor.require(Role.ADMIN)
     site = _site_id(site_id)
     places = settings.checked_capacity(capacity)
-    if isinstance(service_id, bool) or not isinstance(service_id, int):
-        raise NotFound("Prestation introuvable.")
+    service = known_id(service_id, "Prestation introuvable.")
 
     def work(cur) -> str:
         row = store.site_row(cur, site)
         if row is None:
             raise NotFound("Structure introuvable.")
-        if not store.service_exists(cur, service_id):
+        if not store.service_exists(cur, service):
             raise NotFound("Prestation introuvable.")
-        if store.offers(cur, site, service_id):
+        if store.offers(cur, site, service):
             raise InvalidInput(
                 f"« {row['name']} » propose déjà cette prestation : changez sa capacité dans sa fiche ci-dessous."
             )
-        store.insert_site_service(cur, site, service_id, places)
-        _record(
+        store.insert_site_service(cur, site, service, places)
+        trail.write(
             cur,
             actor,
             now,
@@ -429,7 +403,7 @@ def add_diet(db: Database, actor: Actor, code: object, label: object, now: datet
         if store.diet_taken(cur, clean_code, clean_label):
             raise InvalidInput(f"Le régime « {clean_label} » (code {clean_code}) existe déjà, ou son code.")
         store.insert_diet(cur, clean_code, clean_label)
-        _record(
+        trail.write(
             cur, actor, now, action="diet.create", entity="diet", entity_id=clean_code, after={"label": clean_label}
         )
 
@@ -446,7 +420,9 @@ def add_preset_diets(db: Database, actor: Actor, now: datetime) -> str:
         for code, label in rules.PRESET_DIETS:
             if not store.diet_taken(cur, code, label):
                 store.insert_diet(cur, code, label)
-                _record(cur, actor, now, action="diet.create", entity="diet", entity_id=code, after={"label": label})
+                trail.write(
+                    cur, actor, now, action="diet.create", entity="diet", entity_id=code, after={"label": label}
+                )
                 added.append(label)
         return added
 

@@ -22,7 +22,33 @@ from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import fold
 from lib.store import audit
-from lib.store.db import Database
+from lib.store.db import Cursor, Database
+
+
+def write(
+    cur: Cursor,
+    actor: Actor,
+    now: datetime,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | str,
+    before: object = None,
+    after: object = None,
+    reason: str | None = None,
+) -> int:
+    """A change's journal entry, in the change's transaction, by the person who made it; its id."""
+    return audit.record(
+        cur,
+        at_utc=to_utc_naive(now),
+        user_id=actor.user_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
 
 
 @contextmanager
