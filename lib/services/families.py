@@ -80,7 +80,6 @@ SEARCH_MIN = 2
 SEARCH_LIMIT = 30
 REASON_MAX = 500
 _NOT_YOURS = "Dossier introuvable ou non rattaché à votre compte."
-NO_PLACE = bookings_store.Places(free=0, waiting=0)  # a (site, service) pair no longer offered
 
 
 @dataclass(frozen=True)
@@ -530,7 +529,7 @@ def _cancel_from_tomorrow(
         {
             (site, service, day)
             for _, site, service, day, state in held
-            if state is BookingState.BOOKED and places.get((site, service, day), NO_PLACE).waiting > 0
+            if state is BookingState.BOOKED and places.get((site, service, day), reservations.NO_PLACE).waiting > 0
         }
     )
     promoted = bookings_store.promote_waiting(cur, freed, actor.user_id, at)
