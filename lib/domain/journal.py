@@ -592,6 +592,7 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",
     "calendar.feed_refused": lambda e: f"Lien du calendrier du téléphone refusé pour {_child(e)}",
     "child.read": lambda e: f"A consulté le dossier de {_child(e)} (inscription et réservations)",
+    "health.access_refused": lambda e: f"Accès refusé à la fiche de santé de {_child(e)}",
     "health.read": _health_read,
     "health.update": lambda e: f"A modifié la fiche de santé (PAI) de {_child(e)}{_health_fields(e)}",
     "health.propose": lambda e: f"A proposé une correction de la fiche de santé de {_child(e)}{_health_fields(e)}",

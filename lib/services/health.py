@@ -31,7 +31,7 @@ from lib.domain.health import (
 from lib.domain.records import Child
 from lib.domain.roles import Role
 from lib.domain.validation import is_id
-from lib.services import attendance
+from lib.services import attendance, trail
 from lib.store import audit, bookings
 from lib.store import health as store
 from lib.store.db import Database
@@ -131,8 +131,10 @@ def sheet_health(
 
 
 def child_health(db: Database, actor: Actor, child_id: object, now: datetime) -> HealthFile:
-    """A child's health file, for the staff or the child's own family; audited (`health.read`)."""
-    child = _child(db, actor, child_id)
+    """A child's health file, for the staff or the child's own family; audited (`health.read`). A
+    refusal (another family's child, the kitchen) is in the journal too (`health.access_refused`)."""
+    with trail.refusals_audited(db, actor, now, "health.access_refused", "child", child_id):
+        child = _child(db, actor, child_id)
     found = store.for_children(db, [child.id])
     requests = store.latest_requests(db, child.id)
     db.write(
@@ -197,8 +199,9 @@ def _write(
 
 def propose_health(db: Database, actor: Actor, child_id: object, values: Mapping[str, object], now: datetime) -> str:
     """The family proposes a correction of its child's record; it waits for the staff (a new
-    proposal replaces the one waiting)."""
-    child = _own_child(db, actor, child_id)
+    proposal replaces the one waiting). A refusal is in the journal (`health.access_refused`)."""
+    with trail.refusals_audited(db, actor, now, "health.access_refused", "child", child_id):
+        child = _own_child(db, actor, child_id)
     record = health_record(values, now.date())
     at = to_utc_naive(now)
 

@@ -25,9 +25,10 @@ SECRETS = ("Arachide", "kiwi", "Trousse", "Pivoine", "05 61 23 45 67", "2027-07-
 
 
 def snapshot(db) -> list:
-    return [
+    """Everything but the refusals the journal records (`health.access_refused`, checked where it matters)."""
+    return [db.rows("SELECT * FROM audit_log WHERE action <> 'health.access_refused' ORDER BY ALL")] + [
         db.rows(f"SELECT * FROM {table} ORDER BY ALL")
-        for table in ("audit_log", "child_health", "child_health_requests", "children")
+        for table in ("child_health", "child_health_requests", "children")
     ]
 
 
@@ -137,6 +138,15 @@ def test_another_family_gets_the_same_refusal_as_for_an_unknown_child_and_nothin
         messages |= {read.value.message, proposed.value.message}
     assert messages == {"Enfant introuvable ou non rattaché à votre compte."}
     assert snapshot(town.db) == before
+    # Each attempt is in the journal, by whom, on which id, with the refusal only (no health value).
+    refused = town.db.rows(
+        "SELECT user_id, entity_id, after, reason FROM audit_log WHERE action = 'health.access_refused'"
+    )
+    assert len(refused) == 10 and {r[0] for r in refused} == {family_b.user_id}
+    assert {r[1] for r in refused} >= {str(town.child_a), "99999"}
+    assert {r[2] for r in refused} == {None} and {r[3] for r in refused} == {
+        "Enfant introuvable ou non rattaché à votre compte."
+    }
 
 
 @pytest.mark.parametrize("who", ["cook", "mayor"])
