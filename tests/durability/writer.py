@@ -25,7 +25,13 @@ def main() -> int:
     year = now.year if now.month >= 8 else now.year - 1
     ctx = reservations.booking_context(db, actor, CHILD, year)
     # Days still open for both booking (7 days ahead) and cancelling: every flip is accepted.
-    days = list(ctx.calendar.service_days((1, 2, 4, 5), now.date() + timedelta(days=10), ctx.year.end_date))
+    # (at the canteen's own site: the demo has a canteen strike in January)
+    canteen = ctx.service(CANTEEN)
+    days = list(
+        ctx.calendar.service_days(
+            canteen.weekdays, now.date() + timedelta(days=10), ctx.year.end_date, canteen.site_id, CANTEEN
+        )
+    )
     print(f"READY {len(days)}", flush=True)
     rounds = 0
     while True:  # even days booked, odd ones cancelled, then the other way round
