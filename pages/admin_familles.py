@@ -6,8 +6,6 @@ read on request (agents and administrators; each reading in the journal)."""
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.account_links import account_state
-from lib.domain.clock import to_utc_naive
 from lib.domain.families import SCHOOL_CLASSES, BillingMode, ChildInput, GuardianInput, parse_day
 from lib.domain.markup import md
 from lib.domain.roles import Role
@@ -60,18 +58,8 @@ def guardian_form(file: FamilyFile, rank: int) -> None:
 
 
 def account_states(file: FamilyFile) -> dict[int, str]:
-    """Guardian id → the state of their account, for the administrator (agents read the file, not the
-    accounts): none, invited (the link valid until or expired since), activated, or closed with the
-    archived file."""
-    if not admin:
-        return {}
-    if file.family.archived_at is not None:  # archiving closed the accounts
-        return {g.id: "fermé avec le dossier" if g.user_id else "aucun compte" for g in file.guardians}
-    now_utc = to_utc_naive(session.now())
-    return {
-        g.id: account_state(g.user_id is not None, g.activated_at, g.invited_at, g.expires_at, now_utc)
-        for g in accounts.family_guardians(db, actor, file.family.id)
-    }
+    """The administrator reads the guardians' accounts; agents read the file, not the accounts."""
+    return accounts.guardian_states(db, actor, file.family.id, session.now()) if admin else {}
 
 
 def accounts_link(file: FamilyFile) -> None:

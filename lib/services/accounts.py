@@ -25,6 +25,7 @@ from lib.domain.account_links import (
     LinkPurpose,
     LinkRefused,
     StoredLink,
+    account_state,
     expiry,
     link_state,
     requests_wait,
@@ -38,6 +39,7 @@ from lib.domain.validation import check_new_password, check_password_input, know
 from lib.services import auth, mail
 from lib.store import accounts as store
 from lib.store import audit, links, users
+from lib.store import families as family_store
 from lib.store.db import Cursor, Database
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
@@ -437,6 +439,20 @@ def family_guardians(db: Database, actor: Actor, family_id: int) -> list[store.F
     """A family's guardians and the state of their accounts (ADMIN only)."""
     actor.require(Role.ADMIN)
     return store.family_guardians(db, known_id(family_id, FAMILY_NOT_FOUND))
+
+
+def guardian_states(db: Database, actor: Actor, family_id: int, now: datetime) -> dict[int, str]:
+    """Guardian id → his account's state in words, for the family file (ADMIN only): none, invited (the
+    link valid until or expired since), activated, or closed with the archived file (archiving closes
+    the accounts)."""
+    guardians = family_guardians(db, actor, family_id)
+    found = family_store.family(db, family_id)
+    if found is not None and found.archived_at is not None:
+        return {g.id: "fermé avec le dossier" if g.user_id else "aucun compte" for g in guardians}
+    at = to_utc_naive(now)
+    return {
+        g.id: account_state(g.user_id is not None, g.activated_at, g.invited_at, g.expires_at, at) for g in guardians
+    }
 
 
 def not_activated(db: Database, actor: Actor) -> list[store.Invitee]:
