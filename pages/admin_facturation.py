@@ -6,10 +6,10 @@ import streamlit as st
 
 from lib.domain import fr
 from lib.domain.clock import from_utc_naive
-from lib.domain.invoicing import PaymentRight, kind_for
+from lib.domain.invoicing import PaymentRight, kind_for, method_label
 from lib.domain.markup import md
 from lib.domain.roles import Role
-from lib.services import invoice_pdf, invoicing, payments
+from lib.services import invoicing, payments
 from lib.ui import layout, session
 from lib.ui.errors import refusals_shown
 
@@ -138,7 +138,7 @@ else:
                 "Paiements reçus": [
                     "; ".join(
                         f"{fr.numeric_date_time(p.paid_at)} : {fr.euros(p.amount_cents)}"
-                        + (f" (réf. {p.reference})" if p.reference else f" ({invoice_pdf.method_label(p.method)})")
+                        + (f" (réf. {p.reference})" if p.reference else f" ({method_label(p.method)})")
                         for p in o.payments
                     )
                     for o in overpaid

@@ -17,6 +17,7 @@ from itertools import groupby
 from lib.domain import fr
 from lib.domain.deadlines import limit_text
 from lib.domain.errors import InvalidInput
+from lib.domain.invoicing import PaymentMethod
 from lib.domain.letters import NAME_LIMIT, Letter, Link, MailKind, one_line
 
 GREETING = "Bonjour,"
@@ -212,20 +213,11 @@ def invoice_published(town: str, invoice: InvoiceFacts, url: str | None) -> Lett
     )
 
 
-METHODS = {
-    "online": "en ligne",
-    "cheque": "par chèque",
-    "especes": "en espèces",
-    "virement": "par virement",
-    "prelevement": "par prélèvement",
-}
-
-
 def payment_receipt(
     town: str, number: str, month: date, amount_cents: int, paid_at: datetime, method: str, left_cents: int
 ) -> Letter:
     """« Paiement reçu »: the amount, the invoice it pays, when, and what is left to pay."""
-    how = METHODS.get(method, "")
+    how = PaymentMethod(method).adverb if method in {m.value for m in PaymentMethod} else ""
     return Letter(
         kind=MailKind.PAYMENT_RECEIPT,
         subject=_titled(f"Paiement reçu – facture {number}", town),

@@ -225,6 +225,59 @@ def invoice_status(kind: Kind, total: int, paid: int, payment_pending: bool, cre
     return InvoiceStatus.IN_PROGRESS if payment_pending else InvoiceStatus.UNPAID
 
 
+# --- how money is received ---------------------------------------------------------------------
+
+
+class PaymentMethod(StrEnum):
+    """How a payment was made (the store's `payments.method`)."""
+
+    ONLINE = "online"
+    CHEQUE = "cheque"
+    CASH = "especes"
+    CESU = "cesu"
+    TRANSFER = "virement"
+    DIRECT_DEBIT = "prelevement"
+
+    @property
+    def label(self) -> str:
+        """« chèque », « espèces »…: the means, as a list or a receipt names it."""
+        return {
+            PaymentMethod.ONLINE: "paiement en ligne",
+            PaymentMethod.CHEQUE: "chèque",
+            PaymentMethod.CASH: "espèces",
+            PaymentMethod.CESU: "CESU",
+            PaymentMethod.TRANSFER: "virement",
+            PaymentMethod.DIRECT_DEBIT: "prélèvement",
+        }[self]
+
+    @property
+    def adverb(self) -> str:
+        """« en ligne », « par chèque »…: how a sentence says it was paid."""
+        return {
+            PaymentMethod.ONLINE: "en ligne",
+            PaymentMethod.CHEQUE: "par chèque",
+            PaymentMethod.CASH: "en espèces",
+            PaymentMethod.CESU: "en CESU",
+            PaymentMethod.TRANSFER: "par virement",
+            PaymentMethod.DIRECT_DEBIT: "par prélèvement",
+        }[self]
+
+
+def method_label(code: str) -> str:
+    """How a payment was made, in French (the stored code is English or unaccented)."""
+    try:
+        return PaymentMethod(code).label
+    except ValueError:
+        return code
+
+
+def payment_reference(number: str) -> str:
+    """The invoice's payment reference, as the public accountant and the providers know it: its
+    number without separators (F-2026-000123 → F2026000123), letters and digits only, as PayFiP's
+    REFDET (1 to 30 characters) and the other providers' order references allow."""
+    return "".join(c for c in number if c.isascii() and c.isalnum()).upper()[:30]
+
+
 # --- online payment attempts -----------------------------------------------------------------
 
 

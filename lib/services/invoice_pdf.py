@@ -15,24 +15,11 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lib.domain import fr
-from lib.domain.invoicing import Kind
+from lib.domain.invoicing import Kind, method_label
 from lib.domain.markup import pdf
 
 if TYPE_CHECKING:  # lib.services.invoicing imports this module when a PDF is asked for
     from lib.services.invoicing import InvoiceDetail
-
-METHOD_LABELS = {
-    "online": "paiement en ligne",
-    "cheque": "chèque",
-    "especes": "espèces",
-    "virement": "virement",
-    "prelevement": "prélèvement",
-}
-
-
-def method_label(code: str) -> str:
-    """How a payment was made, in French (the stored code is English or unaccented)."""
-    return METHOD_LABELS.get(code, code)
 
 
 def _money(cents: int) -> str:

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.invoicing import InvoiceStatus, PaymentRight
+from lib.domain.invoicing import InvoiceStatus, PaymentRight, method_label
 from lib.domain.markup import md
-from lib.services import home, invoice_pdf, invoicing, payments
+from lib.services import home, invoicing, payments
 from lib.ui import session
 
 SELECTED = "invoices_selected"
@@ -148,8 +148,7 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
             st.markdown(
                 "**Paiements reçus**\n"
                 + "\n".join(
-                    f"- {fr.numeric_date(p.paid_at)} : {fr.euros(p.amount_cents)} "
-                    f"({md(invoice_pdf.method_label(p.method))})"
+                    f"- {fr.numeric_date(p.paid_at)} : {fr.euros(p.amount_cents)} ({md(method_label(p.method))})"
                     for p in data.payments
                 )
             )

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -8,6 +9,7 @@ from lib.domain.invoicing import (
     InvoiceStatus,
     Kind,
     Line,
+    PaymentMethod,
     TxState,
     check_brackets,
     check_tariff,
@@ -15,9 +17,11 @@ from lib.domain.invoicing import (
     invoice_status,
     kind_for,
     left_to_pay,
+    method_label,
     next_state,
     outcome_message,
     overpaid_cents,
+    payment_reference,
     sequence_after,
     tariff_for,
 )
@@ -117,3 +121,19 @@ def test_outcomes_speak_french():
     assert "refusé" in outcome_message(TxState.REFUSED, "F") and "reste à payer" in outcome_message(
         TxState.CANCELLED, "F"
     )
+
+
+@pytest.mark.parametrize(
+    "number, reference",
+    [("F-2026-000123", "F2026000123"), ("AV-2027-000001", "AV2027000001"), ("f-2026-1", "F20261")],
+)
+def test_the_payment_reference_is_the_number_in_letters_and_digits(number, reference):
+    assert payment_reference(number) == reference
+    assert re.fullmatch(r"[A-Z0-9]{1,30}", payment_reference(number))
+
+
+def test_every_payment_method_has_a_label_and_an_adverb():
+    for method in PaymentMethod:
+        assert method.label and method.adverb
+    assert method_label("cesu") == "CESU"
+    assert method_label("inconnu") == "inconnu"

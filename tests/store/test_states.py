@@ -10,7 +10,7 @@ from lib.domain.account_links import LinkPurpose
 from lib.domain.calendar import ClosureKind
 from lib.domain.changes import ChangeKind, ChangeState
 from lib.domain.families import BillingMode, ConsentKind, QfSource
-from lib.domain.invoicing import PaymentRight
+from lib.domain.invoicing import PaymentMethod, PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
 from lib.domain.structures import SiteKind
@@ -49,6 +49,7 @@ RESERVED_CHANGE_KINDS = {"pai"}
         ("family_quotients", "source", QfSource),
         ("consents", "kind", ConsentKind),
         ("pending_changes", "state", ChangeState),
+        ("payments", "method", PaymentMethod),
     ],
 )
 def test_the_schema_allows_exactly_the_values_of_the_enum(fresh_db, table, column, enum):
