@@ -69,3 +69,25 @@ def invoice_money(db_or_cur: Database | duckdb.DuckDBPyConnection, invoice_id: i
             f"SELECT i.total_cents, {PAID_CENTS}, {CREDITED_CENTS} FROM invoices i WHERE i.id = ?", [invoice_id]
         ).fetchall()[0]
     )
+
+
+def insert_counter_entry(
+    cur: duckdb.DuckDBPyConnection, payment_id: int, at_utc: datetime, reason: str, user_id: int | None
+) -> int | None:
+    """Cancel a payment by a counter-entry of the opposite amount, the same invoice and means (a
+    payment is never edited nor deleted); the new row's id, or None when the payment does not
+    exist, is itself a counter-entry, or was cancelled already (each is cancelled at most once)."""
+    found = cur.execute(
+        """SELECT p.invoice_id, p.amount_cents, p.method FROM payments p
+           WHERE p.id = ? AND p.cancels_payment_id IS NULL
+             AND NOT EXISTS (SELECT 1 FROM payments c WHERE c.cancels_payment_id = p.id)""",
+        [payment_id],
+    ).fetchall()
+    if not found:
+        return None
+    invoice_id, amount, method = found[0]
+    return cur.execute(
+        """INSERT INTO payments (invoice_id, amount_cents, paid_at, method, recorded_by, cancels_payment_id, reason)
+           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+        [invoice_id, -amount, at_utc, method, user_id, payment_id, reason],
+    ).fetchall()[0][0]
