@@ -29,6 +29,8 @@ class MailKind(StrEnum):
     INVOICE_PUBLISHED = "invoice_published"
     PAYMENT_RECEIPT = "payment_receipt"
     UNPAID_REMINDER = "unpaid_reminder"
+    DIRECT_DEBIT_NOTICE = "direct_debit_notice"
+    DIRECT_DEBIT_REJECTED = "direct_debit_rejected"
     TEST = "test"
 
     @property
@@ -74,6 +76,8 @@ _LABELS = {
     MailKind.INVOICE_PUBLISHED: "Nouvelle facture",
     MailKind.PAYMENT_RECEIPT: "Reçu de paiement",
     MailKind.UNPAID_REMINDER: "Relance de facture impayée",
+    MailKind.DIRECT_DEBIT_NOTICE: "Avis de prélèvement",
+    MailKind.DIRECT_DEBIT_REJECTED: "Prélèvement rejeté",
     MailKind.TEST: "Courriel d'essai",
 }
 

@@ -44,7 +44,7 @@ from lib.domain.records import FamilyRight, ReceivedPayment
 from lib.domain.roles import Role
 from lib.payments import provider
 from lib.payments.sandbox import BANK
-from lib.services import auth, family_mail
+from lib.services import auth, family_mail, sepa
 from lib.services.config import PUBLIC_URL_ENV as PUBLIC_URL_ENV  # the tests name it here
 from lib.services.config import public_address
 from lib.services.trail import refusals_audited
@@ -231,6 +231,7 @@ def _start_payment(
             )
         if summary["kind"] != Kind.INVOICE:
             raise PaymentRefused(f"{summary['number']} est un avoir : il n'y a rien à payer.")
+        sepa.refuse_if_debited(cur, invoice_id)  # an invoice collected by direct debit is not paid online too
         left = left_to_pay(summary["total_cents"], summary["paid_cents"], summary["credited_cents"])
         if left == 0:
             raise PaymentRefused(f"La facture {summary['number']} est déjà soldée.")
