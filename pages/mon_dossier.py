@@ -11,6 +11,7 @@ from lib.domain.roles import Role
 from lib.services import families
 from lib.ui import families as widgets
 from lib.ui import health, session
+from lib.ui import sepa as direct_debit
 from lib.ui.errors import refusals_shown
 
 EXPORT = "dossier_export"
@@ -79,6 +80,7 @@ widgets.contacts_section(file, actor, True, "dossier_contacts")
 st.header("Autorisations", anchor=False)
 widgets.consents_section(file, actor, True, "dossier_consents")
 
+direct_debit.family_mandates(actor)
 st.header("Mes données", anchor=False)
 st.caption("Tout ce que le portail conserve sur votre famille, en fichiers pour un tableur (ZIP).")
 if st.button("Préparer mes données", key="dossier_prepare"):

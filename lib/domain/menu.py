@@ -40,6 +40,7 @@ _IMPORT = Entry("pages/admin_import.py", "Import et export", ":material/upload_f
 _BILLING = Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation")
 _STRUCTURES = Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures")
 _SERVICES = Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations")
+_DIRECT_DEBIT = Entry("pages/admin_prelevements.py", "Prélèvements", ":material/account_balance:", "prelevements")
 _MAIL = Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels")
 _JOURNAL = Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal")
 
@@ -65,7 +66,7 @@ SECTIONS: dict[Role, list[tuple[str, list[Entry]]]] = {
     Role.ADMIN: [
         ("Au quotidien", [_STAFF_BOOKINGS, _CHECK, _KITCHEN, _CLOSURES]),
         ("Familles", [_FAMILIES, _ACCOUNTS, _VALIDATIONS, _IMPORT, _PAI]),
-        ("Facturation et suivi", [_BILLING, _TRENDS, _MAIL, _JOURNAL]),
+        ("Facturation et suivi", [_BILLING, _DIRECT_DEBIT, _TRENDS, _MAIL, _JOURNAL]),
         ("Réglages", [_STRUCTURES, _SERVICES]),
     ],
 }

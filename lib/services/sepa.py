@@ -168,6 +168,12 @@ def mandates(db: Database, actor: Actor, family_id: object = None) -> list[Manda
     return [_mandate(r) for r in store.mandates(db, family_id if is_id(family_id) else None)]
 
 
+def families(db: Database, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the families a mandate may be recorded for (not archived)."""
+    actor.require(Role.ADMIN)
+    return store.families(db)
+
+
 def payer_guardians(db: Database, actor: Actor, family_id: object) -> list[tuple[int, str]]:
     """(id, name) of the family's guardians who may sign (the form's choices)."""
     actor.require(Role.ADMIN)

@@ -196,3 +196,11 @@ def invoice_debit(source: Source, invoice_id: int) -> dict | None:
 def insert_reject(cur: duckdb.DuckDBPyConnection, row: dict) -> None:
     columns = ", ".join(row)
     cur.execute(f"INSERT INTO sepa_rejects ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
+
+def families(source: Source) -> list[tuple[int, str]]:
+    """(id, name) of the families not archived, by name: whose file a mandate is recorded on."""
+    return [
+        (r["id"], r["name"])
+        for r in dicts(source, "SELECT id, name FROM families WHERE archived_at IS NULL ORDER BY name, id")
+    ]

@@ -12,6 +12,7 @@ from lib.domain.invoicing import InvoiceStatus, PaymentRight, method_label
 from lib.domain.markup import md
 from lib.services import home, invoicing, payments
 from lib.ui import session
+from lib.ui.sepa import invoice_debit
 
 SELECTED = "invoices_selected"
 CONFIRM = "invoices_confirm"
@@ -163,7 +164,8 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
             icon=":material/download:",
             on_click="ignore",
         )
-        _pay(row, right)
+        if not invoice_debit(actor, invoice_id):  # « Prélèvement le … » instead of « Payer »
+            _pay(row, right)
 
 
 def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:
