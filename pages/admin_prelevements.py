@@ -46,40 +46,43 @@ with mandates_tab:
         key="sepa_family",
         placeholder="Choisir",
     )
-    guardians = dict(sepa.payer_guardians(db, actor, family_id))
-    with st.form("sepa_mandate_form", enter_to_submit=False):
-        guardian_id = st.selectbox(
-            "Responsable signataire (celui à qui les factures sont adressées)",
-            list(guardians),
-            format_func=lambda i: guardians[i],
-            key=f"sepa_guardian_{family_id}",  # a new family: its own choices
-        )
-        signed_on = st.date_input("Date de signature", value=now.date(), format="DD/MM/YYYY", key="sepa_signed_on")
-        debtor = st.text_input("Nom du titulaire du compte", max_chars=rules.DEBTOR_NAME_MAX, key="sepa_debtor")
-        iban = st.text_input("IBAN", max_chars=42, key="sepa_iban", placeholder="FR76 …")
-        bic = st.text_input("BIC (facultatif : trouvé d'après l'IBAN)", max_chars=11, key="sepa_bic")
-        own_notice = st.number_input(
-            "Délai de pré-notification propre au mandat, en jours (0 : celui de la mairie)",
-            min_value=0,
-            max_value=rules.MAX_NOTICE_DAYS,
-            value=0,
-            key="sepa_notice",
-        )
-        if st.form_submit_button("Enregistrer le mandat", type="primary"):
-            with refusals_shown():
-                made = sepa.record_mandate(
-                    db,
-                    actor,
-                    family_id=family_id,
-                    guardian_id=guardian_id,
-                    signed_on=signed_on,
-                    debtor_name=debtor,
-                    iban=iban,
-                    bic=bic,
-                    notice_days=int(own_notice) or None,
-                    now=session.now(),
-                )
-                st.success(f"Mandat {made.rum} enregistré pour {md(made.family)}.", icon="✅")
+    if family_id is None:
+        st.caption("Choisissez d'abord la famille dont un responsable a signé le mandat.")
+    else:
+        guardians = dict(sepa.payer_guardians(db, actor, family_id))
+        with st.form("sepa_mandate_form", enter_to_submit=False):
+            guardian_id = st.selectbox(
+                "Responsable signataire (celui à qui les factures sont adressées)",
+                list(guardians),
+                format_func=lambda i: guardians[i],
+                key=f"sepa_guardian_{family_id}",  # a new family: its own choices
+            )
+            signed_on = st.date_input("Date de signature", value=now.date(), format="DD/MM/YYYY", key="sepa_signed_on")
+            debtor = st.text_input("Nom du titulaire du compte", max_chars=rules.DEBTOR_NAME_MAX, key="sepa_debtor")
+            iban = st.text_input("IBAN", max_chars=42, key="sepa_iban", placeholder="FR76 …")
+            bic = st.text_input("BIC (facultatif : trouvé d'après l'IBAN)", max_chars=11, key="sepa_bic")
+            own_notice = st.number_input(
+                "Délai de pré-notification propre au mandat, en jours (0 : celui de la mairie)",
+                min_value=0,
+                max_value=rules.MAX_NOTICE_DAYS,
+                value=0,
+                key="sepa_notice",
+            )
+            if st.form_submit_button("Enregistrer le mandat", type="primary"):
+                with refusals_shown():
+                    made = sepa.record_mandate(
+                        db,
+                        actor,
+                        family_id=family_id,
+                        guardian_id=guardian_id,
+                        signed_on=signed_on,
+                        debtor_name=debtor,
+                        iban=iban,
+                        bic=bic,
+                        notice_days=int(own_notice) or None,
+                        now=session.now(),
+                    )
+                    st.success(f"Mandat {made.rum} enregistré pour {md(made.family)}.", icon="✅")
     st.subheader("Mandats", anchor=False)
     every = sepa.mandates(db, actor)
     if not every:

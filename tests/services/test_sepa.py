@@ -376,6 +376,8 @@ def test_a_typed_reject_reopens_the_invoice_with_its_reason_once(configured, adm
         sepa.record_reject(db, admin, 999, "AM04", DEMO_NOW)
     with pytest.raises(InvalidInput, match="Motif de rejet inconnu"):
         sepa.record_reject(db, admin, debit.id, "ZZ99", DEMO_NOW)
+    with pytest.raises(InvalidInput, match="Aucune facture à prélever"):  # a rejected debit is not presented again
+        sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
     assert snapshot(db) == before
     assert refusals(db, "sepa.reject_refused") == 3
 
