@@ -30,6 +30,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Structures, années scolaires et régimes": ("school_year.", "site.", "diet."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
+    "Prélèvements": ("sepa.",),
     "Connexions et mots de passe": ("auth.", "user."),
     "Consultations de dossiers": ("child.read", "family.read", "family.export"),
     "Santé (PAI)": ("health.",),
@@ -385,6 +386,17 @@ def _payment_state(entry: Entry) -> str:
     return f"{TX_STATES.get(state, 'Paiement en ligne : ' + state)}{_amount(entry)} pour {_invoice(entry)}{how}{refund}"
 
 
+def _sepa_run(entry: Entry) -> str:
+    after = _dict(entry.after)
+    cents = _int(after.get("total_cents"))
+    collected = _day(after.get("collection_date"))
+    return (
+        f"A généré le fichier de prélèvement ({_month(after.get('month'))}) : {after.get('debits', '?')} "
+        f"prélèvement(s){', ' + fr.euros(cents) if cents is not None else ''}"
+        f"{', le ' + fr.long_date(collected) if collected else ''}"
+    )
+
+
 def _payment_rejected(entry: Entry) -> str:
     """One rejected answer for a transaction, or the anonymous ones from one address, counted."""
     source = _dict(entry.after).get("source")
@@ -587,6 +599,18 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "sepa.mandate": lambda e: f"A enregistré le mandat de prélèvement {_dict(e.after).get('rum', '')} de {_family(e)}",
+    "sepa.mandate_refused": lambda e: f"Mandat de prélèvement refusé pour {_family(e)}",
+    "sepa.mandate_revoked": lambda e: (
+        f"A révoqué le mandat de prélèvement {_dict(e.after).get('rum', '')} de {_family(e)}"
+    ),
+    "sepa.revoke_refused": lambda e: f"Révocation du mandat de prélèvement n° {e.entity_id} refusée",
+    "sepa.run": _sepa_run,
+    "sepa.run_refused": lambda e: f"Fichier de prélèvement refusé pour {_month(e.entity_id)}",
+    "sepa.reject": lambda e: f"A enregistré le rejet du prélèvement de {_invoice(e)}",
+    "sepa.reject_refused": lambda e: f"Rejet de prélèvement refusé (prélèvement n° {e.entity_id})",
+    "sepa.import_refused": lambda e: "Import du compte rendu de rejets de la banque refusé",
+    "sepa.settings_refused": lambda e: "Réglages du prélèvement refusés",
     "calendar.feed_created": lambda e: f"A créé le lien du calendrier du téléphone de {_child(e)}",
     "calendar.feed_replaced": lambda e: f"A remplacé le lien du calendrier du téléphone de {_child(e)}",
     "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",

@@ -204,3 +204,18 @@ def test_the_letters_say_amount_date_rum_and_creditor():
     )
     rejected = sepa.rejected_letter("Ville", "F-2026-000001", 4250, date(2027, 1, 5), "AM04 – Provision insuffisante")
     assert rejected.kind is MailKind.DIRECT_DEBIT_REJECTED and "Motif : AM04 – Provision insuffisante" in rejected.lines
+
+
+def test_the_journal_words_a_run_and_a_mandate():
+    from lib.domain.journal import Entry, sentence
+
+    run = Entry(
+        "sepa.run",
+        after={"month": "2026-10-01", "collection_date": "2027-01-05", "debits": 2, "total_cents": 6249},
+    )
+    assert (
+        sentence(run)
+        == "A généré le fichier de prélèvement (octobre 2026) : 2 prélèvement(s), 62,49\xa0€, le mardi 5 janvier 2027"
+    )
+    mandate = Entry("sepa.mandate", family="Famille Aubert", after={"rum": "PF000001M0000001"})
+    assert sentence(mandate) == "A enregistré le mandat de prélèvement PF000001M0000001 de Famille Aubert"
