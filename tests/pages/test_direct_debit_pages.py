@@ -154,3 +154,31 @@ def test_the_family_sees_its_mandate_masked_and_the_debit_date_instead_of_payer(
 def test_an_agent_does_not_have_the_page(demo_db):
     at = app_test(PAGE, demo_db, "agent@demo.fr").run()
     assert "Prélèvements" not in [t.value for t in at.title]
+
+
+def test_after_a_reject_the_family_reads_the_reason_and_may_pay_again(demo_db):
+    configure(demo_db)
+    invoice = unpaid_id(demo_db)
+    admin = admin_of(demo_db)
+    sepa.record_mandate(
+        demo_db,
+        admin,
+        family_id=family_of_parent(demo_db),
+        guardian_id=demo_db.value("SELECT payer_guardian_id FROM invoices WHERE id = ?", [invoice]),
+        signed_on=date(2026, 9, 1),
+        debtor_name="Camille Martin",
+        iban=IBAN,
+        bic="",
+        now=DEMO_NOW,
+    )
+    sepa.generate_run(
+        demo_db, admin, demo_db.value("SELECT period_month FROM invoices WHERE id = ?", [invoice]), DEMO_NOW
+    )
+    [debit] = sepa.debits(demo_db, admin)
+    sepa.record_reject(demo_db, admin, debit.id, "AC04", DEMO_NOW)
+    bills = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr")
+    bills.session_state["invoices_selected"] = invoice
+    bills.run()
+    assert not bills.exception, bills.exception
+    assert any("rejeté par la banque : AC04 – Compte clôturé" in w.value for w in bills.warning)
+    assert [b for b in bills.button if b.key == "invoices_pay"]
