@@ -13,6 +13,7 @@ from lib.domain.families import BillingMode, ConsentKind, QfSource
 from lib.domain.invoicing import PaymentMethod, PaymentRight
 from lib.domain.letters import MailKind, MailState
 from lib.domain.planning import BookingState
+from lib.domain.sepa import SequenceType
 from lib.domain.structures import SiteKind
 
 STORE = Path(__file__).resolve().parents[2] / "lib" / "store"
@@ -50,6 +51,7 @@ RESERVED_CHANGE_KINDS = {"pai"}
         ("consents", "kind", ConsentKind),
         ("pending_changes", "state", ChangeState),
         ("payments", "method", PaymentMethod),
+        ("sepa_debits", "sequence_type", SequenceType),
     ],
 )
 def test_the_schema_allows_exactly_the_values_of_the_enum(fresh_db, table, column, enum):
