@@ -314,12 +314,14 @@ class FamilyMandate:
 
 
 def family_mandates(db: Database, actor: Actor) -> list[FamilyMandate]:
-    """The reader's own family's mandates (never another family's), in force first."""
+    """The reader's own family's mandates (never another family's), in force first; in shared
+    custody (a split bill) only the reader's own, as he sees only the invoices addressed to him."""
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Cette page est réservée aux familles.")
     return [
         FamilyMandate(r["rum"], r["guardian"], r["signed_on"], rules.masked_iban(r["iban"]), r["ends_on"])
         for r in store.mandates(db, actor.family_id)
+        if invoice_visible(r["split_family"], r["guardian_user_id"], actor.user_id)
     ]
 
 

@@ -10,6 +10,7 @@ import duckdb
 from lib.domain.invoicing import Kind
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
+from lib.store.sql import SPLIT
 
 Source = Database | duckdb.DuckDBPyConnection
 SETTING_KEYS = (
@@ -33,10 +34,11 @@ def creditor_settings(source: Source) -> dict[str, str]:
 
 # --- mandates ------------------------------------------------------------------------------------
 
-_MANDATE = """
+_MANDATE = f"""
     SELECT m.id, m.family_id, f.name AS family, m.guardian_id,
            coalesce(trim(g.first_name || ' ' || g.last_name), '') AS guardian, m.rum, m.signed_on, m.debtor_name,
-           m.iban, m.bic, m.notice_days, m.ends_on, m.created_at
+           m.iban, m.bic, m.notice_days, m.ends_on, m.created_at, g.user_id AS guardian_user_id,
+           f.billing = {SPLIT} AS split_family
     FROM sepa_mandates m JOIN families f ON f.id = m.family_id LEFT JOIN guardians g ON g.id = m.guardian_id
 """
 

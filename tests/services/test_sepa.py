@@ -11,9 +11,10 @@ import xmlschema
 
 from lib.domain import fr
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
+from lib.domain.families import BillingMode, GuardianInput
 from lib.domain.invoicing import PaymentRefused
 from lib.domain.letters import MailKind
-from lib.services import payments, sepa
+from lib.services import families, payments, sepa
 from tests.conftest import DEMO_NOW
 from tests.helpers import PORT, town_invoice
 
@@ -223,6 +224,23 @@ def test_a_family_sees_its_own_mandate_masked_and_never_another_familys(town, ad
     assert sepa.family_mandates(town.db, town.login(town.parent_b)) == []
     with pytest.raises(NotAllowed):
         sepa.family_mandates(town.db, admin)
+
+
+def test_in_shared_custody_a_guardian_sees_only_his_own_mandate(town, admin):
+    second = families.save_guardian(
+        town.db,
+        admin,
+        town.family_a,
+        2,
+        GuardianInput("Marc", "Roux", "marc.roux@petite-ville.test", None, ""),
+        DEMO_NOW,
+    )
+    sign(town, admin, town.family_a, guardian_id=second, debtor_name="Marc Roux")
+    parent = town.login(town.parent_a)
+    assert [m.guardian for m in sepa.family_mandates(town.db, parent)] == ["Marc Roux"]  # one bill: one family
+    families.update_family(town.db, admin, town.family_a, "Famille Aubert", None, BillingMode.SPLIT, DEMO_NOW)
+    assert sepa.family_mandates(town.db, parent) == []
+    assert [m.guardian for m in sepa.mandates(town.db, admin, town.family_a)] == ["Marc Roux"]
 
 
 # --- the run -------------------------------------------------------------------------------------
