@@ -42,6 +42,7 @@ DEBTOR_NAME_MAX = 70  # the pain.008's <Nm>
 DEFAULT_NOTICE_DAYS = 14  # the SEPA rulebook's pre-notification, unless the mandate says otherwise
 MIN_NOTICE_DAYS, MAX_NOTICE_DAYS = 2, 30
 LAST_COLLECTION_DAY = 28  # every month has it
+DEFAULT_COLLECTION_DAY = 5
 
 
 class SequenceType(StrEnum):
@@ -336,11 +337,17 @@ REJECT_REASONS: dict[str, str] = {
 }
 
 
-def reject_reason(code: object) -> str:
-    """The code's French wording, « AM04 – Provision insuffisante »; InvalidInput for an unknown code."""
+def reject_code(code: object) -> str:
+    """A reason code as typed (« am04 ») made the bank's (« AM04 »); InvalidInput for an unknown one."""
     clean = code.strip().upper() if isinstance(code, str) else ""
     if clean not in REJECT_REASONS:
         raise InvalidInput("Motif de rejet inconnu : choisissez un code de la liste (AM04, MD01, AC04, MS02…).")
+    return clean
+
+
+def reject_reason(code: object) -> str:
+    """The code's French wording, « AM04 – Provision insuffisante »; InvalidInput for an unknown code."""
+    clean = reject_code(code)
     return f"{clean} – {REJECT_REASONS[clean]}"
 
 

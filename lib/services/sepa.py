@@ -54,14 +54,14 @@ def _today(now: datetime) -> date:
 def creditor(db_or_cur: Database | Cursor) -> rules.CreditorSettings:
     """The town as creditor, as stored (empty fields when not set; `complete` says if runs may go)."""
     values = store.creditor_settings(db_or_cur)
-    day = values.get("sepa_collection_day", "5")
+    day = values.get("sepa_collection_day", "")
     notice = values.get("sepa_notice_days", str(rules.DEFAULT_NOTICE_DAYS))
     return rules.CreditorSettings(
         values.get("sepa_creditor_name", ""),
         values.get("sepa_creditor_id", ""),
         values.get("sepa_iban", ""),
         values.get("sepa_bic", ""),
-        int(day) if day.isdigit() else 5,
+        int(day) if day.isdigit() else rules.DEFAULT_COLLECTION_DAY,
         int(notice) if notice.isdigit() else rules.DEFAULT_NOTICE_DAYS,
     )
 
@@ -354,16 +354,15 @@ def _month(month: object) -> date:
     return month
 
 
-def _candidates(cur: Database | Cursor, town: rules.CreditorSettings, month: date, today: date) -> tuple[date, list]:
+def _candidates(source: Database | Cursor, town: rules.CreditorSettings, month: date, today: date) -> tuple[date, list]:
     """The collection date and the invoices due on it: the town's delay, lengthened when a mandate
     included asks a longer one."""
-    handle = cur.cursor() if isinstance(cur, Database) else cur
     collection = rules.collection_date(today, town.collection_day, town.notice_days)
-    found = store.due(handle, month, collection)
+    found = store.due(source, month, collection)
     longest = max([town.notice_days, *(r["notice_days"] or 0 for r in found)])
     if longest > town.notice_days:
         collection = rules.collection_date(today, town.collection_day, longest)
-        found = store.due(handle, month, collection)
+        found = store.due(source, month, collection)
     return collection, found
 
 
@@ -579,7 +578,7 @@ SOURCE_TYPED, SOURCE_FILE = "saisie", "fichier"
 
 def _reject(cur: Cursor, actor: Actor, found: dict, code: str, source: str, now: datetime) -> str:
     """Re-open the debited invoice (a counter-entry of its payment, with the reason), keep the
-    reject, journal it and tell the family; the French line of what was done."""
+    reject, journal it and tell the family; the French line of what was done. `code`: a known one."""
     reason = rules.reject_reason(code)
     at = to_utc_naive(now)
     counter = payment_store.insert_counter_entry(
@@ -591,7 +590,7 @@ def _reject(cur: Cursor, actor: Actor, found: dict, code: str, source: str, now:
         cur,
         {
             "debit_id": found["id"],
-            "code": code.strip().upper(),
+            "code": code,
             "reason": reason,
             "counter_payment_id": counter,
             "source": source,
@@ -637,10 +636,9 @@ def record_reject(db: Database, actor: Actor, debit_id: object, code: object, no
     An unknown or already rejected debit, an unknown code: French refusal, journaled, nothing written."""
     actor.require(Role.ADMIN)
     with refusals_audited(db, actor, now, "sepa.reject_refused", "sepa_debit", debit_id):
-        rules.reject_reason(code)
+        clean = rules.reject_code(code)
         if not is_id(debit_id):
             raise NotFound("Prélèvement introuvable.")
-        assert isinstance(code, str)  # reject_reason accepted it
 
         def work(cur: Cursor) -> str:
             found = store.debit(cur, debit_id)
@@ -648,7 +646,7 @@ def record_reject(db: Database, actor: Actor, debit_id: object, code: object, no
                 raise NotFound("Prélèvement introuvable.")
             if found["reject_code"] is not None:
                 raise _already(found)
-            return _reject(cur, actor, found, code, SOURCE_TYPED, now)
+            return _reject(cur, actor, found, clean, SOURCE_TYPED, now)
 
         return db.write(work)
 

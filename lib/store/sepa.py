@@ -103,12 +103,12 @@ def mandates(source: Source, family_id: int | None) -> list[dict]:
 # --- runs ----------------------------------------------------------------------------------------
 
 
-def due(cur: duckdb.DuckDBPyConnection, month: date, collection: date) -> list[dict]:
+def due(source: Source, month: date, collection: date) -> list[dict]:
     """The month's invoices to collect on `collection`: issued invoices with something left to pay,
     never in a run before, whose payer guardian has a mandate in force that day; with what is left
     (the amount), the mandate, and whether it was collected before (a debit not rejected)."""
     return dicts(
-        cur,
+        source,
         f"""
         WITH owed AS (
             SELECT i.id, i.number, i.family_id, i.payer_guardian_id,
