@@ -36,7 +36,7 @@ def run_bytes(run_id: int) -> bytes:
 mandates_tab, run_tab, rejects_tab, settings_tab = st.tabs(["Mandats", "Prélèvement du mois", "Rejets", "Réglages"])
 
 with mandates_tab:
-    st.subheader("Enregistrer un mandat signé", anchor=False)
+    st.header("Enregistrer un mandat signé", anchor=False)
     names = dict(sepa.families(db, actor))
     family_id = st.selectbox(
         "Famille",
@@ -83,7 +83,7 @@ with mandates_tab:
                         now=session.now(),
                     )
                     st.success(f"Mandat {made.rum} enregistré pour {md(made.family)}.", icon="✅")
-    st.subheader("Mandats", anchor=False)
+    st.header("Mandats", anchor=False)
     every = sepa.mandates(db, actor)
     if not every:
         st.caption("Aucun mandat enregistré.")
@@ -168,7 +168,7 @@ with run_tab:
                             "Téléchargez-le ci-dessous pour la banque.",
                             icon="✅",
                         )
-    st.subheader("Fichiers générés", anchor=False)
+    st.header("Fichiers générés", anchor=False)
     made_runs = sepa.runs(db, actor)
     if not made_runs:
         st.caption("Aucun fichier généré.")
@@ -193,7 +193,7 @@ with run_tab:
 with rejects_tab:
     every_debit = sepa.debits(db, actor)
     open_debits = {d.id: d for d in every_debit if d.reject_reason is None}
-    st.subheader("Saisir un rejet", anchor=False)
+    st.header("Saisir un rejet", anchor=False)
     if not open_debits:
         st.caption("Aucun prélèvement en cours.")
     else:
@@ -220,7 +220,7 @@ with rejects_tab:
                         f"{md(sepa.record_reject(db, actor, debit_id, code, session.now()))}.",
                         icon="✅",
                     )
-    st.subheader("Importer le compte rendu de la banque", anchor=False)
+    st.header("Importer le compte rendu de la banque", anchor=False)
     upload = st.file_uploader("Fichier de rejets (XML pain.002)", type=["xml"], key="sepa_return_file")
     if upload is not None and st.button("Importer les rejets", key="sepa_import"):
         with refusals_shown():
@@ -231,7 +231,7 @@ with rejects_tab:
                 st.warning(
                     "Lignes non enregistrées :\n" + "\n".join(f"- {md(line)}" for line in report.refused), icon="⚠️"
                 )
-    st.subheader("Prélèvements", anchor=False)
+    st.header("Prélèvements", anchor=False)
     if every_debit:
         st.dataframe(
             pd.DataFrame(

@@ -42,6 +42,7 @@ STAFF_PAGES = {
     "admin@demo.fr": [
         ("", "Administration"),
         ("facturation", "Facturation"),
+        ("prelevements", "Prélèvements"),
         ("prestations", "Prestations et délais"),
         ("structures", "Structures et année scolaire"),
         ("familles", "Familles"),
