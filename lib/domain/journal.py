@@ -532,6 +532,15 @@ def _exported(entry: Entry) -> str:
     return f"A exporté le fichier des familles ({count(families, 'famille')})"
 
 
+def _unpaid_exported(entry: Entry) -> str:
+    after = _dict(entry.after)
+    invoices = _int(after.get("factures")) or 0
+    return (
+        f"A exporté les impayés pour le comptable public ({count(invoices, 'facture')}, "
+        f"reste à recouvrer {fr.euros(_int(after.get('reste_cents')) or 0)})"
+    )
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
     "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
@@ -635,6 +644,8 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         else "A créé un compte administrateur"
     ),
     "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
+    "setting.legal_refused": lambda e: "Enregistrement des mentions des factures refusé (rien n'a été écrit)",
+    "unpaid.export": _unpaid_exported,
     "school_year.open": lambda e: f"A ouvert l'année scolaire {_dict(e.after).get('label') or e.entity_id}",
     "site.create": lambda e: f"A créé la structure {_named(e)}",
     "site.update": _site_change,
