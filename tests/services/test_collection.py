@@ -267,3 +267,20 @@ def test_a_late_invoice_stays_on_the_list_until_paid(town):
     later = DEMO_NOW.date() + timedelta(days=60)
     rows = collection.unpaid(db, admin, later, overdue_only=True).rows
     assert rows and all(r.days_late(later) > 0 for r in rows)
+
+
+def test_the_command_line_checks_each_setting_too(town):
+    from lib.services import setup
+
+    db = town.db
+    before = settings_rows(db)
+    for key, value, message in (
+        ("town_siret", "21310297300013", "n'est pas un numéro SIRET valide"),
+        ("collection_mode", "especes", "Mode de recouvrement"),
+        ("regie_hours", "x" * 201, "200 caractères au plus"),
+    ):
+        with pytest.raises(InvalidInput, match=message):
+            setup.set_setting(db, key, value, DEMO_NOW)
+    assert settings_rows(db) == before
+    setup.set_setting(db, "town_siret", "213 102 973 00012", DEMO_NOW)
+    assert db.value("SELECT value FROM settings WHERE key = 'town_siret'") == "21310297300012"
