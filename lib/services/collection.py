@@ -65,10 +65,6 @@ def save_legal(db: Database, actor: Actor, values: Mapping[str, object], now: da
     return "Mentions des factures enregistrées : " + ", ".join(text.FIELDS[k].lower() for k in changed) + "."
 
 
-def town_legal(settings: Mapping[str, str]) -> text.TownLegal:
-    return text.legal_from(settings)
-
-
 def invoice_text(
     settings: Mapping[str, str],
     *,
