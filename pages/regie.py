@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.cash_desk import MEANS, CashPayment, means_text, what_text
+from lib.domain.cash_desk import MEANS, CashPayment, means_heading, means_text, what_text
 from lib.domain.invoicing import PaymentMethod
 from lib.domain.markup import md
 from lib.domain.roles import Role
@@ -99,7 +99,7 @@ if access.records:
             else:
                 st.markdown(f"🔴 **Reste dû : {fr.euros(invoice.left_cents)}**")
         if not invoice.paid:
-            labels = {m.value: m.label.capitalize() for m in MEANS}
+            labels = {m.value: means_heading(m) for m in MEANS}
             method = st.radio(
                 "Moyen de paiement", list(labels), format_func=labels.__getitem__, key="regie_method", horizontal=True
             )
@@ -176,11 +176,11 @@ else:
         pd.DataFrame(
             {
                 "Reçu": [r.number for r in journal.receipts],
+                "Montant": [fr.euros(r.amount_cents) for r in journal.receipts],
+                "Moyen": [means_text(r) for r in journal.receipts],
                 "Heure": [fr.hour(r.issued_at) for r in journal.receipts],
                 "Objet": [what_text(r) for r in journal.receipts],
                 "Payeur": [r.payer for r in journal.receipts],
-                "Moyen": [means_text(r) for r in journal.receipts],
-                "Montant": [fr.euros(r.amount_cents) for r in journal.receipts],
                 "Régisseur": [r.regisseur for r in journal.receipts],
             }
         ),
@@ -190,7 +190,7 @@ else:
     )
 totals = journal.totals
 st.markdown(
-    "\n".join(f"- {t.method.label.capitalize()} : {t.count} – {fr.euros(t.cents)}" for t in totals.by_means)
+    "\n".join(f"- {means_heading(t.method)} : {t.count} – {fr.euros(t.cents)}" for t in totals.by_means)
     + f"\n\n**Total de la journée : {fr.euros(totals.cents)}**"
 )
 st.download_button(

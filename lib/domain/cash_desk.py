@@ -259,6 +259,11 @@ class Receipt:
         return self.cancels_number is not None
 
 
+def means_heading(method: PaymentMethod) -> str:
+    """« Chèque », « Espèces », « CESU »: a means at the head of a line (« CESU » stays upper case)."""
+    return method.label[:1].upper() + method.label[1:]
+
+
 def means_text(receipt: Receipt) -> str:
     """« chèque n° 1234567, Banque Postale, tireur Anne Aubert », « 3 titres CESU », « espèces »…"""
     if receipt.method is PaymentMethod.CHEQUE:

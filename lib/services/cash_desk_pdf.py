@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lib.domain import fr
-from lib.domain.cash_desk import REGIE_NAME, Receipt, means_text, what_text
+from lib.domain.cash_desk import REGIE_NAME, Receipt, means_heading, means_text, what_text
 from lib.domain.markup import pdf
 
 if TYPE_CHECKING:  # lib.services.cash_desk imports this module when a PDF is asked for
@@ -140,7 +140,7 @@ def journal_document(journal: CashJournal, settings: dict[str, str]) -> bytes:
     else:
         story += [Paragraph("Aucun paiement reçu ce jour-là.", styles["Normal"]), Spacer(1, 6 * mm)]
     totals: list[list[object]] = [["Moyen de paiement", "Nombre", "Montant"]]
-    totals += [[t.method.label.capitalize(), str(t.count), _money(t.cents)] for t in journal.totals.by_means]
+    totals += [[means_heading(t.method), str(t.count), _money(t.cents)] for t in journal.totals.by_means]
     totals.append(["Total de la journée", str(journal.totals.count), _money(journal.totals.cents)])
     summary = Table(totals, colWidths=[60 * mm, 25 * mm, 35 * mm])
     summary.setStyle(
