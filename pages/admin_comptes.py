@@ -96,9 +96,9 @@ st.dataframe(
     pd.DataFrame(
         {
             "Nom": [s.name for s in staff],
-            "Adresse e-mail": [s.email for s in staff],
-            "Profil": [s.role.label for s in staff],
             "Régisseur": ["oui" if s.regisseur else "non" for s in staff],
+            "Profil": [s.role.label for s in staff],
+            "Adresse e-mail": [s.email for s in staff],
         }
     ),
     hide_index=True,

@@ -61,8 +61,8 @@ _INVOICE_FROM = """
 
 def find_invoices(db: Database, words: list[str], numbers: list[str], limit: int) -> list[dict]:
     """Invoices (not credit notes) whose number is one of `numbers`, or where every word of `words`
-    (folded: lower case, no accents) is in the family's name or one of its guardians' names; the
-    latest first."""
+    (folded: lower case, no accents) is in the family's name or one of its guardians' names; those
+    still owing first, then the latest first."""
     return db.dicts(
         f"""
         WITH text AS (
@@ -75,7 +75,7 @@ def find_invoices(db: Database, words: list[str], numbers: list[str], limit: int
         WHERE i.kind = {_INVOICE} AND (
             list_contains($numbers, i.number)
             OR (len($words) > 0 AND list_bool_and([t.words LIKE '%' || w || '%' FOR w IN $words])))
-        ORDER BY i.period_month DESC, i.number DESC LIMIT $limit
+        ORDER BY {PAID_CENTS} + {CREDITED_CENTS} >= i.total_cents, i.period_month DESC, i.number DESC LIMIT $limit
         """,
         {"words": words, "numbers": numbers, "limit": limit},
     )

@@ -425,3 +425,11 @@ def test_the_day_journal_totals_each_means_and_exports_csv_and_pdf(town, regisse
         "sans provision",
     ):
         assert expected in text, expected
+
+
+def test_invoices_still_owing_come_first(town, regisseur, key):
+    september, october = town_invoice(town, town.family_b, 9), town_invoice(town, town.family_b, 10)
+    amount = f"{october.total_cents // 100},{october.total_cents % 100:02d}"
+    cash_desk.record_payment(town.db, regisseur, october.id, CashPayment("especes", amount), key(), DEMO_NOW)
+    found = cash_desk.find_invoices(town.db, regisseur, "Besson")
+    assert [(f.id, f.paid) for f in found] == [(september.id, False), (october.id, True)]
