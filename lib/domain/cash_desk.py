@@ -365,10 +365,12 @@ def journal_rows(receipts: Sequence[Receipt]) -> list[list[object]]:
 
 
 def totals_rows(totals: DayTotals) -> list[list[object]]:
-    """The totals under the journal's lines: per means (count, amount) and the grand total."""
-    rows: list[list[object]] = [
-        ["Total", "", "", f"{t.method.label} ({t.count})", *[""] * 8, cents_as_euros(t.cents), ""]
-        for t in totals.by_means
-    ]
-    rows.append(["Total de la journée", "", "", f"{totals.count} reçu(s)", *[""] * 8, cents_as_euros(totals.cents), ""])
+    """The totals under the journal's lines, in the same columns: per means (its name under « Moyen
+    de paiement », how many under « Objet », the amount) and the day's total."""
+
+    def row(first: str, count: int, means: str, cents: int) -> list[object]:
+        return [first, "", "", f"{count} reçu(s)", "", "", means, *[""] * 5, cents_as_euros(cents), ""]
+
+    rows = [row("Total", t.count, t.method.label, t.cents) for t in totals.by_means]
+    rows.append(row("Total de la journée", totals.count, "", totals.cents))
     return rows
