@@ -407,7 +407,9 @@ def _cash_payment(entry: Entry) -> str:
         how = f" {PaymentMethod(str(after.get('method'))).adverb}"
     except ValueError:
         how = ""
-    return f"A encaissé à la régie{_amount(entry)}{how} pour {_invoice(entry)} (reçu {after.get('receipt', '?')})"
+    cents = _int(after.get("amount_cents"))
+    amount = f" {fr.euros(cents)}" if cents is not None else ""
+    return f"A encaissé{amount}{how} à la régie pour {_invoice(entry)} (reçu {after.get('receipt', '?')})"
 
 
 def _cash_cancel(entry: Entry) -> str:

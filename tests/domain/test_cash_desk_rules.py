@@ -169,3 +169,38 @@ def test_csv_amounts_are_numbers_in_euros():
     assert rules.cents_as_euros(-1250) == Decimal("-12.50") and str(rules.cents_as_euros(5)) == "0.05"
     row = rules.journal_rows([_receipt(PaymentMethod.CASH, 200)])[0]
     assert len(row) == len(rules.JOURNAL_HEADERS) and row[12] == Decimal("2.00")
+
+
+def test_the_audit_log_says_what_the_regie_did_in_french():
+    from lib.domain.journal import KINDS, Entry, sentence
+
+    paid = Entry(
+        "cashdesk.payment",
+        "invoice",
+        "7",
+        after={"receipt": "R-2026-000001", "amount_cents": 5000, "method": "cheque"},
+        invoice="F-2026-000267",
+    )
+    assert (
+        sentence(paid)
+        == "A encaissé 50,00\u00a0€ par chèque à la régie pour la facture F-2026-000267 (reçu R-2026-000001)"
+    )
+    cancel = Entry(
+        "cashdesk.cancel",
+        "invoice",
+        "7",
+        before={"receipt": "R-2026-000001"},
+        after={"receipt": "R-2026-000002"},
+        invoice="F-2026-000267",
+    )
+    assert sentence(cancel) == (
+        "A annulé le reçu R-2026-000001 de la régie pour la facture F-2026-000267 (reçu d'annulation R-2026-000002)"
+    )
+    granted = Entry("user.regisseur", "user", "4", after={"regisseur": True, "name": "Agnès Durand"})
+    withdrawn = Entry("user.regisseur", "user", "4", after={"regisseur": False, "name": "Agnès Durand"})
+    assert sentence(granted) == "A donné le droit de régisseur à « Agnès Durand »"
+    assert sentence(withdrawn) == "A retiré le droit de régisseur à « Agnès Durand »"
+    assert sentence(Entry("cashdesk.refused", "invoice", "7", invoice="F-2026-000267")) == (
+        "Paiement à la régie refusé pour la facture F-2026-000267"
+    )
+    assert "cashdesk." in KINDS["Régie (paiements en mairie)"]
