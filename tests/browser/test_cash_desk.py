@@ -67,9 +67,18 @@ def test_a_cheque_then_cash_pay_an_invoice_at_the_town_hall(demo_template, tmp_p
         assert "DUPLICATA" not in text
 
         page.get_by_text("Reste dû : 33,50").first.wait_for()
-        page.get_by_text("Espèces", exact=True).click()  # the means, by its label
+        # The rest in cash, from the keyboard alone: the means by the arrow keys, the form by Enter.
+        page.get_by_role("radio", name="Chèque").focus()
+        page.keyboard.press("ArrowRight")
         settle(page)
-        _pay(page, "33,50")
+        assert page.get_by_role("radio", name="Espèces").is_checked()
+        amount = page.get_by_role("textbox", name="Montant reçu (€)")
+        amount.focus()
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type("33,50")
+        page.get_by_role("button", name="Enregistrer le paiement").focus()
+        page.keyboard.press("Enter")
+        settle(page)
         page.get_by_text("reçu R-2026-000002").first.wait_for()
         page.get_by_text("Payée", exact=False).first.wait_for()
         page.get_by_text("Total de la journée : 83,50").wait_for()
