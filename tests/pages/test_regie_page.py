@@ -132,3 +132,30 @@ def test_the_administrator_grants_the_right_on_the_accounts_page(db):
     assert not at.exception and "Droit de régisseur donné à" in texts(at)
     assert db.value("SELECT regisseur FROM users WHERE id = ?", [agent]) is True
     assert at.button(key="accounts_regisseur_toggle").label == "Retirer le droit de régisseur"
+
+
+def test_the_same_form_sent_twice_records_once(db, regisseur):
+    at = app_test("pages/regie.py", db, regisseur).run()
+    invoice = _found(db, at)
+    sent_with = at.session_state["regie_pay_key"]
+    at.radio(key="regie_method").set_value("especes").run()
+    at.text_input(key=f"regie_amount_{invoice}").input("10")
+    at.button(key="regie_pay_send").click().run()
+    at.session_state["regie_pay_key"] = sent_with  # the browser sends the first form again
+    at.text_input(key=f"regie_amount_{invoice}").input("10")
+    at.button(key="regie_pay_send").click().run()
+    assert not at.exception and "Ce paiement était déjà enregistré : reçu R-2026-000001." in texts(at)
+    assert _counter(db) == [(1000, "especes", "R-2026-000001", None, None)]
+
+
+def test_a_paper_book_number_used_twice_is_refused(db, regisseur):
+    at = app_test("pages/regie.py", db, regisseur).run()
+    invoice = _found(db, at)
+    at.radio(key="regie_method").set_value("especes").run()
+    for _ in range(2):
+        at.text_input(key=f"regie_amount_{invoice}").input("10")
+        at.text_input(key="regie_book_number").input("Carnet 1 n° 7")
+        at.button(key="regie_pay_send").click().run()
+    assert not at.exception
+    assert "Le numéro de reçu « Carnet 1 n° 7 » est déjà utilisé" in at.error[0].value
+    assert _counter(db) == [(1000, "especes", "Carnet 1 n° 7", None, None)]
