@@ -379,6 +379,10 @@ def test_the_receipt_pdf_names_everything_and_a_reprint_is_a_duplicata(town, reg
     assert "DUPLICATA" not in text
     again = pdf_text(cash_desk.receipt_pdf(town.db, town.login(town.admin), paid.receipt.id, duplicate=True))
     assert "DUPLICATA" in again and f"N° {paid.receipt.number}" in again
+    cancelled = cash_desk.cancel_payment(town.db, regisseur, paid.receipt.id, "erreur de facture", key(), DEMO_NOW)
+    text = pdf_text(cash_desk.receipt_pdf(town.db, regisseur, cancelled.receipt.id, duplicate=False))
+    assert f"REÇU D'ANNULATION N° {cancelled.receipt.number}" in text
+    assert f"Annulation du reçu {paid.receipt.number}" in text and "-10,00" in text and "erreur de facture" in text
 
 
 def test_the_day_journal_totals_each_means_and_exports_csv_and_pdf(town, regisseur, october, key):
