@@ -57,7 +57,8 @@ def _receipt_button(receipt_id: int, number: str, *, duplicate: bool, key: str) 
     )
 
 
-last = st.session_state.get(LAST_RECEIPT)
+# The original is handed over right after recording, once: any later print is a « Duplicata ».
+last = st.session_state.pop(LAST_RECEIPT, None)
 if last:
     _receipt_button(last[0], last[1], duplicate=False, key="regie_receipt_original")
 

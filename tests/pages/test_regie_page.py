@@ -72,6 +72,10 @@ def test_the_regisseur_records_a_cheque_then_cash_and_the_invoice_is_paid(db, re
     at.button(key="regie_pay_send").click().run()
     assert not at.exception and not at.error
     assert "Payée" in texts(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Télécharger le reçu R-2026-000002 (PDF)" in labels  # the original, right after recording
+    assert "Télécharger le reçu R-2026-000001 (PDF)" not in labels  # earlier ones: duplicates only
+    assert "Télécharger le duplicata du reçu R-2026-000001" in labels
     assert _counter(db) == [
         (5000, "cheque", "R-2026-000001", "0012345", "Crédit Agricole"),
         (3350, "especes", "R-2026-000002", None, None),
