@@ -603,7 +603,8 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
 
 
 def staff_rows(password_hash: str, now_utc: datetime) -> list[dict]:
-    """The staff accounts (ids 1…4), as the demo and the bench's city have them."""
+    """The staff accounts (ids 1…4), as the demo and the bench's city have them; the agent holds
+    the régisseur right (she takes the cheques and cash at the town hall's « Régie »)."""
     return [
         {
             "id": i + 1,
@@ -613,6 +614,7 @@ def staff_rows(password_hash: str, now_utc: datetime) -> list[dict]:
             "family_id": None,
             "display_name": name,
             "created_at": now_utc,
+            "regisseur": role == "agent",
         }
         for i, (email, role, name) in enumerate(STAFF)
     ]
@@ -633,6 +635,7 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
                 "family_id": fam["id"],
                 "display_name": fam.pop("parent"),
                 "created_at": now_utc,
+                "regisseur": False,
             }
         )
     frame = pd.DataFrame(rows).astype({"family_id": "Int64"})
