@@ -241,7 +241,7 @@ with rejects_tab:
                     "Montant": [fr.euros(d.amount_cents) for d in every_debit],
                     "Date": [fr.numeric_date(d.collection_date) for d in every_debit],
                     "Séquence": [d.sequence for d in every_debit],
-                    "État": [f"rejeté : {d.reject_reason}" if d.reject_reason else "prélevé" for d in every_debit],
+                    "État": [d.state for d in every_debit],
                 }
             ),
             hide_index=True,

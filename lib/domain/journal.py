@@ -650,6 +650,7 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "sepa.revoke_refused": lambda e: f"Révocation du mandat de prélèvement n° {e.entity_id} refusée",
     "sepa.run": _sepa_run,
     "sepa.run_refused": lambda e: f"Fichier de prélèvement refusé pour {_month(e.entity_id)}",
+    "sepa.collected": lambda e: f"Prélèvement encaissé{_amount(e)} pour {_invoice(e)}",
     "sepa.reject": lambda e: f"A enregistré le rejet du prélèvement de {_invoice(e)}",
     "sepa.reject_refused": lambda e: f"Rejet de prélèvement refusé (prélèvement n° {e.entity_id})",
     "sepa.import_refused": lambda e: "Import du compte rendu de rejets de la banque refusé",

@@ -75,9 +75,10 @@ def invoice_text(
     left_cents: int,
     debtor_name: str,
     debtor_address: str | None,
+    debit_on: date | None = None,
 ) -> text.InvoiceText:
-    """The text of one invoice, from the town's settings. No direct debit yet: the direct-debit
-    slice passes its date once mandates exist."""
+    """The text of one invoice, from the town's settings; `debit_on`: the day a direct debit will
+    collect it (lib.services.sepa.direct_debit_date), None when it is not under direct debit."""
     return text.invoice_text(
         text.legal_from(settings),
         number=number,
@@ -88,7 +89,7 @@ def invoice_text(
         debtor_name=debtor_name,
         debtor_address=debtor_address,
         online_by_payfip=settings.get("payment_backend", "") in PAYFIP_BACKENDS,
-        debit_on=None,
+        debit_on=debit_on,
     )
 
 

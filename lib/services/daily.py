@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from lib.domain.clock import PARIS
 from lib.domain.mail_policy import daily_due
-from lib.services import health, mail, reminders
+from lib.services import health, mail, reminders, sepa
 from lib.store import deployment, reference
 from lib.store.db import Database
 
@@ -20,6 +20,7 @@ LOG = logging.getLogger("portail.quotidien")
 
 JOBS: list[Callable[[Database, datetime], object]] = [
     mail.purge_old_bodies,  # sent messages' bodies after 90 days; one-time links waiting longer than they live
+    sepa.collect_due,  # direct debits whose collection date has come pay their invoices
     reminders.queue_due,  # unpaid invoices' reminders
     health.purge_unregistered,  # the health data of children no longer registered
 ]

@@ -38,7 +38,7 @@ from lib.domain.invoicing import (
 )
 from lib.domain.records import ReceivedPayment
 from lib.domain.roles import Role
-from lib.services import collection, family_mail, payments
+from lib.services import collection, family_mail, payments, sepa
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -393,6 +393,7 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
             left_cents=row.left_cents,
             debtor_name=payer_name,
             debtor_address=payer_address,
+            debit_on=sepa.direct_debit_date(db, invoice_id),
         ),
     )
 

@@ -1,20 +1,20 @@
 """SEPA direct debit, the use cases: the town's creditor settings, a family's mandates, the monthly
-run (its pain.008 file, the payments, the pre-notifications), rejects (typed or imported from the
-bank's pain.002), and what a family sees.
+run (its pain.008 file, the pre-notifications), the collection on its date, rejects (typed or
+imported from the bank's pain.002), and what a family sees.
 
-When an invoice counts as paid: when its run is generated, by a `prelevement` payment dated the
-collection date. That is what a French town's régie does with its direct-debit batch: the file
-handed to the bank is the collection order, the public accountant books the batch as collected on
-its due date, and a debit the bank does not honour comes back as an exception (a reject, an
-R-transaction) that re-opens the invoice by a counter-entry with its reason. So no job has to run on
-the collection date, the unpaid reminders skip invoices that will be debited, and the family cannot
-pay online what its bank is about to pay.
+When an invoice counts as paid: on the collection date, by a `prelevement` payment dated that day
+(`collect_due`, a daily job). That is what a French town's régie records: a receipt is booked when
+the money is there, and until then the invoice is owed (the unpaid list and the public accountant
+see it so); the file handed to the bank is only the order. A reject the bank returns before the
+collection date (pain.002) leaves nothing to undo; a debit returned after it (the account closed, a
+refund asked) re-opens the invoice by a counter-entry of its payment with the reason.
 
 What cannot be paid online: an invoice in a run whose debit was not rejected (`refuse_if_debited`,
-called by `services.payments` when a payment starts). An invoice of a family with a mandate but in
-no run yet may still be paid online: the month's run takes only what is left to pay, and the
+called by `services.payments` when a payment starts): the family's bank is about to pay it, and
+« Mes factures » shows « Prélèvement le … » instead of « Payer ». An invoice of a family with a mandate
+but in no run yet may still be paid online: the month's run takes only what is left to pay, and the
 administrator may never run a given month. An invoice is put in one run at most (a schema UNIQUE):
-running a month again takes only the invoices not collected yet, and a rejected debit is not
+running a month again takes only the invoices not in a run yet, and a rejected debit is not
 presented again — the family pays it online or at the town hall."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from lib.domain.roles import Role
 from lib.domain.validation import is_id
 from lib.services import mail, trail
 from lib.services.trail import refusals_audited
-from lib.store import deployment, outbox
+from lib.store import audit, deployment, outbox
 from lib.store import invoices as invoice_store
 from lib.store import payments as payment_store
 from lib.store import sepa as store
@@ -396,9 +396,9 @@ class Run:
 
 
 def generate_run(db: Database, actor: Actor, month: object, now: datetime) -> Run:
-    """Make the month's pain.008 for the invoices due (see `store.sepa.due`), pay each by a
-    `prelevement` payment dated the collection date, queue each family's pre-notification, and keep
-    the run (file, message id, SHA-256), all in one transaction. Nothing to collect, or settings
+    """Make the month's pain.008 for the invoices due (see `store.sepa.due`), queue each family's
+    pre-notification, and keep the run (file, message id, SHA-256) and its debits, all in one
+    transaction; the invoices are paid on the collection date (`collect_due`). Nothing to collect, or settings
     missing: a French refusal, journaled, nothing written."""
     actor.require(Role.ADMIN)
     with refusals_audited(db, actor, now, "sepa.run_refused", "sepa_run", str(month)):
@@ -465,18 +465,8 @@ def _generate_run(db: Database, actor: Actor, month: date, now: datetime) -> Run
                 "sha256": digest,
             },
         )
-        paid_at = to_utc_naive(datetime.combine(collection, time(12, 0), PARIS))
         sign = mail.signature(cur).town
         for row, debit in zip(found, debits, strict=True):
-            payment_id = invoice_store.insert_payment(
-                cur,
-                row["invoice_id"],
-                debit.amount_cents,
-                paid_at,
-                PaymentMethod.DIRECT_DEBIT.value,
-                None,
-                actor.user_id,
-            )
             debit_id = store.insert_debit(
                 cur,
                 {
@@ -486,7 +476,6 @@ def _generate_run(db: Database, actor: Actor, month: date, now: datetime) -> Run
                     "sequence_type": debit.sequence.value,
                     "amount_cents": debit.amount_cents,
                     "end_to_end_id": debit.end_to_end_id,
-                    "payment_id": payment_id,
                 },
             )
             letter = rules.notice_letter(
@@ -503,6 +492,34 @@ def _generate_run(db: Database, actor: Actor, month: date, now: datetime) -> Run
                 always=True,
             )
         return Run(run_id, month, collection, message, digest, total, len(debits), 0, from_utc_naive(at))
+
+    return db.write(work)
+
+
+def collect_due(db: Database, now: datetime) -> int:
+    """The daily job: each debit whose collection date has come, neither collected nor rejected, pays
+    its invoice by a `prelevement` payment dated that day (journaled, by the system); how many. Run
+    again, it collects nothing twice (one collection per debit)."""
+    at = to_utc_naive(now)
+
+    def work(cur: Cursor) -> int:
+        due = store.uncollected(cur, _today(now))
+        for found in due:
+            paid_at = to_utc_naive(datetime.combine(found["collection_date"], time(12, 0), PARIS))
+            payment_id = invoice_store.insert_payment(
+                cur, found["invoice_id"], found["amount_cents"], paid_at, PaymentMethod.DIRECT_DEBIT.value, None, None
+            )
+            store.insert_collection(cur, found["id"], payment_id)
+            audit.record(
+                cur,
+                at_utc=at,
+                user_id=None,
+                action="sepa.collected",
+                entity="invoice",
+                entity_id=found["invoice_id"],
+                after={"debit": found["end_to_end_id"], "amount_cents": found["amount_cents"]},
+            )
+        return len(due)
 
     return db.write(work)
 
@@ -550,6 +567,13 @@ class DebitRow:
     rum: str
     end_to_end_id: str
     reject_reason: str | None
+    collected: bool  # its payment recorded (the collection date came)
+
+    @property
+    def state(self) -> str:
+        if self.reject_reason:
+            return f"rejeté : {self.reject_reason}"
+        return "prélevé" if self.collected else "à prélever"
 
 
 def debits(db: Database, actor: Actor, run_id: object = None) -> list[DebitRow]:
@@ -566,6 +590,7 @@ def debits(db: Database, actor: Actor, run_id: object = None) -> list[DebitRow]:
             r["rum"],
             r["end_to_end_id"],
             r["reject_reason"],
+            r["payment_id"] is not None,
         )
         for r in store.debits(db, run_id if is_id(run_id) else None)
     ]
@@ -577,15 +602,18 @@ SOURCE_TYPED, SOURCE_FILE = "saisie", "fichier"
 
 
 def _reject(cur: Cursor, actor: Actor, found: dict, code: str, source: str, now: datetime) -> str:
-    """Re-open the debited invoice (a counter-entry of its payment, with the reason), keep the
-    reject, journal it and tell the family; the French line of what was done. `code`: a known one."""
+    """Keep the reject, re-open the invoice if the money was collected (a counter-entry of its
+    payment, with the reason), journal it and tell the family; the French line of what was done.
+    `code`: a known one."""
     reason = rules.reject_reason(code)
     at = to_utc_naive(now)
-    counter = payment_store.insert_counter_entry(
-        cur, found["payment_id"], at, f"Prélèvement rejeté : {reason}", actor.user_id
-    )
-    if counter is None:  # the cash desk cancelled that payment already
-        raise InvalidInput(f"Le paiement du prélèvement de la facture {found['number']} est déjà annulé.")
+    counter = None
+    if found["payment_id"] is not None:
+        counter = payment_store.insert_counter_entry(
+            cur, found["payment_id"], at, f"Prélèvement rejeté : {reason}", actor.user_id
+        )
+        if counter is None:  # the cash desk cancelled that payment already
+            raise InvalidInput(f"Le paiement du prélèvement de la facture {found['number']} est déjà annulé.")
     store.insert_reject(
         cur,
         {

@@ -13,6 +13,7 @@ from lib.domain.letters import MailKind, MailState
 from lib.domain.mail_policy import LINK_PATTERN, REDACTED_LINK
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
+from lib.store.sepa import DEBITED
 from lib.store.sql import SPLIT
 
 WAITING = MailState.WAITING.value
@@ -469,8 +470,9 @@ def payment(cur: duckdb.DuckDBPyConnection, payment_id: int) -> dict | None:
 
 
 def unpaid_invoices(cur: duckdb.DuckDBPyConnection, due_before: date, pending_since: datetime) -> list[dict]:
-    """Invoices (not credit notes) due before `due_before` with something left to pay and no online
-    payment in progress (an attempt started after `pending_since` and not answered), with every
+    """Invoices (not credit notes) due before `due_before` with something left to pay, no online
+    payment in progress (an attempt started after `pending_since` and not answered) and no direct
+    debit to come (lib.store.sepa.DEBITED: the family's bank pays it on its date), with every
     active account of the family: one row per (invoice, account)."""
     return dicts(
         cur,
@@ -481,6 +483,7 @@ def unpaid_invoices(cur: duckdb.DuckDBPyConnection, due_before: date, pending_si
                 WHERE i.kind = 'invoice' AND i.due_date < $due_before
                   AND NOT EXISTS (SELECT 1 FROM payment_transactions t WHERE t.invoice_id = i.id
                                   AND t.state = 'pending' AND t.created_at > $pending_since)
+                  AND NOT {DEBITED}
             )
             SELECT o.*, {_AUDIENCE_COLUMNS}
             FROM owed o JOIN invoices i ON i.id = o.id {_AUDIENCE}

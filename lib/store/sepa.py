@@ -23,6 +23,11 @@ SETTING_KEYS = (
 )
 _INVOICE = f"'{Kind.INVOICE.value}'"
 
+# An invoice `i` the family's bank pays by direct debit: in a run, its debit not rejected (awaiting
+# its collection date, or collected).
+DEBITED = """EXISTS (SELECT 1 FROM sepa_debits sd WHERE sd.invoice_id = i.id
+                     AND NOT EXISTS (SELECT 1 FROM sepa_rejects sr WHERE sr.debit_id = sd.id))"""
+
 
 def creditor_settings(source: Source) -> dict[str, str]:
     """The `sepa_*` settings stored (a key never set is absent)."""
@@ -165,11 +170,11 @@ def run_file(source: Source, run_id: int) -> tuple[str, bytes] | None:
 
 _DEBIT = """
     SELECT d.id, d.run_id, d.invoice_id, i.number, i.family_id, f.name AS family, d.amount_cents, d.sequence_type,
-           d.end_to_end_id, d.payment_id, r.collection_date, m.rum, j.code AS reject_code, j.reason AS reject_reason,
+           d.end_to_end_id, c.payment_id, r.collection_date, m.rum, j.code AS reject_code, j.reason AS reject_reason,
            j.rejected_at
     FROM sepa_debits d JOIN sepa_runs r ON r.id = d.run_id JOIN invoices i ON i.id = d.invoice_id
     JOIN families f ON f.id = i.family_id JOIN sepa_mandates m ON m.id = d.mandate_id
-    LEFT JOIN sepa_rejects j ON j.debit_id = d.id
+    LEFT JOIN sepa_collections c ON c.debit_id = d.id LEFT JOIN sepa_rejects j ON j.debit_id = d.id
 """
 
 
@@ -193,6 +198,19 @@ def invoice_debit(source: Source, invoice_id: int) -> dict | None:
     """The invoice's debit (at most one), with its collection date and its reject if any."""
     found = dicts(source, _DEBIT + " WHERE d.invoice_id = ?", [invoice_id])
     return found[0] if found else None
+
+
+def uncollected(cur: duckdb.DuckDBPyConnection, day: date) -> list[dict]:
+    """The debits due by `day` (their collection date reached), neither collected nor rejected."""
+    return dicts(
+        cur,
+        _DEBIT + " WHERE r.collection_date <= ? AND c.debit_id IS NULL AND j.debit_id IS NULL ORDER BY d.id",
+        [day],
+    )
+
+
+def insert_collection(cur: duckdb.DuckDBPyConnection, debit_id: int, payment_id: int) -> None:
+    cur.execute("INSERT INTO sepa_collections (debit_id, payment_id) VALUES (?, ?)", [debit_id, payment_id])
 
 
 def insert_reject(cur: duckdb.DuckDBPyConnection, row: dict) -> None:

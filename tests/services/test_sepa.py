@@ -3,18 +3,19 @@ pre-notification, rejects typed or imported from the bank's pain.002, and the on
 
 import os
 import xml.etree.ElementTree as ET
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sepaxml
 import xmlschema
 
 from lib.domain import fr
+from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import BillingMode, GuardianInput
 from lib.domain.invoicing import PaymentRefused
 from lib.domain.letters import MailKind
-from lib.services import families, payments, sepa
+from lib.services import families, invoicing, payments, reminders, sepa
 from tests.conftest import DEMO_NOW
 from tests.helpers import PORT, town_invoice
 
@@ -24,7 +25,18 @@ TOWN_IBAN = "FR7630006000011234567890189"
 IBAN_A = "FR1420041010050500013M02606"
 IBAN_B = "FR7630001007941234567890185"
 KEY = "k" * 24
-TABLES = ("settings", "sepa_mandates", "sepa_runs", "sepa_debits", "sepa_rejects", "payments", "outbox")
+COLLECTION_DAY = datetime(2027, 1, 5, 8, 0, tzinfo=PARIS)  # the daily job's run that day
+COLLECTION_EVE = datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+TABLES = (
+    "settings",
+    "sepa_mandates",
+    "sepa_runs",
+    "sepa_debits",
+    "sepa_collections",
+    "sepa_rejects",
+    "payments",
+    "outbox",
+)
 
 
 def snapshot(db):
@@ -278,10 +290,20 @@ def test_the_run_makes_a_valid_pain_008_with_frst_then_rcur(configured, admin):
         ]
     )
     assert [r[3] for r in transactions(parse(sepa.run_file(db, admin, september.id)[1]))] == ["FRST"]
-    paid = db.rows(
-        "SELECT invoice_id, amount_cents, paid_at::DATE, method FROM payments WHERE method = 'prelevement' ORDER BY 1"
-    )
-    assert paid == [
+
+    def paid():
+        return db.rows(
+            "SELECT invoice_id, amount_cents, paid_at::DATE, method FROM payments WHERE method = 'prelevement' "
+            "ORDER BY 1"
+        )
+
+    assert paid() == []  # owed until the bank pays
+    assert sepa.collect_due(db, COLLECTION_EVE) == 0
+    assert {d.state for d in sepa.debits(db, admin)} == {"à prélever"}
+    assert sepa.collect_due(db, COLLECTION_DAY) == 3
+    assert {d.state for d in sepa.debits(db, admin)} == {"prélevé"}
+    assert sepa.collect_due(db, COLLECTION_DAY + timedelta(days=1)) == 0  # collected once
+    assert paid() == [
         (september_b.id, september_b.total_cents, date(2027, 1, 5), "prelevement"),
         (october_a.id, october_a.total_cents, date(2027, 1, 5), "prelevement"),
         (october_b.id, october_b.total_cents, date(2027, 1, 5), "prelevement"),
@@ -354,6 +376,9 @@ def test_an_invoice_under_direct_debit_is_not_paid_online(configured, admin):
     with pytest.raises(PaymentRefused, match="Cette facture sera prélevée le mardi 5 janvier 2027"):
         payments.start_payment(db, configured.login(configured.parent_a), october.id, KEY, PORT, DEMO_NOW)
     assert db.value("SELECT count(*) FROM payment_transactions") == 0
+    detail = invoicing.invoice_detail(db, configured.login(configured.parent_a), october.id, DEMO_NOW)
+    assert [way.title for way in detail.text.ways] == ["Prélèvement automatique"]  # the invoice's own words
+    assert "Cette facture sera prélevée le mardi 5 janvier 2027" in detail.text.ways[0].text
 
 
 def test_an_invoices_debit_is_seen_by_its_family_and_the_staff_only(configured, admin):
@@ -376,8 +401,9 @@ def test_a_typed_reject_reopens_the_invoice_with_its_reason_once(configured, adm
     sign(configured, admin, configured.family_a, IBAN_A)
     october = town_invoice(configured, configured.family_a, 10)
     sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
+    sepa.collect_due(db, COLLECTION_DAY)
     [debit] = sepa.debits(db, admin)
-    done = sepa.record_reject(db, admin, debit.id, "am04", DEMO_NOW)
+    done = sepa.record_reject(db, admin, debit.id, "am04", COLLECTION_DAY)
     assert done == f"{october.number} ({october.family}) : AM04 – Provision insuffisante"
     assert db.value("SELECT sum(amount_cents) FROM payments WHERE invoice_id = ?", [october.id]) == 0
     assert db.value("SELECT reason FROM payments WHERE amount_cents < 0") == (
@@ -398,6 +424,27 @@ def test_a_typed_reject_reopens_the_invoice_with_its_reason_once(configured, adm
         sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
     assert snapshot(db) == before
     assert refusals(db, "sepa.reject_refused") == 3
+
+
+def test_a_reject_before_the_collection_date_leaves_nothing_to_collect_nor_undo(configured, admin):
+    db = configured.db
+    sign(configured, admin, configured.family_a, IBAN_A)
+    october = town_invoice(configured, configured.family_a, 10)
+    sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
+    [debit] = sepa.debits(db, admin)
+    sepa.record_reject(db, admin, debit.id, "MS02", DEMO_NOW)
+    assert sepa.collect_due(db, COLLECTION_DAY) == 0
+    assert db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [october.id]) == 0
+    assert db.value("SELECT counter_payment_id FROM sepa_rejects") is None
+
+
+def test_no_unpaid_reminder_for_an_invoice_the_bank_will_pay(configured, admin):
+    db = configured.db
+    sign(configured, admin, configured.family_a, IBAN_A)
+    sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
+    reminders.queue_due(db, COLLECTION_EVE)  # after every reminder step, before the collection
+    reminded = db.rows("SELECT DISTINCT family_id FROM outbox WHERE kind = 'unpaid_reminder' ORDER BY 1")
+    assert reminded == [(configured.family_b,)]
 
 
 def test_after_a_rejected_first_debit_the_next_one_is_first_again(configured, admin):
@@ -423,8 +470,9 @@ def test_an_unreadable_return_file_is_refused_with_nothing_written(configured, a
 
 
 def test_a_direct_debit_run_end_to_end_from_mandate_to_online_payment_again(configured, admin):
-    """Mandate → published invoice → run file → pre-notification in the outbox → pain.002 reject
-    imported → invoice unpaid with its reason → the family may pay it online again."""
+    """Mandate → published invoice → run file → pre-notification in the outbox → collected on its
+    date → the bank's return imported → invoice unpaid with its reason → the family may pay it online
+    again."""
     db = configured.db
     parent = configured.login(configured.parent_a)
     mandate = sign(configured, admin, configured.family_a, IBAN_A)
@@ -435,6 +483,10 @@ def test_a_direct_debit_run_end_to_end_from_mandate_to_online_payment_again(conf
     assert db.value("SELECT count(*) FROM outbox WHERE kind = 'direct_debit_notice'") == 1
     with pytest.raises(PaymentRefused, match="sera prélevée"):
         payments.start_payment(db, parent, october.id, KEY, PORT, DEMO_NOW)
+    owed = next(r for r in payments_rows(db, parent) if r.id == october.id)
+    assert owed.left_cents == october.total_cents  # owed until the collection date
+    assert sepa.collect_due(db, COLLECTION_DAY) == 1
+    assert next(r for r in payments_rows(db, parent) if r.id == october.id).left_cents == 0
     returned = pain_002((tx[0], "MD01"), ("R77-F2026000999", "AM04"))
     report = sepa.import_rejects(db, admin, returned, DEMO_NOW + timedelta(days=40))
     assert report.recorded == [f"{october.number} ({october.family}) : MD01 – Pas de mandat"]
@@ -450,6 +502,4 @@ def test_a_direct_debit_run_end_to_end_from_mandate_to_online_payment_again(conf
 
 
 def payments_rows(db, parent):
-    from lib.services import invoicing
-
     return invoicing.family_invoices(db, parent, DEMO_NOW)

@@ -1,8 +1,10 @@
 -- Issue 16, SEPA direct debit. A family's payer guardian signs a mandate (its RUM is ours, made from
 -- its id); a revoked mandate keeps its row (`ends_on`): the history of mandates stays. Each month's
 -- run is one pain.008 file, kept whole with its message id and SHA-256; a debit is one invoice in a
--- run (an invoice is debited in one run at most: UNIQUE), paid by its `prelevement` payment; a reject
--- is its own row (at most one per debit) naming the counter-entry that re-opened the invoice.
+-- run (an invoice is debited in one run at most: UNIQUE). On its collection date the debit is
+-- collected: its `prelevement` payment (a row of `sepa_collections`, never an update). A reject is its
+-- own row (at most one per debit), naming the counter-entry that re-opened the invoice when the
+-- money had been collected (none for a reject before the collection date).
 -- The outbox's `kind` CHECK gains the two direct-debit letters: DuckDB cannot change a CHECK, hence
 -- the table copied over (as 006 does for services).
 CREATE SEQUENCE seq_sepa_mandates START 1;
@@ -45,15 +47,19 @@ CREATE TABLE sepa_debits (
     mandate_id    INTEGER NOT NULL,
     sequence_type VARCHAR NOT NULL CHECK (sequence_type IN ('FRST', 'RCUR')),
     amount_cents  INTEGER NOT NULL CHECK (amount_cents > 0),
-    end_to_end_id VARCHAR NOT NULL UNIQUE,
-    payment_id    INTEGER NOT NULL UNIQUE      -- its `prelevement` payment
+    end_to_end_id VARCHAR NOT NULL UNIQUE
+);
+
+CREATE TABLE sepa_collections (
+    debit_id   INTEGER PRIMARY KEY,            -- a debit is collected once
+    payment_id INTEGER NOT NULL UNIQUE         -- its `prelevement` payment, dated the collection date
 );
 
 CREATE TABLE sepa_rejects (
     debit_id           INTEGER PRIMARY KEY,    -- a debit is rejected once
     code               VARCHAR NOT NULL,       -- ISO reason code: AM04, MD01…
     reason             VARCHAR NOT NULL,       -- « AM04 – Provision insuffisante »
-    counter_payment_id INTEGER NOT NULL UNIQUE,
+    counter_payment_id INTEGER UNIQUE,         -- NULL: rejected before it was collected
     source             VARCHAR NOT NULL CHECK (source IN ('saisie', 'fichier')),
     rejected_at        TIMESTAMP NOT NULL,
     recorded_by        INTEGER
