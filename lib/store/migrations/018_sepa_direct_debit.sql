@@ -65,7 +65,7 @@ CREATE TABLE sepa_rejects (
     recorded_by        INTEGER
 );
 
-CREATE TABLE outbox_019 (
+CREATE TABLE outbox_018 (
     id            BIGINT PRIMARY KEY DEFAULT nextval('seq_outbox'),
     kind          VARCHAR NOT NULL CHECK (kind IN ('invitation', 'password_reset', 'email_change',
                   'email_changed_notice', 'password_changed', 'booking_receipt', 'waiting_place', 'closure',
@@ -95,8 +95,8 @@ CREATE TABLE outbox_019 (
     audit_id      BIGINT,
     resent_from   BIGINT
 );
-INSERT INTO outbox_019 SELECT * FROM outbox;
+INSERT INTO outbox_018 SELECT * FROM outbox;
 DROP INDEX idx_outbox_family;
 DROP TABLE outbox;
-ALTER TABLE outbox_019 RENAME TO outbox;
+ALTER TABLE outbox_018 RENAME TO outbox;
 CREATE INDEX idx_outbox_family ON outbox (family_id);
