@@ -23,7 +23,7 @@ from lib.domain.invoicing import Kind, PaymentMethod, left_to_pay, payment_refer
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import is_id
-from lib.services import family_mail, trail
+from lib.services import family_mail, sepa, trail
 from lib.services.trail import refusals_audited
 from lib.store import cash_desk as store
 from lib.store import invoices as invoice_store
@@ -251,6 +251,13 @@ def record_payment(
                 raise InvalidInput(
                     f"{row['number']} est un avoir : un avoir ne se paie pas, il réduit ce que doit la facture "
                     "qu'il corrige. Cherchez cette facture."
+                )
+            debit_on = sepa.direct_debit_date(cur, row["id"])
+            if debit_on is not None:
+                raise InvalidInput(
+                    f"La facture {row['number']} sera prélevée le {fr.long_date(debit_on)} (mandat SEPA) : ne "
+                    "l'encaissez pas au guichet. Si la famille veut la payer autrement, le prélèvement doit "
+                    "d'abord être rejeté ou retiré sur la page « Prélèvements »."
                 )
             rules.check_owed(
                 payment.amount_cents, left_to_pay(row["total_cents"], row["paid_cents"], row["credited_cents"])

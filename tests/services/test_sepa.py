@@ -10,12 +10,13 @@ import sepaxml
 import xmlschema
 
 from lib.domain import fr
+from lib.domain.cash_desk import CashPayment
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.families import BillingMode, GuardianInput
 from lib.domain.invoicing import PaymentRefused
 from lib.domain.letters import MailKind
-from lib.services import families, invoicing, payments, reminders, sepa
+from lib.services import cash_desk, families, invoicing, payments, reminders, sepa
 from tests.conftest import DEMO_NOW
 from tests.helpers import PORT, town_invoice
 
@@ -379,6 +380,20 @@ def test_an_invoice_under_direct_debit_is_not_paid_online(configured, admin):
     detail = invoicing.invoice_detail(db, configured.login(configured.parent_a), october.id, DEMO_NOW)
     assert [way.title for way in detail.text.ways] == ["Prélèvement automatique"]  # the invoice's own words
     assert "Cette facture sera prélevée le mardi 5 janvier 2027" in detail.text.ways[0].text
+
+
+def test_the_cash_desk_does_not_take_money_for_an_invoice_the_bank_will_debit(configured, admin):
+    db = configured.db
+    sign(configured, admin, configured.family_a, IBAN_A)
+    october = town_invoice(configured, configured.family_a, 10)
+    sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
+    agent = configured.login(configured.agent)
+    cash_desk.set_regisseur(db, admin, agent.user_id, True, DEMO_NOW)
+    before = db.value("SELECT count(*) FROM payments")
+    with pytest.raises(InvalidInput, match="sera prélevée le mardi 5 janvier 2027"):
+        cash_desk.record_payment(db, agent, october.id, CashPayment("especes", "5"), "k" * 20, DEMO_NOW)
+    assert db.value("SELECT count(*) FROM payments") == before
+    assert db.value("SELECT count(*) FROM audit_log WHERE action = 'cashdesk.refused'") == 1
 
 
 def test_an_invoices_debit_is_seen_by_its_family_and_the_staff_only(configured, admin):
