@@ -21,10 +21,11 @@ from lib.domain.invoicing import (
     DEFAULT_DUE_DAYS,
     PREFIX,
     BillingRule,
-    Bracket,
     InvoiceStatus,
     Kind,
     Line,
+    LineKind,
+    day_price,
     due_date,
     invoice_status,
     invoice_visible,
@@ -33,7 +34,6 @@ from lib.domain.invoicing import (
     may_pay,
     overpaid_cents,
     sequence_after,
-    tariff_for,
 )
 from lib.domain.records import ReceivedPayment
 from lib.domain.roles import Role
@@ -151,14 +151,17 @@ def _month(month: object, now: datetime) -> tuple[date, date]:
     return first, after
 
 
-def _prices(cur) -> list[tuple[int, int | None, int]]:
-    """One price per (service, quotient familial): the tariff rule runs a few dozen times, not per line."""
-    brackets: dict[int, list[Bracket]] = {}
-    for service_id, qf_max, price in store.tariffs(cur):
-        brackets.setdefault(service_id, []).append(Bracket(qf_max, price))
+def _prices(cur) -> list[store.DayPrice]:
+    """The month's price table: every (service, tariff, kind of day, QF, residence) priced once by
+    `day_price` (a few hundred rows), never per line."""
+    quotients = store.known_quotients(cur)
     return [
-        (service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
-        for service_id, qf, default in store.price_keys(cur)
+        store.DayPrice(service_id, tariff.valid_from, kind, qf, non_resident, day_price(tariff, kind, qf, non_resident))
+        for service_id, tariffs in store.service_tariffs(cur).items()
+        for tariff in tariffs
+        for kind in LineKind
+        for qf in quotients
+        for non_resident in (False, True)
     ]
 
 
