@@ -203,6 +203,36 @@ def check_optional_tariff(price_cents: object, what: str) -> int | None:
     return None if price_cents is None else check_tariff(price_cents, what)
 
 
+# The minimum for public recovery (seuil de mise en recouvrement, art. D1611-1 CGCT: 15 €): a public
+# accountant cannot collect less. A payer's month below it is not issued but carried over to his next
+# invoice, and carried again as long as the sum stays below it — also past the end of the school year:
+# the amount is owed, and issued only once recoverable. A credit note is never held back.
+DEFAULT_RECOVERY_MINIMUM_CENTS = 1_500
+MINIMUM_SETTING = "recovery_minimum_cents"
+MAX_RECOVERY_MINIMUM_CENTS = 10_000
+
+
+def held_back(total_cents: int, minimum_cents: int) -> bool:
+    """Whether a document is carried over instead of issued: an invoice below the minimum (a credit
+    note, or nothing to pay, is always issued). lib/store/invoices.py `_month_lines` says the same in SQL."""
+    return 0 < total_cents < minimum_cents
+
+
+def recovery_minimum(stored: str | None) -> int:
+    """The town's minimum in cents (the setting `recovery_minimum_cents`; 15 € when not set)."""
+    return DEFAULT_RECOVERY_MINIMUM_CENTS if stored is None else int(stored)
+
+
+def check_recovery_minimum(cents: object) -> int:
+    """A minimum an administrator may set: 0 (every amount issued) to 100 €."""
+    if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= MAX_RECOVERY_MINIMUM_CENTS:
+        raise InvalidInput(
+            f"Seuil de mise en recouvrement impossible : saisissez un montant entre 0 et "
+            f"{MAX_RECOVERY_MINIMUM_CENTS // 100} € (15,00 € en règle générale)."
+        )
+    return cents
+
+
 @dataclass(frozen=True)
 class Line:
     child_id: int

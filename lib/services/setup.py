@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.family_letters import receipt_delay_minutes, reminder_steps
+from lib.domain.invoicing import check_recovery_minimum
 from lib.domain.letters import NAME_LIMIT, one_line
 from lib.domain.validation import normalize_email, whole_number
 from lib.services import auth, mail
@@ -274,6 +275,12 @@ def _receipt_delay(value: str) -> str:
     return str(receipt_delay_minutes(value))
 
 
+def _recovery_minimum(value: str) -> str:
+    if not value.strip().isdigit():
+        raise InvalidInput("Seuil de mise en recouvrement : un nombre entier de centimes (1500 pour 15,00 €).")
+    return str(check_recovery_minimum(int(value.strip())))
+
+
 # key -> (check, secret: the value never goes into the audit log)
 SETTINGS = {
     "town_name": (_text, False),
@@ -292,6 +299,7 @@ SETTINGS = {
     "mail_per_minute": (_per_minute, False),
     "unpaid_reminder_days": (_reminder_days, False),
     "receipt_delay_minutes": (_receipt_delay, False),
+    "recovery_minimum_cents": (_recovery_minimum, False),
 }
 
 

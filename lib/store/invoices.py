@@ -152,7 +152,12 @@ _BASE = "DATE '0001-01-01'"  # BASE_DAY in SQL
 
 
 def _month_lines(
-    first: date, after: date, credit_justified: bool, prices: Sequence[DayPrice], month_label: str
+    first: date,
+    after: date,
+    credit_justified: bool,
+    prices: Sequence[DayPrice],
+    month_label: str,
+    minimum_cents: int,
 ) -> tuple[str, dict]:
     """What a month still needs billed, one row per line of the documents to issue, ordered:
     (family_id, family name, payer (guardian id), payer's name, child_id, service_id, kind (LineKind),
@@ -235,7 +240,12 @@ def _month_lines(
             SELECT i.family_id, i.payer_guardian_id AS payer, l.* EXCLUDE (line_kind, tariff_from),
                    coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey
             FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
-            WHERE i.period_month = $first
+            WHERE i.period_month = $first AND l.carried_from IS NULL
+            UNION ALL BY NAME
+            SELECT family_id, payer_guardian_id AS payer, -1 AS invoice_id, line_no, child_id, service_id, label,
+                   quantity, unit_price_cents, amount_cents, counted, share_percent, NULL::DATE AS carried_from,
+                   line_kind AS kind, coalesce(tariff_from, {_BASE}) AS tkey
+            FROM carried_lines WHERE period_month = $first
         ), billed AS (
             SELECT {key}, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
                    arg_max(unit_price_cents, invoice_id * 1000 + line_no) AS billed_price
@@ -330,20 +340,44 @@ def _month_lines(
             LEFT JOIN guardians g ON g.id = s.payer
             WHERE s.w > 0
         )
+        , carried AS (
+            -- what earlier months carried over for a payer, still waiting for an invoice
+            SELECT c.family_id, coalesce(f.name, '') AS family, c.payer_guardian_id AS payer,
+                   coalesce(trim(g.first_name || ' ' || g.last_name), '') AS payer_name, coalesce(g.rank, 1) AS payer_rank,
+                   c.child_id, c.service_id, c.line_kind AS kind, coalesce(c.tariff_from, {_BASE}) AS tkey, c.label,
+                   c.quantity, c.unit_price_cents, c.amount_cents, c.counted, c.share_percent,
+                   {LINE_KIND_RANK.format(kind="c.line_kind")} AS kind_rank, c.period_month AS carried_from
+            FROM carried_lines c
+            LEFT JOIN families f ON f.id = c.family_id
+            LEFT JOIN guardians g ON g.id = c.payer_guardian_id
+            WHERE c.settled_invoice_id IS NULL AND c.period_month < $first
+        ), all_lines AS (
+            SELECT *, NULL::DATE AS carried_from FROM lines
+            UNION ALL
+            SELECT * FROM carried
+        ), totals AS (
+            SELECT l.*, sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total
+            FROM all_lines l
+        ), held AS (
+            SELECT *, document_total > 0 AND document_total < $minimum AS held FROM totals
+        )
         SELECT l.*,
                row_number() OVER (PARTITION BY l.family_id, l.payer
-                                  ORDER BY l.child_id, l.service_id, l.kind_rank, l.tkey)::INTEGER AS line_no,
-               dense_rank() OVER (ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER AS document_no,
-               sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total,
+                                  ORDER BY l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
+                                           l.tkey)::INTEGER AS line_no,
+               dense_rank() OVER (PARTITION BY l.held ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER
+                 AS document_no,
                fi.id AS first_invoice_id, l.share_percent IS NULL AS whole
-        FROM lines l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
-        ORDER BY l.family_id, l.payer_rank, l.payer, l.child_id, l.service_id, l.kind_rank, l.tkey
+        FROM held l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
+        ORDER BY l.family_id, l.payer_rank, l.payer, l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
+                 l.tkey
         """
     params = {
         "first": first,
         "after": after,
         "credit": credit_justified,
         "month_label": month_label,
+        "minimum": minimum_cents,
         "price_services": [p.service_id for p in prices],
         "price_from": [p.valid_from or BASE_DAY for p in prices],
         "price_kinds": [p.kind.value for p in prices],
@@ -352,6 +386,13 @@ def _month_lines(
         "price_cents": [p.price_cents for p in prices],
     }
     return sql, params
+
+
+def _month_of(carried_from: Any) -> date | None:
+    """A carried line's month (None: the month being billed), from a numpy value."""
+    if carried_from is None or (isinstance(carried_from, np.datetime64) and np.isnat(carried_from)):
+        return None
+    return carried_from if isinstance(carried_from, date) else carried_from.astype("datetime64[D]").item()
 
 
 class MonthLines:
@@ -363,8 +404,12 @@ class MonthLines:
 
     def __init__(self, columns: Mapping[str, Sequence[Any] | np.ndarray]):
         self._columns = {name: np.asarray(values) for name, values in columns.items()}
-        self._starts = np.flatnonzero(self._columns["line_no"] == 1)
-        self._ends = np.append(self._starts[1:], len(self._columns["line_no"]))
+        starts = np.flatnonzero(self._columns["line_no"] == 1)
+        ends = np.append(starts[1:], len(self._columns["line_no"]))
+        held = self._columns["held"][starts].astype(bool) if len(starts) else np.zeros(0, dtype=bool)
+        # the documents to issue; those held below the minimum for public recovery are carried over
+        self._starts, self._ends = starts[~held], ends[~held]
+        self._held_starts, self._held_ends = starts[held], ends[held]
 
     def __len__(self) -> int:
         """How many documents."""
@@ -382,6 +427,21 @@ class MonthLines:
             "lines": (self._ends - self._starts).tolist(),
             "total_cents": self._columns["document_total"][self._starts].tolist(),
         }
+
+    def carried_over(self) -> list[tuple[str, str, int, int, list[date]]]:
+        """The documents held below the minimum and carried over: (family name, payer's name, lines,
+        total, the months they bill, in order)."""
+        c = self._columns
+        return [
+            (
+                str(c["family"][start]),
+                str(c["payer_name"][start]),
+                int(end - start),
+                int(c["document_total"][start]),
+                sorted({_month_of(c["carried_from"][i]) for i in range(start, end)}, key=lambda m: m or date.max),
+            )
+            for start, end in zip(self._held_starts.tolist(), self._held_ends.tolist())
+        ]
 
     def document(self, n: int) -> tuple[int, str, str, int, int, int]:
         """Document n: (family_id, family name, payer's name, its first line, the end of its lines, total)."""
@@ -417,8 +477,9 @@ def month_lines(
     credit_justified: bool,
     prices: Sequence[DayPrice],
     month_label: str,
+    minimum_cents: int,
 ) -> MonthLines:
-    sql, params = _month_lines(first, after, credit_justified, prices, month_label)
+    sql, params = _month_lines(first, after, credit_justified, prices, month_label, minimum_cents)
     return MonthLines(cur.execute(sql, params).fetchnumpy())
 
 
@@ -432,6 +493,7 @@ def publish_lines(
     credit_justified: bool,
     prices: Sequence[DayPrice],
     month_label: str,
+    minimum_cents: int,
     *,
     first_id: int,
     first_seq: int,
@@ -440,13 +502,16 @@ def publish_lines(
     issue: date,
     due: date,
     at_utc: datetime,
-) -> list[tuple]:
+) -> tuple[list[tuple], int]:
     """Insert every document the month still needs and its lines, set-based (inside the caller's
     transaction): document n of the run (by family and payer) gets id `first_id + n - 1` and the number
     `<prefix>-<year>-<seq:06d>` with seq `first_seq + n - 1`, the prefix of its kind (`prefixes`:
     kind → prefix, from lib.domain.invoicing) and its payer; a credit note corrects its payer's first
-    invoice of the month. Returns (seq, number, total_cents) of the documents issued, by seq."""
-    sql, params = _month_lines(first, after, credit_justified, prices, month_label)
+    invoice of the month. A document below `minimum_cents` (not a credit note) is not issued: its new lines
+    are carried over (`carried_lines`, frozen, « Report de … »); a payer's issued invoice bills and settles
+    what earlier months carried for him. Returns (seq, number, total_cents) of the documents issued, by
+    seq, and how many were held back."""
+    sql, params = _month_lines(first, after, credit_justified, prices, month_label, minimum_cents)
     staged = f"_month_lines_{next(_staged)}"
     cur.execute(f"CREATE TEMP TABLE {staged} AS {sql}", params)
     try:
@@ -460,7 +525,7 @@ def publish_lines(
                    $year, $first_seq + document_no - 1,
                    CASE WHEN document_total < 0 THEN 'credit_note' ELSE 'invoice' END, family_id, $first, $issue, $due,
                    document_total, CASE WHEN document_total < 0 THEN first_invoice_id END, $at, payer
-            FROM {staged} WHERE line_no = 1
+            FROM {staged} WHERE line_no = 1 AND NOT held
             RETURNING seq, number, total_cents
             """,
             {
@@ -478,15 +543,34 @@ def publish_lines(
         cur.execute(
             f"""INSERT INTO invoice_lines (invoice_id, line_no, child_id, service_id, label, quantity,
                                            unit_price_cents, amount_cents, counted, share_percent,
-                                           line_kind, tariff_from)
+                                           line_kind, tariff_from, carried_from)
                 SELECT $first_id + document_no - 1, line_no, child_id, service_id, label, quantity, unit_price_cents,
-                       amount_cents, counted, share_percent, kind, CASE WHEN tkey > $base THEN tkey END
-                FROM {staged}""",
+                       amount_cents, counted, share_percent, kind, CASE WHEN tkey > $base THEN tkey END, carried_from
+                FROM {staged} WHERE NOT held""",
             {"first_id": first_id, "base": BASE_DAY},
         )
+        cur.execute(
+            f"""UPDATE carried_lines c SET settled_invoice_id = s.invoice_id
+                FROM (SELECT DISTINCT family_id, payer, $first_id + document_no - 1 AS invoice_id
+                      FROM {staged} WHERE NOT held AND carried_from IS NOT NULL) s
+                WHERE c.family_id = s.family_id AND c.payer_guardian_id IS NOT DISTINCT FROM s.payer
+                  AND c.settled_invoice_id IS NULL AND c.period_month < $first""",
+            {"first_id": first_id, "first": first},
+        )
+        cur.execute(
+            f"""INSERT INTO carried_lines (family_id, payer_guardian_id, period_month, line_no, child_id, service_id,
+                                           label, quantity, unit_price_cents, amount_cents, counted, share_percent,
+                                           line_kind, tariff_from, carried_at)
+                SELECT family_id, payer, $first, line_no, child_id, service_id,
+                       'Report de ' || $month_label || ' : ' || label, quantity, unit_price_cents, amount_cents,
+                       counted, share_percent, kind, CASE WHEN tkey > $base THEN tkey END, $at
+                FROM {staged} WHERE held AND carried_from IS NULL""",
+            {"first": first, "month_label": month_label, "base": BASE_DAY, "at": at_utc},
+        )
+        held = cur.execute(f"SELECT count(*) FROM {staged} WHERE held AND line_no = 1").fetchall()[0][0]
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {staged}")
-    return sorted(issued)
+    return sorted(issued), held
 
 
 def sequence_state(cur: duckdb.DuckDBPyConnection, year: int) -> tuple[int, int, int]:

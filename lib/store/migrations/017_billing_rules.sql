@@ -42,3 +42,29 @@ CREATE TABLE tariff_decision_brackets (
 -- later run matches what it counts with what was billed by (child, service, kind, decision).
 ALTER TABLE invoice_lines ADD COLUMN line_kind VARCHAR DEFAULT 'meal';
 ALTER TABLE invoice_lines ADD COLUMN tariff_from DATE;
+
+-- The minimum for public recovery (seuil de mise en recouvrement, art. D1611-1 CGCT): a payer's
+-- document of a month below it is not issued; its lines wait here, carried over, and the payer's
+-- next issued invoice bills them (« Report de octobre 2026 : … ») and settles them. Amounts are
+-- frozen when carried: carrying never re-prices nor loses a cent.
+CREATE TABLE carried_lines (
+    family_id          INTEGER NOT NULL,
+    payer_guardian_id  INTEGER,
+    period_month       DATE NOT NULL,            -- the month they bill
+    line_no            INTEGER NOT NULL,
+    child_id           INTEGER NOT NULL,
+    service_id         INTEGER NOT NULL,
+    label              VARCHAR NOT NULL,         -- as the invoice will print it: « Report de octobre 2026 : … »
+    quantity           INTEGER NOT NULL,
+    unit_price_cents   INTEGER NOT NULL,
+    amount_cents       INTEGER NOT NULL,
+    counted            BOOLEAN NOT NULL,
+    share_percent      INTEGER,
+    line_kind          VARCHAR NOT NULL,
+    tariff_from        DATE,
+    carried_at         TIMESTAMP NOT NULL,       -- UTC
+    settled_invoice_id INTEGER                   -- the invoice that billed them (NULL: still carried)
+);
+
+-- A line an invoice bills for an earlier month it carried (NULL: its invoice's own month).
+ALTER TABLE invoice_lines ADD COLUMN carried_from DATE;
