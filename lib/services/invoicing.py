@@ -146,7 +146,8 @@ class MonthDraft:
     documents: Documents
     issued: list[dict] = field(default_factory=list)
     minimum_cents: int = DEFAULT_RECOVERY_MINIMUM_CENTS
-    carried: list[Carried] = field(default_factory=list)
+    carried: list[Carried] = field(default_factory=list)  # what this run would carry over, and why
+    carried_lines: int = 0  # lines of this month carried over by earlier runs
 
     @property
     def carried_cents(self) -> int:
@@ -229,7 +230,15 @@ def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> Month
         Carried(family, payer, count, total, [m or first for m in months])
         for family, payer, count, total, months in lines.carried_over()
     ]
-    return MonthDraft(first, rule, Documents(lines), store.month_documents(db, first), minimum, carried)
+    return MonthDraft(
+        first,
+        rule,
+        Documents(lines),
+        store.month_documents(db, first),
+        minimum,
+        carried,
+        store.month_carried(cur, first),
+    )
 
 
 @dataclass
@@ -285,7 +294,7 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
             at_utc=at,
         )
         if not issued and not held:
-            if not store.month_documents(db, first):
+            if not store.month_documents(db, first) and not store.month_carried(cur, first):
                 raise InvalidInput(f"Aucune réservation à facturer pour {fr.month_year(first)}.")
             return Published([], 0)
         result = Published([number for _, number, _ in issued], sum(total for _, _, total in issued), held)

@@ -61,8 +61,8 @@ def known_quotients(cur: duckdb.DuckDBPyConnection) -> list[int | None]:
     ]
 
 
-def _rows(source, sql: str) -> list[tuple]:
-    return (source.cursor() if isinstance(source, Database) else source).execute(sql).fetchall()
+def _rows(source, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    return (source.cursor() if isinstance(source, Database) else source).execute(sql, params).fetchall()
 
 
 def _brackets(rows: list[tuple]) -> dict[tuple, tuple[Bracket, ...]]:
@@ -129,22 +129,6 @@ def insert_decision(
     cur.executemany(
         "INSERT INTO tariff_decision_brackets VALUES (?, ?, ?, ?)",
         [[service_id, tariff.valid_from, b.qf_max, b.price_cents] for b in tariff.brackets],
-    )
-
-
-def set_base_prices(
-    cur: duckdb.DuckDBPyConnection,
-    service_id: int,
-    *,
-    unbooked_price_cents: int | None,
-    basket_price_cents: int | None,
-    non_resident_price_cents: int | None,
-) -> None:
-    """The base tariff's other prices (in force before the service's first decision)."""
-    cur.execute(
-        """UPDATE services SET unbooked_price_cents = ?, basket_price_cents = ?, non_resident_price_cents = ?
-           WHERE id = ?""",
-        [unbooked_price_cents, basket_price_cents, non_resident_price_cents, service_id],
     )
 
 
@@ -428,9 +412,9 @@ class MonthLines:
             "total_cents": self._columns["document_total"][self._starts].tolist(),
         }
 
-    def carried_over(self) -> list[tuple[str, str, int, int, list[date]]]:
+    def carried_over(self) -> list[tuple[str, str, int, int, list[date | None]]]:
         """The documents held below the minimum and carried over: (family name, payer's name, lines,
-        total, the months they bill, in order)."""
+        total, the months they bill in order, None for the month drafted)."""
         c = self._columns
         return [
             (
@@ -510,7 +494,7 @@ def publish_lines(
     invoice of the month. A document below `minimum_cents` (not a credit note) is not issued: its new lines
     are carried over (`carried_lines`, frozen, « Report de … »); a payer's issued invoice bills and settles
     what earlier months carried for him. Returns (seq, number, total_cents) of the documents issued, by
-    seq, and how many were held back."""
+    seq, and how many payers' documents carried new lines over."""
     sql, params = _month_lines(first, after, credit_justified, prices, month_label, minimum_cents)
     staged = f"_month_lines_{next(_staged)}"
     cur.execute(f"CREATE TEMP TABLE {staged} AS {sql}", params)
@@ -567,7 +551,9 @@ def publish_lines(
                 FROM {staged} WHERE held AND carried_from IS NULL""",
             {"first": first, "month_label": month_label, "base": BASE_DAY, "at": at_utc},
         )
-        held = cur.execute(f"SELECT count(*) FROM {staged} WHERE held AND line_no = 1").fetchall()[0][0]
+        held = cur.execute(
+            f"SELECT count(DISTINCT (family_id, payer)) FROM {staged} WHERE held AND carried_from IS NULL"
+        ).fetchall()[0][0]
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {staged}")
     return sorted(issued), held
@@ -626,6 +612,11 @@ def month_documents(db: Database, period: date) -> list[dict]:
            WHERE i.period_month = ? ORDER BY i.seq""",
         [period],
     )
+
+
+def month_carried(db_or_cur, period: date) -> int:
+    """How many lines of a month were carried over (billed later, or still waiting)."""
+    return _rows(db_or_cur, "SELECT count(*) FROM carried_lines WHERE period_month = ?", [period])[0][0]
 
 
 def month_invoices(db: Database, period: date) -> list[tuple[int, int, int, str]]:
