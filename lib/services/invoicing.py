@@ -227,8 +227,7 @@ def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> Month
         cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur), fr.month_year(first), minimum
     )
     carried = [
-        Carried(family, payer, count, total, [m or first for m in months])
-        for family, payer, count, total, months in lines.carried_over()
+        Carried(family, payer, count, total, months) for family, payer, count, total, months in lines.carried_over()
     ]
     return MonthDraft(
         first,

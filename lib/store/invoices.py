@@ -126,10 +126,11 @@ def insert_decision(
             at_utc,
         ],
     )
-    cur.executemany(
-        "INSERT INTO tariff_decision_brackets VALUES (?, ?, ?, ?)",
-        [[service_id, tariff.valid_from, b.qf_max, b.price_cents] for b in tariff.brackets],
-    )
+    if tariff.brackets:
+        cur.executemany(
+            "INSERT INTO tariff_decision_brackets VALUES (?, ?, ?, ?)",
+            [[service_id, tariff.valid_from, b.qf_max, b.price_cents] for b in tariff.brackets],
+        )
 
 
 _BASE = "DATE '0001-01-01'"  # BASE_DAY in SQL
@@ -351,7 +352,8 @@ def _month_lines(
                                            l.tkey)::INTEGER AS line_no,
                dense_rank() OVER (PARTITION BY l.held ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER
                  AS document_no,
-               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole
+               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole,
+               coalesce(l.carried_from, $first) AS line_month
         FROM held l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
         ORDER BY l.family_id, l.payer_rank, l.payer, l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
                  l.tkey
@@ -370,13 +372,6 @@ def _month_lines(
         "price_cents": [p.price_cents for p in prices],
     }
     return sql, params
-
-
-def _month_of(carried_from: Any) -> date | None:
-    """A carried line's month (None: the month being billed), from a numpy value."""
-    if carried_from is None or (isinstance(carried_from, np.datetime64) and np.isnat(carried_from)):
-        return None
-    return carried_from if isinstance(carried_from, date) else carried_from.astype("datetime64[D]").item()
 
 
 class MonthLines:
@@ -412,9 +407,9 @@ class MonthLines:
             "total_cents": self._columns["document_total"][self._starts].tolist(),
         }
 
-    def carried_over(self) -> list[tuple[str, str, int, int, list[date | None]]]:
+    def carried_over(self) -> list[tuple[str, str, int, int, list[date]]]:
         """The documents held below the minimum and carried over: (family name, payer's name, lines,
-        total, the months they bill in order, None for the month drafted)."""
+        total, the months they bill, in order)."""
         c = self._columns
         return [
             (
@@ -422,7 +417,7 @@ class MonthLines:
                 str(c["payer_name"][start]),
                 int(end - start),
                 int(c["document_total"][start]),
-                sorted({_month_of(c["carried_from"][i]) for i in range(start, end)}, key=lambda m: m or date.max),
+                sorted({c["line_month"][i].astype("datetime64[D]").item() for i in range(start, end)}),
             )
             for start, end in zip(self._held_starts.tolist(), self._held_ends.tolist())
         ]
