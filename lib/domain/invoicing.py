@@ -127,8 +127,9 @@ class LineKind(StrEnum):
 @dataclass(frozen=True)
 class Tariff:
     """A service's prices from a date: a council decision (délibération), or the service's base tariff
-    (`valid_from` None), in force before its first decision. None for the unbooked or the basket
-    price: such days are not billed; None for the non-resident price: the QF grid applies to all."""
+    (`valid_from` None), in force before its first decision. None for the unbooked price: such days are
+    not billed; None for the basket price: a packed lunch has no price of its own and is billed as a
+    meal (as before the town sets one); None for the non-resident price: the QF grid applies to all."""
 
     valid_from: date | None
     unit_price_cents: int
@@ -151,10 +152,11 @@ def tariff_in_force(tariffs: Sequence[Tariff], day: date) -> Tariff:
     return base[0]
 
 
-def day_kind(booked: bool, basket: bool) -> LineKind:
-    """How a day a child was booked or present is billed: a PAI packed lunch at its own price, booked
-    or not; else a booked day as a meal, and a day present without a booking as such."""
-    if basket:
+def day_kind(tariff: Tariff, booked: bool, basket: bool) -> LineKind:
+    """How a day a child was booked or present is billed: a PAI packed lunch (`basket`) at its own
+    price when the tariff has one, booked or not; else a booked day as a meal, and a day present
+    without a booking as such. lib/store/invoices.py `_month_lines` says the same in SQL."""
+    if basket and tariff.basket_price_cents is not None:
         return LineKind.BASKET
     return LineKind.MEAL if booked else LineKind.UNBOOKED
 
@@ -164,7 +166,7 @@ def day_price(tariff: Tariff, kind: LineKind, quotient_familial: int | None, non
     town); None: such a day is not billed."""
     if kind is LineKind.UNBOOKED:
         return tariff.unbooked_price_cents
-    if kind is LineKind.BASKET:
+    if kind is LineKind.BASKET and tariff.basket_price_cents is not None:
         return tariff.basket_price_cents
     if non_resident and tariff.non_resident_price_cents is not None:
         return tariff.non_resident_price_cents

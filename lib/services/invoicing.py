@@ -28,6 +28,7 @@ from lib.domain.invoicing import (
     Line,
     LineKind,
     check_recovery_minimum,
+    day_kind,
     day_price,
     due_date,
     invoice_status,
@@ -208,7 +209,15 @@ def _prices(cur) -> list[store.DayPrice]:
     `day_price` (a few hundred rows), never per line."""
     quotients = store.known_quotients(cur)
     return [
-        store.DayPrice(service_id, tariff.valid_from, kind, qf, non_resident, day_price(tariff, kind, qf, non_resident))
+        store.DayPrice(
+            service_id,
+            tariff.valid_from,
+            kind,
+            qf,
+            non_resident,
+            day_price(tariff, kind, qf, non_resident),
+            kind is not LineKind.BASKET or day_kind(tariff, True, True) is LineKind.BASKET,
+        )
         for service_id, tariffs in store.service_tariffs(cur).items()
         for tariff in tariffs
         for kind in LineKind

@@ -44,6 +44,7 @@ class DayPrice(NamedTuple):
     quotient_familial: int | None
     non_resident: bool
     price_cents: int | None
+    own_price: bool = True  # False: a packed lunch without a price of its own, billed as a meal
 
 
 # --- computing a month -------------------------------------------------------------------------
@@ -173,6 +174,10 @@ def _month_lines(
     that starts within the month, " — tarif au 15/01/2027" follows), a difference "Régularisation : …",
     a share ends with " — part 70 %". All of it in one statement, set-based: at city scale (73,000
     lines) the same merge and numbering done in Python took a second."""
+    baskets = sorted(
+        {(p.service_id, p.valid_from) for p in prices if p.kind is LineKind.BASKET and p.own_price},
+        key=lambda b: (b[0], b[1] or BASE_DAY),
+    )
     key = "family_id, child_id, service_id, kind, tkey"
     wkey = "w.family_id, w.child_id, w.service_id, w.kind, w.tkey"
     sql = f"""
@@ -199,18 +204,24 @@ def _month_lines(
             WHERE b.status = 'present' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
               AND NOT EXISTS (SELECT 1 FROM bookings x WHERE x.child_id = b.child_id AND x.service_id = b.service_id
                               AND x.day = b.day AND x.state = {BOOKED} AND x.day >= $first AND x.day < $after)
-        ), priced_days AS (
-            SELECT d.child_id, d.service_id,
-                   CASE WHEN bk.child_id IS NOT NULL AND (bk.valid_until IS NULL OR bk.valid_until >= d.day)
-                        THEN {BASKET_LINE} WHEN d.booked THEN {MEAL_LINE} ELSE {UNBOOKED_LINE} END AS kind,
-                   coalesce(v.valid_from, {_BASE}) AS tkey
-            FROM all_days d
-            ASOF LEFT JOIN decisions v ON v.service_id = d.service_id AND d.day >= v.valid_from
-            LEFT JOIN {BASKET_CHILDREN} bk ON bk.child_id = d.child_id
         ), prices AS (
             SELECT unnest($price_services) AS service_id, unnest($price_from) AS tkey, unnest($price_kinds) AS kind,
                    unnest($price_qf) AS qf, unnest($price_non_resident) AS non_resident,
                    unnest($price_cents) AS price
+        ), basket_priced AS (
+            -- the tariffs with a packed lunch price of their own (without one, it is billed as a meal)
+            SELECT unnest($basket_services) AS service_id, unnest($basket_from) AS tkey
+        ), dated_days AS (
+            SELECT d.*, coalesce(v.valid_from, {_BASE}) AS tkey,
+                   bk.child_id IS NOT NULL AND (bk.valid_until IS NULL OR bk.valid_until >= d.day) AS basket
+            FROM all_days d
+            ASOF LEFT JOIN decisions v ON v.service_id = d.service_id AND d.day >= v.valid_from
+            LEFT JOIN {BASKET_CHILDREN} bk ON bk.child_id = d.child_id
+        ), priced_days AS (
+            SELECT d.child_id, d.service_id, d.tkey,
+                   CASE WHEN d.basket AND bp.service_id IS NOT NULL THEN {BASKET_LINE}
+                        WHEN d.booked THEN {MEAL_LINE} ELSE {UNBOOKED_LINE} END AS kind
+            FROM dated_days d LEFT JOIN basket_priced bp ON bp.service_id = d.service_id AND bp.tkey = d.tkey
         ), counts AS (
             SELECT c.family_id, d.child_id, d.service_id, d.kind, d.tkey, count(*)::INTEGER AS quantity,
                    p.price
@@ -370,6 +381,8 @@ def _month_lines(
         "price_qf": [p.quotient_familial for p in prices],
         "price_non_resident": [p.non_resident for p in prices],
         "price_cents": [p.price_cents for p in prices],
+        "basket_services": [service_id for service_id, _ in baskets],
+        "basket_from": [valid_from or BASE_DAY for _, valid_from in baskets],
     }
     return sql, params
 

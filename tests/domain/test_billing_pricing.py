@@ -35,10 +35,13 @@ def test_each_day_is_priced_at_the_tariff_in_force_that_day():
 
 
 def test_a_packed_lunch_first_then_booked_or_not():
-    assert day_kind(booked=True, basket=False) is LineKind.MEAL
-    assert day_kind(booked=False, basket=False) is LineKind.UNBOOKED
-    assert day_kind(booked=True, basket=True) is LineKind.BASKET
-    assert day_kind(booked=False, basket=True) is LineKind.BASKET
+    assert day_kind(JANUARY, booked=True, basket=False) is LineKind.MEAL
+    assert day_kind(JANUARY, booked=False, basket=False) is LineKind.UNBOOKED
+    assert day_kind(JANUARY, booked=True, basket=True) is LineKind.BASKET
+    assert day_kind(JANUARY, booked=False, basket=True) is LineKind.BASKET
+    # Without a price of its own, a packed lunch is a meal (as before the town sets one).
+    assert day_kind(BASE, booked=True, basket=True) is LineKind.MEAL
+    assert day_kind(BASE, booked=False, basket=True) is LineKind.UNBOOKED
 
 
 @pytest.mark.parametrize(
@@ -48,7 +51,7 @@ def test_a_packed_lunch_first_then_booked_or_not():
         (BASE, LineKind.MEAL, None, False, 450),  # no known QF: the top bracket
         (BASE, LineKind.MEAL, 500, True, 200),  # no non-resident price: the QF grid for all
         (BASE, LineKind.UNBOOKED, 500, False, 500),  # its own price, whatever the QF
-        (BASE, LineKind.BASKET, 500, False, None),  # no basket price: not billed
+        (BASE, LineKind.BASKET, 500, False, 200),  # no basket price of its own: a meal's
         (JANUARY, LineKind.MEAL, 500, False, 380),  # no grid: the unit price
         (JANUARY, LineKind.MEAL, 500, True, 700),  # hors commune: instead of the QF
         (JANUARY, LineKind.UNBOOKED, 500, True, 600),

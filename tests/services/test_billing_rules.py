@@ -105,11 +105,23 @@ def test_a_pai_packed_lunch_is_billed_at_its_own_reduced_price_not_the_full_meal
     assert "allerg" not in " ".join(line[1] for line in lines(db, town.family_a, NOVEMBER)).lower()
 
 
-def test_without_a_basket_price_a_packed_lunch_is_not_billed(town):
+def test_until_the_town_sets_its_price_a_packed_lunch_is_billed_as_a_meal_and_at_0_it_is_free(town):
     db, admin = town.db, town.login(town.admin)
     basket_for_alice(town)
+    decide(town, town.canteen, date(2026, 11, 16), basket="0,00")
     invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
-    assert not [line for line in lines(db, town.family_a, NOVEMBER) if line[0] == town.child_a]
+    alice = [line[1:] for line in lines(db, town.family_a, NOVEMBER) if line[0] == town.child_a]
+    days = booked_days(db, town.child_a, town.canteen, NOVEMBER, date(2026, 11, 30))
+    before = len([d for d in days if d < date(2026, 11, 16)])
+    assert alice == [
+        ("Alice — Restauration scolaire (novembre 2026)", before, 350, before * 350),
+        (
+            "Alice — Repas panier (PAI) — Restauration scolaire (novembre 2026) — tarif au 16/11/2026",
+            len(days) - before,
+            0,
+            0,
+        ),
+    ]
 
 
 # --- dated tariffs --------------------------------------------------------------------------------------
