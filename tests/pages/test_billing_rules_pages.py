@@ -98,3 +98,18 @@ def test_the_draft_shows_what_is_carried_over_and_why(demo_db):
     assert len(carried) > 0
     assert all("sous le seuil de mise en recouvrement de 100,00\u00a0€ : reporté" in w for w in carried["Pourquoi"])
     assert any("ne seront pas émis" in w.value for w in at.warning)
+
+
+def test_the_administrator_marks_a_family_hors_commune_on_its_file(demo_db):
+    at = app_test("pages/admin_familles.py", demo_db, "admin@demo.fr").run()
+    at.text_input(key="fam_search").set_value("martin camille").run()
+    assert not at.exception, at.exception
+    [outside] = [c for c in at.checkbox if c.label == "Hors commune (tarif non-résident)"]
+    assert outside.value is False
+    outside.check()
+    next(b for b in at.button if b.label == "Enregistrer le dossier").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert demo_db.value("SELECT non_resident FROM families WHERE id = 1") is True
+    assert "Hors commune : **tarif non-résident**" in texts(at) or "Hors commune : tarif non-résident" in texts(at)
+    entry = demo_db.dicts("SELECT after FROM audit_log WHERE action = 'family.update' ORDER BY id DESC LIMIT 1")[0]
+    assert '"non_resident": true' in entry["after"]
