@@ -5,7 +5,7 @@ packed lunch and for families living outside the town)."""
 import pandas as pd
 import streamlit as st
 
-from lib.domain import fr
+from lib.domain import fr, periods
 from lib.domain.deadlines import MAX_DELAY_DAYS, deadline_rule
 from lib.domain.invoicing import Tariff
 from lib.domain.journal import brackets_text
@@ -56,8 +56,8 @@ def new_tariff_form(service_id: int, history: list[Tariff]) -> None:
         st.markdown("**Nouveau tarif à partir d'une date (délibération)**")
         if since is not None:
             st.caption(
-                f"Les mois jusqu'au {fr.long_date(since)} exclu sont déjà facturés : un nouveau tarif s'applique "
-                "à partir de cette date au plus tôt (une facture émise n'est jamais recalculée)."
+                f"Les mois jusqu'à {fr.month_year(periods.previous_month(since))} sont déjà facturés : un nouveau "
+                f"tarif s'applique au plus tôt le {fr.long_date(since)} (une facture émise n'est jamais recalculée)."
             )
         start = st.date_input(
             "Date d'effet", value=since or session.now().date(), format="DD/MM/YYYY", key=f"tariff_from_{service_id}"

@@ -25,7 +25,7 @@ def test_the_administrator_adds_a_tariff_from_a_date_and_reads_its_history(demo_
     assert not at.exception, at.exception
     history = table(at, "Délibération")
     assert history["À partir du"].tolist() == ["Tarif de base"]
-    assert "sont déjà facturés" in texts(at)
+    assert "Les mois jusqu'à octobre 2026 sont déjà facturés" in texts(at)
     at.date_input(key="tariff_from_1").set_value(date(2027, 1, 1))
     at.text_input(key="tariff_ref_1").set_value("Délibération n° 2026-45 du 12 novembre 2026")
     at.text_input(key="tariff_unit_1").set_value("3,80")
