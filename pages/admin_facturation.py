@@ -1,4 +1,5 @@
-"""Administrator: monthly invoicing (draft, then publish), online-payment rights, reconciliation, and the
+"""Administrator: monthly invoicing (draft, then publish; amounts under the minimum for public recovery
+carried over, and that minimum), online-payment rights, reconciliation, and the
 refunds owed for invoices paid twice."""
 
 import pandas as pd
@@ -46,10 +47,34 @@ if draft.issued:
             width="stretch",
             key="billing_issued",
         )
-if not draft.documents:
+if draft.carried_lines:
+    st.caption(
+        f"{draft.carried_lines} ligne(s) de ce mois sous le seuil de mise en recouvrement ont été reportées "
+        "sur une facture suivante."
+    )
+if draft.carried:
+    st.warning(
+        f"{len(draft.carried)} montant(s) sous le seuil de mise en recouvrement ({fr.euros(draft.minimum_cents)}) "
+        "ne seront pas émis : ils sont reportés sur la prochaine facture de la famille, jusqu'à atteindre le seuil.",
+        icon="⏭️",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Famille": [c.family for c in draft.carried],
+                "Adressé à": [c.payer for c in draft.carried],
+                "Montant": [fr.euros(c.total_cents) for c in draft.carried],
+                "Pourquoi": [c.why(draft.minimum_cents) for c in draft.carried],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="billing_carried",
+    )
+if not draft.documents and not draft.carried:
     st.success(
         "Rien de nouveau à facturer pour ce mois."
-        if draft.issued
+        if draft.issued or draft.carried_lines
         else f"Aucune réservation à facturer pour {fr.month_year(chosen)}."
     )
 else:
@@ -76,6 +101,21 @@ else:
     if st.button("Publier", key="billing_publish", type="primary", disabled=not sure):
         with refusals_shown():
             st.success(invoicing.publish_month(db, actor, chosen, session.now()).summary(), icon="✅")
+
+st.header("Seuil de mise en recouvrement", anchor=False)
+st.caption(
+    "Une somme inférieure au seuil ne peut pas être mise en recouvrement par le comptable public (art. D1611-1 "
+    "du CGCT : 15 €). Le mois d'une famille sous le seuil n'est pas émis : il est reporté sur sa facture "
+    "suivante, et encore reporté tant que le total reste sous le seuil, y compris d'une année scolaire à "
+    "l'autre. Un avoir n'est jamais retenu. 0 : tout est émis."
+)
+with st.form("billing_minimum_form", enter_to_submit=False):
+    typed_minimum = st.text_input(
+        "Seuil (€)", fr.decimal(draft.minimum_cents / 100, 2), max_chars=12, key="billing_minimum"
+    )
+    if st.form_submit_button("Enregistrer le seuil"):
+        with refusals_shown():
+            st.success(invoicing.set_minimum(db, actor, typed_minimum, session.now()), icon="✅")
 
 st.header("Droit de payer en ligne", anchor=False)
 # A decision is confirmed inside the family's own box, where the button was (not at the top of a

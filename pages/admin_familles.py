@@ -96,6 +96,7 @@ def guardians_tab(file: FamilyFile) -> None:
     st.markdown(
         f"Identifiant mairie : **{md(file.family.town_ref or 'aucun')}**  \nFactures adressées à : "
         f"**{file.family.billing.label}**"
+        + ("  \nHors commune : **tarif non-résident**" if file.family.non_resident else "")
     )
     if admin and file.family.archived_at is None:
         key = "fam_billing"
@@ -112,9 +113,17 @@ def guardians_tab(file: FamilyFile) -> None:
                 format_func=lambda m: m.label,
                 key=widgets.field(key, "mode"),
             )
+            outside = st.checkbox(
+                "Hors commune (tarif non-résident)",
+                file.family.non_resident,
+                help="La famille habite hors de la commune : ses repas sont facturés au tarif non-résident.",
+                key=widgets.field(key, "outside"),
+            )
             if st.form_submit_button("Enregistrer le dossier", type="primary"):
                 with refusals_shown():
-                    families.update_family(db, actor, file.family.id, name, ref, billing, session.now())
+                    families.update_family(
+                        db, actor, file.family.id, name, ref, billing, session.now(), non_resident=outside
+                    )
                     widgets.saved(key, "Dossier enregistré.")
 
 

@@ -1,18 +1,136 @@
-"""Administrator: each service's deadlines and price, and the daily capacity per site."""
+"""Administrator: each service's deadlines and price, the daily capacity per site, and its dated tariffs
+(the council's decisions, their history, the prices of a day present without a booking, of a PAI
+packed lunch and for families living outside the town)."""
 
 import pandas as pd
 import streamlit as st
 
-from lib.domain import fr
+from lib.domain import fr, periods
 from lib.domain.deadlines import MAX_DELAY_DAYS, deadline_rule
+from lib.domain.invoicing import Tariff
+from lib.domain.journal import brackets_text
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.validation import parse_euros
-from lib.services import settings
+from lib.services import settings, tariffs
 from lib.ui import layout, session
 from lib.ui.errors import refusals_shown
 
 actor = session.require_actor(Role.ADMIN)
+
+
+def _euros_or(cents: int | None, empty: str) -> str:
+    return empty if cents is None else fr.euros(cents)
+
+
+def _typed(cents: int | None) -> str:
+    return "" if cents is None else fr.decimal(cents / 100, 2)
+
+
+def tariff_history(service_id: int, history: list[Tariff]) -> None:
+    st.markdown("**Historique des tarifs** (chaque jour est facturé au tarif en vigueur ce jour-là)")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "À partir du": [
+                    "Tarif de base" if t.valid_from is None else t.valid_from.strftime("%d/%m/%Y") for t in history
+                ],
+                "Délibération": [t.reference for t in history],
+                "Prix": [fr.euros(t.unit_price_cents) for t in history],
+                "Selon le QF": [brackets_text([[b.qf_max, b.price_cents] for b in t.brackets]) for t in history],
+                "Repas non réservé": [_euros_or(t.unbooked_price_cents, "non facturé") for t in history],
+                "Panier repas (PAI)": [_euros_or(t.basket_price_cents, "non facturé") for t in history],
+                "Hors commune": [_euros_or(t.non_resident_price_cents, "selon le QF") for t in history],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key=f"tariff_history_{service_id}",
+    )
+
+
+def new_tariff_form(service_id: int, history: list[Tariff]) -> None:
+    """A council decision: the service's prices from a date, prefilled with the latest tariff."""
+    latest, since = history[-1], tariffs.published_until(session.db(), actor)
+    with st.form(f"tariff_new_{service_id}", border=True):
+        st.markdown("**Nouveau tarif à partir d'une date (délibération)**")
+        if since is not None:
+            st.caption(
+                f"Les mois jusqu'à {fr.month_year(periods.previous_month(since))} sont déjà facturés : un nouveau "
+                f"tarif s'applique au plus tôt le {fr.long_date(since)} (une facture émise n'est jamais recalculée)."
+            )
+        start = st.date_input(
+            "Date d'effet", value=since or session.now().date(), format="DD/MM/YYYY", key=f"tariff_from_{service_id}"
+        )
+        reference = st.text_input(
+            "Délibération (référence, facultatif)",
+            max_chars=200,
+            placeholder="Délibération n° 2026-45 du 12 novembre 2026",
+            key=f"tariff_ref_{service_id}",
+        )
+        unit = st.text_input(
+            "Prix unitaire (€)", _typed(latest.unit_price_cents), max_chars=12, key=f"tariff_unit_{service_id}"
+        )
+        st.markdown("Tarifs selon le quotient familial (facultatif ; plafond vide = tranche la plus haute)")
+        edited = st.data_editor(
+            pd.DataFrame(
+                {
+                    "Plafond QF": ["" if b.qf_max is None else str(b.qf_max) for b in latest.brackets],
+                    "Prix (€)": [_typed(b.price_cents) for b in latest.brackets],
+                },
+                dtype="string",
+            ),
+            num_rows="dynamic",
+            hide_index=True,
+            key=f"tariff_grid_{service_id}",
+            column_config={
+                "Plafond QF": st.column_config.TextColumn(max_chars=7),
+                "Prix (€)": st.column_config.TextColumn(max_chars=12),
+            },
+        )
+        unbooked = st.text_input(
+            "Repas non réservé (€ ; vide : non facturé)",
+            _typed(latest.unbooked_price_cents),
+            max_chars=12,
+            help="Un enfant présent sans réservation ce jour-là.",
+            key=f"tariff_unbooked_{service_id}",
+        )
+        basket = st.text_input(
+            "Repas panier, PAI (€ ; vide : non facturé)",
+            _typed(latest.basket_price_cents),
+            max_chars=12,
+            help="La famille fournit le repas (projet d'accueil individualisé).",
+            key=f"tariff_basket_{service_id}",
+        )
+        outside = st.text_input(
+            "Hors commune (€ ; vide : tarif selon le QF)",
+            _typed(latest.non_resident_price_cents),
+            max_chars=12,
+            help="Familles dont le dossier est marqué « hors commune ».",
+            key=f"tariff_outside_{service_id}",
+        )
+        if st.form_submit_button("Enregistrer le nouveau tarif"):
+            grid = [
+                (None if pd.isna(q) else str(q), None if pd.isna(p) else str(p))
+                for q, p in zip(edited["Plafond QF"], edited["Prix (€)"])
+            ]
+            with refusals_shown():
+                said = tariffs.add_decision(
+                    session.db(),
+                    actor,
+                    service_id,
+                    valid_from=start,
+                    reference=reference,
+                    unit_price=unit,
+                    grid=grid,
+                    unbooked_price=unbooked,
+                    basket_price=basket,
+                    non_resident_price=outside,
+                    now=session.now(),
+                )
+                st.success(said, icon="✅")
+
+
 st.title("Prestations et délais", anchor=False)
 st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
 
@@ -115,4 +233,7 @@ for service in services:
             f"Actuellement : {fr.euros(service.unit_price_cents)} ; réservation {deadlines.book.describe()} ; "
             f"annulation {deadlines.cancel.describe()}."
         )
+    history = tariffs.history(session.db(), actor, sid)
+    tariff_history(sid, history)
+    new_tariff_form(sid, history)
 layout.contact_footer()

@@ -139,7 +139,8 @@ class Town:
     that day. No attendance is recorded. September and October are invoiced; family A paid
     September, family B paid nothing. Family A may pay online, family B asked to. Each family's account is
     its guardian 1 (« Anne Aubert » for family A), its QF the first line of its history, as migration 009
-    makes them of a town's existing families. The outbox is empty (the messages of the town's own setup
+    makes them of a town's existing families. Its minimum for public recovery is 0 (every amount is
+    issued). The outbox is empty (the messages of the town's own setup
     are dropped). Ids and e-mails are the builder's: tests
     name them through this object, never by value. Every account's password is TOWN_PASSWORD."""
 
@@ -219,6 +220,9 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             "regie_hours": "du lundi au vendredi de 8 h 30 à 12 h",
             "accountant_name": "Service de gestion comptable de Petite-Ville",
             "accountant_address": "2 rue du Trésor, 31000 Petite-Ville",
+            # Every amount issued, corrections of a few cents too: the 15 € minimum for public recovery
+            # (carried over below it) is tested on its own, in tests/services/test_billing_rules.py.
+            "recovery_minimum_cents": "0",
         }
         _rows(cur, "settings", [{"key": k, "value": v} for k, v in settings.items()])
         _rows(

@@ -83,6 +83,7 @@ class Family:
     quotient_familial: int | None  # the QF in force (the history's latest line)
     created_at: datetime
     archived_at: datetime | None
+    non_resident: bool = False  # « hors commune »: billed at the services' non-resident price
 
 
 @dataclass(frozen=True)

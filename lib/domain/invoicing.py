@@ -111,6 +111,130 @@ def tariff_for(quotient_familial: int | None, brackets: Sequence[Bracket], defau
     return top.price_cents
 
 
+class LineKind(StrEnum):
+    """What an invoice line bills (the store's `invoice_lines.line_kind`)."""
+
+    MEAL = "meal"  # booked days, at the service's price (QF grid, or the non-resident price)
+    UNBOOKED = "unbooked"  # days a child was present without a booking, at their own price
+    BASKET = "basket"  # days of a PAI packed lunch (the family brings the meal), at their own price
+
+    @property
+    def label(self) -> str:
+        """What the line says it bills, before the service's name (nothing for a booked day)."""
+        return {LineKind.MEAL: "", LineKind.UNBOOKED: "Repas non réservé", LineKind.BASKET: "Repas panier (PAI)"}[self]
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """A service's prices from a date: a council decision (délibération), or the service's base tariff
+    (`valid_from` None), in force before its first decision. None for the unbooked price: such days are
+    not billed; None for the basket price: a packed lunch has no price of its own and is billed as a
+    meal (as before the town sets one); None for the non-resident price: the QF grid applies to all."""
+
+    valid_from: date | None
+    unit_price_cents: int
+    brackets: tuple[Bracket, ...] = ()
+    unbooked_price_cents: int | None = None
+    basket_price_cents: int | None = None
+    non_resident_price_cents: int | None = None
+    reference: str = ""
+
+
+def tariff_in_force(tariffs: Sequence[Tariff], day: date) -> Tariff:
+    """The tariff a day is priced at: the latest decision in force on that day, else the base tariff.
+    lib/store/invoices.py `_month_lines` does the same in SQL (an ASOF join on the decisions' dates)."""
+    dated = [t for t in tariffs if t.valid_from is not None and t.valid_from <= day]
+    if dated:
+        return max(dated, key=lambda t: t.valid_from or day)
+    base = [t for t in tariffs if t.valid_from is None]
+    if not base:
+        raise ValueError("a service always has its base tariff")
+    return base[0]
+
+
+def day_kind(tariff: Tariff, booked: bool, basket: bool) -> LineKind:
+    """How a day a child was booked or present is billed: a PAI packed lunch (`basket`) at its own
+    price when the tariff has one, booked or not; else a booked day as a meal, and a day present
+    without a booking as such. lib/store/invoices.py `_month_lines` says the same in SQL."""
+    if basket and tariff.basket_price_cents is not None:
+        return LineKind.BASKET
+    return LineKind.MEAL if booked else LineKind.UNBOOKED
+
+
+def day_price(tariff: Tariff, kind: LineKind, quotient_familial: int | None, non_resident: bool) -> int | None:
+    """The price of one day of `kind` under `tariff` for a family (its QF, whether it lives outside the
+    town); None: such a day is not billed."""
+    if kind is LineKind.UNBOOKED:
+        return tariff.unbooked_price_cents
+    if kind is LineKind.BASKET and tariff.basket_price_cents is not None:
+        return tariff.basket_price_cents
+    if non_resident and tariff.non_resident_price_cents is not None:
+        return tariff.non_resident_price_cents
+    return tariff_for(quotient_familial, tariff.brackets, tariff.unit_price_cents)
+
+
+MAX_DECISION_REFERENCE = 200
+
+
+def check_decision(valid_from: object, reference: object, published_until: date | None, taken: Sequence[date]) -> str:
+    """A new decision's date and reference (its trimmed text): a date, after the last month already
+    invoiced (`published_until`: the first day after it; an issued invoice is never re-priced), not
+    the date of another decision of the service (`taken`); a reference of at most 200 characters."""
+    if not isinstance(valid_from, date):
+        raise InvalidInput("Date d'effet illisible : choisissez la date à partir de laquelle le tarif s'applique.")
+    if published_until is not None and valid_from < published_until:
+        raise InvalidInput(
+            f"Un nouveau tarif ne peut s'appliquer qu'à partir du {fr.long_date(published_until)} : les mois "
+            "d'avant sont déjà facturés, et une facture émise n'est jamais recalculée."
+        )
+    if valid_from in taken:
+        raise InvalidInput(
+            f"Un tarif s'applique déjà à partir du {fr.long_date(valid_from)} pour cette prestation : "
+            "choisissez une autre date."
+        )
+    if reference is not None and not isinstance(reference, str):
+        raise InvalidInput("Référence de la délibération illisible.")
+    text = (reference or "").strip()
+    if len(text) > MAX_DECISION_REFERENCE:
+        raise InvalidInput(f"Référence de la délibération trop longue : {MAX_DECISION_REFERENCE} caractères au plus.")
+    return text
+
+
+def check_optional_tariff(price_cents: object, what: str) -> int | None:
+    """An optional price (None: not set), checked as `check_tariff`."""
+    return None if price_cents is None else check_tariff(price_cents, what)
+
+
+# The minimum for public recovery (seuil de mise en recouvrement, art. D1611-1 CGCT: 15 €): a public
+# accountant cannot collect less. A payer's month below it is not issued but carried over to his next
+# invoice, and carried again as long as the sum stays below it — also past the end of the school year:
+# the amount is owed, and issued only once recoverable. A credit note is never held back.
+DEFAULT_RECOVERY_MINIMUM_CENTS = 1_500
+MINIMUM_SETTING = "recovery_minimum_cents"
+MAX_RECOVERY_MINIMUM_CENTS = 10_000
+
+
+def held_back(total_cents: int, minimum_cents: int) -> bool:
+    """Whether a document is carried over instead of issued: an invoice below the minimum (a credit
+    note, or nothing to pay, is always issued). lib/store/invoices.py `_month_lines` says the same in SQL."""
+    return 0 < total_cents < minimum_cents
+
+
+def recovery_minimum(stored: str | None) -> int:
+    """The town's minimum in cents (the setting `recovery_minimum_cents`; 15 € when not set)."""
+    return DEFAULT_RECOVERY_MINIMUM_CENTS if stored is None else int(stored)
+
+
+def check_recovery_minimum(cents: object) -> int:
+    """A minimum an administrator may set: 0 (every amount issued) to 100 €."""
+    if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= MAX_RECOVERY_MINIMUM_CENTS:
+        raise InvalidInput(
+            f"Seuil de mise en recouvrement impossible : saisissez un montant entre 0 et "
+            f"{MAX_RECOVERY_MINIMUM_CENTS // 100} € (15,00 € en règle générale)."
+        )
+    return cents
+
+
 @dataclass(frozen=True)
 class Line:
     child_id: int

@@ -347,14 +347,29 @@ def _tariffs(entry: Entry) -> str:
     return f"A changé les tarifs de « {name} » : {brackets_text(entry.before)} → {brackets_text(entry.after)}"
 
 
+def _decision(entry: Entry) -> str:
+    after = _dict(entry.after)
+    name = entry.service or f"prestation n° {entry.entity_id}"
+    start = after.get("valid_from")
+    when = f" à partir du {fr.long_date(date.fromisoformat(start))}" if isinstance(start, str) else ""
+    reference = f" ({after['reference']})" if after.get("reference") else ""
+    price = _int(after.get("unit_price_cents"))
+    return (
+        f"A enregistré un nouveau tarif de « {name} »{when}{reference} : "
+        f"{fr.euros(price) if price is not None else '?'}, {brackets_text(after.get('brackets'))}"
+    )
+
+
 def _publish(entry: Entry) -> str:
     after = _dict(entry.after)
     documents = _int(after.get("documents")) or 0
     numbers = f" ({after['first']} à {after['last']})" if after.get("first") and after.get("last") else ""
     total = _int(after.get("total_cents"))
+    carried = _int(after.get("carried_over")) or 0
     return (
         f"A publié {count(documents, 'document')} pour {_month(entry.entity_id)}{numbers}"
         f"{', total ' + fr.euros(total) if total is not None else ''}"
+        f"{', ' + count(carried, 'montant') + ' sous le seuil reporté(s)' if carried else ''}"
     )
 
 
@@ -618,6 +633,9 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "service.update": _service_update,
     "capacity.update": _capacity,
     "tariff.update": _tariffs,
+    "tariff.decide": _decision,
+    "tariff.decision_refused": lambda e: f"Tarif refusé pour {e.service or 'une prestation'}",
+    "setting.refused": lambda e: f"Réglage « {e.entity_id} » refusé",
     "tariff.refused": lambda e: (
         f"Modification des tarifs de « {e.service or 'prestation n° ' + str(e.entity_id)} » refusée"
     ),

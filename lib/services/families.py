@@ -230,15 +230,27 @@ def create_family(
 
 
 def update_family(
-    db: Database, actor: Actor, family_id: object, name: object, town_ref: object, billing: object, now: datetime
+    db: Database,
+    actor: Actor,
+    family_id: object,
+    name: object,
+    town_ref: object,
+    billing: object,
+    now: datetime,
+    *,
+    non_resident: object = None,
 ) -> None:
+    """The file's name, town reference, billing mode and « hors commune » flag (None: unchanged)."""
     found = _staff_family(db, actor, family_id, Role.ADMIN)
     family_name = check_name(name, "Nom de la famille")
     ref = _free_ref(db, "families", check_town_ref(town_ref, "Identifiant mairie"), found.id, "Identifiant mairie")
     mode = check_billing(billing, store.guardians(db, found.id))
+    if non_resident is not None and not isinstance(non_resident, bool):
+        raise InvalidInput("« Hors commune » : cochez la case ou laissez-la vide.")
+    outside = found.non_resident if non_resident is None else non_resident
 
     def work(cur: Cursor) -> None:
-        store.update_family(cur, found.id, family_name, ref, mode)
+        store.update_family(cur, found.id, family_name, ref, mode, outside)
         trail.write(
             cur,
             actor,
@@ -246,8 +258,13 @@ def update_family(
             action="family.update",
             entity="family",
             entity_id=found.id,
-            before={"name": found.name, "town_ref": found.town_ref, "billing": found.billing},
-            after={"name": family_name, "town_ref": ref, "billing": mode},
+            before={
+                "name": found.name,
+                "town_ref": found.town_ref,
+                "billing": found.billing,
+                "non_resident": found.non_resident,
+            },
+            after={"name": family_name, "town_ref": ref, "billing": mode, "non_resident": outside},
         )
 
     db.write(work)

@@ -20,12 +20,17 @@ from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.invoice_text import InvoiceText
 from lib.domain.invoicing import (
     DEFAULT_DUE_DAYS,
+    DEFAULT_RECOVERY_MINIMUM_CENTS,
+    MINIMUM_SETTING,
     PREFIX,
     BillingRule,
-    Bracket,
     InvoiceStatus,
     Kind,
     Line,
+    LineKind,
+    check_recovery_minimum,
+    day_kind,
+    day_price,
     due_date,
     invoice_status,
     invoice_visible,
@@ -33,12 +38,13 @@ from lib.domain.invoicing import (
     left_to_pay,
     may_pay,
     overpaid_cents,
+    recovery_minimum,
     sequence_after,
-    tariff_for,
 )
 from lib.domain.records import ReceivedPayment
 from lib.domain.roles import Role
-from lib.services import collection, family_mail, payments, sepa
+from lib.domain.validation import parse_euros
+from lib.services import collection, family_mail, payments, sepa, setup
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -118,12 +124,36 @@ class Documents(_Made):
         return self._month.documents_by_column()
 
 
+@dataclass(frozen=True)
+class Carried:
+    """A payer's document held below the minimum for public recovery: carried over to his next invoice."""
+
+    family: str
+    payer: str
+    lines: int
+    total_cents: int
+    months: list[date]  # the months it bills (earlier ones carried again, then the draft's)
+
+    def why(self, minimum_cents: int) -> str:
+        return (
+            f"{fr.euros(self.total_cents)}, sous le seuil de mise en recouvrement de {fr.euros(minimum_cents)} : "
+            f"reporté sur la prochaine facture ({', '.join(fr.month_year(m) for m in self.months)})."
+        )
+
+
 @dataclass
 class MonthDraft:
     month: date
     rule: BillingRule
     documents: Documents
     issued: list[dict] = field(default_factory=list)
+    minimum_cents: int = DEFAULT_RECOVERY_MINIMUM_CENTS
+    carried: list[Carried] = field(default_factory=list)  # what this run would carry over, and why
+    carried_lines: int = 0  # lines of this month carried over by earlier runs
+
+    @property
+    def carried_cents(self) -> int:
+        return sum(c.total_cents for c in self.carried)
 
     @property
     def total_cents(self) -> int:
@@ -132,6 +162,29 @@ class MonthDraft:
 
 def billing_rule(db: Database) -> BillingRule:
     return BillingRule(reference.settings(db).get("invoice_rule", BillingRule.BOOKINGS.value))
+
+
+def minimum_cents(db: Database) -> int:
+    """The minimum for public recovery the town set (15 € unless set)."""
+    return recovery_minimum(reference.settings(db).get(MINIMUM_SETTING))
+
+
+def set_minimum(db: Database, actor: Actor, typed: object, now: datetime) -> str:
+    """Set the minimum for public recovery from what the administrator typed in euros ("15,00"); a
+    refusal is kept in the audit log and nothing is written."""
+    actor.require(*INVOICERS)
+    with refusals_audited(db, actor, now, "setting.refused", "setting", MINIMUM_SETTING):
+        if not isinstance(typed, str):
+            raise InvalidInput(
+                "Seuil de mise en recouvrement illisible : saisissez un montant en euros, par exemple 15,00."
+            )
+        cents = check_recovery_minimum(parse_euros(typed))
+
+        def work(cur) -> None:
+            setup.write_setting(cur, MINIMUM_SETTING, str(cents), to_utc_naive(now), actor.user_id, None)
+
+        db.write(work)
+    return f"Seuil de mise en recouvrement enregistré : {fr.euros(cents)}."
 
 
 def billable_months(today: date) -> list[date]:
@@ -152,44 +205,67 @@ def _month(month: object, now: datetime) -> tuple[date, date]:
     return first, after
 
 
-def _prices(cur) -> list[tuple[int, int | None, int]]:
-    """One price per (service, quotient familial): the tariff rule runs a few dozen times, not per line."""
-    brackets: dict[int, list[Bracket]] = {}
-    for service_id, qf_max, price in store.tariffs(cur):
-        brackets.setdefault(service_id, []).append(Bracket(qf_max, price))
+def _prices(cur) -> list[store.DayPrice]:
+    """The month's price table: every (service, tariff, kind of day, QF, residence) priced once by
+    `day_price` (a few hundred rows), never per line."""
+    quotients = store.known_quotients(cur)
     return [
-        (service_id, qf, tariff_for(qf, brackets.get(service_id, []), default))
-        for service_id, qf, default in store.price_keys(cur)
+        store.DayPrice(
+            service_id,
+            tariff.valid_from,
+            kind,
+            qf,
+            non_resident,
+            day_price(tariff, kind, qf, non_resident),
+            kind is not LineKind.BASKET or day_kind(tariff, True, True) is LineKind.BASKET,
+        )
+        for service_id, tariffs in store.service_tariffs(cur).items()
+        for tariff in tariffs
+        for kind in LineKind
+        for qf in quotients
+        for non_resident in (False, True)
     ]
 
 
-def _documents(cur, first: date, after: date, rule: BillingRule) -> Documents:
-    return Documents(
-        store.month_lines(
-            cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur), fr.month_year(first)
-        )
-    )
-
-
 def draft_month(db: Database, actor: Actor, month: date, now: datetime) -> MonthDraft:
-    """What publishing the month would issue (nothing is written)."""
+    """What publishing the month would issue, and what it would carry over (nothing is written)."""
     actor.require(*INVOICERS)
     first, after = _month(month, now)
-    rule = billing_rule(db)
-    documents = _documents(db.cursor(), first, after, rule)
-    return MonthDraft(first, rule, documents, store.month_documents(db, first))
+    rule, minimum = billing_rule(db), minimum_cents(db)
+    cur = db.cursor()
+    lines = store.month_lines(
+        cur, first, after, rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED, _prices(cur), fr.month_year(first), minimum
+    )
+    carried = [
+        Carried(family, payer, count, total, months) for family, payer, count, total, months in lines.carried_over()
+    ]
+    return MonthDraft(
+        first,
+        rule,
+        Documents(lines),
+        store.month_documents(db, first),
+        minimum,
+        carried,
+        store.month_carried(cur, first),
+    )
 
 
 @dataclass
 class Published:
     numbers: list[str]
     total_cents: int
+    carried: int = 0  # documents held below the minimum for public recovery
 
     def summary(self) -> str:
+        held = (
+            f" {self.carried} montant(s) sous le seuil de mise en recouvrement reporté(s) sur la prochaine facture."
+            if self.carried
+            else ""
+        )
         if not self.numbers:
-            return "Rien de nouveau à facturer : toutes les factures de ce mois sont déjà émises."
+            return "Rien de nouveau à facturer : toutes les factures de ce mois sont déjà émises." + held
         span = self.numbers[0] if len(self.numbers) == 1 else f"{self.numbers[0]} à {self.numbers[-1]}"
-        return f"{len(self.numbers)} document(s) émis ({span}), pour un total de {fr.euros(self.total_cents)}."
+        return f"{len(self.numbers)} document(s) émis ({span}), pour un total de {fr.euros(self.total_cents)}." + held
 
 
 def publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Published:
@@ -202,7 +278,7 @@ def publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pub
 
 def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Published:
     first, after = _month(month, now)
-    rule = billing_rule(db)
+    rule, minimum = billing_rule(db), minimum_cents(db)
     settings = reference.settings(db)
     due_days = int(settings.get("invoice_due_days", DEFAULT_DUE_DAYS))
     issue = now.date()
@@ -210,13 +286,14 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
 
     def work(cur) -> Published:
         seq = sequence_after(*store.sequence_state(cur, issue.year))
-        issued = store.publish_lines(
+        issued, held = store.publish_lines(
             cur,
             first,
             after,
             rule is BillingRule.BOOKINGS_JUSTIFIED_CREDITED,
             _prices(cur),
             fr.month_year(first),
+            minimum,
             first_id=store.next_invoice_id(cur),
             first_seq=seq,
             year=issue.year,
@@ -225,11 +302,11 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
             due=due_date(issue, due_days),
             at_utc=at,
         )
-        if not issued:
-            if not store.month_documents(db, first):
+        if not issued and not held:
+            if not store.month_documents(db, first) and not store.month_carried(cur, first):
                 raise InvalidInput(f"Aucune réservation à facturer pour {fr.month_year(first)}.")
             return Published([], 0)
-        result = Published([number for _, number, _ in issued], sum(total for _, _, total in issued))
+        result = Published([number for _, number, _ in issued], sum(total for _, _, total in issued), held)
         audit_id = audit.record(
             cur,
             at_utc=at,
@@ -240,14 +317,17 @@ def _publish_month(db: Database, actor: Actor, month: date, now: datetime) -> Pu
             after={
                 "rule": rule.value,
                 "documents": len(issued),
-                "first": result.numbers[0],
-                "last": result.numbers[-1],
+                "first": result.numbers[0] if issued else None,
+                "last": result.numbers[-1] if issued else None,
                 "total_cents": result.total_cents,
+                "carried_over": held,
+                "minimum_cents": minimum,
             },
         )
-        family_mail.invoices_published(
-            cur, issue.year, issued[0][0], issued[-1][0], now, user_id=actor.user_id, audit_id=audit_id
-        )
+        if issued:
+            family_mail.invoices_published(
+                cur, issue.year, issued[0][0], issued[-1][0], now, user_id=actor.user_id, audit_id=audit_id
+            )
         return result
 
     return db.write(work)

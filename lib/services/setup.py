@@ -31,6 +31,7 @@ from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.family_letters import receipt_delay_minutes, reminder_steps
 from lib.domain.invoice_text import FIELDS as INVOICE_FIELDS
 from lib.domain.invoice_text import check_mode, check_siret, check_text
+from lib.domain.invoicing import check_recovery_minimum
 from lib.domain.letters import NAME_LIMIT, one_line
 from lib.domain.validation import normalize_email, whole_number
 from lib.services import auth, mail
@@ -276,6 +277,12 @@ def _receipt_delay(value: str) -> str:
     return str(receipt_delay_minutes(value))
 
 
+def _recovery_minimum(value: str) -> str:
+    if not value.strip().isdigit():
+        raise InvalidInput("Seuil de mise en recouvrement : un nombre entier de centimes (1500 pour 15,00 €).")
+    return str(check_recovery_minimum(int(value.strip())))
+
+
 # key -> (check, secret: the value never goes into the audit log)
 SETTINGS = {
     "town_name": (_text, False),
@@ -302,6 +309,7 @@ SETTINGS = {
         for key in INVOICE_FIELDS
         if key not in ("town_siret", "collection_mode")
     },
+    "recovery_minimum_cents": (_recovery_minimum, False),
 }
 
 

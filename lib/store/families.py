@@ -34,7 +34,10 @@ from lib.domain.planning import BookingState
 from lib.store.db import Database
 from lib.store.sql import ACTIVE_STATES, SPLIT
 
-_FAMILY = "SELECT id, name, town_ref, billing, quotient_familial, created_at, archived_at FROM families"
+_FAMILY = (
+    "SELECT id, name, town_ref, billing, quotient_familial, created_at, archived_at, coalesce(non_resident, false)"
+    " FROM families"
+)
 _GUARDIAN = (
     "SELECT id, family_id, rank, first_name, last_name, email, phone, address, user_id, town_ref FROM guardians"
     " WHERE archived_at IS NULL"
@@ -46,7 +49,7 @@ _CHILD = (
 
 
 def _family(row: tuple) -> Family:
-    return Family(row[0], row[1], row[2], BillingMode(row[3]), row[4], row[5], row[6])
+    return Family(row[0], row[1], row[2], BillingMode(row[3]), row[4], row[5], row[6], bool(row[7]))
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -193,11 +196,17 @@ def insert_family(cur: duckdb.DuckDBPyConnection, name: str, town_ref: str | Non
 
 
 def update_family(
-    cur: duckdb.DuckDBPyConnection, family_id: int, name: str, town_ref: str | None, billing: BillingMode
+    cur: duckdb.DuckDBPyConnection,
+    family_id: int,
+    name: str,
+    town_ref: str | None,
+    billing: BillingMode,
+    non_resident: bool | None = None,
 ) -> None:
+    """A family's file; `non_resident` (« hors commune ») None: unchanged (the import does not carry it)."""
     cur.execute(
-        "UPDATE families SET name = ?, town_ref = ?, billing = ? WHERE id = ?",
-        [name, town_ref, billing.value, family_id],
+        "UPDATE families SET name = ?, town_ref = ?, billing = ?, non_resident = coalesce(?, non_resident) WHERE id = ?",
+        [name, town_ref, billing.value, non_resident, family_id],
     )
 
 

@@ -220,3 +220,8 @@ def export_frames(db: Database, family_id: int) -> dict[str, pd.DataFrame]:
             params,
         ),
     }
+
+
+# The children who bring a PAI packed lunch (their family brings the meal), until their PAI's end date
+# (NULL: none): a flag for the month's invoicing (lib/store/invoices.py), never a health value.
+BASKET_CHILDREN = "(SELECT child_id, valid_until FROM child_health WHERE has_pai AND meal_basket)"

@@ -5,100 +5,267 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
 
-from lib.domain.invoicing import Payer, PaymentRight
+from lib.domain import periods
+from lib.domain.invoicing import Bracket, LineKind, Payer, PaymentRight, Tariff
 from lib.domain.records import FamilyRight
 from lib.store.db import Database, dicts
-from lib.store.sql import BOOKED, FAMILY_EMAIL, GUARDIAN2, OPEN_DAY, RIGHT_NONE, RIGHT_REQUESTED, SPLIT
+from lib.store.health import BASKET_CHILDREN
+from lib.store.sql import (
+    BASKET_LINE,
+    BOOKED,
+    FAMILY_EMAIL,
+    GUARDIAN2,
+    LINE_KIND_RANK,
+    LINE_KIND_WORDS,
+    MEAL_LINE,
+    OPEN_DAY,
+    RIGHT_NONE,
+    RIGHT_REQUESTED,
+    SPLIT,
+    UNBOOKED_LINE,
+)
+
+# The date a line's tariff is keyed by when it is its service's base tariff (stored as NULL).
+BASE_DAY = date(1, 1, 1)
+
+
+class DayPrice(NamedTuple):
+    """One price of the month's table (lib.domain.invoicing.day_price): a day of `kind` of the service,
+    under the tariff from `valid_from` (None: the base one), for a family of this QF and residence."""
+
+    service_id: int
+    valid_from: date | None
+    kind: LineKind
+    quotient_familial: int | None
+    non_resident: bool
+    price_cents: int | None
+    own_price: bool = True  # False: a packed lunch without a price of its own, billed as a meal
+
 
 # --- computing a month -------------------------------------------------------------------------
 
 
-def price_keys(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int | None, int]]:
-    """Every (service, quotient familial) a family may bill at, with the service's unit price:
-    the tariff rule (lib.domain.invoicing.tariff_for) prices these few dozen pairs, not each line.
-    The QFs are every one of the history's (a month is billed at the QF then in force) and the
-    families' cached ones, and none (a family without a known QF)."""
-    return cur.execute(
-        "SELECT s.id, q.qf, s.unit_price_cents FROM services s, "
-        "(SELECT quotient_familial AS qf FROM families UNION SELECT qf FROM family_quotients UNION SELECT NULL) q"
-    ).fetchall()
+def known_quotients(cur: duckdb.DuckDBPyConnection) -> list[int | None]:
+    """Every quotient familial a family may be billed at: every one of the history's (a month is billed
+    at the QF then in force), the families' cached ones, and none (a family without a known QF). The
+    tariff rule (lib.domain.invoicing.day_price) prices these few dozen, not each line."""
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT quotient_familial FROM families UNION SELECT qf FROM family_quotients UNION SELECT NULL"
+        ).fetchall()
+    ]
+
+
+def _rows(source, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    return (source.cursor() if isinstance(source, Database) else source).execute(sql, params).fetchall()
+
+
+def _brackets(rows: list[tuple]) -> dict[tuple, tuple[Bracket, ...]]:
+    found: dict[tuple, list[Bracket]] = {}
+    for *key, qf_max, price in rows:
+        found.setdefault(tuple(key), []).append(Bracket(qf_max, price))
+    return {key: tuple(brackets) for key, brackets in found.items()}
+
+
+def service_tariffs(db_or_cur) -> dict[int, list[Tariff]]:
+    """Every service's tariffs, base first then its decisions by date: the one place that makes them."""
+    base_brackets = _brackets(_rows(db_or_cur, "SELECT service_id, qf_max, price_cents FROM tariffs"))
+    dated_brackets = _brackets(
+        _rows(db_or_cur, "SELECT service_id, valid_from, qf_max, price_cents FROM tariff_decision_brackets")
+    )
+    found: dict[int, list[Tariff]] = {}
+    for r in _rows(
+        db_or_cur,
+        """SELECT id, NULL AS valid_from, unit_price_cents, unbooked_price_cents, basket_price_cents,
+                  non_resident_price_cents, '' AS reference FROM services
+           UNION ALL
+           SELECT service_id, valid_from, unit_price_cents, unbooked_price_cents, basket_price_cents,
+                  non_resident_price_cents, coalesce(reference, '') FROM tariff_decisions
+           ORDER BY 1, 2 NULLS FIRST""",
+    ):
+        service_id, valid_from, unit, unbooked, basket, non_resident, reference = r
+        brackets = (
+            base_brackets.get((service_id,), ())
+            if valid_from is None
+            else dated_brackets.get((service_id, valid_from), ())
+        )
+        found.setdefault(service_id, []).append(
+            Tariff(valid_from, unit, brackets, unbooked, basket, non_resident, reference)
+        )
+    return found
+
+
+def published_until(db_or_cur) -> date | None:
+    """The first day after the last month that has an issued document (None: nothing issued yet): a new
+    tariff may apply from then on only."""
+    found = _rows(db_or_cur, "SELECT max(period_month) FROM invoices")[0][0]
+    return None if found is None else periods.next_month(found)
+
+
+def insert_decision(
+    cur: duckdb.DuckDBPyConnection, service_id: int, tariff: Tariff, user_id: int | None, at_utc: datetime
+) -> None:
+    cur.execute(
+        """INSERT INTO tariff_decisions (service_id, valid_from, reference, unit_price_cents, unbooked_price_cents,
+                  basket_price_cents, non_resident_price_cents, created_by, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            service_id,
+            tariff.valid_from,
+            tariff.reference or None,
+            tariff.unit_price_cents,
+            tariff.unbooked_price_cents,
+            tariff.basket_price_cents,
+            tariff.non_resident_price_cents,
+            user_id,
+            at_utc,
+        ],
+    )
+    if tariff.brackets:
+        cur.executemany(
+            "INSERT INTO tariff_decision_brackets VALUES (?, ?, ?, ?)",
+            [[service_id, tariff.valid_from, b.qf_max, b.price_cents] for b in tariff.brackets],
+        )
+
+
+_BASE = "DATE '0001-01-01'"  # BASE_DAY in SQL
 
 
 def _month_lines(
-    first: date, after: date, credit_justified: bool, prices: list[tuple[int, int | None, int]], month_label: str
+    first: date,
+    after: date,
+    credit_justified: bool,
+    prices: Sequence[DayPrice],
+    month_label: str,
+    minimum_cents: int,
 ) -> tuple[str, dict]:
     """What a month still needs billed, one row per line of the documents to issue, ordered:
-    (family_id, family name, payer (guardian id), payer's name, child_id, service_id, label, quantity to
-    add (negative: to credit), unit price, amount, counted, share_percent, line number in its document,
-    document number in the run (1, 2, … by family and payer), the document's total, the payer's first
-    invoice of the month, whole (not a share)).
+    (family_id, family name, payer (guardian id), payer's name, child_id, service_id, kind (LineKind),
+    tariff key (the decision's date; 0001-01-01 for the base tariff), label, quantity to add (negative:
+    to credit), unit price, amount, counted, share_percent, line number in its document, document number
+    in the run (1, 2, … by family and payer), the document's total, the payer's first invoice of the
+    month, whole (not a share)).
 
-    Days to bill for [first, after) are the booked days, not on a closure, less justified
-    absences when the town credits them; already billed is what the month's documents say
-    (credit notes count negative; a split line's quantity once). Added days take the price of the
-    family's QF in force on the month's last day (the latest line of its history valid by then; the
-    cached QF for a family without history) from `prices` ((service, QF, price)); removed days are
-    credited at the price they were billed (a later tariff change never re-prices a published month).
+    Days to bill for [first, after), never on a closure or a strike (`OPEN_DAY`): the booked days, less
+    justified absences when the town credits them, and the days a child was present without a booking.
+    Each day is a PAI packed lunch when the child brings one (health's BASKET_CHILDREN, a flag), else a
+    booked meal or an unbooked day (lib.domain.invoicing.day_kind), priced at the decision in force
+    that day (an ASOF join on the decisions' dates; the base tariff before the first) for the family's
+    QF in force on the month's last day (the latest line of its history valid by then; the cached QF
+    for a family without history) and its « hors commune » flag, from `prices`
+    (lib.domain.invoicing.day_price); a day with no price (its kind not billed) makes no line.
 
-    Each (child, service) difference goes to its payers: the billed guardian (guardian 2 when the
-    family's bill goes to him, else guardian 1), or for a split bill both guardians by the child's
-    shares (50/50 without shares). A credit follows what each payer was billed for that child and
-    service that month. An amount is shared by lib.domain.invoicing.split_cents's largest-remainder
-    rule, written here in SQL; a 0 % share makes no line. A line first billed reads "Léa —
-    Restauration scolaire (novembre 2026)", a difference "Régularisation : …", a share ends with
-    " — part 70 %". All of it in one statement, set-based: at city scale (73,000 lines) the same
-    merge and numbering done in Python took a second."""
+    Already billed is what the month's documents say, by (child, service, kind, decision) (credit
+    notes count negative; a split line's quantity once). Added days take the price above; removed days
+    are credited at the price they were billed (a later tariff or QF never re-prices a published month).
+
+    Each difference goes to its payers: the billed guardian (guardian 2 when the family's bill goes to
+    him, else guardian 1), or for a split bill both guardians by the child's shares (50/50 without
+    shares). A credit follows what each payer was billed on that line's key that month. An amount is
+    shared by lib.domain.invoicing.split_cents's largest-remainder rule, written here in SQL; a 0 %
+    share makes no line. A line first billed reads "Léa — Restauration scolaire (novembre 2026)" (for
+    the other kinds "Léa — Repas non réservé — Restauration scolaire (novembre 2026)"; from a decision
+    that starts within the month, " — tarif au 15/01/2027" follows), a difference "Régularisation : …",
+    a share ends with " — part 70 %". All of it in one statement, set-based: at city scale (73,000
+    lines) the same merge and numbering done in Python took a second."""
+    baskets = sorted(
+        {(p.service_id, p.valid_from) for p in prices if p.kind is LineKind.BASKET and p.own_price},
+        key=lambda b: (b[0], b[1] or BASE_DAY),
+    )
+    key = "family_id, child_id, service_id, kind, tkey"
+    wkey = "w.family_id, w.child_id, w.service_id, w.kind, w.tkey"
     sql = f"""
         WITH quotients AS (
-            SELECT f.id AS family_id,
+            SELECT f.id AS family_id, coalesce(f.non_resident, false) AS non_resident,
                    CASE WHEN h.family_id IS NULL THEN f.quotient_familial ELSE h.qf END AS qf
             FROM families f
             LEFT JOIN (SELECT family_id,
                               arg_max(qf, {{'d': valid_from, 'i': id}}) FILTER (WHERE valid_from < $after) AS qf
                        FROM family_quotients GROUP BY family_id) h ON h.family_id = f.id
-        ), counts AS (
-            SELECT c.family_id, b.child_id, b.service_id, count(*)::INTEGER AS quantity, q.qf AS quotient_familial
+        ), decisions AS (
+            SELECT service_id, valid_from FROM tariff_decisions WHERE valid_from < $after
+        ), booked_days AS (
+            SELECT b.child_id, b.service_id, b.day, true AS booked
             FROM bookings b
-            JOIN children c ON c.id = b.child_id
-            JOIN quotients q ON q.family_id = c.family_id
             WHERE b.state = {BOOKED} AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
               AND NOT ($credit AND EXISTS (SELECT 1 FROM attendance a WHERE a.child_id = b.child_id
                        AND a.service_id = b.service_id AND a.day = b.day AND a.status = 'justified'))
+        ), all_days AS (
+            SELECT * FROM booked_days
+            UNION ALL
+            SELECT b.child_id, b.service_id, b.day, false
+            FROM attendance b
+            WHERE b.status = 'present' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
+              AND NOT EXISTS (SELECT 1 FROM bookings x WHERE x.child_id = b.child_id AND x.service_id = b.service_id
+                              AND x.day = b.day AND x.state = {BOOKED} AND x.day >= $first AND x.day < $after)
+        ), prices AS (
+            SELECT unnest($price_services) AS service_id, unnest($price_from) AS tkey, unnest($price_kinds) AS kind,
+                   unnest($price_qf) AS qf, unnest($price_non_resident) AS non_resident,
+                   unnest($price_cents) AS price
+        ), basket_priced AS (
+            -- the tariffs with a packed lunch price of their own (without one, it is billed as a meal)
+            SELECT unnest($basket_services) AS service_id, unnest($basket_from) AS tkey
+        ), dated_days AS (
+            SELECT d.*, coalesce(v.valid_from, {_BASE}) AS tkey,
+                   bk.child_id IS NOT NULL AND (bk.valid_until IS NULL OR bk.valid_until >= d.day) AS basket
+            FROM all_days d
+            ASOF LEFT JOIN decisions v ON v.service_id = d.service_id AND d.day >= v.valid_from
+            LEFT JOIN {BASKET_CHILDREN} bk ON bk.child_id = d.child_id
+        ), priced_days AS (
+            SELECT d.child_id, d.service_id, d.tkey,
+                   CASE WHEN d.basket AND bp.service_id IS NOT NULL THEN {BASKET_LINE}
+                        WHEN d.booked THEN {MEAL_LINE} ELSE {UNBOOKED_LINE} END AS kind
+            FROM dated_days d LEFT JOIN basket_priced bp ON bp.service_id = d.service_id AND bp.tkey = d.tkey
+        ), counts AS (
+            SELECT c.family_id, d.child_id, d.service_id, d.kind, d.tkey, count(*)::INTEGER AS quantity,
+                   p.price
+            FROM priced_days d
+            JOIN children c ON c.id = d.child_id
+            JOIN quotients q ON q.family_id = c.family_id
+            JOIN prices p ON p.service_id = d.service_id AND p.tkey = d.tkey AND p.kind = d.kind
+                          AND p.qf IS NOT DISTINCT FROM q.qf AND p.non_resident = q.non_resident
+            WHERE p.price IS NOT NULL
             GROUP BY ALL
         ), month_lines AS (
-            SELECT i.family_id, i.payer_guardian_id AS payer, l.*
+            SELECT i.family_id, i.payer_guardian_id AS payer, l.* EXCLUDE (line_kind, tariff_from),
+                   coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey
             FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
-            WHERE i.period_month = $first
+            WHERE i.period_month = $first AND l.carried_from IS NULL
+            UNION ALL BY NAME
+            SELECT family_id, payer_guardian_id AS payer, -1 AS invoice_id, line_no, child_id, service_id, label,
+                   quantity, unit_price_cents, amount_cents, counted, share_percent, NULL::DATE AS carried_from,
+                   line_kind AS kind, coalesce(tariff_from, {_BASE}) AS tkey
+            FROM carried_lines WHERE period_month = $first
         ), billed AS (
-            SELECT family_id, child_id, service_id, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
+            SELECT {key}, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
                    arg_max(unit_price_cents, invoice_id * 1000 + line_no) AS billed_price
             FROM month_lines GROUP BY ALL
         ), billed_weights AS (
-            SELECT * FROM (SELECT family_id, child_id, service_id, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
-                           FROM month_lines GROUP BY family_id, child_id, service_id, payer)
-            QUALIFY sum(weight) OVER (PARTITION BY family_id, child_id, service_id) > 0
+            SELECT * FROM (SELECT {key}, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
+                           FROM month_lines GROUP BY {key}, payer)
+            QUALIFY sum(weight) OVER (PARTITION BY {key}) > 0
         ), first_invoice AS (
             SELECT family_id, payer_guardian_id AS payer, min(id) AS id FROM invoices
             WHERE period_month = $first AND kind = 'invoice' GROUP BY ALL
-        ), prices AS (
-            SELECT unnest($price_services) AS service_id, unnest($price_qf) AS qf, unnest($price_cents) AS price
         ), merged AS (
             SELECT coalesce(c.family_id, b.family_id) AS family_id, coalesce(c.child_id, b.child_id) AS child_id,
-                   coalesce(c.service_id, b.service_id) AS service_id,
-                   coalesce(c.quantity, 0) - coalesce(b.billed, 0) AS delta, c.quotient_familial,
+                   coalesce(c.service_id, b.service_id) AS service_id, coalesce(c.kind, b.kind) AS kind,
+                   coalesce(c.tkey, b.tkey) AS tkey,
+                   coalesce(c.quantity, 0) - coalesce(b.billed, 0) AS delta, c.price,
                    b.billed IS NULL AS first_time, coalesce(b.billed_price, 0) AS billed_price
             FROM counts c FULL JOIN billed b
               ON b.family_id = c.family_id AND b.child_id = c.child_id AND b.service_id = c.service_id
+                 AND b.kind = c.kind AND b.tkey = c.tkey
         ), deltas AS (
-            SELECT m.family_id, m.child_id, m.service_id, m.delta AS quantity, m.first_time,
-                   CASE WHEN m.delta > 0 THEN p.price ELSE m.billed_price END AS unit_price_cents
+            SELECT m.family_id, m.child_id, m.service_id, m.kind, m.tkey, m.delta AS quantity, m.first_time,
+                   CASE WHEN m.delta > 0 THEN m.price ELSE m.billed_price END AS unit_price_cents
             FROM merged m
-            LEFT JOIN prices p ON p.service_id = m.service_id AND p.qf IS NOT DISTINCT FROM m.quotient_familial
             WHERE m.delta <> 0
         ), payers AS (
             SELECT f.id AS family_id, f.billing = {SPLIT} AND g2.id IS NOT NULL AS split, g1.id AS g1,
@@ -107,28 +274,29 @@ def _month_lines(
             LEFT JOIN guardians g1 ON g1.family_id = f.id AND g1.rank = 1
             LEFT JOIN guardians g2 ON g2.family_id = f.id AND g2.rank = 2
         ), weights AS (
-            SELECT d.family_id, d.child_id, d.service_id, w.payer, w.weight
-            FROM deltas d JOIN billed_weights w USING (family_id, child_id, service_id)
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, w.payer, w.weight
+            FROM deltas d JOIN billed_weights w USING ({key})
             WHERE d.quantity < 0
             UNION ALL
-            SELECT d.family_id, d.child_id, d.service_id, p.whole, 1
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, p.whole, 1
             FROM deltas d JOIN payers p USING (family_id)
             WHERE NOT p.split AND (d.quantity > 0 OR NOT EXISTS (SELECT 1 FROM billed_weights w
-                  WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id))
+                  WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id
+                        AND w.kind = d.kind AND w.tkey = d.tkey))
             UNION ALL
-            SELECT d.family_id, d.child_id, d.service_id, g.id,
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, g.id,
                    coalesce(s.percent, CASE WHEN EXISTS (SELECT 1 FROM billing_shares x WHERE x.child_id = d.child_id)
                                             THEN 0 ELSE 50 END)
             FROM deltas d JOIN payers p USING (family_id)
             JOIN guardians g ON g.id IN (p.g1, p.g2)
             LEFT JOIN billing_shares s ON s.child_id = d.child_id AND s.guardian_id = g.id
             WHERE p.split AND (d.quantity > 0 OR NOT EXISTS (SELECT 1 FROM billed_weights w
-                  WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id))
+                  WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id
+                        AND w.kind = d.kind AND w.tkey = d.tkey))
         ), ranked AS (
             SELECT w.*, coalesce(g.rank, 1) AS payer_rank,
-                   sum(w.weight) OVER (PARTITION BY w.family_id, w.child_id, w.service_id) AS line_weight,
-                   row_number() OVER (PARTITION BY w.family_id, w.child_id, w.service_id
-                                      ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
+                   sum(w.weight) OVER (PARTITION BY {wkey}) AS line_weight,
+                   row_number() OVER (PARTITION BY {wkey} ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
             FROM weights w LEFT JOIN guardians g ON g.id = w.payer
         ), cut AS (
             -- a line whose shares are all 0 % (shares of guardians no longer the family's) goes whole
@@ -136,52 +304,85 @@ def _month_lines(
             SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,
                    CASE WHEN r.line_weight > 0 THEN r.weight ELSE (r.place_in_line = 1)::INTEGER END AS w,
                    CASE WHEN r.line_weight > 0 THEN r.line_weight ELSE 1 END AS wsum
-            FROM ranked r JOIN deltas d USING (family_id, child_id, service_id)
+            FROM ranked r JOIN deltas d USING ({key})
         ), shares AS (
             SELECT *, whole_cents * w // wsum AS floor_cents,
-                   row_number() OVER (PARTITION BY family_id, child_id, service_id
+                   row_number() OVER (PARTITION BY {key}
                                       ORDER BY whole_cents * w % wsum DESC, place_in_line) AS place,
-                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY family_id, child_id, service_id) AS left_over,
-                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY family_id, child_id, service_id) AS payers
+                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY {key}) AS left_over,
+                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY {key}) AS payers
             FROM cut
         ), lines AS (
             SELECT d.family_id, coalesce(f.name, '') AS family, s.payer,
                    coalesce(trim(g.first_name || ' ' || g.last_name), '') AS payer_name, s.payer_rank,
-                   d.child_id, d.service_id,
+                   d.child_id, d.service_id, d.kind, d.tkey,
                    CASE WHEN d.quantity > 0 AND d.first_time THEN '' ELSE 'Régularisation : ' END
-                     || ch.first_name || ' — ' || sv.name || ' (' || $month_label || ')'
+                     || ch.first_name || ' — ' || {LINE_KIND_WORDS.format(kind="d.kind")}
+                     || sv.name || ' (' || $month_label || ')'
+                     || CASE WHEN d.tkey > $first THEN ' — tarif au ' || strftime(d.tkey, '%d/%m/%Y') ELSE '' END
                      || CASE WHEN s.payers > 1 THEN ' — part ' || round(100 * s.w / s.wsum)::INTEGER || ' %' ELSE '' END
                      AS label,
                    d.quantity, d.unit_price_cents,
                    (sign(d.quantity) * (s.floor_cents + (s.place <= s.left_over)::INTEGER))::INTEGER AS amount_cents,
-                   row_number() OVER (PARTITION BY d.family_id, d.child_id, d.service_id ORDER BY s.place_in_line) = 1
-                     AS counted,
-                   CASE WHEN s.payers > 1 THEN round(100 * s.w / s.wsum)::INTEGER END AS share_percent
+                   row_number() OVER (PARTITION BY d.family_id, d.child_id, d.service_id, d.kind, d.tkey
+                                      ORDER BY s.place_in_line) = 1 AS counted,
+                   CASE WHEN s.payers > 1 THEN round(100 * s.w / s.wsum)::INTEGER END AS share_percent,
+                   {LINE_KIND_RANK.format(kind="d.kind")} AS kind_rank
             FROM shares s
-            JOIN deltas d USING (family_id, child_id, service_id)
+            JOIN deltas d USING ({key})
             JOIN children ch ON ch.id = d.child_id
             JOIN services sv ON sv.id = d.service_id
             LEFT JOIN families f ON f.id = d.family_id
             LEFT JOIN guardians g ON g.id = s.payer
             WHERE s.w > 0
         )
+        , carried AS (
+            -- what earlier months carried over for a payer, still waiting for an invoice
+            SELECT c.family_id, coalesce(f.name, '') AS family, c.payer_guardian_id AS payer,
+                   coalesce(trim(g.first_name || ' ' || g.last_name), '') AS payer_name, coalesce(g.rank, 1) AS payer_rank,
+                   c.child_id, c.service_id, c.line_kind AS kind, coalesce(c.tariff_from, {_BASE}) AS tkey, c.label,
+                   c.quantity, c.unit_price_cents, c.amount_cents, c.counted, c.share_percent,
+                   {LINE_KIND_RANK.format(kind="c.line_kind")} AS kind_rank, c.period_month AS carried_from
+            FROM carried_lines c
+            LEFT JOIN families f ON f.id = c.family_id
+            LEFT JOIN guardians g ON g.id = c.payer_guardian_id
+            WHERE c.settled_invoice_id IS NULL AND c.period_month < $first
+        ), all_lines AS (
+            SELECT *, NULL::DATE AS carried_from FROM lines
+            UNION ALL
+            SELECT * FROM carried
+        ), totals AS (
+            SELECT l.*, sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total
+            FROM all_lines l
+        ), held AS (
+            SELECT *, document_total > 0 AND document_total < $minimum AS held FROM totals
+        )
         SELECT l.*,
-               row_number() OVER (PARTITION BY l.family_id, l.payer ORDER BY l.child_id, l.service_id)::INTEGER
-                 AS line_no,
-               dense_rank() OVER (ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER AS document_no,
-               sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total,
-               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole
-        FROM lines l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
-        ORDER BY l.family_id, l.payer_rank, l.payer, l.child_id, l.service_id
+               row_number() OVER (PARTITION BY l.family_id, l.payer
+                                  ORDER BY l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
+                                           l.tkey)::INTEGER AS line_no,
+               dense_rank() OVER (PARTITION BY l.held ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER
+                 AS document_no,
+               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole,
+               coalesce(l.carried_from, $first) AS line_month
+        FROM held l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
+        ORDER BY l.family_id, l.payer_rank, l.payer, l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
+                 l.tkey
         """
     params = {
         "first": first,
         "after": after,
         "credit": credit_justified,
         "month_label": month_label,
-        "price_services": [p[0] for p in prices],
-        "price_qf": [p[1] for p in prices],
-        "price_cents": [p[2] for p in prices],
+        "minimum": minimum_cents,
+        "price_services": [p.service_id for p in prices],
+        "price_from": [p.valid_from or BASE_DAY for p in prices],
+        "price_kinds": [p.kind.value for p in prices],
+        "price_qf": [p.quotient_familial for p in prices],
+        "price_non_resident": [p.non_resident for p in prices],
+        "price_cents": [p.price_cents for p in prices],
+        "basket_services": [service_id for service_id, _ in baskets],
+        "basket_from": [valid_from or BASE_DAY for _, valid_from in baskets],
     }
     return sql, params
 
@@ -195,8 +396,12 @@ class MonthLines:
 
     def __init__(self, columns: Mapping[str, Sequence[Any] | np.ndarray]):
         self._columns = {name: np.asarray(values) for name, values in columns.items()}
-        self._starts = np.flatnonzero(self._columns["line_no"] == 1)
-        self._ends = np.append(self._starts[1:], len(self._columns["line_no"]))
+        starts = np.flatnonzero(self._columns["line_no"] == 1)
+        ends = np.append(starts[1:], len(self._columns["line_no"]))
+        held = self._columns["held"][starts].astype(bool) if len(starts) else np.zeros(0, dtype=bool)
+        # the documents to issue; those held below the minimum for public recovery are carried over
+        self._starts, self._ends = starts[~held], ends[~held]
+        self._held_starts, self._held_ends = starts[held], ends[held]
 
     def __len__(self) -> int:
         """How many documents."""
@@ -214,6 +419,21 @@ class MonthLines:
             "lines": (self._ends - self._starts).tolist(),
             "total_cents": self._columns["document_total"][self._starts].tolist(),
         }
+
+    def carried_over(self) -> list[tuple[str, str, int, int, list[date]]]:
+        """The documents held below the minimum and carried over: (family name, payer's name, lines,
+        total, the months they bill, in order)."""
+        c = self._columns
+        return [
+            (
+                str(c["family"][start]),
+                str(c["payer_name"][start]),
+                int(end - start),
+                int(c["document_total"][start]),
+                sorted({c["line_month"][i].astype("datetime64[D]").item() for i in range(start, end)}),
+            )
+            for start, end in zip(self._held_starts.tolist(), self._held_ends.tolist())
+        ]
 
     def document(self, n: int) -> tuple[int, str, str, int, int, int]:
         """Document n: (family_id, family name, payer's name, its first line, the end of its lines, total)."""
@@ -247,10 +467,11 @@ def month_lines(
     first: date,
     after: date,
     credit_justified: bool,
-    prices: list[tuple[int, int | None, int]],
+    prices: Sequence[DayPrice],
     month_label: str,
+    minimum_cents: int,
 ) -> MonthLines:
-    sql, params = _month_lines(first, after, credit_justified, prices, month_label)
+    sql, params = _month_lines(first, after, credit_justified, prices, month_label, minimum_cents)
     return MonthLines(cur.execute(sql, params).fetchnumpy())
 
 
@@ -262,8 +483,9 @@ def publish_lines(
     first: date,
     after: date,
     credit_justified: bool,
-    prices: list[tuple[int, int | None, int]],
+    prices: Sequence[DayPrice],
     month_label: str,
+    minimum_cents: int,
     *,
     first_id: int,
     first_seq: int,
@@ -272,13 +494,16 @@ def publish_lines(
     issue: date,
     due: date,
     at_utc: datetime,
-) -> list[tuple]:
+) -> tuple[list[tuple], int]:
     """Insert every document the month still needs and its lines, set-based (inside the caller's
     transaction): document n of the run (by family and payer) gets id `first_id + n - 1` and the number
     `<prefix>-<year>-<seq:06d>` with seq `first_seq + n - 1`, the prefix of its kind (`prefixes`:
     kind → prefix, from lib.domain.invoicing) and its payer; a credit note corrects its payer's first
-    invoice of the month. Returns (seq, number, total_cents) of the documents issued, by seq."""
-    sql, params = _month_lines(first, after, credit_justified, prices, month_label)
+    invoice of the month. A document below `minimum_cents` (not a credit note) is not issued: its new lines
+    are carried over (`carried_lines`, frozen, « Report de … »); a payer's issued invoice bills and settles
+    what earlier months carried for him. Returns (seq, number, total_cents) of the documents issued, by
+    seq, and how many payers' documents carried new lines over."""
+    sql, params = _month_lines(first, after, credit_justified, prices, month_label, minimum_cents)
     staged = f"_month_lines_{next(_staged)}"
     cur.execute(f"CREATE TEMP TABLE {staged} AS {sql}", params)
     try:
@@ -292,7 +517,7 @@ def publish_lines(
                    $year, $first_seq + document_no - 1,
                    CASE WHEN document_total < 0 THEN 'credit_note' ELSE 'invoice' END, family_id, $first, $issue, $due,
                    document_total, CASE WHEN document_total < 0 THEN first_invoice_id END, $at, payer
-            FROM {staged} WHERE line_no = 1
+            FROM {staged} WHERE line_no = 1 AND NOT held
             RETURNING seq, number, total_cents
             """,
             {
@@ -309,19 +534,37 @@ def publish_lines(
         ).fetchall()
         cur.execute(
             f"""INSERT INTO invoice_lines (invoice_id, line_no, child_id, service_id, label, quantity,
-                                           unit_price_cents, amount_cents, counted, share_percent)
+                                           unit_price_cents, amount_cents, counted, share_percent,
+                                           line_kind, tariff_from, carried_from)
                 SELECT $first_id + document_no - 1, line_no, child_id, service_id, label, quantity, unit_price_cents,
-                       amount_cents, counted, share_percent
-                FROM {staged}""",
-            {"first_id": first_id},
+                       amount_cents, counted, share_percent, kind, CASE WHEN tkey > $base THEN tkey END, carried_from
+                FROM {staged} WHERE NOT held""",
+            {"first_id": first_id, "base": BASE_DAY},
         )
+        cur.execute(
+            f"""UPDATE carried_lines c SET settled_invoice_id = s.invoice_id
+                FROM (SELECT DISTINCT family_id, payer, $first_id + document_no - 1 AS invoice_id
+                      FROM {staged} WHERE NOT held AND carried_from IS NOT NULL) s
+                WHERE c.family_id = s.family_id AND c.payer_guardian_id IS NOT DISTINCT FROM s.payer
+                  AND c.settled_invoice_id IS NULL AND c.period_month < $first""",
+            {"first_id": first_id, "first": first},
+        )
+        cur.execute(
+            f"""INSERT INTO carried_lines (family_id, payer_guardian_id, period_month, line_no, child_id, service_id,
+                                           label, quantity, unit_price_cents, amount_cents, counted, share_percent,
+                                           line_kind, tariff_from, carried_at)
+                SELECT family_id, payer, $first, line_no, child_id, service_id,
+                       'Report de ' || $month_label || ' : ' || label, quantity, unit_price_cents, amount_cents,
+                       counted, share_percent, kind, CASE WHEN tkey > $base THEN tkey END, $at
+                FROM {staged} WHERE held AND carried_from IS NULL""",
+            {"first": first, "month_label": month_label, "base": BASE_DAY, "at": at_utc},
+        )
+        held = cur.execute(
+            f"SELECT count(DISTINCT (family_id, payer)) FROM {staged} WHERE held AND carried_from IS NULL"
+        ).fetchall()[0][0]
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {staged}")
-    return sorted(issued)
-
-
-def tariffs(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int | None, int]]:
-    return cur.execute("SELECT service_id, qf_max, price_cents FROM tariffs").fetchall()
+    return sorted(issued), held
 
 
 def sequence_state(cur: duckdb.DuckDBPyConnection, year: int) -> tuple[int, int, int]:
@@ -377,6 +620,11 @@ def month_documents(db: Database, period: date) -> list[dict]:
            WHERE i.period_month = ? ORDER BY i.seq""",
         [period],
     )
+
+
+def month_carried(db_or_cur, period: date) -> int:
+    """How many lines of a month were carried over (billed later, or still waiting)."""
+    return _rows(db_or_cur, "SELECT count(*) FROM carried_lines WHERE period_month = ?", [period])[0][0]
 
 
 def month_invoices(db: Database, period: date) -> list[tuple[int, int, int, str]]:

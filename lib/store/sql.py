@@ -3,7 +3,7 @@
 from enum import StrEnum
 
 from lib.domain.families import BillingMode
-from lib.domain.invoicing import PaymentRight
+from lib.domain.invoicing import LineKind, PaymentRight
 from lib.domain.planning import ACTIVE, BookingState
 
 # A booking `b` whose day the town closed afterwards (for every site or its site, for every service
@@ -41,3 +41,17 @@ FAMILY_EMAIL = f"""coalesce((SELECT g.email FROM guardians g WHERE g.family_id =
 
 # A child `c` still in the town's files (an archived child is neither booked nor found).
 CHILD_KEPT = "c.archived_at IS NULL"
+
+# What an invoice line bills (lib.domain.invoicing.LineKind), and the order of a child's lines for a service.
+MEAL_LINE = quoted(LineKind.MEAL)
+UNBOOKED_LINE = quoted(LineKind.UNBOOKED)
+BASKET_LINE = quoted(LineKind.BASKET)
+LINE_KIND_RANK = (
+    "CASE {kind} " + " ".join(f"WHEN {quoted(kind)} THEN {rank}" for rank, kind in enumerate(LineKind)) + " END"
+)
+# A line's words before the service's name: « Repas non réservé — » (nothing for a booked day).
+LINE_KIND_WORDS = (
+    "CASE {kind} "
+    + " ".join(f"WHEN {quoted(kind)} THEN '{kind.label} — '" for kind in LineKind if kind.label)
+    + " ELSE '' END"
+)

@@ -112,13 +112,14 @@ def insert_service(
     is_meal: bool,
     deadlines: ServiceDeadlines,
 ) -> int:
-    """A new service, last in the services' order; its id."""
+    """A new service, last in the services' order; its id. A day a child is present without a booking
+    is billed at its unit price until the town sets another (lib.services.tariffs)."""
     book, cancel = deadlines.book, deadlines.cancel
     return cur.execute(
-        """INSERT INTO services (code, name, short_name, weekdays, unit_price_cents, is_meal,
+        """INSERT INTO services (code, name, short_name, weekdays, unit_price_cents, unbooked_price_cents, is_meal,
                   book_delay_days, book_delay_working, book_cutoff_time,
                   cancel_delay_days, cancel_delay_working, cancel_cutoff_time, sort_order)
-           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(max(sort_order), 0) + 1 FROM services
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(max(sort_order), 0) + 1 FROM services
            RETURNING id""",
         [
             code,
@@ -126,6 +127,7 @@ def insert_service(
             short_name,
             ",".join(str(d) for d in weekdays),
             unit_price_cents,
+            unit_price_cents,  # a day present without a booking: the normal price until the town says otherwise
             is_meal,
             *(book.days, book.working, book.cutoff),
             *(cancel.days, cancel.working, cancel.cutoff),

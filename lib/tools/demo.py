@@ -30,7 +30,7 @@ from lib.domain.actor import Actor
 from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import NotAllowed
-from lib.domain.invoicing import PaymentRight
+from lib.domain.invoicing import DEFAULT_RECOVERY_MINIMUM_CENTS, MINIMUM_SETTING, PaymentRight
 from lib.domain.planning import BookingState
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
@@ -40,7 +40,7 @@ from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
 from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
-from lib.store import audit, health, outbox
+from lib.store import audit, deployment, health, outbox
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
@@ -343,6 +343,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
         counts = db.write(lambda cur: _populate(cur, today))
         counts["closures"] = _declare_closures(db, today)
         counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
+        db.write(lambda cur: deployment.put_setting(cur, MINIMUM_SETTING, str(DEFAULT_RECOVERY_MINIMUM_CENTS)))
         db.write(outbox.forget_history)  # the demo's past months were never e-mailed
         db.checkpoint()
     finally:
@@ -379,6 +380,9 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
             ("holiday_zone", ZONE),
             ("invoice_rule", "bookings"),
             ("invoice_due_days", "30"),
+            # the past months are issued whole (their invoices keep the numbers the guide shows); the
+            # 15 € minimum for public recovery applies from the build on (`build_demo`)
+            (MINIMUM_SETTING, "0"),
             ("demo_built_for", today.isoformat()),
             ("payment_backend", "systempayv2"),
             ("payment_options", json.dumps(SANDBOX_OPTIONS)),
