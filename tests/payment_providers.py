@@ -11,6 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 import uvicorn
@@ -46,7 +47,11 @@ def served_payment_routes():
 
 
 def use_provider(db, backend: str, options: dict, sandbox: bool = True) -> None:
-    values = {"payment_backend": backend, "payment_options": json.dumps(options), "payment_sandbox": "1" if sandbox else "0"}
+    values = {
+        "payment_backend": backend,
+        "payment_options": json.dumps(options),
+        "payment_sandbox": "1" if sandbox else "0",
+    }
     db.write(
         lambda cur: [cur.execute("UPDATE settings SET value = ? WHERE key = ?", [v, k]) for k, v in values.items()]
     )
@@ -120,7 +125,9 @@ class Systempay(Backend):
             "bad signature": Said(urlencode(dict(values, signature="AAAA"))),
             "tampered amount, old signature": Said(urlencode(dict(values, vads_amount="1"))),
             "unsigned": Said(urlencode({k: v for k, v in values.items() if k != "signature"})),
-            "signed for PRODUCTION while the town is in TEST": Said(self._resign(db, said.query, vads_ctx_mode="PRODUCTION")),
+            "signed for PRODUCTION while the town is in TEST": Said(
+                self._resign(db, said.query, vads_ctx_mode="PRODUCTION")
+            ),
             "another merchant's site": Said(self._resign(db, said.query, vads_site_id="87654321")),
         }
 
@@ -132,7 +139,7 @@ class Paybox(Backend):
     with the private half exactly as Paybox does."""
 
     name = "paybox"
-    options = {
+    options: ClassVar[dict] = {
         "platform": "test",
         "site": "1999888",
         "rang": "32",
@@ -195,7 +202,7 @@ class Tipi(Backend):
     the notification from the DGFiP's servers (`notify_addresses`) is believed."""
 
     name = "tipi"
-    options = {"numcli": "123456", "saisie": "T", "notify_addresses": [PROVIDER]}
+    options: ClassVar[dict] = {"numcli": "123456", "saisie": "T", "notify_addresses": [PROVIDER]}
 
     def answer(self, db, started, decision="pay"):
         sent = fields(started.url.split("?", 1)[1])

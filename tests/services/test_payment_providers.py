@@ -74,7 +74,9 @@ def test_the_attempt_carries_the_payment_reference_and_year(db, parent, unpaid, 
         int(october.number.split("-")[1]),
         october.total_cents,
     )
-    stored = db.row("SELECT payment_ref, exer FROM payment_transactions WHERE transaction_ref = ?", [started.transaction_ref])
+    stored = db.row(
+        "SELECT payment_ref, exer FROM payment_transactions WHERE transaction_ref = ?", [started.transaction_ref]
+    )
     assert stored == (started.payment_ref, started.exer)
     # The departure eopayment asked for: PayFiP and TIPI redirect, Systempay and Paybox post a form.
     assert started.kind == ("url" if backend.name in ("payfip_ws", "tipi") else "form")
@@ -139,7 +141,10 @@ def test_a_paid_answer_after_our_expiry_is_still_recorded(db, parent, unpaid, ba
     else:
         BANK._answers.pop(started.transaction_ref, None)  # the Systempay sandbox keeps answers: not this one
         assert payments.reconcile(db, late) == 1  # no answer reached us: the attempt expired
-        assert db.value("SELECT state FROM payment_transactions WHERE id = (SELECT max(id) FROM payment_transactions)") == "expired"
+        assert (
+            db.value("SELECT state FROM payment_transactions WHERE id = (SELECT max(id) FROM payment_transactions)")
+            == "expired"
+        )
         recorded = record(db, said, port, late)
         assert recorded.changed and recorded.state is TxState.PAID
     assert db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
