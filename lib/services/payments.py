@@ -582,10 +582,18 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> Outc
     if found is None:
         return None
     state = TxState(found["state"])
-    return Outcome(
-        state,
-        outcome_message(state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))),
+    message = outcome_message(
+        state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))
     )
+    return Outcome(state, message + reference_line(found["payment_ref"], found["exer"]))
+
+
+def reference_line(payment_ref: str | None, exer: int | None) -> str:
+    """The payment reference the public accountant matches, as the family reads it (empty for an
+    attempt made before references were kept)."""
+    if not payment_ref:
+        return ""
+    return f" Référence de paiement : {payment_ref}" + (f" (exercice {exer})." if exer else ".")
 
 
 def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> int:

@@ -89,6 +89,8 @@ def test_a_genuine_paid_answer_is_recorded_once_and_a_replay_is_harmless(db, par
     assert first.changed and first.state is TxState.PAID
     assert not record(db, said, port).changed
     assert db.value("SELECT count(*) FROM payments WHERE invoice_id = ?", [unpaid]) == 1
+    outcome = payments.outcome_for_family(db, parent, started.transaction_ref)
+    assert outcome.message.endswith(f"Référence de paiement : {started.payment_ref} (exercice {started.exer}).")
     assert db.value("SELECT count(*) FROM audit_log WHERE action = 'payment.paid'") == 1
     with pytest.raises(PaymentRefused, match="déjà soldée"):
         start(db, parent, unpaid, port, key="after-paid-key-123456789")
