@@ -29,7 +29,6 @@ PARIS = ZoneInfo("Europe/Paris")
 
 DECISIONS = {"pay": "P", "refuse": "R", "cancel": "A"}
 _REFDET = re.compile(r"^[A-Za-z0-9]{1,30}$")
-_CREATE_FIELDS = ("exer", "mel", "montant", "numcli", "objet", "refdet", "saisie", "urlnotif", "urlredirect")
 
 
 class PayfipFault(Exception):
@@ -99,7 +98,18 @@ class PayfipBank:
         if not (fields.get("urlnotif", "").startswith("http") and fields.get("urlredirect", "").startswith("http")):
             raise PayfipFault("R7", "adresses de retour invalides")
         idop = secrets.token_hex(16)
-        operation = Operation(idop, **{k: fields.get(k, "") for k in _CREATE_FIELDS})
+        operation = Operation(
+            idop,
+            numcli=numcli,
+            exer=fields["exer"],
+            refdet=fields["refdet"],
+            montant=montant,
+            mel=mel,
+            saisie=fields["saisie"],
+            objet=fields.get("objet", ""),
+            urlnotif=fields["urlnotif"],
+            urlredirect=fields["urlredirect"],
+        )
         with self._lock:
             self._operations[idop] = operation
         return idop

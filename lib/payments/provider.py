@@ -138,7 +138,7 @@ class _ZeepAt(zeep.Client):
         self._address = address
 
     @property
-    def service(self):  # type: ignore[override]
+    def service(self):
         return self.create_service(self.BINDING, self._address)
 
 

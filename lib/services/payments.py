@@ -22,6 +22,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlencode
 
@@ -612,11 +613,11 @@ def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> i
                     changed += 1
                     continue
         if from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
-            changed += db.write(lambda cur, tx=tx: _expire(cur, tx, to_utc_naive(now)))
+            changed += db.write(partial(_expire, tx=tx, at=to_utc_naive(now)))
     return changed
 
 
-def _expire(cur: Cursor, tx: dict, at: datetime) -> int:
+def _expire(cur: Cursor, *, tx: dict, at: datetime) -> int:
     """An attempt without an answer past its provider's expiry: expired (1), unless an answer came meanwhile (0)."""
     now_stored = store.transaction_by_ref(cur, tx["transaction_ref"])
     if now_stored is None or now_stored["state"] != TxState.PENDING:

@@ -45,7 +45,9 @@ def test_pay_round_trip_records_once_and_the_invoice_turns_green(db, parent, unp
     started = payments.start_payment(db, parent, unpaid, KEY, PORT, DEMO_NOW)
     fields = {f["name"]: f["value"] for f in started.fields}
     assert started.url == BASE + "/paiement/sandbox"
-    assert fields["vads_amount"] == str(october.total_cents) and fields["vads_order_id"] == payment_reference(october.number)
+    assert fields["vads_amount"] == str(october.total_cents) and fields["vads_order_id"] == payment_reference(
+        october.number
+    )
     assert fields["vads_url_return"] == BASE + "/paiement/retour"
     answer = bank_answer(db, started)
     first = payments.record_answer(db, answer, "notification", DEMO_NOW, address=PROVIDER)
