@@ -100,13 +100,14 @@ def receipt_email(action: str, hidden: dict[str, str], why: str, value: str, *, 
     family file has none: asked for this payment only, never kept in the family file."""
     inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in hidden.items())
     kind, role = ("error", "alert") if status >= 400 else ("notice", "status")
+    invalid = ' aria-invalid="true"' if status >= 400 else ""
     body = (
         "<h1>Votre reçu de paiement</h1>"
         f'<p class="{kind}" role="{role}" id="mel-aide">{escape(why)}</p>'
         f'<form method="post" action="{escape(action)}">{inputs}'
         '<label for="mel"><strong>Adresse e-mail pour le reçu de la banque</strong></label>'
         f'<input id="mel" name="mel" type="email" autocomplete="email" required maxlength="80" value="{escape(value)}"'
-        ' aria-describedby="mel-aide" style="display:block;width:100%;font-size:1.05rem;padding:.6rem;'
+        f' aria-describedby="mel-aide"{invalid} style="display:block;width:100%;font-size:1.05rem;padding:.6rem;'
         'margin-top:.4rem;min-height:44px;border:2px solid #6b7280;border-radius:8px">'
         "<p>Elle est transmise à la banque pour ce paiement seulement : elle n'est pas enregistrée dans "
         "votre dossier famille.</p>"

@@ -124,6 +124,7 @@ def test_without_an_email_the_departure_asks_one_for_the_receipt(client, demo_db
         and 'value="pas-une-adresse"' in bad.text
     )
     assert demo_db.value("SELECT count(*) FROM payment_transactions WHERE state = 'pending'") == 0
+    assert 'aria-invalid="true"' in bad.text
     forged = client.post("/paiement/depart", data=dict(form, code="0000", mel="payeur@exemple.fr"))
     assert forged.status_code == 400
     left = client.post("/paiement/depart", data=dict(form, mel="payeur@exemple.fr"), follow_redirects=False)
