@@ -81,6 +81,8 @@ class Protocol:
     year: str | None = None  # PayFiP's EXER
     answers_by_reference: bool = False  # the answer names only the payment reference (one per invoice)
     extra_request: tuple[str, ...] = ()  # request() arguments beyond amount, orderid and email
+    # `service_url` is a web service the portal itself calls (PayFiP's SOAP), not a page for the browser.
+    service_called_by_us: bool = False
 
 
 _SYSTEMPAY = Protocol(
@@ -103,6 +105,7 @@ PROTOCOLS: dict[str, Protocol] = {
         (("saisie", "saisie", "T"), ("numcli", "numcli", None)),
         year="exer",
         extra_request=("refdet", "exer"),
+        service_called_by_us=True,
     ),
     "tipi": Protocol(
         "montant",
@@ -177,12 +180,16 @@ class ProviderConfig:
             return None
         return base_url.rstrip("/") + value if value.startswith("/") else value
 
-    def eopayment(self, base_url: str) -> eopayment.Payment:
+    def eopayment(self, base_url: str, service_base: str | None = None) -> eopayment.Payment:
+        """eopayment for this town: the return addresses at `base_url` (the portal's public
+        address); a relative `service_url` at `service_base` when the portal itself calls it (its
+        own address as the process reaches itself, not through the public proxy), else at `base_url`."""
         base = base_url.rstrip("/")
         options = dict(self.options)
         options.setdefault("normal_return_url", base + RETURN_PATH)
         options.setdefault("automatic_return_url", base + NOTIFY_PATH)
-        service_url = self.absolute(base_url, "service_url")
+        called_by_us = self.backend in PROTOCOLS and PROTOCOLS[self.backend].service_called_by_us
+        service_url = self.absolute(service_base if called_by_us and service_base else base_url, "service_url")
         if service_url:
             options["service_url"] = service_url
         payment = eopayment.Payment(self.backend, options)
@@ -224,13 +231,15 @@ def start(
     payment_ref: str,
     year: int,
     email: str | None,
+    service_base: str | None = None,
 ) -> Started:
     """Ask the provider for a payment of `amount_cents`, under the invoice's payment reference
-    (lib.domain.invoicing.payment_reference) and year (PayFiP's REFDET and EXER)."""
+    (lib.domain.invoicing.payment_reference) and year (PayFiP's REFDET and EXER). `base_url`: the
+    portal's public address; `service_base`: see ProviderConfig.eopayment."""
     if amount_cents <= 0:
         raise ValueError("nothing to pay")
     proto = protocol(config.backend)
-    payment = config.eopayment(base_url)
+    payment = config.eopayment(base_url, service_base)
     kwargs: dict[str, Any] = {"email": email or None}
     if "refdet" in proto.extra_request:
         kwargs.update(refdet=payment_ref, exer=str(year))
@@ -280,9 +289,9 @@ def _flat(data: dict) -> dict:
     return flat
 
 
-def parse(config: ProviderConfig, base_url: str | None, query_string: str, *, source: str, address: str) -> Answer:
+def parse(config: ProviderConfig, service_base: str | None, query_string: str, *, source: str, address: str) -> Answer:
     """Verify and read an answer; raises ProviderError when it is unsigned, forged, unconfirmed or
-    malformed. `base_url`: the portal's address (a relative `service_url` hangs on it); `source`:
+    malformed. `service_base`: the portal's address (a relative `service_url` hangs on it); `source`:
     "retour", "notification" or "reconciliation"; `address`: the peer's. An unsigned answer without
     a status service (TIPI's) stands only as a notification from one of the provider's servers,
     listed in the town's `notify_addresses` option."""
@@ -295,10 +304,10 @@ def parse(config: ProviderConfig, base_url: str | None, query_string: str, *, so
     if proto.confirmation is Confirmation.STATUS and set(parse_qs(query_string, keep_blank_values=True)) != {"idop"}:
         raise ProviderError("réponse attendue : un identifiant de paiement (idop) seul")
     relative_service = str(config.options.get("service_url", "")).startswith("/")
-    if proto.confirmation is Confirmation.STATUS and base_url is None and relative_service:
+    if proto.confirmation is Confirmation.STATUS and service_base is None and relative_service:
         raise ProviderError("adresse du portail inconnue : le service du fournisseur ne peut pas être interrogé")
     try:
-        response = config.eopayment(base_url or "").response(query_string)
+        response = config.eopayment(service_base or "", service_base).response(query_string)
     except payfip_ws.PayFiPError as exc:
         raise ProviderError(f"le fournisseur ne confirme pas ce paiement ({exc.code})") from None
     except Exception as exc:  # eopayment raises ResponseError, KeyError… on malformed input

@@ -73,15 +73,23 @@ def portal_address(values: dict[str, str], served_port: int | None) -> str | Non
     return public_address(values) or (f"http://127.0.0.1:{served_port}" if served_port else None)
 
 
-def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str]:
-    """The provider's configuration and the portal's address, from one read of the settings."""
+def service_base(values: dict[str, str], served_port: int | None) -> str | None:
+    """Where the portal reaches a web service of its own (the PayFiP sandbox's SOAP): itself on
+    the port it serves on, not through the public address (a proxy, a certificate, a name the
+    server may not resolve); the public address when the port is unknown (no request, a Unix socket)."""
+    return f"http://127.0.0.1:{served_port}" if served_port else public_address(values)
+
+
+def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str, str | None]:
+    """The provider's configuration, the portal's address and where it reaches its own services,
+    from one read of the settings."""
     values = reference.settings(db)
     base = portal_address(values, served_port)
     if base is None:
         raise PaymentRefused(
             "Le paiement en ligne n'est pas configuré (adresse publique du portail) : contactez la mairie."
         )
-    return provider.ProviderConfig.from_settings(values), base
+    return provider.ProviderConfig.from_settings(values), base, service_base(values, served_port)
 
 
 # --- the right to pay online --------------------------------------------------------------------
@@ -254,7 +262,7 @@ def _start_payment(
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal
     email = receipt_email(given_email) if given_email is not None else None
-    cfg, base_url = _setup(db, served_port)
+    cfg, base_url, own_services = _setup(db, served_port)
     at = to_utc_naive(now)
     since = to_utc_naive(now - cfg.attempt_lifetime)
 
@@ -316,7 +324,7 @@ def _start_payment(
         )
     ref = payment_reference(first.number)
     try:
-        started = provider.start(cfg, base_url, first.left, ref, first.year, email)
+        started = provider.start(cfg, base_url, first.left, ref, first.year, email, own_services)
     except Exception as exc:  # a misconfigured or unreachable provider must not show a traceback to a parent
         raise PaymentRefused(
             "Le paiement en ligne est momentanément indisponible : réessayez plus tard ou contactez la mairie."
@@ -421,7 +429,7 @@ def record_answer(
     values = reference.settings(db)
     cfg = provider.ProviderConfig.from_settings(values)
     try:
-        answer = provider.parse(cfg, portal_address(values, served_port), query_string, source=source, address=address)
+        answer = provider.parse(cfg, service_base(values, served_port), query_string, source=source, address=address)
     except provider.ProviderError as exc:
         REJECTIONS.count(db, now, address, source, exc.reason)
         raise AnswerRejected(400, exc.reason) from None

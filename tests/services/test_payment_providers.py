@@ -270,3 +270,17 @@ def test_a_tipi_answer_is_matched_to_the_latest_attempt_of_its_reference(db, par
     assert recorded.transaction_ref == second.transaction_ref and recorded.state is TxState.PAID
     assert fields(second.url.split("?", 1)[1])["refdet"] == second.payment_ref
     assert ELSEWHERE != PROVIDER
+
+
+def test_the_portal_reaches_its_own_payfip_on_its_port_not_through_the_public_address(
+    db, parent, unpaid, payfip, port, monkeypatch
+):
+    # Behind a proxy (TLS, a public name), the server calls its own SOAP service directly; the
+    # browser and PayFiP's notification still use the public address.
+    monkeypatch.setenv(payments.PUBLIC_URL_ENV, "https://famille.ma-ville.invalid")
+    started = start(db, parent, unpaid, port)
+    assert started.url.startswith("https://famille.ma-ville.invalid/paiement/payfip?idop=")
+    operation = payfip_sandbox.BANK.operation(started.transaction_ref)
+    assert operation.urlnotif == "https://famille.ma-ville.invalid/paiement/notification"
+    said = payfip.answer(db, started)
+    assert record(db, said, port).state is TxState.PAID

@@ -36,7 +36,9 @@ def client(demo_path, port, monkeypatch):
         routes=[*ROUTES, *payment_routes.ROUTES, Route("/{page}", lambda r: PlainTextResponse("app"))],
         middleware=[Middleware(RequireLogin)],
     )
-    with TestClient(app, base_url="http://127.0.0.1:8501") as c:
+    # The test client's requests arrive as if on the live server's port: the portal reaches its own
+    # PayFiP there, as the real server reaches itself on the port it serves on.
+    with TestClient(app, base_url=f"http://127.0.0.1:{port}") as c:
         yield c
 
 
