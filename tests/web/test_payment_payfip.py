@@ -141,3 +141,21 @@ def test_the_payfip_sandbox_is_closed_when_the_town_uses_the_real_one(client, de
     assert client.post("/paiement/payfip/soap", content=b"<x/>").status_code == 404
     assert client.get("/paiement/payfip?idop=x").status_code == 404
     assert client.post("/paiement/payfip/decision", data={"idop": "x", "decision": "pay"}).status_code == 404
+
+
+def test_a_departure_never_waits_for_a_thread_its_own_payfip_needs(client, demo_db, port, monkeypatch):
+    """The real server's case: the departure, served by the process, calls the same process's SOAP
+    service. With a single thread for departures, the SOAP service must not need one from that pool
+    (it would wait until the departure gives up: a deadlock cut by the timeout)."""
+    import http.client
+    import time
+
+    monkeypatch.setattr(payment_routes.PROVIDER_CALLS, "total_tokens", 1)
+    post_login(client, "parent@demo.fr", "demo")
+    link = payments.departure_link(client.cookies["pf_session"], unpaid_id(demo_db), KEY)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    began = time.monotonic()
+    connection.request("GET", link, headers={"Cookie": f"pf_session={client.cookies['pf_session']}"})
+    answer = connection.getresponse()
+    assert answer.status == 303 and "/paiement/payfip?idop=" in answer.getheader("location")
+    assert time.monotonic() - began < 5  # far from provider.SERVICE_TIMEOUT_S
