@@ -12,7 +12,7 @@ from lib.domain import fr
 from lib.domain.clock import from_utc_naive
 from lib.domain.markup import md
 from lib.domain.roles import Role
-from lib.services import accounts
+from lib.services import accounts, cash_desk
 from lib.ui import layout, session
 from lib.ui.errors import refusals_shown
 
@@ -84,6 +84,45 @@ if st.button("Inviter les responsables pas encore invités", key="accounts_invit
             f" Non invités :{skipped}" if skipped else ""
         )
         st.rerun()
+
+st.header("Régisseurs de la régie", anchor=False)
+st.caption(
+    "Le régisseur encaisse à la mairie les paiements des factures (chèque, espèces, CESU, virement) et remet le "
+    "journal de caisse au comptable public. Seul un agent ou un administrateur peut recevoir ce droit."
+)
+with refusals_shown(stop=True):
+    staff = cash_desk.staff_accounts(session.db(), actor)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "Nom": [s.name for s in staff],
+            "Régisseur": ["oui" if s.regisseur else "non" for s in staff],
+            "Profil": [s.role.label for s in staff],
+            "Adresse e-mail": [s.email for s in staff],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
+holders = {s.user_id: s for s in staff if s.active}
+if holders:
+    who = st.selectbox(
+        "Compte du personnel",
+        list(holders),
+        format_func=lambda i: (
+            f"{holders[i].name} – {holders[i].email} ({'régisseur' if holders[i].regisseur else 'non régisseur'})"
+        ),
+        key="accounts_regisseur_who",
+    )
+    holds = holders[who].regisseur
+    if st.button(
+        "Retirer le droit de régisseur" if holds else "Donner le droit de régisseur", key="accounts_regisseur_toggle"
+    ):
+        with refusals_shown():
+            cash_desk.set_regisseur(session.db(), actor, who, not holds, now)
+            verb = "retiré à" if holds else "donné à"
+            st.session_state[ANSWER] = f"Droit de régisseur {verb} {md(holders[who].name)}."
+            st.rerun()
 
 st.header("Les responsables d'une famille", anchor=False)
 with refusals_shown(stop=True):

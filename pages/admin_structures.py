@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.domain import fr
 from lib.domain.deadlines import MAX_DELAY_DAYS, deadline_rule
+from lib.domain.invoice_text import FIELDS, CollectionMode
 from lib.domain.markup import md
 from lib.domain.roles import Role
 from lib.domain.structures import (
@@ -19,7 +20,7 @@ from lib.domain.structures import (
     weekdays_text,
 )
 from lib.domain.validation import parse_euros
-from lib.services import settings, town_setup
+from lib.services import collection, settings, town_setup
 from lib.ui import layout, session
 from lib.ui.errors import refusals_shown
 
@@ -94,6 +95,76 @@ st.caption(
         f"{town['holiday_zone']} — adresse publique {town['public_url'] or 'non renseignée'}."
     )
 )
+
+# --- what the invoices say of the town --------------------------------------------------------------
+st.header("Mentions des factures", anchor=False)
+st.caption(
+    "Elles figurent sur chaque facture (PDF et « Mes factures ») pour que le comptable public puisse la recouvrer : "
+    "SIRET de la commune, ordonnateur, mode de recouvrement et moyens de paiement."
+)
+flash("legal")
+legal = collection.legal_settings(db, actor)
+modes = list(CollectionMode)
+with st.form("legal_form", border=True):
+    fields = {
+        "town_address": st.text_input(
+            FIELDS["town_address"], legal["town_address"], max_chars=200, key="legal_address"
+        ),
+        "town_siret": st.text_input(
+            FIELDS["town_siret"],
+            legal["town_siret"],
+            max_chars=20,
+            key="legal_siret",
+            help="14 chiffres (SIREN de la commune et numéro de l'établissement), sur l'avis de situation INSEE.",
+        ),
+        "official_name": st.text_input(
+            FIELDS["official_name"], legal["official_name"], max_chars=200, key="legal_official"
+        ),
+        "official_title": st.text_input(
+            FIELDS["official_title"],
+            legal["official_title"],
+            max_chars=200,
+            key="legal_title",
+            help="Par exemple « Maire » ou « Adjointe déléguée aux finances ».",
+        ),
+        "collection_mode": st.radio(
+            FIELDS["collection_mode"],
+            [m.value for m in modes],
+            index=[m.value for m in modes].index(legal["collection_mode"]),
+            format_func=lambda v: CollectionMode(v).label,
+            key="legal_mode",
+        ),
+        "regie_name": st.text_input(
+            FIELDS["regie_name"] + " — obligatoire en régie", legal["regie_name"], max_chars=200, key="legal_regie"
+        ),
+        "regie_address": st.text_input(
+            FIELDS["regie_address"] + " — obligatoire en régie",
+            legal["regie_address"],
+            max_chars=200,
+            key="legal_regie_address",
+        ),
+        "regie_hours": st.text_input(
+            FIELDS["regie_hours"] + " — obligatoire en régie",
+            legal["regie_hours"],
+            max_chars=200,
+            key="legal_regie_hours",
+        ),
+        "accountant_name": st.text_input(
+            FIELDS["accountant_name"] + " — obligatoire en avis des sommes à payer",
+            legal["accountant_name"],
+            max_chars=200,
+            key="legal_accountant",
+        ),
+        "accountant_address": st.text_input(
+            FIELDS["accountant_address"] + " — obligatoire en avis des sommes à payer",
+            legal["accountant_address"],
+            max_chars=200,
+            key="legal_accountant_address",
+        ),
+    }
+    if st.form_submit_button("Enregistrer les mentions des factures", type="primary"):
+        with refusals_shown():
+            saved("legal", collection.save_legal(db, actor, fields, session.now()))
 
 # --- school years ---------------------------------------------------------------------------------
 st.header("Années scolaires", anchor=False)

@@ -208,6 +208,17 @@ def build_town(db: Database, today: date = DEMO_TODAY) -> Town:
             "payment_backend": "systempayv2",
             "payment_options": json.dumps(SANDBOX_OPTIONS),
             "payment_sandbox": "1",
+            # what the invoices say of the town (a régie; the SIRET passes its check digit)
+            "town_address": "Hôtel de ville, 10 place de la République, 31000 Petite-Ville",
+            "town_siret": "21310999400011",
+            "collection_mode": "regie",
+            "official_name": "Marie Garrigou",
+            "official_title": "Maire",
+            "regie_name": "Régie enfance de Petite-Ville",
+            "regie_address": "Hôtel de ville, 10 place de la République, 31000 Petite-Ville",
+            "regie_hours": "du lundi au vendredi de 8 h 30 à 12 h",
+            "accountant_name": "Service de gestion comptable de Petite-Ville",
+            "accountant_address": "2 rue du Trésor, 31000 Petite-Ville",
         }
         _rows(cur, "settings", [{"key": k, "value": v} for k, v in settings.items()])
         _rows(

@@ -17,6 +17,7 @@ from itertools import groupby
 from lib.domain import fr
 from lib.domain.deadlines import limit_text
 from lib.domain.errors import InvalidInput
+from lib.domain.invoice_text import reference_line
 from lib.domain.invoicing import PaymentMethod
 from lib.domain.letters import NAME_LIMIT, Letter, Link, MailKind, one_line
 
@@ -200,7 +201,11 @@ def invoice_published(town: str, invoice: InvoiceFacts, url: str | None) -> Lett
     else:
         subject = f"Nouvelle facture {invoice.number}"
         opening = f"La facture de {fr.month_year(invoice.month)} est disponible."
-        lines = (f"Numéro : {invoice.number}", f"Montant : {fr.euros(invoice.total_cents)}")
+        lines = (
+            f"Numéro : {invoice.number}",
+            f"Montant : {fr.euros(invoice.total_cents)}",
+            reference_line(invoice.number),
+        )
         if invoice.due is not None:
             lines += (f"À payer au plus tard le {fr.long_date(invoice.due)}",)
     return Letter(

@@ -16,6 +16,7 @@ from typing import Any
 
 from lib.domain import fr
 from lib.domain.calendar import ClosureKind
+from lib.domain.invoicing import PaymentMethod
 from lib.domain.letters import MailKind
 from lib.domain.roles import Role
 
@@ -30,6 +31,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "Structures, années scolaires et régimes": ("school_year.", "site.", "diet."),
     "Facturation": ("invoice.",),
     "Paiements en ligne": ("payment.", "payment_right."),
+    "Régie (paiements en mairie)": ("cashdesk.", "user.regisseur"),
     "Connexions et mots de passe": ("auth.", "user."),
     "Consultations de dossiers": ("child.read", "family.read", "family.export"),
     "Santé (PAI)": ("health.",),
@@ -399,6 +401,32 @@ def _payment_rejected(entry: Entry) -> str:
     return f"Réponse de paiement rejetée{ref}{', reçue par ' + SOURCES.get(source, source) if source else ''}"
 
 
+def _cash_payment(entry: Entry) -> str:
+    after = _dict(entry.after)
+    try:
+        how = f" {PaymentMethod(str(after.get('method'))).adverb}"
+    except ValueError:
+        how = ""
+    cents = _int(after.get("amount_cents"))
+    amount = f" {fr.euros(cents)}" if cents is not None else ""
+    return f"A encaissé{amount}{how} à la régie pour {_invoice(entry)} (reçu {after.get('receipt', '?')})"
+
+
+def _cash_cancel(entry: Entry) -> str:
+    before, after = _dict(entry.before), _dict(entry.after)
+    return (
+        f"A annulé le reçu {before.get('receipt', '?')} de la régie pour {_invoice(entry)} "
+        f"(reçu d'annulation {after.get('receipt', '?')})"
+    )
+
+
+def _regisseur(entry: Entry) -> str:
+    verb = (
+        "A donné le droit de régisseur à" if _dict(entry.after).get("regisseur") else "A retiré le droit de régisseur à"
+    )
+    return f"{verb} {_named(entry)}"
+
+
 def _named(entry: Entry, key: str = "name") -> str:
     """The name the entry recorded (after, else before), or the entity's number."""
     name = _dict(entry.after).get(key) or _dict(entry.before).get(key)
@@ -532,6 +560,15 @@ def _exported(entry: Entry) -> str:
     return f"A exporté le fichier des familles ({count(families, 'famille')})"
 
 
+def _unpaid_exported(entry: Entry) -> str:
+    after = _dict(entry.after)
+    invoices = _int(after.get("factures")) or 0
+    return (
+        f"A exporté les impayés pour le comptable public ({count(invoices, 'facture')}, "
+        f"reste à recouvrer {fr.euros(_int(after.get('reste_cents')) or 0)})"
+    )
+
+
 SENTENCES: dict[str, Callable[[Entry], str]] = {
     "mail.preferences": _mail_preferences,
     "auth.login": lambda e: "S'est connecté(e)",
@@ -587,6 +624,12 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "payment.expired": _payment_state,
     "payment.pending": _payment_state,
     "payment.rejected": _payment_rejected,
+    "cashdesk.payment": _cash_payment,
+    "cashdesk.refused": lambda e: f"Paiement à la régie refusé pour {_invoice(e)}",
+    "cashdesk.cancel": _cash_cancel,
+    "cashdesk.cancel_refused": lambda e: f"Annulation d'un reçu de la régie refusée (reçu n° {e.entity_id})",
+    "user.regisseur": _regisseur,
+    "user.regisseur_refused": lambda e: f"Droit de régisseur refusé pour le compte n° {e.entity_id}",
     "calendar.feed_created": lambda e: f"A créé le lien du calendrier du téléphone de {_child(e)}",
     "calendar.feed_replaced": lambda e: f"A remplacé le lien du calendrier du téléphone de {_child(e)}",
     "calendar.feed_revoked": lambda e: f"A supprimé le lien du calendrier du téléphone de {_child(e)}",
@@ -635,6 +678,8 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         else "A créé un compte administrateur"
     ),
     "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
+    "setting.legal_refused": lambda e: "Enregistrement des mentions des factures refusé (rien n'a été écrit)",
+    "unpaid.export": _unpaid_exported,
     "school_year.open": lambda e: f"A ouvert l'année scolaire {_dict(e.after).get('label') or e.entity_id}",
     "site.create": lambda e: f"A créé la structure {_named(e)}",
     "site.update": _site_change,

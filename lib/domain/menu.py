@@ -38,9 +38,11 @@ ACCOUNT = Entry("pages/mon_compte.py", "Mon compte", ":material/manage_accounts:
 _ACCOUNTS = Entry("pages/admin_comptes.py", "Comptes des familles", ":material/group_add:", "comptes")
 _IMPORT = Entry("pages/admin_import.py", "Import et export", ":material/upload_file:", "import-familles")
 _BILLING = Entry("pages/admin_facturation.py", "Facturation", ":material/request_quote:", "facturation")
+_UNPAID = Entry("pages/admin_impayes.py", "Impayés", ":material/money_off:", "impayes")
 _STRUCTURES = Entry("pages/admin_structures.py", "Structures et année scolaire", ":material/domain:", "structures")
 _SERVICES = Entry("pages/admin_prestations.py", "Prestations et délais", ":material/tune:", "prestations")
 _MAIL = Entry("pages/admin_courriels.py", "Courriels envoyés", ":material/mail:", "courriels")
+_REGIE = Entry("pages/regie.py", "Régie", ":material/point_of_sale:", "regie")
 _JOURNAL = Entry("pages/admin_journal.py", "Journal d'audit", ":material/history:", "journal")
 
 # The staff's menus are long: their pages come in groups, in the order of a working day (the group
@@ -59,13 +61,14 @@ SECTIONS: dict[Role, list[tuple[str, list[Entry]]]] = {
     Role.AGENT: [
         ("Au quotidien", [_STAFF_BOOKINGS, _CHECK, _KITCHEN, _CLOSURES]),
         ("Familles", [_FAMILIES, _VALIDATIONS, _PAI]),
+        ("Facturation et suivi", [_REGIE, _UNPAID]),  # « Régie » tells an agent without the régisseur right so
     ],
     Role.KITCHEN: [],
     Role.ELECTED: [("", [_TRENDS])],
     Role.ADMIN: [
         ("Au quotidien", [_STAFF_BOOKINGS, _CHECK, _KITCHEN, _CLOSURES]),
         ("Familles", [_FAMILIES, _ACCOUNTS, _VALIDATIONS, _IMPORT, _PAI]),
-        ("Facturation et suivi", [_BILLING, _TRENDS, _MAIL, _JOURNAL]),
+        ("Facturation et suivi", [_BILLING, _REGIE, _UNPAID, _TRENDS, _MAIL, _JOURNAL]),
         ("Réglages", [_STRUCTURES, _SERVICES]),
     ],
 }

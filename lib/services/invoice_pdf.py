@@ -1,7 +1,10 @@
-"""An invoice as a PDF, laid out the French way (town, the payer — the guardian it is addressed to
-— with his family and address, lines, total, due date, how to pay). reportlab's standard fonts cover French accents and the euro sign. Every text that is not
-ours (town, family, address, line labels, contact) goes through `markup.pdf`: reportlab reads a
-Paragraph's text as markup, and a family named « <b>O'Brien & <Fils> » must print as such."""
+"""An invoice as a PDF, laid out the French way: the town that issues it (name, address, SIRET), its
+debtor (the guardian it is addressed to, with his address), dates, lines, totals, the payment
+reference and every way to pay, the collection mode, the ordonnateur and the recourse — all of
+that text from `lib.domain.invoice_text`, as the detail in « Mes factures » shows it. reportlab's
+standard fonts cover French accents and the euro sign. Every text that is not ours (town,
+family, address, line labels, contact) goes through `markup.pdf`: reportlab reads a Paragraph's
+text as markup, and a family named « <b>O'Brien & <Fils> » must print as such."""
 
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ def _money(cents: int) -> str:
     return fr.euros(cents).replace("\u202f", "\u00a0")
 
 
+def _words(text: str) -> str:
+    """Our invoice text for a Paragraph: escaped, its narrow no-break spaces widened as `_money` does."""
+    return pdf(text).replace("\u202f", "\u00a0")
+
+
 def render(detail: InvoiceDetail, settings: dict[str, str]) -> bytes:
     row = detail.row
     styles = getSampleStyleSheet()
@@ -43,21 +51,20 @@ def render(detail: InvoiceDetail, settings: dict[str, str]) -> bytes:
         lang="fr-FR",
     )
     title = row.kind.word.upper()
+    words = detail.text
+    small = styles["Normal"].clone("small", fontSize=8, leading=10)
+    issuer = "<br/>".join(_words(line) for line in words.issuer) or pdf(settings.get("town_name", ""))
     story = [
-        Paragraph(
-            f"<b>{pdf(settings.get('town_name', ''))}</b><br/>Service éducation – Portail Famille", styles["Normal"]
-        ),
+        Paragraph(f"<b>{issuer}</b><br/>Service éducation – Portail Famille", styles["Normal"]),
         Spacer(1, 8 * mm),
         Paragraph(f"{title} N° {pdf(row.number)}", styles["Title"]),
         Paragraph(
-            f"Période : {fr.month_year(row.month)}<br/>Date d'émission : {fr.numeric_date(row.issue_date)}"
-            f"<br/>Date d'échéance : <b>{fr.numeric_date(row.due_date)}</b>",
+            f"Période : {fr.month_year(row.month)}<br/>" + "<br/>".join(_words(line) for line in words.dates),
             styles["Normal"],
         ),
         Spacer(1, 6 * mm),
         Paragraph(
-            f"<b>{pdf(detail.payer_name or detail.family_name)}</b><br/>{pdf(detail.family_name)}"
-            f"<br/>{pdf(detail.payer_address or '')}",
+            f"<b>{_words(words.debtor[0])}</b><br/>" + "<br/>".join(_words(line) for line in words.debtor[1:]),
             styles["Normal"],
         ),
         Spacer(1, 8 * mm),
@@ -97,14 +104,18 @@ def render(detail: InvoiceDetail, settings: dict[str, str]) -> bytes:
             for p in detail.payments
         )
         story += [Paragraph(f"<b>Paiements reçus</b><br/>{paid}", styles["Normal"]), Spacer(1, 6 * mm)]
+    if words.reference:
+        story.append(Paragraph(f"<b>{_words(words.reference)}</b>", styles["Normal"]))
+    if words.ways:
+        ways = "<br/>".join(f"<b>{_words(way.title)}</b> : {_words(way.text)}" for way in words.ways)
+        story += [Paragraph(f"<b>Comment payer ?</b><br/>{ways}", styles["Normal"]), Spacer(1, 4 * mm)]
     contact = settings.get("contact_email", "")
-    story.append(
-        Paragraph(
-            "<b>Comment payer ?</b><br/>En ligne sur le Portail Famille, rubrique « Mes factures », bouton « Payer » "
-            "(si votre famille a le droit de payer en ligne) ; ou par chèque à l'ordre du Trésor public, en rappelant "
-            f"le numéro {pdf(row.number)}, à déposer en mairie.<br/>Une question ? {pdf(contact)}",
-            styles["Normal"],
-        )
-    )
+    if contact:
+        story.append(Paragraph(f"Une question ? {pdf(contact)}", styles["Normal"]))
+    story += [Spacer(1, 4 * mm), Paragraph(_words(words.collection), small)]
+    if words.official:
+        story.append(Paragraph(_words(words.official), small))
+    if words.recourse:
+        story += [Spacer(1, 2 * mm), Paragraph(_words(words.recourse), small)]
     doc.build(story)
     return buffer.getvalue()

@@ -17,6 +17,7 @@ from lib.domain import fr, periods
 from lib.domain.actor import Actor
 from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
+from lib.domain.invoice_text import InvoiceText
 from lib.domain.invoicing import (
     DEFAULT_DUE_DAYS,
     PREFIX,
@@ -37,7 +38,7 @@ from lib.domain.invoicing import (
 )
 from lib.domain.records import ReceivedPayment
 from lib.domain.roles import Role
-from lib.services import family_mail, payments
+from lib.services import collection, family_mail, payments
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -340,6 +341,7 @@ class InvoiceDetail:
     payer_address: str | None
     lines: list[DetailLine]
     payments: list[ReceivedPayment]
+    text: InvoiceText  # debtor, town, collection, ways to pay, recourse: as the PDF prints them
 
 
 def invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetime) -> InvoiceDetail:
@@ -366,11 +368,14 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
     if family is None:  # an invoice always has its family (foreign key)
         raise refusal
     payer = store.payers(db, [invoice_id]).get(invoice_id)
+    row = _row(summary, lifetime, actor.user_id if actor.is_family else None)
+    payer_name = payer.name if payer else family["name"]
+    payer_address = payer.address if payer else family["address"]
     return InvoiceDetail(
-        _row(summary, lifetime, actor.user_id if actor.is_family else None),
+        row,
         family["name"],
-        payer.name if payer else "",
-        payer.address if payer else family["address"],
+        payer_name,
+        payer_address,
         [
             DetailLine(r["first_name"], r["label"], r["quantity"], r["unit_price_cents"], r["amount_cents"])
             for r in store.invoice_lines(db, invoice_id)
@@ -379,6 +384,16 @@ def _invoice_detail(db: Database, actor: Actor, invoice_id: object, now: datetim
             ReceivedPayment(from_utc_naive(r["paid_at"]), r["amount_cents"], r["method"])
             for r in store.invoice_payments(db, invoice_id)
         ],
+        collection.invoice_text(
+            reference.settings(db),
+            number=row.number,
+            credit_note=row.kind is Kind.CREDIT_NOTE,
+            issue=row.issue_date,
+            due=row.due_date,
+            left_cents=row.left_cents,
+            debtor_name=payer_name,
+            debtor_address=payer_address,
+        ),
     )
 
 

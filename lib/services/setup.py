@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import InvalidInput, PortailError
 from lib.domain.family_letters import receipt_delay_minutes, reminder_steps
+from lib.domain.invoice_text import FIELDS as INVOICE_FIELDS
+from lib.domain.invoice_text import check_mode, check_siret, check_text
 from lib.domain.letters import NAME_LIMIT, one_line
 from lib.domain.validation import normalize_email, whole_number
 from lib.services import auth, mail
@@ -292,6 +294,14 @@ SETTINGS = {
     "mail_per_minute": (_per_minute, False),
     "unpaid_reminder_days": (_reminder_days, False),
     "receipt_delay_minutes": (_receipt_delay, False),
+    # what the invoices say of the town (lib.domain.invoice_text; the administrator's page checks them together)
+    "town_siret": (check_siret, False),
+    "collection_mode": (lambda value: check_mode(value).value, False),
+    **{
+        key: ((lambda value, key=key: check_text(key, value)), False)
+        for key in INVOICE_FIELDS
+        if key not in ("town_siret", "collection_mode")
+    },
 }
 
 

@@ -52,6 +52,21 @@ ZONE = "C"
 TOWN = "Ville de Belcastel-sur-Save (démonstration)"
 CONTACT = "inscriptions@belcastel-demo.fr"
 
+# What the invoices say of the town: a régie de recettes at the town hall, as Levignac has (the SIRET
+# passes its check digit; the SGC is the public accountant the régie hands its unpaid invoices to).
+INVOICE_LEGAL = {
+    "town_address": "Mairie, 1 place de la Mairie, 31530 Belcastel-sur-Save",
+    "town_siret": "21310297300012",
+    "collection_mode": "regie",
+    "official_name": "Monique Garrigues",
+    "official_title": "Maire",
+    "regie_name": "Régie enfance-jeunesse de Belcastel-sur-Save",
+    "regie_address": "Mairie, 1 place de la Mairie, 31530 Belcastel-sur-Save",
+    "regie_hours": "lundi, mardi, jeudi et vendredi de 8 h 30 à 12 h, mercredi de 14 h à 18 h",
+    "accountant_name": "Service de gestion comptable de Colomiers",
+    "accountant_address": "4 allée du Rouergue, 31770 Colomiers",
+}
+
 SITES = [  # id, name, kind, address, capacity
     (1, "ALAE Jean Moulin (école maternelle)", "maternelle", "2 rue Jean Moulin", 150),
     (2, "ALAE Claude Nougaro (école élémentaire)", "elementaire", "15 allée Claude Nougaro", 260),
@@ -371,6 +386,7 @@ def _populate(cur: Cursor, today: date, bank: str) -> dict[str, int]:
             ("payment_sandbox", "1"),
             ("mail_transport", "sink"),  # e-mail goes to the server's own mailbox (« Boîte de démonstration »)
             ("mail_from", f"Ville de Belcastel-sur-Save <{CONTACT}>"),
+            *INVOICE_LEGAL.items(),
         ],
         columns=["key", "value"],
     )
@@ -588,7 +604,8 @@ def _families_and_children(rng: random.Random, now_utc: datetime) -> tuple[list[
 
 
 def staff_rows(password_hash: str, now_utc: datetime) -> list[dict]:
-    """The staff accounts (ids 1…4), as the demo and the bench's city have them."""
+    """The staff accounts (ids 1…4), as the demo and the bench's city have them; the agent holds
+    the régisseur right (she takes the cheques and cash at the town hall's « Régie »)."""
     return [
         {
             "id": i + 1,
@@ -598,6 +615,7 @@ def staff_rows(password_hash: str, now_utc: datetime) -> list[dict]:
             "family_id": None,
             "display_name": name,
             "created_at": now_utc,
+            "regisseur": role == "agent",
         }
         for i, (email, role, name) in enumerate(STAFF)
     ]
@@ -618,6 +636,7 @@ def _users(families: list[dict], now_utc: datetime) -> pd.DataFrame:
                 "family_id": fam["id"],
                 "display_name": fam.pop("parent"),
                 "created_at": now_utc,
+                "regisseur": False,
             }
         )
     frame = pd.DataFrame(rows).astype({"family_id": "Int64"})

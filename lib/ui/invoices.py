@@ -127,10 +127,11 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
     row = data.row
     with st.container(border=True, key="invoice_detail"):
         st.header(f"{row.kind.word} {row.number}", anchor=False)
+        words = data.text
         st.markdown(
             f"**{status_label(row.status)}** · {fr.month_year(row.month).capitalize()}  \n"
-            f"Adressée à {md(data.payer_name or data.family_name)}  \n"
-            f"Émise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**"
+            + "  \n".join(md(line) for line in words.debtor)
+            + f"  \nÉmise le {fr.numeric_date(row.issue_date)}, à payer avant le **{fr.numeric_date(row.due_date)}**"
         )
         # A list rather than a table: it stays readable in a narrow pane and on a phone.
         st.markdown(
@@ -144,6 +145,13 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
             f"Total : **{fr.euros(row.total_cents)}**  \nDéjà réglé : {fr.euros(row.paid_cents)}  \n"
             f"Reste à payer : **{fr.euros(row.left_cents)}**"
         )
+        if words.reference:
+            label, _, value = words.reference.partition(" : ")
+            st.markdown(f"{label} : **{md(value)}**")
+        if words.ways:
+            st.markdown(
+                "**Comment payer ?**\n" + "\n".join(f"- **{md(way.title)}** : {md(way.text)}" for way in words.ways),
+            )
         if data.payments:
             st.markdown(
                 "**Paiements reçus**\n"
@@ -164,6 +172,11 @@ def detail(actor, invoice_id: int, right: PaymentRight) -> None:
             on_click="ignore",
         )
         _pay(row, right)
+        st.caption(
+            "  \n".join(md(line) for line in (" · ".join(words.issuer), words.official, words.collection) if line),
+        )
+        if words.recourse:
+            st.caption(md(words.recourse))
 
 
 def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:

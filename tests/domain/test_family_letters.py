@@ -119,6 +119,7 @@ def test_an_invoice_and_a_credit_note_with_or_without_the_portals_address():
     assert letter.lines == (
         "Numéro : F-2026-000123",
         "Montant : 42,50\u00a0€",
+        "Référence de paiement : F2026000123",
         "À payer au plus tard le samedi 2 janvier 2027",
     )
     assert letter.link is not None and letter.link.url == "https://portail.test/mes-factures"

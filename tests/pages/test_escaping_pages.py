@@ -59,8 +59,11 @@ def test_the_invoice_pdf_is_built_on_the_click_not_when_the_page_is_viewed(demo_
 def test_a_family_named_in_markup_sees_its_invoices_and_gets_a_readable_pdf(demo_db, deferred, built):
     def work(cur):
         cur.execute("UPDATE families SET name = ? WHERE id = 1", [MARKUP_NAME])
-        # The invoice is addressed to its payer, guardian 1: his address is the one printed.
-        cur.execute("UPDATE guardians SET address = ? WHERE family_id = 1 AND rank = 1", [MARKUP_ADDRESS])
+        # The invoice is addressed to its payer, guardian 1: his name and address are the ones printed.
+        cur.execute(
+            "UPDATE guardians SET last_name = ?, address = ? WHERE family_id = 1 AND rank = 1",
+            [MARKUP_NAME, MARKUP_ADDRESS],
+        )
 
     demo_db.write(work)
     at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()

@@ -35,7 +35,7 @@ def test_guardian_2_sees_and_may_pay_the_family_s_invoices_addressed_to_guardian
     assert not at.exception, at.exception
     assert list(at.dataframe[0].value["N°"]) == ["F-2026-000267", "F-2026-000001"]
     payer = demo_db.value("SELECT first_name || ' ' || last_name FROM guardians WHERE family_id = 1 AND rank = 1")
-    assert f"Adressée à {payer}" in texts(at)
+    assert f"Débiteur : {payer}" in texts(at)
     assert at.button(key="invoices_pay").label == "Payer 83,50\u00a0€"
 
 

@@ -74,12 +74,15 @@ def test_every_csv_file_is_written_by_the_one_function():
 
 
 def test_a_family_named_with_markup_gets_a_readable_invoice_pdf(town):
-    town.db.write(
-        lambda cur: cur.execute(
+    def work(cur):
+        cur.execute(
             "UPDATE families SET name = ?, address = ? WHERE id = ?",
             [MARKUP, "12 <rue> des Lilas & Cie", town.family_a],
         )
-    )
+        # The debtor printed is the family's guardian 1 (the family's address stands for his).
+        cur.execute("UPDATE guardians SET last_name = ? WHERE family_id = ? AND rank = 1", [MARKUP, town.family_a])
+
+    town.db.write(work)
     parent = town.login(town.parent_a)
     invoice = invoicing.family_invoices(town.db, parent, DEMO_NOW)[0]
     body = invoicing.invoice_pdf(town.db, parent, invoice.id, DEMO_NOW)

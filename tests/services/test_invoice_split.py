@@ -151,7 +151,7 @@ def test_the_pdf_is_addressed_to_each_payer(town, split):
     assert "Anne Aubert" in text and "1 place de la Mairie" in text and "Marc Roux" not in text
     text = pdf_text(db, admin, second)
     assert "Marc Roux" in text and "8 rue des Lilas" in text and "Anne Aubert" not in text
-    assert "Famille Aubert" in text and "part 30 %" in text
+    assert "Débiteur : Marc Roux" in text and "Famille Aubert" not in text and "part 30 %" in text
 
 
 def test_each_guardian_sees_and_pays_only_his_own_invoices(town, split):

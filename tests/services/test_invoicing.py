@@ -181,7 +181,7 @@ def test_the_pdf_is_a_french_invoice(town):
 
     text = "".join(page.extract_text() for page in pypdf.PdfReader(BytesIO(pdf)).pages)
     left = f"{row.left_cents // 100},{row.left_cents % 100:02d}"
-    for words in (f"FACTURE N° {row.number}", "Famille Aubert", "Reste à payer", left, "€", "05/12/2026"):
+    for words in (f"FACTURE N° {row.number}", "Débiteur : Anne Aubert", "Reste à payer", left, "€", "05/12/2026"):
         assert words in text
 
 
