@@ -32,7 +32,8 @@ def test_pay_an_invoice_online_round_trip(bank, desk, tmp_path):
     open_my_invoices(page, bank)
     page.screenshot(path=str(tmp_path / "mes-factures-1280.png"), full_page=True)
     detail = page.locator(".st-key-invoice_detail")
-    assert "🔴 Non soldée" in detail.inner_text() and "F-2026-000267" in detail.inner_text()
+    detail.get_by_text("🔴 Non soldée").wait_for()  # the pane is drawn element by element
+    assert "F-2026-000267" in detail.inner_text()
     # At a desk the table is shown (not the phone's cards), beside the detail, without horizontal scrolling.
     assert (
         page.locator(".st-key-invoices_grid").is_visible() and not page.locator(".st-key-invoices_cards").is_visible()
