@@ -46,11 +46,12 @@ _RESULTS = {
 
 
 class ProviderError(Exception):
-    """What the provider (or someone pretending to be it) sent cannot be used."""
+    """What the provider (or someone pretending to be it) sent cannot be used; `status`: the HTTP
+    status for the sender (503 when the provider's own service could not be asked: try again)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, status: int = 400):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.status = reason, status
 
 
 # How long a provider may still complete an attempt after we issued its form: the validity of its
@@ -221,6 +222,9 @@ class Started:
         return cls(transaction_ref, kind, stored.get("url", ""), stored.get("fields", []), stored.get("html", ""))
 
 
+# eopayment's codes for a PayFiP web service that did not answer (as opposed to PayFiP's own refusals).
+_UNREACHABLE = frozenset({"HTTP error", "SOAP error", "Unexpected error"})
+
 _KINDS = {eopayment.URL: "url", eopayment.FORM: "form", eopayment.HTML: "html"}
 
 
@@ -309,6 +313,8 @@ def parse(config: ProviderConfig, service_base: str | None, query_string: str, *
     try:
         response = config.eopayment(service_base or "", service_base).response(query_string)
     except payfip_ws.PayFiPError as exc:
+        if exc.code in _UNREACHABLE:
+            raise ProviderError(f"service du fournisseur injoignable ({exc.code})", status=503) from None
         raise ProviderError(f"le fournisseur ne confirme pas ce paiement ({exc.code})") from None
     except Exception as exc:  # eopayment raises ResponseError, KeyError… on malformed input
         raise ProviderError(f"réponse illisible ({exc.__class__.__name__})") from None

@@ -432,7 +432,7 @@ def record_answer(
         answer = provider.parse(cfg, service_base(values, served_port), query_string, source=source, address=address)
     except provider.ProviderError as exc:
         REJECTIONS.count(db, now, address, source, exc.reason)
-        raise AnswerRejected(400, exc.reason) from None
+        raise AnswerRejected(exc.status, exc.reason) from None
     answer_ref = answer.transaction_ref or answer.payment_ref or "?"
 
     def work(cur: Cursor) -> Recorded:

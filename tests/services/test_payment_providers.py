@@ -12,7 +12,16 @@ from lib.payments import payfip_sandbox, provider
 from lib.payments.sandbox import BANK
 from lib.services import payments
 from tests.conftest import DEMO_NOW
-from tests.payment_providers import BACKENDS, ELSEWHERE, PROVIDER, Payfip, Said, fields, served_payment_routes
+from tests.payment_providers import (
+    BACKENDS,
+    ELSEWHERE,
+    PROVIDER,
+    Payfip,
+    Said,
+    fields,
+    served_payment_routes,
+    use_provider,
+)
 
 KEY = "p" * 24
 
@@ -237,8 +246,6 @@ def test_an_unreachable_payfip_gives_a_french_refusal_within_the_timeout(db, par
     silent.listen()  # accepts connections, never answers
     Payfip().configure(db, 0)
     options = dict(Payfip().options, service_url=f"http://127.0.0.1:{silent.getsockname()[1]}/soap")
-    from tests.payment_providers import use_provider
-
     use_provider(db, "payfip_ws", options)
     monkeypatch.setattr(provider, "SERVICE_TIMEOUT_S", 1)
     before = money(db)
@@ -283,4 +290,28 @@ def test_the_portal_reaches_its_own_payfip_on_its_port_not_through_the_public_ad
     operation = payfip_sandbox.BANK.operation(started.transaction_ref)
     assert operation.urlnotif == "https://famille.ma-ville.invalid/paiement/notification"
     said = payfip.answer(db, started)
+    assert record(db, said, port).state is TxState.PAID
+
+
+def test_when_payfip_does_not_answer_the_notification_gets_a_503_to_come_again(db, parent, unpaid, payfip, port):
+    import socket
+
+    started = start(db, parent, unpaid, port)
+    said = payfip.answer(db, started)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections, never answers
+    options = dict(payfip.options, service_url=f"http://127.0.0.1:{silent.getsockname()[1]}/soap")
+    use_provider(db, "payfip_ws", options)
+    before = money(db)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(provider, "SERVICE_TIMEOUT_S", 1)
+            with pytest.raises(payments.AnswerRejected, match="injoignable") as caught:
+                record(db, said, port)
+    finally:
+        silent.close()
+    assert caught.value.status == 503  # PayFiP sends its notification again later
+    assert money(db) == before
+    payfip.configure(db, port)
     assert record(db, said, port).state is TxState.PAID
