@@ -421,6 +421,11 @@ class PaymentRefused(PortailError):
     """A payment may not start (paid already, in progress, no right…)."""
 
 
+class PayerEmailNeeded(PaymentRefused):
+    """The provider needs an e-mail for its receipt (PayFiP's MEL) and the payer has none on file:
+    the departure asks for one."""
+
+
 def next_state(current: TxState, outcome: TxState) -> TxState:
     """Only a pending attempt changes; a final state never does (a payment cannot be undone, and a
     replayed answer changes nothing) — except when the provider says "paid" after any other final

@@ -1,4 +1,4 @@
-"""Payment provider adapters (eopayment backends) and the local sandbox provider.
+"""Payment provider adapters (eopayment backends) and the local test banks (Systempay, PayFiP).
 
-May import lib.domain and eopayment; never the database or the UI (see .importlinter).
+May import lib.domain, eopayment and zeep (PayFiP's SOAP); never the database or the UI (see .importlinter).
 """

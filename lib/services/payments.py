@@ -22,6 +22,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlencode
 
@@ -31,6 +32,7 @@ from lib.domain.clock import from_utc_naive, to_utc_naive
 from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.invoicing import (
     Kind,
+    PayerEmailNeeded,
     PaymentRefused,
     PaymentRight,
     TxState,
@@ -39,9 +41,11 @@ from lib.domain.invoicing import (
     next_state,
     outcome_message,
     overpaid_cents,
+    payment_reference,
 )
 from lib.domain.records import FamilyRight, ReceivedPayment
 from lib.domain.roles import Role
+from lib.domain.validation import normalize_email
 from lib.payments import provider
 from lib.payments.sandbox import BANK
 from lib.services import auth, family_mail, sepa
@@ -69,15 +73,23 @@ def portal_address(values: dict[str, str], served_port: int | None) -> str | Non
     return public_address(values) or (f"http://127.0.0.1:{served_port}" if served_port else None)
 
 
-def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str]:
-    """The provider's configuration and the portal's address, from one read of the settings."""
+def service_base(values: dict[str, str], served_port: int | None) -> str | None:
+    """Where the portal reaches a web service of its own (the PayFiP sandbox's SOAP): itself on
+    the port it serves on, not through the public address (a proxy, a certificate, a name the
+    server may not resolve); the public address when the port is unknown (no request, a Unix socket)."""
+    return f"http://127.0.0.1:{served_port}" if served_port else public_address(values)
+
+
+def _setup(db: Database, served_port: int | None) -> tuple[provider.ProviderConfig, str, str | None]:
+    """The provider's configuration, the portal's address and where it reaches its own services,
+    from one read of the settings."""
     values = reference.settings(db)
     base = portal_address(values, served_port)
     if base is None:
         raise PaymentRefused(
             "Le paiement en ligne n'est pas configuré (adresse publique du portail) : contactez la mairie."
         )
-    return provider.ProviderConfig.from_settings(values), base
+    return provider.ProviderConfig.from_settings(values), base, service_base(values, served_port)
 
 
 # --- the right to pay online --------------------------------------------------------------------
@@ -178,20 +190,69 @@ def departure_code_ok(token: str, raw_invoice_id: str, key: str, code: str) -> b
     return hmac.compare_digest(code, auth.action_code(token, f"pay:{raw_invoice_id}:{key}"))
 
 
+@dataclass(frozen=True)
+class Departure(provider.Started):
+    """Where the departure sends the browser, and what it shows the family before: the amount,
+    the invoice, and the payment reference the public accountant matches (REFDET and year)."""
+
+    amount_cents: int = 0
+    number: str = ""
+    payment_ref: str = ""
+    exer: int | None = None
+
+
+RECEIPT_EMAIL_MAX = 80  # PayFiP's MEL: 6 to 80 characters
+
+
+def receipt_email(raw: object) -> str:
+    """The e-mail a payer gives for the bank's receipt (when the family file has none and the
+    provider needs one): validated, never stored in the family file."""
+    email = normalize_email(raw if isinstance(raw, str) else None)
+    if len(email) > RECEIPT_EMAIL_MAX:
+        raise InvalidInput(f"Adresse e-mail trop longue pour la banque (au plus {RECEIPT_EMAIL_MAX} caractères).")
+    return email
+
+
 def start_payment(
-    db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None, now: datetime
-) -> provider.Started:
-    """Create (or, for the same key, find again) the attempt to pay an invoice; returns the
-    signed form that takes the browser to the provider. A refusal is kept in the audit log.
+    db: Database,
+    actor: Actor,
+    invoice_id: object,
+    idempotency_key: str,
+    served_port: int | None,
+    now: datetime,
+    *,
+    email: str | None = None,
+) -> Departure:
+    """Create (or, for the same key, find again) the attempt to pay an invoice; returns what takes
+    the browser to the provider. A refusal is kept in the audit log.
     `served_port`: the port this process serves on (the portal's address without `public_url`;
-    None on a Unix socket, where only a configured address will do)."""
+    None on a Unix socket, where only a configured address will do). `email`: the one the payer
+    gave for the bank's receipt, where the provider needs one and the family file has none
+    (PayerEmailNeeded asks for it)."""
     with refusals_audited(db, actor, now, "payment.start_refused", "invoice", invoice_id):
-        return _start_payment(db, actor, invoice_id, idempotency_key, served_port, now)
+        return _start_payment(db, actor, invoice_id, idempotency_key, served_port, now, email)
+
+
+@dataclass(frozen=True)
+class _Due:
+    number: str
+    left: int
+    year: int
 
 
 def _start_payment(
-    db: Database, actor: Actor, invoice_id: object, idempotency_key: str, served_port: int | None, now: datetime
-) -> provider.Started:
+    db: Database,
+    actor: Actor,
+    invoice_id: object,
+    idempotency_key: str,
+    served_port: int | None,
+    now: datetime,
+    given_email: str | None,
+) -> Departure:
+    """In three steps, so that no write waits on the provider: read and check; ask the provider
+    (PayFiP answers over the network: up to provider.SERVICE_TIMEOUT_S); then, in one write, check
+    again and keep the attempt. A provider's request that loses the race (another attempt got in
+    first) is never shown to anyone and expires at the provider."""
     if not actor.is_family or actor.family_id is None:
         raise NotAllowed("Seule la famille peut payer ses factures en ligne.")
     family_id = actor.family_id
@@ -200,21 +261,29 @@ def _start_payment(
     refusal = NotAllowed("Facture introuvable ou non rattachée à votre compte.")
     if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
         raise refusal
-    cfg, base_url = _setup(db, served_port)
+    email = receipt_email(given_email) if given_email is not None else None
+    cfg, base_url, own_services = _setup(db, served_port)
     at = to_utc_naive(now)
     since = to_utc_naive(now - cfg.attempt_lifetime)
 
-    def work(cur: Cursor) -> provider.Started:
-        again = store.transaction_by_key(cur, idempotency_key)
-        if again is not None:
-            if again["family_id"] != family_id or again["invoice_id"] != invoice_id:
-                raise refusal
-            if again["state"] != TxState.PENDING:
-                raise PaymentRefused(
-                    outcome_message(TxState(again["state"]), store.invoice_number(cur, invoice_id) or "?")
-                )
-            stored = json.loads(again["form_fields"])
-            return provider.Started(again["transaction_ref"], stored["url"], stored["fields"])
+    def again(cur: Cursor) -> Departure | None:
+        found = store.transaction_by_key(cur, idempotency_key)
+        if found is None:
+            return None
+        if found["family_id"] != family_id or found["invoice_id"] != invoice_id:
+            raise refusal
+        number = store.invoice_number(cur, invoice_id) or "?"
+        if found["state"] != TxState.PENDING:
+            raise PaymentRefused(outcome_message(TxState(found["state"]), number))
+        return _departure(
+            provider.Started.from_stored(found["transaction_ref"], found["form_fields"]),
+            found["amount_cents"],
+            number,
+            found["payment_ref"] or found["order_ref"],
+            found["exer"],
+        )
+
+    def due(cur: Cursor) -> _Due:
         summary = store.invoice_summary(cur, invoice_id, since)
         if (
             summary is None
@@ -222,7 +291,6 @@ def _start_payment(
             or not may_pay(summary["split_family"], summary["payer_user_id"], actor.user_id)
         ):
             raise refusal
-        store.lock_invoice(cur, invoice_id)
         family = _family(cur, family_id)
         if family["payment_right"] != PaymentRight.GRANTED:
             raise PaymentRefused(
@@ -243,12 +311,35 @@ def _start_payment(
                 f"{fr.hour(pending_at)} : terminez-le sur la page de paiement. "
                 + second_payment_after(pending_at + cfg.attempt_lifetime, now)
             )
-        try:
-            started = provider.start(cfg, base_url, left, summary["number"], _payer_email(cur, invoice_id))
-        except Exception as exc:  # a misconfigured provider must not show a traceback to a parent
+        return _Due(summary["number"], left, store.invoice_year(cur, invoice_id))
+
+    cur = db.cursor()
+    found = again(cur)
+    if found is not None:
+        return found
+    first = due(cur)
+    email = email or _payer_email(cur, invoice_id)
+    if email is None and cfg.email_required:
+        raise PayerEmailNeeded(
+            "La banque envoie un reçu par e-mail : indiquez l'adresse où le recevoir (elle ne sert qu'à ce paiement)."
+        )
+    ref = payment_reference(first.number)
+    try:
+        started = provider.start(cfg, base_url, first.left, ref, first.year, email, own_services)
+    except Exception as exc:  # a misconfigured or unreachable provider must not show a traceback to a parent
+        raise PaymentRefused(
+            "Le paiement en ligne est momentanément indisponible : réessayez plus tard ou contactez la mairie."
+        ) from exc
+
+    def work(cur: Cursor) -> Departure:
+        found = again(cur)
+        if found is not None:
+            return found
+        store.lock_invoice(cur, invoice_id)
+        if due(cur) != first:
             raise PaymentRefused(
-                "Le paiement en ligne est momentanément indisponible : réessayez plus tard ou contactez la mairie."
-            ) from exc
+                f"La facture {first.number} vient de changer : revenez à « Mes factures » et cliquez à nouveau sur « Payer »."
+            )
         store.insert_transaction(
             cur,
             {
@@ -256,13 +347,15 @@ def _start_payment(
                 "family_id": family_id,
                 "provider": cfg.backend,
                 "transaction_ref": started.transaction_ref,
-                "order_ref": summary["number"],
+                "order_ref": first.number,
+                "payment_ref": ref,
+                "exer": first.year,
                 "idempotency_key": idempotency_key,
-                "amount_cents": left,
+                "amount_cents": first.left,
                 "state": TxState.PENDING.value,
                 "created_at": at,
                 "updated_at": at,
-                "form_fields": json.dumps({"url": started.url, "fields": started.fields}),
+                "form_fields": started.stored(),
             },
         )
         audit.record(
@@ -272,11 +365,17 @@ def _start_payment(
             action="payment.start",
             entity="invoice",
             entity_id=invoice_id,
-            after={"transaction": started.transaction_ref, "amount_cents": left},
+            after={"transaction": started.transaction_ref, "amount_cents": first.left, "reference": ref},
         )
-        return started
+        return _departure(started, first.left, first.number, ref, first.year)
 
     return db.write(work)
+
+
+def _departure(started: provider.Started, amount: int, number: str, ref: str, exer: int | None) -> Departure:
+    return Departure(
+        started.transaction_ref, started.kind, started.url, started.fields, started.html, amount, number, ref, exer
+    )
 
 
 def _payer_email(cur: Cursor, invoice_id: int) -> str | None:
@@ -319,27 +418,38 @@ class Recorded:
         return outcome_message(self.state, self.invoice_number, self.overpaid_cents)
 
 
-def record_answer(db: Database, query_string: str, source: str, now: datetime, *, address: str) -> Recorded:
+def record_answer(
+    db: Database, query_string: str, source: str, now: datetime, *, address: str, served_port: int | None = None
+) -> Recorded:
     """Verify an answer and record it once. Rejections change nothing but leave an audit entry:
-    one each for a signed answer that does not fit its attempt, one counted per address and window
-    for anonymous ones (unsigned, forged, unreadable). `address`: where the answer came from."""
+    one each for a genuine answer that does not fit its attempt, one counted per address and window
+    for anonymous ones (unsigned, forged, unconfirmed, unreadable). `address`: where the answer
+    came from; `served_port`: as for start_payment (the portal's address, where the provider's
+    status service is our own sandbox's)."""
     at = to_utc_naive(now)
-    cfg = config(db)
+    values = reference.settings(db)
+    cfg = provider.ProviderConfig.from_settings(values)
     try:
-        answer = provider.parse(cfg, query_string)
+        answer = provider.parse(cfg, service_base(values, served_port), query_string, source=source, address=address)
     except provider.ProviderError as exc:
         REJECTIONS.count(db, now, address, source, exc.reason)
-        raise AnswerRejected(400, exc.reason) from None
+        raise AnswerRejected(exc.status, exc.reason) from None
+    answer_ref = answer.transaction_ref or answer.payment_ref or "?"
 
     def work(cur: Cursor) -> Recorded:
-        tx = store.transaction_for_answer(cur, answer.transaction_ref)
+        if answer.transaction_ref is not None:
+            tx = store.transaction_for_answer(cur, answer.transaction_ref)
+        else:
+            tx = store.latest_transaction_for_payment_ref(cur, answer.payment_ref) if answer.payment_ref else None
         if tx is None:
             raise AnswerRejected(404, "transaction inconnue")
         number = tx["order_ref"]
-        if answer.amount_cents != tx["amount_cents"]:
+        if answer.amount_cents is not None and answer.amount_cents != tx["amount_cents"]:
             raise AnswerRejected(400, f"montant {answer.amount_cents} ≠ {tx['amount_cents']} attendus")
-        if answer.order_id is not None and answer.order_id != number:
+        if answer.payment_ref is not None and answer.payment_ref != (tx["payment_ref"] or number):
             raise AnswerRejected(400, "la réponse ne concerne pas cette facture")
+        if answer.year is not None and tx["exer"] is not None and answer.year != str(tx["exer"]):
+            raise AnswerRejected(400, "la réponse ne concerne pas cet exercice")
         current = TxState(tx["state"])
         state = next_state(current, answer.state)
         if state == current:
@@ -385,7 +495,7 @@ def record_answer(db: Database, query_string: str, source: str, now: datetime, *
                 user_id=None,
                 action="payment.rejected",
                 entity="transaction",
-                entity_id=answer.transaction_ref,
+                entity_id=answer_ref,
                 after={"source": source, "address": address},
                 reason=reason,
             )
@@ -482,45 +592,56 @@ def outcome_for_family(db: Database, actor: Actor, transaction_ref: str) -> Outc
     if found is None:
         return None
     state = TxState(found["state"])
-    return Outcome(
-        state,
-        outcome_message(state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))),
+    message = outcome_message(
+        state, found["number"], overpaid_cents(*payment_store.invoice_money(db, found["invoice_id"]))
     )
+    return Outcome(state, message + reference_line(found["payment_ref"], found["exer"]))
+
+
+def reference_line(payment_ref: str | None, exer: int | None) -> str:
+    """The payment reference the public accountant matches, as the family reads it (empty for an
+    attempt made before references were kept)."""
+    if not payment_ref:
+        return ""
+    return f" Référence de paiement : {payment_ref}" + (f" (exercice {exer})." if exer else ".")
 
 
 def reconcile(db: Database, now: datetime, *, family_id: int | None = None) -> int:
-    """Settle attempts whose answer never reached us: ask the provider (the sandbox keeps its
-    answers; a real provider's status service where eopayment offers one), and give up on
-    attempts only once the provider's own expiry has surely passed (`attempt_lifetime`).
-    Returns how many attempts changed."""
+    """Settle attempts whose answer never reached us: ask the provider (PayFiP's status service;
+    the Systempay sandbox keeps its answers), and give up on attempts only once the provider's own
+    expiry has surely passed (`attempt_lifetime`). Returns how many attempts changed."""
     changed = 0
     cfg = config(db)
     for tx in store.stale_pending(db, to_utc_naive(now), family_id):
-        query = BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
+        query = provider.status_query(cfg, tx["transaction_ref"]) or (
+            BANK.status(tx["transaction_ref"]) if cfg.sandbox else None
+        )
         if query:
             with contextlib.suppress(AnswerRejected):
-                changed += record_answer(db, query, "reconciliation", now, address="rapprochement").changed
-        elif from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
-            at = to_utc_naive(now)
-
-            def expire(cur: Cursor, tx: dict = tx, at: datetime = at) -> int:
-                now_stored = store.transaction_by_ref(cur, tx["transaction_ref"])
-                if now_stored is None or now_stored["state"] != TxState.PENDING:
-                    return 0
-                store.update_transaction(cur, tx["id"], TxState.EXPIRED.value, at, None, "sans réponse de la banque")
-                audit.record(
-                    cur,
-                    at_utc=at,
-                    user_id=None,
-                    action="payment.expired",
-                    entity="invoice",
-                    entity_id=tx["invoice_id"],
-                    after={"transaction": tx["transaction_ref"]},
-                )
-                return 1
-
-            changed += db.write(expire)
+                if record_answer(db, query, "reconciliation", now, address="rapprochement").changed:
+                    changed += 1
+                    continue
+        if from_utc_naive(tx["created_at"]) + cfg.attempt_lifetime < now:
+            changed += db.write(partial(_expire, tx=tx, at=to_utc_naive(now)))
     return changed
+
+
+def _expire(cur: Cursor, *, tx: dict, at: datetime) -> int:
+    """An attempt without an answer past its provider's expiry: expired (1), unless an answer came meanwhile (0)."""
+    now_stored = store.transaction_by_ref(cur, tx["transaction_ref"])
+    if now_stored is None or now_stored["state"] != TxState.PENDING:
+        return 0
+    store.update_transaction(cur, tx["id"], TxState.EXPIRED.value, at, None, "sans réponse de la banque")
+    audit.record(
+        cur,
+        at_utc=at,
+        user_id=None,
+        action="payment.expired",
+        entity="invoice",
+        entity_id=tx["invoice_id"],
+        after={"transaction": tx["transaction_ref"]},
+    )
+    return 1
 
 
 # --- money received twice ----------------------------------------------------------------------------

@@ -720,11 +720,28 @@ def transaction_for_answer(cur: duckdb.DuckDBPyConnection, ref: str) -> dict | N
     reference (its invoice's number, kept on the attempt: no join with the invoices)."""
     found = dicts(
         cur,
-        """SELECT id, invoice_id, transaction_ref, order_ref, amount_cents, state
+        """SELECT id, invoice_id, transaction_ref, order_ref, payment_ref, exer, amount_cents, state
                           FROM payment_transactions WHERE transaction_ref = ?""",
         [ref],
     )
     return found[0] if found else None
+
+
+def latest_transaction_for_payment_ref(cur: duckdb.DuckDBPyConnection, payment_ref: str) -> dict | None:
+    """The latest attempt sent with a payment reference: what an answer naming only that reference
+    (TIPI's REFDET) is checked against, as `transaction_for_answer`."""
+    found = dicts(
+        cur,
+        """SELECT id, invoice_id, transaction_ref, order_ref, payment_ref, exer, amount_cents, state
+                          FROM payment_transactions WHERE payment_ref = ? ORDER BY created_at DESC, id DESC LIMIT 1""",
+        [payment_ref],
+    )
+    return found[0] if found else None
+
+
+def invoice_year(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> int:
+    """The invoice's year (its number's): PayFiP's EXER."""
+    return cur.execute("SELECT year FROM invoices WHERE id = ?", [invoice_id]).fetchall()[0][0]
 
 
 def transaction_by_key(cur: duckdb.DuckDBPyConnection, key: str) -> dict | None:
@@ -802,7 +819,7 @@ def stale_pending(db: Database, before: datetime, family_id: int | None) -> list
 
 def transaction_for_family(db: Database, ref: str, family_id: int) -> dict | None:
     found = db.dicts(
-        """SELECT t.state, t.provider_message, t.invoice_id, i.number FROM payment_transactions t
+        """SELECT t.state, t.provider_message, t.invoice_id, t.payment_ref, t.exer, i.number FROM payment_transactions t
            JOIN invoices i ON i.id = t.invoice_id
            WHERE t.transaction_ref = ? AND t.family_id = ?""",
         [ref, family_id],

@@ -30,7 +30,7 @@ from lib.domain.actor import Actor
 from lib.domain.calendar import Closure, ClosureKind, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.errors import NotAllowed
-from lib.domain.invoicing import DEFAULT_RECOVERY_MINIMUM_CENTS, MINIMUM_SETTING, PaymentRight
+from lib.domain.invoicing import DEFAULT_RECOVERY_MINIMUM_CENTS, MINIMUM_SETTING, PaymentRight, payment_reference
 from lib.domain.planning import BookingState
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
@@ -39,7 +39,7 @@ from lib.services import invoicing
 from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
-from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
+from lib.services.demo_marks import DEMO_PASSWORD, SANDBOXES
 from lib.store import audit, deployment, health, outbox
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
@@ -325,8 +325,9 @@ def demo_exists(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
-def build_demo(path: str | Path, today: date) -> dict[str, int]:
-    """Build the demo database at `path` (replacing it) for the given `today`.
+def build_demo(path: str | Path, today: date, bank: str = "payfip") -> dict[str, int]:
+    """Build the demo database at `path` (replacing it) for the given `today`, paying online
+    through one of the portal's own test banks (`bank`: a key of demo_marks.SANDBOXES).
 
     Built in a temporary file beside the target, then moved into place, so a failure never
     leaves half a town. Refuses with DatabaseLocked when another process holds `path`.
@@ -340,7 +341,7 @@ def build_demo(path: str | Path, today: date) -> dict[str, int]:
     db = Database(tmp)
     try:
         migrate(db)
-        counts = db.write(lambda cur: _populate(cur, today))
+        counts = db.write(lambda cur: _populate(cur, today, bank))
         counts["closures"] = _declare_closures(db, today)
         counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
         db.write(lambda cur: deployment.put_setting(cur, MINIMUM_SETTING, str(DEFAULT_RECOVERY_MINIMUM_CENTS)))
@@ -362,7 +363,7 @@ def empty_mailbox(directory: Path) -> None:
                 item.unlink()
 
 
-def _populate(cur: Cursor, today: date) -> dict[str, int]:
+def _populate(cur: Cursor, today: date, bank: str) -> dict[str, int]:
     rng = random.Random(SEED)
     now_utc = to_utc_naive(datetime.combine(today, time(6, 0), PARIS))
     current, previous = current_and_previous(today, ZONE)
@@ -384,8 +385,8 @@ def _populate(cur: Cursor, today: date) -> dict[str, int]:
             # 15 € minimum for public recovery applies from the build on (`build_demo`)
             (MINIMUM_SETTING, "0"),
             ("demo_built_for", today.isoformat()),
-            ("payment_backend", "systempayv2"),
-            ("payment_options", json.dumps(SANDBOX_OPTIONS)),
+            ("payment_backend", SANDBOXES[bank][0]),
+            ("payment_options", json.dumps(SANDBOXES[bank][1])),
             ("payment_sandbox", "1"),
             ("mail_transport", "sink"),  # e-mail goes to the server's own mailbox (« Boîte de démonstration »)
             ("mail_from", f"Ville de Belcastel-sur-Save <{CONTACT}>"),
@@ -743,9 +744,11 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
                             "id": tx_id,
                             "invoice_id": invoice_id,
                             "family_id": 1,
-                            "provider": "systempayv2",
+                            "provider": "payfip_ws",
                             "transaction_ref": f"DEMO_{invoice_id:08d}",
                             "order_ref": number,
+                            "payment_ref": payment_reference(number),
+                            "exer": int(number.split("-")[1]),
                             "amount_cents": total,
                             "state": "paid",
                             "created_at": paid_at,
@@ -767,6 +770,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--if-missing", action="store_true", help="ne rien faire si la base existe déjà")
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="date du jour (AAAA-MM-JJ)")
+    parser.add_argument(
+        "--banque",
+        choices=sorted(SANDBOXES),
+        default="payfip",
+        help="banque de test du paiement en ligne (défaut : payfip, le service de la DGFiP ; systempay)",
+    )
     args = parser.parse_args(argv)
     path = args.path or db_path()
 
@@ -783,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
             return
         today = args.today or datetime.now(PARIS).date()  # a command-line tool: an edge that reads the clock
         started = datetime.now()
-        counts = build_demo(path, today)
+        counts = build_demo(path, today, args.banque)
         elapsed = (datetime.now() - started).total_seconds()
         print(
             f"Base de démonstration créée : {path} ({counts['families']} familles, {counts['children']} enfants, "

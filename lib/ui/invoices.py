@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.domain import fr
-from lib.domain.invoicing import InvoiceStatus, PaymentRight, method_label
+from lib.domain.invoicing import InvoiceStatus, PaymentRight, method_label, payment_reference
 from lib.domain.markup import md
 from lib.services import home, invoicing, payments
 from lib.ui import session
@@ -209,7 +209,8 @@ def _pay(row: invoicing.InvoiceRow, right: PaymentRight) -> None:
         return
     st.warning(
         "**ATTENTION : une fois le paiement effectué, il ne sera pas possible de revenir en arrière.**  \n"
-        f"Vous allez payer **{fr.euros(row.left_cents)}** pour la facture {row.number} sur la page sécurisée "
+        f"Vous allez payer **{fr.euros(row.left_cents)}** pour la facture {row.number} (référence de paiement "
+        f"**{payment_reference(row.number)}**) sur la page sécurisée "
         "de la banque, puis revenir ici.",
         icon="⚠️",
     )

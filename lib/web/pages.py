@@ -6,6 +6,7 @@ from html import escape
 
 from lib.domain import accessibility as a11y
 from lib.domain.fr import PRODUCT
+from lib.payments.payfip_sandbox import Operation
 
 _STYLE = """
 * { box-sizing: border-box; }
@@ -92,3 +93,43 @@ banque pour la démonstration et les tests.</p>
 <button type="submit" name="decision" value="pay-no-return" class="secondary">Payer, sans retour au portail (test)</button>
 </form>"""
     return page("Banque de test", body)
+
+
+def receipt_email(action: str, hidden: dict[str, str], why: str, value: str, *, status: int) -> tuple[str, int]:
+    """The departure's question when the provider needs an e-mail for its receipt (PayFiP) and the
+    family file has none: asked for this payment only, never kept in the family file."""
+    inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in hidden.items())
+    kind, role = ("error", "alert") if status >= 400 else ("notice", "status")
+    invalid = ' aria-invalid="true"' if status >= 400 else ""
+    body = (
+        "<h1>Votre reçu de paiement</h1>"
+        f'<p class="{kind}" role="{role}" id="mel-aide">{escape(why)}</p>'
+        f'<form method="post" action="{escape(action)}">{inputs}'
+        '<label for="mel"><strong>Adresse e-mail pour le reçu de la banque</strong></label>'
+        f'<input id="mel" name="mel" type="email" autocomplete="email" required maxlength="80" value="{escape(value)}"'
+        f' aria-describedby="mel-aide"{invalid} style="display:block;width:100%;font-size:1.05rem;padding:.6rem;'
+        'margin-top:.4rem;min-height:44px;border:2px solid #6b7280;border-radius:8px">'
+        "<p>Elle est transmise à la banque pour ce paiement seulement : elle n'est pas enregistrée dans "
+        "votre dossier famille.</p>"
+        '<button type="submit">Continuer vers la page de paiement</button></form>'
+        '<a class="button" href="/mes-factures" style="background:#fff;color:#1f2430;border:2px solid #6b7280">'
+        "Annuler et revenir à « Mes factures »</a>"
+    )
+    return page("Votre reçu de paiement", body, status=status)
+
+
+def payfip_page(operation: Operation, amount: str) -> tuple[str, int]:
+    """The local PayFiP's payment page (lib/payments/payfip_sandbox.py): what the DGFiP shows the
+    payer, with the references the public accountant matches."""
+    body = f"""<h1>PayFiP (test)</h1>
+<p class="notice"><strong>Bac à sable :</strong> aucune carte n'est débitée. Cette page remplace celle de la
+DGFiP (PayFiP) pour la démonstration et les tests.</p>
+<dl><dt>Référence</dt><dd>{escape(operation.refdet)}</dd><dt>Exercice</dt><dd>{escape(operation.exer)}</dd>
+<dt>Montant</dt><dd><strong>{escape(amount)}</strong></dd><dt>Reçu envoyé à</dt><dd>{escape(operation.mel)}</dd></dl>
+<form method="post" action="/paiement/payfip/decision">
+<input type="hidden" name="idop" value="{escape(operation.idop)}">
+<button type="submit" name="decision" value="pay">Payer {escape(amount)}</button>
+<button type="submit" name="decision" value="refuse" class="danger">Refuser (simuler un refus de la banque)</button>
+<button type="submit" name="decision" value="cancel" class="secondary">Annuler et revenir au portail</button>
+</form>"""
+    return page("PayFiP (test)", body)

@@ -4,6 +4,7 @@ and headless Debian Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,17 +123,20 @@ def login(page, base: str, email: str, password: str = "demo") -> None:
     page.get_by_role("button", name="Se connecter").click()
 
 
+TEST_BANKS = re.compile(r".*/paiement/(sandbox|payfip\?idop=\w+)$")
+TEST_BANK_HEADINGS = re.compile("^(Banque de test|PayFiP \\(test\\))$")
+
+
 def pay_at_the_test_bank(page, amount: str, on_bank=None) -> None:
     """From an invoice's « Payer » (`amount` as shown, e.g. "83,50"): the warning, « Confirmer et
-    payer », the test bank's « Payer », then back on « Mes factures » with the transaction."""
-    import re
-
+    payer », the test bank's « Payer » (the demo's PayFiP, or the Systempay sandbox, whichever the
+    town uses), then back on « Mes factures » with the transaction."""
     page.get_by_role("button", name=re.compile(f"^Payer {amount}")).first.click()
     settle(page)
     page.get_by_text("il ne sera pas possible de revenir en arrière").wait_for()
     page.get_by_role("link", name=re.compile(f"Confirmer et payer {amount}")).click()
-    page.wait_for_url("**/paiement/sandbox")
-    page.get_by_role("heading", name="Banque de test").wait_for()
+    page.wait_for_url(TEST_BANKS)
+    page.get_by_role("heading", name=TEST_BANK_HEADINGS).wait_for()
     if on_bank:
         on_bank(page)
     page.get_by_role("button", name=re.compile(f"^Payer {amount}")).click()

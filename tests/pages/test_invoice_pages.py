@@ -36,6 +36,7 @@ def test_payer_warns_that_it_cannot_be_undone_then_links_to_the_bank(demo_db):
     at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
     at.button(key="invoices_pay").click().run()
     assert "il ne sera pas possible de revenir en arrière" in at.warning[0].value
+    assert "référence de paiement **F2026000267**" in at.warning[0].value  # what the public accountant matches
     link = next(m.value for m in at.markdown if "/paiement/depart?" in m.value)
     assert f"facture={invoice_id(demo_db, 'F-2026-000267')}" in link and "Confirmer et payer 83,50" in link
     at.button(key="invoices_pay_cancel").click().run()
@@ -77,6 +78,7 @@ def test_the_homes_payer_link_opens_that_invoice_at_its_payer_step(demo_db):
     at.query_params["facture"] = "F-2026-000267"
     at.run()
     assert "il ne sera pas possible de revenir en arrière" in at.warning[0].value
+    assert "référence de paiement **F2026000267**" in at.warning[0].value  # what the public accountant matches
     link = next(m.value for m in at.markdown if "/paiement/depart?" in m.value)
     assert f"facture={invoice_id(demo_db, 'F-2026-000267')}" in link
     assert "facture" not in at.query_params  # read once: another choice afterwards is not undone

@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from lib.domain.errors import InvalidInput, NotAllowed
-from lib.domain.invoicing import PaymentRefused, TxState
+from lib.domain.invoicing import PaymentRefused, TxState, payment_reference
 from lib.payments.sandbox import BANK
 from lib.services import payments
 from tests.conftest import DEMO_NOW
@@ -45,7 +45,9 @@ def test_pay_round_trip_records_once_and_the_invoice_turns_green(db, parent, unp
     started = payments.start_payment(db, parent, unpaid, KEY, PORT, DEMO_NOW)
     fields = {f["name"]: f["value"] for f in started.fields}
     assert started.url == BASE + "/paiement/sandbox"
-    assert fields["vads_amount"] == str(october.total_cents) and fields["vads_order_id"] == october.number
+    assert fields["vads_amount"] == str(october.total_cents) and fields["vads_order_id"] == payment_reference(
+        october.number
+    )
     assert fields["vads_url_return"] == BASE + "/paiement/retour"
     answer = bank_answer(db, started)
     first = payments.record_answer(db, answer, "notification", DEMO_NOW, address=PROVIDER)
@@ -300,7 +302,7 @@ def test_two_payments_started_at_the_same_moment_give_one_attempt(db, parent, un
         t.start()
     for t in threads:
         t.join()
-    assert sorted(type(o).__name__ for o in outcomes) == ["PaymentRefused", "Started"]
+    assert sorted(type(o).__name__ for o in outcomes) == ["Departure", "PaymentRefused"]
     assert db.value("SELECT count(*) FROM payment_transactions WHERE invoice_id = ?", [unpaid]) == 1
 
 

@@ -11,8 +11,10 @@ from lib.domain.errors import NotAllowed
 from lib.domain.invoicing import InvoiceStatus, PaymentRefused, TxState
 from lib.payments.sandbox import BANK
 from lib.services import invoicing, payments
+from lib.services.demo_marks import SANDBOXES
 from tests.conftest import DEMO_NOW
 from tests.helpers import PORT, PROVIDER, app_test, unpaid_id
+from tests.payment_providers import use_provider
 
 MINUTE = timedelta(minutes=1)
 
@@ -165,6 +167,13 @@ def test_the_administrator_sees_the_refund_to_make(town, db, parent_a, unpaid, o
 
 
 # The two page tests stay on the demo: tests/helpers.py's app_test logs in only the demo's accounts (password "demo").
+@pytest.fixture
+def demo_db(demo_db):
+    """The demo, paying through its Systempay sandbox (its second backend) as this module's bank does."""
+    use_provider(demo_db, *SANDBOXES["systempay"])
+    return demo_db
+
+
 def test_the_billing_page_lists_the_refund(demo_db, parent):
     unpaid = unpaid_id(demo_db)
     first, second, _ = pay_twice(demo_db, parent, unpaid)

@@ -112,7 +112,8 @@ def test_each_demo_setting_refuses_a_production_start(town, production, spoil, p
 
 def test_the_demo_town_is_refused_with_everything_to_fix(demo_db, production):
     problems = setup.production_problems(demo_db)
-    assert len(problems) == 6  # demo base, demo accounts, test bank, demo secret, no public_url, mail to the sink
+    # demo base, demo accounts, test bank, no public_url, mail to the sink (the demo's PayFiP has no secret)
+    assert len(problems) == 5
     with pytest.raises(setup.NotReadyForProduction) as refused:
         setup.serving_database()
     assert all(p in refused.value.message for p in problems)

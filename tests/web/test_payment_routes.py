@@ -13,9 +13,17 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from lib.services import payments
+from lib.services.demo_marks import SANDBOXES
 from lib.web import payment_routes
 from lib.web.routes import ROUTES, RequireLogin
 from tests.helpers import KEY, hidden_fields, post_login, unpaid_id
+from tests.payment_providers import use_provider
+
+
+@pytest.fixture(autouse=True)
+def systempay_sandbox(demo_db):
+    """These tests walk the Systempay test bank, the demo's second backend (PayFiP's: test_payment_payfip.py)."""
+    use_provider(demo_db, *SANDBOXES["systempay"])
 
 
 @pytest.fixture

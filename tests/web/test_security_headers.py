@@ -129,7 +129,8 @@ def test_documents_may_post_forms_to_the_payment_provider_only(client, demo_db):
     # A real Systempay account: eopayment's address for it, on documents.
     demo_db.write(
         lambda cur: cur.execute(
-            "UPDATE settings SET value = ? WHERE key = 'payment_options'",
+            "UPDATE settings SET value = CASE key WHEN 'payment_backend' THEN 'systempayv2' ELSE ? END "
+            "WHERE key IN ('payment_backend', 'payment_options')",
             [json.dumps({"site_id": "12345678", "secret_test": "x", "signature_algo": "hmac_sha256"})],
         )
     )
