@@ -32,9 +32,15 @@ run: $(VENV)/.installed-runtime
 system-packages:
 	.ci/packages
 
-## test: install what the tests need, check the code (lint), and run every test
+# The tests run in parallel (pytest-xdist): one worker per core, at most 4 (WORKERS=1 for one). A test
+# file stays on one worker (its module fixtures are built once) and the files go out in their order, so
+# the long browser files start first instead of ending the run.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+PARALLEL = -n $(WORKERS) --dist loadfile --no-loadscope-reorder
+
+## test: install what the tests need, check the code (lint), and run every test (WORKERS in parallel)
 test: lint system-packages
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 ## lint: the code's habits, checked before any test runs: ruff (lint and format) and mypy (lib/domain strict)
 lint: $(VENV)/.installed-dev
@@ -44,7 +50,7 @@ lint: $(VENV)/.installed-dev
 
 ## test-fast: the tests without the browser and the slow ones (no Debian packages needed), while working
 test-fast: lint
-	$(PY) -m pytest -m "not browser and not slow"
+	$(PY) -m pytest $(PARALLEL) -m "not browser and not slow"
 
 ## demo: rebuild the demo database at $(PORTAIL_DB) (refused while a server holds the file)
 demo: $(VENV)/.installed-runtime

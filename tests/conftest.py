@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import profiles
+from hypothesis import settings
 
 from lib.domain.clock import PARIS
 from lib.services import auth
@@ -17,6 +18,11 @@ from lib.tools.demo import build_demo
 # The demo is built for a fixed date so that the figures the tests read never move.
 DEMO_TODAY = date(2026, 11, 27)
 DEMO_NOW = datetime.combine(DEMO_TODAY, time(9, 30), PARIS)
+
+# No time limit on a property test's example: the tests run in parallel on a machine that may be busy,
+# and a result never depends on how long it took (a slow example is not a wrong one).
+settings.register_profile("portail", deadline=None)
+settings.load_profile("portail")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -17,7 +17,7 @@ from datetime import date
 import pytest
 
 from lib.domain.deadlines import DeadlineRule
-from lib.services import auth, town_setup
+from lib.services import auth, setup, town_setup
 from lib.store.db import close_database, open_database
 from tests.browser.conftest import login, settle
 from tests.conftest import DEMO_NOW
@@ -95,25 +95,27 @@ def set_new_password(page, link: str, password: str, button: str) -> None:
 @pytest.fixture
 def empty_town(tmp_path, smtp_sink):
     """The documented production start on an empty database: the first administrator by the command,
-    the e-mail settings by the command; then the structures the administrator sets up in « Structures
-    et année scolaire » (its own page tests click through it), here through the same services."""
+    the settings by the command (the first one; the others through the function each `set` calls, as
+    tests/services/test_setup.py runs the command for each kind of setting: a process costs seconds);
+    then the structures the administrator sets up in « Structures et année scolaire » (its own page
+    tests click through it), here through the same services."""
     path = tmp_path / "ville.duckdb"
     setup_command(
         path, "admin", "--email", ADMIN, "--name", "Service éducation", "--password-stdin", stdin=ADMIN_PASSWORD + "\n"
     )
-    for key, value in {
-        "town_name": "Ville de Saint-Essai",
-        "contact_email": "enfance@ville-essai.test",
-        "mail_transport": "smtp",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": str(smtp_sink.port),
-        "smtp_security": "none",
-        "mail_from": "Ville de Saint-Essai <enfance@ville-essai.test>",
-        "receipt_delay_minutes": "0",
-    }.items():
-        setup_command(path, "set", key, value)
+    setup_command(path, "set", "town_name", "Ville de Saint-Essai")
     db = open_database(path)
     try:
+        for key, value in {
+            "contact_email": "enfance@ville-essai.test",
+            "mail_transport": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": str(smtp_sink.port),
+            "smtp_security": "none",
+            "mail_from": "Ville de Saint-Essai <enfance@ville-essai.test>",
+            "receipt_delay_minutes": "0",
+        }.items():
+            setup.set_setting(db, key, value, DEMO_NOW)
         assert db.value("SELECT count(*) FROM families") == 0 and db.value("SELECT count(*) FROM users") == 1
         admin = auth.login(db, ADMIN, ADMIN_PASSWORD, DEMO_NOW)[1]
         town_setup.save_town(db, admin, {"town_name": "Ville de Saint-Essai", "holiday_zone": "C"}, DEMO_NOW)

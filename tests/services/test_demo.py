@@ -1,4 +1,5 @@
 import hashlib
+import shutil
 from datetime import date
 
 from lib.store.db import close_database, open_database
@@ -142,9 +143,9 @@ def test_the_demo_is_deterministic_for_a_date_and_follows_the_date(tmp_path, dem
     close_database(later)
 
 
-def test_rebuilding_replaces_the_file(tmp_path):
+def test_rebuilding_replaces_the_file(tmp_path, demo_template):
     path = tmp_path / "rebuild.duckdb"
-    build_demo(path, DEMO_TODAY)
+    shutil.copyfile(demo_template, path)  # the demo of DEMO_TODAY, built once for the session
     db = open_database(path)
     db.write(lambda cur: cur.execute("DELETE FROM bookings"))
     close_database(path)
