@@ -366,7 +366,7 @@ def test_the_receipt_pdf_names_everything_and_a_reprint_is_a_duplicata(town, reg
     text = pdf_text(cash_desk.receipt_pdf(town.db, regisseur, paid.receipt.id, duplicate=False))
     for expected in (
         "Ville de Petite-Ville",
-        "Régie de recettes",
+        "Régie enfance de Petite-Ville",  # the town's régie, as its settings name it
         f"REÇU N° {paid.receipt.number}",
         "Anne Aubert",
         october.number,

@@ -34,7 +34,7 @@ CREATE TABLE sepa_runs (
     message_id      VARCHAR NOT NULL UNIQUE,
     sha256          VARCHAR NOT NULL,
     file            BLOB NOT NULL,             -- the pain.008 as handed to the bank
-    total_cents     BIGINT NOT NULL,
+    total_cents     INTEGER NOT NULL,
     created_at      TIMESTAMP NOT NULL,
     created_by      INTEGER
 );
