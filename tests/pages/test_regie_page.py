@@ -18,11 +18,22 @@ def db(demo_db):
     return demo_db
 
 
+def _set_agent_right(db, holds: bool) -> None:
+    admin = auth.login(db, "admin@demo.fr", "demo", DEMO_NOW)[1]
+    cash_desk.set_regisseur(db, admin, _user(db, "agent@demo.fr"), holds, DEMO_NOW)
+
+
 @pytest.fixture
 def regisseur(db):
-    """agent@demo.fr, given the right by the administrator."""
-    admin = auth.login(db, "admin@demo.fr", "demo", DEMO_NOW)[1]
-    cash_desk.set_regisseur(db, admin, _user(db, "agent@demo.fr"), True, DEMO_NOW)
+    """agent@demo.fr, who holds the right in the demo (given again: the tests do not lean on it)."""
+    _set_agent_right(db, True)
+    return "agent@demo.fr"
+
+
+@pytest.fixture
+def plain_agent(db):
+    """agent@demo.fr, her right withdrawn by the administrator."""
+    _set_agent_right(db, False)
     return "agent@demo.fr"
 
 
@@ -41,8 +52,8 @@ def _found(db, at, query=NUMBER):
     return db.value("SELECT id FROM invoices WHERE number = ?", [NUMBER])
 
 
-def test_an_agent_without_the_right_sees_no_cash_desk(db):
-    at = app_test("pages/regie.py", db, "agent@demo.fr").run()
+def test_an_agent_without_the_right_sees_no_cash_desk(db, plain_agent):
+    at = app_test("pages/regie.py", db, plain_agent).run()
     assert not at.exception
     assert "réservée aux régisseurs et à l'administrateur" in texts(at)
     assert not [t for t in at.text_input if t.key == "regie_search"]
@@ -127,7 +138,7 @@ def test_a_payment_is_cancelled_with_its_reason(db, regisseur):
     assert not [s for s in at.selectbox if s.key == "regie_cancel_which"]  # nothing left to cancel
 
 
-def test_the_administrator_grants_the_right_on_the_accounts_page(db):
+def test_the_administrator_grants_the_right_on_the_accounts_page(db, plain_agent):
     at = app_test("pages/admin_comptes.py", db, "admin@demo.fr").run()
     staff = at.selectbox(key="accounts_regisseur_who")
     agent = _user(db, "agent@demo.fr")
