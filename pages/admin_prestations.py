@@ -39,7 +39,7 @@ def tariff_history(service_id: int, history: list[Tariff]) -> None:
                 "Prix": [fr.euros(t.unit_price_cents) for t in history],
                 "Selon le QF": [brackets_text([[b.qf_max, b.price_cents] for b in t.brackets]) for t in history],
                 "Repas non réservé": [_euros_or(t.unbooked_price_cents, "non facturé") for t in history],
-                "Panier repas (PAI)": [_euros_or(t.basket_price_cents, "non facturé") for t in history],
+                "Panier repas (PAI)": [_euros_or(t.basket_price_cents, "prix du repas") for t in history],
                 "Hors commune": [_euros_or(t.non_resident_price_cents, "selon le QF") for t in history],
             }
         ),
@@ -96,7 +96,7 @@ def new_tariff_form(service_id: int, history: list[Tariff]) -> None:
             key=f"tariff_unbooked_{service_id}",
         )
         basket = st.text_input(
-            "Repas panier, PAI (€ ; vide : non facturé)",
+            "Repas panier, PAI (€ ; vide : prix du repas ; 0 : gratuit)",
             _typed(latest.basket_price_cents),
             max_chars=12,
             help="La famille fournit le repas (projet d'accueil individualisé).",

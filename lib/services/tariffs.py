@@ -46,7 +46,8 @@ def published_until(db: Database, actor: Actor) -> date | None:
 
 
 def optional_euros(typed: object, what: str) -> int | None:
-    """A price typed the French way, or None for an empty field (« non facturé », or no such price)."""
+    """A price typed the French way, or None for an empty field: that price's own rule then applies (an
+    unbooked day is not billed, a packed lunch costs a meal, a family outside the town pays by the QF grid)."""
     if typed is None or (isinstance(typed, str) and not typed.strip()):
         return None
     if not isinstance(typed, str):

@@ -3,7 +3,7 @@
 
 -- The service's base tariff (in force before its first decision) gets its other prices: a day a child
 -- was present without a booking (NULL: not billed; the normal price by default), a PAI packed lunch
--- (NULL: not billed until the town sets its price), a family living outside the town (NULL: the QF
+-- (NULL: billed as a meal until the town sets its price), a family living outside the town (NULL: the QF
 -- grid applies to them too).
 ALTER TABLE services ADD COLUMN unbooked_price_cents INTEGER;
 UPDATE services SET unbooked_price_cents = unit_price_cents;
