@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
+from schwifty import IBAN
 
 from lib.domain import periods
 from lib.domain.actor import Actor
@@ -35,7 +36,7 @@ from lib.domain.planning import BookingState
 from lib.domain.roles import Role
 from lib.domain.school_year import SchoolYear, current_and_previous
 from lib.services import closures as closure_service
-from lib.services import invoicing
+from lib.services import invoicing, sepa
 from lib.services.auth import hash_password
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, db_path, mail_sink_dir, production
@@ -343,6 +344,7 @@ def build_demo(path: str | Path, today: date, bank: str = "payfip") -> dict[str,
         migrate(db)
         counts = db.write(lambda cur: _populate(cur, today, bank))
         counts["closures"] = _declare_closures(db, today)
+        counts["mandates"] = _direct_debit(db, today)
         counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
         db.write(lambda cur: deployment.put_setting(cur, MINIMUM_SETTING, str(DEFAULT_RECOVERY_MINIMUM_CENTS)))
         db.write(outbox.forget_history)  # the demo's past months were never e-mailed
@@ -560,6 +562,44 @@ def _declare_closures(db: Database, today: date) -> int:
             now,
         )
     return len(planned)
+
+
+# Families whose payer signed a SEPA mandate (not the guide's Martin family, who pays online).
+MANDATE_FAMILIES = range(20, 32)
+
+
+def _direct_debit(db: Database, today: date) -> int:
+    """The town collects by SEPA direct debit too: its creditor settings (the Trésor public's
+    account at the Banque de France, a test ICS) and a dozen families' signed mandates, recorded
+    by the administrator through the service, as from their paper forms."""
+    admin = Actor(user_id=4, email="admin@demo.fr", role=Role.ADMIN, display_name="Service éducation")
+    now = datetime.combine(today, time(6, 0), PARIS)
+    sepa.save_settings(
+        db,
+        admin,
+        name="Ville de Belcastel-sur-Save",
+        creditor_id="FR72ZZZ123456",
+        iban="FR7630001007941234567890185",
+        bic="BDFEFRPP",
+        collection_day=5,
+        notice_days=14,
+        now=now,
+    )
+    for family_id in MANDATE_FAMILIES:
+        guardian_id, name = sepa.payer_guardians(db, admin, family_id)[0]
+        iban = IBAN.generate("FR", bank_code="30004", branch_code="00031", account_code=f"{family_id:011d}")
+        sepa.record_mandate(
+            db,
+            admin,
+            family_id=family_id,
+            guardian_id=guardian_id,
+            signed_on=today - timedelta(days=60 + family_id),
+            debtor_name=name,
+            iban=str(iban),
+            bic=str(iban.bic),
+            now=now,
+        )
+    return len(MANDATE_FAMILIES)
 
 
 def _birth_date(rng: random.Random, year: int) -> date:
