@@ -24,6 +24,8 @@ def poisoned_server(demo_template, tmp_path_factory):
             lambda cur: (
                 cur.execute("UPDATE families SET name = ? WHERE id = 1", [PAYLOAD]),
                 cur.execute("UPDATE users SET display_name = ? WHERE email = 'parent@demo.fr'", [PAYLOAD]),
+                # the invoice names its payer, guardian 1, as debtor: his name is the one printed
+                cur.execute("UPDATE guardians SET last_name = ? WHERE family_id = 1 AND rank = 1", [PAYLOAD]),
                 cur.execute("UPDATE invoice_lines SET label = ?", [PAYLOAD]),
             )
         )
