@@ -251,8 +251,15 @@ def _month_lines(
                            FROM month_lines GROUP BY {key}, payer)
             QUALIFY sum(weight) OVER (PARTITION BY {key}) > 0
         ), first_invoice AS (
-            SELECT family_id, payer_guardian_id AS payer, min(id) AS id FROM invoices
-            WHERE period_month = $first AND kind = 'invoice' GROUP BY ALL
+            -- what a payer's credit note of the month corrects: his first invoice of the month, else the
+            -- invoice that billed the month's lines carried over for him (none while they still wait)
+            SELECT family_id, payer, coalesce(min(id) FILTER (WHERE own), min(id)) AS id FROM (
+                SELECT family_id, payer_guardian_id AS payer, id, true AS own FROM invoices
+                WHERE period_month = $first AND kind = 'invoice'
+                UNION ALL
+                SELECT family_id, payer_guardian_id, settled_invoice_id, false FROM carried_lines
+                WHERE period_month = $first AND settled_invoice_id IS NOT NULL)
+            GROUP BY family_id, payer
         ), merged AS (
             SELECT coalesce(c.family_id, b.family_id) AS family_id, coalesce(c.child_id, b.child_id) AS child_id,
                    coalesce(c.service_id, b.service_id) AS service_id, coalesce(c.kind, b.kind) AS kind,
@@ -355,7 +362,11 @@ def _month_lines(
             SELECT l.*, sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total
             FROM all_lines l
         ), held AS (
-            SELECT *, document_total > 0 AND document_total < $minimum AS held FROM totals
+            -- below the minimum, or a credit for lines of the month still carried over (it waits with them:
+            -- a credit note always corrects an invoice)
+            SELECT t.*, fi.id AS first_invoice_id,
+                   document_total > 0 AND document_total < $minimum OR document_total < 0 AND fi.id IS NULL AS held
+            FROM totals t LEFT JOIN first_invoice fi ON fi.family_id = t.family_id AND fi.payer IS NOT DISTINCT FROM t.payer
         )
         SELECT l.*,
                row_number() OVER (PARTITION BY l.family_id, l.payer
@@ -363,9 +374,8 @@ def _month_lines(
                                            l.tkey)::INTEGER AS line_no,
                dense_rank() OVER (PARTITION BY l.held ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER
                  AS document_no,
-               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole,
-               coalesce(l.carried_from, $first) AS line_month
-        FROM held l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
+               l.share_percent IS NULL AS whole, coalesce(l.carried_from, $first) AS line_month
+        FROM held l
         ORDER BY l.family_id, l.payer_rank, l.payer, l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
                  l.tkey
         """

@@ -11,6 +11,7 @@ from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.services import attendance, families, health, invoicing, tariffs
 from lib.services import reservations as r
+from lib.store import invoices as invoicing_store
 from tests.conftest import DEMO_NOW, booked_days
 
 NOVEMBER, DECEMBER = date(2026, 11, 1), date(2026, 12, 1)
@@ -53,6 +54,13 @@ def documents(db):
         db.rows("SELECT * FROM tariff_decision_brackets ORDER BY ALL"),
         db.rows("SELECT key, value FROM settings ORDER BY key"),
     )
+
+
+@pytest.fixture(autouse=True)
+def credit_notes_always_correct_an_invoice(town):
+    """After every scenario: a credit note is deducted from the invoice it corrects, so none without one."""
+    yield
+    assert town.db.rows("SELECT number FROM invoices WHERE kind = 'credit_note' AND corrects_invoice_id IS NULL") == []
 
 
 def present(town, days, child=None):
@@ -344,6 +352,61 @@ def test_a_small_correction_waits_while_a_credit_note_is_never_held_back(town):
     late_day(town, town.child_a, day, False)
     credited = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
     assert [n[:3] for n in credited.numbers] == ["AV-"] and credited.total_cents == -350
+
+
+def cancel_basile_late(town, when):
+    """An agent cancels one of Basile's November Wednesday meals after the month was published."""
+    db, agent = town.db, town.login(town.agent)
+    child, service = db.row("SELECT child_id, service_id FROM carried_lines ORDER BY line_no LIMIT 1")
+    day = booked_days(db, child, service, NOVEMBER, date(2026, 11, 30))[0]
+    context = r.booking_context(db, agent, child, town.school_year)
+    r.set_day(db, agent, context, service, day, False, when, late=True, reason="oubli")
+
+
+def family_b_documents(db, family_id):
+    return db.rows(
+        "SELECT kind, period_month, total_cents, corrects_invoice_id FROM invoices WHERE family_id = ?"
+        " AND period_month >= ? ORDER BY id",
+        [family_id, NOVEMBER],
+    )
+
+
+def test_a_credit_on_a_month_entirely_carried_over_waits_with_its_lines_and_the_next_invoice_bills_the_net(town):
+    db, admin = town.db, town.login(town.admin)
+    set_minimum(town, "40,00")
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)  # Basile's 36 € carried over
+    cancel_basile_late(town, AFTER_NOVEMBER)  # one Wednesday meal, 4 €, no longer due
+    draft = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    [held] = draft.carried
+    assert draft.documents == [] and held.total_cents == -400
+    assert held.why(draft.minimum_cents) == (
+        "-4,00\u00a0€, déduit des montants reportés qu'il corrige : reporté sur la prochaine facture (novembre 2026)."
+    )
+    again = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert again.numbers == [] and again.carried == 1  # no credit note correcting nothing
+    assert db.value("SELECT sum(amount_cents) FROM carried_lines WHERE family_id = ?", [town.family_b]) == 3200
+    assert invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER).numbers == []  # carried once
+
+    invoicing.publish_month(db, admin, DECEMBER, AFTER_DECEMBER)
+    december = 2 * (400 + 800)
+    assert family_b_documents(db, town.family_b) == [("invoice", DECEMBER, 3200 + december, None)]
+    assert db.value("SELECT count(*) FROM carried_lines WHERE settled_invoice_id IS NULL") == 0
+
+
+def test_a_credit_on_a_carried_month_already_billed_later_corrects_the_invoice_that_billed_it(town):
+    db, admin = town.db, town.login(town.admin)
+    set_minimum(town, "40,00")
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    invoicing.publish_month(db, admin, DECEMBER, AFTER_DECEMBER)  # bills November's 36 € with December's
+    [(december_id, december_total)] = db.rows(
+        "SELECT id, total_cents FROM invoices WHERE family_id = ? AND period_month = ?", [town.family_b, DECEMBER]
+    )
+    cancel_basile_late(town, AFTER_DECEMBER)
+    credited = invoicing.publish_month(db, admin, NOVEMBER, AFTER_DECEMBER)
+    assert [n[:3] for n in credited.numbers] == ["AV-"] and credited.total_cents == -400
+    assert family_b_documents(db, town.family_b)[1:] == [("credit_note", NOVEMBER, -400, december_id)]
+    summary = invoicing_store.invoice_summary(db, december_id, AFTER_DECEMBER.replace(tzinfo=None))
+    assert summary["total_cents"] - summary["credited_cents"] == december_total - 400
 
 
 def test_the_minimum_is_15_euros_unless_set_and_a_bad_one_is_refused_in_french(town):
