@@ -102,9 +102,12 @@ def service_tariffs(db_or_cur) -> dict[int, list[Tariff]]:
 
 
 def published_until(db_or_cur) -> date | None:
-    """The first day after the last month that has an issued document (None: nothing issued yet): a new
-    tariff may apply from then on only."""
-    found = _rows(db_or_cur, "SELECT max(period_month) FROM invoices")[0][0]
+    """The first day after the last month invoiced, an issued document's or a line carried over below the
+    minimum (None: nothing invoiced yet): a new tariff may apply from then on only."""
+    found = _rows(
+        db_or_cur,
+        "SELECT greatest((SELECT max(period_month) FROM invoices), (SELECT max(period_month) FROM carried_lines))",
+    )[0][0]
     return None if found is None else periods.next_month(found)
 
 

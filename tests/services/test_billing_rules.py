@@ -409,6 +409,22 @@ def test_a_credit_on_a_carried_month_already_billed_later_corrects_the_invoice_t
     assert summary["total_cents"] - summary["credited_cents"] == december_total - 400
 
 
+def test_a_month_whose_payers_were_all_carried_over_is_invoiced_and_never_re_priced(town):
+    db, admin = town.db, town.login(town.admin)
+    set_minimum(town, "100,00")
+    # the Auberts' November (over 100 €) cancelled: every payer's November is below the minimum
+    db.write(lambda cur: cur.execute("DELETE FROM bookings WHERE child_id IN (?, ?)", [town.child_a, town.child_a2]))
+    assert tariffs.published_until(db, admin) == NOVEMBER
+    published = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert published.numbers == [] and published.carried > 0  # every payer below 100 €: all carried
+    carried = db.rows("SELECT * FROM carried_lines ORDER BY ALL")
+    assert tariffs.published_until(db, admin) == DECEMBER
+    with pytest.raises(InvalidInput, match="ne peut s'appliquer qu'à partir du mardi 1 décembre 2026"):
+        decide(town, town.canteen, date(2026, 11, 16), unit="9,00")
+    assert invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER).numbers == []
+    assert db.rows("SELECT * FROM carried_lines ORDER BY ALL") == carried
+
+
 def test_the_minimum_is_15_euros_unless_set_and_a_bad_one_is_refused_in_french(town):
     db = town.db
     before = documents(db)
