@@ -3,16 +3,19 @@ dated tariffs (a month straddling a decision, published months never re-priced),
 price, closures and strikes never billed, and the minimum for public recovery (carried over, never a
 cent lost, never blocking a credit note)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from lib.domain.clock import PARIS
+from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
-from lib.services import attendance, families, health, invoicing, tariffs
+from lib.domain.invoicing import Bracket
+from lib.services import attendance, families, health, invoicing, settings, tariffs
 from lib.services import reservations as r
 from lib.store import invoices as invoicing_store
 from tests.conftest import DEMO_NOW, booked_days
+from tests.helpers import forget_invoices
 
 NOVEMBER, DECEMBER = date(2026, 11, 1), date(2026, 12, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -423,6 +426,58 @@ def test_a_month_whose_payers_were_all_carried_over_is_invoiced_and_never_re_pri
         decide(town, town.canteen, date(2026, 11, 16), unit="9,00")
     assert invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER).numbers == []
     assert db.rows("SELECT * FROM carried_lines ORDER BY ALL") == carried
+
+
+def base_price(town, admin, cents, **deadlines):
+    db = town.db
+    service = next(s for s in settings.services(db, admin) if s.id == town.canteen)
+    rules = {"book": service.deadlines.book, "cancel": service.deadlines.cancel, **deadlines}
+    return settings.update_service(db, admin, town.canteen, unit_price_cents=cents, now=AFTER_NOVEMBER, **rules)
+
+
+def base_tariff(db):
+    return db.rows("SELECT * FROM services ORDER BY id"), db.rows("SELECT * FROM tariffs ORDER BY ALL")
+
+
+def test_once_a_month_is_invoiced_the_base_price_and_grid_are_refused_pointing_to_a_dated_tariff(town):
+    db, admin = town.db, town.login(town.admin)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    kept = "SELECT count(*) FROM audit_log WHERE action NOT IN ('service.refused', 'tariff.refused')"
+    before, audited = base_tariff(db), db.value(kept)
+    refusal = (
+        "Le tarif de base ne peut plus être modifié : les mois jusqu'à novembre 2026 sont déjà facturés, et une "
+        "facture émise n'est jamais recalculée. Pour un nouveau prix, enregistrez un « Nouveau tarif à partir "
+        "d'une date » (délibération), au plus tôt le mardi 1 décembre 2026."
+    )
+    with pytest.raises(InvalidInput) as price:
+        base_price(town, admin, 9900)
+    with pytest.raises(InvalidInput) as grid:
+        settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], AFTER_NOVEMBER)
+    assert price.value.message == refusal == grid.value.message
+    assert base_tariff(db) == before
+    assert db.value(kept) == audited
+    assert [a for (a,) in db.rows("SELECT action FROM audit_log WHERE action LIKE '%.refused' ORDER BY id")] == [
+        "service.refused",
+        "tariff.refused",
+    ]
+    # Days added late to the invoiced month are billed at the price it was billed at.
+    for thursday in (date(2026, 11, 5), date(2026, 11, 12), date(2026, 11, 19), date(2026, 11, 26)):
+        late_day(town, town.child_a2, thursday, True)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert lines(db, town.family_a, NOVEMBER)[-1][2:] == (4, 350, 1400)
+    # The deadlines and an unchanged price or grid stay editable.
+    assert base_price(town, admin, 350, cancel=DeadlineRule(5, False, time(10, 0))).endswith("enregistrés.")
+    assert db.value("SELECT cancel_delay_days FROM services WHERE id = ?", [town.canteen]) == 5
+    assert settings.set_tariffs(db, admin, town.canteen, [], AFTER_NOVEMBER).endswith("enregistrés.")
+
+
+def test_before_the_first_invoice_the_base_price_and_grid_may_change(town):
+    db, admin = town.db, town.login(town.admin)
+    forget_invoices(db)
+    base_price(town, admin, 380)
+    settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], AFTER_NOVEMBER)
+    assert db.value("SELECT unit_price_cents FROM services WHERE id = ?", [town.canteen]) == 380
+    assert db.rows("SELECT qf_max, price_cents FROM tariffs ORDER BY qf_max") == [(1000, 100), (None, 500)]
 
 
 def test_the_minimum_is_15_euros_unless_set_and_a_bad_one_is_refused_in_french(town):
