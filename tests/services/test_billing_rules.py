@@ -10,12 +10,13 @@ import pytest
 from lib.domain.clock import PARIS
 from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
+from lib.domain.families import QfSource, QuotientInput
 from lib.domain.invoicing import Bracket
 from lib.services import attendance, families, health, invoicing, settings, tariffs
 from lib.services import reservations as r
 from lib.store import invoices as invoicing_store
 from tests.conftest import DEMO_NOW, booked_days
-from tests.helpers import forget_invoices
+from tests.helpers import forget_invoices, set_base_tariffs
 
 NOVEMBER, DECEMBER = date(2026, 11, 1), date(2026, 12, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -478,6 +479,32 @@ def test_before_the_first_invoice_the_base_price_and_grid_may_change(town):
     settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], AFTER_NOVEMBER)
     assert db.value("SELECT unit_price_cents FROM services WHERE id = ?", [town.canteen]) == 380
     assert db.rows("SELECT qf_max, price_cents FROM tariffs ORDER BY qf_max") == [(1000, 100), (None, 500)]
+
+
+def test_days_removed_from_a_line_billed_at_two_prices_are_credited_at_the_prices_billed_latest_first(town):
+    db, admin = town.db, town.login(town.admin)
+    set_base_tariffs(db, town.canteen, [(1000, 100), (None, 500)])  # the Auberts' QF 600: 1 € a meal
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    families.record_quotient(
+        db, admin, town.family_a, QuotientInput(1500, date(2026, 11, 15), QfSource.CAF, "1234567"), AFTER_NOVEMBER
+    )
+    for thursday in THURSDAYS:  # added late, at November's QF now: 5 €
+        late_day(town, town.child_a2, thursday, True)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+
+    def adrien_canteen():
+        return [
+            line[2:]
+            for line in lines(db, town.family_a, NOVEMBER)
+            if line[0] == town.child_a2 and "Restauration scolaire" in line[1]
+        ]
+
+    assert [price for _, price, _ in adrien_canteen()] == [100, 500]
+    for day in [*THURSDAYS, date(2026, 11, 30)]:  # three days: the two billed at 5 €, then one at 1 €
+        late_day(town, town.child_a2, day, False)
+    credited = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert credited.total_cents == -(2 * 500 + 100)
+    assert adrien_canteen()[2:] == [(-2, 500, -1000), (-1, 100, -100)]
 
 
 def test_the_minimum_is_15_euros_unless_set_and_a_bad_one_is_refused_in_french(town):
