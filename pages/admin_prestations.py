@@ -135,6 +135,7 @@ st.title("Prestations et délais", anchor=False)
 st.caption("Les délais s'appliquent aux familles ; le personnel peut toujours modifier « hors délai » avec un motif.")
 
 services = settings.services(session.db(), actor)
+invoiced_until = tariffs.published_until(session.db(), actor)
 if not services:
     st.info(
         "Aucune prestation n'est encore proposée par une structure : créez-les dans « Structures et année scolaire »."
@@ -233,6 +234,12 @@ for service in services:
             f"Actuellement : {fr.euros(service.unit_price_cents)} ; réservation {deadlines.book.describe()} ; "
             f"annulation {deadlines.cancel.describe()}."
         )
+        if invoiced_until is not None:
+            st.caption(
+                f"Les mois jusqu'à {fr.month_year(periods.previous_month(invoiced_until))} sont facturés : le prix "
+                "unitaire et les tarifs selon le QF ci-dessus ne changent plus (une facture émise n'est jamais "
+                "recalculée). Pour un nouveau prix, utilisez « Nouveau tarif à partir d'une date » ci-dessous."
+            )
     history = tariffs.history(session.db(), actor, sid)
     tariff_history(sid, history)
     new_tariff_form(sid, history)

@@ -24,6 +24,7 @@ from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store import outbox
+from lib.store import settings as settings_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database
 from lib.ui.session import TEST_TOKEN_KEY
@@ -463,3 +464,20 @@ def add_family_with_child(db: Database, email: str, password: str) -> tuple[int,
         return family, child
 
     return db.write(load)
+
+
+def set_base_tariffs(db: Database, service_id: int, brackets: list[tuple[int | None, int]]) -> None:
+    """A service's base QF grid as the town set it before its first invoice: the small town has invoiced
+    September and October, after which `settings.set_tariffs` refuses to change it (a new price applies
+    from a date)."""
+    db.write(lambda cur: settings_store.replace_tariffs(cur, service_id, brackets))
+
+
+def forget_invoices(db: Database) -> None:
+    """The town as it was before its first invoice (its base tariff may still change)."""
+
+    def work(cur: Cursor) -> None:
+        for table in ("payments", "payment_transactions", "invoice_lines", "carried_lines", "invoices"):
+            cur.execute(f"DELETE FROM {table}")
+
+    db.write(work)

@@ -200,6 +200,19 @@ def check_decision(valid_from: object, reference: object, published_until: date 
     return text
 
 
+def check_base_tariff_change(published_until: date | None) -> None:
+    """A service's base tariff (its unit price and QF grid, with no date) may change only before the first
+    month invoiced (`published_until`: the first day after the last one): after, a day added late to an
+    invoiced month would be billed at the new price. A new price then applies from a date (a decision)."""
+    if published_until is not None:
+        raise InvalidInput(
+            "Le tarif de base ne peut plus être modifié : les mois jusqu'à "
+            f"{fr.month_year(published_until - timedelta(days=1))} sont déjà facturés, et une facture émise n'est "
+            "jamais recalculée. Pour un nouveau prix, enregistrez un « Nouveau tarif à partir d'une date » "
+            f"(délibération), au plus tôt le {fr.long_date(published_until)}."
+        )
+
+
 def check_optional_tariff(price_cents: object, what: str) -> int | None:
     """An optional price (None: not set), checked as `check_tariff`."""
     return None if price_cents is None else check_tariff(price_cents, what)

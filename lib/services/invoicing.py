@@ -126,7 +126,8 @@ class Documents(_Made):
 
 @dataclass(frozen=True)
 class Carried:
-    """A payer's document held below the minimum for public recovery: carried over to his next invoice."""
+    """A payer's document held below the minimum for public recovery, or crediting lines of the month still
+    carried over (a credit note always corrects an invoice): carried over to his next invoice."""
 
     family: str
     payer: str
@@ -135,9 +136,15 @@ class Carried:
     months: list[date]  # the months it bills (earlier ones carried again, then the draft's)
 
     def why(self, minimum_cents: int) -> str:
+        months = ", ".join(fr.month_year(m) for m in self.months)
+        if self.total_cents < 0:
+            return (
+                f"{fr.euros(self.total_cents)}, déduit des montants reportés qu'il corrige : "
+                f"reporté sur la prochaine facture ({months})."
+            )
         return (
             f"{fr.euros(self.total_cents)}, sous le seuil de mise en recouvrement de {fr.euros(minimum_cents)} : "
-            f"reporté sur la prochaine facture ({', '.join(fr.month_year(m) for m in self.months)})."
+            f"reporté sur la prochaine facture ({months})."
         )
 
 

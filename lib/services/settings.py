@@ -10,13 +10,14 @@ from lib.domain.actor import Actor
 from lib.domain.clock import to_utc_naive
 from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.domain.errors import InvalidInput, NotFound
-from lib.domain.invoicing import Bracket, check_brackets
+from lib.domain.invoicing import Bracket, check_base_tariff_change, check_brackets
 from lib.domain.records import ServiceSettings
 from lib.domain.roles import Role
 from lib.domain.validation import parse_brackets, whole_number
 from lib.services.trail import refusals_audited
 from lib.store import audit
 from lib.store import bookings as bookings_store
+from lib.store import invoices as invoices_store
 from lib.store import settings as store
 from lib.store.db import Database
 
@@ -56,7 +57,9 @@ def update_service(
     cancel: DeadlineRule,
     now: datetime,
 ) -> str:
-    """Save a service's price and its two deadline rules (`deadline_rule` reads them from the form)."""
+    """Save a service's price and its two deadline rules (`deadline_rule` reads them from the form). The
+    price is the base tariff: once a month is invoiced it no longer changes (a new price applies from a
+    date, lib.services.tariffs); a refused change is kept in the audit log."""
     actor.require(Role.ADMIN)
     price = checked_price(unit_price_cents)
     deadlines = checked_deadlines(book, cancel)
@@ -65,6 +68,8 @@ def update_service(
         before = store.service_row(cur, service_id)
         if before is None:
             raise NotFound("Prestation introuvable.")
+        if price != before["unit_price_cents"]:
+            check_base_tariff_change(invoices_store.published_until(cur))
         store.update_service(cur, service_id, unit_price_cents=price, deadlines=deadlines)
         audit.record(
             cur,
@@ -78,7 +83,8 @@ def update_service(
         )
         return before["name"]
 
-    name = db.write(work)
+    with refusals_audited(db, actor, now, "service.refused", "service", service_id):
+        name = db.write(work)
     return f"Paramètres de « {name} » enregistrés."
 
 
@@ -140,17 +146,21 @@ def save_tariff_grid(
 
 
 def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Bracket], now: datetime) -> str:
-    """Replace a service's quotient-familial brackets (an empty list: one price for all)."""
+    """Replace a service's quotient-familial brackets (an empty list: one price for all): its base tariff's,
+    which no longer changes once a month is invoiced (as `update_service`'s price)."""
     actor.require(Role.ADMIN)
     with refusals_audited(db, actor, now, "tariff.refused", "service", service_id):
         clean = check_brackets(brackets)
     at = to_utc_naive(now)
+    after = [(b.qf_max, b.price_cents) for b in clean]
 
     def work(cur) -> str:
         row = store.service_row(cur, service_id)
         if row is None:
             raise NotFound("Prestation introuvable.")
-        before = store.replace_tariffs(cur, service_id, [(b.qf_max, b.price_cents) for b in clean])
+        before = store.replace_tariffs(cur, service_id, after)
+        if sorted(before, key=_bracket_order) != sorted(after, key=_bracket_order):
+            check_base_tariff_change(invoices_store.published_until(cur))  # refused: the transaction is undone
         audit.record(
             cur,
             at_utc=at,
@@ -163,4 +173,11 @@ def set_tariffs(db: Database, actor: Actor, service_id: int, brackets: list[Brac
         )
         return row["name"]
 
-    return f"Tarifs de « {db.write(work)} » enregistrés."
+    with refusals_audited(db, actor, now, "tariff.refused", "service", service_id):
+        name = db.write(work)
+    return f"Tarifs de « {name} » enregistrés."
+
+
+def _bracket_order(bracket: tuple[int | None, int]) -> tuple[bool, int]:
+    qf_max = bracket[0]
+    return (qf_max is None, qf_max or 0)

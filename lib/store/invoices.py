@@ -102,9 +102,12 @@ def service_tariffs(db_or_cur) -> dict[int, list[Tariff]]:
 
 
 def published_until(db_or_cur) -> date | None:
-    """The first day after the last month that has an issued document (None: nothing issued yet): a new
-    tariff may apply from then on only."""
-    found = _rows(db_or_cur, "SELECT max(period_month) FROM invoices")[0][0]
+    """The first day after the last month invoiced, an issued document's or a line carried over below the
+    minimum (None: nothing invoiced yet): a new tariff may apply from then on only."""
+    found = _rows(
+        db_or_cur,
+        "SELECT greatest((SELECT max(period_month) FROM invoices), (SELECT max(period_month) FROM carried_lines))",
+    )[0][0]
     return None if found is None else periods.next_month(found)
 
 
@@ -149,8 +152,9 @@ def _month_lines(
     (family_id, family name, payer (guardian id), payer's name, child_id, service_id, kind (LineKind),
     tariff key (the decision's date; 0001-01-01 for the base tariff), label, quantity to add (negative:
     to credit), unit price, amount, counted, share_percent, line number in its document, document number
-    in the run (1, 2, … by family and payer), the document's total, the payer's first invoice of the
-    month, whole (not a share)).
+    in the run (1, 2, … by family and payer), the document's total, the invoice a credit note corrects
+    (the payer's first of the month, else the one that billed his lines of the month carried over), held
+    (carried over), whole (not a share)).
 
     Days to bill for [first, after), never on a closure or a strike (`OPEN_DAY`): the booked days, less
     justified absences when the town credits them, and the days a child was present without a booking.
@@ -163,7 +167,9 @@ def _month_lines(
 
     Already billed is what the month's documents say, by (child, service, kind, decision) (credit
     notes count negative; a split line's quantity once). Added days take the price above; removed days
-    are credited at the price they were billed (a later tariff or QF never re-prices a published month).
+    are credited at the prices they were billed at, the latest first (a line billed at two prices, its QF
+    changed between two runs, gets a credit line per price): a later tariff or QF never re-prices a
+    published month.
 
     Each difference goes to its payers: the billed guardian (guardian 2 when the family's bill goes to
     him, else guardian 1), or for a split bill both guardians by the child's shares (50/50 without
@@ -234,39 +240,61 @@ def _month_lines(
             GROUP BY ALL
         ), month_lines AS (
             SELECT i.family_id, i.payer_guardian_id AS payer, l.* EXCLUDE (line_kind, tariff_from),
-                   coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey
+                   coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey,
+                   i.created_at AS billed_at
             FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
             WHERE i.period_month = $first AND l.carried_from IS NULL
             UNION ALL BY NAME
             SELECT family_id, payer_guardian_id AS payer, -1 AS invoice_id, line_no, child_id, service_id, label,
                    quantity, unit_price_cents, amount_cents, counted, share_percent, NULL::DATE AS carried_from,
-                   line_kind AS kind, coalesce(tariff_from, {_BASE}) AS tkey
+                   line_kind AS kind, coalesce(tariff_from, {_BASE}) AS tkey, carried_at AS billed_at
             FROM carried_lines WHERE period_month = $first
-        ), billed AS (
-            SELECT {key}, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
-                   arg_max(unit_price_cents, invoice_id * 1000 + line_no) AS billed_price
+        ), billed_prices AS (
+            -- what a line was billed at each of its prices (a QF or residence changed between two runs)
+            SELECT {key}, unit_price_cents, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
+                   max((billed_at, invoice_id, line_no)) AS latest
             FROM month_lines GROUP BY ALL
+        ), billed AS (
+            SELECT {key}, sum(billed)::INTEGER AS billed FROM billed_prices GROUP BY ALL
         ), billed_weights AS (
             SELECT * FROM (SELECT {key}, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
                            FROM month_lines GROUP BY {key}, payer)
             QUALIFY sum(weight) OVER (PARTITION BY {key}) > 0
         ), first_invoice AS (
-            SELECT family_id, payer_guardian_id AS payer, min(id) AS id FROM invoices
-            WHERE period_month = $first AND kind = 'invoice' GROUP BY ALL
+            -- what a payer's credit note of the month corrects: his first invoice of the month, else the
+            -- invoice that billed the month's lines carried over for him (none while they still wait)
+            SELECT family_id, payer, coalesce(min(id) FILTER (WHERE own), min(id)) AS id FROM (
+                SELECT family_id, payer_guardian_id AS payer, id, true AS own FROM invoices
+                WHERE period_month = $first AND kind = 'invoice'
+                UNION ALL
+                SELECT family_id, payer_guardian_id, settled_invoice_id, false FROM carried_lines
+                WHERE period_month = $first AND settled_invoice_id IS NOT NULL)
+            GROUP BY family_id, payer
         ), merged AS (
             SELECT coalesce(c.family_id, b.family_id) AS family_id, coalesce(c.child_id, b.child_id) AS child_id,
                    coalesce(c.service_id, b.service_id) AS service_id, coalesce(c.kind, b.kind) AS kind,
                    coalesce(c.tkey, b.tkey) AS tkey,
                    coalesce(c.quantity, 0) - coalesce(b.billed, 0) AS delta, c.price,
-                   b.billed IS NULL AS first_time, coalesce(b.billed_price, 0) AS billed_price
+                   b.billed IS NULL AS first_time
             FROM counts c FULL JOIN billed b
               ON b.family_id = c.family_id AND b.child_id = c.child_id AND b.service_id = c.service_id
                  AND b.kind = c.kind AND b.tkey = c.tkey
+        ), removed AS (
+            -- removed days are credited at the prices they were billed at, the latest first
+            SELECT m.family_id, m.child_id, m.service_id, m.kind, m.tkey, p.unit_price_cents,
+                   least(p.billed, -m.delta - coalesce(sum(p.billed) OVER (
+                       PARTITION BY m.family_id, m.child_id, m.service_id, m.kind, m.tkey ORDER BY p.latest DESC
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS credited
+            FROM merged m JOIN billed_prices p USING ({key})
+            WHERE m.delta < 0 AND p.billed > 0
         ), deltas AS (
             SELECT m.family_id, m.child_id, m.service_id, m.kind, m.tkey, m.delta AS quantity, m.first_time,
-                   CASE WHEN m.delta > 0 THEN m.price ELSE m.billed_price END AS unit_price_cents
+                   m.price AS unit_price_cents
             FROM merged m
-            WHERE m.delta <> 0
+            WHERE m.delta > 0
+            UNION ALL
+            SELECT family_id, child_id, service_id, kind, tkey, -credited, false, unit_price_cents
+            FROM removed WHERE credited > 0
         ), payers AS (
             SELECT f.id AS family_id, f.billing = {SPLIT} AND g2.id IS NOT NULL AS split, g1.id AS g1,
                    CASE WHEN f.billing = {GUARDIAN2} AND g2.id IS NOT NULL THEN g2.id ELSE g1.id END AS whole, g2.id AS g2
@@ -274,17 +302,17 @@ def _month_lines(
             LEFT JOIN guardians g1 ON g1.family_id = f.id AND g1.rank = 1
             LEFT JOIN guardians g2 ON g2.family_id = f.id AND g2.rank = 2
         ), weights AS (
-            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, w.payer, w.weight
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, w.payer, w.weight
             FROM deltas d JOIN billed_weights w USING ({key})
             WHERE d.quantity < 0
             UNION ALL
-            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, p.whole, 1
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, p.whole, 1
             FROM deltas d JOIN payers p USING (family_id)
             WHERE NOT p.split AND (d.quantity > 0 OR NOT EXISTS (SELECT 1 FROM billed_weights w
                   WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id
                         AND w.kind = d.kind AND w.tkey = d.tkey))
             UNION ALL
-            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, g.id,
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, g.id,
                    coalesce(s.percent, CASE WHEN EXISTS (SELECT 1 FROM billing_shares x WHERE x.child_id = d.child_id)
                                             THEN 0 ELSE 50 END)
             FROM deltas d JOIN payers p USING (family_id)
@@ -295,8 +323,8 @@ def _month_lines(
                         AND w.kind = d.kind AND w.tkey = d.tkey))
         ), ranked AS (
             SELECT w.*, coalesce(g.rank, 1) AS payer_rank,
-                   sum(w.weight) OVER (PARTITION BY {wkey}) AS line_weight,
-                   row_number() OVER (PARTITION BY {wkey} ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
+                   sum(w.weight) OVER (PARTITION BY {wkey}, w.unit_price_cents) AS line_weight,
+                   row_number() OVER (PARTITION BY {wkey}, w.unit_price_cents ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
             FROM weights w LEFT JOIN guardians g ON g.id = w.payer
         ), cut AS (
             -- a line whose shares are all 0 % (shares of guardians no longer the family's) goes whole
@@ -304,13 +332,13 @@ def _month_lines(
             SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,
                    CASE WHEN r.line_weight > 0 THEN r.weight ELSE (r.place_in_line = 1)::INTEGER END AS w,
                    CASE WHEN r.line_weight > 0 THEN r.line_weight ELSE 1 END AS wsum
-            FROM ranked r JOIN deltas d USING ({key})
+            FROM ranked r JOIN deltas d USING ({key}, unit_price_cents)
         ), shares AS (
             SELECT *, whole_cents * w // wsum AS floor_cents,
-                   row_number() OVER (PARTITION BY {key}
+                   row_number() OVER (PARTITION BY {key}, unit_price_cents
                                       ORDER BY whole_cents * w % wsum DESC, place_in_line) AS place,
-                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY {key}) AS left_over,
-                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY {key}) AS payers
+                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY {key}, unit_price_cents) AS left_over,
+                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY {key}, unit_price_cents) AS payers
             FROM cut
         ), lines AS (
             SELECT d.family_id, coalesce(f.name, '') AS family, s.payer,
@@ -324,12 +352,12 @@ def _month_lines(
                      AS label,
                    d.quantity, d.unit_price_cents,
                    (sign(d.quantity) * (s.floor_cents + (s.place <= s.left_over)::INTEGER))::INTEGER AS amount_cents,
-                   row_number() OVER (PARTITION BY d.family_id, d.child_id, d.service_id, d.kind, d.tkey
-                                      ORDER BY s.place_in_line) = 1 AS counted,
+                   row_number() OVER (PARTITION BY d.family_id, d.child_id, d.service_id, d.kind, d.tkey,
+                                                   d.unit_price_cents ORDER BY s.place_in_line) = 1 AS counted,
                    CASE WHEN s.payers > 1 THEN round(100 * s.w / s.wsum)::INTEGER END AS share_percent,
                    {LINE_KIND_RANK.format(kind="d.kind")} AS kind_rank
             FROM shares s
-            JOIN deltas d USING ({key})
+            JOIN deltas d USING ({key}, unit_price_cents)
             JOIN children ch ON ch.id = d.child_id
             JOIN services sv ON sv.id = d.service_id
             LEFT JOIN families f ON f.id = d.family_id
@@ -355,19 +383,22 @@ def _month_lines(
             SELECT l.*, sum(l.amount_cents) OVER (PARTITION BY l.family_id, l.payer)::BIGINT AS document_total
             FROM all_lines l
         ), held AS (
-            SELECT *, document_total > 0 AND document_total < $minimum AS held FROM totals
+            -- below the minimum, or a credit for lines of the month still carried over (it waits with them:
+            -- a credit note always corrects an invoice)
+            SELECT t.*, fi.id AS first_invoice_id,
+                   document_total > 0 AND document_total < $minimum OR document_total < 0 AND fi.id IS NULL AS held
+            FROM totals t LEFT JOIN first_invoice fi ON fi.family_id = t.family_id AND fi.payer IS NOT DISTINCT FROM t.payer
         )
         SELECT l.*,
                row_number() OVER (PARTITION BY l.family_id, l.payer
-                                  ORDER BY l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
-                                           l.tkey)::INTEGER AS line_no,
+                                  ORDER BY l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank, l.tkey,
+                                           l.quantity > 0 DESC, l.unit_price_cents DESC, l.label,
+                                           l.amount_cents)::INTEGER AS line_no,
                dense_rank() OVER (PARTITION BY l.held ORDER BY l.family_id, l.payer_rank, l.payer)::INTEGER
                  AS document_no,
-               fi.id AS first_invoice_id, l.share_percent IS NULL AS whole,
-               coalesce(l.carried_from, $first) AS line_month
-        FROM held l LEFT JOIN first_invoice fi ON fi.family_id = l.family_id AND fi.payer IS NOT DISTINCT FROM l.payer
-        ORDER BY l.family_id, l.payer_rank, l.payer, l.carried_from NULLS LAST, l.child_id, l.service_id, l.kind_rank,
-                 l.tkey
+               l.share_percent IS NULL AS whole, coalesce(l.carried_from, $first) AS line_month
+        FROM held l
+        ORDER BY l.family_id, l.payer_rank, l.payer, line_no
         """
     params = {
         "first": first,

@@ -134,3 +134,29 @@ def test_the_administrator_marks_a_family_hors_commune_on_its_file(demo_db):
     assert "Hors commune : **tarif non-résident**" in texts(at) or "Hors commune : tarif non-résident" in texts(at)
     entry = demo_db.dicts("SELECT after FROM audit_log WHERE action = 'family.update' ORDER BY id DESC LIMIT 1")[0]
     assert '"non_resident": true' in entry["after"]
+
+
+def base_tariff(db):
+    return db.rows("SELECT * FROM services ORDER BY id"), db.rows("SELECT * FROM tariffs ORDER BY ALL")
+
+
+def test_once_a_month_is_invoiced_the_base_price_is_refused_and_the_page_points_to_a_dated_tariff(demo_db):
+    before = base_tariff(demo_db)
+    at = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
+    assert not at.exception, at.exception
+    assert "Pour un nouveau prix, utilisez « Nouveau tarif à partir d'une date » ci-dessous." in texts(at)
+    at.text_input(key="svc_price_1").set_value("3,85")
+    at.button(key="FormSubmitter:service_1-Enregistrer").click().run()
+    assert not at.exception and not at.success
+    assert at.error[0].value.startswith("Le tarif de base ne peut plus être modifié : les mois jusqu'à octobre 2026")
+    assert "« Nouveau tarif à partir d'une date »" in at.error[0].value
+    at.session_state["svc_tariffs_1"] = {"edited_rows": {0: {"Prix (€)": "9,90"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="FormSubmitter:service_1-Enregistrer les tarifs").click().run()
+    assert at.error[0].value.startswith("Le tarif de base ne peut plus être modifié")
+    assert base_tariff(demo_db) == before
+    # The deadlines stay editable, the price left as it is.
+    again = app_test("pages/admin_prestations.py", demo_db, "admin@demo.fr").run()
+    again.number_input(key="svc_cancel_1").set_value(4)
+    again.button(key="FormSubmitter:service_1-Enregistrer").click().run()
+    assert not again.error and "enregistrés" in again.success[0].value
+    assert demo_db.value("SELECT cancel_delay_days FROM services WHERE id = 1") == 4

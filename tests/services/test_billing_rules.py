@@ -3,15 +3,20 @@ dated tariffs (a month straddling a decision, published months never re-priced),
 price, closures and strikes never billed, and the minimum for public recovery (carried over, never a
 cent lost, never blocking a credit note)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from lib.domain.clock import PARIS
+from lib.domain.deadlines import DeadlineRule
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
-from lib.services import attendance, families, health, invoicing, tariffs
+from lib.domain.families import QfSource, QuotientInput
+from lib.domain.invoicing import Bracket
+from lib.services import attendance, families, health, invoicing, settings, tariffs
 from lib.services import reservations as r
+from lib.store import invoices as invoicing_store
 from tests.conftest import DEMO_NOW, booked_days
+from tests.helpers import forget_invoices, set_base_tariffs
 
 NOVEMBER, DECEMBER = date(2026, 11, 1), date(2026, 12, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -53,6 +58,13 @@ def documents(db):
         db.rows("SELECT * FROM tariff_decision_brackets ORDER BY ALL"),
         db.rows("SELECT key, value FROM settings ORDER BY key"),
     )
+
+
+@pytest.fixture(autouse=True)
+def credit_notes_always_correct_an_invoice(town):
+    """After every scenario: a credit note is deducted from the invoice it corrects, so none without one."""
+    yield
+    assert town.db.rows("SELECT number FROM invoices WHERE kind = 'credit_note' AND corrects_invoice_id IS NULL") == []
 
 
 def present(town, days, child=None):
@@ -344,6 +356,155 @@ def test_a_small_correction_waits_while_a_credit_note_is_never_held_back(town):
     late_day(town, town.child_a, day, False)
     credited = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
     assert [n[:3] for n in credited.numbers] == ["AV-"] and credited.total_cents == -350
+
+
+def cancel_basile_late(town, when):
+    """An agent cancels one of Basile's November Wednesday meals after the month was published."""
+    db, agent = town.db, town.login(town.agent)
+    child, service = db.row("SELECT child_id, service_id FROM carried_lines ORDER BY line_no LIMIT 1")
+    day = booked_days(db, child, service, NOVEMBER, date(2026, 11, 30))[0]
+    context = r.booking_context(db, agent, child, town.school_year)
+    r.set_day(db, agent, context, service, day, False, when, late=True, reason="oubli")
+
+
+def family_b_documents(db, family_id):
+    return db.rows(
+        "SELECT kind, period_month, total_cents, corrects_invoice_id FROM invoices WHERE family_id = ?"
+        " AND period_month >= ? ORDER BY id",
+        [family_id, NOVEMBER],
+    )
+
+
+def test_a_credit_on_a_month_entirely_carried_over_waits_with_its_lines_and_the_next_invoice_bills_the_net(town):
+    db, admin = town.db, town.login(town.admin)
+    set_minimum(town, "40,00")
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)  # Basile's 36 € carried over
+    cancel_basile_late(town, AFTER_NOVEMBER)  # one Wednesday meal, 4 €, no longer due
+    draft = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    [held] = draft.carried
+    assert draft.documents == [] and held.total_cents == -400
+    assert held.why(draft.minimum_cents) == (
+        "-4,00\u00a0€, déduit des montants reportés qu'il corrige : reporté sur la prochaine facture (novembre 2026)."
+    )
+    again = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert again.numbers == [] and again.carried == 1  # no credit note correcting nothing
+    assert db.value("SELECT sum(amount_cents) FROM carried_lines WHERE family_id = ?", [town.family_b]) == 3200
+    assert invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER).numbers == []  # carried once
+
+    invoicing.publish_month(db, admin, DECEMBER, AFTER_DECEMBER)
+    december = 2 * (400 + 800)
+    assert family_b_documents(db, town.family_b) == [("invoice", DECEMBER, 3200 + december, None)]
+    assert db.value("SELECT count(*) FROM carried_lines WHERE settled_invoice_id IS NULL") == 0
+
+
+def test_a_credit_on_a_carried_month_already_billed_later_corrects_the_invoice_that_billed_it(town):
+    db, admin = town.db, town.login(town.admin)
+    set_minimum(town, "40,00")
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    invoicing.publish_month(db, admin, DECEMBER, AFTER_DECEMBER)  # bills November's 36 € with December's
+    [(december_id, december_total)] = db.rows(
+        "SELECT id, total_cents FROM invoices WHERE family_id = ? AND period_month = ?", [town.family_b, DECEMBER]
+    )
+    cancel_basile_late(town, AFTER_DECEMBER)
+    credited = invoicing.publish_month(db, admin, NOVEMBER, AFTER_DECEMBER)
+    assert [n[:3] for n in credited.numbers] == ["AV-"] and credited.total_cents == -400
+    assert family_b_documents(db, town.family_b)[1:] == [("credit_note", NOVEMBER, -400, december_id)]
+    summary = invoicing_store.invoice_summary(db, december_id, AFTER_DECEMBER.replace(tzinfo=None))
+    assert summary["total_cents"] - summary["credited_cents"] == december_total - 400
+
+
+def test_a_month_whose_payers_were_all_carried_over_is_invoiced_and_never_re_priced(town):
+    db, admin = town.db, town.login(town.admin)
+    set_minimum(town, "100,00")
+    # the Auberts' November (over 100 €) cancelled: every payer's November is below the minimum
+    db.write(lambda cur: cur.execute("DELETE FROM bookings WHERE child_id IN (?, ?)", [town.child_a, town.child_a2]))
+    assert tariffs.published_until(db, admin) == NOVEMBER
+    published = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert published.numbers == [] and published.carried > 0  # every payer below 100 €: all carried
+    carried = db.rows("SELECT * FROM carried_lines ORDER BY ALL")
+    assert tariffs.published_until(db, admin) == DECEMBER
+    with pytest.raises(InvalidInput, match="ne peut s'appliquer qu'à partir du mardi 1 décembre 2026"):
+        decide(town, town.canteen, date(2026, 11, 16), unit="9,00")
+    assert invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER).numbers == []
+    assert db.rows("SELECT * FROM carried_lines ORDER BY ALL") == carried
+
+
+def base_price(town, admin, cents, **deadlines):
+    db = town.db
+    service = next(s for s in settings.services(db, admin) if s.id == town.canteen)
+    rules = {"book": service.deadlines.book, "cancel": service.deadlines.cancel, **deadlines}
+    return settings.update_service(db, admin, town.canteen, unit_price_cents=cents, now=AFTER_NOVEMBER, **rules)
+
+
+def base_tariff(db):
+    return db.rows("SELECT * FROM services ORDER BY id"), db.rows("SELECT * FROM tariffs ORDER BY ALL")
+
+
+def test_once_a_month_is_invoiced_the_base_price_and_grid_are_refused_pointing_to_a_dated_tariff(town):
+    db, admin = town.db, town.login(town.admin)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    kept = "SELECT count(*) FROM audit_log WHERE action NOT IN ('service.refused', 'tariff.refused')"
+    before, audited = base_tariff(db), db.value(kept)
+    refusal = (
+        "Le tarif de base ne peut plus être modifié : les mois jusqu'à novembre 2026 sont déjà facturés, et une "
+        "facture émise n'est jamais recalculée. Pour un nouveau prix, enregistrez un « Nouveau tarif à partir "
+        "d'une date » (délibération), au plus tôt le mardi 1 décembre 2026."
+    )
+    with pytest.raises(InvalidInput) as price:
+        base_price(town, admin, 9900)
+    with pytest.raises(InvalidInput) as grid:
+        settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], AFTER_NOVEMBER)
+    assert price.value.message == refusal == grid.value.message
+    assert base_tariff(db) == before
+    assert db.value(kept) == audited
+    assert [a for (a,) in db.rows("SELECT action FROM audit_log WHERE action LIKE '%.refused' ORDER BY id")] == [
+        "service.refused",
+        "tariff.refused",
+    ]
+    # Days added late to the invoiced month are billed at the price it was billed at.
+    for thursday in (date(2026, 11, 5), date(2026, 11, 12), date(2026, 11, 19), date(2026, 11, 26)):
+        late_day(town, town.child_a2, thursday, True)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert lines(db, town.family_a, NOVEMBER)[-1][2:] == (4, 350, 1400)
+    # The deadlines and an unchanged price or grid stay editable.
+    assert base_price(town, admin, 350, cancel=DeadlineRule(5, False, time(10, 0))).endswith("enregistrés.")
+    assert db.value("SELECT cancel_delay_days FROM services WHERE id = ?", [town.canteen]) == 5
+    assert settings.set_tariffs(db, admin, town.canteen, [], AFTER_NOVEMBER).endswith("enregistrés.")
+
+
+def test_before_the_first_invoice_the_base_price_and_grid_may_change(town):
+    db, admin = town.db, town.login(town.admin)
+    forget_invoices(db)
+    base_price(town, admin, 380)
+    settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], AFTER_NOVEMBER)
+    assert db.value("SELECT unit_price_cents FROM services WHERE id = ?", [town.canteen]) == 380
+    assert db.rows("SELECT qf_max, price_cents FROM tariffs ORDER BY qf_max") == [(1000, 100), (None, 500)]
+
+
+def test_days_removed_from_a_line_billed_at_two_prices_are_credited_at_the_prices_billed_latest_first(town):
+    db, admin = town.db, town.login(town.admin)
+    set_base_tariffs(db, town.canteen, [(1000, 100), (None, 500)])  # the Auberts' QF 600: 1 € a meal
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    families.record_quotient(
+        db, admin, town.family_a, QuotientInput(1500, date(2026, 11, 15), QfSource.CAF, "1234567"), AFTER_NOVEMBER
+    )
+    for thursday in THURSDAYS:  # added late, at November's QF now: 5 €
+        late_day(town, town.child_a2, thursday, True)
+    invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+
+    def adrien_canteen():
+        return [
+            line[2:]
+            for line in lines(db, town.family_a, NOVEMBER)
+            if line[0] == town.child_a2 and "Restauration scolaire" in line[1]
+        ]
+
+    assert [price for _, price, _ in adrien_canteen()] == [100, 500]
+    for day in [*THURSDAYS, date(2026, 11, 30)]:  # three days: the two billed at 5 €, then one at 1 €
+        late_day(town, town.child_a2, day, False)
+    credited = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
+    assert credited.total_cents == -(2 * 500 + 100)
+    assert adrien_canteen()[2:] == [(-2, 500, -1000), (-1, 100, -100)]
 
 
 def test_the_minimum_is_15_euros_unless_set_and_a_bad_one_is_refused_in_french(town):

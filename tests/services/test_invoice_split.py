@@ -16,11 +16,11 @@ from lib.domain.actor import Actor
 from lib.domain.clock import PARIS
 from lib.domain.errors import NotAllowed
 from lib.domain.families import GuardianInput, QfSource, QuotientInput
-from lib.domain.invoicing import Bracket, split_cents
-from lib.services import auth, families, invoicing, payments, settings
+from lib.domain.invoicing import split_cents
+from lib.services import auth, families, invoicing, payments
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW, booked_days
-from tests.helpers import PORT, TOWN_PASSWORD, Town
+from tests.helpers import PORT, TOWN_PASSWORD, Town, set_base_tariffs
 
 NOVEMBER = date(2026, 11, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -251,7 +251,7 @@ def test_a_month_is_priced_at_the_qf_in_force_that_month(town):
     """Family A's QF is 600 since before the year. A QF recorded in December, valid from December,
     does not reprice October's late addition; one valid from mid-November prices November."""
     db, admin, agent = town.db, town.login(town.admin), town.login(town.agent)
-    settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], DEMO_NOW)
+    set_base_tariffs(db, town.canteen, [(1000, 100), (None, 500)])
     families.record_quotient(
         db, admin, town.family_a, QuotientInput(1500, date(2026, 12, 1), QfSource.CAF, "1234567"), AFTER_NOVEMBER
     )
@@ -283,7 +283,7 @@ def test_the_month_s_sql_shares_as_split_cents_does(town, split, price):
     """lib/store/invoices.py `_month_lines` writes split_cents's rule in SQL: every share of every
     line agrees with it, ties and 0 % included."""
     db, admin = town.db, town.login(town.admin)
-    settings.set_tariffs(db, admin, town.canteen, [Bracket(None, price)], DEMO_NOW)
+    set_base_tariffs(db, town.canteen, [(None, price)])
     for first in (0, 1, 7, 33, 49, 50, 67, 70, 99, 100):
         families.save_shares(db, admin, town.child_a, [first, 100 - first], DEMO_NOW)
         documents = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER).documents

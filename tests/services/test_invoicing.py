@@ -8,6 +8,7 @@ from lib.domain.invoicing import Bracket, InvoiceStatus
 from lib.services import attendance, invoicing, settings
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW, booked_days
+from tests.helpers import set_base_tariffs
 
 NOVEMBER = date(2026, 11, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -117,7 +118,7 @@ def test_justified_absences_are_credited_when_the_town_says_so(town):
 
 def test_quotient_familial_tariffs_apply(town):
     db, admin = town.db, town.login(town.admin)
-    settings.set_tariffs(db, admin, town.canteen, [Bracket(1000, 100), Bracket(None, 500)], DEMO_NOW)
+    set_base_tariffs(db, town.canteen, [(1000, 100), (None, 500)])
     draft = invoicing.draft_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
     qf = dict(db.rows("SELECT id, quotient_familial FROM families"))
     for document in draft.documents:
@@ -232,9 +233,7 @@ def test_a_credit_note_lowers_what_the_family_owes(town):
 
 def test_a_tariff_change_never_reprices_a_published_month(town):
     admin = town.login(town.admin)
-    settings.set_tariffs(
-        town.db, admin, town.canteen, [Bracket(700, 260), Bracket(1200, 360), Bracket(None, 430)], DEMO_NOW
-    )
+    set_base_tariffs(town.db, town.canteen, [(700, 260), (1200, 360), (None, 430)])
     assert invoicing.draft_month(town.db, admin, date(2026, 10, 1), AFTER_NOVEMBER).documents == []
 
 

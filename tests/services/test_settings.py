@@ -7,6 +7,7 @@ from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.services import reservations as r
 from lib.services import settings
 from tests.conftest import DEMO_NOW
+from tests.helpers import forget_invoices, set_base_tariffs
 
 # The small town has no tariff brackets: tests that replace some first save these (the demo's own).
 OLD_GRID = [("700", "2,50"), ("1200", "3,50"), ("", "4,20")]
@@ -171,6 +172,7 @@ def test_only_the_administrator_edits_settings(town, account):
 
 def test_the_tariff_grid_is_read_then_saved(town):
     db, admin = town.db, town.login(town.admin)
+    forget_invoices(db)  # once a month is invoiced the base grid no longer changes (test_billing_rules)
     settings.save_tariff_grid(db, admin, town.canteen, OLD_GRID, DEMO_NOW)
     grid = [("800", "2,60"), (None, None), ("", "4,30")]
     assert (
@@ -194,7 +196,7 @@ def test_the_tariff_grid_is_read_then_saved(town):
 )
 def test_a_tariff_grid_typed_wrong_is_refused_in_french_and_nothing_changes(town, grid, refusal):
     db, admin = town.db, town.login(town.admin)
-    settings.save_tariff_grid(db, admin, town.canteen, OLD_GRID, DEMO_NOW)  # brackets a refusal must keep
+    set_base_tariffs(db, town.canteen, [(700, 250), (1200, 350), (None, 420)])  # brackets a refusal must keep
 
     def written():
         """The tariffs and the audit log, but for the trace a refused set of brackets leaves."""
