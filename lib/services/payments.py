@@ -50,7 +50,7 @@ from lib.payments import provider
 from lib.payments.sandbox import BANK
 from lib.services import auth, family_mail, sepa
 from lib.services.config import PUBLIC_URL_ENV as PUBLIC_URL_ENV  # the tests name it here
-from lib.services.config import public_address
+from lib.services.config import production, public_address
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -263,6 +263,8 @@ def _start_payment(
         raise refusal
     email = receipt_email(given_email) if given_email is not None else None
     cfg, base_url, own_services = _setup(db, served_port)
+    if production() and cfg.backend in provider.NOT_FOR_PRODUCTION:
+        raise PaymentRefused("Le paiement en ligne n'est pas disponible : contactez la mairie.")
     at = to_utc_naive(now)
     since = to_utc_naive(now - cfg.attempt_lifetime)
 
@@ -418,6 +420,14 @@ class Recorded:
         return outcome_message(self.state, self.invoice_number, self.overpaid_cents)
 
 
+def _refuse_unproven_backend(cfg: provider.ProviderConfig) -> None:
+    """In production, a backend whose answers cannot show the town was paid is refused
+    (provider.NOT_FOR_PRODUCTION; the production check lists it too)."""
+    reason = provider.NOT_FOR_PRODUCTION.get(cfg.backend)
+    if reason is not None and production():
+        raise provider.ProviderError(f"{reason}.")
+
+
 def record_answer(
     db: Database, query_string: str, source: str, now: datetime, *, address: str, served_port: int | None = None
 ) -> Recorded:
@@ -430,6 +440,10 @@ def record_answer(
     values = reference.settings(db)
     cfg = provider.ProviderConfig.from_settings(values)
     try:
+        _refuse_unproven_backend(cfg)
+        named = provider.attempt_named(cfg, query_string)
+        if named is not None and store.transaction_for_answer(db.cursor(), named) is None:
+            raise provider.ProviderError("transaction inconnue", status=404)
         answer = provider.parse(cfg, service_base(values, served_port), query_string, source=source, address=address)
     except provider.ProviderError as exc:
         REJECTIONS.count(db, now, address, source, exc.reason)
