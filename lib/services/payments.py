@@ -277,6 +277,7 @@ def _start_payment(
         number = store.invoice_number(cur, invoice_id) or "?"
         if found["state"] != TxState.PENDING:
             raise PaymentRefused(outcome_message(TxState(found["state"]), number))
+        sepa.refuse_if_debited(cur, invoice_id)  # put in a direct debit run since: not paid twice
         return _departure(
             provider.Started.from_stored(found["transaction_ref"], found["form_fields"]),
             found["amount_cents"],
