@@ -73,6 +73,11 @@ def portal_address(values: dict[str, str], served_port: int | None) -> str | Non
     return public_address(values) or (f"http://127.0.0.1:{served_port}" if served_port else None)
 
 
+def own_address(db: Database, served_port: int | None) -> str | None:
+    """The portal's address given to the provider (see portal_address), from the town's settings."""
+    return portal_address(reference.settings(db), served_port)
+
+
 def service_base(values: dict[str, str], served_port: int | None) -> str | None:
     """Where the portal reaches a web service of its own (the PayFiP sandbox's SOAP): itself on
     the port it serves on, not through the public address (a proxy, a certificate, a name the

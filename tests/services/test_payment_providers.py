@@ -19,6 +19,7 @@ from tests.payment_providers import (
     Paybox,
     Payfip,
     Said,
+    creer,
     fields,
     served_payment_routes,
     use_provider,
@@ -316,10 +317,32 @@ def test_an_unreachable_payfip_gives_a_french_refusal_within_the_timeout(db, par
 
 
 def test_the_payfip_sandbox_answers_soap_faults_for_bad_requests():
-    text, status = payfip_sandbox.answer(b"<not-soap/>")
+    text, status = payfip_sandbox.answer(b"<not-soap/>", PORTAL)
     assert status == 500 and "FonctionnelleErreur" in text
-    text, status = payfip_sandbox.answer(b"<<<")
+    text, status = payfip_sandbox.answer(b"<<<", PORTAL)
     assert status == 500 and "XML illisible" in text
+
+
+PORTAL = "http://127.0.0.1:8501"
+
+
+@pytest.mark.parametrize(
+    "urlnotif, urlredirect",
+    [
+        ("http://169.254.169.254/latest/meta-data", f"{PORTAL}/paiement/retour"),  # the server calls it
+        (f"{PORTAL}/paiement/notification", "https://hameconnage.example/"),  # the browser goes there
+        ("http://127.0.0.1:85010/paiement/notification", f"{PORTAL}/paiement/retour"),  # another port
+        (f"{PORTAL}@ailleurs.example/x", f"{PORTAL}/paiement/retour"),  # another host, our address as a user
+        (f"{PORTAL}/paiement/notification", None),
+    ],
+)
+def test_the_payfip_sandbox_sends_nobody_outside_the_portal(urlnotif, urlredirect):
+    text, status = payfip_sandbox.answer(creer(urlnotif, urlredirect or ""), PORTAL)
+    assert status == 500 and "<code>R7</code>" in text and "adresses de retour invalides" in text
+    text, status = payfip_sandbox.answer(creer(f"{PORTAL}/paiement/notification", f"{PORTAL}/paiement/retour"), None)
+    assert status == 500 and "<code>R7</code>" in text  # no address known for the portal: nowhere
+    text, status = payfip_sandbox.answer(creer(f"{PORTAL}/paiement/notification", f"{PORTAL}/paiement/retour"), PORTAL)
+    assert status == 200 and "idOp" in text
 
 
 def test_a_tipi_answer_is_matched_to_the_latest_attempt_of_its_reference(db, parent, unpaid, port):
