@@ -95,11 +95,17 @@ def staff_accounts(db: Database, actor: Actor) -> list[StaffAccount]:
 
 
 def set_regisseur(db: Database, actor: Actor, user_id: object, holds: bool, now: datetime) -> None:
-    """Grant or withdraw the régisseur right; audited, a refusal too."""
+    """Grant or withdraw the régisseur right; audited, a refusal too. An administrator does not grant
+    it to himself (who controls the régie does not also keep its till); he may give his own up."""
     with refusals_audited(db, actor, now, "user.regisseur_refused", "user", user_id):
         actor.require(Role.ADMIN)
         if not isinstance(holds, bool):
             raise InvalidInput("Choisissez : régisseur ou non.")
+        if holds and user_id == actor.user_id:
+            raise NotAllowed(
+                "Le droit de régisseur est donné par un autre administrateur : qui contrôle la régie n'en tient "
+                "pas la caisse."
+            )
 
         def work(cur: Cursor) -> None:
             account = store.staff_account(cur, user_id) if is_id(user_id) else None

@@ -106,6 +106,15 @@ def test_only_the_administrator_grants_the_right(town, who):
     assert town.db.value("SELECT count(*) FROM audit_log WHERE action = 'user.regisseur_refused'") == 1
 
 
+def test_an_administrator_does_not_grant_himself_the_right(town, admin):
+    before = snapshot(town.db)
+    with pytest.raises(NotAllowed, match="Le droit de régisseur est donné par un autre administrateur"):
+        cash_desk.set_regisseur(town.db, admin, admin.user_id, True, DEMO_NOW)
+    assert snapshot(town.db) == before
+    assert not cash_desk.access(town.db, admin).records
+    assert town.db.value("SELECT count(*) FROM audit_log WHERE action = 'user.regisseur_refused'") == 1
+
+
 @pytest.mark.parametrize("who", ["cook", "mayor", "parent_a"])
 def test_the_kitchen_an_elected_or_a_family_cannot_hold_the_right(town, admin, who):
     holder = town.login(getattr(town, who))
