@@ -131,6 +131,8 @@ with run_tab:
     if town.complete:
         with refusals_shown():
             preview = sepa.preview_run(db, actor, month, now)
+            for out in preview.left_out:
+                st.warning(f"{out.invoice_number} n'est pas prélevée : {out.reason}.", icon="⏳")
             if not preview.lines:
                 st.info(
                     f"Aucune facture à prélever pour {fr.month_year(month)} : aucune facture restant à payer d'une "

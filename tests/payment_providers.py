@@ -57,6 +57,26 @@ def use_provider(db, backend: str, options: dict, sandbox: bool = True) -> None:
     )
 
 
+def creer(urlnotif: str, urlredirect: str) -> bytes:
+    """An anonymous creerPaiementSecurise, as anyone may post it to the sandbox."""
+    fields = {
+        "exer": "2026",
+        "mel": "payeur@exemple.fr",
+        "montant": "4250",
+        "numcli": "123456",
+        "objet": "essai",
+        "refdet": "F2026000001",
+        "saisie": "T",
+        "urlnotif": urlnotif,
+        "urlredirect": urlredirect,
+    }
+    inner = "".join(f"<{k}>{v}</{k}>" for k, v in fields.items())
+    return (
+        f'<S:Envelope xmlns:S="{payfip_sandbox.SOAP_ENV}"><S:Body><ns2:creerPaiementSecurise '
+        f'xmlns:ns2="{payfip_sandbox.SERVICE_NS}"><arg0>{inner}</arg0></ns2:creerPaiementSecurise></S:Body></S:Envelope>'
+    ).encode()
+
+
 def fields(query: str) -> dict[str, str]:
     return dict(parse_qsl(query, keep_blank_values=True))
 

@@ -80,8 +80,10 @@ class PayfipBank:
         self._operations: dict[str, Operation] = {}
         self._lock = threading.Lock()
 
-    def create(self, fields: dict[str, str]) -> str:
-        """creerPaiementSecurise: check the request as PayFiP does; returns the new idop."""
+    def create(self, fields: dict[str, str], portal: str | None) -> str:
+        """creerPaiementSecurise: check the request as PayFiP does; returns the new idop. `portal`:
+        the portal's own address; the return addresses must be under it (anyone may call this
+        service: it must not notify, nor send a browser, anywhere else)."""
         numcli, montant, mel = fields.get("numcli", ""), fields.get("montant", ""), fields.get("mel", "")
         if not (numcli.isdigit() and len(numcli) == 6):
             raise PayfipFault("R1", "numéro de client invalide")
@@ -95,7 +97,7 @@ class PayfipBank:
             raise PayfipFault("R5", "montant invalide")
         if "@" not in mel or not 6 <= len(mel) <= 80:
             raise PayfipFault("R6", "adresse électronique invalide")
-        if not (fields.get("urlnotif", "").startswith("http") and fields.get("urlredirect", "").startswith("http")):
+        if not (_under(fields.get("urlnotif", ""), portal) and _under(fields.get("urlredirect", ""), portal)):
             raise PayfipFault("R7", "adresses de retour invalides")
         idop = secrets.token_hex(16)
         operation = Operation(
@@ -142,6 +144,11 @@ class PayfipBank:
 BANK = PayfipBank()
 
 
+def _under(url: str, portal: str | None) -> bool:
+    """Whether `url` is an address of the portal at `portal` (its scheme, host and port, below its path)."""
+    return portal is not None and url.startswith(portal.rstrip("/") + "/")
+
+
 # --- the SOAP envelope ------------------------------------------------------------------------------
 
 
@@ -184,12 +191,13 @@ def fault(exc: PayfipFault) -> str:
     )
 
 
-def answer(body: bytes) -> tuple[str, int]:
-    """The SOAP answer to a request body, and its HTTP status (500 for a fault, as SOAP 1.1 says)."""
+def answer(body: bytes, portal: str | None) -> tuple[str, int]:
+    """The SOAP answer to a request body, and its HTTP status (500 for a fault, as SOAP 1.1 says).
+    `portal`: the portal's own address (see PayfipBank.create)."""
     try:
         operation, fields = read_request(body)
         if operation == "creerPaiementSecurise":
-            return response(operation, {"idOp": BANK.create(fields)}), 200
+            return response(operation, {"idOp": BANK.create(fields, portal)}), 200
         if operation == "recupererDetailPaiementSecurise":
             return response(operation, BANK.detail(fields.get("idOp", ""))), 200
         raise PayfipFault("T1", f"opération non prise en charge : {operation}")

@@ -121,6 +121,20 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
+# Backends whose answers alone cannot show that the town's own merchant was paid, refused in
+# production with the reason. Paybox signs the answers of every merchant with one key and its
+# answer names no site or rank: a payment made to another merchant (or to Paybox's public test
+# merchant) with our reference and amount would be signed just the same; eopayment offers no call
+# to Paybox's PPPS to confirm it.
+NOT_FOR_PRODUCTION = {
+    "paybox": "Paybox : la confirmation des paiements auprès de Paybox (PPPS) n'est pas disponible ; "
+    "utilisez PayFiP ou Systempay"
+}
+
+# The authorisation Paybox's pre-production gives every payment: no card was charged.
+PAYBOX_TEST_AUTHORISATION = "XXXXXX"
+
+
 def protocol(backend: str) -> Protocol:
     found = PROTOCOLS.get(backend)
     if found is None:
@@ -321,6 +335,8 @@ def parse(config: ProviderConfig, service_base: str | None, query_string: str, *
     if proto.confirmation is Confirmation.SIGNATURE and not response.signed:
         raise ProviderError("signature invalide")
     data = _flat(dict(response.bank_data or {}))
+    if config.backend == "paybox" and _paybox_test_payment(config, data):
+        raise ProviderError("paiement de test de Paybox, alors que la ville n'est pas sur sa pré-production")
     ref = getattr(response, proto.ref_from) or None
     state = _RESULTS.get(response.result, TxState.ERROR)
     if proto.confirmation is Confirmation.STATUS and not data and state in (TxState.PENDING, TxState.EXPIRED):
@@ -341,6 +357,24 @@ def parse(config: ProviderConfig, service_base: str | None, query_string: str, *
         response.bank_status or "",
         data,
     )
+
+
+def _paybox_test_payment(config: ProviderConfig, data: dict) -> bool:
+    """A Paybox answer from its pre-production (no card charged) for a town whose options do not say
+    it is on the pre-production (eopayment's `platform`, "test" unless set)."""
+    on_preproduction = str(config.options.get("platform", "test")) == "test"
+    return data.get("code_autorisation") == PAYBOX_TEST_AUTHORISATION and not on_preproduction
+
+
+def attempt_named(config: ProviderConfig, query_string: str) -> str | None:
+    """For a backend whose answer only names the attempt (PayFiP's idop): that name, read before the
+    provider is asked anything, so that an unknown one costs no call; None for the other backends."""
+    if protocol(config.backend).confirmation is not Confirmation.STATUS:
+        return None
+    values = parse_qs(query_string, keep_blank_values=True)
+    if set(values) != {"idop"} or len(values["idop"]) != 1:
+        raise ProviderError("réponse attendue : un identifiant de paiement (idop) seul")
+    return values["idop"][0]
 
 
 def status_query(config: ProviderConfig, transaction_ref: str) -> str | None:

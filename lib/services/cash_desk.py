@@ -23,6 +23,7 @@ from lib.domain.invoicing import Kind, PaymentMethod, left_to_pay, payment_refer
 from lib.domain.roles import Role
 from lib.domain.spreadsheet import csv_bytes
 from lib.domain.validation import is_id
+from lib.payments import provider
 from lib.services import family_mail, sepa, trail
 from lib.services.trail import refusals_audited
 from lib.store import cash_desk as store
@@ -94,11 +95,17 @@ def staff_accounts(db: Database, actor: Actor) -> list[StaffAccount]:
 
 
 def set_regisseur(db: Database, actor: Actor, user_id: object, holds: bool, now: datetime) -> None:
-    """Grant or withdraw the régisseur right; audited, a refusal too."""
+    """Grant or withdraw the régisseur right; audited, a refusal too. An administrator does not grant
+    it to himself (who controls the régie does not also keep its till); he may give his own up."""
     with refusals_audited(db, actor, now, "user.regisseur_refused", "user", user_id):
         actor.require(Role.ADMIN)
         if not isinstance(holds, bool):
             raise InvalidInput("Choisissez : régisseur ou non.")
+        if holds and user_id == actor.user_id:
+            raise NotAllowed(
+                "Le droit de régisseur est donné par un autre administrateur : qui contrôle la régie n'en tient "
+                "pas la caisse."
+            )
 
         def work(cur: Cursor) -> None:
             account = store.staff_account(cur, user_id) if is_id(user_id) else None
@@ -236,6 +243,7 @@ def record_payment(
     and the family's payment receipt e-mail, in one transaction. The same form sent twice (`key`)
     records once and gives back the first receipt."""
     with refusals_audited(db, actor, now, "cashdesk.refused", "invoice", invoice_id):
+        lifetime = provider.ProviderConfig.from_settings(reference.settings(db)).attempt_lifetime
 
         def work(cur: Cursor) -> Recorded:
             _require_regisseur(cur, actor)
@@ -259,6 +267,7 @@ def record_payment(
                     "l'encaissez pas au guichet. Si la famille veut la payer autrement, le prélèvement doit "
                     "d'abord être rejeté ou retiré sur la page « Prélèvements »."
                 )
+            _refuse_if_paid_online(cur, row, lifetime, now)
             rules.check_owed(
                 payment.amount_cents, left_to_pay(row["total_cents"], row["paid_cents"], row["credited_cents"])
             )
@@ -302,6 +311,25 @@ def record_payment(
             return Recorded(_one_receipt(cur, receipt_id), replayed=False)
 
         return db.write(work)
+
+
+def _refuse_if_paid_online(cur: Cursor, row: dict, lifetime: timedelta, now: datetime) -> None:
+    """InvalidInput while an online payment of the invoice may still succeed (started less than the
+    attempt lifetime ago, see ProviderConfig.attempt_lifetime): money taken now would be paid twice."""
+    pending = invoice_store.pending_for_invoice(cur, row["id"], to_utc_naive(now - lifetime))
+    if pending is None:
+        return
+    started = from_utc_naive(pending["created_at"])
+    until = started + lifetime
+    latest = (
+        fr.hour(until)
+        if until.astimezone(PARIS).date() == now.astimezone(PARIS).date()
+        else f"le {fr.numeric_date_time(until)}"
+    )
+    raise InvalidInput(
+        f"Un paiement en ligne de la facture {row['number']} est en cours depuis {fr.hour(started)} : attendez "
+        f"sa réponse (au plus tard {latest}) avant d'encaisser au guichet."
+    )
 
 
 def cancel_payment(

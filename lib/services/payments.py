@@ -50,7 +50,7 @@ from lib.payments import provider
 from lib.payments.sandbox import BANK
 from lib.services import auth, family_mail, sepa
 from lib.services.config import PUBLIC_URL_ENV as PUBLIC_URL_ENV  # the tests name it here
-from lib.services.config import public_address
+from lib.services.config import production, public_address
 from lib.services.trail import refusals_audited
 from lib.store import audit, reference
 from lib.store import invoices as store
@@ -71,6 +71,11 @@ def portal_address(values: dict[str, str], served_port: int | None) -> str | Non
     Never an address a request names: a forged Host header must not send the family, the
     provider or the test bank elsewhere."""
     return public_address(values) or (f"http://127.0.0.1:{served_port}" if served_port else None)
+
+
+def own_address(db: Database, served_port: int | None) -> str | None:
+    """The portal's address given to the provider (see portal_address), from the town's settings."""
+    return portal_address(reference.settings(db), served_port)
 
 
 def service_base(values: dict[str, str], served_port: int | None) -> str | None:
@@ -263,6 +268,8 @@ def _start_payment(
         raise refusal
     email = receipt_email(given_email) if given_email is not None else None
     cfg, base_url, own_services = _setup(db, served_port)
+    if production() and cfg.backend in provider.NOT_FOR_PRODUCTION:
+        raise PaymentRefused("Le paiement en ligne n'est pas disponible : contactez la mairie.")
     at = to_utc_naive(now)
     since = to_utc_naive(now - cfg.attempt_lifetime)
 
@@ -275,6 +282,7 @@ def _start_payment(
         number = store.invoice_number(cur, invoice_id) or "?"
         if found["state"] != TxState.PENDING:
             raise PaymentRefused(outcome_message(TxState(found["state"]), number))
+        sepa.refuse_if_debited(cur, invoice_id)  # put in a direct debit run since: not paid twice
         return _departure(
             provider.Started.from_stored(found["transaction_ref"], found["form_fields"]),
             found["amount_cents"],
@@ -418,6 +426,14 @@ class Recorded:
         return outcome_message(self.state, self.invoice_number, self.overpaid_cents)
 
 
+def _refuse_unproven_backend(cfg: provider.ProviderConfig) -> None:
+    """In production, a backend whose answers cannot show the town was paid is refused
+    (provider.NOT_FOR_PRODUCTION; the production check lists it too)."""
+    reason = provider.NOT_FOR_PRODUCTION.get(cfg.backend)
+    if reason is not None and production():
+        raise provider.ProviderError(f"{reason}.")
+
+
 def record_answer(
     db: Database, query_string: str, source: str, now: datetime, *, address: str, served_port: int | None = None
 ) -> Recorded:
@@ -430,6 +446,10 @@ def record_answer(
     values = reference.settings(db)
     cfg = provider.ProviderConfig.from_settings(values)
     try:
+        _refuse_unproven_backend(cfg)
+        named = provider.attempt_named(cfg, query_string)
+        if named is not None and store.transaction_for_answer(db.cursor(), named) is None:
+            raise provider.ProviderError("transaction inconnue", status=404)
         answer = provider.parse(cfg, service_base(values, served_port), query_string, source=source, address=address)
     except provider.ProviderError as exc:
         REJECTIONS.count(db, now, address, source, exc.reason)

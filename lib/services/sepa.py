@@ -19,7 +19,7 @@ presented again — the family pays it online or at the town hall."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from lib.domain import fr
@@ -30,9 +30,10 @@ from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.invoicing import PaymentMethod, PaymentRefused, invoice_visible, payment_reference
 from lib.domain.roles import Role
 from lib.domain.validation import is_id
+from lib.payments import provider
 from lib.services import mail, trail
 from lib.services.trail import refusals_audited
-from lib.store import audit, deployment, outbox
+from lib.store import audit, deployment, outbox, reference
 from lib.store import invoices as invoice_store
 from lib.store import payments as payment_store
 from lib.store import sepa as store
@@ -338,10 +339,22 @@ class RunLine:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """An invoice of the month that the run does not collect, and why (French, for the administrator)."""
+
+    invoice_number: str
+    reason: str
+
+
+PAYING_ONLINE = "paiement en ligne en cours"
+
+
+@dataclass(frozen=True)
 class RunPreview:
     month: date
     collection_date: date
     lines: list[RunLine]
+    left_out: list[LeftOut] = field(default_factory=list)
 
     @property
     def total_cents(self) -> int:
@@ -354,16 +367,31 @@ def _month(month: object) -> date:
     return month
 
 
-def _candidates(source: Database | Cursor, town: rules.CreditorSettings, month: date, today: date) -> tuple[date, list]:
-    """The collection date and the invoices due on it: the town's delay, lengthened when a mandate
-    included asks a longer one."""
+def _pending_since(db: Database, now: datetime) -> datetime:
+    """Online payment attempts started after this may still be paid (ProviderConfig.attempt_lifetime)."""
+    lifetime = provider.ProviderConfig.from_settings(reference.settings(db)).attempt_lifetime
+    return to_utc_naive(now - lifetime)
+
+
+def _candidates(
+    source: Database | Cursor, town: rules.CreditorSettings, month: date, today: date, since: datetime
+) -> tuple[date, list, list[LeftOut]]:
+    """The collection date, the invoices due on it, and those left out because an online payment of
+    theirs is in progress (it may pay them: they are not collected twice). The town's delay is
+    lengthened when a mandate included asks a longer one."""
+
+    def split(collection: date) -> tuple[list, list[LeftOut]]:
+        found = store.due(source, month, collection, since)
+        paying = [LeftOut(r["number"], PAYING_ONLINE) for r in found if r["paying_online"]]
+        return [r for r in found if not r["paying_online"]], paying
+
     collection = rules.collection_date(today, town.collection_day, town.notice_days)
-    found = store.due(source, month, collection)
+    found, left_out = split(collection)
     longest = max([town.notice_days, *(r["notice_days"] or 0 for r in found)])
     if longest > town.notice_days:
         collection = rules.collection_date(today, town.collection_day, longest)
-        found = store.due(source, month, collection)
-    return collection, found
+        found, left_out = split(collection)
+    return collection, found, left_out
 
 
 def _lines(found: list[dict]) -> list[RunLine]:
@@ -374,12 +402,12 @@ def _lines(found: list[dict]) -> list[RunLine]:
 
 
 def preview_run(db: Database, actor: Actor, month: object, now: datetime) -> RunPreview:
-    """What a run of `month` would collect today, and when."""
+    """What a run of `month` would collect today, and when; the invoices it leaves out, and why."""
     actor.require(Role.ADMIN)
     first = _month(month)
     town = _ready(db)
-    collection, found = _candidates(db, town, first, _today(now))
-    return RunPreview(first, collection, _lines(found))
+    collection, found, left_out = _candidates(db, town, first, _today(now), _pending_since(db, now))
+    return RunPreview(first, collection, _lines(found), left_out)
 
 
 @dataclass(frozen=True)
@@ -393,6 +421,7 @@ class Run:
     debits: int
     rejects: int
     created_at: datetime
+    left_out: tuple[LeftOut, ...] = ()  # when just generated: the month's invoices it did not collect
 
 
 def generate_run(db: Database, actor: Actor, month: object, now: datetime) -> Run:
@@ -407,14 +436,17 @@ def generate_run(db: Database, actor: Actor, month: object, now: datetime) -> Ru
 
 def _generate_run(db: Database, actor: Actor, month: date, now: datetime) -> Run:
     at = to_utc_naive(now)
+    since = _pending_since(db, now)
 
     def work(cur: Cursor) -> Run:
         town = _ready(cur)
-        collection, found = _candidates(cur, town, month, _today(now))
+        collection, found, left_out = _candidates(cur, town, month, _today(now), since)
         if not found:
             raise InvalidInput(
                 f"Aucune facture à prélever pour {fr.month_year(month)} : pas de facture restant à payer d'une "
-                "famille ayant un mandat en cours, ou toutes sont déjà dans un prélèvement."
+                "famille ayant un mandat en cours, ou toutes sont déjà dans un prélèvement"
+                + "".join(f" ; {out.invoice_number} : {out.reason}" for out in left_out)
+                + "."
             )
         run_id = store.next_run_id(cur)
         message = rules.message_id(month, run_id)
@@ -463,6 +495,7 @@ def _generate_run(db: Database, actor: Actor, month: date, now: datetime) -> Run
                 "total_cents": total,
                 "message_id": message,
                 "sha256": digest,
+                "left_out": {out.invoice_number: out.reason for out in left_out},
             },
         )
         sign = mail.signature(cur).town
@@ -491,7 +524,9 @@ def _generate_run(db: Database, actor: Actor, month: date, now: datetime) -> Run
                 audit_id=audit_id,
                 always=True,
             )
-        return Run(run_id, month, collection, message, digest, total, len(debits), 0, from_utc_naive(at))
+        return Run(
+            run_id, month, collection, message, digest, total, len(debits), 0, from_utc_naive(at), tuple(left_out)
+        )
 
     return db.write(work)
 

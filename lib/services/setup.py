@@ -34,6 +34,7 @@ from lib.domain.invoice_text import check_mode, check_siret, check_text
 from lib.domain.invoicing import check_recovery_minimum
 from lib.domain.letters import NAME_LIMIT, one_line
 from lib.domain.validation import normalize_email, whole_number
+from lib.payments import provider
 from lib.services import auth, mail
 from lib.services.command_line import run_in_french
 from lib.services.config import MODE, PRODUCTION, database, db_path, production
@@ -79,6 +80,9 @@ def production_problems(db: Database) -> list[str]:
             f"{accounts} compte(s) de démonstration (…@{DEMO_EMAIL_DOMAIN}, mot de passe "
             f"« {DEMO_PASSWORD} ») existent : {fresh}"
         )
+    unproven = provider.NOT_FOR_PRODUCTION.get(settings.get("payment_backend", ""))
+    if unproven is not None:
+        problems.append(f"{unproven} : python -m lib.services.setup set payment_backend payfip_ws")
     if settings.get("payment_sandbox") == "1":
         problems.append("la banque de test est active : python -m lib.services.setup set payment_sandbox 0")
     if _option_values(settings.get("payment_options", "")) & _demo_secrets():

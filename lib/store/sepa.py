@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from lib.domain.invoicing import Kind
+from lib.domain.invoicing import Kind, TxState
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
 from lib.store.sql import SPLIT
@@ -22,6 +22,7 @@ SETTING_KEYS = (
     "sepa_notice_days",
 )
 _INVOICE = f"'{Kind.INVOICE.value}'"
+_PENDING = f"'{TxState.PENDING.value}'"
 
 # An invoice `i` the family's bank pays by direct debit: in a run, its debit not rejected (awaiting
 # its collection date, or collected).
@@ -108,10 +109,12 @@ def mandates(source: Source, family_id: int | None) -> list[dict]:
 # --- runs ----------------------------------------------------------------------------------------
 
 
-def due(source: Source, month: date, collection: date) -> list[dict]:
+def due(source: Source, month: date, collection: date, since: datetime) -> list[dict]:
     """The month's invoices to collect on `collection`: issued invoices with something left to pay,
     never in a run before, whose payer guardian has a mandate in force that day; with what is left
-    (the amount), the mandate, and whether it was collected before (a debit not rejected)."""
+    (the amount), the mandate, whether it was collected before (a debit not rejected), and
+    `paying_online`: an online payment attempt started after `since` is still pending (the
+    invoice may be paid by it: it is left out of the run)."""
     return dicts(
         source,
         f"""
@@ -125,14 +128,16 @@ def due(source: Source, month: date, collection: date) -> list[dict]:
         SELECT o.id AS invoice_id, o.number, o.family_id, o.left_cents::INTEGER AS amount_cents,
                m.id AS mandate_id, m.rum, m.signed_on, m.debtor_name, m.iban, m.bic, m.notice_days,
                EXISTS (SELECT 1 FROM sepa_debits d WHERE d.mandate_id = m.id
-                       AND NOT EXISTS (SELECT 1 FROM sepa_rejects r WHERE r.debit_id = d.id)) AS collected_before
+                       AND NOT EXISTS (SELECT 1 FROM sepa_rejects r WHERE r.debit_id = d.id)) AS collected_before,
+               EXISTS (SELECT 1 FROM payment_transactions t WHERE t.invoice_id = o.id
+                       AND t.state = {_PENDING} AND t.created_at > $since) AS paying_online
         FROM owed o
         JOIN sepa_mandates m ON m.guardian_id = o.payer_guardian_id AND m.signed_on <= $collection
              AND (m.ends_on IS NULL OR m.ends_on > $collection)
         WHERE o.left_cents > 0
         ORDER BY o.number
         """,
-        {"month": month, "collection": collection},
+        {"month": month, "collection": collection, "since": since},
     )
 
 

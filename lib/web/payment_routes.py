@@ -264,13 +264,18 @@ def _payfip_sandbox() -> bool:
 
 async def payfip_service(request: Request) -> Response:
     """POST /paiement/payfip/soap: PayFiP's SOAP web service (creerPaiementSecurise,
-    recupererDetailPaiementSecurise), for the portal's own eopayment client."""
-    if not await to_thread.run_sync(_payfip_sandbox, limiter=SANDBOX_SERVICE):
+    recupererDetailPaiementSecurise), for the portal's own eopayment client: return addresses
+    elsewhere than the portal's own are refused (anyone may post here)."""
+    port = _served_port(request)
+    served, portal = await to_thread.run_sync(
+        lambda: (_payfip_sandbox(), payments.own_address(database(), port)), limiter=SANDBOX_SERVICE
+    )
+    if not served:
         return PlainTextResponse("Not Found", status_code=404)
     body = await _bounded_body(request)
     if body is None:
         return PlainTextResponse(TOO_LARGE, status_code=413)
-    text, status = payfip_sandbox.answer(body)
+    text, status = payfip_sandbox.answer(body, portal)
     return Response(text, status_code=status, media_type="text/xml; charset=utf-8")
 
 

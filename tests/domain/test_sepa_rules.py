@@ -190,6 +190,24 @@ def test_anything_but_a_status_report_is_refused(data):
         sepa.read_pain_002(data)
 
 
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16", "UTF-16-BE", "UTF-32"])
+def test_a_status_report_declaring_entities_is_refused_whatever_its_encoding(encoding):
+    report = f"""<?xml version="1.0" encoding="{encoding}"?>
+<!DOCTYPE Document [<!ENTITY rejected "RJCT">]>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt><OrgnlPmtInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>R3-F2026000001</OrgnlEndToEndId><TxSts>&rejected;</TxSts>
+<StsRsnInf><Rsn><Cd>AM04</Cd></Rsn></StsRsnInf></TxInfAndSts>
+</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"""
+    data = report.encode(encoding)
+    if encoding == "UTF-16":
+        assert data[:2] in (b"\xff\xfe", b"\xfe\xff")  # a byte-order mark, then two bytes a character
+    with pytest.raises(InvalidInput, match=r"pain\.002"):
+        sepa.read_pain_002(data)
+    if encoding in ("UTF-8", "UTF-16"):  # the parser reads these: the same report without its DOCTYPE is read
+        plain = report.replace('<!DOCTYPE Document [<!ENTITY rejected "RJCT">]>', "").replace("&rejected;", "RJCT")
+        assert sepa.read_pain_002(plain.encode(encoding)) == [sepa.Returned("R3-F2026000001", "AM04")]
+
+
 def test_the_letters_say_amount_date_rum_and_creditor():
     notice = sepa.notice_letter(
         "Ville", "F-2026-000001", 4250, date(2027, 1, 5), "PF1", "FR72ZZZ123456", "FR1420041010050500013M02606"

@@ -6,8 +6,10 @@ reject; the family sees its mandate masked on « Mon dossier » and « Prélève
 from datetime import date
 
 from lib.domain.actor import Actor
+from lib.domain.clock import to_utc_naive
 from lib.domain.roles import Role
 from lib.services import sepa
+from lib.store import invoices as invoice_store
 from tests.conftest import DEMO_NOW
 from tests.helpers import app_test, texts, unpaid_id
 
@@ -120,6 +122,44 @@ def test_the_month_is_generated_downloaded_and_a_reject_entered(demo_db):
     assert not again.exception, again.exception
     assert "AM04 – Provision insuffisante" in again.success[0].value
     assert demo_db.value("SELECT count(*) FROM sepa_rejects") == 1
+
+
+def test_the_administrator_is_told_which_invoice_is_left_out_while_it_is_paid_online(demo_db):
+    configure(demo_db)
+    invoice_id = unpaid_id(demo_db)
+    guardian, number, month = demo_db.row(
+        "SELECT payer_guardian_id, number, period_month FROM invoices WHERE id = ?", [invoice_id]
+    )
+    sepa.record_mandate(
+        demo_db,
+        admin_of(demo_db),
+        family_id=family_of_parent(demo_db),
+        guardian_id=guardian,
+        signed_on=date(2026, 9, 1),
+        debtor_name="Camille Martin",
+        iban=IBAN,
+        bic="",
+        now=DEMO_NOW,
+    )
+    started_at = to_utc_naive(DEMO_NOW)
+    attempt = {
+        "invoice_id": invoice_id,
+        "family_id": family_of_parent(demo_db),
+        "provider": "payfip_ws",
+        "transaction_ref": "idop-in-progress",
+        "order_ref": number,
+        "idempotency_key": "d" * 24,
+        "amount_cents": 100,
+        "state": "pending",
+        "created_at": started_at,
+        "updated_at": started_at,
+        "form_fields": "{}",
+    }
+    demo_db.write(lambda cur: invoice_store.insert_transaction(cur, attempt))
+    at = app_test(PAGE, demo_db, "admin@demo.fr").run()
+    at.selectbox(key="sepa_month").set_value(month).run()
+    assert not at.exception, at.exception
+    assert f"{number} n'est pas prélevée : paiement en ligne en cours." in [w.value for w in at.warning]
 
 
 def test_the_family_sees_its_mandate_masked_and_the_debit_date_instead_of_payer(demo_db):

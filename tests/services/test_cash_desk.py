@@ -11,12 +11,13 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
+from lib.domain import fr
 from lib.domain.cash_desk import CashPayment
 from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.domain.invoicing import InvoiceStatus, payment_reference
-from lib.services import cash_desk, invoicing
+from lib.services import cash_desk, invoicing, payments
 from tests.conftest import DEMO_NOW
-from tests.helpers import town_invoice
+from tests.helpers import PORT, town_invoice
 
 TABLES = ("payments", "cash_receipts", "outbox", "users")
 
@@ -105,6 +106,15 @@ def test_only_the_administrator_grants_the_right(town, who):
     assert town.db.value("SELECT count(*) FROM audit_log WHERE action = 'user.regisseur_refused'") == 1
 
 
+def test_an_administrator_does_not_grant_himself_the_right(town, admin):
+    before = snapshot(town.db)
+    with pytest.raises(NotAllowed, match="Le droit de régisseur est donné par un autre administrateur"):
+        cash_desk.set_regisseur(town.db, admin, admin.user_id, True, DEMO_NOW)
+    assert snapshot(town.db) == before
+    assert not cash_desk.access(town.db, admin).records
+    assert town.db.value("SELECT count(*) FROM audit_log WHERE action = 'user.regisseur_refused'") == 1
+
+
 @pytest.mark.parametrize("who", ["cook", "mayor", "parent_a"])
 def test_the_kitchen_an_elected_or_a_family_cannot_hold_the_right(town, admin, who):
     holder = town.login(getattr(town, who))
@@ -163,6 +173,28 @@ def test_an_online_payment_and_the_counter_make_the_invoice_paid(town, regisseur
         key(),
         DEMO_NOW,
     )
+    assert owed(town, october.id) == 0
+
+
+def test_the_counter_waits_for_an_online_payment_in_progress(town, regisseur, october, key):
+    parent = town.login(town.parent_a)
+    payments.start_payment(town.db, parent, october.id, "p" * 24, PORT, DEMO_NOW)
+    before = snapshot(town.db)
+    rest = owed(town, october.id)
+    cash = CashPayment("especes", f"{rest // 100},{rest % 100:02d}")
+    later = DEMO_NOW + timedelta(minutes=20)
+    with pytest.raises(InvalidInput) as refused:
+        cash_desk.record_payment(town.db, regisseur, october.id, cash, key(), later)
+    until = fr.hour(DEMO_NOW + payments.config(town.db).attempt_lifetime)
+    assert refused.value.message == (
+        f"Un paiement en ligne de la facture {october.number} est en cours depuis {fr.hour(DEMO_NOW)} : attendez "
+        f"sa réponse (au plus tard {until}) avant d'encaisser au guichet."
+    )
+    assert snapshot(town.db) == before
+    assert audit_actions(town.db) == ["cashdesk.refused"]
+    # Once the bank can no longer take the money, the counter may.
+    after = DEMO_NOW + payments.config(town.db).attempt_lifetime + timedelta(minutes=1)
+    cash_desk.record_payment(town.db, regisseur, october.id, cash, key(), after)
     assert owed(town, october.id) == 0
 
 

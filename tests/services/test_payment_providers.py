@@ -16,8 +16,10 @@ from tests.payment_providers import (
     BACKENDS,
     ELSEWHERE,
     PROVIDER,
+    Paybox,
     Payfip,
     Said,
+    creer,
     fields,
     served_payment_routes,
     use_provider,
@@ -162,6 +164,46 @@ def test_a_paid_answer_after_our_expiry_is_still_recorded(db, parent, unpaid, ba
     assert not record(db, said, port, late).changed
 
 
+# --- Paybox ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def paybox(db, port, monkeypatch):
+    chosen = Paybox()
+    chosen.configure(db, port)
+    chosen.point_eopayment_at(monkeypatch)
+    return chosen
+
+
+def test_paybox_an_answer_signed_by_paybox_is_not_proof_of_payment_in_production(
+    db, parent, unpaid, paybox, port, monkeypatch
+):
+    """Paybox signs every merchant's answers with one key and names no merchant in them: our
+    reference and amount, paid to another Paybox merchant, come back signed all the same."""
+    started = start(db, parent, unpaid, port)
+    said = paybox.answer(db, started)
+    monkeypatch.setenv("PORTAIL_MODE", "production")
+    before = money(db)
+    with pytest.raises(payments.AnswerRejected, match=r"PPPS\) n'est pas disponible ; utilisez PayFiP ou Systempay"):
+        record(db, said, port)
+    assert money(db) == before
+    with pytest.raises(PaymentRefused, match="Le paiement en ligne n'est pas disponible"):
+        start(db, parent, unpaid, port, key="production-paybox-key-123")
+
+
+def test_paybox_a_test_payment_is_refused_unless_the_town_is_on_its_preproduction(db, parent, unpaid, paybox, port):
+    started = start(db, parent, unpaid, port)
+    tested = paybox.answer(db, started)  # Paybox's pre-production authorises with "XXXXXX"
+    use_provider(db, "paybox", dict(Paybox.options, platform="prod"))
+    before = money(db)
+    with pytest.raises(payments.AnswerRejected, match="paiement de test de Paybox"):
+        record(db, tested, port)
+    assert money(db) == before
+    values = {k: v for k, v in fields(tested.query).items() if k != "signature"}
+    genuine = Said(paybox._signed(dict(values, code_autorisation="A1B2C3")), "retour")
+    assert record(db, genuine, port).state is TxState.PAID
+
+
 # --- PayFiP ------------------------------------------------------------------------------------------
 
 
@@ -194,6 +236,21 @@ def test_payfip_an_undecided_idop_records_nothing_and_an_unknown_one_is_refused(
     with pytest.raises(payments.AnswerRejected, match="transaction inconnue") as caught:
         record(db, Said("idop=00000000000000000000000000000000"), port)
     assert caught.value.status == 404
+    assert money(db) == before
+
+
+def test_payfip_unknown_idops_cost_no_call_to_payfip_and_one_audit_row(db, parent, unpaid, payfip, port, monkeypatch):
+    start(db, parent, unpaid, port)
+    asked = []
+    detail = payfip_sandbox.BANK.detail
+    monkeypatch.setattr(payfip_sandbox.BANK, "detail", lambda idop: (asked.append(idop), detail(idop))[1])
+    before = money(db)
+    for n in range(30):
+        with pytest.raises(payments.AnswerRejected, match="transaction inconnue") as caught:
+            record(db, Said(f"idop={n:032x}", source="notification", address=ELSEWHERE), port)
+        assert caught.value.status == 404
+    assert asked == []
+    assert [(count, reason) for _, count, reason in rejected(db)] == [(1, "transaction inconnue")]
     assert money(db) == before
 
 
@@ -260,10 +317,32 @@ def test_an_unreachable_payfip_gives_a_french_refusal_within_the_timeout(db, par
 
 
 def test_the_payfip_sandbox_answers_soap_faults_for_bad_requests():
-    text, status = payfip_sandbox.answer(b"<not-soap/>")
+    text, status = payfip_sandbox.answer(b"<not-soap/>", PORTAL)
     assert status == 500 and "FonctionnelleErreur" in text
-    text, status = payfip_sandbox.answer(b"<<<")
+    text, status = payfip_sandbox.answer(b"<<<", PORTAL)
     assert status == 500 and "XML illisible" in text
+
+
+PORTAL = "http://127.0.0.1:8501"
+
+
+@pytest.mark.parametrize(
+    "urlnotif, urlredirect",
+    [
+        ("http://169.254.169.254/latest/meta-data", f"{PORTAL}/paiement/retour"),  # the server calls it
+        (f"{PORTAL}/paiement/notification", "https://hameconnage.example/"),  # the browser goes there
+        ("http://127.0.0.1:85010/paiement/notification", f"{PORTAL}/paiement/retour"),  # another port
+        (f"{PORTAL}@ailleurs.example/x", f"{PORTAL}/paiement/retour"),  # another host, our address as a user
+        (f"{PORTAL}/paiement/notification", None),
+    ],
+)
+def test_the_payfip_sandbox_sends_nobody_outside_the_portal(urlnotif, urlredirect):
+    text, status = payfip_sandbox.answer(creer(urlnotif, urlredirect or ""), PORTAL)
+    assert status == 500 and "<code>R7</code>" in text and "adresses de retour invalides" in text
+    text, status = payfip_sandbox.answer(creer(f"{PORTAL}/paiement/notification", f"{PORTAL}/paiement/retour"), None)
+    assert status == 500 and "<code>R7</code>" in text  # no address known for the portal: nowhere
+    text, status = payfip_sandbox.answer(creer(f"{PORTAL}/paiement/notification", f"{PORTAL}/paiement/retour"), PORTAL)
+    assert status == 200 and "idOp" in text
 
 
 def test_a_tipi_answer_is_matched_to_the_latest_attempt_of_its_reference(db, parent, unpaid, port):

@@ -382,6 +382,30 @@ def test_an_invoice_under_direct_debit_is_not_paid_online(configured, admin):
     assert "Cette facture sera prélevée le mardi 5 janvier 2027" in detail.text.ways[0].text
 
 
+def test_an_invoice_being_paid_online_is_left_out_of_the_run_and_the_administrator_told(configured, admin):
+    db = configured.db
+    parent = configured.login(configured.parent_a)
+    sign(configured, admin, configured.family_a, IBAN_A)
+    sign(configured, admin, configured.family_b, IBAN_B, bic="BDFEFRPP")
+    october_a = town_invoice(configured, configured.family_a, 10)
+    october_b = town_invoice(configured, configured.family_b, 10)
+    payments.start_payment(db, parent, october_a.id, KEY, PORT, DEMO_NOW)
+    preview = sepa.preview_run(db, admin, date(2026, 10, 1), DEMO_NOW)
+    assert [line.invoice_number for line in preview.lines] == [october_b.number]
+    assert preview.left_out == [sepa.LeftOut(october_a.number, "paiement en ligne en cours")]
+    run = sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
+    assert (run.debits, run.left_out) == (1, (sepa.LeftOut(october_a.number, "paiement en ligne en cours"),))
+    assert sepa.direct_debit_date(db, october_a.id) is None
+    # Once the attempt can no longer be paid, the next run collects the invoice; the family's
+    # « Payer » link (the same key) no longer resumes the attempt: it would be paid twice.
+    later = DEMO_NOW + payments.config(db).attempt_lifetime + timedelta(minutes=1)
+    preview = sepa.preview_run(db, admin, date(2026, 10, 1), later)
+    assert ([line.invoice_number for line in preview.lines], preview.left_out) == ([october_a.number], [])
+    sepa.generate_run(db, admin, date(2026, 10, 1), later)
+    with pytest.raises(PaymentRefused, match="Cette facture sera prélevée le"):
+        payments.start_payment(db, parent, october_a.id, KEY, PORT, later)
+
+
 def test_the_cash_desk_does_not_take_money_for_an_invoice_the_bank_will_debit(configured, admin):
     db = configured.db
     sign(configured, admin, configured.family_a, IBAN_A)

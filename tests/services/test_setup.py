@@ -97,6 +97,11 @@ def _setting(key, value):
             "public_url, en https) n'est pas renseignée : python -m lib.services.setup set public_url",
         ),
         (_setting("public_url", "http://famille.ma-ville.fr"), "public_url, en https"),
+        (
+            _setting("payment_backend", "paybox"),
+            "Paybox : la confirmation des paiements auprès de Paybox (PPPS) n'est pas disponible ; "
+            "utilisez PayFiP ou Systempay : python -m lib.services.setup set payment_backend payfip_ws",
+        ),
         (_deactivate_admins, "aucun compte administrateur : python -m lib.services.setup admin --email"),
     ],
 )

@@ -18,7 +18,7 @@ from lib.services import payments
 from lib.web import payment_routes
 from lib.web.routes import ROUTES, RequireLogin
 from tests.helpers import KEY, hidden_fields, post_login, unpaid_id
-from tests.payment_providers import served_payment_routes
+from tests.payment_providers import creer, served_payment_routes
 
 UNPAID_REF = "F2026000267"
 
@@ -141,6 +141,18 @@ def test_the_payfip_sandbox_is_closed_when_the_town_uses_the_real_one(client, de
     assert client.post("/paiement/payfip/soap", content=b"<x/>").status_code == 404
     assert client.get("/paiement/payfip?idop=x").status_code == 404
     assert client.post("/paiement/payfip/decision", data={"idop": "x", "decision": "pay"}).status_code == 404
+
+
+def test_the_payfip_sandbox_refuses_return_addresses_outside_the_portal(client, demo_db, port):
+    portal = f"http://127.0.0.1:{port}"
+    known = set(payfip_sandbox.BANK._operations)
+    elsewhere = client.post("/paiement/payfip/soap", content=creer("http://10.0.0.1/", f"{portal}/paiement/retour"))
+    assert elsewhere.status_code == 500 and "<code>R7</code>" in elsewhere.text
+    assert set(payfip_sandbox.BANK._operations) == known
+    ours = client.post(
+        "/paiement/payfip/soap", content=creer(f"{portal}/paiement/notification", f"{portal}/paiement/retour")
+    )
+    assert ours.status_code == 200 and "idOp" in ours.text
 
 
 def test_a_departure_never_waits_for_a_thread_its_own_payfip_needs(client, demo_db, port, monkeypatch):
