@@ -16,6 +16,7 @@ from typing import Any
 
 from lib.domain import fr
 from lib.domain.calendar import ClosureKind
+from lib.domain.invoice_text import FIELDS as INVOICE_FIELDS
 from lib.domain.invoicing import PaymentMethod
 from lib.domain.letters import MailKind
 from lib.domain.roles import Role
@@ -306,6 +307,43 @@ def _service_value(field_name: str, values: dict[str, Any]) -> str:
         return _hour(values.get(field_name))
     working = values.get(field_name.replace("_days", "_working"))
     return _delay(values.get(field_name), working)
+
+
+# The town's settings as the administrator's pages name them (the invoices' legal mentions: their form's
+# own labels); a setting not named here reads as its key.
+SETTING_LABELS: dict[str, str] = {
+    **INVOICE_FIELDS,
+    "town_name": "Nom de la commune",
+    "contact_email": "Adresse e-mail de contact",
+    "holiday_zone": "Zone de vacances scolaires",
+    "public_url": "Adresse publique du portail",
+    "invoice_rule": "Règle de facturation",
+    "invoice_due_days": "Délai de paiement des factures",
+    "recovery_minimum_cents": "Seuil de mise en recouvrement",
+    "payment_backend": "Banque du paiement en ligne",
+    "payment_options": "Options du paiement en ligne",
+    "payment_sandbox": "Banque de test",
+    "payment_attempt_minutes": "Durée d'une page de paiement",
+    "unpaid_reminder_days": "Relances des factures impayées",
+    "receipt_delay_minutes": "Délai des récapitulatifs de réservation",
+    "mail_transport": "Envoi des courriels",
+    "mail_from": "Expéditeur des courriels",
+    "mail_per_minute": "Courriels par minute",
+    "smtp_host": "Serveur SMTP",
+    "smtp_port": "Port SMTP",
+    "smtp_user": "Identifiant SMTP",
+    "smtp_security": "Sécurité SMTP",
+    "sepa_creditor_name": "Prélèvement : nom du créancier",
+    "sepa_creditor_id": "Prélèvement : identifiant créancier SEPA (ICS)",
+    "sepa_iban": "Prélèvement : IBAN du compte crédité",
+    "sepa_bic": "Prélèvement : BIC du compte crédité",
+    "sepa_collection_day": "Prélèvement : jour du mois",
+    "sepa_notice_days": "Prélèvement : délai de l'avis",
+}
+
+
+def setting_label(key: str | None) -> str:
+    return SETTING_LABELS.get(key or "", key or "?")
 
 
 def _service_update(entry: Entry) -> str:
@@ -635,10 +673,11 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
     "tariff.update": _tariffs,
     "tariff.decide": _decision,
     "tariff.decision_refused": lambda e: f"Tarif refusé pour {e.service or 'une prestation'}",
-    "setting.refused": lambda e: f"Réglage « {e.entity_id} » refusé",
+    "setting.refused": lambda e: f"Réglage « {setting_label(e.entity_id)} » refusé",
     "tariff.refused": lambda e: (
         f"Modification des tarifs de « {e.service or 'prestation n° ' + str(e.entity_id)} » refusée"
     ),
+    "service.refused": lambda e: f"Modification de la prestation « {e.service or 'n° ' + str(e.entity_id)} » refusée",
     "invoice.publish": _publish,
     "invoice.publish_refused": lambda e: f"Publication des factures refusée pour {_month(e.entity_id)}",
     "invoice.access_refused": lambda e: f"Accès refusé à {_invoice(e)}",
@@ -720,7 +759,7 @@ SENTENCES: dict[str, Callable[[Entry], str]] = {
         if _dict(e.after).get("email")
         else "A créé un compte administrateur"
     ),
-    "setting.update": lambda e: f"A modifié le réglage « {e.entity_id} »",
+    "setting.update": lambda e: f"A modifié le réglage « {setting_label(e.entity_id)} »",
     "setting.legal_refused": lambda e: "Enregistrement des mentions des factures refusé (rien n'a été écrit)",
     "unpaid.export": _unpaid_exported,
     "school_year.open": lambda e: f"A ouvert l'année scolaire {_dict(e.after).get('label') or e.entity_id}",

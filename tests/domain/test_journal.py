@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from lib.domain.invoicing import TxState
-from lib.domain.journal import SENTENCES, Entry, brackets_text, concerns, days_phrase, sentence, shown_reason, who
+from lib.domain.journal import (
+    SENTENCES,
+    Entry,
+    brackets_text,
+    concerns,
+    days_phrase,
+    sentence,
+    setting_label,
+    shown_reason,
+    who,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {1: "Restauration scolaire", 2: "Mercredi repas", 3: "Mercredi après-midi"}
@@ -447,7 +457,7 @@ def test_backups_accounts_and_settings_made_from_the_command_line_read_in_french
     )
     assert (
         sentence(Entry("setting.update", entity="setting", entity_id="public_url"))
-        == "A modifié le réglage « public_url »"
+        == "A modifié le réglage « Adresse publique du portail »"
     )
 
 
@@ -483,3 +493,9 @@ def test_backups_accounts_and_settings_made_from_the_command_line_read_in_french
 )
 def test_account_entries_read_in_french(entry, expected):
     assert sentence(entry) == expected
+
+
+def test_a_setting_reads_as_its_label_in_the_log():
+    assert setting_label("sepa_creditor_id") == "Prélèvement : identifiant créancier SEPA (ICS)"
+    assert setting_label("town_siret") == "SIRET de la commune"
+    assert setting_label("quelque_chose") == "quelque_chose"
