@@ -252,6 +252,7 @@ def unpaid_reminder(town: str, invoice: InvoiceFacts, left_cents: int, url: str 
             f"Sauf erreur de notre part, la facture {invoice.number} de {fr.month_year(invoice.month)}{due}, "
             f"n'est pas entièrement réglée : il reste {fr.euros(left_cents)} à payer.",
         ),
+        lines=(reference_line(invoice.number),),  # to write on a cheque, or to give at the régie
         link=link,
         after=(
             *where,

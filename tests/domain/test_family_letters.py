@@ -140,6 +140,8 @@ def test_a_payment_receipt_and_an_unpaid_reminder():
     )
     assert reminder.subject == "Facture F-2026-000123 à régler – Ville de Petite-Ville"
     assert "il reste 12,50\u00a0€ à payer" in reminder.paragraphs[1]
+    assert reminder.lines == ("Référence de paiement : F2026000123",)
+    assert "Référence de paiement : F2026000123" in to_text(reminder, SIGNATURE)
     assert "ne tenez pas compte" in to_text(reminder, SIGNATURE)
 
 
