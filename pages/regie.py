@@ -224,7 +224,7 @@ if journal.receipts:
     )
     _receipt_button(again, receipts[again].number, duplicate=True, key="regie_reprint")
 
-    open_ones = {i: r for i, r in receipts.items() if not r.is_cancellation and not r.cancelled_by}
+    open_ones = {i: r for i, r in receipts.items() if r.cancellable}
     if access.records and open_ones:
         st.subheader("Annuler un paiement", anchor=False)
         st.caption(

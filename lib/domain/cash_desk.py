@@ -258,6 +258,11 @@ class Receipt:
     def is_cancellation(self) -> bool:
         return self.cancels_number is not None
 
+    @property
+    def cancellable(self) -> bool:
+        """A payment not cancelled yet: the only kind of receipt the régisseur may cancel."""
+        return not self.is_cancellation and not self.cancelled_by
+
 
 def means_heading(method: PaymentMethod) -> str:
     """« Chèque », « Espèces », « CESU »: a means at the head of a line (« CESU » stays upper case)."""

@@ -204,3 +204,9 @@ def test_the_audit_log_says_what_the_regie_did_in_french():
         "Paiement à la régie refusé pour la facture F-2026-000267"
     )
     assert "cashdesk." in KINDS["Régie (paiements en mairie)"]
+
+
+def test_only_a_payment_not_yet_cancelled_may_be_cancelled():
+    assert _receipt(PaymentMethod.CASH, 200).cancellable
+    assert not _receipt(PaymentMethod.CASH, 200, cancelled_by="R-2026-000002").cancellable
+    assert not _receipt(PaymentMethod.CASH, -200, cancels="R-2026-000001").cancellable
