@@ -97,16 +97,14 @@ with mandates_tab:
                     "Signé le": [fr.numeric_date(m.signed_on) for m in every],
                     "IBAN": [m.iban for m in every],
                     "BIC": [m.bic for m in every],
-                    "État": [
-                        "en cours" if m.ends_on is None else f"fin le {fr.numeric_date(m.ends_on)}" for m in every
-                    ],
+                    "État": [m.state for m in every],
                 }
             ),
             hide_index=True,
             width="stretch",
             key="sepa_mandates",
         )
-        open_ones = {m.id: m for m in every if m.ends_on is None}
+        open_ones = {m.id: m for m in every if m.revocable}
         if open_ones:
             with st.form("sepa_revoke_form", enter_to_submit=False):
                 chosen = st.selectbox(
@@ -194,7 +192,7 @@ with run_tab:
 
 with rejects_tab:
     every_debit = sepa.debits(db, actor)
-    open_debits = {d.id: d for d in every_debit if d.reject_reason is None}
+    open_debits = {d.id: d for d in every_debit if d.rejectable}
     st.header("Saisir un rejet", anchor=False)
     if not open_debits:
         st.caption("Aucun prélèvement en cours.")

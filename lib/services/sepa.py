@@ -146,6 +146,15 @@ class Mandate:
     def in_force(self, today: date) -> bool:
         return self.signed_on <= today and (self.ends_on is None or self.ends_on > today)
 
+    @property
+    def revocable(self) -> bool:
+        """Not revoked yet (a revoked mandate keeps its end date)."""
+        return self.ends_on is None
+
+    @property
+    def state(self) -> str:
+        return "en cours" if self.ends_on is None else f"fin le {fr.numeric_date(self.ends_on)}"
+
 
 def _mandate(row: dict) -> Mandate:
     return Mandate(
@@ -603,6 +612,11 @@ class DebitRow:
     end_to_end_id: str
     reject_reason: str | None
     collected: bool  # its payment recorded (the collection date came)
+
+    @property
+    def rejectable(self) -> bool:
+        """Not rejected yet: a debit is rejected at most once."""
+        return self.reject_reason is None
 
     @property
     def state(self) -> str:

@@ -222,6 +222,8 @@ def test_one_mandate_at_a_time_and_a_revoked_one_stays_in_the_history(town, admi
         sign(town, admin, town.family_a, IBAN_B)
     ended = sepa.revoke_mandate(town.db, admin, first.id, date(2026, 11, 30), DEMO_NOW)
     assert ended.ends_on == date(2026, 11, 30)
+    assert first.revocable and first.state == "en cours"
+    assert not ended.revocable and ended.state == "fin le 30/11/2026"
     with pytest.raises(InvalidInput, match="déjà révoqué"):
         sepa.revoke_mandate(town.db, admin, first.id, date(2026, 12, 30), DEMO_NOW)
     with pytest.raises(NotFound):
@@ -442,8 +444,10 @@ def test_a_typed_reject_reopens_the_invoice_with_its_reason_once(configured, adm
     sepa.generate_run(db, admin, date(2026, 10, 1), DEMO_NOW)
     sepa.collect_due(db, COLLECTION_DAY)
     [debit] = sepa.debits(db, admin)
+    assert debit.rejectable
     done = sepa.record_reject(db, admin, debit.id, "am04", COLLECTION_DAY)
     assert done == f"{october.number} ({october.family}) : AM04 – Provision insuffisante"
+    assert not sepa.debits(db, admin)[0].rejectable
     assert db.value("SELECT sum(amount_cents) FROM payments WHERE invoice_id = ?", [october.id]) == 0
     assert db.value("SELECT reason FROM payments WHERE amount_cents < 0") == (
         "Prélèvement rejeté : AM04 – Provision insuffisante"
