@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from lib.domain.clock import PARIS
 from lib.services import auth
 from lib.store.db import close_database, open_database
 from lib.tools.demo import build_demo
+from tests import engines
 
 # The demo is built for a fixed date so that the figures the tests read never move.
 DEMO_TODAY = date(2026, 11, 27)
@@ -37,31 +37,67 @@ def cheap_passwords():
         yield
 
 
-@pytest.fixture
-def fresh_db(tmp_path: Path):
-    """An empty database with the schema applied."""
-    path = tmp_path / "fresh.duckdb"
-    db = open_database(path)
-    yield db
-    close_database(path)
+# The engine the store runs on in this test session: DuckDB (the default), or PostgreSQL with
+# PORTAIL_TEST_ENGINE=postgresql (`make test` runs the store, service and web suites on both). On
+# PostgreSQL the session starts its own server (tests/engines.py) and every test that asks for a
+# database gets a new one, copied from a template as a DuckDB test copies a file.
+ENGINE = engines.ENGINE
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
+def pg_server(tmp_path_factory):
+    """The session's PostgreSQL server (PostgreSQL sessions only): the URL of its `postgres` database."""
+    if ENGINE != engines.POSTGRESQL:
+        pytest.skip("PostgreSQL only (PORTAIL_TEST_ENGINE=postgresql)")
+    with engines.local_server(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture
+def db_target(request, tmp_path: Path):
+    """Where a test's own database goes: a file in tmp_path (DuckDB), or a new database's URL on the
+    session's server (PostgreSQL), dropped after the test."""
+    if ENGINE != engines.POSTGRESQL:
+        yield tmp_path / "fresh.duckdb"
+        return
+    server = request.getfixturevalue("pg_server")
+    target = engines.new_database(server)
+    yield target
+    close_database(target)
+    engines.drop(target)
+
+
+@pytest.fixture
+def fresh_db(db_target):
+    """An empty database with the schema applied."""
+    db = open_database(db_target)
+    yield db
+    close_database(db_target)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, request):
+    if ENGINE == engines.POSTGRESQL:
+        url = engines.new_database(request.getfixturevalue("pg_server"), "demo_template")
+        build_demo(url, DEMO_TODAY)
+        return url
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     build_demo(path, DEMO_TODAY)
     return path
 
 
 @pytest.fixture
-def demo_path(demo_template: Path, tmp_path: Path, monkeypatch) -> Path:
-    """A private copy of the demo town (tests may write to it); PORTAIL_DB points at it."""
-    path = tmp_path / "demo.duckdb"
-    shutil.copyfile(demo_template, path)
+def demo_path(demo_template, tmp_path: Path, monkeypatch):
+    """A private copy of the demo town (tests may write to it); PORTAIL_DB points at it: a file's
+    path (DuckDB), or a database's URL (PostgreSQL)."""
+    path = engines.copy(demo_template, tmp_path / "demo.duckdb")
     monkeypatch.setenv("PORTAIL_DB", str(path))
     monkeypatch.setenv("PORTAIL_FROZEN_NOW", DEMO_NOW.isoformat())
+    if engines.is_url(path):
+        monkeypatch.setenv("PORTAIL_MAIL_SINK_DIR", str(tmp_path / "demo-courriels"))
     yield path
     close_database(path)
+    engines.drop(path)
 
 
 @pytest.fixture
@@ -70,11 +106,14 @@ def demo_db(demo_path: Path):
 
 
 @pytest.fixture(scope="session")
-def town_template(tmp_path_factory):
-    """The small town (tests/helpers.py's build_town), built once: (its file, what it holds)."""
+def town_template(tmp_path_factory, request):
+    """The small town (tests/helpers.py's build_town), built once: (its file or URL, what it holds)."""
     from tests.helpers import build_town
 
-    path = tmp_path_factory.mktemp("town") / "town.duckdb"
+    if ENGINE == engines.POSTGRESQL:
+        path = engines.new_database(request.getfixturevalue("pg_server"), "town_template")
+    else:
+        path = tmp_path_factory.mktemp("town") / "town.duckdb"
     built = build_town(open_database(path))
     close_database(path)
     return path, built
@@ -86,12 +125,12 @@ def town(town_template, tmp_path: Path, monkeypatch):
     from dataclasses import replace
 
     template, built = town_template
-    path = tmp_path / "town.duckdb"
-    shutil.copyfile(template, path)
+    path = engines.copy(template, tmp_path / "town.duckdb")
     monkeypatch.setenv("PORTAIL_DB", str(path))
     monkeypatch.setenv("PORTAIL_FROZEN_NOW", DEMO_NOW.isoformat())
     yield replace(built, db=open_database(path))
     close_database(path)
+    engines.drop(path)
 
 
 def login(db, email: str):

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput
-from lib.store.db import Database, open_database
+from urllib.parse import urlsplit
+
+from lib.store.db import Database, is_url, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "data" / "portail.duckdb"
@@ -33,23 +35,31 @@ def public_address(values: dict[str, str]) -> str | None:
     return _origin(values.get("public_url")) or _origin(os.environ.get(PUBLIC_URL_ENV))
 
 
-def db_path() -> Path:
-    """`PORTAIL_DB` if set (relative paths from the repository root), else data/portail.duckdb."""
+def db_path() -> Path | str:
+    """`PORTAIL_DB` if set (a `postgresql://…` URL as it is, relative paths from the repository
+    root), else data/portail.duckdb."""
     raw = os.environ.get("PORTAIL_DB")
     if not raw:
         return DEFAULT_DB
+    if is_url(raw):
+        return raw
     path = Path(raw)
     return path if path.is_absolute() else ROOT / path
 
 
-def mail_sink_dir(database_path: Path | None = None) -> Path:
+def mail_sink_dir(database_path: Path | str | None = None) -> Path:
     """The demo's mailbox (a Maildir): `PORTAIL_MAIL_SINK_DIR` if set (relative paths from the
-    repository root), else `<database stem>-courriels/` beside the database."""
+    repository root), else `<database stem>-courriels/` beside the database (for a PostgreSQL
+    database, `data/<database name>-courriels/`)."""
     raw = os.environ.get(MAIL_SINK_DIR)
     if raw:
         path = Path(raw)
         return path if path.is_absolute() else ROOT / path
     db = database_path or db_path()
+    if is_url(db):
+        name = urlsplit(str(db)).path.strip("/") or "postgresql"
+        return ROOT / "data" / f"{name}-courriels"
+    db = Path(db)
     return db.with_name(f"{db.stem}-courriels")
 
 

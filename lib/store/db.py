@@ -89,8 +89,34 @@ def connect_file(path: str | Path) -> duckdb.DuckDBPyConnection:
         raise describe_lock_error(path, exc) from exc
 
 
+def is_url(target: object) -> bool:
+    """`PORTAIL_DB` names a PostgreSQL database (`postgresql://…`), not a DuckDB file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a runtime requirement
+        return (duckdb.Error,)
+    return (duckdb.Error, psycopg.Error)
+
+
+# What either engine raises when a statement fails (a constraint, a damaged file, a lost server).
+DATABASE_ERRORS = _database_errors()
+# A constraint (unique, check, foreign key, not null) refused a row, in either engine.
+try:
+    import psycopg as _psycopg
+
+    INTEGRITY_ERRORS: tuple[type[BaseException], ...] = (duckdb.ConstraintException, _psycopg.IntegrityError)
+except ImportError:  # pragma: no cover
+    INTEGRITY_ERRORS = (duckdb.ConstraintException,)
+
+
 class Database:
     """The process's connection to one DuckDB file."""
+
+    engine = "duckdb"
 
     def __init__(self, path: str | Path):
         self.path = str(path)
@@ -215,7 +241,7 @@ def dicts(
     source: Database | duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()
 ) -> list[dict[str, Any]]:
     """Rows as dicts, from the database or from a cursor inside a write transaction."""
-    cur = (source.cursor() if isinstance(source, Database) else source).execute(sql, params)
+    cur = (source.cursor() if hasattr(source, "write") else source).execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
@@ -245,18 +271,32 @@ _registry: dict[str, Database] = {}
 _registry_lock = threading.Lock()
 
 
+def _key(target: str | Path) -> str:
+    return str(target) if is_url(target) else str(Path(target).resolve())
+
+
+def connect(target: str | Path) -> Database:
+    """A new connection to `target`: a DuckDB file's path, or a `postgresql://…` URL."""
+    if is_url(target):
+        from lib.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(str(target))  # type: ignore[return-value]
+    return Database(target)
+
+
 def open_database(path: str | Path) -> Database:
-    """The process-wide `Database` for `path`, opened and migrated on first use."""
+    """The process-wide `Database` for `path` (a DuckDB file, or a `postgresql://…` URL), opened
+    and migrated on first use."""
     from lib.store.migrate import migrate
 
-    key = str(Path(path).resolve())
+    key = _key(path)
     with _registry_lock:
         db = _registry.get(key)
         if db is None:
-            db = Database(path)
+            db = connect(path)
             try:
                 migrate(db)
-            except duckdb.Error as exc:  # a damaged file can open, then fail on its first read
+            except DATABASE_ERRORS as exc:  # a damaged file can open, then fail on its first read
                 db.close()
                 raise DatabaseUnavailable(f"La base de données « {path} » est illisible : {exc}") from exc
             except BaseException:
@@ -267,7 +307,7 @@ def open_database(path: str | Path) -> Database:
 
 
 def close_database(path: str | Path) -> None:
-    key = str(Path(path).resolve())
+    key = _key(path)
     with _registry_lock:
         db = _registry.pop(key, None)
     if db is not None:

@@ -48,6 +48,10 @@ def current_version(db: Database) -> int:
 def migrate(db: Database, migrations_dir: Path = MIGRATIONS) -> list[int]:
     """Apply what is missing; returns the versions applied now."""
     applied: list[int] = []
+    if db.engine == "postgresql":
+        from lib.store.postgres import COMPAT_SQL
+
+        db.write(lambda cur: cur.execute(COMPAT_SQL.read_text(encoding="utf-8")), attempts=1)
     version = current_version(db)
     for number, file in available(migrations_dir):
         if number <= version:

@@ -1,10 +1,33 @@
 """SQL fragments that more than one query needs: one wording per rule."""
 
+from __future__ import annotations
+
 from enum import StrEnum
 
 from lib.domain.families import BillingMode
 from lib.domain.invoicing import LineKind, PaymentRight
 from lib.domain.planning import ACTIVE, BookingState
+
+
+class Dialects(str):
+    """A query worded differently for each engine, in one place: the string is DuckDB's text (what
+    a DuckDB cursor runs, untouched), `.postgresql` the same question in PostgreSQL's words
+    (`lib.store.postgres` sends that one). Write it with `dialects(duckdb=…, postgresql=…)`."""
+
+    postgresql: str
+
+    def __new__(cls, duckdb: str, postgresql: str) -> Dialects:
+        made = super().__new__(cls, duckdb)
+        made.postgresql = postgresql
+        return made
+
+    def format(self, *args: object, **kwargs: object) -> Dialects:  # type: ignore[override]
+        return Dialects(str(self).format(*args, **kwargs), self.postgresql.format(*args, **kwargs))
+
+
+def dialects(*, duckdb: str, postgresql: str) -> Dialects:
+    """One query, each engine's wording side by side (see `Dialects`)."""
+    return Dialects(duckdb, postgresql)
 
 # A booking `b` whose day the town closed afterwards (for every site or its site, for every service
 # or its service) is neither cooked nor billed; a withdrawn closure closes nothing.

@@ -45,7 +45,8 @@ from lib.store import audit, deployment, health, outbox
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
-from lib.store.db import Cursor, Database, connect_file
+from lib.store.db import Cursor, Database, connect, connect_file, is_url
+from lib.store.server import empty_server_database, server_database_in_use
 from lib.store.migrate import migrate
 
 SEED = 20262027
@@ -322,7 +323,10 @@ _Booking = tuple[int, int, date, int, str, str, int, datetime, int, datetime]
 _Attendance = tuple[int, int, date, int, str, int, datetime]
 
 
-def demo_exists(path: Path) -> bool:
+def demo_exists(path: str | Path) -> bool:
+    if is_url(path):
+        return server_database_in_use(str(path))
+    path = Path(path)
     return path.exists() and path.stat().st_size > 0
 
 
@@ -333,6 +337,18 @@ def build_demo(path: str | Path, today: date, bank: str = "payfip") -> dict[str,
     Built in a temporary file beside the target, then moved into place, so a failure never
     leaves half a town. Refuses with DatabaseLocked when another process holds `path`.
     """
+    if is_url(path):
+        # On a PostgreSQL server the town is built in place, in a database emptied first (a
+        # failure leaves it to be built again: `--if-missing` sees no town in it).
+        url = str(path)
+        empty_server_database(url)
+        db = connect(url)
+        try:
+            counts = _fill(db, today, bank)
+        finally:
+            db.close()
+        empty_mailbox(mail_sink_dir(url))
+        return counts
     path = Path(path)
     if path.exists():
         connect_file(path).close()  # raises DatabaseLocked (in French) if a server holds it
@@ -341,19 +357,24 @@ def build_demo(path: str | Path, today: date, bank: str = "payfip") -> dict[str,
         leftover.unlink(missing_ok=True)
     db = Database(tmp)
     try:
-        migrate(db)
-        counts = db.write(lambda cur: _populate(cur, today, bank))
-        counts["closures"] = _declare_closures(db, today)
-        counts["mandates"] = _direct_debit(db, today)
-        counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
-        db.write(lambda cur: deployment.put_setting(cur, MINIMUM_SETTING, str(DEFAULT_RECOVERY_MINIMUM_CENTS)))
-        db.write(outbox.forget_history)  # the demo's past months were never e-mailed
-        db.checkpoint()
+        counts = _fill(db, today, bank)
     finally:
         db.close()
     Path(str(path) + ".wal").unlink(missing_ok=True)
     os.replace(tmp, path)
     empty_mailbox(mail_sink_dir(path))
+    return counts
+
+
+def _fill(db: Database, today: date, bank: str) -> dict[str, int]:
+    migrate(db)
+    counts = db.write(lambda cur: _populate(cur, today, bank))
+    counts["closures"] = _declare_closures(db, today)
+    counts["mandates"] = _direct_debit(db, today)
+    counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
+    db.write(lambda cur: deployment.put_setting(cur, MINIMUM_SETTING, str(DEFAULT_RECOVERY_MINIMUM_CENTS)))
+    db.write(outbox.forget_history)  # the demo's past months were never e-mailed
+    db.checkpoint()
     return counts
 
 
@@ -806,7 +827,9 @@ def _invoices(db: Database, rng: random.Random, today: date) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Construit la base de démonstration du Portail Famille.")
     parser.add_argument(
-        "--path", type=Path, default=None, help="fichier DuckDB (défaut : PORTAIL_DB ou data/portail.duckdb)"
+        "--path",
+        default=None,
+        help="fichier DuckDB ou adresse postgresql://… (défaut : PORTAIL_DB ou data/portail.duckdb)",
     )
     parser.add_argument("--if-missing", action="store_true", help="ne rien faire si la base existe déjà")
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="date du jour (AAAA-MM-JJ)")
@@ -827,7 +850,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"python -m lib.services.setup admin --email ADRESSE"
             )
         if args.if_missing and demo_exists(path):
-            connect_file(path).close()  # `make run` stops here, in French, if a server holds it
+            if not is_url(path):
+                connect_file(path).close()  # `make run` stops here, in French, if a server holds it
             print(f"Base existante conservée : {path}")
             return
         today = args.today or datetime.now(PARIS).date()  # a command-line tool: an edge that reads the clock

@@ -1,0 +1,61 @@
+"""The engine a test session runs the store on, and PostgreSQL's test databases.
+
+`PORTAIL_TEST_ENGINE=postgresql` runs the session on a real PostgreSQL server that the session
+starts itself (Debian's `postgresql` package, `initdb` in a temporary directory, fsync off); a
+test's database is a new database copied from a template (CREATE DATABASE … TEMPLATE), as a
+DuckDB test copies a file. Anything else (unset) is DuckDB.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lib.store import server
+from lib.store.db import is_url
+from lib.tools import postgresql_local
+
+DUCKDB = "duckdb"
+POSTGRESQL = "postgresql"
+ENGINE = POSTGRESQL if os.environ.get("PORTAIL_TEST_ENGINE", "").strip().lower() == POSTGRESQL else DUCKDB
+
+_numbers = itertools.count()
+
+__all__ = ["ENGINE", "POSTGRESQL", "DUCKDB", "is_url", "local_server", "new_database", "copy", "drop"]
+
+
+@contextmanager
+def local_server(directory: Path) -> Iterator[str]:
+    port = postgresql_local.free_port()
+    url = postgresql_local.start(directory, port, durable=False)
+    try:
+        yield url
+    finally:
+        postgresql_local.stop(directory, mode="immediate")
+
+
+def new_database(server_url: str, name: str | None = None, template: str | None = None) -> str:
+    """A new empty database (or a copy of `template`) on the session's server: its URL."""
+    name = name or f"t{os.getpid()}_{next(_numbers)}"
+    url = server.with_database(server_url, name)
+    server.drop_database(url)
+    server.create_database(url, template=template)
+    return url
+
+
+def copy(template: str | Path, path: Path) -> str | Path:
+    """A private copy of a template database: the file copied to `path` (DuckDB), or a new database
+    made from the template (PostgreSQL, `path` unused)."""
+    if is_url(template):
+        return new_database(server.with_database(str(template), "postgres"), template=server.database_name(str(template)))
+    shutil.copyfile(template, path)
+    return path
+
+
+def drop(target: str | Path) -> None:
+    if is_url(target):
+        server.drop_database(str(target))
