@@ -9,6 +9,8 @@ from contextlib import contextmanager
 import duckdb
 import pandas as pd
 
+from lib.store.sql import dialects
+
 _names = itertools.count()
 
 
@@ -16,8 +18,15 @@ _names = itertools.count()
 def registered(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> Iterator[str]:
     """`frame` visible to SQL under the yielded name for the block. On an error the view is left
     for the connection to drop: unregistering inside an aborted transaction would raise a
-    second error that hides the first."""
+    second error that hides the first.
+
+    DuckDB reads the DataFrame where it is; on PostgreSQL (`PgCursor.load_frame`) its rows are
+    copied into a temporary table of the transaction (COPY), dropped at its end."""
     view = f"_frame_{next(_names)}"
+    if hasattr(cur, "load_frame"):
+        cur.load_frame(view, frame)
+        yield view
+        return
     cur.register(view, frame)
     yield view
     cur.unregister(view)
@@ -52,5 +61,11 @@ def continue_sequences(cur: duckdb.DuckDBPyConnection, tables: Iterable[str] = L
     per table and load: drawing again would leave a gap."""
     for table in tables:
         top = cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchall()[0][0]
-        # A fresh sequence starts at 1: drawing `top` values makes the next one top + 1.
-        cur.execute(f"SELECT max(nextval('{_SEQUENCES[table]}')) FROM range(?)", [top]).fetchall()
+        cur.execute(_CONTINUE.format(sequence=_SEQUENCES[table]), {"top": top}).fetchall()
+
+
+# DuckDB has no setval: a fresh sequence starts at 1, so drawing `top` values makes the next one top + 1.
+_CONTINUE = dialects(
+    duckdb="SELECT max(nextval('{sequence}')) FROM range($top)",
+    postgresql="SELECT setval('{sequence}', greatest($top::bigint, 1), $top::bigint > 0)",
+)

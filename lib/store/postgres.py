@@ -19,16 +19,19 @@ other writers are other processes.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import errors as pg_errors
@@ -139,6 +142,17 @@ class PgCursor:
         self._result = _Result(None, [], self._cur.rowcount)
         return self
 
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """`frame` as a temporary table `name` of this transaction (dropped at its end), filled by
+        COPY: what DuckDB's replacement scan of a DataFrame is for the store's set-based loads."""
+        columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
+        self._cur.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns}) ON COMMIT DROP')
+        names = ", ".join(f'"{c}"' for c in frame.columns)
+        with self._cur.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
+            for row in _python_rows(frame):
+                copy.write_row(row)
+        self._result = None
+
     def _keep(self) -> None:
         description = [tuple(d) for d in self._cur.description] if self._cur.description else None
         rows = self._cur.fetchall() if description else []
@@ -165,6 +179,50 @@ class PgCursor:
 
     def close(self) -> None:
         self._cur.close()
+
+
+def _pg_type(column: pd.Series) -> str:
+    """The PostgreSQL type of a DataFrame column (what DuckDB would infer reading it)."""
+    kind = column.dtype
+    if pd.api.types.is_bool_dtype(kind):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(kind):
+        return "bigint"
+    if pd.api.types.is_float_dtype(kind):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(kind):
+        return "timestamptz" if getattr(kind, "tz", None) is not None else "timestamp"
+    sample = next((v for v in map(_python, column) if v is not None), None)
+    if isinstance(sample, bool):
+        return "boolean"
+    if isinstance(sample, int):
+        return "bigint"
+    if isinstance(sample, float):
+        return "double precision"
+    if isinstance(sample, datetime):
+        return "timestamptz" if sample.tzinfo else "timestamp"
+    if isinstance(sample, date):
+        return "date"
+    if isinstance(sample, bytes):
+        return "bytea"
+    return "text"
+
+
+def _python(value: Any) -> Any:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _python_rows(frame: pd.DataFrame) -> Iterator[tuple]:
+    for row in frame.itertuples(index=False, name=None):
+        yield tuple(_python(v) for v in row)
 
 
 def _params(params: Sequence[Any] | dict[str, Any] | None) -> Sequence[Any] | dict[str, Any]:
