@@ -99,6 +99,69 @@ def config(*, listen: str, certificate: Path, servers: list[str], redirect_http:
     return "\n".join(lines) + "\n"
 
 
+# What the proxy answers, in French, when no replica can take a request (all restarting): the
+# page tries again by itself.
+UNAVAILABLE_PAGE = (
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Cache-Control: no-store\r\n"
+    "Connection: close\r\n"
+    "Content-Type: text/html; charset=utf-8\r\n"
+    "\r\n"
+    '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+    '<meta http-equiv="refresh" content="5"><title>Portail Famille</title></head>'
+    "<body><h1>Portail Famille</h1><p>Le portail redémarre : cette page se rechargera d'elle-même "
+    "dans quelques secondes.</p></body></html>\n"
+)
+
+
+def cluster_config(*, listen: str, servers: list[tuple[str, str]], unavailable_page: Path | None = None) -> str:
+    """HAProxy in front of several replicas (`servers`: (name, host:port)), plain HTTP on `listen`
+    (host:port): `make cluster` and the failover test (in production, the HTTPS front above takes
+    the same backend lines).
+
+    Streamlit keeps a session in one process, so a browser stays on the replica that served its
+    first page: HAProxy inserts a `SERVERID` cookie naming it, and the websocket that follows
+    carries it. A replica is healthy while `/_stcore/health` answers (the database's own state is
+    the page's to tell, in French: a PostgreSQL outage must not empty the backend). When a replica
+    dies, its tunnels are cut at once (`on-marked-down shutdown-sessions`), requests meant for it go
+    to another (`option redispatch`), whose cookie replaces the old one; the login cookie is checked
+    against the database, so the other replica knows the family."""
+    if not servers:
+        raise ValueError("at least one server")
+    lines = [
+        "# Portail Famille: several replicas behind HAProxy, written by lib/tools/cluster.py.",
+        "global",
+        "    log stdout format raw local0",
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    option redispatch",
+        "    retries 3",
+        "    timeout connect 2s",
+        "    timeout client 60s",
+        "    timeout server 60s",
+        "    timeout tunnel 1h",
+        "",
+        "frontend portail",
+        f"    bind {listen}",
+        "    option forwardfor",
+        "    default_backend replicas",
+        "",
+        "backend replicas",
+        "    balance roundrobin",
+        "    cookie SERVERID insert indirect nocache httponly",
+        "    option httpchk GET /_stcore/health",
+        "    http-check expect string ok",
+        "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions",
+    ]
+    if unavailable_page is not None:
+        lines.append(f"    errorfile 503 {unavailable_page}")
+    lines += [f"    server {name} {address} check cookie {name}" for name, address in servers]
+    return "\n".join(lines) + "\n"
+
+
 def available() -> bool:
     return Path(HAPROXY).is_file() and shutil.which(OPENSSL) is not None
 

@@ -1,0 +1,121 @@
+"""The outbox sent once when every replica runs a mail worker: two workers (two PostgresDatabase
+pools, as two processes have) on one PostgreSQL database and one real SMTP server (`smtp_sink`).
+
+These run on PostgreSQL whatever the session's engine: the module starts its own server when the
+session is on DuckDB (tests/engines.py's local_server)."""
+
+from __future__ import annotations
+
+import threading
+import pytest
+
+from lib.domain.letters import Letter, MailKind
+from lib.domain.mail_policy import LEASE
+from lib.services import mail, mail_worker
+from lib.store import outbox
+from lib.store.db import close_database, open_database
+from lib.store.postgres import PostgresDatabase
+from tests import engines
+from tests.conftest import DEMO_NOW
+from tests.services.test_mail_worker import point_at
+
+MESSAGES = 120  # more than two batches of lib.domain.mail_policy.BATCH
+
+
+@pytest.fixture(scope="module")
+def pg_town_template(tmp_path_factory):
+    """The small town on a PostgreSQL server of this module's own: (template URL, the town)."""
+    from tests.helpers import build_town
+
+    with engines.local_server(tmp_path_factory.mktemp("pg-mail")) as server:
+        url = engines.new_database(server, "mail_town")
+        built = build_town(open_database(url))
+        close_database(url)
+        yield url, built
+
+
+@pytest.fixture
+def pg_town(pg_town_template, tmp_path):
+    from dataclasses import replace
+
+    template, built = pg_town_template
+    url = str(engines.copy(template, tmp_path / "unused"))
+    yield replace(built, db=open_database(url))
+    close_database(url)
+    engines.drop(url)
+
+
+def queue(town, count: int) -> list[int]:
+    def work(cur):
+        ids: list[int] = []
+        for n in range(count):
+            letter = Letter(MailKind.BOOKING_RECEIPT, f"Réservations n° {n}", ("Bonjour,", f"Message {n}."))
+            ids += mail.queue(cur, letter, mail.family_recipients(cur, town.family_a), DEMO_NOW)
+        return ids
+
+    return town.db.write(work)
+
+
+def message_ids(db) -> dict[int, str]:
+    return dict(db.rows("SELECT id, message_id FROM outbox"))
+
+
+def test_two_workers_on_one_database_send_each_message_once(pg_town, smtp_sink):
+    """Two replicas' workers running rounds at the same time: every message reaches the SMTP server
+    exactly once, and the outbox records each as sent once."""
+    point_at(pg_town.db, smtp_sink.port)
+    queued = queue(pg_town, MESSAGES)
+    assert len(queued) == MESSAGES
+    replicas = [PostgresDatabase(pg_town.db.url) for _ in range(2)]
+    workers = [mail_worker.MailWorker(db, draw=lambda: 0.5) for db in replicas]
+    start = threading.Barrier(len(workers))
+    failures: list[BaseException] = []
+
+    def run(worker: mail_worker.MailWorker) -> None:
+        try:
+            start.wait()
+            for _ in range(50):  # a round takes up to a batch; stop when nothing is left
+                if worker.run_once(DEMO_NOW) == 0 and not worker.db.value(
+                    "SELECT count(*) FROM outbox WHERE state <> 'sent'"
+                ):
+                    return
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for db in replicas:
+        db.close()
+    assert not failures, failures
+    states = pg_town.db.rows("SELECT state, count(*), max(attempts) FROM outbox GROUP BY state")
+    assert states == [("sent", MESSAGES, 1)]
+    received = [m["Message-ID"] for m in smtp_sink.messages()]
+    assert sorted(received) == sorted(message_ids(pg_town.db).values())  # each once, none twice
+
+
+def test_a_replica_that_starts_leaves_the_claims_of_another_that_is_sending(pg_town, smtp_sink):
+    """Replica A has claimed a batch and is sending it; replica B starts (start_for_server releases
+    orphaned claims) and runs a round: B neither releases nor sends A's messages. A's claim only
+    becomes B's when its lease has run out (A died)."""
+    point_at(pg_town.db, smtp_sink.port)
+    queue(pg_town, 3)
+    at = DEMO_NOW.replace(tzinfo=None)
+    lease = pg_town.db.value("SELECT localtimestamp") + LEASE  # a live claim, by the database's clock
+    claimed_by_a = pg_town.db.write(lambda cur: outbox.claim(cur, at, lease, 10))
+    assert len(claimed_by_a) == 3
+    b = PostgresDatabase(pg_town.db.url)
+    try:
+        assert b.write(outbox.release_claims) == 0
+        assert mail_worker.MailWorker(b, draw=lambda: 0.5).run_once(DEMO_NOW) == 0
+        assert smtp_sink.messages() == []
+        # A was killed: once its lease has run out, its claims are orphans, released and sent once.
+        b.write(lambda cur: cur.execute("UPDATE outbox SET claimed_until = localtimestamp - INTERVAL '1 second'"))
+        assert b.write(outbox.release_claims) == 3
+        assert mail_worker.MailWorker(b, draw=lambda: 0.5).run_once(DEMO_NOW) == 3
+    finally:
+        b.close()
+    assert len(smtp_sink.messages()) == 3
+    assert pg_town.db.rows("SELECT state, attempts FROM outbox") == [("sent", 1)] * 3  # the dead try uncounted
