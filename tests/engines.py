@@ -25,7 +25,7 @@ ENGINE = POSTGRESQL if os.environ.get("PORTAIL_TEST_ENGINE", "").strip().lower()
 
 _numbers = itertools.count()
 
-__all__ = ["ENGINE", "POSTGRESQL", "DUCKDB", "is_url", "local_server", "new_database", "copy", "drop"]
+__all__ = ["DUCKDB", "ENGINE", "POSTGRESQL", "copy", "drop", "is_url", "local_server", "new_database"]
 
 
 @contextmanager

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput
-from urllib.parse import urlsplit
-
 from lib.store.db import Database, is_url, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
