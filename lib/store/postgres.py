@@ -73,7 +73,7 @@ def translate(sql: str) -> str:
             return f"%({m[5]})s"
         if m[6]:
             return "%%"
-        return m[0]
+        return m[0].replace("%", "%%")  # psycopg reads `%` even inside a literal or a comment
 
     return _TOKEN.sub(swap, sql)
 
@@ -118,6 +118,25 @@ class _Result:
 
     def df(self) -> pd.DataFrame:
         return _frame(self.description, self.fetchall())
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        return _numpy(self.description, self.fetchall())
+
+
+def _numpy(description: list[tuple] | None, rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Columns as numpy arrays, as DuckDB's `fetchnumpy` gives them (a DATE column as datetime64[D])."""
+    names = [d[0] for d in description or []]
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    found: dict[str, np.ndarray] = {}
+    for name, values in zip(names, columns):
+        sample = next((v for v in values if v is not None), None)
+        if isinstance(sample, datetime):
+            found[name] = np.array([np.datetime64("NaT") if v is None else v for v in values], dtype="datetime64[us]")
+        elif isinstance(sample, date):
+            found[name] = np.array([np.datetime64("NaT") if v is None else v for v in values], dtype="datetime64[D]")
+        else:
+            found[name] = np.array(values, dtype=object if sample is None or isinstance(sample, str) else None)
+    return found
 
 
 def _frame(description: list[tuple] | None, rows: list[tuple]) -> pd.DataFrame:
@@ -176,6 +195,9 @@ class PgCursor:
         if self._result is None:
             return pd.DataFrame()
         return self._result.df()
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        return self._result.fetchnumpy() if self._result else {}
 
     def close(self) -> None:
         self._cur.close()
@@ -270,6 +292,9 @@ class _PooledCursor:
 
     def df(self) -> pd.DataFrame:
         return self._result.df() if self._result else pd.DataFrame()
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        return self._result.fetchnumpy() if self._result else {}
 
 
 def is_conflict(exc: BaseException) -> bool:
