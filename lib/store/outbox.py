@@ -212,10 +212,10 @@ def release_claims(cur: duckdb.DuckDBPyConnection) -> int:
 # The due messages, oldest first. On PostgreSQL every replica runs a worker: rows another worker's
 # open claim has locked are skipped (it is taking them), and the SERIALIZABLE transaction settles
 # any other race, so a message is claimed by one worker only.
-_CLAIM = "UPDATE outbox SET state = ?, attempts = attempts + 1, claimed_until = ? WHERE id IN ({due}) RETURNING {columns}"
-_DUE = (
-    "SELECT id FROM outbox WHERE (state = ? AND not_before <= ?) OR (state = ? AND claimed_until < ?) ORDER BY id LIMIT ?"
+_CLAIM = (
+    "UPDATE outbox SET state = ?, attempts = attempts + 1, claimed_until = ? WHERE id IN ({due}) RETURNING {columns}"
 )
+_DUE = "SELECT id FROM outbox WHERE (state = ? AND not_before <= ?) OR (state = ? AND claimed_until < ?) ORDER BY id LIMIT ?"
 _CLAIM_DUE = dialects(
     duckdb=_CLAIM.format(due=_DUE, columns=_CLAIMED),
     postgresql=_CLAIM.format(due=_DUE + " FOR UPDATE SKIP LOCKED", columns=_CLAIMED),

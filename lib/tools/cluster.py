@@ -137,7 +137,9 @@ def build_demo_if_empty(db_url: str, env: dict[str, str], today: date | None = N
     return done.stdout.strip()
 
 
-def replica_env(db_url: str, public_url: str, cookie_secret: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def replica_env(
+    db_url: str, public_url: str, cookie_secret: str, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment every replica shares: the database, the public address (HAProxy's), HAProxy
     trusted for X-Forwarded-For (the login throttle counts the family's address, not the proxy's),
     and one Streamlit cookie secret (its XSRF token stays valid on another replica)."""
@@ -215,7 +217,9 @@ def _wait_healthy(replicas: list[Replica], timeout_s: float) -> None:
 
 def _start_proxy(directory: Path, listen: str, replicas: list[Replica], *, detach: bool = False) -> subprocess.Popen:
     if not Path(haproxy.HAPROXY).is_file():
-        raise ClusterError("HAProxy n'est pas installé : installez le paquet Debian « haproxy » (make system-packages).")
+        raise ClusterError(
+            "HAProxy n'est pas installé : installez le paquet Debian « haproxy » (make system-packages)."
+        )
     page = directory / "503.http"
     page.write_text(haproxy.UNAVAILABLE_PAGE)
     config = directory / "haproxy.cfg"

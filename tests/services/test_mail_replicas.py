@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import pytest
 
-from lib.domain.letters import Letter, MailKind
+from lib.domain.clock import to_utc_naive
+from lib.domain.letters import MailKind
 from lib.domain.mail_policy import LEASE
-from lib.services import mail, mail_worker
+from lib.services import mail_worker
 from lib.store import outbox
 from lib.store.db import close_database, open_database
 from lib.store.postgres import PostgresDatabase
@@ -23,50 +24,59 @@ MESSAGES = 120  # more than two batches of lib.domain.mail_policy.BATCH
 
 
 @pytest.fixture(scope="module")
-def pg_town_template(tmp_path_factory):
-    """The small town on a PostgreSQL server of this module's own: (template URL, the town)."""
-    from tests.helpers import build_town
-
+def pg_server_url(tmp_path_factory):
+    """A PostgreSQL server of this module's own: the URL of its `postgres` database."""
     with engines.local_server(tmp_path_factory.mktemp("pg-mail")) as server:
-        url = engines.new_database(server, "mail_town")
-        built = build_town(open_database(url))
-        close_database(url)
-        yield url, built
+        yield server
 
 
 @pytest.fixture
-def pg_town(pg_town_template, tmp_path):
-    from dataclasses import replace
-
-    template, built = pg_town_template
-    url = str(engines.copy(template, tmp_path / "unused"))
-    yield replace(built, db=open_database(url))
+def pg_db(pg_server_url):
+    """A new database with the schema, on that server."""
+    url = engines.new_database(pg_server_url)
+    db = open_database(url)
+    yield db
     close_database(url)
     engines.drop(url)
 
 
-def queue(town, count: int) -> list[int]:
-    def work(cur):
-        ids: list[int] = []
-        for n in range(count):
-            letter = Letter(MailKind.BOOKING_RECEIPT, f"Réservations n° {n}", ("Bonjour,", f"Message {n}."))
-            ids += mail.queue(cur, letter, mail.family_recipients(cur, town.family_a), DEMO_NOW)
-        return ids
+def queue(db, count: int) -> list[int]:
+    at = to_utc_naive(DEMO_NOW)
 
-    return town.db.write(work)
+    def work(cur):
+        return [
+            outbox.insert(
+                cur,
+                outbox.NewMessage(
+                    kind=MailKind.BOOKING_RECEIPT,
+                    message_id=f"<{n}.replicas@petite-ville.test>",
+                    to_address=f"parent{n}@petite-ville.test",
+                    to_name=f"Parent {n}",
+                    subject=f"Réservations n° {n}",
+                    body_text=f"Bonjour,\n\nMessage {n}.",
+                    body_html=f"<p>Bonjour,</p><p>Message {n}.</p>",
+                    payload="{}",
+                    created_at=at,
+                    not_before=at,
+                ),
+            )
+            for n in range(count)
+        ]
+
+    return db.write(work)
 
 
 def message_ids(db) -> dict[int, str]:
     return dict(db.rows("SELECT id, message_id FROM outbox"))
 
 
-def test_two_workers_on_one_database_send_each_message_once(pg_town, smtp_sink):
+def test_two_workers_on_one_database_send_each_message_once(pg_db, smtp_sink):
     """Two replicas' workers running rounds at the same time: every message reaches the SMTP server
     exactly once, and the outbox records each as sent once."""
-    point_at(pg_town.db, smtp_sink.port)
-    queued = queue(pg_town, MESSAGES)
+    point_at(pg_db, smtp_sink.port)
+    queued = queue(pg_db, MESSAGES)
     assert len(queued) == MESSAGES
-    replicas = [PostgresDatabase(pg_town.db.url) for _ in range(2)]
+    replicas = [PostgresDatabase(pg_db.url) for _ in range(2)]
     workers = [mail_worker.MailWorker(db, draw=lambda: 0.5) for db in replicas]
     start = threading.Barrier(len(workers))
     failures: list[BaseException] = []
@@ -90,23 +100,23 @@ def test_two_workers_on_one_database_send_each_message_once(pg_town, smtp_sink):
     for db in replicas:
         db.close()
     assert not failures, failures
-    states = pg_town.db.rows("SELECT state, count(*), max(attempts) FROM outbox GROUP BY state")
+    states = pg_db.rows("SELECT state, count(*), max(attempts) FROM outbox GROUP BY state")
     assert states == [("sent", MESSAGES, 1)]
     received = [m["Message-ID"] for m in smtp_sink.messages()]
-    assert sorted(received) == sorted(message_ids(pg_town.db).values())  # each once, none twice
+    assert sorted(received) == sorted(message_ids(pg_db).values())  # each once, none twice
 
 
-def test_a_replica_that_starts_leaves_the_claims_of_another_that_is_sending(pg_town, smtp_sink):
+def test_a_replica_that_starts_leaves_the_claims_of_another_that_is_sending(pg_db, smtp_sink):
     """Replica A has claimed a batch and is sending it; replica B starts (start_for_server releases
     orphaned claims) and runs a round: B neither releases nor sends A's messages. A's claim only
     becomes B's when its lease has run out (A died)."""
-    point_at(pg_town.db, smtp_sink.port)
-    queue(pg_town, 3)
-    at = DEMO_NOW.replace(tzinfo=None)
-    lease = pg_town.db.value("SELECT localtimestamp") + LEASE  # a live claim, by the database's clock
-    claimed_by_a = pg_town.db.write(lambda cur: outbox.claim(cur, at, lease, 10))
+    point_at(pg_db, smtp_sink.port)
+    queue(pg_db, 3)
+    at = to_utc_naive(DEMO_NOW)
+    lease = pg_db.value("SELECT localtimestamp") + LEASE  # a live claim, by the database's clock
+    claimed_by_a = pg_db.write(lambda cur: outbox.claim(cur, at, lease, 10))
     assert len(claimed_by_a) == 3
-    b = PostgresDatabase(pg_town.db.url)
+    b = PostgresDatabase(pg_db.url)
     try:
         assert b.write(outbox.release_claims) == 0
         assert mail_worker.MailWorker(b, draw=lambda: 0.5).run_once(DEMO_NOW) == 0
@@ -118,4 +128,4 @@ def test_a_replica_that_starts_leaves_the_claims_of_another_that_is_sending(pg_t
     finally:
         b.close()
     assert len(smtp_sink.messages()) == 3
-    assert pg_town.db.rows("SELECT state, attempts FROM outbox") == [("sent", 1)] * 3  # the dead try uncounted
+    assert pg_db.rows("SELECT state, attempts FROM outbox") == [("sent", 1)] * 3  # the dead try uncounted
