@@ -7,6 +7,7 @@ session is on DuckDB (tests/engines.py's local_server)."""
 from __future__ import annotations
 
 import threading
+
 import pytest
 
 from lib.domain.clock import to_utc_naive
