@@ -33,10 +33,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import psycopg
+
 from lib.domain.errors import DatabaseUnavailable, PortailError
 from lib.store.db import is_url
 from lib.store.postgres import shown
-from lib.store.server import create_database, database_exists, with_database
+from lib.store.server import create_database, database_exists, database_name, with_database
 from lib.tools import haproxy, postgresql_local
 from lib.tools.processes import free_port, stop
 
@@ -132,9 +134,13 @@ def build_demo_if_empty(db_url: str, env: dict[str, str], today: date | None = N
     if done.returncode != 0:
         raise ClusterError(
             "La ville de démonstration n'a pas pu être construite dans "
-            f"« {shown(db_url)} » : {(done.stderr or done.stdout).strip()}"
+            f"« {shown(db_url)} » :\n{_tail(done.stderr or done.stdout)}"
         )
     return done.stdout.strip()
+
+
+def _tail(text: str, count: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
 
 
 def replica_env(
@@ -250,15 +256,26 @@ def _wait_proxy(proc: subprocess.Popen, url: str, log: Path, timeout_s: float) -
 
 
 def _check_database(db_url: str) -> None:
-    """A clear French refusal now for a URL that is wrong or a server that does not answer."""
-    if not is_url(db_url) or not db_url.startswith(("postgresql://", "postgres://")):
+    """A clear French refusal now for a URL that is not PostgreSQL's, malformed, names a server
+    that does not answer or a database that does not exist."""
+    if not db_url.startswith(("postgresql://", "postgres://")):
         raise ClusterError(
             f"PORTAIL_DB doit être une adresse postgresql://… pour plusieurs serveurs (reçu : « {shown(db_url)} »)."
         )
     try:
-        database_exists(db_url)
+        exists = database_exists(db_url)
     except DatabaseUnavailable as exc:
         raise ClusterError(exc.message) from exc
+    except psycopg.Error as exc:  # a URL psycopg cannot read (a port that is not a number…)
+        raise ClusterError(
+            f"L'adresse PORTAIL_DB « {shown(db_url)} » n'est pas valide ({str(exc).strip()}). "
+            "Elle s'écrit postgresql://utilisateur@hôte:port/base."
+        ) from exc
+    if not exists:
+        raise ClusterError(
+            f"La base « {database_name(db_url)} » n'existe pas sur le serveur de « {shown(db_url)} » : "
+            f"créez-la (createdb {database_name(db_url)}) ou corrigez PORTAIL_DB."
+        )
 
 
 # --- for the tests and the benches -------------------------------------------------------------
@@ -347,6 +364,7 @@ def _end(pid: int, word: str, timeout_s: float = 20) -> None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as HAProxy binds: a closed port's TIME_WAIT is free
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
