@@ -226,12 +226,14 @@ def _start_proxy(directory: Path, listen: str, replicas: list[Replica], *, detac
         raise ClusterError(
             "HAProxy n'est pas installé : installez le paquet Debian « haproxy » (make system-packages)."
         )
-    page = directory / "503.http"
-    page.write_text(haproxy.UNAVAILABLE_PAGE)
+    pages = {}
+    for status, text in haproxy.ERROR_PAGES.items():
+        pages[status] = directory / f"{status}.http"
+        pages[status].write_text(text)
     config = directory / "haproxy.cfg"
     config.write_text(
         haproxy.cluster_config(
-            listen=listen, servers=[(r.name, f"127.0.0.1:{r.port}") for r in replicas], unavailable_page=page
+            listen=listen, servers=[(r.name, f"127.0.0.1:{r.port}") for r in replicas], error_pages=pages
         )
     )
     check = subprocess.run([haproxy.HAPROXY, "-c", "-q", "-f", str(config)], capture_output=True, text=True)

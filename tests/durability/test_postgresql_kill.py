@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,16 +39,17 @@ ACKS_AFTER_RESTART = 20
 @pytest.fixture(scope="module")
 def durable_server(tmp_path_factory):
     """A durable PostgreSQL server of this module's own with the demo town: (directory, port, URL)."""
-    directory = tmp_path_factory.mktemp("pg-durable")
-    port = postgresql_local.free_port()
-    server = postgresql_local.start(directory, port, durable=True)
-    url = with_database(server, "portail")
-    try:
-        create_database(url)
-        build_demo(url, DEMO_TODAY)
-        yield directory, port, url
-    finally:
-        postgresql_local.stop(directory, mode="immediate")
+    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # see test_cluster.PG_DIRECTORY_NOTE
+        directory = Path(folder)
+        port = postgresql_local.free_port()
+        server = postgresql_local.start(directory, port, durable=True)
+        url = with_database(server, "portail")
+        try:
+            create_database(url)
+            build_demo(url, DEMO_TODAY)
+            yield directory, port, url
+        finally:
+            postgresql_local.stop(directory, mode="immediate")
 
 
 def _fsync_on(url: str) -> bool:

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from tests.conftest import DEMO_NOW
 from tests.serve import ROOT
 
 pytestmark = pytest.mark.slow
+# The PostgreSQL servers of these tests live in a directory of their own under /tmp, not under
+# pytest's temporary root: the server runs as the `postgres` account (as root), which must reach
+# its directory, and every pytest session starting on the machine sets that root back to 0700.
+PG_DIRECTORY_NOTE = None
 ADMIN, PASSWORD = "admin@ville.test", "un mot de passe assez long"
 
 
@@ -38,15 +43,19 @@ def pg(tmp_path_factory):
     """A PostgreSQL server of the module's own: (directory, port, URL of a database with one account)."""
     if not haproxy.available():
         pytest.fail("HAProxy is needed (apt-get install haproxy; `make test` does it)")
-    directory = tmp_path_factory.mktemp("pg-cluster")
-    port = postgresql_local.free_port()
-    url = with_database(postgresql_local.start(directory, port, durable=False), "ville")
-    create_database(url)
-    db = open_database(url)  # the schema
-    setup.create_admin(db, ADMIN, "Service enfance", PASSWORD, DEMO_NOW)
-    close_database(url)
-    yield directory, port, url
-    postgresql_local.stop(directory, mode="immediate")
+    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # see PG_DIRECTORY_NOTE
+        directory = Path(folder)
+        port = postgresql_local.free_port()
+        # durable: a commit is on disk when acknowledged, so a login survives the outage test's stop
+        url = with_database(postgresql_local.start(directory, port, durable=True), "ville")
+        try:
+            create_database(url)
+            db = open_database(url)  # the schema
+            setup.create_admin(db, ADMIN, "Service enfance", PASSWORD, DEMO_NOW)
+            close_database(url)
+            yield directory, port, url
+        finally:
+            postgresql_local.stop(directory, mode="immediate")
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +96,14 @@ def server_id(answer: requests.Response) -> str | None:
 
 
 def test_the_configuration_is_valid_with_stickiness_health_checks_and_redispatch(tmp_path):
-    page = tmp_path / "503.http"
-    page.write_text(haproxy.UNAVAILABLE_PAGE)
+    pages = {}
+    for status, page in haproxy.ERROR_PAGES.items():
+        pages[status] = tmp_path / f"{status}.http"
+        pages[status].write_text(page)
     text = haproxy.cluster_config(
         listen="127.0.0.1:8501",
         servers=[("portail1", "127.0.0.1:8601"), ("portail2", "127.0.0.1:8602")],
-        unavailable_page=page,
+        error_pages=pages,
     )
     (tmp_path / "haproxy.cfg").write_text(text)
     check = subprocess.run([haproxy.HAPROXY, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
@@ -186,3 +197,35 @@ def test_make_cluster_stops_in_french_on_a_database_that_does_not_exist(pg, tmp_
     assert done.returncode == 1
     assert "Groupe de serveurs non démarré" in done.stderr and "pas_de_ville" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_postgresql_down_mid_run_is_said_in_french_and_the_portal_comes_back(pg, running):
+    """PostgreSQL stops while the replicas run: the pages say so in French (no traceback, no
+    English), the replicas stay up (HAProxy keeps them: their health is Streamlit's), and once
+    the server is back the same session works again without a new login."""
+    directory, port, _url = pg
+    base = running.url
+    with browser_like() as client:
+        token = login(client, base)
+        postgresql_local.stop(directory, mode="immediate")
+        try:
+            down = client.get(base + "/", allow_redirects=False, timeout=120)
+            # The portal's own 503 once its pool gives up waiting for a connection; if that takes
+            # longer than HAProxy's `timeout server`, the proxy's French 504.
+            if down.status_code == 503:
+                assert down.text.startswith("Le portail ne peut pas joindre sa base de données pour le moment")
+            else:
+                assert down.status_code == 504 and "Le portail met trop de temps à répondre" in down.text
+            assert "postgresql://" not in down.text  # the server's address is not the family's business
+            assert client.cookies[auth.SESSION_COOKIE] == token  # not logged out by the outage
+            assert sorted(running.alive()) == ["portail1", "portail2"]
+        finally:
+            postgresql_local.start(directory, port, durable=True)
+        deadline = time.monotonic() + 60
+        while True:
+            back = client.get(base + "/", allow_redirects=False, timeout=120)
+            if back.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert back.status_code == 200  # the same session, no login form
+        assert client.cookies[auth.SESSION_COOKIE] == token
