@@ -38,3 +38,9 @@ DO $$ BEGIN
     CREATE OPERATOR // (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = int8div);
 EXCEPTION WHEN duplicate_function THEN NULL;
 END $$;
+
+-- strip_accents(text): DuckDB's, for the accents of French (and a few neighbours') names.
+CREATE OR REPLACE FUNCTION strip_accents(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT translate(s, 'àâäáãåçéèêëíìîïñóòôöõúùûüýÿæœÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸ',
+                              'aaaaaaceeeeiiiinooooouuuuyyæœAAAAAACEEEEIIIINOOOOOUUUUYY') $$;
