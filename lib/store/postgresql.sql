@@ -8,10 +8,11 @@ DO $$ BEGIN
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 
--- regexp_extract(text, pattern, group): the group'th parenthesised group of the first match, '' if none.
+-- regexp_extract(text, pattern, group): the group'th parenthesised group of the first match, '' if none
+-- (NULL for a NULL text, as DuckDB: migration 009's coalesce relies on it).
 CREATE OR REPLACE FUNCTION regexp_extract(s text, pattern text, grp integer) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce((regexp_match(s, pattern))[grp], '') $$;
+    AS $$ SELECT CASE WHEN s IS NOT NULL THEN coalesce((regexp_match(s, pattern))[grp], '') END $$;
 
 -- list_contains(list, value): DuckDB's list membership, PostgreSQL's `= ANY`.
 CREATE OR REPLACE FUNCTION list_contains(list anycompatiblearray, value anycompatible) RETURNS boolean

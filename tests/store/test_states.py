@@ -38,8 +38,8 @@ def checks(db, table: str) -> list[tuple[list[str], str]]:
 
 
 # `column IN ('a', 'b')` as DuckDB shows it (a keyword column comes quoted: "source"), or
-# `(column = ANY (ARRAY['a'::text, 'b'::text]))` as PostgreSQL does.
-_VALUE_LIST = r"\(*\"?{column}\"?\)? (IN \(|= ANY \(+ARRAY\[)"
+# `((column)::text = ANY ((ARRAY['a'::character varying, …])::text[]))` as PostgreSQL does.
+_VALUE_LIST = r"\(*\"?{column}\"?\)?(::text)? (IN \(|= ANY \(+ARRAY\[)"
 
 
 def check_values(db, table: str, column: str) -> set[str]:
