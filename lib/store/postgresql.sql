@@ -39,3 +39,22 @@ DO $$ BEGIN
     CREATE OPERATOR // (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = int8div);
 EXCEPTION WHEN duplicate_function THEN NULL;
 END $$;
+
+-- strip_accents(text): DuckDB's, the letters without their combining accents (é → e, ç → c).
+CREATE OR REPLACE FUNCTION strip_accents(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT regexp_replace(normalize(s, NFD), '[\u0300-\u036f]', '', 'g') $$;
+
+-- contains(text, part): DuckDB's substring test.
+CREATE OR REPLACE FUNCTION contains(s text, part text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT strpos(s, part) > 0 $$;
+
+-- try_integer(text) / try_jsonb(text): DuckDB's TRY_CAST(… AS INTEGER) / TRY_CAST(… AS JSON), NULL
+-- where the text is not one.
+CREATE OR REPLACE FUNCTION try_integer(s text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN s ~ '^\s*[+-]?[0-9]{1,18}\s*$' THEN s::bigint END $$;
+CREATE OR REPLACE FUNCTION try_jsonb(s text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN s::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$;

@@ -367,7 +367,9 @@ def test_invoices_published_before_013_are_addressed_to_guardian_1(schema_only_d
     db.write(before)
     assert migrate(db)[0] == 13
     assert db.rows("SELECT id, payer_guardian_id FROM invoices ORDER BY id") == [(1, 8), (2, 9)]
-    assert db.rows("SELECT invoice_id, counted, share_percent FROM invoice_lines ORDER BY invoice_id, counted, share_percent") == [
+    assert db.rows(
+        "SELECT invoice_id, counted, share_percent FROM invoice_lines ORDER BY invoice_id, counted, share_percent"
+    ) == [
         (1, True, None),
         (2, True, None),
     ]
