@@ -305,7 +305,8 @@ def running_cluster(
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="portail-cluster-")))
         directory.mkdir(parents=True, exist_ok=True)
         if db_url is None:
-            pg_dir = directory / "pg"
+            # a folder of its own: the server's account must reach it (not under pytest's private root)
+            pg_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="portail-pg-")))
             db_url = local_postgresql(pg_dir, free_port())
             stack.callback(postgresql_local.stop, pg_dir)
         _check_database(db_url)
