@@ -94,6 +94,14 @@ def _maintenance(url: str) -> str:
     return with_database(url, "postgres")
 
 
+def _server(url: str) -> psycopg.Connection:
+    """A connection to the `postgres` database of the server of `url`; messages name `url`."""
+    try:
+        return psycopg.connect(_maintenance(url), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(unreachable_message(url, exc)) from exc
+
+
 def _failure(program: str, url: str, stderr: str) -> ProgramFailed:
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     detail = lines[-1] if lines else "sans message"
@@ -201,7 +209,7 @@ def restore_into(url: str, file: Path) -> None:
     (nothing is left in it when any statement fails); the database is dropped on failure."""
     programs()
     name = database_name(url)
-    with _connect(_maintenance(url)) as conn:
+    with _server(url) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     shown_url, env = _without_password(url)
     command = [
@@ -224,12 +232,12 @@ def restore_into(url: str, file: Path) -> None:
 
 def drop(url: str) -> None:
     """Drop the database `url` names (a scratch or a restored one), ending its sessions."""
-    with _connect(_maintenance(url)) as conn:
+    with _server(url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database_name(url))))
 
 
 def exists(url: str) -> bool:
-    with _connect(_maintenance(url)) as conn:
+    with _server(url) as conn:
         row = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", [database_name(url)]
         ).fetchone()
@@ -250,7 +258,7 @@ def _sessions(conn: psycopg.Connection, name: str) -> list[tuple[int, str, str]]
 
 def sessions(url: str) -> list[tuple[int, str, str]]:
     """The sessions using the database at `url` (a replica's pool, psql…)."""
-    with _connect(_maintenance(url)) as conn:
+    with _server(url) as conn:
         return _sessions(conn, database_name(url))
 
 
@@ -264,6 +272,24 @@ def _in_use(url: str, found: list[tuple[int, str, str]]) -> DatabaseInUse:
     )
 
 
+def _copy_privileges(conn: psycopg.Connection, live: str, restored: str) -> None:
+    """Who may connect to the live database may connect to the restored one, and nobody else: a
+    dump carries the privileges of what is inside a database, not those of the database itself."""
+    row = conn.execute("SELECT datacl IS NULL FROM pg_database WHERE datname = %s", [live]).fetchone()
+    if row is None or row[0]:
+        return  # the defaults, as the new database has them
+    target = sql.Identifier(restored)
+    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
+    granted = conn.execute(
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type "
+        "FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s",
+        [live],
+    ).fetchall()
+    for grantee, privilege in granted:
+        role = sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)
+        conn.execute(sql.SQL("GRANT {} ON DATABASE {} TO {}").format(sql.SQL(privilege), target, role))
+
+
 def swap_allowed(url: str) -> None:
     """DatabaseInUse (French, naming them) while other sessions use the database at `url`."""
     found = sessions(url)
@@ -273,7 +299,7 @@ def swap_allowed(url: str) -> None:
 
 def reachable(url: str) -> None:
     """DatabaseUnavailable (French) unless the server of `url` answers."""
-    with _connect(_maintenance(url)):
+    with _server(url):
         pass
 
 
@@ -283,7 +309,7 @@ def swap(url: str, restored: str, kept: str | None, *, force: bool = False) -> N
     live database, unless `force`, which ends them. Either both renames happen or neither."""
     name = database_name(url)
     ident, restored_ident = sql.Identifier(name), sql.Identifier(restored)
-    with _connect(_maintenance(url)) as conn:
+    with _server(url) as conn:
         try:
             if kept is None:
                 conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(restored_ident, ident))
@@ -307,6 +333,7 @@ def swap(url: str, restored: str, kept: str | None, *, force: bool = False) -> N
                 time.sleep(0.1)
                 found = _sessions(conn, name)
             with conn.transaction():
+                _copy_privileges(conn, name, restored)
                 conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(ident, sql.Identifier(kept)))
                 conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(restored_ident, ident))
         except psycopg.errors.ObjectInUse as exc:

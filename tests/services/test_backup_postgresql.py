@@ -100,6 +100,28 @@ def test_backup_then_restore_brings_back_the_saved_state_and_keeps_the_replaced_
         close_database(town_url)
 
 
+def test_the_restored_database_keeps_who_may_connect_to_the_live_one(town_url, saved):
+    """A dump holds what is inside the database, not who may connect to it: a restore must not
+    open to everyone (PUBLIC) a database the town had closed to all but the portal's roles."""
+    name = server.database_name(town_url)
+    role = f"{name}_replica"
+    acl = "SELECT a.grantee::regrole::text, a.privilege_type FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s"
+    with psycopg.connect(server.with_database(town_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        kept = None
+        try:
+            conn.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+            conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO "{role}"')
+            before = sorted(conn.execute(acl, [name]).fetchall())
+            kept = backup.restore(saved.path, town_url, LATER)
+            assert sorted(conn.execute(acl, [name]).fetchall()) == before
+            assert ("-", "CONNECT") not in before and (role, "CONNECT") in before  # PUBLIC shows as grantee 0: "-"
+        finally:
+            for database in (name, kept) if kept else (name,):
+                conn.execute(f'REVOKE ALL ON DATABASE "{database}" FROM "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
+
+
 def test_the_manifest_and_checksum_describe_the_backup_and_the_files_are_owner_only(town_url, saved):
     manifest = json.loads(backup.manifest_path(saved.path).read_text())
     assert manifest["engine"] == "postgresql" and manifest["database"] == server.database_name(town_url)
