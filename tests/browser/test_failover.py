@@ -95,10 +95,14 @@ def test_the_page_moves_to_the_other_replica_still_logged_in_and_nothing_acknowl
     # The websocket drops; Streamlit's page reconnects through the proxy, which sends it to the
     # other replica (the dead one refuses the connection, then is marked down: redispatch). The
     # new session opens the same page, for the same family: no login form.
-    page.get_by_role("heading", name=re.compile("^Réservations de")).wait_for(timeout=90_000)
-    settle(page)
+    for _ in range(180):  # the page keeps its last view while it reconnects: wait for the other replica
+        if serving_replica(page) != serving:
+            break
+        page.wait_for_timeout(500)
     moved_to = serving_replica(page)
     assert moved_to != serving
+    page.get_by_role("heading", name=re.compile("^Réservations de")).wait_for(timeout=90_000)
+    settle(page)
     assert not page.get_by_label("Mot de passe").count()
     assert child_shown(page) == child
     click(page, "▶")
