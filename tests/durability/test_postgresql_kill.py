@@ -39,7 +39,7 @@ ACKS_AFTER_RESTART = 20
 @pytest.fixture(scope="module")
 def durable_server(tmp_path_factory):
     """A durable PostgreSQL server of this module's own with the demo town: (directory, port, URL)."""
-    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # see test_cluster.PG_DIRECTORY_NOTE
+    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # not under pytest's root (tests/engines.py)
         directory = Path(folder)
         port = postgresql_local.free_port()
         server = postgresql_local.start(directory, port, durable=True)

@@ -6,9 +6,7 @@ session is on DuckDB (tests/engines.py's local_server)."""
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -27,10 +25,9 @@ MESSAGES = 120  # more than two batches of lib.domain.mail_policy.BATCH
 
 
 @pytest.fixture(scope="module")
-def pg_server_url(tmp_path_factory):
+def pg_server_url():
     """A PostgreSQL server of this module's own: the URL of its `postgres` database."""
-    # not under pytest's own temporary root (tests/tools/test_cluster.py's PG_DIRECTORY_NOTE)
-    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder, engines.local_server(Path(folder)) as server:
+    with engines.local_server() as server:
         yield server
 
 
