@@ -22,7 +22,6 @@ from lib.services.demo_marks import SANDBOXES
 from lib.store.db import close_database, open_database
 from lib.tools import cluster, haproxy
 from tests.browser.conftest import login, settle
-from tests.browser.test_reservations import calendar_frame, click, open_reservations
 from tests.conftest import DEMO_NOW, DEMO_TODAY
 from tests.helpers import KEY, hidden_fields, unpaid_id
 from tests.payment_providers import use_provider
@@ -42,6 +41,25 @@ def two_replicas(tmp_path_factory):
         today=DEMO_TODAY,
     ) as running:
         yield running
+
+
+def open_reservations(page, base: str) -> None:
+    page.goto(base + "/mes-inscriptions")
+    page.get_by_role("heading", name=re.compile("Réservations de")).wait_for()
+
+
+def click(page, name: str) -> None:
+    settle(page)
+    page.get_by_role("button", name=name, exact=True).click()
+    settle(page)
+
+
+def calendar_frame(page, month_title: str):
+    # While Streamlit swaps months, the old calendar frame lingers with height 0: take the visible one.
+    settle(page)
+    frame = page.locator("iframe[title='streamlit_calendar.calendar'] >> visible=true").content_frame
+    frame.locator(".fc-toolbar-title", has_text=month_title).wait_for()
+    return frame
 
 
 def serving_replica(page) -> str:
