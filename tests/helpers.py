@@ -481,3 +481,10 @@ def forget_invoices(db: Database) -> None:
             cur.execute(f"DELETE FROM {table}")
 
     db.write(work)
+
+
+def table_rows(db: Database, table: str) -> list[tuple]:
+    """Every row of `table` in a stable order, by its columns left to right (DuckDB's `ORDER BY ALL`,
+    which PostgreSQL lacks): a table's snapshot on either engine."""
+    width = len(db.cursor().execute(f"SELECT * FROM {table} LIMIT 0").description or [])
+    return db.rows(f"SELECT * FROM {table} ORDER BY {', '.join(str(n) for n in range(1, width + 1))}")

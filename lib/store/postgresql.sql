@@ -38,3 +38,9 @@ DO $$ BEGIN
     CREATE OPERATOR // (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = int8div);
 EXCEPTION WHEN duplicate_function THEN NULL;
 END $$;
+
+-- strip_accents(text): DuckDB's, the text without its diacritics (« Hélène » → « Helene »): decomposed,
+-- its combining marks removed, composed again.
+CREATE OR REPLACE FUNCTION strip_accents(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT normalize(regexp_replace(normalize(s, NFD), '[\u0300-\u036f]', '', 'g'), NFC) $$;
