@@ -483,8 +483,11 @@ def forget_invoices(db: Database) -> None:
     db.write(work)
 
 
-def table_rows(db: Database, table: str) -> list[tuple]:
-    """Every row of `table` in a stable order, by its columns left to right (DuckDB's `ORDER BY ALL`,
-    which PostgreSQL lacks): a table's snapshot on either engine."""
-    width = len(db.cursor().execute(f"SELECT * FROM {table} LIMIT 0").description or [])
-    return db.rows(f"SELECT * FROM {table} ORDER BY {', '.join(str(n) for n in range(1, width + 1))}")
+def sorted_rows(db: Database, sql: str, params: list | tuple = ()) -> list[tuple]:
+    """The rows of `sql` in a fixed order, every column ascending, NULL last: DuckDB's `ORDER BY ALL`,
+    which PostgreSQL lacks, for the tests that compare a table before and after."""
+
+    def key(row: tuple) -> tuple:
+        return tuple((value is None, value if value is not None else 0) for value in row)
+
+    return sorted(db.rows(sql, params), key=key)

@@ -46,6 +46,23 @@ def db_path() -> Path | str:
     return path if path.is_absolute() else ROOT / path
 
 
+def database_exists(target: Path | str) -> bool:
+    """A DuckDB file that exists, or a PostgreSQL database holding a town (an account); raises
+    DatabaseUnavailable (in French) when the server does not answer."""
+    if is_url(target):
+        from lib.store.server import server_database_in_use
+
+        return server_database_in_use(str(target))
+    return Path(target).exists()
+
+
+def data_dir(database_path: Path | str | None = None) -> Path:
+    """Where the portal keeps its files beside the database: the DuckDB file's folder, or `data/`
+    for a PostgreSQL database (the server keeps the rows; the replicas share the repository's data/)."""
+    db = database_path or db_path()
+    return ROOT / "data" if is_url(db) else Path(db).parent
+
+
 def mail_sink_dir(database_path: Path | str | None = None) -> Path:
     """The demo's mailbox (a Maildir): `PORTAIL_MAIL_SINK_DIR` if set (relative paths from the
     repository root), else `<database stem>-courriels/` beside the database (for a PostgreSQL
