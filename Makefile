@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test test-postgresql test-fast lint demo bench load backup restore clean lighthouse system-packages
+.PHONY: run test test-postgresql test-fast lint demo bench load backup restore clean lighthouse system-packages cluster cluster-stop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
 run: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.demo --if-missing
 	PORTAIL_PUBLIC_URL="$${PORTAIL_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
+
+## cluster: REPLICAS (default 2) servers behind HAProxy on CLUSTER_PORT (default 8501), on PostgreSQL:
+## PORTAIL_DB if it is a postgresql:// URL, else a local server in .cluster/ (PG_PORT); the demo town is built
+## there if empty. Runs in the background (logs in .cluster/); `make cluster-stop` ends it.
+REPLICAS ?= 2
+CLUSTER_PORT ?= 8501
+cluster: $(VENV)/.installed-runtime
+	REPLICAS=$(REPLICAS) CLUSTER_PORT=$(CLUSTER_PORT) $(PY) -m lib.tools.cluster start
+
+## cluster-stop: stop what `make cluster` started (servers, HAProxy, the local PostgreSQL)
+cluster-stop:
+	$(PY) -m lib.tools.cluster stop
 
 ## system-packages: the Debian packages the tests need (chromium, emoji font, haproxy, openssl)
 system-packages:
