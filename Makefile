@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test test-fast lint demo bench load backup restore clean lighthouse system-packages
+.PHONY: run test test-postgresql test-fast lint demo bench load backup restore clean lighthouse system-packages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,18 @@ system-packages:
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 PARALLEL = -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
-## test: install what the tests need, check the code (lint), and run every test (WORKERS in parallel)
+# The suites that run a second time on PostgreSQL (a server the test session starts itself).
+POSTGRESQL_SUITES ?= tests/store tests/services tests/web
+
+## test: install what the tests need, check the code (lint), run every test on DuckDB, then the store,
+## service and web suites again on PostgreSQL (WORKERS in parallel)
 test: lint system-packages
 	$(PY) -m pytest $(PARALLEL)
+	PORTAIL_TEST_ENGINE=postgresql $(PY) -m pytest $(PARALLEL) $(POSTGRESQL_SUITES)
+
+## test-postgresql: the store, service and web suites on PostgreSQL only (while working)
+test-postgresql: $(VENV)/.installed-dev system-packages
+	PORTAIL_TEST_ENGINE=postgresql $(PY) -m pytest $(PARALLEL) $(POSTGRESQL_SUITES)
 
 ## lint: the code's habits, checked before any test runs: ruff (lint and format) and mypy (lib/domain strict)
 lint: $(VENV)/.installed-dev

@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 
 from lib.services import health, mail_worker
 from lib.services.command_line import run_in_french
-from lib.services.config import clock_now, database, db_path
+from lib.services.config import clock_now, database
 from lib.services.setup import serving_database
 from lib.web import (
     accessibility_page,
@@ -50,8 +50,9 @@ def _prepare_or_exit() -> None:
 @asynccontextmanager
 async def lifespan(_app):
     """The mail worker's thread (and, in the demo, its local SMTP sink) lives as long as the server."""
-    print(f"Portail Famille : base de données {db_path()}", flush=True)
-    worker = mail_worker.start_for_server(database())
+    db = database()
+    print(f"Portail Famille : base de données {db.path}", flush=True)  # a URL's password is not shown
+    worker = mail_worker.start_for_server(db)
     try:
         yield {}
     finally:

@@ -25,7 +25,7 @@ ENGINE = POSTGRESQL if os.environ.get("PORTAIL_TEST_ENGINE", "").strip().lower()
 
 _numbers = itertools.count()
 
-__all__ = ["ENGINE", "POSTGRESQL", "DUCKDB", "is_url", "local_server", "new_database", "copy", "drop"]
+__all__ = ["DUCKDB", "ENGINE", "POSTGRESQL", "copy", "drop", "is_url", "local_server", "new_database"]
 
 
 @contextmanager
@@ -51,7 +51,9 @@ def copy(template: str | Path, path: Path) -> str | Path:
     """A private copy of a template database: the file copied to `path` (DuckDB), or a new database
     made from the template (PostgreSQL, `path` unused)."""
     if is_url(template):
-        return new_database(server.with_database(str(template), "postgres"), template=server.database_name(str(template)))
+        return new_database(
+            server.with_database(str(template), "postgres"), template=server.database_name(str(template))
+        )
     shutil.copyfile(template, path)
     return path
 

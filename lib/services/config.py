@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lib.domain.clock import PARIS
 from lib.domain.errors import InvalidInput
-from urllib.parse import urlsplit
-
 from lib.store.db import Database, is_url, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +44,23 @@ def db_path() -> Path | str:
         return raw
     path = Path(raw)
     return path if path.is_absolute() else ROOT / path
+
+
+def database_exists(target: Path | str) -> bool:
+    """A DuckDB file that exists, or a PostgreSQL database holding a town (an account); raises
+    DatabaseUnavailable (in French) when the server does not answer."""
+    if is_url(target):
+        from lib.store.server import server_database_in_use
+
+        return server_database_in_use(str(target))
+    return Path(target).exists()
+
+
+def data_dir(database_path: Path | str | None = None) -> Path:
+    """Where the portal keeps its files beside the database: the DuckDB file's folder, or `data/`
+    for a PostgreSQL database (the server keeps the rows; the replicas share the repository's data/)."""
+    db = database_path or db_path()
+    return ROOT / "data" if is_url(db) else Path(db).parent
 
 
 def mail_sink_dir(database_path: Path | str | None = None) -> Path:

@@ -49,7 +49,7 @@ from lib.domain.validation import is_id
 from lib.mail import sink
 from lib.mail.message import address as header_address
 from lib.mail.transport import SECURITIES, SmtpSettings
-from lib.services.config import db_path, mail_sink_dir, public_address
+from lib.services.config import data_dir, mail_sink_dir, public_address
 from lib.services.private_files import read_private_file
 from lib.store import audit, outbox, reference
 from lib.store.db import Cursor, Database
@@ -220,7 +220,7 @@ SMTP = "smtp"
 def smtp_password_file() -> Path:
     """`PORTAIL_SMTP_PASSWORD_FILE`, else `smtp-password` beside the database."""
     raw = os.environ.get(SMTP_PASSWORD_FILE_ENV)
-    return Path(raw) if raw else db_path().parent / "smtp-password"
+    return Path(raw) if raw else data_dir() / "smtp-password"
 
 
 def smtp_password() -> str:

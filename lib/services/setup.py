@@ -37,7 +37,7 @@ from lib.domain.validation import normalize_email, whole_number
 from lib.payments import provider
 from lib.services import auth, mail
 from lib.services.command_line import run_in_french
-from lib.services.config import MODE, PRODUCTION, database, db_path, production
+from lib.services.config import MODE, PRODUCTION, database, database_exists, db_path, production
 from lib.services.demo_marks import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import audit, deployment, reference
 from lib.store.db import Cursor, Database
@@ -140,7 +140,7 @@ def ready_database() -> Database:
     """The database, if it exists and passes the production check; NotReadyForProduction (French,
     with the fixes) otherwise."""
     path = db_path()
-    if not path.exists():
+    if not database_exists(path):
         raise _refusal(
             [
                 f"la base « {path} » n'existe pas (un portail en production ne construit pas la "

@@ -18,7 +18,7 @@ from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
 from lib.store.settings import with_deadlines
-from lib.store.sql import ACTIVE_STATES, BOOKED, CANCELLED, CHILD_KEPT, WAITING
+from lib.store.sql import ACTIVE_STATES, BOOKED, CANCELLED, CHILD_KEPT, WAITING, dialects
 
 # Archived children (lib/store/families.py) are not booked, listed nor found: to these queries they
 # no longer exist.
@@ -174,6 +174,13 @@ def month_view(
 _CHILD_ROWS = "(WITH mine AS MATERIALIZED (SELECT rowid AS row, * FROM bookings WHERE child_id = ?) SELECT * FROM mine)"
 
 
+# PostgreSQL plans the child's index by itself.
+_CHILD_STATES = dialects(
+    duckdb=f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
+    postgresql="SELECT service_id, day, state FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ?",
+)
+
+
 def states(
     cur: duckdb.DuckDBPyConnection, child_id: int, first: date, last: date
 ) -> dict[tuple[int, date], BookingState]:
@@ -182,11 +189,30 @@ def states(
     rows = cur.execute(
         "SELECT service_id, day, state FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ?"
         if first == last
-        else f"SELECT service_id, day, state FROM {_CHILD_ROWS} WHERE day BETWEEN ? AND ?",
+        else _CHILD_STATES,
         [child_id, first, last],
     ).fetchall()
     return {(r[0], r[1]): BookingState(r[2]) for r in rows}
 
+
+# Several changes of one child: the rows it has, updated in one statement (DuckDB through the child's
+# rows fenced above and their rowid; PostgreSQL by the primary key).
+_CHANGES = """(SELECT unnest($services) AS service_id, unnest($days) AS day, unnest($sites) AS site_id,
+                      unnest($states) AS state) c"""
+_UPDATE_CHANGES = dialects(
+    duckdb=f"""
+    UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
+    FROM {_CHANGES}, {_CHILD_ROWS.replace("?", "$child")} mine
+    WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
+    RETURNING bookings.service_id, bookings.day
+    """,
+    postgresql=f"""
+    UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
+    FROM {_CHANGES}
+    WHERE bookings.child_id = $child AND bookings.service_id = c.service_id AND bookings.day = c.day
+    RETURNING bookings.service_id, bookings.day
+    """,
+)
 
 DayKey = tuple[int, int, date]  # (site_id, service_id, day): one place where children are counted
 
@@ -318,17 +344,7 @@ def upsert_bookings(
             },
         ).fetchall()
     else:
-        changed = cur.execute(
-            f"""
-            UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
-            FROM (SELECT unnest($services) AS service_id, unnest($days) AS day, unnest($sites) AS site_id,
-                         unnest($states) AS state) c,
-                 {_CHILD_ROWS.replace("?", "$child")} mine
-            WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
-            RETURNING bookings.service_id, bookings.day
-            """,
-            params,
-        ).fetchall()
+        changed = cur.execute(_UPDATE_CHANGES, params).fetchall()
     if len(changed) == len(changes):
         return
     done = set(changed)
@@ -433,6 +449,20 @@ def in_scope_counts(
     return found[0], found[1], found[2]
 
 
+# The rows of a scope, then those rows cancelled by their physical address (DuckDB's rowid,
+# PostgreSQL's ctid, both stable inside the transaction that read them).
+_CANCEL_FOUND = dialects(
+    duckdb="SELECT rowid, child_id, service_id, day, site_id, state FROM bookings WHERE {scope}",
+    postgresql="SELECT ctid::text, child_id, service_id, day, site_id, state FROM bookings WHERE {scope} FOR UPDATE",
+)
+_CANCEL_ROWS = dialects(
+    duckdb=f"""UPDATE bookings SET state = {CANCELLED}, updated_by = $user, updated_at = $now
+               WHERE list_contains($rows, rowid)""",
+    postgresql=f"""UPDATE bookings SET state = {CANCELLED}, updated_by = $user, updated_at = $now
+                   WHERE ctid = ANY($rows::tid[])""",
+)
+
+
 def cancel_where(
     cur: duckdb.DuckDBPyConnection,
     scopes: list[tuple[int | None, int | None]],
@@ -445,15 +475,9 @@ def cancel_where(
     ((site, service) pairs, None for every one): set-based, whatever the number of children. No
     waiting list moves up: the day is closed. Returns what changed, with the state before."""
     params = _scope_params(scopes, first, last)
-    found = cur.execute(
-        f"SELECT rowid, child_id, service_id, day, site_id, state FROM bookings WHERE {_in_scope('bookings')}", params
-    ).fetchall()
+    found = cur.execute(_CANCEL_FOUND.format(scope=_in_scope("bookings")), params).fetchall()
     if not found:
         return []
-    cur.execute(
-        f"""UPDATE bookings SET state = {CANCELLED}, updated_by = $user, updated_at = $now
-            WHERE list_contains($rows, rowid)""",
-        {"rows": [r[0] for r in found], "user": user_id, "now": now_utc},
-    )
+    cur.execute(_CANCEL_ROWS, {"rows": [r[0] for r in found], "user": user_id, "now": now_utc})
     day_counts.forget(cur, [r[3] for r in found])
     return [Cancelled(child, service, day, site, BookingState(state)) for _, child, service, day, site, state in found]

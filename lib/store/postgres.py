@@ -73,7 +73,7 @@ def translate(sql: str) -> str:
             return f"%({m[5]})s"
         if m[6]:
             return "%%"
-        return m[0]
+        return m[0].replace("%", "%%")  # psycopg reads `%` even inside a literal or a comment
 
     return _TOKEN.sub(swap, sql)
 
@@ -118,6 +118,25 @@ class _Result:
 
     def df(self) -> pd.DataFrame:
         return _frame(self.description, self.fetchall())
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        return _numpy(self.description, self.fetchall())
+
+
+def _numpy(description: list[tuple] | None, rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Columns as numpy arrays, as DuckDB's `fetchnumpy` gives them (a DATE column as datetime64[D])."""
+    names = [d[0] for d in description or []]
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    found: dict[str, np.ndarray] = {}
+    for name, values in zip(names, columns):
+        sample = next((v for v in values if v is not None), None)
+        if isinstance(sample, datetime):
+            found[name] = np.array([np.datetime64("NaT") if v is None else v for v in values], dtype="datetime64[us]")
+        elif isinstance(sample, date):
+            found[name] = np.array([np.datetime64("NaT") if v is None else v for v in values], dtype="datetime64[D]")
+        else:
+            found[name] = np.array(values, dtype=object if sample is None or isinstance(sample, str) else None)
+    return found
 
 
 def _frame(description: list[tuple] | None, rows: list[tuple]) -> pd.DataFrame:
@@ -176,6 +195,9 @@ class PgCursor:
         if self._result is None:
             return pd.DataFrame()
         return self._result.df()
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        return self._result.fetchnumpy() if self._result else {}
 
     def close(self) -> None:
         self._cur.close()
@@ -247,11 +269,19 @@ class _PooledCursor:
         self._result: _Result | None = None
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> _PooledCursor:
-        with self._db.connection() as conn:
-            cur = PgCursor(conn)
-            cur.execute(sql, params)
-            self._result = cur._result
-        return self
+        # A read is tried twice: a pooled connection may have outlived its server (a restart, a
+        # failover); the pool drops a broken one, the second try gets a fresh one.
+        for attempt in (1, 2):
+            try:
+                with self._db.connection() as conn:
+                    cur = PgCursor(conn)
+                    cur.execute(sql, params)
+                    self._result = cur._result
+                return self
+            except DatabaseUnavailable:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def executemany(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> _PooledCursor:
         with self._db.connection() as conn:
@@ -270,6 +300,9 @@ class _PooledCursor:
 
     def df(self) -> pd.DataFrame:
         return self._result.df() if self._result else pd.DataFrame()
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        return self._result.fetchnumpy() if self._result else {}
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -294,13 +327,16 @@ class PostgresDatabase:
         self.url = url
         self.path = shown(url)  # what messages name
         self._closed = False
+        try:  # one connection first: a wrong address or a server down is said at once, with its reason
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(unreachable_message(url, exc)) from exc
         self._pool = ConnectionPool(
             url,
             min_size=1,
             max_size=POOL_MAX,
             configure=_configure,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
-            check=ConnectionPool.check_connection,
             open=False,
             name="portail",
         )
@@ -320,9 +356,17 @@ class PostgresDatabase:
         except PoolTimeout as exc:
             raise DatabaseUnavailable(unreachable_message(self.url, exc)) from exc
         except psycopg.OperationalError as exc:
-            if isinstance(exc, (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)):
+            if is_conflict(exc):
                 raise
             raise DatabaseUnavailable(unreachable_message(self.url, exc)) from exc
+
+    def _live_connection(self, conn: psycopg.Connection) -> bool:
+        """True when the pooled connection still reaches its server (an empty statement)."""
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.OperationalError:
+            return False
+        return True
 
     # --- reads ---------------------------------------------------------------------------------
     def cursor(self) -> _PooledCursor:
@@ -351,20 +395,32 @@ class PostgresDatabase:
     def write(self, work: Callable[[PgCursor], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
         """Run `work(cursor)` in one SERIALIZABLE transaction; when PostgreSQL reports that it lost
         a race (serialization failure, deadlock), roll back and run it again after a jittered pause."""
-        for attempt in range(1, attempts + 1):
+        stale = 0
+        attempt = 1
+        while True:
             try:
                 with self.connection() as conn:
+                    if not self._live_connection(conn):
+                        # a connection that outlived its server: nothing was sent, take another
+                        # (the pool drops the broken one)
+                        stale += 1
+                        if stale > POOL_MAX:
+                            raise DatabaseUnavailable(
+                                unreachable_message(self.url, ConnectionError("connexion perdue"))
+                            )
+                        continue
                     with conn.transaction():
                         conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
                         return work(PgCursor(conn))
             except psycopg.Error as exc:
-                if attempt == attempts or not is_conflict(exc):
+                if attempt >= attempts or not is_conflict(exc):
                     if isinstance(exc, psycopg.OperationalError) and not is_conflict(exc):
+                        # the server went away mid-transaction: nothing of it was acknowledged
                         raise DatabaseUnavailable(unreachable_message(self.url, exc)) from exc
                     raise
             pause = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** (attempt - 1))
             time.sleep(random.uniform(0, pause))
-        raise AssertionError("unreachable")
+            attempt += 1
 
     def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL's write-ahead log is its own business."""

@@ -12,3 +12,29 @@ END $$;
 CREATE OR REPLACE FUNCTION regexp_extract(s text, pattern text, grp integer) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT coalesce((regexp_match(s, pattern))[grp], '') $$;
+
+-- list_contains(list, value): DuckDB's list membership, PostgreSQL's `= ANY`.
+CREATE OR REPLACE FUNCTION list_contains(list anycompatiblearray, value anycompatible) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT value = ANY(list) $$;
+
+-- list(x [ORDER BY …]): DuckDB's list aggregate, PostgreSQL's array_agg (NULL for no row, as DuckDB).
+DO $$ BEGIN
+    CREATE AGGREGATE list (anycompatible) (SFUNC = array_append, STYPE = anycompatiblearray);
+EXCEPTION WHEN duplicate_function THEN NULL;
+END $$;
+
+-- strftime(moment, format): the few strftime codes the store writes (%d %m %Y %H %M %S) as to_char's.
+CREATE OR REPLACE FUNCTION strftime(moment timestamp, format text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT to_char(moment, replace(replace(replace(replace(replace(replace(format,
+             '%d', 'DD'), '%m', 'MM'), '%Y', 'YYYY'), '%H', 'HH24'), '%M', 'MI'), '%S', 'SS')) $$;
+CREATE OR REPLACE FUNCTION strftime(day date, format text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT strftime(day::timestamp, format) $$;
+
+-- a // b: DuckDB's integer division (PostgreSQL's `/` between integers).
+DO $$ BEGIN
+    CREATE OPERATOR // (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = int8div);
+EXCEPTION WHEN duplicate_function THEN NULL;
+END $$;

@@ -57,9 +57,7 @@ def create_database(url: str, *, template: str | None = None) -> None:
     with _connect(with_database(url, "postgres")) as conn:
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
-            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         conn.execute(statement)
 
 
@@ -72,7 +70,9 @@ def drop_database(url: str) -> None:
 
 def database_exists(url: str) -> bool:
     with _connect(with_database(url, "postgres")) as conn:
-        row = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", [database_name(url)]).fetchone()
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s)", [database_name(url)]
+        ).fetchone()
         return bool(row and row[0])
 
 

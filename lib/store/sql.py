@@ -29,6 +29,7 @@ def dialects(*, duckdb: str, postgresql: str) -> Dialects:
     """One query, each engine's wording side by side (see `Dialects`)."""
     return Dialects(duckdb, postgresql)
 
+
 # A booking `b` whose day the town closed afterwards (for every site or its site, for every service
 # or its service) is neither cooked nor billed; a withdrawn closure closes nothing.
 OPEN_DAY = """NOT EXISTS (SELECT 1 FROM closures k WHERE b.day BETWEEN k.start_date AND k.end_date

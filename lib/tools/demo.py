@@ -46,8 +46,8 @@ from lib.store import families as families_store
 from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database, connect, connect_file, is_url
-from lib.store.server import empty_server_database, server_database_in_use
 from lib.store.migrate import migrate
+from lib.store.server import empty_server_database, server_database_in_use
 
 SEED = 20262027
 ZONE = "C"

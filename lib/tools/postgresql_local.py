@@ -86,8 +86,18 @@ def start(directory: Path, port: int, *, durable: bool = True) -> str:
         _chown(directory)
         subprocess.run(
             _as_server_user(
-                [str(programs / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
-                 "--locale=C.UTF-8", "--no-sync"]
+                [
+                    str(programs / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    USER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]
             ),
             check=True,
             stdout=subprocess.DEVNULL,
@@ -106,8 +116,19 @@ def start(directory: Path, port: int, *, durable: bool = True) -> str:
         options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
     subprocess.run(
         _as_server_user(
-            [str(programs / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log"), "-o", " ".join(options),
-             "-w", "-t", "60", "start"]
+            [
+                str(programs / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(directory / "server.log"),
+                "-o",
+                " ".join(options),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
         ),
         check=True,
         stdout=subprocess.DEVNULL,
