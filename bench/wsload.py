@@ -48,8 +48,8 @@ from streamlit.proto.ClientState_pb2 import ContextInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.load import check_loopback, cpu_s, percentile, rss_mb
-from lib.tools.processes import stop
+from bench.load import BadTarget, check_loopback, cpu_s, percentile, rss_mb  # noqa: F401 (BadTarget: for the callers)
+from lib.tools.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -385,6 +385,11 @@ def _calendar_click(calendar: Element, day: date) -> WidgetState:
     return WidgetState(id=calendar.id, json_value=json.dumps(value))
 
 
+def _trigger(button: Element) -> WidgetState:
+    """A button's click, as the frontend sends it: a trigger, true for this one run."""
+    return WidgetState(id=button.id, trigger_value=True)
+
+
 async def family_session(
     base: str,
     family_id: int,
@@ -429,7 +434,12 @@ async def family_session(
         done = 0
         while time.monotonic() < until and (rounds is None or done < rounds):
             page = await step(BOOKINGS, await tab.run(BOOKINGS))
-            chosen = pick(_canteen_days(page))
+            days = _canteen_days(page)
+            following = [b for b in page.buttons("▶") if "resa_next" in b.id]
+            if not days and following:  # nothing left to change this month: the next one, as a parent would
+                page = await step("next month", await tab.run(widgets=[_trigger(following[0])]))
+                days = _canteen_days(page)
+            chosen = pick(days)
             if chosen is not None:
                 day, _state = chosen
                 click = _calendar_click(_calendar(page), day)
@@ -438,7 +448,7 @@ async def family_session(
                 if not buttons:
                     raise LoadError(f"no day button for {day} (texts: {shown.texts()[:3]})")
                 wanted = buttons[0].label == DAY_BUTTONS[0]
-                clicked = await tab.run(widgets=[WidgetState(id=buttons[0].id, trigger_value=True)])
+                clicked = await tab.run(widgets=[_trigger(buttons[0])])
                 await step("book or cancel the day", clicked)
                 state = _acknowledged(clicked, wanted)
                 if state is None:
@@ -844,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Charge au niveau du protocole Streamlit (familles simulées).")
     parser.add_argument("--url", default=None, help="serveur déjà lancé (adresse locale uniquement)")
     parser.add_argument("--db", default=None, help="base du serveur (chemin DuckDB ou URL postgresql://)")
-    parser.add_argument("--port", type=int, default=8612, help="premier port des serveurs lancés ici")
+    parser.add_argument("--port", type=int, default=0, help="premier port des serveurs lancés ici (0 : ports libres)")
     parser.add_argument("--gc", choices=("on", "off"), default=None, help="runner.postScriptGC des serveurs lancés ici")
     parser.add_argument("--families", default="10", help="familles simultanées (liste : 10,50,100)")
     parser.add_argument("--seconds", type=float, default=30, help="durée de la mesure, toutes familles connectées")
@@ -880,7 +890,8 @@ def _one_server(args, gc: bool | None, n: int) -> int:
     if args.url:
         base = check_loopback(args.url)
     else:
-        proc, base = start_server(args.db, args.port, args.log.with_suffix(".server.log"), gc_after_runs=gc)
+        port = args.port or free_port()
+        proc, base = start_server(args.db, port, args.log.with_suffix(".server.log"), gc_after_runs=gc)
     try:
         if args.soak_minutes:
             assert proc is not None
@@ -921,11 +932,11 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
             demo = work / "demo.duckdb"
             demo_tool.build_demo(demo, today)
             for n in counts:
-                measures.append(measure_duckdb(demo, n, args.seconds, args.port, work, gc))
+                measures.append(measure_duckdb(demo, n, args.seconds, args.port or free_port(), work, gc))
         pg_setups = [s for s in setups if s != "duckdb"]
         if pg_setups:
             pg_dir = work / "pg"
-            base_url = postgresql_local.start(pg_dir, args.port + 1)
+            base_url = postgresql_local.start(pg_dir, args.port + 1 if args.port else free_port())
             try:
                 from lib.store import server
 
@@ -941,7 +952,15 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
                         replicas = 1 if name == "postgresql" else 2
                         try:
                             measures.append(
-                                measure_postgresql(template, n, args.seconds, args.port + 2, work, gc, replicas)
+                                measure_postgresql(
+                                    template,
+                                    n,
+                                    args.seconds,
+                                    args.port + 2 if args.port else free_port(),
+                                    work,
+                                    gc,
+                                    replicas,
+                                )
                             )
                         except ImportError as exc:
                             notes.append(f"{name} not measured: {exc}.")
