@@ -93,8 +93,10 @@ def _cookies(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return found
 
 
-def login(base: str, email: str, password: str = PASSWORD) -> dict[str, str]:
-    """The login form as a browser submits it; the cookies the portal set (its session cookie among them)."""
+def login(base: str, email: str, password: str = PASSWORD, address: str | None = None) -> dict[str, str]:
+    """The login form as a browser submits it; the cookies the portal set (its session cookie among them).
+    `address`: the family's own address, as a trusted proxy tells it (X-Forwarded-For): the login
+    throttle counts per address, and a town's families do not all log in from one."""
     opener = urllib.request.build_opener(_NoRedirect)
     with opener.open(f"{base}/connexion", timeout=60) as answer:
         page = answer.read().decode("utf-8")
@@ -110,6 +112,7 @@ def login(base: str, email: str, password: str = PASSWORD) -> dict[str, str]:
             "Content-Type": "application/x-www-form-urlencoded",
             "Origin": base,
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            **({"X-Forwarded-For": address} if address else {}),
         },
     )
     try:
@@ -418,7 +421,8 @@ async def family_session(
 
     try:
         started = time.perf_counter()
-        cookies = await asyncio.to_thread(login, base, email)
+        address = f"10.{family_id >> 16 & 255}.{family_id >> 8 & 255}.{family_id & 255}"  # its home's
+        cookies = await asyncio.to_thread(login, base, email, PASSWORD, address)
         results.arrival["login (HTTP)"].append((time.perf_counter() - started) * 1000)
         tab = Tab(base, cookies)
         await tab.open()
@@ -598,7 +602,12 @@ def start_server(
         command += ["--runner.postScriptGC", "true" if gc_after_runs else "false"]
     with open(log, "a") as out:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=dict(os.environ, PORTAIL_DB=db, **(env or {})), stdout=out, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            # the families' addresses come in X-Forwarded-For, from this machine (see `login`)
+            env=dict(os.environ, PORTAIL_DB=db, PORTAIL_TRUSTED_PROXIES="127.0.0.1", **(env or {})),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -738,6 +747,10 @@ def _measure(
     return results, numbers
 
 
+def _gc_words(gc: bool | None) -> str:
+    return "" if gc is None else (" (gc.collect after each run)" if gc else " (no gc.collect after runs)")
+
+
 def measure_duckdb(demo: Path, n: int, seconds: float, port: int, work: Path, gc: bool | None) -> Measure:
     """One process on a copy of the demo's DuckDB file."""
     from lib.store.db import connect
@@ -748,7 +761,7 @@ def measure_duckdb(demo: Path, n: int, seconds: float, port: int, work: Path, gc
     db = connect(str(copy))
     before = over_capacity(db)
     db.close()
-    setup = "1 process, DuckDB"
+    setup = "1 process, DuckDB" + _gc_words(gc)
     proc, base = start_server(str(copy), port, work / f"duckdb-{n}.log", gc_after_runs=gc)
     try:
         results, numbers = _measure(setup, base, str(copy), families, seconds, [proc.pid])
@@ -780,7 +793,7 @@ def measure_postgresql(
     try:
         before = over_capacity(db)
         if replicas == 1:
-            setup = "1 process, PostgreSQL"
+            setup = "1 process, PostgreSQL" + _gc_words(gc)
             proc, base = start_server(url, port, work / f"pg1-{n}.log", gc_after_runs=gc)
             try:
                 results, numbers = _measure(setup, base, url, families, seconds, [proc.pid])
