@@ -712,6 +712,25 @@ def _processes_cpu(pids: list[int]) -> Callable[[], float]:
     return lambda: sum(cpu_s(pid) for pid in pids if Path(f"/proc/{pid}").exists())
 
 
+def _tree_cpu(root: int) -> Callable[[], float]:
+    """CPU seconds of a process and its children (PostgreSQL's postmaster and its backends)."""
+
+    def cpu() -> float:
+        total = cpu_s(root) if Path(f"/proc/{root}").exists() else 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == root:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    return cpu
+
+
 def _serving_pids(ports: list[int]) -> list[int]:
     """The `streamlit run` processes listening on these ports (read from their command lines)."""
     found = []
@@ -730,15 +749,24 @@ def _serving_pids(ports: list[int]) -> list[int]:
 
 
 def _measure(
-    setup: str, base: str, db: str, families: list[tuple[int, int, str]], seconds: float, pids: list[int]
+    setup: str,
+    base: str,
+    db: str,
+    families: list[tuple[int, int, str]],
+    seconds: float,
+    pids: list[int],
+    db_cpu: Callable[[], float] | None = None,
 ) -> tuple[Results, dict]:
     """One warm-up family alone (the pages' first runs), then all the families at once."""
     cpu = _processes_cpu(pids) if pids else None
     warm = asyncio.run(run_families(base, families[:1], 3))
+    db_started = db_cpu() if db_cpu else 0.0
     results = asyncio.run(run_families(base, families, seconds, cpu=cpu))
+    db_used = (db_cpu() - db_started) if db_cpu else None
     results.acks = warm.acks + results.acks
     numbers = summary(results)
     numbers["cpu_measured"] = bool(pids)
+    numbers["db_cpu_s"] = db_used  # PostgreSQL's processes, over the whole run (its window and a little more)
     print(
         f"{setup}, {len(families)} familles : {numbers['runs_per_s']:.1f} exécutions/s, p95 {numbers['p95_ms']:.0f} ms, "
         f"{numbers['errors']} erreur(s)",
@@ -777,7 +805,14 @@ def measure_duckdb(demo: Path, n: int, seconds: float, port: int, work: Path, gc
 
 
 def measure_postgresql(
-    template_url: str, n: int, seconds: float, port: int, work: Path, gc: bool | None, replicas: int
+    template_url: str,
+    n: int,
+    seconds: float,
+    port: int,
+    work: Path,
+    gc: bool | None,
+    replicas: int,
+    db_cpu: Callable[[], float] | None = None,
 ) -> Measure:
     """`replicas` processes on a copy of the demo's PostgreSQL database: one process alone, or a
     cluster behind HAProxy (lib/tools/cluster.py)."""
@@ -796,7 +831,7 @@ def measure_postgresql(
             setup = "1 process, PostgreSQL" + _gc_words(gc)
             proc, base = start_server(url, port, work / f"pg1-{n}.log", gc_after_runs=gc)
             try:
-                results, numbers = _measure(setup, base, url, families, seconds, [proc.pid])
+                results, numbers = _measure(setup, base, url, families, seconds, [proc.pid], db_cpu)
             finally:
                 stop(proc)
         else:
@@ -805,7 +840,8 @@ def measure_postgresql(
             setup = f"{replicas} replicas + HAProxy, PostgreSQL"
             with running_cluster(replicas, url, port) as cluster:
                 ports = [int(urllib.parse.urlsplit(u).port or 0) for u in cluster.replica_urls]
-                results, numbers = _measure(setup, cluster.url, url, families, seconds, _serving_pids(ports))
+                pids = _serving_pids(ports)
+                results, numbers = _measure(setup, cluster.url, url, families, seconds, pids, db_cpu)
         problems = verify(db, results.acks, before)
     finally:
         db.close()
@@ -833,17 +869,18 @@ def report(measures: list[Measure], seconds: float, notes: list[str]) -> list[st
         "nothing stored twice, no day over capacity.",
         *[f"- {note}" for note in notes],
         "",
-        "| setup | families | sessions sustained | interactions/s | runs/s | CPU ms/run | p50 ms | p95 ms | errors | "
-        "acknowledged changes | check |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| setup | families | sessions sustained | interactions/s | runs/s | CPU ms/run | PostgreSQL CPU ms/run | "
+        "p50 ms | p95 ms | errors | acknowledged changes | check |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for m in measures:
         n = m.numbers
         cpu = f"{1000 * n['server_cpu_s'] / n['runs']:.0f}" if n["runs"] and n.get("cpu_measured") else "–"
+        db = f"{1000 * n['db_cpu_s'] / n['runs']:.0f}" if n["runs"] and n.get("db_cpu_s") is not None else "–"
         check = "ok" if not m.problems else "; ".join(m.problems[:3])
         lines.append(
             f"| {m.setup} | {m.families} | {n['sessions']} | {n['interactions_per_s']:.1f} | {n['runs_per_s']:.1f} | "
-            f"{cpu} | {n['p50_ms']:.0f} | {n['p95_ms']:.0f} | {n['errors']} | {n['acks']} | {check} |"
+            f"{cpu} | {db} | {n['p50_ms']:.0f} | {n['p95_ms']:.0f} | {n['errors']} | {n['acks']} | {check} |"
         )
     for m in measures:
         lines += ["", f"### {m.setup}, {m.families} families", "", *m.table]
@@ -953,6 +990,8 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
             try:
                 from lib.store import server
 
+                postmaster = postgresql_local.server_pid(pg_dir)
+                db_cpu = _tree_cpu(postmaster) if postmaster else None
                 template = server.with_database(base_url, "load_demo")
                 server.create_database(template)
                 try:
@@ -973,6 +1012,7 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
                                     work,
                                     gc,
                                     replicas,
+                                    db_cpu,
                                 )
                             )
                         except ImportError as exc:
