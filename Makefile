@@ -84,11 +84,18 @@ LOAD_RESULTS = $(if $(filter city,$(SCALE)),bench/LOAD.md,bench/LOAD-$(SCALE).md
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench.run --scale "$(SCALE)" --output $(RESULTS)
 
-## load: many families at once on a city database (SCALE, THREADS, BROWSERS; see README)
+## load: many families at once. First through the services on a city database (SCALE, THREADS; BROWSERS
+## Chromium sessions, 0 by default: on two cores they mostly measure Chromium), then the real server driven
+## at Streamlit's protocol level (bench/wsload.py): FAMILIES at once clicking without pause for LOAD_SECONDS,
+## on SETUPS (duckdb: one process; postgresql: one process; cluster: 2 replicas behind HAProxy), into bench/LOAD.md
 THREADS ?= 200
-BROWSERS ?= 20
+BROWSERS ?= 0
+FAMILIES ?= 10,50,100
+LOAD_SECONDS ?= 60
+SETUPS ?= duckdb,postgresql,cluster
 load: $(VENV)/.installed-dev
 	$(PY) -m bench.load --scale "$(SCALE)" --threads $(THREADS) --browsers $(BROWSERS) --output $(LOAD_RESULTS)
+	$(PY) -m bench.wsload --families "$(FAMILIES)" --seconds $(LOAD_SECONDS) --setups "$(SETUPS)" --output $(LOAD_RESULTS)
 
 ## lighthouse: Lighthouse's mobile profile (slow 4G) on the login page and the family pages, logged in
 ## (a temporary demo town; LIGHTHOUSE_RUNS per page, median) into bench/LIGHTHOUSE.md
