@@ -822,7 +822,7 @@ def _server_settings(bench: Bench) -> str:
     version = bench.db.value("SHOW server_version").split()[0]
     settings = dict(
         bench.db.rows(
-            "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
             "('fsync', 'synchronous_commit', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather')"
         )
     )
