@@ -28,6 +28,7 @@ import logging
 import os
 import platform
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -691,6 +692,12 @@ def main(argv: list[str] | None = None) -> int:
         help="moteur : duckdb (défaut) ou postgresql (serveur de PORTAIL_DB s'il est une adresse postgresql://, "
         "sinon un serveur local temporaire)",
     )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PG_PORT") or 0) or None,
+        help="port du serveur PostgreSQL local (défaut : un port libre)",
+    )
     parser.add_argument("--runs", type=int, default=9, help="mesures par opération (médiane), après un échauffement")
     parser.add_argument("--output", type=Path, default=None, help="fichier Markdown des résultats (défaut : aucun)")
     parser.add_argument(
@@ -700,6 +707,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scale = scale_named(args.scale)
         engine = engine_named(args.engine)
+        if args.port is not None and not 1024 < args.port < 65536:
+            raise BadScale(f"Port invalide : {args.port}.")
         if args.runs < 1 or args.runs > 50:
             raise BadScale("Le nombre de mesures doit être compris entre 1 et 50.")
         kept = f"{scale.name}.duckdb" if engine == "duckdb" else "postgresql"
@@ -709,6 +718,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BadScale, DatabaseUnavailable) as exc:
         print(f"Erreur : {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
+    # Stopped with SIGTERM, the run still stops its server and removes its temporary directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load_before = os.getloadavg()[0]
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -718,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
             if engine == "duckdb":
                 run = on_duckdb(Path(tmp), scale, args.runs)
             else:
-                run = on_postgresql(Path(tmp), scale, args.runs, keep=args.keep is not None)
+                run = on_postgresql(Path(tmp), scale, args.runs, keep=args.keep is not None, port=args.port)
     except DatabaseUnavailable as exc:
         print(f"Erreur : {exc.message if hasattr(exc, 'message') else exc}", file=sys.stderr)
         return 2
@@ -771,7 +782,7 @@ def on_duckdb(tmp: Path, scale, runs: int) -> Run:
     )
 
 
-def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool) -> Run:
+def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool, port: int | None = None) -> Run:
     """The city copied into `portail_bench_<scale>` on PORTAIL_DB's server, or on a local server
     started in `tmp` (fsync on); the bench's database dropped at the end unless `keep`."""
     from lib.store.postgres import shown
@@ -783,7 +794,7 @@ def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool) -> Run:
     if is_url(live):
         server, where = live, f"the server of PORTAIL_DB ({shown(with_database(live, ''))})"
     else:
-        server = postgresql_local.start(local, postgresql_local.free_port(), durable=True)
+        server = postgresql_local.start(local, port or postgresql_local.free_port(), durable=True)
         where = "a local server started for the bench in its temporary directory"
     try:
         target = with_database(server, f"portail_bench_{scale.name}")
