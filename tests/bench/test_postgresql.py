@@ -92,19 +92,24 @@ def test_the_report_sets_duckdb_beside_and_names_what_failed():
         "- Date: 2026-12-01 09:10 (Paris); data built\n\n"
         "| operation | median ms | bare SQL ms | ratio | target |\n|---|---:|---:|---:|---|\n"
         "| Mayor's trends (school year vs previous) | 70.8 | 614.0 | 0.12 | ok |\n"
-        "| Page tendances (elu), server-side render | 222.9 | — | — | ok |\n",
+        "| Page tendances (elu), server-side render | 222.9 | — | — | ok |\n"
+        "| Daily meal counts chart data (one month) | 20.5 | 65.4 | 0.31 | ok |\n",
         "`bench/RESULTS.md`",
     )
     assert duck.figures["Mayor's trends (school year vs previous)"] == (70.8, 614.0)
     results = [
         Result("trends", "Mayor's trends (school year vs previous)", [300.0, 310.0, 320.0], [2000.0, 2100.0, 2200.0]),
         Result("page:tendances", "Page tendances (elu), server-side render", [], error="service: boom"),
+        Result("daily_meals", "Daily meal counts chart data (one month)", [], [650.0], error="service: boom"),
     ]
     counts = {"families": 1, "children": 1, "bookings": 1, "attendance": 1}
     text = report("town", counts, 1, 1, 1, 1, results, 3, 0.5, engine="PostgreSQL 15", duckdb_side=duck)
     assert "| DuckDB ms | DuckDB bare SQL ms |" in text
     assert "310.0 |    2100.0 |   0.15 | ok                 |      70.8 |     614.0 |" in text
-    assert "Operations failed: 1 — page:tendances: service: boom" in text
+    assert "Operations failed: 2 — page:tendances: service: boom; daily_meals: service: boom" in text
+    assert (
+        "(the service failed here): the bare SQL of the same question 650.0 ms here, 65.4 ms on DuckDB (×9.9)" in text
+    )
     assert "Mayor's trends (school year vs previous): 310.0 ms here, 70.8 ms on DuckDB (×4.4)" in text
     assert "2100.0 ms here, 614.0 ms on DuckDB" in text
 
