@@ -92,14 +92,16 @@ lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed system-packages
 	$(PY) -m bench.lighthouse --runs $(LIGHTHOUSE_RUNS) --section "$(LIGHTHOUSE_SECTION)" --output bench/LIGHTHOUSE.md
 
 ## backup: a verified backup of $(PORTAIL_DB) (+ manifest + checksum) into $${PORTAIL_BACKUP_DIR:-backups}/; while
-## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token)
+## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token).
+## PORTAIL_DB=postgresql://…: pg_dump -Fc while the replicas serve, restored into a scratch database to be checked
 backup: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.backup save --url http://127.0.0.1:$(PORT)
 
 ## restore: FILE=backups/portail-….duckdb make restore (verified whole first; the replaced file is kept beside it;
-## refused while a server holds the file)
+## refused while a server holds the file). FILE=….pgdump on PostgreSQL: restored into a new database, checked, then
+## renamed in place of the live one (kept as <name>_replaced_…); refused while replicas are connected unless FORCE=1
 restore: $(VENV)/.installed-runtime
-	$(PY) -m lib.tools.backup restore "$(FILE)"
+	$(PY) -m lib.tools.backup restore "$(FILE)" $(if $(FORCE),--force)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -481,3 +481,13 @@ def forget_invoices(db: Database) -> None:
             cur.execute(f"DELETE FROM {table}")
 
     db.write(work)
+
+
+def sorted_rows(db: Database, sql: str, params: list | tuple = ()) -> list[tuple]:
+    """The rows of `sql` in a fixed order, every column ascending, NULL last: DuckDB's `ORDER BY ALL`,
+    which PostgreSQL lacks, for the tests that compare a table before and after."""
+
+    def key(row: tuple) -> tuple:
+        return tuple((value is None, value if value is not None else 0) for value in row)
+
+    return sorted(db.rows(sql, params), key=key)

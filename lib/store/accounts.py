@@ -12,6 +12,7 @@ import duckdb
 from lib.domain.account_links import LinkPurpose
 from lib.domain.roles import Role
 from lib.store.db import Database
+from lib.store.sql import Dialects, dialects
 
 NO_PASSWORD = "!"  # not an argon2 hash: every check of it fails (auth._verify)
 
@@ -110,17 +111,45 @@ def clear_pair_throttles(cur: duckdb.DuckDBPyConnection, email: str) -> None:
     cur.execute("DELETE FROM login_throttle WHERE starts_with(key, ?)", [f"pair:{email} "])
 
 
+# Each user's last link of a purpose (?): (user_id, created_at, expires_at).
+LAST_LINKS = dialects(
+    duckdb="""(SELECT user_id, max(created_at) AS created_at,
+                             max_by(expires_at, created_at) AS expires_at
+                      FROM link_tokens WHERE purpose = ? GROUP BY user_id)""",
+    postgresql="""(SELECT DISTINCT ON (user_id) user_id, created_at, expires_at
+                      FROM link_tokens WHERE purpose = ? ORDER BY user_id, created_at DESC)""",
+)
+
+
+def with_last_links(query: str) -> Dialects:
+    """`query` with `{last_links}` replaced by LAST_LINKS in each engine's words."""
+    return dialects(
+        duckdb=query.format(last_links=LAST_LINKS), postgresql=query.format(last_links=LAST_LINKS.postgresql)
+    )
+
+
+NOT_ACTIVATED = with_last_links(
+    """SELECT u.id, u.display_name, u.email, u.family_id, f.name, t.created_at, t.expires_at
+           FROM users u
+           JOIN families f ON f.id = u.family_id
+           LEFT JOIN {last_links} t ON t.user_id = u.id
+           WHERE u.role = ? AND u.active AND u.activated_at IS NULL
+           ORDER BY t.created_at NULLS FIRST, f.name, u.id"""
+)
+FAMILY_GUARDIANS = with_last_links(
+    """SELECT g.id, g.rank, trim(g.first_name || ' ' || g.last_name), g.email, g.user_id, u.activated_at,
+                  t.created_at, t.expires_at
+           FROM guardians g
+           LEFT JOIN users u ON u.id = g.user_id
+           LEFT JOIN {last_links} t ON t.user_id = g.user_id
+           WHERE g.family_id = ? AND g.archived_at IS NULL ORDER BY g.rank"""
+)
+
+
 def not_activated(db: Database) -> list[Invitee]:
     """Active family accounts without a password yet, each with its last invitation, oldest first."""
     rows = db.rows(
-        """SELECT u.id, u.display_name, u.email, u.family_id, f.name, t.created_at, t.expires_at
-           FROM users u
-           JOIN families f ON f.id = u.family_id
-           LEFT JOIN (SELECT user_id, max(created_at) AS created_at,
-                             max_by(expires_at, created_at) AS expires_at
-                      FROM link_tokens WHERE purpose = ? GROUP BY user_id) t ON t.user_id = u.id
-           WHERE u.role = ? AND u.active AND u.activated_at IS NULL
-           ORDER BY t.created_at NULLS FIRST, f.name, u.id""",
+        NOT_ACTIVATED,
         [LinkPurpose.INVITATION.value, Role.FAMILY.value],
     )
     return [Invitee(*row) for row in rows]
@@ -184,13 +213,7 @@ class FamilyGuardian:
 
 def family_guardians(db: Database, family_id: int) -> list[FamilyGuardian]:
     rows = db.rows(
-        """SELECT g.id, g.rank, trim(g.first_name || ' ' || g.last_name), g.email, g.user_id, u.activated_at,
-                  t.created_at, t.expires_at
-           FROM guardians g
-           LEFT JOIN users u ON u.id = g.user_id
-           LEFT JOIN (SELECT user_id, max(created_at) AS created_at, max_by(expires_at, created_at) AS expires_at
-                      FROM link_tokens WHERE purpose = ? GROUP BY user_id) t ON t.user_id = g.user_id
-           WHERE g.family_id = ? AND g.archived_at IS NULL ORDER BY g.rank""",
+        FAMILY_GUARDIANS,
         [LinkPurpose.INVITATION.value, family_id],
     )
     return [FamilyGuardian(*row) for row in rows]

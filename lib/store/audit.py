@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
 
 from lib.store.db import Database
+from lib.store.sql import dialects
 
 
 def _json(value: Any) -> str | None:
@@ -113,21 +115,10 @@ _NAMED = """
 """
 
 
-def journal(
-    db: Database,
-    *,
-    prefixes: list[str],
-    name: str | None,
-    first_utc: datetime | None,
-    last_utc: datetime | None,
-    limit: int,
-) -> list[dict]:
-    """Entries newest first (by time, then by id), with names. `prefixes`: the actions to keep (all if empty). `name`
-    (lower case, no accents): a child's or family's name contains it — the entity's own child or
-    family, an invoice's family, or one of the children of an attendance entry. `first_utc` ≤
-    logged_at < `last_utc`."""
-    return db.dicts(
-        f"""
+# TRY_CAST(… AS INTEGER) in PostgreSQL's words.
+_NAMED_PG = re.sub(r"TRY_CAST\((.+?) AS INTEGER\)", r"try_integer(\1)", _NAMED)
+JOURNAL = dialects(
+    duckdb=f"""
         WITH named AS ({_NAMED}
             WHERE (len($prefixes) = 0 OR EXISTS (SELECT 1 FROM unnest($prefixes) t(p) WHERE starts_with(a.action, p)))
               AND ($first IS NULL OR a.logged_at >= $first) AND ($last IS NULL OR a.logged_at < $last))
@@ -142,6 +133,43 @@ def journal(
                         OR contains(strip_accents(lower(kf.name)), $name))))
         ORDER BY n.logged_at DESC, n.id DESC LIMIT $limit
         """,
+    # TRY_CAST is try_integer / try_jsonb (lib/store/postgresql.sql); a parameter only tested for
+    # NULL (or a list maybe empty) says its type
+    postgresql=f"""
+        WITH named AS ({_NAMED_PG}
+            WHERE (cardinality($prefixes::VARCHAR[]) = 0
+                   OR EXISTS (SELECT 1 FROM unnest($prefixes::VARCHAR[]) t(p) WHERE starts_with(a.action, p)))
+              AND ($first::TIMESTAMP IS NULL OR a.logged_at >= $first)
+              AND ($last::TIMESTAMP IS NULL OR a.logged_at < $last))
+        SELECT * FROM named n
+        WHERE $name::VARCHAR IS NULL
+           OR contains(strip_accents(lower(coalesce(n.child, ''))), $name)
+           OR contains(strip_accents(lower(coalesce(n.family, ''))), $name)
+           OR (n.entity = 'site_service_day' AND EXISTS (
+                 SELECT 1 FROM children k JOIN families kf ON kf.id = k.family_id
+                 WHERE jsonb_typeof(try_jsonb(n.after)) = 'object' AND jsonb_exists(try_jsonb(n.after), k.id::VARCHAR)
+                   AND (contains(strip_accents(lower(k.first_name || ' ' || k.last_name)), $name)
+                        OR contains(strip_accents(lower(kf.name)), $name))))
+        ORDER BY n.logged_at DESC, n.id DESC LIMIT $limit
+        """,
+)
+
+
+def journal(
+    db: Database,
+    *,
+    prefixes: list[str],
+    name: str | None,
+    first_utc: datetime | None,
+    last_utc: datetime | None,
+    limit: int,
+) -> list[dict]:
+    """Entries newest first (by time, then by id), with names. `prefixes`: the actions to keep (all if empty). `name`
+    (lower case, no accents): a child's or family's name contains it — the entity's own child or
+    family, an invoice's family, or one of the children of an attendance entry. `first_utc` ≤
+    logged_at < `last_utc`."""
+    return db.dicts(
+        JOURNAL,
         {"prefixes": prefixes, "name": name, "first": first_utc, "last": last_utc, "limit": limit},
     )
 

@@ -18,7 +18,7 @@ from lib.domain.records import Child, FoundChild, SchoolYearRecord
 from lib.store import day_counts
 from lib.store.db import Database
 from lib.store.settings import with_deadlines
-from lib.store.sql import ACTIVE_STATES, BOOKED, CANCELLED, CHILD_KEPT, WAITING, dialects
+from lib.store.sql import ACTIVE_STATES, BOOKED, CANCELLED, CHILD_KEPT, WAITING, Dialects, dialects
 
 # Archived children (lib/store/families.py) are not booked, listed nor found: to these queries they
 # no longer exist.
@@ -37,13 +37,23 @@ def family_children(db: Database, family_id: int) -> list[Child]:
 def search_children(db: Database, words: list[str], limit: int) -> list[FoundChild]:
     """Children whose first or last name contains every word (accents and case ignored)."""
     rows = db.rows(
-        f"""
+        dialects(
+            duckdb=f"""
         SELECT c.id, c.family_id, c.first_name, c.last_name, c.school_class, f.name AS family
         FROM children c JOIN families f ON f.id = c.family_id
         WHERE list_bool_and([strip_accents(lower(c.first_name || ' ' || c.last_name)) LIKE '%' || w || '%'
                              FOR w IN $words]) AND {CHILD_KEPT}
         ORDER BY c.last_name, c.first_name LIMIT $limit
         """,
+            postgresql=f"""
+        SELECT c.id, c.family_id, c.first_name, c.last_name, c.school_class, f.name AS family
+        FROM children c JOIN families f ON f.id = c.family_id
+        WHERE (SELECT coalesce(bool_and(strip_accents(lower(c.first_name || ' ' || c.last_name)) LIKE '%' || w || '%'),
+                               true)
+               FROM unnest($words::TEXT[]) AS w) AND {CHILD_KEPT}
+        ORDER BY c.last_name, c.first_name LIMIT $limit
+        """,
+        ),
         {"words": words, "limit": limit},
     )
     return [FoundChild(*row) for row in rows]
@@ -62,7 +72,8 @@ def offered_services(db: Database) -> list[dict]:
 
 def registrations(db: Database, child_id: int, school_year_id: int) -> list[dict]:
     return db.dicts(
-        """
+        dialects(
+            duckdb="""
         SELECT r.id, r.site_id, si.name AS site_name, si.kind AS site_kind,
                list(rs.service_id ORDER BY rs.service_id) FILTER (WHERE rs.service_id IS NOT NULL) AS service_ids
         FROM registrations r JOIN sites si ON si.id = r.site_id
@@ -70,6 +81,15 @@ def registrations(db: Database, child_id: int, school_year_id: int) -> list[dict
         WHERE r.child_id = ? AND r.school_year_id = ?
         GROUP BY ALL ORDER BY r.site_id
         """,
+            postgresql="""
+        SELECT r.id, r.site_id, si.name AS site_name, si.kind AS site_kind,
+               list(rs.service_id ORDER BY rs.service_id) FILTER (WHERE rs.service_id IS NOT NULL) AS service_ids
+        FROM registrations r JOIN sites si ON si.id = r.site_id
+        LEFT JOIN registration_services rs ON rs.registration_id = r.id
+        WHERE r.child_id = ? AND r.school_year_id = ?
+        GROUP BY r.id, r.site_id, si.name, si.kind ORDER BY r.site_id
+        """,
+        ),
         [child_id, school_year_id],
     )
 
@@ -206,9 +226,10 @@ _UPDATE_CHANGES = dialects(
     WHERE bookings.rowid = mine.row AND mine.service_id = c.service_id AND mine.day = c.day
     RETURNING bookings.service_id, bookings.day
     """,
-    postgresql=f"""
+    postgresql="""
     UPDATE bookings SET state = c.state, origin = $origin, site_id = c.site_id, updated_by = $user, updated_at = $now
-    FROM {_CHANGES}
+    FROM (SELECT unnest($services::INTEGER[]) AS service_id, unnest($days::DATE[]) AS day,
+                 unnest($sites::INTEGER[]) AS site_id, unnest($states::VARCHAR[]) AS state) c
     WHERE bookings.child_id = $child AND bookings.service_id = c.service_id AND bookings.day = c.day
     RETURNING bookings.service_id, bookings.day
     """,
@@ -241,7 +262,15 @@ def _key_params(keys: list[DayKey]) -> dict:
     return {"sites": [k[0] for k in keys], "services": [k[1] for k in keys], "days": [k[2] for k in keys]}
 
 
-def _taken(keys: list[DayKey]) -> tuple[str, dict]:
+def _per_engine(template: str, **parts: Dialects) -> Dialects:
+    """`template` with each `{part}` in the wording of each engine."""
+    return dialects(
+        duckdb=template.format(**{k: str(v) for k, v in parts.items()}),
+        postgresql=template.format(**{k: v.postgresql for k, v in parts.items()}),
+    )
+
+
+def _taken(keys: list[DayKey]) -> tuple[Dialects, dict]:
     """Children booked and waiting per (site, service, day) over the period of `keys`: one scan
     per (site, service) with constant filters, so DuckDB skips the row groups outside the period
     (bookings are stored roughly in day order) and filters the rest without a join. A join with
@@ -255,18 +284,34 @@ def _taken(keys: list[DayKey]) -> tuple[str, dict]:
                          FROM bookings WHERE site_id = $site{n} AND service_id = $service{n}
                            AND day BETWEEN $first AND $last AND state IN {ACTIVE_STATES} GROUP BY ALL""")
         params |= {f"site{n}": site, f"service{n}": service}
-    return "(" + " UNION ALL ".join(parts) + ")", params
+    duckdb_text = "(" + " UNION ALL ".join(parts) + ")"
+    # PostgreSQL has no GROUP BY ALL.
+    return dialects(
+        duckdb=duckdb_text, postgresql=duckdb_text.replace("GROUP BY ALL", "GROUP BY site_id, service_id, day")
+    ), params
+
+
+# DuckDB: two transactions bumping the same row conflict (optimistic), the loser runs again; in
+# the process the write lock serialises writers anyway. PostgreSQL: the upsert takes the row lock
+# of every (site, service, day), in key order (no deadlock between two multi-day changes), and
+# inserts the missing rows; a second transaction on the same day waits for the first to end, then
+# fails to serialize (SERIALIZABLE) and runs again, seeing the first one's bookings. Two replicas
+# booking the last place: one place, one waiting list (tests/store/test_day_locks.py).
+_LOCK_DAYS = dialects(
+    duckdb=f"""INSERT INTO booking_day_locks SELECT site_id, service_id, day, 1 FROM {_KEYS}
+            ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1""",
+    postgresql=f"""INSERT INTO booking_day_locks
+            SELECT site_id, service_id, day, 1 FROM {_KEYS} k ORDER BY site_id, service_id, day
+            ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1""",
+)
 
 
 def lock_days(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> None:
-    """Bump the (site, service, day) rows of `keys`: concurrent writers of a day conflict here."""
+    """Bump the (site, service, day) rows of `keys`, taking their row locks on PostgreSQL:
+    concurrent writers of a day conflict here (see `_LOCK_DAYS`)."""
     if not keys:
         return
-    cur.execute(
-        f"""INSERT INTO booking_day_locks SELECT site_id, service_id, day, 1 FROM {_KEYS}
-            ON CONFLICT (site_id, service_id, day) DO UPDATE SET version = booking_day_locks.version + 1""",
-        _key_params(keys),
-    )
+    cur.execute(_LOCK_DAYS, _key_params(keys))
 
 
 def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, Places]:
@@ -290,15 +335,34 @@ def places(cur: duckdb.DuckDBPyConnection, keys: list[DayKey]) -> dict[DayKey, P
         return {} if free is None else {keys[0]: Places(free, waiting)}
     taken, params = _taken(keys)
     rows = cur.execute(
-        f"""
+        _per_engine(
+            f"""
         SELECT d.site_id, d.service_id, d.day, ss.capacity - coalesce(t.taken, 0) AS free,
                coalesce(t.taken - t.booked, 0) AS waiting
         FROM {_KEYS} d JOIN site_services ss USING (site_id, service_id)
-        LEFT JOIN {taken} t USING (site_id, service_id, day)
+        LEFT JOIN {{taken}} t USING (site_id, service_id, day)
         """,
+            taken=taken,
+        ),
         _key_params(keys) | params,
     ).fetchall()
     return {(site, service, day): Places(free, waiting) for site, service, day, free, waiting in rows}
+
+
+_INSERT_NEW = dialects(
+    duckdb="""
+        INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
+                              updated_by, updated_at)
+        SELECT $child, unnest($services), unnest($days), unnest($sites), unnest($states), $origin, $user, $now,
+               $user, $now
+        """,
+    postgresql="""
+        INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
+                              updated_by, updated_at)
+        SELECT $child, unnest($services::INTEGER[]), unnest($days::DATE[]), unnest($sites::INTEGER[]),
+               unnest($states::VARCHAR[]), $origin, $user, $now, $user, $now
+        """,
+)
 
 
 def upsert_bookings(
@@ -350,12 +414,7 @@ def upsert_bookings(
     done = set(changed)
     new = [c for c in changes if (c.service_id, c.day) not in done]
     cur.execute(
-        """
-        INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
-                              updated_by, updated_at)
-        SELECT $child, unnest($services), unnest($days), unnest($sites), unnest($states), $origin, $user, $now,
-               $user, $now
-        """,
+        _INSERT_NEW,
         {
             **params,
             "services": [c.service_id for c in new],
@@ -375,11 +434,12 @@ def promote_waiting(
         return []
     taken, params = _taken(keys)
     promoted = cur.execute(
-        f"""
+        _per_engine(
+            f"""
         WITH free AS (
             SELECT d.site_id, d.service_id, d.day, ss.capacity - coalesce(t.booked, 0) AS n
             FROM {_KEYS} d JOIN site_services ss USING (site_id, service_id)
-            LEFT JOIN {taken} t USING (site_id, service_id, day)
+            LEFT JOIN {{taken}} t USING (site_id, service_id, day)
             WHERE coalesce(t.taken, 0) > coalesce(t.booked, 0)
         ), queue AS (
             SELECT b.child_id, b.service_id, b.day, free.n,
@@ -394,6 +454,8 @@ def promote_waiting(
           AND bookings.day = queue.day AND queue.position <= queue.n
         RETURNING bookings.child_id, bookings.service_id, bookings.day
         """,
+            taken=taken,
+        ),
         {**_key_params(keys), **params, "user": user_id, "now": now_utc},
     ).fetchall()
     day_counts.forget(cur, [r[2] for r in promoted])

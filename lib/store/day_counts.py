@@ -24,10 +24,11 @@ from datetime import date, timedelta
 
 import duckdb
 
-from lib.store.sql import BOOKED
+from lib.store.sql import BOOKED, dialects
 
 # One row per booked (child, service, day), with its attendance if any (same key: at most one).
-_COUNT = f"""
+_COUNT = dialects(
+    duckdb=f"""
     SELECT b.day, b.site_id, b.service_id, c.diet_code, count(*) AS booked, count(a.child_id) AS checked,
            count(*) FILTER (WHERE a.status = 'present') AS present,
            count(*) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent
@@ -36,7 +37,21 @@ _COUNT = f"""
     LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
     WHERE b.state = {BOOKED} AND b.day BETWEEN $first AND $last AND list_contains($days, b.day)
     GROUP BY ALL
-"""
+""",
+    postgresql=f"""
+    SELECT b.day, b.site_id, b.service_id, c.diet_code, count(*) AS booked, count(a.child_id) AS checked,
+           count(*) FILTER (WHERE a.status = 'present') AS present,
+           count(*) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent
+    FROM bookings b
+    LEFT JOIN children c ON c.id = b.child_id
+    LEFT JOIN attendance a ON a.child_id = b.child_id AND a.service_id = b.service_id AND a.day = b.day
+    WHERE b.state = {BOOKED} AND b.day BETWEEN $first AND $last AND list_contains($days, b.day)
+    GROUP BY b.day, b.site_id, b.service_id, c.diet_code
+""",
+)
+_INSERT_COUNTS = dialects(
+    duckdb=f"INSERT INTO day_counts {_COUNT}", postgresql=f"INSERT INTO day_counts {_COUNT.postgresql}"
+)
 
 
 def forget(cur: duckdb.DuckDBPyConnection, days: list[date]) -> None:
@@ -57,5 +72,5 @@ def counted(cur: duckdb.DuckDBPyConnection, first: date, last: date) -> None:
         return
     params = {"first": missing[0], "last": missing[-1], "days": missing}
     cur.execute("DELETE FROM day_counts WHERE day BETWEEN $first AND $last AND list_contains($days, day)", params)
-    cur.execute(f"INSERT INTO day_counts {_COUNT}", params)
+    cur.execute(_INSERT_COUNTS, params)
     cur.execute("INSERT INTO day_counts_done SELECT unnest($days)", {"days": missing})

@@ -32,7 +32,7 @@ from lib.domain.families import (
 )
 from lib.domain.planning import BookingState
 from lib.store.db import Database
-from lib.store.sql import ACTIVE_STATES, SPLIT
+from lib.store.sql import ACTIVE_STATES, SPLIT, dialects
 
 _FAMILY = (
     "SELECT id, name, town_ref, billing, quotient_familial, created_at, archived_at, coalesce(non_resident, false)"
@@ -125,11 +125,8 @@ def shares(db: Database, family_id: int) -> dict[int, dict[int, int]]:
     return found
 
 
-def search(db: Database, words: list[str], include_archived: bool, limit: int) -> list[FoundFamily]:
-    """Families where every word is found (accents and case ignored) in the family's name or number,
-    a guardian's name or e-mail, a child's name or number."""
-    rows = db.rows(
-        """
+# Families where every word is found in their text (search below).
+_SEARCH = """
         WITH text AS (
             SELECT f.id, strip_accents(lower(concat_ws(' ', f.name, f.town_ref,
                        (SELECT string_agg(concat_ws(' ', g.first_name, g.last_name, g.email, g.town_ref), ' ')
@@ -145,11 +142,21 @@ def search(db: Database, words: list[str], include_archived: bool, limit: int) -
                          FROM children c WHERE c.family_id = f.id AND c.archived_at IS NULL), ''),
                f.archived_at IS NOT NULL
         FROM families f JOIN text t ON t.id = f.id
-        WHERE list_bool_and([t.words LIKE '%' || w || '%' FOR w IN $words])
+        WHERE {every_word}
         ORDER BY f.name, f.id LIMIT $limit
-        """,
-        {"words": words, "archived": include_archived, "limit": limit},
-    )
+        """
+SEARCH = dialects(
+    duckdb=_SEARCH.format(every_word="list_bool_and([t.words LIKE '%' || w || '%' FOR w IN $words])"),
+    postgresql=_SEARCH.format(
+        every_word="(SELECT bool_and(t.words LIKE '%' || w || '%') FROM unnest($words::VARCHAR[]) w)"
+    ),
+)
+
+
+def search(db: Database, words: list[str], include_archived: bool, limit: int) -> list[FoundFamily]:
+    """Families where every word is found (accents and case ignored) in the family's name or number,
+    a guardian's name or e-mail, a child's name or number."""
+    rows = db.rows(SEARCH, {"words": words, "archived": include_archived, "limit": limit})
     return [FoundFamily(*row) for row in rows]
 
 
@@ -446,11 +453,19 @@ def propose(
     ).fetchall()[0][0]
 
 
+CHANGES = dialects(
+    duckdb=f"""{_CHANGE} WHERE ($family IS NULL OR p.family_id = $family) AND ($state IS NULL OR p.state = $state)
+            ORDER BY p.submitted_at, p.id""",
+    # PostgreSQL wants a parameter's type where it is only tested for NULL
+    postgresql=f"""{_CHANGE} WHERE ($family::BIGINT IS NULL OR p.family_id = $family)
+            AND ($state::VARCHAR IS NULL OR p.state = $state) ORDER BY p.submitted_at, p.id""",
+)
+
+
 def changes(db: Database, family_id: int | None, state: ChangeState | None) -> list[PendingChange]:
     """Proposals of one family (or all, `family_id` None) in one state (or all), oldest first."""
     rows = db.rows(
-        f"""{_CHANGE} WHERE ($family IS NULL OR p.family_id = $family) AND ($state IS NULL OR p.state = $state)
-            ORDER BY p.submitted_at, p.id""",
+        CHANGES,
         {"family": family_id, "state": None if state is None else state.value},
     )
     return [_change(r) for r in rows]
@@ -508,13 +523,23 @@ def export_frames(db: Database, family_id: int) -> dict[str, pd.DataFrame]:
                        FROM contacts WHERE family_id = $family ORDER BY id""",
         "autorisations": """SELECT child_id AS enfant, kind AS autorisation, granted AS accordee, changed_at AS le
                             FROM consents WHERE family_id = $family ORDER BY child_id, kind""",
-        "inscriptions": """SELECT r.child_id AS enfant, y.label AS annee, s.name AS structure,
+        "inscriptions": dialects(
+            duckdb="""SELECT r.child_id AS enfant, y.label AS annee, s.name AS structure,
                                   string_agg(sv.name, ' | ' ORDER BY sv.sort_order) AS prestations
                            FROM registrations r JOIN children c ON c.id = r.child_id
                            JOIN school_years y ON y.id = r.school_year_id JOIN sites s ON s.id = r.site_id
                            LEFT JOIN registration_services rs ON rs.registration_id = r.id
                            LEFT JOIN services sv ON sv.id = rs.service_id
                            WHERE c.family_id = $family GROUP BY ALL ORDER BY r.child_id, y.label""",
+            postgresql="""SELECT r.child_id AS enfant, y.label AS annee, s.name AS structure,
+                                  string_agg(sv.name, ' | ' ORDER BY sv.sort_order) AS prestations
+                           FROM registrations r JOIN children c ON c.id = r.child_id
+                           JOIN school_years y ON y.id = r.school_year_id JOIN sites s ON s.id = r.site_id
+                           LEFT JOIN registration_services rs ON rs.registration_id = r.id
+                           LEFT JOIN services sv ON sv.id = rs.service_id
+                           WHERE c.family_id = $family GROUP BY r.child_id, y.label, s.name
+                           ORDER BY r.child_id, y.label""",
+        ),
         "reservations": """SELECT b.child_id AS enfant, sv.name AS prestation, b.day AS jour, b.state AS etat
                            FROM bookings b JOIN children c ON c.id = b.child_id JOIN services sv ON sv.id = b.service_id
                            WHERE c.family_id = $family ORDER BY b.day, b.child_id, sv.sort_order""",

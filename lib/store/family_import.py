@@ -9,6 +9,26 @@ from dataclasses import dataclass, field
 from lib.domain.families import BillingMode, ChildInput, ConsentKind, GuardianInput, QfSource, QuotientInput
 from lib.store.db import Database
 from lib.store.families import EMAIL_HOLDERS
+from lib.store.sql import dialects
+
+# Each family's QF in force: its latest line.
+LATEST_QUOTIENTS = dialects(
+    duckdb="""SELECT family_id, qf, valid_from, source, allocataire_no FROM family_quotients
+           QUALIFY row_number() OVER (PARTITION BY family_id ORDER BY valid_from DESC, id DESC) = 1""",
+    postgresql="""SELECT DISTINCT ON (family_id) family_id, qf, valid_from, source, allocataire_no
+           FROM family_quotients ORDER BY family_id, valid_from DESC, id DESC""",
+)
+# Each child's registrations of a school year: (child, site, its services in id order).
+REGISTRATIONS = dialects(
+    duckdb="""SELECT r.child_id, r.site_id,
+                      list(rs.service_id ORDER BY rs.service_id) FILTER (WHERE rs.service_id IS NOT NULL)
+               FROM registrations r LEFT JOIN registration_services rs ON rs.registration_id = r.id
+               WHERE r.school_year_id = ? GROUP BY ALL""",
+    postgresql="""SELECT r.child_id, r.site_id,
+                      list(rs.service_id ORDER BY rs.service_id) FILTER (WHERE rs.service_id IS NOT NULL)
+               FROM registrations r LEFT JOIN registration_services rs ON rs.registration_id = r.id
+               WHERE r.school_year_id = ? GROUP BY r.child_id, r.site_id""",
+)
 
 
 @dataclass
@@ -60,10 +80,7 @@ def snapshot(db: Database, school_year_id: int | None) -> Snapshot:
             families[family_id].guardians[rank] = GuardianInput(first, last, email, phone, address, ref)
             if login is not None:
                 families[family_id].logins[rank] = login
-    for family_id, qf, valid_from, source, allocataire in db.rows(
-        """SELECT family_id, qf, valid_from, source, allocataire_no FROM family_quotients
-           QUALIFY row_number() OVER (PARTITION BY family_id ORDER BY valid_from DESC, id DESC) = 1"""
-    ):
+    for family_id, qf, valid_from, source, allocataire in db.rows(LATEST_QUOTIENTS):
         if family_id in families:
             families[family_id].quotient = QuotientInput(qf, valid_from, QfSource(source), allocataire)
     children = {
@@ -74,13 +91,7 @@ def snapshot(db: Database, school_year_id: int | None) -> Snapshot:
         )
     }
     if school_year_id is not None:
-        for child_id, site_id, services in db.rows(
-            """SELECT r.child_id, r.site_id,
-                      list(rs.service_id ORDER BY rs.service_id) FILTER (WHERE rs.service_id IS NOT NULL)
-               FROM registrations r LEFT JOIN registration_services rs ON rs.registration_id = r.id
-               WHERE r.school_year_id = ? GROUP BY ALL""",
-            [school_year_id],
-        ):
+        for child_id, site_id, services in db.rows(REGISTRATIONS, [school_year_id]):
             if child_id in children:
                 children[child_id].registrations[site_id] = tuple(services or ())
     for child_id, kind, granted in db.rows("SELECT child_id, kind, granted FROM consents"):

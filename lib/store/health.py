@@ -13,7 +13,7 @@ import pandas as pd
 from lib.domain.health import ChildHealth, HealthRecord, HealthRequest, RequestState
 from lib.store.bulk import insert_frame
 from lib.store.db import Database
-from lib.store.sql import quoted
+from lib.store.sql import dialects, quoted
 
 PENDING = quoted(RequestState.PENDING)
 _RECORD = "h.has_pai, h.allergies, h.protocol, h.meal_basket, h.doctor_name, h.doctor_phone, h.valid_until"
@@ -132,14 +132,18 @@ def pending_by_id(cur: duckdb.DuckDBPyConnection, request_id: int) -> HealthRequ
     return _request(found[0]) if found else None
 
 
-def latest_requests(db: Database, child_id: int) -> list[HealthRequest]:
-    """The child's proposal waiting, if any, then its last decided one."""
-    rows = db.rows(
-        f"""{_REQUEST} WHERE r.child_id = ?
+LATEST_REQUESTS = dialects(
+    duckdb=f"""{_REQUEST} WHERE r.child_id = ?
             QUALIFY row_number() OVER (PARTITION BY r.state = {PENDING} ORDER BY r.submitted_at DESC, r.id DESC) = 1
             ORDER BY r.state = {PENDING} DESC""",
-        [child_id],
-    )
+    postgresql=f"""SELECT DISTINCT ON (q.state = {PENDING}) q.* FROM ({_REQUEST} WHERE r.child_id = ?) q
+            ORDER BY q.state = {PENDING} DESC, q.submitted_at DESC, q.id DESC""",
+)
+
+
+def latest_requests(db: Database, child_id: int) -> list[HealthRequest]:
+    """The child's proposal waiting, if any, then its last decided one."""
+    rows = db.rows(LATEST_REQUESTS, [child_id])
     return [_request(r) for r in rows]
 
 

@@ -28,6 +28,8 @@ from lib.store.sql import (
     RIGHT_REQUESTED,
     SPLIT,
     UNBOOKED_LINE,
+    Dialects,
+    dialects,
 )
 
 # The date a line's tariff is keyed by when it is its service's base tariff (stored as NULL).
@@ -140,59 +142,99 @@ def insert_decision(
 _BASE = "DATE '0001-01-01'"  # BASE_DAY in SQL
 
 
-def _month_lines(
-    first: date,
-    after: date,
-    credit_justified: bool,
-    prices: Sequence[DayPrice],
-    month_label: str,
-    minimum_cents: int,
-) -> tuple[str, dict]:
-    """What a month still needs billed, one row per line of the documents to issue, ordered:
-    (family_id, family name, payer (guardian id), payer's name, child_id, service_id, kind (LineKind),
-    tariff key (the decision's date; 0001-01-01 for the base tariff), label, quantity to add (negative:
-    to credit), unit price, amount, counted, share_percent, line number in its document, document number
-    in the run (1, 2, … by family and payer), the document's total, the invoice a credit note corrects
-    (the payer's first of the month, else the one that billed his lines of the month carried over), held
-    (carried over), whole (not a share)).
+_KEY = "family_id, child_id, service_id, kind, tkey"
+_WKEY = "w.family_id, w.child_id, w.service_id, w.kind, w.tkey"
 
-    Days to bill for [first, after), never on a closure or a strike (`OPEN_DAY`): the booked days, less
-    justified absences when the town credits them, and the days a child was present without a booking.
-    Each day is a PAI packed lunch when the child brings one (health's BASKET_CHILDREN, a flag), else a
-    booked meal or an unbooked day (lib.domain.invoicing.day_kind), priced at the decision in force
-    that day (an ASOF join on the decisions' dates; the base tariff before the first) for the family's
-    QF in force on the month's last day (the latest line of its history valid by then; the cached QF
-    for a family without history) and its « hors commune » flag, from `prices`
-    (lib.domain.invoicing.day_price); a day with no price (its kind not billed) makes no line.
+# Where `_month_lines` words a step differently on each engine: (DuckDB's words, PostgreSQL's).
+_MONTH_LINES_WORDS: dict[str, tuple[str, str]] = {
+    # a family's QF: the latest line of its history valid before the month's end
+    "latest_qf": (
+        "arg_max(qf, {'d': valid_from, 'i': id}) FILTER (WHERE valid_from < $after)",
+        "(array_agg(qf ORDER BY valid_from DESC, id DESC) FILTER (WHERE valid_from < $after))[1]",
+    ),
+    # the price table and the tariffs with a packed lunch price, from parallel lists
+    "prices": (
+        """SELECT unnest($price_services) AS service_id, unnest($price_from) AS tkey, unnest($price_kinds) AS kind,
+                   unnest($price_qf) AS qf, unnest($price_non_resident) AS non_resident,
+                   unnest($price_cents) AS price""",
+        """SELECT * FROM unnest($price_services::BIGINT[], $price_from::DATE[], $price_kinds::TEXT[],
+                                 $price_qf::BIGINT[], $price_non_resident::BOOLEAN[], $price_cents::BIGINT[])
+                   AS p (service_id, tkey, kind, qf, non_resident, price)""",
+    ),
+    "basket_priced": (
+        "SELECT unnest($basket_services) AS service_id, unnest($basket_from) AS tkey",
+        "SELECT * FROM unnest($basket_services::BIGINT[], $basket_from::DATE[]) AS b (service_id, tkey)",
+    ),
+    # the decision in force on a day: the latest from that day or before
+    "decision_of_day": (
+        "ASOF LEFT JOIN decisions v ON v.service_id = d.service_id AND d.day >= v.valid_from",
+        """LEFT JOIN LATERAL (SELECT v.valid_from FROM decisions v WHERE v.service_id = d.service_id
+                                  AND d.day >= v.valid_from ORDER BY v.valid_from DESC LIMIT 1) v ON true""",
+    ),
+    "group_counts": ("GROUP BY ALL", "GROUP BY c.family_id, d.child_id, d.service_id, d.kind, d.tkey, p.price"),
+    # the lines the month's documents billed, and those carried over
+    "month_lines": (
+        f"""SELECT i.family_id, i.payer_guardian_id AS payer, l.* EXCLUDE (line_kind, tariff_from),
+                   coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey,
+                   i.created_at AS billed_at
+            FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+            WHERE i.period_month = $first AND l.carried_from IS NULL
+            UNION ALL BY NAME
+            SELECT family_id, payer_guardian_id AS payer, -1 AS invoice_id, line_no, child_id, service_id, label,
+                   quantity, unit_price_cents, amount_cents, counted, share_percent, NULL::DATE AS carried_from,
+                   line_kind AS kind, coalesce(tariff_from, {_BASE}) AS tkey, carried_at AS billed_at
+            FROM carried_lines WHERE period_month = $first""",
+        f"""SELECT i.family_id, i.payer_guardian_id AS payer, l.invoice_id, l.line_no, l.child_id, l.service_id,
+                   l.quantity, l.unit_price_cents, l.amount_cents, l.counted,
+                   coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey,
+                   i.created_at AS billed_at
+            FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
+            WHERE i.period_month = $first AND l.carried_from IS NULL
+            UNION ALL
+            SELECT family_id, payer_guardian_id, -1, line_no, child_id, service_id,
+                   quantity, unit_price_cents, amount_cents, counted,
+                   line_kind, coalesce(tariff_from, {_BASE}), carried_at
+            FROM carried_lines WHERE period_month = $first""",
+    ),
+    # a key's latest billing (its latest line) and the group of each count
+    "latest_billed": (
+        """max((billed_at, invoice_id, line_no)) AS latest
+            FROM month_lines GROUP BY ALL""",
+        f"""(array_agg(ROW(billed_at, invoice_id, line_no)
+                               ORDER BY billed_at DESC, invoice_id DESC, line_no DESC))[1] AS latest
+            FROM month_lines GROUP BY {_KEY}, unit_price_cents""",
+    ),
+    "group_billed": ("GROUP BY ALL", f"GROUP BY {_KEY}"),
+    # what each payer was billed on a key, for the keys billed anything
+    "billed_weights": (
+        f"""SELECT * FROM (SELECT {_KEY}, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
+                           FROM month_lines GROUP BY {_KEY}, payer)
+            QUALIFY sum(weight) OVER (PARTITION BY {_KEY}) > 0""",
+        f"""SELECT {_KEY}, payer, weight FROM (
+                SELECT *, sum(weight) OVER (PARTITION BY {_KEY}) AS key_weight
+                FROM (SELECT {_KEY}, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
+                      FROM month_lines GROUP BY {_KEY}, payer) p) w
+            WHERE key_weight > 0""",
+    ),
+    "first_invoice_alias": ("", " o"),
+    # a line's weight (an integer: PostgreSQL's sum is NUMERIC) and a share's percent (a double division)
+    "line_weight": (
+        f"sum(w.weight) OVER (PARTITION BY {_WKEY}, w.unit_price_cents)",
+        f"(sum(w.weight) OVER (PARTITION BY {_WKEY}, w.unit_price_cents))::BIGINT",
+    ),
+    "share_percent": ("round(100 * s.w / s.wsum)::INTEGER", "round(100.0 * s.w / s.wsum)::INTEGER"),
+}
 
-    Already billed is what the month's documents say, by (child, service, kind, decision) (credit
-    notes count negative; a split line's quantity once). Added days take the price above; removed days
-    are credited at the prices they were billed at, the latest first (a line billed at two prices, its QF
-    changed between two runs, gets a credit line per price): a later tariff or QF never re-prices a
-    published month.
 
-    Each difference goes to its payers: the billed guardian (guardian 2 when the family's bill goes to
-    him, else guardian 1), or for a split bill both guardians by the child's shares (50/50 without
-    shares). A credit follows what each payer was billed on that line's key that month. An amount is
-    shared by lib.domain.invoicing.split_cents's largest-remainder rule, written here in SQL; a 0 %
-    share makes no line. A line first billed reads "Léa — Restauration scolaire (novembre 2026)" (for
-    the other kinds "Léa — Repas non réservé — Restauration scolaire (novembre 2026)"; from a decision
-    that starts within the month, " — tarif au 15/01/2027" follows), a difference "Régularisation : …",
-    a share ends with " — part 70 %". All of it in one statement, set-based: at city scale (73,000
-    lines) the same merge and numbering done in Python took a second."""
-    baskets = sorted(
-        {(p.service_id, p.valid_from) for p in prices if p.kind is LineKind.BASKET and p.own_price},
-        key=lambda b: (b[0], b[1] or BASE_DAY),
-    )
-    key = "family_id, child_id, service_id, kind, tkey"
-    wkey = "w.family_id, w.child_id, w.service_id, w.kind, w.tkey"
-    sql = f"""
+def _month_lines_text(w: Mapping[str, str]) -> str:
+    """`_month_lines`' statement with each engine's words `w` (`_MONTH_LINES_WORDS`)."""
+    return f"""
         WITH quotients AS (
             SELECT f.id AS family_id, coalesce(f.non_resident, false) AS non_resident,
                    CASE WHEN h.family_id IS NULL THEN f.quotient_familial ELSE h.qf END AS qf
             FROM families f
             LEFT JOIN (SELECT family_id,
-                              arg_max(qf, {{'d': valid_from, 'i': id}}) FILTER (WHERE valid_from < $after) AS qf
+                              {w["latest_qf"]} AS qf
                        FROM family_quotients GROUP BY family_id) h ON h.family_id = f.id
         ), decisions AS (
             SELECT service_id, valid_from FROM tariff_decisions WHERE valid_from < $after
@@ -211,17 +253,15 @@ def _month_lines(
               AND NOT EXISTS (SELECT 1 FROM bookings x WHERE x.child_id = b.child_id AND x.service_id = b.service_id
                               AND x.day = b.day AND x.state = {BOOKED} AND x.day >= $first AND x.day < $after)
         ), prices AS (
-            SELECT unnest($price_services) AS service_id, unnest($price_from) AS tkey, unnest($price_kinds) AS kind,
-                   unnest($price_qf) AS qf, unnest($price_non_resident) AS non_resident,
-                   unnest($price_cents) AS price
+            {w["prices"]}
         ), basket_priced AS (
             -- the tariffs with a packed lunch price of their own (without one, it is billed as a meal)
-            SELECT unnest($basket_services) AS service_id, unnest($basket_from) AS tkey
+            {w["basket_priced"]}
         ), dated_days AS (
             SELECT d.*, coalesce(v.valid_from, {_BASE}) AS tkey,
                    bk.child_id IS NOT NULL AND (bk.valid_until IS NULL OR bk.valid_until >= d.day) AS basket
             FROM all_days d
-            ASOF LEFT JOIN decisions v ON v.service_id = d.service_id AND d.day >= v.valid_from
+            {w["decision_of_day"]}
             LEFT JOIN {BASKET_CHILDREN} bk ON bk.child_id = d.child_id
         ), priced_days AS (
             SELECT d.child_id, d.service_id, d.tkey,
@@ -237,29 +277,17 @@ def _month_lines(
             JOIN prices p ON p.service_id = d.service_id AND p.tkey = d.tkey AND p.kind = d.kind
                           AND p.qf IS NOT DISTINCT FROM q.qf AND p.non_resident = q.non_resident
             WHERE p.price IS NOT NULL
-            GROUP BY ALL
+            {w["group_counts"]}
         ), month_lines AS (
-            SELECT i.family_id, i.payer_guardian_id AS payer, l.* EXCLUDE (line_kind, tariff_from),
-                   coalesce(l.line_kind, {MEAL_LINE}) AS kind, coalesce(l.tariff_from, {_BASE}) AS tkey,
-                   i.created_at AS billed_at
-            FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id
-            WHERE i.period_month = $first AND l.carried_from IS NULL
-            UNION ALL BY NAME
-            SELECT family_id, payer_guardian_id AS payer, -1 AS invoice_id, line_no, child_id, service_id, label,
-                   quantity, unit_price_cents, amount_cents, counted, share_percent, NULL::DATE AS carried_from,
-                   line_kind AS kind, coalesce(tariff_from, {_BASE}) AS tkey, carried_at AS billed_at
-            FROM carried_lines WHERE period_month = $first
+            {w["month_lines"]}
         ), billed_prices AS (
             -- what a line was billed at each of its prices (a QF or residence changed between two runs)
-            SELECT {key}, unit_price_cents, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
-                   max((billed_at, invoice_id, line_no)) AS latest
-            FROM month_lines GROUP BY ALL
+            SELECT {_KEY}, unit_price_cents, coalesce(sum(quantity) FILTER (WHERE counted), 0)::INTEGER AS billed,
+                   {w["latest_billed"]}
         ), billed AS (
-            SELECT {key}, sum(billed)::INTEGER AS billed FROM billed_prices GROUP BY ALL
+            SELECT {_KEY}, sum(billed)::INTEGER AS billed FROM billed_prices {w["group_billed"]}
         ), billed_weights AS (
-            SELECT * FROM (SELECT {key}, payer, greatest(sum(amount_cents), 0)::BIGINT AS weight
-                           FROM month_lines GROUP BY {key}, payer)
-            QUALIFY sum(weight) OVER (PARTITION BY {key}) > 0
+            {w["billed_weights"]}
         ), first_invoice AS (
             -- what a payer's credit note of the month corrects: his first invoice of the month, else the
             -- invoice that billed the month's lines carried over for him (none while they still wait)
@@ -268,7 +296,7 @@ def _month_lines(
                 WHERE period_month = $first AND kind = 'invoice'
                 UNION ALL
                 SELECT family_id, payer_guardian_id, settled_invoice_id, false FROM carried_lines
-                WHERE period_month = $first AND settled_invoice_id IS NOT NULL)
+                WHERE period_month = $first AND settled_invoice_id IS NOT NULL){w["first_invoice_alias"]}
             GROUP BY family_id, payer
         ), merged AS (
             SELECT coalesce(c.family_id, b.family_id) AS family_id, coalesce(c.child_id, b.child_id) AS child_id,
@@ -285,7 +313,7 @@ def _month_lines(
                    least(p.billed, -m.delta - coalesce(sum(p.billed) OVER (
                        PARTITION BY m.family_id, m.child_id, m.service_id, m.kind, m.tkey ORDER BY p.latest DESC
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS credited
-            FROM merged m JOIN billed_prices p USING ({key})
+            FROM merged m JOIN billed_prices p USING ({_KEY})
             WHERE m.delta < 0 AND p.billed > 0
         ), deltas AS (
             SELECT m.family_id, m.child_id, m.service_id, m.kind, m.tkey, m.delta AS quantity, m.first_time,
@@ -303,7 +331,7 @@ def _month_lines(
             LEFT JOIN guardians g2 ON g2.family_id = f.id AND g2.rank = 2
         ), weights AS (
             SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, w.payer, w.weight
-            FROM deltas d JOIN billed_weights w USING ({key})
+            FROM deltas d JOIN billed_weights w USING ({_KEY})
             WHERE d.quantity < 0
             UNION ALL
             SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, p.whole, 1
@@ -323,8 +351,8 @@ def _month_lines(
                         AND w.kind = d.kind AND w.tkey = d.tkey))
         ), ranked AS (
             SELECT w.*, coalesce(g.rank, 1) AS payer_rank,
-                   sum(w.weight) OVER (PARTITION BY {wkey}, w.unit_price_cents) AS line_weight,
-                   row_number() OVER (PARTITION BY {wkey}, w.unit_price_cents ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
+                   {w["line_weight"]} AS line_weight,
+                   row_number() OVER (PARTITION BY {_WKEY}, w.unit_price_cents ORDER BY coalesce(g.rank, 1), w.payer) AS place_in_line
             FROM weights w LEFT JOIN guardians g ON g.id = w.payer
         ), cut AS (
             -- a line whose shares are all 0 % (shares of guardians no longer the family's) goes whole
@@ -332,13 +360,13 @@ def _month_lines(
             SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,
                    CASE WHEN r.line_weight > 0 THEN r.weight ELSE (r.place_in_line = 1)::INTEGER END AS w,
                    CASE WHEN r.line_weight > 0 THEN r.line_weight ELSE 1 END AS wsum
-            FROM ranked r JOIN deltas d USING ({key}, unit_price_cents)
+            FROM ranked r JOIN deltas d USING ({_KEY}, unit_price_cents)
         ), shares AS (
             SELECT *, whole_cents * w // wsum AS floor_cents,
-                   row_number() OVER (PARTITION BY {key}, unit_price_cents
+                   row_number() OVER (PARTITION BY {_KEY}, unit_price_cents
                                       ORDER BY whole_cents * w % wsum DESC, place_in_line) AS place,
-                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY {key}, unit_price_cents) AS left_over,
-                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY {key}, unit_price_cents) AS payers
+                   whole_cents - sum(whole_cents * w // wsum) OVER (PARTITION BY {_KEY}, unit_price_cents) AS left_over,
+                   count(*) FILTER (WHERE w > 0) OVER (PARTITION BY {_KEY}, unit_price_cents) AS payers
             FROM cut
         ), lines AS (
             SELECT d.family_id, coalesce(f.name, '') AS family, s.payer,
@@ -348,16 +376,16 @@ def _month_lines(
                      || ch.first_name || ' — ' || {LINE_KIND_WORDS.format(kind="d.kind")}
                      || sv.name || ' (' || $month_label || ')'
                      || CASE WHEN d.tkey > $first THEN ' — tarif au ' || strftime(d.tkey, '%d/%m/%Y') ELSE '' END
-                     || CASE WHEN s.payers > 1 THEN ' — part ' || round(100 * s.w / s.wsum)::INTEGER || ' %' ELSE '' END
+                     || CASE WHEN s.payers > 1 THEN ' — part ' || {w["share_percent"]} || ' %' ELSE '' END
                      AS label,
                    d.quantity, d.unit_price_cents,
                    (sign(d.quantity) * (s.floor_cents + (s.place <= s.left_over)::INTEGER))::INTEGER AS amount_cents,
                    row_number() OVER (PARTITION BY d.family_id, d.child_id, d.service_id, d.kind, d.tkey,
                                                    d.unit_price_cents ORDER BY s.place_in_line) = 1 AS counted,
-                   CASE WHEN s.payers > 1 THEN round(100 * s.w / s.wsum)::INTEGER END AS share_percent,
+                   CASE WHEN s.payers > 1 THEN {w["share_percent"]} END AS share_percent,
                    {LINE_KIND_RANK.format(kind="d.kind")} AS kind_rank
             FROM shares s
-            JOIN deltas d USING ({key}, unit_price_cents)
+            JOIN deltas d USING ({_KEY}, unit_price_cents)
             JOIN children ch ON ch.id = d.child_id
             JOIN services sv ON sv.id = d.service_id
             LEFT JOIN families f ON f.id = d.family_id
@@ -400,6 +428,58 @@ def _month_lines(
         FROM held l
         ORDER BY l.family_id, l.payer_rank, l.payer, line_no
         """
+
+
+MONTH_LINES = dialects(
+    duckdb=_month_lines_text({name: words[0] for name, words in _MONTH_LINES_WORDS.items()}),
+    postgresql=_month_lines_text({name: words[1] for name, words in _MONTH_LINES_WORDS.items()}),
+)
+
+
+def _month_lines(
+    first: date,
+    after: date,
+    credit_justified: bool,
+    prices: Sequence[DayPrice],
+    month_label: str,
+    minimum_cents: int,
+) -> tuple[Dialects, dict]:
+    """What a month still needs billed, one row per line of the documents to issue, ordered:
+    (family_id, family name, payer (guardian id), payer's name, child_id, service_id, kind (LineKind),
+    tariff key (the decision's date; 0001-01-01 for the base tariff), label, quantity to add (negative:
+    to credit), unit price, amount, counted, share_percent, line number in its document, document number
+    in the run (1, 2, … by family and payer), the document's total, the invoice a credit note corrects
+    (the payer's first of the month, else the one that billed his lines of the month carried over), held
+    (carried over), whole (not a share)).
+
+    Days to bill for [first, after), never on a closure or a strike (`OPEN_DAY`): the booked days, less
+    justified absences when the town credits them, and the days a child was present without a booking.
+    Each day is a PAI packed lunch when the child brings one (health's BASKET_CHILDREN, a flag), else a
+    booked meal or an unbooked day (lib.domain.invoicing.day_kind), priced at the decision in force
+    that day (an ASOF join on the decisions' dates; the base tariff before the first) for the family's
+    QF in force on the month's last day (the latest line of its history valid by then; the cached QF
+    for a family without history) and its « hors commune » flag, from `prices`
+    (lib.domain.invoicing.day_price); a day with no price (its kind not billed) makes no line.
+
+    Already billed is what the month's documents say, by (child, service, kind, decision) (credit
+    notes count negative; a split line's quantity once). Added days take the price above; removed days
+    are credited at the prices they were billed at, the latest first (a line billed at two prices, its QF
+    changed between two runs, gets a credit line per price): a later tariff or QF never re-prices a
+    published month.
+
+    Each difference goes to its payers: the billed guardian (guardian 2 when the family's bill goes to
+    him, else guardian 1), or for a split bill both guardians by the child's shares (50/50 without
+    shares). A credit follows what each payer was billed on that line's key that month. An amount is
+    shared by lib.domain.invoicing.split_cents's largest-remainder rule, written here in SQL; a 0 %
+    share makes no line. A line first billed reads "Léa — Restauration scolaire (novembre 2026)" (for
+    the other kinds "Léa — Repas non réservé — Restauration scolaire (novembre 2026)"; from a decision
+    that starts within the month, " — tarif au 15/01/2027" follows), a difference "Régularisation : …",
+    a share ends with " — part 70 %". All of it in one statement, set-based: at city scale (73,000
+    lines) the same merge and numbering done in Python took a second."""
+    baskets = sorted(
+        {(p.service_id, p.valid_from) for p in prices if p.kind is LineKind.BASKET and p.own_price},
+        key=lambda b: (b[0], b[1] or BASE_DAY),
+    )
     params = {
         "first": first,
         "after": after,
@@ -415,7 +495,7 @@ def _month_lines(
         "basket_services": [service_id for service_id, _ in baskets],
         "basket_from": [valid_from or BASE_DAY for _, valid_from in baskets],
     }
-    return sql, params
+    return MONTH_LINES, params
 
 
 class MonthLines:
@@ -536,7 +616,12 @@ def publish_lines(
     seq, and how many payers' documents carried new lines over."""
     sql, params = _month_lines(first, after, credit_justified, prices, month_label, minimum_cents)
     staged = f"_month_lines_{next(_staged)}"
-    cur.execute(f"CREATE TEMP TABLE {staged} AS {sql}", params)
+    cur.execute(
+        dialects(
+            duckdb=f"CREATE TEMP TABLE {staged} AS {sql}", postgresql=f"CREATE TEMP TABLE {staged} AS {sql.postgresql}"
+        ),
+        params,
+    )
     try:
         issued = cur.execute(
             f"""

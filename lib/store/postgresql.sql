@@ -8,10 +8,11 @@ DO $$ BEGIN
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $$;
 
--- regexp_extract(text, pattern, group): the group'th parenthesised group of the first match, '' if none.
+-- regexp_extract(text, pattern, group): the group'th parenthesised group of the first match, '' if none
+-- (NULL for a NULL text, as DuckDB: migration 009's coalesce relies on it).
 CREATE OR REPLACE FUNCTION regexp_extract(s text, pattern text, grp integer) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce((regexp_match(s, pattern))[grp], '') $$;
+    AS $$ SELECT CASE WHEN s IS NOT NULL THEN coalesce((regexp_match(s, pattern))[grp], '') END $$;
 
 -- list_contains(list, value): DuckDB's list membership, PostgreSQL's `= ANY`.
 CREATE OR REPLACE FUNCTION list_contains(list anycompatiblearray, value anycompatible) RETURNS boolean
@@ -38,3 +39,22 @@ DO $$ BEGIN
     CREATE OPERATOR // (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = int8div);
 EXCEPTION WHEN duplicate_function THEN NULL;
 END $$;
+
+-- strip_accents(text): DuckDB's, the letters without their combining accents (é → e, ç → c).
+CREATE OR REPLACE FUNCTION strip_accents(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT regexp_replace(normalize(s, NFD), '[\u0300-\u036f]', '', 'g') $$;
+
+-- contains(text, part): DuckDB's substring test.
+CREATE OR REPLACE FUNCTION contains(s text, part text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT strpos(s, part) > 0 $$;
+
+-- try_integer(text) / try_jsonb(text): DuckDB's TRY_CAST(… AS INTEGER) / TRY_CAST(… AS JSON), NULL
+-- where the text is not one.
+CREATE OR REPLACE FUNCTION try_integer(s text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN s ~ '^\s*[+-]?[0-9]{1,18}\s*$' THEN s::bigint END $$;
+CREATE OR REPLACE FUNCTION try_jsonb(s text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN s::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$;

@@ -13,6 +13,7 @@ import duckdb
 from lib.domain.deadlines import DeadlineRule, ServiceDeadlines
 from lib.domain.records import ServiceSettings, SiteCapacity
 from lib.store.db import Database, dicts
+from lib.store.sql import dialects
 
 DEADLINE_COLUMNS = (
     "book_delay_days",
@@ -34,16 +35,26 @@ def with_deadlines(row: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def services_with_capacities(db: Database) -> list[ServiceSettings]:
-    """Each service with its `deadlines` and the capacity of each site that gives it."""
-    rows = db.dicts(
-        """
+SERVICES_WITH_CAPACITIES = dialects(
+    duckdb="""
         SELECT s.*, list({'site_id': ss.site_id, 'site': si.name, 'capacity': ss.capacity} ORDER BY ss.site_id)
                  AS capacities
         FROM services s JOIN site_services ss ON ss.service_id = s.id JOIN sites si ON si.id = ss.site_id
         GROUP BY ALL ORDER BY s.sort_order
-        """
-    )
+        """,
+    # a struct is a JSON object (psycopg reads it as a dict); the service's key groups its columns
+    postgresql="""
+        SELECT s.*, json_agg(json_build_object('site_id', ss.site_id, 'site', si.name, 'capacity', ss.capacity)
+                             ORDER BY ss.site_id) AS capacities
+        FROM services s JOIN site_services ss ON ss.service_id = s.id JOIN sites si ON si.id = ss.site_id
+        GROUP BY s.id ORDER BY s.sort_order
+        """,
+)
+
+
+def services_with_capacities(db: Database) -> list[ServiceSettings]:
+    """Each service with its `deadlines` and the capacity of each site that gives it."""
+    rows = db.dicts(SERVICES_WITH_CAPACITIES)
     return [
         ServiceSettings(
             id=r["id"],

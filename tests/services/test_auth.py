@@ -293,7 +293,12 @@ def test_login_and_logout_are_in_the_journal_in_french(town):
     "public_url, secure", [("https://famille.ma-ville.fr/", True), ("http://127.0.0.1:8501", False), ("", False)]
 )
 def test_cookies_need_https_when_the_public_address_is_https(town, public_url, secure):
-    town.db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
+    town.db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO settings VALUES ('public_url', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [public_url],
+        )
+    )
     assert auth.cookies_need_https(town.db) is secure
 
 

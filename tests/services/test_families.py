@@ -15,6 +15,7 @@ from lib.domain.families import ChildInput, ConsentKind, ContactInput, GuardianI
 from lib.services import attendance, families, health, reservations, trail
 from lib.store import invoices as invoice_store
 from tests.conftest import DEMO_NOW, DEMO_TODAY
+from tests.helpers import sorted_rows
 
 TABLES = (
     "families",
@@ -35,7 +36,7 @@ CONTACT = ContactInput("Mamie Aubert", "grand-mère", "06 11 22 33 44", True, Tr
 
 def snapshot(db):
     """Every row a family file entry point may write, and the audit log's size."""
-    return [db.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in TABLES], db.value("SELECT count(*) FROM audit_log")
+    return [sorted_rows(db, f"SELECT * FROM {t}") for t in TABLES], db.value("SELECT count(*) FROM audit_log")
 
 
 def audits(db, action):
@@ -437,14 +438,18 @@ def test_archiving_a_family_cancels_from_tomorrow_closes_accounts_and_keeps_invo
             [town.wednesday_centre, town.wednesday_meal],
         )
     )
-    town.db.write(
-        lambda cur: cur.execute(
+
+    def waiting_child(cur):
+        cur.execute(
             """INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_class, diet_code)
-               VALUES (50, 3, 'Chloé', 'Sansenfant', '2019-02-02', 'CP', 'standard');
-               INSERT INTO bookings VALUES (50, ?, ?, ?, 'waiting', 'occasional', 8, '2026-11-20', 8, '2026-11-20')""",
+               VALUES (50, 3, 'Chloé', 'Sansenfant', '2019-02-02', 'CP', 'standard')"""
+        )
+        cur.execute(
+            "INSERT INTO bookings VALUES (50, ?, ?, ?, 'waiting', 'occasional', 8, '2026-11-20', 8, '2026-11-20')",
             [town.wednesday_meal, next_wednesday, town.wednesday_centre],
         )
-    )
+
+    town.db.write(waiting_child)
     # Alice also waits for a place at the Wednesday centre next week.
     town.db.write(
         lambda cur: cur.execute(

@@ -16,7 +16,7 @@ from lib.payments.sandbox import BANK
 from lib.services import families, family_mail, invoicing, mail, payments, reminders, setup
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW
-from tests.helpers import PORT, PROVIDER, town_invoice
+from tests.helpers import PORT, PROVIDER, sorted_rows, town_invoice
 
 THURSDAY = date(2026, 12, 10)  # Alice (Mon/Tue/Thu/Fri) is booked, Adrien (Mon/Tue/Fri) is not
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -218,7 +218,7 @@ def test_an_archive_that_fails_queues_no_waiting_list_message(town, monkeypatch)
         )
     )
     assert r.set_day(db, basile, basile_ctx, town.wednesday_meal, day, True, DEMO_NOW).waiting
-    before = outbox(db), db.rows("SELECT * FROM bookings ORDER BY ALL")
+    before = outbox(db), sorted_rows(db, "SELECT * FROM bookings")
 
     def broken(*_args):
         raise RuntimeError("disque plein")
@@ -226,7 +226,7 @@ def test_an_archive_that_fails_queues_no_waiting_list_message(town, monkeypatch)
     monkeypatch.setattr(families.store, "set_family_archived", broken)
     with pytest.raises(RuntimeError):
         families.archive_family(db, town.login(town.admin), town.family_a, "Déménagement", DEMO_NOW)
-    assert (outbox(db), db.rows("SELECT * FROM bookings ORDER BY ALL")) == before
+    assert (outbox(db), sorted_rows(db, "SELECT * FROM bookings")) == before
 
 
 def test_a_family_that_turned_receipts_off_gets_none_but_the_staffs_changes_are_always_told(town):
@@ -255,7 +255,7 @@ def test_a_day_booked_late_by_the_staff_gives_no_cancellation_limit_already_past
 
 
 def preference_state(db):
-    return db.rows("SELECT * FROM mail_preferences ORDER BY ALL"), db.value("SELECT count(*) FROM audit_log")
+    return sorted_rows(db, "SELECT * FROM mail_preferences"), db.value("SELECT count(*) FROM audit_log")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.health import PURGE_GRACE_DAYS, HealthRecord, RequestState
 from lib.services import health, trail
 from tests.conftest import DEMO_NOW, DEMO_TODAY
+from tests.helpers import sorted_rows
 
 ALICE_PAI = {
     "has_pai": True,
@@ -26,9 +27,8 @@ SECRETS = ("Arachide", "kiwi", "Trousse", "Pivoine", "05 61 23 45 67", "2027-07-
 
 def snapshot(db) -> list:
     """Everything but the refusals the journal records (`health.access_refused`, checked where it matters)."""
-    return [db.rows("SELECT * FROM audit_log WHERE action <> 'health.access_refused' ORDER BY ALL")] + [
-        db.rows(f"SELECT * FROM {table} ORDER BY ALL")
-        for table in ("child_health", "child_health_requests", "children")
+    return [sorted_rows(db, "SELECT * FROM audit_log WHERE action <> 'health.access_refused'")] + [
+        sorted_rows(db, f"SELECT * FROM {table}") for table in ("child_health", "child_health_requests", "children")
     ]
 
 

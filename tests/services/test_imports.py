@@ -8,6 +8,7 @@ from lib.domain.errors import InvalidInput, NotAllowed
 from lib.domain.family_import import NAMES
 from lib.services import families, imports
 from tests.conftest import DEMO_NOW
+from tests.helpers import sorted_rows
 
 HEADER = ";".join(NAMES)
 
@@ -108,7 +109,7 @@ def test_a_file_is_checked_then_imported_and_the_same_file_again_changes_nothing
     registered = db.rows(
         """SELECT r.site_id, list(rs.service_id ORDER BY rs.service_id) FROM registrations r
            JOIN registration_services rs ON rs.registration_id = r.id
-           WHERE r.child_id = ? AND r.school_year_id = ? GROUP BY ALL ORDER BY 1""",
+           WHERE r.child_id = ? AND r.school_year_id = ? GROUP BY r.site_id ORDER BY 1""",
         [leo[0], town.school_year],
     )
     assert registered == [(town.school, [town.canteen]), (town.wednesday_centre, [town.wednesday_meal])]
@@ -184,10 +185,8 @@ def test_an_archived_family_or_child_in_the_file_is_a_problem_not_brought_back(t
     e2 = db.value("SELECT id FROM children WHERE town_ref = 'E-2'")
     families.archive_family(db, admin, f1, "Déménagement", DEMO_NOW)
     families.archive_child(db, admin, e2, "Parti au collège", DEMO_NOW)
-    archives = (
-        "SELECT town_ref, archived_at FROM families UNION ALL SELECT town_ref, archived_at FROM children ORDER BY ALL"
-    )
-    before = (_counts(db), db.rows(archives))
+    archives = "SELECT town_ref, archived_at FROM families UNION ALL SELECT town_ref, archived_at FROM children"
+    before = (_counts(db), sorted_rows(db, archives))
     changed = _file(
         _line(famille_nom="Famille Lenoir-Petit"),
         _line(famille_id="F-2", famille_nom="Famille Roux", resp1_email="roux@exemple.test", enfant_id="E-2"),
@@ -200,7 +199,7 @@ def test_an_archived_family_or_child_in_the_file_is_a_problem_not_brought_back(t
         ]
         with pytest.raises(imports.ImportRefused):
             imports.apply(db, admin, file, report.sha256, DEMO_NOW)
-    assert (_counts(db), db.rows(archives)) == before
+    assert (_counts(db), sorted_rows(db, archives)) == before
 
 
 def test_an_activated_account_s_login_is_not_changed_by_an_import(town):
@@ -220,7 +219,7 @@ def test_an_activated_account_s_login_is_not_changed_by_an_import(town):
 
     db.write(claire_s_account)
     assert imports.dry_run(db, admin, data, DEMO_NOW).valid  # the same address: no change
-    before = (_counts(db), db.rows("SELECT * FROM guardians ORDER BY ALL"))
+    before = (_counts(db), sorted_rows(db, "SELECT * FROM guardians"))
     for email in ("claire@ailleurs.test", ""):
         changed = _file(_line(resp1_email=email))
         report = imports.dry_run(db, admin, changed, DEMO_NOW)
@@ -230,7 +229,7 @@ def test_an_activated_account_s_login_is_not_changed_by_an_import(town):
         ]
         with pytest.raises(imports.ImportRefused):
             imports.apply(db, admin, changed, report.sha256, DEMO_NOW)
-    assert (_counts(db), db.rows("SELECT * FROM guardians ORDER BY ALL")) == before
+    assert (_counts(db), sorted_rows(db, "SELECT * FROM guardians")) == before
 
 
 def test_only_the_checked_file_is_imported(town):

@@ -15,9 +15,9 @@ from tests.conftest import DEMO_NOW, DEMO_TODAY
 
 def snapshot(db):
     return (
-        db.rows("SELECT * FROM bookings ORDER BY ALL"),
-        db.rows("SELECT * FROM registrations ORDER BY ALL"),
-        db.rows("SELECT * FROM registration_services ORDER BY ALL"),
+        db.rows("SELECT * FROM bookings ORDER BY child_id, service_id, day"),
+        db.rows("SELECT * FROM registrations ORDER BY id"),
+        db.rows("SELECT * FROM registration_services ORDER BY registration_id, service_id"),
         db.value("SELECT count(*) FROM audit_log"),
     )
 
@@ -233,7 +233,7 @@ def test_occasional_days_never_touch_a_day_they_do_not_name(town, parent):
     agent = town.login(town.agent)
     attendance.save(db, agent, DEMO_TODAY, town.school, town.canteen, {town.child_a2: "present"}, DEMO_NOW)
     ctx = r.booking_context(db, parent, town.child_a2, town.school_year)
-    others = "SELECT * FROM bookings WHERE child_id = ? AND day <> DATE '2026-12-10' ORDER BY ALL"
+    others = "SELECT * FROM bookings WHERE child_id = ? AND day <> DATE '2026-12-10' ORDER BY service_id, day"
     before = db.rows(others, [town.child_a2])
     assert r.change_days(db, parent, ctx, town.canteen, [date(2026, 12, 10)], [], DEMO_NOW).booked
     assert db.rows(others, [town.child_a2]) == before

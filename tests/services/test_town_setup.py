@@ -13,7 +13,7 @@ from lib.domain.roles import Role
 from lib.domain.school_year import school_year
 from lib.services import auth, reservations, setup, town_setup
 from tests.conftest import DEMO_NOW
-from tests.helpers import add_family_with_child
+from tests.helpers import add_family_with_child, sorted_rows
 
 BOOK = DeadlineRule(7, False, time(23, 59))
 CANCEL = DeadlineRule(2, True, time(23, 59))
@@ -21,7 +21,7 @@ TABLES = ("settings", "school_years", "sites", "services", "site_services", "die
 
 
 def snapshot(db):
-    return [db.rows(f"SELECT * FROM {table} ORDER BY ALL") for table in TABLES]
+    return [sorted_rows(db, f"SELECT * FROM {table}") for table in TABLES]
 
 
 def new_service(db, actor, **change):

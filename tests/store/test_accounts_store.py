@@ -3,10 +3,10 @@
 
 from datetime import datetime
 
-import duckdb
 import pytest
 
 from lib.store import accounts
+from lib.store.db import INTEGRITY_ERRORS
 
 AT = datetime(2026, 11, 27, 8, 30)
 
@@ -49,6 +49,6 @@ def test_two_accounts_swap_addresses_in_one_transaction(db):
 
 
 def test_a_taken_address_is_refused_by_the_schema_itself(db):
-    with pytest.raises(duckdb.ConstraintException):
+    with pytest.raises(INTEGRITY_ERRORS):
         db.write(lambda cur: accounts.set_email(cur, 2, "b@exemple.fr", "a@exemple.fr"), attempts=1)
     assert db.rows("SELECT id, email FROM users ORDER BY id") == [(1, "a@exemple.fr"), (2, "b@exemple.fr")]

@@ -23,7 +23,7 @@ def counted(db, day):
     """Booked meals and afternoons of `day` as `day_counts` gives them (counted first if needed)."""
     rows = kitchen.read_counted(
         db,
-        "SELECT service_id, sum(booked)::INTEGER AS n FROM day_counts WHERE day BETWEEN $first AND $last GROUP BY ALL",
+        "SELECT service_id, sum(booked)::INTEGER AS n FROM day_counts WHERE day BETWEEN $first AND $last GROUP BY service_id",
         {"first": day, "last": day},
     )
     return {r["service_id"]: r["n"] for r in rows}

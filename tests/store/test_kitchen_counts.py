@@ -15,6 +15,7 @@ from lib.store import bookings as bookings_store
 from lib.store import kitchen as store
 from lib.store import trends as trends_store
 from lib.store.bulk import insert_frame
+from lib.store.sql import Dialects, dialects
 
 COOK = Actor(1, "cuisine@x.fr", Role.KITCHEN, "Cuisine")
 MAYOR = Actor(2, "maire@x.fr", Role.ELECTED, "Maire")
@@ -170,18 +171,29 @@ def test_a_day_closed_afterwards_is_not_cooked(town):
     assert counts == {("École A", "Standard"): 2, ("École A", "Sans porc"): 1}
 
 
+def _over(text: str, relation: Dialects) -> Dialects:
+    """`text` read over `relation`, in each engine's wording."""
+    return dialects(duckdb=text.format(relation=relation), postgresql=text.format(relation=relation.postgresql))
+
+
 def _live(town, first, last):
     """The figures straight from the one relation of meals, `_meals()`, booking by booking."""
     daily = town.dicts(
-        f"""SELECT day, site, diet, count(*) AS booked, count(*) FILTER (WHERE status = 'present') AS present,
+        _over(
+            """SELECT day, site, diet, count(*) AS booked, count(*) FILTER (WHERE status = 'present') AS present,
                    count(*) FILTER (WHERE status IN ('absent', 'justified')) AS absent, count(status) AS checked
-            FROM ({store._meals(attendance=True)}) GROUP BY day, site, site_id, diet, diet_order
+            FROM ({relation}) m GROUP BY day, site, site_id, diet, diet_order
             ORDER BY day, site_id, diet_order""",
+            store._meals(attendance=True),
+        ),
         {"first": first, "last": last, "site": None, "service": None},
     )
     meals = town.dicts(
-        f"SELECT date_trunc('month', day)::DATE AS period, count(*) AS meals "
-        f"FROM ({store._meals(attendance=False)}) GROUP BY ALL ORDER BY period",
+        _over(
+            "SELECT date_trunc('month', day)::DATE AS period, count(*) AS meals "
+            "FROM ({relation}) m GROUP BY 1 ORDER BY period",
+            store._meals(attendance=False),
+        ),
         {"first": first, "last": last, "site": None, "service": None},
     )
     attendance = town.dicts(
@@ -189,7 +201,7 @@ def _live(town, first, last):
                   count(*) FILTER (WHERE a.status = 'present') AS present,
                   count(*) FILTER (WHERE a.status IN ('absent', 'justified')) AS absent
            FROM bookings b LEFT JOIN attendance a USING (child_id, service_id, day)
-           WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY ALL ORDER BY period""",
+           WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY 1 ORDER BY period""",
         [first, last],
     )
     return daily, meals, attendance

@@ -19,14 +19,35 @@ from lib.domain.structures import SiteKind
 STORE = Path(__file__).resolve().parents[2] / "lib" / "store"
 
 
+def checks(db, table: str) -> list[tuple[list[str], str]]:
+    """The CHECK constraints of `table` in the migrated database, as each engine's catalog shows
+    them: (the columns each one reads, its text)."""
+    if db.engine == "postgresql":
+        return db.rows(
+            """SELECT array(SELECT a.attname::text FROM pg_attribute a
+                            WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) ORDER BY a.attnum),
+                      pg_get_constraintdef(c.oid)
+               FROM pg_constraint c WHERE c.contype = 'c' AND c.conrelid = ?::regclass""",
+            [table],
+        )
+    return db.rows(
+        "SELECT constraint_column_names, expression FROM duckdb_constraints()"
+        " WHERE constraint_type = 'CHECK' AND table_name = ?",
+        [table],
+    )
+
+
+# `column IN ('a', 'b')` as DuckDB shows it (a keyword column comes quoted: "source"), or
+# `((column)::text = ANY ((ARRAY['a'::character varying, …])::text[]))` as PostgreSQL does.
+_VALUE_LIST = r"\(*\"?{column}\"?\)?(::text)? (IN \(|= ANY \(+ARRAY\[)"
+
+
 def check_values(db, table: str, column: str) -> set[str]:
     """The values the CHECK constraint of the migrated database allows for `table.column`."""
     expressions = [
-        e
-        for (e,) in db.rows(
-            "SELECT expression FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND table_name = ?", [table]
-        )
-        if re.match(rf"\(\(?\"?{column}\"? IN \(", e)  # a keyword column comes quoted ("source")
+        text
+        for columns, text in checks(db, table)
+        if list(columns) == [column] and re.search(_VALUE_LIST.format(column=column), text)
     ]
     assert len(expressions) == 1, f"{table}.{column} has no CHECK (or several)"
     return set(re.findall(r"'([^']*)'", expressions[0]))
@@ -75,11 +96,5 @@ def test_no_query_spells_a_booking_state_or_a_payment_right():
 
 def test_the_closure_kinds_are_exactly_those_the_migrated_schema_allows(fresh_db):
     """`closures.kind` has its CHECK in migration 008 (a copied table), read from the database."""
-    [check] = [
-        text
-        for (text,) in fresh_db.rows(
-            "SELECT constraint_text FROM duckdb_constraints() WHERE table_name = 'closures' "
-            "AND constraint_type = 'CHECK' AND list_contains(constraint_column_names, 'kind')"
-        )
-    ]
+    [check] = [text for columns, text in checks(fresh_db, "closures") if "kind" in columns]
     assert set(re.findall(r"'([^']*)'", check)) == {kind.value for kind in ClosureKind}
