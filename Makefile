@@ -77,12 +77,15 @@ test-fast: lint
 demo: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.demo
 
-## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it
+## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it; ENGINE=postgresql:
+## the same on PostgreSQL (a local server, or PORTAIL_DB's if a postgresql:// URL) into bench/RESULTS-postgresql*.md
 SCALE ?= city
-RESULTS = $(if $(filter city,$(SCALE)),bench/RESULTS.md,bench/RESULTS-$(SCALE).md)
+ENGINE ?= duckdb
+BENCH_NAME = $(if $(filter postgresql,$(ENGINE)),RESULTS-postgresql,RESULTS)
+RESULTS = $(if $(filter city,$(SCALE)),bench/$(BENCH_NAME).md,bench/$(BENCH_NAME)-$(SCALE).md)
 LOAD_RESULTS = $(if $(filter city,$(SCALE)),bench/LOAD.md,bench/LOAD-$(SCALE).md)
 bench: $(VENV)/.installed-dev
-	$(PY) -m bench.run --scale "$(SCALE)" --output $(RESULTS)
+	$(PY) -m bench.run --scale "$(SCALE)" --engine "$(ENGINE)" --output $(RESULTS)
 
 ## load: many families at once. First through the services on a city database (SCALE, THREADS; BROWSERS
 ## Chromium sessions, 0 by default: on two cores they mostly measure Chromium), then the real server driven
