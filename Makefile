@@ -77,18 +77,28 @@ test-fast: lint
 demo: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.demo
 
-## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it
+## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it; ENGINE=postgresql:
+## the same on PostgreSQL (a local server, or PORTAIL_DB's if a postgresql:// URL) into bench/RESULTS-postgresql*.md
 SCALE ?= city
-RESULTS = $(if $(filter city,$(SCALE)),bench/RESULTS.md,bench/RESULTS-$(SCALE).md)
+ENGINE ?= duckdb
+BENCH_NAME = $(if $(filter postgresql,$(ENGINE)),RESULTS-postgresql,RESULTS)
+RESULTS = $(if $(filter city,$(SCALE)),bench/$(BENCH_NAME).md,bench/$(BENCH_NAME)-$(SCALE).md)
 LOAD_RESULTS = $(if $(filter city,$(SCALE)),bench/LOAD.md,bench/LOAD-$(SCALE).md)
 bench: $(VENV)/.installed-dev
-	$(PY) -m bench.run --scale "$(SCALE)" --output $(RESULTS)
+	$(PY) -m bench.run --scale "$(SCALE)" --engine "$(ENGINE)" --output $(RESULTS)
 
-## load: many families at once on a city database (SCALE, THREADS, BROWSERS; see README)
+## load: many families at once. First through the services on a city database (SCALE, THREADS; BROWSERS
+## Chromium sessions, 0 by default: on two cores they mostly measure Chromium), then the real server driven
+## at Streamlit's protocol level (bench/wsload.py): FAMILIES at once clicking without pause for LOAD_SECONDS,
+## on SETUPS (duckdb: one process; postgresql: one process; cluster: 2 replicas behind HAProxy), into bench/LOAD.md
 THREADS ?= 200
-BROWSERS ?= 20
+BROWSERS ?= 0
+FAMILIES ?= 10,50,100
+LOAD_SECONDS ?= 60
+SETUPS ?= duckdb,postgresql,cluster
 load: $(VENV)/.installed-dev
 	$(PY) -m bench.load --scale "$(SCALE)" --threads $(THREADS) --browsers $(BROWSERS) --output $(LOAD_RESULTS)
+	$(PY) -m bench.wsload --families "$(FAMILIES)" --seconds $(LOAD_SECONDS) --setups "$(SETUPS)" --output $(LOAD_RESULTS)
 
 ## lighthouse: Lighthouse's mobile profile (slow 4G) on the login page and the family pages, logged in
 ## (a temporary demo town; LIGHTHOUSE_RUNS per page, median) into bench/LIGHTHOUSE.md
