@@ -45,11 +45,11 @@ ENGINE = engines.ENGINE
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
     """The session's PostgreSQL server (PostgreSQL sessions only): the URL of its `postgres` database."""
     if ENGINE != engines.POSTGRESQL:
         pytest.skip("PostgreSQL only (PORTAIL_TEST_ENGINE=postgresql)")
-    with engines.local_server(tmp_path_factory.mktemp("pg")) as url:
+    with engines.local_server() as url:
         yield url
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,13 +30,18 @@ __all__ = ["DUCKDB", "ENGINE", "POSTGRESQL", "copy", "drop", "is_url", "local_se
 
 
 @contextmanager
-def local_server(directory: Path) -> Iterator[str]:
+def local_server() -> Iterator[str]:
+    """A PostgreSQL server for the session, its cluster in a directory of its own under the system's
+    temporary folder — not under pytest's: every pytest run that starts makes /tmp/pytest-of-<user>
+    private again (0700), and the server, running as `postgres`, would lose its own files."""
+    directory = Path(tempfile.mkdtemp(prefix="portail-test-pg-"))
     port = postgresql_local.free_port()
-    url = postgresql_local.start(directory, port, durable=False)
     try:
+        url = postgresql_local.start(directory, port, durable=False)
         yield url
     finally:
         postgresql_local.stop(directory, mode="immediate")
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def new_database(server_url: str, name: str | None = None, template: str | None = None) -> str:

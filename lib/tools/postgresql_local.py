@@ -75,12 +75,14 @@ def start(directory: Path, port: int, *, durable: bool = True) -> str:
     programs = bin_dir()
     directory.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
-        os.chmod(directory, 0o755)
-        # the postgres account must be able to reach the directory through its parents
-        for parent in directory.parents:
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(parent, mode | 0o001)
+        # the postgres account must reach the directory through its parents: say so rather than
+        # open them up behind the owner's back
+        closed = [p for p in directory.parents if not p.stat().st_mode & 0o001]
+        if closed:
+            raise DatabaseUnavailable(
+                f"Le serveur PostgreSQL (compte « postgres ») ne peut pas atteindre « {directory} » : le dossier "
+                f"« {closed[0]} » lui est fermé. Choisissez un autre dossier ou ouvrez-le (chmod o+x)."
+            )
     if not (data / "PG_VERSION").exists():
         data.mkdir(exist_ok=True)
         _chown(directory)

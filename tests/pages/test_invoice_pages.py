@@ -170,3 +170,19 @@ def test_a_phones_browser_is_not_sent_the_grid(demo_db, monkeypatch):
     paid = invoice_id(demo_db, "F-2026-000001")
     at.button(key=f"invoices_card_{paid}").click().run()
     assert "Facture F-2026-000001" in texts(at) and at.session_state["invoices_selected"] == paid
+
+
+def test_viewing_invoices_never_builds_a_pdf(demo_db, monkeypatch):
+    """The PDF is made when « Télécharger la facture (PDF) » is clicked (a deferred download), not on
+    each view of « Mes factures »: the page runs for every click of every family."""
+    from lib.services import invoicing
+
+    built = []
+    monkeypatch.setattr(invoicing, "invoice_pdf", lambda *args, **kwargs: built.append(args) or b"%PDF-1.7")
+    at = app_test("pages/mes_factures.py", demo_db, "parent@demo.fr").run()
+    assert not at.exception, at.exception
+    paid = invoice_id(demo_db, "F-2026-000001")
+    at.selectbox(key="invoices_selected").set_value(paid).run()
+    assert "Facture F-2026-000001" in texts(at)
+    assert [b for b in at.get("download_button") if "Télécharger la facture" in b.proto.label]
+    assert built == []
