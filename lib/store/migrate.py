@@ -18,23 +18,33 @@ if TYPE_CHECKING:
 STORE_DIR = Path(__file__).parent
 SCHEMA = STORE_DIR / "schema.sql"
 MIGRATIONS = STORE_DIR / "migrations"
-_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+(?:\.(duckdb|postgresql))?\.sql$")
+ENGINES = ("duckdb", "postgresql")
 
 
-def available(migrations_dir: Path = MIGRATIONS) -> list[tuple[int, Path]]:
-    """(version, file) for schema.sql and every numbered migration, in order."""
-    found = [(1, SCHEMA)]
+def available(migrations_dir: Path = MIGRATIONS, engine: str = "duckdb") -> list[tuple[int, Path | None]]:
+    """(version, file) for schema.sql and every numbered migration, in order, as `engine` runs them.
+
+    A migration is one file for both engines, `NNN_name.sql`, unless a change concerns one engine
+    only (an index PostgreSQL needs and DuckDB's row groups do not): then it is `NNN_name.<engine>.sql`
+    and the other engine records the version with nothing to run (file None)."""
+    found: list[tuple[int, Path | None]] = [(1, SCHEMA)]
+    by_version: dict[int, dict[str | None, Path]] = {}
     for file in sorted(migrations_dir.glob("*.sql")):
         match = _NAME.match(file.name)
         if match:
             version = int(match[1])
             if version <= 1:
                 raise ValueError(f"{file.name}: migration numbers start at 002")
-            found.append((version, file))
-    versions = [v for v, _ in found]
-    if len(set(versions)) != len(versions):
-        raise ValueError("two migrations carry the same number")
-    return sorted(found)
+            variants = by_version.setdefault(version, {})
+            if match[2] in variants:
+                raise ValueError("two migrations carry the same number")
+            variants[match[2]] = file
+    for version, variants in sorted(by_version.items()):
+        if None in variants and len(variants) > 1:
+            raise ValueError(f"migration {version:03d}: a shared file and an engine's own file carry the same number")
+        found.append((version, variants.get(None) or variants.get(engine)))
+    return found
 
 
 def current_version(db: Database) -> int:
@@ -53,13 +63,15 @@ def migrate(db: Database, migrations_dir: Path = MIGRATIONS) -> list[int]:
 
         db.write(lambda cur: cur.execute(COMPAT_SQL.read_text(encoding="utf-8")), attempts=1)
     version = current_version(db)
-    for number, file in available(migrations_dir):
+    for number, file in available(migrations_dir, db.engine):
         if number <= version:
             continue
-        sql = file.read_text(encoding="utf-8")
+        sql = file.read_text(encoding="utf-8") if file else ""
+        name = file.name if file else f"{number:03d} (other engine only)"
 
-        def apply(cur, sql=sql, number=number, name=file.name):
-            cur.execute(sql)
+        def apply(cur, sql=sql, number=number, name=name):
+            if sql:
+                cur.execute(sql)
             cur.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [number, name, datetime.now(UTC).replace(tzinfo=None)],

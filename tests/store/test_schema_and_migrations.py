@@ -373,3 +373,27 @@ def test_invoices_published_before_013_are_addressed_to_guardian_1(schema_only_d
         (1, True, None),
         (2, True, None),
     ]
+
+
+def test_a_migration_of_one_engine_only_is_run_there_and_recorded_on_the_other(tmp_path: Path):
+    (tmp_path / "002_shared.sql").write_text("SELECT 1;")
+    (tmp_path / "003_indexes.postgresql.sql").write_text("SELECT 2;")
+    (tmp_path / "004_other.duckdb.sql").write_text("SELECT 3;")
+    (tmp_path / "004_other.postgresql.sql").write_text("SELECT 4;")
+    on_duckdb = {v: (f.name if f else None) for v, f in available(tmp_path, "duckdb")}
+    on_postgresql = {v: (f.name if f else None) for v, f in available(tmp_path, "postgresql")}
+    assert on_duckdb[2] == on_postgresql[2] == "002_shared.sql"
+    assert (on_duckdb[3], on_postgresql[3]) == (None, "003_indexes.postgresql.sql")
+    assert (on_duckdb[4], on_postgresql[4]) == ("004_other.duckdb.sql", "004_other.postgresql.sql")
+
+
+def test_a_shared_migration_and_an_engines_own_cannot_carry_one_number(tmp_path: Path):
+    (tmp_path / "002_a.sql").write_text("SELECT 1;")
+    (tmp_path / "002_a.postgresql.sql").write_text("SELECT 1;")
+    with pytest.raises(ValueError, match="same number"):
+        available(tmp_path)
+
+
+def test_the_session_engine_records_every_version(fresh_db):
+    numbers = [v for v, _ in available(engine=fresh_db.engine)]
+    assert [v for (v,) in fresh_db.rows("SELECT version FROM schema_version ORDER BY version")] == numbers
