@@ -840,7 +840,8 @@ def measure_postgresql(
             setup = f"{replicas} replicas + HAProxy, PostgreSQL"
             with running_cluster(replicas, url, port) as cluster:
                 ports = [int(urllib.parse.urlsplit(u).port or 0) for u in cluster.replica_urls]
-                pids = _serving_pids(ports)
+                procs = [getattr(r, "proc", None) for r in getattr(cluster, "replicas", [])]
+                pids = [proc.pid for proc in procs if proc is not None] or _serving_pids(ports)
                 results, numbers = _measure(setup, cluster.url, url, families, seconds, pids, db_cpu)
         problems = verify(db, results.acks, before)
     finally:
@@ -975,14 +976,21 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
 
     measures: list[Measure] = []
     notes: list[str] = []
+
+    def publish() -> None:  # after each line: a long run stopped halfway keeps what it measured
+        if args.output:
+            write_section(args.output, report(measures, args.seconds, notes))
+
     with tempfile.TemporaryDirectory(prefix="portail-wsload-") as tmp:
         work = Path(tmp)
+        os.chmod(work, 0o711)  # PostgreSQL's own account reaches its folder inside
         today = date.today()
         if "duckdb" in setups:
             demo = work / "demo.duckdb"
             demo_tool.build_demo(demo, today)
             for n in counts:
                 measures.append(measure_duckdb(demo, n, args.seconds, args.port or free_port(), work, gc))
+                publish()
         pg_setups = [s for s in setups if s != "duckdb"]
         if pg_setups:
             pg_dir = work / "pg"
@@ -1015,6 +1023,7 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
                                     db_cpu,
                                 )
                             )
+                            publish()
                         except ImportError as exc:
                             notes.append(f"{name} not measured: {exc}.")
                             break
