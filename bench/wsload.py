@@ -894,11 +894,16 @@ SECTION = "## Protocol level"
 
 
 def write_section(path: Path, lines: list[str]) -> None:
-    """Put the protocol-level section in `path` (replacing its previous one), keeping the rest."""
-    kept = path.read_text(encoding="utf-8") if path.exists() else ""
-    if SECTION in kept:
-        kept = kept[: kept.index(SECTION)]
-    path.write_text(kept.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
+    """Put the protocol-level section in `path` in place of its previous one (up to the next `## `
+    heading), keeping the rest: the services' phase above (bench/load.py), the notes below."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    before, after = text, ""
+    if SECTION in text:
+        start = text.index(SECTION)
+        end = text.find("\n## ", start + len(SECTION))
+        before, after = text[:start], (text[end + 1 :] if end >= 0 else "")
+    body = "\n".join(lines).rstrip("\n") + "\n"
+    path.write_text(before.rstrip("\n") + "\n\n" + body + ("\n" + after if after else ""), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
