@@ -7,7 +7,7 @@ PORT ?= 8501
 PORTAIL_DB ?= data/portail.duckdb
 export PORTAIL_DB
 
-.PHONY: run test test-postgresql test-fast lint demo bench load backup restore clean lighthouse system-packages
+.PHONY: run test test-postgresql test-fast lint demo bench load backup restore clean lighthouse system-packages cluster cluster-stop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(PY)
 run: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.demo --if-missing
 	PORTAIL_PUBLIC_URL="$${PORTAIL_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(VENV)/bin/streamlit run server.py --server.address 127.0.0.1 --server.port $(PORT)
+
+## cluster: REPLICAS (default 2) servers behind HAProxy on CLUSTER_PORT (default 8501), on PostgreSQL:
+## PORTAIL_DB if it is a postgresql:// URL, else a local server in .cluster/ (PG_PORT); the demo town is built
+## there if empty. Runs in the background (logs in .cluster/); `make cluster-stop` ends it.
+REPLICAS ?= 2
+CLUSTER_PORT ?= 8501
+cluster: $(VENV)/.installed-runtime
+	REPLICAS=$(REPLICAS) CLUSTER_PORT=$(CLUSTER_PORT) $(PY) -m lib.tools.cluster start
+
+## cluster-stop: stop what `make cluster` started (servers, HAProxy, the local PostgreSQL)
+cluster-stop:
+	$(PY) -m lib.tools.cluster stop
 
 ## system-packages: the Debian packages the tests need (chromium, emoji font, haproxy, openssl)
 system-packages:
@@ -65,12 +77,15 @@ test-fast: lint
 demo: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.demo
 
-## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it
+## bench: build a city in a temporary directory (SCALE=town|city|paris, default city) and time it; ENGINE=postgresql:
+## the same on PostgreSQL (a local server, or PORTAIL_DB's if a postgresql:// URL) into bench/RESULTS-postgresql*.md
 SCALE ?= city
-RESULTS = $(if $(filter city,$(SCALE)),bench/RESULTS.md,bench/RESULTS-$(SCALE).md)
+ENGINE ?= duckdb
+BENCH_NAME = $(if $(filter postgresql,$(ENGINE)),RESULTS-postgresql,RESULTS)
+RESULTS = $(if $(filter city,$(SCALE)),bench/$(BENCH_NAME).md,bench/$(BENCH_NAME)-$(SCALE).md)
 LOAD_RESULTS = $(if $(filter city,$(SCALE)),bench/LOAD.md,bench/LOAD-$(SCALE).md)
 bench: $(VENV)/.installed-dev
-	$(PY) -m bench.run --scale "$(SCALE)" --output $(RESULTS)
+	$(PY) -m bench.run --scale "$(SCALE)" --engine "$(ENGINE)" --output $(RESULTS)
 
 ## load: many families at once. First through the services on a city database (SCALE, THREADS; BROWSERS
 ## Chromium sessions, 0 by default: on two cores they mostly measure Chromium), then the real server driven
@@ -96,14 +111,16 @@ lighthouse: $(VENV)/.installed-dev bench/node_modules/.installed system-packages
 	$(PY) -m bench.lighthouse --runs $(LIGHTHOUSE_RUNS) --section "$(LIGHTHOUSE_SECTION)" --output bench/LIGHTHOUSE.md
 
 ## backup: a verified backup of $(PORTAIL_DB) (+ manifest + checksum) into $${PORTAIL_BACKUP_DIR:-backups}/; while
-## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token)
+## a server holds the file, taken online by the server on 127.0.0.1:$(PORT) (POST /admin/sauvegarde, backup token).
+## PORTAIL_DB=postgresql://…: pg_dump -Fc while the replicas serve, restored into a scratch database to be checked
 backup: $(VENV)/.installed-runtime
 	$(PY) -m lib.tools.backup save --url http://127.0.0.1:$(PORT)
 
 ## restore: FILE=backups/portail-….duckdb make restore (verified whole first; the replaced file is kept beside it;
-## refused while a server holds the file)
+## refused while a server holds the file). FILE=….pgdump on PostgreSQL: restored into a new database, checked, then
+## renamed in place of the live one (kept as <name>_replaced_…); refused while replicas are connected unless FORCE=1
 restore: $(VENV)/.installed-runtime
-	$(PY) -m lib.tools.backup restore "$(FILE)"
+	$(PY) -m lib.tools.backup restore "$(FILE)" $(if $(FORCE),--force)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -8,6 +8,11 @@ DuckDB version). The service days come from the domain's school calendar, so no 
 a closed day; each site's capacity is the number of children registered there, so no day is over
 capacity.
 
+On PostgreSQL (`make bench ENGINE=postgresql`), `build_city_on_server` builds the same city in
+DuckDB first, then copies it table by table into the server's database with COPY (each table
+exported as CSV by DuckDB, streamed to PostgreSQL): the very same rows, so the two engines'
+figures answer the same questions over the same data, not over two different draws.
+
 Command line (used by `make bench`):
     python -m bench.city --scale city --path /tmp/city.duckdb [--today YYYY-MM-DD]
 """
@@ -22,7 +27,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import psycopg
+from psycopg import sql as pgsql
 
 from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
@@ -33,7 +41,7 @@ from lib.services.demo_marks import DEMO_PASSWORD, SANDBOX_OPTIONS
 from lib.store import families as families_store
 from lib.store import health
 from lib.store.bulk import continue_sequences, insert_frame
-from lib.store.db import Database
+from lib.store.db import Database, connect
 from lib.store.migrate import migrate
 from lib.tools import demo
 
@@ -98,6 +106,107 @@ def build_city(path: str | Path, scale: Scale, today: date) -> dict[str, int]:
     finally:
         db.close()
     return counts
+
+
+def build_city_on_server(url: str, scale: Scale, today: date, workdir: str | Path) -> dict[str, int]:
+    """Build the city in a DuckDB file under `workdir`, then copy it into the PostgreSQL database
+    `url` (any town already there is emptied first: its tables are truncated). Returns the row
+    counts."""
+    path = Path(workdir) / f"{scale.name}.duckdb"
+    counts = build_city(path, scale, today)
+    try:
+        copy_to_server(path, url, Path(workdir))
+    finally:
+        path.unlink(missing_ok=True)
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+    return counts
+
+
+def copy_to_server(path: Path, url: str, workdir: Path) -> dict[str, int]:
+    """Copy every row of the DuckDB file at `path` into the PostgreSQL database `url` (its schema
+    made by the same migrations), in one transaction: tables in foreign-key order, each exported
+    by DuckDB as CSV then COPYed; the id sequences continued after the ids copied; then VACUUM
+    ANALYZE, as autovacuum leaves a database loaded long ago. Returns the rows copied per table."""
+    server = connect(url)
+    try:
+        migrate(server)
+    finally:
+        server.close()
+    source = duckdb.connect(str(path), read_only=True)
+    copied: dict[str, int] = {}
+    try:
+        with psycopg.connect(url) as conn:
+            filled = {t for (t,) in source.execute(_SOURCE_TABLES).fetchall()}
+            tables = [t for t in _tables_in_order(conn) if t in filled and t != "schema_version"]
+            every = pgsql.SQL(", ").join(pgsql.Identifier(t) for t in tables)
+            conn.execute(pgsql.SQL("TRUNCATE {} CASCADE").format(every))
+            for table in tables:
+                columns = [c for (c,) in conn.execute(_TABLE_COLUMNS, [table]).fetchall()]
+                copied[table] = _copy_table(source, conn, table, columns, workdir)
+            for table, column, sequence in conn.execute(_SEQUENCE_COLUMNS).fetchall():
+                conn.execute(
+                    pgsql.SQL(_CONTINUE).format(
+                        sequence=pgsql.Literal(sequence), column=pgsql.Identifier(column), table=pgsql.Identifier(table)
+                    )
+                )
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    finally:
+        source.close()
+    return copied
+
+
+def _tables_in_order(conn: psycopg.Connection) -> list[str]:
+    """The public tables, each after the tables its foreign keys name."""
+    tables = [t for (t,) in conn.execute(_SERVER_TABLES).fetchall()]
+    needs: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in conn.execute(_FOREIGN_KEYS).fetchall():
+        if child in needs and parent in needs and child != parent:
+            needs[child].add(parent)
+    ordered: list[str] = []
+    while needs:
+        ready = sorted(t for t, parents in needs.items() if not parents - set(ordered))
+        if not ready:
+            raise RuntimeError(f"Cycle de clés étrangères entre : {', '.join(sorted(needs))}")
+        ordered += ready
+        for t in ready:
+            del needs[t]
+    return ordered
+
+
+def _copy_table(
+    source: duckdb.DuckDBPyConnection, conn: psycopg.Connection, table: str, columns: list[str], workdir: Path
+) -> int:
+    """One table: DuckDB writes its rows as CSV (a BLOB as PostgreSQL's hex text), PostgreSQL COPYs them."""
+    kinds = dict(source.execute(_SOURCE_COLUMNS, [table]).fetchall())
+    chosen = ", ".join(_HEX.format(c) if kinds.get(c) == "BLOB" else f'"{c}"' for c in columns)
+    csv = workdir / f"{table}.csv"
+    try:
+        source.execute(f"COPY (SELECT {chosen} FROM \"{table}\") TO '{csv}' (FORMAT csv, HEADER false)")
+        names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
+        statement = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(pgsql.Identifier(table), names)
+        with conn.cursor() as cur:
+            with cur.copy(statement) as copy, csv.open("rb") as rows:
+                while chunk := rows.read(1 << 20):
+                    copy.write(chunk)
+            return cur.rowcount
+    finally:
+        csv.unlink(missing_ok=True)
+
+
+_HEX = "'\\x' || hex(\"{}\")"
+_SOURCE_TABLES = "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0"
+_SOURCE_COLUMNS = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?"
+_SERVER_TABLES = """SELECT table_name FROM information_schema.tables
+                    WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"""
+_TABLE_COLUMNS = """SELECT column_name FROM information_schema.columns
+                    WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position"""
+_FOREIGN_KEYS = "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f'"
+# A column whose default draws from a sequence: the sequence continues after the ids copied.
+_SEQUENCE_COLUMNS = r"""SELECT table_name, column_name, substring(column_default from 'nextval\(''([^'']+)''')
+                        FROM information_schema.columns
+                        WHERE table_schema = 'public' AND column_default LIKE 'nextval(%%'"""
+_CONTINUE = "SELECT setval({sequence}, greatest(coalesce(max({column}), 0), 1), max({column}) IS NOT NULL) FROM {table}"
 
 
 def _populate(cur, scale: Scale, today: date) -> dict[str, int]:

@@ -10,7 +10,14 @@ each run, so every timed run does the same amount of work. The bare SQL of a wri
 the service does (writing the change to disk is part of the engine's limit for a write); where
 the next run needs the data back, it is put back untimed after each run.
 
-    python -m bench.run [--scale town|city|paris] [--runs 9] [--output bench/RESULTS.md]
+On PostgreSQL (`--engine postgresql`, `make bench ENGINE=postgresql`) the same city is copied into
+a database `portail_bench_<scale>` of a PostgreSQL server: the one `PORTAIL_DB` names when it is a
+`postgresql://` URL (the bench's own database beside the town's, dropped at the end), else a local
+server started in the temporary directory with fsync on (a benchmark measures a real
+configuration), stopped at the end. The bare SQL then runs on PostgreSQL too, and the results
+file sets each figure beside DuckDB's from `bench/RESULTS.md` (same scale, same machine).
+
+    python -m bench.run [--scale town|city|paris] [--engine duckdb|postgresql] [--runs 9] [--output FILE]
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import logging
 import os
 import platform
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -31,14 +39,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import bench as bench_package
-from bench.city import SCALES, BadScale, build_city, family_email, scale_named
+from bench.city import SCALES, BadScale, build_city, build_city_on_server, family_email, scale_named
 from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable
-from lib.store.db import close_database, connect_file, open_database
+from lib.store.db import close_database, connect_file, is_url, open_database
 from lib.store.sql import OPEN_DAY  # a closed day is neither cooked nor billed: the bare SQL asks that too
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
+ENGINES = ("duckdb", "postgresql")
 BENCH_NOW = datetime(2026, 11, 27, 9, 30, tzinfo=PARIS)  # a Friday of term: the same figures every run
 TARGETS_MS = {
     "family_month": 50,
@@ -59,6 +68,7 @@ class Result:
     label: str
     runs_ms: list[float]
     bare_ms: list[float] = field(default_factory=list)
+    error: str | None = None  # the operation failed: why (the table says so instead of a figure)
 
     @property
     def median(self) -> float:
@@ -73,6 +83,8 @@ class Result:
         return self.median / self.bare if self.bare else None
 
     def verdict(self) -> str:
+        if self.error:
+            return "FAILED"
         target = TARGETS_MS.get(self.key, PAGE_TARGET_MS if self.key.startswith("page:") else None)
         misses = []
         if target is not None and self.median > target:
@@ -81,10 +93,20 @@ class Result:
             misses.append(f"ratio > {RATIO_TARGET:g}")
         return "MISSED " + ", ".join(misses) if misses else ("ok" if target or self.ratio else "—")
 
-    def line(self) -> str:
-        bare = f"{self.bare:9.1f}" if self.bare is not None else "        —"
-        ratio = f"{self.ratio:6.2f}" if self.ratio is not None else "     —"
-        return f"| {self.label:<58} | {self.median:9.1f} | {bare} | {ratio} | {self.verdict():<18} |"
+    def line(self, duckdb: tuple[float, float | None] | None = None, beside: bool = False) -> str:
+        """The table's row; `beside`: with DuckDB's median and bare SQL median (`duckdb`) after it."""
+        if self.error:
+            bare = f"{self.bare:9.1f}" if self.bare is not None else "        —"
+            cells = f"| {self.label:<58} | {'—':>9} | {bare} | {'—':>6} | {self.verdict():<18} |"
+        else:
+            bare = f"{self.bare:9.1f}" if self.bare is not None else "        —"
+            ratio = f"{self.ratio:6.2f}" if self.ratio is not None else "     —"
+            cells = f"| {self.label:<58} | {self.median:9.1f} | {bare} | {ratio} | {self.verdict():<18} |"
+        if not beside:
+            return cells
+        theirs = f"{duckdb[0]:9.1f}" if duckdb else "        —"
+        theirs_bare = f"{duckdb[1]:9.1f}" if duckdb and duckdb[1] is not None else "        —"
+        return f"{cells} {theirs} | {theirs_bare} |"
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -125,7 +147,7 @@ def measure_pairs(service: list, bare: list, runs: int) -> tuple[list[float], li
 
 
 class Bench:
-    def __init__(self, path: Path, runs: int, out=sys.stdout):
+    def __init__(self, path: Path | str, runs: int, out=sys.stdout):
         from lib.services import auth
 
         self.path, self.runs, self.out = path, runs, out
@@ -157,7 +179,7 @@ class Bench:
             SELECT c.family_id, c.id FROM children c JOIN families f ON f.id = c.family_id
             JOIN registrations r ON r.child_id = c.id AND r.school_year_id = ?
             JOIN registration_services rs ON rs.registration_id = r.id
-            WHERE f.payment_right = 'granted' GROUP BY ALL HAVING count(DISTINCT rs.service_id) = 3
+            WHERE f.payment_right = 'granted' GROUP BY c.family_id, c.id HAVING count(DISTINCT rs.service_id) = 3
             ORDER BY c.family_id, c.id LIMIT 1""",
             [self.today.year if self.today.month >= 8 else self.today.year - 1],
         )
@@ -174,10 +196,19 @@ class Bench:
         """Time `service` and its `bare` SQL, taking turns unless `in_turn` is False (for a bare
         write that would change what the next service run has to do)."""
         runs = runs or self.runs
-        if bare and in_turn:
-            result = Result(key, label, *measure_pairs(service, bare, runs))
-        else:
-            result = Result(key, label, measure(service, runs), measure(bare, runs) if bare else [])
+        service, bare = [side("service", fn) for fn in service], [side("bare SQL", fn) for fn in bare or []]
+        try:
+            if bare and in_turn:
+                result = Result(key, label, *measure_pairs(service, bare, runs))
+            else:
+                result = Result(key, label, measure(service, runs), measure(bare, runs) if bare else [])
+        except Exception as exc:  # one failed operation is a row of the table, not the end of the run
+            result = Result(key, label, [], error=failure(exc))
+            if bare and result.error.startswith("service"):
+                try:  # the bare SQL's figure all the same: what the service will be measured against
+                    result.bare_ms = measure(bare, runs)
+                except Exception as again:
+                    result.error += f"; {failure(again)}"
         self.results.append(result)
         print(result.line(), file=self.out, flush=True)
         return result
@@ -202,13 +233,15 @@ class Bench:
 
     # --- the operations ------------------------------------------------------------------------
     def all(self) -> None:
-        self.family_month()
-        self.writes()
-        self.kitchen()
-        self.trends()
-        self.invoicing()
-        self.payment()
-        self.pages()
+        """Every operation; one that fails (its setup included) is reported as such, and the others run."""
+        steps = (self.family_month, self.writes, self.kitchen, self.trends, self.invoicing, self.payment, self.pages)
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:  # see record()
+                result = Result(step.__name__, f"{step.__name__} (its setup)", [], error=failure(exc))
+                self.results.append(result)
+                print(result.line(), file=self.out, flush=True)
 
     def _context(self):
         from lib.services import reservations
@@ -252,8 +285,8 @@ class Bench:
             INSERT INTO bookings (child_id, service_id, day, site_id, state, origin, created_by, created_at,
                                   updated_by, updated_at)
             SELECT $child, 1, d::DATE, $site, 'booked', 'template', 0, now()::TIMESTAMP, 0, now()::TIMESTAMP
-            FROM generate_series($from::DATE, $to::DATE, INTERVAL 1 DAY) g(d)
-            WHERE isodow(d) IN (1, 2, 4, 5)
+            FROM generate_series($from::DATE, $to::DATE, INTERVAL '1 day') g(d)
+            WHERE extract(isodow FROM d) IN (1, 2, 4, 5)
             ON CONFLICT (child_id, service_id, day) DO UPDATE SET state = excluded.state,
                 updated_at = excluded.updated_at"""
         site = next(s.site_id for s in ctx.services if s.id == 1)
@@ -323,7 +356,7 @@ class Bench:
                                  JOIN children c ON c.id = b.child_id JOIN services s ON s.id = b.service_id
                                  JOIN sites si ON si.id = b.site_id JOIN diets d ON d.code = c.diet_code
                                  WHERE b.day = ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
-                                 GROUP BY ALL""",
+                                 GROUP BY si.name, s.name, d.label""",
                     [day],
                 )
             ],
@@ -342,7 +375,7 @@ class Bench:
                                  JOIN diets d ON d.code = c.diet_code
                                  LEFT JOIN attendance a USING (child_id, service_id, day)
                                  WHERE b.day BETWEEN ? AND ? AND b.state = 'booked' AND s.is_meal AND {OPEN_DAY}
-                                 GROUP BY ALL""",
+                                 GROUP BY b.day, si.name, d.label""",
                     [first, last],
                 )
             ],
@@ -363,7 +396,7 @@ class Bench:
                                         count(*) FILTER (WHERE s.is_meal)
                                  FROM bookings b JOIN services s ON s.id = b.service_id
                                  LEFT JOIN attendance a USING (child_id, service_id, day)
-                                 WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY ALL""",
+                                 WHERE b.state = 'booked' AND b.day BETWEEN ? AND ? GROUP BY 1""",
                     [date(2025, 9, 1), self.today],
                 )
             ],
@@ -383,7 +416,8 @@ class Bench:
             FROM bookings b JOIN children c ON c.id = b.child_id JOIN families f ON f.id = c.family_id
             JOIN services s ON s.id = b.service_id
             WHERE b.state = 'booked' AND b.day >= $first AND b.day < $after AND {OPEN_DAY}
-            GROUP BY ALL"""
+            GROUP BY c.family_id, b.child_id, b.service_id, f.quotient_familial, f.name, c.first_name, s.name,
+                     s.unit_price_cents"""
         month = months[-1]
         after = date(2026, 11, 1)
         self.record(
@@ -403,13 +437,13 @@ class Bench:
                                   created_at)
             SELECT 10000000 + family_id, 'X-' || family_id, 2026, 10000000 + family_id, family_id, $first, $first,
                    $first, sum(quantity * 350), now()::TIMESTAMP
-            FROM ({billable}) GROUP BY family_id"""
+            FROM ({billable}) q GROUP BY family_id"""
         lines = f"""
             INSERT INTO invoice_lines (invoice_id, line_no, child_id, service_id, label, quantity, unit_price_cents,
                                        amount_cents)
             SELECT 10000000 + family_id, row_number() OVER (PARTITION BY family_id), child_id, service_id,
                    first_name || ' — ' || service_name, quantity, unit_price_cents, quantity * unit_price_cents
-            FROM ({billable})"""
+            FROM ({billable}) q"""
         p = {"first": month, "after": after}
         self.record(
             "invoicing_publish",
@@ -448,6 +482,10 @@ class Bench:
             ORDER BY i.id LIMIT ?""",
             [2 * count],
         )
+        if len(rows) < 2 * count:
+            raise RuntimeError(
+                f"{len(rows)} factures à payer en ligne, {2 * count} attendues (la facturation a-t-elle échoué ?)"
+            )
         answers, attempts = [], []
         cfg = payments.config(self.db)
         for n, (invoice_id, email) in enumerate(rows):
@@ -506,6 +544,7 @@ class Bench:
         )
 
     def pages(self) -> None:
+        from streamlit import config as st_config
         from streamlit.testing.v1 import AppTest
 
         from lib.ui.session import TEST_TOKEN_KEY
@@ -534,6 +573,7 @@ class Bench:
         # Setting AppTest's session state from this thread warns of a "missing ScriptRunContext"
         # (Streamlit puts its log level back on every run, so the logger is switched off instead).
         logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").disabled = True
+        st_config.set_option("client.showErrorDetails", "full")  # a page that fails says why, in the table
         for role, page in pages:
             script = _TIMED_PAGE.format(path=str(ROOT / "pages" / f"{page}.py"))
 
@@ -542,15 +582,46 @@ class Bench:
                 at.session_state[TEST_TOKEN_KEY] = self.tokens[role]
                 at.run()
                 if at.exception:
-                    raise RuntimeError(f"{page}: {at.exception}")
+                    shown = at.exception[0]
+                    raise RuntimeError(f"{shown.message}".strip() or " ".join(shown.stack_trace[-1:]))
                 return bench_package.PAGE_MS.pop()
 
-            render()
-            result = Result(
-                f"page:{page}", f"Page {page} ({role}), server-side render", [render() for _ in range(self.runs)]
-            )
+            label = f"Page {page} ({role}), server-side render"
+            try:
+                render()
+                result = Result(f"page:{page}", label, [render() for _ in range(self.runs)])
+            except Exception as exc:  # see record()
+                result = Result(f"page:{page}", label, [], error=failure(exc))
             self.results.append(result)
             print(result.line(), file=self.out, flush=True)
+
+
+class SideFailed(Exception):
+    """The service or its bare SQL failed: which one, and why."""
+
+
+def side(name: str, fn: Callable[[], object] | Undone) -> Callable[[], object] | Undone:
+    """`fn`, its failure named after its side (the service or the bare SQL)."""
+    if isinstance(fn, Undone):
+        return Undone(side(name, fn.run), fn.undo)  # type: ignore[arg-type]
+
+    def run() -> object:
+        try:
+            return fn()
+        except SideFailed:
+            raise
+        except Exception as exc:
+            raise SideFailed(f"{name}: {failure(exc)}") from exc
+
+    return run
+
+
+def failure(exc: BaseException) -> str:
+    """An operation's failure in one short line, for the table."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, SideFailed):
+        return first
+    return f"{type(exc).__name__}: {first[:200]}".replace("|", "/")
 
 
 _TIMED_PAGE = """
@@ -567,7 +638,12 @@ finally:
 """
 
 
-def header() -> str:
+def header(beside: bool = False) -> str:
+    if beside:
+        return (
+            "| operation | median ms | bare SQL ms | ratio | target | DuckDB ms | DuckDB bare SQL ms |\n"
+            "|---|---:|---:|---:|---|---:|---:|"
+        )
     return "| operation | median ms | bare SQL ms | ratio | target |\n|---|---:|---:|---:|---|"
 
 
@@ -595,9 +671,33 @@ def machine() -> str:
     return f"{platform.node()}: {cpus} CPU ({model}), {mem} MiB RAM, Python {platform.python_version()}"
 
 
+@dataclass
+class Run:
+    """What one engine's run gives the report."""
+
+    counts: dict
+    built_s: float
+    size_mb: float
+    size_after: float
+    results: list[Result]
+    engine: str  # the line saying which engine and configuration
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Banc d'essai du Portail Famille à l'échelle d'une ville.")
     parser.add_argument("--scale", default=os.environ.get("SCALE") or None, help=f"échelle : {', '.join(SCALES)}")
+    parser.add_argument(
+        "--engine",
+        default=os.environ.get("ENGINE") or "duckdb",
+        help="moteur : duckdb (défaut) ou postgresql (serveur de PORTAIL_DB s'il est une adresse postgresql://, "
+        "sinon un serveur local temporaire)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PG_PORT") or 0) or None,
+        help="port du serveur PostgreSQL local (défaut : un port libre)",
+    )
     parser.add_argument("--runs", type=int, default=9, help="mesures par opération (médiane), après un échauffement")
     parser.add_argument("--output", type=Path, default=None, help="fichier Markdown des résultats (défaut : aucun)")
     parser.add_argument(
@@ -606,44 +706,177 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         scale = scale_named(args.scale)
+        engine = engine_named(args.engine)
+        if args.port is not None and not 1024 < args.port < 65536:
+            raise BadScale(f"Port invalide : {args.port}.")
         if args.runs < 1 or args.runs > 50:
             raise BadScale("Le nombre de mesures doit être compris entre 1 et 50.")
-        if args.keep and (args.keep / f"{scale.name}.duckdb").exists():
-            raise BadScale(f"{args.keep / f'{scale.name}.duckdb'} existe déjà : choisissez un autre dossier.")
+        kept = f"{scale.name}.duckdb" if engine == "duckdb" else "postgresql"
+        if args.keep and (args.keep / kept).exists():
+            raise BadScale(f"{args.keep / kept} existe déjà : choisissez un autre dossier.")
         check_data_free()
     except (BadScale, DatabaseUnavailable) as exc:
         print(f"Erreur : {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
+    # Stopped with SIGTERM, the run still stops its server and removes its temporary directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load_before = os.getloadavg()[0]
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     folder = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="portail-bench-")
-    with folder as tmp:
-        path = Path(tmp) / f"{scale.name}.duckdb"
-        print(f"Construction de la ville « {scale.name} » dans {path} …", flush=True)
-        started = time.perf_counter()
-        counts = build_city(path, scale, BENCH_NOW.date())
-        built_s = time.perf_counter() - started
-        size_mb = path.stat().st_size / 2**20
-        print(
-            f"… {counts['families']} familles, {counts['children']} enfants, {counts['bookings']} réservations, "
-            f"{counts['attendance']} pointages en {built_s:.1f} s ({size_mb:.0f} Mio).",
-            flush=True,
-        )
-        print(header(), flush=True)
-        bench = Bench(path, args.runs)
-        try:
-            bench.all()
-        finally:
-            close_database(path)
-        size_after = path.stat().st_size / 2**20
+    try:
+        with folder as tmp:
+            if engine == "duckdb":
+                run = on_duckdb(Path(tmp), scale, args.runs)
+            else:
+                run = on_postgresql(Path(tmp), scale, args.runs, keep=args.keep is not None, port=args.port)
+    except DatabaseUnavailable as exc:
+        print(f"Erreur : {exc.message if hasattr(exc, 'message') else exc}", file=sys.stderr)
+        return 2
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    summary = report(scale.name, counts, built_s, size_mb, size_after, peak_mb, bench.results, args.runs, load_before)
+    duckdb_side = duckdb_results(scale.name) if engine == "postgresql" else None
+    summary = report(
+        scale.name,
+        run.counts,
+        run.built_s,
+        run.size_mb,
+        run.size_after,
+        peak_mb,
+        run.results,
+        args.runs,
+        load_before,
+        engine=run.engine,
+        duckdb_side=duckdb_side,
+    )
     print("\n" + summary)
     if args.output:
         args.output.write_text(summary, encoding="utf-8")
         print(f"Résultats écrits dans {args.output}")
     return 0  # a missed target is a finding for the table, not a failed run
+
+
+def engine_named(name: str | None) -> str:
+    key = (name or "duckdb").strip().lower()
+    if key not in ENGINES:
+        raise BadScale(f"Moteur inconnu : « {name} ». Choisissez parmi : {', '.join(ENGINES)}.")
+    return key
+
+
+def on_duckdb(tmp: Path, scale, runs: int) -> Run:
+    path = tmp / f"{scale.name}.duckdb"
+    print(f"Construction de la ville « {scale.name} » dans {path} …", flush=True)
+    started = time.perf_counter()
+    counts = build_city(path, scale, BENCH_NOW.date())
+    built_s = time.perf_counter() - started
+    size_mb = path.stat().st_size / 2**20
+    built(counts, built_s, size_mb)
+    bench = Bench(path, runs)
+    try:
+        bench.all()
+    finally:
+        close_database(path)
+    import duckdb
+
+    return Run(
+        counts, built_s, size_mb, path.stat().st_size / 2**20, bench.results, f"DuckDB {duckdb.__version__} (embedded)"
+    )
+
+
+def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool, port: int | None = None) -> Run:
+    """The city copied into `portail_bench_<scale>` on PORTAIL_DB's server, or on a local server
+    started in `tmp` (fsync on); the bench's database dropped at the end unless `keep`."""
+    from lib.store.postgres import shown
+    from lib.store.server import create_database, drop_database, with_database
+    from lib.tools import postgresql_local
+
+    live = os.environ.get("PORTAIL_DB", "")
+    local = tmp / "postgresql"
+    if is_url(live):
+        server, where = live, f"the server of PORTAIL_DB ({shown(with_database(live, ''))})"
+    else:
+        server = postgresql_local.start(local, port or postgresql_local.free_port(), durable=True)
+        where = "a local server started for the bench in its temporary directory"
+    try:
+        target = with_database(server, f"portail_bench_{scale.name}")
+        drop_database(target)  # the bench's own database: a leftover of an interrupted run
+        create_database(target)
+        print(f"Construction de la ville « {scale.name} » dans {shown(target)} …", flush=True)
+        started = time.perf_counter()
+        counts = build_city_on_server(target, scale, BENCH_NOW.date(), tmp)
+        built_s = time.perf_counter() - started
+        bench = Bench(target, runs)
+        size_mb = _server_size(bench)
+        engine = f"PostgreSQL {_server_settings(bench)}, {where}"
+        built(counts, built_s, size_mb)
+        try:
+            bench.all()
+            size_after = _server_size(bench)
+        finally:
+            close_database(target)
+        if not keep:
+            drop_database(target)
+    finally:
+        if not is_url(live) and not keep:
+            postgresql_local.stop(local)
+    if keep and not is_url(live):
+        postgresql_local.stop(local)
+        print(f"Serveur arrêté ; ses données sont gardées dans {local} (python -m lib.tools.postgresql_local start).")
+    return Run(counts, built_s, size_mb, size_after, bench.results, engine)
+
+
+def _server_size(bench: Bench) -> float:
+    return bench.db.value("SELECT pg_database_size(current_database())") / 2**20
+
+
+def _server_settings(bench: Bench) -> str:
+    """The server's version and the settings that weigh on these figures."""
+    version = bench.db.value("SHOW server_version").split()[0]
+    settings = dict(
+        bench.db.rows(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
+            "('fsync', 'synchronous_commit', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather')"
+        )
+    )
+    return f"{version} ({', '.join(f'{k} {v}' for k, v in sorted(settings.items()))})"
+
+
+def built(counts: dict, built_s: float, size_mb: float) -> None:
+    print(
+        f"… {counts['families']} familles, {counts['children']} enfants, {counts['bookings']} réservations, "
+        f"{counts['attendance']} pointages en {built_s:.1f} s ({size_mb:.0f} Mio).",
+        flush=True,
+    )
+    print(header(), flush=True)
+
+
+@dataclass(frozen=True)
+class Published:
+    """DuckDB's figures for the same scale, read back from its results file."""
+
+    source: str  # the file and the date of its run
+    figures: dict[str, tuple[float, float | None]]  # label → (median, bare SQL median)
+
+
+def duckdb_results(scale: str) -> Published | None:
+    path = RESULTS if scale == "city" else RESULTS.with_name(f"RESULTS-{scale}.md")
+    if not path.exists():
+        return None
+    return published(path.read_text(encoding="utf-8"), f"`{path.relative_to(ROOT)}`")
+
+
+def published(text: str, name: str) -> Published:
+    """The figures of a results file's table, by operation label."""
+    figures = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or cells[0] in ("operation", "---"):
+            continue
+        try:
+            figures[cells[0]] = (float(cells[1]), float(cells[2]) if cells[2] != "—" else None)
+        except ValueError:
+            continue
+    dated = next((line[len("- Date: ") :] for line in text.splitlines() if line.startswith("- Date: ")), "?")
+    return Published(f"{name}, run of {dated.split(';')[0]}", figures)
 
 
 def check_data_free() -> None:
@@ -652,7 +885,7 @@ def check_data_free() -> None:
     from lib.services.config import db_path
 
     live = db_path()
-    if live.exists():
+    if isinstance(live, Path) and live.exists():
         connect_file(live).close()
 
 
@@ -666,31 +899,77 @@ def report(
     results: list[Result],
     runs: int,
     load_before: float,
+    *,
+    engine: str = "",
+    duckdb_side: Published | None = None,
 ) -> str:
     missed = [r for r in results if r.verdict().startswith("MISSED")]
+    failed = [r for r in results if r.error]
+    on_server = engine.startswith("PostgreSQL")
+    title = f"# Benchmark on PostgreSQL — scale `{scale}`" if on_server else f"# Benchmark — scale `{scale}`"
     lines = [
-        f"# Benchmark — scale `{scale}`",
+        title,
         "",
         f"- Date: {datetime.now(PARIS):%Y-%m-%d %H:%M} (Paris); data built for {BENCH_NOW:%Y-%m-%d %H:%M}",
         f"- Machine: {machine()}; load average before the run: {load_before:.2f}",
+        f"- Engine: {engine}",
         f"- City: {counts['families']} families, {counts['children']} children, {counts['bookings']} bookings, "
-        f"{counts['attendance']} attendance rows; built in {built_s:.0f} s",
-        f"- Database file: {size_mb:.0f} MiB after the build, {size_after:.0f} MiB after the bench",
-        f"- Peak memory of the bench process (build + bench): {peak_mb:.0f} MiB",
+        f"{counts['attendance']} attendance rows; built in {built_s:.0f} s"
+        + (" (built in DuckDB, then copied into the server with COPY, then VACUUM ANALYZE)" if on_server else ""),
+        f"- Database {'on the server' if on_server else 'file'}: {size_mb:.0f} MiB after the build, "
+        f"{size_after:.0f} MiB after the bench",
+        f"- Peak memory of the bench process (build + bench{'; the server is another process' if on_server else ''}): "
+        f"{peak_mb:.0f} MiB",
         f"- Each figure: median of {runs} runs after one warm-up (the invoicing draft: 3), taking turns with the bare SQL "
         "(the weekly template: after it); ratio = service ÷ bare SQL of "
         "the same question on the same connection; the bare SQL of a write commits, like the service",
         "- Pages: time of the page script's own run inside AppTest (its service calls and Streamlit building the "
         "elements), without AppTest's fixed cost per run; « Facturation » shows the draft of the last completed "
         "month, not yet published (one document per family)",
-        "",
-        header(),
-        *[r.line() for r in results],
+    ]
+    if duckdb_side is not None:
+        lines.append(f"- DuckDB's figures beside them: {duckdb_side.source}, same scale, same machine")
+    lines += ["", header(duckdb_side is not None)]
+    lines += [
+        r.line(duckdb_side.figures.get(r.label) if duckdb_side else None, duckdb_side is not None) for r in results
+    ]
+    lines += [
         "",
         f"Targets missed: {len(missed)}" + (" — " + ", ".join(r.key for r in missed) if missed else ""),
-        "",
     ]
+    if failed:
+        lines.append(f"Operations failed: {len(failed)} — " + "; ".join(f"{r.key}: {r.error}" for r in failed))
+    if duckdb_side is not None:
+        lines += ["", *faster_on_duckdb(results, duckdb_side)]
+    lines.append("")
     return "\n".join(lines)
+
+
+def faster_on_duckdb(results: list[Result], side: Published) -> list[str]:
+    """Where DuckDB answers faster, said plainly: the service's figure and the bare SQL's, both engines."""
+    found = []
+    for r in results:
+        theirs = side.figures.get(r.label)
+        if theirs is None:
+            continue
+        if r.error:  # the service failed here: the bare SQL of the same question still compares the engines
+            if r.bare is not None and theirs[1] is not None and theirs[1] < r.bare:
+                found.append(
+                    f"- {r.label} (the service failed here): the bare SQL of the same question {r.bare:.1f} ms here, "
+                    f"{theirs[1]:.1f} ms on DuckDB (×{r.bare / theirs[1]:.1f})"
+                )
+            continue
+        if theirs[0] >= r.median:
+            continue
+        bare = ""
+        if r.bare is not None and theirs[1] is not None:
+            bare = f"; the bare SQL of the same question {r.bare:.1f} ms here, {theirs[1]:.1f} ms on DuckDB"
+        found.append(
+            f"- {r.label}: {r.median:.1f} ms here, {theirs[0]:.1f} ms on DuckDB (×{r.median / theirs[0]:.1f}){bare}"
+        )
+    if not found:
+        return ["DuckDB is faster for none of these operations."]
+    return ["**Where DuckDB is faster** (service medians, then the bare SQL of each engine):", "", *found]
 
 
 if __name__ == "__main__":

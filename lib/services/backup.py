@@ -23,6 +23,17 @@ recorded at backup time) and refuses in French otherwise, changing nothing; it i
 a server holds the live file; the live file is kept beside itself as
 `….replaced-YYYYMMDD-HHMMSS-xxxx` and the verified copy takes its name atomically.
 
+On PostgreSQL (`PORTAIL_DB=postgresql://…`) the same rules hold with PostgreSQL's own programs
+(lib/store/pg_backup.py): the backup file is a `pg_dump --format=custom` archive,
+`<database>-YYYYMMDD-HHMMSS-xxxxxxxx.pgdump`, with the same manifest (`"engine": "postgresql"`)
+and checksum files. `pg_dump` is online by nature (its snapshot is consistent while the
+replicas write), so there is nothing to refuse and no server to ask; the rows are counted in the
+very snapshot it dumps. Before it becomes a backup, the archive is restored into a scratch
+database of the same server, counted and dropped. A restore verifies the same way, restoring
+into a new database (`pg_restore --single-transaction`: a failure leaves nothing), checks it,
+then swaps names: refused while another session (a replica) uses the live database unless
+forced; the live database is kept as `<name>_replaced_YYYYMMDD_HHMMSS_xxxx`.
+
 The command line (`python -m lib.tools.backup save|restore|verify`) is lib/tools/backup.py.
 """
 
@@ -37,13 +48,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from lib.domain.clock import to_utc_naive
 from lib.domain.errors import DatabaseUnavailable, NotAllowed, PortailError
 from lib.services.config import ROOT, db_path
 from lib.services.private_files import read_private_file
-from lib.store import audit, snapshot
-from lib.store.db import Database
+from lib.store import audit, pg_backup, snapshot
+from lib.store.db import Database, is_url
+from lib.store.postgres import PostgresDatabase, shown
+from lib.store.server import database_name, with_database
 
 DEFAULT_DIR = ROOT / "backups"
 BACKUP_DIR_ENV = "PORTAIL_BACKUP_DIR"
@@ -51,6 +65,9 @@ TOKEN_ENV = "PORTAIL_BACKUP_TOKEN"
 TOKEN_FILE_ENV = "PORTAIL_BACKUP_TOKEN_FILE"
 ROUTE = "/admin/sauvegarde"
 MANIFEST_FORMAT = 1
+DUCKDB = "duckdb"
+POSTGRESQL = "postgresql"
+SUFFIXES = {DUCKDB: ".duckdb", POSTGRESQL: ".pgdump"}
 TOKEN_MIN_LENGTH = 32
 _CHUNK = 1 << 20
 
@@ -143,10 +160,10 @@ def _sync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _unique(directory: Path, stem: str, now: datetime) -> Path:
+def _unique(directory: Path, stem: str, now: datetime, suffix: str = ".duckdb") -> Path:
     """A name no file in `directory` has (the moment, then 32 random bits)."""
     while True:
-        candidate = directory / f"{stem}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}.duckdb"
+        candidate = directory / f"{stem}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(4)}{suffix}"
         taken = (
             candidate,
             manifest_path(candidate),
@@ -179,22 +196,7 @@ def _take(db: Database, directory: Path, now: datetime) -> Backup:
             ) from exc
         if found != counts:
             raise BackupRefused("La copie ne contient pas les mêmes lignes que la base : aucune sauvegarde écrite.")
-        os.link(partial, target)  # never replaces a file that exists
-        made.append(target)
-        partial.unlink()
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "database": source.name,
-            "taken_at": now.isoformat(),
-            "schema_version": version,
-            "bytes": size,
-            "sha256": digest,
-            "tables": counts,
-        }
-        made.append(manifest_path(target))
-        _write_private(manifest_path(target), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        made.append(checksum_path(target))
-        _write_private(checksum_path(target), f"{digest}  {target.name}\n")  # last: the backup is complete
+        _publish(partial, target, made, DUCKDB, source.name, now, version, size, digest, counts)
     except BaseException:
         for leftover in made:
             leftover.unlink(missing_ok=True)
@@ -203,8 +205,103 @@ def _take(db: Database, directory: Path, now: datetime) -> Backup:
     return Backup(target, digest, size, counts)
 
 
-def save(path: Path, directory: Path, now: datetime) -> Backup:
-    """Offline backup: refused (DatabaseLocked, in French) while another process holds `path`."""
+def _publish(
+    partial: Path,
+    target: Path,
+    made: list[Path],
+    engine: str,
+    database: str,
+    now: datetime,
+    version: int | None,
+    size: int,
+    digest: str,
+    counts: dict[str, int],
+) -> None:
+    """The checked copy `partial` becomes the backup `target`, then its manifest, then its checksum
+    (last: the backup is complete); every file written is added to `made` (removed on failure)."""
+    os.link(partial, target)  # never replaces a file that exists
+    made.append(target)
+    partial.unlink()
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "engine": engine,
+        "database": database,
+        "taken_at": now.isoformat(),
+        "schema_version": version,
+        "bytes": size,
+        "sha256": digest,
+        "tables": counts,
+    }
+    made.append(manifest_path(target))
+    _write_private(manifest_path(target), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    made.append(checksum_path(target))
+    _write_private(checksum_path(target), f"{digest}  {target.name}\n")
+
+
+def _scratch(url: str, purpose: str) -> str:
+    """A database name of the same server for a while (a verification, a restore), unused."""
+    name = database_name(url)[:40]
+    return with_database(url, f"{name}_{purpose}_{secrets.token_hex(4)}")
+
+
+def _take_postgresql(url: str, directory: Path, now: datetime) -> Backup:
+    """pg_dump the database at `url` (custom format), its rows counted in the dump's own snapshot;
+    the archive restored into a scratch database and counted again before it becomes a backup."""
+    directory = _private_dir(directory)
+    target = _unique(directory, database_name(url) or "portail", now, SUFFIXES[POSTGRESQL])
+    partial = target.with_name(target.name + ".partial")
+    made: list[Path] = []
+    try:
+        with pg_backup.dumped(url) as dump:
+            if not dump.schema_version:
+                raise BackupRefused(
+                    f"La base « {shown(url)} » n'est pas une base du Portail Famille (schéma absent) : "
+                    "aucune sauvegarde écrite."
+                )
+            made.append(partial)
+            digest, size = _write_copy(dump.chunks, partial)
+        version, counts = dump.schema_version, dump.tables
+        try:
+            found = _restored_contents(url, partial)
+        except DatabaseUnavailable as exc:
+            raise BackupRefused(
+                f"L'archive de pg_dump ne se restaure pas ({exc.message}) : aucune sauvegarde écrite."
+            ) from exc
+        if found != (version, counts):
+            raise BackupRefused(
+                "L'archive restaurée ne contient pas les mêmes lignes que la base : aucune sauvegarde écrite."
+            )
+        _publish(partial, target, made, POSTGRESQL, database_name(url), now, version, size, digest, counts)
+    except BaseException:
+        for leftover in made:
+            leftover.unlink(missing_ok=True)
+        raise
+    _sync_dir(directory)
+    return Backup(target, digest, size, counts)
+
+
+def _restored_contents(server_url: str, archive: Path) -> tuple[int | None, dict[str, int]]:
+    """(schema version, rows per table) of `archive` restored into a scratch database of the
+    server at `server_url`, dropped afterwards."""
+    scratch = _scratch(server_url, "verif")
+    pg_backup.restore_into(scratch, archive)
+    try:
+        return pg_backup.contents(scratch)
+    finally:
+        pg_backup.drop(scratch)
+
+
+def save(path: Path | str, directory: Path, now: datetime) -> Backup:
+    """Offline backup: refused (DatabaseLocked, in French) while another process holds `path`.
+    A `postgresql://` URL: pg_dump, while the replicas serve."""
+    if is_url(path):
+        pg_backup.programs()  # French messages before any folder is made: programs missing,
+        if not pg_backup.exists(str(path)):  # server down, or no such database
+            raise DatabaseUnavailable(
+                f"La base de données « {shown(str(path))} » n'existe pas sur ce serveur : rien à sauvegarder."
+            )
+        return _take_postgresql(str(path), directory, now)
+    path = Path(path)
     if not path.exists():
         raise DatabaseUnavailable(f"La base de données « {path} » n'existe pas : rien à sauvegarder.")
     db = Database(path)  # as it is: a backup migrates nothing
@@ -214,11 +311,12 @@ def save(path: Path, directory: Path, now: datetime) -> Backup:
         db.close()
 
 
-def save_online(db: Database, directory: Path, now: datetime) -> Backup:
+def save_online(db: Database | PostgresDatabase, directory: Path, now: datetime) -> Backup:
     """Backup taken inside the process that holds the database, while it serves."""
-    made = _take(db, directory, now)
-    db.write(
-        lambda cur: audit.record(
+    made = _take_postgresql(db.url, directory, now) if isinstance(db, PostgresDatabase) else _take(db, directory, now)
+
+    def record(cur: Any) -> None:  # a DuckDB connection or a PostgreSQL cursor: the same calls
+        audit.record(
             cur,
             at_utc=to_utc_naive(now),
             user_id=None,
@@ -227,15 +325,19 @@ def save_online(db: Database, directory: Path, now: datetime) -> Backup:
             entity_id=None,
             after={"file": made.path.name, "rows": made.rows, "sha256": made.sha256},
         )
-    )
+
+    db.write(record)
     return made
 
 
 # --- the online backup's secret ------------------------------------------------------------------
 def token_file() -> Path:
-    """`PORTAIL_BACKUP_TOKEN_FILE`, else `backup-token` beside the database."""
+    """`PORTAIL_BACKUP_TOKEN_FILE`, else `backup-token` beside the database (data/ for a PostgreSQL one)."""
     raw = os.environ.get(TOKEN_FILE_ENV)
-    return Path(raw) if raw else db_path().parent / "backup-token"
+    if raw:
+        return Path(raw)
+    database = db_path()
+    return (ROOT / "data" if isinstance(database, str) else database.parent) / "backup-token"
 
 
 def _read_token_file(path: Path) -> str:
@@ -299,39 +401,41 @@ def _recorded_checksum(backup: Path) -> str:
     return fields[0].lower()
 
 
-def _recorded_counts(backup: Path, digest: str) -> dict[str, int]:
+def _recorded(backup: Path, digest: str) -> tuple[str, dict[str, int]]:
+    """(engine, rows per table) the manifest records for the file whose SHA-256 is `digest`."""
     try:
         manifest = json.loads(manifest_path(backup).read_text(encoding="utf-8"))
         tables = manifest["tables"]
+        engine = manifest.get("engine", DUCKDB)  # the first manifests were DuckDB's only
         valid = (
             manifest["format"] == MANIFEST_FORMAT
             and manifest["sha256"] == digest
+            and engine in SUFFIXES
             and isinstance(tables, dict)
             and all(isinstance(k, str) and type(v) is int for k, v in tables.items())
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         valid = False
     if not valid:
         raise _refused(
             backup, f"le manifeste « {manifest_path(backup).name} » est absent, illisible ou ne décrit pas ce fichier"
         )
-    return tables
+    return engine, tables
 
 
-def verify(backup: Path) -> Backup:
-    """The backup, checked whole: its SHA-256 against its checksum file, its manifest, every row of
-    every table read, the row counts recorded at backup time. BackupRefused (French) otherwise."""
+def _checked_files(backup: Path) -> tuple[str, str, dict[str, int]]:
+    """(SHA-256, engine, recorded rows) of a backup whose checksum and manifest describe it."""
     if not backup.is_file():
         raise BackupRefused(f"Sauvegarde introuvable : « {backup} ».")
     expected = _recorded_checksum(backup)
     digest = _sha256(backup)
     if not hmac.compare_digest(digest, expected):
         raise _refused(backup, "sa somme de contrôle ne correspond pas, le fichier est incomplet ou abîmé")
-    recorded = _recorded_counts(backup, digest)
-    try:
-        version, found = snapshot.read_backup(backup)
-    except DatabaseUnavailable as exc:
-        raise _refused(backup, f"ce n'est pas une sauvegarde lisible du Portail Famille ({exc.message})") from exc
+    engine, recorded = _recorded(backup, digest)
+    return digest, engine, recorded
+
+
+def _check_contents(backup: Path, version: int | None, found: dict[str, int], recorded: dict[str, int]) -> None:
     if not version:
         raise _refused(backup, "ce n'est pas une sauvegarde du Portail Famille (schéma absent)")
     if found != recorded:
@@ -342,6 +446,54 @@ def verify(backup: Path) -> Backup:
             f"la table « {table} » a {found.get(table, 0)} ligne(s) au lieu des "
             f"{recorded.get(table, 0)} comptées à la sauvegarde",
         )
+
+
+def _engine_name(engine: str) -> str:
+    return "PostgreSQL" if engine == POSTGRESQL else "DuckDB"
+
+
+def _restored_checked(backup: Path, into: str, recorded: dict[str, int]) -> None:
+    """Restore the PostgreSQL archive `backup` into the new database `into` and check it holds the
+    recorded rows; the database is dropped when anything fails."""
+    try:
+        pg_backup.list_archive(backup)
+    except DatabaseUnavailable as exc:
+        raise _refused(backup, f"ce n'est pas une sauvegarde lisible du Portail Famille ({exc.message})") from exc
+    try:
+        pg_backup.restore_into(into, backup)
+    except pg_backup.ProgramFailed as exc:
+        pg_backup.reachable(into)  # the server itself went away: say so, not that the archive is bad
+        raise _refused(backup, f"l'archive ne se restaure pas ({exc.message})") from exc
+    try:
+        version, found = pg_backup.contents(into)
+        _check_contents(backup, version, found, recorded)
+    except BaseException:
+        pg_backup.drop(into)
+        raise
+
+
+def verify(backup: Path, server: Path | str | None = None) -> Backup:
+    """The backup, checked whole: its SHA-256 against its checksum file, its manifest, every row of
+    every table read, the row counts recorded at backup time. BackupRefused (French) otherwise.
+    A PostgreSQL archive is read by restoring it into a scratch database of `server` (a
+    `postgresql://` URL), dropped afterwards."""
+    digest, engine, recorded = _checked_files(backup)
+    if engine == POSTGRESQL:
+        if server is None or not is_url(server):
+            raise BackupRefused(
+                f"« {backup} » est une sauvegarde PostgreSQL : la vérifier demande un serveur PostgreSQL "
+                "(PORTAIL_DB=postgresql://… ou --path postgresql://…), où elle est restaurée dans une base "
+                "temporaire."
+            )
+        scratch = _scratch(str(server), "verif")
+        _restored_checked(backup, scratch, recorded)
+        pg_backup.drop(scratch)
+        return Backup(backup, digest, backup.stat().st_size, recorded)
+    try:
+        version, found = snapshot.read_backup(backup)
+    except DatabaseUnavailable as exc:
+        raise _refused(backup, f"ce n'est pas une sauvegarde lisible du Portail Famille ({exc.message})") from exc
+    _check_contents(backup, version, found, recorded)
     return Backup(backup, digest, backup.stat().st_size, found)
 
 
@@ -352,9 +504,45 @@ def _kept_name(path: Path, now: datetime) -> Path:
             return candidate
 
 
-def restore(backup: Path, path: Path, now: datetime) -> Path | None:
+def _kept_database(url: str, now: datetime) -> str:
+    while True:
+        candidate = f"{database_name(url)[:30]}_replaced_{now:%Y%m%d_%H%M%S}_{secrets.token_hex(2)}"
+        if not pg_backup.exists(with_database(url, candidate)):
+            return candidate
+
+
+def _restore_postgresql(backup: Path, url: str, now: datetime, recorded: dict[str, int], force: bool) -> str | None:
+    """Restore into a new database of the same server, check it, then swap names with the live
+    database (kept under another name); refused while other sessions use it, unless `force`."""
+    live = pg_backup.exists(url)  # DatabaseUnavailable (French) when the server does not answer
+    if live and not force:
+        pg_backup.swap_allowed(url)  # refused at once, before restoring anything
+    restored = _scratch(url, "restore")
+    _restored_checked(backup, restored, recorded)
+    kept = _kept_database(url, now) if live else None
+    try:
+        pg_backup.swap(url, database_name(restored), kept, force=force)
+    except BaseException:
+        pg_backup.drop(restored)
+        raise
+    return kept
+
+
+def restore(backup: Path, path: Path | str, now: datetime, *, force: bool = False) -> Path | str | None:
     """Replace the database at `path` by the verified `backup`; returns where the replaced file
-    was kept (None when there was none)."""
+    was kept (None when there was none). On PostgreSQL (`path` a URL), the name the replaced
+    database was kept under; `force` ends the other sessions using it instead of refusing."""
+    target_engine = POSTGRESQL if is_url(path) else DUCKDB
+    _, engine, recorded = _checked_files(backup)
+    if engine != target_engine:
+        raise _refused(
+            backup,
+            f"c'est une sauvegarde {_engine_name(engine)} et la base « {shown(str(path))} » est "
+            f"{_engine_name(target_engine)}",
+        )
+    if target_engine == POSTGRESQL:
+        return _restore_postgresql(backup, str(path), now, recorded, force)
+    path = Path(path)
     checked = verify(backup)
     snapshot.check_not_held(path)  # refused at once while a server holds it, before copying anything
     path.parent.mkdir(parents=True, exist_ok=True)

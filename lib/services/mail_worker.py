@@ -12,6 +12,11 @@ says so once (`mail.transport_down`), and once again when it answers (`mail.tran
 A message is sent at least once: a kill -9 between the server's 250 and step 3 sends it again at
 the next start, with the same Message-ID (mail clients show it once).
 
+On PostgreSQL every replica runs this worker on the one database: a claim is one worker's (the
+store's claim skips rows another worker is claiming, in a SERIALIZABLE transaction), and a
+replica that starts releases only the claims whose lease ran out (another replica may be sending
+the others), so each message is sent once, not once per replica (tests/services/test_mail_replicas.py).
+
 `start_for_server(db)` (server.py's lifespan) releases the claims a killed process left, starts
 the demo's sink when `mail_transport=sink`, and starts the thread; `stop()` ends both. Tests call
 `run_once(now)` directly."""

@@ -12,7 +12,7 @@ from lib.domain.invoicing import Kind
 from lib.domain.roles import Role
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
-from lib.store.sql import quoted
+from lib.store.sql import dialects, quoted
 
 _STAFF_HOLDERS = f"({quoted(Role.AGENT, Role.ADMIN)})"  # the roles that may hold the régisseur right
 _INVOICE = quoted(Kind.INVOICE)
@@ -59,12 +59,7 @@ _INVOICE_FROM = """
 """
 
 
-def find_invoices(db: Database, words: list[str], numbers: list[str], limit: int) -> list[dict]:
-    """Invoices (not credit notes) whose number is one of `numbers`, or where every word of `words`
-    (folded: lower case, no accents) is in the family's name or one of its guardians' names; those
-    still owing first, then the latest first."""
-    return db.dicts(
-        f"""
+_FIND_INVOICES = f"""
         WITH text AS (
             SELECT f.id, strip_accents(lower(concat_ws(' ', f.name,
                        (SELECT string_agg(concat_ws(' ', h.first_name, h.last_name), ' ')
@@ -73,12 +68,27 @@ def find_invoices(db: Database, words: list[str], numbers: list[str], limit: int
         )
         SELECT {_INVOICE_COLUMNS} {_INVOICE_FROM} JOIN text t ON t.id = f.id
         WHERE i.kind = {_INVOICE} AND (
-            list_contains($numbers, i.number)
-            OR (len($words) > 0 AND list_bool_and([t.words LIKE '%' || w || '%' FOR w IN $words])))
+            {{matches}})
         ORDER BY {PAID_CENTS} + {CREDITED_CENTS} >= i.total_cents, i.period_month DESC, i.number DESC LIMIT $limit
-        """,
-        {"words": words, "numbers": numbers, "limit": limit},
-    )
+        """
+FIND_INVOICES = dialects(
+    duckdb=_FIND_INVOICES.format(
+        matches="""list_contains($numbers, i.number)
+            OR (len($words) > 0 AND list_bool_and([t.words LIKE '%' || w || '%' FOR w IN $words]))"""
+    ),
+    postgresql=_FIND_INVOICES.format(
+        matches="""i.number = ANY($numbers::TEXT[])
+            OR (cardinality($words::TEXT[]) > 0
+                AND (SELECT bool_and(t.words LIKE '%' || w || '%') FROM unnest($words::TEXT[]) AS w))"""
+    ),
+)
+
+
+def find_invoices(db: Database, words: list[str], numbers: list[str], limit: int) -> list[dict]:
+    """Invoices (not credit notes) whose number is one of `numbers`, or where every word of `words`
+    (folded: lower case, no accents) is in the family's name or one of its guardians' names; those
+    still owing first, then the latest first."""
+    return db.dicts(FIND_INVOICES, {"words": words, "numbers": numbers, "limit": limit})
 
 
 def invoice_at_counter(cur: duckdb.DuckDBPyConnection, invoice_id: int) -> dict | None:
@@ -164,16 +174,27 @@ _RECEIPTS = """
 """
 
 
+_RECEIPTS_BY_ID = dialects(
+    duckdb=_RECEIPTS + " WHERE list_contains($ids, r.id) ORDER BY r.issued_at, r.id",
+    postgresql=_RECEIPTS + " WHERE r.id = ANY($ids::BIGINT[]) ORDER BY r.issued_at, r.id",
+)
+_DAY_RECEIPTS = dialects(
+    duckdb=_RECEIPTS + " WHERE r.issued_at >= $start AND r.issued_at < $end"
+    " AND ($who IS NULL OR r.issued_by = $who) ORDER BY r.issued_at, r.id",
+    postgresql=_RECEIPTS + " WHERE r.issued_at >= $start AND r.issued_at < $end"
+    " AND ($who::BIGINT IS NULL OR r.issued_by = $who) ORDER BY r.issued_at, r.id",
+)
+
+
 def receipts(db_or_cur: Database | duckdb.DuckDBPyConnection, ids: Sequence[int]) -> list[dict]:
     """Receipts by id, in issue order."""
-    return dicts(db_or_cur, _RECEIPTS + " WHERE list_contains($ids, r.id) ORDER BY r.issued_at, r.id", {"ids": ids})
+    return dicts(db_or_cur, _RECEIPTS_BY_ID, {"ids": list(ids)})
 
 
 def day_receipts(db: Database, start_utc: datetime, end_utc: datetime, regisseur_id: int | None) -> list[dict]:
     """The receipts issued in [start, end) (a Paris day), by one régisseur or all, in issue order."""
     return db.dicts(
-        _RECEIPTS + " WHERE r.issued_at >= $start AND r.issued_at < $end"
-        " AND ($who IS NULL OR r.issued_by = $who) ORDER BY r.issued_at, r.id",
+        _DAY_RECEIPTS,
         {"start": start_utc, "end": end_utc, "who": regisseur_id},
     )
 

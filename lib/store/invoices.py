@@ -65,7 +65,7 @@ def known_quotients(cur: duckdb.DuckDBPyConnection) -> list[int | None]:
 
 
 def _rows(source, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-    return (source.cursor() if isinstance(source, Database) else source).execute(sql, params).fetchall()
+    return (source.cursor() if hasattr(source, "write") else source).execute(sql, params).fetchall()
 
 
 def _brackets(rows: list[tuple]) -> dict[tuple, tuple[Bracket, ...]]:
@@ -750,17 +750,23 @@ def month_invoices(db: Database, period: date) -> list[tuple[int, int, int, str]
     )
 
 
+_PAYERS_OF = """SELECT i.id, g.id AS guardian_id, trim(g.first_name || ' ' || g.last_name) AS name,
+                  coalesce(g.email, CASE WHEN g.rank = 1 THEN f.email END) AS email,
+                  coalesce(g.address, CASE WHEN g.rank = 1 THEN f.address END) AS address, g.user_id
+           FROM invoices i JOIN families f ON f.id = i.family_id JOIN guardians g ON g.id = i.payer_guardian_id"""
+_PAYERS = dialects(
+    duckdb=_PAYERS_OF + "\n           WHERE i.id IN (SELECT unnest($ids))",
+    postgresql=_PAYERS_OF + "\n           WHERE i.id = ANY($ids::BIGINT[])",
+)
+
+
 def payers(db_or_cur, invoice_ids: Sequence[int]) -> dict[int, Payer]:
     """Who each invoice is addressed to: its payer guardian's name, e-mail and address (guardian 1's
     falling back on the family's own, kept from before guardians), and his account. The one place
     that says whom to write to about an invoice and which account may pay it."""
     rows = dicts(
         db_or_cur,
-        """SELECT i.id, g.id AS guardian_id, trim(g.first_name || ' ' || g.last_name) AS name,
-                  coalesce(g.email, CASE WHEN g.rank = 1 THEN f.email END) AS email,
-                  coalesce(g.address, CASE WHEN g.rank = 1 THEN f.address END) AS address, g.user_id
-           FROM invoices i JOIN families f ON f.id = i.family_id JOIN guardians g ON g.id = i.payer_guardian_id
-           WHERE i.id IN (SELECT unnest($ids))""",
+        _PAYERS,
         {"ids": list(invoice_ids)},
     )
     return {r["id"]: Payer(r["guardian_id"], r["name"], r["email"], r["address"], r["user_id"]) for r in rows}
@@ -926,9 +932,14 @@ def insert_payment(
 
 def stale_pending(db: Database, before: datetime, family_id: int | None) -> list[dict]:
     return db.dicts(
-        """SELECT t.*, i.number FROM payment_transactions t JOIN invoices i ON i.id = t.invoice_id
+        dialects(
+            duckdb="""SELECT t.*, i.number FROM payment_transactions t JOIN invoices i ON i.id = t.invoice_id
            WHERE t.state = 'pending' AND t.created_at < $before AND ($family IS NULL OR t.family_id = $family)
            ORDER BY t.created_at""",
+            postgresql="""SELECT t.*, i.number FROM payment_transactions t JOIN invoices i ON i.id = t.invoice_id
+           WHERE t.state = 'pending' AND t.created_at < $before AND ($family::BIGINT IS NULL OR t.family_id = $family)
+           ORDER BY t.created_at""",
+        ),
         {"before": before, "family": family_id},
     )
 

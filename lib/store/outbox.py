@@ -14,7 +14,7 @@ from lib.domain.mail_policy import LINK_PATTERN, REDACTED_LINK
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
 from lib.store.sepa import DEBITED
-from lib.store.sql import SPLIT
+from lib.store.sql import SPLIT, dialects
 
 WAITING = MailState.WAITING.value
 SENDING = MailState.SENDING.value
@@ -192,27 +192,40 @@ _REDACT = (
 _REDACTING = [LINK_PATTERN, REDACTED_LINK, LINK_PATTERN, REDACTED_LINK]
 
 
+# At a server's start, the claims left `sending`. On DuckDB only one process opens the file: any
+# claim is an orphan of a process that died. On PostgreSQL another replica may be sending right
+# now: only a claim whose lease ran out (by the database's clock, one for every replica; the store
+# keeps UTC and the sessions run in UTC) is an orphan.
+_RELEASE = dialects(
+    duckdb="UPDATE outbox SET state = ?, claimed_until = NULL, attempts = greatest(attempts - 1, 0)"
+    " WHERE state = ? RETURNING id",
+    postgresql="UPDATE outbox SET state = ?, claimed_until = NULL, attempts = greatest(attempts - 1, 0)"
+    " WHERE state = ? AND claimed_until < localtimestamp RETURNING id",
+)
+
+
 def release_claims(cur: duckdb.DuckDBPyConnection) -> int:
-    """Every message left `sending` goes back to waiting: at the server's start, any claim is an
-    orphan (only one process can open the file). Its interrupted try is not counted."""
-    return len(
-        cur.execute(
-            "UPDATE outbox SET state = ?, claimed_until = NULL, attempts = greatest(attempts - 1, 0)"
-            " WHERE state = ? RETURNING id",
-            [WAITING, SENDING],
-        ).fetchall()
-    )
+    """The orphaned claims (see _RELEASE) go back to waiting; their interrupted try is not counted."""
+    return len(cur.execute(_RELEASE, [WAITING, SENDING]).fetchall())
+
+
+# The due messages, oldest first. On PostgreSQL every replica runs a worker: rows another worker's
+# open claim has locked are skipped (it is taking them), and the SERIALIZABLE transaction settles
+# any other race, so a message is claimed by one worker only.
+_CLAIM = (
+    "UPDATE outbox SET state = ?, attempts = attempts + 1, claimed_until = ? WHERE id IN ({due}) RETURNING {columns}"
+)
+_DUE = "SELECT id FROM outbox WHERE (state = ? AND not_before <= ?) OR (state = ? AND claimed_until < ?) ORDER BY id LIMIT ?"
+_CLAIM_DUE = dialects(
+    duckdb=_CLAIM.format(due=_DUE, columns=_CLAIMED),
+    postgresql=_CLAIM.format(due=_DUE + " FOR UPDATE SKIP LOCKED", columns=_CLAIMED),
+)
 
 
 def claim(cur: duckdb.DuckDBPyConnection, now_utc: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
     """Take up to `limit` due messages (oldest first) for one batch: `sending`, one more try, leased.
     A claim whose lease ran out (a round that died half-way) is due again."""
-    rows = cur.execute(
-        f"UPDATE outbox SET state = ?, attempts = attempts + 1, claimed_until = ?"
-        f" WHERE id IN (SELECT id FROM outbox WHERE (state = ? AND not_before <= ?) OR (state = ? AND claimed_until < ?)"
-        f" ORDER BY id LIMIT ?) RETURNING {_CLAIMED}",
-        [SENDING, lease_until, WAITING, now_utc, SENDING, now_utc, limit],
-    ).fetchall()
+    rows = cur.execute(_CLAIM_DUE, [SENDING, lease_until, WAITING, now_utc, SENDING, now_utc, limit]).fetchall()
     return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 
 

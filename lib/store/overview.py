@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from lib.store.db import Database
-from lib.store.sql import ACTIVE_STATES, BOOKED, RIGHT_REQUESTED, WAITING
+from lib.store.sql import ACTIVE_STATES, BOOKED, RIGHT_REQUESTED, WAITING, dialects
 
 
 def family_children(db: Database, family_id: int, school_year_id: int) -> list[dict]:
     """The family's children with their registrations for one school year."""
     return db.dicts(
-        """
+        dialects(
+            duckdb="""
         SELECT c.id, c.first_name, c.last_name, c.school_class, c.birth_date, d.label AS diet,
                list({'site': s.name, 'services': (
                         SELECT list(sv.name ORDER BY sv.sort_order)
@@ -26,13 +27,30 @@ def family_children(db: Database, family_id: int, school_year_id: int) -> list[d
         GROUP BY ALL
         ORDER BY c.birth_date
         """,
+            postgresql="""
+        SELECT c.id, c.first_name, c.last_name, c.school_class, c.birth_date, d.label AS diet,
+               array_agg(json_build_object('site', s.name, 'services', (
+                        SELECT array_agg(sv.name ORDER BY sv.sort_order)
+                        FROM registration_services rs JOIN services sv ON sv.id = rs.service_id
+                        WHERE rs.registration_id = r.id)) ORDER BY s.id)
+                 FILTER (WHERE r.id IS NOT NULL) AS registrations
+        FROM children c
+        JOIN diets d ON d.code = c.diet_code
+        LEFT JOIN registrations r ON r.child_id = c.id AND r.school_year_id = ?
+        LEFT JOIN sites s ON s.id = r.site_id
+        WHERE c.family_id = ?
+        GROUP BY c.id, c.first_name, c.last_name, c.school_class, c.birth_date, d.label
+        ORDER BY c.birth_date
+        """,
+        ),
         [school_year_id, family_id],
     )
 
 
 def family_next_bookings(db: Database, family_id: int, today: date, per_child: int) -> list[dict]:
     return db.dicts(
-        f"""
+        dialects(
+            duckdb=f"""
         SELECT child_id, day, service FROM (
             SELECT b.child_id, b.day, s.name AS service,
                    dense_rank() OVER (PARTITION BY b.child_id ORDER BY b.day) AS n, s.sort_order
@@ -43,6 +61,18 @@ def family_next_bookings(db: Database, family_id: int, today: date, per_child: i
         ) WHERE n <= ?
         ORDER BY child_id, day, sort_order
         """,
+            postgresql=f"""
+        SELECT child_id, day, service FROM (
+            SELECT b.child_id, b.day, s.name AS service,
+                   dense_rank() OVER (PARTITION BY b.child_id ORDER BY b.day) AS n, s.sort_order
+            FROM bookings b
+            JOIN children c ON c.id = b.child_id
+            JOIN services s ON s.id = b.service_id
+            WHERE c.family_id = ? AND b.state = {BOOKED} AND b.day >= ?
+        ) x WHERE n <= ?
+        ORDER BY child_id, day, sort_order
+        """,
+        ),
         [family_id, today, per_child],
     )
 
@@ -50,7 +80,8 @@ def family_next_bookings(db: Database, family_id: int, today: date, per_child: i
 def family_balance(db: Database, family_id: int) -> dict:
     """Issued invoices not fully paid: how many and how much is left, in cents."""
     found = db.dicts(
-        """
+        dialects(
+            duckdb="""
         SELECT count(*) FILTER (WHERE left_cents > 0) AS unpaid_count,
                coalesce(sum(left_cents) FILTER (WHERE left_cents > 0), 0)::BIGINT AS unpaid_cents
         FROM (
@@ -60,6 +91,17 @@ def family_balance(db: Database, family_id: int) -> dict:
             FROM invoices i WHERE i.family_id = ? AND i.kind = 'invoice'
         )
         """,
+            postgresql="""
+        SELECT count(*) FILTER (WHERE left_cents > 0) AS unpaid_count,
+               coalesce(sum(left_cents) FILTER (WHERE left_cents > 0), 0)::BIGINT AS unpaid_cents
+        FROM (
+            SELECT i.total_cents - coalesce((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id), 0)
+                   + coalesce((SELECT sum(k.total_cents) FROM invoices k WHERE k.corrects_invoice_id = i.id), 0)
+                   AS left_cents
+            FROM invoices i WHERE i.family_id = ? AND i.kind = 'invoice'
+        ) x
+        """,
+        ),
         [family_id],
     )
     return found[0]
@@ -128,7 +170,8 @@ def bookings_per_school_month(db: Database, school_year_ids: list[int], current_
     current year only up to `today`, the others whole. Counted per day first, then matched to
     the years: the range join on 11 million bookings took most of a second at city scale."""
     return db.dicts(
-        f"""
+        dialects(
+            duckdb=f"""
         WITH per_day AS (SELECT day, count(*) AS booked FROM bookings WHERE state = {BOOKED} GROUP BY day)
         SELECT y.id AS school_year_id, date_diff('month', date_trunc('month', y.start_date), date_trunc('month', b.day))
                AS month_index, sum(b.booked)::BIGINT AS booked
@@ -136,5 +179,16 @@ def bookings_per_school_month(db: Database, school_year_ids: list[int], current_
         WHERE list_contains($ids, y.id) AND (y.id <> $current OR b.day <= $today)
         GROUP BY ALL ORDER BY ALL
         """,
+            postgresql=f"""
+        WITH per_day AS (SELECT day, count(*) AS booked FROM bookings WHERE state = {BOOKED} GROUP BY day)
+        SELECT y.id AS school_year_id,
+               ((extract(year FROM b.day) - extract(year FROM y.start_date)) * 12
+                + extract(month FROM b.day) - extract(month FROM y.start_date))::BIGINT AS month_index,
+               sum(b.booked)::BIGINT AS booked
+        FROM per_day b JOIN school_years y ON b.day BETWEEN y.start_date AND y.end_date
+        WHERE list_contains($ids, y.id) AND (y.id <> $current OR b.day <= $today)
+        GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        ),
         {"ids": school_year_ids, "current": current_id, "today": today},
     )

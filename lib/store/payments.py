@@ -10,14 +10,9 @@ import duckdb
 
 from lib.store.db import Database
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
-from lib.store.sql import FAMILY_EMAIL
+from lib.store.sql import FAMILY_EMAIL, dialects
 
-
-def overpaid_invoices(db: Database) -> list[dict]:
-    """Invoices whose payments and credit notes exceed their total, with their family and every
-    payment received (amount, date, method, provider reference), oldest payment first."""
-    return db.dicts(
-        f"""
+_OVERPAID = """
         WITH paid AS (
             SELECT invoice_id, sum(amount_cents)::BIGINT AS paid_cents FROM payments GROUP BY invoice_id
         ), credited AS (
@@ -31,16 +26,40 @@ def overpaid_invoices(db: Database) -> list[dict]:
         )
         SELECT o.id, o.number, o.total_cents, o.paid_cents, o.credited_cents, f.id AS family_id,
                f.name AS family, {FAMILY_EMAIL} AS email,
-               list(struct_pack(amount_cents := p.amount_cents, paid_at := p.paid_at, method := p.method,
-                                reference := t.transaction_ref) ORDER BY p.paid_at, p.id) AS payments
+               {payments}
         FROM over o
         JOIN families f ON f.id = o.family_id
         JOIN payments p ON p.invoice_id = o.id
         LEFT JOIN payment_transactions t ON t.id = p.transaction_id
-        GROUP BY ALL
+        {group}
         ORDER BY o.number
         """
-    )
+OVERPAID = dialects(
+    duckdb=_OVERPAID.format(
+        FAMILY_EMAIL=FAMILY_EMAIL,
+        payments="""list(struct_pack(amount_cents := p.amount_cents, paid_at := p.paid_at, method := p.method,
+                                reference := t.transaction_ref) ORDER BY p.paid_at, p.id) AS payments""",
+        group="GROUP BY ALL",
+    ),
+    # the payments as JSON objects (psycopg reads them as dicts; a moment as its ISO text)
+    postgresql=_OVERPAID.format(
+        FAMILY_EMAIL=FAMILY_EMAIL,
+        payments="""json_agg(json_build_object('amount_cents', p.amount_cents, 'paid_at', p.paid_at, 'method', p.method,
+                                'reference', t.transaction_ref) ORDER BY p.paid_at, p.id) AS payments""",
+        group="GROUP BY o.id, o.number, o.total_cents, o.paid_cents, o.credited_cents, f.id",
+    ),
+)
+
+
+def overpaid_invoices(db: Database) -> list[dict]:
+    """Invoices whose payments and credit notes exceed their total, with their family and every
+    payment received (amount, date, method, provider reference), oldest payment first."""
+    found = db.dicts(OVERPAID)
+    for row in found:
+        for payment in row["payments"]:
+            if isinstance(payment["paid_at"], str):
+                payment["paid_at"] = datetime.fromisoformat(payment["paid_at"])
+    return found
 
 
 def open_rejection_tally(
@@ -63,7 +82,7 @@ def update_rejection_tally(cur: duckdb.DuckDBPyConnection, audit_id: int, after:
 
 def invoice_money(db_or_cur: Database | duckdb.DuckDBPyConnection, invoice_id: int) -> tuple[int, int, int]:
     """(total, paid, credited) of one invoice, in cents: whether its payments exceed what it asks."""
-    cur = db_or_cur.cursor() if isinstance(db_or_cur, Database) else db_or_cur
+    cur = db_or_cur.cursor() if hasattr(db_or_cur, "write") else db_or_cur
     return tuple(
         cur.execute(
             f"SELECT i.total_cents, {PAID_CENTS}, {CREDITED_CENTS} FROM invoices i WHERE i.id = ?", [invoice_id]

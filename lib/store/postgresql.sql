@@ -58,3 +58,13 @@ CREATE OR REPLACE FUNCTION try_integer(s text) RETURNS bigint
 CREATE OR REPLACE FUNCTION try_jsonb(s text) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$ BEGIN RETURN s::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$;
+
+-- any_value(x): DuckDB's (PostgreSQL 16's) aggregate: some non-NULL value of the group.
+CREATE OR REPLACE FUNCTION portail_any_value_step(kept anycompatible, x anycompatible) RETURNS anycompatible
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(kept, x) $$;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'any_value') THEN
+        CREATE AGGREGATE any_value (anycompatible) (SFUNC = portail_any_value_step, STYPE = anycompatible);
+    END IF;
+END $$;

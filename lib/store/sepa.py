@@ -10,7 +10,7 @@ import duckdb
 from lib.domain.invoicing import Kind, TxState
 from lib.store.db import Database, dicts
 from lib.store.invoices import CREDITED_CENTS, PAID_CENTS
-from lib.store.sql import SPLIT
+from lib.store.sql import SPLIT, dialects
 
 Source = Database | duckdb.DuckDBPyConnection
 SETTING_KEYS = (
@@ -33,7 +33,12 @@ DEBITED = """EXISTS (SELECT 1 FROM sepa_debits sd WHERE sd.invoice_id = i.id
 def creditor_settings(source: Source) -> dict[str, str]:
     """The `sepa_*` settings stored (a key never set is absent)."""
     rows = dicts(
-        source, "SELECT key, value FROM settings WHERE key IN (SELECT unnest($keys))", {"keys": list(SETTING_KEYS)}
+        source,
+        dialects(
+            duckdb="SELECT key, value FROM settings WHERE key IN (SELECT unnest($keys))",
+            postgresql="SELECT key, value FROM settings WHERE key = ANY($keys::TEXT[])",
+        ),
+        {"keys": list(SETTING_KEYS)},
     )
     return {r["key"]: r["value"] for r in rows}
 
@@ -101,7 +106,12 @@ def mandates(source: Source, family_id: int | None) -> list[dict]:
     """Every mandate (of one family), in force first, newest first: the history is kept."""
     return dicts(
         source,
-        _MANDATE + " WHERE $family IS NULL OR m.family_id = $family ORDER BY m.ends_on IS NOT NULL, f.name, m.id DESC",
+        dialects(
+            duckdb=_MANDATE
+            + " WHERE $family IS NULL OR m.family_id = $family ORDER BY m.ends_on IS NOT NULL, f.name, m.id DESC",
+            postgresql=_MANDATE
+            + " WHERE $family::BIGINT IS NULL OR m.family_id = $family ORDER BY m.ends_on IS NOT NULL, f.name, m.id DESC",
+        ),
         {"family": family_id},
     )
 
@@ -157,15 +167,16 @@ def insert_debit(cur: duckdb.DuckDBPyConnection, row: dict) -> int:
     ).fetchall()[0][0]
 
 
-def runs(source: Source) -> list[dict]:
-    """Every run, newest first, with its number of debits and of rejects."""
-    return dicts(
-        source,
-        """SELECT r.id, r.period_month, r.collection_date, r.message_id, r.sha256, r.total_cents, r.created_at,
+_RUNS = """SELECT r.id, r.period_month, r.collection_date, r.message_id, r.sha256, r.total_cents, r.created_at,
                   count(d.id) AS debits, count(j.debit_id) AS rejects
            FROM sepa_runs r LEFT JOIN sepa_debits d ON d.run_id = r.id LEFT JOIN sepa_rejects j ON j.debit_id = d.id
-           GROUP BY ALL ORDER BY r.id DESC""",
-    )
+           {group} ORDER BY r.id DESC"""
+RUNS = dialects(duckdb=_RUNS.format(group="GROUP BY ALL"), postgresql=_RUNS.format(group="GROUP BY r.id"))
+
+
+def runs(source: Source) -> list[dict]:
+    """Every run, newest first, with its number of debits and of rejects."""
+    return dicts(source, RUNS)
 
 
 def run_file(source: Source, run_id: int) -> tuple[str, bytes] | None:
@@ -185,7 +196,12 @@ _DEBIT = """
 
 def debits(source: Source, run_id: int | None) -> list[dict]:
     return dicts(
-        source, _DEBIT + " WHERE $run IS NULL OR d.run_id = $run ORDER BY d.run_id DESC, i.number", {"run": run_id}
+        source,
+        dialects(
+            duckdb=_DEBIT + " WHERE $run IS NULL OR d.run_id = $run ORDER BY d.run_id DESC, i.number",
+            postgresql=_DEBIT + " WHERE $run::BIGINT IS NULL OR d.run_id = $run ORDER BY d.run_id DESC, i.number",
+        ),
+        {"run": run_id},
     )
 
 

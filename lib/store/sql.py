@@ -21,7 +21,7 @@ class Dialects(str):
         made.postgresql = postgresql
         return made
 
-    def format(self, *args: object, **kwargs: object) -> Dialects:  # type: ignore[override]
+    def format(self, *args: object, **kwargs: object) -> Dialects:
         return Dialects(str(self).format(*args, **kwargs), self.postgresql.format(*args, **kwargs))
 
 

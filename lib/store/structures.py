@@ -171,14 +171,18 @@ def insert_site_service(cur: duckdb.DuckDBPyConnection, site_id: int, service_id
     cur.execute("INSERT INTO site_services VALUES (?, ?, ?)", [site_id, service_id, capacity])
 
 
-def service_choices(db: Database) -> list[dict[str, Any]]:
-    """Every service (id, code, name, short name, weekdays, meal) with the sites that give it."""
-    return db.dicts(
-        """SELECT s.id, s.code, s.name, s.short_name, s.weekdays, s.is_meal, s.unit_price_cents, s.sort_order,
+_SERVICE_CHOICES = """SELECT s.id, s.code, s.name, s.short_name, s.weekdays, s.is_meal, s.unit_price_cents, s.sort_order,
                   list(si.name ORDER BY si.name) FILTER (WHERE si.id IS NOT NULL) AS sites
            FROM services s LEFT JOIN site_services ss ON ss.service_id = s.id LEFT JOIN sites si ON si.id = ss.site_id
-           GROUP BY ALL ORDER BY s.sort_order, s.id"""
-    )
+           GROUP BY {groups} ORDER BY s.sort_order, s.id"""
+SERVICE_CHOICES = dialects(
+    duckdb=_SERVICE_CHOICES.format(groups="ALL"), postgresql=_SERVICE_CHOICES.format(groups="s.id")
+)
+
+
+def service_choices(db: Database) -> list[dict[str, Any]]:
+    """Every service (id, code, name, short name, weekdays, meal) with the sites that give it."""
+    return db.dicts(SERVICE_CHOICES)
 
 
 # --- diets ---------------------------------------------------------------------------------------

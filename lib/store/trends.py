@@ -6,6 +6,7 @@ from datetime import date
 
 from lib.store.db import Database
 from lib.store.kitchen import read_counted
+from lib.store.sql import dialects
 
 
 def attendance_per_period(
@@ -15,7 +16,8 @@ def attendance_per_period(
     (from the bookings counted per day, lib/store/day_counts.py)."""
     return read_counted(
         db,
-        """
+        dialects(
+            duckdb="""
         SELECT date_trunc($grain, b.day)::DATE AS period, sum(b.booked)::BIGINT AS booked,
                sum(b.checked)::BIGINT AS checked, sum(b.present)::BIGINT AS present, sum(b.absent)::BIGINT AS absent
         FROM day_counts b
@@ -23,6 +25,15 @@ def attendance_per_period(
           AND ($site IS NULL OR b.site_id = $site) AND ($service IS NULL OR b.service_id = $service)
         GROUP BY ALL ORDER BY period
         """,
+            postgresql="""
+        SELECT date_trunc($grain::TEXT, b.day)::DATE AS period, sum(b.booked)::BIGINT AS booked,
+               sum(b.checked)::BIGINT AS checked, sum(b.present)::BIGINT AS present, sum(b.absent)::BIGINT AS absent
+        FROM day_counts b
+        WHERE b.day BETWEEN $first AND $last
+          AND ($site::INTEGER IS NULL OR b.site_id = $site) AND ($service::INTEGER IS NULL OR b.service_id = $service)
+        GROUP BY 1 ORDER BY period
+        """,
+        ),
         {"first": first, "last": last, "grain": grain, "site": site_id, "service": service_id},
     )
 
@@ -44,12 +55,23 @@ def portal_share(db: Database, first: date, last: date) -> dict:
 def billing_per_month(db: Database, first: date, last: date) -> list[dict]:
     """Billed (invoices less credit notes) and paid per billed month, in cents."""
     return db.dicts(
-        """
+        dialects(
+            duckdb="""
         SELECT i.period_month AS period, sum(i.total_cents)::BIGINT AS billed,
                coalesce(sum((SELECT sum(p.amount_cents) FROM payments p WHERE p.invoice_id = i.id)), 0)::BIGINT AS paid
         FROM invoices i WHERE i.period_month BETWEEN ? AND ?
         GROUP BY ALL ORDER BY period
         """,
+            postgresql="""
+        SELECT i.period_month AS period, sum(i.total_cents)::BIGINT AS billed,
+               coalesce(sum(p.paid), 0)::BIGINT AS paid
+        FROM invoices i
+        LEFT JOIN (SELECT invoice_id, sum(amount_cents) AS paid FROM payments GROUP BY invoice_id) p
+          ON p.invoice_id = i.id
+        WHERE i.period_month BETWEEN ? AND ?
+        GROUP BY i.period_month ORDER BY period
+        """,
+        ),
         [first, last],
     )
 

@@ -99,6 +99,82 @@ def config(*, listen: str, certificate: Path, servers: list[str], redirect_http:
     return "\n".join(lines) + "\n"
 
 
+# What the proxy itself answers, in French, when no replica can take a request (all restarting: 503,
+# a replica gone mid-answer: 502) or one takes too long (504): the page tries again by itself.
+def error_page(status: int, reason: str, text: str) -> str:
+    return (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Cache-Control: no-store\r\n"
+        "Connection: close\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n"
+        "\r\n"
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta http-equiv="refresh" content="10"><title>Portail Famille</title></head>'
+        f"<body><h1>Portail Famille</h1><p>{text}</p></body></html>\n"
+    )
+
+
+RESTARTING = "Le portail redémarre : cette page se rechargera d'elle-même dans quelques secondes."
+ERROR_PAGES = {
+    502: error_page(502, "Bad Gateway", RESTARTING),
+    503: error_page(503, "Service Unavailable", RESTARTING),
+    504: error_page(
+        504,
+        "Gateway Timeout",
+        "Le portail met trop de temps à répondre : cette page se rechargera d'elle-même dans quelques secondes.",
+    ),
+}
+UNAVAILABLE_PAGE = ERROR_PAGES[503]
+
+
+def cluster_config(*, listen: str, servers: list[tuple[str, str]], error_pages: dict[int, Path] | None = None) -> str:
+    """HAProxy in front of several replicas (`servers`: (name, host:port)), plain HTTP on `listen`
+    (host:port): `make cluster` and the failover test (in production, the HTTPS front above takes
+    the same backend lines).
+
+    Streamlit keeps a session in one process, so a browser stays on the replica that served its
+    first page: HAProxy inserts a `SERVERID` cookie naming it, and the websocket that follows
+    carries it. A replica is healthy while `/_stcore/health` answers (the database's own state is
+    the page's to tell, in French: a PostgreSQL outage must not empty the backend). When a replica
+    dies, its tunnels are cut at once (`on-marked-down shutdown-sessions`), requests meant for it go
+    to another (`option redispatch`), whose cookie replaces the old one; the login cookie is checked
+    against the database, so the other replica knows the family. `error_pages`: the proxy's own
+    answers (status → file, see ERROR_PAGES), in French."""
+    if not servers:
+        raise ValueError("at least one server")
+    lines = [
+        "# Portail Famille: several replicas behind HAProxy, written by lib/tools/cluster.py.",
+        "global",
+        "    log stdout format raw local0",
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    option redispatch",
+        "    retries 3",
+        "    timeout connect 2s",
+        "    timeout client 60s",
+        "    timeout server 60s",
+        "    timeout tunnel 1h",
+        "",
+        "frontend portail",
+        f"    bind {listen}",
+        "    option forwardfor",
+        "    default_backend replicas",
+        "",
+        "backend replicas",
+        "    balance roundrobin",
+        "    cookie SERVERID insert indirect nocache httponly",
+        "    option httpchk GET /_stcore/health",
+        "    http-check expect string ok",
+        "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions",
+    ]
+    lines += [f"    errorfile {status} {path}" for status, path in sorted((error_pages or {}).items())]
+    lines += [f"    server {name} {address} check cookie {name}" for name, address in servers]
+    return "\n".join(lines) + "\n"
+
+
 def available() -> bool:
     return Path(HAPROXY).is_file() and shutil.which(OPENSSL) is not None
 

@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lib.domain.errors import PortailError
+from lib.domain.errors import DatabaseUnavailable, PortailError
 from lib.domain.roles import Role
 from lib.services import auth
 from lib.services.config import database
@@ -153,9 +153,22 @@ def secure(headers: MutableHeaders, form_origins: tuple[str, ...] = ()) -> None:
         headers.setdefault(name, value)
 
 
-async def server_error(_request: Request, _exc: Exception) -> Response:
+DATABASE_DOWN = (
+    "Le portail ne peut pas joindre sa base de données pour le moment : réessayez dans quelques minutes. "
+    "Vos réservations déjà enregistrées sont conservées."
+)
+
+
+async def server_error(_request: Request, exc: Exception) -> Response:
     """Starlette's last resort for an exception no route caught (it is still logged): that answer
-    leaves outside every middleware, so it is secured here."""
+    leaves outside every middleware, so it is secured here. The database out of reach (PostgreSQL
+    stopped or restarting) is a 503 that says so, without the server's address."""
+    if isinstance(exc, DatabaseUnavailable):
+        response = PlainTextResponse(
+            DATABASE_DOWN, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": "30"}
+        )
+        secure(response.headers)
+        return response
     response = PlainTextResponse(
         "Erreur interne du portail : réessayez dans un instant.", status_code=500, headers={"Cache-Control": "no-store"}
     )

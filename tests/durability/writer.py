@@ -5,13 +5,18 @@ demo family and books or cancels one canteen day at a time through the reservati
 alternating days booked and cancelled, then the other way round, forever. After each change has COMMITTED it prints
 `ACK <child> <service> <day> <state>` and flushes: a printed line is an acknowledged action, as a
 page showing « Réservations enregistrées » would be. The drill SIGKILLs this process mid-stream.
+On PostgreSQL the drill kills the database server instead: a change refused because the server is
+gone (DatabaseUnavailable) prints `DOWN` and is tried again, as a family clicks again, until the
+server is back.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from datetime import timedelta
 
+from lib.domain.errors import DatabaseUnavailable
 from lib.services import auth, reservations
 from lib.services.config import clock_now, database
 
@@ -37,7 +42,13 @@ def main() -> int:
     while True:  # even days booked, odd ones cancelled, then the other way round
         for index, day in enumerate(days):
             booked = (index + rounds) % 2 == 0
-            result = reservations.set_day(db, actor, ctx, CANTEEN, day, booked, now)
+            while True:
+                try:
+                    result = reservations.set_day(db, actor, ctx, CANTEEN, day, booked, now)
+                    break
+                except DatabaseUnavailable:
+                    print("DOWN", flush=True)
+                    time.sleep(0.2)
             for state, keys in (
                 ("booked", result.booked),
                 ("waiting", result.waiting),

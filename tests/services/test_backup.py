@@ -1,6 +1,10 @@
 """`make backup` / `make restore`: a backup is verified whole before it replaces anything, the
 replaced file is kept, refusals are in French and change nothing; backups have unique,
-owner-only files. (The online backup through a running server: tests/durability/test_online_backup.py.)"""
+owner-only files. (The online backup through a running server: tests/durability/test_online_backup.py.)
+
+These are the DuckDB file's: on a PostgreSQL session (PORTAIL_TEST_ENGINE=postgresql) they are
+skipped, and test_backup_postgresql.py checks the same rules with pg_dump and pg_restore; the
+backup token's tests run on both."""
 
 from __future__ import annotations
 
@@ -19,7 +23,12 @@ from lib.domain.clock import PARIS
 from lib.domain.errors import DatabaseUnavailable, NotAllowed
 from lib.services import backup
 from lib.store.db import DatabaseLocked, close_database, open_database
+from tests.engines import ENGINE, POSTGRESQL
 from tests.serve import ROOT, free_port, held
+
+duckdb_only = pytest.mark.skipif(
+    ENGINE == POSTGRESQL, reason="the DuckDB file's backup (PostgreSQL: test_backup_postgresql.py)"
+)
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=PARIS)
 LATER = datetime(2026, 11, 28, 2, 0, tzinfo=PARIS)
@@ -59,6 +68,7 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 
 # --- what a backup is --------------------------------------------------------------------------
+@duckdb_only
 def test_backup_then_restore_brings_back_the_saved_state_and_keeps_the_replaced_file(demo_path, saved):
     assert saved.path.name.startswith("demo-20261127-093000-") and saved.path.suffix == ".duckdb"
     before = count(demo_path)
@@ -72,6 +82,7 @@ def test_backup_then_restore_brings_back_the_saved_state_and_keeps_the_replaced_
     assert backup.verify(saved.path).sha256 == saved.sha256  # the backup itself is untouched
 
 
+@duckdb_only
 def test_a_restore_replaces_a_database_too_damaged_to_open(demo_path, saved):
     before = saved.tables["bookings"]
     with open(demo_path, "r+b") as file:  # the database's headers fail their checksums
@@ -83,6 +94,7 @@ def test_a_restore_replaces_a_database_too_damaged_to_open(demo_path, saved):
     assert kept.read_bytes() == damaged
 
 
+@duckdb_only
 def test_backup_includes_what_was_only_in_the_write_ahead_log(demo_path, tmp_path):
     db = open_database(demo_path)
     db.write(lambda cur: cur.execute("DELETE FROM bookings WHERE child_id = 2"))
@@ -91,12 +103,14 @@ def test_backup_includes_what_was_only_in_the_write_ahead_log(demo_path, tmp_pat
     assert count(backup.save(demo_path, tmp_path, AT).path) == expected
 
 
+@duckdb_only
 def test_the_manifest_and_checksum_describe_the_backup(demo_path, saved):
     manifest = json.loads(backup.manifest_path(saved.path).read_text())
     assert manifest["tables"]["bookings"] == count(demo_path) and manifest["tables"]["users"] == count(
         demo_path, "users"
     )
     assert manifest["sha256"] == saved.sha256 and manifest["bytes"] == saved.path.stat().st_size
+    assert manifest["engine"] == "duckdb"
     assert backup.checksum_path(saved.path).read_text() == f"{saved.sha256}  {saved.path.name}\n"
     # the standard tool agrees
     assert (
@@ -107,6 +121,20 @@ def test_the_manifest_and_checksum_describe_the_backup(demo_path, saved):
     )
 
 
+@duckdb_only
+def test_a_backup_whose_manifest_predates_the_engine_field_still_restores(demo_path, saved):
+    """Backups taken before PostgreSQL came have no "engine" in their manifest: they are DuckDB's."""
+    manifest = json.loads(backup.manifest_path(saved.path).read_text())
+    del manifest["engine"]
+    backup.manifest_path(saved.path).write_text(json.dumps(manifest))
+    assert backup.restore(saved.path, demo_path, LATER) is not None
+    manifest["engine"] = "oracle"
+    backup.manifest_path(saved.path).write_text(json.dumps(manifest))
+    with pytest.raises(backup.BackupRefused, match=r"manifeste .* ne décrit pas ce fichier"):
+        backup.verify(saved.path)
+
+
+@duckdb_only
 def test_backups_are_owner_only(demo_path, tmp_path):
     directory = tmp_path / "backups"
     directory.mkdir(mode=0o755)
@@ -119,6 +147,7 @@ def test_backups_are_owner_only(demo_path, tmp_path):
     assert mode(demo_path) == 0o600  # the restored database holds the same secrets
 
 
+@duckdb_only
 def test_two_backups_in_the_same_second_get_two_names_and_overwrite_nothing(demo_path, saved, tmp_path):
     first = snapshot(saved.path.parent)
     delete_bookings(demo_path, 1)
@@ -130,6 +159,7 @@ def test_two_backups_in_the_same_second_get_two_names_and_overwrite_nothing(demo
 
 
 # --- what a restore refuses ------------------------------------------------------------------------
+@duckdb_only
 def test_a_backup_truncated_to_two_thirds_is_refused_and_the_database_kept(demo_path, tmp_path):
     """The audit's attack, through the command line as `make backup` / `make restore` run it:
     the truncated copy used to be « restaurée » and nobody could log in afterwards."""
@@ -146,6 +176,7 @@ def test_a_backup_truncated_to_two_thirds_is_refused_and_the_database_kept(demo_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "demo.duckdb"]  # no staging file left
 
 
+@duckdb_only
 def test_a_truncated_backup_with_rewritten_checksums_is_still_refused(demo_path, saved):
     """Whoever truncated it also rewrote the checksum file, then the manifest's checksum: reading
     every row of every table still finds the missing blocks."""
@@ -163,6 +194,7 @@ def test_a_truncated_backup_with_rewritten_checksums_is_still_refused(demo_path,
     assert demo_path.read_bytes() == before
 
 
+@duckdb_only
 def test_a_backup_changed_by_one_byte_fails_its_checksum(demo_path, saved):
     data = bytearray(saved.path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -173,6 +205,7 @@ def test_a_backup_changed_by_one_byte_fails_its_checksum(demo_path, saved):
     assert demo_path.read_bytes() == before
 
 
+@duckdb_only
 def test_a_backup_whose_rows_differ_from_its_manifest_is_refused(demo_path, saved):
     manifest_file = backup.manifest_path(saved.path)
     manifest = json.loads(manifest_file.read_text())
@@ -184,6 +217,7 @@ def test_a_backup_whose_rows_differ_from_its_manifest_is_refused(demo_path, save
     assert demo_path.read_bytes() == before
 
 
+@duckdb_only
 @pytest.mark.parametrize(
     "companion, message", [("checksum_path", "somme de contrôle .* absente"), ("manifest_path", "manifeste .* absent")]
 )
@@ -195,6 +229,7 @@ def test_a_backup_without_its_checksum_or_manifest_is_refused(demo_path, saved, 
     assert demo_path.read_bytes() == before
 
 
+@duckdb_only
 def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(demo_path, tmp_path):
     junk = tmp_path / "junk.duckdb"
     junk.write_bytes(b"not a database")
@@ -214,6 +249,7 @@ def held_db(demo_path):
         yield demo_path
 
 
+@duckdb_only
 def test_offline_backup_and_restore_are_refused_while_a_process_holds_the_file(demo_path, tmp_path):
     made = backup.save(demo_path, tmp_path / "backups", AT)
     before = demo_path.read_bytes()
@@ -227,6 +263,7 @@ def test_offline_backup_and_restore_are_refused_while_a_process_holds_the_file(d
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backups", "demo.duckdb"]
 
 
+@duckdb_only
 def test_the_command_line_says_why_in_french_when_no_server_answers(held_db, tmp_path, monkeypatch):
     monkeypatch.setenv(backup.TOKEN_ENV, "t" * 40)
     result = cli(

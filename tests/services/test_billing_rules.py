@@ -16,7 +16,7 @@ from lib.services import attendance, families, health, invoicing, settings, tari
 from lib.services import reservations as r
 from lib.store import invoices as invoicing_store
 from tests.conftest import DEMO_NOW, booked_days
-from tests.helpers import forget_invoices, set_base_tariffs
+from tests.helpers import forget_invoices, set_base_tariffs, sorted_rows
 
 NOVEMBER, DECEMBER = date(2026, 11, 1), date(2026, 12, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
@@ -52,10 +52,10 @@ def lines(db, family_id, month):
 def documents(db):
     return (
         db.rows("SELECT * FROM invoices ORDER BY id"),
-        db.rows("SELECT * FROM invoice_lines ORDER BY ALL"),
-        db.rows("SELECT * FROM carried_lines ORDER BY ALL"),
-        db.rows("SELECT * FROM tariff_decisions ORDER BY ALL"),
-        db.rows("SELECT * FROM tariff_decision_brackets ORDER BY ALL"),
+        sorted_rows(db, "SELECT * FROM invoice_lines"),
+        sorted_rows(db, "SELECT * FROM carried_lines"),
+        sorted_rows(db, "SELECT * FROM tariff_decisions"),
+        sorted_rows(db, "SELECT * FROM tariff_decision_brackets"),
         db.rows("SELECT key, value FROM settings ORDER BY key"),
     )
 
@@ -421,12 +421,12 @@ def test_a_month_whose_payers_were_all_carried_over_is_invoiced_and_never_re_pri
     assert tariffs.published_until(db, admin) == NOVEMBER
     published = invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER)
     assert published.numbers == [] and published.carried > 0  # every payer below 100 €: all carried
-    carried = db.rows("SELECT * FROM carried_lines ORDER BY ALL")
+    carried = sorted_rows(db, "SELECT * FROM carried_lines")
     assert tariffs.published_until(db, admin) == DECEMBER
     with pytest.raises(InvalidInput, match="ne peut s'appliquer qu'à partir du mardi 1 décembre 2026"):
         decide(town, town.canteen, date(2026, 11, 16), unit="9,00")
     assert invoicing.publish_month(db, admin, NOVEMBER, AFTER_NOVEMBER).numbers == []
-    assert db.rows("SELECT * FROM carried_lines ORDER BY ALL") == carried
+    assert sorted_rows(db, "SELECT * FROM carried_lines") == carried
 
 
 def base_price(town, admin, cents, **deadlines):
@@ -437,7 +437,7 @@ def base_price(town, admin, cents, **deadlines):
 
 
 def base_tariff(db):
-    return db.rows("SELECT * FROM services ORDER BY id"), db.rows("SELECT * FROM tariffs ORDER BY ALL")
+    return db.rows("SELECT * FROM services ORDER BY id"), sorted_rows(db, "SELECT * FROM tariffs")
 
 
 def test_once_a_month_is_invoiced_the_base_price_and_grid_are_refused_pointing_to_a_dated_tariff(town):

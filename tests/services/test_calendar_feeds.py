@@ -32,7 +32,7 @@ def parent(town):
 
 
 def snapshot(db):
-    return db.rows("SELECT * FROM calendar_feeds ORDER BY ALL"), db.rows(
+    return db.rows("SELECT * FROM calendar_feeds ORDER BY id"), db.rows(
         "SELECT action, entity_id FROM audit_log WHERE action LIKE 'calendar.%' AND action <> 'calendar.feed_refused'"
     )
 

@@ -19,9 +19,9 @@ STRIKE = "grève du personnel de restauration"
 
 def snapshot(db):
     return (
-        db.rows("SELECT * FROM closures ORDER BY ALL"),
-        db.rows("SELECT * FROM bookings ORDER BY ALL"),
-        db.rows("SELECT * FROM audit_log ORDER BY ALL"),
+        db.rows("SELECT * FROM closures ORDER BY id"),
+        db.rows("SELECT * FROM bookings ORDER BY child_id, service_id, day"),
+        db.rows("SELECT * FROM audit_log ORDER BY id"),
     )
 
 
@@ -147,7 +147,7 @@ def test_a_strike_of_the_canteen_cancels_alice_and_adrien_and_leaves_basile(town
     )
     preview = closures.preview(db, admin, [], [town.canteen], MONDAY, MONDAY)
     assert preview.sentence == "1 réservation et 1 place en liste d'attente seront annulées pour 1 famille."
-    basile = db.rows("SELECT * FROM bookings WHERE child_id = ? ORDER BY ALL", [town.child_b])
+    basile = db.rows("SELECT * FROM bookings WHERE child_id = ? ORDER BY service_id, day", [town.child_b])
 
     result = strike(town, admin)
 
@@ -165,7 +165,7 @@ def test_a_strike_of_the_canteen_cancels_alice_and_adrien_and_leaves_basile(town
     assert state(db, town.child_a, town.canteen, MONDAY) == state(db, town.child_a2, town.canteen, MONDAY)
     assert state(db, town.child_a, town.canteen, MONDAY) == "cancelled"
     assert state(db, town.child_a, town.canteen, date(2026, 12, 8)) == "booked"  # the next day stays
-    assert db.rows("SELECT * FROM bookings WHERE child_id = ? ORDER BY ALL", [town.child_b]) == basile
+    assert db.rows("SELECT * FROM bookings WHERE child_id = ? ORDER BY service_id, day", [town.child_b]) == basile
     # The calendar shows it, with a word.
     calendar = reference.school_calendar(db)
     assert calendar.day_off_reason(MONDAY, town.school, town.canteen) == f"Grève : {STRIKE}"

@@ -1,10 +1,10 @@
 import hashlib
-import shutil
 from datetime import date
 
 from lib.store.db import close_database, open_database
 from lib.store.reference import school_calendar
 from lib.tools.demo import build_demo
+from tests import engines
 from tests.conftest import DEMO_TODAY
 
 
@@ -33,7 +33,8 @@ def test_demo_town_has_the_seed_shape(demo_db):
 def test_demo_family_matches_the_readme(demo_db):
     kids = demo_db.rows("""SELECT c.first_name, c.school_class, list(DISTINCT s.kind ORDER BY s.kind)
                            FROM children c JOIN registrations r ON r.child_id = c.id AND r.school_year_id = 2026
-                           JOIN sites s ON s.id = r.site_id WHERE c.family_id = 1 GROUP BY ALL ORDER BY 1""")
+                           JOIN sites s ON s.id = r.site_id WHERE c.family_id = 1
+                           GROUP BY c.first_name, c.school_class ORDER BY 1""")
     assert kids == [("Hugo", "CE2", ["elementaire", "mercredi"]), ("Léa", "MS", ["maternelle"])]
     assert demo_db.value("SELECT payment_right FROM families WHERE id = 1") == "granted"
     assert demo_db.value("SELECT count(*) FROM families WHERE payment_right = 'granted'") == 1
@@ -55,14 +56,15 @@ def test_no_booking_on_a_closed_day_nor_over_capacity(demo_db):
     calendar = school_calendar(demo_db)
     days = demo_db.rows("SELECT DISTINCT day, site_id, service_id FROM bookings WHERE state <> 'cancelled'")
     assert days and all(calendar.is_school_day(day, site, service) for day, site, service in days)
-    over = demo_db.rows("""SELECT b.site_id, b.service_id, b.day, count(*) AS n, any_value(ss.capacity) AS cap
+    over = demo_db.rows("""SELECT b.site_id, b.service_id, b.day, count(*) AS n, max(ss.capacity) AS cap
                            FROM bookings b JOIN site_services ss USING (site_id, service_id)
-                           WHERE b.state = 'booked' GROUP BY ALL HAVING n > cap""")
+                           WHERE b.state = 'booked' GROUP BY b.site_id, b.service_id, b.day
+                           HAVING count(*) > max(ss.capacity)""")
     assert over == []
     assert (
         demo_db.value(
             "SELECT count(*) FROM bookings b JOIN services s ON s.id = b.service_id "
-            "WHERE NOT list_contains(string_split(s.weekdays, ',')::INTEGER[], isodow(b.day))"
+            "WHERE ',' || s.weekdays || ',' NOT LIKE '%,' || extract(isodow FROM b.day) || ',%'"
         )
         == 0
     )
@@ -81,7 +83,8 @@ def test_the_demo_declares_its_closures_through_the_service(demo_db):
     assert demo_db.value("SELECT count(*) FROM audit_log WHERE action = 'closure.declare'") == 3
     states = dict(
         demo_db.rows(
-            "SELECT site_id, list(DISTINCT state ORDER BY state) FROM bookings WHERE day = '2027-01-21' GROUP BY ALL"
+            "SELECT site_id, list(DISTINCT state ORDER BY state) FROM bookings WHERE day = '2027-01-21'"
+            " GROUP BY site_id"
         )
     )
     assert states == {1: ["cancelled"], 2: ["booked", "cancelled"]}
@@ -92,17 +95,20 @@ def test_the_demo_declares_its_closures_through_the_service(demo_db):
 
 def test_every_reference_points_at_something(demo_db):
     orphans = {
-        "bookings.child": "SELECT count(*) FROM bookings b ANTI JOIN children c ON c.id = b.child_id",
+        "bookings.child": "SELECT count(*) FROM bookings b WHERE NOT EXISTS (SELECT 1 FROM children c WHERE c.id = b.child_id)",
         "bookings.registration": """SELECT count(*) FROM bookings b JOIN school_years y ON b.day BETWEEN y.start_date AND y.end_date
-                                    ANTI JOIN (SELECT r.child_id, r.site_id, r.school_year_id, rs.service_id FROM registrations r
-                                               JOIN registration_services rs ON rs.registration_id = r.id) x
-                                    ON x.child_id = b.child_id AND x.site_id = b.site_id AND x.service_id = b.service_id
-                                       AND x.school_year_id = y.id""",
-        "attendance.booking": "SELECT count(*) FROM attendance a ANTI JOIN bookings b USING (child_id, service_id, day)",
-        "children.family": "SELECT count(*) FROM children c ANTI JOIN families f ON f.id = c.family_id",
-        "users.family": "SELECT count(*) FROM users u ANTI JOIN families f ON f.id = u.family_id WHERE u.family_id IS NOT NULL",
-        "invoice_lines.invoice": "SELECT count(*) FROM invoice_lines l ANTI JOIN invoices i ON i.id = l.invoice_id",
-        "payments.invoice": "SELECT count(*) FROM payments p ANTI JOIN invoices i ON i.id = p.invoice_id",
+                                    WHERE NOT EXISTS (
+                                        SELECT 1 FROM registrations r JOIN registration_services rs ON rs.registration_id = r.id
+                                        WHERE r.child_id = b.child_id AND r.site_id = b.site_id
+                                          AND rs.service_id = b.service_id AND r.school_year_id = y.id)""",
+        "attendance.booking": """SELECT count(*) FROM attendance a WHERE NOT EXISTS (
+                                     SELECT 1 FROM bookings b WHERE b.child_id = a.child_id
+                                     AND b.service_id = a.service_id AND b.day = a.day)""",
+        "children.family": "SELECT count(*) FROM children c WHERE NOT EXISTS (SELECT 1 FROM families f WHERE f.id = c.family_id)",
+        "users.family": "SELECT count(*) FROM users u WHERE u.family_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM families f WHERE f.id = u.family_id)",
+        "invoice_lines.invoice": "SELECT count(*) FROM invoice_lines l WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = l.invoice_id)",
+        "payments.invoice": "SELECT count(*) FROM payments p WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = p.invoice_id)",
     }
     assert {name: demo_db.value(sql) for name, sql in orphans.items()} == dict.fromkeys(orphans, 0)
 
@@ -125,7 +131,7 @@ def test_history_and_invoices(demo_db):
 def _fingerprint(path):
     db = open_database(path)
     try:
-        rows = db.rows("SELECT child_id, service_id, day, state FROM bookings ORDER BY ALL")
+        rows = db.rows("SELECT child_id, service_id, day, state FROM bookings ORDER BY child_id, service_id, day")
         rows += db.rows("SELECT id, first_name, family_id, diet_code FROM children ORDER BY id")
         return hashlib.sha256(repr(rows).encode()).hexdigest()
     finally:
@@ -144,8 +150,8 @@ def test_the_demo_is_deterministic_for_a_date_and_follows_the_date(tmp_path, dem
 
 
 def test_rebuilding_replaces_the_file(tmp_path, demo_template):
-    path = tmp_path / "rebuild.duckdb"
-    shutil.copyfile(demo_template, path)  # the demo of DEMO_TODAY, built once for the session
+    # the demo of DEMO_TODAY, built once for the session: a file's copy, or a database's on the server
+    path = engines.copy(demo_template, tmp_path / "rebuild.duckdb")
     db = open_database(path)
     db.write(lambda cur: cur.execute("DELETE FROM bookings"))
     close_database(path)
@@ -153,3 +159,4 @@ def test_rebuilding_replaces_the_file(tmp_path, demo_template):
     db = open_database(path)
     assert db.value("SELECT count(*) FROM bookings") > 50_000
     close_database(path)
+    engines.drop(path)

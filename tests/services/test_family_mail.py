@@ -25,7 +25,8 @@ PUBLIC = "https://portail.petite-ville.test"
 
 def outbox(db, kind=None):
     return db.dicts(
-        "SELECT * FROM outbox WHERE ? IS NULL OR kind = ? ORDER BY id", [kind and kind.value, kind and kind.value]
+        "SELECT * FROM outbox WHERE CAST(? AS VARCHAR) IS NULL OR kind = ? ORDER BY id",
+        [kind and kind.value, kind and kind.value],
     )
 
 
@@ -372,7 +373,7 @@ SEPTEMBER_B, OCTOBER_A, OCTOBER_B = ("B", 9), ("A", 10), ("B", 10)
 def reminded(town):
     families = {town.family_a: "A", town.family_b: "B"}
     rows = town.db.rows(
-        "SELECT i.family_id, month(i.period_month), o.dedupe_key FROM outbox o "
+        "SELECT i.family_id, extract(month FROM i.period_month), o.dedupe_key FROM outbox o "
         "JOIN invoices i ON o.dedupe_key LIKE 'unpaid:' || i.id || ':%' WHERE o.kind = 'unpaid_reminder'"
     )
     return {(families[f], m, int(key.split(":")[2])) for f, m, key in rows}

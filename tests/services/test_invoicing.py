@@ -8,14 +8,14 @@ from lib.domain.invoicing import Bracket, InvoiceStatus
 from lib.services import attendance, invoicing, settings
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW, booked_days
-from tests.helpers import set_base_tariffs
+from tests.helpers import set_base_tariffs, sorted_rows
 
 NOVEMBER = date(2026, 11, 1)
 AFTER_NOVEMBER = datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
 
 
 def documents(db):
-    return db.rows("SELECT * FROM invoices ORDER BY id"), db.rows("SELECT * FROM invoice_lines ORDER BY ALL")
+    return db.rows("SELECT * FROM invoices ORDER BY id"), sorted_rows(db, "SELECT * FROM invoice_lines")
 
 
 def test_publishing_november_bills_booked_days_per_child_and_service(town):

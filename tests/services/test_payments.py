@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -155,10 +156,10 @@ SIGNED = ("signed, wrong amount", "signed, unknown transaction", "signed, anothe
 
 
 def rejections(db):
-    return db.rows(
-        "SELECT entity, entity_id, json_extract(after, '$.count')::INTEGER, reason FROM audit_log "
-        "WHERE action = 'payment.rejected' ORDER BY id"
+    rows = db.rows(
+        "SELECT entity, entity_id, after, reason FROM audit_log WHERE action = 'payment.rejected' ORDER BY id"
     )
+    return [(entity, entity_id, json.loads(after).get("count"), reason) for entity, entity_id, after, reason in rows]
 
 
 def test_forged_and_replayed_answers_change_nothing_and_are_logged(town, db, parent, unpaid, october):

@@ -18,7 +18,7 @@ from lib.domain.invoicing import PaymentRefused
 from lib.domain.letters import MailKind
 from lib.services import cash_desk, families, invoicing, payments, reminders, sepa
 from tests.conftest import DEMO_NOW
-from tests.helpers import PORT, town_invoice
+from tests.helpers import PORT, sorted_rows, town_invoice
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 ICS = "FR72ZZZ123456"
@@ -41,7 +41,7 @@ TABLES = (
 
 
 def snapshot(db):
-    return {table: db.rows(f"SELECT * FROM {table} ORDER BY ALL") for table in TABLES}
+    return {table: sorted_rows(db, f"SELECT * FROM {table}") for table in TABLES}
 
 
 def refusals(db, action):

@@ -7,7 +7,7 @@ from lib.domain.errors import InvalidInput, NotAllowed, NotFound
 from lib.services import reservations as r
 from lib.services import settings
 from tests.conftest import DEMO_NOW
-from tests.helpers import forget_invoices, set_base_tariffs
+from tests.helpers import forget_invoices, set_base_tariffs, sorted_rows
 
 # The small town has no tariff brackets: tests that replace some first save these (the demo's own).
 OLD_GRID = [("700", "2,50"), ("1200", "3,50"), ("", "4,20")]
@@ -201,7 +201,7 @@ def test_a_tariff_grid_typed_wrong_is_refused_in_french_and_nothing_changes(town
     def written():
         """The tariffs and the audit log, but for the trace a refused set of brackets leaves."""
         return (
-            db.rows("SELECT * FROM tariffs ORDER BY ALL"),
+            sorted_rows(db, "SELECT * FROM tariffs"),
             db.value("SELECT count(*) FROM audit_log WHERE action <> 'tariff.refused'"),
         )
 

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-import duckdb
 import pytest
 
 from lib.store import cash_desk as store
+from lib.store.db import INTEGRITY_ERRORS
 
 AT = datetime(2026, 11, 27, 8, 30)
 
@@ -77,6 +77,6 @@ def test_the_portal_sequence_leaves_the_paper_books_numbers_out(fresh_db):
 def test_the_schema_refuses_a_second_receipt_of_anything(fresh_db, number, seq, payment, key):
     user = fresh_db.write(lambda cur: _user(cur, "agent@x.fr", "agent"))
     fresh_db.write(lambda cur: _receipt(cur, "R-2026-000001", 1, 1, "cle-000001", user))
-    with pytest.raises(duckdb.ConstraintException):
+    with pytest.raises(INTEGRITY_ERRORS):
         fresh_db.write(lambda cur: _receipt(cur, number, seq, payment, key, user))
     assert fresh_db.value("SELECT count(*) FROM cash_receipts") == 1

@@ -3,10 +3,10 @@ and the schema refuses a counter-entry without a reason or of the wrong sign."""
 
 from datetime import datetime
 
-import duckdb
 import pytest
 
 from lib.store import payments
+from lib.store.db import INTEGRITY_ERRORS
 
 AT = datetime(2026, 11, 20, 9, 0)
 
@@ -49,7 +49,7 @@ def test_a_counter_entry_cancels_a_payment_once_and_the_invoice_owes_again(fresh
 )
 def test_the_schema_refuses_a_malformed_ledger_row(fresh_db, amount, cancels, reason):
     paid = _invoice_and_payment(fresh_db)
-    with pytest.raises(duckdb.ConstraintException):
+    with pytest.raises(INTEGRITY_ERRORS):
         fresh_db.write(
             lambda cur: cur.execute(
                 """INSERT INTO payments (invoice_id, amount_cents, paid_at, method, cancels_payment_id, reason)

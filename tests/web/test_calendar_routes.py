@@ -2,7 +2,6 @@
 small town (tests/helpers.py): what a phone's calendar application receives."""
 
 import logging
-import shutil
 import urllib.error
 import urllib.request
 from dataclasses import replace
@@ -19,6 +18,7 @@ from lib.store.db import close_database, open_database
 from lib.web import calendar_routes
 from lib.web.routes import ROUTES, RequireLogin
 from lib.web.security import SecurityHeaders
+from tests import engines
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
 
@@ -118,8 +118,7 @@ def test_the_token_is_in_no_log_line_of_ours(client, town, parent, token, caplog
 def test_the_real_server_serves_the_feed_and_logs_no_token(town_template, tmp_path):
     """`streamlit run server.py`: the route is registered, public, and its path is in no line the
     server prints (Streamlit's uvicorn runs without an access log)."""
-    path_ = tmp_path / "portail.duckdb"
-    shutil.copyfile(town_template[0], path_)
+    path_ = engines.copy(town_template[0], tmp_path / "portail.duckdb")  # a file, or a database on the server
     built = replace(town_template[1], db=open_database(path_))
     built.db.write(
         lambda cur: cur.execute("INSERT INTO settings VALUES ('public_url', 'https://famille.petite-ville.test')")
@@ -140,4 +139,5 @@ def test_the_real_server_serves_the_feed_and_logs_no_token(town_template, tmp_pa
         assert unknown.value.code == 404
     finally:
         stop(proc)
+        engines.drop(path_)
     assert "calendrier" not in log.read_text() and secret not in log.read_text()

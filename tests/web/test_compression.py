@@ -31,11 +31,11 @@ def portal(tmp_path_factory, demo_template):
     the demo town."""
     import importlib
     import os
-    import shutil
     import sys
 
-    path = tmp_path_factory.mktemp("compression") / "demo.duckdb"
-    shutil.copyfile(demo_template, path)
+    from tests import engines
+
+    path = engines.copy(demo_template, tmp_path_factory.mktemp("compression") / "demo.duckdb")
     saved = os.environ.get("PORTAIL_DB")
     os.environ["PORTAIL_DB"] = str(path)
     sys.modules.pop("server", None)
@@ -48,6 +48,7 @@ def portal(tmp_path_factory, demo_template):
         from lib.store.db import close_database
 
         close_database(path)
+        engines.drop(path)
         if saved is None:
             os.environ.pop("PORTAIL_DB", None)
         else:

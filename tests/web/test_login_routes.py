@@ -104,7 +104,12 @@ def test_throttled_logins_answer_429_with_the_wait_and_never_hold_a_thread(clien
 def test_cookies_are_secure_over_https_or_when_the_public_address_is_https(
     demo_path, demo_db, public_url, base, secure
 ):
-    demo_db.write(lambda cur: cur.execute("INSERT OR REPLACE INTO settings VALUES ('public_url', ?)", [public_url]))
+    demo_db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO settings VALUES ('public_url', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [public_url],
+        )
+    )
     app = Starlette(routes=ROUTES, middleware=[Middleware(RequireLogin)])
     with TestClient(app, base_url=base) as c:
         form = c.get("/connexion")

@@ -13,7 +13,6 @@ import hashlib
 import http.client
 import json
 import re
-import shutil
 import urllib.parse
 
 import pytest
@@ -29,6 +28,7 @@ from lib.services.web_policy import ANY_HTTPS, LOOPBACK_HOSTS, WebPolicy, web_po
 from lib.web import accessibility_page, backup_routes, document, payment_routes, streamlit_files
 from lib.web.routes import ROUTES, RequireLogin
 from lib.web.security import SecurityHeaders, StreamlitDoors, content_security_policy, inline_scripts, server_error
+from tests import engines
 from tests.conftest import DEMO_NOW
 from tests.serve import start_server, stop
 
@@ -258,11 +258,12 @@ def test_the_websocket_admits_the_portals_own_pages(client, demo_db):
 
 @pytest.fixture(scope="module")
 def real_server(demo_template, tmp_path_factory):
-    path = tmp_path_factory.mktemp("security") / "portail.duckdb"
-    shutil.copyfile(demo_template, path)
-    proc, base = start_server(path, path.with_suffix(".log"), frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
+    directory = tmp_path_factory.mktemp("security")
+    path = engines.copy(demo_template, directory / "portail.duckdb")  # a file, or a database on the server
+    proc, base = start_server(path, directory / "portail.log", frozen_now=DEMO_NOW.isoformat(), timeout_s=90)
     yield urllib.parse.urlsplit(base).netloc
     stop(proc)
+    engines.drop(path)
 
 
 def _request(netloc: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
