@@ -456,7 +456,8 @@ async def family_session(
                 await step("book or cancel the day", clicked)
                 state = _acknowledged(clicked, wanted)
                 if state is None:
-                    raise LoadError(f"no confirmation for {day}: {[t[:120] for t in clicked.texts()][:4]}")
+                    alerts = [e.text[:160] for e in clicked.elements if e.kind == "alert"]
+                    raise LoadError(f"no confirmation for {day}; the page said: {alerts[:3]}")
                 results.acks.append(Ack(family_id, child_id, day, state, next(_ORDER)))
             await step(INVOICES, await tab.run(INVOICES))
             await step(HOME, await tab.run(HOME))
