@@ -436,6 +436,7 @@ async def family_session(
             await gate.opened.wait()
             until = gate.until
         done = 0
+        last_day: date | None = None
         while time.monotonic() < until and (rounds is None or done < rounds):
             page = await step(BOOKINGS, await tab.run(BOOKINGS))
             days = _canteen_days(page)
@@ -443,7 +444,9 @@ async def family_session(
             if not days and following:  # nothing left to change this month: the next one, as a parent would
                 page = await step("next month", await tab.run(widgets=[_trigger(following[0])]))
                 days = _canteen_days(page)
-            chosen = pick(days)
+            # Not the day just changed: the calendar sends the same value for the same day again, and
+            # the page takes a repeated value for the component repeating its last click (lib/ui/calendar.py).
+            chosen = pick([d for d in days if d[0] != last_day] or days)
             if chosen is not None:
                 day, _state = chosen
                 click = _calendar_click(_calendar(page), day)
@@ -459,6 +462,7 @@ async def family_session(
                     alerts = [e.text[:160] for e in clicked.elements if e.kind == "alert"]
                     raise LoadError(f"no confirmation for {day}; the page said: {alerts[:3]}")
                 results.acks.append(Ack(family_id, child_id, day, state, next(_ORDER)))
+                last_day = day
             await step(INVOICES, await tab.run(INVOICES))
             await step(HOME, await tab.run(HOME))
             done += 1
