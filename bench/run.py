@@ -13,8 +13,9 @@ the next run needs the data back, it is put back untimed after each run.
 On PostgreSQL (`--engine postgresql`, `make bench ENGINE=postgresql`) the same city is copied into
 a database `portail_bench_<scale>` of a PostgreSQL server: the one `PORTAIL_DB` names when it is a
 `postgresql://` URL (the bench's own database beside the town's, dropped at the end), else a local
-server started in the temporary directory with fsync on (a benchmark measures a real
-configuration), stopped at the end. The bare SQL then runs on PostgreSQL too, and the results
+server started in the temporary directory, stopped at the end: the city is copied with fsync off
+(the setup is not measured), then the server is restarted durable, fsync on, before anything is
+timed (a benchmark measures a real configuration). The bare SQL then runs on PostgreSQL too, and the results
 file sets each figure beside DuckDB's from `bench/RESULTS.md` (same scale, same machine).
 
     python -m bench.run [--scale town|city|paris] [--engine duckdb|postgresql] [--runs 9] [--output FILE]
@@ -784,7 +785,7 @@ def on_duckdb(tmp: Path, scale, runs: int) -> Run:
 
 def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool, port: int | None = None) -> Run:
     """The city copied into `portail_bench_<scale>` on PORTAIL_DB's server, or on a local server
-    started in `tmp` (fsync on); the bench's database dropped at the end unless `keep`."""
+    started in `tmp` (copied with fsync off, then restarted with fsync on before timing); the bench's database dropped at the end unless `keep`."""
     from lib.store.postgres import shown
     from lib.store.server import create_database, drop_database, with_database
     from lib.tools import postgresql_local
@@ -794,8 +795,15 @@ def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool, port: int | None =
     if is_url(live):
         server, where = live, f"the server of PORTAIL_DB ({shown(with_database(live, ''))})"
     else:
-        server = postgresql_local.start(local, port or postgresql_local.free_port(), durable=True)
-        where = "a local server started for the bench in its temporary directory"
+        port = port or postgresql_local.free_port()
+        tmp.chmod(tmp.stat().st_mode | 0o001)  # the server's account (postgres, when root) must reach its folder
+        # The setup is not measured: the city is copied into a server started without fsync, then
+        # the server is restarted durable (fsync on) before anything is timed.
+        server = postgresql_local.start(local, port, durable=False)
+        where = (
+            "a local server started for the bench in its temporary directory (the city copied with fsync off, "
+            "then the server restarted durable, fsync on, before anything was timed)"
+        )
     try:
         target = with_database(server, f"portail_bench_{scale.name}")
         drop_database(target)  # the bench's own database: a leftover of an interrupted run
@@ -803,6 +811,8 @@ def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool, port: int | None =
         print(f"Construction de la ville « {scale.name} » dans {shown(target)} …", flush=True)
         started = time.perf_counter()
         counts = build_city_on_server(target, scale, BENCH_NOW.date(), tmp)
+        if not is_url(live):
+            restart_durable(local, port)
         built_s = time.perf_counter() - started
         bench = Bench(target, runs)
         size_mb = _server_size(bench)
@@ -822,6 +832,18 @@ def on_postgresql(tmp: Path, scale, runs: int, *, keep: bool, port: int | None =
         postgresql_local.stop(local)
         print(f"Serveur arrêté ; ses données sont gardées dans {local} (python -m lib.tools.postgresql_local start).")
     return Run(counts, built_s, size_mb, size_after, bench.results, engine)
+
+
+def restart_durable(local: Path, port: int) -> None:
+    """Stop the bench's server (its shutdown checkpoint writes every page), flush the machine's
+    caches to disk, and start it again with fsync on: the configuration the figures are about."""
+    from lib.tools import postgresql_local
+
+    print("Redémarrage du serveur en mode durable (fsync on) …", flush=True)
+    postgresql_local.stop(local)
+    os.sync()
+    postgresql_local.start(local, port, durable=True)
+    postgresql_local.wait_ready(port)
 
 
 def _server_size(bench: Bench) -> float:

@@ -43,7 +43,10 @@ from lib.domain.errors import DatabaseUnavailable
 T = TypeVar("T")
 
 COMPAT_SQL = Path(__file__).parent / "postgresql.sql"
-WRITE_ATTEMPTS = 12
+# More tries than DuckDB's 12: with several replicas a crowd booking the same morning conflicts for
+# real (the same day's lock row), and SERIALIZABLE also reports conflicts between transactions that
+# only read and wrote neighbouring index pages; each try waits a jittered pause capped at 0.25 s.
+WRITE_ATTEMPTS = 30
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.25
 POOL_MAX = 12
@@ -438,7 +441,21 @@ class PostgresDatabase:
 
 
 def unreachable_message(url: str, exc: BaseException) -> str:
+    """Why a connection failed, in French: a database missing on a server that answers, a login the
+    server refused, else a server out of reach."""
+    detail = str(exc).strip() or type(exc).__name__
+    name = urlsplit(url).path.strip("/")
+    if re.search(r'database "[^"]*" does not exist', detail):
+        return (
+            f"La base de données « {name} » n'existe pas sur le serveur PostgreSQL de « {shown(url)} ». "
+            "Créez-la (createdb) ou corrigez l'adresse PORTAIL_DB, puis réessayez."
+        )
+    if "password authentication failed" in detail or "no password supplied" in detail:
+        return (
+            f"Le serveur PostgreSQL de « {shown(url)} » refuse la connexion (identifiant ou mot de passe). "
+            "Corrigez l'adresse PORTAIL_DB, puis réessayez."
+        )
     return (
-        f"Le serveur PostgreSQL de « {shown(url)} » ne répond pas ({str(exc).strip() or type(exc).__name__}). "
+        f"Le serveur PostgreSQL de « {shown(url)} » ne répond pas ({detail}). "
         "Vérifiez qu'il est démarré et que l'adresse PORTAIL_DB est juste, puis réessayez."
     )

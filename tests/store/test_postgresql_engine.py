@@ -57,7 +57,7 @@ def test_an_unreachable_server_is_said_in_french(pg_server):
 def test_a_missing_database_is_said_in_french(pg_server):
     from lib.store.server import with_database
 
-    with pytest.raises(DatabaseUnavailable, match="Vérifiez"):
+    with pytest.raises(DatabaseUnavailable, match="La base de données « no_such_town » n'existe pas sur le serveur"):
         open_database(with_database(pg_server, "no_such_town"))
 
 
