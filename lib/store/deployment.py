@@ -40,3 +40,7 @@ def put_setting(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> str | N
         "INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
     )
     return before[0][0] if before else None
+
+
+def drop_setting(cur: duckdb.DuckDBPyConnection, key: str) -> None:
+    cur.execute("DELETE FROM settings WHERE key = ?", [key])

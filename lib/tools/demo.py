@@ -323,11 +323,15 @@ _Booking = tuple[int, int, date, int, str, str, int, datetime, int, datetime]
 _Attendance = tuple[int, int, date, int, str, int, datetime]
 
 
+# Set while the demo is being built, dropped by its last step (a town's own database never has it).
+BUILDING = "demo_build_unfinished"
+
+
 def demo_exists(path: str | Path) -> bool:
     if is_url(path):
-        # built in place, not moved into place: a build that stopped half-way left accounts but not
-        # the setting its last steps write, and is built again
-        return server_database_in_use(str(path)) and has_setting(str(path), MINIMUM_SETTING)
+        # built in place, not moved into place: a demo whose build stopped half-way still carries
+        # its BUILDING mark, and is built again; any other database holding accounts is kept
+        return server_database_in_use(str(path)) and not has_setting(str(path), BUILDING)
     path = Path(path)
     return path.exists() and path.stat().st_size > 0
 
@@ -370,12 +374,14 @@ def build_demo(path: str | Path, today: date, bank: str = "payfip") -> dict[str,
 
 def _fill(db: Database, today: date, bank: str) -> dict[str, int]:
     migrate(db)
+    db.write(lambda cur: deployment.put_setting(cur, BUILDING, today.isoformat()))
     counts = db.write(lambda cur: _populate(cur, today, bank))
     counts["closures"] = _declare_closures(db, today)
     counts["mandates"] = _direct_debit(db, today)
     counts["invoices"] = _invoices(db, random.Random(SEED + 1), today)
     db.write(lambda cur: deployment.put_setting(cur, MINIMUM_SETTING, str(DEFAULT_RECOVERY_MINIMUM_CENTS)))
     db.write(outbox.forget_history)  # the demo's past months were never e-mailed
+    db.write(lambda cur: deployment.drop_setting(cur, BUILDING))
     db.checkpoint()
     return counts
 

@@ -52,7 +52,7 @@ def copied(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pgcity")
     path = folder / "town.duckdb"
     build_city(path, SCALES["town"], TODAY)
-    with engines.local_server(folder / "pg") as server:
+    with engines.local_server() as server:
         url = engines.new_database(server, "bench_town")
         copy_to_server(path, url, folder)
         copy_to_server(path, url, folder)  # a second copy replaces the first: nothing doubled

@@ -162,14 +162,19 @@ def test_rebuilding_replaces_the_file(tmp_path, demo_template):
     engines.drop(path)
 
 
-def test_on_postgresql_a_half_built_demo_is_built_again(demo_path, pg_server):
-    """A demo is built in place on a server: one whose build stopped before its last steps (accounts
-    there, the recovery minimum not yet written) is not taken for a town by `--if-missing`."""
-    from lib.domain.invoicing import MINIMUM_SETTING
-    from lib.tools.demo import demo_exists
+def test_on_postgresql_a_half_built_demo_is_built_again_and_a_town_is_kept(demo_path, pg_server):
+    """A demo is built in place on a server: one whose build stopped before its last step (still
+    marked as being built) is not taken for a town by `--if-missing`; a database holding accounts
+    without that mark (a town's own) is never rebuilt."""
+    from lib.store import deployment
+    from lib.tools.demo import BUILDING, demo_exists
 
     assert demo_exists(demo_path)
     db = open_database(demo_path)
-    db.write(lambda cur: cur.execute("DELETE FROM settings WHERE key = ?", [MINIMUM_SETTING]))
+    db.write(lambda cur: deployment.put_setting(cur, BUILDING, "2026-11-27"))
     close_database(demo_path)
     assert not demo_exists(demo_path)
+    db = open_database(demo_path)
+    db.write(lambda cur: deployment.drop_setting(cur, BUILDING))
+    close_database(demo_path)
+    assert demo_exists(demo_path)
