@@ -222,6 +222,15 @@ _MONTH_LINES_WORDS: dict[str, tuple[str, str]] = {
         f"sum(w.weight) OVER (PARTITION BY {_WKEY}, w.unit_price_cents)",
         f"(sum(w.weight) OVER (PARTITION BY {_WKEY}, w.unit_price_cents))::BIGINT",
     ),
+    # PostgreSQL underestimates the month's differences (a row or two), joins each share with them in a
+    # nested loop and compares every pair: quadratic in the families billed (a town's 580 lines: 336,000
+    # comparisons). A share's difference is the one `cut` found for it: carried along, not joined again.
+    "cut_columns": ("", " d.quantity AS delta_quantity, d.first_time AS delta_first_time,"),
+    "lines_delta": (
+        f"JOIN deltas d USING ({_KEY}, unit_price_cents)",
+        "CROSS JOIN LATERAL (SELECT s.family_id, s.child_id, s.service_id, s.kind, s.tkey, s.unit_price_cents,"
+        " s.delta_quantity AS quantity, s.delta_first_time AS first_time) d",
+    ),
     "share_percent": ("round(100 * s.w / s.wsum)::INTEGER", "round(100.0 * s.w / s.wsum)::INTEGER"),
 }
 
@@ -357,7 +366,7 @@ def _month_lines_text(w: Mapping[str, str]) -> str:
         ), cut AS (
             -- a line whose shares are all 0 % (shares of guardians no longer the family's) goes whole
             -- to its first payer: a difference always gets its line
-            SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,
+            SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,{w["cut_columns"]}
                    CASE WHEN r.line_weight > 0 THEN r.weight ELSE (r.place_in_line = 1)::INTEGER END AS w,
                    CASE WHEN r.line_weight > 0 THEN r.line_weight ELSE 1 END AS wsum
             FROM ranked r JOIN deltas d USING ({_KEY}, unit_price_cents)
@@ -385,7 +394,7 @@ def _month_lines_text(w: Mapping[str, str]) -> str:
                    CASE WHEN s.payers > 1 THEN {w["share_percent"]} END AS share_percent,
                    {LINE_KIND_RANK.format(kind="d.kind")} AS kind_rank
             FROM shares s
-            JOIN deltas d USING ({_KEY}, unit_price_cents)
+            {w["lines_delta"]}
             JOIN children ch ON ch.id = d.child_id
             JOIN services sv ON sv.id = d.service_id
             LEFT JOIN families f ON f.id = d.family_id
