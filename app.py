@@ -2,12 +2,16 @@
 
 import streamlit as st
 
+from lib.domain.errors import DatabaseUnavailable
 from lib.domain.fr import PRODUCT
 from lib.ui import layout, navigation, session
-from lib.ui.errors import shown_in_french
+from lib.ui.errors import database_down, shown_in_french
 
 layout.page_setup()
-actor = session.current_actor()
+try:
+    actor = session.current_actor()
+except DatabaseUnavailable as error:  # PostgreSQL stopped mid-run: said in French, the page works again once it is back
+    database_down(error)
 if actor is None:
     page = st.navigation(
         [

@@ -459,7 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = report(scale.name, threads, browsers, load_before)
     print("\n".join(lines))
     if args.output:
-        args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # The sections below this phase's summary (`## …`: bench/wsload.py's, the notes) stay.
+        kept = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        kept = kept[kept.index("\n## ") :] if "\n## " in kept else ""
+        args.output.write_text("\n".join(lines).rstrip("\n") + "\n" + kept, encoding="utf-8")
         print(f"Résultats écrits dans {args.output}")
     failed = threads["problems"] or threads["errors"] or (browsers and browsers["errors"])
     return 1 if failed else 0

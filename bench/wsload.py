@@ -436,6 +436,7 @@ async def family_session(
             await gate.opened.wait()
             until = gate.until
         done = 0
+        last_day: date | None = None
         while time.monotonic() < until and (rounds is None or done < rounds):
             page = await step(BOOKINGS, await tab.run(BOOKINGS))
             days = _canteen_days(page)
@@ -443,7 +444,9 @@ async def family_session(
             if not days and following:  # nothing left to change this month: the next one, as a parent would
                 page = await step("next month", await tab.run(widgets=[_trigger(following[0])]))
                 days = _canteen_days(page)
-            chosen = pick(days)
+            # Not the day just changed: the calendar sends the same value for the same day again, and
+            # the page takes a repeated value for the component repeating its last click (lib/ui/calendar.py).
+            chosen = pick([d for d in days if d[0] != last_day] or days)
             if chosen is not None:
                 day, _state = chosen
                 click = _calendar_click(_calendar(page), day)
@@ -456,8 +459,10 @@ async def family_session(
                 await step("book or cancel the day", clicked)
                 state = _acknowledged(clicked, wanted)
                 if state is None:
-                    raise LoadError(f"no confirmation for {day}: {[t[:120] for t in clicked.texts()][:4]}")
+                    alerts = [e.text[:160] for e in clicked.elements if e.kind == "alert"]
+                    raise LoadError(f"no confirmation for {day}; the page said: {alerts[:3]}")
                 results.acks.append(Ack(family_id, child_id, day, state, next(_ORDER)))
+                last_day = day
             await step(INVOICES, await tab.run(INVOICES))
             await step(HOME, await tab.run(HOME))
             done += 1
@@ -840,7 +845,8 @@ def measure_postgresql(
             setup = f"{replicas} replicas + HAProxy, PostgreSQL"
             with running_cluster(replicas, url, port) as cluster:
                 ports = [int(urllib.parse.urlsplit(u).port or 0) for u in cluster.replica_urls]
-                pids = _serving_pids(ports)
+                procs = [getattr(r, "proc", None) for r in getattr(cluster, "replicas", [])]
+                pids = [proc.pid for proc in procs if proc is not None] or _serving_pids(ports)
                 results, numbers = _measure(setup, cluster.url, url, families, seconds, pids, db_cpu)
         problems = verify(db, results.acks, before)
     finally:
@@ -893,11 +899,16 @@ SECTION = "## Protocol level"
 
 
 def write_section(path: Path, lines: list[str]) -> None:
-    """Put the protocol-level section in `path` (replacing its previous one), keeping the rest."""
-    kept = path.read_text(encoding="utf-8") if path.exists() else ""
-    if SECTION in kept:
-        kept = kept[: kept.index(SECTION)]
-    path.write_text(kept.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
+    """Put the protocol-level section in `path` in place of its previous one (up to the next `## `
+    heading), keeping the rest: the services' phase above (bench/load.py), the notes below."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    before, after = text, ""
+    if SECTION in text:
+        start = text.index(SECTION)
+        end = text.find("\n## ", start + len(SECTION))
+        before, after = text[:start], (text[end + 1 :] if end >= 0 else "")
+    body = "\n".join(lines).rstrip("\n") + "\n"
+    path.write_text(before.rstrip("\n") + "\n\n" + body + ("\n" + after if after else ""), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -975,14 +986,21 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
 
     measures: list[Measure] = []
     notes: list[str] = []
+
+    def publish() -> None:  # after each line: a long run stopped halfway keeps what it measured
+        if args.output:
+            write_section(args.output, report(measures, args.seconds, notes))
+
     with tempfile.TemporaryDirectory(prefix="portail-wsload-") as tmp:
         work = Path(tmp)
+        os.chmod(work, 0o711)  # PostgreSQL's own account reaches its folder inside
         today = date.today()
         if "duckdb" in setups:
             demo = work / "demo.duckdb"
             demo_tool.build_demo(demo, today)
             for n in counts:
                 measures.append(measure_duckdb(demo, n, args.seconds, args.port or free_port(), work, gc))
+                publish()
         pg_setups = [s for s in setups if s != "duckdb"]
         if pg_setups:
             pg_dir = work / "pg"
@@ -1015,6 +1033,7 @@ def _make_load(args, gc: bool | None, counts: list[int], setups: list[str]) -> i
                                     db_cpu,
                                 )
                             )
+                            publish()
                         except ImportError as exc:
                             notes.append(f"{name} not measured: {exc}.")
                             break

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [ROOT / "app.py", ROOT / "server.py", *sorted((ROOT / "pages").glob("*.py"))]
-FORBIDDEN_IN_SCRIPTS = ("duckdb", "lib.store", "lib.tools")
+FORBIDDEN_IN_SCRIPTS = ("duckdb", "psycopg", "psycopg_pool", "lib.store", "lib.tools")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -39,9 +39,11 @@ def test_the_script_check_would_catch_a_leak(tmp_path):
     bad = tmp_path / "page.py"
     bad.write_text(
         "import duckdb\nfrom lib.store.db import open_database\nfrom lib.services import home\nimport lib.tools.demo\n"
+        "import psycopg\n"
     )
     assert offending(imported_modules(bad)) == {
         "duckdb",
+        "psycopg",
         "lib.store.db",
         "lib.store.db.open_database",
         "lib.tools.demo",
@@ -160,6 +162,8 @@ def test_import_linter_contracts_hold():
     [
         ("domain/leak.py", "import streamlit\n", "lib.domain.leak -> streamlit"),
         ("services/leak.py", "import duckdb\n", "lib.services.leak -> duckdb"),
+        ("services/leak.py", "import psycopg\n", "lib.services.leak -> psycopg"),
+        ("ui/leak.py", "from psycopg_pool import ConnectionPool\n", "lib.ui.leak -> psycopg_pool"),
         ("services/leak.py", "from lib.tools import demo\n", "lib.services.leak -> lib.tools.demo"),
         ("tools/leak.py", "from lib.ui import layout\n", "lib.tools.leak -> lib.ui.layout"),
         ("mail/leak.py", "import duckdb\n", "lib.mail.leak -> duckdb"),

@@ -1,6 +1,6 @@
 """A test module imports shared helpers from tests/helpers.py (tests/browser/helpers.py for the
-browser's), tests/serve.py, tests/payment_providers.py (each payment backend's answers), tests/browser/axe.py or a
-conftest.py, never from another test module:
+browser's), tests/serve.py, tests/payment_providers.py (each payment backend's answers), tests/engines.py (the
+session's engine and its PostgreSQL databases), tests/browser/axe.py or a conftest.py, never from another test module:
 a helper then lives where the next test looks for it, and running one module never runs another's
 imports."""
 
@@ -10,7 +10,14 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-SHARED = {"tests.helpers", "tests.serve", "tests.payment_providers", "tests.browser.axe", "tests.browser.helpers"}
+SHARED = {
+    "tests.helpers",
+    "tests.serve",
+    "tests.payment_providers",
+    "tests.engines",
+    "tests.browser.axe",
+    "tests.browser.helpers",
+}
 
 
 def _imported(source: str, root: Path) -> set[str]:

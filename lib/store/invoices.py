@@ -165,13 +165,38 @@ _MONTH_LINES_WORDS: dict[str, tuple[str, str]] = {
         "SELECT unnest($basket_services) AS service_id, unnest($basket_from) AS tkey",
         "SELECT * FROM unnest($basket_services::BIGINT[], $basket_from::DATE[]) AS b (service_id, tkey)",
     ),
-    # the decision in force on a day: the latest from that day or before
+    # the decision in force on a day: the latest from that day or before (on PostgreSQL, the one whose
+    # span [valid_from, next decision) holds the day: a hash join, not a subquery per day)
     "decision_of_day": (
         "ASOF LEFT JOIN decisions v ON v.service_id = d.service_id AND d.day >= v.valid_from",
-        """LEFT JOIN LATERAL (SELECT v.valid_from FROM decisions v WHERE v.service_id = d.service_id
-                                  AND d.day >= v.valid_from ORDER BY v.valid_from DESC LIMIT 1) v ON true""",
+        """LEFT JOIN (SELECT service_id, valid_from,
+                             lead(valid_from) OVER (PARTITION BY service_id ORDER BY valid_from) AS until
+                      FROM decisions) v
+              ON v.service_id = d.service_id AND d.day >= v.valid_from AND (v.until IS NULL OR d.day < v.until)""",
     ),
-    "group_counts": ("GROUP BY ALL", "GROUP BY c.family_id, d.child_id, d.service_id, d.kind, d.tkey, p.price"),
+    # the days to bill by child, service, kind and tariff, at the family's price; PostgreSQL counts the days
+    # first, then prices the counts (joining each day to the prices of its service first, the planner
+    # paired every day with every QF's price), matching a QF by an equality it can hash (a QF is never
+    # negative: the schema's CHECK)
+    "counts": (
+        """SELECT c.family_id, d.child_id, d.service_id, d.kind, d.tkey, count(*)::INTEGER AS quantity,
+                   p.price
+            FROM priced_days d
+            JOIN children c ON c.id = d.child_id
+            JOIN quotients q ON q.family_id = c.family_id
+            JOIN prices p ON p.service_id = d.service_id AND p.tkey = d.tkey AND p.kind = d.kind
+                          AND p.qf IS NOT DISTINCT FROM q.qf AND p.non_resident = q.non_resident
+            WHERE p.price IS NOT NULL
+            GROUP BY ALL""",
+        """SELECT c.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.quantity, p.price
+            FROM (SELECT child_id, service_id, kind, tkey, count(*)::INTEGER AS quantity FROM priced_days
+                  GROUP BY child_id, service_id, kind, tkey) d
+            JOIN children c ON c.id = d.child_id
+            JOIN quotients q ON q.family_id = c.family_id
+            JOIN prices p ON p.service_id = d.service_id AND p.tkey = d.tkey AND p.kind = d.kind
+                          AND coalesce(p.qf, -1) = coalesce(q.qf, -1) AND p.non_resident = q.non_resident
+            WHERE p.price IS NOT NULL""",
+    ),
     # the lines the month's documents billed, and those carried over
     "month_lines": (
         f"""SELECT i.family_id, i.payer_guardian_id AS payer, l.* EXCLUDE (line_kind, tariff_from),
@@ -217,19 +242,23 @@ _MONTH_LINES_WORDS: dict[str, tuple[str, str]] = {
             WHERE key_weight > 0""",
     ),
     "first_invoice_alias": ("", " o"),
+    # a payer's share reads its difference (quantity, first billed) from `deltas` again on DuckDB; on
+    # PostgreSQL the difference rides along (`weights` → `shares`): joined back to `deltas`, whose size
+    # it cannot estimate, the planner chose a nested loop over it, quadratic in the month's lines
+    "carried_delta": ("", ", d.quantity AS delta_quantity, d.first_time AS delta_first"),
+    "cut_delta": (
+        f"JOIN deltas d USING ({_KEY}, unit_price_cents)",
+        "CROSS JOIN LATERAL (SELECT r.delta_quantity AS quantity, r.unit_price_cents) d",
+    ),
+    "line_delta": (
+        f"JOIN deltas d USING ({_KEY}, unit_price_cents)",
+        """CROSS JOIN LATERAL (SELECT s.family_id, s.child_id, s.service_id, s.kind, s.tkey, s.unit_price_cents,
+                                      s.delta_quantity AS quantity, s.delta_first AS first_time) d""",
+    ),
     # a line's weight (an integer: PostgreSQL's sum is NUMERIC) and a share's percent (a double division)
     "line_weight": (
         f"sum(w.weight) OVER (PARTITION BY {_WKEY}, w.unit_price_cents)",
         f"(sum(w.weight) OVER (PARTITION BY {_WKEY}, w.unit_price_cents))::BIGINT",
-    ),
-    # PostgreSQL underestimates the month's differences (a row or two), joins each share with them in a
-    # nested loop and compares every pair: quadratic in the families billed (a town's 580 lines: 336,000
-    # comparisons). A share's difference is the one `cut` found for it: carried along, not joined again.
-    "cut_columns": ("", " d.quantity AS delta_quantity, d.first_time AS delta_first_time,"),
-    "lines_delta": (
-        f"JOIN deltas d USING ({_KEY}, unit_price_cents)",
-        "CROSS JOIN LATERAL (SELECT s.family_id, s.child_id, s.service_id, s.kind, s.tkey, s.unit_price_cents,"
-        " s.delta_quantity AS quantity, s.delta_first_time AS first_time) d",
     ),
     "share_percent": ("round(100 * s.w / s.wsum)::INTEGER", "round(100.0 * s.w / s.wsum)::INTEGER"),
 }
@@ -278,15 +307,7 @@ def _month_lines_text(w: Mapping[str, str]) -> str:
                         WHEN d.booked THEN {MEAL_LINE} ELSE {UNBOOKED_LINE} END AS kind
             FROM dated_days d LEFT JOIN basket_priced bp ON bp.service_id = d.service_id AND bp.tkey = d.tkey
         ), counts AS (
-            SELECT c.family_id, d.child_id, d.service_id, d.kind, d.tkey, count(*)::INTEGER AS quantity,
-                   p.price
-            FROM priced_days d
-            JOIN children c ON c.id = d.child_id
-            JOIN quotients q ON q.family_id = c.family_id
-            JOIN prices p ON p.service_id = d.service_id AND p.tkey = d.tkey AND p.kind = d.kind
-                          AND p.qf IS NOT DISTINCT FROM q.qf AND p.non_resident = q.non_resident
-            WHERE p.price IS NOT NULL
-            {w["group_counts"]}
+            {w["counts"]}
         ), month_lines AS (
             {w["month_lines"]}
         ), billed_prices AS (
@@ -339,17 +360,17 @@ def _month_lines_text(w: Mapping[str, str]) -> str:
             LEFT JOIN guardians g1 ON g1.family_id = f.id AND g1.rank = 1
             LEFT JOIN guardians g2 ON g2.family_id = f.id AND g2.rank = 2
         ), weights AS (
-            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, w.payer, w.weight
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents{w["carried_delta"]}, w.payer, w.weight
             FROM deltas d JOIN billed_weights w USING ({_KEY})
             WHERE d.quantity < 0
             UNION ALL
-            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, p.whole, 1
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents{w["carried_delta"]}, p.whole, 1
             FROM deltas d JOIN payers p USING (family_id)
             WHERE NOT p.split AND (d.quantity > 0 OR NOT EXISTS (SELECT 1 FROM billed_weights w
                   WHERE w.family_id = d.family_id AND w.child_id = d.child_id AND w.service_id = d.service_id
                         AND w.kind = d.kind AND w.tkey = d.tkey))
             UNION ALL
-            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents, g.id,
+            SELECT d.family_id, d.child_id, d.service_id, d.kind, d.tkey, d.unit_price_cents{w["carried_delta"]}, g.id,
                    coalesce(s.percent, CASE WHEN EXISTS (SELECT 1 FROM billing_shares x WHERE x.child_id = d.child_id)
                                             THEN 0 ELSE 50 END)
             FROM deltas d JOIN payers p USING (family_id)
@@ -366,10 +387,10 @@ def _month_lines_text(w: Mapping[str, str]) -> str:
         ), cut AS (
             -- a line whose shares are all 0 % (shares of guardians no longer the family's) goes whole
             -- to its first payer: a difference always gets its line
-            SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,{w["cut_columns"]}
+            SELECT r.*, abs(d.quantity * d.unit_price_cents)::BIGINT AS whole_cents,
                    CASE WHEN r.line_weight > 0 THEN r.weight ELSE (r.place_in_line = 1)::INTEGER END AS w,
                    CASE WHEN r.line_weight > 0 THEN r.line_weight ELSE 1 END AS wsum
-            FROM ranked r JOIN deltas d USING ({_KEY}, unit_price_cents)
+            FROM ranked r {w["cut_delta"]}
         ), shares AS (
             SELECT *, whole_cents * w // wsum AS floor_cents,
                    row_number() OVER (PARTITION BY {_KEY}, unit_price_cents
@@ -394,7 +415,7 @@ def _month_lines_text(w: Mapping[str, str]) -> str:
                    CASE WHEN s.payers > 1 THEN {w["share_percent"]} END AS share_percent,
                    {LINE_KIND_RANK.format(kind="d.kind")} AS kind_rank
             FROM shares s
-            {w["lines_delta"]}
+            {w["line_delta"]}
             JOIN children ch ON ch.id = d.child_id
             JOIN services sv ON sv.id = d.service_id
             LEFT JOIN families f ON f.id = d.family_id

@@ -8,6 +8,7 @@ version intact.
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +58,12 @@ def current_version(db: Database) -> int:
 
 def migrate(db: Database, migrations_dir: Path = MIGRATIONS) -> list[int]:
     """Apply what is missing; returns the versions applied now."""
+    lock = getattr(db, "migrating", None)  # PostgreSQL: replicas starting together take turns
+    with lock() if lock else nullcontext():
+        return _migrate(db, migrations_dir)
+
+
+def _migrate(db: Database, migrations_dir: Path) -> list[int]:
     applied: list[int] = []
     if db.engine == "postgresql":
         from lib.store.postgres import COMPAT_SQL

@@ -317,7 +317,9 @@ def lines(db: Database, state: str | None, family_id: int | None, limit: int) ->
         "SELECT o.id, o.created_at, o.kind, o.family_id, f.name, o.to_address, o.to_name, o.subject, o.state,"
         " o.attempts, o.last_error, o.sent_at, o.secret_link, o.resent_from"
         " FROM outbox o LEFT JOIN families f ON f.id = o.family_id"
-        " WHERE (? IS NULL OR o.state = ?) AND (? IS NULL OR o.family_id = ?) ORDER BY o.id DESC LIMIT ?",
+        # typed: PostgreSQL cannot guess the type of a parameter that is only compared with NULL
+        " WHERE (CAST(? AS VARCHAR) IS NULL OR o.state = ?) AND (CAST(? AS BIGINT) IS NULL OR o.family_id = ?)"
+        " ORDER BY o.id DESC LIMIT ?",
         [state, state, family_id, family_id, limit],
     )
     return [OutboxLine(*r) for r in rows]

@@ -43,10 +43,18 @@ from lib.domain.errors import DatabaseUnavailable
 T = TypeVar("T")
 
 COMPAT_SQL = Path(__file__).parent / "postgresql.sql"
-WRITE_ATTEMPTS = 12
+# More tries than DuckDB's 12: with several replicas a crowd booking the same morning conflicts for
+# real (the same day's lock row), and SERIALIZABLE also reports conflicts between transactions that
+# only read and wrote neighbouring index pages; each try waits a jittered pause capped at 0.25 s.
+WRITE_ATTEMPTS = 30
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.25
 POOL_MAX = 12
+# How long a request waits for a pooled connection: a server down answers in French within that time
+# (a busy replica's requests never wait that long for one of its POOL_MAX connections).
+POOL_WAIT_S = 8
+# The session lock the replicas take in turn to migrate a database (two starting at once collided).
+MIGRATION_LOCK = 740_617
 CONNECT_TIMEOUT_S = 5
 
 # A placeholder outside string literals and comments: `?`, `$name`; a `%` to double.
@@ -278,9 +286,12 @@ class _PooledCursor:
                     cur.execute(sql, params)
                     self._result = cur._result
                 return self
+            except ServerUnreachable:
+                raise  # no connection came within POOL_WAIT_S: a second wait would only double it
             except DatabaseUnavailable:
                 if attempt == 2:
                     raise
+                self._db.drop_broken()
         raise AssertionError("unreachable")
 
     def executemany(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> _PooledCursor:
@@ -303,6 +314,10 @@ class _PooledCursor:
 
     def fetchnumpy(self) -> dict[str, np.ndarray]:
         return self._result.fetchnumpy() if self._result else {}
+
+
+class ServerUnreachable(DatabaseUnavailable):
+    """No connection to the server came in time (it is down, or out of reach)."""
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -351,14 +366,30 @@ class PostgresDatabase:
         if self._closed:
             raise DatabaseUnavailable(f"La base de données « {self.path} » est fermée.")
         try:
-            with self._pool.connection(timeout=30) as conn:
+            with self._pool.connection(timeout=POOL_WAIT_S) as conn:
                 yield conn
         except PoolTimeout as exc:
-            raise DatabaseUnavailable(unreachable_message(self.url, exc)) from exc
+            raise ServerUnreachable(unreachable_message(self.url, exc)) from exc
         except psycopg.OperationalError as exc:
             if is_conflict(exc):
                 raise
             raise DatabaseUnavailable(unreachable_message(self.url, exc)) from exc
+
+    def drop_broken(self) -> None:
+        """Check the idle pooled connections and drop those whose server went away (a restart cuts
+        them all at once: the next statement then gets a live one)."""
+        self._pool.check()
+
+    @contextmanager
+    def migrating(self) -> Iterator[None]:
+        """For the block, this process alone migrates the database: replicas starting together take
+        turns (a session lock on one pooled connection), the next one finding nothing left to apply."""
+        with self.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
 
     def _live_connection(self, conn: psycopg.Connection) -> bool:
         """True when the pooled connection still reaches its server (an empty statement)."""
@@ -438,7 +469,21 @@ class PostgresDatabase:
 
 
 def unreachable_message(url: str, exc: BaseException) -> str:
+    """Why a connection failed, in French: a database missing on a server that answers, a login the
+    server refused, else a server out of reach."""
+    detail = str(exc).strip() or type(exc).__name__
+    name = urlsplit(url).path.strip("/")
+    if re.search(r'database "[^"]*" does not exist', detail):
+        return (
+            f"La base de données « {name} » n'existe pas sur le serveur PostgreSQL de « {shown(url)} ». "
+            "Créez-la (createdb) ou corrigez l'adresse PORTAIL_DB, puis réessayez."
+        )
+    if "password authentication failed" in detail or "no password supplied" in detail:
+        return (
+            f"Le serveur PostgreSQL de « {shown(url)} » refuse la connexion (identifiant ou mot de passe). "
+            "Corrigez l'adresse PORTAIL_DB, puis réessayez."
+        )
     return (
-        f"Le serveur PostgreSQL de « {shown(url)} » ne répond pas ({str(exc).strip() or type(exc).__name__}). "
+        f"Le serveur PostgreSQL de « {shown(url)} » ne répond pas ({detail}). "
         "Vérifiez qu'il est démarré et que l'adresse PORTAIL_DB est juste, puis réessayez."
     )

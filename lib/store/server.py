@@ -43,6 +43,16 @@ def server_database_in_use(url: str) -> bool:
         return bool(row and row[0])
 
 
+def has_setting(url: str, key: str) -> bool:
+    """True when the database's `settings` holds `key` (False when it has no schema yet)."""
+    with _connect(url) as conn:
+        found = conn.execute("SELECT to_regclass('public.settings') IS NOT NULL").fetchone()
+        if not (found and found[0]):
+            return False
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM settings WHERE key = %s)", [key]).fetchone()
+        return bool(row and row[0])
+
+
 def empty_server_database(url: str) -> None:
     """Drop everything in the database's public schema (the demo builder starts from nothing)."""
     with _connect(url) as conn:

@@ -222,18 +222,18 @@ def first_steps(db: Database) -> dict[str, int]:
     return found[0]
 
 
-# (column, its default as an SQL expression) of a table's columns among a list, from each engine's catalog.
-COLUMN_DEFAULTS = dialects(
+# (column, its default as an SQL expression) of the services' columns among a list, from each engine's catalog.
+SERVICE_DEFAULTS = dialects(
     duckdb="SELECT column_name, column_default FROM duckdb_columns() "
-    "WHERE table_name = ? AND list_contains(?, column_name)",
+    "WHERE table_name = 'services' AND list_contains(?, column_name)",
     postgresql="SELECT column_name::VARCHAR, column_default FROM information_schema.columns "
-    "WHERE table_schema = current_schema() AND table_name = ? AND column_name::VARCHAR = ANY(?::VARCHAR[])",
+    "WHERE table_schema = current_schema() AND table_name = 'services' AND column_name::VARCHAR = ANY(?::VARCHAR[])",
 )
 
 
 def default_deadlines(db: Database) -> ServiceDeadlines:
     """The deadline rules a new service starts with: the `services` table's column defaults, the one
     place they are written down (migrations/006_deadline_cutoffs.sql), evaluated by the database."""
-    defaults = dict(db.rows(COLUMN_DEFAULTS, ["services", list(DEADLINE_COLUMNS)]))
+    defaults = dict(db.rows(SERVICE_DEFAULTS, [list(DEADLINE_COLUMNS)]))
     values = db.dicts("SELECT " + ", ".join(f"{defaults[c]} AS {c}" for c in DEADLINE_COLUMNS))[0]
     return with_deadlines(values)["deadlines"]

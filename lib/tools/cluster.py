@@ -49,6 +49,10 @@ DEFAULT_REPLICAS = 2
 DEFAULT_PG_PORT = 55432
 DATABASE = "portail"
 START_TIMEOUT_S = 180.0
+# START_ONE_BY_ONE: each server, as it opens the database, applies the PostgreSQL compatibility
+# definitions and any pending migration (lib/store/migrate.py); two doing it at the same moment
+# collide ("tuple concurrently updated") and the loser stops. So the replicas start one after
+# another, each once the previous one answers.
 
 
 class ClusterError(PortailError):
@@ -331,9 +335,9 @@ def running_cluster(
                     stop(replica.proc)
 
         stack.callback(stop_all)
-        for replica in cluster.replicas:
+        for replica in cluster.replicas:  # one after another: see START_ONE_BY_ONE
             replica.proc = _start_replica(replica, shared)
-        _wait_healthy(cluster.replicas, timeout_s)
+            _wait_healthy([replica], timeout_s)
         cluster.proxy = _start_proxy(directory, public.removeprefix("http://"), cluster.replicas)
         _wait_proxy(cluster.proxy, public, directory / "haproxy.log", timeout_s)
         yield cluster
@@ -400,11 +404,11 @@ def start(state_dir: Path, *, replicas: int, port: int, pg_port: int, db_url: st
             ],
             env=shared,
         )
-        for replica in cluster.replicas:
+        for replica in cluster.replicas:  # one after another: see START_ONE_BY_ONE
             replica.proc = _start_replica(replica, shared, detach=True)
             state["pids"].append([replica.proc.pid, "streamlit"])
-        _state_file(state_dir).write_text(json.dumps(state))
-        _wait_healthy(cluster.replicas, START_TIMEOUT_S)
+            _state_file(state_dir).write_text(json.dumps(state))
+            _wait_healthy([replica], START_TIMEOUT_S)
         cluster.proxy = _start_proxy(state_dir, f"127.0.0.1:{port}", cluster.replicas, detach=True)
         state["pids"].append([cluster.proxy.pid, "haproxy"])
         state["url"] = public

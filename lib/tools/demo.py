@@ -47,7 +47,7 @@ from lib.store import invoices as invoice_store
 from lib.store.bulk import continue_sequences, insert_frame
 from lib.store.db import Cursor, Database, connect, connect_file, is_url
 from lib.store.migrate import migrate
-from lib.store.server import empty_server_database, server_database_in_use
+from lib.store.server import empty_server_database, has_setting, server_database_in_use
 
 SEED = 20262027
 ZONE = "C"
@@ -325,7 +325,9 @@ _Attendance = tuple[int, int, date, int, str, int, datetime]
 
 def demo_exists(path: str | Path) -> bool:
     if is_url(path):
-        return server_database_in_use(str(path))
+        # built in place, not moved into place: a build that stopped half-way left accounts but not
+        # the setting its last steps write, and is built again
+        return server_database_in_use(str(path)) and has_setting(str(path), MINIMUM_SETTING)
     path = Path(path)
     return path.exists() and path.stat().st_size > 0
 

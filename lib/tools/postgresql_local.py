@@ -143,10 +143,20 @@ def running(directory: Path) -> bool:
     if not pid.exists():
         return False
     try:
-        os.kill(int(pid.read_text().split()[0]), 0)
-    except (ProcessLookupError, ValueError):
+        number = int(pid.read_text().split()[0])
+        os.kill(number, 0)
+    except (ProcessLookupError, ValueError, IndexError):
         return False
-    return True
+    return not _dead(number)
+
+
+def _dead(pid: int) -> bool:
+    """A postmaster killed (kill -9) whose parent has not reaped it yet is a zombie: not running."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
 
 
 def server_pid(directory: Path) -> int | None:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from lib.domain.errors import PortailError
+from lib.domain.errors import DatabaseUnavailable, PortailError
 from lib.domain.markup import md
 
 _log = logging.getLogger("portail")
@@ -57,6 +57,21 @@ def refusals_shown(*, stop: bool = False, as_info: bool = False) -> Iterator[Ref
             st.stop()
 
 
+# The database out of reach (PostgreSQL stopped or restarting, the file held): what a visitor reads,
+# without the server's address (the log has it).
+DATABASE_DOWN = (
+    "Le portail ne peut pas joindre sa base de données pour le moment : réessayez dans quelques minutes. "
+    "Vos réservations déjà enregistrées sont conservées."
+)
+
+
+def database_down(error: DatabaseUnavailable) -> None:
+    """Say the database is out of reach, in French, and end the page's run."""
+    _log.warning("Base de données injoignable : %s", error.message)
+    st.error(DATABASE_DOWN, icon="⛔")
+    st.stop()
+
+
 def unexpected_error_message(reference: str) -> str:
     return (
         "Une erreur inattendue empêche d'afficher cette page. Réessayez dans un instant ; si elle revient, "
@@ -71,6 +86,8 @@ def shown_in_french() -> Iterator[None]:
     BaseExceptions and pass.)"""
     try:
         yield
+    except DatabaseUnavailable as error:
+        database_down(error)
     except PortailError as error:
         _show_refusal(error)
     except Exception:

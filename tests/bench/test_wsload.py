@@ -72,3 +72,16 @@ def test_the_acknowledgement_is_read_from_the_page_confirmation():
 def test_a_load_test_is_refused_away_from_this_machine():
     with pytest.raises(wsload.BadTarget):
         wsload.check_loopback("http://portail.example.fr")
+
+
+def test_the_section_replaces_its_previous_one_and_keeps_the_others(tmp_path):
+    path = tmp_path / "LOAD.md"
+    path.write_text(
+        "# Load test\n\nthreads\n\n## Protocol level: old\n\nold\n\n### old line\n\n## One process\n\nkept\n"
+    )
+    wsload.write_section(path, ["## Protocol level: new", "", "new"])
+    assert path.read_text() == "# Load test\n\nthreads\n\n## Protocol level: new\n\nnew\n\n## One process\n\nkept\n"
+    fresh = tmp_path / "fresh.md"
+    fresh.write_text("# Load test\n")
+    wsload.write_section(fresh, ["## Protocol level: new"])
+    assert fresh.read_text() == "# Load test\n\n## Protocol level: new\n"

@@ -39,7 +39,7 @@ ACKS_AFTER_RESTART = 20
 @pytest.fixture(scope="module")
 def durable_server(tmp_path_factory):
     """A durable PostgreSQL server of this module's own with the demo town: (directory, port, URL)."""
-    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # see test_cluster.PG_DIRECTORY_NOTE
+    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # not under pytest's root (tests/engines.py)
         directory = Path(folder)
         port = postgresql_local.free_port()
         server = postgresql_local.start(directory, port, durable=True)
@@ -64,11 +64,22 @@ class Writer:
     """tests/durability/writer.py in a process, its lines read by a thread."""
 
     def __init__(self, url: str, tmp_path: Path):
-        self.proc = subprocess.Popen(
+        self.err = tmp_path / "writer.err"
+        with open(self.err, "w") as err:  # the child keeps its own copy of the descriptor
+            self.proc = self._start(url, tmp_path, err)
+        self.acks: list[tuple[str, ...]] = []
+        self.downs = 0
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    @staticmethod
+    def _start(url: str, tmp_path: Path, err) -> subprocess.Popen:
+        return subprocess.Popen(
             [sys.executable, "-m", "tests.durability.writer"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            stderr=open(tmp_path / "writer.err", "w"),
+            stderr=err,
             text=True,
             env=dict(
                 os.environ,
@@ -77,12 +88,6 @@ class Writer:
                 PORTAIL_MAIL_SINK_DIR=str(tmp_path / "courriels"),
             ),
         )
-        self.err = tmp_path / "writer.err"
-        self.acks: list[tuple[str, ...]] = []
-        self.downs = 0
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None

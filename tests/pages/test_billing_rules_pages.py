@@ -8,7 +8,7 @@ import pytest
 
 from lib.services import reservations
 from tests.conftest import DEMO_NOW, login
-from tests.helpers import app_test, texts
+from tests.helpers import app_test, sorted_rows, texts
 
 
 def table(at, column):
@@ -17,9 +17,7 @@ def table(at, column):
 
 
 def decisions(db):
-    return db.rows("SELECT * FROM tariff_decisions ORDER BY ALL"), db.rows(
-        "SELECT * FROM tariff_decision_brackets ORDER BY ALL"
-    )
+    return sorted_rows(db, "SELECT * FROM tariff_decisions"), sorted_rows(db, "SELECT * FROM tariff_decision_brackets")
 
 
 def test_the_administrator_adds_a_tariff_from_a_date_and_reads_its_history(demo_db):
@@ -101,7 +99,7 @@ def test_the_draft_shows_what_is_carried_over_and_why(demo_db):
         "AND state = 'booked' AND day BETWEEN '2026-10-01' AND '2026-10-16') o "
         "WHERE c.family_id = 1 AND EXISTS (SELECT 1 FROM bookings b WHERE b.child_id = c.id AND b.service_id = 1) "
         "AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.child_id = c.id AND b.service_id = 1 AND b.day = o.day "
-        "AND b.state = 'booked') ORDER BY ALL LIMIT 1"
+        "AND b.state = 'booked') ORDER BY 1, 2 LIMIT 1"
     )
     year = demo_db.value("SELECT max(id) FROM school_years")
     context = reservations.booking_context(demo_db, agent, child, year)
@@ -137,7 +135,7 @@ def test_the_administrator_marks_a_family_hors_commune_on_its_file(demo_db):
 
 
 def base_tariff(db):
-    return db.rows("SELECT * FROM services ORDER BY id"), db.rows("SELECT * FROM tariffs ORDER BY ALL")
+    return db.rows("SELECT * FROM services ORDER BY id"), sorted_rows(db, "SELECT * FROM tariffs")
 
 
 def test_once_a_month_is_invoiced_the_base_price_is_refused_and_the_page_points_to_a_dated_tariff(demo_db):

@@ -69,7 +69,7 @@ def test_the_draft_names_each_document_s_payer(demo_db):
     child, service, day = demo_db.row(
         "SELECT b.child_id, b.service_id, min(b.day) FROM bookings b JOIN children c ON c.id = b.child_id "
         "WHERE c.family_id = 1 AND b.state = 'booked' AND b.day BETWEEN '2026-10-01' AND '2026-10-31' "
-        "GROUP BY ALL ORDER BY ALL LIMIT 1"
+        "GROUP BY b.child_id, b.service_id ORDER BY 1, 2, 3 LIMIT 1"
     )
     year = demo_db.value("SELECT max(id) FROM school_years")
     context = reservations.booking_context(demo_db, agent, child, year)

@@ -160,3 +160,16 @@ def test_rebuilding_replaces_the_file(tmp_path, demo_template):
     assert db.value("SELECT count(*) FROM bookings") > 50_000
     close_database(path)
     engines.drop(path)
+
+
+def test_on_postgresql_a_half_built_demo_is_built_again(demo_path, pg_server):
+    """A demo is built in place on a server: one whose build stopped before its last steps (accounts
+    there, the recovery minimum not yet written) is not taken for a town by `--if-missing`."""
+    from lib.domain.invoicing import MINIMUM_SETTING
+    from lib.tools.demo import demo_exists
+
+    assert demo_exists(demo_path)
+    db = open_database(demo_path)
+    db.write(lambda cur: cur.execute("DELETE FROM settings WHERE key = ?", [MINIMUM_SETTING]))
+    close_database(demo_path)
+    assert not demo_exists(demo_path)

@@ -9,15 +9,17 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from lib.domain.errors import InvalidInput
+from lib.domain.errors import DatabaseUnavailable, InvalidInput
 from lib.services import auth, setup
+from lib.services.config import database_exists
 from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store.db import close_database, open_database
 from lib.tools import demo
+from lib.tools.postgresql_local import free_port
+from tests import engines
 from tests.conftest import DEMO_NOW
 from tests.serve import ROOT
 
@@ -30,9 +32,10 @@ def production(monkeypatch):
 
 
 @pytest.fixture
-def town(tmp_path, monkeypatch):
-    """A town's own database, ready for production: one administrator, its public address, its SMTP server."""
-    path = tmp_path / "ville.duckdb"
+def town(db_target, monkeypatch):
+    """A town's own database, ready for production: one administrator, its public address, its SMTP server
+    (a DuckDB file, or a database on the session's PostgreSQL server)."""
+    path = db_target
     monkeypatch.setenv("PORTAIL_DB", str(path))
     db = open_database(path)
     setup.create_admin(db, "Education@Ma-Ville.fr", "Service éducation", PASSWORD, DEMO_NOW)
@@ -131,13 +134,41 @@ def test_outside_production_the_demo_serves_as_before(demo_db, monkeypatch):
     assert setup.serving_database() is demo_db
 
 
-def test_a_missing_database_is_not_created_in_production(tmp_path, monkeypatch, production):
-    path = tmp_path / "absente.duckdb"
+def test_a_missing_database_is_not_created_in_production(db_target, monkeypatch, production):
+    """No file (DuckDB), or an empty database (PostgreSQL): no town there."""
+    path = db_target
     monkeypatch.setenv("PORTAIL_DB", str(path))
     with pytest.raises(setup.NotReadyForProduction, match=r"n'existe pas .* python -m lib.services.setup admin"):
         setup.serving_database()
     assert demo.main(["--if-missing"]) == 1  # what `make run` does first: no demo town either
-    assert not path.exists()
+    assert not database_exists(path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("postgresql://portail@127.0.0.1:{port}/ville", id="server-down"),
+        pytest.param("postgresql://portail@serveur-inconnu.invalid:5432/ville", id="wrong-host"),
+    ],
+)
+def test_a_postgresql_server_that_does_not_answer_is_said_in_french(url, monkeypatch, production):
+    """PORTAIL_DB names a server that is down (nothing listens on its port) or a host that does not
+    exist: the start and the command line say so in French, without a traceback, on either engine's
+    session (no server is needed to find none)."""
+    url = url.format(port=free_port())
+    monkeypatch.setenv("PORTAIL_DB", url)
+    with pytest.raises(DatabaseUnavailable, match=r"(?s)ne répond pas.*Vérifiez qu'il est démarré"):
+        setup.serving_database()
+    done = subprocess.run(
+        [sys.executable, "-m", "lib.services.setup", "check"],
+        cwd=ROOT,
+        env=dict(os.environ, PORTAIL_DB=url, PORTAIL_MODE="production"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Erreur : " in done.stderr and "ne répond pas" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_unknown_mode_is_refused_rather_than_run_as_the_demo(demo_path, monkeypatch):
@@ -147,8 +178,14 @@ def test_an_unknown_mode_is_refused_rather_than_run_as_the_demo(demo_path, monke
     assert demo.main(["--if-missing"]) == 1
 
 
-def test_make_run_in_production_keeps_an_existing_database(town, production, capsys):
-    assert demo.main(["--if-missing", "--path", town.path + ".other"]) == 1
+def test_make_run_in_production_keeps_an_existing_database(town, production, capsys, tmp_path, request):
+    # another town's database, not built: no file (DuckDB), or an empty database on the server (PostgreSQL)
+    if engines.is_url(town.path):
+        other = engines.new_database(request.getfixturevalue("pg_server"))
+        request.addfinalizer(lambda: engines.drop(other))
+    else:
+        other = str(tmp_path / "autre.duckdb")
+    assert demo.main(["--if-missing", "--path", other]) == 1
     assert "n'est pas construite" in capsys.readouterr().err
     close_database(town.path)
     assert demo.main(["--if-missing"]) == 0  # then the server's own check decides
@@ -222,8 +259,8 @@ def test_payment_secrets_stay_out_of_the_audit_log(town):
     assert logged and not any("s3cr3t" in text for (text,) in logged)
 
 
-def test_the_command_line_prepares_a_town_from_nothing(tmp_path):
-    env = dict(os.environ, PORTAIL_DB=str(tmp_path / "ville.duckdb"), PORTAIL_MODE="production")
+def test_the_command_line_prepares_a_town_from_nothing(db_target):
+    env = dict(os.environ, PORTAIL_DB=str(db_target), PORTAIL_MODE="production")
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -237,7 +274,7 @@ def test_the_command_line_prepares_a_town_from_nothing(tmp_path):
         )
 
     refused = run("check")
-    assert refused.returncode == 1 and "n'existe pas" in refused.stderr and not Path(env["PORTAIL_DB"]).exists()
+    assert refused.returncode == 1 and "n'existe pas" in refused.stderr and not database_exists(db_target)
     made = run("admin", "--email", "mairie@ma-ville.fr", "--password-stdin", stdin=PASSWORD + "\n")
     assert made.returncode == 0 and "Compte administrateur n° 1 créé pour mairie@ma-ville.fr" in made.stdout
     missing_url = run("check")

@@ -57,7 +57,7 @@ def test_an_unreachable_server_is_said_in_french(pg_server):
 def test_a_missing_database_is_said_in_french(pg_server):
     from lib.store.server import with_database
 
-    with pytest.raises(DatabaseUnavailable, match="Vérifiez"):
+    with pytest.raises(DatabaseUnavailable, match="La base de données « no_such_town » n'existe pas sur le serveur"):
         open_database(with_database(pg_server, "no_such_town"))
 
 
@@ -102,3 +102,40 @@ def test_a_closed_database_refuses_in_french(db_target, pg_server):
     close_database(db_target)
     with pytest.raises(DatabaseUnavailable, match="fermée"):
         db.value("SELECT 1")
+
+
+def test_replicas_starting_together_migrate_one_after_the_other(db_target, pg_server):
+    """Three servers opening an empty database at once: each applies what the others left, none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lib.store.db import connect
+    from lib.store.migrate import available, migrate
+
+    replicas = [connect(db_target) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            applied = list(pool.map(migrate, replicas))
+        versions = [v for (v,) in replicas[0].rows("SELECT version FROM schema_version ORDER BY version")]
+    finally:
+        for db in replicas:
+            db.close()
+    assert versions == [v for v, _ in available(engine="postgresql")]
+    assert sorted(v for done in applied for v in done) == versions  # each version applied once, by one of them
+
+
+def test_a_server_down_is_said_within_the_pool_wait_not_twice(fresh_db, pg_server, monkeypatch):
+    """No pooled connection comes (the server is gone): the read says so after one wait, not two."""
+    from psycopg_pool import PoolTimeout
+
+    from lib.store import postgres
+
+    waits = []
+
+    def no_connection(*args, **kwargs):
+        waits.append(kwargs.get("timeout"))
+        raise PoolTimeout("couldn't get a connection after 8.00 sec")
+
+    monkeypatch.setattr(fresh_db._pool, "connection", no_connection)
+    with pytest.raises(postgres.ServerUnreachable, match="ne répond pas"):
+        fresh_db.value("SELECT 1")
+    assert waits == [postgres.POOL_WAIT_S]

@@ -31,10 +31,6 @@ from tests.conftest import DEMO_NOW
 from tests.serve import ROOT
 
 pytestmark = pytest.mark.slow
-# The PostgreSQL servers of these tests live in a directory of their own under /tmp, not under
-# pytest's temporary root: the server runs as the `postgres` account (as root), which must reach
-# its directory, and every pytest session starting on the machine sets that root back to 0700.
-PG_DIRECTORY_NOTE = None
 ADMIN, PASSWORD = "admin@ville.test", "un mot de passe assez long"
 
 
@@ -43,7 +39,9 @@ def pg(tmp_path_factory):
     """A PostgreSQL server of the module's own: (directory, port, URL of a database with one account)."""
     if not haproxy.available():
         pytest.fail("HAProxy is needed (apt-get install haproxy; `make test` does it)")
-    with tempfile.TemporaryDirectory(prefix="portail-pg-") as folder:  # see PG_DIRECTORY_NOTE
+    with tempfile.TemporaryDirectory(
+        prefix="portail-pg-"
+    ) as folder:  # not under pytest's root (tests/engines.py's local_server)
         directory = Path(folder)
         port = postgresql_local.free_port()
         # durable: a commit is on disk when acknowledged, so a login survives the outage test's stop
