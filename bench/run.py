@@ -856,7 +856,7 @@ def _server_settings(bench: Bench) -> str:
     settings = dict(
         bench.db.rows(
             "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
-            "('fsync', 'synchronous_commit', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather')"
+            "('fsync', 'synchronous_commit', 'shared_buffers', 'work_mem', 'max_parallel_workers_per_gather', 'jit')"
         )
     )
     return f"{version} ({', '.join(f'{k} {v}' for k, v in sorted(settings.items()))})"

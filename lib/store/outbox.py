@@ -91,6 +91,9 @@ def insert(cur: duckdb.DuckDBPyConnection, message: NewMessage) -> int | None:
     return found[0][0] if found else None
 
 
+MAX_PARAMETERS = 65_535  # a statement's parameters, at most (PostgreSQL's protocol counts them in 16 bits)
+
+
 def insert_many(cur: duckdb.DuckDBPyConnection, messages: list[NewMessage]) -> list[int]:
     """Queue many messages in a statement or two (a month's invoices); the new rows' ids (a message
     whose `dedupe_key` exists already is left out). Messages without a dedupe key go in without
@@ -103,14 +106,20 @@ def insert_many(cur: duckdb.DuckDBPyConnection, messages: list[NewMessage]) -> l
     ):
         if not batch:
             continue
-        row = "(" + ", ".join("?" * len(_values(batch[0]))) + ")"
-        ids += [
-            r[0]
-            for r in cur.execute(
-                f"INSERT INTO outbox ({_COLUMNS}) VALUES {', '.join([row] * len(batch))}{on_conflict} RETURNING id",
-                [value for message in batch for value in _values(message)],
-            ).fetchall()
-        ]
+        width = len(_values(batch[0]))
+        row = "(" + ", ".join("?" * width) + ")"
+        # PostgreSQL's protocol takes at most 65,535 parameters a statement (a city's month of invoices
+        # is 30,000 messages): a statement per slice that fits.
+        per_statement = MAX_PARAMETERS // width
+        for start in range(0, len(batch), per_statement):
+            part = batch[start : start + per_statement]
+            ids += [
+                r[0]
+                for r in cur.execute(
+                    f"INSERT INTO outbox ({_COLUMNS}) VALUES {', '.join([row] * len(part))}{on_conflict} RETURNING id",
+                    [value for message in part for value in _values(message)],
+                ).fetchall()
+            ]
     return sorted(ids)
 
 

@@ -5,16 +5,19 @@ themselves are never asserted here."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 
 from bench.city import SCALES, build_city, copy_to_server
-from bench.run import Result, published, report
+from bench.run import Result, published, report, restart_durable
 from lib.tools import postgresql_local
 from tests import engines
 from tests.serve import ROOT
@@ -124,3 +127,31 @@ def test_an_unknown_engine_is_refused_in_french():
     )
     assert result.returncode == 2
     assert result.stderr.startswith("Erreur : Moteur inconnu : « oracle »")
+
+
+def test_the_server_copied_without_fsync_is_timed_durable():
+    """The city is copied into a server started without fsync (the setup is not measured), then the
+    server is restarted durable before anything is timed: the figures are about fsync on, and what
+    was copied is still there."""
+    try:
+        postgresql_local.bin_dir()
+    except Exception:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    directory = Path(tempfile.mkdtemp(prefix="portail-test-pgbench-"))
+    directory.chmod(0o755)
+    local = directory / "postgresql"
+    port = postgresql_local.free_port()
+    try:
+        url = postgresql_local.start(local, port, durable=False)
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SHOW fsync").fetchone() == ("off",)
+            conn.execute("CREATE TABLE copied (n INTEGER)")
+            conn.execute("INSERT INTO copied VALUES (42)")
+        restart_durable(local, port)
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SHOW fsync").fetchone() == ("on",)
+            assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+            assert conn.execute("SELECT n FROM copied").fetchall() == [(42,)]
+    finally:
+        postgresql_local.stop(local, mode="immediate")
+        shutil.rmtree(directory, ignore_errors=True)
