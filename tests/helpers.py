@@ -19,7 +19,7 @@ from lib.domain.calendar import Closure, SchoolCalendar
 from lib.domain.clock import PARIS, to_utc_naive
 from lib.domain.roles import Role
 from lib.domain.school_year import current_and_previous
-from lib.services import auth, closures, invoicing
+from lib.services import auth, closures, invoicing, reservations, setup
 from lib.services.demo_marks import SANDBOX_OPTIONS
 from lib.store import families as families_store
 from lib.store import invoices as invoice_store
@@ -491,3 +491,34 @@ def sorted_rows(db: Database, sql: str, params: list | tuple = ()) -> list[tuple
         return tuple((value is None, value if value is not None else 0) for value in row)
 
     return sorted(db.rows(sql, params), key=key)
+
+
+def point_at(db, port: int) -> None:
+    """The town sends its e-mail through the SMTP server on 127.0.0.1:`port` (the `smtp_sink` fixture's)."""
+    for key, value in [
+        ("mail_transport", "smtp"),
+        ("smtp_host", "127.0.0.1"),
+        ("smtp_port", str(port)),
+        ("smtp_security", "none"),
+        ("mail_from", "Ville de Petite-Ville <enfance@petite-ville.test>"),
+    ]:
+        setup.set_setting(db, key, value, DEMO_NOW)
+
+
+def newcomers(town, count: int) -> list[int]:
+    """`count` children of families with no child yet (not family A), each registered at the school
+    for the canteen and booked on no day; their ids in order."""
+    agent = town.login(town.agent)
+    ids = []
+    for email in town.strangers[:count]:
+        family = town.db.value("SELECT family_id FROM users WHERE email = ?", [email])
+        child = town.db.write(
+            lambda cur, family=family: cur.execute(
+                "INSERT INTO children (family_id, first_name, last_name, birth_date, school_class, diet_code) "
+                "VALUES (?, 'Nouveau', 'Venu', DATE '2021-05-01', 'MS', 'standard') RETURNING id",
+                [family],
+            ).fetchone()[0]
+        )
+        reservations.save_registration(town.db, agent, child, town.school_year, town.school, [town.canteen], DEMO_NOW)
+        ids.append(child)
+    return ids

@@ -13,19 +13,9 @@ from lib.mail.sink import start_sink
 from lib.services import config, mail, mail_worker, setup
 from lib.store import outbox
 from tests.conftest import DEMO_NOW, login
+from tests.helpers import point_at
 
 HALF = 0.5
-
-
-def point_at(db, port: int) -> None:
-    for key, value in [
-        ("mail_transport", "smtp"),
-        ("smtp_host", "127.0.0.1"),
-        ("smtp_port", str(port)),
-        ("smtp_security", "none"),
-        ("mail_from", "Ville de Petite-Ville <enfance@petite-ville.test>"),
-    ]:
-        setup.set_setting(db, key, value, DEMO_NOW)
 
 
 def queue(town, *, secret: bool = False) -> int:

@@ -13,12 +13,13 @@ import pytest
 from lib.domain.clock import to_utc_naive
 from lib.domain.letters import MailKind
 from lib.domain.mail_policy import LEASE
-from lib.services import mail_worker, setup
+from lib.services import mail_worker
 from lib.store import outbox
 from lib.store.db import close_database, open_database
 from lib.store.postgres import PostgresDatabase
 from tests import engines
 from tests.conftest import DEMO_NOW
+from tests.helpers import point_at
 
 MESSAGES = 120  # more than two batches of lib.domain.mail_policy.BATCH
 
@@ -64,18 +65,6 @@ def queue(db, count: int) -> list[int]:
         ]
 
     return db.write(work)
-
-
-def point_at(db, port: int) -> None:
-    """The town sends through the SMTP server on 127.0.0.1:`port`."""
-    for key, value in [
-        ("mail_transport", "smtp"),
-        ("smtp_host", "127.0.0.1"),
-        ("smtp_port", str(port)),
-        ("smtp_security", "none"),
-        ("mail_from", "Ville de Petite-Ville <enfance@petite-ville.test>"),
-    ]:
-        setup.set_setting(db, key, value, DEMO_NOW)
 
 
 def message_ids(db) -> dict[int, str]:

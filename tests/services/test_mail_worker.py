@@ -12,19 +12,9 @@ from lib.domain.mail_policy import REDACTED_LINK
 from lib.services import daily, mail, mail_worker, setup
 from lib.store import outbox
 from tests.conftest import DEMO_NOW
+from tests.helpers import point_at
 
 HALF = 0.5  # the jitter's draw for exact back-offs: ±0 %
-
-
-def point_at(db, port: int) -> None:
-    for key, value in [
-        ("mail_transport", "smtp"),
-        ("smtp_host", "127.0.0.1"),
-        ("smtp_port", str(port)),
-        ("smtp_security", "none"),
-        ("mail_from", "Ville de Petite-Ville <enfance@petite-ville.test>"),
-    ]:
-        setup.set_setting(db, key, value, DEMO_NOW)
 
 
 def queue_receipt(town, *, secret: bool = False) -> list[int]:

@@ -8,6 +8,7 @@ from lib.domain.errors import InvalidInput, NotAllowed, PortailError
 from lib.services import attendance
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW, DEMO_TODAY
+from tests.helpers import newcomers
 
 # The small town (tests/helpers.py): Alice (family A) eats at the canteen every school day, her
 # brother Adrien on Mondays, Tuesdays and Fridays and goes to the Wednesday centre; Basile is family B's.
@@ -35,25 +36,6 @@ def booked(db, child, service, first=date(2026, 9, 1), last=date(2027, 7, 31), s
 @pytest.fixture
 def parent(town):
     return town.login(town.parent_a)
-
-
-def newcomers(town, count):
-    """`count` children of families with no child yet (not family A), each registered at the school
-    for the canteen and booked on no day; their ids in order."""
-    agent = town.login(town.agent)
-    ids = []
-    for email in town.strangers[:count]:
-        family = town.db.value("SELECT family_id FROM users WHERE email = ?", [email])
-        child = town.db.write(
-            lambda cur, family=family: cur.execute(
-                "INSERT INTO children (family_id, first_name, last_name, birth_date, school_class, diet_code) "
-                "VALUES (?, 'Nouveau', 'Venu', DATE '2021-05-01', 'MS', 'standard') RETURNING id",
-                [family],
-            ).fetchone()[0]
-        )
-        r.save_registration(town.db, agent, child, town.school_year, town.school, [town.canteen], DEMO_NOW)
-        ids.append(child)
-    return ids
 
 
 # --- access control --------------------------------------------------------------------------

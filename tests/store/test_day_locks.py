@@ -12,6 +12,7 @@ import pytest
 from lib.services import reservations as r
 from lib.store.postgres import PostgresDatabase
 from tests.conftest import DEMO_NOW
+from tests.helpers import newcomers
 
 # Open canteen days of the small town (no Wednesday, no closure), none booked by the newcomers.
 DAYS = [date(2026, 12, d) for d in (7, 8, 10, 11, 14, 15, 17, 18)]
@@ -25,24 +26,6 @@ def replicas(pg_server, town):
     yield pair
     for db in pair:
         db.close()
-
-
-def _newcomers(town, count):
-    """`count` children of families with no child, registered at the school's canteen, booked on no day."""
-    agent = town.login(town.agent)
-    ids = []
-    for email in town.strangers[:count]:
-        family = town.db.value("SELECT family_id FROM users WHERE email = ?", [email])
-        child = town.db.write(
-            lambda cur, family=family: cur.execute(
-                "INSERT INTO children (family_id, first_name, last_name, birth_date, school_class, diet_code) "
-                "VALUES (?, 'Nouveau', 'Venu', DATE '2021-05-01', 'MS', 'standard') RETURNING id",
-                [family],
-            ).fetchone()[0]
-        )
-        r.save_registration(town.db, agent, child, town.school_year, town.school, [town.canteen], DEMO_NOW)
-        ids.append(child)
-    return ids
 
 
 def _leave_free(db, site, service, day, free):
@@ -60,7 +43,7 @@ def _leave_free(db, site, service, day, free):
 
 
 def test_two_replicas_booking_the_last_places_give_exactly_the_capacity(town, replicas):
-    children = _newcomers(town, RACERS)
+    children = newcomers(town, RACERS)
     agent = town.login(town.agent)
     contexts = [r.booking_context(town.db, agent, c, town.school_year) for c in children]
     for n, day in enumerate(DAYS):
