@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lib.tools.processes import free_port, stop  # noqa: F401 (re-exported for the test modules)
+from lib.tools.processes import free_port, server_command, stop  # noqa: F401 (re-exported for the test modules)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,19 +43,7 @@ def start_server(
         env["PORTAIL_FROZEN_NOW"] = frozen_now
     with open(log, "a") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "server.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
+            server_command(port),
             cwd=ROOT,
             env=env,
             stdout=out,

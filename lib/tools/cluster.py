@@ -40,7 +40,7 @@ from lib.store.db import is_url
 from lib.store.postgres import shown
 from lib.store.server import create_database, database_exists, database_name, with_database
 from lib.tools import haproxy, postgresql_local
-from lib.tools.processes import free_port, stop
+from lib.tools.processes import free_port, server_command, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / ".cluster"
@@ -169,19 +169,7 @@ def replica_env(
 def _start_replica(replica: Replica, env: dict[str, str], *, detach: bool = False) -> subprocess.Popen:
     with open(replica.log, "a") as out:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "server.py",
-                "--server.port",
-                str(replica.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
+            server_command(replica.port),
             cwd=ROOT,
             env=env,
             stdout=out,

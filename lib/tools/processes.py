@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 
 # Debian's Chromium, headless, for the browser tests and the benches (never a downloaded browser).
 CHROMIUM = "/usr/bin/chromium"
@@ -16,6 +17,24 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def server_command(port: int) -> list[str]:
+    """The portal's server (`streamlit run server.py`) on 127.0.0.1:`port`, headless: what the
+    tests, the cluster's replicas and the load bench start, run from the repository's root."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "server.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
 
 
 def free_port() -> int:
