@@ -36,3 +36,8 @@ class TooManyAttempts(LoginRefused):
 
 class DatabaseUnavailable(PortailError):
     """The database file is held by another process, or cannot be opened."""
+
+
+class WriteRefusedByDisk(DatabaseUnavailable):
+    """The disk refused a transaction (full, quota, I/O error): nothing of it was kept. Its message says
+    so, more precisely than « the database is out of reach »."""

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from lib.domain.errors import DatabaseUnavailable
+from lib.domain.errors import DatabaseUnavailable, WriteRefusedByDisk
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class DatabaseLocked(DatabaseUnavailable):
         self.path, self.program, self.pid = path, program, pid
 
 
-class StorageFailure(DatabaseUnavailable):
+class StorageFailure(WriteRefusedByDisk):
     """The disk refused to write a transaction: nothing of it was kept, and trying again at once
     would fail the same way."""
 

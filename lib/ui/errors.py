@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from lib.domain.errors import DatabaseUnavailable, PortailError
+from lib.domain.errors import DatabaseUnavailable, PortailError, WriteRefusedByDisk
 from lib.domain.markup import md
 
 _log = logging.getLogger("portail")
@@ -86,6 +86,8 @@ def shown_in_french() -> Iterator[None]:
     BaseExceptions and pass.)"""
     try:
         yield
+    except WriteRefusedByDisk as error:  # its own words: nothing was saved, tell the town's IT
+        _show_refusal(error)
     except DatabaseUnavailable as error:
         database_down(error)
     except PortailError as error:
