@@ -139,6 +139,7 @@ def _fingerprint(path):
 
 
 def test_the_demo_is_deterministic_for_a_date_and_follows_the_date(tmp_path, demo_template):
+    # built again in a DuckDB file: on a PostgreSQL session, the server's demo is the file's, row for row
     again = tmp_path / "again.duckdb"
     build_demo(again, DEMO_TODAY)
     assert _fingerprint(again) == _fingerprint(demo_template)
