@@ -522,3 +522,17 @@ def newcomers(town, count: int) -> list[int]:
         reservations.save_registration(town.db, agent, child, town.school_year, town.school, [town.canteen], DEMO_NOW)
         ids.append(child)
     return ids
+
+
+def fill(db, site: int, service: int, day, free: int) -> int:
+    """Set the capacity so that exactly `free` places remain that day; the capacity."""
+    taken = db.value(
+        "SELECT count(*) FROM bookings WHERE site_id = ? AND service_id = ? AND day = ? AND state = 'booked'",
+        [site, service, day],
+    )
+    db.write(
+        lambda cur: cur.execute(
+            "UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = ?", [taken + free, site, service]
+        )
+    )
+    return taken + free

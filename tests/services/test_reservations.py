@@ -8,7 +8,7 @@ from lib.domain.errors import InvalidInput, NotAllowed, PortailError
 from lib.services import attendance
 from lib.services import reservations as r
 from tests.conftest import DEMO_NOW, DEMO_TODAY
-from tests.helpers import newcomers
+from tests.helpers import fill, newcomers
 
 # The small town (tests/helpers.py): Alice (family A) eats at the canteen every school day, her
 # brother Adrien on Mondays, Tuesdays and Fridays and goes to the Wednesday centre; Basile is family B's.
@@ -319,19 +319,6 @@ def test_staff_cannot_book_a_closed_day_even_late(town):
 
 
 # --- capacity and waiting list -------------------------------------------------------------------
-
-
-def fill(db, site, service, day, free):
-    """Set the capacity so that exactly `free` places remain that day."""
-    taken = db.value(
-        "SELECT count(*) FROM bookings WHERE site_id = ? AND service_id = ? AND day = ? AND state = 'booked'",
-        [site, service, day],
-    )
-    db.write(
-        lambda cur: cur.execute(
-            "UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = ?", [taken + free, site, service]
-        )
-    )
 
 
 def test_a_full_day_goes_to_the_waiting_list_and_is_promoted_in_order(town, parent):

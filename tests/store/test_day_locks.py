@@ -12,7 +12,7 @@ import pytest
 from lib.services import reservations as r
 from lib.store.postgres import PostgresDatabase
 from tests.conftest import DEMO_NOW
-from tests.helpers import newcomers
+from tests.helpers import fill, newcomers
 
 # Open canteen days of the small town (no Wednesday, no closure), none booked by the newcomers.
 DAYS = [date(2026, 12, d) for d in (7, 8, 10, 11, 14, 15, 17, 18)]
@@ -28,27 +28,13 @@ def replicas(pg_server, town):
         db.close()
 
 
-def _leave_free(db, site, service, day, free):
-    """Set the capacity so that exactly `free` places remain that day; the capacity."""
-    taken = db.value(
-        "SELECT count(*) FROM bookings WHERE site_id = ? AND service_id = ? AND day = ? AND state = 'booked'",
-        [site, service, day],
-    )
-    db.write(
-        lambda cur: cur.execute(
-            "UPDATE site_services SET capacity = ? WHERE site_id = ? AND service_id = ?", [taken + free, site, service]
-        )
-    )
-    return taken + free
-
-
 def test_two_replicas_booking_the_last_places_give_exactly_the_capacity(town, replicas):
     children = newcomers(town, RACERS)
     agent = town.login(town.agent)
     contexts = [r.booking_context(town.db, agent, c, town.school_year) for c in children]
     for n, day in enumerate(DAYS):
         free = 1 + n % 2  # the last place, or the last two
-        capacity = _leave_free(town.db, town.school, town.canteen, day, free)
+        capacity = fill(town.db, town.school, town.canteen, day, free)
         barrier = threading.Barrier(len(contexts))
         errors: list[BaseException] = []
 
